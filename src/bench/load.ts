@@ -1,0 +1,71 @@
+/** An HTTP load generator: `connections` loops sending pre-built NDJSON bodies back to back. */
+import { Pool } from 'undici';
+
+export interface LoadResult {
+  requests: number;
+  events: number;
+  failures: number;
+  statuses: Record<string, number>;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+export interface LoadOptions {
+  url: string;
+  apiKey: string;
+  bodies: Buffer[];
+  eventsPerBody: number;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  onTick?: (r: LoadResult) => void;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const pool = new Pool(o.url, { connections: o.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/x-ndjson' };
+  const warmEnd = performance.now() + o.warmupS * 1000;
+  const end = warmEnd + o.durationS * 1000;
+  const result: LoadResult = { requests: 0, events: 0, failures: 0, statuses: {}, seconds: o.durationS, latenciesMs: [] };
+  let k = 0;
+  const ticker = o.onTick ? setInterval(() => o.onTick!(result), 1000) : undefined;
+  const loop = async () => {
+    while (performance.now() < end) {
+      const body = o.bodies[k++ % o.bodies.length]!;
+      const t0 = performance.now();
+      let status = 0;
+      let accepted = 0;
+      try {
+        const res = await pool.request({ path: '/v1/events', method: 'POST', headers, body });
+        const text = await res.body.text();
+        status = res.statusCode;
+        if (status === 202) accepted = (JSON.parse(text) as { accepted: number }).accepted;
+      } catch {
+        status = -1;
+      }
+      const t1 = performance.now();
+      if (t0 < warmEnd) continue;
+      if (t1 > end) break;
+      result.requests++;
+      result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+      if (status === 202) {
+        result.events += accepted;
+        result.latenciesMs.push(t1 - t0);
+      } else {
+        result.failures++;
+        if (status === 429 || status === 503) await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.connections }, loop));
+  if (ticker) clearInterval(ticker);
+  await pool.close();
+  result.latenciesMs.sort((a, b) => a - b);
+  return result;
+}

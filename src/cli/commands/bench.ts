@@ -1,0 +1,45 @@
+/** `keel bench`: benchmarks of the hot paths, each printed beside the machine's ceiling. */
+import type { Command } from 'commander';
+import { benchIngest } from '../../bench/ingest-bench.js';
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
+
+  bench
+    .command('ingest')
+    .description('Durable ingest over HTTP: events/s and ack latency vs one core of bare JSON.parse')
+    .option('--duration <s>', 'seconds to measure', (v) => Number(v), 10)
+    .option('--warmup <s>', 'seconds of load before measuring', (v) => Number(v), 2)
+    .option('--connections <n>', 'concurrent HTTP connections', (v) => Number(v), 8)
+    .option('--batch <n>', 'events per request', (v) => Number(v), 1000)
+    .option('--parse-threads <n>', 'parse threads in the server (default: its own default)', (v) => Number(v))
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; json?: boolean }) => {
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const r = await benchIngest({
+        durationS: opts.duration,
+        warmupS: opts.warmup,
+        connections: opts.connections,
+        batch: opts.batch,
+        json: Boolean(opts.json),
+        log,
+        ...(opts.parseThreads !== undefined ? { parseThreads: opts.parseThreads } : {}),
+      });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const n = (v: number) => v.toLocaleString('en-US');
+      process.stdout.write(
+        [
+          `durable ingest:   ${n(r.events_per_s)} events/s  (${r.mb_per_s} MB/s, ${r.requests_per_s} requests/s of ${r.batch} events)`,
+          `ack latency:      p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`,
+          `ceiling:          ${n(r.ceiling_events_per_s)} events/s (one core, bare JSON.parse of the same NDJSON)`,
+          `ratio:            ${r.ratio}`,
+          `failed requests:  ${r.failures} ${JSON.stringify(r.statuses)}`,
+          `check:            ${n(r.acknowledged_events)} acknowledged in the window, ${n(r.stored_events)} stored in total (warm-up included)`,
+          '',
+        ].join('\n'),
+      );
+    });
+}

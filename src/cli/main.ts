@@ -1,0 +1,66 @@
+/** The `keel` command line. */
+import { Command, CommanderError } from 'commander';
+import { KeelError } from '../core/errors.js';
+import { VERSION } from '../runtime/version.js';
+import { ApiError, EXIT, UnreachableError } from './client.js';
+import { registerBench } from './commands/bench.js';
+import { registerEvents } from './commands/events.js';
+import { registerKeys } from './commands/keys.js';
+import { registerStart } from './commands/start.js';
+import { registerTenants } from './commands/tenants.js';
+
+export function buildProgram(): Command {
+  const program = new Command('keel')
+    .description('Keel: durable event ingest, SLOs, paging and incidents, self-hosted.')
+    .version(VERSION)
+    .option('--url <url>', 'Keel server URL (env KEEL_URL)', process.env.KEEL_URL ?? 'http://127.0.0.1:7070')
+    .option('--api-key <key>', 'API key (env KEEL_API_KEY)', process.env.KEEL_API_KEY)
+    .option('--json', 'machine-readable output')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 the request or command failed, 2 invalid usage, 3 Keel unreachable.',
+    );
+  registerStart(program);
+  registerKeys(program);
+  registerTenants(program);
+  registerEvents(program);
+  registerBench(program);
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+function exitOverrideAll(cmd: Command): void {
+  cmd.exitOverride();
+  for (const c of cmd.commands) exitOverrideAll(c);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  exitOverrideAll(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof ApiError) {
+      process.stderr.write(`error: ${e.message} (${e.status} ${e.code})\n`);
+      return EXIT.failed;
+    }
+    if (e instanceof UnreachableError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return EXIT.unreachable;
+    }
+    if (e instanceof KeelError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return e.status < 500 ? EXIT.usage : EXIT.failed;
+    }
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return EXIT.failed;
+  }
+}

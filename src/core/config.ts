@@ -1,0 +1,204 @@
+/**
+ * Keel's configuration: defaults, then a YAML file (`--config` or `<dataDir>/keel.yaml`), then
+ * environment variables, then command-line flags. Validated with zod so a typo is a precise error
+ * (file, field path) at startup instead of a surprise later.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { KeelError } from './errors.js';
+import { parseDuration, parseSize } from './units.js';
+
+const size = z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+  const n = parseSize(v);
+  if (Number.isNaN(n)) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (e.g. 64KiB, 5MiB, 10GB)` });
+    return z.NEVER;
+  }
+  return n;
+});
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+  const n = parseDuration(v);
+  if (Number.isNaN(n)) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (e.g. 500ms, 30s, 5m, 24h, 7d)` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().default('./keel-data'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(7070),
+        /** Closes requests that take longer than this (slow clients included). */
+        requestTimeout: duration.default(30_000),
+        tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 7070, requestTimeout: 30_000 }),
+    ingest: z
+      .object({
+        maxEventBytes: size.default(64 * 1024),
+        maxRequestBytes: size.default(5 * 1024 * 1024),
+        maxEventsPerRequest: z.number().int().positive().default(10_000),
+        maxFutureSkew: duration.default(5 * 60_000),
+        maxDepth: z.number().int().positive().default(8),
+        /** Threads that parse and validate request bodies; 0 parses on the main thread. */
+        parseThreads: z.number().int().min(0).max(64).optional(),
+      })
+      .strict()
+      .default({
+        maxEventBytes: 64 * 1024,
+        maxRequestBytes: 5 * 1024 * 1024,
+        maxEventsPerRequest: 10_000,
+        maxFutureSkew: 5 * 60_000,
+        maxDepth: 8,
+      }),
+    quota: z
+      .object({
+        /** Default sustained rate for tenants without their own (events per second). */
+        eventsPerSecond: z.number().positive().default(500_000),
+        /** Default burst (events that may arrive at once). */
+        burst: z.number().positive().default(1_000_000),
+      })
+      .strict()
+      .default({ eventsPerSecond: 500_000, burst: 1_000_000 }),
+    log: z
+      .object({
+        retention: z
+          .object({ maxAge: duration.default(7 * 86_400_000), maxBytes: size.default(50 * 1024 ** 3) })
+          .strict()
+          .default({ maxAge: 7 * 86_400_000, maxBytes: 50 * 1024 ** 3 }),
+        /** Appends are refused (503) above this size; must exceed retention.maxBytes. 0 = none. */
+        maxBytes: size.default(60 * 1024 ** 3),
+        /** Appends are refused (503) while free disk space is below this. */
+        minFreeDisk: size.default(1024 ** 3),
+        /** Appends are refused (503) while a consumer is this many events behind. 0 = none. */
+        maxLagEvents: z.number().int().nonnegative().default(100_000_000),
+        groupCommitDelay: duration.default(0),
+        sweepInterval: duration.default(30_000),
+      })
+      .strict()
+      .default({
+        retention: { maxAge: 7 * 86_400_000, maxBytes: 50 * 1024 ** 3 },
+        maxBytes: 60 * 1024 ** 3,
+        minFreeDisk: 1024 ** 3,
+        maxLagEvents: 100_000_000,
+        groupCommitDelay: 0,
+        sweepInterval: 30_000,
+      }),
+    idempotency: z.object({ ttl: duration.default(86_400_000) }).strict().default({ ttl: 86_400_000 }),
+  })
+  .strict();
+
+export type KeelConfig = z.output<typeof configSchema>;
+export type KeelConfigInput = z.input<typeof configSchema>;
+
+export function formatZodIssues(error: z.ZodError, source?: string): { path: string; message: string }[] {
+  return error.issues.map((i) => ({
+    path: formatPath(i.path),
+    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+    ...(source ? { source } : {}),
+  }));
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    const prev = out[k];
+    if (v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)) {
+      out[k] = deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>);
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** Sets `value` at a dotted path, creating objects on the way. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let o = target;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};
+    o = o[p] as Record<string, unknown>;
+  }
+  o[parts[parts.length - 1]!] = value;
+}
+
+const ENV: Record<string, { path: string; type: 'string' | 'number' }> = {
+  KEEL_DATA_DIR: { path: 'dataDir', type: 'string' },
+  KEEL_LOG_LEVEL: { path: 'logLevel', type: 'string' },
+  KEEL_HOST: { path: 'server.host', type: 'string' },
+  KEEL_PORT: { path: 'server.port', type: 'number' },
+  KEEL_PARSE_THREADS: { path: 'ingest.parseThreads', type: 'number' },
+};
+
+export interface LoadConfigOptions {
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, as dotted paths (`server.port`). */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
+  const env = options.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  const overrides: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options.overrides ?? {})) if (v !== undefined) setPath(overrides, k, v);
+  const envValues: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    const value = spec.type === 'number' ? Number(v) : v;
+    if (spec.type === 'number' && !Number.isFinite(value)) {
+      throw new KeelError('validation_failed', `${name}="${v}" is not a number`);
+    }
+    setPath(envValues, spec.path, value);
+  }
+  const dataDir = String((overrides.dataDir as string | undefined) ?? envValues.dataDir ?? './keel-data');
+  const file = options.configFile ?? env.KEEL_CONFIG ?? join(dataDir, 'keel.yaml');
+  const explicit = Boolean(options.configFile ?? env.KEEL_CONFIG);
+  if (existsSync(file)) {
+    let doc: unknown;
+    try {
+      doc = YAML.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new KeelError('validation_failed', `${file}: not valid YAML: ${(e as Error).message}`);
+    }
+    if (doc !== null && doc !== undefined) {
+      if (typeof doc !== 'object' || Array.isArray(doc)) {
+        throw new KeelError('validation_failed', `${file}: must be a YAML mapping of settings`);
+      }
+      raw = doc as Record<string, unknown>;
+    }
+  } else if (explicit) {
+    throw new KeelError('validation_failed', `config file ${file} does not exist`);
+  }
+  const merged = deepMerge(deepMerge(raw, envValues), overrides);
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issues = formatZodIssues(parsed.error);
+    throw new KeelError(
+      'validation_failed',
+      `invalid configuration: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
+      { details: issues },
+    );
+  }
+  const config = parsed.data;
+  config.dataDir = resolve(config.dataDir);
+  return config;
+}

@@ -1,0 +1,104 @@
+/** HTTP routes of ingest: send events, read them back. */
+import { z } from 'zod';
+import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
+import type { EventLog } from '../log/event-log.js';
+import type { KeelMetrics } from '../telemetry/metrics.js';
+import { INGEST_CONTENT_TYPES, type IngestService } from './ingest-service.js';
+import type { IngestLimits } from './limits.js';
+import { parseTimeParam, readEvents } from './read-events.js';
+
+const ingestAnswer = z.object({
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  errors: z.array(
+    z.object({
+      index: z.number().int(),
+      line: z.number().int().optional(),
+      field: z.string(),
+      reason: z.string(),
+      code: z.string(),
+    }),
+  ),
+});
+
+const eventsQuery = z
+  .object({
+    from: z.string().optional().describe('Events at or after this time (RFC 3339 or epoch ms).'),
+    to: z.string().optional().describe('Events before this time (RFC 3339 or epoch ms).'),
+    limit: z.coerce.number().int().min(1).max(10_000).default(100),
+    cursor: z.string().max(200).optional().describe('Continue after the last event of a previous page; `latest` starts after the newest stored event.'),
+    wait: z.coerce.number().min(0).max(60).default(0).describe('Seconds to wait for new events when none match (long poll).'),
+  })
+  .strict();
+
+export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limits: IngestLimits; metrics: KeelMetrics }): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'POST',
+      url: '/v1/events',
+      summary: 'Send a batch of events',
+      description:
+        'NDJSON (one event per line) or a JSON array; `Content-Encoding: gzip` accepted. Answers 202 once the accepted events are durable. Invalid events are rejected one by one and listed in `errors`; the valid ones are kept. `Idempotency-Key` makes a retry return the first answer without storing anything twice.',
+      tags: ['events'],
+      permission: 'events:write',
+      rawBody: { contentTypes: INGEST_CONTENT_TYPES, bodyLimit: deps.limits.maxRequestBytes },
+      responses: [
+        { status: 202, description: 'Accepted events are durable', schema: ingestAnswer },
+        { status: 400, description: 'Malformed or empty body' },
+        { status: 413, description: 'Body or event count over the limit' },
+        { status: 415, description: 'Unsupported Content-Type or Content-Encoding' },
+        { status: 422, description: 'Idempotency-Key reused for a different body' },
+        { status: 429, description: 'Tenant over its ingest quota (see Retry-After)' },
+        { status: 503, description: 'Log over its disk or lag limit (see Retry-After)' },
+      ],
+      handler: async ({ request, reply, principal }) => {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const answer = await deps.ingest.ingest({
+          tenant: principal.tenant,
+          contentType: request.headers['content-type'],
+          contentEncoding: request.headers['content-encoding'],
+          idempotencyKey: header(request.headers['idempotency-key']),
+          body,
+        });
+        void reply.code(202).type('application/json').send(answer);
+        return SENT;
+      },
+      onResponse: (request, reply) => {
+        deps.metrics.ingestRequests.inc({ tenant: request.principal?.tenant ?? '', status: String(reply.statusCode) });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/events',
+      summary: 'Read stored events',
+      description:
+        'Events of the key’s tenant in the order Keel received them, filtered by event time, paged by `cursor`. With `wait`, an empty page waits for new events, which is how `keel events tail` follows the stream.',
+      tags: ['events'],
+      permission: 'events:read',
+      query: eventsQuery,
+      responses: [{ status: 200, description: 'A page of events' }],
+      handler: async ({ query, principal, request }) => {
+        const fromTs = parseTimeParam('from', query.from);
+        const toTs = parseTimeParam('to', query.to);
+        const q = {
+          tenant: principal.tenant,
+          limit: query.limit,
+          ...(fromTs !== undefined ? { fromTs } : {}),
+          ...(toTs !== undefined ? { toTs } : {}),
+          ...(query.cursor ? { cursor: query.cursor } : {}),
+        };
+        let page = await readEvents(deps.log, q);
+        const deadline = Date.now() + query.wait * 1000;
+        while (page.events.length === 0 && Date.now() < deadline && !request.raw.destroyed) {
+          await new Promise((r) => setTimeout(r, 200));
+          page = await readEvents(deps.log, { ...q, cursor: page.cursor });
+        }
+        return page;
+      },
+    }),
+  ];
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

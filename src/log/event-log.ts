@@ -1,0 +1,109 @@
+/**
+ * The event log: the durable, ordered record of every accepted batch. Ingest appends to it and
+ * answers 202 only once `append` resolves; processors read it from a position they commit
+ * together with their results. Two adapters implement it: SQLite (embedded, one partition) and
+ * NATS JetStream (distributed, one subject per partition). Nothing outside `log/` knows which.
+ */
+export interface AppendBatch {
+  tenant: string;
+  /** Accepted events as NDJSON, each line ending in "\n". */
+  data: Uint8Array;
+  count: number;
+  /** Smallest and largest event time in ms. */
+  minTs: number;
+  maxTs: number;
+  /** When Keel received the request (ms); events without `ts` take this time. */
+  receivedAt: number;
+  /** Remember the answer under this key so a retried request gets it back and stores nothing. */
+  idempotency?: IdempotencyRecord;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  /** sha256 of the request body, to refuse a key reused for a different request. */
+  bodyHash: string;
+  /** The JSON answer to give a retry. */
+  response: string;
+}
+
+export type AppendResult =
+  | { kind: 'appended'; partition: number; position: number }
+  | { kind: 'duplicate'; response: string; bodyHash: string };
+
+export interface LogBatch {
+  partition: number;
+  position: number;
+  tenant: string;
+  receivedAt: number;
+  count: number;
+  minTs: number;
+  maxTs: number;
+  data: Uint8Array;
+}
+
+export interface ReadOptions {
+  maxBatches?: number;
+  /** Stop after this many bytes of data (at least one batch is returned). */
+  maxBytes?: number;
+}
+
+export interface TenantReadOptions extends ReadOptions {
+  /** Only batches that may hold events at or after this time (ms). */
+  fromTs?: number;
+  /** Only batches that may hold events before this time (ms). */
+  toTs?: number;
+}
+
+export interface ConsumerState {
+  name: string;
+  partition: number;
+  position: number;
+  /** Events appended after the committed position. */
+  lagEvents: number;
+}
+
+export interface LogStats {
+  partitions: number;
+  batches: number;
+  events: number;
+  bytes: number;
+  /** Highest position per partition (0 when empty). */
+  lastPositions: number[];
+  consumers: ConsumerState[];
+}
+
+export interface LogHealth {
+  writable: boolean;
+  /** Why appends are refused right now (disk or lag over limit, writer down), if they are. */
+  overloaded?: { reason: string; retryAfterSeconds: number };
+}
+
+export interface EventLog {
+  readonly partitions: number;
+  append(batch: AppendBatch): Promise<AppendResult>;
+  /** Looks up a remembered answer without appending. */
+  findIdempotent(tenant: string, key: string): Promise<{ response: string; bodyHash: string } | undefined>;
+  /** Batches of a partition with position > after, in order. */
+  read(partition: number, after: number, options?: ReadOptions): Promise<LogBatch[]>;
+  /** Batches of one tenant with position > after, across partitions, in append order per partition. */
+  readTenant(tenant: string, after: number, options?: TenantReadOptions): Promise<LogBatch[]>;
+  /** Records that `consumer` has processed everything up to `position`; retention keeps what follows. */
+  commit(consumer: string, partition: number, position: number): Promise<void>;
+  committed(consumer: string, partition: number): Promise<number>;
+  stats(): Promise<LogStats>;
+  health(): LogHealth;
+  close(): Promise<void>;
+}
+
+/** Splits stored NDJSON back into event texts, skipping blank lines. */
+export function* eventLines(data: Uint8Array): Generator<string> {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  let pos = 0;
+  while (pos < text.length) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = text.length;
+    const line = text.slice(pos, nl);
+    pos = nl + 1;
+    if (line.trim().length > 0) yield line;
+  }
+}

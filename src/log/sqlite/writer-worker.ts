@@ -1,0 +1,194 @@
+/**
+ * The single writer of the embedded log, on its own thread so that SQLite writes and fsyncs never
+ * block the HTTP event loop. Appends that arrive while a commit is running are gathered into the
+ * next transaction (group commit): one fsync acknowledges every waiting request.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import type { AppendResult } from '../event-log.js';
+import type { SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
+import { openLogDatabase } from './schema.js';
+
+const options = workerData as WriterOptions;
+const port = parentPort!;
+const db: Database.Database = openLogDatabase(options.path);
+
+const insertBatch = db.prepare(
+  `INSERT INTO batches (tenant, received_at, count, min_ts, max_ts, events_end, bytes, data)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+);
+const findIdem = db.prepare('SELECT response, body_hash AS bodyHash FROM idempotency WHERE tenant = ? AND key = ?');
+const insertIdem = db.prepare(
+  'INSERT INTO idempotency (tenant, key, body_hash, response, position, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+);
+const upsertConsumer = db.prepare(
+  `INSERT INTO consumers (name, position, updated_at) VALUES (?, ?, ?)
+   ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position), updated_at = excluded.updated_at`,
+);
+const deleteConsumer = db.prepare('DELETE FROM consumers WHERE name = ?');
+const minConsumer = db.prepare('SELECT MIN(position) AS p FROM consumers');
+const oldestBatches = db.prepare(
+  'SELECT position, bytes, received_at AS receivedAt FROM batches WHERE position <= ? ORDER BY position LIMIT 500',
+);
+const deleteUpTo = db.prepare('DELETE FROM batches WHERE position <= ?');
+const deleteIdem = db.prepare('DELETE FROM idempotency WHERE created_at < ?');
+const hasOlder = db.prepare('SELECT 1 FROM batches WHERE position > ? AND (received_at < ?) LIMIT 1');
+
+const totals: WriterTotals = (() => {
+  const r = db
+    .prepare(
+      `SELECT COUNT(*) AS batches, COALESCE(SUM(bytes), 0) AS bytes,
+              COALESCE(MAX(position), 0) AS lastPosition, COALESCE(MAX(events_end), 0) AS eventsEnd FROM batches`,
+    )
+    .get() as WriterTotals;
+  // AUTOINCREMENT remembers the highest position ever used, even after retention emptied the table.
+  const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'batches'").get() as { seq: number } | undefined;
+  if (seq && seq.seq > r.lastPosition) r.lastPosition = seq.seq;
+  return r;
+})();
+
+let queue: WriterRequest[] = [];
+let scheduled = false;
+
+function snapshot(): WriterTotals {
+  return { ...totals };
+}
+
+function reply(msg: WriterResponse): void {
+  port.postMessage(msg);
+}
+
+function flush(): void {
+  scheduled = false;
+  const work = queue;
+  queue = [];
+  const appends = work.filter((w): w is Extract<WriterRequest, { op: 'append' }> => w.op === 'append');
+  const others = work.filter((w) => w.op !== 'append');
+  if (appends.length > 0) commitAppends(appends);
+  for (const w of others) handleOther(w);
+}
+
+function commitAppends(appends: Extract<WriterRequest, { op: 'append' }>[]): void {
+  const results: AppendResult[] = [];
+  const before = snapshot();
+  let events = 0;
+  let bytes = 0;
+  try {
+    db.transaction(() => {
+      for (const a of appends) {
+        if (a.idempotency) {
+          const prior = findIdem.get(a.tenant, a.idempotency.key) as { response: string; bodyHash: string } | undefined;
+          if (prior) {
+            results.push({ kind: 'duplicate', response: prior.response, bodyHash: prior.bodyHash });
+            continue;
+          }
+        }
+        const data = Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+        const eventsEnd = totals.eventsEnd + a.count;
+        const info = insertBatch.run(a.tenant, a.receivedAt, a.count, a.minTs, a.maxTs, eventsEnd, data.byteLength, data);
+        const position = Number(info.lastInsertRowid);
+        totals.eventsEnd = eventsEnd;
+        totals.lastPosition = position;
+        totals.batches += 1;
+        totals.bytes += data.byteLength;
+        events += a.count;
+        bytes += data.byteLength;
+        if (a.idempotency) {
+          insertIdem.run(a.tenant, a.idempotency.key, a.idempotency.bodyHash, a.idempotency.response, position, a.receivedAt);
+        }
+        results.push({ kind: 'appended', partition: 0, position });
+      }
+    })();
+  } catch (e) {
+    // The transaction rolled back: nothing of this group is stored, so every request is refused.
+    Object.assign(totals, before);
+    const message = e instanceof Error ? e.message : String(e);
+    for (const a of appends) reply({ id: a.id, ok: false, error: message, totals: snapshot() });
+    return;
+  }
+  const t = snapshot();
+  for (let i = 0; i < appends.length; i++) {
+    reply({ id: appends[i]!.id, ok: true, result: results[i]!, totals: t, groupSize: appends.length });
+  }
+  port.postMessage({ op: 'commitGroup', requests: appends.length, events, bytes } satisfies WriterEvent);
+}
+
+function handleOther(w: WriterRequest): void {
+  try {
+    switch (w.op) {
+      case 'commit':
+        upsertConsumer.run(w.consumer, w.position, w.now);
+        reply({ id: w.id, ok: true, result: null, totals: snapshot() });
+        return;
+      case 'removeConsumer':
+        deleteConsumer.run(w.consumer);
+        reply({ id: w.id, ok: true, result: null, totals: snapshot() });
+        return;
+      case 'sweep':
+        reply({ id: w.id, ok: true, result: sweep(w.now, w.maxAgeMs, w.maxBytes, w.idempotencyTtlMs), totals: snapshot() });
+        return;
+      case 'close':
+        db.close();
+        reply({ id: w.id, ok: true, result: null, totals: snapshot() });
+        port.close();
+        return;
+      case 'append':
+        return;
+    }
+  } catch (e) {
+    reply({ id: w.id, ok: false, error: e instanceof Error ? e.message : String(e), totals: snapshot() });
+  }
+}
+
+/**
+ * Deletes batches older than maxAgeMs, then the oldest ones while the log is over maxBytes, but
+ * never one a registered consumer has not committed past. Works in small transactions so appends
+ * keep flowing.
+ */
+function sweep(now: number, maxAgeMs: number, maxBytes: number, idempotencyTtlMs: number): SweepResult {
+  const result: SweepResult = { deletedBatches: 0, deletedBytes: 0, deletedIdempotency: 0, heldByConsumer: false };
+  const consumerFloor = (minConsumer.get() as { p: number | null }).p;
+  const limit = consumerFloor ?? Number.MAX_SAFE_INTEGER;
+  const cutoff = maxAgeMs > 0 ? now - maxAgeMs : -Infinity;
+  for (;;) {
+    const rows = oldestBatches.all(limit) as { position: number; bytes: number; receivedAt: number }[];
+    let upTo = -1;
+    let freed = 0;
+    let over = totals.bytes;
+    let n = 0;
+    for (const r of rows) {
+      const tooOld = r.receivedAt < cutoff;
+      const tooBig = maxBytes > 0 && over > maxBytes;
+      if (!tooOld && !tooBig) break;
+      upTo = r.position;
+      freed += r.bytes;
+      over -= r.bytes;
+      n++;
+    }
+    if (upTo < 0) break;
+    db.transaction(() => deleteUpTo.run(upTo))();
+    totals.batches -= n;
+    totals.bytes -= freed;
+    result.deletedBatches += n;
+    result.deletedBytes += freed;
+    if (rows.length < 500 || n < rows.length) break;
+  }
+  if (consumerFloor !== null) {
+    const wantsMore =
+      (maxBytes > 0 && totals.bytes > maxBytes && totals.batches > 0) || hasOlder.get(consumerFloor, cutoff) !== undefined;
+    result.heldByConsumer = wantsMore;
+  }
+  result.deletedIdempotency = deleteIdem.run(now - idempotencyTtlMs).changes;
+  return result;
+}
+
+port.on('message', (msg: WriterRequest) => {
+  queue.push(msg);
+  if (!scheduled) {
+    scheduled = true;
+    if (options.groupCommitDelayMs > 0) setTimeout(flush, options.groupCommitDelayMs);
+    else setImmediate(flush);
+  }
+});
+
+port.postMessage({ op: 'ready', totals: snapshot() } satisfies WriterEvent);

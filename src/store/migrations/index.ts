@@ -1,0 +1,12 @@
+/**
+ * Every migration, in order. One set for SQLite and PostgreSQL: migrations use kysely's schema
+ * builder with portable types only. Add a file and a line here; never edit a released migration.
+ */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_tenants_keys.js';
+import * as m0002 from './0002_audit.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_tenants_keys': m0001,
+  '0002_audit': m0002,
+};

@@ -1,0 +1,10 @@
+/**
+ * The state database's tables, as kysely types. Each domain declares its own tables next to its
+ * code; this interface only composes them. Timestamps are epoch milliseconds (bigint in
+ * PostgreSQL, read back as numbers), booleans are 0/1, structured values are JSON text, so one
+ * migration set serves SQLite and PostgreSQL alike.
+ */
+import type { AuditTables } from '../audit/tables.js';
+import type { AuthTables } from '../auth/tables.js';
+
+export interface Database extends AuthTables, AuditTables {}

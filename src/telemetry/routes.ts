@@ -1,0 +1,81 @@
+/** Health, readiness, Prometheus metrics and log statistics. */
+import { z } from 'zod';
+import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
+import type { EventLog } from '../log/event-log.js';
+import type { KeelMetrics } from './metrics.js';
+
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+export function telemetryRoutes(deps: { metrics: KeelMetrics; log: EventLog; checks: ReadinessCheck[]; version: string }): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/healthz',
+      summary: 'Liveness: the process is up',
+      tags: ['operations'],
+      permission: 'public',
+      responses: [{ status: 200, description: 'Up' }],
+      handler: async () => ({ status: 'ok', version: deps.version }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/readyz',
+      summary: 'Readiness: storage is reachable and writable',
+      tags: ['operations'],
+      permission: 'public',
+      responses: [
+        { status: 200, description: 'Ready' },
+        { status: 503, description: 'A dependency is down; the body says which' },
+      ],
+      handler: async ({ reply }) => {
+        const results: Record<string, { ok: boolean; error?: string }> = {};
+        for (const c of deps.checks) {
+          try {
+            await c.check();
+            results[c.name] = { ok: true };
+          } catch (e) {
+            results[c.name] = { ok: false, error: (e as Error).message };
+          }
+        }
+        const health = deps.log.health();
+        results.event_log = health.writable ? { ok: true } : { ok: false, error: health.overloaded?.reason ?? 'not writable' };
+        const ready = Object.values(results).every((r) => r.ok);
+        void reply.code(ready ? 200 : 503).send({
+          status: ready ? 'ready' : 'unready',
+          checks: results,
+          ...(health.overloaded ? { ingest: { refusing: true, reason: health.overloaded.reason } } : {}),
+        });
+        return SENT;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/metrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      tags: ['operations'],
+      permission: 'public',
+      responses: [{ status: 200, description: 'Metrics', contentType: 'text/plain; version=0.0.4' }],
+      handler: async ({ reply }) => {
+        const text = await deps.metrics.render();
+        void reply.type(deps.metrics.registry.contentType).send(text);
+        return SENT;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/log',
+      summary: 'Event log statistics: size, positions, consumer lag',
+      tags: ['operations'],
+      permission: 'system:read',
+      query: z.object({}).strict(),
+      responses: [{ status: 200, description: 'Statistics' }],
+      handler: async () => {
+        const s = await deps.log.stats();
+        return { ...s, health: deps.log.health() };
+      },
+    }),
+  ];
+}
