@@ -5,7 +5,8 @@
 import { KeelError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { Store } from '../store/store.js';
-import { generateApiKey, hashApiKey, keyPrefix, newId } from './api-key-format.js';
+import { newId } from '../core/ids.js';
+import { generateApiKey, hashApiKey, keyPrefix } from './api-key-format.js';
 import { isScope, permissionsOfScopes, type Scope } from './permissions.js';
 import type { Principal } from './principal.js';
 import { SYSTEM_TENANT, type TenantService } from './tenants.js';

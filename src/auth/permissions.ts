@@ -9,6 +9,8 @@ export const PERMISSIONS = [
   'tenants:read',
   'tenants:manage',
   'system:read',
+  'definitions:read',
+  'definitions:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -18,7 +20,7 @@ export type Scope = (typeof SCOPES)[number];
 
 const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
   ingest: ['events:write'],
-  read: ['events:read', 'tenants:read', 'system:read'],
+  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read'],
   admin: PERMISSIONS,
 };
 

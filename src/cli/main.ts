@@ -4,6 +4,7 @@ import { KeelError } from '../core/errors.js';
 import { VERSION } from '../runtime/version.js';
 import { ApiError, EXIT, UnreachableError } from './client.js';
 import { registerBench } from './commands/bench.js';
+import { HandledError, registerDefinitions } from './commands/definitions.js';
 import { registerEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
 import { registerStart } from './commands/start.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerTenants(program);
   registerEvents(program);
+  registerDefinitions(program);
   registerBench(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -48,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
+    if (e instanceof HandledError) return EXIT.failed;
     if (e instanceof ApiError) {
       process.stderr.write(`error: ${e.message} (${e.status} ${e.code})\n`);
       return EXIT.failed;

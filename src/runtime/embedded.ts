@@ -1,13 +1,13 @@
 /**
  * Composition of the embedded default: every role in one process, SQLite for the log and the
- * state. Wires adapters to domain services and services to routes; holds no logic of its own.
+ * state. Wires adapters to domain services and domain modules to the server; holds no logic.
  */
 import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AlertService } from '../alerting/alert-service.js';
 import { buildServer } from '../api/server.js';
-import type { AnyRoute } from '../api/route.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { ApiKeyService } from '../auth/api-keys.js';
 import { keyAuthenticator } from '../auth/authenticator.js';
@@ -17,6 +17,10 @@ import { TenantService } from '../auth/tenants.js';
 import { Bus } from '../core/bus.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
+import type { CoreContext, KeelModule } from '../core/context.js';
+import { DefinitionsService } from '../definitions/definitions-service.js';
+import { KindRegistry } from '../definitions/kinds.js';
+import { definitionRoutes } from '../definitions/routes.js';
 import { InlineParser, ThreadedParser, type BatchParser } from '../ingest/batch-parser.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import type { IngestLimits } from '../ingest/limits.js';
@@ -27,13 +31,14 @@ import { openSqliteStore, type Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
+import { domainModules } from './modules.js';
 import { VERSION } from './version.js';
 
 export interface KeelInstance {
   app: FastifyInstance;
+  ctx: CoreContext;
   store: Store;
   log: SqliteEventLog;
-  bus: Bus;
   metrics: KeelMetrics;
   /** http://host:port once listening. */
   url: string;
@@ -91,6 +96,26 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
   if (boot) {
     await audit.record({ actor: 'system', action: 'keys.bootstrap', tenant: 'default', target: 'key/bootstrap', after: { scopes: ['admin'] } });
   }
+  const kinds = new KindRegistry();
+  const ctx: CoreContext = {
+    config,
+    logger,
+    clock,
+    store,
+    log,
+    bus,
+    metrics,
+    tenants,
+    keys,
+    audit,
+    alerts: new AlertService(store, clock, bus),
+    kinds,
+    definitions: new DefinitionsService(store, kinds, clock, bus),
+    roles: { ingest: true, worker: true, evaluator: true, api: true },
+    whileLeader: (_name, fn) => {
+      void fn();
+    },
+  };
 
   const limits = ingestLimits(config);
   const threads = config.ingest.parseThreads ?? defaultParseThreads();
@@ -108,10 +133,18 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
     metrics.overloaded.set(log.health().overloaded ? 1 : 0);
   });
 
-  const routes: AnyRoute[] = [
-    ...telemetryRoutes({ metrics, log, version: VERSION, checks: [{ name: 'state_store', check: () => store.ping() }] }),
+  const modules: KeelModule[] = domainModules(ctx);
+  const routes = [
+    ...telemetryRoutes({
+      metrics,
+      log,
+      version: VERSION,
+      checks: [{ name: 'state_store', check: () => store.ping() }, ...modules.flatMap((m) => m.readiness ?? [])],
+    }),
     ...ingestRoutes({ ingest, log, limits, metrics }),
     ...authRoutes({ keys, tenants, quotaDefaults: config.quota }),
+    ...definitionRoutes({ definitions: ctx.definitions }),
+    ...modules.flatMap((m) => m.routes ?? []),
   ];
   const app = buildServer({
     auth: keyAuthenticator(keys),
@@ -141,6 +174,8 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
   const sweeper = setInterval(() => void sweep(), config.log.sweepInterval);
   sweeper.unref();
 
+  for (const m of modules) await m.start?.();
+
   let url = '';
   if (opts.listen !== false) {
     url = await app.listen({ host: config.server.host, port: config.server.port });
@@ -151,9 +186,9 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
   let closed = false;
   return {
     app,
+    ctx,
     store,
     log,
-    bus,
     metrics,
     url,
     ...(boot ? { bootstrapKey: boot } : {}),
@@ -162,6 +197,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
       closed = true;
       clearInterval(sweeper);
       await app.close();
+      for (const m of [...modules].reverse()) await m.stop?.();
       await parser.close();
       await log.close();
       await store.close();

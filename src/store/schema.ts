@@ -4,7 +4,10 @@
  * PostgreSQL, read back as numbers), booleans are 0/1, structured values are JSON text, so one
  * migration set serves SQLite and PostgreSQL alike.
  */
+import type { AlertingTables } from '../alerting/tables.js';
 import type { AuditTables } from '../audit/tables.js';
 import type { AuthTables } from '../auth/tables.js';
+import type { DefinitionTables } from '../definitions/tables.js';
+import type { ProcessingTables } from '../processing/tables.js';
 
-export interface Database extends AuthTables, AuditTables {}
+export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables {}

@@ -1,0 +1,260 @@
+/**
+ * The alert pipeline's entry: every source reports signals here. A signal for an open alert with
+ * the same dedup key updates it (count, last seen); a firing signal with no open alert opens one;
+ * a resolving signal resolves it. Opening and resolving append a transition to the outbox in the
+ * same transaction, so paging (which reads the outbox from its committed position) never misses
+ * one and never sees one twice, whatever crashes in between.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Bus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import { randomBase62 } from '../core/ids.js';
+import type { Database } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import type { AlertsTable } from './tables.js';
+
+export type AlertStatus = 'firing' | 'resolved';
+
+export interface AlertLink {
+  href: string;
+  text?: string;
+}
+
+export interface AlertSignal {
+  tenant: string;
+  dedupKey: string;
+  /** `slo`, `alertmanager`, `events-v2`, `heartbeat`, `manual`. */
+  source: string;
+  status: AlertStatus;
+  /** `page`, `ticket`, or a source's own scale (`critical`, `error`, `warning`, `info`). */
+  severity: string;
+  summary: string;
+  labels?: Record<string, string>;
+  details?: Record<string, unknown>;
+  links?: AlertLink[];
+  service?: string;
+  /** When the source says it happened; defaults to now. */
+  at?: number;
+  /** What caused this signal (burn rates and windows, payload fields); kept with the transition. */
+  values?: Record<string, unknown>;
+}
+
+export interface Alert {
+  id: string;
+  tenant: string;
+  dedupKey: string;
+  source: string;
+  service: string | null;
+  status: AlertStatus;
+  severity: string;
+  summary: string;
+  labels: Record<string, string>;
+  details: Record<string, unknown>;
+  links: AlertLink[];
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+  resolvedAt: number | null;
+}
+
+export interface AlertTransition {
+  seq: number;
+  tenant: string;
+  alertId: string;
+  dedupKey: string;
+  status: AlertStatus;
+  at: number;
+  values: Record<string, unknown>;
+}
+
+declare module '../core/bus.js' {
+  interface BusEvents {
+    /** After commit; a hint for low latency. Durable consumers read the outbox instead. */
+    'alert.transition': { transition: AlertTransition; alert: Alert };
+  }
+}
+
+export interface SignalResult {
+  alert: Alert;
+  /** Set when the signal opened or resolved an alert. */
+  transition?: AlertTransition;
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export class AlertService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly bus: Bus,
+  ) {}
+
+  /** Records a signal in its own transaction and publishes the transition, if any. */
+  async signal(s: AlertSignal): Promise<SignalResult> {
+    const result = await this.store.db.transaction().execute((trx) => this.signalIn(trx, s));
+    this.publish(result);
+    return result;
+  }
+
+  /**
+   * Records a signal inside the caller's transaction (e.g. with the evaluator's own state). The
+   * caller publishes the result after its commit.
+   */
+  async signalIn(trx: Transaction<Database>, s: AlertSignal): Promise<SignalResult> {
+    const at = s.at ?? this.clock.now();
+    const open = await trx
+      .selectFrom('alerts')
+      .selectAll()
+      .where('tenant_id', '=', s.tenant)
+      .where('dedup_key', '=', s.dedupKey)
+      .where('status', '=', 'firing')
+      .executeTakeFirst();
+    if (s.status === 'firing') {
+      if (open) {
+        await trx
+          .updateTable('alerts')
+          .set({
+            last_seen: Math.max(Number(open.last_seen), at),
+            count: Number(open.count) + 1,
+            summary: s.summary,
+            severity: s.severity,
+            labels_json: JSON.stringify(s.labels ?? {}),
+            details_json: JSON.stringify(s.details ?? {}),
+            links_json: JSON.stringify(s.links ?? []),
+          })
+          .where('id', '=', open.id)
+          .execute();
+        return { alert: toAlert((await this.row(trx, open.id))!) };
+      }
+      const id = `alt_${randomBase62(14)}`;
+      await trx
+        .insertInto('alerts')
+        .values({
+          id,
+          tenant_id: s.tenant,
+          dedup_key: s.dedupKey,
+          source: s.source,
+          service: s.service ?? null,
+          status: 'firing',
+          severity: s.severity,
+          summary: s.summary,
+          labels_json: JSON.stringify(s.labels ?? {}),
+          details_json: JSON.stringify(s.details ?? {}),
+          links_json: JSON.stringify(s.links ?? []),
+          first_seen: at,
+          last_seen: at,
+          count: 1,
+          resolved_at: null,
+        })
+        .execute();
+      const transition = await this.appendTransition(trx, s.tenant, id, s.dedupKey, 'firing', at, s.values ?? {});
+      return { alert: toAlert((await this.row(trx, id))!), transition };
+    }
+    if (!open) {
+      // Resolving what is not open (a repeat, or a resolve for an unknown key) changes nothing.
+      const last = await trx
+        .selectFrom('alerts')
+        .selectAll()
+        .where('tenant_id', '=', s.tenant)
+        .where('dedup_key', '=', s.dedupKey)
+        .orderBy('last_seen', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (last) return { alert: toAlert(last) };
+      return { alert: phantom(s, at) };
+    }
+    await trx.updateTable('alerts').set({ status: 'resolved', resolved_at: at, last_seen: Math.max(Number(open.last_seen), at) }).where('id', '=', open.id).execute();
+    const transition = await this.appendTransition(trx, s.tenant, open.id, s.dedupKey, 'resolved', at, s.values ?? {});
+    return { alert: toAlert((await this.row(trx, open.id))!), transition };
+  }
+
+  publish(r: SignalResult): void {
+    if (r.transition) this.bus.emit('alert.transition', { transition: r.transition, alert: r.alert });
+  }
+
+  private async row(db: Db, id: string): Promise<AlertsTable | undefined> {
+    return db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  private async appendTransition(
+    trx: Transaction<Database>,
+    tenant: string,
+    alertId: string,
+    dedupKey: string,
+    status: AlertStatus,
+    at: number,
+    values: Record<string, unknown>,
+  ): Promise<AlertTransition> {
+    const r = await trx
+      .insertInto('alert_transitions')
+      .values({ tenant_id: tenant, alert_id: alertId, dedup_key: dedupKey, status, at, values_json: JSON.stringify(values) })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return { seq: Number(r.seq), tenant, alertId, dedupKey, status, at, values };
+  }
+
+  async get(tenant: string, id: string): Promise<Alert | undefined> {
+    const r = await this.store.db.selectFrom('alerts').selectAll().where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();
+    return r && toAlert(r);
+  }
+
+  async list(tenant: string, filter: { status?: AlertStatus; limit?: number } = {}): Promise<Alert[]> {
+    let q = this.store.db.selectFrom('alerts').selectAll().where('tenant_id', '=', tenant).orderBy('last_seen', 'desc').limit(filter.limit ?? 100);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    return (await q.execute()).map(toAlert);
+  }
+
+  /** Transitions after `seq`, oldest first, across tenants: what a paging consumer reads next. */
+  async transitionsAfter(seq: number, limit = 100, db: Db = this.store.db): Promise<AlertTransition[]> {
+    const rows = await db.selectFrom('alert_transitions').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      tenant: r.tenant_id,
+      alertId: r.alert_id,
+      dedupKey: r.dedup_key,
+      status: r.status as AlertStatus,
+      at: Number(r.at),
+      values: JSON.parse(r.values_json) as Record<string, unknown>,
+    }));
+  }
+}
+
+function toAlert(r: AlertsTable): Alert {
+  return {
+    id: r.id,
+    tenant: r.tenant_id,
+    dedupKey: r.dedup_key,
+    source: r.source,
+    service: r.service,
+    status: r.status as AlertStatus,
+    severity: r.severity,
+    summary: r.summary,
+    labels: JSON.parse(r.labels_json) as Record<string, string>,
+    details: JSON.parse(r.details_json) as Record<string, unknown>,
+    links: JSON.parse(r.links_json) as AlertLink[],
+    firstSeen: Number(r.first_seen),
+    lastSeen: Number(r.last_seen),
+    count: Number(r.count),
+    resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+  };
+}
+
+function phantom(s: AlertSignal, at: number): Alert {
+  return {
+    id: '',
+    tenant: s.tenant,
+    dedupKey: s.dedupKey,
+    source: s.source,
+    service: s.service ?? null,
+    status: 'resolved',
+    severity: s.severity,
+    summary: s.summary,
+    labels: s.labels ?? {},
+    details: s.details ?? {},
+    links: s.links ?? [],
+    firstSeen: at,
+    lastSeen: at,
+    count: 0,
+    resolvedAt: at,
+  };
+}

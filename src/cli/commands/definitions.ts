@@ -1,0 +1,162 @@
+/** `keel plan`, `keel apply`, `keel get`, `keel delete`, `keel history`: definitions as code. */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { ApiError } from '../client.js';
+import { clientOf, globals } from '../context.js';
+import { printJson, printTable } from '../output.js';
+
+interface PlanItem {
+  action: 'create' | 'update' | 'delete' | 'unchanged';
+  kind: string;
+  name: string;
+  file?: string;
+  line?: number;
+  diff: { path: string; before?: unknown; after?: unknown }[];
+}
+interface Plan {
+  items: PlanItem[];
+  summary: { create: number; update: number; delete: number; unchanged: number };
+}
+
+/** Files given with -f: YAML files, or directories searched recursively for *.yaml / *.yml. */
+export function collectSources(paths: string[]): { file: string; content: string }[] {
+  const out: { file: string; content: string }[] = [];
+  const visit = (p: string) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new Error(`${p}: no such file or directory`);
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        const child = join(p, name);
+        if (statSync(child).isDirectory() || /\.ya?ml$/i.test(name)) visit(child);
+      }
+      return;
+    }
+    out.push({ file: relative(process.cwd(), p) || p, content: readFileSync(p, 'utf8') });
+  };
+  for (const p of paths) visit(p);
+  if (out.length === 0) throw new Error(`no YAML files found in ${paths.join(', ')}`);
+  return out;
+}
+
+const SYMBOL = { create: '+', update: '~', delete: '-', unchanged: ' ' } as const;
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? '(none)' : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function printPlan(plan: Plan, applied: boolean): void {
+  for (const i of plan.items) {
+    if (i.action === 'unchanged') continue;
+    process.stdout.write(`${SYMBOL[i.action]} ${i.kind}/${i.name}${i.file ? `  (${i.file}:${i.line})` : ''}\n`);
+    if (i.action === 'update') {
+      for (const d of i.diff) process.stdout.write(`    ~ ${d.path}: ${show(d.before)} -> ${show(d.after)}\n`);
+    }
+  }
+  const s = plan.summary;
+  process.stdout.write(
+    applied
+      ? `Applied: ${s.create} created, ${s.update} changed, ${s.delete} deleted, ${s.unchanged} unchanged.\n`
+      : `Plan: ${s.create} to create, ${s.update} to change, ${s.delete} to delete, ${s.unchanged} unchanged.\n`,
+  );
+}
+
+function definitionError(e: unknown): never {
+  if (e instanceof ApiError && e.code === 'validation_failed') {
+    process.stderr.write(`${e.message}\n`);
+    process.exitCode = 1;
+    throw new HandledError();
+  }
+  throw e;
+}
+
+/** An error already reported to the user; main() only sets the exit code. */
+export class HandledError extends Error {}
+
+export function registerDefinitions(program: Command): void {
+  const files = (cmd: Command) =>
+    cmd
+      .requiredOption('-f, --file <path...>', 'YAML file or directory (repeatable); several documents per file')
+      .option('--prune', 'also delete definitions that the files do not contain');
+
+  files(program.command('plan').description('Show what `keel apply` would create, change or delete (changes nothing)')).action(
+    async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
+      const plan = await clientOf(cmd)
+        .call<Plan>('POST', '/v1/definitions/plan', { body: { sources: collectSources(opts.file), prune: Boolean(opts.prune) } })
+        .catch(definitionError);
+      if (globals(cmd).json) return printJson(plan);
+      printPlan(plan, false);
+    },
+  );
+
+  files(program.command('apply').description('Apply definitions (OpenSLO and Keel YAML) atomically: all or nothing')).action(
+    async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
+      const plan = await clientOf(cmd)
+        .call<Plan>('POST', '/v1/definitions/apply', { body: { sources: collectSources(opts.file), prune: Boolean(opts.prune) } })
+        .catch(definitionError);
+      if (globals(cmd).json) return printJson(plan);
+      printPlan(plan, true);
+    },
+  );
+
+  program
+    .command('get')
+    .description('Show definitions: `keel get SLO`, `keel get SLO checkout-availability`')
+    .argument('[kind]', 'kind, e.g. SLO, SLI, Service, AlertPolicy')
+    .argument('[name]', 'name of one definition')
+    .option('-o, --output <format>', 'table, yaml or json', 'table')
+    .action(async (kind: string | undefined, name: string | undefined, opts: { output: string }, cmd: Command) => {
+      const client = clientOf(cmd);
+      const json = globals(cmd).json || opts.output === 'json';
+      if (kind && name) {
+        const d = await client.call<{ spec: unknown }>('GET', `/v1/definitions/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`);
+        if (json) return printJson(d);
+        process.stdout.write(YAML.stringify(d));
+        return;
+      }
+      const res = await client.call<{ definitions: { kind: string; name: string; version: number; updatedAt: number; updatedBy: string }[] }>(
+        'GET',
+        '/v1/definitions',
+        { query: { kind } },
+      );
+      if (json) return printJson(res);
+      if (opts.output === 'yaml') return void process.stdout.write(YAML.stringify(res.definitions));
+      printTable(
+        res.definitions.map((d) => ({ ...d, updated: new Date(d.updatedAt).toISOString(), by: d.updatedBy })),
+        ['kind', 'name', 'version', 'updated', 'by'],
+      );
+    });
+
+  program
+    .command('delete')
+    .description('Delete one definition (refused while others reference it)')
+    .argument('<kind>')
+    .argument('<name>')
+    .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
+      await clientOf(cmd).call('DELETE', `/v1/definitions/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`);
+      process.stdout.write(`deleted ${kind}/${name}\n`);
+    });
+
+  program
+    .command('history')
+    .description('Every version of a definition: who changed what, when')
+    .argument('<kind>')
+    .argument('<name>')
+    .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
+      const res = await clientOf(cmd).call<{ versions: { version: number; action: string; at: string; actor: string; diff: { path: string; before?: unknown; after?: unknown }[] }[] }>(
+        'GET',
+        `/v1/definitions/${encodeURIComponent(kind)}/${encodeURIComponent(name)}/history`,
+      );
+      if (globals(cmd).json) return printJson(res);
+      for (const v of res.versions) {
+        process.stdout.write(`v${v.version}  ${v.at}  ${v.action}  by ${v.actor}\n`);
+        if (v.action === 'update') for (const d of v.diff) process.stdout.write(`    ~ ${d.path}: ${show(d.before)} -> ${show(d.after)}\n`);
+      }
+    });
+}

@@ -1,0 +1,88 @@
+/**
+ * Definition kinds. Each domain registers the kinds it owns (OpenSLO's SLO, SLI, Service...;
+ * Keel's Schedule, EscalationPolicy...) with a parser and optional cross-document checks; the
+ * definitions service does the rest: reading files, planning, applying atomically, versioning.
+ */
+import type { Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+
+export interface FieldError {
+  /** Path inside the document, as segments, e.g. ['spec', 'objectives', 0, 'target']. */
+  path: (string | number)[];
+  message: string;
+}
+
+export type ParseResult<T> = { ok: true; spec: T } | { ok: false; errors: FieldError[] };
+
+/** A stored definition: identity, the normalised spec, and bookkeeping. */
+export interface Definition<T = unknown> {
+  kind: string;
+  name: string;
+  apiVersion: string;
+  /** Normalised document (what `keel get` prints and what diffs compare). */
+  spec: T;
+  version: number;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+/** What other definitions a kind can see while validating: the desired state after the change. */
+export interface ValidationContext {
+  tenant: string;
+  get(kind: string, name: string): Definition | undefined;
+  all(kind: string): Definition[];
+}
+
+export interface DefinitionChange {
+  action: 'create' | 'update' | 'delete';
+  kind: string;
+  name: string;
+  before?: Definition;
+  after?: Definition;
+}
+
+export interface KindHandler<T = unknown> {
+  /** Accepted apiVersion values, e.g. ['openslo/v1']. */
+  apiVersions: string[];
+  kind: string;
+  /** Lower applies first, so referenced kinds exist before their referrers (e.g. Service < SLO). */
+  order: number;
+  /** Parses one document (already known to have this apiVersion and kind) into its normalised form. */
+  parse(document: Record<string, unknown>): ParseResult<T>;
+  /** Checks against the other definitions: references resolve, names don't clash, and so on. */
+  validate?(spec: T, name: string, ctx: ValidationContext): FieldError[];
+  /** Refuses deleting something others still reference. */
+  validateDelete?(name: string, ctx: ValidationContext): FieldError[];
+  /** Updates domain tables in the apply transaction (same commit as the definition itself). */
+  onChange?(trx: Transaction<Database>, tenant: string, change: DefinitionChange): Promise<void>;
+}
+
+export class KindRegistry {
+  private readonly byKey = new Map<string, KindHandler>();
+  private readonly byKind = new Map<string, KindHandler>();
+
+  register<T>(handler: KindHandler<T>): void {
+    for (const v of handler.apiVersions) {
+      const key = `${v}/${handler.kind}`;
+      if (this.byKey.has(key)) throw new Error(`kind ${key} registered twice`);
+      this.byKey.set(key, handler as KindHandler);
+    }
+    this.byKind.set(handler.kind, handler as KindHandler);
+  }
+
+  find(apiVersion: string, kind: string): KindHandler | undefined {
+    return this.byKey.get(`${apiVersion}/${kind}`);
+  }
+
+  byName(kind: string): KindHandler | undefined {
+    return this.byKind.get(kind);
+  }
+
+  kinds(): KindHandler[] {
+    return [...this.byKind.values()].sort((a, b) => a.order - b.order);
+  }
+
+  describe(): string {
+    return [...this.byKey.keys()].sort().join(', ');
+  }
+}
