@@ -93,6 +93,10 @@ export const configSchema = z
         sweepInterval: 30_000,
       }),
     idempotency: z.object({ ttl: duration.default(86_400_000) }).strict().default({ ttl: 86_400_000 }),
+    secrets: z
+      .object({ keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).') })
+      .strict()
+      .default({}),
   })
   .strict();
 

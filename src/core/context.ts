@@ -18,6 +18,7 @@ import type { ReadinessCheck } from '../telemetry/routes.js';
 import type { Bus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { KeelConfig } from './config.js';
+import type { SecretBox } from './secrets.js';
 
 /** Which roles this process runs (the embedded default runs them all). */
 export interface Roles {
@@ -41,6 +42,8 @@ export interface CoreContext {
   alerts: AlertService;
   kinds: KindRegistry;
   definitions: DefinitionsService;
+  /** Seals secrets before they are stored (AES-256-GCM); never log what it opens. */
+  secrets: SecretBox;
   roles: Roles;
   /**
    * Runs `fn` only while this process holds the named leadership (evaluator, scheduler): the

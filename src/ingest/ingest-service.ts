@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import type { Tenant, TenantService } from '../auth/tenants.js';
@@ -50,6 +51,8 @@ export class IngestService {
       limits: IngestLimits;
       metrics: KeelMetrics;
       clock: Clock;
+      /** Told of every append, so local processors wake at once instead of polling. */
+      bus?: Bus;
     },
   ) {
     deps.tenants.onChange((t) => this.tenantCache.set(t.id, { tenant: t, expires: this.deps.clock.now() + 5_000 }));
@@ -121,6 +124,9 @@ export class IngestService {
           receivedAt,
           ...(idem ? { idempotency: { key: idem.key, bodyHash: idem.bodyHash, response: answer } } : {}),
         });
+        if (result.kind === 'appended') {
+          this.deps.bus?.emit('log.appended', { tenant: tenant.id, partition: result.partition, position: result.position, count: parsed.accepted });
+        }
         if (result.kind === 'duplicate') {
           // Another instance stored this key first: give back the quota and its answer.
           quotas.refund(tenant, parsed.accepted);

@@ -32,6 +32,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
+import { loadSecretBox } from './secret-key.js';
 import { VERSION } from './version.js';
 
 export interface KeelInstance {
@@ -111,6 +112,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
     alerts: new AlertService(store, clock, bus),
     kinds,
     definitions: new DefinitionsService(store, kinds, clock, bus),
+    secrets: loadSecretBox(config),
     roles: { ingest: true, worker: true, evaluator: true, api: true },
     whileLeader: (_name, fn) => {
       void fn();
@@ -121,7 +123,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
   const threads = config.ingest.parseThreads ?? defaultParseThreads();
   const parser: BatchParser = threads > 0 ? new ThreadedParser(threads, limits) : new InlineParser(limits);
   const quotas = new LocalQuotas(config.quota, clock);
-  const ingest = new IngestService({ log, tenants, quotas, parser, limits, metrics, clock });
+  const ingest = new IngestService({ log, tenants, quotas, parser, limits, metrics, clock, bus });
 
   metrics.onScrape(async () => {
     const s = await log.stats();

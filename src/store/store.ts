@@ -23,7 +23,15 @@ export interface Store {
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'keel_migrations', migrationLockTableName: 'keel_migrations_lock' });
+  // Domains number their migrations in their own ranges; they are independent, so order across
+  // ranges does not matter, only within a domain.
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'keel_migrations',
+    migrationLockTableName: 'keel_migrations_lock',
+    allowUnorderedMigrations: true,
+  });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
 }

@@ -1,0 +1,122 @@
+/**
+ * A processor folds batches of the event log into state (SLO counters, usage meters...). It never
+ * reads the log or writes its position itself: a runner does, so the same processor runs on the
+ * embedded log (this file's runner) and on JetStream (the distributed worker's runner), and both
+ * keep the exactly-once contract: results and position commit in one transaction, and a batch at
+ * or below the committed position is never processed again.
+ */
+import type { Transaction } from 'kysely';
+import type { CoreContext } from '../core/context.js';
+import type { LogBatch } from '../log/event-log.js';
+import type { Database } from '../store/schema.js';
+import { readPosition, writePosition } from './positions.js';
+
+export interface BatchProcessor {
+  /** Consumer name: its positions, its retention hold on the log, its lag metric. */
+  readonly name: string;
+  /** Folds the batches (all of one partition, in order, none seen before) into state inside trx. */
+  process(trx: Transaction<Database>, batches: LogBatch[]): Promise<void>;
+  /** Runs after the transaction committed (publish bus events, refresh caches). */
+  afterCommit?(batches: LogBatch[]): void;
+}
+
+export interface RunnerOptions {
+  /** Batches read per transaction. */
+  maxBatches?: number;
+  maxBytes?: number;
+  /** Wait between polls when the log has nothing new (ms). */
+  idleMs?: number;
+}
+
+export interface ProcessorRunner {
+  /** Position committed per partition. */
+  positions(): Map<number, number>;
+  /** Resolves once everything appended before the call has been processed. */
+  drain(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a processor over every partition of the log, from the positions it committed. A failed
+ * transaction is retried from the committed position after a pause; nothing is skipped.
+ */
+export function runProcessor(ctx: CoreContext, processor: BatchProcessor, options: RunnerOptions = {}): ProcessorRunner {
+  const { log, store, logger, clock } = ctx;
+  const positions = new Map<number, number>();
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loops: Promise<void>[] = [];
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+
+  const unsubscribe = ctx.bus.on('log.appended', () => wake?.());
+
+  for (let p = 0; p < log.partitions; p++) {
+    loops.push(
+      (async () => {
+        let position = await readPosition(store.db, processor.name, p);
+        positions.set(p, position);
+        let failures = 0;
+        while (!stopped) {
+          let batches: LogBatch[];
+          try {
+            batches = await log.read(p, position, { maxBatches: options.maxBatches ?? 64, maxBytes: options.maxBytes ?? 16 * 1024 * 1024 });
+          } catch (err) {
+            logger.error({ err, processor: processor.name, partition: p }, 'reading the event log failed');
+            await sleep(Math.min(5000, 100 * 2 ** failures++));
+            continue;
+          }
+          if (batches.length === 0) {
+            await sleep(options.idleMs ?? 50);
+            continue;
+          }
+          const last = batches[batches.length - 1]!.position;
+          try {
+            await store.db.transaction().execute(async (trx) => {
+              await processor.process(trx, batches);
+              await writePosition(trx, processor.name, p, last, clock.now());
+            });
+            failures = 0;
+          } catch (err) {
+            logger.error({ err, processor: processor.name, partition: p, from: position }, 'processing failed; retrying from the committed position');
+            await sleep(Math.min(5000, 100 * 2 ** failures++));
+            continue;
+          }
+          position = last;
+          positions.set(p, position);
+          processor.afterCommit?.(batches);
+          // Tell the log how far this consumer got, so retention keeps what it has not read.
+          log.commit(processor.name, p, position).catch((err: unknown) => logger.warn({ err }, 'log commit hint failed'));
+        }
+      })(),
+    );
+  }
+
+  return {
+    positions: () => new Map(positions),
+    drain: async (timeoutMs = 30_000) => {
+      const stats = await log.stats();
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const done = stats.lastPositions.every((target, p) => (positions.get(p) ?? 0) >= target);
+        if (done) return;
+        if (Date.now() > deadline) throw new Error(`processor ${processor.name} did not catch up within ${timeoutMs} ms`);
+        wake?.();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    stop: async () => {
+      stopped = true;
+      unsubscribe();
+      wake?.();
+      await Promise.all(loops);
+    },
+  };
+}

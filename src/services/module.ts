@@ -1,0 +1,8 @@
+/** The service catalogue: registers the Service kind. */
+import type { CoreContext, KeelModule } from '../core/context.js';
+import { serviceKind } from './service-kind.js';
+
+export function servicesModule(ctx: CoreContext): KeelModule {
+  ctx.kinds.register(serviceKind());
+  return { name: 'services' };
+}
