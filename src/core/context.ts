@@ -10,6 +10,7 @@ import type { ApiKeyService } from '../auth/api-keys.js';
 import type { TenantService } from '../auth/tenants.js';
 import type { DefinitionsService } from '../definitions/definitions-service.js';
 import type { KindRegistry } from '../definitions/kinds.js';
+import type { PeopleService } from '../people/people-service.js';
 import type { EventLog } from '../log/event-log.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -39,6 +40,7 @@ export interface CoreContext {
   tenants: TenantService;
   keys: ApiKeyService;
   audit: AuditLog;
+  people: PeopleService;
   alerts: AlertService;
   kinds: KindRegistry;
   definitions: DefinitionsService;

@@ -26,6 +26,7 @@ import { IngestService } from '../ingest/ingest-service.js';
 import type { IngestLimits } from '../ingest/limits.js';
 import { LocalQuotas } from '../ingest/quotas.js';
 import { ingestRoutes } from '../ingest/routes.js';
+import { PeopleService } from '../people/people-service.js';
 import { SqliteEventLog } from '../log/sqlite/sqlite-event-log.js';
 import { openSqliteStore, type Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -109,6 +110,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
     tenants,
     keys,
     audit,
+    people: new PeopleService(store, clock),
     alerts: new AlertService(store, clock, bus),
     kinds,
     definitions: new DefinitionsService(store, kinds, clock, bus),
