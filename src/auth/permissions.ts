@@ -11,6 +11,13 @@ export const PERMISSIONS = [
   'system:read',
   'definitions:read',
   'definitions:write',
+  // Paging and incidents: reading incidents, responding (ack, resolve, notes, declare), reading
+  // on-call, reading and changing paging configuration (schedules, policies, keys, silences).
+  'incidents:read',
+  'incidents:respond',
+  'oncall:read',
+  'paging:read',
+  'paging:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -20,7 +27,7 @@ export type Scope = (typeof SCOPES)[number];
 
 const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
   ingest: ['events:write'],
-  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read'],
+  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read', 'incidents:read', 'oncall:read', 'paging:read'],
   admin: PERMISSIONS,
 };
 
