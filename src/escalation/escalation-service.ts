@@ -161,6 +161,8 @@ export class EscalationService {
         for (const t of due) {
           if (this.stopped) break;
           await this.fire(t);
+          // SQLite resolves synchronously: let HTTP and timers run between firings.
+          await new Promise((r) => setImmediate(r));
         }
         if (due.length === 50) waitFor = 0;
         else {
@@ -170,14 +172,14 @@ export class EscalationService {
             .where('fired_at', 'is', null)
             .where('canceled_at', 'is', null)
             .executeTakeFirst();
-          if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(0, Math.min(waitFor, Number(next.t) - clock.now()));
+          if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
         }
         failures = 0;
       } catch (err) {
         logger.error({ err }, 'escalation scheduler failed; retrying');
         waitFor = Math.min(5000, 100 * 2 ** failures++);
       }
-      if (!this.stopped && waitFor > 0) await this.sleep(waitFor);
+      if (!this.stopped) await (waitFor > 0 ? this.sleep(waitFor) : new Promise((r) => setImmediate(r)));
     }
   }
 

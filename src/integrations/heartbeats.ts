@@ -205,6 +205,7 @@ export class HeartbeatService {
         alerts.publish(result);
         down++;
       }
+      await new Promise((r) => setImmediate(r));
     }
     return down;
   }
@@ -216,7 +217,7 @@ export class HeartbeatService {
       try {
         await this.check();
         const next = await store.db.selectFrom('heartbeats').select((eb) => eb.fn.min('due_at').as('t')).where('status', '=', 'up').executeTakeFirst();
-        if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(0, Math.min(waitFor, Number(next.t) - clock.now()));
+        if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
       } catch (err) {
         logger.error({ err }, 'heartbeat check failed; retrying');
       }

@@ -240,7 +240,7 @@ export class NotifyService {
     if (!this.linkKey) throw new Error('notify service not started (no link key)');
     const base = this.deps.config.publicUrl.replace(/\/+$/, '');
     const exp = this.deps.clock.now() + this.deps.config.linkTtlMs;
-    const link = (action: 'ack' | 'resolve') => `${base}/v1/links/${signLink(this.linkKey!, { tenant: incident.tenant, incident: incident.id, action, user: userId, exp })}`;
+    const link = (action: 'ack' | 'resolve') => `${base}/v1/links?token=${signLink(this.linkKey!, { tenant: incident.tenant, incident: incident.id, action, user: userId, exp })}`;
     return { ...m, ack_url: link('ack'), resolve_url: link('resolve') };
   }
 
@@ -277,17 +277,12 @@ export class NotifyService {
       let waitMs = config.pollIntervalMs;
       try {
         const free = config.concurrency - this.inFlight.size;
+        const busy = [...this.inFlight];
         if (free > 0) {
           const now = clock.now();
-          const due = await store.db
-            .selectFrom('notification_jobs')
-            .selectAll()
-            .where('status', '=', 'pending')
-            .where('next_attempt_at', '<=', now)
-            .orderBy('next_attempt_at')
-            .limit(free + this.inFlight.size)
-            .execute();
-          const fresh = due.filter((j) => !this.inFlight.has(j.id)).slice(0, free);
+          let q = store.db.selectFrom('notification_jobs').selectAll().where('status', '=', 'pending').where('next_attempt_at', '<=', now);
+          if (busy.length) q = q.where('id', 'not in', busy);
+          const fresh = await q.orderBy('next_attempt_at').limit(free).execute();
           for (const job of fresh) {
             this.inFlight.add(job.id);
             void this.attempt(job).finally(() => {
@@ -296,12 +291,12 @@ export class NotifyService {
             });
           }
           if (fresh.length === 0) {
-            const next = await store.db
-              .selectFrom('notification_jobs')
-              .select((eb) => eb.fn.min('next_attempt_at').as('t'))
-              .where('status', '=', 'pending')
-              .executeTakeFirst();
-            if (next?.t !== null && next?.t !== undefined) waitMs = Math.max(0, Math.min(waitMs, Number(next.t) - now));
+            // Sleep until the next job not already being delivered is due; a delivery that
+            // finishes (or a new job) wakes the loop earlier.
+            let nq = store.db.selectFrom('notification_jobs').select((eb) => eb.fn.min('next_attempt_at').as('t')).where('status', '=', 'pending');
+            if (busy.length) nq = nq.where('id', 'not in', busy);
+            const next = await nq.executeTakeFirst();
+            if (next?.t !== null && next?.t !== undefined) waitMs = Math.max(1, Math.min(waitMs, Number(next.t) - now));
           } else waitMs = 0;
         }
         failures = 0;
@@ -309,7 +304,8 @@ export class NotifyService {
         logger.error({ err }, 'notification worker failed; retrying');
         waitMs = Math.min(5000, 100 * 2 ** failures++);
       }
-      if (!this.stopped && waitMs > 0) await this.sleep(waitMs);
+      // SQLite queries resolve synchronously: yield so HTTP and timers run between rounds.
+      if (!this.stopped) await (waitMs > 0 ? this.sleep(waitMs) : new Promise((r) => setImmediate(r)));
     }
   }
 

@@ -56,7 +56,8 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
 
   const wantsHtml = (accept: string | undefined) => /text\/html/.test(accept ?? '') && !/application\/json/.test(accept ?? '');
 
-  const tokenParam = z.object({ token: z.string().min(10).max(2048) }).strict();
+  // The token travels in the query: it is longer than a path parameter may be.
+  const tokenQuery = z.object({ token: z.string().min(10).max(2048) }).strict();
 
   return [
     defineRoute({
@@ -92,22 +93,22 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
     }),
     defineRoute({
       method: 'GET',
-      url: '/v1/links/:token',
+      url: '/v1/links',
       summary: 'One-click link from a notification: shows what it will do',
       description:
         'Public; the token is signed, expires and works once. GET only shows a confirmation page with one button (link scanners and chat unfurlers fetch links with GET, which must not acknowledge anything); the button POSTs.',
       tags: ['incidents'],
       permission: 'public',
-      params: tokenParam,
+      query: tokenQuery,
       responses: [
         { status: 200, description: 'What the link does' },
         { status: 401, description: 'Bad signature' },
         { status: 410, description: 'Expired or already used' },
       ],
-      handler: async ({ params, request, reply }) => {
+      handler: async ({ query, request, reply }) => {
         const html = wantsHtml(request.headers.accept);
         try {
-          const claims = await claimsOf(params.token);
+          const claims = await claimsOf(query.token);
           const i = await incidents.require(db, claims.tenant, claims.incident);
           if (!html) return { action: claims.action, incident: { id: i.id, number: i.number, title: i.title, state: i.state }, expires_at: iso(claims.exp) };
           void reply
@@ -129,12 +130,12 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
     }),
     defineRoute({
       method: 'POST',
-      url: '/v1/links/:token',
+      url: '/v1/links',
       summary: 'One-click link: acknowledge or resolve the incident (once)',
       description: 'Public; authenticated by the token’s signature. The actor in the timeline is the person the notification went to.',
       tags: ['incidents'],
       permission: 'public',
-      params: tokenParam,
+      query: tokenQuery,
       rawBody: { contentTypes: ['application/x-www-form-urlencoded', 'application/json', 'text/plain'], bodyLimit: 4096 },
       responses: [
         { status: 200, description: 'Done' },
@@ -142,10 +143,10 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
         { status: 409, description: 'The incident is already past that state' },
         { status: 410, description: 'Expired or already used' },
       ],
-      handler: async ({ params, request, reply }) => {
+      handler: async ({ query, request, reply }) => {
         const html = wantsHtml(request.headers.accept);
         try {
-          const claims = await claimsOf(params.token);
+          const claims = await claimsOf(query.token);
           const to = claims.action === 'ack' ? 'acknowledged' : 'resolved';
           const actor = claims.user ? `user:${claims.user}` : 'link:channel';
           const after = await incidents.inTransaction(async (trx, fx) => {

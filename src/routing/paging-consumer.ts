@@ -124,6 +124,8 @@ export class PagingConsumer {
           this.deps.metrics.alertsRouted.inc({ tenant: t.tenant, outcome });
           fx.run((err) => logger.error({ err }, 'after-commit effect failed'));
           failures = 0;
+          // SQLite resolves synchronously: a backlog must not starve HTTP and timers.
+          await new Promise((r) => setImmediate(r));
         } catch (err) {
           logger.error({ err, seq: t.seq }, 'paging a transition failed; retrying from the committed position');
           await this.sleep(Math.min(5000, 100 * 2 ** failures++));
