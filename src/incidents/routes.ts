@@ -464,7 +464,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
           return actions.add(trx, i, { title: body.title, owner }, actorOf(principal), fx);
         });
         audit({ target: `action-item/${item.id}`, after: item });
-        return actionItemView(item);
+        return actionItemView(item, item.ownerUserId ? await (await Directory.load(db, principal.tenant)).resolve(db, item.ownerUserId) : undefined);
       },
     }),
     defineRoute({
@@ -486,7 +486,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
           return actions.update(trx, i, params.item, { ...(body.title !== undefined ? { title: body.title } : {}), ...(body.status ? { status: body.status } : {}), ...(owner !== undefined ? { owner } : {}) }, actorOf(principal));
         });
         audit({ target: `action-item/${item.id}`, after: item });
-        return actionItemView(item);
+        return actionItemView(item, item.ownerUserId ? await (await Directory.load(db, principal.tenant)).resolve(db, item.ownerUserId) : undefined);
       },
     }),
     defineRoute({

@@ -16,13 +16,13 @@ export const EVENTS_V2_SEVERITIES = ['critical', 'error', 'warning', 'info'] as 
 const eventSchema = z
   .object({
     routing_key: z.string().length(32, 'must be 32 characters (the integration key)'),
-    event_action: z.enum(['trigger', 'acknowledge', 'resolve'], { message: 'must be one of trigger, acknowledge, resolve' }),
+    event_action: z.enum(['trigger', 'acknowledge', 'resolve'], { error: (i) => (i.input === undefined ? 'is required' : 'must be one of trigger, acknowledge, resolve') }),
     dedup_key: z.string().min(1).max(255).optional(),
     payload: z
       .object({
         summary: z.string().min(1).max(1024),
         source: z.string().min(1).max(255),
-        severity: z.enum(EVENTS_V2_SEVERITIES, { message: 'must be one of critical, error, warning, info' }),
+        severity: z.enum(EVENTS_V2_SEVERITIES, { error: (i) => (i.input === undefined ? 'is required' : 'must be one of critical, error, warning, info') }),
         timestamp: z
           .string()
           .refine((v) => Number.isFinite(parseRfc3339(v)), 'must be an ISO 8601 / RFC 3339 time')

@@ -53,8 +53,8 @@ export async function startReceiver(): Promise<Receiver> {
 /** Fast loops and retries, so tests do not wait for production intervals. */
 export const FAST_PAGING = { paging: { pollInterval: 25, delivery: { maxAttempts: 3, initialBackoff: 20, maxBackoff: 80, timeout: 2000 } } };
 
-export async function startPagingKeel(extra: Record<string, unknown> = {}): Promise<TestKeel> {
-  return startTestKeel({ ...FAST_PAGING, ...extra } as never);
+export async function startPagingKeel(extra: Record<string, unknown> = {}, options: Parameters<typeof startTestKeel>[1] = {}): Promise<TestKeel> {
+  return startTestKeel({ ...FAST_PAGING, ...extra } as never, options);
 }
 
 export async function apply(t: TestKeel, yaml: string, file = 'paging.yaml', key = t.adminKey) {

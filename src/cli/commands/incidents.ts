@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { KeelError } from '../../core/errors.js';
+import { formatDuration } from '../../incidents/postmortem.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -290,7 +291,7 @@ export function registerIncidents(program: Command): void {
         { query: { from: opts.from, to: opts.to, service: opts.service } },
       );
       if (globals(cmd).json) return printJson(res);
-      const dur = (s: number | null) => (s === null ? '-' : s < 120 ? `${Math.round(s)}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${(s / 3600).toFixed(1)}h`);
+      const dur = (s: number | null) => (s === null ? '-' : formatDuration(s * 1000));
       const row = (name: string, s: Summary) => ({ service: name, incidents: s.incidents, mtta: dur(s.mtta_seconds), mttr: dur(s.mttr_seconds), ...s.by_severity });
       process.stdout.write(`${res.from} to ${res.to}\n\n`);
       printTable([row('(all)', res.overall), ...res.services.map((s) => row(s.service || '(none)', s))], ['service', 'incidents', 'mtta', 'mttr', 'SEV1', 'SEV2', 'SEV3', 'SEV4']);
