@@ -6,7 +6,7 @@ import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startRec
 let t: TestKeel;
 let rx: Receiver;
 let checkoutKey: string;
-const SECRETS: Record<string, string> = { 'alice-hook': 'alice-signing-secret', 'bob-hook': 'bob-signing-secret', 'carol-hook': 'carol-secret' };
+const SECRETS: Record<string, string> = { 'alice-hook': 'alice-signing-secret', 'bob-hook': 'bob-signing-secret', 'carol-hook': 'carol-secret', 'dave-hook': 'dave-secret' };
 
 const config = (url: string) => `
 ${userDoc('alice', `${url}/alice`)}
@@ -14,6 +14,21 @@ ${userDoc('alice', `${url}/alice`)}
 ${userDoc('bob', `${url}/bob`)}
 ---
 ${userDoc('carol', `${url}/carol`)}
+---
+${userDoc('dave', `${url}/dave`, `    - {name: later, type: webhook, url: "${url}/dave-later"}
+  notificationRules:
+    - {after: 0m, contactMethod: hook}
+    - {after: 3s, contactMethod: later}`)}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: dave}
+spec: {steps: [{notify: {users: [dave]}, wait: 1h}]}
+---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: dave}
+spec: {escalationPolicy: dave}
 ---
 apiVersion: keel/v1
 kind: Channel
@@ -138,8 +153,10 @@ describe('alert to page to acknowledgement', () => {
   it('escalates to the next step (a person and a Slack channel) after the wait', async () => {
     const bob = await waitFor('bob to be paged', () => pagesTo('bob', incidentId)[0]);
     expect(bob.body).toMatchObject({ event: 'incident.escalated', escalation: { pass: 0, step: 1 } });
-    // The escalated page came at least the step's wait after the first.
-    expect(bob.at - pagesTo('alice', incidentId)[0]!.at).toBeGreaterThanOrEqual(900);
+    // The second step fired no sooner than the first step's wait after the first.
+    const steps = (await timeline(incidentId)).filter((e) => e.type === 'escalation') as unknown as { at: string; data: { step: number } }[];
+    expect(steps.map((e) => e.data.step)).toEqual([0, 1]);
+    expect(Date.parse(steps[1]!.at) - Date.parse(steps[0]!.at)).toBeGreaterThanOrEqual(1000);
     const slack = await waitFor('the Slack message', () => rx.requests.find((r) => r.path === '/slack' && r.body.text.includes(`#1`)));
     expect(slack.body.text).toContain('[SEV2] Incident #1: Checkout 5xx above 5%');
     expect(slack.body.text).toContain('*Severity:* SEV2');
@@ -219,6 +236,22 @@ describe('failing notifications', () => {
     expect(tl.filter((e) => e.type === 'notification' && e.data.status === 'retrying')).toHaveLength(2);
     expect(tl.some((e) => e.type === 'notification' && e.data.status === 'failed' && e.message.includes('after 3 attempts'))).toBe(true);
     expect(tl.some((e) => e.type === 'escalation' && e.message.includes('escalating to the next step now'))).toBe(true);
+  });
+});
+
+describe('notification rules', () => {
+  it('use later contact methods only while the incident is still unacknowledged', async () => {
+    const key = await integrationKey(t, 'events-v2', 'dave');
+    await trigger(key, { dedup_key: 'd1', payload: { summary: 'Dave’s thing', source: 'x', severity: 'critical' } });
+    const first = await waitFor('dave’s first page', () => pagesTo('dave')[0]);
+    const id = first.body.incident.id as string;
+    expect((await http(`${t.url}/v1/incidents/${id}/ack`, { method: 'POST', key: t.adminKey })).status).toBe(200);
+    const later = await waitFor('the delayed page to be dropped', async () => {
+      const n = (await http(`${t.url}/v1/incidents/${id}/notifications`, { key: t.adminKey })).body.notifications as any[];
+      return n.find((j) => j.target === 'later' && j.status === 'canceled');
+    });
+    expect(later).toMatchObject({ attempts: 0, last_error: 'incident is acknowledged' });
+    expect(rx.requests.filter((r) => r.path === '/dave-later')).toEqual([]);
   });
 });
 
