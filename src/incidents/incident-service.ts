@@ -102,8 +102,8 @@ export class IncidentService {
   }
 
   /**
-   * Runs `fn` in a transaction and its after-commit effects once it committed. A clash on the
-   * per-tenant incident number (two incidents opened at once on PostgreSQL) is retried.
+   * Runs `fn` in a transaction and its after-commit effects once it committed. A unique clash
+   * (two writers racing on PostgreSQL) is retried.
    */
   async inTransaction<T>(fn: (trx: Transaction<Database>, fx: AfterCommit) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -159,11 +159,18 @@ export class IncidentService {
 
   async open(trx: Transaction<Database>, input: OpenInput, fx: AfterCommit): Promise<Incident> {
     const at = input.at ?? this.clock.now();
-    const last = await trx.selectFrom('incidents').select((eb) => eb.fn.max('number').as('n')).where('tenant_id', '=', input.tenant).executeTakeFirst();
+    // An upsert on the tenant's counter row: concurrent opens queue on that row (PostgreSQL) or
+    // on the single writer (SQLite) instead of racing for the same number.
+    const counter = await trx
+      .insertInto('incident_counters')
+      .values({ tenant_id: input.tenant, last: 1 })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet((eb) => ({ last: eb(eb.ref('incident_counters.last'), '+', 1) })))
+      .returning('last')
+      .executeTakeFirstOrThrow();
     const row: IncidentsTable = {
       id: `inc_${randomBase62(12)}`,
       tenant_id: input.tenant,
-      number: Number(last?.n ?? 0) + 1,
+      number: Number(counter.last),
       title: input.title,
       summary: input.summary ?? '',
       service: input.service,

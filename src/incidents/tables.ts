@@ -29,6 +29,12 @@ export interface IncidentsTable {
   created_by: string;
 }
 
+/** Last incident number per tenant: one atomic upsert hands out the next, with no clashes. */
+export interface IncidentCountersTable {
+  tenant_id: string;
+  last: number;
+}
+
 export interface IncidentAlertsTable {
   incident_id: string;
   alert_id: string;
@@ -82,6 +88,7 @@ export interface IncidentPostmortemsTable {
 
 export interface IncidentTables {
   incidents: IncidentsTable;
+  incident_counters: IncidentCountersTable;
   incident_alerts: IncidentAlertsTable;
   incident_roles: IncidentRolesTable;
   incident_timeline: IncidentTimelineTable;

@@ -3,8 +3,8 @@
  * transitions after its committed position and, in ONE transaction per transition, routes the
  * alert to a service, checks silences and maintenance windows, groups it into the service's open
  * incident or opens one (which starts escalation: timers and, through them, notification jobs),
- * records the decision, and advances the position. A crash therefore never loses a transition's
- * effects and never applies them twice.
+ * records the decision, and advances the position (a small group of transitions shares one
+ * transaction). A crash therefore never loses a transition's effects and never applies them twice.
  */
 import type { Transaction } from 'kysely';
 import type { AlertService, AlertTransition } from '../alerting/alert-service.js';
@@ -25,6 +25,9 @@ import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js
 import { suppressedBy, type MaintenanceWindowSpec, type SilenceSpec } from './suppression.js';
 
 export const PAGING_CONSUMER = 'paging';
+
+/** Transitions per transaction. */
+const GROUP = 20;
 
 export interface ConsumerDeps {
   store: Store;
@@ -111,23 +114,25 @@ export class PagingConsumer {
         await this.sleep(this.deps.pollIntervalMs);
         continue;
       }
-      for (const t of batch) {
-        if (this.stopped) break;
+      // Small groups of transitions share one transaction (and one fsync): the effects of each
+      // and the position after the last commit together, so a crash still loses or repeats none.
+      for (let i = 0; i < batch.length && !this.stopped; i += GROUP) {
+        const group = batch.slice(i, i + GROUP);
         const fx = this.deps.newAfterCommit();
         try {
-          let outcome: Outcome = 'ignored';
+          const outcomes: { tenant: string; outcome: Outcome }[] = [];
           await store.db.transaction().execute(async (trx) => {
-            outcome = await this.process(trx, t, fx);
-            await writePosition(trx, PAGING_CONSUMER, 0, t.seq, clock.now());
+            for (const t of group) outcomes.push({ tenant: t.tenant, outcome: await this.process(trx, t, fx) });
+            await writePosition(trx, PAGING_CONSUMER, 0, group[group.length - 1]!.seq, clock.now());
           });
-          this.position = t.seq;
-          this.deps.metrics.alertsRouted.inc({ tenant: t.tenant, outcome });
+          this.position = group[group.length - 1]!.seq;
+          for (const o of outcomes) this.deps.metrics.alertsRouted.inc(o);
           fx.run((err) => logger.error({ err }, 'after-commit effect failed'));
           failures = 0;
           // SQLite resolves synchronously: a backlog must not starve HTTP and timers.
           await new Promise((r) => setImmediate(r));
         } catch (err) {
-          logger.error({ err, seq: t.seq }, 'paging a transition failed; retrying from the committed position');
+          logger.error({ err, from: group[0]!.seq }, 'paging transitions failed; retrying from the committed position');
           await this.sleep(Math.min(5000, 100 * 2 ** failures++));
           break;
         }

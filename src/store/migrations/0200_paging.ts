@@ -43,6 +43,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('incidents_opened').on('incidents').columns(['tenant_id', 'opened_at']).execute();
 
   await db.schema
+    .createTable('incident_counters')
+    .addColumn('tenant_id', 'text', (c) => c.primaryKey())
+    .addColumn('last', 'integer', (c) => c.notNull())
+    .execute();
+
+  await db.schema
     .createTable('incident_alerts')
     .addColumn('incident_id', 'text', (c) => c.notNull())
     .addColumn('alert_id', 'text', (c) => c.notNull())
