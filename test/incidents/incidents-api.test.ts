@@ -121,10 +121,20 @@ describe('incident lifecycle through the CLI and the API', () => {
     const stored = await api('/v1/incidents/1/postmortem');
     expect(stored.body.markdown).toBe(md);
 
+    const runbook = await api('/v1/incidents/1/notes', { json: { type: 'runbook', text: 'Runbook restart-payments ran: ok', data: { runbook: 'restart-payments', status: 'succeeded' } } });
+    expect(runbook.status).toBe(201);
+    const list = await cli('incidents', 'list', '--state', 'all');
+    expect(list.stdout).toMatch(/1\s+SEV1\s+resolved\s+checkout\s+Payments down/);
+    const show = await cli('incidents', 'show', '1');
+    expect(show.stdout).toContain('#1 [SEV1] Payments down');
+    expect(show.stdout).toMatch(/roles: commander Alice Example, communications Bob Example, scribe Alice Example/);
+    expect(show.stdout).toMatch(/runbook\s+Runbook restart-payments ran: ok/);
+    expect(show.stdout).toMatch(/in_progress Add a canary stage \(bob@example.com\)/);
     const closed = await cli('incidents', 'close', '1');
     expect(closed.stdout).toBe('incident #1 closed\n');
     const tl = (await api('/v1/incidents/1/timeline?type=postmortem,action_item')).body.timeline as any[];
     expect(tl.map((e) => e.type)).toEqual(['action_item', 'action_item', 'postmortem']);
+    expect((await api('/v1/incidents/1/timeline?type=runbook')).body.timeline[0]).toMatchObject({ type: 'runbook', data: { runbook: 'restart-payments' } });
   });
 
   it('opens incidents from alerts, pages, and lists contributing alerts in the postmortem', async () => {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { applyOk, eventsV2, integrationKey, startPagingKeel, waitFor } from '../helpers/paging.js';
@@ -203,5 +204,23 @@ describe('heartbeats', () => {
     const bad = await http(`${t.url}/v1/heartbeats/bad`, { method: 'PUT', key: t.adminKey, json: { spec: { service: 'nope', interval: 'soon' } } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.map((d: any) => d.path)).toContain('spec.interval');
+  });
+});
+
+describe('storage faults', () => {
+  it('are the only 5xx: a 503 with Retry-After that senders retry, and the retry succeeds', async () => {
+    const db = t.keel.store.db;
+    await sql`ALTER TABLE alerts RENAME TO alerts_away`.execute(db);
+    try {
+      const r = await ev(eventsV2(evKey, { dedup_key: 'during-outage' }));
+      expect(r.status).toBe(503);
+      expect(r.headers['retry-after']).toBe('1');
+      expect(r.body.error.code).toBe('unavailable');
+      const a = await am(amPayload('firing', [{ fingerprint: 'outage', name: 'Outage' }]), amKey);
+      expect(a.status).toBe(503);
+    } finally {
+      await sql`ALTER TABLE alerts_away RENAME TO alerts`.execute(db);
+    }
+    expect((await ev(eventsV2(evKey, { dedup_key: 'during-outage' }))).status).toBe(202);
   });
 });
