@@ -226,4 +226,12 @@ spec: {service: ghost, default: true}
     expect(badType.code).toBe(1);
     expect(badType.stderr).toMatch(/type: Invalid option/);
   });
+
+  it('documents every paging route in the generated OpenAPI description', async () => {
+    const doc = (await http(`${t.url}/v1/openapi.json`)).body;
+    expect(doc.paths['/v1/incidents/{id}/ack'].post['x-keel-permission']).toBe('incidents:respond');
+    expect(doc.paths['/v1/integrations/events-v2'].post.security).toEqual([]);
+    expect(doc.paths['/v1/schedules/{id}/oncall'].get.parameters.map((p: any) => p.name)).toEqual(['id', 'at', 'until']);
+    expect(doc.paths['/v1/incidents'].post.requestBody.content['application/json'].schema.properties.severity.enum).toEqual(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
+  });
 });
