@@ -11,7 +11,7 @@ import type { Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { randomBase62 } from '../core/ids.js';
 import { readSpec } from '../definitions/read-specs.js';
-import type { AfterCommit } from '../incidents/after-commit.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
 import { toIncident, type Incident, type IncidentService } from '../incidents/incident-service.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import { Directory, type Person } from '../oncall/directory.js';
@@ -120,7 +120,10 @@ export class EscalationService {
 
   // ---- scheduler ---------------------------------------------------------------------------
 
-  run(): void {
+  private fence: Fence | undefined;
+
+  run(fence?: Fence): void {
+    this.fence = fence;
     this.stopped = false;
     this.loop = this.work();
   }
@@ -187,6 +190,7 @@ export class EscalationService {
   async fire(timer: EscalationTimersTable): Promise<void> {
     const fx = this.deps.newAfterCommit();
     await this.deps.store.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
       const now = this.deps.clock.now();
       const claimed = await trx
         .updateTable('escalation_timers')

@@ -14,6 +14,7 @@ import { parseDurationMs } from '../core/time.js';
 import type { KindHandler } from '../definitions/kinds.js';
 import { missingReference, specParser, type WithMetadata } from '../definitions/spec-parser.js';
 import type { Database } from '../store/schema.js';
+import type { Fence } from '../incidents/after-commit.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { HeartbeatsTable } from './tables.js';
@@ -163,7 +164,10 @@ export class HeartbeatService {
     return view;
   }
 
-  run(): void {
+  private fence: Fence | undefined;
+
+  run(fence?: Fence): void {
+    this.fence = fence;
     this.stopped = false;
     this.loop = this.work();
   }
@@ -190,6 +194,7 @@ export class HeartbeatService {
         .executeTakeFirst();
       const summary = summaries ? (JSON.parse(summaries.spec_json) as HeartbeatDefinition).summary : undefined;
       const result = await store.db.transaction().execute(async (trx) => {
+        await this.fence?.(trx);
         const r = await trx
           .updateTable('heartbeats')
           .set({ status: 'down', updated_at: now })

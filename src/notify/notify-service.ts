@@ -10,7 +10,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { randomBase62 } from '../core/ids.js';
-import type { AfterCommit } from '../incidents/after-commit.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
@@ -247,7 +247,10 @@ export class NotifyService {
   // ---- delivery worker ---------------------------------------------------------------------
 
   /** Starts the delivery loop (leader only). */
-  run(): void {
+  private fence: Fence | undefined;
+
+  run(fence?: Fence): void {
+    this.fence = fence;
     this.stopped = false;
     this.loop = this.work();
   }
@@ -273,9 +276,15 @@ export class NotifyService {
   private async work(): Promise<void> {
     const { store, clock, logger, config } = this.deps;
     let failures = 0;
+    let pruned = 0;
     while (!this.stopped) {
       let waitMs = config.pollIntervalMs;
       try {
+        // Used link tokens only matter until they would have expired anyway.
+        if (clock.now() - pruned > 10 * 60_000) {
+          pruned = clock.now();
+          await store.db.deleteFrom('used_link_tokens').where('expires_at', '<', pruned).execute();
+        }
         const free = config.concurrency - this.inFlight.size;
         const busy = [...this.inFlight];
         if (free > 0) {
@@ -344,6 +353,7 @@ export class NotifyService {
       const now = this.deps.clock.now();
       const fx = this.deps.newAfterCommit();
       await this.deps.store.db.transaction().execute(async (trx) => {
+        await this.fence?.(trx);
         await trx
           .updateTable('notification_jobs')
           .set({ attempts: attempt, next_attempt_at: now + delay, updated_at: now, last_error: result.error, last_status: result.status, latency_ms: latency })
@@ -372,6 +382,7 @@ export class NotifyService {
     const attempt = result ? job.attempts + 1 : job.attempts;
     const fx = this.deps.newAfterCommit();
     await this.deps.store.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
       const r = await trx
         .updateTable('notification_jobs')
         .set({

@@ -5,7 +5,9 @@
  * notification delivery, heartbeat checker). Composition only; the logic lives in routing/,
  * incidents/, escalation/, notify/, oncall/ and integrations/.
  */
+import type { Transaction } from 'kysely';
 import type { CoreContext, KeelModule } from '../core/context.js';
+import type { Database } from '../store/schema.js';
 import { AfterCommit } from '../incidents/after-commit.js';
 import { ActionItems } from '../incidents/action-items.js';
 import { IncidentService, OPEN_STATES } from '../incidents/incident-service.js';
@@ -48,6 +50,15 @@ export interface PagingModule extends KeelModule {
   smtp: SmtpSettingsStore;
   /** Where postmortems get the error budget each SLO lost (the SLO engine registers one). */
   registerSloImpactProvider(p: SloImpactProvider): void;
+}
+
+/**
+ * What leader-only work may be given (the distributed runtime's lease): an abort signal when the
+ * leadership is lost, and a check to run first in each transaction (fencing).
+ */
+interface PagingLease {
+  signal?: AbortSignal;
+  assertHeld?(db: Transaction<Database>): Promise<void>;
 }
 
 const modules = new WeakMap<CoreContext, PagingModule>();
@@ -188,9 +199,33 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     metrics.outboxLag.set(Math.max(0, Number(last?.s ?? 0) - (await readPosition(db, PAGING_CONSUMER))));
   });
 
-  let running = false;
+  // The leader loops run while this process leads 'paging' (the embedded default always does;
+  // the distributed mode passes a lease that aborts when the leadership moves, and fences writes).
+  let moduleStopped = false;
   let release: (() => void) | undefined;
   const stopped = new Promise<void>((r) => (release = r));
+  let loops: Promise<void> | undefined;
+  const stopLoops = async () => {
+    await consumer.stop();
+    await heartbeats.stop();
+    await escalation.stop();
+    await notify.stop();
+  };
+  const lead = async (lease?: PagingLease): Promise<void> => {
+    if (moduleStopped) return;
+    const fence = lease?.assertHeld ? (trx: Transaction<Database>) => lease.assertHeld!(trx) : undefined;
+    consumer.run(fence);
+    escalation.run(fence);
+    notify.run(fence);
+    heartbeats.run(fence);
+    const done = new Promise<void>((resolve) => {
+      void stopped.then(resolve);
+      if (lease?.signal?.aborted) resolve();
+      lease?.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    loops = done.then(stopLoops);
+    await loops;
+  };
 
   const mod: PagingModule = {
     name: 'paging',
@@ -209,22 +244,12 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     start: async () => {
       linkKey = await loadLinkKey(store, ctx.secrets, clock.now());
       notify.setLinkKey(linkKey);
-      ctx.whileLeader('paging', async () => {
-        running = true;
-        consumer.run();
-        escalation.run();
-        notify.run();
-        heartbeats.run();
-        await stopped;
-      });
+      ctx.whileLeader('paging', lead);
     },
     stop: async () => {
+      moduleStopped = true;
       release?.();
-      if (!running) return;
-      await consumer.stop();
-      await heartbeats.stop();
-      await escalation.stop();
-      await notify.stop();
+      await loops;
     },
   };
   modules.set(ctx, mod);

@@ -11,7 +11,7 @@ import type { AlertService, AlertTransition } from '../alerting/alert-service.js
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { readSpec, readSpecs } from '../definitions/read-specs.js';
-import type { AfterCommit } from '../incidents/after-commit.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
 import { OPEN_STATES, toIncident, type IncidentService } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
@@ -56,7 +56,10 @@ export class PagingConsumer {
     this.wakeFn?.();
   }
 
-  run(): void {
+  private fence: Fence | undefined;
+
+  run(fence?: Fence): void {
+    this.fence = fence;
     this.stopped = false;
     this.unsubscribe = this.deps.bus.on('alert.transition', () => this.wake());
     this.loop = this.work();
@@ -122,6 +125,7 @@ export class PagingConsumer {
         try {
           const outcomes: { tenant: string; outcome: Outcome }[] = [];
           await store.db.transaction().execute(async (trx) => {
+            await this.fence?.(trx);
             for (const t of group) outcomes.push({ tenant: t.tenant, outcome: await this.process(trx, t, fx) });
             await writePosition(trx, PAGING_CONSUMER, 0, group[group.length - 1]!.seq, clock.now());
           });
