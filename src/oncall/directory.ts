@@ -20,6 +20,7 @@ export interface Person {
 
 export class Directory {
   private constructor(
+    private readonly tenant: string,
     private readonly byHandle: Map<string, Person>,
     private readonly byId: Map<string, Person>,
     private readonly byEmail: Map<string, Person>,
@@ -40,7 +41,7 @@ export class Directory {
       byEmail.set(email, p);
       if (p.id) byId.set(p.id, p);
     }
-    return new Directory(byHandle, byId, byEmail);
+    return new Directory(tenant, byHandle, byId, byEmail);
   }
 
   handle(name: string): Person | undefined {
@@ -55,13 +56,18 @@ export class Directory {
     return [...this.byHandle.values()];
   }
 
-  /** A User name, an email or a user id; users not defined in the tenant are looked up too. */
+  /** A User name, an email or a user id; members of the tenant without a User definition too. */
   async resolve(db: Db, ref: string): Promise<Person | undefined> {
     const known = this.byHandle.get(ref) ?? this.byId.get(ref) ?? this.byEmail.get(ref.toLowerCase());
     if (known) return known;
-    const row = ref.includes('@')
-      ? await db.selectFrom('users').selectAll().where('email', '=', ref.toLowerCase()).executeTakeFirst()
-      : await db.selectFrom('users').selectAll().where('id', '=', ref).executeTakeFirst();
+    // Beyond the tenant's User definitions, only members of the tenant: another tenant's people
+    // are neither found nor revealed.
+    const q = db
+      .selectFrom('users')
+      .innerJoin('team_members', 'team_members.user_id', 'users.id')
+      .selectAll('users')
+      .where('team_members.tenant_id', '=', this.tenant);
+    const row = ref.includes('@') ? await q.where('users.email', '=', ref.toLowerCase()).executeTakeFirst() : await q.where('users.id', '=', ref).executeTakeFirst();
     return row ? { handle: null, id: row.id, email: row.email, name: row.name, timeZone: row.time_zone } : undefined;
   }
 

@@ -205,6 +205,20 @@ describe('bad input and permissions', () => {
     }
   });
 
+  it('never finds or reveals people of another tenant', async () => {
+    const other = await api('/v1/keys', { json: { tenant: 'other', scopes: ['admin'] } });
+    const applied = await http(`${t.url}/v1/definitions/apply`, {
+      key: other.body.key,
+      json: { sources: [{ file: 'u.yaml', content: 'apiVersion: keel/v1\nkind: User\nmetadata: {name: zed}\nspec: {email: zed@other.example, name: Zed Secret}\n' }] },
+    });
+    expect(applied.status, applied.text).toBe(200);
+    const r = await api('/v1/incidents/1/roles/scribe', { method: 'PUT', json: { user: 'zed@other.example' } });
+    expect(r.status).toBe(400);
+    expect(r.text).not.toContain('Zed Secret');
+    const zedId = (await http(`${t.url}/v1/paging/people`, { key: other.body.key })).body.people[0].user_id;
+    expect((await api(`/v1/oncall/users/${zedId}/shifts`)).status).toBe(404);
+  });
+
   it('read keys read incidents but cannot respond; no key gets a 401', async () => {
     const k = await api('/v1/keys', { json: { scopes: ['read'] } });
     const readKey = k.body.key as string;
