@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keelCli } from '../helpers/cli.js';
+import { keelCli, keelCliProcess } from '../helpers/cli.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { apply, startPagingKeel } from '../helpers/paging.js';
 
@@ -215,6 +215,12 @@ spec: {service: ghost, default: true}
     const secrets = await cli('--json', 'paging', 'secret', 'list');
     expect(JSON.parse(secrets.stdout).secrets.map((x: any) => x.name)).toEqual(['erin-pager']);
     expect(secrets.stdout).not.toContain('hunter2');
+    const piped = await keelCliProcess(t.url, t.adminKey, ['paging', 'secret', 'set', 'erin-slack'], 'https://hooks.slack.example/T0/B0/xyz\n');
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).toBe('secret erin-slack stored\n');
+    expect(await t.keel.ctx.secrets.open((await t.keel.store.db.selectFrom('paging_secrets').select('sealed').where('name', '=', 'erin-slack').executeTakeFirstOrThrow()).sealed)).toBe(
+      'https://hooks.slack.example/T0/B0/xyz',
+    );
     const badName = await api('/v1/paging/secrets/Bad%20Name', { method: 'PUT', json: { value: 'x' } });
     expect(badName.status).toBe(400);
 
