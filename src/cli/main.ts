@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { KeelError } from '../core/errors.js';
 import { VERSION } from '../runtime/version.js';
+import { UsageError } from './args.js';
 import { ApiError, EXIT, UnreachableError } from './client.js';
 import { registerBench } from './commands/bench.js';
 import { HandledError, registerDefinitions } from './commands/definitions.js';
@@ -51,6 +52,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (e instanceof HandledError) return EXIT.failed;
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return EXIT.usage;
+    }
     if (e instanceof ApiError) {
       process.stderr.write(`error: ${e.message} (${e.status} ${e.code})\n`);
       return EXIT.failed;

@@ -75,12 +75,24 @@ export function defaultParseThreads(): number {
 }
 
 export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
+  // Whatever opened before a startup failure is closed again, so a refused start exits cleanly.
+  const opened: (() => Promise<void>)[] = [];
+  try {
+    return await build(opts, opened);
+  } catch (e) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promise<KeelInstance> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
   const metrics = new KeelMetrics();
   const bus = new Bus((event, err) => logger.error({ err, event }, 'bus listener failed'));
   const store = await openSqliteStore(join(config.dataDir, 'state.db'));
+  opened.push(() => store.close());
   const log = await SqliteEventLog.open({
     path: join(config.dataDir, 'log.db'),
     groupCommitDelayMs: config.log.groupCommitDelay,
@@ -90,6 +102,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
       metrics.commitGroupEvents.observe(g.events);
     },
   });
+  opened.push(() => log.close());
 
   const tenants = new TenantService(store, clock);
   const keys = new ApiKeyService(store, tenants, clock);
@@ -124,6 +137,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
   const limits = ingestLimits(config);
   const threads = config.ingest.parseThreads ?? defaultParseThreads();
   const parser: BatchParser = threads > 0 ? new ThreadedParser(threads, limits) : new InlineParser(limits);
+  opened.push(() => parser.close());
   const quotas = new LocalQuotas(config.quota, clock);
   const ingest = new IngestService({ log, tenants, quotas, parser, limits, metrics, clock, bus });
 
@@ -178,7 +192,11 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
   const sweeper = setInterval(() => void sweep(), config.log.sweepInterval);
   sweeper.unref();
 
-  for (const m of modules) await m.start?.();
+  for (const m of modules) {
+    await m.start?.();
+    opened.push(async () => m.stop?.());
+  }
+  opened.push(() => app.close());
 
   let url = '';
   if (opts.listen !== false) {

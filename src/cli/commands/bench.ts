@@ -1,6 +1,6 @@
 /** `keel bench`: benchmarks of the hot paths, each printed beside the machine's ceiling. */
 import type { Command } from 'commander';
-import { benchIngest } from '../../bench/ingest-bench.js';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args.js';
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
@@ -8,13 +8,14 @@ export function registerBench(program: Command): void {
   bench
     .command('ingest')
     .description('Durable ingest over HTTP: events/s and ack latency vs one core of bare JSON.parse')
-    .option('--duration <s>', 'seconds to measure', (v) => Number(v), 10)
-    .option('--warmup <s>', 'seconds of load before measuring', (v) => Number(v), 2)
-    .option('--connections <n>', 'concurrent HTTP connections', (v) => Number(v), 8)
-    .option('--batch <n>', 'events per request', (v) => Number(v), 1000)
-    .option('--parse-threads <n>', 'parse threads in the server (default: its own default)', (v) => Number(v))
+    .option('--duration <s>', 'seconds to measure', positiveNumber, 10)
+    .option('--warmup <s>', 'seconds of load before measuring', nonNegativeNumber, 2)
+    .option('--connections <n>', 'concurrent HTTP connections', positiveInt, 8)
+    .option('--batch <n>', 'events per request', positiveInt, 1000)
+    .option('--parse-threads <n>', 'parse threads in the server (default: its own default)', nonNegativeInt)
     .option('--json', 'print one JSON object')
     .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; json?: boolean }) => {
+      const { benchIngest } = await import('../../bench/ingest-bench.js');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const r = await benchIngest({
         durationS: opts.duration,

@@ -187,12 +187,13 @@ export class SqliteEventLog implements EventLog {
     const now = Date.now();
     if (now - this.consumerCache.at < 1000) return this.consumerCache.consumers;
     const rows = this.reader.prepare('SELECT name, position FROM consumers').all() as { name: string; position: number }[];
-    const endAt = this.reader.prepare('SELECT events_end AS e FROM batches WHERE position <= ? ORDER BY position DESC LIMIT 1');
+    // Events before the first batch after the committed position: exact even when retention
+    // has removed the committed batch itself.
+    const firstAfter = this.reader.prepare('SELECT events_end - count AS base FROM batches WHERE position > ? ORDER BY position LIMIT 1');
     const consumers = rows.map((r) => {
-      const e = endAt.get(r.position) as { e: number } | undefined;
-      // When retention removed the committed batch, the oldest retained one bounds the lag.
-      const base = e?.e ?? 0;
-      return { name: r.name, partition: 0, position: r.position, lagEvents: Math.max(0, this.totals.eventsEnd - base) };
+      const next = firstAfter.get(r.position) as { base: number } | undefined;
+      const lagEvents = next ? Math.max(0, this.totals.eventsEnd - next.base) : 0;
+      return { name: r.name, partition: 0, position: r.position, lagEvents };
     });
     this.consumerCache = { at: now, consumers };
     return consumers;
