@@ -4,14 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, KEEL_BIN, waitReady } from '../../src/bench/spawn-keel.js';
 import { runCli } from '../helpers/cli.js';
+
+const children: ReturnType<typeof spawn>[] = [];
+afterEach(() => {
+  // A failed assertion must not leave a server running.
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 function start(dataDir: string, port: number, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [KEEL_BIN, 'start', '--data-dir', dataDir, '--port', String(port)], {
     env: { ...process.env, KEEL_BOOTSTRAP_KEY: '', ...env },
   });
+  children.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
