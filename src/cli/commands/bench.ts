@@ -12,9 +12,10 @@ export function registerBench(program: Command): void {
     .option('--warmup <s>', 'seconds of load before measuring', nonNegativeNumber, 2)
     .option('--connections <n>', 'concurrent HTTP connections', positiveInt, 8)
     .option('--batch <n>', 'events per request', positiveInt, 1000)
+    .option('--rate <events/s>', 'offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
     .option('--parse-threads <n>', 'parse threads in the server (default: its own default)', nonNegativeInt)
     .option('--json', 'print one JSON object')
-    .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; json?: boolean }) => {
+    .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; rate?: number; json?: boolean }) => {
       const { benchIngest } = await import('../../bench/ingest-bench.js');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const r = await benchIngest({
@@ -25,6 +26,7 @@ export function registerBench(program: Command): void {
         json: Boolean(opts.json),
         log,
         ...(opts.parseThreads !== undefined ? { parseThreads: opts.parseThreads } : {}),
+        ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
       });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -33,7 +35,7 @@ export function registerBench(program: Command): void {
       const n = (v: number) => v.toLocaleString('en-US');
       process.stdout.write(
         [
-          `durable ingest:   ${n(r.events_per_s)} events/s  (${r.mb_per_s} MB/s, ${r.requests_per_s} requests/s of ${r.batch} events)`,
+          `durable ingest:   ${n(r.events_per_s)} events/s  (${r.mb_per_s} MB/s, ${r.requests_per_s} requests/s of ${r.batch} events)${r.offered_events_per_s ? `, offered ${n(r.offered_events_per_s)}/s` : ''}`,
           `ack latency:      p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`,
           `ceiling:          ${n(r.ceiling_events_per_s)} events/s (one core, bare JSON.parse of the same NDJSON)`,
           `ratio:            ${r.ratio}`,
