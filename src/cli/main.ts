@@ -15,10 +15,12 @@ export function buildProgram(): Command {
   const program = new Command('keel')
     .description('Keel: durable event ingest, SLOs, paging and incidents, self-hosted.')
     .version(VERSION)
-    .option('--url <url>', 'Keel server URL (env KEEL_URL)', process.env.KEEL_URL ?? 'http://127.0.0.1:7070')
-    .option('--api-key <key>', 'API key (env KEEL_API_KEY)', process.env.KEEL_API_KEY)
+    // Environment values are read when used, not shown as defaults: --help must never print a key.
+    .option('--url <url>', 'Keel server URL (env KEEL_URL, default http://127.0.0.1:7070)')
+    .option('--api-key <key>', 'API key (env KEEL_API_KEY)')
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       'after',
       '\nExit codes: 0 success, 1 the request or command failed, 2 invalid usage, 3 Keel unreachable.',

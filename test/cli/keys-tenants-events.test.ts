@@ -118,3 +118,12 @@ describe('keel events', () => {
     expect(out.trim().split('\n').map((l) => JSON.parse(l).n)).toEqual(['live']);
   });
 });
+
+describe('keel --help', () => {
+  it('never prints the API key from the environment', async () => {
+    const r = await runCli(['keys', 'list', '--help'], { key: 'keel_this_must_not_be_printed_0000' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('keel_this_must_not_be_printed_0000');
+    expect(r.stdout).toContain('--api-key');
+  });
+});

@@ -76,6 +76,26 @@ describe('health, readiness and metrics', () => {
 });
 
 describe('backpressure', () => {
+  it('answers 503 while a consumer lags more than the limit, and recovers when it catches up', async () => {
+    const lagging = await startTestKeel({ log: { maxLagEvents: 5 } });
+    try {
+      const key = (await http(`${lagging.url}/v1/keys`, { key: lagging.adminKey, json: { tenant: 'lag', scopes: ['ingest'] } })).body.key;
+      const send = () => http(`${lagging.url}/v1/events`, { method: 'POST', key, body: ndjson(Array.from({ length: 10 }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } });
+      await lagging.keel.log.commit('slow-consumer', 0, 0);
+      expect((await send()).status).toBe(202);
+      await new Promise((r) => setTimeout(r, 1100)); // lag is sampled at most once a second
+      const refused = await send();
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.message).toContain('slow-consumer is 10 events behind');
+      expect(refused.headers['retry-after']).toBe('5');
+      const stats = await http(`${lagging.url}/v1/log`, { key: lagging.adminKey });
+      await lagging.keel.log.commit('slow-consumer', 0, stats.body.lastPositions[0]);
+      expect((await send()).status).toBe(202);
+    } finally {
+      await lagging.close();
+    }
+  });
+
   it('answers 503 with Retry-After while the log is over its size limit, and stores nothing', async () => {
     const small = await startTestKeel({ log: { maxBytes: 2000 } });
     try {

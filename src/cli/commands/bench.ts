@@ -7,15 +7,15 @@ export function registerBench(program: Command): void {
 
   bench
     .command('ingest')
-    .description('Durable ingest over HTTP: events/s and ack latency vs one core of bare JSON.parse')
+    .description('Durable ingest over HTTP: events/s and ack latency vs one core of bare JSON.parse (--json: one JSON object)')
     .option('--duration <s>', 'seconds to measure', positiveNumber, 10)
     .option('--warmup <s>', 'seconds of load before measuring', nonNegativeNumber, 2)
     .option('--connections <n>', 'concurrent HTTP connections', positiveInt, 8)
     .option('--batch <n>', 'events per request', positiveInt, 1000)
     .option('--rate <events/s>', 'offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
     .option('--parse-threads <n>', 'parse threads in the server (default: its own default)', nonNegativeInt)
-    .option('--json', 'print one JSON object')
-    .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; rate?: number; json?: boolean }) => {
+    .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; rate?: number }, cmd: Command) => {
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
       const { benchIngest } = await import('../../bench/ingest-bench.js');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const r = await benchIngest({
@@ -23,12 +23,12 @@ export function registerBench(program: Command): void {
         warmupS: opts.warmup,
         connections: opts.connections,
         batch: opts.batch,
-        json: Boolean(opts.json),
+        json,
         log,
         ...(opts.parseThreads !== undefined ? { parseThreads: opts.parseThreads } : {}),
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
       });
-      if (opts.json) {
+      if (json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
