@@ -14,6 +14,8 @@ export interface IngestBenchOptions {
   batch: number;
   warmupS: number;
   parseThreads?: number;
+  /** Fixed offered load in events/s (latency at that load); default: as fast as possible. */
+  rate?: number;
   json: boolean;
   log: (line: string) => void;
 }
@@ -31,6 +33,8 @@ export interface IngestBenchResult {
   connections: number;
   duration_s: number;
   failures: number;
+  /** The offered load, when fixed with --rate. */
+  offered_events_per_s: number | null;
   statuses: Record<string, number>;
   stored_events: number;
   acknowledged_events: number;
@@ -70,6 +74,7 @@ export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchRes
       connections: o.connections,
       durationS: o.durationS,
       warmupS: o.warmupS,
+      ...(o.rate ? { rate: o.rate } : {}),
       onTick: (r) => {
         o.log(`  ${(r.events - last).toLocaleString('en-US')} events/s acknowledged (${r.requests} requests, ${r.failures} failed)`);
         last = r.events;
@@ -91,6 +96,7 @@ export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchRes
       connections: o.connections,
       duration_s: o.durationS,
       failures: load.failures,
+      offered_events_per_s: o.rate ?? null,
       statuses: load.statuses,
       stored_events: s.events,
       acknowledged_events: load.events,

@@ -18,6 +18,12 @@ export interface LoadOptions {
   connections: number;
   durationS: number;
   warmupS: number;
+  /**
+   * Target events/s (open loop). Requests are scheduled at fixed times and latency is measured
+   * from the scheduled time, so a stall is charged to every request it delays (no coordinated
+   * omission). Without it, each connection sends as fast as answers come back.
+   */
+  rate?: number;
   onTick?: (r: LoadResult) => void;
 }
 
@@ -34,11 +40,19 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const end = warmEnd + o.durationS * 1000;
   const result: LoadResult = { requests: 0, events: 0, failures: 0, statuses: {}, seconds: o.durationS, latenciesMs: [] };
   let k = 0;
+  const start = performance.now();
+  const interval = o.rate ? (o.eventsPerBody / o.rate) * 1000 : 0;
+  let scheduled = 0;
   const ticker = o.onTick ? setInterval(() => o.onTick!(result), 1000) : undefined;
   const loop = async () => {
     while (performance.now() < end) {
       const body = o.bodies[k++ % o.bodies.length]!;
-      const t0 = performance.now();
+      let t0 = performance.now();
+      if (interval > 0) {
+        const due = start + scheduled++ * interval;
+        if (due > t0) await new Promise((r) => setTimeout(r, due - t0));
+        t0 = due;
+      }
       let status = 0;
       let accepted = 0;
       try {

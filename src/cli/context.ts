@@ -9,7 +9,13 @@ export interface GlobalOptions {
 }
 
 export function globals(cmd: Command): GlobalOptions {
-  return cmd.optsWithGlobals() as GlobalOptions;
+  const o = cmd.optsWithGlobals() as Partial<GlobalOptions>;
+  const apiKey = o.apiKey ?? process.env.KEEL_API_KEY;
+  return {
+    url: o.url ?? process.env.KEEL_URL ?? 'http://127.0.0.1:7070',
+    ...(apiKey ? { apiKey } : {}),
+    ...(o.json ? { json: true } : {}),
+  };
 }
 
 export function clientOf(cmd: Command): KeelClient {

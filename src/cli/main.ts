@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { KeelError } from '../core/errors.js';
 import { VERSION } from '../runtime/version.js';
+import { UsageError } from './args.js';
 import { ApiError, EXIT, UnreachableError } from './client.js';
 import { registerBench } from './commands/bench.js';
 import { HandledError, registerDefinitions } from './commands/definitions.js';
@@ -15,10 +16,12 @@ export function buildProgram(): Command {
   const program = new Command('keel')
     .description('Keel: durable event ingest, SLOs, paging and incidents, self-hosted.')
     .version(VERSION)
-    .option('--url <url>', 'Keel server URL (env KEEL_URL)', process.env.KEEL_URL ?? 'http://127.0.0.1:7070')
-    .option('--api-key <key>', 'API key (env KEEL_API_KEY)', process.env.KEEL_API_KEY)
+    // Environment values are read when used, not shown as defaults: --help must never print a key.
+    .option('--url <url>', 'Keel server URL (env KEEL_URL, default http://127.0.0.1:7070)')
+    .option('--api-key <key>', 'API key (env KEEL_API_KEY)')
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText(
       'after',
       '\nExit codes: 0 success, 1 the request or command failed, 2 invalid usage, 3 Keel unreachable.',
@@ -53,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     if (e instanceof HandledError) return EXIT.failed;
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return EXIT.usage;
+    }
     if (e instanceof ApiError) {
       process.stderr.write(`error: ${e.message} (${e.status} ${e.code})\n`);
       return EXIT.failed;

@@ -35,6 +35,7 @@ export type ParseWorkerResponse =
 
 interface Slot {
   worker: Worker;
+  /** Requests sent to this thread and not answered yet. */
   busy: number;
 }
 
@@ -46,16 +47,37 @@ export class ThreadedParser implements BatchParser {
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<number, { resolve: (b: ParsedBatch) => void; reject: (e: Error) => void; slot: Slot }>();
   private nextId = 1;
+  private closing = false;
 
-  constructor(threads: number, limits: IngestLimits) {
+  constructor(
+    threads: number,
+    private readonly limits: IngestLimits,
+  ) {
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(workerUrl(import.meta.url, 'parse-worker'), { workerData: limits });
-      const slot: Slot = { worker, busy: 0 };
-      worker.on('message', (m: ParseWorkerResponse) => this.onMessage(m));
-      worker.on('error', (e) => this.failSlot(slot, e));
-      worker.unref();
+      const slot: Slot = { worker: this.spawn(), busy: 0 };
+      this.attach(slot);
       this.slots.push(slot);
     }
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(workerUrl(import.meta.url, 'parse-worker'), { workerData: this.limits });
+    worker.unref();
+    return worker;
+  }
+
+  /** A thread that dies (out of memory on a hostile body, a bug) fails its requests and is replaced. */
+  private attach(slot: Slot): void {
+    const worker = slot.worker;
+    worker.on('message', (m: ParseWorkerResponse) => this.onMessage(m));
+    worker.on('error', (e) => this.failSlot(slot, e));
+    worker.on('exit', (code) => {
+      if (this.closing || slot.worker !== worker) return;
+      this.failSlot(slot, new Error(`parse thread exited with code ${code}`));
+      slot.worker = this.spawn();
+      slot.busy = 0;
+      this.attach(slot);
+    });
   }
 
   private onMessage(m: ParseWorkerResponse): void {
@@ -95,6 +117,12 @@ export class ThreadedParser implements BatchParser {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  /** For tests: the thread of slot i, to kill it. */
+  threadOf(i: number): Worker | undefined {
+    return this.slots[i]?.worker;
   }
 }

@@ -1,6 +1,6 @@
 /** `keel bench`: benchmarks of the hot paths, each printed beside the machine's ceiling. */
 import type { Command } from 'commander';
-import { benchIngest } from '../../bench/ingest-bench.js';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args.js';
 import { registerPagingBench } from './bench-paging.js';
 
 export function registerBench(program: Command): void {
@@ -9,32 +9,35 @@ export function registerBench(program: Command): void {
 
   bench
     .command('ingest')
-    .description('Durable ingest over HTTP: events/s and ack latency vs one core of bare JSON.parse')
-    .option('--duration <s>', 'seconds to measure', (v) => Number(v), 10)
-    .option('--warmup <s>', 'seconds of load before measuring', (v) => Number(v), 2)
-    .option('--connections <n>', 'concurrent HTTP connections', (v) => Number(v), 8)
-    .option('--batch <n>', 'events per request', (v) => Number(v), 1000)
-    .option('--parse-threads <n>', 'parse threads in the server (default: its own default)', (v) => Number(v))
-    .option('--json', 'print one JSON object')
-    .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; json?: boolean }) => {
+    .description('Durable ingest over HTTP: events/s and ack latency vs one core of bare JSON.parse (--json: one JSON object)')
+    .option('--duration <s>', 'seconds to measure', positiveNumber, 10)
+    .option('--warmup <s>', 'seconds of load before measuring', nonNegativeNumber, 2)
+    .option('--connections <n>', 'concurrent HTTP connections', positiveInt, 8)
+    .option('--batch <n>', 'events per request', positiveInt, 1000)
+    .option('--rate <events/s>', 'offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
+    .option('--parse-threads <n>', 'parse threads in the server (default: its own default)', nonNegativeInt)
+    .action(async (opts: { duration: number; warmup: number; connections: number; batch: number; parseThreads?: number; rate?: number }, cmd: Command) => {
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
+      const { benchIngest } = await import('../../bench/ingest-bench.js');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const r = await benchIngest({
         durationS: opts.duration,
         warmupS: opts.warmup,
         connections: opts.connections,
         batch: opts.batch,
-        json: Boolean(opts.json),
+        json,
         log,
         ...(opts.parseThreads !== undefined ? { parseThreads: opts.parseThreads } : {}),
+        ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
       });
-      if (opts.json) {
+      if (json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
       const n = (v: number) => v.toLocaleString('en-US');
       process.stdout.write(
         [
-          `durable ingest:   ${n(r.events_per_s)} events/s  (${r.mb_per_s} MB/s, ${r.requests_per_s} requests/s of ${r.batch} events)`,
+          `durable ingest:   ${n(r.events_per_s)} events/s  (${r.mb_per_s} MB/s, ${r.requests_per_s} requests/s of ${r.batch} events)${r.offered_events_per_s ? `, offered ${n(r.offered_events_per_s)}/s` : ''}`,
           `ack latency:      p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`,
           `ceiling:          ${n(r.ceiling_events_per_s)} events/s (one core, bare JSON.parse of the same NDJSON)`,
           `ratio:            ${r.ratio}`,

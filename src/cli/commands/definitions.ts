@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from 'commander';
+import { UsageError } from '../args.js';
 import YAML from 'yaml';
 import { ApiError } from '../client.js';
 import { clientOf, globals } from '../context.js';
@@ -28,7 +29,7 @@ export function collectSources(paths: string[]): { file: string; content: string
     try {
       st = statSync(p);
     } catch {
-      throw new Error(`${p}: no such file or directory`);
+      throw new UsageError(`${p}: no such file or directory`);
     }
     if (st.isDirectory()) {
       for (const name of readdirSync(p).sort()) {
@@ -40,7 +41,7 @@ export function collectSources(paths: string[]): { file: string; content: string
     out.push({ file: relative(process.cwd(), p) || p, content: readFileSync(p, 'utf8') });
   };
   for (const p of paths) visit(p);
-  if (out.length === 0) throw new Error(`no YAML files found in ${paths.join(', ')}`);
+  if (out.length === 0) throw new UsageError(`no YAML files found in ${paths.join(', ')}`);
   return out;
 }
 

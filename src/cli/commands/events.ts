@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { positiveInt } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { progress, progressDone } from '../output.js';
 
@@ -24,7 +25,7 @@ export function registerEvents(program: Command): void {
     .command('send')
     .description('Send NDJSON events from files or standard input, in batches')
     .argument('[files...]', 'NDJSON files (default: standard input)')
-    .option('-b, --batch <n>', 'events per request', (v) => Number(v), 1000)
+    .option('-b, --batch <n>', 'events per request', positiveInt, 1000)
     .action(async (files: string[], opts: { batch: number }, cmd: Command) => {
       const client = clientOf(cmd);
       let sent = 0;
@@ -71,7 +72,7 @@ export function registerEvents(program: Command): void {
     .description('Print stored events as NDJSON, oldest first')
     .option('--from <time>', 'events at or after this time (RFC 3339 or epoch ms)')
     .option('--to <time>', 'events before this time')
-    .option('-l, --limit <n>', 'at most this many events', (v) => Number(v), 100)
+    .option('-l, --limit <n>', 'at most this many events', positiveInt, 100)
     .option('--cursor <cursor>', 'continue from a cursor printed by a previous list')
     .action(async (opts: { from?: string; to?: string; limit: number; cursor?: string }, cmd: Command) => {
       const client = clientOf(cmd);

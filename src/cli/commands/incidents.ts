@@ -1,8 +1,8 @@
 /** `keel incidents ...`: declare, list, show, respond, notes, roles, postmortem, action items, metrics. */
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { KeelError } from '../../core/errors.js';
 import { formatDuration } from '../../incidents/postmortem.js';
+import { UsageError, positiveInt } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -56,7 +56,7 @@ export function registerIncidents(program: Command): void {
     .description('List incidents (open ones by default)')
     .option('-s, --state <state>', 'open, all, or comma-separated states (triggered,acknowledged,mitigated,resolved,closed)', 'open')
     .option('--service <service>', 'only this service')
-    .option('-n, --limit <n>', 'at most this many', (v) => Number(v), 100)
+    .option('-n, --limit <n>', 'at most this many', positiveInt, 100)
     .action(async (opts: { state: string; service?: string; limit: number }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ incidents: IncidentView[] }>('GET', '/v1/incidents', { query: { state: opts.state, service: opts.service, limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
@@ -148,7 +148,7 @@ export function registerIncidents(program: Command): void {
     .option('--summary <text>')
     .option('--severity <sev>', 'SEV1 to SEV4', severity)
     .action(async (id: string, opts: { title?: string; summary?: string; severity?: string }, cmd: Command) => {
-      if (!opts.title && opts.summary === undefined && !opts.severity) throw new KeelError('bad_request', 'give --title, --summary or --severity');
+      if (!opts.title && opts.summary === undefined && !opts.severity) throw new UsageError('give --title, --summary or --severity');
       const res = await clientOf(cmd).call<IncidentView>('PATCH', path(id), { body: opts });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`incident #${res.number} [${res.severity}] ${res.title}\n`);
@@ -266,7 +266,7 @@ export function registerIncidents(program: Command): void {
         ...(opts.title ? { title: opts.title } : {}),
         ...(opts.owner ? { owner: opts.owner === 'none' ? null : opts.owner } : {}),
       };
-      if (Object.keys(body).length === 0) throw new KeelError('bad_request', 'give --status, --owner or --title');
+      if (Object.keys(body).length === 0) throw new UsageError('give --status, --owner or --title');
       const res = await clientOf(cmd).call<{ id: string; status: string; title: string }>('PATCH', path(id, `/action-items/${encodeURIComponent(item)}`), { body });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`${res.id} ${res.status}: ${res.title}\n`);

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDurationMs } from '../../core/time.js';
 import { KeelClient } from '../client.js';
-import { KeelError } from '../../core/errors.js';
+import { UsageError, port, positiveInt } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 import { registerIncidents } from './incidents.js';
@@ -116,7 +116,7 @@ function registerOncall(program: Command): void {
     .option('-s, --schedule <schedule>')
     .option('-u, --user <user>', 'User name, email or id')
     .action(async (opts: { schedule?: string; user?: string }, cmd: Command) => {
-      if (Boolean(opts.schedule) === Boolean(opts.user)) throw new KeelError('bad_request', 'give either --schedule or --user');
+      if (Boolean(opts.schedule) === Boolean(opts.user)) throw new UsageError('give either --schedule or --user');
       const url = opts.schedule ? `/v1/schedules/${encodeURIComponent(opts.schedule)}/ical-feeds` : `/v1/oncall/users/${encodeURIComponent(opts.user!)}/ical-feeds`;
       const res = await clientOf(cmd).call<{ id: string; url: string }>('POST', url);
       if (globals(cmd).json) return printJson(res);
@@ -135,19 +135,19 @@ function registerSilences(program: Command): void {
     .option('--start <time>', 'RFC 3339 (default now)')
     .option('--end <time>', 'RFC 3339 (instead of --duration)')
     .requiredOption('-c, --comment <text>', 'why')
-    .option('-a, --author <name>', 'who (default: your user name)', process.env.USER ?? 'keel-cli')
+    .option('-a, --author <name>', 'who (default: $USER)')
     .option('-n, --name <name>', 'name (default: generated)')
-    .action(async (opts: { matcher: string[]; duration: string; start?: string; end?: string; comment: string; author: string; name?: string }, cmd: Command) => {
+    .action(async (opts: { matcher: string[]; duration: string; start?: string; end?: string; comment: string; author?: string; name?: string }, cmd: Command) => {
       const start = opts.start ? Date.parse(opts.start) : Date.now();
-      if (Number.isNaN(start)) throw new KeelError('bad_request', `--start: "${opts.start}" is not a time`);
+      if (Number.isNaN(start)) throw new UsageError(`--start: "${opts.start}" is not a time`);
       const ms = parseDurationMs(opts.duration);
-      if (!opts.end && !Number.isFinite(ms)) throw new KeelError('bad_request', `--duration: "${opts.duration}" is not a duration (e.g. 30m, 2h)`);
+      if (!opts.end && !Number.isFinite(ms)) throw new UsageError(`--duration: "${opts.duration}" is not a duration (e.g. 30m, 2h)`);
       const end = opts.end ? Date.parse(opts.end) : start + ms;
-      if (Number.isNaN(end)) throw new KeelError('bad_request', `--end: "${opts.end}" is not a time`);
+      if (Number.isNaN(end)) throw new UsageError(`--end: "${opts.end}" is not a time`);
       const res = await clientOf(cmd).call<{ name: string; spec: { startsAt: string; endsAt: string } }>('POST', '/v1/silences', {
         body: {
           ...(opts.name ? { name: opts.name } : {}),
-          spec: { matchers: opts.matcher, startsAt: new Date(start).toISOString(), endsAt: new Date(end).toISOString(), createdBy: opts.author, comment: opts.comment },
+          spec: { matchers: opts.matcher, startsAt: new Date(start).toISOString(), endsAt: new Date(end).toISOString(), createdBy: opts.author ?? process.env.USER ?? 'keel-cli', comment: opts.comment },
         },
       });
       if (globals(cmd).json) return printJson(res);
@@ -229,9 +229,12 @@ function registerHeartbeats(program: Command): void {
   hb.command('ping')
     .description('Ping a heartbeat with an integration key (for scripts and cron jobs)')
     .argument('<name>')
-    .requiredOption('-k, --key <key>', 'heartbeat integration key (env KEEL_HEARTBEAT_KEY)', process.env.KEEL_HEARTBEAT_KEY)
-    .action(async (name: string, opts: { key: string }, cmd: Command) => {
-      const res = await new KeelClient({ url: globals(cmd).url, apiKey: opts.key }).call<{ name: string; due_at: string }>('POST', `/v1/heartbeats/${encodeURIComponent(name)}`);
+    .option('-k, --key <key>', 'heartbeat integration key (env KEEL_HEARTBEAT_KEY)')
+    .action(async (name: string, opts: { key?: string }, cmd: Command) => {
+      // Read when used, never shown as a default: --help must not print a key.
+      const key = opts.key ?? process.env.KEEL_HEARTBEAT_KEY;
+      if (!key) throw new UsageError('give --key or set KEEL_HEARTBEAT_KEY');
+      const res = await new KeelClient({ url: globals(cmd).url, apiKey: key }).call<{ name: string; due_at: string }>('POST', `/v1/heartbeats/${encodeURIComponent(name)}`);
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`pinged ${res.name}; next ping due by ${res.due_at}\n`);
     });
@@ -249,7 +252,7 @@ function registerPagingSettings(program: Command): void {
     .option('--from-file <file>', 'read the value from a file')
     .action(async (name: string, opts: { value?: string; fromFile?: string }, cmd: Command) => {
       const value = opts.value ?? (opts.fromFile ? readFileSync(opts.fromFile, 'utf8').replace(/\r?\n$/, '') : await readStdin());
-      if (!value) throw new KeelError('bad_request', 'the secret value is empty');
+      if (!value) throw new UsageError('the secret value is empty');
       const res = await clientOf(cmd).call<{ name: string; created: boolean }>('PUT', `/v1/paging/secrets/${encodeURIComponent(name)}`, { body: { value } });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`secret ${res.name} ${res.created ? 'stored' : 'replaced'}\n`);
@@ -276,7 +279,7 @@ function registerPagingSettings(program: Command): void {
     .command('set')
     .description('Set the SMTP server (password from --password-stdin)')
     .requiredOption('--host <host>')
-    .option('--port <port>', 'default 587', (v) => Number(v), 587)
+    .option('--port <port>', 'default 587', port, 587)
     .option('--secure', 'TLS from the first byte (port 465)')
     .option('--require-tls', 'refuse to send without TLS')
     .option('--user <user>')
@@ -321,7 +324,7 @@ function registerPagingSettings(program: Command): void {
     .command('alerts')
     .description('Recent alerts and what paging did with them')
     .option('-s, --status <status>', 'firing or resolved')
-    .option('-n, --limit <n>', 'at most this many', (v) => Number(v), 50)
+    .option('-n, --limit <n>', 'at most this many', positiveInt, 50)
     .action(async (opts: { status?: string; limit: number }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ alerts: (Record<string, unknown> & { paging: Record<string, unknown> | null })[] }>('GET', '/v1/paging/alerts', { query: { status: opts.status, limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
@@ -341,7 +344,7 @@ function registerPagingSettings(program: Command): void {
       const labels: Record<string, string> = {};
       for (const l of opts.label) {
         const i = l.indexOf('=');
-        if (i <= 0) throw new KeelError('bad_request', `--label "${l}": write name=value`);
+        if (i <= 0) throw new UsageError(`--label "${l}": write name=value`);
         labels[l.slice(0, i)] = l.slice(i + 1);
       }
       printJson(await clientOf(cmd).call('POST', '/v1/paging/route-test', { body: { labels, severity: opts.severity, ...(opts.service ? { service: opts.service } : {}) } }));

@@ -1,27 +1,29 @@
 /** `keel start`: run Keel (embedded default: every role, one process, SQLite). */
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/config.js';
-import { startEmbedded } from '../../runtime/embedded.js';
-import { createLogger } from '../../telemetry/logger.js';
+import { nonNegativeInt, port, UsageError } from '../args.js';
 
 export function registerStart(program: Command): void {
   program
     .command('start')
     .description('Run Keel. Without --role, every role runs in this process on the embedded default (SQLite in --data-dir).')
     .option('-d, --data-dir <dir>', 'data directory (env KEEL_DATA_DIR)', undefined)
-    .option('-p, --port <port>', 'HTTP port (env KEEL_PORT; default 7070)', (v) => parsePort(v))
+    .option('-p, --port <port>', 'HTTP port (env KEEL_PORT; default 7070)', port)
     .option('-H, --host <host>', 'address to listen on (env KEEL_HOST; default 127.0.0.1)')
     .option('-c, --config <file>', 'YAML configuration file (env KEEL_CONFIG; default <data-dir>/keel.yaml)')
     .option('--role <role>', 'all (default); ingest, worker, evaluator and api run the distributed mode', 'all')
-    .option('--parse-threads <n>', 'threads that parse request bodies (0 = main thread)', (v) => Number(v))
+    .option('--parse-threads <n>', 'threads that parse request bodies (0 = main thread)', nonNegativeInt)
     .addHelpText(
       'after',
       '\nOn first start Keel creates the "default" tenant and prints an admin API key once.\nSet KEEL_BOOTSTRAP_KEY to choose that key (automation, tests).',
     )
     .action(async (opts: { dataDir?: string; port?: number; host?: string; config?: string; role: string; parseThreads?: number }) => {
       if (opts.role !== 'all') {
-        throw new Error(`--role ${opts.role} needs the distributed mode, which is not built yet; run without --role`);
+        throw new UsageError(`--role ${opts.role} needs the distributed mode, which is not built yet; run without --role`);
       }
+      // Imported here so that other commands start fast (no server, SQLite or fastify to load).
+      const { loadConfig } = await import('../../core/config.js');
+      const { startEmbedded } = await import('../../runtime/embedded.js');
+      const { createLogger } = await import('../../telemetry/logger.js');
       const config = loadConfig({
         ...(opts.config ? { configFile: opts.config } : {}),
         overrides: {
@@ -54,10 +56,4 @@ export function registerStart(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
     });
-}
-
-function parsePort(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0-65535, got "${v}"`);
-  return n;
 }

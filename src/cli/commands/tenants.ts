@@ -1,13 +1,8 @@
 /** `keel tenants list|create|update`. */
 import type { Command } from 'commander';
+import { positiveNumber } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
-
-function num(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got "${v}"`);
-  return n;
-}
 
 export function registerTenants(program: Command): void {
   const tenants = program.command('tenants').description('List tenants and manage their ingest quotas');
@@ -25,8 +20,8 @@ export function registerTenants(program: Command): void {
     .command('create')
     .description('Create a tenant')
     .argument('<id>', 'tenant name')
-    .option('--rate <eventsPerSecond>', 'ingest quota in events/s', num)
-    .option('--burst <events>', 'burst size in events', num)
+    .option('--rate <eventsPerSecond>', 'ingest quota in events/s', positiveNumber)
+    .option('--burst <events>', 'burst size in events', positiveNumber)
     .action(async (id: string, opts: { rate?: number; burst?: number }, cmd: Command) => {
       const res = await clientOf(cmd).call('POST', '/v1/tenants', {
         body: { id, ...(opts.rate ? { eventsPerSecond: opts.rate } : {}), ...(opts.burst ? { burst: opts.burst } : {}) },
@@ -39,8 +34,8 @@ export function registerTenants(program: Command): void {
     .command('update')
     .description('Change a tenant’s quota or pause/resume its ingest')
     .argument('<id>', 'tenant name')
-    .option('--rate <eventsPerSecond>', 'ingest quota in events/s', num)
-    .option('--burst <events>', 'burst size in events', num)
+    .option('--rate <eventsPerSecond>', 'ingest quota in events/s', positiveNumber)
+    .option('--burst <events>', 'burst size in events', positiveNumber)
     .option('--default-quota', 'go back to the configured default quota')
     .option('--pause', 'refuse ingest for this tenant (429)')
     .option('--resume', 'accept ingest again')

@@ -5,6 +5,8 @@ export interface WriterOptions {
   path: string;
   /** Wait this long after the first waiting append before committing, to gather more (0 = none). */
   groupCommitDelayMs: number;
+  /** Roll to a new segment file past this size (default 256 MiB). */
+  segmentBytes?: number;
 }
 
 export type WriterRequest =

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 
-export const LOG_SCHEMA_VERSION = 1;
+export const LOG_SCHEMA_VERSION = 2;
 
 export function openLogDatabase(path: string, options: { readonly?: boolean } = {}): Database.Database {
   const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -29,6 +29,15 @@ export function openLogDatabase(path: string, options: { readonly?: boolean } = 
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= LOG_SCHEMA_VERSION) return;
+  if (version === 1) {
+    // v2 keeps batch data in segment files (segments.ts); v1 rows keep their blobs and stay readable.
+    db.exec(`
+      ALTER TABLE batches ADD COLUMN seg_id INTEGER;
+      ALTER TABLE batches ADD COLUMN seg_offset INTEGER;
+      PRAGMA user_version = ${LOG_SCHEMA_VERSION};
+    `);
+    return;
+  }
   db.exec(`
     CREATE TABLE IF NOT EXISTS batches (
       position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -40,7 +49,10 @@ function migrate(db: Database.Database): void {
       -- running total of events up to and including this batch: lag in events is a subtraction
       events_end INTEGER NOT NULL,
       bytes INTEGER NOT NULL,
-      data BLOB NOT NULL
+      -- empty when the data is in a segment file (seg_id, seg_offset, bytes)
+      data BLOB NOT NULL,
+      seg_id INTEGER,
+      seg_offset INTEGER
     );
     CREATE INDEX IF NOT EXISTS batches_tenant ON batches (tenant, position);
     CREATE INDEX IF NOT EXISTS batches_received ON batches (received_at);

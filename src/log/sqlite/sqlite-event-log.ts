@@ -22,6 +22,7 @@ import type {
 } from '../event-log.js';
 import type { SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
 import { openLogDatabase } from './schema.js';
+import { SegmentReader, segmentDir } from './segments.js';
 
 export interface SqliteLogLimits {
   /** Appends are refused (503) while the log holds more than this many bytes. 0 = no limit. */
@@ -35,6 +36,7 @@ export interface SqliteLogLimits {
 export interface SqliteEventLogOptions {
   path: string;
   groupCommitDelayMs?: number;
+  segmentBytes?: number;
   limits?: Partial<SqliteLogLimits>;
   onCommitGroup?: (g: { requests: number; events: number; bytes: number }) => void;
 }
@@ -48,15 +50,20 @@ interface BatchRow {
   count: number;
   minTs: number;
   maxTs: number;
+  bytes: number;
   data: Buffer;
+  segId: number | null;
+  segOffset: number | null;
 }
 
-const BATCH_COLUMNS = 'position, tenant, received_at AS receivedAt, count, min_ts AS minTs, max_ts AS maxTs, data';
+const BATCH_COLUMNS =
+  'position, tenant, received_at AS receivedAt, count, min_ts AS minTs, max_ts AS maxTs, bytes, data, seg_id AS segId, seg_offset AS segOffset';
 
 export class SqliteEventLog implements EventLog {
   readonly partitions = 1;
   private readonly worker: Worker;
   private readonly reader: Database.Database;
+  private readonly segments: SegmentReader;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private totals: WriterTotals;
@@ -75,6 +82,7 @@ export class SqliteEventLog implements EventLog {
     this.totals = totals;
     this.limits = { maxBytes: 0, minFreeDiskBytes: 0, maxLagEvents: 0, ...options.limits };
     this.reader = openLogDatabase(options.path, { readonly: true });
+    this.segments = new SegmentReader(segmentDir(options.path));
     worker.on('message', (m: WriterResponse | WriterEvent) => this.onMessage(m));
     worker.on('error', (e) => this.failAll(`log writer failed: ${e.message}`));
     worker.on('exit', (code) => {
@@ -83,7 +91,11 @@ export class SqliteEventLog implements EventLog {
   }
 
   static async open(options: SqliteEventLogOptions): Promise<SqliteEventLog> {
-    const workerOptions: WriterOptions = { path: options.path, groupCommitDelayMs: options.groupCommitDelayMs ?? 0 };
+    const workerOptions: WriterOptions = {
+      path: options.path,
+      groupCommitDelayMs: options.groupCommitDelayMs ?? 0,
+      ...(options.segmentBytes ? { segmentBytes: options.segmentBytes } : {}),
+    };
     const worker = new Worker(workerUrl(import.meta.url, 'writer-worker'), { workerData: workerOptions });
     const checkpointer = new Worker(workerUrl(import.meta.url, 'checkpoint-worker'), {
       workerData: { path: options.path, intervalMs: 100 },
@@ -150,7 +162,7 @@ export class SqliteEventLog implements EventLog {
     const rows = this.reader
       .prepare(`SELECT ${BATCH_COLUMNS} FROM batches WHERE position > ? ORDER BY position LIMIT ?`)
       .all(after, options.maxBatches ?? 100) as BatchRow[];
-    return capBytes(rows, options.maxBytes);
+    return this.load(rows, options.maxBytes);
   }
 
   async readTenant(tenant: string, after: number, options: TenantReadOptions = {}): Promise<LogBatch[]> {
@@ -161,7 +173,20 @@ export class SqliteEventLog implements EventLog {
          ORDER BY position LIMIT ?`,
       )
       .all(tenant, after, options.fromTs ?? -1, options.toTs ?? Number.MAX_SAFE_INTEGER, options.maxBatches ?? 100) as BatchRow[];
-    return capBytes(rows, options.maxBytes);
+    return this.load(rows, options.maxBytes);
+  }
+
+  /** Rows to batches, reading data from segment files, up to maxBytes (at least one batch). */
+  private load(rows: BatchRow[], maxBytes: number | undefined): LogBatch[] {
+    const out: LogBatch[] = [];
+    let total = 0;
+    for (const r of rows) {
+      if (maxBytes !== undefined && out.length > 0 && total + r.bytes > maxBytes) break;
+      total += r.bytes;
+      const data = r.segId === null ? r.data : this.segments.read(r.segId, r.segOffset!, r.bytes);
+      out.push({ partition: 0, position: r.position, tenant: r.tenant, receivedAt: r.receivedAt, count: r.count, minTs: r.minTs, maxTs: r.maxTs, data });
+    }
+    return out;
   }
 
   async commit(consumer: string, _partition: number, position: number): Promise<void> {
@@ -187,12 +212,13 @@ export class SqliteEventLog implements EventLog {
     const now = Date.now();
     if (now - this.consumerCache.at < 1000) return this.consumerCache.consumers;
     const rows = this.reader.prepare('SELECT name, position FROM consumers').all() as { name: string; position: number }[];
-    const endAt = this.reader.prepare('SELECT events_end AS e FROM batches WHERE position <= ? ORDER BY position DESC LIMIT 1');
+    // Events before the first batch after the committed position: exact even when retention
+    // has removed the committed batch itself.
+    const firstAfter = this.reader.prepare('SELECT events_end - count AS base FROM batches WHERE position > ? ORDER BY position LIMIT 1');
     const consumers = rows.map((r) => {
-      const e = endAt.get(r.position) as { e: number } | undefined;
-      // When retention removed the committed batch, the oldest retained one bounds the lag.
-      const base = e?.e ?? 0;
-      return { name: r.name, partition: 0, position: r.position, lagEvents: Math.max(0, this.totals.eventsEnd - base) };
+      const next = firstAfter.get(r.position) as { base: number } | undefined;
+      const lagEvents = next ? Math.max(0, this.totals.eventsEnd - next.base) : 0;
+      return { name: r.name, partition: 0, position: r.position, lagEvents };
     });
     this.consumerCache = { at: now, consumers };
     return consumers;
@@ -260,17 +286,8 @@ export class SqliteEventLog implements EventLog {
     this.checkpointer?.postMessage({ op: 'stop' });
     await this.checkpointer?.terminate();
     this.reader.close();
+    this.segments.close();
     await this.worker.terminate();
   }
 }
 
-function capBytes(rows: BatchRow[], maxBytes: number | undefined): LogBatch[] {
-  const out: LogBatch[] = [];
-  let bytes = 0;
-  for (const r of rows) {
-    if (maxBytes !== undefined && out.length > 0 && bytes + r.data.byteLength > maxBytes) break;
-    bytes += r.data.byteLength;
-    out.push({ partition: 0, ...r });
-  }
-  return out;
-}

@@ -8,15 +8,21 @@ import type Database from 'better-sqlite3';
 import type { AppendResult } from '../event-log.js';
 import type { SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
 import { openLogDatabase } from './schema.js';
+import { SegmentWriter, segmentDir } from './segments.js';
 
 const options = workerData as WriterOptions;
 const port = parentPort!;
 const db: Database.Database = openLogDatabase(options.path);
 
 const insertBatch = db.prepare(
-  `INSERT INTO batches (tenant, received_at, count, min_ts, max_ts, events_end, bytes, data)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  `INSERT INTO batches (tenant, received_at, count, min_ts, max_ts, events_end, bytes, data, seg_id, seg_offset)
+   VALUES (?, ?, ?, ?, ?, ?, ?, X'', ?, ?)`,
 );
+const lastPlaced = db
+  .prepare('SELECT seg_id AS segment, seg_offset + bytes AS end FROM batches WHERE seg_id IS NOT NULL ORDER BY position DESC LIMIT 1')
+  .get() as { segment: number; end: number } | undefined;
+const segments = new SegmentWriter(segmentDir(options.path), lastPlaced, options.segmentBytes);
+const oldestSegment = db.prepare('SELECT MIN(seg_id) AS s FROM batches');
 const findIdem = db.prepare('SELECT response, body_hash AS bodyHash FROM idempotency WHERE tenant = ? AND key = ?');
 const insertIdem = db.prepare(
   'INSERT INTO idempotency (tenant, key, body_hash, response, position, created_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -69,38 +75,57 @@ function flush(): void {
 }
 
 function commitAppends(appends: Extract<WriterRequest, { op: 'append' }>[]): void {
-  const results: AppendResult[] = [];
+  const results: (AppendResult | undefined)[] = [];
   const before = snapshot();
   let events = 0;
   let bytes = 0;
   try {
+    // 1. Answers remembered for an Idempotency-Key (this thread is the log's only writer, so
+    //    nothing can insert one between this check and the commit below).
+    const claimed = new Set<string>();
+    for (const a of appends) {
+      const key = a.idempotency ? `${a.tenant}\u0000${a.idempotency.key}` : undefined;
+      const prior = a.idempotency
+        ? (findIdem.get(a.tenant, a.idempotency.key) as { response: string; bodyHash: string } | undefined)
+        : undefined;
+      if (prior) results.push({ kind: 'duplicate', response: prior.response, bodyHash: prior.bodyHash });
+      else if (key && claimed.has(key)) {
+        // The same key twice in one group: the first one's answer is the answer.
+        const first = appends.find((x) => x.idempotency && `${x.tenant}\u0000${x.idempotency.key}` === key)!;
+        results.push({ kind: 'duplicate', response: first.idempotency!.response, bodyHash: first.idempotency!.bodyHash });
+      } else {
+        if (key) claimed.add(key);
+        results.push(undefined);
+      }
+    }
+    // 2. The data, durable before any index row points at it.
+    const fresh = appends.filter((_, i) => results[i] === undefined);
+    const placements = segments.append(fresh.map((a) => a.data));
+    // 3. The index (and remembered answers) in one transaction: the commit is the acknowledgement.
     db.transaction(() => {
-      for (const a of appends) {
-        if (a.idempotency) {
-          const prior = findIdem.get(a.tenant, a.idempotency.key) as { response: string; bodyHash: string } | undefined;
-          if (prior) {
-            results.push({ kind: 'duplicate', response: prior.response, bodyHash: prior.bodyHash });
-            continue;
-          }
-        }
-        const data = Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+      let k = 0;
+      for (let i = 0; i < appends.length; i++) {
+        if (results[i] !== undefined) continue;
+        const a = appends[i]!;
+        const place = placements[k++]!;
         const eventsEnd = totals.eventsEnd + a.count;
-        const info = insertBatch.run(a.tenant, a.receivedAt, a.count, a.minTs, a.maxTs, eventsEnd, data.byteLength, data);
+        const info = insertBatch.run(a.tenant, a.receivedAt, a.count, a.minTs, a.maxTs, eventsEnd, a.data.byteLength, place.segment, place.offset);
         const position = Number(info.lastInsertRowid);
         totals.eventsEnd = eventsEnd;
         totals.lastPosition = position;
         totals.batches += 1;
-        totals.bytes += data.byteLength;
+        totals.bytes += a.data.byteLength;
         events += a.count;
-        bytes += data.byteLength;
+        bytes += a.data.byteLength;
         if (a.idempotency) {
           insertIdem.run(a.tenant, a.idempotency.key, a.idempotency.bodyHash, a.idempotency.response, position, a.receivedAt);
         }
-        results.push({ kind: 'appended', partition: 0, position });
+        results[i] = { kind: 'appended', partition: 0, position };
       }
     })();
   } catch (e) {
-    // The transaction rolled back: nothing of this group is stored, so every request is refused.
+    // Nothing of this group is indexed, so nothing is acknowledged; bytes already in the segment
+    // belong to no batch (and are cut off if they are at its end when the log reopens).
     Object.assign(totals, before);
     const message = e instanceof Error ? e.message : String(e);
     for (const a of appends) reply({ id: a.id, ok: false, error: message, totals: snapshot() });
@@ -128,6 +153,7 @@ function handleOther(w: WriterRequest): void {
         reply({ id: w.id, ok: true, result: sweep(w.now, w.maxAgeMs, w.maxBytes, w.idempotencyTtlMs), totals: snapshot() });
         return;
       case 'close':
+        segments.close();
         db.close();
         reply({ id: w.id, ok: true, result: null, totals: snapshot() });
         port.close();
@@ -179,6 +205,11 @@ function sweep(now: number, maxAgeMs: number, maxBytes: number, idempotencyTtlMs
     result.heldByConsumer = wantsMore;
   }
   result.deletedIdempotency = deleteIdem.run(now - idempotencyTtlMs).changes;
+  if (result.deletedBatches > 0) {
+    // Segment files no retained batch points into are deleted whole.
+    const oldest = (oldestSegment.get() as { s: number | null }).s;
+    segments.removeBelow(oldest ?? Number.MAX_SAFE_INTEGER);
+  }
   return result;
 }
 
