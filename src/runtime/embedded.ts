@@ -7,10 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AlertService } from '../alerting/alert-service.js';
+import type { AnyRoute } from '../api/route.js';
 import { buildServer } from '../api/server.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { ApiKeyService } from '../auth/api-keys.js';
-import { keyAuthenticator } from '../auth/authenticator.js';
+import { authenticatorOf } from '../auth/module.js';
 import { bootstrap } from '../auth/bootstrap.js';
 import { authRoutes } from '../auth/routes.js';
 import { TenantService } from '../auth/tenants.js';
@@ -33,12 +34,15 @@ import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
-import { loadSecretBox } from './secret-key.js';
+import { loadKeyring } from './secret-key.js';
+import { SealedColumns } from '../core/sealed-columns.js';
 import { VERSION } from './version.js';
 
 export interface KeelInstance {
   app: FastifyInstance;
   ctx: CoreContext;
+  /** Every route the server serves (the route-walk test enumerates them). */
+  routes: AnyRoute[];
   store: Store;
   log: SqliteEventLog;
   metrics: KeelMetrics;
@@ -99,6 +103,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
     await audit.record({ actor: 'system', action: 'keys.bootstrap', tenant: 'default', target: 'key/bootstrap', after: { scopes: ['admin'] } });
   }
   const kinds = new KindRegistry();
+  const keyring = loadKeyring(config);
   const ctx: CoreContext = {
     config,
     logger,
@@ -114,7 +119,9 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
     alerts: new AlertService(store, clock, bus),
     kinds,
     definitions: new DefinitionsService(store, kinds, clock, bus),
-    secrets: loadSecretBox(config),
+    secrets: keyring.box,
+    keyring,
+    sealed: new SealedColumns(),
     roles: { ingest: true, worker: true, evaluator: true, api: true },
     whileLeader: (_name, fn) => {
       void fn();
@@ -151,13 +158,16 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
     ...modules.flatMap((m) => m.routes ?? []),
   ];
   const app = buildServer({
-    auth: keyAuthenticator(keys),
+    auth: authenticatorOf(modules),
     audit,
     metrics,
     logger,
     routes,
     version: VERSION,
     requestTimeoutMs: config.server.requestTimeout,
+    bodyLimit: config.security.maxBodyBytes,
+    handlerTimeoutMs: config.security.handlerTimeout,
+    corsOrigins: config.security.cors.origins,
     ...(config.server.tls ? { tls: config.server.tls } : {}),
   });
 
@@ -191,6 +201,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
   return {
     app,
     ctx,
+    routes,
     store,
     log,
     metrics,
