@@ -25,7 +25,7 @@ export class Accounts {
     private readonly people: PeopleService,
     private readonly sessions: SessionService,
     private readonly clock: Clock,
-    private readonly rules: { minPasswordLength: number },
+    readonly rules: { minPasswordLength: number; hashCost: number },
   ) {}
 
   /** `usr_…` id or email. */
@@ -80,7 +80,7 @@ export class Accounts {
   /** Sets a password (policy checked) and signs the user out everywhere else. */
   async setPassword(user: User, password: string, keepSessionId?: string): Promise<void> {
     this.checkPassword(password, user.email);
-    const hash = await hashPassword(password);
+    const hash = await hashPassword(password, this.rules.hashCost);
     const now = this.clock.now();
     await this.store.db
       .insertInto('user_auth')

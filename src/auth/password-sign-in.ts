@@ -51,7 +51,7 @@ export class PasswordSignIn {
     }
     const user = await people.byEmail(email);
     const hash = user ? await accounts.passwordHash(user.id) : null;
-    const matches = await verifyPassword(req.password, hash ?? (await decoyHash()));
+    const matches = await verifyPassword(req.password, hash ?? (await decoyHash(accounts.rules.hashCost)));
     const memberships = user ? await people.memberships(user.id) : [];
     const tenant = memberships[0]?.tenant ?? '';
     const reason = !user ? 'unknown account' : !hash ? 'no password set' : !matches ? 'wrong password' : user.disabled ? 'account disabled' : undefined;

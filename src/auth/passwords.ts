@@ -18,9 +18,10 @@ function derive(password: string, salt: Buffer, logN: number, r: number, p: numb
   });
 }
 
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, cost: number = DEFAULT.logN): Promise<string> {
   const salt = randomBytes(16);
-  const { logN, r, p, keyLength } = DEFAULT;
+  const { r, p, keyLength } = DEFAULT;
+  const logN = cost;
   const key = await derive(password, salt, logN, r, p, keyLength);
   return `scrypt$${logN}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
@@ -39,10 +40,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /** A hash of nothing anybody knows: unknown accounts are checked against it so they take as long as known ones. */
-let decoy: Promise<string> | undefined;
-export function decoyHash(): Promise<string> {
-  decoy ??= hashPassword(randomBytes(24).toString('base64'));
-  return decoy;
+const decoys = new Map<number, Promise<string>>();
+export function decoyHash(cost: number = DEFAULT.logN): Promise<string> {
+  let d = decoys.get(cost);
+  if (!d) decoys.set(cost, (d = hashPassword(randomBytes(24).toString('base64'), cost)));
+  return d;
 }
 
 /** Why a new password is refused, or undefined when it is acceptable. */

@@ -49,7 +49,14 @@ const securitySchema = z
     handlerTimeout: duration.default(30_000),
     /** Browser origins allowed to call the API (CORS); empty: CORS is off. */
     cors: z.object({ origins: z.array(origin).default([]) }).strict().prefault({}),
-    passwords: z.object({ minLength: z.number().int().min(8).max(128).default(12) }).strict().prefault({}),
+    passwords: z
+      .object({
+        minLength: z.number().int().min(8).max(128).default(12),
+        /** scrypt cost as log2 N (15: 32 MiB per hash). New hashes use it; stored hashes keep theirs. */
+        hashCost: z.number().int().min(12).max(20).default(15),
+      })
+      .strict()
+      .prefault({}),
     sessions: z
       .object({ ttl: duration.default(12 * 3_600_000), idleTimeout: duration.default(2 * 3_600_000) })
       .strict()

@@ -15,7 +15,7 @@ async function audit(action: string) {
 
 beforeAll(async () => {
   t = await startTestKeel(
-    { security: { signIn: { maxFailuresPerUser: 3, maxFailuresPerAddress: 8, window: '10m', lockout: '5m' }, sessions: { ttl: '8h', idleTimeout: '1h' } } },
+    { security: { passwords: { hashCost: 12 }, signIn: { maxFailuresPerUser: 3, maxFailuresPerAddress: 8, window: '10m', lockout: '5m' }, sessions: { ttl: '8h', idleTimeout: '1h' } } },
     { clock },
   );
   await http(`${t.url}/v1/tenants`, { key: t.adminKey, json: { id: 'acme' } });
@@ -35,6 +35,8 @@ describe('password sign-in and sessions', () => {
     expect(r.body).toMatchObject({ team: 'acme', role: 'editor', user: { email: 'alice@example.com', has_password: true } });
     expect(r.body.csrf_token).toBe(cookiesOf(r).keel_csrf);
     expect(JSON.stringify(r.body)).not.toContain('scrypt');
+    const stored = await t.keel.store.db.selectFrom('user_auth').select('password_hash').where('user_id', '=', r.body.user.id).executeTakeFirstOrThrow();
+    expect(stored.password_hash).toMatch(/^scrypt\$12\$8\$1\$/);
     const s = await signIn(t.url, 'alice@example.com', PW);
     const me = await http(`${t.url}/v1/session`, asUser(s));
     expect(me.status).toBe(200);

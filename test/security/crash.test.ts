@@ -25,7 +25,7 @@ async function start(): Promise<KeelProcess> {
 
 describe('crash safety of security state', () => {
   it('keeps users, sessions, lock-outs, audit entries and secrets through SIGKILL, even mid-rotation', async () => {
-    writeFileSync(join(dataDir, 'keel.yaml'), 'security:\n  signIn:\n    maxFailuresPerUser: 3\n');
+    writeFileSync(join(dataDir, 'keel.yaml'), 'security:\n  passwords:\n    hashCost: 12\n  signIn:\n    maxFailuresPerUser: 3\n');
     let k = await start();
     const admin = { key: adminKey };
     expect((await http(`${k.url}/v1/tenants`, { ...admin, json: { id: 'acme' } })).status).toBe(201);

@@ -83,7 +83,7 @@ describe('over HTTP', () => {
   let readKey: string;
   let acmeAdmin: string;
   beforeAll(async () => {
-    t = await startTestKeel({ ingest: { maxRequestBytes: 1024 * 1024, maxEventBytes: 64 * 1024 } });
+    t = await startTestKeel({ security: { passwords: { hashCost: 12 } }, ingest: { maxRequestBytes: 1024 * 1024, maxEventBytes: 64 * 1024 } });
     ingestKey = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['ingest'] } })).body.key;
     readKey = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['read'] } })).body.key;
     acmeAdmin = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['admin'] } })).body.key;

@@ -89,7 +89,7 @@ async function call(r: AnyRoute, path: string, headers: Record<string, string>, 
 }
 
 beforeAll(async () => {
-  t = await startTestKeel();
+  t = await startTestKeel({ security: { passwords: { hashCost: 12 } } });
   for (const id of ['acme', 'beta']) await http(`${t.url}/v1/tenants`, { key: t.adminKey, json: { id } });
   callers.push({ name: 'anonymous', permissions: 'none', headers: async () => ({}) });
   for (const scopes of [['ingest'], ['read'], ['respond'], ['write'], ['admin']] as Scope[][]) {

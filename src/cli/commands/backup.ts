@@ -2,7 +2,6 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { sha256File } from '../../backup/container.js';
-import { restoreBackup } from '../../backup/restore.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, progress, progressDone } from '../output.js';
 
@@ -42,6 +41,7 @@ export function registerBackup(program: Command): void {
     .requiredOption('-d, --data-dir <dir>', 'where to restore; must be new or empty')
     .option('--secret-key-file <file>', 'the key file of the Keel that was backed up, copied to <data-dir>/secret.key')
     .action(async (file: string, opts: { dataDir: string; secretKeyFile?: string }, cmd: Command) => {
+      const { restoreBackup } = await import('../../backup/restore.js');
       const r = await restoreBackup(file, opts.dataDir, {
         ...(opts.secretKeyFile ? { secretKeyFile: opts.secretKeyFile } : {}),
         onProgress: (done, total) => progress(`restored ${mb(done)} of ${mb(total)}`),

@@ -1,7 +1,6 @@
 /** `keel start`: run Keel (embedded default: every role, one process, SQLite). */
 import type { Command } from 'commander';
 import { loadConfig } from '../../core/config.js';
-import { startEmbedded } from '../../runtime/embedded.js';
 import { createLogger } from '../../telemetry/logger.js';
 
 export function registerStart(program: Command): void {
@@ -32,6 +31,8 @@ export function registerStart(program: Command): void {
         },
       });
       const logger = createLogger(config.logLevel);
+      // Loaded here, not at the top: every other command starts faster without the whole server.
+      const { startEmbedded } = await import('../../runtime/embedded.js');
       const keel = await startEmbedded({ config, logger, ...(process.env.KEEL_BOOTSTRAP_KEY ? { bootstrapKey: process.env.KEEL_BOOTSTRAP_KEY } : {}) });
       logger.info({ url: keel.url, dataDir: config.dataDir }, 'keel started');
       if (keel.bootstrapKey?.generated) {
