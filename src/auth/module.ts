@@ -54,12 +54,12 @@ export function securityModule(ctx: CoreContext): SecurityModule {
   let sweeper: NodeJS.Timeout | undefined;
   return {
     name: 'security',
-    authenticator: createAuthenticator({ keys: ctx.keys, sessions }),
+    authenticator: createAuthenticator({ keys: ctx.keys, sessions, tenants: ctx.tenants }),
     sessions,
     accounts,
     rotation,
     routes: [
-      ...sessionRoutes({ people, accounts, sessions, signIn, cookies }),
+      ...sessionRoutes({ people, tenants: ctx.tenants, accounts, sessions, signIn, cookies }),
       ...userRoutes({ people, accounts, tenants: ctx.tenants }),
       ...oidcRoutes({ providers, oidc, cookies, publicUrl: sec.publicUrl?.replace(/\/+$/, '') }),
       ...secretRoutes({ rotation }),

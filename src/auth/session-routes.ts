@@ -9,7 +9,7 @@ import type { PasswordSignIn } from './password-sign-in.js';
 import type { Principal } from './principal.js';
 import { clearSessionCookies, setSessionCookies, type CookiePolicy } from './session-cookies.js';
 import { SESSION_COOKIE, csrfTokenFor, type SessionService } from './sessions.js';
-import { TENANT_ID } from './tenants.js';
+import { TENANT_ID, type TenantService } from './tenants.js';
 import { iso, userView } from './views.js';
 
 const email = z.string().trim().min(3).max(320).regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address');
@@ -18,6 +18,7 @@ const team = z.string().regex(TENANT_ID, 'must be a team (tenant) name');
 
 export interface SessionRouteDeps {
   people: PeopleService;
+  tenants: TenantService;
   accounts: Accounts;
   sessions: SessionService;
   signIn: PasswordSignIn;
@@ -30,7 +31,7 @@ function requireUser(p: Principal) {
 }
 
 export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
-  const { people, accounts, sessions, signIn, cookies } = deps;
+  const { people, accounts, sessions, signIn, cookies, tenants } = deps;
   return [
     defineRoute({
       method: 'POST',
@@ -126,11 +127,13 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
       responses: [{ status: 200, description: 'The team and role now in use' }],
       handler: async ({ principal, body, audit }) => {
         const user = requireUser(principal);
-        const m = (await people.memberships(user.userId)).find((x) => x.tenant === body.team);
+        let m = (await people.memberships(user.userId)).find((x) => x.tenant === body.team);
+        // Admins of the system tenant act on any team that exists.
+        if (!m && user.superuser && (await tenants.get(body.team))) m = { tenant: body.team, userId: user.userId, role: 'admin' };
         if (!m) throw new KeelError('not_found', `team "${body.team}" not found among your teams`);
         await sessions.setTeam(user.sessionId, body.team);
         audit({ target: `user/${user.userId}`, tenant: body.team, before: { team: user.tenant }, after: { team: body.team } });
-        return { team: m.tenant, role: m.role };
+        return { team: m.tenant, role: user.superuser ? 'admin' : m.role };
       },
     }),
     defineRoute({

@@ -124,6 +124,19 @@ describe('password sign-in and sessions', () => {
     expect((await http(`${t.url}/v1/session/team`, asUser(s, { method: 'PUT', json: { team: 'default' } }))).status).toBe(404);
   });
 
+  it('lets keys and people of the system tenant name any team; others only their own', async () => {
+    const acmeKey = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['read'] } })).body.key;
+    expect((await http(`${t.url}/v1/definitions`, { key: acmeKey, headers: { 'x-keel-team': 'beta' } })).status).toBe(404);
+    expect((await http(`${t.url}/v1/definitions`, { key: acmeKey, headers: { 'x-keel-team': 'acme' } })).status).toBe(200);
+    const asAcme = await http(`${t.url}/v1/definitions`, { key: t.adminKey, headers: { 'x-keel-team': 'acme' } });
+    expect(asAcme.body.definitions.map((d: any) => d.name)).toEqual(['checkout']);
+    expect((await http(`${t.url}/v1/definitions`, { key: t.adminKey, headers: { 'x-keel-team': 'nowhere' } })).status).toBe(404);
+    await addUser(t.url, t.adminKey, { email: 'root@example.com', role: 'admin', team: 'default', password: PW });
+    const root = await signIn(t.url, 'root@example.com', PW);
+    const me = await http(`${t.url}/v1/session`, asUser(root, { headers: { 'x-keel-team': 'acme' } }));
+    expect(me.body).toMatchObject({ team: 'acme', role: 'admin', superuser: true });
+  });
+
   it('ends sessions on sign-out, idle timeout, password change and disabling', async () => {
     const a = await signIn(t.url, 'alice@example.com', PW);
     const out = await http(`${t.url}/v1/auth/sign-out`, asUser(a, { method: 'POST' }));
