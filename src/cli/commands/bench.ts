@@ -1,6 +1,7 @@
 /** `keel bench`: benchmarks of the hot paths, each printed beside the machine's ceiling. */
 import type { Command } from 'commander';
 import { benchIngest } from '../../bench/ingest-bench.js';
+import { benchSecurity } from '../../bench/security-bench.js';
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
@@ -38,6 +39,31 @@ export function registerBench(program: Command): void {
           `ratio:            ${r.ratio}`,
           `failed requests:  ${r.failures} ${JSON.stringify(r.statuses)}`,
           `check:            ${n(r.acknowledged_events)} acknowledged in the window, ${n(r.stored_events)} stored in total (warm-up included)`,
+          '',
+        ].join('\n'),
+      );
+    });
+
+  bench
+    .command('security')
+    .description('Authentication, audit verification and sign-in: each beside a ceiling measured in the same run')
+    .option('--duration <s>', 'seconds per HTTP measurement', (v) => Number(v), 5)
+    .option('--connections <n>', 'concurrent HTTP connections', (v) => Number(v), 8)
+    .option('--audit-entries <n>', 'audit entries to verify', (v) => Number(v), 20_000)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { duration: number; connections: number; auditEntries: number; json?: boolean }) => {
+      const r = await benchSecurity({ durationS: opts.duration, connections: opts.connections, auditEntries: opts.auditEntries, log: (l) => process.stderr.write(`${l}\n`) });
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+      const n = (v: number) => v.toLocaleString('en-US');
+      const pct = (a: number, b: number) => `${Math.round((100 * a) / b)}%`;
+      process.stdout.write(
+        [
+          `requests/s, ${opts.connections} connections (p50 / p99 ms):`,
+          `  ceiling, /healthz without authentication: ${n(r.public_ceiling.per_s)}  (${r.public_ceiling.p50_ms} / ${r.public_ceiling.p99_ms})`,
+          `  API key, GET /v1/tenants/bench:          ${n(r.api_key.per_s)}  (${r.api_key.p50_ms} / ${r.api_key.p99_ms})  ${pct(r.api_key.per_s, r.public_ceiling.per_s)} of the ceiling`,
+          `  session cookie, GET /v1/tenants/bench:   ${n(r.session_cookie.per_s)}  (${r.session_cookie.p50_ms} / ${r.session_cookie.p99_ms})  ${pct(r.session_cookie.per_s, r.public_ceiling.per_s)} of the ceiling`,
+          `audit verify: ${n(r.audit_verify_entries_per_s)} entries/s over ${n(r.audit_entries)} entries; ceiling (bare sha256, one core) ${n(r.audit_sha256_ceiling_per_s)} entries/s`,
+          `password sign-ins: ${r.sign_ins_per_s}/s over HTTP; ceiling (bare scrypt N=2^15 on the thread pool) ${r.scrypt_ceiling_per_s}/s, ${r.scrypt_ms} ms per hash`,
           '',
         ].join('\n'),
       );
