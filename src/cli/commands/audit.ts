@@ -1,7 +1,7 @@
 /** `keel audit list|export|verify`: the tamper-evident audit log, for admins and auditors. */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { entryFromView, type AuditEntryView } from '../../audit/audit-query.js';
 import { ChainVerifier, type ChainResult } from '../../audit/verify-chain.js';
 import { HandledError } from './definitions.js';
@@ -83,12 +83,12 @@ export function registerAudit(program: Command): void {
   audit
     .command('verify')
     .description('Check the hash chain; names the first entry that was changed, removed or reordered (exit 1 if any)')
-    .option('--anchor <seq:hash>', 'an entry remembered earlier (e.g. from a compliance report): also catches entries removed from the end')
+    .option('--anchor <seq:hash>', 'an entry remembered earlier (e.g. from a compliance report): also catches entries removed from the end', (v: string) => {
+      if (!/^\d+:[0-9a-f]{64}$/.test(v)) throw new InvalidArgumentError('expected <seq>:<64 hex characters>, e.g. 42:9f86d0…');
+      return v;
+    })
     .option('-f, --file <export.jsonl>', 'verify an export offline instead of the server’s log')
     .action(async (opts: { anchor?: string; file?: string }, cmd: Command) => {
-      if (opts.anchor !== undefined && !/^\d+:[0-9a-f]{64}$/.test(opts.anchor)) {
-        throw new Error(`--anchor must be <seq>:<64 hex characters>, got "${opts.anchor}"`);
-      }
       if (!opts.file) {
         const r = await clientOf(cmd).call<ChainResult>('GET', '/v1/audit/verify', { query: { anchor: opts.anchor } });
         return report(r, globals(cmd).json);
