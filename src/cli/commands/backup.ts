@@ -7,6 +7,17 @@ import { printJson, progress, progressDone } from '../output.js';
 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
+/** Progress at most twice a second, so a large backup prints a few lines, not one per chunk. */
+function throttled(fn: (...a: number[]) => void): (...a: number[]) => void {
+  let last = 0;
+  return (...a) => {
+    const now = Date.now();
+    if (now - last < 500) return;
+    last = now;
+    fn(...a);
+  };
+}
+
 export function registerBackup(program: Command): void {
   program
     .command('backup')
@@ -19,7 +30,7 @@ export function registerBackup(program: Command): void {
       const t0 = Date.now();
       let headers;
       try {
-        headers = await clientOf(cmd).download('POST', '/v1/backups', partial, (n) => progress(`received ${mb(n)}`));
+        headers = await clientOf(cmd).download('POST', '/v1/backups', partial, throttled((n) => progress(`received ${mb(n)}`)));
         progressDone();
         const expected = String(headers['x-keel-backup-sha256'] ?? '');
         const got = await sha256File(partial);
@@ -44,7 +55,7 @@ export function registerBackup(program: Command): void {
       const { restoreBackup } = await import('../../backup/restore.js');
       const r = await restoreBackup(file, opts.dataDir, {
         ...(opts.secretKeyFile ? { secretKeyFile: opts.secretKeyFile } : {}),
-        onProgress: (done, total) => progress(`restored ${mb(done)} of ${mb(total)}`),
+        onProgress: throttled((done, total) => progress(`restored ${mb(done)} of ${mb(total!)}`)),
       });
       progressDone();
       for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
