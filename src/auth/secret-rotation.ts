@@ -114,7 +114,14 @@ export class SecretRotation {
         const chunk = rows.slice(i, i + 500);
         await this.store.db.transaction().execute(async (trx) => {
           for (const r of chunk) {
-            const resealed = box.seal(box.open(r.v));
+            let opened: string;
+            try {
+              opened = box.open(r.v);
+            } catch (e) {
+              const row = c.key.map((k) => `${k}=${String(r[k])}`).join(', ');
+              throw new KeelError('conflict', `${c.table}.${c.column} (${row}) cannot be opened (${(e as Error).message}); nothing after it was re-encrypted`);
+            }
+            const resealed = box.seal(opened);
             const match = sql.join(
               c.key.map((k) => sql`${sql.ref(k)} = ${r[k]}`),
               sql` and `,

@@ -85,4 +85,15 @@ describe('stored secrets', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/new_key/);
   });
+
+  it('stops a rotation at a value that cannot be opened, naming it, and loses nothing', async () => {
+    const current = t.keel.ctx.secrets.currentKeyId;
+    await (t.keel.store.db as any).insertInto('test_webhooks').values({ tenant_id: 'acme', name: 'corrupt', secret: `v1:${current}:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBBBBBB` }).execute();
+    const r = await http(`${t.url}/v1/secrets/rotate`, { key: t.adminKey, json: { new_key: true } });
+    expect(r.status).toBe(409);
+    expect(r.body.error.message).toMatch(/test_webhooks\.secret \(tenant_id=acme, name=corrupt\) cannot be opened/);
+    const rows = await (t.keel.store.db as any).selectFrom('test_webhooks').selectAll().where('name', '!=', 'corrupt').where('secret', 'is not', null).execute();
+    const opened = new Set(rows.map((x: any) => t.keel.ctx.secrets.open(x.secret)));
+    for (const p of plain) expect(opened.has(p)).toBe(true);
+  });
 });
