@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../helpers/browser.js';
-import { keelCli } from '../helpers/cli.js';
+import { keel as keelCli } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { browserSignIn, startIdp, type TestIdp } from '../helpers/oidc.js';
 import { addUser, asUser } from '../helpers/security.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keelCli } from '../helpers/cli.js';
+import { keel as keelCli, keelCli as keelProcess } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
 
 let t: TestKeel;
@@ -52,13 +52,13 @@ describe('keel users', () => {
 
   it('answers --help with 0, bad usage with 2 and an unreachable server with 3', async () => {
     for (const c of ['users', 'restore']) {
-      const h = await keelCli([c, '--help']);
+      const h = await keelProcess([c, '--help']);
       expect(h.code, c).toBe(0);
     }
     expect((await keelCli(['users', 'add', 'x@y.z'])).code).toBe(2); // --role missing
     const anchor = await keelCli(['audit', 'verify', '--anchor', 'nope'], { url: t.url, key: acme });
     expect(anchor.code).toBe(2);
     expect(anchor.stderr).toContain('expected <seq>:<64 hex characters>');
-    expect((await keelCli(['users', 'list'], { url: 'http://127.0.0.1:9', key: acme })).code).toBe(3);
+    expect((await keelProcess(['users', 'list'], { url: 'http://127.0.0.1:9', key: acme })).code).toBe(3);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { keyPrefix } from '../../src/auth/api-key-format.js';
-import { keelCli } from '../helpers/cli.js';
+import { keel as keelCli } from '../helpers/cli.js';
 import { http, ndjson } from '../helpers/keel.js';
 
 const work = mkdtempSync(join(tmpdir(), 'keel-backup-'));
@@ -35,7 +35,7 @@ async function readAllMarkers(url: string, key: string): Promise<Set<string>> {
 }
 
 describe('backup and restore', () => {
-  it('backs up under load and restores every acknowledged event, definition, key, user and secret', async () => {
+  it('backs up under load and restores every acknowledged event, definition, key, user and secret', { timeout: 240_000 }, async () => {
     const a = await spawnKeel();
     procs.push(a);
     const admin = { key: a.adminKey };

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { KindHandler } from '../../src/definitions/kinds.js';
 import { FakeClock } from '../../src/core/clock.js';
-import { keelCli } from '../helpers/cli.js';
+import { keel as keelCli } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { signIn } from '../helpers/security.js';
 

@@ -24,7 +24,7 @@ async function start(): Promise<KeelProcess> {
 }
 
 describe('crash safety of security state', () => {
-  it('keeps users, sessions, lock-outs, audit entries and secrets through SIGKILL, even mid-rotation', async () => {
+  it('keeps users, sessions, lock-outs, audit entries and secrets through SIGKILL, even mid-rotation', { timeout: 240_000 }, async () => {
     writeFileSync(join(dataDir, 'keel.yaml'), 'security:\n  passwords:\n    hashCost: 12\n  signIn:\n    maxFailuresPerUser: 3\n');
     let k = await start();
     const admin = { key: adminKey };

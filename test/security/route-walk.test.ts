@@ -115,7 +115,7 @@ describe('every route, every role', () => {
     }
   });
 
-  it('gives each caller exactly what the permission table says', async () => {
+  it('gives each caller exactly what the permission table says', { timeout: 240_000 }, async () => {
     const mismatches: string[] = [];
     let checked = 0;
     for (const r of t.keel.routes) {
@@ -171,7 +171,7 @@ describe('tenant isolation', () => {
     return shape.filter((k) => k === 'tenant' || k === 'team');
   }
 
-  it('answers 404 for another tenant’s resources by id and by filter, and never shows its data', async () => {
+  it('answers 404 for another tenant’s resources by id and by filter, and never shows its data', { timeout: 240_000 }, async () => {
     const acme = callers.filter((c) => c.permissions !== 'none' && !c.permissions.has('tenants:manage') && c.name !== 'anonymous');
     const secrets = () => [marker, beta.keyId!, beta.keyPrefix!, beta.userId!];
     const problems: string[] = [];

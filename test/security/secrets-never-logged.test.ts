@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('secrets are never logged', () => {
-  it('leaves no key, password, token or client secret in the logs of a full run', async () => {
+  it('leaves no key, password, token or client secret in the logs of a full run', { timeout: 240_000 }, async () => {
     const secrets: Record<string, string> = {};
     const k1 = randomBytes(32);
     const k2 = randomBytes(32);
