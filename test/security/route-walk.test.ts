@@ -21,6 +21,8 @@ interface Caller {
   name: string;
   permissions: Set<Permission> | 'none';
   headers(): Promise<Record<string, string>>;
+  /** A change was made with this caller (it may have ended its own session). */
+  changed?(): void;
 }
 const callers: Caller[] = [];
 
@@ -33,13 +35,18 @@ async function createKey(tenant: string, scopes: Scope[]): Promise<{ key: string
 /** A person's session, signed in again whenever a route (sign-out, password change…) ended it. */
 function userCaller(email: string, role: Role, team: string, superuser = false): Caller {
   let s: SignedIn | undefined;
+  let check = false;
   return {
     name: `user ${role}${superuser ? ' (system admin)' : ''}`,
     permissions: permissionsOfRole(role, superuser),
     headers: async () => {
-      if (s && (await http(`${t.url}/v1/session`, asUser(s))).status !== 200) s = undefined;
+      if (s && check && (await http(`${t.url}/v1/session`, asUser(s))).status !== 200) s = undefined;
+      check = false;
       s ??= await signIn(t.url, email, PW, team);
       return asUser(s).headers;
+    },
+    changed: () => {
+      check = true;
     },
   };
 }
@@ -121,6 +128,7 @@ describe('every route, every role', () => {
     for (const r of t.keel.routes) {
       for (const c of callers) {
         const res = await call(r, pathOf(r, {}), await c.headers());
+        if (r.method !== 'GET') c.changed?.();
         const allowed = r.permission === 'public' || (c.permissions !== 'none' && c.permissions.has(r.permission));
         const expected = allowed ? 'not 401/403' : c.permissions === 'none' ? '401' : '403';
         const ok = allowed ? res.status !== 401 && res.status !== 403 : res.status === (c.permissions === 'none' ? 401 : 403);
@@ -189,6 +197,7 @@ describe('tenant isolation', () => {
         if (!names.length && r.method === 'GET') attempts.push({ path: r.url, asked: [] });
         for (const a of attempts) {
           const res = await call(r, a.path, headers, bodyOf(r));
+          if (r.method !== 'GET') c.changed?.();
           const leaked = secrets().filter((s) => !a.asked.some((x) => x.includes(s) || s.includes(x)) && res.text.includes(s));
           if (leaked.length) problems.push(`${r.method} ${a.path} as ${c.name} leaked ${leaked.join(', ')}: ${res.text.slice(0, 200)}`);
           const targeted = a.asked.length > 0;
