@@ -39,6 +39,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
       operationId: `${r.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       ...(parameters.length ? { parameters } : {}),
       ...(r.permission === 'public' ? { security: [] } : { 'x-keel-permission': r.permission }),
+      ...(r.audit ? { 'x-keel-audit': r.audit } : {}),
       responses: Object.fromEntries(
         r.responses.map((res) => [
           String(res.status),
@@ -77,14 +78,18 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     openapi: '3.1.0',
     info: { title: 'Keel API', version, description: 'Durable event ingest, SLOs, paging and incidents.' },
     servers: [{ url: '/' }],
-    security: [{ bearer: [] }],
+    security: [{ bearer: [] }, { session: [], csrf: [] }],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer keel_…`' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer keel_…`' },
+        session: { type: 'apiKey', in: 'cookie', name: 'keel_session', description: 'The session cookie set by `POST /v1/auth/sign-in` or single sign-on. `X-Keel-Team` names the team a request acts on.' },
+        csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'Required with the session cookie on every request that changes something: the `csrf_token` from sign-in or `GET /v1/session`.' },
+      },
       schemas: { Error: error },
       responses: {
-        Unauthorized: { description: 'Missing, invalid or revoked API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        Forbidden: { description: 'The key lacks the permission', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        Unauthorized: { description: 'Missing, invalid or revoked API key, or an ended session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        Forbidden: { description: 'The key’s scopes or the person’s role lack the permission, or the CSRF token is missing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     },
   };

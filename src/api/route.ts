@@ -25,6 +25,8 @@ export interface RouteContext<B, Q, P> {
 
 export interface AuditNote {
   target: string;
+  /** Who, when the request had no principal (sign-in names the person signing in). */
+  actor?: string;
   before?: unknown;
   after?: unknown;
   tenant?: string;
@@ -50,8 +52,17 @@ export interface RouteDef<B = unknown, Q = unknown, P = unknown> {
   params?: z.ZodType<P>;
   /** The body arrives as raw bytes (ingest); content types and size limit are the route's. */
   rawBody?: { contentTypes: string[]; bodyLimit: number };
-  /** Name of the audited action for state-changing routes, e.g. `keys.create`. */
+  /**
+   * Name of the audited action, e.g. `keys.create`. Every route other than GET must declare it or
+   * `auditExempt`: the server refuses to start otherwise.
+   */
   audit?: string;
+  /** Why a non-GET route writes no audit entry (e.g. it only computes a plan, or it is the event data plane). */
+  auditExempt?: string;
+  /** Largest JSON body this route accepts (default: `security.maxBodyBytes`). */
+  bodyLimit?: number;
+  /** Longest the handler may run (default: `security.handlerTimeout`); for long polls. */
+  timeoutMs?: number;
   responses: RouteResponse[];
   handler(ctx: RouteContext<B, Q, P>): Promise<unknown>;
   /** Runs after every response of this route, errors included (for per-route metrics). */

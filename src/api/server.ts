@@ -1,9 +1,13 @@
 /**
  * Builds the HTTP server from route definitions. This is the one place where a request is
- * authenticated, checked against the route's permission, validated, audited and measured.
+ * authenticated, checked against the route's permission, validated, limited in size and time,
+ * audited and measured; and where security headers (helmet), cookies and CORS are set up.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Permission } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
@@ -11,16 +15,28 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { KeelError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
+import { installCors } from './cors.js';
 import { toKeelError } from './errors.js';
 import { readRawBody } from './raw-body.js';
 import { buildOpenApi } from './openapi.js';
 import { SENT, type AnyRoute, type AuditNote } from './route.js';
 
+/** What an authenticator sees of a request. */
+export interface AuthRequest {
+  method: string;
+  headers: IncomingHttpHeaders;
+  cookies: Record<string, string | undefined>;
+}
+
 /** How the server learns who is calling; supplied by auth/, so api/ depends on no domain. */
 export interface Authenticator {
-  authenticate(credential: string): Promise<Principal>;
-  /** Words for a 403: what grants the permission (a scope, a role). */
-  describe(permission: Permission): string;
+  /**
+   * The caller (API key or session cookie), or undefined when the request carries no credential.
+   * Throws 401 for a bad credential, 403 for a missing CSRF token, 404 for a team the caller is not in.
+   */
+  authenticate(req: AuthRequest): Promise<Principal | undefined>;
+  /** Words for a 403: who lacks what, and what grants it (a scope, a role). */
+  describe(permission: Permission, principal: Principal): string;
   /** How the audit log and request log name the caller. */
   actor(principal: Principal | undefined): string;
 }
@@ -33,8 +49,13 @@ export interface ServerDeps {
   routes: AnyRoute[];
   /** Default limit for JSON bodies of API routes (ingest sets its own). */
   bodyLimit?: number;
+  /** Longest a client may take to send a whole request (slow clients are cut off). */
   requestTimeoutMs?: number;
+  /** Longest a handler may run before the client gets a 503 (routes may declare more). */
+  handlerTimeoutMs?: number;
   tls?: { cert: string; key: string };
+  /** Browser origins allowed to call the API; none: CORS is off. */
+  corsOrigins?: string[];
   version: string;
 }
 
@@ -47,24 +68,33 @@ declare module 'fastify' {
   }
 }
 
-export function credentialOf(req: FastifyRequest): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    return m ? m[1] : undefined;
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
+
+/** A route that changes state without an audit entry is a bug; refuse it at startup. */
+export function assertRouteDeclarations(routes: AnyRoute[]): void {
+  const seen = new Set<string>();
+  for (const r of routes) {
+    const id = `${r.method} ${r.url}`;
+    if (seen.has(id)) throw new Error(`route ${id} is declared twice`);
+    seen.add(id);
+    if (typeof r.permission !== 'string' || r.permission.length === 0) throw new Error(`route ${id} declares no permission`);
+    if (r.method !== 'GET' && !r.audit && !r.auditExempt) {
+      throw new Error(`route ${id} changes state but declares neither \`audit\` (the audited action) nor \`auditExempt\` (why not)`);
+    }
   }
-  const x = req.headers['x-api-key'];
-  return typeof x === 'string' && x.length > 0 ? x : undefined;
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { logger, metrics } = deps;
+  assertRouteDeclarations(deps.routes);
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    bodyLimit,
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     connectionTimeout: deps.requestTimeoutMs ?? 30_000,
     keepAliveTimeout: 75_000,
@@ -74,7 +104,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     const route = req.routeOptions.config.keelRoute;
-    const ke = toKeelError(err, { bodyLimit: route?.rawBody?.bodyLimit ?? deps.bodyLimit ?? 1024 * 1024 });
+    const ke = toKeelError(err, { bodyLimit: route?.rawBody?.bodyLimit ?? route?.bodyLimit ?? bodyLimit });
     if (ke.status >= 500 && ke.code === 'internal') {
       req.log.error({ err, reqId: req.id }, 'request failed');
     }
@@ -89,8 +119,27 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       .send(new KeelError('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`).toJSON());
   });
 
+  void app.register(fastifyCookie);
+  void app.register(fastifyHelmet, {
+    // An API and, later, a UI served by Keel itself: nothing is loaded from elsewhere or framed.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+      },
+    },
+    // HSTS only means something over TLS; on plain HTTP it would pin nothing.
+    hsts: deps.tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
+  installCors(app, deps.corsOrigins ?? []);
+
   app.addHook('onSend', async (req, reply, payload) => {
     void reply.header('x-request-id', req.id);
+    // Answers about keys, users and sessions must not sit in shared caches.
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
     return payload;
   });
 
@@ -112,12 +161,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     );
   });
 
+  // Routes load after the plugins above, so helmet's and cookie's hooks cover every one of them.
   // Routes with raw bodies (ingest) live in their own context, where every content type arrives as
   // bytes and the handler decides what it accepts.
   const rawRoutes = deps.routes.filter((r) => r.rawBody);
   const jsonRoutes = deps.routes.filter((r) => !r.rawBody);
-
-  for (const r of jsonRoutes) register(app, r, deps);
+  const openapi = buildOpenApi(deps.routes, deps.version);
+  void app.register(async (scope) => {
+    for (const r of jsonRoutes) register(scope, r, deps);
+    scope.get('/v1/openapi.json', async () => openapi);
+  });
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', async (req: FastifyRequest) => {
@@ -126,9 +179,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     });
     for (const r of rawRoutes) register(scope, r, deps);
   });
-
-  const openapi = buildOpenApi(deps.routes, deps.version);
-  app.get('/v1/openapi.json', async () => openapi);
   return app;
 }
 
@@ -136,27 +186,49 @@ function maxRawLimit(routes: AnyRoute[]): number {
   return Math.max(1024 * 1024, ...routes.map((r) => r.rawBody!.bodyLimit));
 }
 
+/** Resolves with the work, or rejects with a 503 once `ms` have passed (the work goes on). */
+function withinTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new KeelError('unavailable', `${what} took longer than ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}; it may still complete, check before retrying`, { retryAfterSeconds: 5 })),
+      ms,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 function register(app: FastifyInstance, def: AnyRoute, deps: ServerDeps): void {
+  const route = `${def.method} ${def.url}`;
   app.route({
     method: def.method,
     url: def.url,
     config: { keelRoute: def },
-    ...(def.rawBody ? { bodyLimit: def.rawBody.bodyLimit } : {}),
+    ...(def.rawBody ? { bodyLimit: def.rawBody.bodyLimit } : def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
     // Authentication and the permission check run first, so an unauthorised caller learns nothing
     // about the body it sent (not even that its content type is wrong).
     onRequest: async (req: FastifyRequest) => {
       if (def.permission === 'public') return;
-      const credential = credentialOf(req);
-      if (!credential) {
-        throw new KeelError('unauthorized', 'missing API key: send "Authorization: Bearer <key>"');
+      const principal = await deps.auth.authenticate({ method: req.method, headers: req.headers, cookies: req.cookies });
+      if (!principal) {
+        throw new KeelError('unauthorized', 'missing credentials: send "Authorization: Bearer <API key>", or sign in (POST /v1/auth/sign-in)');
       }
-      const principal = await deps.auth.authenticate(credential);
       req.principal = principal;
       if (!principal.permissions.has(def.permission)) {
-        throw new KeelError(
-          'forbidden',
-          `this key lacks the permission ${def.permission} (${deps.auth.describe(def.permission)}) needed for ${def.method} ${def.url}`,
-        );
+        if (def.method !== 'GET') {
+          // Refused changes are evidence too (who tried what).
+          await deps.audit.record({
+            actor: deps.auth.actor(principal),
+            action: def.audit ?? route,
+            tenant: principal.tenant,
+            target: req.url.split('?')[0] ?? def.url,
+            after: { denied: def.permission },
+            sourceIp: req.ip,
+            requestId: String(req.id),
+            ok: false,
+          });
+        }
+        throw new KeelError('forbidden', `${deps.auth.describe(def.permission, principal)}, needed for ${route}`);
       }
     },
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
@@ -168,30 +240,39 @@ function register(app: FastifyInstance, def: AnyRoute, deps: ServerDeps): void {
         if (body === undefined) throw new KeelError('empty_body', 'request body is required (application/json)');
         body = def.body.parse(body);
       }
-      const notes: AuditNote[] = [];
-      const result = await def.handler({
-        body,
-        query,
-        params,
-        principal: principal!,
-        request: req,
-        reply,
-        audit: (n) => notes.push(n),
-      });
-      if (def.audit) {
-        for (const n of notes.length ? notes : [{ target: def.url }]) {
-          await deps.audit.record({
-            actor: deps.auth.actor(principal),
-            action: def.audit,
-            tenant: n.tenant ?? principal?.tenant ?? '',
-            target: n.target,
-            before: n.before,
-            after: n.after,
-            sourceIp: req.ip,
-            requestId: String(req.id),
-          });
+      const run = async () => {
+        const notes: AuditNote[] = [];
+        const result = await def.handler({
+          body,
+          query,
+          params,
+          principal: principal!,
+          request: req,
+          reply,
+          audit: (n) => notes.push(n),
+        });
+        if (def.audit) {
+          for (const n of notes.length ? notes : [{ target: def.url }]) {
+            await deps.audit.record({
+              actor: n.actor ?? deps.auth.actor(principal),
+              action: def.audit,
+              tenant: n.tenant ?? principal?.tenant ?? '',
+              target: n.target,
+              before: n.before,
+              after: n.after,
+              sourceIp: req.ip,
+              requestId: String(req.id),
+            });
+          }
         }
-      }
+        return result;
+      };
+      const work = run();
+      // A late failure of work that already timed out is still logged, never unhandled.
+      work.catch((err: unknown) => {
+        if (reply.sent) req.log.warn({ err, route }, 'request failed after its answer was sent');
+      });
+      const result = await withinTime(work, Math.max(deps.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS, def.timeoutMs ?? 0), route);
       if (result === SENT) return reply;
       const status = def.responses[0]?.status ?? 200;
       void reply.code(status);

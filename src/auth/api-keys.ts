@@ -7,8 +7,8 @@ import type { Clock } from '../core/clock.js';
 import type { Store } from '../store/store.js';
 import { newId } from '../core/ids.js';
 import { generateApiKey, hashApiKey, keyPrefix } from './api-key-format.js';
-import { isScope, permissionsOfScopes, type Scope } from './permissions.js';
-import type { Principal } from './principal.js';
+import { SCOPES, isScope, permissionsOfScopes, type Scope } from './permissions.js';
+import type { KeyPrincipal } from './principal.js';
 import { SYSTEM_TENANT, type TenantService } from './tenants.js';
 
 export interface ApiKeyInfo {
@@ -24,7 +24,7 @@ export interface ApiKeyInfo {
 }
 
 interface CachedKey {
-  principal: Principal | undefined;
+  principal: KeyPrincipal | undefined;
   revoked: boolean;
   expires: number;
 }
@@ -97,7 +97,7 @@ export class ApiKeyService {
   }
 
   /** The principal a key acts as, or a 401 saying why not. */
-  async authenticate(key: string): Promise<Principal> {
+  async authenticate(key: string): Promise<KeyPrincipal> {
     const hash = hashApiKey(key);
     const now = this.clock.now();
     let entry = this.cache.get(hash);
@@ -134,13 +134,13 @@ export class ApiKeyService {
 export function parseScopes(scopes: string[]): Scope[] {
   const flat = scopes.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   if (flat.length === 0) {
-    throw new KeelError('validation_failed', 'a key needs at least one scope: ingest, read or admin', {
+    throw new KeelError('validation_failed', `a key needs at least one scope: ${SCOPES.join(', ')}`, {
       details: [{ path: 'scopes', message: 'must not be empty' }],
     });
   }
   const bad = flat.filter((s) => !isScope(s));
   if (bad.length) {
-    throw new KeelError('validation_failed', `unknown scope(s): ${bad.join(', ')}; valid scopes are ingest, read, admin`, {
+    throw new KeelError('validation_failed', `unknown scope(s): ${bad.join(', ')}; valid scopes are ${SCOPES.join(', ')}`, {
       details: [{ path: 'scopes', message: `unknown scope(s): ${bad.join(', ')}` }],
     });
   }
@@ -173,15 +173,17 @@ function toInfo(row: KeyRow): ApiKeyInfo {
   };
 }
 
-function toPrincipal(row: KeyRow): Principal {
+function toPrincipal(row: KeyRow): KeyPrincipal {
   const scopes = row.scopes.split(',').filter(isScope);
+  const superuser = row.tenant_id === SYSTEM_TENANT && scopes.includes('admin');
   return {
     kind: 'key',
     tenant: row.tenant_id,
     keyId: row.id,
     keyPrefix: row.prefix,
     scopes,
-    permissions: permissionsOfScopes(scopes),
-    superuser: row.tenant_id === SYSTEM_TENANT && scopes.includes('admin'),
+    permissions: permissionsOfScopes(scopes, superuser),
+    superuser,
+    actor: `key:${row.prefix}`,
   };
 }

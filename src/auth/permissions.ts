@@ -1,7 +1,10 @@
 /**
- * Permissions: what a request may do. Every route declares exactly one; API key scopes (and, for
- * people, roles) map onto sets of them, so there is one check per endpoint and one table to audit.
+ * Permissions: what a request may do. Every route declares exactly one; API key scopes and team
+ * roles map onto sets of them through the one table below, so there is one check per endpoint and
+ * one table to audit.
  */
+import type { Role } from '../people/people-service.js';
+
 export const PERMISSIONS = [
   'events:write',
   'events:read',
@@ -11,29 +14,94 @@ export const PERMISSIONS = [
   'system:read',
   'definitions:read',
   'definitions:write',
-  // Paging and incidents: reading incidents, responding (ack, resolve, notes, declare), reading
-  // on-call, reading and changing paging configuration (schedules, policies, keys, silences).
+  'session:use',
+  'users:read',
+  'users:manage',
+  'audit:read',
+  'compliance:read',
+  'system:manage',
+  // Paging and incidents: reading incidents, on-call and paging configuration; responding
+  // (declare, acknowledge, resolve, notes, roles, postmortems); changing paging configuration
+  // (schedules, policies, routes, silences, overrides); integration keys and paging secrets.
   'incidents:read',
-  'incidents:respond',
   'oncall:read',
   'paging:read',
+  'incidents:respond',
   'paging:write',
+  'integrations:manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 
-export const SCOPES = ['ingest', 'read', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+/** Roles are cumulative: each holds everything the ones before it hold. */
+export const ROLE_ORDER: readonly Role[] = ['viewer', 'responder', 'editor', 'admin'];
 
-const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
-  ingest: ['events:write'],
-  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read', 'incidents:read', 'oncall:read', 'paging:read'],
-  admin: PERMISSIONS,
+/**
+ * THE table. For each permission: the least team role that holds it, and whether only admins of
+ * the system tenant (superusers) hold it. A `Record` over every permission, so a permission added
+ * without a row here does not compile.
+ *   viewer: reads. responder: + acknowledge, resolve, notes, run approved runbooks.
+ *   editor: + change definitions. admin: + users, keys, integrations.
+ */
+export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: true }> = {
+  'events:read': { role: 'viewer' },
+  'tenants:read': { role: 'viewer' },
+  'system:read': { role: 'viewer' },
+  'definitions:read': { role: 'viewer' },
+  'users:read': { role: 'viewer' },
+  'session:use': { role: 'viewer' },
+  'definitions:write': { role: 'editor' },
+  'events:write': { role: 'editor' },
+  'keys:manage': { role: 'admin' },
+  'users:manage': { role: 'admin' },
+  'audit:read': { role: 'admin' },
+  'compliance:read': { role: 'admin' },
+  'tenants:manage': { role: 'admin', systemOnly: true },
+  'system:manage': { role: 'admin', systemOnly: true },
+  'incidents:read': { role: 'viewer' },
+  'oncall:read': { role: 'viewer' },
+  'paging:read': { role: 'viewer' },
+  'incidents:respond': { role: 'responder' },
+  'paging:write': { role: 'editor' },
+  'integrations:manage': { role: 'admin' },
 };
 
-export function permissionsOfScopes(scopes: readonly Scope[]): Set<Permission> {
+/**
+ * API key scopes map onto the same table: `read`, `respond`, `write` and `admin` hold what the
+ * viewer, responder, editor and admin roles hold; `ingest` only sends events.
+ */
+export const SCOPES = ['ingest', 'read', 'respond', 'write', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const SCOPE_ROLE: Record<Exclude<Scope, 'ingest'>, Role> = {
+  read: 'viewer',
+  respond: 'responder',
+  write: 'editor',
+  admin: 'admin',
+};
+
+const INGEST_PERMISSIONS: readonly Permission[] = ['events:write', 'session:use'];
+
+function rank(role: Role): number {
+  return ROLE_ORDER.indexOf(role);
+}
+
+/** What a team role holds; system-only permissions only for superusers. */
+export function permissionsOfRole(role: Role, superuser = false): Set<Permission> {
   const out = new Set<Permission>();
-  for (const s of scopes) for (const p of SCOPE_PERMISSIONS[s]) out.add(p);
+  for (const p of PERMISSIONS) {
+    const g = PERMISSION_GRANTS[p];
+    if (rank(g.role) <= rank(role) && (superuser || !g.systemOnly)) out.add(p);
+  }
+  return out;
+}
+
+export function permissionsOfScopes(scopes: readonly Scope[], superuser = false): Set<Permission> {
+  const out = new Set<Permission>();
+  for (const s of scopes) {
+    const granted = s === 'ingest' ? INGEST_PERMISSIONS : [...permissionsOfRole(SCOPE_ROLE[s], superuser)];
+    for (const p of granted) out.add(p);
+  }
   return out;
 }
 
@@ -41,8 +109,18 @@ export function isScope(s: string): s is Scope {
   return (SCOPES as readonly string[]).includes(s);
 }
 
-/** The scope a key needs for a permission, for error messages. */
+export function isPermission(s: string): s is Permission {
+  return (PERMISSIONS as readonly string[]).includes(s);
+}
+
+/** The least scope a key needs for a permission, for error messages. */
 export function scopeFor(p: Permission): Scope {
-  for (const s of SCOPES) if (SCOPE_PERMISSIONS[s].includes(p)) return s;
+  if (INGEST_PERMISSIONS.includes(p) && p !== 'session:use') return 'ingest';
+  for (const s of ['read', 'respond', 'write', 'admin'] as const) if (rank(SCOPE_ROLE[s]) >= rank(PERMISSION_GRANTS[p].role)) return s;
   return 'admin';
+}
+
+/** The least role that holds a permission, for error messages. */
+export function roleFor(p: Permission): Role {
+  return PERMISSION_GRANTS[p].role;
 }

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import { KeelError } from '../core/errors.js';
 import type { ApiKeyService, ApiKeyInfo } from './api-keys.js';
+import { SCOPES } from './permissions.js';
 import type { Principal } from './principal.js';
 import { SYSTEM_TENANT, TENANT_ID, type Tenant, type TenantService } from './tenants.js';
 
-const scopeList = z.array(z.enum(['ingest', 'read', 'admin'])).min(1);
+const scopeList = z.array(z.enum(SCOPES)).min(1);
 
 const createKeyBody = z
   .object({
@@ -89,7 +90,7 @@ export function authRoutes(deps: {
         const created = await keys.create({
           tenant,
           scopes: body.scopes,
-          createdBy: `key:${principal.keyPrefix}`,
+          createdBy: principal.actor,
           ...(body.name !== undefined ? { name: body.name } : {}),
         });
         const view = keyView(created.info);

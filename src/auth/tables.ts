@@ -26,7 +26,73 @@ export interface ApiKeysTable {
   last_used_at: number | null;
 }
 
+/** Credentials and sign-in record of a user (`users.id`); no row: the user never had a password. */
+export interface UserAuthTable {
+  user_id: string;
+  /** `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` (base64), or null for SSO-only users. */
+  password_hash: string | null;
+  password_changed_at: number | null;
+  last_sign_in_at: number | null;
+  /** `password` or `oidc:<provider>`. */
+  last_sign_in_method: string | null;
+  last_sign_in_ip: string | null;
+}
+
+/** Browser sessions; the token is in an HTTP-only cookie, only its hash is stored. */
+export interface SessionsTable {
+  /** sha256 of the session token. */
+  id: string;
+  user_id: string;
+  /** The team the session acts on unless a request names another (`X-Keel-Team`). */
+  tenant_id: string;
+  method: string;
+  created_at: number;
+  expires_at: number;
+  last_seen_at: number;
+  ip: string;
+  user_agent: string;
+  revoked_at: number | null;
+}
+
+/** Failed sign-in counters per account (`user:<email>`) and per address (`ip:<addr>`). */
+export interface SignInThrottleTable {
+  key: string;
+  failures: number;
+  window_start: number;
+  locked_until: number;
+}
+
+/** Links an identity at an OpenID Connect provider to a user. */
+export interface UserIdentitiesTable {
+  provider: string;
+  subject: string;
+  user_id: string;
+  email: string;
+  created_at: number;
+}
+
+/** OpenID Connect providers people sign in with; the client secret is sealed (AES-256-GCM). */
+export interface SsoProvidersTable {
+  id: string;
+  display_name: string;
+  issuer: string;
+  client_id: string;
+  client_secret: string | null;
+  /** Space-separated OAuth scopes. */
+  scopes: string;
+  default_team: string;
+  default_role: string;
+  created_at: number;
+  updated_at: number;
+  updated_by: string;
+}
+
 export interface AuthTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  user_auth: UserAuthTable;
+  sessions: SessionsTable;
+  sign_in_throttle: SignInThrottleTable;
+  user_identities: UserIdentitiesTable;
+  sso_providers: SsoProvidersTable;
 }

@@ -26,6 +26,8 @@ export interface KeelProcess {
   dataDir: string;
   adminKey: string;
   stderr(): string;
+  /** Everything the process wrote to stdout (its JSON logs), with `captureStdout`. */
+  stdout(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
   cleanup(): void;
 }
@@ -47,15 +49,17 @@ export async function waitReady(url: string, timeoutMs = 20_000, child?: ChildPr
 }
 
 export async function spawnKeel(
-  options: { dataDir?: string; port?: number; adminKey?: string; env?: Record<string, string>; args?: string[]; keepDataDir?: boolean } = {},
+  options: { dataDir?: string; port?: number; adminKey?: string; env?: Record<string, string>; args?: string[]; keepDataDir?: boolean; captureStdout?: boolean } = {},
 ): Promise<KeelProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keel-'));
   const port = options.port ?? (await freePort());
   const adminKey = options.adminKey ?? `keel_bench_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   const child = spawn(process.execPath, [KEEL_BIN, 'start', '--data-dir', dataDir, '--port', String(port), ...(options.args ?? [])], {
     env: { ...process.env, KEEL_BOOTSTRAP_KEY: adminKey, KEEL_LOG_LEVEL: 'warn', ...options.env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'pipe'],
   });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
@@ -75,6 +79,7 @@ export async function spawnKeel(
     dataDir,
     adminKey,
     stderr: () => err,
+    stdout: () => out,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));

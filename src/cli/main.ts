@@ -11,6 +11,12 @@ import { registerKeys } from './commands/keys.js';
 import { registerPaging } from './commands/paging.js';
 import { registerStart } from './commands/start.js';
 import { registerTenants } from './commands/tenants.js';
+import { registerAudit } from './commands/audit.js';
+import { registerBackup } from './commands/backup.js';
+import { registerCompliance } from './commands/compliance.js';
+import { registerSecrets } from './commands/secrets.js';
+import { registerSso } from './commands/sso.js';
+import { registerUsers } from './commands/users.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -31,6 +37,12 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerEvents(program);
   registerDefinitions(program);
+  registerUsers(program);
+  registerAudit(program);
+  registerSecrets(program);
+  registerSso(program);
+  registerBackup(program);
+  registerCompliance(program);
   registerPaging(program);
   registerBench(program);
   program.exitOverride();

@@ -27,6 +27,59 @@ const duration = z.union([z.number().nonnegative(), z.string()]).transform((v, c
   return n;
 });
 
+const origin = z.string().refine(
+  (o) => {
+    try {
+      return new URL(o).origin === o;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an origin: scheme://host[:port], without a path or trailing slash' },
+);
+
+/** Sign-in, sessions, CORS and request limits (docs/security.md). */
+const securitySchema = z
+  .object({
+    /** Where users reach Keel (e.g. https://keel.example.com); OIDC redirect URIs are built from it. */
+    publicUrl: z.string().url().optional(),
+    /** Largest JSON body of any API route (ingest has its own limit). */
+    maxBodyBytes: size.default(1024 * 1024),
+    /** Longest a handler may run before the client gets a 503 (long polls declare more). */
+    handlerTimeout: duration.default(30_000),
+    /** Browser origins allowed to call the API (CORS); empty: CORS is off. */
+    cors: z.object({ origins: z.array(origin).default([]) }).strict().prefault({}),
+    passwords: z
+      .object({
+        minLength: z.number().int().min(8).max(128).default(12),
+        /** scrypt cost as log2 N (15: 32 MiB per hash). New hashes use it; stored hashes keep theirs. */
+        hashCost: z.number().int().min(12).max(20).default(15),
+      })
+      .strict()
+      .prefault({}),
+    sessions: z
+      .object({ ttl: duration.default(12 * 3_600_000), idleTimeout: duration.default(2 * 3_600_000) })
+      .strict()
+      .prefault({}),
+    signIn: z
+      .object({
+        /** Failed sign-ins for one account within `window` before it is locked. */
+        maxFailuresPerUser: z.number().int().min(1).default(5),
+        /** Failed sign-ins from one address within `window` before it is locked. */
+        maxFailuresPerAddress: z.number().int().min(1).default(20),
+        window: duration.default(15 * 60_000),
+        lockout: duration.default(15 * 60_000),
+      })
+      .strict()
+      .prefault({}),
+    /** API keys older than this are flagged in the compliance report. */
+    apiKeys: z.object({ maxAge: duration.default(90 * 86_400_000) }).strict().prefault({}),
+    /** The compliance report flags the embedded backup as stale after this long. */
+    backups: z.object({ maxAge: duration.default(86_400_000) }).strict().prefault({}),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('./keel-data'),
@@ -122,6 +175,7 @@ export const configSchema = z
       .object({ keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).') })
       .strict()
       .default({}),
+    security: securitySchema,
   })
   .strict();
 

@@ -19,6 +19,8 @@ import type { ReadinessCheck } from '../telemetry/routes.js';
 import type { Bus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { KeelConfig } from './config.js';
+import type { SealedColumns } from './sealed-columns.js';
+import type { SecretKeyring } from './secret-keyring.js';
 import type { SecretBox } from './secrets.js';
 
 /** Which roles this process runs (the embedded default runs them all). */
@@ -46,6 +48,10 @@ export interface CoreContext {
   definitions: DefinitionsService;
   /** Seals secrets before they are stored (AES-256-GCM); never log what it opens. */
   secrets: SecretBox;
+  /** Register every column that holds `secrets.seal` output here, so rotation re-encrypts it. */
+  sealed: SealedColumns;
+  /** Where the sealing keys come from; rotation generates and retires keys through it. */
+  keyring: SecretKeyring;
   roles: Roles;
   /**
    * Runs `fn` only while this process holds the named leadership (evaluator, scheduler): the

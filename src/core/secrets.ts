@@ -13,6 +13,14 @@ export interface SecretBox {
   open(sealed: string): string;
   /** Id of the key new values are sealed with. */
   readonly currentKeyId: string;
+  /** Ids of every key that can open values, the current one first. */
+  keyIds(): string[];
+}
+
+/** Id of the key a sealed value was sealed with, or undefined when it is not a sealed value. */
+export function sealedKeyId(sealed: string): string | undefined {
+  const parts = sealed.split(':');
+  return parts.length === 4 && parts[0] === 'v1' && parts[1] ? parts[1] : undefined;
 }
 
 export function keyIdOf(key: Buffer): string {
@@ -20,17 +28,29 @@ export function keyIdOf(key: Buffer): string {
 }
 
 export class AesGcmSecretBox implements SecretBox {
-  private readonly keys = new Map<string, Buffer>();
-  readonly currentKeyId: string;
+  private keys = new Map<string, Buffer>();
+  currentKeyId: string;
 
   /** `keys[0]` seals; every key opens what it sealed. Each key is 32 bytes. */
   constructor(keys: Buffer[]) {
+    this.currentKeyId = '';
+    this.setKeys(keys);
+  }
+
+  /** Replaces the keys (rotation): `keys[0]` seals from now on. */
+  setKeys(keys: Buffer[]): void {
     if (keys.length === 0) throw new Error('SecretBox needs at least one key');
+    const next = new Map<string, Buffer>();
     for (const k of keys) {
       if (k.length !== 32) throw new KeelError('validation_failed', 'secret keys must be 32 bytes (AES-256)');
-      this.keys.set(keyIdOf(k), k);
+      next.set(keyIdOf(k), k);
     }
+    this.keys = next;
     this.currentKeyId = keyIdOf(keys[0]!);
+  }
+
+  keyIds(): string[] {
+    return [this.currentKeyId, ...[...this.keys.keys()].filter((id) => id !== this.currentKeyId)];
   }
 
   seal(plaintext: string): string {

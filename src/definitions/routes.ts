@@ -25,6 +25,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       summary: 'Show what applying these YAML documents would create, change or delete',
       tags: ['definitions'],
       permission: 'definitions:read',
+      auditExempt: 'only computes a plan; nothing is changed',
       body: sources,
       responses: [
         { status: 200, description: 'The plan' },
@@ -46,7 +47,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
         { status: 409, description: 'A concurrent apply changed the same definitions' },
       ],
       handler: async ({ body, principal, audit }) => {
-        const plan = await definitions.apply(principal.tenant, body.sources, `key:${principal.keyPrefix}`, { prune: body.prune ?? false });
+        const plan = await definitions.apply(principal.tenant, body.sources, principal.actor, { prune: body.prune ?? false });
         for (const i of plan.items) {
           if (i.action !== 'unchanged') audit({ target: `${i.kind}/${i.name}`, after: { action: i.action, diff: i.diff } });
         }
@@ -104,7 +105,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
         { status: 409, description: 'Other definitions still reference it' },
       ],
       handler: async ({ params, principal, audit }) => {
-        const d = await definitions.remove(principal.tenant, params.kind, params.name, `key:${principal.keyPrefix}`);
+        const d = await definitions.remove(principal.tenant, params.kind, params.name, principal.actor);
         audit({ target: `${params.kind}/${params.name}`, before: d.spec });
         return d;
       },

@@ -54,7 +54,14 @@ export function readSources(sources: SourceText[]): { docs: RawDocument[]; error
         return;
       }
       if (doc.contents === null) return; // an empty document (e.g. a trailing ---)
-      const value: unknown = doc.toJS({ maxAliasCount: 100 });
+      let value: unknown;
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (e) {
+        // Alias bombs ("billion laughs") and other documents that cannot become values.
+        errors.push({ file: src.file, line: startLine, path: '', message: `not valid YAML: ${(e as Error).message}` });
+        return;
+      }
       docs.push({
         file: src.file,
         line: startLine,

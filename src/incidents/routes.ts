@@ -16,7 +16,7 @@ import { readTimeline } from './timeline.js';
 import { actionItemView, incidentView, timelineView } from './views.js';
 
 export function actorOf(p: Principal): string {
-  return `key:${p.keyPrefix}`;
+  return p.actor;
 }
 
 const idParam = z.object({ id: z.string().min(1).max(100) }).strict();

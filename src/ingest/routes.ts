@@ -41,6 +41,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
         'NDJSON (one event per line) or a JSON array; `Content-Encoding: gzip` accepted. Answers 202 once the accepted events are durable. Invalid events are rejected one by one and listed in `errors`; the valid ones are kept. `Idempotency-Key` makes a retry return the first answer without storing anything twice.',
       tags: ['events'],
       permission: 'events:write',
+      auditExempt: 'the event data plane: batches are counted in metrics and kept in the log, not audited one by one',
       rawBody: { contentTypes: INGEST_CONTENT_TYPES, bodyLimit: deps.limits.maxRequestBytes },
       responses: [
         { status: 202, description: 'Accepted events are durable', schema: ingestAnswer },
@@ -76,6 +77,8 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       tags: ['events'],
       permission: 'events:read',
       query: eventsQuery,
+      // A long poll may wait 60 s for events.
+      timeoutMs: 90_000,
       responses: [{ status: 200, description: 'A page of events' }],
       handler: async ({ query, principal, request }) => {
         const fromTs = parseTimeParam('from', query.from);

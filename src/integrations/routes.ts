@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { AlertService, SignalResult } from '../alerting/alert-service.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
-import { credentialOf } from '../api/server.js';
+import { bearerOf } from '../oncall/bearer.js';
 import { formatZodIssues } from '../core/config.js';
 import { KeelError, isKeelError } from '../core/errors.js';
 import { readSpec } from '../definitions/read-specs.js';
@@ -64,8 +64,8 @@ function parseJson(body: unknown): unknown {
   }
 }
 
-function bearer(request: Parameters<typeof credentialOf>[0]): string {
-  const key = credentialOf(request);
+function bearer(request: { headers: import('node:http').IncomingHttpHeaders }): string {
+  const key = bearerOf(request.headers);
   if (!key) throw new KeelError('unauthorized', 'missing integration key: send "Authorization: Bearer <integration key>"');
   return key;
 }
@@ -81,6 +81,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
         'Public route that checks the integration key itself: configure Alertmanager with `http_config.authorization.credentials: <integration key>` (type alertmanager). Each alert’s fingerprint is its dedup key; resolved alerts resolve. Unknown keys 401, keys of another type 403, bad payloads 400 naming the field, 503 (retry) only when storage fails.',
       tags: ['integrations'],
       permission: 'public',
+      auditExempt: 'the alert data plane: every alert and transition is recorded by AlertService',
       rawBody: { contentTypes: ['application/json'], bodyLimit: 4 * 1024 * 1024 },
       responses: [
         { status: 200, description: 'Recorded: how many alerts opened, updated, resolved' },
@@ -117,6 +118,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
         'Public route that checks the integration key itself: `routing_key` in the body is an integration key (type events-v2). Answers like PagerDuty: `202 {status: "success", message: "Event processed", dedup_key}`; invalid events `400 {status: "invalid event", message, errors}` naming the fields; unknown or revoked keys 404, keys of another type 403; 503 (retry) only when storage fails. Dedup is per (routing key, dedup key); a trigger after a resolve opens a new alert.',
       tags: ['integrations'],
       permission: 'public',
+      auditExempt: 'the alert data plane: every alert and transition is recorded by AlertService',
       rawBody: { contentTypes: ['application/json'], bodyLimit: 512 * 1024 },
       responses: [
         { status: 202, description: '{status: "success", message: "Event processed", dedup_key}' },
@@ -157,6 +159,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
         'Public route that checks the integration key itself: `Authorization: Bearer <integration key>` of type heartbeat, of the heartbeat’s service (or of no service). Any body is ignored. A ping after a missed one resolves the alert.',
       tags: ['integrations'],
       permission: 'public',
+      auditExempt: 'a liveness ping: it only moves the heartbeat deadline (missed ones are alerts)',
       params: z.object({ name: z.string().min(1).max(200) }).strict(),
       rawBody: { contentTypes: ['*/*'], bodyLimit: 64 * 1024 },
       responses: [
@@ -185,7 +188,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       summary: 'Create an integration key (Alertmanager, Events v2 routing key, heartbeat); shown once',
       description: 'With `service`, alerts sent with the key belong to that service; without, the tenant’s Routes place them.',
       tags: ['integrations'],
-      permission: 'paging:write',
+      permission: 'integrations:manage',
       audit: 'integrations.create',
       body: z
         .object({
@@ -204,7 +207,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
           service: body.service ?? null,
           type: body.type,
           name: body.name ?? `${body.type}${body.service ? `-${body.service}` : ''}`,
-          createdBy: `key:${principal.keyPrefix}`,
+          createdBy: principal.actor,
         });
         const base = deps.publicUrl();
         const endpoint = body.type === 'alertmanager' ? `${base}/v1/integrations/alertmanager` : body.type === 'events-v2' ? `${base}/v1/integrations/events-v2` : `${base}/v1/heartbeats/<name>`;
@@ -229,7 +232,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       url: '/v1/integrations/:id',
       summary: 'Revoke an integration key',
       tags: ['integrations'],
-      permission: 'paging:write',
+      permission: 'integrations:manage',
       audit: 'integrations.revoke',
       params: z.object({ id: z.string().min(1).max(100) }).strict(),
       responses: [{ status: 200, description: 'The revoked key' }],

@@ -135,6 +135,7 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       description: 'Public; authenticated by the token’s signature. The actor in the timeline is the person the notification went to.',
       tags: ['incidents'],
       permission: 'public',
+      audit: 'incidents.link',
       query: tokenQuery,
       rawBody: { contentTypes: ['application/x-www-form-urlencoded', 'application/json', 'text/plain'], bodyLimit: 4096 },
       responses: [
@@ -143,12 +144,14 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
         { status: 409, description: 'The incident is already past that state' },
         { status: 410, description: 'Expired or already used' },
       ],
-      handler: async ({ query, request, reply }) => {
+      handler: async ({ query, request, reply, audit }) => {
         const html = wantsHtml(request.headers.accept);
         try {
           const claims = await claimsOf(query.token);
           const to = claims.action === 'ack' ? 'acknowledged' : 'resolved';
-          const actor = claims.user ? `user:${claims.user}` : 'link:channel';
+          // The person the page went to, named as sessions name people (`user:<email>`).
+          const person = claims.user ? await (await Directory.load(db, claims.tenant)).resolve(db, claims.user) : undefined;
+          const actor = person ? `user:${person.email}` : claims.user ? `user:${claims.user}` : 'link:channel';
           const after = await incidents.inTransaction(async (trx, fx) => {
             // The primary key makes a token single-use, even with two clicks racing.
             const used = await trx
@@ -160,7 +163,8 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
             const i = await incidents.require(trx, claims.tenant, claims.incident);
             return incidents.transition(trx, i, to, actor, fx, 'via notification link');
           });
-          const name = claims.user ? (await (await Directory.load(db, claims.tenant)).resolve(db, claims.user))?.name : undefined;
+          const name = person?.name;
+          audit({ target: `incident/${after.id}`, tenant: claims.tenant, after: { state: after.state, by: actor, via: 'notification link' } });
           if (!html) return { incident: { id: after.id, number: after.number, state: after.state }, by: actor };
           void reply
             .type('text/html; charset=utf-8')
@@ -189,7 +193,7 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       url: '/v1/paging/secrets/:name',
       summary: 'Store a secret (webhook signing secret, Slack webhook URL), sealed',
       tags: ['paging'],
-      permission: 'paging:write',
+      permission: 'integrations:manage',
       audit: 'paging.secret.set',
       params: secretParam,
       body: z.object({ value: z.string().min(1).max(8192) }).strict(),
@@ -205,7 +209,7 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       url: '/v1/paging/secrets/:name',
       summary: 'Delete a secret',
       tags: ['paging'],
-      permission: 'paging:write',
+      permission: 'integrations:manage',
       audit: 'paging.secret.delete',
       params: secretParam,
       responses: [{ status: 200, description: 'Deleted' }],
@@ -236,7 +240,7 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       url: '/v1/paging/smtp',
       summary: 'Set the SMTP server for email notifications (the password is stored sealed)',
       tags: ['paging'],
-      permission: 'paging:write',
+      permission: 'integrations:manage',
       audit: 'paging.smtp.set',
       body: smtpSettingsBody,
       responses: [{ status: 200, description: 'Settings (without the password)' }],
@@ -252,7 +256,7 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       url: '/v1/paging/smtp',
       summary: 'Remove the SMTP settings',
       tags: ['paging'],
-      permission: 'paging:write',
+      permission: 'integrations:manage',
       audit: 'paging.smtp.delete',
       responses: [{ status: 200, description: 'Removed' }],
       handler: async ({ principal, audit }) => {

@@ -2,12 +2,12 @@
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
-import { credentialOf } from '../api/server.js';
 import type { ApiKeyService } from '../auth/api-keys.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Store } from '../store/store.js';
+import { bearerOf } from './bearer.js';
 import { Directory, type Person } from './directory.js';
 import { hashFeedToken, newFeedToken, renderIcal } from './ical.js';
 import type { OncallService, PersonShift } from './oncall-service.js';
@@ -64,7 +64,7 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       if (row.kind !== kind || row.target !== (await target(row.tenant_id))) throw new KeelError('forbidden', 'this feed token is for another calendar');
       return row.tenant_id;
     }
-    const credential = credentialOf(request);
+    const credential = bearerOf(request.headers);
     if (!credential) throw new KeelError('unauthorized', 'send ?token=<feed token> or "Authorization: Bearer <API key>"');
     const principal = await keys.authenticate(credential);
     if (!principal.permissions.has('oncall:read')) throw new KeelError('forbidden', 'this key lacks the permission oncall:read');
@@ -183,7 +183,7 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
         if (!p.id) throw new KeelError('validation_failed', `user: "${body.user}" has no user record yet`, { details: [{ path: 'user', message: 'unknown user' }] });
         const start = timeParam('start', body.start, NaN);
         const end = timeParam('end', body.end, NaN);
-        const o = await oncall.addOverride(principal.tenant, params.id, p.id, start, end, `key:${principal.keyPrefix}`);
+        const o = await oncall.addOverride(principal.tenant, params.id, p.id, start, end, principal.actor);
         const view = { id: o.id, schedule: o.schedule, user: personView(p), start: iso(o.start), end: iso(o.end), created_at: iso(o.createdAt), created_by: o.createdBy };
         audit({ target: `schedule/${params.id}/override/${o.id}`, after: view });
         return view;
@@ -253,7 +253,7 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       responses: [{ status: 201, description: 'The feed URL' }],
       handler: async ({ params, principal, audit }) => {
         await oncall.schedule(db, principal.tenant, params.id);
-        const { id, token } = await createFeed(principal.tenant, 'schedule', params.id, `key:${principal.keyPrefix}`);
+        const { id, token } = await createFeed(principal.tenant, 'schedule', params.id, principal.actor);
         audit({ target: `ical-feed/${id}`, after: { kind: 'schedule', target: params.id } });
         return { id, kind: 'schedule', target: params.id, token, url: `${deps.publicUrl()}/v1/schedules/${encodeURIComponent(params.id)}/ical?token=${token}` };
       },
@@ -270,7 +270,7 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       handler: async ({ params, principal, audit }) => {
         const p = await person(principal.tenant, params.id);
         const target = p.id ?? p.email;
-        const { id, token } = await createFeed(principal.tenant, 'user', target, `key:${principal.keyPrefix}`);
+        const { id, token } = await createFeed(principal.tenant, 'user', target, principal.actor);
         audit({ target: `ical-feed/${id}`, after: { kind: 'user', target } });
         return { id, kind: 'user', target, token, url: `${deps.publicUrl()}/v1/oncall/users/${encodeURIComponent(params.id)}/ical?token=${token}` };
       },

@@ -100,7 +100,7 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
         { status: 400, description: 'Invalid spec or unknown references' },
       ],
       handler: async ({ params, body, principal, audit: note }) => {
-        const r = await put(principal.tenant, params.id, body, `key:${principal.keyPrefix}`, `PUT ${o.path}/${params.id}`);
+        const r = await put(principal.tenant, params.id, body, principal.actor, `PUT ${o.path}/${params.id}`);
         if (r.action !== 'unchanged') note({ target: `${o.kind}/${params.id}`, after: { action: r.action, diff: r.diff } });
         return r;
       },
@@ -118,7 +118,7 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
         { status: 409, description: 'Still referenced' },
       ],
       handler: async ({ params, principal, audit: note }) => {
-        const d = await definitions.remove(principal.tenant, o.kind, params.id, `key:${principal.keyPrefix}`);
+        const d = await definitions.remove(principal.tenant, o.kind, params.id, principal.actor);
         note({ target: `${o.kind}/${params.id}`, before: d.spec });
         return view(d);
       },
@@ -140,7 +140,7 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
           const name = body.name ?? `${prefix}-${randomBase62(8).toLowerCase()}`;
           if (body.name && (await definitions.get(principal.tenant, o.kind, name))) throw new KeelError('conflict', `${o.noun} "${name}" already exists`);
           const { name: _n, ...rest } = body;
-          const r = await put(principal.tenant, name, rest, `key:${principal.keyPrefix}`, `POST ${o.path}`);
+          const r = await put(principal.tenant, name, rest, principal.actor, `POST ${o.path}`);
           note({ target: `${o.kind}/${name}`, after: { action: r.action } });
           return r;
         },

@@ -79,6 +79,7 @@ export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] 
       summary: 'Dry run: where would an alert with these labels go, would it page, what suppresses it',
       tags: ['paging'],
       permission: 'paging:read',
+      auditExempt: 'a dry run: it changes nothing',
       body: z
         .object({
           labels: z.record(z.string(), z.string()).default({}),

@@ -7,10 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { AlertService } from '../alerting/alert-service.js';
+import type { AnyRoute } from '../api/route.js';
 import { buildServer } from '../api/server.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { ApiKeyService } from '../auth/api-keys.js';
-import { keyAuthenticator } from '../auth/authenticator.js';
+import { authenticatorOf } from '../auth/module.js';
 import { bootstrap } from '../auth/bootstrap.js';
 import { authRoutes } from '../auth/routes.js';
 import { TenantService } from '../auth/tenants.js';
@@ -33,12 +34,15 @@ import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import { telemetryRoutes } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
-import { loadSecretBox } from './secret-key.js';
+import { loadKeyring } from './secret-key.js';
+import { SealedColumns } from '../core/sealed-columns.js';
 import { VERSION } from './version.js';
 
 export interface KeelInstance {
   app: FastifyInstance;
   ctx: CoreContext;
+  /** Every route the server serves (the route-walk test enumerates them). */
+  routes: AnyRoute[];
   store: Store;
   log: SqliteEventLog;
   metrics: KeelMetrics;
@@ -116,6 +120,7 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
     await audit.record({ actor: 'system', action: 'keys.bootstrap', tenant: 'default', target: 'key/bootstrap', after: { scopes: ['admin'] } });
   }
   const kinds = new KindRegistry();
+  const keyring = loadKeyring(config);
   const ctx: CoreContext = {
     config,
     logger,
@@ -131,7 +136,9 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
     alerts: new AlertService(store, clock, bus),
     kinds,
     definitions: new DefinitionsService(store, kinds, clock, bus),
-    secrets: loadSecretBox(config),
+    secrets: keyring.box,
+    keyring,
+    sealed: new SealedColumns(),
     roles: { ingest: true, worker: true, evaluator: true, api: true },
     whileLeader: (_name, fn) => {
       void fn();
@@ -169,13 +176,16 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
     ...modules.flatMap((m) => m.routes ?? []),
   ];
   const app = buildServer({
-    auth: keyAuthenticator(keys),
+    auth: authenticatorOf(modules),
     audit,
     metrics,
     logger,
     routes,
     version: VERSION,
     requestTimeoutMs: config.server.requestTimeout,
+    bodyLimit: config.security.maxBodyBytes,
+    handlerTimeoutMs: config.security.handlerTimeout,
+    corsOrigins: config.security.cors.origins,
     ...(config.server.tls ? { tls: config.server.tls } : {}),
   });
 
@@ -213,6 +223,7 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
   return {
     app,
     ctx,
+    routes,
     store,
     log,
     metrics,

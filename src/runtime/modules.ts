@@ -1,10 +1,24 @@
 /**
  * The domain modules of a running Keel, in start order. A new domain adds one line here.
  */
+import { auditModule } from '../audit/module.js';
+import { securityModule } from '../auth/module.js';
+import { backupModule } from '../backup/module.js';
+import { complianceModule } from '../compliance/module.js';
 import type { CoreContext, KeelModule } from '../core/context.js';
 import { pagingModule } from '../paging/module.js';
 import { servicesModule } from '../services/module.js';
+import { VERSION } from './version.js';
 
 export function domainModules(ctx: CoreContext): KeelModule[] {
-  return [servicesModule(ctx), pagingModule(ctx)];
+  const security = securityModule(ctx);
+  const backups = backupModule(ctx, VERSION);
+  return [
+    servicesModule(ctx),
+    security,
+    auditModule(ctx),
+    backups,
+    complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }),
+    pagingModule(ctx),
+  ];
 }

@@ -7,6 +7,7 @@
 import type { AlertingTables } from '../alerting/tables.js';
 import type { AuditTables } from '../audit/tables.js';
 import type { AuthTables } from '../auth/tables.js';
+import type { BackupTables } from '../backup/tables.js';
 import type { DefinitionTables } from '../definitions/tables.js';
 import type { EscalationTables } from '../escalation/tables.js';
 import type { IncidentTables } from '../incidents/tables.js';
@@ -17,7 +18,7 @@ import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
 import type { RoutingTables } from '../routing/tables.js';
 
-export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables {}
+export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables {}
 
 /** Paging and incidents (issue 4). */
 export interface Database extends RoutingTables, IncidentTables, EscalationTables, NotifyTables, OncallTables, IntegrationTables {}

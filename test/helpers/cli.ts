@@ -1,21 +1,22 @@
 /**
- * Runs the `keel` command line against a test server. `runCli` and `keelCliProcess` run the real
- * bin/keel.js (built dist/) as a child process; `keelCli` runs the CLI's own `main()` in this
- * process (same parsing, HTTP calls, output and exit codes, without a Node start per command,
- * which matters on a loaded 2-core machine).
+ * Runs the `keel` command: `keelCli` as a real process (the built bin/keel.js), `keel` in this
+ * process through the same `main()` (no Node start-up per command, which on a loaded machine costs
+ * seconds), with stdout, stderr and stdin swapped for the duration of the command.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { KEEL_BIN } from '../../src/bench/spawn-keel.js';
 import { main } from '../../src/cli/main.js';
 
-export const KEEL_BIN = fileURLToPath(new URL('../../bin/keel.js', import.meta.url));
-
 export interface CliResult {
-  code: number | null;
+  code: number;
   stdout: string;
   stderr: string;
 }
 
+export { KEEL_BIN };
+
+/** The real binary with a clean environment: only the URL and key given here, nothing inherited. */
 export function runCli(args: string[], options: { url?: string; key?: string; env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string> = { ...(process.env as Record<string, string>), NO_COLOR: '1', ...options.env };
@@ -29,43 +30,58 @@ export function runCli(args: string[], options: { url?: string; key?: string; en
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
 }
 
-export function keelCliProcess(url: string, apiKey: string | undefined, args: string[], input?: string): Promise<CliResult> {
-  return runCli(args, { url, ...(apiKey ? { key: apiKey } : {}), ...(input !== undefined ? { input } : {}) });
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-
-export function keelCli(url: string, apiKey: string | undefined, args: string[]): Promise<CliResult> {
-  const run = async (): Promise<CliResult> => {
+export function keelCli(args: string[], options: { url?: string; key?: string; stdin?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KEEL_BIN, ...args], {
+      env: { ...process.env, ...(options.url ? { KEEL_URL: options.url } : {}), ...(options.key ? { KEEL_API_KEY: options.key } : {}), ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    const out = process.stdout.write;
-    const err = process.stderr.write;
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      stdout += chunk.toString();
-      return true;
-    }) as typeof process.stdout.write;
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      stderr += chunk.toString();
-      return true;
-    }) as typeof process.stderr.write;
-    const exitCode = process.exitCode;
-    try {
-      process.exitCode = undefined;
-      const code = await main(['node', 'keel', '--url', url, ...(apiKey ? ['--api-key', apiKey] : []), ...args]);
-      return { code, stdout, stderr };
-    } finally {
-      process.stdout.write = out;
-      process.stderr.write = err;
-      process.exitCode = exitCode;
-    }
-  };
-  const p = queue.then(run, run);
-  queue = p.catch(() => undefined);
-  return p;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+let running = false;
+
+/** The same command in this process; one at a time. */
+export async function keel(args: string[], options: { url?: string; key?: string; stdin?: string } = {}): Promise<CliResult> {
+  if (running) throw new Error('keel(): one command at a time');
+  running = true;
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const stdinDescriptor = Object.getOwnPropertyDescriptor(process, 'stdin')!;
+  const savedExitCode = process.exitCode;
+  process.exitCode = undefined;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  Object.defineProperty(process, 'stdin', { value: Readable.from([Buffer.from(options.stdin ?? '')]), configurable: true, enumerable: true });
+  try {
+    const flags = [...(options.url ? ['--url', options.url] : []), ...(options.key ? ['--api-key', options.key] : [])];
+    const code = await main(['node', 'keel', ...flags, ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    Object.defineProperty(process, 'stdin', stdinDescriptor);
+    process.exitCode = savedExitCode;
+    running = false;
+  }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { pagingOf } from '../../src/paging/module.js';
-import { keelCli } from '../helpers/cli.js';
+import { keel } from '../helpers/cli.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startReceiver, userDoc, waitFor, type Receiver } from '../helpers/paging.js';
 
@@ -15,7 +15,7 @@ let rx: Receiver;
 const impactCalls: { tenant: string; service: string; from: number; to: number }[] = [];
 const MIN = 60_000;
 
-const cli = (...args: string[]) => keelCli(t.url, t.adminKey, args);
+const cli = (...args: string[]) => keel(args, { url: t.url, key: t.adminKey });
 const api = (path: string, init: Parameters<typeof http>[1] = {}) => http(`${t.url}${path}`, { key: t.adminKey, ...init });
 
 beforeAll(async () => {

@@ -110,5 +110,5 @@ describe('SIGKILL under load', () => {
     expect(duplicated).toEqual([]);
     // Every request was eventually acknowledged, so exactly what was sent is stored.
     expect(seen.size).toBe(everSent.size);
-  });
+  }, 180_000);
 });

@@ -1,6 +1,6 @@
 import ical from 'node-ical';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keelCli, keelCliProcess } from '../helpers/cli.js';
+import { keel, runCli } from '../helpers/cli.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { apply, applyOk, startPagingKeel } from '../helpers/paging.js';
 
@@ -174,18 +174,18 @@ spec:
   it('is reachable through /v1/schedules and the CLI', async () => {
     const list = await get('/v1/schedules');
     expect(list.body.items.map((s: any) => s.name)).toEqual(['primary']);
-    const now = await keelCli(t.url, t.adminKey, ['oncall', 'now', '--at', '2026-03-27T11:00:00Z']);
+    const now = await keel(['oncall', 'now', '--at', '2026-03-27T11:00:00Z'], { url: t.url, key: t.adminKey });
     expect(now.code, now.stderr).toBe(0);
     expect(now.stdout).toMatch(/primary\s+Bob <bob@example.com>\s+days\s+2026-03-28T08:00:00.000Z/);
-    const json = await keelCli(t.url, t.adminKey, ['--json', 'oncall', 'shifts', 'primary', '--at', '2026-03-27T00:00:00Z', '--until', '2026-03-28T00:00:00Z']);
+    const json = await keel(['--json', 'oncall', 'shifts', 'primary', '--at', '2026-03-27T00:00:00Z', '--until', '2026-03-28T00:00:00Z'], { url: t.url, key: t.adminKey });
     expect(JSON.parse(json.stdout).shifts).toHaveLength(2);
-    const missing = await keelCliProcess(t.url, t.adminKey, ['oncall', 'shifts', 'nope']);
+    const missing = await runCli(['oncall', 'shifts', 'nope'], { url: t.url, key: t.adminKey });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/schedule "nope" not found \(404 not_found\)/);
-    const usage = await keelCliProcess(t.url, t.adminKey, ['oncall', 'feed']);
+    const usage = await runCli(['oncall', 'feed'], { url: t.url, key: t.adminKey });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/either --schedule or --user/);
-    const help = await keelCli(t.url, undefined, ['oncall', 'now', '--help']);
+    const help = await keel(['oncall', 'now', '--help'], { url: t.url });
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Who is on call now/);
   });

@@ -2,13 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keelCli, keelCliProcess } from '../helpers/cli.js';
+import { keel, runCli } from '../helpers/cli.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { apply, startPagingKeel } from '../helpers/paging.js';
 
 let t: TestKeel;
 const api = (path: string, init: Parameters<typeof http>[1] = {}) => http(`${t.url}${path}`, { key: t.adminKey, ...init });
-const cli = (...args: string[]) => keelCli(t.url, t.adminKey, args);
+const cli = (...args: string[]) => keel(args, { url: t.url, key: t.adminKey });
 
 const CONFIG = `apiVersion: keel/v1
 kind: User
@@ -215,7 +215,7 @@ spec: {service: ghost, default: true}
     const secrets = await cli('--json', 'paging', 'secret', 'list');
     expect(JSON.parse(secrets.stdout).secrets.map((x: any) => x.name)).toEqual(['erin-pager']);
     expect(secrets.stdout).not.toContain('hunter2');
-    const piped = await keelCliProcess(t.url, t.adminKey, ['paging', 'secret', 'set', 'erin-slack'], 'https://hooks.slack.example/T0/B0/xyz\n');
+    const piped = await runCli(['paging', 'secret', 'set', 'erin-slack'], { url: t.url, key: t.adminKey, input: 'https://hooks.slack.example/T0/B0/xyz\n' });
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stdout).toBe('secret erin-slack stored\n');
     expect(await t.keel.ctx.secrets.open((await t.keel.store.db.selectFrom('paging_secrets').select('sealed').where('name', '=', 'erin-slack').executeTakeFirstOrThrow()).sealed)).toBe(

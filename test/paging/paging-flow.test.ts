@@ -179,9 +179,7 @@ describe('alert to page to acknowledgement', () => {
     const ack = await http(`${t.url}${linkPath}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     expect(ack.status, ack.text).toBe(200);
     expect(ack.body.incident.state).toBe('acknowledged');
-    const people = (await http(`${t.url}/v1/paging/people`, { key: t.adminKey })).body.people as any[];
-    const bobId = people.find((p) => p.handle === 'bob').user_id;
-    expect(ack.body.by).toBe(`user:${bobId}`);
+    expect(ack.body.by).toBe('user:bob@example.com');
     const again = await http(`${t.url}${linkPath}`, { method: 'POST' });
     expect(again.status).toBe(410);
     expect(again.body.error.message).toMatch(/already used/);
@@ -194,7 +192,7 @@ describe('alert to page to acknowledgement', () => {
     const tl = await timeline(incidentId);
     const types = tl.map((e) => e.type);
     for (const type of ['state', 'alert', 'escalation', 'notification']) expect(types).toContain(type);
-    expect(tl.find((e) => e.type === 'state' && e.data.to === 'acknowledged')?.actor).toBe(`user:${bobId}`);
+    expect(tl.find((e) => e.type === 'state' && e.data.to === 'acknowledged')?.actor).toBe('user:bob@example.com');
     expect(tl.some((e) => e.type === 'notification' && e.data.status === 'sent' && typeof e.data.latency_ms === 'number' && e.data.attempts === 1)).toBe(true);
   });
 

@@ -47,4 +47,30 @@ export function registerBench(program: Command): void {
         ].join('\n'),
       );
     });
+
+  bench
+    .command('security')
+    .description('Authentication, audit verification and sign-in: each beside a ceiling measured in the same run')
+    .option('--duration <s>', 'seconds per HTTP measurement', positiveNumber, 5)
+    .option('--connections <n>', 'concurrent HTTP connections', positiveInt, 8)
+    .option('--audit-entries <n>', 'audit entries to verify', positiveInt, 20_000)
+    .action(async (opts: { duration: number; connections: number; auditEntries: number }, cmd: Command) => {
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
+      const { benchSecurity } = await import('../../bench/security-bench.js');
+      const r = await benchSecurity({ durationS: opts.duration, connections: opts.connections, auditEntries: opts.auditEntries, log: (l) => process.stderr.write(`${l}\n`) });
+      if (json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+      const n = (v: number) => v.toLocaleString('en-US');
+      const pct = (a: number, b: number) => `${Math.round((100 * a) / b)}%`;
+      process.stdout.write(
+        [
+          `requests/s, ${opts.connections} connections (p50 / p99 ms):`,
+          `  ceiling, /healthz without authentication: ${n(r.public_ceiling.per_s)}  (${r.public_ceiling.p50_ms} / ${r.public_ceiling.p99_ms})`,
+          `  API key, GET /v1/tenants/bench:          ${n(r.api_key.per_s)}  (${r.api_key.p50_ms} / ${r.api_key.p99_ms})  ${pct(r.api_key.per_s, r.public_ceiling.per_s)} of the ceiling`,
+          `  session cookie, GET /v1/tenants/bench:   ${n(r.session_cookie.per_s)}  (${r.session_cookie.p50_ms} / ${r.session_cookie.p99_ms})  ${pct(r.session_cookie.per_s, r.public_ceiling.per_s)} of the ceiling`,
+          `audit verify: ${n(r.audit_verify_entries_per_s)} entries/s over ${n(r.audit_entries)} entries; ceiling (bare sha256, one core) ${n(r.audit_sha256_ceiling_per_s)} entries/s`,
+          `password sign-ins: ${r.sign_ins_per_s}/s over HTTP; ceiling (bare scrypt N=2^15 on the thread pool) ${r.scrypt_ceiling_per_s}/s, ${r.scrypt_ms} ms per hash`,
+          '',
+        ].join('\n'),
+      );
+    });
 }

@@ -23,7 +23,7 @@ export function registerKeys(program: Command): void {
     .command('create')
     .description('Create an API key; it is printed once and never again')
     .option('-t, --tenant <tenant>', 'tenant the key belongs to (default: the tenant of your key); created if new')
-    .requiredOption('-s, --scopes <scopes>', 'comma-separated scopes: ingest, read, admin')
+    .requiredOption('-s, --scopes <scopes>', 'comma-separated scopes: ingest, read, respond, write, admin (read, respond, write and admin hold what the viewer, responder, editor and admin roles hold)')
     .option('-n, --name <name>', 'a name to recognise the key by')
     .action(async (opts: { tenant?: string; scopes: string; name?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<KeyView>('POST', '/v1/keys', {

@@ -17,8 +17,12 @@ export function segmentDir(logPath: string): string {
   return `${logPath}.segments`;
 }
 
+export function segmentFileName(id: number): string {
+  return `${String(id).padStart(12, '0')}.seg`;
+}
+
 function segmentFile(dir: string, id: number): string {
-  return join(dir, `${String(id).padStart(12, '0')}.seg`);
+  return join(dir, segmentFileName(id));
 }
 
 export function listSegments(dir: string): number[] {

@@ -1,0 +1,108 @@
+/**
+ * Signing in with email and password: lock-out first (per account and per address), then one
+ * scrypt check whether or not the account exists (unknown accounts are checked against a decoy
+ * hash, so timing does not reveal which emails are registered), then a session. Every failure and
+ * every lock-out is written to the audit log; the client only ever hears "invalid email or password".
+ */
+import type { AuditLog } from '../audit/audit-log.js';
+import { KeelError } from '../core/errors.js';
+import type { Membership, PeopleService, User } from '../people/people-service.js';
+import type { Accounts } from './accounts.js';
+import { decoyHash, verifyPassword } from './passwords.js';
+import type { Session, SessionService } from './sessions.js';
+import type { SignInThrottle } from './sign-in-throttle.js';
+
+export interface SignInRequest {
+  email: string;
+  password: string;
+  team?: string;
+  ip: string;
+  userAgent: string;
+  requestId: string;
+}
+
+export interface SignedIn {
+  token: string;
+  session: Session;
+  user: User;
+  memberships: Membership[];
+}
+
+export class PasswordSignIn {
+  constructor(
+    private readonly deps: {
+      people: PeopleService;
+      accounts: Accounts;
+      sessions: SessionService;
+      throttle: SignInThrottle;
+      audit: AuditLog;
+      onResult?: (result: 'success' | 'failure' | 'locked') => void;
+    },
+  ) {}
+
+  async signIn(req: SignInRequest): Promise<SignedIn> {
+    const { people, accounts, sessions, throttle } = this.deps;
+    const email = req.email.trim().toLowerCase();
+    const locked = await throttle.lockedFor(email, req.ip);
+    if (locked.ms > 0) {
+      this.deps.onResult?.('locked');
+      const seconds = Math.ceil(locked.ms / 1000);
+      throw new KeelError('rate_limited', `too many failed sign-ins for this ${locked.by}; try again in ${seconds} s`, { retryAfterSeconds: seconds });
+    }
+    const user = await people.byEmail(email);
+    const hash = user ? await accounts.passwordHash(user.id) : null;
+    const matches = await verifyPassword(req.password, hash ?? (await decoyHash(accounts.rules.hashCost)));
+    const memberships = user ? await people.memberships(user.id) : [];
+    const tenant = memberships[0]?.tenant ?? '';
+    const reason = !user ? 'unknown account' : !hash ? 'no password set' : !matches ? 'wrong password' : user.disabled ? 'account disabled' : undefined;
+    if (reason) {
+      await this.failure(req, email, tenant, reason);
+      throw new KeelError('unauthorized', 'invalid email or password');
+    }
+    await throttle.succeed(email);
+    if (memberships.length === 0) {
+      await this.record(req, email, '', 'no team', false);
+      throw new KeelError('forbidden', 'your account is not a member of any team yet; ask a team admin to add you');
+    }
+    const team = req.team ?? memberships[0]!.tenant;
+    if (!memberships.some((m) => m.tenant === team)) {
+      await this.record(req, email, tenant, `not a member of team ${team}`, false);
+      throw new KeelError('not_found', `team "${team}" not found among your teams`);
+    }
+    const { token, session } = await sessions.create({ userId: user!.id, tenant: team, method: 'password', ip: req.ip, userAgent: req.userAgent });
+    await accounts.noteSignIn(user!.id, 'password', req.ip);
+    this.deps.onResult?.('success');
+    return { token, session, user: user!, memberships };
+  }
+
+  private async failure(req: SignInRequest, email: string, tenant: string, reason: string): Promise<void> {
+    this.deps.onResult?.('failure');
+    await this.record(req, email, tenant, reason, false);
+    const locked = await this.deps.throttle.fail(email, req.ip);
+    if (locked.lockedAccount || locked.lockedAddress) {
+      await this.deps.audit.record({
+        actor: 'system',
+        action: 'auth.lockout',
+        tenant,
+        target: locked.lockedAccount ? `user/${email}` : `address/${req.ip}`,
+        after: { account: locked.lockedAccount, address: locked.lockedAddress },
+        sourceIp: req.ip,
+        requestId: req.requestId,
+        ok: false,
+      });
+    }
+  }
+
+  private async record(req: SignInRequest, email: string, tenant: string, reason: string, ok: boolean): Promise<void> {
+    await this.deps.audit.record({
+      actor: 'anonymous',
+      action: 'auth.sign_in',
+      tenant,
+      target: `user/${email}`,
+      after: { method: 'password', reason },
+      sourceIp: req.ip,
+      requestId: req.requestId,
+      ok,
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/** `GET /v1/compliance/report`: the evidence, as JSON or Markdown. */
+import { z } from 'zod';
+import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
+import { parsePointInTime } from '../audit/time-param.js';
+import type { Clock } from '../core/clock.js';
+import { KeelError } from '../core/errors.js';
+import { reportMarkdown } from './markdown.js';
+import { buildReport, type ComplianceDeps } from './report.js';
+
+export function complianceRoutes(deps: ComplianceDeps & { clock: Clock }): AnyRoute[] {
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/compliance/report',
+      summary: 'Compliance evidence: access review, audit chain, encryption, backups, SLOs and incidents',
+      description: 'Team admins get their team’s report; admins of the system tenant get every team’s, or one with `tenant`.',
+      tags: ['compliance'],
+      permission: 'compliance:read',
+      query: z
+        .object({
+          since: z.string().max(64).optional().describe('Start of the period: RFC 3339, epoch ms or a duration back (default 30d)'),
+          until: z.string().max(64).optional(),
+          tenant: z.string().max(63).optional(),
+          format: z.enum(['json', 'md']).default('json'),
+        })
+        .strict(),
+      timeoutMs: 600_000,
+      responses: [
+        { status: 200, description: 'The report (JSON, or Markdown with format=md)' },
+      ],
+      handler: async ({ query, principal, reply }) => {
+        let tenant: string | undefined = principal.tenant;
+        if (principal.superuser) tenant = query.tenant;
+        else if (query.tenant !== undefined && query.tenant !== principal.tenant) throw new KeelError('not_found', `tenant "${query.tenant}" not found`);
+        const now = deps.clock.now();
+        const from = parsePointInTime('since', query.since ?? '30d', now)!;
+        const to = parsePointInTime('until', query.until, now) ?? now;
+        if (from >= to) throw new KeelError('validation_failed', 'since must be before until', { details: [{ path: 'since', message: 'not before until' }] });
+        const report = await buildReport(deps, { from, to, ...(tenant !== undefined ? { tenant } : {}) });
+        if (query.format === 'md') {
+          void reply.type('text/markdown; charset=utf-8').send(reportMarkdown(report));
+          return SENT;
+        }
+        return report;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,110 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { KindHandler } from '../../src/definitions/kinds.js';
+import { FakeClock } from '../../src/core/clock.js';
+import { keel as keelCli } from '../helpers/cli.js';
+import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
+import { signIn } from '../helpers/security.js';
+
+const DAY = 86_400_000;
+const clock = new FakeClock(Date.now());
+let t: TestKeel;
+let acmeAdmin: string;
+
+// A stand-in for the SLO kind the SLO engine registers.
+const sloKind: KindHandler<{ service: string; objectives: { target: number }[] }> = {
+  apiVersions: ['openslo/v1'],
+  kind: 'SLO',
+  order: 20,
+  parse: (doc) => {
+    const r = z.object({ service: z.string(), objectives: z.array(z.object({ target: z.number() }).passthrough()) }).passthrough().safeParse(doc.spec);
+    return r.success ? { ok: true, spec: r.data } : { ok: false, errors: [{ path: ['spec'], message: r.error.message }] };
+  },
+};
+
+beforeAll(async () => {
+  t = await startTestKeel({ security: { passwords: { hashCost: 12 }, apiKeys: { maxAge: '90d' }, backups: { maxAge: '24h' } } }, { clock });
+  t.keel.ctx.kinds.register(sloKind);
+  acmeAdmin = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['admin'], name: 'old acme admin' } })).body.key;
+  await http(`${t.url}/v1/tenants`, { key: t.adminKey, json: { id: 'other' } });
+  await http(`${t.url}/v1/users`, { key: acmeAdmin, json: { email: 'amy@acme.test', name: 'Amy', role: 'admin', password: 'compliance passphrase' } });
+  await http(`${t.url}/v1/users`, { key: acmeAdmin, json: { email: 'never@acme.test', name: 'Never', role: 'viewer' } });
+  await http(`${t.url}/v1/users`, { key: t.adminKey, json: { email: 'olga@other.test', name: 'Olga', role: 'editor', team: 'other' } });
+  clock.advance(100 * DAY);
+  await http(`${t.url}/v1/keys`, { key: acmeAdmin, json: { scopes: ['ingest'], name: 'fresh ingest' } });
+  await signIn(t.url, 'amy@acme.test', 'compliance passphrase');
+  await http(`${t.url}/v1/auth/sign-in`, { json: { email: 'amy@acme.test', password: 'not it at all' } });
+  await t.keel.ctx.alerts.signal({ tenant: 'acme', dedupKey: 'db-down', source: 'manual', status: 'firing', severity: 'page', summary: 'db down' });
+});
+afterAll(async () => t?.close());
+
+describe('keel compliance report', () => {
+  it('degrades to "no SLOs defined" and "no backup" before there are any', async () => {
+    const r = await http(`${t.url}/v1/compliance/report`, { key: t.adminKey });
+    expect(r.status).toBe(200);
+    expect(r.body.slos).toEqual({ summary: 'no SLOs defined', rows: [] });
+    expect(r.body.backups).toMatchObject({ status: 'none', last_backup_at: null });
+  });
+
+  it('holds the access review, audit chain, encryption, backup age, SLOs and incidents for the period', async () => {
+    await http(`${t.url}/v1/definitions/apply`, {
+      key: acmeAdmin,
+      json: { sources: [{ file: 'slo.yaml', content: 'apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: checkout-availability\nspec:\n  service: checkout\n  objectives:\n    - target: 0.999\n' }] },
+    });
+    const backup = await http(`${t.url}/v1/backups`, { key: t.adminKey, method: 'POST' });
+    expect(backup.status).toBe(200);
+    clock.advance(2 * 3_600_000);
+    const r = await http(`${t.url}/v1/compliance/report?since=30d`, { key: t.adminKey });
+    expect(r.status).toBe(200);
+    const a = r.body.access_review;
+    expect(r.body.scope).toBe('all tenants');
+    const amy = a.users.find((u: any) => u.email === 'amy@acme.test');
+    expect(amy).toMatchObject({ teams: [{ team: 'acme', role: 'admin' }], has_password: true, last_sign_in_method: 'password', flags: [] });
+    expect(a.users.find((u: any) => u.email === 'never@acme.test').flags).toContain('never signed in');
+    const old = a.api_keys.find((k: any) => k.name === 'old acme admin');
+    expect(old).toMatchObject({ tenant: 'acme', scopes: ['admin'], age_days: 100 });
+    expect(old.flags).toEqual(expect.arrayContaining(['older than 90 days', 'admin scope']));
+    expect(a.api_keys.find((k: any) => k.name === 'fresh ingest').flags).toEqual(['never used']);
+    expect(a.summary).toMatchObject({ users: 3, admins: 1, never_signed_in: 2 });
+    expect(a.summary.api_keys_flagged).toBe(2); // the bootstrap key and the old acme key
+    expect(r.body.audit.chain).toMatchObject({ ok: true, problem: null });
+    expect(r.body.audit.failed_sign_ins_in_period).toBe(1);
+    expect(r.body.audit.by_action['keys.create']).toBe(1); // only the one created in the period
+    expect(r.body.encryption).toMatchObject({ algorithm: 'AES-256-GCM', key_source: 'file', unreadable: 0, transport: { tls: false, session_cookie: 'HttpOnly; SameSite=Lax', cors_origins: [] } });
+    expect(r.body.backups).toMatchObject({ status: 'ok', age_hours: 2, in_period: 1 });
+    expect(r.body.slos.rows).toEqual([{ tenant: 'acme', slo: 'checkout-availability', service: 'checkout', target: 0.999, version: 1 }]);
+    expect(r.body.incidents.rows).toEqual([{ tenant: 'acme', severity: 'page', status: 'firing', alerts: 1 }]);
+    clock.advance(DAY);
+    const stale = await http(`${t.url}/v1/compliance/report`, { key: t.adminKey });
+    expect(stale.body.backups.status).toBe('stale');
+  });
+
+  it('scopes a team admin’s report to the team; another team is 404', async () => {
+    const r = await http(`${t.url}/v1/compliance/report`, { key: acmeAdmin });
+    expect(r.body.scope).toBe('tenant acme');
+    expect(r.body.access_review.users.map((u: any) => u.email).sort()).toEqual(['amy@acme.test', 'never@acme.test']);
+    expect(r.body.access_review.api_keys.every((k: any) => k.tenant === 'acme')).toBe(true);
+    expect(r.text).not.toContain('olga@other.test');
+    expect((await http(`${t.url}/v1/compliance/report?tenant=other`, { key: acmeAdmin })).status).toBe(404);
+    const bad = await http(`${t.url}/v1/compliance/report?since=soon`, { key: acmeAdmin });
+    expect(bad.status).toBe(400);
+  });
+
+  it('prints Markdown or JSON from the CLI, and says so when the audit chain is broken', async () => {
+    const md = await keelCli(['compliance', 'report', '--md', '--since', '30d'], { url: t.url, key: t.adminKey });
+    expect(md.code, md.stderr).toBe(0);
+    for (const h of ['# Keel compliance report', '## Access review', '### People', '### API keys', '## Audit log', '## Encryption', '## Backups', '## SLOs', '## Incidents']) expect(md.stdout).toContain(h);
+    expect(md.stdout).toMatch(/Hash chain \*\*intact\*\*: \d+ entries checked; head entry \d+ has hash `[0-9a-f]{64}`/);
+    expect(md.stdout).toContain('| amy@acme.test | Amy | acme: admin | password |');
+    expect(md.stdout).toContain('older than 90 days');
+    const json = await keelCli(['compliance', 'report', '--json'], { url: t.url, key: t.adminKey });
+    expect(JSON.parse(json.stdout).access_review.summary.users).toBe(3);
+    const db = new Database(join(t.dataDir, 'state.db'));
+    db.prepare("UPDATE audit_log SET target = 'elsewhere' WHERE seq = 2").run();
+    db.close();
+    const broken = await keelCli(['compliance', 'report'], { url: t.url, key: t.adminKey });
+    expect(broken.stdout).toContain('Hash chain **BROKEN** at entry 2');
+  });
+});
