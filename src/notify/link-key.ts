@@ -8,18 +8,17 @@ import type { SecretBox } from '../core/secrets.js';
 import type { Store } from '../store/store.js';
 
 export async function loadLinkKey(store: Store, box: SecretBox, now: number): Promise<Buffer> {
-  const read = () => store.db.selectFrom('paging_settings').select('value_json').where('tenant_id', '=', '*').where('key', '=', 'link_key').executeTakeFirst();
+  const read = () => store.db.selectFrom('paging_settings').select('sealed').where('tenant_id', '=', '*').where('key', '=', 'link_key').executeTakeFirst();
   let row = await read();
   if (!row) {
     const sealed = box.seal(randomBytes(32).toString('base64'));
     // Two nodes starting at once: the first insert wins and both read it back.
     await store.db
       .insertInto('paging_settings')
-      .values({ tenant_id: '*', key: 'link_key', value_json: JSON.stringify({ sealed }), updated_at: now })
+      .values({ tenant_id: '*', key: 'link_key', value_json: '{}', sealed, updated_at: now })
       .onConflict((oc) => oc.columns(['tenant_id', 'key']).doNothing())
       .execute();
     row = await read();
   }
-  const { sealed } = JSON.parse(row!.value_json) as { sealed: string };
-  return Buffer.from(box.open(sealed), 'base64');
+  return Buffer.from(box.open(row!.sealed!), 'base64');
 }

@@ -1,4 +1,4 @@
-/** A tenant's SMTP server for email notifications; the password is stored sealed and never returned. */
+/** A tenant's SMTP server for email notifications; the password is stored sealed (its own column) and never returned. */
 import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { SecretBox } from '../core/secrets.js';
@@ -30,9 +30,7 @@ export interface SmtpSettings {
   requireTls: boolean;
 }
 
-interface Stored extends Omit<SmtpSettings, 'password'> {
-  passwordSealed?: string;
-}
+type Stored = Omit<SmtpSettings, 'password'>;
 
 export class SmtpSettingsStore {
   constructor(
@@ -43,13 +41,14 @@ export class SmtpSettingsStore {
 
   async set(tenant: string, input: SmtpSettingsInput): Promise<void> {
     const { password, ...rest } = input;
-    const stored: Stored = { ...rest, ...(password !== undefined ? { passwordSealed: this.box.seal(password) } : {}) };
+    const stored: Stored = rest;
+    const sealed = password !== undefined ? this.box.seal(password) : null;
     const now = this.clock.now();
     const value_json = JSON.stringify(stored);
     await this.store.db
       .insertInto('paging_settings')
-      .values({ tenant_id: tenant, key: 'smtp', value_json, updated_at: now })
-      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet({ value_json, updated_at: now }))
+      .values({ tenant_id: tenant, key: 'smtp', value_json, sealed, updated_at: now })
+      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet({ value_json, sealed, updated_at: now }))
       .execute();
   }
 
@@ -57,15 +56,13 @@ export class SmtpSettingsStore {
   async view(tenant: string): Promise<(Omit<SmtpSettings, 'password'> & { password_set: boolean }) | undefined> {
     const s = await this.stored(tenant);
     if (!s) return undefined;
-    const { passwordSealed, ...rest } = s;
-    return { ...rest, password_set: passwordSealed !== undefined };
+    return { ...s.value, password_set: s.sealed !== null };
   }
 
   async get(tenant: string): Promise<SmtpSettings | undefined> {
     const s = await this.stored(tenant);
     if (!s) return undefined;
-    const { passwordSealed, ...rest } = s;
-    return { ...rest, ...(passwordSealed ? { password: this.box.open(passwordSealed) } : {}) };
+    return { ...s.value, ...(s.sealed !== null ? { password: this.box.open(s.sealed) } : {}) };
   }
 
   async remove(tenant: string): Promise<boolean> {
@@ -73,8 +70,8 @@ export class SmtpSettingsStore {
     return Number(r.numDeletedRows) > 0;
   }
 
-  private async stored(tenant: string): Promise<Stored | undefined> {
-    const row = await this.store.db.selectFrom('paging_settings').select('value_json').where('tenant_id', '=', tenant).where('key', '=', 'smtp').executeTakeFirst();
-    return row ? (JSON.parse(row.value_json) as Stored) : undefined;
+  private async stored(tenant: string): Promise<{ value: Stored; sealed: string | null } | undefined> {
+    const row = await this.store.db.selectFrom('paging_settings').select(['value_json', 'sealed']).where('tenant_id', '=', tenant).where('key', '=', 'smtp').executeTakeFirst();
+    return row ? { value: JSON.parse(row.value_json) as Stored, sealed: row.sealed } : undefined;
   }
 }

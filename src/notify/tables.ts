@@ -76,8 +76,10 @@ export interface PagingSettingsTable {
   /** `*` for installation-wide settings (the link-signing key). */
   tenant_id: string;
   key: string;
-  /** JSON; secret parts sealed. */
+  /** JSON of the non-secret part. */
   value_json: string;
+  /** The secret part (SMTP password, link-signing key), sealed; a registered sealed column. */
+  sealed: string | null;
   updated_at: number;
 }
 

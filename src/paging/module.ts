@@ -75,6 +75,11 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   const publicUrl = () => (cfg.publicUrl ?? `http://${config.server.host}:${config.server.port}`).replace(/\/+$/, '');
   const newAfterCommit = () => new AfterCommit();
 
+  // Every sealed secret paging stores, so key rotation re-encrypts them and reports can list them.
+  ctx.sealed.register({ table: 'paging_secrets', key: ['tenant_id', 'name'], column: 'sealed', description: 'paging secrets (webhook signing secrets, Slack webhook URLs)' });
+  ctx.sealed.register({ table: 'paging_settings', key: ['tenant_id', 'key'], column: 'sealed', description: 'SMTP passwords and the notification link-signing key' });
+  ctx.sealed.register({ table: 'integration_keys', key: ['id'], column: 'sealed', description: 'integration keys (Alertmanager, Events v2, heartbeats)' });
+
   ctx.kinds.register(userKind(ctx.people));
   ctx.kinds.register(channelKind());
   ctx.kinds.register(scheduleKind());

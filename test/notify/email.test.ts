@@ -129,6 +129,26 @@ describe('email notifications over SMTP', () => {
     expect(n[0]).toMatchObject({ channel: 'email', status: 'sent', attempts: 1, last_status: 250 });
   });
 
+  it('keeps working across a secret key rotation, which re-encrypts paging’s sealed columns', async () => {
+    await integrationKey(t, 'alertmanager', 'mail');
+    await http(`${t.url}/v1/paging/secrets/some-hook`, { method: 'PUT', key: t.adminKey, json: { value: 'hook-secret' } });
+    const rotated = await http(`${t.url}/v1/secrets/rotate`, { key: t.adminKey, json: { new_key: true } });
+    expect(rotated.status, rotated.text).toBe(200);
+    const status = rotated.body.status;
+    const col = (table: string) => status.columns.find((c: any) => c.table === table && c.column === 'sealed');
+    for (const table of ['paging_secrets', 'paging_settings', 'integration_keys']) {
+      expect(col(table), table).toBeDefined();
+      expect(Object.keys(col(table).by_key), table).toEqual([status.current_key_id]);
+      expect(col(table).not_sealed, table).toBe(0);
+    }
+    const before = mails.length;
+    const inc = await http(`${t.url}/v1/incidents`, { key: t.adminKey, json: { title: 'After rotation', service: 'mail', severity: 'SEV3' } });
+    expect(inc.status, inc.text).toBe(201);
+    const mail = await waitFor('the email after rotation', () => mails[before]);
+    expect(mail.user).toBe('keel');
+    expect(textPart(mail.raw).headers).toMatch(/^Subject: \[SEV3\] Incident #2: After rotation$/m);
+  });
+
   it('a wrong SMTP password fails the delivery with the server’s answer, visible in the timeline', async () => {
     await http(`${t.url}/v1/paging/smtp`, { method: 'PUT', key: t.adminKey, json: { host: '127.0.0.1', port, user: 'keel', password: 'wrong', from: 'keel@example.com' } });
     // A declared incident of the service pages Dana through its policy.

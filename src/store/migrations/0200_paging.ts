@@ -207,6 +207,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('tenant_id', 'text', (c) => c.notNull())
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('value_json', 'text', (c) => c.notNull())
+    .addColumn('sealed', 'text')
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('paging_settings_pk', ['tenant_id', 'key'])
     .execute();
