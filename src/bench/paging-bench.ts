@@ -107,13 +107,13 @@ export async function benchPaging(o: PagingBenchOptions): Promise<PagingBenchRes
   const pool = new Pool(keel.url, { connections: o.concurrency, pipelining: 1 });
   try {
     const admin = { authorization: `Bearer ${keel.adminKey}`, 'content-type': 'application/json' };
-    const call = async (method: 'PUT' | 'POST', path: string, body: unknown) => {
+    const call = async (method: 'POST', path: string, body: unknown) => {
       const r = await pool.request({ method, path, headers: admin, body: JSON.stringify(body) });
       const text = await r.body.text();
       if (r.statusCode >= 300) throw new Error(`${method} ${path}: ${r.statusCode} ${text}`);
       return JSON.parse(text) as Record<string, unknown>;
     };
-    await call('PUT', '/v1/paging/secrets/bench-hook', { value: 'bench-signing-secret' });
+    await call('POST', '/v1/paging/secrets', { name: 'bench-hook', value: 'bench-signing-secret' });
     const yaml = `apiVersion: keel/v1
 kind: User
 metadata: {name: bench}

@@ -81,6 +81,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
         'Public route that checks the integration key itself: configure Alertmanager with `http_config.authorization.credentials: <integration key>` (type alertmanager). Each alert’s fingerprint is its dedup key; resolved alerts resolve. Unknown keys 401, keys of another type 403, bad payloads 400 naming the field, 503 (retry) only when storage fails.',
       tags: ['integrations'],
       permission: 'public',
+      authenticatesItself: 'an integration key of type alertmanager: Authorization: Bearer <key>',
       auditExempt: 'the alert data plane: every alert and transition is recorded by AlertService',
       rawBody: { contentTypes: ['application/json'], bodyLimit: 4 * 1024 * 1024 },
       responses: [
@@ -118,6 +119,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
         'Public route that checks the integration key itself: `routing_key` in the body is an integration key (type events-v2). Answers like PagerDuty: `202 {status: "success", message: "Event processed", dedup_key}`; invalid events `400 {status: "invalid event", message, errors}` naming the fields; unknown or revoked keys 404, keys of another type 403; 503 (retry) only when storage fails. Dedup is per (routing key, dedup key); a trigger after a resolve opens a new alert.',
       tags: ['integrations'],
       permission: 'public',
+      authenticatesItself: 'an integration key of type events-v2 as routing_key in the body',
       auditExempt: 'the alert data plane: every alert and transition is recorded by AlertService',
       rawBody: { contentTypes: ['application/json'], bodyLimit: 512 * 1024 },
       responses: [
@@ -159,6 +161,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
         'Public route that checks the integration key itself: `Authorization: Bearer <integration key>` of type heartbeat, of the heartbeat’s service (or of no service). Any body is ignored. A ping after a missed one resolves the alert.',
       tags: ['integrations'],
       permission: 'public',
+      authenticatesItself: 'an integration key of type heartbeat: Authorization: Bearer <key>',
       auditExempt: 'a liveness ping: it only moves the heartbeat deadline (missed ones are alerts)',
       params: z.object({ name: z.string().min(1).max(200) }).strict(),
       rawBody: { contentTypes: ['*/*'], bodyLimit: 64 * 1024 },

@@ -9,6 +9,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
+import type { SecretBox } from '../core/secrets.js';
 import { randomBase62 } from '../core/ids.js';
 import type { AfterCommit, Fence } from '../incidents/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
@@ -20,6 +21,7 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { backoffDelay } from './backoff.js';
 import { deliver, type DeliveryResult } from './deliver.js';
+import { ensureLinkKey, readLinkKey } from './link-key.js';
 import { signLink } from './links.js';
 import type { PageMessage } from './message.js';
 import type { SecretStore } from './secret-store.js';
@@ -68,6 +70,8 @@ export interface NotifyHooks {
 
 export interface NotifyDeps {
   store: Store;
+  /** Seals the link-signing key. */
+  box: SecretBox;
   clock: Clock;
   bus: Bus;
   logger: Logger;
@@ -79,6 +83,7 @@ export interface NotifyDeps {
 }
 
 export class NotifyService {
+  /** Cached once known to be committed. */
   private linkKey: Buffer | undefined;
   private readonly hooks: NotifyHooks[] = [];
   private readonly inFlight = new Set<string>();
@@ -88,8 +93,19 @@ export class NotifyService {
 
   constructor(private readonly deps: NotifyDeps) {}
 
-  setLinkKey(key: Buffer): void {
-    this.linkKey = key;
+  /** The link-signing key for verifying links; undefined while no link was ever issued. */
+  async verificationKey(): Promise<Buffer | undefined> {
+    this.linkKey ??= await readLinkKey(this.deps.store.db, this.deps.box);
+    return this.linkKey;
+  }
+
+  /** The key for issuing links inside `trx` (created with the first link, cached after commit). */
+  private async issuingKey(trx: Transaction<Database>, fx: AfterCommit): Promise<Buffer> {
+    if (this.linkKey) return this.linkKey;
+    const { key, created } = await ensureLinkKey(trx, this.deps.box, this.deps.clock.now());
+    if (created) fx.add(() => (this.linkKey = key));
+    else this.linkKey = key;
+    return key;
   }
 
   addHooks(h: NotifyHooks): void {
@@ -133,9 +149,10 @@ export class NotifyService {
     }
     const recipient = { user_id: person.id, name: person.name, email: person.email };
     const message = await this.buildMessage(trx, incident, recipient, esc);
+    const key = await this.issuingKey(trx, fx);
     for (const r of rules) {
       const target = JSON.parse(r.config_json) as Target;
-      await this.insertJob(trx, incident, { userId: person.id, targetName: r.name, target, message: this.withLinks(message, incident, person.id), delayMs: Number(r.delay_ms), esc });
+      await this.insertJob(trx, incident, { userId: person.id, targetName: r.name, target, message: this.withLinks(key, message, incident, person.id), delayMs: Number(r.delay_ms), esc });
     }
     await appendTimeline(trx, incident, {
       at: now,
@@ -153,7 +170,7 @@ export class NotifyService {
 
   /** Notifies a shared channel (no person: its links act as `system`). */
   async notifyChannel(trx: Transaction<Database>, incident: Incident, name: string, target: Target, esc: EscalationContext | null, fx: AfterCommit): Promise<number> {
-    const message = this.withLinks(await this.buildMessage(trx, incident, null, esc), incident, null);
+    const message = this.withLinks(await this.issuingKey(trx, fx), await this.buildMessage(trx, incident, null, esc), incident, null);
     await this.insertJob(trx, incident, { userId: null, targetName: name, target, message, delayMs: 0, esc });
     await appendTimeline(trx, incident, {
       at: this.deps.clock.now(),
@@ -236,11 +253,10 @@ export class NotifyService {
   }
 
   /** Fresh signed links per job: each is single-use, and carries the recipient as the actor. */
-  private withLinks(m: PageMessage, incident: Incident, userId: string | null): PageMessage {
-    if (!this.linkKey) throw new Error('notify service not started (no link key)');
+  private withLinks(key: Buffer, m: PageMessage, incident: Incident, userId: string | null): PageMessage {
     const base = this.deps.config.publicUrl.replace(/\/+$/, '');
     const exp = this.deps.clock.now() + this.deps.config.linkTtlMs;
-    const link = (action: 'ack' | 'resolve') => `${base}/v1/links?token=${signLink(this.linkKey!, { tenant: incident.tenant, incident: incident.id, action, user: userId, exp })}`;
+    const link = (action: 'ack' | 'resolve') => `${base}/v1/links?token=${signLink(key, { tenant: incident.tenant, incident: incident.id, action, user: userId, exp })}`;
     return { ...m, ack_url: link('ack'), resolve_url: link('resolve') };
   }
 

@@ -21,7 +21,6 @@ export interface NotifyRouteDeps {
   notify: NotifyService;
   secrets: SecretStore;
   smtp: SmtpSettingsStore;
-  linkKey(): Buffer;
 }
 
 const secretParam = z.object({ name: z.string().regex(SECRET_NAME, 'a secret name: lowercase letters, digits, ".", "-" or "_"') }).strict();
@@ -44,7 +43,9 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
 
   /** The token's claims, or a KeelError saying why the link does not work. */
   async function claimsOf(token: string): Promise<LinkClaims> {
-    const v = verifyLink(deps.linkKey(), token, clock.now());
+    const key = await notify.verificationKey();
+    // No key yet: no link was ever issued, so this one cannot be genuine.
+    const v = key ? verifyLink(key, token, clock.now()) : ({ ok: false, reason: 'bad_signature' } as const);
     if (!v.ok) {
       if (v.reason === 'expired') throw new KeelError('gone', 'this link has expired; acknowledge in Keel or with `keel incidents ack`');
       throw new KeelError('unauthorized', 'this link is not valid (its signature does not match)');
@@ -99,6 +100,7 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
         'Public; the token is signed, expires and works once. GET only shows a confirmation page with one button (link scanners and chat unfurlers fetch links with GET, which must not acknowledge anything); the button POSTs.',
       tags: ['incidents'],
       permission: 'public',
+      authenticatesItself: 'a signed, expiring, single-use link token (?token=)',
       query: tokenQuery,
       responses: [
         { status: 200, description: 'What the link does' },
@@ -135,6 +137,7 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       description: 'Public; authenticated by the token’s signature. The actor in the timeline is the person the notification went to.',
       tags: ['incidents'],
       permission: 'public',
+      authenticatesItself: 'a signed, expiring, single-use link token (?token=)',
       audit: 'incidents.link',
       query: tokenQuery,
       rawBody: { contentTypes: ['application/x-www-form-urlencoded', 'application/json', 'text/plain'], bodyLimit: 4096 },
@@ -189,18 +192,17 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       }),
     }),
     defineRoute({
-      method: 'PUT',
-      url: '/v1/paging/secrets/:name',
-      summary: 'Store a secret (webhook signing secret, Slack webhook URL), sealed',
+      method: 'POST',
+      url: '/v1/paging/secrets',
+      summary: 'Store a secret (webhook signing secret, Slack webhook URL), sealed; replaces one of the same name',
       tags: ['paging'],
       permission: 'integrations:manage',
       audit: 'paging.secret.set',
-      params: secretParam,
-      body: z.object({ value: z.string().min(1).max(8192) }).strict(),
+      body: z.object({ name: secretParam.shape.name, value: z.string().min(1).max(8192) }).strict(),
       responses: [{ status: 200, description: 'Stored (the value is not returned)' }],
-      handler: async ({ params, body, principal, audit }) => {
-        const { info, created } = await secrets.set(principal.tenant, params.name, body.value, actorOf(principal));
-        audit({ target: `secret/${params.name}`, after: { name: params.name, created } });
+      handler: async ({ body, principal, audit }) => {
+        const { info, created } = await secrets.set(principal.tenant, body.name, body.value, actorOf(principal));
+        audit({ target: `secret/${body.name}`, after: { name: body.name, created } });
         return { name: info.name, created, updated_at: iso(info.updatedAt) };
       },
     }),

@@ -1,7 +1,7 @@
 /**
  * REST resources over definitions (`/v1/schedules`, `/v1/escalation-policies`, ...): the same
  * kinds `keel apply -f` manages, with the same validation, versions and reference checks,
- * because a PUT is an apply of one document and a DELETE is the definitions service's delete.
+ * because a POST is an apply of one document and a DELETE is the definitions service's delete.
  */
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
@@ -20,11 +20,13 @@ export interface ResourceOptions {
   noun: string;
   read: Permission;
   write: Permission;
-  /** Offer `POST path` creating one with a generated name (`<prefix>-<random>`). */
+  /** `POST path` without a name creates one named `<prefix>-<random>`. */
   generatedNamePrefix?: string;
   /** Leave out the list route (another module lists this kind with more state). */
   noList?: boolean;
 }
+
+const nameSchema = z.string().min(1).max(128).describe('The definition’s name (metadata.name)');
 
 const putBody = z
   .object({
@@ -70,6 +72,10 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
       }),
     );
   }
+  const generated = o.generatedNamePrefix;
+  // Create and replace by POST with the name in the body: names live in the caller's tenant, so
+  // a URL never names something the caller could mistake for another tenant's.
+  const applyBody = putBody.extend({ name: generated ? nameSchema.optional() : nameSchema }).strict();
   routes.push(
     defineRoute({
       method: 'GET',
@@ -86,22 +92,23 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
       },
     }),
     defineRoute({
-      method: 'PUT',
-      url: `${o.path}/:id`,
-      summary: `Create or replace a ${o.noun} (an apply of one ${o.kind} document)`,
-      description: `Body: \`{"spec": {...}, "metadata": {...}}\`, the spec as in a \`keel/v1 ${o.kind}\` YAML document. Validated and versioned like \`keel apply\`; errors name the field path.`,
+      method: 'POST',
+      url: o.path,
+      summary: `Create or replace a ${o.noun} (an apply of one ${o.kind} document)${generated ? '; named for you unless `name` is given' : ''}`,
+      description: `Body: \`{"name": "...", "spec": {...}, "metadata": {...}}\`, the spec as in a \`keel/v1 ${o.kind}\` YAML document. Validated and versioned like \`keel apply\`; errors name the field path. The answer says whether it was created, updated or unchanged.`,
       tags: [o.tag],
       permission: o.write,
       audit,
-      params: nameParam,
-      body: putBody,
+      body: applyBody,
       responses: [
         { status: 200, description: `The ${o.noun}, and whether it was created, updated or unchanged` },
         { status: 400, description: 'Invalid spec or unknown references' },
       ],
-      handler: async ({ params, body, principal, audit: note }) => {
-        const r = await put(principal.tenant, params.id, body, principal.actor, `PUT ${o.path}/${params.id}`);
-        if (r.action !== 'unchanged') note({ target: `${o.kind}/${params.id}`, after: { action: r.action, diff: r.diff } });
+      handler: async ({ body, principal, audit: note }) => {
+        const { name: given, ...rest } = body;
+        const name = given ?? `${generated}-${randomBase62(8).toLowerCase()}`;
+        const r = await put(principal.tenant, name, rest, principal.actor, `POST ${o.path} ${name}`);
+        if (r.action !== 'unchanged') note({ target: `${o.kind}/${name}`, after: { action: r.action, diff: r.diff } });
         return r;
       },
     }),
@@ -124,28 +131,5 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
       },
     }),
   );
-  if (o.generatedNamePrefix) {
-    const prefix = o.generatedNamePrefix;
-    routes.push(
-      defineRoute({
-        method: 'POST',
-        url: o.path,
-        summary: `Create a ${o.noun} (named for you unless \`name\` is given)`,
-        tags: [o.tag],
-        permission: o.write,
-        audit,
-        body: putBody.extend({ name: z.string().min(1).max(128).optional() }).strict(),
-        responses: [{ status: 201, description: `The ${o.noun}` }],
-        handler: async ({ body, principal, audit: note }) => {
-          const name = body.name ?? `${prefix}-${randomBase62(8).toLowerCase()}`;
-          if (body.name && (await definitions.get(principal.tenant, o.kind, name))) throw new KeelError('conflict', `${o.noun} "${name}" already exists`);
-          const { name: _n, ...rest } = body;
-          const r = await put(principal.tenant, name, rest, principal.actor, `POST ${o.path}`);
-          note({ target: `${o.kind}/${name}`, after: { action: r.action } });
-          return r;
-        },
-      }),
-    );
-  }
   return routes;
 }

@@ -22,7 +22,6 @@ import { HeartbeatService, heartbeatKind } from '../integrations/heartbeats.js';
 import { IntegrationKeys } from '../integrations/keys.js';
 import { integrationRoutes } from '../integrations/routes.js';
 import { channelKind } from '../notify/channel-kind.js';
-import { loadLinkKey } from '../notify/link-key.js';
 import { NotifyService } from '../notify/notify-service.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { SecretStore } from '../notify/secret-store.js';
@@ -104,6 +103,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     metrics,
     secrets: secretStore,
     smtp,
+    box: ctx.secrets,
     newAfterCommit,
     config: {
       get publicUrl() {
@@ -121,7 +121,6 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall, pollIntervalMs: cfg.pollInterval, newAfterCommit });
   const consumer = new PagingConsumer({ store, clock, bus, logger, alerts: ctx.alerts, incidents, metrics, pollIntervalMs: cfg.pollInterval, newAfterCommit });
   const heartbeats = new HeartbeatService({ store, clock, alerts: ctx.alerts, logger, pollIntervalMs: cfg.pollInterval });
-  let linkKey: Buffer | undefined;
 
   const d = ctx.definitions;
   const routes = [
@@ -133,10 +132,6 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       notify,
       secrets: secretStore,
       smtp,
-      linkKey: () => {
-        if (!linkKey) throw new Error('paging not started');
-        return linkKey;
-      },
     }),
     ...oncallRoutes({ store, clock, oncall, keys: ctx.keys, publicUrl }),
     ...integrationRoutes({ store, logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
@@ -247,8 +242,6 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     smtp,
     registerSloImpactProvider: (p) => postmortems.registerSloImpactProvider(p),
     start: async () => {
-      linkKey = await loadLinkKey(store, ctx.secrets, clock.now());
-      notify.setLinkKey(linkKey);
       ctx.whileLeader('paging', lead);
     },
     stop: async () => {

@@ -84,7 +84,7 @@ export async function integrationKey(t: TestKeel, type: string, service?: string
 }
 
 export async function setSecret(t: TestKeel, name: string, value: string): Promise<void> {
-  const r = await http(`${t.url}/v1/paging/secrets/${name}`, { method: 'PUT', key: t.adminKey, json: { value } });
+  const r = await http(`${t.url}/v1/paging/secrets`, { key: t.adminKey, json: { name, value } });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
 }
 

@@ -180,7 +180,7 @@ describe('PagerDuty Events API v2', () => {
 
 describe('heartbeats', () => {
   it('a missed ping raises an alert; the next ping resolves it', async () => {
-    const put = await http(`${t.url}/v1/heartbeats/nightly-backup`, { method: 'PUT', key: t.adminKey, json: { spec: { service: 'batch', interval: '1s', summary: 'Nightly backup did not report' } } });
+    const put = await http(`${t.url}/v1/heartbeats`, { key: t.adminKey, json: { name: 'nightly-backup', spec: { service: 'batch', interval: '1s', summary: 'Nightly backup did not report' } } });
     expect(put.status, put.text).toBe(200);
     const fired = await waitFor('the heartbeat alert', async () => (await alerts()).find((a) => a.source === 'heartbeat' && a.status === 'firing'));
     expect(fired).toMatchObject({ summary: 'Nightly backup did not report', severity: 'page', labels: { heartbeat: 'nightly-backup' } });
@@ -193,7 +193,7 @@ describe('heartbeats', () => {
   });
 
   it('checks the key and the name', async () => {
-    await http(`${t.url}/v1/heartbeats/hourly`, { method: 'PUT', key: t.adminKey, json: { spec: { service: 'batch', interval: '1h' } } });
+    await http(`${t.url}/v1/heartbeats`, { key: t.adminKey, json: { name: 'hourly', spec: { service: 'batch', interval: '1h' } } });
     expect((await http(`${t.url}/v1/heartbeats/hourly`, { method: 'POST' })).status).toBe(401);
     expect((await http(`${t.url}/v1/heartbeats/hourly`, { method: 'POST', key: amKey })).status).toBe(403);
     expect((await http(`${t.url}/v1/heartbeats/nope`, { method: 'POST', key: hbKey })).status).toBe(404);
@@ -201,7 +201,7 @@ describe('heartbeats', () => {
     const otherService = await http(`${t.url}/v1/heartbeats/hourly`, { method: 'POST', key: apiKey });
     expect(otherService.status).toBe(404);
     expect(otherService.body.error.message).toBe('no heartbeat named "hourly" for service api');
-    const bad = await http(`${t.url}/v1/heartbeats/bad`, { method: 'PUT', key: t.adminKey, json: { spec: { service: 'nope', interval: 'soon' } } });
+    const bad = await http(`${t.url}/v1/heartbeats`, { key: t.adminKey, json: { name: 'bad', spec: { service: 'nope', interval: 'soon' } } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.map((d: any) => d.path)).toContain('spec.interval');
   });

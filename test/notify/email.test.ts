@@ -131,7 +131,7 @@ describe('email notifications over SMTP', () => {
 
   it('keeps working across a secret key rotation, which re-encrypts paging’s sealed columns', async () => {
     await integrationKey(t, 'alertmanager', 'mail');
-    await http(`${t.url}/v1/paging/secrets/some-hook`, { method: 'PUT', key: t.adminKey, json: { value: 'hook-secret' } });
+    await http(`${t.url}/v1/paging/secrets`, { key: t.adminKey, json: { name: 'some-hook', value: 'hook-secret' } });
     const rotated = await http(`${t.url}/v1/secrets/rotate`, { key: t.adminKey, json: { new_key: true } });
     expect(rotated.status, rotated.text).toBe(200);
     const status = rotated.body.status;

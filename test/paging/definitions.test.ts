@@ -183,15 +183,15 @@ spec: {service: ghost, default: true}
   });
 
   it('manages definitions over REST with the same validation', async () => {
-    const put = await api('/v1/escalation-policies/second', { method: 'PUT', json: { spec: { steps: [{ notify: { users: ['erin'] }, wait: '10m' }] } } });
+    const put = await api('/v1/escalation-policies', { json: { name: 'second', spec: { steps: [{ notify: { users: ['erin'] }, wait: '10m' }] } } });
     expect(put.status, put.text).toBe(200);
     expect(put.body).toMatchObject({ action: 'create', name: 'second', version: 1, spec: { repeat: 0, steps: [{ notify: { users: ['erin'] }, wait: '10m' }] } });
-    const same = await api('/v1/escalation-policies/second', { method: 'PUT', json: { spec: { steps: [{ notify: { users: ['erin'] }, wait: '10m' }] } } });
+    const same = await api('/v1/escalation-policies', { json: { name: 'second', spec: { steps: [{ notify: { users: ['erin'] }, wait: '10m' }] } } });
     expect(same.body.action).toBe('unchanged');
-    const bad = await api('/v1/escalation-policies/second', { method: 'PUT', json: { spec: { steps: [{ notify: { users: ['erin'] }, wait: 'later' }] } } });
+    const bad = await api('/v1/escalation-policies', { json: { name: 'second', spec: { steps: [{ notify: { users: ['erin'] }, wait: 'later' }] } } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details[0]).toMatchObject({ path: 'spec.steps[0].wait', kind: 'EscalationPolicy', name: 'second' });
-    const extra = await api('/v1/escalation-policies/second', { method: 'PUT', json: { spec: {}, extra: 1 } });
+    const extra = await api('/v1/escalation-policies', { json: { name: 'second', spec: {}, extra: 1 } });
     expect(extra.status).toBe(400);
     expect(extra.body.error.message).toMatch(/unknown field\(s\): extra/);
     expect((await api('/v1/escalation-policies')).body.items.map((i: any) => i.name)).toEqual(['erin-first', 'second']);
@@ -221,7 +221,8 @@ spec: {service: ghost, default: true}
     expect(await t.keel.ctx.secrets.open((await t.keel.store.db.selectFrom('paging_secrets').select('sealed').where('name', '=', 'erin-slack').executeTakeFirstOrThrow()).sealed)).toBe(
       'https://hooks.slack.example/T0/B0/xyz',
     );
-    const badName = await api('/v1/paging/secrets/Bad%20Name', { method: 'PUT', json: { value: 'x' } });
+    const badName = await api('/v1/paging/secrets', { json: { name: 'Bad Name', value: 'x' } });
+    expect(badName.body.error.details[0].path).toBe('name');
     expect(badName.status).toBe(400);
 
     const key = await cli('integrations', 'create', '--type', 'alertmanager', '--service', 'web');

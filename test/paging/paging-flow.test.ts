@@ -320,7 +320,8 @@ describe('routing, severity and suppression', () => {
       key: t.adminKey,
       json: { spec: { matchers: ['component="batch"'], startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), createdBy: 'alice', comment: 'batch rewrite' } },
     });
-    expect(silence.status, silence.text).toBe(201);
+    expect(silence.status, silence.text).toBe(200);
+    expect(silence.body.action).toBe('create');
     const name = silence.body.name as string;
     await trigger(checkoutKey, { dedup_key: 'batch', payload: { summary: 'Batch failed', source: 's', severity: 'critical', component: 'batch', class: 'batch' } });
     const a = await waitFor('the silenced alert', async () =>
@@ -328,10 +329,9 @@ describe('routing, severity and suppression', () => {
     );
     expect(a.paging).toMatchObject({ service: 'checkout', incident_id: null, suppressed_by: `silence/${name}` });
 
-    const mw = await http(`${t.url}/v1/maintenance-windows/db-upgrade`, {
-      method: 'PUT',
+    const mw = await http(`${t.url}/v1/maintenance-windows`, {
       key: t.adminKey,
-      json: { spec: { services: ['reports'], startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), description: 'upgrade' } },
+      json: { name: 'db-upgrade', spec: { services: ['reports'], startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), description: 'upgrade' } },
     });
     expect(mw.status, mw.text).toBe(200);
     const reports = await integrationKey(t, 'events-v2', 'reports');

@@ -88,10 +88,10 @@ beforeAll(async () => {
     metrics,
     secrets: new SecretStore(store, box, clock),
     smtp: new SmtpSettingsStore(store, box, clock),
+    box,
     newAfterCommit: () => new AfterCommit(),
     config: { publicUrl: 'http://keel.example', linkTtlMs: 3_600_000, maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20, timeoutMs: 1000, concurrency: 4, pollIntervalMs: 20 },
   });
-  notify.setLinkKey(randomBytes(32));
   escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall: new OncallService(store, clock), pollIntervalMs: 20, newAfterCommit: () => new AfterCommit() });
   consumer = new PagingConsumer({ store, clock, bus, logger, alerts, incidents, metrics, pollIntervalMs: 20, newAfterCommit: () => new AfterCommit() });
   await definitions.apply(

@@ -24,7 +24,7 @@ beforeAll(async () => {
   writeFileSync(join(dataDir, 'keel.yaml'), 'paging:\n  pollInterval: 50ms\n  delivery: {maxAttempts: 3, initialBackoff: 50ms, maxBackoff: 200ms}\n');
   await start();
   for (const n of ['ann', 'ben']) {
-    const r = await api(`/v1/paging/secrets/${n}-hook`, { method: 'PUT', json: { value: `${n}-secret` } });
+    const r = await api('/v1/paging/secrets', { json: { name: `${n}-hook`, value: `${n}-secret` } });
     expect(r.status).toBe(200);
   }
   const yaml = `${['ann', 'ben']

@@ -253,7 +253,7 @@ function registerPagingSettings(program: Command): void {
     .action(async (name: string, opts: { value?: string; fromFile?: string }, cmd: Command) => {
       const value = opts.value ?? (opts.fromFile ? readFileSync(opts.fromFile, 'utf8').replace(/\r?\n$/, '') : await readStdin());
       if (!value) throw new UsageError('the secret value is empty');
-      const res = await clientOf(cmd).call<{ name: string; created: boolean }>('PUT', `/v1/paging/secrets/${encodeURIComponent(name)}`, { body: { value } });
+      const res = await clientOf(cmd).call<{ name: string; created: boolean }>('POST', '/v1/paging/secrets', { body: { name, value } });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`secret ${res.name} ${res.created ? 'stored' : 'replaced'}\n`);
     });
