@@ -11,6 +11,8 @@ export const PERMISSIONS = [
   'system:read',
   'definitions:read',
   'definitions:write',
+  'slo:read',
+  'slo:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -20,7 +22,7 @@ export type Scope = (typeof SCOPES)[number];
 
 const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
   ingest: ['events:write'],
-  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read'],
+  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read', 'slo:read'],
   admin: PERMISSIONS,
 };
 

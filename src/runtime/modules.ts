@@ -3,7 +3,8 @@
  */
 import type { CoreContext, KeelModule } from '../core/context.js';
 import { servicesModule } from '../services/module.js';
+import { sloModule } from '../slo/module.js';
 
 export function domainModules(ctx: CoreContext): KeelModule[] {
-  return [servicesModule(ctx)];
+  return [servicesModule(ctx), sloModule(ctx)];
 }

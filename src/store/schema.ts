@@ -10,5 +10,6 @@ import type { AuthTables } from '../auth/tables.js';
 import type { DefinitionTables } from '../definitions/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
+import type { SloTables } from '../slo/tables.js';
 
-export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables {}
+export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, SloTables {}
