@@ -18,6 +18,8 @@ export interface LoadOptions {
   connections: number;
   durationS: number;
   warmupS: number;
+  /** Paces requests so the offered load is this many events per second (default: as fast as possible). */
+  eventsPerSecond?: number;
   onTick?: (r: LoadResult) => void;
 }
 
@@ -35,8 +37,17 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const result: LoadResult = { requests: 0, events: 0, failures: 0, statuses: {}, seconds: o.durationS, latenciesMs: [] };
   let k = 0;
   const ticker = o.onTick ? setInterval(() => o.onTick!(result), 1000) : undefined;
+  const start = performance.now();
+  let scheduled = 0;
   const loop = async () => {
     while (performance.now() < end) {
+      if (o.eventsPerSecond) {
+        // Open-loop pacing: request n is due at start + n × batch / rate, whoever sends it.
+        const due = start + ((scheduled++ * o.eventsPerBody) / o.eventsPerSecond) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (performance.now() >= end) break;
+      }
       const body = o.bodies[k++ % o.bodies.length]!;
       const t0 = performance.now();
       let status = 0;

@@ -10,12 +10,17 @@ export class AttributeSlots {
   private readonly byKey = new Map<string, number>();
   readonly paths: string[][] = [];
 
+  /** Whether an expression reads `ts` itself (not only the fold, for bucketing). */
+  tsReferenced = false;
+
   constructor() {
     this.slot(['ts']);
+    this.tsReferenced = false;
   }
 
   /** Slot of an attribute path (segments of a dotted path), assigned on first use. */
   slot(path: readonly string[]): number {
+    if (path.length === 1 && path[0] === 'ts') this.tsReferenced = true;
     const key = path.join('\u0000');
     let s = this.byKey.get(key);
     if (s === undefined) {

@@ -56,7 +56,7 @@ export function compileGen(uid: string, tenant: string, slo: ResolvedSlo, slots:
 export function compileTenantPlan(tenant: string, gens: { uid: string; slo: ResolvedSlo }[]): TenantPlan {
   const slots = new AttributeSlots();
   const compiled = gens.map((g) => compileGen(g.uid, tenant, g.slo, slots));
-  return { tenant, slots, scanner: new EventScanner(slots.paths), gens: compiled };
+  return { tenant, slots, scanner: new EventScanner(slots.paths, 'bytes', !slots.tsReferenced), gens: compiled };
 }
 
 /** Which counting stream an objective reads. */

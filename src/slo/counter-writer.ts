@@ -76,7 +76,7 @@ export class CounterWriter {
         if (!stream || stream.all.cells.size === 0) continue;
         const overall = await this.seriesId(trx, d.uid, o, OVERALL);
         addCells(overall, stream.all);
-        for (const combo of stream.combos.values()) {
+        for (const combo of stream.combos) {
           addCells(await this.comboId(trx, d.uid, o, JSON.stringify(combo.values)), combo.cells);
         }
         const objective = gen.slo.objectives[o]!;

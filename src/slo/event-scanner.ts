@@ -17,7 +17,60 @@ interface TrieEntry {
   slot: number;
   /** Wanted keys inside this key's object value. */
   child: TrieNode | null;
+  /** Recently seen string values with their bytes: most attributes SLOs filter on repeat a lot. */
+  interned: InternTable;
 }
+
+/**
+ * A small table of decoded strings per attribute. Decoding a string (allocation included) costs
+ * more than comparing its bytes with a few known values, and the attributes SLOs read (service,
+ * route, region, method) have few distinct values; unique values (ids) just miss and rotate out.
+ */
+class InternTable {
+  private readonly bytes: Uint8Array[] = [];
+  private readonly strings: string[] = [];
+  private next = 0;
+  private hits = 0;
+  private misses = 0;
+  /** Off once an attribute proves to have mostly unique values (ids, timestamps). */
+  enabled = true;
+
+  lookup(d: Buffer, start: number, end: number): string | undefined {
+    const r = this.find(d, start, end);
+    if (r === undefined) {
+      if (++this.misses >= 256 && this.misses > this.hits) this.enabled = false;
+    } else this.hits++;
+    return r;
+  }
+
+  private find(d: Buffer, start: number, end: number): string | undefined {
+    const len = end - start;
+    const bytes = this.bytes;
+    outer: for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (b.length !== len) continue;
+      for (let j = len - 1; j >= 0; j--) if (b[j] !== d[start + j]) continue outer;
+      return this.strings[i];
+    }
+    return undefined;
+  }
+
+  add(d: Buffer, start: number, end: number, value: string): void {
+    if (end - start > 64) return;
+    const copy = Uint8Array.prototype.slice.call(d, start, end);
+    if (this.bytes.length < 32) {
+      this.bytes.push(copy);
+      this.strings.push(value);
+    } else {
+      this.bytes[this.next] = copy;
+      this.strings[this.next] = value;
+      this.next = (this.next + 1) % 32;
+    }
+  }
+}
+
+/** Powers of ten exact in a double, for the fast decimal path. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 interface TrieNode {
   entries: TrieEntry[];
@@ -40,8 +93,19 @@ export class EventScanner {
   /** Events the byte scanner handed to JSON.parse (for the bench and tests). */
   fallbacks = 0;
 
-  /** `paths[i]` is the attribute read into slot i. */
-  constructor(private readonly paths: readonly (readonly string[])[]) {
+  /**
+   * `paths[i]` is the attribute read into slot i. `mode: 'json'` parses every event with JSON.parse
+   * instead (the bench compares both).
+   */
+  constructor(
+    private readonly paths: readonly (readonly string[])[],
+    private readonly mode: 'bytes' | 'json' = 'bytes',
+    /**
+     * Read the top-level `ts` (slot 0) as epoch ms straight from its bytes instead of as text, when
+     * no expression compares `ts` itself: it saves decoding a unique string per event.
+     */
+    private readonly tsAsTime = false,
+  ) {
     this.root = { entries: [], slots: [] };
     paths.forEach((path, slot) => {
       let node = this.root;
@@ -49,7 +113,7 @@ export class EventScanner {
         const keyBytes = Buffer.from(path[i]!, 'utf8');
         let entry = node.entries.find((e) => Buffer.compare(e.key, keyBytes) === 0);
         if (!entry) {
-          entry = { key: keyBytes, slot: -1, child: null };
+          entry = { key: keyBytes, slot: -1, child: null, interned: new InternTable() };
           node.entries.push(entry);
         }
         node.slots.push(slot);
@@ -85,7 +149,7 @@ export class EventScanner {
     record.fill(undefined);
     const lineStart = p;
     try {
-      if (d[p] !== 0x7b) throw FALLBACK;
+      if (d[p] !== 0x7b || this.mode === 'json') throw FALLBACK;
       this.pos = p;
       this.object(this.root, record);
       p = this.pos;
@@ -106,7 +170,7 @@ export class EventScanner {
 
   /** The slow path: JSON.parse the event's line and walk the wanted paths. */
   private parseLine(lineStart: number, record: CelRecord): void {
-    this.fallbacks++;
+    if (this.mode === 'bytes') this.fallbacks++;
     let nl = this.data.indexOf(NEWLINE, lineStart);
     if (nl < 0 || nl > this.end) nl = this.end;
     this.pos = nl;
@@ -191,17 +255,26 @@ export class EventScanner {
       this.skipValue();
       return;
     }
-    if (c === QUOTE) record[entry.slot] = this.string();
-    else if (c === 0x74) record[entry.slot] = this.literal(0x74, 4, true);
-    else if (c === 0x66) record[entry.slot] = this.literal(0x66, 5, false);
-    else if (c === 0x6e) record[entry.slot] = this.literal(0x6e, 4, null);
+    if (c === QUOTE) {
+      if (entry.slot === 0 && this.tsAsTime) {
+        const t = this.timestamp();
+        if (t === t) {
+          record[0] = t;
+          return;
+        }
+      }
+      record[entry.slot] = this.string(entry.interned);
+    }
+    else if (c === 0x74) record[entry.slot] = this.literal(4, true);
+    else if (c === 0x66) record[entry.slot] = this.literal(5, false);
+    else if (c === 0x6e) record[entry.slot] = this.literal(4, null);
     else if (c === 0x5b) {
       record[entry.slot] = OBJECT;
       this.skipValue();
     } else record[entry.slot] = this.number();
   }
 
-  private literal<T>(_first: number, length: number, value: T): T {
+  private literal<T>(length: number, value: T): T {
     const d = this.data;
     const p = this.pos;
     const ok =
@@ -215,50 +288,126 @@ export class EventScanner {
     return value;
   }
 
-  private string(): string {
+  private string(interned: InternTable): string {
     const d = this.data;
     const start = this.pos + 1;
     let p = start;
     let escaped = false;
     for (;;) {
-      const c = d[p];
+      const c = d[p]!;
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
         escaped = true;
         p += 2;
         continue;
       }
-      if (c === undefined || c === NEWLINE || c < 0x20) throw FALLBACK;
+      if (c === undefined || c < 0x20) throw FALLBACK;
       p++;
     }
     this.pos = p + 1;
-    if (!escaped) return d.toString('utf8', start, p);
-    return JSON.parse(d.toString('utf8', start - 1, p + 1)) as string;
+    if (escaped) return JSON.parse(d.toString('utf8', start - 1, p + 1)) as string;
+    if (!interned.enabled) return d.toString('utf8', start, p);
+    const known = interned.lookup(d, start, p);
+    if (known !== undefined) return known;
+    const value = d.toString('utf8', start, p);
+    interned.add(d, start, p, value);
+    return value;
   }
 
+  /**
+   * An RFC 3339 date-time string at `pos` as epoch ms (the same value as `parseRfc3339`), advancing
+   * past it; NaN (and `pos` unchanged) for any other form, which the caller then reads as text.
+   */
+  private timestamp(): number {
+    const d = this.data;
+    const s = this.pos + 1;
+    const dg = (i: number) => {
+      const c = d[s + i]! - 0x30;
+      return c >= 0 && c <= 9 ? c : -100_000;
+    };
+    const y = dg(0) * 1000 + dg(1) * 100 + dg(2) * 10 + dg(3);
+    const mo = dg(5) * 10 + dg(6);
+    const day = dg(8) * 10 + dg(9);
+    const h = dg(11) * 10 + dg(12);
+    const mi = dg(14) * 10 + dg(15);
+    const se = dg(17) * 10 + dg(18);
+    const t = d[s + 10];
+    if (
+      y < 0 || mo < 1 || mo > 12 || day < 1 || day > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 ||
+      d[s + 4] !== 0x2d || d[s + 7] !== 0x2d || d[s + 13] !== 0x3a || d[s + 16] !== 0x3a || (t !== 0x54 && t !== 0x74 && t !== 0x20)
+    ) {
+      return NaN;
+    }
+    let i = s + 19;
+    let ms = 0;
+    if (d[i] === 0x2e) {
+      i++;
+      const from = i;
+      for (;;) {
+        const c = d[i]! - 0x30;
+        if (!(c >= 0 && c <= 9)) break;
+        if (i - from < 3) ms = ms * 10 + c;
+        i++;
+      }
+      const n = i - from;
+      if (n === 0) return NaN;
+      if (n === 1) ms *= 100;
+      else if (n === 2) ms *= 10;
+    }
+    let offset = 0;
+    const z = d[i];
+    if (z === 0x5a || z === 0x7a) i++;
+    else if (z === 0x2b || z === 0x2d) {
+      const oh = (d[i + 1]! - 0x30) * 10 + (d[i + 2]! - 0x30);
+      const om = (d[i + 4]! - 0x30) * 10 + (d[i + 5]! - 0x30);
+      if (!(oh >= 0 && oh <= 23 && om >= 0 && om <= 59) || d[i + 3] !== 0x3a || !isDigits(d, i + 1, 2) || !isDigits(d, i + 4, 2)) return NaN;
+      offset = (oh * 60 + om) * (z === 0x2b ? 1 : -1);
+      i += 6;
+    } else return NaN;
+    if (d[i] !== QUOTE || i - s > 40) return NaN;
+    this.pos = i + 1;
+    return daysFromCivil(y, mo, day) * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000 + ms - offset * 60_000;
+  }
+
+  /**
+   * Numbers of up to 15 significant digits without an exponent are m / 10^k, which is exactly
+   * what JSON.parse returns (both operands are exact doubles and IEEE division rounds correctly:
+   * Clinger's fast path); anything else goes through Number().
+   */
   private number(): number {
     const d = this.data;
     const start = this.pos;
     let p = start;
-    let simple = true;
-    let v = 0;
+    let negative = false;
     if (d[p] === 0x2d) {
-      simple = false;
+      negative = true;
       p++;
     }
+    let m = 0;
+    let digits = 0;
+    let fraction = -1;
+    let simple = true;
     for (;;) {
       const c = d[p];
       if (c !== undefined && c >= 0x30 && c <= 0x39) {
-        v = v * 10 + (c - 0x30);
+        m = m * 10 + (c - 0x30);
+        digits++;
         p++;
-      } else if (c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d) {
+      } else if (c === 0x2e && fraction < 0) {
+        fraction = p;
+        p++;
+      } else if (c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d || c === 0x2e) {
         simple = false;
         p++;
       } else break;
     }
-    if (p === start) throw FALLBACK;
+    if (digits === 0) throw FALLBACK;
     this.pos = p;
-    if (simple && p - start <= 15) return v;
+    if (simple && digits <= 15) {
+      const k = fraction < 0 ? 0 : p - fraction - 1;
+      const v = k === 0 ? m : m / POW10[k]!;
+      return negative ? -v : v;
+    }
     const n = Number(d.toString('latin1', start, p));
     if (Number.isNaN(n)) throw FALLBACK;
     return n;
@@ -343,4 +492,27 @@ export function fillFromObject(ev: unknown, paths: readonly (readonly string[])[
     }
     record[s] = v === undefined ? undefined : typeof v === 'object' && v !== null ? OBJECT : (v as string | number | boolean | null);
   }
+}
+
+function isDigits(d: Buffer, at: number, n: number): boolean {
+  for (let i = at; i < at + n; i++) {
+    const c = d[i]!;
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+function daysIn(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(y0: number, m: number, d: number): number {
+  const y = m <= 2 ? y0 - 1 : y0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }

@@ -37,10 +37,20 @@ export class BucketCells {
   }
 }
 
+export interface Combo {
+  values: string[];
+  cells: BucketCells;
+}
+
 export interface StreamDelta {
   all: BucketCells;
-  /** Breakdown combination key → its values and cells. */
-  combos: Map<string, { values: string[]; cells: BucketCells }>;
+  /** Every breakdown value combination seen, with its cells. */
+  combos: Combo[];
+  /**
+   * Combinations by their raw values, one map level per breakdown attribute. Keying by the values
+   * themselves (interned by the scanner) avoids building a key string per event.
+   */
+  comboTree: Map<CelValue, unknown>;
 }
 
 export interface GenDelta {
@@ -55,7 +65,7 @@ export type FoldResult = Map<string, GenDelta>;
 export function deltaOf(out: FoldResult, gen: CompiledGen): GenDelta {
   let d = out.get(gen.uid);
   if (!d) {
-    d = { uid: gen.uid, events: 0, streams: Array.from({ length: gen.streams }, () => ({ all: new BucketCells(), combos: new Map() })) };
+    d = { uid: gen.uid, events: 0, streams: Array.from({ length: gen.streams }, () => ({ all: new BucketCells(), combos: [], comboTree: new Map() })) };
     out.set(gen.uid, d);
   }
   return d;
@@ -152,12 +162,23 @@ export function foldBatch(plan: TenantPlan, batch: LogBatch, include: (gen: Comp
 }
 
 function addCombo(s: StreamDelta, slots: number[], record: CelRecord, bucket: number, good: boolean): void {
-  let key = breakdownText(record[slots[0]!]);
-  for (let k = 1; k < slots.length; k++) key += `\u0000${breakdownText(record[slots[k]!])}`;
-  let c = s.combos.get(key);
+  let level: Map<CelValue, unknown> = s.comboTree;
+  const last = slots.length - 1;
+  for (let k = 0; k < last; k++) {
+    const v = record[slots[k]!];
+    let next = level.get(v) as Map<CelValue, unknown> | undefined;
+    if (next === undefined) {
+      next = new Map();
+      level.set(v, next);
+    }
+    level = next;
+  }
+  const v = record[slots[last]!];
+  let c = level.get(v) as Combo | undefined;
   if (c === undefined) {
     c = { values: slots.map((slot) => breakdownText(record[slot])), cells: new BucketCells() };
-    s.combos.set(key, c);
+    level.set(v, c);
+    s.combos.push(c);
   }
   c.cells.add(bucket, good);
 }

@@ -158,6 +158,38 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
     }),
     defineRoute({
       method: 'GET',
+      url: '/v1/slos/:name/buckets',
+      summary: 'Raw event counters of an objective by event-time bucket (10s, 1m, 1h or 1d)',
+      tags: ['slo'],
+      permission: 'slo:read',
+      params: nameParams,
+      query: z
+        .object({
+          res: z.enum(['10s', '1m', '1h', '1d']).default('1m'),
+          objective: z.coerce.number().int().min(0).max(9).default(0),
+          from: z.string().max(40).optional(),
+          to: z.string().max(40).optional(),
+          breakdown: z.enum(['true', 'false']).default('false').describe('Also list each breakdown value combination'),
+        })
+        .strict(),
+      responses: [
+        { status: 200, description: 'Buckets, oldest first' },
+        { status: 404, description: 'No such SLO' },
+      ],
+      handler: async ({ params, query, principal }) => {
+        const from = parseTimeParam('from', query.from);
+        const to = parseTimeParam('to', query.to);
+        return status.buckets(principal.tenant, params.name, {
+          objective: query.objective,
+          resSeconds: { '10s': 10, '1m': 60, '1h': 3600, '1d': 86400 }[query.res],
+          breakdown: query.breakdown === 'true',
+          ...(from !== undefined ? { from } : {}),
+          ...(to !== undefined ? { to } : {}),
+        });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       url: '/v1/slos/:name/alerts',
       summary: 'Burn-rate alert state and transitions (with the values that caused them)',
       tags: ['slo'],

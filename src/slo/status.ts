@@ -27,6 +27,7 @@ export interface SeriesQuery {
 }
 
 export const MAX_SERIES_POINTS = 1000;
+export const MAX_BUCKETS = 100_000;
 
 export class SloStatusService {
   constructor(
@@ -206,6 +207,44 @@ export class SloStatusService {
       }
     }
     return { name, from: iso(from), to: iso(to), step: formatDuration(step), stepSeconds: step / 1000, objectives };
+  }
+
+  /** Raw counters of one objective at one resolution: what the windows are summed from. */
+  async buckets(tenant: string, name: string, q: { objective: number; resSeconds: number; from?: number; to?: number; breakdown?: boolean }) {
+    const g = await this.gen(tenant, name);
+    if (q.objective >= g.slo.objectives.length) {
+      throw new KeelError('validation_failed', `objective ${q.objective} does not exist (the SLO has ${g.slo.objectives.length})`, { details: [{ path: 'objective', message: 'no such objective' }] });
+    }
+    let series = this.db.selectFrom('slo_series').select(['id', 'breakdown']).where('gen_uid', '=', g.uid).where('objective', '=', q.objective);
+    if (!q.breakdown) series = series.where('breakdown', '=', OVERALL);
+    const ids = await series.execute();
+    const byId = new Map(ids.map((r) => [Number(r.id), r.breakdown === OVERALL ? null : (JSON.parse(r.breakdown) as string[])]));
+    if (byId.size === 0) return { name, objective: q.objective, resolutionSeconds: q.resSeconds, buckets: [] };
+    let rows = this.db
+      .selectFrom('slo_counts')
+      .select(['series_id', 'bucket', 'good', 'total'])
+      .where('series_id', 'in', [...byId.keys()])
+      .where('res', '=', q.resSeconds);
+    if (q.from !== undefined) rows = rows.where('bucket', '>=', q.from);
+    if (q.to !== undefined) rows = rows.where('bucket', '<', q.to);
+    const list = await rows.orderBy('bucket').orderBy('series_id').limit(MAX_BUCKETS + 1).execute();
+    if (list.length > MAX_BUCKETS) {
+      throw new KeelError('validation_failed', `more than ${MAX_BUCKETS} buckets match; narrow from/to or use a coarser res`, { details: [{ path: 'res', message: `at most ${MAX_BUCKETS} buckets` }] });
+    }
+    return {
+      name,
+      objective: q.objective,
+      resolutionSeconds: q.resSeconds,
+      buckets: list.map((r) => {
+        const values = byId.get(Number(r.series_id));
+        return {
+          start: iso(Number(r.bucket)),
+          good: Number(r.good),
+          total: Number(r.total),
+          ...(values ? { breakdown: Object.fromEntries(g.slo.breakdown.map((p, i) => [p.join('.'), values.length === 1 && g.slo.breakdown.length > 1 ? values[0]! : (values[i] ?? '')])) } : {}),
+        };
+      }),
+    };
   }
 
   async alerts(tenant: string, name: string, limit: number) {

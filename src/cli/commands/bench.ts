@@ -1,6 +1,7 @@
 /** `keel bench`: benchmarks of the hot paths, each printed beside the machine's ceiling. */
 import type { Command } from 'commander';
 import { benchIngest } from '../../bench/ingest-bench.js';
+import { benchSlo } from '../../bench/slo-bench.js';
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
@@ -41,5 +42,47 @@ export function registerBench(program: Command): void {
           '',
         ].join('\n'),
       );
+    });
+
+  bench
+    .command('slo')
+    .description('SLO aggregation events/s on one core vs bare JSON.parse, and freshness (202 to counted) under ingest load')
+    .option('--slos <n>', 'SLOs with realistic CEL filters', (v) => Number(v), 10)
+    .option('--seconds <s>', 'seconds per throughput measurement', (v) => Number(v), 3)
+    .option('--rate <events/s>', 'ingest rate offered during the freshness measurement', (v) => Number(v), 174_000)
+    .option('--duration <s>', 'seconds of the freshness measurement', (v) => Number(v), 20)
+    .option('--connections <n>', 'HTTP connections of the load generator', (v) => Number(v), 8)
+    .option('--no-freshness', 'measure throughput only (no Keel process)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { slos: number; seconds: number; rate: number; duration: number; connections: number; freshness: boolean; json?: boolean }) => {
+      if (!Number.isInteger(opts.slos) || opts.slos < 1 || opts.slos > 1000) throw new Error('--slos must be 1 to 1000');
+      const r = await benchSlo({
+        slos: opts.slos,
+        seconds: opts.seconds,
+        rate: opts.rate,
+        freshnessS: opts.duration,
+        connections: opts.connections,
+        skipFreshness: !opts.freshness,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const n = (v: number) => v.toLocaleString('en-US');
+      const lines = [
+        `SLO aggregation (${r.slos} SLOs, one core): ${n(r.fold_events_per_s)} events/s`,
+        `ceiling (bare JSON.parse, same events):   ${n(r.ceiling_json_parse_events_per_s)} events/s (fold/ceiling ${r.fold_vs_ceiling})`,
+        `JSON.parse + compiled CEL:                ${n(r.json_parse_compiled_events_per_s)} events/s`,
+        `JSON.parse + cel-js evaluator:            ${n(r.json_parse_library_cel_events_per_s)} events/s (compiled is ${r.compiled_vs_library}x faster)`,
+      ];
+      if (r.freshness) {
+        const f = r.freshness;
+        lines.push(
+          `freshness (202 to counted):               p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, max ${f.max_ms} ms over ${f.probes} probes`,
+          `ingest during it:                         ${n(f.achieved_events_per_s)} events/s achieved of ${n(f.target_events_per_s)} offered (${f.failed_requests} failed requests)`,
+        );
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
