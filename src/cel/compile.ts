@@ -240,9 +240,11 @@ class Generator {
         arity(1);
         const target = all[0]!;
         if (receiver || (target.op !== '.' && target.op !== '[]')) throw unsupported(node, 'has() on anything but a field selection');
+        // As cel-js does: an error when the parent is missing, false when it is not an object.
         const path = this.path(target);
         const parent = this.read(path.slice(0, -1));
-        return `(${parent} === O ? ${this.read(path)} !== undefined : undefined)`;
+        const t = `t${this.temps++}`;
+        return `((${t} = ${parent}) === O ? ${this.read(path)} !== undefined : ${t} === undefined ? undefined : false)`;
       }
       case 'size':
         arity(1);
