@@ -10,6 +10,7 @@
  * lock row, and a snapshot that has gone stale is reloaded and the fold redone there.
  */
 import type { Transaction } from 'kysely';
+import type { Clock } from '../core/clock.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { BatchProcessor } from '../processing/processor.js';
 import type { Database } from '../store/schema.js';
@@ -44,7 +45,7 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   private readonly writer: CounterWriter;
   private committedDeltas: FoldResult | undefined;
 
-  constructor(private readonly deps: { metrics: SloMetrics; maxBreakdownValues: number; logger: Logger }) {
+  constructor(private readonly deps: { metrics: SloMetrics; maxBreakdownValues: number; logger: Logger; clock: Clock }) {
     this.writer = new CounterWriter(deps.maxBreakdownValues);
   }
 
@@ -74,7 +75,7 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
       deltas = new Map();
       for (const b of batches) this.foldOne(snap, b, deltas);
     }
-    await this.writer.write(trx, (uid) => snap.info.get(uid), deltas);
+    await this.writer.write(trx, (uid) => snap.info.get(uid), deltas, this.deps.clock.now());
     this.committedDeltas = deltas;
   }
 

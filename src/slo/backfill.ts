@@ -6,7 +6,7 @@
  * backfill's own cursor commits with the counters it writes, so a crash resumes where it stopped
  * and nothing is counted twice.
  *
- * Only batches that may hold events inside the SLO's retention horizon (its window plus two days)
+ * Only batches that may hold events inside the SLO's retention horizon (its window plus three days)
  * are read. Batches that log retention deletes before the backfill reaches them are not counted.
  */
 import type { Kysely } from 'kysely';
@@ -22,15 +22,11 @@ import { foldBatch, type FoldResult } from './fold.js';
 import { backfillPartitions, currentGenerations, type BackfillPartition, type Generation } from './generations.js';
 import { bumpVersion, lockPartition } from './meta.js';
 import type { SloMetrics } from './metrics.js';
-import { windowLength } from './resolve.js';
-import { DAY } from './windows.js';
+import { retentionMs } from './retention.js';
 
 const MAX_BATCHES = 64;
 const MAX_BYTES = 16 * 1024 * 1024;
 
-export function retentionMs(gen: { slo: Generation['slo'] }): number {
-  return windowLength(gen.slo.window) + 2 * DAY;
-}
 
 export interface BackfillDeps {
   db: Kysely<Database>;
@@ -94,7 +90,7 @@ export class Backfiller {
     const deltas: FoldResult = new Map();
     if (open.length > 0) {
       const after = Math.min(...open.map((p) => p.cursor));
-      const horizon = now - Math.max(...gens.map(retentionMs));
+      const horizon = now - Math.max(...gens.map((g) => retentionMs(g.slo)));
       const batches = await this.deps.log.readTenant(tenant, after, { fromTs: horizon, maxBatches: MAX_BATCHES, maxBytes: MAX_BYTES });
       const plan = compileTenantPlan(tenant, gens);
       for (const b of batches) {
@@ -135,7 +131,7 @@ export class Backfiller {
     this.writer.begin();
     let events = 0;
     await this.deps.db.transaction().execute(async (trx) => {
-      await this.writer.write(trx, (uid) => info.get(uid), deltas);
+      await this.writer.write(trx, (uid) => info.get(uid), deltas, now);
       for (const u of updates) {
         await trx
           .updateTable('slo_backfill_partitions')

@@ -9,6 +9,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { BucketCells, FoldResult } from './fold.js';
 import { OTHER, type ResolvedSlo } from './model.js';
+import { fineRetentionMs, retentionMs } from './retention.js';
 import { DAY, HOUR, floorTo } from './windows.js';
 
 export const LEVEL_SECONDS = [10, 60, 3600, 86400] as const;
@@ -53,11 +54,20 @@ export class CounterWriter {
     this.dirty = false;
   }
 
-  async write(trx: Transaction<Database>, info: (uid: string) => GenInfo | undefined, deltas: FoldResult): Promise<void> {
+  /**
+   * Adds the fold's cells. Cells older than their retention at `now` are not written: pruning
+   * would delete them at once, and old events spread over many buckets would otherwise make a
+   * backfill write a row per event.
+   */
+  async write(trx: Transaction<Database>, info: (uid: string) => GenInfo | undefined, deltas: FoldResult, now: number): Promise<void> {
     const rows = new Map<string, { series_id: number; res: number; bucket: number; good: number; total: number }>();
+    let fineFrom = 0;
+    let keepFrom = 0;
     const addCells = (sid: number, cells: BucketCells) => {
       for (const [bucket, c] of cells.cells) {
+        if (bucket < keepFrom) continue;
         for (const res of LEVEL_SECONDS) {
+          if (res === 10 && bucket < fineFrom) continue;
           const b = floorTo(bucket, res * 1000);
           const k = `${sid}:${res}:${b}`;
           const row = rows.get(k);
@@ -71,6 +81,8 @@ export class CounterWriter {
     for (const d of deltas.values()) {
       const gen = info(d.uid);
       if (!gen) continue;
+      fineFrom = now - fineRetentionMs(gen.slo);
+      keepFrom = now - retentionMs(gen.slo);
       for (let o = 0; o < gen.slo.objectives.length; o++) {
         const stream = d.streams[gen.kind === 'ratio' ? 0 : o];
         if (!stream || stream.all.cells.size === 0) continue;
@@ -81,7 +93,7 @@ export class CounterWriter {
         }
         const objective = gen.slo.objectives[o]!;
         if (gen.slo.method !== 'Occurrences' && objective.timeSliceMs) {
-          await this.writeSlices(trx, overall, stream.all, objective.timeSliceMs, objective.timeSliceTarget);
+          await this.writeSlices(trx, overall, stream.all, objective.timeSliceMs, objective.timeSliceTarget, keepFrom);
         }
       }
     }
@@ -100,9 +112,10 @@ export class CounterWriter {
     }
   }
 
-  private async writeSlices(trx: Transaction<Database>, sid: number, cells: BucketCells, sliceMs: number, target: number | undefined): Promise<void> {
+  private async writeSlices(trx: Transaction<Database>, sid: number, cells: BucketCells, sliceMs: number, target: number | undefined, keepFrom: number): Promise<void> {
     const slices = new Map<number, { good: number; total: number }>();
     for (const [bucket, c] of cells.cells) {
+      if (bucket < keepFrom) continue;
       const s = floorTo(bucket, sliceMs);
       const cur = slices.get(s);
       if (cur) {

@@ -1,13 +1,11 @@
 /**
- * Pruning: 10-second buckets are kept for the longest alert window plus a day, coarser buckets and
- * slices for the SLO window plus two days; retired generations are deleted series by series, so
+ * Pruning by the retention of `retention.ts`; retired generations are deleted series by series, so
  * no single transaction grows large.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { retentionMs } from './backfill.js';
 import { currentGenerations } from './generations.js';
-import { longestAlertWindow } from './resolve.js';
+import { fineRetentionMs, retentionMs } from './retention.js';
 import { DAY, floorTo } from './windows.js';
 
 export async function pruneSlo(db: Kysely<Database>, now: number): Promise<{ rows: number; retired: number }> {
@@ -15,8 +13,8 @@ export async function pruneSlo(db: Kysely<Database>, now: number): Promise<{ row
   for (const g of await currentGenerations(db)) {
     const ids = (await db.selectFrom('slo_series').select('id').where('gen_uid', '=', g.uid).execute()).map((r) => Number(r.id));
     if (ids.length === 0) continue;
-    const fineCutoff = floorTo(now - longestAlertWindow(g.slo) - DAY, DAY);
-    const coarseCutoff = floorTo(now - retentionMs(g), DAY);
+    const fineCutoff = floorTo(now - fineRetentionMs(g.slo), DAY);
+    const coarseCutoff = floorTo(now - retentionMs(g.slo), DAY);
     rows += Number((await db.deleteFrom('slo_counts').where('series_id', 'in', ids).where('res', '=', 10).where('bucket', '<', fineCutoff).executeTakeFirst()).numDeletedRows);
     rows += Number((await db.deleteFrom('slo_counts').where('series_id', 'in', ids).where('bucket', '<', coarseCutoff).executeTakeFirst()).numDeletedRows);
     rows += Number((await db.deleteFrom('slo_slices').where('series_id', 'in', ids).where('bucket', '<', coarseCutoff).executeTakeFirst()).numDeletedRows);

@@ -38,7 +38,7 @@ export function sloModule(ctx: CoreContext): KeelModule & { engine: SloEngine } 
   );
   const evaluator = new SloEvaluator({ db: store.db, alerts: ctx.alerts, clock, logger, metrics, minBadEvents: config.slo.minBadEvents });
   const backfiller = new Backfiller({ db: store.db, log: ctx.log, clock, logger, metrics, maxBreakdownValues: config.slo.maxBreakdownValues });
-  const aggregator = new SloAggregator({ metrics, maxBreakdownValues: config.slo.maxBreakdownValues, logger });
+  const aggregator = new SloAggregator({ metrics, maxBreakdownValues: config.slo.maxBreakdownValues, logger, clock });
   let runner: ProcessorRunner | undefined;
   const onError = (what: string) => (err: unknown) => logger.error({ err }, `slo ${what} failed`);
   const backfillLoop = new BackgroundLoop(async () => ((await backfiller.step()) ? 0 : 2000), onError('backfill'));
