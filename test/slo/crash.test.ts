@@ -79,10 +79,10 @@ describe('SLO counters under SIGKILL', () => {
     keel = await start();
     expect((await applyYaml(keel.url, adminKey, `${SERVICE}---\n${SLOS[0]!.yaml}`)).status).toBe(200);
     let acked = 0;
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 3; round++) {
       const l = load(keel.url);
       await new Promise((r) => setTimeout(r, 600 + rnd() * 900));
-      if (round === 2) {
+      if (round === 1) {
         // A new SLO while events pour in: its backfill and the live aggregator hand over at the
         // position its backfill claims; kill it in the middle of that.
         const r = await applyYaml(keel.url, adminKey, `${SERVICE}---\n${SLOS[0]!.yaml}---\n${SLOS[1]!.yaml}`);
@@ -93,7 +93,7 @@ describe('SLO counters under SIGKILL', () => {
       acked += await l.stop();
       keel = await start();
     }
-    expect(acked).toBeGreaterThan(5000);
+    expect(acked).toBeGreaterThan(3000);
     await settled(keel.url, adminKey);
 
     const stored: Ev[] = [];
@@ -130,5 +130,5 @@ describe('SLO counters under SIGKILL', () => {
     }
     const s = await http(`${keel.url}/v1/slos/eu-fast`, { key: adminKey });
     expect(s.body.backfill.state).toBe('done');
-  });
+  }, 180_000);
 });

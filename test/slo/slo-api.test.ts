@@ -181,7 +181,7 @@ describe('Prometheus and the CLI', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it('shows SLOs with keel slo list/status, --json, and exit codes', async () => {
     const list = await cli('slo', 'list');
@@ -198,5 +198,5 @@ describe('Prometheus and the CLI', () => {
     expect((await cli('slo', 'status')).code).toBe(2);
     const down = await run(process.execPath, [KEEL_BIN, '--url', 'http://127.0.0.1:9', 'slo', 'list']).catch((e: { code: number }) => e);
     expect((down as { code: number }).code).toBe(3);
-  });
+  }, 180_000);
 });
