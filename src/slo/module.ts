@@ -19,16 +19,7 @@ import { sloRoutes } from './routes.js';
 import { SloStatusService } from './status.js';
 import { SLO_KINDS } from './sync.js';
 
-/** Handles a test or an operator can use to drive the engine directly. */
-export interface SloEngine {
-  evaluate(): Promise<{ evaluated: number; transitions: number }>;
-  /** Runs backfill steps until none is pending. */
-  backfillAll(): Promise<void>;
-  prune(): Promise<{ rows: number; retired: number }>;
-  drain(timeoutMs?: number): Promise<void>;
-}
-
-export function sloModule(ctx: CoreContext): KeelModule & { engine: SloEngine } {
+export function sloModule(ctx: CoreContext): KeelModule {
   const { store, logger, clock, config } = ctx;
   const catalogue = new AttributeCatalogue();
   for (const k of sloKinds(clock, catalogue)) ctx.kinds.register(k);
@@ -51,10 +42,22 @@ export function sloModule(ctx: CoreContext): KeelModule & { engine: SloEngine } 
     if (r.rows > 0 || r.retired > 0) logger.info(r, 'slo counters pruned');
     return config.slo.maintenanceInterval;
   }, onError('pruning'));
+  let sampledAt = 0;
   const catalogueLoop = new BackgroundLoop(async () => {
+    sampledAt = Date.now();
     await catalogue.refresh(ctx.log);
     return 60_000;
   }, onError('attribute sampling'));
+  // New events refresh the sample soon (at most every 5 s), so plan warnings follow what arrives.
+  let resample: NodeJS.Timeout | undefined;
+  const unsubscribeLog = ctx.bus.on('log.appended', () => {
+    if (resample) return;
+    resample = setTimeout(() => {
+      resample = undefined;
+      catalogueLoop.wake();
+    }, Math.max(0, sampledAt + 5_000 - Date.now()));
+    resample.unref();
+  });
   // Every SLO's counter series exists from its definition on, so rules and dashboards see 0, not nothing.
   ctx.metrics.onScrape(async () => {
     for (const g of await currentGenerations(store.db)) metrics.touch(g.tenant, g.name, g.slo.objectives.length);
@@ -63,22 +66,8 @@ export function sloModule(ctx: CoreContext): KeelModule & { engine: SloEngine } 
     if (e.changes.some((c) => SLO_KINDS.includes(c.kind))) backfillLoop.wake();
   });
 
-  const engine: SloEngine = {
-    evaluate: () => evaluator.evaluateAll(),
-    backfillAll: async () => {
-      while (await backfiller.step()) {
-        // each step advances one chunk
-      }
-    },
-    prune: () => pruneSlo(store.db, clock.now()),
-    drain: async (timeoutMs) => {
-      await runner?.drain(timeoutMs);
-    },
-  };
-
   return {
     name: 'slo',
-    engine,
     routes: sloRoutes({
       definitions: ctx.definitions,
       status,
@@ -94,6 +83,8 @@ export function sloModule(ctx: CoreContext): KeelModule & { engine: SloEngine } 
     },
     stop: async () => {
       unsubscribe();
+      unsubscribeLog();
+      if (resample) clearTimeout(resample);
       await Promise.all([backfillLoop.stop(), evaluatorLoop.stop(), maintenanceLoop.stop(), catalogueLoop.stop()]);
       await runner?.stop();
     },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
-import { SERVICE, applyYaml, ratioSlo } from './fixtures.js';
+import { SERVICE, applyYaml, eventually, ratioSlo } from './fixtures.js';
 
 let t: TestKeel;
 beforeAll(async () => {
@@ -138,6 +138,18 @@ describe('OpenSLO definitions', () => {
     expect(del.status).toBe(200);
     expect((await http(`${t.url}/v1/slos/api-slo`, { key: t.adminKey })).status).toBe(404);
     expect((await http(`${t.url}/v1/slos/api-slo`, { method: 'DELETE', key: t.adminKey })).status).toBe(404);
+  });
+
+  it('warns (without refusing) when a filter reads an attribute no recent event has', async () => {
+    const sent = await http(`${t.url}/v1/events`, { key: t.adminKey, body: '{"service": "checkout", "status": 200}\n', headers: { 'content-type': 'application/x-ndjson' } });
+    expect(sent.status).toBe(202);
+    const typo = `${SERVICE}---\n${ratioSlo('typo', { good: 'stauts < 500' })}`;
+    const plan = await eventually(async () => {
+      const p = await http(`${t.url}/v1/definitions/plan`, { key: t.adminKey, json: { sources: [{ file: 'typo.yaml', content: typo }] } });
+      return p.body.warnings?.length ? p.body : undefined;
+    }, 20_000, 'a plan warning');
+    expect(plan.warnings[0]).toMatchObject({ file: 'typo.yaml', kind: 'SLO', name: 'typo', path: 'spec.indicator', message: expect.stringMatching(/"stauts"/) });
+    expect(plan.summary.create).toBe(1);
   });
 
   it('checks keys and permissions on every SLO route', async () => {
