@@ -11,7 +11,8 @@ import { request } from 'undici';
 import { readSources } from '../definitions/yaml-source.js';
 import type { LogBatch } from '../log/event-log.js';
 import { compileTenantPlan, type TenantPlan } from '../slo/compiled.js';
-import { EventScanner } from '../slo/event-scanner.js';
+import type { CelRecord } from '../cel/values.js';
+import { EventScanner, fillFromObject } from '../slo/event-scanner.js';
 import { foldBatch, type FoldResult } from '../slo/fold.js';
 import type { ResolvedSlo } from '../slo/model.js';
 import { parseSloDocument } from '../slo/openslo.js';
@@ -40,6 +41,9 @@ export interface SloBenchResult {
   json_parse_compiled_events_per_s: number;
   json_parse_library_cel_events_per_s: number;
   compiled_vs_library: number;
+  cel_compiled_evaluations_per_s: number;
+  cel_library_evaluations_per_s: number;
+  cel_compiled_vs_library: number;
   scanner_fallbacks: number;
   freshness?: {
     target_events_per_s: number;
@@ -125,6 +129,66 @@ function libraryRate(slos: ResolvedSlo[], batches: LogBatch[], seconds: number):
   return sink >= 0 ? r : r;
 }
 
+/**
+ * CEL evaluations per second on events already extracted (compiled: records; cel-js: parsed
+ * objects), so the comparison is the evaluators alone: every SLO's filter, then its good or value
+ * expression when the filter matched.
+ */
+function evaluationRates(plan: TenantPlan, slos: ResolvedSlo[], batches: LogBatch[], seconds: number): { compiled: number; library: number } {
+  const objects: Record<string, unknown>[] = [];
+  for (const b of batches.slice(0, 8)) for (const line of Buffer.from(b.data).toString('utf8').split('\n')) if (line) objects.push(JSON.parse(line) as Record<string, unknown>);
+  const records = objects.map((o) => {
+    const r: CelRecord = new Array(plan.slots.size);
+    fillFromObject(o, plan.slots.paths, r);
+    return r;
+  });
+  const timed = (fn: () => number): number => {
+    let evals = 0;
+    const start = process.hrtime.bigint();
+    const budget = BigInt(Math.round(seconds * 1e9));
+    while (process.hrtime.bigint() - start < budget) evals += fn();
+    return evals / (Number(process.hrtime.bigint() - start) / 1e9);
+  };
+  const compiled = timed(() => {
+    let n = 0;
+    for (const r of records) {
+      for (const g of plan.gens) {
+        n++;
+        if (g.filter !== null && g.filter(r) !== true) continue;
+        n++;
+        if (g.good) g.good(r);
+        else if (g.bad) g.bad(r);
+        else g.value!(r);
+      }
+    }
+    return n;
+  });
+  const fns = slos.map((sl) => {
+    const ind = sl.indicator;
+    return ind.kind === 'ratio' ? { filter: celParse(ind.total), next: celParse((ind.good ?? ind.bad)!) } : { filter: ind.filter ? celParse(ind.filter) : null, next: celParse(ind.value) };
+  });
+  const safe = (f: (ctx: Record<string, unknown>) => unknown, ev: Record<string, unknown>) => {
+    try {
+      return f(ev);
+    } catch {
+      return undefined;
+    }
+  };
+  const library = timed(() => {
+    let n = 0;
+    for (const o of objects) {
+      for (const f of fns) {
+        n++;
+        if (f.filter && safe(f.filter, o) !== true) continue;
+        n++;
+        safe(f.next, o);
+      }
+    }
+    return n;
+  });
+  return { compiled, library };
+}
+
 const round = (v: number, d = 0) => Math.round(v * 10 ** d) / 10 ** d;
 
 export async function benchSlo(o: SloBenchOptions): Promise<SloBenchResult> {
@@ -148,6 +212,8 @@ export async function benchSlo(o: SloBenchOptions): Promise<SloBenchResult> {
   o.log(`  JSON.parse + compiled CEL:         ${Math.round(jsonCompiled).toLocaleString('en-US')} events/s`);
   const library = libraryRate(slos, batches, o.seconds);
   o.log(`  JSON.parse + cel-js evaluator:     ${Math.round(library).toLocaleString('en-US')} events/s`);
+  const evals = evaluationRates(plan, slos, batches, o.seconds);
+  o.log(`  CEL evaluations alone: compiled ${Math.round(evals.compiled).toLocaleString('en-US')}/s, cel-js ${Math.round(evals.library).toLocaleString('en-US')}/s`);
   const result: SloBenchResult = {
     slos: slos.length,
     events_bytes: Math.round(bytes),
@@ -157,6 +223,9 @@ export async function benchSlo(o: SloBenchOptions): Promise<SloBenchResult> {
     json_parse_compiled_events_per_s: Math.round(jsonCompiled),
     json_parse_library_cel_events_per_s: Math.round(library),
     compiled_vs_library: round(jsonCompiled / library, 1),
+    cel_compiled_evaluations_per_s: Math.round(evals.compiled),
+    cel_library_evaluations_per_s: Math.round(evals.library),
+    cel_compiled_vs_library: round(evals.compiled / evals.library, 1),
     scanner_fallbacks: plan.scanner.fallbacks,
   };
   if (!o.skipFreshness) result.freshness = await freshness(o);

@@ -148,8 +148,12 @@ export class EventScanner {
     }
     record.fill(undefined);
     const lineStart = p;
+    if (this.mode === 'json') {
+      this.parseLine(lineStart, record);
+      return true;
+    }
     try {
-      if (d[p] !== 0x7b || this.mode === 'json') throw FALLBACK;
+      if (d[p] !== 0x7b) throw FALLBACK;
       this.pos = p;
       this.object(this.root, record);
       p = this.pos;

@@ -54,7 +54,9 @@ export function registerBench(program: Command): void {
     .option('--connections <n>', 'HTTP connections of the load generator', (v) => Number(v), 8)
     .option('--no-freshness', 'measure throughput only (no Keel process)')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { slos: number; seconds: number; rate: number; duration: number; connections: number; freshness: boolean; json?: boolean }) => {
+    .action(async (opts: { slos: number; seconds: number; rate: number; duration: number; connections: number; freshness: boolean }, cmd: Command) => {
+      // --json is also a global option: read it with the globals so both positions work.
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
       if (!Number.isInteger(opts.slos) || opts.slos < 1 || opts.slos > 1000) throw new Error('--slos must be 1 to 1000');
       const r = await benchSlo({
         slos: opts.slos,
@@ -65,7 +67,7 @@ export function registerBench(program: Command): void {
         skipFreshness: !opts.freshness,
         log: (line) => process.stderr.write(`${line}\n`),
       });
-      if (opts.json) {
+      if (json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
@@ -75,6 +77,7 @@ export function registerBench(program: Command): void {
         `ceiling (bare JSON.parse, same events):   ${n(r.ceiling_json_parse_events_per_s)} events/s (fold/ceiling ${r.fold_vs_ceiling})`,
         `JSON.parse + compiled CEL:                ${n(r.json_parse_compiled_events_per_s)} events/s`,
         `JSON.parse + cel-js evaluator:            ${n(r.json_parse_library_cel_events_per_s)} events/s (compiled is ${r.compiled_vs_library}x faster)`,
+        `CEL evaluations alone:                    compiled ${n(r.cel_compiled_evaluations_per_s)}/s, cel-js ${n(r.cel_library_evaluations_per_s)}/s (${r.cel_compiled_vs_library}x)`,
       ];
       if (r.freshness) {
         const f = r.freshness;
