@@ -33,6 +33,12 @@ export interface RunnerOptions {
   maxBytes?: number;
   /** Wait between polls when the log has nothing new (ms). */
   idleMs?: number;
+  /**
+   * Once caught up, wait this long before reading what arrives next (ms; default 0), so one
+   * transaction covers several appends: each commit is an fsync on the state store, which on
+   * SQLite also holds the event loop. Bounds commits per second at the cost of that much delay.
+   */
+  gatherMs?: number;
 }
 
 export interface ProcessorRunner {
@@ -102,6 +108,7 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
           processor.afterCommit?.(batches);
           // Tell the log how far this consumer got, so retention keeps what it has not read.
           log.commit(processor.name, p, position).catch((err: unknown) => logger.warn({ err }, 'log commit hint failed'));
+          if (options.gatherMs && batches.length < (options.maxBatches ?? 64)) await new Promise((r) => setTimeout(r, options.gatherMs));
         }
       })(),
     );

@@ -75,7 +75,8 @@ export function sloModule(ctx: CoreContext): KeelModule {
       rules: async (tenant) => prometheusRules(tenant, await currentGenerations(store.db, tenant), config.slo.minBadEvents),
     }),
     start: async () => {
-      if (ctx.roles.worker) runner = runProcessor(ctx, aggregator);
+      // 100 ms of gathering: at most ~10 counter commits per second under any ingest rate.
+      if (ctx.roles.worker) runner = runProcessor(ctx, aggregator, { gatherMs: 100 });
       void catalogueLoop.start();
       ctx.whileLeader('slo-backfill', () => backfillLoop.start());
       if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', () => evaluatorLoop.start());
