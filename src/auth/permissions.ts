@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'audit:read',
   'compliance:read',
   'system:manage',
+  'slo:read',
+  'slo:write',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -49,6 +51,8 @@ export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: tr
   'compliance:read': { role: 'admin' },
   'tenants:manage': { role: 'admin', systemOnly: true },
   'system:manage': { role: 'admin', systemOnly: true },
+  'slo:read': { role: 'viewer' },
+  'slo:write': { role: 'editor' },
 };
 
 /**

@@ -8,6 +8,7 @@ import { registerBench } from './commands/bench.js';
 import { HandledError, registerDefinitions } from './commands/definitions.js';
 import { registerEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
+import { registerSlo } from './commands/slo.js';
 import { registerStart } from './commands/start.js';
 import { registerTenants } from './commands/tenants.js';
 import { registerAudit } from './commands/audit.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerSso(program);
   registerBackup(program);
   registerCompliance(program);
+  registerSlo(program);
   registerBench(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -11,5 +11,6 @@ import type { BackupTables } from '../backup/tables.js';
 import type { DefinitionTables } from '../definitions/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
+import type { SloTables } from '../slo/tables.js';
 
-export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables {}
+export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables, SloTables {}

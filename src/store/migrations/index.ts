@@ -9,6 +9,7 @@ import * as m0003 from './0003_definitions.js';
 import * as m0004 from './0004_alerts_positions.js';
 import * as m0005 from './0005_people.js';
 import * as m0300 from './0300_security.js';
+import * as m0100 from './0100_slo.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004_alerts_positions': m0004,
   '0005_people': m0005,
   '0300_security': m0300,
+  '0100_slo': m0100,
 };
