@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'audit:read',
   'compliance:read',
   'system:manage',
+  'slo:read',
+  'slo:write',
   // Paging and incidents: reading incidents, on-call and paging configuration; responding
   // (declare, acknowledge, resolve, notes, roles, postmortems); changing paging configuration
   // (schedules, policies, routes, silences, overrides); integration keys and paging secrets.
@@ -58,6 +60,8 @@ export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: tr
   'compliance:read': { role: 'admin' },
   'tenants:manage': { role: 'admin', systemOnly: true },
   'system:manage': { role: 'admin', systemOnly: true },
+  'slo:read': { role: 'viewer' },
+  'slo:write': { role: 'editor' },
   'incidents:read': { role: 'viewer' },
   'oncall:read': { role: 'viewer' },
   'paging:read': { role: 'viewer' },

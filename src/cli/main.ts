@@ -8,6 +8,7 @@ import { registerBench } from './commands/bench.js';
 import { HandledError, registerDefinitions } from './commands/definitions.js';
 import { registerEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
+import { registerSlo } from './commands/slo.js';
 import { registerPaging } from './commands/paging.js';
 import { registerStart } from './commands/start.js';
 import { registerTenants } from './commands/tenants.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerSso(program);
   registerBackup(program);
   registerCompliance(program);
+  registerSlo(program);
   registerPaging(program);
   registerBench(program);
   program.exitOverride();

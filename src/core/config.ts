@@ -146,6 +146,19 @@ export const configSchema = z
         sweepInterval: 30_000,
       }),
     idempotency: z.object({ ttl: duration.default(86_400_000) }).strict().default({ ttl: 86_400_000 }),
+    slo: z
+      .object({
+        /** How often the burn-rate evaluator runs. */
+        evaluationInterval: duration.default(30_000),
+        /** Default floor of bad events per alert window before a burn-rate rule may fire. */
+        minBadEvents: z.number().int().nonnegative().default(10),
+        /** Distinct breakdown value combinations kept per SLO objective; the rest count as `__other__`. */
+        maxBreakdownValues: z.number().int().min(1).max(10_000).default(100),
+        /** How often old counter buckets and retired SLO versions are pruned. */
+        maintenanceInterval: duration.default(300_000),
+      })
+      .strict()
+      .default({ evaluationInterval: 30_000, minBadEvents: 10, maxBreakdownValues: 100, maintenanceInterval: 300_000 }),
     paging: z
       .object({
         /** Base URL people reach Keel at, for links in notifications (default: http://host:port). */

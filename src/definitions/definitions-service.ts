@@ -35,6 +35,8 @@ export interface PlanItem {
 export interface Plan {
   items: PlanItem[];
   summary: { create: number; update: number; delete: number; unchanged: number };
+  /** Located like errors, but they do not stop the apply. */
+  warnings: DefinitionError[];
 }
 
 interface Desired {
@@ -103,10 +105,14 @@ export class DefinitionsService {
       get: (kind, name) => after.get(`${kind}/${name}`),
       all: (kind) => [...after.values()].filter((d) => d.kind === kind),
     };
+    const warnings: DefinitionError[] = [];
     for (const { def, doc } of desired.values()) {
       const handler = this.registry.byName(def.kind)!;
       for (const e of handler.validate?.(def.spec, def.name, ctx) ?? []) {
         errors.push({ file: doc.file, line: doc.lineOf(e.path), path: formatPath(e.path), message: e.message, kind: def.kind, name: def.name });
+      }
+      for (const w of handler.warnings?.(def.spec, def.name, ctx) ?? []) {
+        warnings.push({ file: doc.file, line: doc.lineOf(w.path), path: formatPath(w.path), message: w.message, kind: def.kind, name: def.name });
       }
     }
     const changes: DefinitionChange[] = [];
@@ -145,7 +151,7 @@ export class DefinitionsService {
     });
     const summary = { create: 0, update: 0, delete: 0, unchanged: 0 };
     for (const i of items) summary[i.action]++;
-    return { plan: { items, summary }, changes };
+    return { plan: { items, summary, warnings }, changes };
   }
 
   private parseDocument(doc: RawDocument, desired: Map<string, Desired>, errors: DefinitionError[]): void {

@@ -35,6 +35,7 @@ import { PAGING_CONSUMER, PagingConsumer } from '../routing/paging-consumer.js';
 import { routingRoutes } from '../routing/routes.js';
 import { readPosition } from '../processing/positions.js';
 import { definitionResource } from './definition-routes.js';
+import { sloImpactProvider } from './slo-impact.js';
 
 export interface PagingModule extends KeelModule {
   incidents: IncidentService;
@@ -47,7 +48,7 @@ export interface PagingModule extends KeelModule {
   integrationKeys: IntegrationKeys;
   secretStore: SecretStore;
   smtp: SmtpSettingsStore;
-  /** Where postmortems get the error budget each SLO lost (the SLO engine registers one). */
+  /** Where postmortems get the error budget each SLO lost (the SLO engine's is registered here). */
   registerSloImpactProvider(p: SloImpactProvider): void;
 }
 
@@ -94,6 +95,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   const incidents = new IncidentService(store, clock, bus, metrics);
   const actions = new ActionItems(clock);
   const postmortems = new PostmortemService(store, clock, logger, incidents, actions);
+  postmortems.registerSloImpactProvider(sloImpactProvider(store.db));
   const oncall = new OncallService(store, clock);
   const notify = new NotifyService({
     store,

@@ -11,11 +11,18 @@ import type { LogBatch } from '../log/event-log.js';
 import type { Database } from '../store/schema.js';
 import { readPosition, writePosition } from './positions.js';
 
-export interface BatchProcessor {
+export interface BatchProcessor<P = unknown> {
   /** Consumer name: its positions, its retention hold on the log, its lag metric. */
   readonly name: string;
+  /**
+   * Optional CPU work on the batches before the transaction opens (e.g. the SLO fold), so the
+   * transaction (and, on SQLite, the one state connection) is held only for the writes. A runner
+   * that calls it passes the result to `process`; a runner that does not (or a result the
+   * processor finds stale) makes `process` do the work itself, so this stays backward compatible.
+   */
+  prepare?(batches: LogBatch[]): Promise<P>;
   /** Folds the batches (all of one partition, in order, none seen before) into state inside trx. */
-  process(trx: Transaction<Database>, batches: LogBatch[]): Promise<void>;
+  process(trx: Transaction<Database>, batches: LogBatch[], prepared?: P): Promise<void>;
   /** Runs after the transaction committed (publish bus events, refresh caches). */
   afterCommit?(batches: LogBatch[]): void;
 }
@@ -26,6 +33,12 @@ export interface RunnerOptions {
   maxBytes?: number;
   /** Wait between polls when the log has nothing new (ms). */
   idleMs?: number;
+  /**
+   * Once caught up, wait this long before reading what arrives next (ms; default 0), so one
+   * transaction covers several appends: each commit is an fsync on the state store, which on
+   * SQLite also holds the event loop. Bounds commits per second at the cost of that much delay.
+   */
+  gatherMs?: number;
 }
 
 export interface ProcessorRunner {
@@ -40,7 +53,7 @@ export interface ProcessorRunner {
  * Runs a processor over every partition of the log, from the positions it committed. A failed
  * transaction is retried from the committed position after a pause; nothing is skipped.
  */
-export function runProcessor(ctx: CoreContext, processor: BatchProcessor, options: RunnerOptions = {}): ProcessorRunner {
+export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, options: RunnerOptions = {}): ProcessorRunner {
   const { log, store, logger, clock } = ctx;
   const positions = new Map<number, number>();
   let stopped = false;
@@ -79,8 +92,9 @@ export function runProcessor(ctx: CoreContext, processor: BatchProcessor, option
           }
           const last = batches[batches.length - 1]!.position;
           try {
+            const prepared = processor.prepare ? await processor.prepare(batches) : undefined;
             await store.db.transaction().execute(async (trx) => {
-              await processor.process(trx, batches);
+              await processor.process(trx, batches, prepared);
               await writePosition(trx, processor.name, p, last, clock.now());
             });
             failures = 0;
@@ -94,6 +108,7 @@ export function runProcessor(ctx: CoreContext, processor: BatchProcessor, option
           processor.afterCommit?.(batches);
           // Tell the log how far this consumer got, so retention keeps what it has not read.
           log.commit(processor.name, p, position).catch((err: unknown) => logger.warn({ err }, 'log commit hint failed'));
+          if (options.gatherMs && batches.length < (options.maxBatches ?? 64)) await new Promise((r) => setTimeout(r, options.gatherMs));
         }
       })(),
     );

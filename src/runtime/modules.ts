@@ -8,17 +8,21 @@ import { complianceModule } from '../compliance/module.js';
 import type { CoreContext, KeelModule } from '../core/context.js';
 import { pagingModule } from '../paging/module.js';
 import { servicesModule } from '../services/module.js';
+import { sloEvidence } from '../slo/evidence.js';
+import { sloModule } from '../slo/module.js';
 import { VERSION } from './version.js';
 
 export function domainModules(ctx: CoreContext): KeelModule[] {
   const security = securityModule(ctx);
   const backups = backupModule(ctx, VERSION);
+  const slo = sloModule(ctx);
   return [
     servicesModule(ctx),
     security,
     auditModule(ctx),
     backups,
-    complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }),
+    slo,
+    complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db) }),
     pagingModule(ctx),
   ];
 }

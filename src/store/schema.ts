@@ -17,8 +17,9 @@ import type { OncallTables } from '../oncall/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
 import type { RoutingTables } from '../routing/tables.js';
+import type { SloTables } from '../slo/tables.js';
 
-export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables {}
+export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables, SloTables {}
 
 /** Paging and incidents (issue 4). */
 export interface Database extends RoutingTables, IncidentTables, EscalationTables, NotifyTables, OncallTables, IntegrationTables {}

@@ -109,8 +109,11 @@ describe('keel events', () => {
     const { KEEL_BIN } = await import('../helpers/cli.js');
     const tail = spawn(process.execPath, [KEEL_BIN, 'events', 'tail'], { env: { ...process.env, KEEL_URL: t.url, KEEL_API_KEY: key } });
     let out = '';
+    let err = '';
     tail.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => setTimeout(r, 1500));
+    tail.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const ready = Date.now() + 30_000;
+    while (!err.includes('following events after cursor') && Date.now() < ready) await new Promise((r) => setTimeout(r, 50));
     await http(`${t.url}/v1/events`, { method: 'POST', key, body: ndjson([{ n: 'live' }]), headers: { 'content-type': 'application/x-ndjson' } });
     const deadline = Date.now() + 15_000;
     while (!out.includes('live') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

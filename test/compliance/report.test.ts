@@ -1,8 +1,6 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import type { KindHandler } from '../../src/definitions/kinds.js';
 import { FakeClock } from '../../src/core/clock.js';
 import { keel as keelCli } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
@@ -13,20 +11,8 @@ const clock = new FakeClock(Date.now());
 let t: TestKeel;
 let acmeAdmin: string;
 
-// A stand-in for the SLO kind the SLO engine registers.
-const sloKind: KindHandler<{ service: string; objectives: { target: number }[] }> = {
-  apiVersions: ['openslo/v1'],
-  kind: 'SLO',
-  order: 20,
-  parse: (doc) => {
-    const r = z.object({ service: z.string(), objectives: z.array(z.object({ target: z.number() }).passthrough()) }).passthrough().safeParse(doc.spec);
-    return r.success ? { ok: true, spec: r.data } : { ok: false, errors: [{ path: ['spec'], message: r.error.message }] };
-  },
-};
-
 beforeAll(async () => {
   t = await startTestKeel({ security: { passwords: { hashCost: 12 }, apiKeys: { maxAge: '90d' }, backups: { maxAge: '24h' } } }, { clock });
-  t.keel.ctx.kinds.register(sloKind);
   acmeAdmin = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['admin'], name: 'old acme admin' } })).body.key;
   await http(`${t.url}/v1/tenants`, { key: t.adminKey, json: { id: 'other' } });
   await http(`${t.url}/v1/users`, { key: acmeAdmin, json: { email: 'amy@acme.test', name: 'Amy', role: 'admin', password: 'compliance passphrase' } });
@@ -49,10 +35,52 @@ describe('keel compliance report', () => {
   });
 
   it('holds the access review, audit chain, encryption, backup age, SLOs and incidents for the period', async () => {
-    await http(`${t.url}/v1/definitions/apply`, {
-      key: acmeAdmin,
-      json: { sources: [{ file: 'slo.yaml', content: 'apiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: checkout-availability\nspec:\n  service: checkout\n  objectives:\n    - target: 0.999\n' }] },
-    });
+    const slo = `apiVersion: openslo/v1
+kind: Service
+metadata:
+  name: checkout
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: checkout-availability
+spec:
+  service: checkout
+  indicator:
+    metadata:
+      name: checkout-requests
+    spec:
+      ratioMetric:
+        counter: true
+        total:
+          metricSource:
+            type: keel
+            spec:
+              query: service == "checkout"
+        good:
+          metricSource:
+            type: keel
+            spec:
+              query: status < 500
+  timeWindow:
+    - duration: 30d
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: availability
+      target: 0.9
+`;
+    const applied = await http(`${t.url}/v1/definitions/apply`, { key: acmeAdmin, json: { sources: [{ file: 'slo.yaml', content: slo }] } });
+    expect(applied.status).toBe(200);
+    const ingest = (await http(`${t.url}/v1/keys`, { key: acmeAdmin, json: { scopes: ['ingest'], name: 'slo events' } })).body.key;
+    const events = [...Array.from({ length: 8 }, () => ({ service: 'checkout', status: 200 })), { service: 'checkout', status: 503 }, { service: 'checkout', status: 502 }];
+    const sent = await http(`${t.url}/v1/events`, { method: 'POST', key: ingest, body: events.map((e) => JSON.stringify(e)).join('\n'), headers: { 'content-type': 'application/x-ndjson' } });
+    expect(sent.status).toBe(202);
+    for (let i = 0; i < 200; i++) {
+      const s = await http(`${t.url}/v1/slos/checkout-availability`, { key: acmeAdmin });
+      if (s.body?.objectives?.[0]?.events?.total === 10) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const backup = await http(`${t.url}/v1/backups`, { key: t.adminKey, method: 'POST' });
     expect(backup.status).toBe(200);
     clock.advance(2 * 3_600_000);
@@ -71,10 +99,14 @@ describe('keel compliance report', () => {
     expect(a.summary.api_keys_flagged).toBe(2); // the bootstrap key and the old acme key
     expect(r.body.audit.chain).toMatchObject({ ok: true, problem: null });
     expect(r.body.audit.failed_sign_ins_in_period).toBe(1);
-    expect(r.body.audit.by_action['keys.create']).toBe(1); // only the one created in the period
+    expect(r.body.audit.by_action['keys.create']).toBe(2); // only the two created in the period
     expect(r.body.encryption).toMatchObject({ algorithm: 'AES-256-GCM', key_source: 'file', unreadable: 0, transport: { tls: false, session_cookie: 'HttpOnly; SameSite=Lax', cors_origins: [] } });
     expect(r.body.backups).toMatchObject({ status: 'ok', age_hours: 2, in_period: 1 });
-    expect(r.body.slos.rows).toEqual([{ tenant: 'acme', slo: 'checkout-availability', service: 'checkout', target: 0.999, version: 1 }]);
+    // 8 of 10 good against a 90 % objective: missed, and twice the period's budget consumed.
+    expect(r.body.slos.rows).toEqual([
+      { tenant: 'acme', slo: 'checkout-availability', service: 'checkout', objective: 'availability', target: 0.9, sli_in_period: 0.8, met: false, budget_consumed_percent: 200, events_good: 8, events_total: 10 },
+    ]);
+    expect(r.body.slos.summary).toBe('1 SLO(s); 1 objective(s) missed in the period');
     expect(r.body.incidents.rows).toEqual([{ tenant: 'acme', severity: 'page', status: 'firing', alerts: 1 }]);
     clock.advance(DAY);
     const stale = await http(`${t.url}/v1/compliance/report`, { key: t.adminKey });

@@ -1,6 +1,6 @@
 /** `keel bench`: benchmarks of the hot paths, each printed beside the machine's ceiling. */
 import type { Command } from 'commander';
-import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from '../args.js';
+import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, UsageError } from '../args.js';
 import { registerPagingBench } from './bench-paging.js';
 
 export function registerBench(program: Command): void {
@@ -72,5 +72,50 @@ export function registerBench(program: Command): void {
           '',
         ].join('\n'),
       );
+    });
+
+  bench
+    .command('slo')
+    .description('SLO aggregation events/s on one core vs bare JSON.parse, and freshness (202 to counted) under ingest load')
+    .option('--slos <n>', 'SLOs with realistic CEL filters (1-1000)', positiveInt, 10)
+    .option('--seconds <s>', 'seconds per throughput measurement', positiveNumber, 3)
+    .option('--rate <events/s>', 'ingest rate offered during the freshness measurement', positiveNumber, 174_000)
+    .option('--duration <s>', 'seconds of the freshness measurement', positiveNumber, 20)
+    .option('--connections <n>', 'HTTP connections of the load generator', positiveInt, 8)
+    .option('--no-freshness', 'measure throughput only (no Keel process)')
+    .action(async (opts: { slos: number; seconds: number; rate: number; duration: number; connections: number; freshness: boolean }, cmd: Command) => {
+      // --json is also a global option: read it with the globals so both positions work.
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
+      if (opts.slos > 1000) throw new UsageError('--slos must be 1 to 1000');
+      const { benchSlo } = await import('../../bench/slo-bench.js');
+      const r = await benchSlo({
+        slos: opts.slos,
+        seconds: opts.seconds,
+        rate: opts.rate,
+        freshnessS: opts.duration,
+        connections: opts.connections,
+        skipFreshness: !opts.freshness,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      if (json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const n = (v: number) => v.toLocaleString('en-US');
+      const lines = [
+        `SLO aggregation (${r.slos} SLOs, one core): ${n(r.fold_events_per_s)} events/s`,
+        `ceiling (bare JSON.parse, same events):   ${n(r.ceiling_json_parse_events_per_s)} events/s (fold/ceiling ${r.fold_vs_ceiling})`,
+        `JSON.parse + compiled CEL:                ${n(r.json_parse_compiled_events_per_s)} events/s`,
+        `JSON.parse + cel-js evaluator:            ${n(r.json_parse_library_cel_events_per_s)} events/s (compiled is ${r.compiled_vs_library}x faster)`,
+        `CEL evaluations alone:                    compiled ${n(r.cel_compiled_evaluations_per_s)}/s, cel-js ${n(r.cel_library_evaluations_per_s)}/s (${r.cel_compiled_vs_library}x)`,
+      ];
+      if (r.freshness) {
+        const f = r.freshness;
+        lines.push(
+          `freshness (202 to counted):               p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, max ${f.max_ms} ms over ${f.probes} probes`,
+          `ingest during it:                         ${n(f.achieved_events_per_s)} events/s achieved of ${n(f.target_events_per_s)} offered (${f.failed_requests} failed requests)`,
+        );
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

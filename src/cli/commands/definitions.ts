@@ -19,6 +19,7 @@ interface PlanItem {
 interface Plan {
   items: PlanItem[];
   summary: { create: number; update: number; delete: number; unchanged: number };
+  warnings?: { file: string; line: number; path: string; message: string; kind?: string; name?: string }[];
 }
 
 /** Files given with -f: YAML files, or directories searched recursively for *.yaml / *.yml. */
@@ -59,6 +60,9 @@ function printPlan(plan: Plan, applied: boolean): void {
     if (i.action === 'update') {
       for (const d of i.diff) process.stdout.write(`    ~ ${d.path}: ${show(d.before)} -> ${show(d.after)}\n`);
     }
+  }
+  for (const w of plan.warnings ?? []) {
+    process.stderr.write(`warning: ${w.file}:${w.line}${w.kind ? ` ${w.kind}/${w.name ?? ''}` : ''}${w.path ? ` ${w.path}` : ''}: ${w.message}\n`);
   }
   const s = plan.summary;
   process.stdout.write(

@@ -102,10 +102,16 @@ export function registerEvents(program: Command): void {
       process.once('SIGINT', () => {
         stop = true;
       });
+      let announced = false;
       while (!stop) {
-        const page = await client.call<Page>('GET', '/v1/events', { query: { cursor, limit: 1000, wait: 10 } });
+        // The first call answers at once, so the user (and scripts) know from when events follow.
+        const page = await client.call<Page>('GET', '/v1/events', { query: { cursor, limit: 1000, wait: announced ? 10 : 0 } });
         for (const e of page.events) process.stdout.write(`${JSON.stringify(e)}\n`);
         cursor = page.cursor;
+        if (!announced) {
+          process.stderr.write(`following events after cursor ${cursor} (Ctrl-C stops)\n`);
+          announced = true;
+        }
       }
     });
 }

@@ -10,6 +10,7 @@ import * as m0004 from './0004_alerts_positions.js';
 import * as m0005 from './0005_people.js';
 import * as m0200 from './0200_paging.js';
 import * as m0300 from './0300_security.js';
+import * as m0100 from './0100_slo.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_people': m0005,
   '0200_paging': m0200,
   '0300_security': m0300,
+  '0100_slo': m0100,
 };

@@ -1,0 +1,143 @@
+/**
+ * The live SLO aggregator, a `BatchProcessor`: folds every batch into the counters of the tenant's
+ * current SLO generations. Exactly once: the counters and the consumer position commit in one
+ * transaction (the runner's contract), and a generation is counted live only for batches after the
+ * position its backfill claimed (`slo_backfill_partitions.live_from`), the backfill covering the
+ * rest.
+ *
+ * The fold (CPU) runs in `prepare`, before the transaction, against the configuration snapshot it
+ * knows; inside the transaction the configuration version is read after taking the partition's
+ * lock row, and a snapshot that has gone stale is reloaded and the fold redone there.
+ */
+import type { Transaction } from 'kysely';
+import type { Clock } from '../core/clock.js';
+import type { LogBatch } from '../log/event-log.js';
+import type { BatchProcessor } from '../processing/processor.js';
+import type { Database } from '../store/schema.js';
+import type { Logger } from '../telemetry/logger.js';
+import { compileTenantPlan, type TenantPlan } from './compiled.js';
+import { CounterWriter, type GenInfo } from './counter-writer.js';
+import { foldBatch, type FoldResult } from './fold.js';
+import { backfillPartitions, currentGenerations } from './generations.js';
+import { lockPartition, readVersion } from './meta.js';
+import type { SloMetrics } from './metrics.js';
+
+export const SLO_CONSUMER = 'slo';
+/** Events folded between yields to the event loop, so HTTP requests are not starved. */
+const YIELD_EVERY = 20_000;
+
+interface Snapshot {
+  version: number;
+  tenants: Map<string, TenantPlan>;
+  info: Map<string, GenInfo & { tenant: string; name: string }>;
+  /** Generation uid → partition → position after which it is counted live. */
+  liveFrom: Map<string, Map<number, number>>;
+}
+
+interface Prepared {
+  version: number;
+  deltas: FoldResult;
+}
+
+export class SloAggregator implements BatchProcessor<Prepared | undefined> {
+  readonly name = SLO_CONSUMER;
+  private snapshot: Snapshot = { version: -1, tenants: new Map(), info: new Map(), liveFrom: new Map() };
+  private readonly writer: CounterWriter;
+  private committedDeltas: FoldResult | undefined;
+
+  constructor(private readonly deps: { metrics: SloMetrics; maxBreakdownValues: number; logger: Logger; clock: Clock }) {
+    this.writer = new CounterWriter(deps.maxBreakdownValues);
+  }
+
+  async prepare(batches: LogBatch[]): Promise<Prepared | undefined> {
+    const snap = this.snapshot;
+    if (snap.version < 0) return undefined;
+    const deltas: FoldResult = new Map();
+    let sinceYield = 0;
+    for (const b of batches) {
+      sinceYield += this.foldOne(snap, b, deltas);
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    return { version: snap.version, deltas };
+  }
+
+  async process(trx: Transaction<Database>, batches: LogBatch[], prepared?: Prepared): Promise<void> {
+    this.writer.begin();
+    await lockPartition(trx, batches[0]!.partition);
+    const version = await readVersion(trx);
+    if (version !== this.snapshot.version) this.snapshot = await this.load(trx, version);
+    const snap = this.snapshot;
+    let deltas = prepared?.version === version ? prepared.deltas : undefined;
+    if (!deltas) {
+      deltas = new Map();
+      for (const b of batches) this.foldOne(snap, b, deltas);
+    }
+    await this.writer.write(trx, (uid) => snap.info.get(uid), deltas, this.deps.clock.now());
+    this.committedDeltas = deltas;
+  }
+
+  afterCommit(): void {
+    this.writer.committed();
+    const deltas = this.committedDeltas;
+    this.committedDeltas = undefined;
+    if (!deltas) return;
+    for (const d of deltas.values()) {
+      const gen = this.snapshot.info.get(d.uid);
+      if (!gen) continue;
+      for (let o = 0; o < gen.slo.objectives.length; o++) {
+        const s = d.streams[gen.kind === 'ratio' ? 0 : o];
+        if (!s) continue;
+        let good = 0;
+        let total = 0;
+        for (const c of s.all.cells.values()) {
+          good += c.good;
+          total += c.total;
+        }
+        const labels = { tenant: gen.tenant, slo: gen.name, objective: String(o) };
+        if (good > 0) this.deps.metrics.events.inc({ ...labels, good: 'true' }, good);
+        if (total - good > 0) this.deps.metrics.events.inc({ ...labels, good: 'false' }, total - good);
+      }
+    }
+  }
+
+  private foldOne(snap: Snapshot, batch: LogBatch, out: FoldResult): number {
+    const plan = snap.tenants.get(batch.tenant);
+    if (!plan) return 0;
+    return foldBatch(
+      plan,
+      batch,
+      (g) => {
+        const from = snap.liveFrom.get(g.uid)?.get(batch.partition);
+        return from !== undefined && batch.position > from;
+      },
+      out,
+    );
+  }
+
+  private async load(trx: Transaction<Database>, version: number): Promise<Snapshot> {
+    const gens = await currentGenerations(trx);
+    const parts = await backfillPartitions(
+      trx,
+      gens.map((g) => g.uid),
+    );
+    const byTenant = new Map<string, typeof gens>();
+    for (const g of gens) byTenant.set(g.tenant, [...(byTenant.get(g.tenant) ?? []), g]);
+    const tenants = new Map<string, TenantPlan>();
+    const info: Snapshot['info'] = new Map();
+    for (const [tenant, list] of byTenant) {
+      const plan = compileTenantPlan(tenant, list);
+      tenants.set(tenant, plan);
+      for (const g of plan.gens) {
+        info.set(g.uid, { slo: g.slo, kind: g.kind, tenant, name: g.slo.name });
+        this.deps.metrics.touch(tenant, g.slo.name, g.slo.objectives.length);
+      }
+    }
+    const liveFrom = new Map<string, Map<number, number>>();
+    for (const [uid, list] of parts) liveFrom.set(uid, new Map(list.map((p) => [p.partition, p.liveFrom])));
+    this.deps.logger.debug({ version, generations: gens.length }, 'slo aggregator loaded its configuration');
+    return { version, tenants, info, liveFrom };
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Folding events into counter deltas: per generation, per counting stream, per 10-second bucket
+ * of event time (and per breakdown value combination), good and total. Pure and synchronous: the
+ * aggregator and the backfill run it, and the bench measures it alone.
+ */
+import { parseRfc3339 } from '../core/time.js';
+import type { CelRecord, CelValue } from '../cel/values.js';
+import type { LogBatch } from '../log/event-log.js';
+import type { CompiledGen, TenantPlan } from './compiled.js';
+import type { CompareOp } from './model.js';
+import { FINE_MS } from './windows.js';
+
+export interface Cell {
+  good: number;
+  total: number;
+}
+
+/** Cells by 10 s bucket start, with the last bucket cached (events of a batch cluster in time). */
+export class BucketCells {
+  readonly cells = new Map<number, Cell>();
+  private lastBucket = NaN;
+  private lastCell: Cell | undefined;
+
+  add(bucket: number, good: boolean): void {
+    let cell = this.lastCell;
+    if (bucket !== this.lastBucket || cell === undefined) {
+      cell = this.cells.get(bucket);
+      if (cell === undefined) {
+        cell = { good: 0, total: 0 };
+        this.cells.set(bucket, cell);
+      }
+      this.lastBucket = bucket;
+      this.lastCell = cell;
+    }
+    cell.total++;
+    if (good) cell.good++;
+  }
+}
+
+export interface Combo {
+  values: string[];
+  cells: BucketCells;
+}
+
+export interface StreamDelta {
+  all: BucketCells;
+  /** Every breakdown value combination seen, with its cells. */
+  combos: Combo[];
+  /**
+   * Combinations by their raw values, one map level per breakdown attribute. Keying by the values
+   * themselves (interned by the scanner) avoids building a key string per event.
+   */
+  comboTree: Map<CelValue, unknown>;
+}
+
+export interface GenDelta {
+  uid: string;
+  streams: StreamDelta[];
+  /** Events seen by this generation's fold (matched or not). */
+  events: number;
+}
+
+export type FoldResult = Map<string, GenDelta>;
+
+export function deltaOf(out: FoldResult, gen: CompiledGen): GenDelta {
+  let d = out.get(gen.uid);
+  if (!d) {
+    d = { uid: gen.uid, events: 0, streams: Array.from({ length: gen.streams }, () => ({ all: new BucketCells(), combos: [], comboTree: new Map() })) };
+    out.set(gen.uid, d);
+  }
+  return d;
+}
+
+/** How a breakdown value is shown and stored. */
+export function breakdownText(v: CelValue): string {
+  if (v === undefined) return '(none)';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'symbol') return '(object)';
+  return String(v);
+}
+
+function compare(v: number, op: CompareOp, limit: number): boolean {
+  switch (op) {
+    case 'lt':
+      return v < limit;
+    case 'lte':
+      return v <= limit;
+    case 'gt':
+      return v > limit;
+    default:
+      return v >= limit;
+  }
+}
+
+/** Event time: `ts` as epoch ms or RFC 3339, else when the batch was received. */
+export function eventTime(ts: CelValue, receivedAt: number): number {
+  if (typeof ts === 'number') return ts;
+  if (typeof ts === 'string') {
+    const t = parseRfc3339(ts);
+    return Number.isNaN(t) ? receivedAt : t;
+  }
+  return receivedAt;
+}
+
+/**
+ * Folds one batch into `out` for the generations `include` accepts. Returns the events scanned.
+ * `include` is asked once per generation per batch (live: after its start position; backfill: up
+ * to it), so the per-event loop only walks generations that count this batch.
+ */
+export function foldBatch(plan: TenantPlan, batch: LogBatch, include: (gen: CompiledGen) => boolean, out: FoldResult): number {
+  const gens: CompiledGen[] = [];
+  const deltas: GenDelta[] = [];
+  for (const g of plan.gens) {
+    if (include(g)) {
+      gens.push(g);
+      deltas.push(deltaOf(out, g));
+    }
+  }
+  if (gens.length === 0) return 0;
+  const scanner = plan.scanner;
+  scanner.reset(batch.data);
+  const record: CelRecord = new Array<CelValue>(plan.slots.size);
+  const receivedAt = batch.receivedAt;
+  let events = 0;
+  let lastTs: CelValue = undefined;
+  let lastBucket = 0;
+  while (scanner.next(record)) {
+    events++;
+    const ts = record[0];
+    // Consecutive events often share a timestamp text; parsing it once per run saves time.
+    let bucket: number;
+    if (ts === lastTs && ts !== undefined) bucket = lastBucket;
+    else {
+      const t = eventTime(ts, receivedAt);
+      bucket = t - (((t % FINE_MS) + FINE_MS) % FINE_MS);
+      lastTs = ts;
+      lastBucket = bucket;
+    }
+    for (let i = 0; i < gens.length; i++) {
+      const g = gens[i]!;
+      if (g.filter !== null && g.filter(record) !== true) continue;
+      const d = deltas[i]!;
+      if (g.kind === 'ratio') {
+        const good = g.good !== null ? g.good(record) === true : g.bad!(record) !== true;
+        const s = d.streams[0]!;
+        s.all.add(bucket, good);
+        if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
+      } else {
+        const v = g.value!(record);
+        if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+        for (let o = 0; o < g.ops.length; o++) {
+          const good = compare(v, g.ops[o]!, g.limits[o]!);
+          const s = d.streams[o]!;
+          s.all.add(bucket, good);
+          if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
+        }
+      }
+    }
+  }
+  for (const d of deltas) d.events += events;
+  return events;
+}
+
+function addCombo(s: StreamDelta, slots: number[], record: CelRecord, bucket: number, good: boolean): void {
+  let level: Map<CelValue, unknown> = s.comboTree;
+  const last = slots.length - 1;
+  for (let k = 0; k < last; k++) {
+    const v = record[slots[k]!];
+    let next = level.get(v) as Map<CelValue, unknown> | undefined;
+    if (next === undefined) {
+      next = new Map();
+      level.set(v, next);
+    }
+    level = next;
+  }
+  const v = record[slots[last]!];
+  let c = level.get(v) as Combo | undefined;
+  if (c === undefined) {
+    c = { values: slots.map((slot) => breakdownText(record[slot])), cells: new BucketCells() };
+    level.set(v, c);
+    s.combos.push(c);
+  }
+  c.cells.add(bucket, good);
+}

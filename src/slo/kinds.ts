@@ -1,0 +1,113 @@
+/**
+ * The OpenSLO kinds the SLO engine owns, as `keel apply` handlers: SLI, SLO, AlertPolicy,
+ * AlertCondition and AlertNotificationTarget (Service belongs to the service catalogue). Parsing
+ * checks shapes, durations, targets and CEL; validation follows references; `onChange` keeps the
+ * engine's generations in step inside the apply transaction.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Definition, FieldError, KindHandler, ValidationContext } from '../definitions/kinds.js';
+import { SERVICE_KIND_ORDER } from '../services/service-kind.js';
+import type { AttributeCatalogue } from './attribute-catalogue.js';
+import { sloAttributePaths } from './attribute-paths.js';
+import { DEFAULT_POLICY_NAME } from './default-policy.js';
+import {
+  parseConditionDocument,
+  parsePolicyDocument,
+  parseSliDocument,
+  parseSloDocument,
+  parseTargetDocument,
+  type AlertPolicyStored,
+  type Stored,
+  type StoredSlo,
+} from './openslo.js';
+import { resolvePolicy, resolveSlo } from './resolve.js';
+import { syncTenant } from './sync.js';
+
+const API_VERSIONS = ['openslo/v1', 'keel/v1'];
+
+const lookupOf = (ctx: ValidationContext) => ({ get: (kind: string, name: string) => ctx.get(kind, name)?.spec });
+
+function users(ctx: ValidationContext, kind: string, uses: (spec: unknown) => boolean): string[] {
+  return ctx
+    .all(kind)
+    .filter((d: Definition) => uses(d.spec))
+    .map((d) => d.name);
+}
+
+const policyRefs = (p: AlertPolicyStored) => ({
+  conditions: p.conditions.flatMap((c) => ('ref' in c ? [c.ref] : [])),
+  targets: (p.notificationTargets ?? []).flatMap((t) => ('ref' in t ? [t.ref] : [])),
+});
+
+/** Inline policies of an SLO and the AlertPolicy definitions: everything that may name a condition or target. */
+function allPolicies(ctx: ValidationContext): { owner: string; policy: AlertPolicyStored }[] {
+  const out: { owner: string; policy: AlertPolicyStored }[] = ctx.all('AlertPolicy').map((d) => ({ owner: `AlertPolicy ${d.name}`, policy: d.spec as AlertPolicyStored }));
+  for (const d of ctx.all('SLO')) {
+    for (const p of (d.spec as StoredSlo).alertPolicies ?? []) if ('inline' in p) out.push({ owner: `SLO ${d.name}`, policy: p.inline });
+  }
+  return out;
+}
+
+function inUse(name: string, kind: string, by: string[]): FieldError[] {
+  return by.length ? [{ path: [], message: `${kind} ${name} is used by ${by.join(', ')}` }] : [];
+}
+
+export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHandler[] {
+  const onChange: KindHandler['onChange'] = (trx, tenant) => syncTenant(trx, tenant, clock.now());
+  const sli: KindHandler<Stored<unknown>> = {
+    apiVersions: API_VERSIONS,
+    kind: 'SLI',
+    order: SERVICE_KIND_ORDER + 10,
+    parse: parseSliDocument,
+    validateDelete: (name, ctx) => inUse(name, 'SLI', users(ctx, 'SLO', (s) => (s as StoredSlo).indicatorRef === name).map((n) => `SLO ${n}`)),
+    onChange,
+  };
+  const target: KindHandler = {
+    apiVersions: API_VERSIONS,
+    kind: 'AlertNotificationTarget',
+    order: SERVICE_KIND_ORDER + 10,
+    parse: parseTargetDocument,
+    validateDelete: (name, ctx) => inUse(name, 'AlertNotificationTarget', allPolicies(ctx).filter((p) => policyRefs(p.policy).targets.includes(name)).map((p) => p.owner)),
+    onChange,
+  };
+  const condition: KindHandler = {
+    apiVersions: API_VERSIONS,
+    kind: 'AlertCondition',
+    order: SERVICE_KIND_ORDER + 10,
+    parse: parseConditionDocument,
+    validateDelete: (name, ctx) => inUse(name, 'AlertCondition', allPolicies(ctx).filter((p) => policyRefs(p.policy).conditions.includes(name)).map((p) => p.owner)),
+    onChange,
+  };
+  const policy: KindHandler<Stored<AlertPolicyStored>> = {
+    apiVersions: API_VERSIONS,
+    kind: 'AlertPolicy',
+    order: SERVICE_KIND_ORDER + 20,
+    parse: (doc) => {
+      const r = parsePolicyDocument(doc);
+      if (r.ok && r.spec.metadata.name === DEFAULT_POLICY_NAME) {
+        return { ok: false, errors: [{ path: ['metadata', 'name'], message: `"${DEFAULT_POLICY_NAME}" names the built-in SRE Workbook policy; choose another name` }] };
+      }
+      return r;
+    },
+    validate: (spec, name, ctx) => resolvePolicy(name, spec, lookupOf(ctx), ['spec']).errors,
+    validateDelete: (name, ctx) =>
+      inUse(name, 'AlertPolicy', users(ctx, 'SLO', (s) => ((s as StoredSlo).alertPolicies ?? []).some((p) => 'ref' in p && p.ref === name)).map((n) => `SLO ${n}`)),
+    onChange,
+  };
+  const slo: KindHandler<StoredSlo> = {
+    apiVersions: API_VERSIONS,
+    kind: 'SLO',
+    order: SERVICE_KIND_ORDER + 30,
+    parse: parseSloDocument,
+    validate: (spec, _name, ctx) => resolveSlo(spec, lookupOf(ctx)).errors,
+    warnings: (spec, _name, ctx) => {
+      const { slo: resolved } = resolveSlo(spec, lookupOf(ctx));
+      if (!resolved || !catalogue) return [];
+      const unseen = catalogue.unseen(ctx.tenant, sloAttributePaths(resolved));
+      const where = spec.indicatorRef !== undefined ? ['spec', 'indicatorRef'] : ['spec', 'indicator'];
+      return unseen.map((p) => ({ path: where, message: `no recent event of this tenant has the attribute "${p}"; check the name (the SLO will count nothing until events carry it)` }));
+    },
+    onChange,
+  };
+  return [sli, target, condition, policy, slo] as KindHandler[];
+}

@@ -1,0 +1,78 @@
+/**
+ * Measures an SLO generation at a point in time: for each objective, the counts over the SLO
+ * window and over each alert window, in events and in the budgeting method's units.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+import { sumSliceWindows, sumWindows, type Counts, type Window } from './counter-reader.js';
+import { OVERALL } from './counter-writer.js';
+import { scaleWindow } from './default-policy.js';
+import type { Generation } from './generations.js';
+import type { Units } from './math.js';
+import type { ResolvedSlo } from './model.js';
+import { windowLength } from './resolve.js';
+import { HOUR, type SloWindow } from './windows.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface Measured {
+  events: Counts;
+  units: Units;
+}
+
+export interface ObjectiveMeasure {
+  objective: number;
+  target: number;
+  sloWindow: SloWindow;
+  slo: Measured;
+  /** By window length in ms: the window [end − ms, end). */
+  windows: Map<number, Measured>;
+}
+
+/** Every alert window of the SLO's policies, plus the forecast window, shortest first. */
+export function alertWindows(slo: ResolvedSlo): number[] {
+  const set = new Set<number>([forecastWindow(slo)]);
+  for (const p of slo.policies) for (const c of p.conditions) set.add(c.longMs).add(c.shortMs);
+  return [...set].sort((a, b) => a - b);
+}
+
+/** The burn rate the exhaustion forecast extrapolates: over one hour, scaled like the default policy. */
+export function forecastWindow(slo: ResolvedSlo): number {
+  return scaleWindow(HOUR, windowLength(slo.window));
+}
+
+export async function overallSeries(db: Db, uid: string): Promise<Map<number, number>> {
+  const rows = await db.selectFrom('slo_series').select(['id', 'objective']).where('gen_uid', '=', uid).where('breakdown', '=', OVERALL).execute();
+  return new Map(rows.map((r) => [Number(r.objective), Number(r.id)]));
+}
+
+export async function measureGeneration(
+  db: Db,
+  gen: Pick<Generation, 'uid' | 'slo'>,
+  sloWindow: SloWindow,
+  end: number,
+  windowsMs: number[],
+  series?: Map<number, number>,
+): Promise<ObjectiveMeasure[]> {
+  const ids = series ?? (await overallSeries(db, gen.uid));
+  const windows: Window[] = [{ from: sloWindow.start, to: sloWindow.end }, ...windowsMs.map((ms) => ({ from: end - ms, to: end }))];
+  const out: ObjectiveMeasure[] = [];
+  for (let o = 0; o < gen.slo.objectives.length; o++) {
+    const objective = gen.slo.objectives[o]!;
+    const sid = ids.get(o);
+    const events = sid === undefined ? windows.map(() => ({ good: 0, total: 0 })) : (await sumWindows(db, [sid], windows))[0]!;
+    let units: Units[] = events;
+    if (gen.slo.method !== 'Occurrences' && objective.timeSliceMs) {
+      const slices = sid === undefined ? windows.map(() => ({ goodSlices: 0, totalSlices: 0, ratioSum: 0 })) : await sumSliceWindows(db, sid, objective.timeSliceMs, objective.timeSliceTarget, windows);
+      units = slices.map((s) => (gen.slo.method === 'Timeslices' ? { good: s.goodSlices, total: s.totalSlices } : { good: s.ratioSum, total: s.totalSlices }));
+    }
+    out.push({
+      objective: o,
+      target: objective.target,
+      sloWindow,
+      slo: { events: events[0]!, units: units[0]! },
+      windows: new Map(windowsMs.map((ms, i) => [ms, { events: events[i + 1]!, units: units[i + 1]! }])),
+    });
+  }
+  return out;
+}

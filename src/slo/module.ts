@@ -1,0 +1,93 @@
+/**
+ * The SLO engine as a Keel module: the OpenSLO kinds, the live aggregator (worker role), and, on
+ * the leader, the backfill, the burn-rate evaluator and counter pruning; plus the routes.
+ */
+import type { CoreContext, KeelModule } from '../core/context.js';
+import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
+import { SloAggregator } from './aggregator.js';
+import { AttributeCatalogue } from './attribute-catalogue.js';
+import { sloAttributePaths } from './attribute-paths.js';
+import { Backfiller } from './backfill.js';
+import { BackgroundLoop } from './background.js';
+import { SloEvaluator } from './evaluator.js';
+import { currentGenerations } from './generations.js';
+import { sloKinds } from './kinds.js';
+import { pruneSlo } from './maintenance.js';
+import { SloMetrics } from './metrics.js';
+import { prometheusRules } from './prometheus-rules.js';
+import { sloRoutes } from './routes.js';
+import { SloStatusService } from './status.js';
+import { SLO_KINDS } from './sync.js';
+
+export function sloModule(ctx: CoreContext): KeelModule {
+  const { store, logger, clock, config } = ctx;
+  const catalogue = new AttributeCatalogue();
+  for (const k of sloKinds(clock, catalogue)) ctx.kinds.register(k);
+  const metrics = new SloMetrics(ctx.metrics);
+  const status = new SloStatusService(store.db, clock, (tenant, gen) =>
+    catalogue.unseen(tenant, sloAttributePaths(gen.slo)).map((p) => `no recent event has the attribute "${p}" this SLO reads`),
+  );
+  const evaluator = new SloEvaluator({ db: store.db, alerts: ctx.alerts, clock, logger, metrics, minBadEvents: config.slo.minBadEvents });
+  const backfiller = new Backfiller({ db: store.db, log: ctx.log, clock, logger, metrics, maxBreakdownValues: config.slo.maxBreakdownValues });
+  const aggregator = new SloAggregator({ metrics, maxBreakdownValues: config.slo.maxBreakdownValues, logger, clock });
+  let runner: ProcessorRunner | undefined;
+  const onError = (what: string) => (err: unknown) => logger.error({ err }, `slo ${what} failed`);
+  const backfillLoop = new BackgroundLoop(async () => ((await backfiller.step()) ? 0 : 2000), onError('backfill'));
+  const evaluatorLoop = new BackgroundLoop(async () => {
+    await evaluator.evaluateAll();
+    return config.slo.evaluationInterval;
+  }, onError('evaluation'));
+  const maintenanceLoop = new BackgroundLoop(async () => {
+    const r = await pruneSlo(store.db, clock.now());
+    if (r.rows > 0 || r.retired > 0) logger.info(r, 'slo counters pruned');
+    return config.slo.maintenanceInterval;
+  }, onError('pruning'));
+  let sampledAt = 0;
+  const catalogueLoop = new BackgroundLoop(async () => {
+    sampledAt = Date.now();
+    await catalogue.refresh(ctx.log);
+    return 60_000;
+  }, onError('attribute sampling'));
+  // New events refresh the sample soon (at most every 5 s), so plan warnings follow what arrives.
+  let resample: NodeJS.Timeout | undefined;
+  const unsubscribeLog = ctx.bus.on('log.appended', () => {
+    if (resample) return;
+    resample = setTimeout(() => {
+      resample = undefined;
+      catalogueLoop.wake();
+    }, Math.max(0, sampledAt + 5_000 - Date.now()));
+    resample.unref();
+  });
+  // Every SLO's counter series exists from its definition on, so rules and dashboards see 0, not nothing.
+  ctx.metrics.onScrape(async () => {
+    for (const g of await currentGenerations(store.db)) metrics.touch(g.tenant, g.name, g.slo.objectives.length);
+  });
+  const unsubscribe = ctx.bus.on('definitions.applied', (e) => {
+    if (e.changes.some((c) => SLO_KINDS.includes(c.kind))) backfillLoop.wake();
+  });
+
+  return {
+    name: 'slo',
+    routes: sloRoutes({
+      definitions: ctx.definitions,
+      status,
+      evaluate: () => evaluator.evaluateAll(),
+      rules: async (tenant) => prometheusRules(tenant, await currentGenerations(store.db, tenant), config.slo.minBadEvents),
+    }),
+    start: async () => {
+      // 100 ms of gathering: at most ~10 counter commits per second under any ingest rate.
+      if (ctx.roles.worker) runner = runProcessor(ctx, aggregator, { gatherMs: 100 });
+      void catalogueLoop.start();
+      ctx.whileLeader('slo-backfill', () => backfillLoop.start());
+      if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', () => evaluatorLoop.start());
+      ctx.whileLeader('slo-maintenance', () => maintenanceLoop.start());
+    },
+    stop: async () => {
+      unsubscribe();
+      unsubscribeLog();
+      if (resample) clearTimeout(resample);
+      await Promise.all([backfillLoop.stop(), evaluatorLoop.stop(), maintenanceLoop.stop(), catalogueLoop.stop()]);
+      await runner?.stop();
+    },
+  };
+}
