@@ -4,6 +4,10 @@
  * a resolving signal resolves it. Opening and resolving append a transition to the outbox in the
  * same transaction, so paging (which reads the outbox from its committed position) never misses
  * one and never sees one twice, whatever crashes in between.
+ *
+ * `acknowledge` (paging, for PagerDuty Events v2 `acknowledge`) marks an open alert acknowledged
+ * and appends an `acknowledged` transition: the alert stays open (status `firing`, so repeats
+ * still dedup into it), and paging acknowledges its incident in outbox order, after the trigger.
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
@@ -55,14 +59,19 @@ export interface Alert {
   lastSeen: number;
   count: number;
   resolvedAt: number | null;
+  /** When the source acknowledged the alert (Events v2 `acknowledge`), if it did. */
+  acknowledgedAt?: number | null;
 }
+
+/** Outbox transitions: opened (`firing`), `resolved`, or `acknowledged` by its source. */
+export type TransitionStatus = AlertStatus | 'acknowledged';
 
 export interface AlertTransition {
   seq: number;
   tenant: string;
   alertId: string;
   dedupKey: string;
-  status: AlertStatus;
+  status: TransitionStatus;
   at: number;
   values: Record<string, unknown>;
 }
@@ -168,6 +177,32 @@ export class AlertService {
     return { alert: toAlert((await this.row(trx, open.id))!), transition };
   }
 
+  /**
+   * Marks the open alert with this key acknowledged (once) and appends an `acknowledged`
+   * transition. Unknown or already acknowledged keys change nothing.
+   */
+  async acknowledge(tenant: string, dedupKey: string, at?: number): Promise<SignalResult | undefined> {
+    const result = await this.store.db.transaction().execute((trx) => this.acknowledgeIn(trx, tenant, dedupKey, at));
+    if (result) this.publish(result);
+    return result;
+  }
+
+  async acknowledgeIn(trx: Transaction<Database>, tenant: string, dedupKey: string, at?: number): Promise<SignalResult | undefined> {
+    const when = at ?? this.clock.now();
+    const open = await trx
+      .selectFrom('alerts')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .where('dedup_key', '=', dedupKey)
+      .where('status', '=', 'firing')
+      .executeTakeFirst();
+    if (!open) return undefined;
+    if (open.acknowledged_at !== null && open.acknowledged_at !== undefined) return { alert: toAlert(open) };
+    await trx.updateTable('alerts').set({ acknowledged_at: when }).where('id', '=', open.id).execute();
+    const transition = await this.appendTransition(trx, tenant, open.id, dedupKey, 'acknowledged', when, {});
+    return { alert: toAlert((await this.row(trx, open.id))!), transition };
+  }
+
   publish(r: SignalResult): void {
     if (r.transition) this.bus.emit('alert.transition', { transition: r.transition, alert: r.alert });
   }
@@ -181,7 +216,7 @@ export class AlertService {
     tenant: string,
     alertId: string,
     dedupKey: string,
-    status: AlertStatus,
+    status: TransitionStatus,
     at: number,
     values: Record<string, unknown>,
   ): Promise<AlertTransition> {
@@ -212,7 +247,7 @@ export class AlertService {
       tenant: r.tenant_id,
       alertId: r.alert_id,
       dedupKey: r.dedup_key,
-      status: r.status as AlertStatus,
+      status: r.status as TransitionStatus,
       at: Number(r.at),
       values: JSON.parse(r.values_json) as Record<string, unknown>,
     }));
@@ -236,6 +271,7 @@ function toAlert(r: AlertsTable): Alert {
     lastSeen: Number(r.last_seen),
     count: Number(r.count),
     resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+    acknowledgedAt: r.acknowledged_at === null || r.acknowledged_at === undefined ? null : Number(r.acknowledged_at),
   };
 }
 

@@ -22,6 +22,8 @@ export interface AlertsTable {
   last_seen: number;
   count: number;
   resolved_at: number | null;
+  /** Set by an Events v2 `acknowledge` (the source says someone is on it). */
+  acknowledged_at: number | null;
 }
 
 export interface AlertTransitionsTable {

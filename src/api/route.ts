@@ -59,6 +59,11 @@ export interface RouteDef<B = unknown, Q = unknown, P = unknown> {
   audit?: string;
   /** Why a non-GET route writes no audit entry (e.g. it only computes a plan, or it is the event data plane). */
   auditExempt?: string;
+  /**
+   * For `public` routes that check a credential of their own (an integration key, a feed token,
+   * a signed link): what they accept. They refuse callers without it (401/403/404).
+   */
+  authenticatesItself?: string;
   /** Largest JSON body this route accepts (default: `security.maxBodyBytes`). */
   bodyLimit?: number;
   /** Longest the handler may run (default: `security.handlerTimeout`); for long polls. */

@@ -22,6 +22,15 @@ export const PERMISSIONS = [
   'system:manage',
   'slo:read',
   'slo:write',
+  // Paging and incidents: reading incidents, on-call and paging configuration; responding
+  // (declare, acknowledge, resolve, notes, roles, postmortems); changing paging configuration
+  // (schedules, policies, routes, silences, overrides); integration keys and paging secrets.
+  'incidents:read',
+  'oncall:read',
+  'paging:read',
+  'incidents:respond',
+  'paging:write',
+  'integrations:manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -53,6 +62,12 @@ export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: tr
   'system:manage': { role: 'admin', systemOnly: true },
   'slo:read': { role: 'viewer' },
   'slo:write': { role: 'editor' },
+  'incidents:read': { role: 'viewer' },
+  'oncall:read': { role: 'viewer' },
+  'paging:read': { role: 'viewer' },
+  'incidents:respond': { role: 'responder' },
+  'paging:write': { role: 'editor' },
+  'integrations:manage': { role: 'admin' },
 };
 
 /**

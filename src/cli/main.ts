@@ -9,6 +9,7 @@ import { HandledError, registerDefinitions } from './commands/definitions.js';
 import { registerEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
 import { registerSlo } from './commands/slo.js';
+import { registerPaging } from './commands/paging.js';
 import { registerStart } from './commands/start.js';
 import { registerTenants } from './commands/tenants.js';
 import { registerAudit } from './commands/audit.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerBackup(program);
   registerCompliance(program);
   registerSlo(program);
+  registerPaging(program);
   registerBench(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -159,6 +159,31 @@ export const configSchema = z
       })
       .strict()
       .default({ evaluationInterval: 30_000, minBadEvents: 10, maxBreakdownValues: 100, maintenanceInterval: 300_000 }),
+    paging: z
+      .object({
+        /** Base URL people reach Keel at, for links in notifications (default: http://host:port). */
+        publicUrl: z.string().url().optional(),
+        /** How long a one-click acknowledge/resolve link in a notification stays valid. */
+        linkTtl: duration.default(24 * 3_600_000),
+        delivery: z
+          .object({
+            maxAttempts: z.number().int().min(1).max(50).default(6),
+            initialBackoff: duration.default(2_000),
+            maxBackoff: duration.default(5 * 60_000),
+            timeout: duration.default(10_000),
+            concurrency: z.number().int().min(1).max(256).default(16),
+          })
+          .strict()
+          .default({ maxAttempts: 6, initialBackoff: 2_000, maxBackoff: 5 * 60_000, timeout: 10_000, concurrency: 16 }),
+        /** How often the paging loops look for work when nothing woke them. */
+        pollInterval: duration.default(1_000),
+      })
+      .strict()
+      .default({
+        linkTtl: 24 * 3_600_000,
+        delivery: { maxAttempts: 6, initialBackoff: 2_000, maxBackoff: 5 * 60_000, timeout: 10_000, concurrency: 16 },
+        pollInterval: 1_000,
+      }),
     secrets: z
       .object({ keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).') })
       .strict()

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'gone'
   | 'idempotency_key_reused'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -30,6 +31,8 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  /** Once valid, no longer (expired or used one-click links). */
+  gone: 410,
   idempotency_key_reused: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -6,6 +6,7 @@ import { securityModule } from '../auth/module.js';
 import { backupModule } from '../backup/module.js';
 import { complianceModule } from '../compliance/module.js';
 import type { CoreContext, KeelModule } from '../core/context.js';
+import { pagingModule } from '../paging/module.js';
 import { servicesModule } from '../services/module.js';
 import { sloEvidence } from '../slo/evidence.js';
 import { sloModule } from '../slo/module.js';
@@ -22,5 +23,6 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     backups,
     slo,
     complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db) }),
+    pagingModule(ctx),
   ];
 }

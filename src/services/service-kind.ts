@@ -7,16 +7,18 @@ import { z } from 'zod';
 import type { KindHandler } from '../definitions/kinds.js';
 import { documentSchema, type Metadata } from '../definitions/metadata.js';
 import { parseWith } from '../definitions/zod-errors.js';
+import { pagingReferencesTo, servicePagingFields, validateServicePaging, type ServicePaging } from '../routing/service-paging.js';
 
 export const openSloServiceSpec = z.object({ description: z.string().max(1050).optional() }).strict();
 
 export const keelServiceSpec = z
   .object({
     description: z.string().max(1050).optional(),
+    ...servicePagingFields,
   })
   .strict();
 
-export interface ServiceSpec {
+export interface ServiceSpec extends ServicePaging {
   metadata: Metadata;
   description?: string;
 }
@@ -35,11 +37,13 @@ export function serviceKind(): KindHandler<ServiceSpec> {
       const { metadata, spec } = r.spec;
       return { ok: true, spec: { metadata, ...spec } };
     },
+    validate: (spec, _name, ctx) => validateServicePaging(spec, ctx),
     validateDelete: (name, ctx) => {
       const users = ctx.all('SLO').filter((d) => (d.spec as { service?: string }).service === name);
-      return users.length
-        ? [{ path: [], message: `Service ${name} is used by SLO ${users.map((u) => u.name).join(', ')}` }]
-        : [];
+      return [
+        ...(users.length ? [{ path: [], message: `Service ${name} is used by SLO ${users.map((u) => u.name).join(', ')}` }] : []),
+        ...pagingReferencesTo(name, ctx),
+      ];
     },
   };
 }

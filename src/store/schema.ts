@@ -9,8 +9,17 @@ import type { AuditTables } from '../audit/tables.js';
 import type { AuthTables } from '../auth/tables.js';
 import type { BackupTables } from '../backup/tables.js';
 import type { DefinitionTables } from '../definitions/tables.js';
+import type { EscalationTables } from '../escalation/tables.js';
+import type { IncidentTables } from '../incidents/tables.js';
+import type { IntegrationTables } from '../integrations/tables.js';
+import type { NotifyTables } from '../notify/tables.js';
+import type { OncallTables } from '../oncall/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
+import type { RoutingTables } from '../routing/tables.js';
 import type { SloTables } from '../slo/tables.js';
 
 export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables, SloTables {}
+
+/** Paging and incidents (issue 4). */
+export interface Database extends RoutingTables, IncidentTables, EscalationTables, NotifyTables, OncallTables, IntegrationTables {}

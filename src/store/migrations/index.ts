@@ -8,6 +8,7 @@ import * as m0002 from './0002_audit.js';
 import * as m0003 from './0003_definitions.js';
 import * as m0004 from './0004_alerts_positions.js';
 import * as m0005 from './0005_people.js';
+import * as m0200 from './0200_paging.js';
 import * as m0300 from './0300_security.js';
 import * as m0100 from './0100_slo.js';
 
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0003_definitions': m0003,
   '0004_alerts_positions': m0004,
   '0005_people': m0005,
+  '0200_paging': m0200,
   '0300_security': m0300,
   '0100_slo': m0100,
 };

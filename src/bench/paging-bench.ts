@@ -1,0 +1,196 @@
+/**
+ * `keel bench paging`: the paging hot path, end to end, against Keel in its own process on a
+ * fresh data dir: PagerDuty Events v2 triggers in (each acknowledged only once durable), each
+ * routed into its own incident, escalated, and delivered as a signed webhook to a local
+ * receiver. Prints intake rate and latency, alert-to-page throughput and latency, beside the
+ * machine's ceiling measured in the same run: durable SQLite commits per second on the same
+ * disk (each alert costs a few commits: intake, the escalation step, the delivery record; see COMMITS_PER_ALERT).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Pool } from 'undici';
+import { percentile } from './load.js';
+import { spawnKeel } from './spawn-keel.js';
+
+export interface PagingBenchOptions {
+  alerts: number;
+  concurrency: number;
+  json: boolean;
+  log: (line: string) => void;
+}
+
+export interface PagingBenchResult {
+  alerts: number;
+  concurrency: number;
+  intake_per_s: number;
+  intake_p50_ms: number;
+  intake_p99_ms: number;
+  pages_per_s: number;
+  alert_to_page_p50_ms: number;
+  alert_to_page_p99_ms: number;
+  pages_received: number;
+  duplicate_pages: number;
+  failed_requests: number;
+  ceiling_commits_per_s: number;
+  commits_per_alert: number;
+  ceiling_alerts_per_s: number;
+  ratio: number;
+}
+
+/**
+ * Durable commits an alert that pages one person needs at least: its intake (acknowledged only
+ * once durable), the escalation step that creates the page, and the delivery record. Routing
+ * shares its commits among a group of alerts, so it is left out of the ceiling.
+ */
+export const COMMITS_PER_ALERT = 3;
+
+/** Durable single-row commits per second (WAL, synchronous=FULL, as the state store runs). */
+export function commitCeiling(dir: string, seconds: number): number {
+  const db = new SQLite(join(dir, 'ceiling.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  const tx = db.transaction((v: string) => insert.run(v));
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  while (performance.now() < end) {
+    tx(`row ${n}`);
+    n++;
+  }
+  db.close();
+  return n / seconds;
+}
+
+function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+export async function benchPaging(o: PagingBenchOptions): Promise<PagingBenchResult> {
+  const scratch = mkdtempSync(join(tmpdir(), 'keel-bench-paging-'));
+  const dataDir = join(scratch, 'data');
+  o.log('measuring the ceiling: durable SQLite commits per second on this disk…');
+  const commits = commitCeiling(scratch, 3);
+  o.log(`ceiling: ${Math.round(commits).toLocaleString('en-US')} commits/s → about ${Math.round(commits / COMMITS_PER_ALERT).toLocaleString('en-US')} alerts/s at ${COMMITS_PER_ALERT} commits per alert`);
+
+  const sentAt = new Map<string, number>();
+  const pageLatency: number[] = [];
+  const deliveries = new Set<string>();
+  let duplicates = 0;
+  let lastPage = 0;
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const now = performance.now();
+      const id = String(req.headers['x-keel-delivery']);
+      if (deliveries.has(id)) duplicates++;
+      else {
+        deliveries.add(id);
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { incident: { title: string } };
+        const sent = sentAt.get(body.incident.title);
+        if (sent !== undefined) pageLatency.push(now - sent);
+        lastPage = now;
+      }
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+  const keel = await spawnKeel({ dataDir, env: { KEEL_LOG_LEVEL: 'warn' } });
+  const pool = new Pool(keel.url, { connections: o.concurrency, pipelining: 1 });
+  try {
+    const admin = { authorization: `Bearer ${keel.adminKey}`, 'content-type': 'application/json' };
+    const call = async (method: 'POST', path: string, body: unknown) => {
+      const r = await pool.request({ method, path, headers: admin, body: JSON.stringify(body) });
+      const text = await r.body.text();
+      if (r.statusCode >= 300) throw new Error(`${method} ${path}: ${r.statusCode} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    await call('POST', '/v1/paging/secrets', { name: 'bench-hook', value: 'bench-signing-secret' });
+    const yaml = `apiVersion: keel/v1
+kind: User
+metadata: {name: bench}
+spec:
+  email: bench@example.com
+  name: Bench
+  contactMethods: [{name: hook, type: webhook, url: "${receiverUrl}/page", signingSecret: bench-hook}]
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: bench}
+spec: {steps: [{notify: {users: [bench]}, wait: 1h}]}
+---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: bench}
+spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
+`;
+    await call('POST', '/v1/definitions/apply', { sources: [{ file: 'bench.yaml', content: yaml }] });
+    const { key } = (await call('POST', '/v1/integrations', { type: 'events-v2', service: 'bench' })) as { key: string };
+
+    o.log(`keel pid ${keel.child.pid} at ${keel.url}; sending ${o.alerts} Events v2 triggers over ${o.concurrency} connections, each its own incident…`);
+    const intake: number[] = [];
+    let failed = 0;
+    let next = 0;
+    const start = performance.now();
+    const worker = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= o.alerts) return;
+        const title = `bench alert ${i}`;
+        const body = JSON.stringify({ routing_key: key, event_action: 'trigger', dedup_key: `b${i}`, payload: { summary: title, source: 'bench', severity: 'critical', class: `c${i}` } });
+        const t0 = performance.now();
+        sentAt.set(title, t0);
+        const r = await pool.request({ method: 'POST', path: '/v1/integrations/events-v2', headers: { 'content-type': 'application/json' }, body });
+        await r.body.text();
+        intake.push(performance.now() - t0);
+        if (r.statusCode !== 202) failed++;
+      }
+    };
+    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    const intakeSeconds = (performance.now() - start) / 1000;
+    o.log(`  intake done: ${Math.round(o.alerts / intakeSeconds).toLocaleString('en-US')} alerts/s acknowledged; waiting for the pages…`);
+    const deadline = performance.now() + 300_000;
+    let reported = 0;
+    while (deliveries.size < o.alerts - failed && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (deliveries.size - reported >= o.alerts / 10) {
+        reported = deliveries.size;
+        o.log(`  ${deliveries.size.toLocaleString('en-US')} pages received`);
+      }
+    }
+    const pageSeconds = ((lastPage || performance.now()) - start) / 1000;
+    intake.sort((a, b) => a - b);
+    pageLatency.sort((a, b) => a - b);
+    const pagesPerS = deliveries.size / pageSeconds;
+    return {
+      alerts: o.alerts,
+      concurrency: o.concurrency,
+      intake_per_s: Math.round(o.alerts / intakeSeconds),
+      intake_p50_ms: round(percentile(intake, 50)),
+      intake_p99_ms: round(percentile(intake, 99)),
+      pages_per_s: Math.round(pagesPerS),
+      alert_to_page_p50_ms: round(percentile(pageLatency, 50)),
+      alert_to_page_p99_ms: round(percentile(pageLatency, 99)),
+      pages_received: deliveries.size,
+      duplicate_pages: duplicates,
+      failed_requests: failed,
+      ceiling_commits_per_s: Math.round(commits),
+      commits_per_alert: COMMITS_PER_ALERT,
+      ceiling_alerts_per_s: Math.round(commits / COMMITS_PER_ALERT),
+      ratio: round(pagesPerS / (commits / COMMITS_PER_ALERT), 3),
+    };
+  } finally {
+    await pool.close();
+    await keel.stop('SIGTERM');
+    await new Promise<void>((r) => receiver.close(() => r()));
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

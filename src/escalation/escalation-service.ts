@@ -1,0 +1,305 @@
+/**
+ * Escalation at run time. Opening an incident with a policy writes the escalation state and a
+ * timer for the first step, due at once; a leader-only scheduler fires due timers. Firing a
+ * timer claims it (sets `fired_at` only if still unset), pages the step's people in the same
+ * transaction and writes the next step's timer, so after a crash or restart every step fires
+ * once, on time (or as soon as Keel is back, if it was down at the time). Acknowledging or
+ * resolving cancels pending timers in the transaction that changes the state. A step whose pages
+ * all failed for good, or that had nobody to page, escalates to the next step at once.
+ */
+import type { Transaction } from 'kysely';
+import type { Clock } from '../core/clock.js';
+import { randomBase62 } from '../core/ids.js';
+import { readSpec } from '../definitions/read-specs.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import { toIncident, type Incident, type IncidentService } from '../incidents/incident-service.js';
+import { appendTimeline } from '../incidents/timeline.js';
+import { Directory, type Person } from '../oncall/directory.js';
+import type { OncallService } from '../oncall/oncall-service.js';
+import type { NotificationJobsTable } from '../notify/tables.js';
+import type { NotifyService } from '../notify/notify-service.js';
+import type { Target } from '../notify/targets.js';
+import type { Database } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import type { Logger } from '../telemetry/logger.js';
+import { nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
+import type { EscalationTimersTable } from './tables.js';
+
+export interface EscalationDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  incidents: IncidentService;
+  notify: NotifyService;
+  oncall: OncallService;
+  pollIntervalMs: number;
+  newAfterCommit(): AfterCommit;
+}
+
+export interface EscalationState {
+  policy: string;
+  status: string;
+  pass: number;
+  step: number;
+  nextAt: number | null;
+}
+
+export class EscalationService {
+  private stopped = false;
+  private wakeFn: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly deps: EscalationDeps) {
+    deps.incidents.addHooks({
+      opened: (trx, incident, fx) => this.start(trx, incident, fx),
+      stateChanged: (trx, incident, _from, actor) => (incident.state === 'triggered' ? Promise.resolve() : this.halt(trx, incident, actor)),
+    });
+    deps.notify.addHooks({ deliveryFailed: (trx, job, fx) => this.onDeliveryFailed(trx, job, fx) });
+  }
+
+  wake(): void {
+    this.wakeFn?.();
+  }
+
+  /** Starts the incident's policy: the first step is due now. */
+  async start(trx: Transaction<Database>, incident: Incident, fx: AfterCommit): Promise<void> {
+    if (!incident.escalationPolicy) return;
+    const now = this.deps.clock.now();
+    const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy);
+    if (!policy) {
+      await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: `Escalation policy ${incident.escalationPolicy} not found: nobody is paged`, data: { policy: incident.escalationPolicy } });
+      return;
+    }
+    await trx
+      .insertInto('escalations')
+      .values({ incident_id: incident.id, tenant_id: incident.tenant, policy: incident.escalationPolicy, status: 'active', pass: 0, step: -1, started_at: now, updated_at: now })
+      .execute();
+    await this.schedule(trx, incident, 0, 0, now);
+    fx.add(() => this.wake());
+  }
+
+  /** Stops escalating (acknowledged, mitigated or resolved): pending timers are canceled. */
+  async halt(trx: Transaction<Database>, incident: Incident, actor: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const r = await trx
+      .updateTable('escalation_timers')
+      .set({ canceled_at: now })
+      .where('incident_id', '=', incident.id)
+      .where('fired_at', 'is', null)
+      .where('canceled_at', 'is', null)
+      .executeTakeFirst();
+    const e = await trx.updateTable('escalations').set({ status: 'stopped', updated_at: now }).where('incident_id', '=', incident.id).where('status', '=', 'active').executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0 || Number(e.numUpdatedRows) > 0) {
+      await appendTimeline(trx, incident, { at: now, actor, type: 'escalation', message: `Escalation stopped: incident ${incident.state}`, data: { status: 'stopped' } });
+    }
+  }
+
+  async state(incidentId: string): Promise<EscalationState | undefined> {
+    const db = this.deps.store.db;
+    const e = await db.selectFrom('escalations').selectAll().where('incident_id', '=', incidentId).executeTakeFirst();
+    if (!e) return undefined;
+    const next = await db
+      .selectFrom('escalation_timers')
+      .select('due_at')
+      .where('incident_id', '=', incidentId)
+      .where('fired_at', 'is', null)
+      .where('canceled_at', 'is', null)
+      .orderBy('due_at')
+      .limit(1)
+      .executeTakeFirst();
+    return { policy: e.policy, status: e.status, pass: Number(e.pass), step: Number(e.step), nextAt: next ? Number(next.due_at) : null };
+  }
+
+  private async schedule(trx: Transaction<Database>, incident: Incident, pass: number, step: number, due: number): Promise<void> {
+    await trx
+      .insertInto('escalation_timers')
+      .values({ id: `tmr_${randomBase62(14)}`, tenant_id: incident.tenant, incident_id: incident.id, pass, step, due_at: due, fired_at: null, canceled_at: null })
+      .onConflict((oc) => oc.columns(['incident_id', 'pass', 'step']).doNothing())
+      .execute();
+  }
+
+  // ---- scheduler ---------------------------------------------------------------------------
+
+  private fence: Fence | undefined;
+
+  run(fence?: Fence): void {
+    this.fence = fence;
+    this.stopped = false;
+    this.loop = this.work();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeFn = done;
+    });
+  }
+
+  private async work(): Promise<void> {
+    const { store, clock, logger, pollIntervalMs } = this.deps;
+    let failures = 0;
+    while (!this.stopped) {
+      let waitFor = pollIntervalMs;
+      try {
+        const now = clock.now();
+        const due = await store.db
+          .selectFrom('escalation_timers')
+          .selectAll()
+          .where('fired_at', 'is', null)
+          .where('canceled_at', 'is', null)
+          .where('due_at', '<=', now)
+          .orderBy('due_at')
+          .limit(50)
+          .execute();
+        for (const t of due) {
+          if (this.stopped) break;
+          await this.fire(t);
+          // SQLite resolves synchronously: let HTTP and timers run between firings.
+          await new Promise((r) => setImmediate(r));
+        }
+        if (due.length === 50) waitFor = 0;
+        else {
+          const next = await store.db
+            .selectFrom('escalation_timers')
+            .select((eb) => eb.fn.min('due_at').as('t'))
+            .where('fired_at', 'is', null)
+            .where('canceled_at', 'is', null)
+            .executeTakeFirst();
+          if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
+        }
+        failures = 0;
+      } catch (err) {
+        logger.error({ err }, 'escalation scheduler failed; retrying');
+        waitFor = Math.min(5000, 100 * 2 ** failures++);
+      }
+      if (!this.stopped) await (waitFor > 0 ? this.sleep(waitFor) : new Promise((r) => setImmediate(r)));
+    }
+  }
+
+  /** Fires one timer: claim, page, schedule the next step, all in one transaction. */
+  async fire(timer: EscalationTimersTable): Promise<void> {
+    const fx = this.deps.newAfterCommit();
+    await this.deps.store.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
+      const now = this.deps.clock.now();
+      const claimed = await trx
+        .updateTable('escalation_timers')
+        .set({ fired_at: now })
+        .where('id', '=', timer.id)
+        .where('fired_at', 'is', null)
+        .where('canceled_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) return;
+      const row = await trx.selectFrom('incidents').selectAll().where('id', '=', timer.incident_id).executeTakeFirst();
+      if (!row) return;
+      const incident = toIncident(row);
+      if (incident.state !== 'triggered') return;
+      const policyName = incident.escalationPolicy!;
+      const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', policyName);
+      const step = policy?.steps[timer.step];
+      if (!policy || !step) {
+        await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+        await appendTimeline(trx, incident, {
+          at: now,
+          actor: 'system',
+          type: 'escalation',
+          message: policy ? `Escalation policy ${policyName} has no step ${timer.step + 1} any more; escalation ends` : `Escalation policy ${policyName} was deleted; escalation ends`,
+          data: { policy: policyName, pass: timer.pass, step: timer.step },
+        });
+        return;
+      }
+      const esc = { policy: policyName, pass: timer.pass, step: timer.step };
+      const directory = await Directory.load(trx, incident.tenant);
+      const people = new Map<string, { person: Person; why: string }>();
+      const missing: string[] = [];
+      for (const u of step.notify.users ?? []) {
+        const p = directory.handle(u);
+        if (p) people.set(p.id ?? p.email, { person: p, why: Directory.label(p) });
+        else missing.push(`user ${u}`);
+      }
+      for (const s of step.notify.schedules ?? []) {
+        const who = await this.deps.oncall.onCallAt(trx, incident.tenant, s, now, directory).catch(() => null);
+        if (!who) {
+          missing.push(`nobody on call in ${s}`);
+          continue;
+        }
+        const key = who.person.id ?? who.person.email;
+        if (!people.has(key)) people.set(key, { person: who.person, why: `${Directory.label(who.person)} (on call in ${s})` });
+      }
+      let jobs = 0;
+      for (const { person } of people.values()) jobs += await this.deps.notify.pagePerson(trx, incident, person, esc, fx);
+      const channels: string[] = [];
+      for (const c of step.notify.channels ?? []) {
+        const target = await readSpec<Target>(trx, incident.tenant, 'Channel', c);
+        if (!target) {
+          missing.push(`channel ${c}`);
+          continue;
+        }
+        const { metadata: _m, ...t } = target as Target & { metadata?: unknown };
+        jobs += await this.deps.notify.notifyChannel(trx, incident, c, t as Target, esc, fx);
+        channels.push(c);
+      }
+      const whom = [...[...people.values()].map((p) => p.why), ...channels.map((c) => `channel ${c}`)];
+      await appendTimeline(trx, incident, {
+        at: now,
+        actor: 'system',
+        type: 'escalation',
+        message: `Escalation step ${timer.step + 1} of ${policyName}${policy.repeat > 0 ? ` (pass ${timer.pass + 1} of ${policy.repeat + 1})` : ''}: ${whom.length ? `paging ${whom.join(', ')}` : 'nobody to page'}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
+        data: { policy: policyName, pass: timer.pass, step: timer.step, paged: [...people.values()].map((p) => p.person.id), channels, missing, jobs },
+      });
+      await trx.updateTable('escalations').set({ pass: timer.pass, step: timer.step, updated_at: now }).where('incident_id', '=', incident.id).execute();
+      const next = nextPosition(policy, timer);
+      if (!next) {
+        await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+        return;
+      }
+      // Nobody could be paged: do not sit out the wait, go to the next step now.
+      const due = jobs > 0 ? now + waitMs(policy, timer.step) : now;
+      await this.schedule(trx, incident, next.pass, next.step, due);
+      fx.add(() => this.wake());
+    });
+    fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
+  }
+
+  /** Every page of a step failed for good: the next step is due now instead of after the wait. */
+  private async onDeliveryFailed(trx: Transaction<Database>, job: NotificationJobsTable, fx: AfterCommit): Promise<void> {
+    if (job.pass === null || job.step === null || !job.incident_id) return;
+    const siblings = await trx
+      .selectFrom('notification_jobs')
+      .select(['status'])
+      .where('incident_id', '=', job.incident_id)
+      .where('pass', '=', job.pass)
+      .where('step', '=', job.step)
+      .execute();
+    if (siblings.some((s) => s.status === 'sent' || s.status === 'pending')) return;
+    const now = this.deps.clock.now();
+    const r = await trx
+      .updateTable('escalation_timers')
+      .set({ due_at: now })
+      .where('incident_id', '=', job.incident_id)
+      .where('fired_at', 'is', null)
+      .where('canceled_at', 'is', null)
+      .where('due_at', '>', now)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0) {
+      await appendTimeline(trx, { id: job.incident_id, tenant: job.tenant_id }, {
+        at: now,
+        actor: 'system',
+        type: 'escalation',
+        message: `Every page of step ${job.step + 1} failed; escalating to the next step now`,
+        data: { pass: job.pass, step: job.step },
+      });
+      fx.add(() => this.wake());
+    }
+  }
+}

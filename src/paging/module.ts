@@ -1,0 +1,257 @@
+/**
+ * The paging and incidents domain, wired: definition kinds (User, Channel, Schedule,
+ * EscalationPolicy, Route, Silence, MaintenanceWindow, Heartbeat), services, HTTP routes,
+ * Prometheus metrics, and the leader-only loops (outbox consumer, escalation scheduler,
+ * notification delivery, heartbeat checker). Composition only; the logic lives in routing/,
+ * incidents/, escalation/, notify/, oncall/ and integrations/.
+ */
+import type { Transaction } from 'kysely';
+import type { CoreContext, KeelModule } from '../core/context.js';
+import type { Database } from '../store/schema.js';
+import { AfterCommit } from '../incidents/after-commit.js';
+import { ActionItems } from '../incidents/action-items.js';
+import { IncidentService, OPEN_STATES } from '../incidents/incident-service.js';
+import { PostmortemService } from '../incidents/postmortem-service.js';
+import { PagingMetrics } from '../incidents/prometheus.js';
+import { incidentRoutes } from '../incidents/routes.js';
+import type { SloImpactProvider } from '../incidents/slo-impact.js';
+import { summarise } from '../incidents/metrics.js';
+import { EscalationService } from '../escalation/escalation-service.js';
+import { policyKind } from '../escalation/policy-kind.js';
+import { HeartbeatService, heartbeatKind } from '../integrations/heartbeats.js';
+import { IntegrationKeys } from '../integrations/keys.js';
+import { integrationRoutes } from '../integrations/routes.js';
+import { channelKind } from '../notify/channel-kind.js';
+import { NotifyService } from '../notify/notify-service.js';
+import { notifyRoutes } from '../notify/routes.js';
+import { SecretStore } from '../notify/secret-store.js';
+import { SmtpSettingsStore } from '../notify/smtp-settings.js';
+import { userKind } from '../notify/user-kind.js';
+import { OncallService } from '../oncall/oncall-service.js';
+import { oncallRoutes } from '../oncall/routes.js';
+import { scheduleKind } from '../oncall/schedule-kind.js';
+import { maintenanceWindowKind, routeKind, silenceKind } from '../routing/kinds.js';
+import { PAGING_CONSUMER, PagingConsumer } from '../routing/paging-consumer.js';
+import { routingRoutes } from '../routing/routes.js';
+import { readPosition } from '../processing/positions.js';
+import { definitionResource } from './definition-routes.js';
+import { sloImpactProvider } from './slo-impact.js';
+
+export interface PagingModule extends KeelModule {
+  incidents: IncidentService;
+  consumer: PagingConsumer;
+  escalation: EscalationService;
+  notify: NotifyService;
+  oncall: OncallService;
+  heartbeats: HeartbeatService;
+  postmortems: PostmortemService;
+  integrationKeys: IntegrationKeys;
+  secretStore: SecretStore;
+  smtp: SmtpSettingsStore;
+  /** Where postmortems get the error budget each SLO lost (the SLO engine's is registered here). */
+  registerSloImpactProvider(p: SloImpactProvider): void;
+}
+
+/**
+ * What leader-only work may be given (the distributed runtime's lease): an abort signal when the
+ * leadership is lost, and a check to run first in each transaction (fencing).
+ */
+interface PagingLease {
+  signal?: AbortSignal;
+  assertHeld?(db: Transaction<Database>): Promise<void>;
+}
+
+const modules = new WeakMap<CoreContext, PagingModule>();
+
+/** The paging module of a running Keel (for wiring other domains, and for tests). */
+export function pagingOf(ctx: CoreContext): PagingModule | undefined {
+  return modules.get(ctx);
+}
+
+export function pagingModule(ctx: CoreContext): PagingModule {
+  const { store, clock, bus, logger, config } = ctx;
+  const cfg = config.paging;
+  const metrics = new PagingMetrics(ctx.metrics.registry);
+  const publicUrl = () => (cfg.publicUrl ?? `http://${config.server.host}:${config.server.port}`).replace(/\/+$/, '');
+  const newAfterCommit = () => new AfterCommit();
+
+  // Every sealed secret paging stores, so key rotation re-encrypts them and reports can list them.
+  ctx.sealed.register({ table: 'paging_secrets', key: ['tenant_id', 'name'], column: 'sealed', description: 'paging secrets (webhook signing secrets, Slack webhook URLs)' });
+  ctx.sealed.register({ table: 'paging_settings', key: ['tenant_id', 'key'], column: 'sealed', description: 'SMTP passwords and the notification link-signing key' });
+  ctx.sealed.register({ table: 'integration_keys', key: ['id'], column: 'sealed', description: 'integration keys (Alertmanager, Events v2, heartbeats)' });
+
+  ctx.kinds.register(userKind(ctx.people));
+  ctx.kinds.register(channelKind());
+  ctx.kinds.register(scheduleKind());
+  ctx.kinds.register(policyKind());
+  ctx.kinds.register(routeKind());
+  ctx.kinds.register(silenceKind());
+  ctx.kinds.register(maintenanceWindowKind());
+  ctx.kinds.register(heartbeatKind({ clock, alerts: ctx.alerts }));
+
+  const secretStore = new SecretStore(store, ctx.secrets, clock);
+  const smtp = new SmtpSettingsStore(store, ctx.secrets, clock);
+  const integrationKeys = new IntegrationKeys(store, ctx.secrets, clock);
+  const incidents = new IncidentService(store, clock, bus, metrics);
+  const actions = new ActionItems(clock);
+  const postmortems = new PostmortemService(store, clock, logger, incidents, actions);
+  postmortems.registerSloImpactProvider(sloImpactProvider(store.db));
+  const oncall = new OncallService(store, clock);
+  const notify = new NotifyService({
+    store,
+    clock,
+    bus,
+    logger,
+    metrics,
+    secrets: secretStore,
+    smtp,
+    box: ctx.secrets,
+    newAfterCommit,
+    config: {
+      get publicUrl() {
+        return publicUrl();
+      },
+      linkTtlMs: cfg.linkTtl,
+      maxAttempts: cfg.delivery.maxAttempts,
+      initialBackoffMs: cfg.delivery.initialBackoff,
+      maxBackoffMs: cfg.delivery.maxBackoff,
+      timeoutMs: cfg.delivery.timeout,
+      concurrency: cfg.delivery.concurrency,
+      pollIntervalMs: cfg.pollInterval,
+    },
+  });
+  const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall, pollIntervalMs: cfg.pollInterval, newAfterCommit });
+  const consumer = new PagingConsumer({ store, clock, bus, logger, alerts: ctx.alerts, incidents, metrics, pollIntervalMs: cfg.pollInterval, newAfterCommit });
+  const heartbeats = new HeartbeatService({ store, clock, alerts: ctx.alerts, logger, pollIntervalMs: cfg.pollInterval });
+
+  const d = ctx.definitions;
+  const routes = [
+    ...incidentRoutes({ store, clock, incidents, actions, postmortems }),
+    ...notifyRoutes({
+      store,
+      clock,
+      incidents,
+      notify,
+      secrets: secretStore,
+      smtp,
+    }),
+    ...oncallRoutes({ store, clock, oncall, keys: ctx.keys, publicUrl }),
+    ...integrationRoutes({ store, logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
+    ...routingRoutes({ store, clock }),
+    ...definitionResource(d, { kind: 'Schedule', path: '/v1/schedules', tag: 'oncall', noun: 'schedule', read: 'oncall:read', write: 'paging:write' }),
+    ...definitionResource(d, { kind: 'EscalationPolicy', path: '/v1/escalation-policies', tag: 'paging', noun: 'escalation policy', read: 'paging:read', write: 'paging:write' }),
+    ...definitionResource(d, { kind: 'Route', path: '/v1/alert-routes', tag: 'paging', noun: 'alert route', read: 'paging:read', write: 'paging:write' }),
+    ...definitionResource(d, { kind: 'Silence', path: '/v1/silences', tag: 'paging', noun: 'silence', read: 'paging:read', write: 'paging:write', generatedNamePrefix: 'silence' }),
+    ...definitionResource(d, {
+      kind: 'MaintenanceWindow',
+      path: '/v1/maintenance-windows',
+      tag: 'paging',
+      noun: 'maintenance window',
+      read: 'paging:read',
+      write: 'paging:write',
+      generatedNamePrefix: 'maintenance',
+    }),
+    ...definitionResource(d, { kind: 'Heartbeat', path: '/v1/heartbeats', tag: 'integrations', noun: 'heartbeat', read: 'paging:read', write: 'paging:write', noList: true }),
+    ...definitionResource(d, { kind: 'User', path: '/v1/paging/users', tag: 'paging', noun: 'user', read: 'paging:read', write: 'paging:write' }),
+    ...definitionResource(d, { kind: 'Channel', path: '/v1/channels', tag: 'paging', noun: 'channel', read: 'paging:read', write: 'paging:write' }),
+  ];
+
+  ctx.metrics.onScrape(async () => {
+    const db = store.db;
+    const now = clock.now();
+    metrics.openIncidents.reset();
+    const open = await db
+      .selectFrom('incidents')
+      .select(['tenant_id', 'service', 'severity'])
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('state', 'in', [...OPEN_STATES])
+      .groupBy(['tenant_id', 'service', 'severity'])
+      .execute();
+    for (const r of open) metrics.openIncidents.set({ tenant: r.tenant_id, service: r.service ?? '', severity: r.severity }, Number(r.n));
+    const recent = await db
+      .selectFrom('incidents')
+      .select(['tenant_id', 'service', 'severity', 'opened_at', 'acknowledged_at', 'resolved_at'])
+      .where('opened_at', '>=', now - 30 * 86_400_000)
+      .execute();
+    metrics.mtta.reset();
+    metrics.mttr.reset();
+    const groups = new Map<string, typeof recent>();
+    for (const r of recent) {
+      for (const key of [`${r.tenant_id}\u0000`, `${r.tenant_id}\u0000${r.service ?? ''}`]) groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    for (const [key, rows] of groups) {
+      const [tenant, service] = key.split('\u0000') as [string, string];
+      const s = summarise(
+        rows.map((r) => ({
+          service: r.service,
+          severity: r.severity,
+          openedAt: Number(r.opened_at),
+          acknowledgedAt: r.acknowledged_at === null ? null : Number(r.acknowledged_at),
+          resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+        })),
+      );
+      if (s.mtta_seconds !== null) metrics.mtta.set({ tenant, service }, s.mtta_seconds);
+      if (s.mttr_seconds !== null) metrics.mttr.set({ tenant, service }, s.mttr_seconds);
+    }
+    const timers = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+    metrics.pendingTimers.set(Number(timers?.n ?? 0));
+    const jobs = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
+    metrics.pendingJobs.set(Number(jobs?.n ?? 0));
+    const last = await db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
+    metrics.outboxLag.set(Math.max(0, Number(last?.s ?? 0) - (await readPosition(db, PAGING_CONSUMER))));
+  });
+
+  // The leader loops run while this process leads 'paging' (the embedded default always does;
+  // the distributed mode passes a lease that aborts when the leadership moves, and fences writes).
+  let moduleStopped = false;
+  let release: (() => void) | undefined;
+  const stopped = new Promise<void>((r) => (release = r));
+  let loops: Promise<void> | undefined;
+  const stopLoops = async () => {
+    await consumer.stop();
+    await heartbeats.stop();
+    await escalation.stop();
+    await notify.stop();
+  };
+  const lead = async (lease?: PagingLease): Promise<void> => {
+    if (moduleStopped) return;
+    const fence = lease?.assertHeld ? (trx: Transaction<Database>) => lease.assertHeld!(trx) : undefined;
+    consumer.run(fence);
+    escalation.run(fence);
+    notify.run(fence);
+    heartbeats.run(fence);
+    const done = new Promise<void>((resolve) => {
+      void stopped.then(resolve);
+      if (lease?.signal?.aborted) resolve();
+      lease?.signal?.addEventListener('abort', () => resolve(), { once: true });
+    });
+    loops = done.then(stopLoops);
+    await loops;
+  };
+
+  const mod: PagingModule = {
+    name: 'paging',
+    routes,
+    incidents,
+    consumer,
+    escalation,
+    notify,
+    oncall,
+    heartbeats,
+    postmortems,
+    integrationKeys,
+    secretStore,
+    smtp,
+    registerSloImpactProvider: (p) => postmortems.registerSloImpactProvider(p),
+    start: async () => {
+      ctx.whileLeader('paging', lead);
+    },
+    stop: async () => {
+      moduleStopped = true;
+      release?.();
+      await loops;
+    },
+  };
+  modules.set(ctx, mod);
+  return mod;
+}
