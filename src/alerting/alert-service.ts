@@ -5,7 +5,7 @@
  * same transaction, so paging (which reads the outbox from its committed position) never misses
  * one and never sees one twice, whatever crashes in between.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { randomBase62 } from '../core/ids.js';
@@ -91,9 +91,18 @@ export class AlertService {
 
   /** Records a signal in its own transaction and publishes the transition, if any. */
   async signal(s: AlertSignal): Promise<SignalResult> {
-    const result = await this.store.db.transaction().execute((trx) => this.signalIn(trx, s));
-    this.publish(result);
-    return result;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.store.db.transaction().execute((trx) => this.signalIn(trx, s));
+        this.publish(result);
+        return result;
+      } catch (e) {
+        // Two first signals for one dedup key raced (PostgreSQL runs them concurrently): the
+        // loser hit the open-alert unique index; retried, it finds the winner's alert and updates it.
+        if (attempt < 5 && isUniqueViolation(e)) continue;
+        throw e;
+      }
+    }
   }
 
   /**
@@ -114,8 +123,9 @@ export class AlertService {
         await trx
           .updateTable('alerts')
           .set({
-            last_seen: Math.max(Number(open.last_seen), at),
-            count: Number(open.count) + 1,
+            // In SQL, not from the row read above: concurrent signals must not lose increments.
+            last_seen: sql<number>`CASE WHEN last_seen > ${at} THEN last_seen ELSE ${at} END`,
+            count: sql<number>`count + 1`,
             summary: s.summary,
             severity: s.severity,
             labels_json: JSON.stringify(s.labels ?? {}),
@@ -257,4 +267,9 @@ function phantom(s: AlertSignal, at: number): Alert {
     count: 0,
     resolvedAt: at,
   };
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err.code === '23505' || /UNIQUE constraint/.test(err.message ?? '');
 }
