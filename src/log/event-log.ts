@@ -66,6 +66,8 @@ export interface LogStats {
   partitions: number;
   batches: number;
   events: number;
+  /** Set when `events` is an estimate (JetStream counts messages, not events). */
+  eventsEstimated?: boolean;
   bytes: number;
   /** Highest position per partition (0 when empty). */
   lastPositions: number[];
@@ -76,6 +78,28 @@ export interface LogHealth {
   writable: boolean;
   /** Why appends are refused right now (disk or lag over limit, writer down), if they are. */
   overloaded?: { reason: string; retryAfterSeconds: number };
+}
+
+/** Batches handed to one consumer; acknowledged once their results are committed. */
+export interface LogDelivery {
+  readonly batches: LogBatch[];
+  /** The results are committed: the log may hand out what follows. */
+  ack(): Promise<void>;
+  /** Processing failed: deliver these batches again after delayMs. */
+  retry(delayMs: number): void;
+  /** Still processing: postpone redelivery to another consumer. */
+  working(): void;
+}
+
+/**
+ * A consumer's share of one partition, delivered by the log (JetStream durable consumers): among
+ * all processes subscribed to the same consumer and partition, one holds a delivery at a time, and
+ * a delivery not acknowledged in time goes to another (the one holding it died).
+ */
+export interface LogSubscription {
+  /** The next delivery, or undefined when none came within maxWaitMs. Throws while the log is unreachable. */
+  next(maxWaitMs: number): Promise<LogDelivery | undefined>;
+  close(): Promise<void>;
 }
 
 export interface EventLog {
@@ -92,6 +116,11 @@ export interface EventLog {
   committed(consumer: string, partition: number): Promise<number>;
   stats(): Promise<LogStats>;
   health(): LogHealth;
+  /**
+   * Logs that deliver batches themselves (JetStream) implement this; processors then subscribe
+   * instead of reading. `committed` reads the consumer's committed position (from the state store).
+   */
+  subscribe?(consumer: string, partition: number, committed: () => Promise<number>): Promise<LogSubscription>;
   close(): Promise<void>;
 }
 

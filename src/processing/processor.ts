@@ -10,6 +10,7 @@ import type { CoreContext } from '../core/context.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { Database } from '../store/schema.js';
 import { readPosition, writePosition } from './positions.js';
+import { runSubscribedProcessor } from './subscribed-runner.js';
 
 export interface BatchProcessor {
   /** Consumer name: its positions, its retention hold on the log, its lag metric. */
@@ -38,9 +39,13 @@ export interface ProcessorRunner {
 
 /**
  * Runs a processor over every partition of the log, from the positions it committed. A failed
- * transaction is retried from the committed position after a pause; nothing is skipped.
+ * transaction is retried from the committed position after a pause; nothing is skipped. Only a
+ * process with the worker role runs processors (the embedded default has every role); a log that
+ * delivers batches itself (JetStream) gets the subscribing runner, shared among live workers.
  */
 export function runProcessor(ctx: CoreContext, processor: BatchProcessor, options: RunnerOptions = {}): ProcessorRunner {
+  if (!ctx.roles.worker) return idleRunner();
+  if (ctx.log.subscribe) return runSubscribedProcessor(ctx, processor, options);
   const { log, store, logger, clock } = ctx;
   const positions = new Map<number, number>();
   let stopped = false;
@@ -118,5 +123,16 @@ export function runProcessor(ctx: CoreContext, processor: BatchProcessor, option
       wake?.();
       await Promise.all(loops);
     },
+  };
+}
+
+/** What a process without the worker role gets: nothing runs here; workers elsewhere do it. */
+function idleRunner(): ProcessorRunner {
+  return {
+    positions: () => new Map(),
+    drain: async () => {
+      throw new Error('this process does not run processors (no worker role)');
+    },
+    stop: async () => undefined,
   };
 }

@@ -7,8 +7,20 @@
 import type { AlertingTables } from '../alerting/tables.js';
 import type { AuditTables } from '../audit/tables.js';
 import type { AuthTables } from '../auth/tables.js';
+import type { CapacityTables } from '../capacity/tables.js';
+import type { ClusterTables } from '../cluster/tables.js';
 import type { DefinitionTables } from '../definitions/tables.js';
+import type { JetStreamLogTables } from '../log/jetstream/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
 
-export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables {}
+export interface Database
+  extends AuthTables,
+    AuditTables,
+    DefinitionTables,
+    AlertingTables,
+    ProcessingTables,
+    PeopleTables,
+    ClusterTables,
+    JetStreamLogTables,
+    CapacityTables {}

@@ -8,6 +8,8 @@ import * as m0002 from './0002_audit.js';
 import * as m0003 from './0003_definitions.js';
 import * as m0004 from './0004_alerts_positions.js';
 import * as m0005 from './0005_people.js';
+import * as m0400 from './0400_cluster.js';
+import * as m0401 from './0401_usage.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -15,4 +17,6 @@ export const migrations: Record<string, Migration> = {
   '0003_definitions': m0003,
   '0004_alerts_positions': m0004,
   '0005_people': m0005,
+  '0400_cluster': m0400,
+  '0401_usage': m0401,
 };
