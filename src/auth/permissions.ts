@@ -11,6 +11,7 @@ export const PERMISSIONS = [
   'system:read',
   'definitions:read',
   'definitions:write',
+  'usage:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -20,7 +21,7 @@ export type Scope = (typeof SCOPES)[number];
 
 const SCOPE_PERMISSIONS: Record<Scope, readonly Permission[]> = {
   ingest: ['events:write'],
-  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read'],
+  read: ['events:read', 'tenants:read', 'system:read', 'definitions:read', 'usage:read'],
   admin: PERMISSIONS,
 };
 

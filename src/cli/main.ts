@@ -9,6 +9,7 @@ import { registerEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
 import { registerStart } from './commands/start.js';
 import { registerTenants } from './commands/tenants.js';
+import { registerUsage } from './commands/usage.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTenants(program);
   registerEvents(program);
   registerDefinitions(program);
+  registerUsage(program);
   registerBench(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

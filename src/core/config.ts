@@ -154,6 +154,13 @@ export const configSchema = z
       })
       .strict()
       .default({ poolSize: 10 }),
+    capacity: z
+      .object({
+        /** Usage per tenant per minute is kept this long (`keel usage`). */
+        usageRetention: duration.default(400 * 86_400_000),
+      })
+      .strict()
+      .default({ usageRetention: 400 * 86_400_000 }),
     /** Coordination of the distributed roles. */
     cluster: z
       .object({
