@@ -5,6 +5,7 @@ import { VERSION } from '../runtime/version.js';
 import { ApiError, EXIT, UnreachableError } from './client.js';
 import { registerBench } from './commands/bench.js';
 import { HandledError, registerDefinitions } from './commands/definitions.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
 import { registerStart } from './commands/start.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerEvents(program);
   registerDefinitions(program);
   registerUsage(program);
+  registerDoctor(program);
   registerBench(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -73,6 +73,8 @@ export interface ComposeInput {
   readiness: ReadinessCheck[];
   /** Whether /readyz includes the event log's writability (roles that ingest or process). */
   logReadiness: boolean;
+  /** Facts added to /readyz (role, leaderships held). */
+  describe?: () => Record<string, unknown>;
   /** Routes of the composition root itself (cluster status, doctor). */
   extraRoutes?: (ctx: CoreContext) => AnyRoute[];
   /** Listen (default true); tests may use `app.inject` instead. */
@@ -154,6 +156,7 @@ export async function composeKeel(input: ComposeInput): Promise<ComposedKeel> {
       version: VERSION,
       checks: [...input.readiness, ...modules.flatMap((m) => m.readiness ?? [])],
       logReadiness: input.logReadiness,
+      ...(input.describe ? { describe: input.describe } : {}),
     }),
     ...(ingest ? ingestRoutes({ ingest, log, limits, metrics }) : []),
   ];

@@ -5,7 +5,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { embeddedFacts } from '../cluster/doctor.js';
 import { LocalLeadership, newHolderId } from '../cluster/leadership.js';
+import { doctorRoutes } from '../cluster/routes.js';
 import { Bus } from '../core/bus.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
@@ -72,6 +74,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
     ...(opts.bootstrapKey !== undefined ? { bootstrapKey: opts.bootstrapKey } : {}),
     readiness: [{ name: 'state_store', check: () => store.ping() }],
     logReadiness: true,
+    extraRoutes: () => doctorRoutes({ facts: () => embeddedFacts({ log, config }) }),
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
   });
 

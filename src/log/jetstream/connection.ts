@@ -26,6 +26,8 @@ export interface NatsLink {
   downReason(): string | undefined;
   /** Server version of the current connection ("2.9.10"). */
   serverVersion(): string;
+  /** Configured servers, credentials removed. */
+  readonly servers: string[];
   close(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function connectNats(s: NatsSettings, logger: Logger): Promise<Nats
     connected: () => up && !nc.isClosed(),
     downReason: () => (nc.isClosed() ? 'the NATS connection is closed' : reason),
     serverVersion: () => version,
+    servers: natsServers(redactNatsUrl(s.url)),
     close: async () => {
       if (!nc.isClosed()) await nc.close();
     },

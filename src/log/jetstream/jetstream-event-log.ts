@@ -363,7 +363,7 @@ export class JetStreamEventLog implements EventLog {
   facts(): JetStreamFacts {
     return {
       serverVersion: this.link.serverVersion(),
-      servers: this.link.nc.getServers().map((s) => String(s)),
+      servers: this.link.servers,
       connected: this.link.connected(),
       stream: this.lastStreamInfo,
       streamProblem: this.streamProblem,
