@@ -24,7 +24,7 @@ export interface Store {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-async function migrate(db: Kysely<Database>): Promise<void> {
+async function migrate(db: Kysely<Database>, migrationTableSchema?: string): Promise<void> {
   // Domains number their migrations in their own ranges; they are independent, so order across
   // ranges does not matter, only within a domain.
   const migrator = new Migrator({
@@ -32,6 +32,9 @@ async function migrate(db: Kysely<Database>): Promise<void> {
     provider,
     migrationTableName: 'keel_migrations',
     migrationLockTableName: 'keel_migrations_lock',
+    // PostgreSQL: name the schema, or kysely takes another schema's migration table (two Keel
+    // clusters in one database) for this one's.
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
     allowUnorderedMigrations: true,
   });
   const { error } = await migrator.migrateToLatest();
@@ -68,7 +71,7 @@ export async function openPostgresStore(connectionString: string, options: Postg
   try {
     await withStartupLock(handle, 'migrate', async () => {
       await ensureSchema(handle);
-      await migrate(db);
+      await migrate(db, handle.schema ?? 'public');
     });
   } catch (e) {
     await db.destroy().catch(() => undefined);
