@@ -27,6 +27,9 @@ interface Allowance {
   retryAfterSeconds: number;
   /** Serialises this instance's leases of one tenant. */
   queue: Promise<unknown>;
+  /** The tenant's limits when it last leased (giving back refills at the same rate). */
+  rate: number;
+  burst: number;
 }
 
 const IDLE_RETURN_MS = 1_000;
@@ -52,7 +55,7 @@ export class SharedQuotas implements QuotaGate {
   private allowance(id: string): Allowance {
     let a = this.allowances.get(id);
     if (!a) {
-      a = { tokens: 0, lastUsed: 0, emptyUntil: 0, retryAfterSeconds: 1, queue: Promise.resolve() };
+      a = { tokens: 0, lastUsed: 0, emptyUntil: 0, retryAfterSeconds: 1, queue: Promise.resolve(), rate: 1, burst: 1 };
       this.allowances.set(id, a);
     }
     return a;
@@ -84,6 +87,8 @@ export class SharedQuotas implements QuotaGate {
       return;
     }
     const { rate, burst } = this.limits(tenant);
+    a.rate = rate;
+    a.burst = burst;
     const need = n - Math.max(0, a.tokens);
     let result;
     try {
@@ -128,20 +133,17 @@ export class SharedQuotas implements QuotaGate {
       const tokens = a.tokens;
       a.tokens = 0;
       try {
-        await this.giveBackShared(id, tokens, now);
+        await this.giveBackShared(id, a, tokens, now);
       } catch {
         a.tokens += tokens;
       }
     }
   }
 
-  private async giveBackShared(tenantId: string, tokens: number, now: number): Promise<void> {
-    const tenant = await this.o.store.db.selectFrom('tenants').select(['events_per_second', 'burst']).where('id', '=', tenantId).executeTakeFirst();
-    const rate = tenant?.events_per_second ?? this.o.defaults.eventsPerSecond;
-    const burst = tenant?.burst ?? this.o.defaults.burst;
+  private async giveBackShared(tenantId: string, a: Allowance, tokens: number, now: number): Promise<void> {
     await this.o.store.db.transaction().execute(async (trx) => {
-      const state = await lockBucket(trx, tenantId, burst, now);
-      const next = giveBack(state, now, rate, burst, tokens);
+      const state = await lockBucket(trx, tenantId, a.burst, now);
+      const next = giveBack(state, now, a.rate, a.burst, tokens);
       await trx.updateTable('quota_buckets').set({ tokens: next.tokens, updated_at: next.updatedAt }).where('tenant_id', '=', tenantId).execute();
     });
   }
@@ -151,7 +153,7 @@ export class SharedQuotas implements QuotaGate {
     clearInterval(this.timer);
     const now = this.o.clock.now();
     for (const [id, a] of this.allowances) {
-      if (a.tokens > 0) await this.giveBackShared(id, a.tokens, now).catch(() => undefined);
+      if (a.tokens > 0) await this.giveBackShared(id, a, a.tokens, now).catch(() => undefined);
       a.tokens = 0;
     }
   }
