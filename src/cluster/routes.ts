@@ -50,5 +50,34 @@ export function clusterRoutes(deps: { store: Store; partitions: number; stream: 
         };
       },
     }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/cluster/leaders',
+      summary: 'Who held each leadership when (tenures, newest first)',
+      description: 'A tenure runs from winning the lock to its end (a clean stop) or its last heartbeat (a crash). Tenures of one leadership never overlap.',
+      tags: ['operations'],
+      permission: 'system:read',
+      query: z
+        .object({
+          name: z.string().max(100).optional().describe('One leadership, e.g. usage-retention.'),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+        })
+        .strict(),
+      responses: [{ status: 200, description: 'Tenures' }],
+      handler: async ({ query }) => {
+        let q = deps.store.db.selectFrom('leader_tenures').selectAll().orderBy('started_at', 'desc').orderBy('id', 'desc').limit(query.limit);
+        if (query.name) q = q.where('name', '=', query.name);
+        const rows = await q.execute();
+        return {
+          tenures: rows.map((r) => ({
+            name: r.name,
+            holder: r.holder,
+            started_at: Number(r.started_at),
+            beat_at: Number(r.beat_at),
+            ended_at: r.ended_at === null ? null : Number(r.ended_at),
+          })),
+        };
+      },
+    }),
   ];
 }
