@@ -69,6 +69,12 @@ export function createPostgresPool(connectionString: string, options: PostgresOp
   // An idle client whose server went away emits 'error' on the pool; unhandled, it would kill the
   // process. The pool drops that client and the next query connects again.
   pool.on('error', (err) => options.onError?.(err));
+  // A client checked out of the pool (inside a transaction, between two statements) that loses its
+  // server emits 'error' with no pool listener attached: without this handler the process dies.
+  // Its next statement fails instead, the transaction rolls back, and the pool discards it.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => options.onError?.(err));
+  });
   return { pool, clientConfig, schema: options.schema };
 }
 
@@ -124,6 +130,9 @@ export function isConnectionError(err: unknown): boolean {
   // SQLSTATE class 08 (connection exception) and 57P01-57P03 (server shutting down or starting).
   if (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
   if (code === 'ECONNREFUSED' || code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND' || code === 'EPIPE') return true;
+  // A socket reset under a query (the server died) carries the syscall; a client aborting its own
+  // request body does not, and stays a 400.
+  if (code === 'ECONNRESET' && typeof (e as { syscall?: unknown }).syscall === 'string') return true;
   const message = typeof e.message === 'string' ? e.message : '';
   return /Connection terminated|connection error|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
     message,

@@ -62,6 +62,7 @@ export class AckedLoad {
       let status = -1;
       let retryAfter: string | undefined;
       let accepted = 0;
+      let text = '';
       try {
         const res = await request(`${url}/v1/events`, {
           method: 'POST',
@@ -70,7 +71,7 @@ export class AckedLoad {
           headersTimeout: 20_000,
           bodyTimeout: 20_000,
         });
-        const text = await res.body.text();
+        text = await res.body.text();
         status = res.statusCode;
         const ra = res.headers['retry-after'];
         if (typeof ra === 'string') retryAfter = ra;
@@ -83,7 +84,7 @@ export class AckedLoad {
         this.acked.set(tenant, (this.acked.get(tenant) ?? 0) + accepted);
         return;
       }
-      if (status >= 400 && status < 500 && status !== 429) throw new Error(`request ${key} refused with ${status}`);
+      if (status >= 400 && status < 500 && status !== 429) throw new Error(`request ${key} refused with ${status}: ${text}`);
       if (Date.now() > deadline) throw new Error(`request ${key} was never acknowledged`);
       await new Promise((r) => setTimeout(r, 100));
     }

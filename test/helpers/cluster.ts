@@ -30,6 +30,7 @@ export class KeelCluster {
       adminKey: CLUSTER_ADMIN_KEY,
       args: ['--role', role, '--config', this.configFile],
       env: { KEEL_SECRET_KEY: this.secretKey, KEEL_LOG_LEVEL: 'info', ...env },
+      keepOutput: 50_000_000,
     });
     const proc = Object.assign(p, { role });
     this.processes.push(proc);
@@ -49,6 +50,13 @@ export class KeelCluster {
     const r = await http(`${apiUrl}/v1/keys`, { key: CLUSTER_ADMIN_KEY, json: { tenant, scopes } });
     if (r.status !== 201) throw new Error(`creating a key failed: ${r.status} ${r.text}`);
     return r.body.key as string;
+  }
+
+  /** Writes every process's output to a file kept after the test (for failure reports); returns its path. */
+  dumpLogs(): string {
+    const file = `${this.dir}.log`;
+    writeFileSync(file, this.logs());
+    return file;
   }
 
   /** Every process's stderr (pino logs), for secrets checks and failure reports. */
