@@ -11,6 +11,7 @@ export type Step = keyof typeof STEPS;
 export interface UsageRow {
   tenant: string;
   minute: number;
+  partition: number;
   events: number;
   bytes: number;
 }
@@ -19,15 +20,15 @@ export function minuteOf(ms: number): number {
   return ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
 }
 
-/** One row per (tenant, minute) of the batches' arrival times. */
+/** One row per (tenant, minute of arrival, partition) of the batches. */
 export function foldUsage(batches: readonly LogBatch[]): UsageRow[] {
   const rows = new Map<string, UsageRow>();
   for (const b of batches) {
     const minute = minuteOf(b.receivedAt);
-    const key = `${b.tenant}\u0000${minute}`;
+    const key = `${b.tenant}\u0000${minute}\u0000${b.partition}`;
     let r = rows.get(key);
     if (!r) {
-      r = { tenant: b.tenant, minute, events: 0, bytes: 0 };
+      r = { tenant: b.tenant, minute, partition: b.partition, events: 0, bytes: 0 };
       rows.set(key, r);
     }
     r.events += b.count;

@@ -16,9 +16,9 @@ export function usageProcessor(): BatchProcessor {
       if (rows.length === 0) return;
       await trx
         .insertInto('usage_minutes')
-        .values(rows.map((r) => ({ tenant_id: r.tenant, minute: r.minute, events: r.events, bytes: r.bytes })))
+        .values(rows.map((r) => ({ tenant_id: r.tenant, minute: r.minute, partition: r.partition, events: r.events, bytes: r.bytes })))
         .onConflict((oc) =>
-          oc.columns(['tenant_id', 'minute']).doUpdateSet((eb) => ({
+          oc.columns(['tenant_id', 'minute', 'partition']).doUpdateSet((eb) => ({
             events: eb('usage_minutes.events', '+', eb.ref('excluded.events')),
             bytes: eb('usage_minutes.bytes', '+', eb.ref('excluded.bytes')),
           })),

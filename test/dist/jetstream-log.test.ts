@@ -45,7 +45,7 @@ function workerContext(l: JetStreamEventLog): CoreContext {
   const partial: Pick<CoreContext, 'log' | 'store' | 'logger' | 'clock' | 'bus' | 'roles'> = {
     log: l,
     store,
-    logger: createLogger('silent'),
+    logger: createLogger(process.env.KEEL_TEST_LOG ?? 'silent'),
     clock: systemClock,
     bus: new Bus(),
     roles: { ingest: false, worker: true, evaluator: false, api: false },
