@@ -120,7 +120,7 @@ export class PostgresLeadership implements Leadership {
   private client: pg.Client | undefined;
   private clientPid = 0;
   private connecting: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: NodeJS.Timeout;
   private ticking = false;
   private stopped = false;
   private connected = false;
@@ -129,15 +129,15 @@ export class PostgresLeadership implements Leadership {
   constructor(private readonly o: PostgresLeadershipOptions) {
     this.holder = o.holder;
     this.scope = o.handle.schema ?? '';
+    // Connect at once (readiness reports the lock connection), and keep it checked.
+    this.timer = setInterval(() => void this.tick(), this.o.pollMs);
+    this.timer.unref();
+    void this.tick();
   }
 
   run(name: string, fn: LeaderWork): void {
     if (this.entries.has(name)) throw new Error(`leadership ${name} is already registered`);
     this.entries.set(name, { name, fn, key: advisoryKey(this.scope, `leader:${name}`) });
-    if (!this.timer) {
-      this.timer = setInterval(() => void this.tick(), this.o.pollMs);
-      this.timer.unref();
-    }
     void this.tick();
   }
 
@@ -252,7 +252,7 @@ export class PostgresLeadership implements Leadership {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    clearInterval(this.timer);
     const running: Promise<void>[] = [];
     for (const e of this.entries.values()) {
       if (!e.tenure) continue;

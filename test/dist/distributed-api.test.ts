@@ -170,7 +170,12 @@ describe('roles', () => {
     const ri = await http(`${ingest.url}/readyz`);
     expect(ri.status).toBe(200);
     expect(ri.body).toMatchObject({ role: 'ingest', checks: { state_store: { ok: true }, event_log: { ok: true } } });
-    const re = await http(`${evaluator.url}/readyz`);
+    // Ready once its leader-lock connection is up (a moment after start).
+    let re = await http(`${evaluator.url}/readyz`);
+    for (let i = 0; i < 100 && re.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      re = await http(`${evaluator.url}/readyz`);
+    }
     expect(re.body).toMatchObject({ role: 'evaluator', checks: { state_store: { ok: true }, leadership: { ok: true } } });
     expect(re.body.checks.event_log).toBeUndefined();
     const cluster = await http(`${main.url}/v1/cluster`, { key: ADMIN_KEY });

@@ -20,14 +20,23 @@ let cluster: KeelCluster;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The node leading the stream; retried while the cluster elects (slow on a loaded machine). */
 async function streamLeader(): Promise<string | undefined> {
-  const live = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
-  const nc = await connect({ servers: live.map((n) => n.url), timeout: 5_000 });
-  try {
-    const jsm = await jetstreamManager(nc, { timeout: 5_000 });
-    return (await jsm.streams.info(names.stream)).cluster?.leader;
-  } finally {
-    await nc.close();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const live = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+    const nc = await connect({ servers: live.map((n) => n.url), timeout: 5_000 });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+      const leader = (await jsm.streams.info(names.stream)).cluster?.leader;
+      if (leader) return leader;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    } finally {
+      await nc.close();
+    }
+    if (Date.now() > deadline) return undefined;
+    await sleep(500);
   }
 }
 
@@ -47,7 +56,7 @@ beforeAll(async () => {
   // The stream is created once the cluster has elected its JetStream meta leader; Keel retries until then.
   await cluster.spawn('ingest,api');
   await cluster.spawn('worker,evaluator');
-});
+}, 120_000);
 
 afterAll(async () => {
   await cluster?.stop();
@@ -72,7 +81,7 @@ describe('three-node NATS cluster, R3 stream', () => {
     const killedAt = Date.now();
     const countedAtKill = (await usageTotals(api)).acme ?? 0;
 
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 60_000;
     while (load.acceptedSince(killedAt) < 20 || ((await usageTotals(api)).acme ?? 0) <= countedAtKill) {
       if (Date.now() > deadline) throw new Error(`no progress after the kill (process logs: ${cluster.dumpLogs()})`);
       await sleep(200);
@@ -85,5 +94,5 @@ describe('three-node NATS cluster, R3 stream', () => {
     const byName = Object.fromEntries((doctor.body.checks as { name: string; status: string }[]).map((c) => [c.name, c.status]));
     expect(byName['nats.replicas']).toBe('ok');
     expect(byName['nats.stream']).toBe('ok');
-  });
+  }, 180_000);
 });

@@ -64,7 +64,7 @@ beforeAll(async () => {
   load = new AckedLoad({ urls: () => [ingestUrl], keys, batch: 200, concurrency: 3, pauseMs: 10, label: 'restart' });
   load.start();
   await sleep(1_000);
-});
+}, 120_000);
 
 afterAll(async () => {
   await load?.stop().catch(() => undefined);
@@ -101,7 +101,7 @@ describe('dependencies restarted under load', () => {
     // The client's own requests were refused the same way while NATS was away, and retried.
     const refusedDuring = load.outcomes.filter((o) => o.at > downAt && o.status === 503 && Number(o.retryAfter) > 0);
     expect(refusedDuring.length, JSON.stringify(load.outcomes.filter((o) => o.at > downAt - 1_000).slice(0, 40))).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   it('PostgreSQL crashed: the worker turns unready and pauses, then resumes by itself', async () => {
     await postgres.crash();
@@ -112,7 +112,7 @@ describe('dependencies restarted under load', () => {
     const upAt = Date.now();
     await until('worker ready again', async () => (await readyz(workerUrl)).status === 200);
     await until('events acknowledged again', async () => load.acceptedSince(upAt) > 3);
-  });
+  }, 120_000);
 
   it('counted every acknowledged event exactly once, and never logged a password', async () => {
     await load.stop();
@@ -123,7 +123,7 @@ describe('dependencies restarted under load', () => {
     expect(logs).not.toContain(NATS_PASSWORD);
     expect(logs).not.toContain(PG_PASSWORD);
     expect(logs).not.toContain(encodeURIComponent(PG_PASSWORD));
-  });
+  }, 120_000);
 
   it('keel doctor reports the durability this server lacks', async () => {
     const r = await runCli(['doctor', '--json'], { KEEL_URL: ingestUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY });
@@ -139,5 +139,5 @@ describe('dependencies restarted under load', () => {
     expect(strict.code).toBe(1);
     expect(strict.stdout).toMatch(/WARN\s+nats\.replicas/);
     expect(cluster.logs()).toContain('Keel durability warning');
-  });
+  }, 120_000);
 });
