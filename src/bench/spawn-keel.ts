@@ -57,6 +57,8 @@ export async function spawnKeel(
     keepDataDir?: boolean;
     /** Characters of output (stderr and the JSON logs on stdout) kept for `stderr()`; default 100,000. */
     keepOutput?: number;
+    /** How long to wait for /readyz (default 30 s; a loaded machine starts slowly). */
+    readyTimeoutMs?: number;
   } = {},
 ): Promise<KeelProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keel-'));
@@ -76,7 +78,7 @@ export async function spawnKeel(
   child.stdout!.on('data', collect);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, 30_000, child);
+    await waitReady(url, options.readyTimeoutMs ?? 30_000, child);
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${err}`);

@@ -168,9 +168,11 @@ export const configSchema = z
         leaderPoll: duration.default(1_000),
         /** Ingest leases quota tokens from the shared bucket this many ms of rate at a time. */
         quotaLease: duration.default(200),
+        /** A worker's partitions go to the other workers this long after it stops renewing them. */
+        partitionLease: duration.default(5_000),
       })
       .strict()
-      .default({ leaderPoll: 1_000, quotaLease: 200 }),
+      .default({ leaderPoll: 1_000, quotaLease: 200, partitionLease: 5_000 }),
   })
   .strict();
 

@@ -1,3 +1,6 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+
 /**
  * The event log: the durable, ordered record of every accepted batch. Ingest appends to it and
  * answers 202 only once `append` resolves; processors read it from a position they commit
@@ -83,6 +86,11 @@ export interface LogHealth {
 /** Batches handed to one consumer; acknowledged once their results are committed. */
 export interface LogDelivery {
   readonly batches: LogBatch[];
+  /**
+   * Called inside the processing transaction before anything is written: throws when this
+   * process may no longer commit for the partition (another worker took it over).
+   */
+  fence?(db: Kysely<Database> | Transaction<Database>): Promise<void>;
   /** The results are committed: the log may hand out what follows. */
   ack(): Promise<void>;
   /** Processing failed: deliver these batches again after delayMs. */
@@ -93,8 +101,8 @@ export interface LogDelivery {
 
 /**
  * A consumer's share of one partition, delivered by the log (JetStream durable consumers): among
- * all processes subscribed to the same consumer and partition, one holds a delivery at a time, and
- * a delivery not acknowledged in time goes to another (the one holding it died).
+ * all processes subscribed to the same consumer, one at a time processes a given partition; when
+ * it dies another takes the partition over from the committed position.
  */
 export interface LogSubscription {
   /** The next delivery, or undefined when none came within maxWaitMs. Throws while the log is unreachable. */
@@ -121,6 +129,8 @@ export interface EventLog {
    * instead of reading. `committed` reads the consumer's committed position (from the state store).
    */
   subscribe?(consumer: string, partition: number, committed: () => Promise<number>): Promise<LogSubscription>;
+  /** A processor stops here: let other processes take its partitions over at once. */
+  releasePartitions?(consumer: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,9 +1,11 @@
 /**
  * The runner for logs that deliver batches themselves (JetStream): one loop per partition pulls
- * from the processor's durable consumer, folds the delivery into state and writes the position in
- * one transaction, and only then acknowledges. The position row is locked inside the transaction,
- * so a batch redelivered while another worker still holds it (or after a crash between commit and
- * acknowledgement) is recognised as committed and skipped: nothing is counted twice.
+ * from the processor's durable consumer (deliveries come only while this worker holds the
+ * partition), folds the delivery into state and writes the position in one transaction, and only
+ * then acknowledges. Inside the transaction the log's fence checks the partition is still this
+ * worker's, and the position row is locked: a batch delivered again (after a crash between commit
+ * and acknowledgement, or a takeover) is recognised as committed and skipped. Nothing is counted
+ * twice and nothing is skipped.
  */
 import type { CoreContext } from '../core/context.js';
 import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js';
@@ -32,6 +34,7 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
   /** Commits a delivery's new batches with their position; returns them (empty when all were seen). */
   const commit = async (p: number, d: LogDelivery): Promise<LogBatch[]> =>
     store.db.transaction().execute(async (trx) => {
+      await d.fence?.(trx);
       const committed = await lockPosition(trx, processor.name, p, clock.now());
       const fresh = d.batches.filter((b) => b.position > committed);
       if (fresh.length > 0) {
@@ -108,6 +111,7 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
     stop: async () => {
       controller.abort();
       await Promise.all(loops);
+      await log.releasePartitions?.(processor.name).catch((err: unknown) => logger.warn({ err }, 'releasing partitions failed'));
     },
   };
 }

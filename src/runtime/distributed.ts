@@ -126,6 +126,8 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
         maxEventBytes: config.ingest.maxEventBytes,
         store,
         logger,
+        workerId: holder,
+        leaseMs: config.cluster.partitionLease,
       }),
     );
   } catch (e) {

@@ -14,6 +14,7 @@ import type { CoreContext } from '../../src/core/context.js';
 import type { AppendBatch } from '../../src/log/event-log.js';
 import { JetStreamEventLog } from '../../src/log/jetstream/jetstream-event-log.js';
 import { idempotentBatchId } from '../../src/log/jetstream/idempotency.js';
+import { PartitionLeases } from '../../src/log/jetstream/partition-leases.js';
 import { partitionOf } from '../../src/log/jetstream/subjects.js';
 import { readPosition, writePosition } from '../../src/processing/positions.js';
 import { runProcessor } from '../../src/processing/processor.js';
@@ -204,6 +205,11 @@ describe('processors on JetStream', () => {
         add(`w${i % 3}`, n);
       }
       await waitFor('usage after two workers', usageTotals, (t) => sameCounts(t, expected), 30_000, expected);
+      // The two workers share the partitions out: two each.
+      const owners = async () =>
+        (await store.db.selectFrom('partition_leases').select(['owner']).where('consumer', '=', 'usage').where('expires_at', '>', Date.now()).execute()).map((r) => r.owner);
+      const split = await waitFor('partitions shared', owners, (o) => o.length === 4 && new Set(o).size === 2);
+      expect(split.filter((o) => o === split[0]).length).toBe(2);
       // Worker A stops; B carries on with every partition.
       await a.stop();
       for (let i = 0; i < 20; i++) {
@@ -219,7 +225,7 @@ describe('processors on JetStream', () => {
     }
   });
 
-  it('skips a redelivered batch whose results were committed but never acknowledged', async () => {
+  it('starts a new owner after the committed position: a batch committed but never acknowledged is not counted again', async () => {
     const before = await usageTotals();
     const r = await log.append(batch('redelivered', [{ a: 1 }, { a: 2 }, { a: 3 }]));
     if (r.kind !== 'appended') throw new Error('not appended');
@@ -239,6 +245,25 @@ describe('processors on JetStream', () => {
     } finally {
       await runner.stop();
       await worker.close();
+    }
+  });
+
+  it('refuses the commit of a worker whose partition was taken over (fencing)', async () => {
+    const leasesA = new PartitionLeases({ store, consumer: 'fenced', partitions: 1, worker: 'a', leaseMs: 600, logger: createLogger('silent') });
+    await waitFor('a holds the partition', async () => leasesA.epochOf(0), (e) => e !== undefined);
+    const epochA = leasesA.epochOf(0)!;
+    await store.db.transaction().execute((trx) => leasesA.fence(trx, 0, epochA));
+    // a stalls (its lease runs out) and b takes the partition over.
+    await leasesA.close();
+    await store.db.updateTable('partition_leases').set({ owner: 'a', epoch: epochA, expires_at: 0 }).where('consumer', '=', 'fenced').execute();
+    const leasesB = new PartitionLeases({ store, consumer: 'fenced', partitions: 1, worker: 'b', leaseMs: 600, logger: createLogger('silent') });
+    try {
+      await waitFor('b holds the partition', async () => leasesB.epochOf(0), (e) => e !== undefined);
+      expect(leasesB.epochOf(0)).toBe(epochA + 1);
+      await expect(store.db.transaction().execute((trx) => leasesA.fence(trx, 0, epochA))).rejects.toMatchObject({ code: 'conflict' });
+      await store.db.transaction().execute((trx) => leasesB.fence(trx, 0, epochA + 1));
+    } finally {
+      await leasesB.close();
     }
   });
 });

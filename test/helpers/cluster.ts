@@ -31,6 +31,7 @@ export class KeelCluster {
       args: ['--role', role, '--config', this.configFile],
       env: { KEEL_SECRET_KEY: this.secretKey, KEEL_LOG_LEVEL: 'info', ...env },
       keepOutput: 50_000_000,
+      readyTimeoutMs: 90_000,
     });
     const proc = Object.assign(p, { role });
     this.processes.push(proc);

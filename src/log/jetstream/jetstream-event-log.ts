@@ -35,6 +35,7 @@ import { splitBatch } from './chunks.js';
 import { connectNats, type NatsLink, type NatsSettings } from './connection.js';
 import { IdempotencyAnswers } from './idempotency.js';
 import { findPublishedChunks } from './in-doubt.js';
+import { PartitionLeases } from './partition-leases.js';
 import { openPartitionSubscription } from './partition-subscription.js';
 import { ensureStream, type StreamSettings } from './stream-setup.js';
 import { eventSubject, parseConsumerName, partitionFilter, partitionOf, tenantFilter, type SubjectScheme } from './subjects.js';
@@ -50,6 +51,12 @@ export interface JetStreamEventLogOptions {
   maxEventBytes: number;
   store: Store;
   logger: Logger;
+  /** This process in the partition leases (default: a random id). */
+  workerId?: string;
+  /** A worker's partitions go to the others this long after it stops renewing (default 5 s). */
+  leaseMs?: number;
+  /** Most batches folded in one processing transaction (default 32). */
+  maxBatch?: number;
 }
 
 /** What `keel doctor` checks about the log. */
@@ -77,6 +84,8 @@ export class JetStreamEventLog implements EventLog {
   private eventsPerMessage = 1;
   private statsCache: { at: number; stats: LogStats } | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly leases = new Map<string, PartitionLeases>();
+  private readonly workerId: string;
   private closed = false;
 
   private constructor(
@@ -88,6 +97,7 @@ export class JetStreamEventLog implements EventLog {
     this.scheme = o.stream.scheme;
     this.partitions = o.stream.scheme.partitions;
     this.answers = new IdempotencyAnswers(o.store);
+    this.workerId = o.workerId ?? `worker-${randomBytes(6).toString('base64url')}`;
     const maxPayload = link.nc.info?.max_payload ?? 1024 * 1024;
     this.chunkBytes = maxPayload - HEADER_ROOM;
     if (o.maxEventBytes > this.chunkBytes) {
@@ -99,6 +109,7 @@ export class JetStreamEventLog implements EventLog {
   }
 
   static async open(o: JetStreamEventLogOptions): Promise<JetStreamEventLog> {
+    if (o.store.engine !== 'postgres') throw new KeelError('validation_failed', 'the JetStream event log keeps its leases and answers in PostgreSQL');
     const link = await connectNats(o.nats, o.logger);
     try {
       const jsm = await jetstreamManager(link.nc, { timeout: 5_000 });
@@ -291,7 +302,24 @@ export class JetStreamEventLog implements EventLog {
     return readPosition(this.o.store.db, consumer, partition);
   }
 
-  subscribe(consumer: string, partition: number, committed: () => Promise<number>): Promise<LogSubscription> {
+  /**
+   * This process's subscription to one partition of a processor's consumer: deliveries come only
+   * while this process leases the partition (the live workers share the partitions out).
+   */
+  async subscribe(consumer: string, partition: number, committed: () => Promise<number>): Promise<LogSubscription> {
+    if (this.closed) throw new KeelError('unavailable', 'event log is closed');
+    let leases = this.leases.get(consumer);
+    if (!leases) {
+      leases = new PartitionLeases({
+        store: this.o.store,
+        consumer,
+        partitions: this.partitions,
+        worker: this.workerId,
+        leaseMs: this.o.leaseMs ?? 5_000,
+        logger: this.o.logger,
+      });
+      this.leases.set(consumer, leases);
+    }
     return openPartitionSubscription(
       {
         js: this.js,
@@ -299,6 +327,8 @@ export class JetStreamEventLog implements EventLog {
         stream: this.o.stream.name,
         scheme: this.scheme,
         ackWaitMs: this.o.ackWaitMs,
+        maxBatch: this.o.maxBatch ?? 32,
+        leases,
         logger: this.o.logger,
         onDelivered: (n) => this.observeEventsPerMessage(n),
       },
@@ -306,6 +336,13 @@ export class JetStreamEventLog implements EventLog {
       partition,
       committed,
     );
+  }
+
+  /** Gives back this process's partition leases (a processor stopping), so others take them at once. */
+  async releasePartitions(consumer: string): Promise<void> {
+    const leases = this.leases.get(consumer);
+    this.leases.delete(consumer);
+    await leases?.close();
   }
 
   private async consumerStates(): Promise<ConsumerState[]> {
@@ -384,6 +421,8 @@ export class JetStreamEventLog implements EventLog {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    for (const l of this.leases.values()) await l.close();
+    this.leases.clear();
     await this.link.close();
   }
 }

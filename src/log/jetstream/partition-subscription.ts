@@ -1,10 +1,10 @@
 /**
- * A processor's durable pull consumer on one partition. Every worker subscribes to the same
- * consumer; `max_ack_pending: 1` lets the server hand out one batch at a time, so batches of a
- * partition are processed in order by whichever live worker pulls next, and a batch held by a
- * worker that died is redelivered to another after `ack_wait`. The worker acknowledges only after
- * its results and the batch's sequence committed in PostgreSQL; a redelivery of something already
- * committed is recognised by that position and skipped.
+ * A processor's share of one partition: its durable pull consumer, read by the one worker that
+ * leases the partition (partition-leases.ts). On each new lease the worker recreates the consumer
+ * from the committed position (so delivery restarts exactly after what was counted, whatever a
+ * previous owner had in flight), then pulls batches of up to `maxBatch` messages: one message,
+ * then as many as the server says are pending, so a delivery never waits to fill up. The worker
+ * acknowledges (ack-all, the last message) only after the batch's results and position committed.
  */
 import {
   AckPolicy,
@@ -12,13 +12,15 @@ import {
   JetStreamApiCodes,
   JetStreamApiError,
   ReplayPolicy,
-  type ConsumerInfo,
+  type Consumer,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
 } from '@nats-io/jetstream';
 import type { Logger } from '../../telemetry/logger.js';
-import type { LogDelivery, LogSubscription } from '../event-log.js';
+import type { LogBatch, LogDelivery, LogSubscription } from '../event-log.js';
 import { toLogBatch } from './batch-message.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { consumerName, partitionFilter, type SubjectScheme } from './subjects.js';
 
 export interface SubscriptionDeps {
@@ -27,83 +29,106 @@ export interface SubscriptionDeps {
   stream: string;
   scheme: SubjectScheme;
   ackWaitMs: number;
+  maxBatch: number;
+  leases: PartitionLeases;
   logger: Logger;
   onDelivered?: (events: number) => void;
 }
 
 const ns = (ms: number) => Math.round(ms * 1e6);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function ensurePartitionConsumer(
-  d: SubscriptionDeps,
-  processor: string,
-  partition: number,
-  committed: () => Promise<number>,
-): Promise<string> {
+/** Recreates the partition's durable consumer to deliver from just after `position`. */
+export async function resetPartitionConsumer(d: SubscriptionDeps, processor: string, partition: number, position: number): Promise<Consumer> {
   const name = consumerName(processor, partition);
-  let info: ConsumerInfo | undefined;
   try {
-    info = await d.jsm.consumers.info(d.stream, name);
+    await d.jsm.consumers.delete(d.stream, name);
   } catch (e) {
     if (!(e instanceof JetStreamApiError && e.code === JetStreamApiCodes.ConsumerNotFound)) throw e;
   }
-  // Read after the consumer's state: a worker acks only after committing, so the committed
-  // position is at least the ack floor unless the state store lost commits (restored backup).
-  const position = await committed();
-  if (info && info.ack_floor.stream_seq > position) {
-    d.logger.warn(
-      { consumer: name, ackFloor: info.ack_floor.stream_seq, committed: position },
-      'consumer is ahead of the committed position; recreating it so nothing goes uncounted',
-    );
-    await d.jsm.consumers.delete(d.stream, name).catch(() => undefined);
-    info = undefined;
-  }
-  if (!info) {
-    try {
-      await d.jsm.consumers.add(d.stream, {
-        durable_name: name,
-        filter_subject: partitionFilter(d.scheme, partition),
-        ack_policy: AckPolicy.Explicit,
-        max_ack_pending: 1,
-        ack_wait: ns(d.ackWaitMs),
-        max_deliver: -1,
-        replay_policy: ReplayPolicy.Instant,
-        ...(position > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 } : { deliver_policy: DeliverPolicy.All }),
-      });
-    } catch (e) {
-      // Another worker created it a moment earlier.
-      if (!(e instanceof JetStreamApiError) || !/already (exists|in use)/i.test(e.message)) throw e;
-    }
-  } else if (info.config.ack_wait !== ns(d.ackWaitMs)) {
-    await d.jsm.consumers.update(d.stream, name, { ack_wait: ns(d.ackWaitMs) });
-  }
-  return name;
+  await d.jsm.consumers.add(d.stream, {
+    durable_name: name,
+    filter_subject: partitionFilter(d.scheme, partition),
+    ack_policy: AckPolicy.All,
+    max_ack_pending: d.maxBatch * 2,
+    ack_wait: ns(d.ackWaitMs),
+    max_deliver: -1,
+    replay_policy: ReplayPolicy.Instant,
+    ...(position > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 } : { deliver_policy: DeliverPolicy.All }),
+  });
+  return d.js.consumers.get(d.stream, name);
 }
 
-export async function openPartitionSubscription(
-  d: SubscriptionDeps,
-  processor: string,
-  partition: number,
-  committed: () => Promise<number>,
-): Promise<LogSubscription> {
-  const name = await ensurePartitionConsumer(d, processor, partition, committed);
-  const consumer = await d.js.consumers.get(d.stream, name);
+export function openPartitionSubscription(d: SubscriptionDeps, processor: string, partition: number, committed: () => Promise<number>): LogSubscription {
+  const name = consumerName(processor, partition);
+  let consumer: Consumer | undefined;
+  let consumerEpoch: number | undefined;
+  let resetAfter = 0;
+
+  const batchOf = (m: JsMsg): LogBatch | undefined => {
+    const b = toLogBatch(d.scheme, { seq: m.seq, subject: m.subject, data: m.data, header: m.headers });
+    if (!b) d.logger.error({ consumer: name, seq: m.seq, subject: m.subject }, 'skipping a message that is not a Keel batch');
+    return b;
+  };
+
   return {
     next: async (maxWaitMs) => {
-      const m = await consumer.next({ expires: Math.max(1_000, maxWaitMs) });
-      if (!m) return undefined;
-      const batch = toLogBatch(d.scheme, { seq: m.seq, subject: m.subject, data: m.data, header: m.headers });
-      if (!batch) {
-        // Not a Keel batch (someone published by hand on Keel's subjects): never deliver it again.
-        d.logger.error({ consumer: name, seq: m.seq, subject: m.subject }, 'skipping a message that is not a Keel batch');
-        m.term('not a Keel batch');
+      const epoch = d.leases.epochOf(partition);
+      if (epoch === undefined || !d.leases.mayPull(partition)) {
+        consumer = undefined;
+        await sleep(Math.min(maxWaitMs, 250));
         return undefined;
       }
-      d.onDelivered?.(batch.count);
+      if (d.leases.shouldRelease(partition)) {
+        consumer = undefined;
+        await d.leases.release(partition);
+        return undefined;
+      }
+      if (!consumer || consumerEpoch !== epoch || resetAfter > 0) {
+        if (Date.now() < resetAfter) {
+          await sleep(Math.min(maxWaitMs, resetAfter - Date.now()));
+          return undefined;
+        }
+        consumer = undefined;
+        // Read after the lease was won: anything a previous owner committed is included.
+        consumer = await resetPartitionConsumer(d, processor, partition, await committed());
+        consumerEpoch = epoch;
+        resetAfter = 0;
+        if (!d.leases.mayPull(partition)) return undefined;
+      }
+      let first: JsMsg | null;
+      try {
+        first = await consumer.next({ expires: Math.max(1_000, Math.min(maxWaitMs, 5_000)) });
+      } catch (e) {
+        consumer = undefined;
+        throw e;
+      }
+      if (!first) return undefined;
+      const messages = [first];
+      const more = Math.min(first.info.pending, d.maxBatch - 1);
+      if (more > 0 && d.leases.mayPull(partition)) {
+        // The server said these are there: the fetch completes as soon as they arrive.
+        const rest = await consumer.fetch({ max_messages: more, expires: 5_000 });
+        for await (const m of rest) messages.push(m);
+      }
+      const batches: LogBatch[] = [];
+      for (const m of messages) {
+        const b = batchOf(m);
+        if (b) batches.push(b);
+      }
+      for (const b of batches) d.onDelivered?.(b.count);
+      const last = messages[messages.length - 1]!;
       const delivery: LogDelivery = {
-        batches: [batch],
-        ack: async () => m.ack(),
-        retry: (delayMs) => m.nak(delayMs),
-        working: () => m.working(),
+        batches,
+        fence: (db) => d.leases.fence(db, partition, epoch),
+        ack: async () => last.ack(),
+        retry: (delayMs) => {
+          // Start again from the committed position after the pause: nothing is skipped.
+          resetAfter = Date.now() + delayMs;
+        },
+        working: () => {
+          for (const m of messages) m.working();
+        },
       };
       return delivery;
     },

@@ -15,6 +15,28 @@ export interface IngestIdempotencyTable {
   created_at: number;
 }
 
+/**
+ * Which worker processes which partition of a processor's consumer. A lease expires unless its
+ * owner renews it; every claim raises the epoch, and a worker's transactions check the epoch is
+ * still theirs (fencing), so a deposed owner can never commit. Times are the database's clock.
+ */
+export interface PartitionLeasesTable {
+  consumer: string;
+  partition: number;
+  owner: string;
+  epoch: number;
+  expires_at: number;
+}
+
+/** Workers subscribed to a consumer, each refreshing its row: the live ones share the partitions. */
+export interface LogWorkersTable {
+  consumer: string;
+  worker: string;
+  seen_at: number;
+}
+
 export interface JetStreamLogTables {
   ingest_idempotency: IngestIdempotencyTable;
+  partition_leases: PartitionLeasesTable;
+  log_workers: LogWorkersTable;
 }

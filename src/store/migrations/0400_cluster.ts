@@ -14,6 +14,22 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('ingest_idempotency_created').on('ingest_idempotency').column('created_at').execute();
   await db.schema
+    .createTable('partition_leases')
+    .addColumn('consumer', 'text', (c) => c.notNull())
+    .addColumn('partition', 'integer', (c) => c.notNull())
+    .addColumn('owner', 'text', (c) => c.notNull())
+    .addColumn('epoch', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('partition_leases_pk', ['consumer', 'partition'])
+    .execute();
+  await db.schema
+    .createTable('log_workers')
+    .addColumn('consumer', 'text', (c) => c.notNull())
+    .addColumn('worker', 'text', (c) => c.notNull())
+    .addColumn('seen_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('log_workers_pk', ['consumer', 'worker'])
+    .execute();
+  await db.schema
     .createTable('quota_buckets')
     .addColumn('tenant_id', 'text', (c) => c.primaryKey())
     .addColumn('tokens', 'double precision', (c) => c.notNull())
