@@ -194,9 +194,13 @@ describe('processors on JetStream', () => {
     const add = (t: string, n: number) => (expected[t] = (expected[t] ?? 0) + n);
     // What earlier tests appended counts too: the processor starts from the beginning of the stream.
     for (let p = 0; p < log.partitions; p++) for (const b of await log.read(p, 0, { maxBatches: 1000 })) add(b.tenant, b.count);
-    const workerA = await openTestLog(names, store, { partitions: 4 });
-    const workerB = await openTestLog(names, store, { partitions: 4 });
+    const owners = async () =>
+      (await store.db.selectFrom('partition_leases').select(['owner']).where('consumer', '=', 'usage').where('expires_at', '>', Date.now()).execute()).map((r) => r.owner);
+    // A starts alone and takes every partition; B joins and A hands two over.
+    const workerA = await openTestLog(names, store, { partitions: 4, workerId: 'worker-a' });
     const a = runProcessor(workerContext(workerA), usageProcessor());
+    await waitFor('a holds every partition', owners, (o) => o.length === 4 && o.every((x) => x === 'worker-a'));
+    const workerB = await openTestLog(names, store, { partitions: 4, workerId: 'worker-b' });
     const b = runProcessor(workerContext(workerB), usageProcessor());
     try {
       for (let i = 0; i < 40; i++) {
@@ -206,12 +210,11 @@ describe('processors on JetStream', () => {
       }
       await waitFor('usage after two workers', usageTotals, (t) => sameCounts(t, expected), 30_000, expected);
       // The two workers share the partitions out: two each.
-      const owners = async () =>
-        (await store.db.selectFrom('partition_leases').select(['owner']).where('consumer', '=', 'usage').where('expires_at', '>', Date.now()).execute()).map((r) => r.owner);
-      const split = await waitFor('partitions shared', owners, (o) => o.length === 4 && new Set(o).size === 2);
-      expect(split.filter((o) => o === split[0]).length).toBe(2);
+      const split = await waitFor('partitions shared', owners, (o) => o.length === 4 && o.filter((x) => x === 'worker-a').length === 2);
+      expect(split.filter((o) => o === 'worker-b').length).toBe(2);
       // Worker A stops; B carries on with every partition.
       await a.stop();
+      await waitFor('b holds every partition', owners, (o) => o.length === 4 && o.every((x) => x === 'worker-b'));
       for (let i = 0; i < 20; i++) {
         await log.append(batch('after-stop', [{ i }]));
         add('after-stop', 1);

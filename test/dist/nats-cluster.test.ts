@@ -56,7 +56,7 @@ beforeAll(async () => {
   // The stream is created once the cluster has elected its JetStream meta leader; Keel retries until then.
   await cluster.spawn('ingest,api');
   await cluster.spawn('worker,evaluator');
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await cluster?.stop();

@@ -64,7 +64,7 @@ beforeAll(async () => {
   load = new AckedLoad({ urls: () => [ingestUrl], keys, batch: 200, concurrency: 3, pauseMs: 10, label: 'restart' });
   load.start();
   await sleep(1_000);
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await load?.stop().catch(() => undefined);

@@ -26,7 +26,7 @@ beforeAll(async () => {
   // The api first: it runs migrations and bootstrap; the others start together.
   await cluster.spawn('api');
   await Promise.all(['ingest', 'ingest', 'worker', 'worker', 'evaluator', 'evaluator'].map((r) => cluster.spawn(r)));
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await cluster?.stop();
@@ -105,7 +105,7 @@ describe('distributed roles under load with one of each SIGKILLed', () => {
       try {
         await check();
       } catch (e) {
-        throw new Error(`${what}: ${(e as Error).message}`);
+        throw new Error(`${what}: ${(e as Error).message} (process logs: ${cluster.dumpLogs()})`);
       }
     }
   }, 180_000);

@@ -71,7 +71,7 @@ export class PartitionLeases {
     if (!h) return;
     await this.o.store.db
       .updateTable('partition_leases')
-      .set({ expires_at: 0 })
+      .set({ expires_at: 0, owner: '' })
       .where('consumer', '=', this.o.consumer)
       .where('partition', '=', partition)
       .where('owner', '=', this.o.worker)
@@ -108,13 +108,19 @@ export class PartitionLeases {
         .onConflict((oc) => oc.columns(['consumer', 'worker']).doUpdateSet({ seen_at: dbNow }))
         .execute();
       await store.db.deleteFrom('log_workers').where('seen_at', '<', sql<number>`${dbNow} - 86400000`).execute();
-      const renewed = await store.db
-        .updateTable('partition_leases')
-        .set({ expires_at: sql<number>`${dbNow} + ${leaseMs}` })
-        .where('consumer', '=', consumer)
-        .where('owner', '=', worker)
-        .returning(['partition', 'epoch'])
-        .execute();
+      // Renew only what this worker still means to hold (never a partition it has given back).
+      const heldNow = [...this.held.keys()];
+      const renewed =
+        heldNow.length === 0
+          ? []
+          : await store.db
+              .updateTable('partition_leases')
+              .set({ expires_at: sql<number>`${dbNow} + ${leaseMs}` })
+              .where('consumer', '=', consumer)
+              .where('owner', '=', worker)
+              .where('partition', 'in', heldNow)
+              .returning(['partition', 'epoch'])
+              .execute();
       const pullUntil = started + leaseMs * 0.8;
       const still = new Map(renewed.map((r) => [Number(r.partition), Number(r.epoch)]));
       for (const [p, h] of this.held) {
@@ -177,7 +183,7 @@ export class PartitionLeases {
     while (this.ticking) await new Promise((r) => setTimeout(r, 10));
     const { store, consumer, worker } = this.o;
     this.held.clear();
-    await store.db.updateTable('partition_leases').set({ expires_at: 0 }).where('consumer', '=', consumer).where('owner', '=', worker).execute().catch(() => undefined);
+    await store.db.updateTable('partition_leases').set({ expires_at: 0, owner: '' }).where('consumer', '=', consumer).where('owner', '=', worker).execute().catch(() => undefined);
     await store.db.deleteFrom('log_workers').where('consumer', '=', consumer).where('worker', '=', worker).execute().catch(() => undefined);
   }
 }
