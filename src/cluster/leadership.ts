@@ -28,6 +28,8 @@ export interface Leadership {
   run(name: string, fn: LeaderWork): void;
   /** Names this process leads right now. */
   held(): string[];
+  /** Every leadership registered here. */
+  names(): string[];
   /** True while the leadership machinery can reach its store (readiness). */
   healthy(): boolean;
   stop(): Promise<void>;
@@ -62,7 +64,7 @@ async function runTenure(name: string, fn: LeaderWork, lease: LeaderLease, logge
 /** The embedded default: this process is the only one, so it always leads. */
 export class LocalLeadership implements Leadership {
   private readonly controller = new AbortController();
-  private readonly names = new Set<string>();
+  private readonly registered = new Set<string>();
   private readonly tenures: Promise<void>[] = [];
 
   constructor(
@@ -71,7 +73,7 @@ export class LocalLeadership implements Leadership {
   ) {}
 
   run(name: string, fn: LeaderWork): void {
-    this.names.add(name);
+    this.registered.add(name);
     const lease: LeaderLease = {
       signal: this.controller.signal,
       holder: this.holder,
@@ -83,7 +85,11 @@ export class LocalLeadership implements Leadership {
   }
 
   held(): string[] {
-    return this.controller.signal.aborted ? [] : [...this.names];
+    return this.controller.signal.aborted ? [] : [...this.registered];
+  }
+
+  names(): string[] {
+    return [...this.registered];
   }
 
   healthy(): boolean {
@@ -143,6 +149,10 @@ export class PostgresLeadership implements Leadership {
 
   held(): string[] {
     return [...this.entries.values()].filter((e) => e.tenure && !e.tenure.controller.signal.aborted).map((e) => e.name);
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()];
   }
 
   healthy(): boolean {
@@ -282,6 +292,9 @@ export class NoLeadership implements Leadership {
   constructor(readonly holder: string) {}
   run(): void {}
   held(): string[] {
+    return [];
+  }
+  names(): string[] {
     return [];
   }
   healthy(): boolean {

@@ -13,6 +13,7 @@ import { doctorChecks, type DoctorFacts } from '../cluster/doctor-checks.js';
 import { NoLeadership, PostgresLeadership, newHolderId, type Leadership } from '../cluster/leadership.js';
 import { logRetentionLoop } from '../cluster/log-retention.js';
 import { startMembership } from '../cluster/membership.js';
+import { registerClusterGauges } from '../cluster/metrics.js';
 import { clusterRoutes, doctorRoutes } from '../cluster/routes.js';
 import { agreeOnSetting } from '../cluster/settings.js';
 import { SharedQuotas } from '../cluster/shared-quotas.js';
@@ -189,6 +190,12 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   if (roles.evaluator) {
     ctx.whileLeader('log-retention', (lease) => logRetentionLoop({ log: jlog, store, config, logger, intervalMs: config.log.sweepInterval }, lease));
   }
+  registerClusterGauges(metrics, {
+    leads: () => leadership.held(),
+    leaderships: () => leadership.names(),
+    partitionsOwned: () => jlog.partitionsOwned(),
+    natsConnected: () => jlog.connected(),
+  });
   const membership = startMembership({ store, id: holder, role, url: keel.url, version: VERSION, logger });
   void warnAboutDurability(facts, logger, opts.warn ?? ((t) => process.stderr.write(t)));
 

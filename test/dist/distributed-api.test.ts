@@ -3,6 +3,7 @@
  * and refusals as the embedded mode, events read back, usage counted, quotas shared by two ingest
  * instances, routes and readiness per role, and precise refusals of a bad start.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -184,6 +185,20 @@ describe('roles', () => {
     expect(new Set(cluster.body.members.map((m: { role: string }) => m.role))).toEqual(new Set(['all', 'ingest', 'evaluator']));
     const metrics = await http(`${ingest.url}/metrics`);
     expect(metrics.text).toContain('keel_ingest_requests_total');
+    expect(metrics.text).toMatch(/^keel_nats_connected 1$/m);
+    // The all-roles process leads and processes: its gauges say so, in valid exposition format.
+    let all = await http(`${main.url}/metrics`);
+    for (let i = 0; i < 50 && !/keel_log_partitions_owned\{consumer="usage"\} [1-9]/.test(all.text); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      all = await http(`${main.url}/metrics`);
+    }
+    expect(all.text).toMatch(/^keel_cluster_leader\{leadership="usage-retention"\} 1$/m);
+    expect(all.text).toMatch(/^keel_log_partitions_owned\{consumer="usage"\} [1-9]$/m);
+    // promtool parses the exposition; its only lint remarks are about prom-client's own nodejs_* gauges.
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: all.text });
+    const remarks = (check.stderr.toString() + check.stdout.toString()).split('\n').filter((l) => l.trim() && !l.startsWith('nodejs_'));
+    expect(remarks).toEqual([]);
+    expect(check.status).not.toBe(1);
   });
 });
 

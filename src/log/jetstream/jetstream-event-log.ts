@@ -338,6 +338,16 @@ export class JetStreamEventLog implements EventLog {
     );
   }
 
+  /** Partitions this process processes now, per processor. */
+  partitionsOwned(): Map<string, number> {
+    return new Map([...this.leases].map(([consumer, l]) => [consumer, l.count()]));
+  }
+
+  /** Whether the NATS connection is up. */
+  connected(): boolean {
+    return this.link.connected();
+  }
+
   /** Gives back this process's partition leases (a processor stopping), so others take them at once. */
   async releasePartitions(consumer: string): Promise<void> {
     const leases = this.leases.get(consumer);

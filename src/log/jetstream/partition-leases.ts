@@ -53,6 +53,11 @@ export class PartitionLeases {
     return this.held.get(partition)?.epoch;
   }
 
+  /** How many partitions this worker holds now. */
+  count(): number {
+    return this.held.size;
+  }
+
   /** Whether this worker may still send pull requests for the partition. */
   mayPull(partition: number): boolean {
     const h = this.held.get(partition);
