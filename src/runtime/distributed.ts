@@ -66,11 +66,23 @@ async function untilReachable<T>(what: string, logger: Logger, fn: () => Promise
       return await fn();
     } catch (err) {
       if (err instanceof KeelError && err.code === 'validation_failed') throw err;
+      const fatal = misconfiguration(err);
+      if (fatal) throw new KeelError('validation_failed', `${what}: ${fatal}`, { cause: err });
       const pause = Math.min(5_000, 250 * 2 ** attempt);
       logger.warn({ err, retryInMs: pause }, `${what} is not reachable yet; retrying`);
       await new Promise((r) => setTimeout(r, pause));
     }
   }
+}
+
+/** Errors no retry will fix (bad credentials, a missing database): stop with the reason. */
+function misconfiguration(err: unknown): string | undefined {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (code.startsWith('28') || code === '3D000' || code === '42501') return message;
+  if (/authorization violation|authentication (timeout|expired)|user authentication/i.test(message)) return message;
+  return undefined;
 }
 
 export function assertDistributedConfig(config: KeelConfig, env: NodeJS.ProcessEnv = process.env): { natsUrl: string; postgresUrl: string } {

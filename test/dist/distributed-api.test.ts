@@ -225,6 +225,12 @@ describe('starting the distributed mode', () => {
     });
     expect(mismatch.code).toBe(2);
     expect(mismatch.stderr).toContain('created with partitions = 4');
+    const noDatabase = await runCli([...base, '--role', 'worker', '-d', dir, '--nats', NATS_URL, '--postgres', PG_URL.replace(/\/[^/]*$/, '/keel_no_such_db')], {
+      ...env,
+      KEEL_SECRET_KEY: randomBytes(32).toString('hex'),
+    });
+    expect(noDatabase.code).toBe(2);
+    expect(noDatabase.stderr).toContain('database "keel_no_such_db" does not exist');
     const badPartitions = await runCli([...base, '--partitions', 'many'], env);
     expect(badPartitions.code).toBe(2);
   });
