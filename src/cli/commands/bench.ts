@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { benchDistributed, type DistributedBenchResult, type RunFigures } from '../../bench/distributed-bench.js';
 import { benchIngest } from '../../bench/ingest-bench.js';
+import { KeelError } from '../../core/errors.js';
 
 interface IngestOpts {
   duration: number;
@@ -54,7 +55,7 @@ export function registerBench(program: Command): void {
     .action(async (opts: IngestOpts) => {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       if (opts.mode === 'distributed') return distributed(opts, log);
-      if (opts.mode !== 'embedded') throw new InvalidArgumentError(`--mode must be embedded or distributed, got "${opts.mode}"`);
+      if (opts.mode !== 'embedded') throw new KeelError('validation_failed', `--mode must be embedded or distributed, got "${opts.mode}"`);
       const r = await benchIngest({
         durationS: opts.duration,
         warmupS: opts.warmup,
@@ -85,7 +86,7 @@ export function registerBench(program: Command): void {
 
 async function distributed(opts: IngestOpts, log: (line: string) => void): Promise<void> {
   if (!opts.nats || !opts.postgres) {
-    throw new InvalidArgumentError('--mode distributed needs --nats <urls> and --postgres <url> (or KEEL_NATS_URL and KEEL_POSTGRES_URL)');
+    throw new KeelError('validation_failed', '--mode distributed needs --nats <urls> and --postgres <url> (or KEEL_NATS_URL and KEEL_POSTGRES_URL)');
   }
   const r = await benchDistributed({
     natsUrl: opts.nats,
