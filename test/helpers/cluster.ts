@@ -20,22 +20,31 @@ export class KeelCluster {
   readonly configFile = join(this.dir, 'keel.yaml');
   readonly secretKey = randomBytes(32).toString('hex');
   readonly processes: (KeelProcess & { role: string })[] = [];
+  /** Spawns not yet ready: stop() waits for them, so none outlives the test. */
+  private readonly starting = new Set<Promise<unknown>>();
 
   constructor(config: ClusterConfig) {
     writeFileSync(this.configFile, YAML.stringify({ cluster: { leaderPoll: '500ms' }, ...config }));
   }
 
   async spawn(role: string, env: Record<string, string> = {}): Promise<KeelProcess & { role: string }> {
-    const p = await spawnKeel({
+    const starting = spawnKeel({
       adminKey: CLUSTER_ADMIN_KEY,
       args: ['--role', role, '--config', this.configFile],
       env: { KEEL_SECRET_KEY: this.secretKey, KEEL_LOG_LEVEL: 'info', ...env },
       keepOutput: 50_000_000,
       readyTimeoutMs: 90_000,
+    }).then((p) => {
+      const proc = Object.assign(p, { role });
+      this.processes.push(proc);
+      return proc;
     });
-    const proc = Object.assign(p, { role });
-    this.processes.push(proc);
-    return proc;
+    this.starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      this.starting.delete(starting);
+    }
   }
 
   live(role?: string): (KeelProcess & { role: string })[] {
@@ -66,6 +75,7 @@ export class KeelCluster {
   }
 
   async stop(): Promise<void> {
+    await Promise.allSettled([...this.starting]);
     await Promise.all(this.processes.map((p) => p.stop('SIGTERM').catch(() => undefined)));
     for (const p of this.processes) p.cleanup();
     rmSync(this.dir, { recursive: true, force: true });
