@@ -32,7 +32,7 @@ export function foldUsage(batches: readonly LogBatch[]): UsageRow[] {
       rows.set(key, r);
     }
     r.events += b.count;
-    r.bytes += b.data.byteLength;
+    r.bytes += b.bytes ?? b.data.byteLength;
   }
   return [...rows.values()];
 }

@@ -11,6 +11,8 @@ export const USAGE_PROCESSOR = 'usage';
 export function usageProcessor(): BatchProcessor {
   return {
     name: USAGE_PROCESSOR,
+    // Counts and sizes are in the batch headers: on JetStream the events themselves are not sent.
+    readsData: false,
     async process(trx, batches) {
       const rows = foldUsage(batches);
       if (rows.length === 0) return;

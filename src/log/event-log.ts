@@ -41,7 +41,10 @@ export interface LogBatch {
   count: number;
   minTs: number;
   maxTs: number;
+  /** The events as NDJSON; empty when the subscriber asked for headers only (see `bytes`). */
   data: Uint8Array;
+  /** Size of the batch's NDJSON in bytes, when `data` was not delivered. */
+  bytes?: number;
 }
 
 export interface ReadOptions {
@@ -110,6 +113,11 @@ export interface LogSubscription {
   close(): Promise<void>;
 }
 
+export interface SubscribeOptions {
+  /** The subscriber never reads `data` (it counts events and bytes): the log may send headers only. */
+  headersOnly?: boolean;
+}
+
 export interface EventLog {
   readonly partitions: number;
   append(batch: AppendBatch): Promise<AppendResult>;
@@ -128,7 +136,7 @@ export interface EventLog {
    * Logs that deliver batches themselves (JetStream) implement this; processors then subscribe
    * instead of reading. `committed` reads the consumer's committed position (from the state store).
    */
-  subscribe?(consumer: string, partition: number, committed: () => Promise<number>): Promise<LogSubscription>;
+  subscribe?(consumer: string, partition: number, committed: () => Promise<number>, options?: SubscribeOptions): Promise<LogSubscription>;
   /** A processor stops here: let other processes take its partitions over at once. */
   releasePartitions?(consumer: string): Promise<void>;
   close(): Promise<void>;

@@ -19,6 +19,11 @@ export interface BatchProcessor {
   process(trx: Transaction<Database>, batches: LogBatch[]): Promise<void>;
   /** Runs after the transaction committed (publish bus events, refresh caches). */
   afterCommit?(batches: LogBatch[]): void;
+  /**
+   * False for processors that never read `batch.data` (they count `count` and `bytes`): the
+   * distributed log then sends them batch headers only, not every event again. Default true.
+   */
+  readsData?: boolean;
 }
 
 export interface RunnerOptions {

@@ -51,7 +51,7 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
     while (!signal.aborted) {
       if (!sub) {
         try {
-          sub = await subscribe(processor.name, p, () => readPosition(store.db, processor.name, p));
+          sub = await subscribe(processor.name, p, () => readPosition(store.db, processor.name, p), { headersOnly: processor.readsData === false });
           positions.set(p, Math.max(positions.get(p) ?? 0, await readPosition(store.db, processor.name, p)));
           failures = 0;
         } catch (err) {

@@ -220,6 +220,19 @@ describe('processors on JetStream', () => {
         add('after-stop', 1);
       }
       await waitFor('usage after one worker stopped', usageTotals, (t) => sameCounts(t, expected), 30_000, expected);
+      // The usage processor gets headers only (it never reads the events): its byte counts still
+      // equal the stored batches' sizes.
+      let storedBytes = 0;
+      for (let p = 0; p < log.partitions; p++) for (const x of await log.read(p, 0, { maxBatches: 1000 })) storedBytes += x.data.byteLength;
+      const totals = await new UsageService(store).totals({ from: 0, to: Date.now() + 3_600_000 });
+      expect(totals.reduce((sum, t) => sum + t.bytes, 0)).toBe(storedBytes);
+      const nc = await connect({ servers: NATS_URL });
+      try {
+        const info = await (await jetstreamManager(nc)).consumers.info(names.stream, 'usage_p0');
+        expect(info.config.headers_only).toBe(true);
+      } finally {
+        await nc.close();
+      }
     } finally {
       await a.stop();
       await b.stop();

@@ -33,7 +33,10 @@ export function toLogBatch(
   const count = num(HDR_COUNT);
   const receivedAt = num(HDR_RECEIVED_AT);
   if (!Number.isFinite(count) || !Number.isFinite(receivedAt)) return undefined;
+  // A headers-only delivery carries the payload's size instead of the payload.
+  const size = m.data.byteLength === 0 ? m.header.get('Nats-Msg-Size') : '';
   return {
+    ...(size ? { bytes: Number(size) } : {}),
     partition: where.partition,
     position: m.seq,
     tenant: where.tenant,

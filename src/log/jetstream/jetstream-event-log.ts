@@ -28,6 +28,7 @@ import type {
   LogStats,
   LogSubscription,
   ReadOptions,
+  SubscribeOptions,
   TenantReadOptions,
 } from '../event-log.js';
 import { batchHeaders, toLogBatch } from './batch-message.js';
@@ -306,7 +307,7 @@ export class JetStreamEventLog implements EventLog {
    * This process's subscription to one partition of a processor's consumer: deliveries come only
    * while this process leases the partition (the live workers share the partitions out).
    */
-  async subscribe(consumer: string, partition: number, committed: () => Promise<number>): Promise<LogSubscription> {
+  async subscribe(consumer: string, partition: number, committed: () => Promise<number>, options: SubscribeOptions = {}): Promise<LogSubscription> {
     if (this.closed) throw new KeelError('unavailable', 'event log is closed');
     let leases = this.leases.get(consumer);
     if (!leases) {
@@ -328,6 +329,7 @@ export class JetStreamEventLog implements EventLog {
         scheme: this.scheme,
         ackWaitMs: this.o.ackWaitMs,
         maxBatch: this.o.maxBatch ?? 32,
+        headersOnly: options.headersOnly ?? false,
         leases,
         logger: this.o.logger,
         onDelivered: (n) => this.observeEventsPerMessage(n),

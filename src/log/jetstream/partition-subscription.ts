@@ -30,6 +30,8 @@ export interface SubscriptionDeps {
   scheme: SubjectScheme;
   ackWaitMs: number;
   maxBatch: number;
+  /** Deliver headers only (the processor counts, it does not read the events). */
+  headersOnly: boolean;
   leases: PartitionLeases;
   logger: Logger;
   onDelivered?: (events: number) => void;
@@ -54,6 +56,7 @@ export async function resetPartitionConsumer(d: SubscriptionDeps, processor: str
     ack_wait: ns(d.ackWaitMs),
     max_deliver: -1,
     replay_policy: ReplayPolicy.Instant,
+    headers_only: d.headersOnly,
     ...(position > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 } : { deliver_policy: DeliverPolicy.All }),
   });
   return d.js.consumers.get(d.stream, name);
