@@ -9,7 +9,7 @@
  * and appends an `acknowledged` transition: the alert stays open (status `firing`, so repeats
  * still dedup into it), and paging acknowledges its incident in outbox order, after the trigger.
  */
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { randomBase62 } from '../core/ids.js';
@@ -100,9 +100,18 @@ export class AlertService {
 
   /** Records a signal in its own transaction and publishes the transition, if any. */
   async signal(s: AlertSignal): Promise<SignalResult> {
-    const result = await this.store.db.transaction().execute((trx) => this.signalIn(trx, s));
-    this.publish(result);
-    return result;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.store.db.transaction().execute((trx) => this.signalIn(trx, s));
+        this.publish(result);
+        return result;
+      } catch (e) {
+        // Two first signals for one dedup key raced (PostgreSQL runs them concurrently): the
+        // loser hit the open-alert unique index; retried, it finds the winner's alert and updates it.
+        if (attempt < 5 && isUniqueViolation(e)) continue;
+        throw e;
+      }
+    }
   }
 
   /**
@@ -123,8 +132,9 @@ export class AlertService {
         await trx
           .updateTable('alerts')
           .set({
-            last_seen: Math.max(Number(open.last_seen), at),
-            count: Number(open.count) + 1,
+            // In SQL, not from the row read above: concurrent signals must not lose increments.
+            last_seen: sql<number>`CASE WHEN last_seen > ${at} THEN last_seen ELSE ${at} END`,
+            count: sql<number>`count + 1`,
             summary: s.summary,
             severity: s.severity,
             labels_json: JSON.stringify(s.labels ?? {}),
@@ -293,4 +303,9 @@ function phantom(s: AlertSignal, at: number): Alert {
     count: 0,
     resolvedAt: at,
   };
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err.code === '23505' || /UNIQUE constraint/.test(err.message ?? '');
 }

@@ -7,6 +7,7 @@ import type { FastifyError } from 'fastify';
 import { z } from 'zod';
 import { formatZodIssues } from '../core/config.js';
 import { KeelError, isKeelError } from '../core/errors.js';
+import { isConnectionError } from '../store/postgres.js';
 
 export function toKeelError(err: unknown, context: { bodyLimit?: number } = {}): KeelError {
   if (isKeelError(err)) return err;
@@ -39,6 +40,10 @@ export function toKeelError(err: unknown, context: { bodyLimit?: number } = {}):
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request';
     return new KeelError(code, e.message);
+  }
+  // The state store is down or restarting: a dependency outage, not a bug; the client should retry.
+  if (isConnectionError(err)) {
+    return new KeelError('unavailable', 'the state store is unreachable right now; retry shortly', { retryAfterSeconds: 2 });
   }
   if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE') {
     return new KeelError('bad_request', 'the request ended before its body was complete');

@@ -31,6 +31,7 @@ export const PERMISSIONS = [
   'incidents:respond',
   'paging:write',
   'integrations:manage',
+  'usage:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -68,6 +69,7 @@ export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: tr
   'incidents:respond': { role: 'responder' },
   'paging:write': { role: 'editor' },
   'integrations:manage': { role: 'admin' },
+  'usage:read': { role: 'viewer' },
 };
 
 /**

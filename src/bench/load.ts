@@ -11,7 +11,8 @@ export interface LoadResult {
 }
 
 export interface LoadOptions {
-  url: string;
+  /** One URL, or several (an ingest fleet): connection i goes to urls[i % n], like a load balancer. */
+  url: string | string[];
   apiKey: string;
   bodies: Buffer[];
   eventsPerBody: number;
@@ -25,6 +26,8 @@ export interface LoadOptions {
    */
   rate?: number;
   onTick?: (r: LoadResult) => void;
+  /** Told of every acknowledged request (warm-up included), for freshness measurements. */
+  onAcknowledged?: (events: number) => void;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -34,7 +37,8 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const pool = new Pool(o.url, { connections: o.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const urls = Array.isArray(o.url) ? o.url : [o.url];
+  const pools = urls.map((u) => new Pool(u, { connections: Math.ceil(o.connections / urls.length), pipelining: 1, keepAliveTimeout: 60_000 }));
   const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/x-ndjson' };
   const warmEnd = performance.now() + o.warmupS * 1000;
   const end = warmEnd + o.durationS * 1000;
@@ -44,7 +48,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const interval = o.rate ? (o.eventsPerBody / o.rate) * 1000 : 0;
   let scheduled = 0;
   const ticker = o.onTick ? setInterval(() => o.onTick!(result), 1000) : undefined;
-  const loop = async () => {
+  const loop = async (connection: number) => {
+    const pool = pools[connection % pools.length]!;
     while (performance.now() < end) {
       const body = o.bodies[k++ % o.bodies.length]!;
       let t0 = performance.now();
@@ -59,7 +64,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         const res = await pool.request({ path: '/v1/events', method: 'POST', headers, body });
         const text = await res.body.text();
         status = res.statusCode;
-        if (status === 202) accepted = (JSON.parse(text) as { accepted: number }).accepted;
+        if (status === 202) {
+          accepted = (JSON.parse(text) as { accepted: number }).accepted;
+          o.onAcknowledged?.(accepted);
+        }
       } catch {
         status = -1;
       }
@@ -77,9 +85,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       }
     }
   };
-  await Promise.all(Array.from({ length: o.connections }, loop));
+  await Promise.all(Array.from({ length: o.connections }, (_, i) => loop(i)));
   if (ticker) clearInterval(ticker);
-  await pool.close();
+  await Promise.all(pools.map((p) => p.close()));
   result.latenciesMs.sort((a, b) => a - b);
   return result;
 }

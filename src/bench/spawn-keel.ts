@@ -25,6 +25,7 @@ export interface KeelProcess {
   port: number;
   dataDir: string;
   adminKey: string;
+  /** What the process wrote: its stderr and its JSON logs (stdout). */
   stderr(): string;
   /** Everything the process wrote to stdout (its JSON logs), with `captureStdout`. */
   stdout(): string;
@@ -49,25 +50,41 @@ export async function waitReady(url: string, timeoutMs = 20_000, child?: ChildPr
 }
 
 export async function spawnKeel(
-  options: { dataDir?: string; port?: number; adminKey?: string; env?: Record<string, string>; args?: string[]; keepDataDir?: boolean; captureStdout?: boolean } = {},
+  options: {
+    dataDir?: string;
+    port?: number;
+    adminKey?: string;
+    env?: Record<string, string>;
+    args?: string[];
+    keepDataDir?: boolean;
+    /** Characters of output (stderr and the JSON logs on stdout) kept for `stderr()`; default 100,000. */
+    keepOutput?: number;
+    /** How long to wait for /readyz (default 30 s; a loaded machine starts slowly). */
+    readyTimeoutMs?: number;
+    /** Keep the whole stdout (the JSON log) for `stdout()`, e.g. to search it for secrets. */
+    captureStdout?: boolean;
+  } = {},
 ): Promise<KeelProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keel-'));
   const port = options.port ?? (await freePort());
   const adminKey = options.adminKey ?? `keel_bench_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   const child = spawn(process.execPath, [KEEL_BIN, 'start', '--data-dir', dataDir, '--port', String(port), ...(options.args ?? [])], {
     env: { ...process.env, KEEL_BOOTSTRAP_KEY: adminKey, KEEL_LOG_LEVEL: 'warn', ...options.env },
-    stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  if (options.captureStdout) child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => {
+  const keep = options.keepOutput ?? 100_000;
+  const collect = (d: Buffer) => {
     err += d.toString();
-    if (err.length > 100_000) err = err.slice(-50_000);
-  });
+    if (err.length > keep) err = err.slice(-Math.floor(keep / 2));
+  };
+  child.stderr!.on('data', collect);
+  child.stdout!.on('data', collect);
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(url, 30_000, child);
+    await waitReady(url, options.readyTimeoutMs ?? 30_000, child);
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${err}`);

@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { ApiError, EXIT, UnreachableError } from './client.js';
 import { registerBench } from './commands/bench.js';
 import { HandledError, registerDefinitions } from './commands/definitions.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerEvents } from './commands/events.js';
 import { registerKeys } from './commands/keys.js';
 import { registerSlo } from './commands/slo.js';
@@ -18,6 +19,7 @@ import { registerCompliance } from './commands/compliance.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
+import { registerUsage } from './commands/usage.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -46,6 +48,8 @@ export function buildProgram(): Command {
   registerCompliance(program);
   registerSlo(program);
   registerPaging(program);
+  registerUsage(program);
+  registerDoctor(program);
   registerBench(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -189,6 +189,82 @@ export const configSchema = z
       .strict()
       .default({}),
     security: securitySchema,
+    /** The distributed mode's event log: NATS JetStream (see docs/distributed.md). */
+    nats: z
+      .object({
+        /** One or more servers, comma-separated: nats://host:4222,nats://host2:4222 (tls:// for TLS). */
+        url: z.string().optional(),
+        user: z.string().optional(),
+        password: z.string().optional(),
+        token: z.string().optional(),
+        /** A .creds file (JWT + NKey seed) for decentralised auth. */
+        credsFile: z.string().optional(),
+        tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }).strict().optional(),
+        /** The server's monitoring URL (http://host:8222), so `keel doctor` can check its fsync setting. */
+        monitorUrl: z.string().url().optional(),
+        stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('KEEL_EVENTS'),
+        subjectPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, "_" or "-"')
+          .default('keel.events'),
+        /** Subjects (and consumers) the log is split into; every process must agree. */
+        partitions: z.number().int().min(1).max(1024).default(8),
+        /** Stream replicas: 1 on one server, 3 in production (Jepsen 2025). */
+        replicas: z.number().int().min(1).max(5).default(1),
+        /** How long JetStream remembers a message id, so a retried publish is stored once. */
+        duplicateWindow: duration.default(120_000),
+        /** A worker that dies holding a batch: the batch goes to another worker after this. */
+        ackWait: duration.default(10_000),
+        /** How long an append keeps retrying its publish before ingest answers 503. */
+        publishTimeout: duration.default(5_000),
+        /** The stream refuses appends (503) above this size; 0 = only JetStream's own storage limit. */
+        maxBytes: size.default(0),
+      })
+      .strict()
+      .default({
+        stream: 'KEEL_EVENTS',
+        subjectPrefix: 'keel.events',
+        partitions: 8,
+        replicas: 1,
+        duplicateWindow: 120_000,
+        ackWait: 10_000,
+        publishTimeout: 5_000,
+        maxBytes: 0,
+      }),
+    /** The distributed mode's state store. */
+    postgres: z
+      .object({
+        /** postgres://user:password@host:5432/db (sslmode=... accepted). */
+        url: z.string().optional(),
+        /** Keep Keel's tables in this schema (created if missing). */
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase identifier').optional(),
+        poolSize: z.number().int().min(1).max(200).default(10),
+        tls: z
+          .object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), rejectUnauthorized: z.boolean().default(true) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ poolSize: 10 }),
+    capacity: z
+      .object({
+        /** Usage per tenant per minute is kept this long (`keel usage`). */
+        usageRetention: duration.default(400 * 86_400_000),
+      })
+      .strict()
+      .default({ usageRetention: 400 * 86_400_000 }),
+    /** Coordination of the distributed roles. */
+    cluster: z
+      .object({
+        /** How often a standby tries to take a leadership (evaluator, retention). */
+        leaderPoll: duration.default(1_000),
+        /** Ingest leases quota tokens from the shared bucket this many ms of rate at a time. */
+        quotaLease: duration.default(200),
+        /** A worker's partitions go to the other workers this long after it stops renewing them. */
+        partitionLease: duration.default(5_000),
+      })
+      .strict()
+      .default({ leaderPoll: 1_000, quotaLease: 200, partitionLease: 5_000 }),
   })
   .strict();
 
@@ -241,6 +317,17 @@ const ENV: Record<string, { path: string; type: 'string' | 'number' }> = {
   KEEL_HOST: { path: 'server.host', type: 'string' },
   KEEL_PORT: { path: 'server.port', type: 'number' },
   KEEL_PARSE_THREADS: { path: 'ingest.parseThreads', type: 'number' },
+  KEEL_NATS_URL: { path: 'nats.url', type: 'string' },
+  KEEL_NATS_USER: { path: 'nats.user', type: 'string' },
+  KEEL_NATS_PASSWORD: { path: 'nats.password', type: 'string' },
+  KEEL_NATS_TOKEN: { path: 'nats.token', type: 'string' },
+  KEEL_NATS_CREDS: { path: 'nats.credsFile', type: 'string' },
+  KEEL_NATS_STREAM: { path: 'nats.stream', type: 'string' },
+  KEEL_NATS_SUBJECT_PREFIX: { path: 'nats.subjectPrefix', type: 'string' },
+  KEEL_PARTITIONS: { path: 'nats.partitions', type: 'number' },
+  KEEL_NATS_REPLICAS: { path: 'nats.replicas', type: 'number' },
+  KEEL_POSTGRES_URL: { path: 'postgres.url', type: 'string' },
+  KEEL_POSTGRES_SCHEMA: { path: 'postgres.schema', type: 'string' },
 };
 
 export interface LoadConfigOptions {

@@ -3,6 +3,7 @@
  * shared services. The runtime builds one per process for the embedded and the distributed mode
  * alike; domain modules never know which.
  */
+import type { Kysely, Transaction } from 'kysely';
 import type { AnyRoute } from '../api/route.js';
 import type { AlertService } from '../alerting/alert-service.js';
 import type { AuditLog } from '../audit/audit-log.js';
@@ -12,6 +13,7 @@ import type { DefinitionsService } from '../definitions/definitions-service.js';
 import type { KindRegistry } from '../definitions/kinds.js';
 import type { PeopleService } from '../people/people-service.js';
 import type { EventLog } from '../log/event-log.js';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
@@ -29,6 +31,19 @@ export interface Roles {
   worker: boolean;
   evaluator: boolean;
   api: boolean;
+}
+
+/** Given to leader-only work (see `whileLeader`). */
+export interface LeaderLease {
+  /** Aborts when the leadership is lost (lock or connection gone) or the process stops: return then. */
+  readonly signal: AbortSignal;
+  /** Who holds it: the process id recorded in `leader_tenures`. */
+  readonly holder: string;
+  /**
+   * Throws unless this process still holds the leadership, checked on `db`: call it inside the
+   * transaction whose writes must never come from a deposed leader (fencing).
+   */
+  assertHeld(db?: Kysely<Database> | Transaction<Database>): Promise<void>;
 }
 
 export interface CoreContext {
@@ -55,9 +70,12 @@ export interface CoreContext {
   roles: Roles;
   /**
    * Runs `fn` only while this process holds the named leadership (evaluator, scheduler): the
-   * embedded default always does; the distributed mode takes a PostgreSQL advisory lock.
+   * embedded default always does; the distributed mode takes a PostgreSQL advisory lock, and only
+   * processes with the evaluator role compete for it. `fn` is the leader's loop: it must return
+   * when `lease.signal` aborts, and fence its writes with `lease.assertHeld(trx)`. If it throws
+   * it is started again after a pause; when the leadership moves, the new holder starts its own.
    */
-  whileLeader(name: string, fn: () => Promise<void>): void;
+  whileLeader(name: string, fn: (lease: LeaderLease) => Promise<void>): void;
 }
 
 /** A domain's contribution to a running Keel: its routes, background work and readiness checks. */

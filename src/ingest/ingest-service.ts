@@ -68,7 +68,7 @@ export class IngestService {
         retryAfterSeconds: health.overloaded.retryAfterSeconds,
       });
     }
-    quotas.precheck(tenant);
+    await quotas.precheck(tenant);
     const kind = bodyKind(req.contentType);
     if (req.idempotencyKey !== undefined) return this.idempotent(req, tenant, kind);
     return (await this.process(req, tenant, kind, undefined)).answer;
@@ -113,7 +113,7 @@ export class IngestService {
       errors: parsed.errors,
     } satisfies IngestAnswer);
     if (parsed.accepted > 0) {
-      quotas.take(tenant, parsed.accepted);
+      await quotas.take(tenant, parsed.accepted);
       try {
         const result = await log.append({
           tenant: tenant.id,

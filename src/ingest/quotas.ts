@@ -14,9 +14,9 @@ export interface QuotaDefaults {
 
 export interface QuotaGate {
   /** Throws 429 when the tenant has no tokens at all, before a body is parsed. */
-  precheck(tenant: Tenant): void;
-  /** Takes n events from the tenant's quota or throws 429 with Retry-After. */
-  take(tenant: Tenant, n: number): void;
+  precheck(tenant: Tenant): void | Promise<void>;
+  /** Takes n events from the tenant's quota or throws 429 with Retry-After (shared buckets may need a round trip). */
+  take(tenant: Tenant, n: number): void | Promise<void>;
   /** Gives back events that were taken but not stored. */
   refund(tenant: Tenant, n: number): void;
 }
@@ -60,7 +60,7 @@ export class LocalQuotas implements QuotaGate {
   }
 }
 
-function overQuota(t: Tenant, retryAfterSeconds: number, b: TokenBucket): KeelError {
+export function overQuota(t: Tenant, retryAfterSeconds: number, b: { rate: number; burst: number }): KeelError {
   return new KeelError(
     'rate_limited',
     `tenant "${t.id}" is over its ingest quota of ${b.rate} events/s (burst ${b.burst}); retry after ${retryAfterSeconds} s`,
@@ -68,6 +68,6 @@ function overQuota(t: Tenant, retryAfterSeconds: number, b: TokenBucket): KeelEr
   );
 }
 
-function paused(t: Tenant): KeelError {
+export function paused(t: Tenant): KeelError {
   return new KeelError('rate_limited', `ingest for tenant "${t.id}" is paused by an operator`, { retryAfterSeconds: 60 });
 }

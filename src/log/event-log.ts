@@ -1,3 +1,6 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
+
 /**
  * The event log: the durable, ordered record of every accepted batch. Ingest appends to it and
  * answers 202 only once `append` resolves; processors read it from a position they commit
@@ -38,7 +41,10 @@ export interface LogBatch {
   count: number;
   minTs: number;
   maxTs: number;
+  /** The events as NDJSON; empty when the subscriber asked for headers only (see `bytes`). */
   data: Uint8Array;
+  /** Size of the batch's NDJSON in bytes, when `data` was not delivered. */
+  bytes?: number;
 }
 
 export interface ReadOptions {
@@ -66,6 +72,8 @@ export interface LogStats {
   partitions: number;
   batches: number;
   events: number;
+  /** Set when `events` is an estimate (JetStream counts messages, not events). */
+  eventsEstimated?: boolean;
   bytes: number;
   /** Highest position per partition (0 when empty). */
   lastPositions: number[];
@@ -76,6 +84,38 @@ export interface LogHealth {
   writable: boolean;
   /** Why appends are refused right now (disk or lag over limit, writer down), if they are. */
   overloaded?: { reason: string; retryAfterSeconds: number };
+}
+
+/** Batches handed to one consumer; acknowledged once their results are committed. */
+export interface LogDelivery {
+  readonly batches: LogBatch[];
+  /**
+   * Called inside the processing transaction before anything is written: throws when this
+   * process may no longer commit for the partition (another worker took it over).
+   */
+  fence?(db: Kysely<Database> | Transaction<Database>): Promise<void>;
+  /** The results are committed: the log may hand out what follows. */
+  ack(): Promise<void>;
+  /** Processing failed: deliver these batches again after delayMs. */
+  retry(delayMs: number): void;
+  /** Still processing: postpone redelivery to another consumer. */
+  working(): void;
+}
+
+/**
+ * A consumer's share of one partition, delivered by the log (JetStream durable consumers): among
+ * all processes subscribed to the same consumer, one at a time processes a given partition; when
+ * it dies another takes the partition over from the committed position.
+ */
+export interface LogSubscription {
+  /** The next delivery, or undefined when none came within maxWaitMs. Throws while the log is unreachable. */
+  next(maxWaitMs: number): Promise<LogDelivery | undefined>;
+  close(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /** The subscriber never reads `data` (it counts events and bytes): the log may send headers only. */
+  headersOnly?: boolean;
 }
 
 export interface EventLog {
@@ -92,6 +132,13 @@ export interface EventLog {
   committed(consumer: string, partition: number): Promise<number>;
   stats(): Promise<LogStats>;
   health(): LogHealth;
+  /**
+   * Logs that deliver batches themselves (JetStream) implement this; processors then subscribe
+   * instead of reading. `committed` reads the consumer's committed position (from the state store).
+   */
+  subscribe?(consumer: string, partition: number, committed: () => Promise<number>, options?: SubscribeOptions): Promise<LogSubscription>;
+  /** A processor stops here: let other processes take its partitions over at once. */
+  releasePartitions?(consumer: string): Promise<void>;
   close(): Promise<void>;
 }
 

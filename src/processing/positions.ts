@@ -21,3 +21,19 @@ export async function writePosition(db: Db, consumer: string, partition: number,
     .onConflict((oc) => oc.columns(['consumer', 'partition']).doUpdateSet({ position, updated_at: now }))
     .execute();
 }
+
+/**
+ * Reads a consumer's position and locks its row until the transaction ends, so two workers that
+ * received the same batch (a redelivery while the first is still busy) are serialised: the second
+ * sees the first's committed position and skips what it covers. One portable statement: the
+ * upsert's update takes the row lock in PostgreSQL (SQLite serialises write transactions anyway).
+ */
+export async function lockPosition(db: Db, consumer: string, partition: number, now: number): Promise<number> {
+  const row = await db
+    .insertInto('positions')
+    .values({ consumer, partition, position: 0, updated_at: now })
+    .onConflict((oc) => oc.columns(['consumer', 'partition']).doUpdateSet({ updated_at: now }))
+    .returning('position')
+    .executeTakeFirstOrThrow();
+  return Number(row.position);
+}

@@ -10,6 +10,7 @@ import type { CoreContext } from '../core/context.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { Database } from '../store/schema.js';
 import { readPosition, writePosition } from './positions.js';
+import { runSubscribedProcessor } from './subscribed-runner.js';
 
 export interface BatchProcessor<P = unknown> {
   /** Consumer name: its positions, its retention hold on the log, its lag metric. */
@@ -25,6 +26,11 @@ export interface BatchProcessor<P = unknown> {
   process(trx: Transaction<Database>, batches: LogBatch[], prepared?: P): Promise<void>;
   /** Runs after the transaction committed (publish bus events, refresh caches). */
   afterCommit?(batches: LogBatch[]): void;
+  /**
+   * False for processors that never read `batch.data` (they count `count` and `bytes`): the
+   * distributed log then sends them batch headers only, not every event again. Default true.
+   */
+  readsData?: boolean;
 }
 
 export interface RunnerOptions {
@@ -51,9 +57,13 @@ export interface ProcessorRunner {
 
 /**
  * Runs a processor over every partition of the log, from the positions it committed. A failed
- * transaction is retried from the committed position after a pause; nothing is skipped.
+ * transaction is retried from the committed position after a pause; nothing is skipped. Only a
+ * process with the worker role runs processors (the embedded default has every role); a log that
+ * delivers batches itself (JetStream) gets the subscribing runner, shared among live workers.
  */
 export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, options: RunnerOptions = {}): ProcessorRunner {
+  if (!ctx.roles.worker) return idleRunner();
+  if (ctx.log.subscribe) return runSubscribedProcessor(ctx, processor as BatchProcessor, options);
   const { log, store, logger, clock } = ctx;
   const positions = new Map<number, number>();
   let stopped = false;
@@ -133,5 +143,16 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
       wake?.();
       await Promise.all(loops);
     },
+  };
+}
+
+/** What a process without the worker role gets: nothing runs here; workers elsewhere do it. */
+function idleRunner(): ProcessorRunner {
+  return {
+    positions: () => new Map(),
+    drain: async () => {
+      throw new Error('this process does not run processors (no worker role)');
+    },
+    stop: async () => undefined,
   };
 }

@@ -4,6 +4,7 @@
 import { auditModule } from '../audit/module.js';
 import { securityModule } from '../auth/module.js';
 import { backupModule } from '../backup/module.js';
+import { capacityModule } from '../capacity/module.js';
 import { complianceModule } from '../compliance/module.js';
 import type { CoreContext, KeelModule } from '../core/context.js';
 import { pagingModule } from '../paging/module.js';
@@ -21,6 +22,7 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     security,
     auditModule(ctx),
     backups,
+    capacityModule(ctx),
     slo,
     complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db) }),
     pagingModule(ctx),

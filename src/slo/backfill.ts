@@ -9,7 +9,7 @@
  * Only batches that may hold events inside the SLO's retention horizon (its window plus three days)
  * are read. Batches that log retention deletes before the backfill reaches them are not counted.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import type { EventLog } from '../log/event-log.js';
 import { readPosition } from '../processing/positions.js';
@@ -45,7 +45,11 @@ export class Backfiller {
   }
 
   /** Claims new generations and advances one tenant's backfills by one chunk; true while work remains. */
-  async step(): Promise<boolean> {
+  /** Checked inside every backfill transaction: two backfillers would count the same batches twice. */
+  private fence: ((trx: Transaction<Database>) => Promise<void>) | undefined;
+
+  async step(fence?: (trx: Transaction<Database>) => Promise<void>): Promise<boolean> {
+    this.fence = fence;
     const pending = (await currentGenerations(this.deps.db)).filter((g) => g.status === 'backfilling');
     if (pending.length === 0) return false;
     for (const g of pending) if (g.backfillStartedAt === null) await this.claim(g.uid);
@@ -60,6 +64,7 @@ export class Backfiller {
   private async claim(uid: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
       for (let p = 0; p < this.deps.log.partitions; p++) await lockPartition(trx, p);
       const gen = await trx.selectFrom('slo_generations').select(['current', 'backfill_started_at']).where('uid', '=', uid).executeTakeFirst();
       if (!gen || Number(gen.current) !== 1 || gen.backfill_started_at !== null) return;
@@ -131,6 +136,7 @@ export class Backfiller {
     this.writer.begin();
     let events = 0;
     await this.deps.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
       await this.writer.write(trx, (uid) => info.get(uid), deltas, now);
       for (const u of updates) {
         await trx

@@ -6,7 +6,7 @@
  * forgets a firing alert; an SLO whose new generation is still backfilling keeps its alerts as
  * they are until the backfill is done.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AlertService, SignalResult } from '../alerting/alert-service.js';
 import type { Clock } from '../core/clock.js';
 import type { Database } from '../store/schema.js';
@@ -52,7 +52,11 @@ export interface EvaluatorDeps {
 export class SloEvaluator {
   constructor(private readonly deps: EvaluatorDeps) {}
 
-  async evaluateAll(): Promise<{ evaluated: number; transitions: number }> {
+  /** Checked inside every state transaction: the leader's lease (a deposed leader writes nothing). */
+  private fence: ((trx: Transaction<Database>) => Promise<void>) | undefined;
+
+  async evaluateAll(fence?: (trx: Transaction<Database>) => Promise<void>): Promise<{ evaluated: number; transitions: number }> {
+    this.fence = fence;
     const now = this.deps.clock.now();
     const gens = await currentGenerations(this.deps.db);
     const states = await this.deps.db.selectFrom('slo_alert_state').selectAll().execute();
@@ -119,6 +123,7 @@ export class SloEvaluator {
     const results: SignalResult[] = [];
     const objectives = gen?.slo.objectives.length ?? 1;
     await this.deps.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
       for (const d of desired) {
         const before = prev.get(d.key);
         const status = d.firing ? 'firing' : 'resolved';

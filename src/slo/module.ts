@@ -2,7 +2,9 @@
  * The SLO engine as a Keel module: the OpenSLO kinds, the live aggregator (worker role), and, on
  * the leader, the backfill, the burn-rate evaluator and counter pruning; plus the routes.
  */
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { Transaction } from 'kysely';
+import type { CoreContext, KeelModule, LeaderLease } from '../core/context.js';
+import type { Database } from '../store/schema.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { SloAggregator } from './aggregator.js';
 import { AttributeCatalogue } from './attribute-catalogue.js';
@@ -32,9 +34,11 @@ export function sloModule(ctx: CoreContext): KeelModule {
   const aggregator = new SloAggregator({ metrics, maxBreakdownValues: config.slo.maxBreakdownValues, logger, clock });
   let runner: ProcessorRunner | undefined;
   const onError = (what: string) => (err: unknown) => logger.error({ err }, `slo ${what} failed`);
-  const backfillLoop = new BackgroundLoop(async () => ((await backfiller.step()) ? 0 : 2000), onError('backfill'));
-  const evaluatorLoop = new BackgroundLoop(async () => {
-    await evaluator.evaluateAll();
+  // Leader work fences its transactions with the lease: a deposed leader commits nothing.
+  const fenceOf = (lease?: LeaderLease) => (lease ? (trx: Transaction<Database>) => lease.assertHeld(trx) : undefined);
+  const backfillLoop = new BackgroundLoop(async (lease) => ((await backfiller.step(fenceOf(lease))) ? 0 : 2000), onError('backfill'));
+  const evaluatorLoop = new BackgroundLoop(async (lease) => {
+    await evaluator.evaluateAll(fenceOf(lease));
     return config.slo.evaluationInterval;
   }, onError('evaluation'));
   const maintenanceLoop = new BackgroundLoop(async () => {
@@ -78,9 +82,9 @@ export function sloModule(ctx: CoreContext): KeelModule {
       // 100 ms of gathering: at most ~10 counter commits per second under any ingest rate.
       if (ctx.roles.worker) runner = runProcessor(ctx, aggregator, { gatherMs: 100 });
       void catalogueLoop.start();
-      ctx.whileLeader('slo-backfill', () => backfillLoop.start());
-      if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', () => evaluatorLoop.start());
-      ctx.whileLeader('slo-maintenance', () => maintenanceLoop.start());
+      ctx.whileLeader('slo-backfill', (lease) => backfillLoop.runWhile(lease));
+      if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', (lease) => evaluatorLoop.runWhile(lease));
+      ctx.whileLeader('slo-maintenance', (lease) => maintenanceLoop.runWhile(lease));
     },
     stop: async () => {
       unsubscribe();

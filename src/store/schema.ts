@@ -14,12 +14,26 @@ import type { IncidentTables } from '../incidents/tables.js';
 import type { IntegrationTables } from '../integrations/tables.js';
 import type { NotifyTables } from '../notify/tables.js';
 import type { OncallTables } from '../oncall/tables.js';
+import type { CapacityTables } from '../capacity/tables.js';
+import type { ClusterTables } from '../cluster/tables.js';
+import type { JetStreamLogTables } from '../log/jetstream/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
 import type { RoutingTables } from '../routing/tables.js';
 import type { SloTables } from '../slo/tables.js';
 
-export interface Database extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables, SloTables {}
+export interface Database
+  extends AuthTables,
+    AuditTables,
+    DefinitionTables,
+    AlertingTables,
+    ProcessingTables,
+    PeopleTables,
+    BackupTables,
+    SloTables,
+    ClusterTables,
+    JetStreamLogTables,
+    CapacityTables {}
 
 /** Paging and incidents (issue 4). */
 export interface Database extends RoutingTables, IncidentTables, EscalationTables, NotifyTables, OncallTables, IntegrationTables {}

@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
-import pg from 'pg';
 import { migrations } from './migrations/index.js';
+import { createPostgresPool, ensureSchema, withStartupLock, type PostgresHandle, type PostgresOptions } from './postgres.js';
 import type { Database } from './schema.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -15,6 +15,8 @@ export type StoreEngine = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly engine: StoreEngine;
+  /** Set for PostgreSQL: the pool and connection settings (cluster code opens its own connections). */
+  readonly postgres?: PostgresHandle;
   /** Runs a cheap query; throws when the store cannot be reached or written. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -22,7 +24,7 @@ export interface Store {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-async function migrate(db: Kysely<Database>): Promise<void> {
+async function migrate(db: Kysely<Database>, migrationTableSchema?: string): Promise<void> {
   // Domains number their migrations in their own ranges; they are independent, so order across
   // ranges does not matter, only within a domain.
   const migrator = new Migrator({
@@ -30,6 +32,9 @@ async function migrate(db: Kysely<Database>): Promise<void> {
     provider,
     migrationTableName: 'keel_migrations',
     migrationLockTableName: 'keel_migrations_lock',
+    // PostgreSQL: name the schema, or kysely takes another schema's migration table (two Keel
+    // clusters in one database) for this one's.
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
     allowUnorderedMigrations: true,
   });
   const { error } = await migrator.migrateToLatest();
@@ -56,31 +61,28 @@ export async function openSqliteStore(path: string): Promise<Store> {
   };
 }
 
-// bigint columns hold epoch milliseconds and counters, all far below 2^53.
-pg.types.setTypeParser(20, (v) => Number(v));
-
-export async function openPostgresStore(connectionString: string, options: { schema?: string } = {}): Promise<Store> {
-  const pool = new pg.Pool({ connectionString, max: 10 });
-  if (options.schema) {
-    const schema = options.schema;
-    pool.on('connect', (client) => {
-      client.query(`SET search_path TO "${schema.replaceAll('"', '""')}"`).catch(() => undefined);
+/**
+ * Opens the PostgreSQL store. Many processes may start at once against a fresh database: schema
+ * creation and migrations run under an advisory lock, one process after the other.
+ */
+export async function openPostgresStore(connectionString: string, options: PostgresOptions = {}): Promise<Store> {
+  const handle = createPostgresPool(connectionString, options);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: handle.pool }) });
+  try {
+    await withStartupLock(handle, 'migrate', async () => {
+      await ensureSchema(handle);
+      await migrate(db, handle.schema ?? 'public');
     });
-    const c = await pool.connect();
-    try {
-      await c.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replaceAll('"', '""')}"`);
-      await c.query(`SET search_path TO "${schema.replaceAll('"', '""')}"`);
-    } finally {
-      c.release();
-    }
+  } catch (e) {
+    await db.destroy().catch(() => undefined);
+    throw e;
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrate(db);
   return {
     db,
     engine: 'postgres',
+    postgres: handle,
     ping: async () => {
-      await pool.query('SELECT 1');
+      await handle.pool.query('SELECT 1');
     },
     close: () => db.destroy(),
   };

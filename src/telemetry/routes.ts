@@ -9,7 +9,16 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-export function telemetryRoutes(deps: { metrics: KeelMetrics; log: EventLog; checks: ReadinessCheck[]; version: string }): AnyRoute[] {
+export function telemetryRoutes(deps: {
+  metrics: KeelMetrics;
+  log: EventLog;
+  checks: ReadinessCheck[];
+  version: string;
+  /** Whether readiness includes the event log being writable (false for roles that neither ingest nor process). */
+  logReadiness?: boolean;
+  /** Facts added to the readiness answer (the process's roles, the leaderships it holds). */
+  describe?: () => Record<string, unknown>;
+}): AnyRoute[] {
   return [
     defineRoute({
       method: 'GET',
@@ -41,12 +50,15 @@ export function telemetryRoutes(deps: { metrics: KeelMetrics; log: EventLog; che
           }
         }
         const health = deps.log.health();
-        results.event_log = health.writable ? { ok: true } : { ok: false, error: health.overloaded?.reason ?? 'not writable' };
+        if (deps.logReadiness !== false) {
+          results.event_log = health.writable ? { ok: true } : { ok: false, error: health.overloaded?.reason ?? 'not writable' };
+        }
         const ready = Object.values(results).every((r) => r.ok);
         void reply.code(ready ? 200 : 503).send({
           status: ready ? 'ready' : 'unready',
           checks: results,
-          ...(health.overloaded ? { ingest: { refusing: true, reason: health.overloaded.reason } } : {}),
+          ...(health.overloaded && deps.logReadiness !== false ? { ingest: { refusing: true, reason: health.overloaded.reason } } : {}),
+          ...(deps.describe?.() ?? {}),
         });
         return SENT;
       },

@@ -1,6 +1,21 @@
-/** `keel start`: run Keel (embedded default: every role, one process, SQLite). */
+/**
+ * `keel start`: run Keel. Embedded by default (every role, one process, SQLite); with --role (or
+ * --nats/--postgres) the distributed mode on NATS JetStream and PostgreSQL.
+ */
 import type { Command } from 'commander';
-import { nonNegativeInt, port, UsageError } from '../args.js';
+import { nonNegativeInt, port, positiveInt } from '../args.js';
+
+interface StartOpts {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  config?: string;
+  role: string;
+  parseThreads?: number;
+  nats?: string;
+  postgres?: string;
+  partitions?: number;
+}
 
 export function registerStart(program: Command): void {
   program
@@ -10,20 +25,33 @@ export function registerStart(program: Command): void {
     .option('-p, --port <port>', 'HTTP port (env KEEL_PORT; default 7070)', port)
     .option('-H, --host <host>', 'address to listen on (env KEEL_HOST; default 127.0.0.1)')
     .option('-c, --config <file>', 'YAML configuration file (env KEEL_CONFIG; default <data-dir>/keel.yaml)')
-    .option('--role <role>', 'all (default); ingest, worker, evaluator and api run the distributed mode', 'all')
+    .option('--role <role>', 'ingest, worker, evaluator, api, or several comma-separated: the distributed mode; all (default) with --nats/--postgres too', 'all')
+    .option('--nats <urls>', 'NATS JetStream server(s), comma-separated, nats:// or tls:// (env KEEL_NATS_URL)')
+    .option('--postgres <url>', 'PostgreSQL URL, postgres://user:password@host:5432/db (env KEEL_POSTGRES_URL)')
+    .option('--partitions <n>', 'event log partitions; every process must agree (env KEEL_PARTITIONS; default 8)', positiveInt)
     .option('--parse-threads <n>', 'threads that parse request bodies (0 = main thread)', nonNegativeInt)
     .addHelpText(
       'after',
-      '\nOn first start Keel creates the "default" tenant and prints an admin API key once.\nSet KEEL_BOOTSTRAP_KEY to choose that key (automation, tests).',
+      [
+        '',
+        'On first start Keel creates the "default" tenant and prints an admin API key once.',
+        'Set KEEL_BOOTSTRAP_KEY to choose that key (automation, tests).',
+        '',
+        'Distributed mode (docs/distributed.md): every process needs the same KEEL_SECRET_KEY, e.g.',
+        '  export KEEL_NATS_URL=nats://nats:4222 KEEL_POSTGRES_URL=postgres://keel:secret@db/keel KEEL_SECRET_KEY=$(openssl rand -hex 32)',
+        '  keel start --role ingest --port 7071',
+        '  keel start --role worker --port 7072',
+        '  keel start --role evaluator --port 7073',
+        '  keel start --role api --port 7070',
+        'Credentials and TLS: nats.user/password/token/credsFile/tls and postgres.tls in keel.yaml (see docs).',
+      ].join('\n'),
     )
-    .action(async (opts: { dataDir?: string; port?: number; host?: string; config?: string; role: string; parseThreads?: number }) => {
-      if (opts.role !== 'all') {
-        throw new UsageError(`--role ${opts.role} needs the distributed mode, which is not built yet; run without --role`);
-      }
+    .action(async (opts: StartOpts) => {
       // Imported here so that other commands start fast (no server, SQLite or fastify to load).
       const { loadConfig } = await import('../../core/config.js');
-      const { startEmbedded } = await import('../../runtime/embedded.js');
       const { createLogger } = await import('../../telemetry/logger.js');
+      const { parseRoles } = await import('../../runtime/roles.js');
+      const roles = parseRoles(opts.role);
       const config = loadConfig({
         ...(opts.config ? { configFile: opts.config } : {}),
         overrides: {
@@ -31,11 +59,19 @@ export function registerStart(program: Command): void {
           'server.port': opts.port,
           'server.host': opts.host,
           'ingest.parseThreads': opts.parseThreads,
+          'nats.url': opts.nats,
+          'postgres.url': opts.postgres,
+          'nats.partitions': opts.partitions,
         },
       });
       const logger = createLogger(config.logLevel);
-      const keel = await startEmbedded({ config, logger, ...(process.env.KEEL_BOOTSTRAP_KEY ? { bootstrapKey: process.env.KEEL_BOOTSTRAP_KEY } : {}) });
-      logger.info({ url: keel.url, dataDir: config.dataDir }, 'keel started');
+      const distributed = opts.role !== 'all' || Boolean(config.nats.url || config.postgres.url);
+      const bootstrapKey = process.env.KEEL_BOOTSTRAP_KEY ? { bootstrapKey: process.env.KEEL_BOOTSTRAP_KEY } : {};
+      const keel = distributed
+        ? await (await import('../../runtime/distributed.js')).startDistributed({ config, logger, roles, ...bootstrapKey })
+        : await (await import('../../runtime/embedded.js')).startEmbedded({ config, logger, ...bootstrapKey });
+      const label = distributed && 'role' in keel ? `role ${keel.role}` : 'embedded';
+      logger.info({ url: keel.url, mode: label }, 'keel started');
       if (keel.bootstrapKey?.generated) {
         // Straight to the terminal, never through the logger: the key must not land in log files.
         process.stderr.write(
@@ -43,7 +79,7 @@ export function registerStart(program: Command): void {
             `Try: export KEEL_API_KEY=<the key>; keel keys list\n\n`,
         );
       }
-      process.stderr.write(`Keel is listening on ${keel.url} (data in ${config.dataDir})\n`);
+      process.stderr.write(distributed ? `Keel (${label}) is listening on ${keel.url}\n` : `Keel is listening on ${keel.url} (data in ${config.dataDir})\n`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down');

@@ -11,6 +11,8 @@ import * as m0005 from './0005_people.js';
 import * as m0200 from './0200_paging.js';
 import * as m0300 from './0300_security.js';
 import * as m0100 from './0100_slo.js';
+import * as m0400 from './0400_cluster.js';
+import * as m0401 from './0401_usage.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -21,4 +23,6 @@ export const migrations: Record<string, Migration> = {
   '0200_paging': m0200,
   '0300_security': m0300,
   '0100_slo': m0100,
+  '0400_cluster': m0400,
+  '0401_usage': m0401,
 };

@@ -1,0 +1,34 @@
+/** `keel usage`: events and bytes received per tenant. */
+import type { Command } from 'commander';
+import { clientOf, globals } from '../context.js';
+import { printJson, printTable } from '../output.js';
+
+interface UsageAnswer {
+  from: string;
+  to: string;
+  step: string;
+  usage: { tenant: string; start: string; events: number; bytes: number }[];
+  totals: { tenant: string; events: number; bytes: number }[];
+}
+
+export function registerUsage(program: Command): void {
+  program
+    .command('usage')
+    .description('Events and bytes Keel received per tenant, per minute, hour or day (counted exactly once from the event log)')
+    .option('--from <time>', 'start, RFC 3339 or epoch ms (default: one hour before --to)')
+    .option('--to <time>', 'end, RFC 3339 or epoch ms (default: now)')
+    .option('--step <step>', 'bucket size: minute, hour or day', 'minute')
+    .option('-t, --tenant <tenant>', 'one tenant (system admins see all tenants without it)')
+    .option('--totals', 'print only the totals per tenant')
+    .addHelpText('after', '\nExamples:\n  keel usage --step hour --from 2026-03-01T00:00:00Z\n  keel usage --tenant acme --totals --json')
+    .action(async (opts: { from?: string; to?: string; step: string; tenant?: string; totals?: boolean }, cmd: Command) => {
+      const res = await clientOf(cmd).call<UsageAnswer>('GET', '/v1/usage', {
+        query: { from: opts.from, to: opts.to, step: opts.step, tenant: opts.tenant },
+      });
+      if (globals(cmd).json) return printJson(opts.totals ? { from: res.from, to: res.to, totals: res.totals } : res);
+      process.stdout.write(`usage from ${res.from} to ${res.to}, per ${res.step}\n`);
+      if (!opts.totals) printTable(res.usage, ['tenant', 'start', 'events', 'bytes']);
+      process.stdout.write('\ntotals\n');
+      printTable(res.totals, ['tenant', 'events', 'bytes']);
+    });
+}

@@ -1,0 +1,117 @@
+/**
+ * The runner for logs that deliver batches themselves (JetStream): one loop per partition pulls
+ * from the processor's durable consumer (deliveries come only while this worker holds the
+ * partition), folds the delivery into state and writes the position in one transaction, and only
+ * then acknowledges. Inside the transaction the log's fence checks the partition is still this
+ * worker's, and the position row is locked: a batch delivered again (after a crash between commit
+ * and acknowledgement, or a takeover) is recognised as committed and skipped. Nothing is counted
+ * twice and nothing is skipped.
+ */
+import type { CoreContext } from '../core/context.js';
+import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js';
+import { lockPosition, readPosition, writePosition } from './positions.js';
+import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './processor.js';
+
+export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcessor, options: RunnerOptions = {}): ProcessorRunner {
+  const { log, store, logger, clock } = ctx;
+  const subscribe = log.subscribe!.bind(log);
+  const positions = new Map<number, number>();
+  const controller = new AbortController();
+  const { signal } = controller;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  const backoff = (failures: number) => Math.min(5_000, 100 * 2 ** failures);
+
+  /** Commits a delivery's new batches with their position; returns them (empty when all were seen). */
+  const commit = async (p: number, d: LogDelivery): Promise<LogBatch[]> =>
+    store.db.transaction().execute(async (trx) => {
+      await d.fence?.(trx);
+      const committed = await lockPosition(trx, processor.name, p, clock.now());
+      const fresh = d.batches.filter((b) => b.position > committed);
+      if (fresh.length > 0) {
+        await processor.process(trx, fresh);
+        await writePosition(trx, processor.name, p, fresh[fresh.length - 1]!.position, clock.now());
+      }
+      positions.set(p, Math.max(committed, ...d.batches.map((b) => b.position)));
+      return fresh;
+    });
+
+  const loop = async (p: number) => {
+    let failures = 0;
+    let sub: LogSubscription | undefined;
+    while (!signal.aborted) {
+      if (!sub) {
+        try {
+          sub = await subscribe(processor.name, p, () => readPosition(store.db, processor.name, p), { headersOnly: processor.readsData === false });
+          positions.set(p, Math.max(positions.get(p) ?? 0, await readPosition(store.db, processor.name, p)));
+          failures = 0;
+        } catch (err) {
+          logger.warn({ err, processor: processor.name, partition: p }, 'cannot subscribe to the event log; retrying');
+          await sleep(backoff(failures++));
+          continue;
+        }
+      }
+      let delivery: LogDelivery | undefined;
+      try {
+        delivery = await sub.next(options.idleMs ?? 2_000);
+      } catch (err) {
+        if (signal.aborted) break;
+        logger.warn({ err, processor: processor.name, partition: p }, 'reading the event log failed; subscribing again');
+        await sub.close().catch(() => undefined);
+        sub = undefined;
+        await sleep(backoff(failures++));
+        continue;
+      }
+      if (!delivery) continue;
+      // Keep the delivery ours while a slow transaction runs, instead of letting it go elsewhere.
+      const keepAlive = setInterval(() => delivery.working(), 2_000);
+      let fresh: LogBatch[];
+      try {
+        fresh = await commit(p, delivery);
+        failures = 0;
+      } catch (err) {
+        clearInterval(keepAlive);
+        const pause = backoff(failures++);
+        logger.error({ err, processor: processor.name, partition: p, retryInMs: pause }, 'processing failed; the batch will be delivered again');
+        delivery.retry(pause);
+        await sleep(pause);
+        continue;
+      }
+      clearInterval(keepAlive);
+      // If this acknowledgement is lost the batch comes back and is skipped by its position.
+      await delivery.ack().catch((err: unknown) => logger.warn({ err, processor: processor.name, partition: p }, 'acknowledging a batch failed'));
+      if (fresh.length > 0) processor.afterCommit?.(fresh);
+    }
+    await sub?.close().catch(() => undefined);
+  };
+
+  const loops = Array.from({ length: log.partitions }, (_, p) => loop(p));
+
+  return {
+    positions: () => new Map(positions),
+    drain: async (timeoutMs = 30_000) => {
+      const stats = await log.stats();
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const done = stats.lastPositions.every((target, p) => (positions.get(p) ?? 0) >= target);
+        if (done) return;
+        if (Date.now() > deadline) throw new Error(`processor ${processor.name} did not catch up within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    stop: async () => {
+      controller.abort();
+      await Promise.all(loops);
+      await log.releasePartitions?.(processor.name).catch((err: unknown) => logger.warn({ err }, 'releasing partitions failed'));
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Dependencies restarted under load, on a NATS server and a PostgreSQL cluster of this test's own
+ * (both with TLS and passwords, which must never reach a log line):
+ *  - NATS killed and restarted: ingest answers 503 with Retry-After meanwhile, then recovers;
+ *  - PostgreSQL crashed and restarted: workers pause and resume;
+ * and at the end every event the client saw acknowledged is counted exactly once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AckedLoad } from '../helpers/acked-load.js';
+import { runCliWithEnv } from '../helpers/cli.js';
+import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce } from '../helpers/cluster.js';
+import { uniqueNames } from '../helpers/dist.js';
+import { http } from '../helpers/keel.js';
+import { selfSignedCert, startNatsServer, startPostgres, type NatsServer, type PostgresServer } from '../helpers/services.js';
+
+const NATS_PASSWORD = 'nats-Secret-7f3a9c';
+const PG_PASSWORD = 'pg-Secret-41d0be';
+
+let certDir: string;
+let nats: NatsServer;
+let postgres: PostgresServer & { caFile?: string };
+let cluster: KeelCluster;
+let load: AckedLoad;
+let ingestUrl: string;
+let workerUrl: string;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms (process logs: ${cluster.dumpLogs()})`);
+    await sleep(100);
+  }
+}
+
+const readyz = async (url: string) => http(`${url}/readyz`);
+
+beforeAll(async () => {
+  certDir = mkdtempSync(join(tmpdir(), 'keel-tls-'));
+  const tls = selfSignedCert(certDir);
+  [nats, postgres] = await Promise.all([startNatsServer({ user: 'keel', pass: NATS_PASSWORD, tls }), startPostgres({ password: PG_PASSWORD, tls: true })]);
+  const names = uniqueNames('restart');
+  cluster = new KeelCluster({
+    nats: {
+      url: nats.url,
+      user: 'keel',
+      password: NATS_PASSWORD,
+      tls: { ca: tls.cert },
+      stream: names.stream,
+      subjectPrefix: names.prefix,
+      partitions: 2,
+      ackWait: '3s',
+      publishTimeout: '2s',
+    },
+    postgres: { url: postgres.url, tls: { ca: postgres.caFile } },
+  });
+  ingestUrl = (await cluster.spawn('ingest,api')).url;
+  workerUrl = (await cluster.spawn('worker,evaluator')).url;
+  const keys = { acme: await cluster.createKey(ingestUrl, 'acme', ['ingest']) };
+  load = new AckedLoad({ urls: () => [ingestUrl], keys, batch: 200, concurrency: 3, pauseMs: 10, label: 'restart' });
+  load.start();
+  await sleep(1_000);
+}, 240_000);
+
+afterAll(async () => {
+  await load?.stop().catch(() => undefined);
+  await cluster?.stop();
+  await nats?.kill();
+  nats?.cleanup();
+  await postgres?.cleanup();
+  if (certDir) rmSync(certDir, { recursive: true, force: true });
+});
+
+describe('dependencies restarted under load', () => {
+  it('NATS down: ingest turns unready and answers 503 with Retry-After; it recovers when NATS returns', async () => {
+    const before = load.ackedTotal();
+    expect(before).toBeGreaterThan(0);
+    await nats.kill('SIGKILL');
+    const downAt = Date.now();
+    await until('ingest unready', async () => (await readyz(ingestUrl)).status === 503);
+    const r = await readyz(ingestUrl);
+    expect(r.body.checks.event_log.ok).toBe(false);
+    const refused = await http(`${ingestUrl}/v1/events`, {
+      method: 'POST',
+      key: CLUSTER_ADMIN_KEY,
+      body: '{"probe":1}\n',
+      headers: { 'content-type': 'application/x-ndjson' },
+    });
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body.error.code).toMatch(/overloaded|unavailable/);
+    await sleep(1_500);
+    await nats.restart();
+    const upAt = Date.now();
+    await until('ingest ready again', async () => (await readyz(ingestUrl)).status === 200);
+    await until('events acknowledged again', async () => load.acceptedSince(upAt) > 3);
+    // The client's own requests were refused the same way while NATS was away, and retried.
+    const refusedDuring = load.outcomes.filter((o) => o.at > downAt && o.status === 503 && Number(o.retryAfter) > 0);
+    expect(refusedDuring.length, JSON.stringify(load.outcomes.filter((o) => o.at > downAt - 1_000).slice(0, 40))).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('PostgreSQL crashed: the worker turns unready and pauses, then resumes by itself', async () => {
+    await postgres.crash();
+    await until('worker unready', async () => (await readyz(workerUrl)).status === 503);
+    expect((await readyz(workerUrl)).body.checks.state_store.ok).toBe(false);
+    await sleep(1_500);
+    await postgres.start();
+    const upAt = Date.now();
+    await until('worker ready again', async () => (await readyz(workerUrl)).status === 200);
+    await until('events acknowledged again', async () => load.acceptedSince(upAt) > 3);
+  }, 120_000);
+
+  it('counted every acknowledged event exactly once, and never logged a password', async () => {
+    await load.stop();
+    const counted = await expectCountedExactlyOnce(() => ingestUrl, load.acked);
+    expect(counted.acme).toBe(load.ackedTotal());
+    const logs = cluster.logs();
+    expect(logs).toContain('NATS connection restored');
+    expect(logs).not.toContain(NATS_PASSWORD);
+    expect(logs).not.toContain(PG_PASSWORD);
+    expect(logs).not.toContain(encodeURIComponent(PG_PASSWORD));
+  }, 120_000);
+
+  it('keel doctor reports the durability this server lacks', async () => {
+    const r = await runCliWithEnv(['doctor', '--json'], { KEEL_URL: ingestUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { status: string; checks: { name: string; status: string; message: string }[] };
+    const by = Object.fromEntries(report.checks.map((c) => [c.name, c]));
+    expect(report.status).toBe('warn');
+    expect(by['nats.version']).toMatchObject({ status: 'warn', message: expect.stringContaining('older than 2.10.23') });
+    expect(by['nats.sync']).toMatchObject({ status: 'warn', message: expect.stringContaining('no sync_interval') });
+    expect(by['nats.replicas']).toMatchObject({ status: 'warn' });
+    expect(by['postgres.durability']).toMatchObject({ status: 'ok' });
+    const strict = await runCliWithEnv(['doctor', '--strict'], { KEEL_URL: ingestUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY });
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/WARN\s+nats\.replicas/);
+    expect(cluster.logs()).toContain('Keel durability warning');
+  }, 120_000);
+});

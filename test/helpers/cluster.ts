@@ -1,0 +1,134 @@
+/** Keel role processes (`bin/keel.js start --role ...`) sharing one config, for fault tests. */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
+import { http } from './keel.js';
+
+export const CLUSTER_ADMIN_KEY = 'keel_cluster_test_admin_key_0123456789';
+
+export interface ClusterConfig {
+  nats: Record<string, unknown>;
+  postgres: Record<string, unknown>;
+  [section: string]: unknown;
+}
+
+export class KeelCluster {
+  readonly dir = mkdtempSync(join(tmpdir(), 'keel-cluster-'));
+  readonly configFile = join(this.dir, 'keel.yaml');
+  readonly secretKey = randomBytes(32).toString('hex');
+  readonly processes: (KeelProcess & { role: string })[] = [];
+  /** Spawns not yet ready: stop() waits for them, so none outlives the test. */
+  private readonly starting = new Set<Promise<unknown>>();
+
+  constructor(config: ClusterConfig) {
+    writeFileSync(this.configFile, YAML.stringify({ cluster: { leaderPoll: '500ms' }, ...config }));
+  }
+
+  async spawn(role: string, env: Record<string, string> = {}): Promise<KeelProcess & { role: string }> {
+    const starting = spawnKeel({
+      adminKey: CLUSTER_ADMIN_KEY,
+      args: ['--role', role, '--config', this.configFile],
+      env: { KEEL_SECRET_KEY: this.secretKey, KEEL_LOG_LEVEL: 'info', ...env },
+      keepOutput: 50_000_000,
+      readyTimeoutMs: 90_000,
+    }).then((p) => {
+      const proc = Object.assign(p, { role });
+      this.processes.push(proc);
+      return proc;
+    });
+    this.starting.add(starting);
+    try {
+      return await starting;
+    } finally {
+      this.starting.delete(starting);
+    }
+  }
+
+  live(role?: string): (KeelProcess & { role: string })[] {
+    return this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null && (!role || p.role === role));
+  }
+
+  /** SIGKILL by process id. */
+  async kill(p: KeelProcess): Promise<void> {
+    await p.stop('SIGKILL');
+  }
+
+  async createKey(apiUrl: string, tenant: string, scopes: string[]): Promise<string> {
+    const r = await http(`${apiUrl}/v1/keys`, { key: CLUSTER_ADMIN_KEY, json: { tenant, scopes } });
+    if (r.status !== 201) throw new Error(`creating a key failed: ${r.status} ${r.text}`);
+    return r.body.key as string;
+  }
+
+  /** Writes every process's output to a file kept after the test (for failure reports); returns its path. */
+  dumpLogs(): string {
+    const file = `${this.dir}.log`;
+    writeFileSync(file, this.logs());
+    return file;
+  }
+
+  /** Every process's stderr (pino logs), for secrets checks and failure reports. */
+  logs(): string {
+    return this.processes.map((p) => `--- ${p.role} pid ${p.child.pid}\n${p.stderr()}`).join('\n');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.starting]);
+    await Promise.all(this.processes.map((p) => p.stop('SIGTERM').catch(() => undefined)));
+    for (const p of this.processes) p.cleanup();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Usage totals per tenant as the API reports them (every tenant: the admin key). */
+export async function usageTotals(apiUrl: string): Promise<Record<string, number>> {
+  const from = new Date(Date.now() - 2 * 86_400_000).toISOString();
+  const r = await http(`${apiUrl}/v1/usage?step=day&from=${from}`, { key: CLUSTER_ADMIN_KEY });
+  if (r.status !== 200) throw new Error(`usage: ${r.status} ${r.text}`);
+  return Object.fromEntries((r.body.totals as { tenant: string; events: number }[]).map((t) => [t.tenant, t.events]));
+}
+
+/** Waits until the counted usage equals what the client saw acknowledged; fails at once on an overcount. */
+export async function expectCountedExactlyOnce(apiUrl: () => string, acked: Map<string, number>, timeoutMs = 90_000): Promise<Record<string, number>> {
+  const want = Object.fromEntries(acked);
+  const deadline = Date.now() + timeoutMs;
+  let last: Record<string, number> = {};
+  for (;;) {
+    try {
+      last = await usageTotals(apiUrl());
+    } catch {
+      // the API may be restarting; try again
+    }
+    const over = Object.keys(want).filter((t) => (last[t] ?? 0) > want[t]!);
+    if (over.length) throw new Error(`counted more than acknowledged: usage ${JSON.stringify(last)} vs acknowledged ${JSON.stringify(want)}`);
+    if (Object.keys(want).every((t) => last[t] === want[t])) return last;
+    if (Date.now() > deadline) throw new Error(`usage ${JSON.stringify(last)} never reached acknowledged ${JSON.stringify(want)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface Tenure {
+  name: string;
+  holder: string;
+  started_at: number;
+  beat_at: number;
+  ended_at: number | null;
+}
+
+/** No two tenures of one leadership overlap in time. */
+export function overlappingTenures(tenures: Tenure[]): [Tenure, Tenure][] {
+  const out: [Tenure, Tenure][] = [];
+  const byName = new Map<string, Tenure[]>();
+  for (const t of tenures) byName.set(t.name, [...(byName.get(t.name) ?? []), t]);
+  for (const list of byName.values()) {
+    list.sort((a, b) => a.started_at - b.started_at);
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1]!;
+      const end = prev.ended_at ?? prev.beat_at;
+      if (list[i]!.started_at < end) out.push([prev, list[i]!]);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+/** Unique NATS stream/subject and PostgreSQL schema names per test, and their cleanup. */
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { randomBase62 } from '../../src/core/ids.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { JetStreamEventLog, type JetStreamEventLogOptions } from '../../src/log/jetstream/jetstream-event-log.js';
+import type { Store } from '../../src/store/store.js';
+import { NATS_URL, dropSchema, randomSchema } from './stores.js';
+
+export interface ClusterNames {
+  stream: string;
+  prefix: string;
+  schema: string;
+}
+
+export function uniqueNames(label = 't'): ClusterNames {
+  const id = randomBase62(8).toLowerCase();
+  return { stream: `KEEL_TEST_${label.toUpperCase()}_${id}`, prefix: `keeltest.${label}${id}.ev`, schema: randomSchema(`keel_${label}`) };
+}
+
+export async function deleteStream(name: string, url = NATS_URL): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 5_000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(name).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function cleanup(names: ClusterNames, natsUrl = NATS_URL): Promise<void> {
+  await deleteStream(names.stream, natsUrl).catch(() => undefined);
+  await dropSchema(names.schema).catch(() => undefined);
+}
+
+export function testLogOptions(names: ClusterNames, store: Store, over: Partial<JetStreamEventLogOptions> & { partitions?: number; duplicateWindowMs?: number } = {}): JetStreamEventLogOptions {
+  const { partitions, duplicateWindowMs, ...rest } = over;
+  return {
+    nats: { url: NATS_URL },
+    stream: {
+      name: names.stream,
+      scheme: { prefix: names.prefix, partitions: partitions ?? 4 },
+      replicas: 1,
+      duplicateWindowMs: duplicateWindowMs ?? 120_000,
+      maxAgeMs: 0,
+      maxBytes: 0,
+    },
+    ackWaitMs: 2_000,
+    publishTimeoutMs: 3_000,
+    maxLagEvents: 0,
+    maxEventBytes: 64 * 1024,
+    store,
+    logger: createLogger('silent'),
+    ...rest,
+  };
+}
+
+export function openTestLog(names: ClusterNames, store: Store, over: Parameters<typeof testLogOptions>[2] = {}): Promise<JetStreamEventLog> {
+  return JetStreamEventLog.open(testLogOptions(names, store, over));
+}
