@@ -45,12 +45,20 @@ export interface LogBatch {
   data: Uint8Array;
   /** Size of the batch's NDJSON in bytes, when `data` was not delivered. */
   bytes?: number;
+  /**
+   * The id its writer gave this batch (or chunk of one), on logs that can store one batch twice:
+   * JetStream's deduplication has gaps while a stream changes leader, and both copies carry the
+   * same id. Consumers count an id once (processing/counted-batches.ts).
+   */
+  id?: string;
 }
 
 export interface ReadOptions {
   maxBatches?: number;
   /** Stop after this many bytes of data (at least one batch is returned). */
   maxBytes?: number;
+  /** Batch headers only (`data` empty, `bytes` set): for processors that only count. */
+  headersOnly?: boolean;
 }
 
 export interface TenantReadOptions extends ReadOptions {

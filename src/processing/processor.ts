@@ -31,6 +31,20 @@ export interface BatchProcessor<P = unknown> {
    * distributed log then sends them batch headers only, not every event again. Default true.
    */
   readsData?: boolean;
+  /**
+   * Asked before each read by the embedded runner: false lets it read headers only this time
+   * (e.g. the SLO aggregator while no SLO is defined). A processor that then meets a batch whose
+   * data it needs throws `ReadAgain`, and the runner reads the same batches again with data.
+   */
+  needsData?(): boolean;
+}
+
+/** Thrown by a processor whose batches were read without data it turns out to need. */
+export class ReadAgain extends Error {
+  constructor() {
+    super('batches must be read again with their data');
+    this.name = 'ReadAgain';
+  }
 }
 
 export interface RunnerOptions {
@@ -61,6 +75,8 @@ export interface ProcessorRunner {
  * process with the worker role runs processors (the embedded default has every role); a log that
  * delivers batches itself (JetStream) gets the subscribing runner, shared among live workers.
  */
+export const DEFAULT_GATHER_MS = 100;
+
 export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, options: RunnerOptions = {}): ProcessorRunner {
   if (!ctx.roles.worker) return idleRunner();
   if (ctx.log.subscribe) return runSubscribedProcessor(ctx, processor as BatchProcessor, options);
@@ -90,7 +106,11 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
         while (!stopped) {
           let batches: LogBatch[];
           try {
-            batches = await log.read(p, position, { maxBatches: options.maxBatches ?? 64, maxBytes: options.maxBytes ?? 16 * 1024 * 1024 });
+            batches = await log.read(p, position, {
+              maxBatches: options.maxBatches ?? 64,
+              maxBytes: options.maxBytes ?? 16 * 1024 * 1024,
+              headersOnly: processor.readsData === false || processor.needsData?.() === false,
+            });
           } catch (err) {
             logger.error({ err, processor: processor.name, partition: p }, 'reading the event log failed');
             await sleep(Math.min(5000, 100 * 2 ** failures++));
@@ -109,6 +129,7 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
             });
             failures = 0;
           } catch (err) {
+            if (err instanceof ReadAgain) continue;
             logger.error({ err, processor: processor.name, partition: p, from: position }, 'processing failed; retrying from the committed position');
             await sleep(Math.min(5000, 100 * 2 ** failures++));
             continue;
@@ -118,7 +139,11 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
           processor.afterCommit?.(batches);
           // Tell the log how far this consumer got, so retention keeps what it has not read.
           log.commit(processor.name, p, position).catch((err: unknown) => logger.warn({ err }, 'log commit hint failed'));
-          if (options.gatherMs && batches.length < (options.maxBatches ?? 64)) await new Promise((r) => setTimeout(r, options.gatherMs));
+          // Gathering: wait a little before the next transaction so that under load each commit
+          // (an fsync of the state database) covers many batches. 100 ms by default: processors
+          // committing per batch cost ingest a quarter of its throughput (BENCHMARKS.md).
+          const gather = options.gatherMs ?? DEFAULT_GATHER_MS;
+          if (gather > 0 && batches.length < (options.maxBatches ?? 64)) await new Promise((r) => setTimeout(r, gather));
         }
       })(),
     );

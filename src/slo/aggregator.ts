@@ -12,7 +12,7 @@
 import type { Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import type { LogBatch } from '../log/event-log.js';
-import type { BatchProcessor } from '../processing/processor.js';
+import { ReadAgain, type BatchProcessor } from '../processing/processor.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { compileTenantPlan, type TenantPlan } from './compiled.js';
@@ -64,12 +64,19 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     return { version: snap.version, deltas };
   }
 
+  /** No SLO defined: the runner may skip reading event data (the common case before any SLO). */
+  needsData(): boolean {
+    return this.snapshot.version < 0 || this.snapshot.tenants.size > 0;
+  }
+
   async process(trx: Transaction<Database>, batches: LogBatch[], prepared?: Prepared): Promise<void> {
     this.writer.begin();
     await lockPartition(trx, batches[0]!.partition);
     const version = await readVersion(trx);
     if (version !== this.snapshot.version) this.snapshot = await this.load(trx, version);
     const snap = this.snapshot;
+    // Read without data while no SLO existed, but an SLO now needs these events: read them again.
+    if (batches.some((b) => b.count > 0 && b.data.byteLength === 0 && snap.tenants.has(b.tenant))) throw new ReadAgain();
     let deltas = prepared?.version === version ? prepared.deltas : undefined;
     if (!deltas) {
       deltas = new Map();

@@ -4,9 +4,27 @@
  * status ("references nothing"). It is a sample, hence a warning rather than an error.
  */
 import type { EventLog } from '../log/event-log.js';
-import { eventLines } from '../log/event-log.js';
 
-const BATCHES_PER_PARTITION = 50;
+/** The first `n` non-blank lines of NDJSON bytes, decoding only those. */
+function firstLines(data: Uint8Array, n: number): string[] {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const out: string[] = [];
+  let pos = 0;
+  while (pos < buf.length && out.length < n) {
+    let nl = buf.indexOf(10, pos);
+    if (nl < 0) nl = buf.length;
+    if (nl > pos) {
+      const line = buf.toString('utf8', pos, nl);
+      if (line.trim()) out.push(line);
+    }
+    pos = nl + 1;
+  }
+  return out;
+}
+
+// A small sample, read off the hot path in short steps: sampling 50 batches of 260 KB at once
+// decoded 13 MB on the event loop every few seconds and showed up as 250 ms p99 ingest stalls.
+const BATCHES_PER_PARTITION = 8;
 const EVENTS_PER_BATCH = 50;
 const MAX_PATHS = 5000;
 
@@ -18,17 +36,16 @@ export class AttributeCatalogue {
     const stats = await log.stats();
     for (let p = 0; p < log.partitions; p++) {
       const last = stats.lastPositions[p] ?? 0;
-      const batches = await log.read(p, Math.max(0, last - BATCHES_PER_PARTITION), { maxBatches: BATCHES_PER_PARTITION, maxBytes: 8 * 1024 * 1024 });
+      const batches = await log.read(p, Math.max(0, last - BATCHES_PER_PARTITION), { maxBatches: BATCHES_PER_PARTITION, maxBytes: 2 * 1024 * 1024 });
       for (const b of batches) {
-        let n = 0;
-        for (const line of eventLines(b.data)) {
-          if (n++ >= EVENTS_PER_BATCH) break;
+        for (const line of firstLines(b.data, EVENTS_PER_BATCH)) {
           try {
             this.add(b.tenant, JSON.parse(line) as unknown);
           } catch {
             // stored events are valid JSON; a damaged line is simply not sampled
           }
         }
+        await new Promise((r) => setImmediate(r));
       }
     }
   }

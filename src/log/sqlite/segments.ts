@@ -8,7 +8,7 @@
  * a committed index row always has its bytes on disk. Bytes past the last indexed batch (a crash
  * between the two) belong to no acknowledged request and are cut off when the writer reopens.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writevSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, read, readdirSync, unlinkSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const SEGMENT_BYTES = 256 * 1024 * 1024;
@@ -140,30 +140,50 @@ export class SegmentWriter {
   }
 }
 
-/** Reader side: reads batch bytes by placement, with a small cache of open files. */
+/**
+ * Reader side: reads batch bytes by placement, with a small cache of open files. Reads go to the
+ * libuv thread pool: reading 16 MB of batches synchronously on the event loop stalled ingest
+ * acknowledgements by up to 70 ms (p99 at 174k events/s went from 20 to 50 ms).
+ */
 export class SegmentReader {
   private readonly fds = new Map<number, number>();
+  private inflight = 0;
 
   constructor(private readonly dir: string) {}
 
-  read(segment: number, offset: number, length: number): Buffer {
+  private fdOf(segment: number): number {
     let fd = this.fds.get(segment);
     if (fd === undefined) {
       fd = openSync(segmentFile(this.dir, segment), 'r');
       this.fds.set(segment, fd);
-      // Files of segments retention has removed stay open until evicted; keep the cache small.
-      if (this.fds.size > 16) {
+      // Files of segments retention has removed stay open until evicted; keep the cache small,
+      // and never close a file a read is still using.
+      if (this.fds.size > 16 && this.inflight === 0) {
         const oldest = Math.min(...this.fds.keys());
-        closeSync(this.fds.get(oldest)!);
-        this.fds.delete(oldest);
+        if (oldest !== segment) {
+          closeSync(this.fds.get(oldest)!);
+          this.fds.delete(oldest);
+        }
       }
     }
+    return fd;
+  }
+
+  async read(segment: number, offset: number, length: number): Promise<Buffer> {
+    const fd = this.fdOf(segment);
     const buf = Buffer.allocUnsafeSlow(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, buf, done, length - done, offset + done);
-      if (n === 0) throw new Error(`segment ${segment} ends before byte ${offset + length}`);
-      done += n;
+    this.inflight++;
+    try {
+      let done = 0;
+      while (done < length) {
+        const n = await new Promise<number>((resolve, reject) =>
+          read(fd, buf, done, length - done, offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+        );
+        if (n === 0) throw new Error(`segment ${segment} ends before byte ${offset + length}`);
+        done += n;
+      }
+    } finally {
+      this.inflight--;
     }
     return buf;
   }

@@ -56,6 +56,8 @@ interface BatchRow {
   segOffset: number | null;
 }
 
+const EMPTY = new Uint8Array(0);
+
 const BATCH_COLUMNS =
   'position, tenant, received_at AS receivedAt, count, min_ts AS minTs, max_ts AS maxTs, bytes, data, seg_id AS segId, seg_offset AS segOffset';
 
@@ -162,7 +164,7 @@ export class SqliteEventLog implements EventLog {
     const rows = this.reader
       .prepare(`SELECT ${BATCH_COLUMNS} FROM batches WHERE position > ? ORDER BY position LIMIT ?`)
       .all(after, options.maxBatches ?? 100) as BatchRow[];
-    return this.load(rows, options.maxBytes);
+    return this.load(rows, options.maxBytes, options.headersOnly);
   }
 
   async readTenant(tenant: string, after: number, options: TenantReadOptions = {}): Promise<LogBatch[]> {
@@ -177,16 +179,28 @@ export class SqliteEventLog implements EventLog {
   }
 
   /** Rows to batches, reading data from segment files, up to maxBytes (at least one batch). */
-  private load(rows: BatchRow[], maxBytes: number | undefined): LogBatch[] {
-    const out: LogBatch[] = [];
+  private async load(rows: BatchRow[], maxBytes: number | undefined, headersOnly = false): Promise<LogBatch[]> {
+    const picked: BatchRow[] = [];
     let total = 0;
     for (const r of rows) {
-      if (maxBytes !== undefined && out.length > 0 && total + r.bytes > maxBytes) break;
+      if (!headersOnly && maxBytes !== undefined && picked.length > 0 && total + r.bytes > maxBytes) break;
       total += r.bytes;
-      const data = r.segId === null ? r.data : this.segments.read(r.segId, r.segOffset!, r.bytes);
-      out.push({ partition: 0, position: r.position, tenant: r.tenant, receivedAt: r.receivedAt, count: r.count, minTs: r.minTs, maxTs: r.maxTs, data });
+      picked.push(r);
     }
-    return out;
+    const data = await Promise.all(
+      picked.map((r) => (headersOnly ? EMPTY : r.segId === null ? r.data : this.segments.read(r.segId, r.segOffset!, r.bytes))),
+    );
+    return picked.map((r, i) => ({
+      partition: 0,
+      position: r.position,
+      tenant: r.tenant,
+      receivedAt: r.receivedAt,
+      count: r.count,
+      minTs: r.minTs,
+      maxTs: r.maxTs,
+      data: data[i]!,
+      bytes: r.bytes,
+    }));
   }
 
   async commit(consumer: string, _partition: number, position: number): Promise<void> {

@@ -69,9 +69,25 @@ function flush(): void {
   const work = queue;
   queue = [];
   const appends = work.filter((w): w is Extract<WriterRequest, { op: 'append' }> => w.op === 'append');
-  const others = work.filter((w) => w.op !== 'append');
+  const commits = work.filter((w): w is Extract<WriterRequest, { op: 'commit' }> => w.op === 'commit');
+  const others = work.filter((w) => w.op !== 'append' && w.op !== 'commit');
   if (appends.length > 0) commitAppends(appends);
+  if (commits.length > 0) commitConsumers(commits);
   for (const w of others) handleOther(w);
+}
+
+/** Consumer positions (retention hints) that arrived together: one transaction, one fsync. */
+function commitConsumers(commits: Extract<WriterRequest, { op: 'commit' }>[]): void {
+  try {
+    db.transaction(() => {
+      for (const c of commits) upsertConsumer.run(c.consumer, c.position, c.now);
+    })();
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    for (const c of commits) reply({ id: c.id, ok: false, error, totals: snapshot() });
+    return;
+  }
+  for (const c of commits) reply({ id: c.id, ok: true, result: null, totals: snapshot() });
 }
 
 function commitAppends(appends: Extract<WriterRequest, { op: 'append' }>[]): void {
@@ -142,8 +158,7 @@ function handleOther(w: WriterRequest): void {
   try {
     switch (w.op) {
       case 'commit':
-        upsertConsumer.run(w.consumer, w.position, w.now);
-        reply({ id: w.id, ok: true, result: null, totals: snapshot() });
+        commitConsumers([w]);
         return;
       case 'removeConsumer':
         deleteConsumer.run(w.consumer);
