@@ -4,11 +4,13 @@
  * partition), folds the delivery into state and writes the position in one transaction, and only
  * then acknowledges. Inside the transaction the log's fence checks the partition is still this
  * worker's, and the position row is locked: a batch delivered again (after a crash between commit
- * and acknowledgement, or a takeover) is recognised as committed and skipped. Nothing is counted
- * twice and nothing is skipped.
+ * and acknowledgement, or a takeover) is recognised as committed and skipped, and a copy the log
+ * stored at a new position is recognised by its id (counted-batches.ts). Nothing is counted twice
+ * and nothing is skipped.
  */
 import type { CoreContext } from '../core/context.js';
 import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js';
+import { CountedBatches } from './counted-batches.js';
 import { lockPosition, readPosition, writePosition } from './positions.js';
 import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './processor.js';
 
@@ -30,17 +32,18 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
       signal.addEventListener('abort', done, { once: true });
     });
   const backoff = (failures: number) => Math.min(5_000, 100 * 2 ** failures);
+  const counted = new CountedBatches(processor.name);
 
   /** Commits a delivery's new batches with their position; returns them (empty when all were seen). */
   const commit = async (p: number, d: LogDelivery): Promise<LogBatch[]> =>
     store.db.transaction().execute(async (trx) => {
       await d.fence?.(trx);
       const committed = await lockPosition(trx, processor.name, p, clock.now());
-      const fresh = d.batches.filter((b) => b.position > committed);
-      if (fresh.length > 0) {
-        await processor.process(trx, fresh);
-        await writePosition(trx, processor.name, p, fresh[fresh.length - 1]!.position, clock.now());
-      }
+      const unseen = d.batches.filter((b) => b.position > committed);
+      // A copy of a batch already counted (the log stored it twice) advances the position only.
+      const fresh = unseen.length > 0 ? await counted.claim(trx, unseen, clock.now()) : [];
+      if (fresh.length > 0) await processor.process(trx, fresh);
+      if (unseen.length > 0) await writePosition(trx, processor.name, p, unseen[unseen.length - 1]!.position, clock.now());
       positions.set(p, Math.max(committed, ...d.batches.map((b) => b.position)));
       return fresh;
     });

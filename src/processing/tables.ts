@@ -10,6 +10,15 @@ export interface PositionsTable {
   updated_at: number;
 }
 
+/** Ids of batches a consumer counted, kept for a while (see counted-batches.ts). */
+export interface CountedBatchesTable {
+  consumer: string;
+  id: string;
+  position: number;
+  counted_at: number;
+}
+
 export interface ProcessingTables {
   positions: PositionsTable;
+  counted_batches: CountedBatchesTable;
 }

@@ -18,6 +18,7 @@ import { PartitionLeases } from '../../src/log/jetstream/partition-leases.js';
 import { partitionOf } from '../../src/log/jetstream/subjects.js';
 import { readPosition, writePosition } from '../../src/processing/positions.js';
 import { runProcessor } from '../../src/processing/processor.js';
+import { readEvents } from '../../src/ingest/read-events.js';
 import { openPostgresStore, type Store } from '../../src/store/store.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { cleanup, openTestLog, uniqueNames, type ClusterNames } from '../helpers/dist.js';
@@ -261,6 +262,45 @@ describe('processors on JetStream', () => {
     } finally {
       await runner.stop();
       await worker.close();
+    }
+  });
+
+  it('counts once a batch the stream stored twice under one id (dedup gap of a leader change), and reads it once', async () => {
+    // A 1 s duplicate window lets this test store a copy the way a stream leader change does.
+    const copyNames = uniqueNames('copy');
+    const copyStore = await openPostgresStore(PG_URL, { schema: copyNames.schema, poolSize: 3 });
+    const copyLog = await openTestLog(copyNames, copyStore, { partitions: 1, duplicateWindowMs: 1_000 });
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      const r = await copyLog.append(batch('twice', [{ a: 1 }, { a: 2 }]));
+      if (r.kind !== 'appended') throw new Error('not appended');
+      const [original] = await copyLog.read(0, 0);
+      expect(original!.id).toBeDefined();
+      await new Promise((res) => setTimeout(res, 1_500));
+      const nm = await jetstreamManager(nc);
+      const stored = await nm.streams.getMessage(copyNames.stream, { seq: original!.position });
+      const { jetstream } = await import('@nats-io/jetstream');
+      const copy = await jetstream(nc).publish(stored!.subject, stored!.data, { msgID: original!.id!, headers: stored!.header });
+      expect(copy.duplicate).toBe(false);
+      await copyLog.append(batch('twice', [{ a: 3 }]));
+      expect((await copyLog.read(0, 0)).length).toBe(3);
+
+      const ctx = { ...workerContext(copyLog), store: copyStore };
+      const runner = runProcessor(ctx, usageProcessor());
+      try {
+        await runner.drain(30_000);
+        const totals = await new UsageService(copyStore).totals({ from: 0, to: Date.now() + 3_600_000 });
+        expect(totals.find((t) => t.tenant === 'twice')?.events).toBe(3);
+      } finally {
+        await runner.stop();
+      }
+      const page = await readEvents(copyLog, { tenant: 'twice', limit: 100 });
+      expect(page.events.map((e) => e.a)).toEqual([1, 2, 3]);
+    } finally {
+      await nc.close();
+      await copyLog.close();
+      await copyStore.close();
+      await cleanup(copyNames);
     }
   });
 

@@ -35,8 +35,10 @@ export function toLogBatch(
   if (!Number.isFinite(count) || !Number.isFinite(receivedAt)) return undefined;
   // A headers-only delivery carries the payload's size instead of the payload.
   const size = m.data.byteLength === 0 ? m.header.get('Nats-Msg-Size') : '';
+  const id = m.header.get('Nats-Msg-Id');
   return {
     ...(size ? { bytes: Number(size) } : {}),
+    ...(id ? { id } : {}),
     partition: where.partition,
     position: m.seq,
     tenant: where.tenant,

@@ -13,6 +13,7 @@ import * as m0300 from './0300_security.js';
 import * as m0100 from './0100_slo.js';
 import * as m0400 from './0400_cluster.js';
 import * as m0401 from './0401_usage.js';
+import * as m0402 from './0402_batch_ids.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0100_slo': m0100,
   '0400_cluster': m0400,
   '0401_usage': m0401,
+  '0402_batch_ids': m0402,
 };
