@@ -7,6 +7,7 @@ import { backupModule } from '../backup/module.js';
 import { capacityModule } from '../capacity/module.js';
 import { complianceModule } from '../compliance/module.js';
 import type { CoreContext, KeelModule } from '../core/context.js';
+import { incidentEvidence } from '../incidents/evidence.js';
 import { pagingModule } from '../paging/module.js';
 import { servicesModule } from '../services/module.js';
 import { sloEvidence } from '../slo/evidence.js';
@@ -24,7 +25,7 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     backups,
     capacityModule(ctx),
     slo,
-    complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db) }),
+    complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db) }),
     pagingModule(ctx),
   ];
 }

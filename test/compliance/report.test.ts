@@ -22,7 +22,16 @@ beforeAll(async () => {
   await http(`${t.url}/v1/keys`, { key: acmeAdmin, json: { scopes: ['ingest'], name: 'fresh ingest' } });
   await signIn(t.url, 'amy@acme.test', 'compliance passphrase');
   await http(`${t.url}/v1/auth/sign-in`, { json: { email: 'amy@acme.test', password: 'not it at all' } });
-  await t.keel.ctx.alerts.signal({ tenant: 'acme', dedupKey: 'db-down', source: 'manual', status: 'firing', severity: 'page', summary: 'db down' });
+  // Two incidents: a SEV1 acknowledged after 60 s and resolved after 600 s, with no postmortem;
+  // a SEV3 acknowledged after 120 s and still open.
+  const sev1 = (await http(`${t.url}/v1/incidents`, { key: acmeAdmin, json: { title: 'db down', severity: 'SEV1' } })).body;
+  const sev3 = (await http(`${t.url}/v1/incidents`, { key: acmeAdmin, json: { title: 'slow search', severity: 'SEV3' } })).body;
+  clock.advance(60_000);
+  expect((await http(`${t.url}/v1/incidents/${sev1.id}/ack`, { key: acmeAdmin, json: {} })).status).toBe(200);
+  clock.advance(60_000);
+  expect((await http(`${t.url}/v1/incidents/${sev3.id}/ack`, { key: acmeAdmin, json: {} })).status).toBe(200);
+  clock.advance(480_000);
+  expect((await http(`${t.url}/v1/incidents/${sev1.id}/resolve`, { key: acmeAdmin, json: {} })).status).toBe(200);
 });
 afterAll(async () => t?.close());
 
@@ -107,7 +116,10 @@ spec:
       { tenant: 'acme', slo: 'checkout-availability', service: 'checkout', objective: 'availability', target: 0.9, sli_in_period: 0.8, met: false, budget_consumed_percent: 200, events_good: 8, events_total: 10 },
     ]);
     expect(r.body.slos.summary).toBe('1 SLO(s); 1 objective(s) missed in the period');
-    expect(r.body.incidents.rows).toEqual([{ tenant: 'acme', severity: 'page', status: 'firing', alerts: 1 }]);
+    expect(r.body.incidents.rows).toEqual([
+      { tenant: 'acme', incidents: 2, sev1: 1, sev2: 0, sev3: 1, sev4: 0, acknowledged: 2, resolved: 1, still_open: 1, mtta_seconds: 90, mttr_seconds: 600, sev1_sev2_without_postmortem: 1 },
+    ]);
+    expect(r.body.incidents.summary).toBe('2 incident(s) (SEV1 1, SEV2 0, SEV3 1, SEV4 0); MTTA 90 s, MTTR 600 s; 1 SEV1/SEV2 without a postmortem');
     clock.advance(DAY);
     const stale = await http(`${t.url}/v1/compliance/report`, { key: t.adminKey });
     expect(stale.body.backups.status).toBe('stale');
