@@ -74,6 +74,11 @@ export interface HostileOptions {
   healthUrl?: string;
   /** Extra check per answer (e.g. the body shape a protocol demands). */
   check?: (status: number, text: string, input: HostileBody) => void;
+  /**
+   * Checks a 4xx body instead of Keel's `{error: {code, message}}` (a protocol with its own error
+   * shape, like PagerDuty's Events API); throws when the body is wrong.
+   */
+  errorShape?: (status: number, text: string) => void;
 }
 
 export async function sendHostile(target: HostileTarget, input: HostileBody, timeoutMs: number): Promise<{ status: number; text: string }> {
@@ -93,7 +98,8 @@ export async function assertSurvivesHostileInput(target: HostileTarget, options:
     fc.asyncProperty(hostileBodies(options.seed, target.contentType ?? 'application/json'), async (input) => {
       const { status, text } = await sendHostile(target, input, timeoutMs);
       if (status >= 500) throw new Error(`${input.what} → ${status}: ${text.slice(0, 300)}`);
-      if (status >= 400) {
+      if (status >= 400 && options.errorShape) options.errorShape(status, text);
+      else if (status >= 400) {
         const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
         if (typeof parsed.error?.code !== 'string' || typeof parsed.error?.message !== 'string') throw new Error(`${input.what} → ${status} without the error shape: ${text.slice(0, 200)}`);
       }
