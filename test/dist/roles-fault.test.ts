@@ -1,27 +1,32 @@
 /**
  * Two ingest, two worker and two evaluator processes (plus an api) on the NATS JetStream and
  * PostgreSQL of this machine, under load; one of each is SIGKILLed at a random moment (the
- * evaluator killed is the current leader). Every event the client saw acknowledged is counted
- * exactly once, and leader-only work moves to the standby within seconds, never on two at once.
+ * evaluator killed is the current paging leader, between two steps of an escalation). Every event
+ * the client saw acknowledged is counted exactly once, leader-only work moves to the standby within
+ * seconds, never on two at once, escalation carries on, and no notification is delivered twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLoad } from '../helpers/acked-load.js';
 import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, overlappingTenures, type Tenure } from '../helpers/cluster.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
+import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
 import { NATS_URL, PG_URL } from '../helpers/stores.js';
 
 let names: ClusterNames;
 let cluster: KeelCluster;
+let rx: Receiver;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
 beforeAll(async () => {
   names = uniqueNames('roles');
+  rx = await startReceiver();
   cluster = new KeelCluster({
     nats: { url: NATS_URL, stream: names.stream, subjectPrefix: names.prefix, partitions: 4, ackWait: '3s' },
     postgres: { url: PG_URL, schema: names.schema },
+    paging: { pollInterval: '100ms', delivery: { maxAttempts: 5, initialBackoff: '100ms', maxBackoff: '1s' } },
   });
   // The api first: it runs migrations and bootstrap; the others start together.
   await cluster.spawn('api');
@@ -30,6 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  await rx?.close();
   if (names) await cleanup(names);
 });
 
@@ -40,8 +46,30 @@ async function tenures(api: string, name: string): Promise<Tenure[]> {
 }
 
 describe('distributed roles under load with one of each SIGKILLed', () => {
-  it('counts every acknowledged event exactly once and keeps one leader at a time', async () => {
+  it('counts every acknowledged event exactly once, keeps one leader at a time, and pages each escalation step once', async () => {
     const api = cluster.live('api')[0]!.url;
+    const admin = (path: string, init: Parameters<typeof http>[1] = {}) => http(`${api}${path}`, { key: CLUSTER_ADMIN_KEY, ...init });
+    // Paging: ann first, ben when ann has not acknowledged after a few seconds.
+    for (const n of ['ann', 'ben']) expect((await admin('/v1/paging/secrets', { json: { name: `${n}-hook`, value: `${n}-secret` } })).status).toBe(200);
+    const paging = `${['ann', 'ben']
+      .map((n) => `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec:\n  email: ${n}@example.com\n  name: ${n}\n  contactMethods: [{name: hook, type: webhook, url: "${rx.url}/${n}", signingSecret: ${n}-hook}]\n`)
+      .join('---\n')}---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: two-steps}
+spec:
+  steps:
+    - {notify: {users: [ann]}, wait: 6s}
+    - {notify: {users: [ben]}, wait: 1h}
+---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: checkout}
+spec: {escalationPolicy: two-steps}
+`;
+    const applied = await admin('/v1/definitions/apply', { json: { sources: [{ file: 'paging.yaml', content: paging }] } });
+    expect(applied.status, applied.text).toBe(200);
+    const routingKey = (await admin('/v1/integrations', { json: { type: 'events-v2', service: 'checkout' } })).body.key as string;
     const keys = { acme: await cluster.createKey(api, 'acme', ['ingest']), globex: await cluster.createKey(api, 'globex', ['ingest']) };
     const load = new AckedLoad({ urls: () => cluster.live('ingest').map((p) => p.url), keys, batch: 250, concurrency: 6, pauseMs: 5, label: 'roles' });
     load.start();
@@ -54,19 +82,33 @@ describe('distributed roles under load with one of each SIGKILLed', () => {
     await sleep(1_000 + Math.random() * 1_500);
     await cluster.kill(pick(cluster.live('worker')));
 
-    await sleep(1_000 + Math.random() * 1_500);
-    const leaders = await tenures(api, 'usage-retention');
-    const current = leaders.find((t) => t.ended_at === null)!;
-    const evaluatorVictim = cluster.live('evaluator').find((p) => current.holder.includes(`:${p.child.pid}:`))!;
+    // An incident pages ann; the paging leader dies after her page is recorded, before ben's step is due.
+    const trigger = await http(`${api}/v1/integrations/events-v2`, {
+      json: { routing_key: routingKey, event_action: 'trigger', dedup_key: 'roles-1', payload: { summary: 'Checkout errors', source: 'lb', severity: 'critical' } },
+    });
+    expect(trigger.status, trigger.text).toBe(202);
+    const annPage = await waitFor('ann to be paged', () => rx.requests.find((x) => x.path === '/ann'), 30_000);
+    const incident = annPage.body.incident.id as string;
+    await waitFor('ann’s page recorded as delivered', async () => {
+      const jobs = (await admin(`/v1/incidents/${incident}/notifications`)).body.notifications as { status: string }[];
+      return jobs.length === 1 && jobs[0]!.status === 'sent';
+    });
+    const next = (await admin(`/v1/incidents/${incident}`)).body.escalation.next as { at: string; step: number };
+    expect(next.step).toBe(1);
+    const leaderNames = ['usage-retention', 'log-retention', 'paging'];
+    const currentHolders = new Map<string, string>();
+    for (const name of leaderNames) currentHolders.set(name, (await tenures(api, name)).find((t) => t.ended_at === null)!.holder);
+    const evaluatorVictim = cluster.live('evaluator').find((p) => currentHolders.get('paging')!.includes(`:${p.child.pid}:`))!;
     expect(evaluatorVictim).toBeDefined();
     await cluster.kill(evaluatorVictim);
     const evaluatorKilledAt = Date.now();
+    expect(evaluatorKilledAt).toBeLessThan(Date.parse(next.at)); // killed between the two steps
 
-    await sleep(3_000);
+    const benPage = await waitFor('ben to be paged by the surviving evaluator', () => rx.requests.find((x) => x.path === '/ben'), 30_000);
+    await sleep(1_500);
     await load.stop();
     expect(load.acceptedSince(ingestKilledAt)).toBeGreaterThan(0);
 
-    // Invariants. Paging adds its block here: no alert notification sent twice; escalation continues.
     const invariants: [string, () => Promise<void>][] = [
       [
         'every acknowledged event is counted exactly once',
@@ -79,15 +121,30 @@ describe('distributed roles under load with one of each SIGKILLed', () => {
       [
         'leader-only work ran on one live evaluator at a time and moved within seconds',
         async () => {
-          for (const name of ['usage-retention', 'log-retention']) {
+          for (const name of leaderNames) {
             const all = await tenures(api, name);
             expect(overlappingTenures(all)).toEqual([]);
             expect(all.every((t) => t.holder.startsWith('evaluator@'))).toBe(true);
+            if (!currentHolders.get(name)!.includes(`:${evaluatorVictim.child.pid}:`)) continue;
             const survivor = cluster.live('evaluator')[0]!;
             const takeover = all.find((t) => t.holder.includes(`:${survivor.child.pid}:`) && t.started_at >= evaluatorKilledAt - 1_000);
             expect(takeover, `${name} taken over by the surviving evaluator`).toBeDefined();
             expect(takeover!.started_at - evaluatorKilledAt).toBeLessThan(10_000);
           }
+        },
+      ],
+      [
+        'escalation carried on after the paging leader died, and no notification was delivered twice',
+        async () => {
+          expect(benPage.body.incident.id).toBe(incident);
+          expect(benPage.body.escalation).toEqual({ policy: 'two-steps', pass: 0, step: 1 });
+          expect(benPage.at).toBeGreaterThanOrEqual(Date.parse(next.at));
+          const deliveries = rx.requests.map((x) => x.headers['x-keel-delivery']);
+          expect(deliveries.every((d) => typeof d === 'string' && d.length > 0)).toBe(true);
+          expect(new Set(deliveries).size).toBe(deliveries.length);
+          expect(rx.requests.map((x) => x.path).sort()).toEqual(['/ann', '/ben']);
+          const timeline = (await admin(`/v1/incidents/${incident}/timeline?type=escalation`)).body.timeline as { data: { step: number } }[];
+          expect(timeline.map((e) => e.data.step)).toEqual([0, 1]);
         },
       ],
       [
