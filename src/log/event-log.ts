@@ -122,8 +122,12 @@ export interface LogSubscription {
 }
 
 export interface SubscribeOptions {
-  /** The subscriber never reads `data` (it counts events and bytes): the log may send headers only. */
-  headersOnly?: boolean;
+  /**
+   * The subscriber does not read `data` (it counts events and bytes): the log may send headers
+   * only. A function is asked again before each (re)subscription, so a processor that needs data
+   * only sometimes (the SLO aggregator, once an SLO exists) switches as it goes.
+   */
+  headersOnly?: boolean | (() => boolean);
 }
 
 export interface EventLog {
@@ -133,7 +137,11 @@ export interface EventLog {
   findIdempotent(tenant: string, key: string): Promise<{ response: string; bodyHash: string } | undefined>;
   /** Batches of a partition with position > after, in order. */
   read(partition: number, after: number, options?: ReadOptions): Promise<LogBatch[]>;
-  /** Batches of one tenant with position > after, across partitions, in append order per partition. */
+  /**
+   * Batches of one tenant with position > after, across partitions, in position order. Positions
+   * are one sequence for the whole log (SQLite's one partition, JetStream's stream sequence), so a
+   * read that returned up to position P covered every partition up to P (the SLO backfill relies on it).
+   */
   readTenant(tenant: string, after: number, options?: TenantReadOptions): Promise<LogBatch[]>;
   /** Records that `consumer` has processed everything up to `position`; retention keeps what follows. */
   commit(consumer: string, partition: number, position: number): Promise<void>;

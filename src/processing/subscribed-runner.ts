@@ -12,7 +12,7 @@ import type { CoreContext } from '../core/context.js';
 import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js';
 import { CountedBatches } from './counted-batches.js';
 import { lockPosition, readPosition, writePosition } from './positions.js';
-import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './processor.js';
+import { ReadAgain, type BatchProcessor, type ProcessorRunner, type RunnerOptions } from './processor.js';
 
 export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcessor, options: RunnerOptions = {}): ProcessorRunner {
   const { log, store, logger, clock } = ctx;
@@ -54,7 +54,9 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
     while (!signal.aborted) {
       if (!sub) {
         try {
-          sub = await subscribe(processor.name, p, () => readPosition(store.db, processor.name, p), { headersOnly: processor.readsData === false });
+          sub = await subscribe(processor.name, p, () => readPosition(store.db, processor.name, p), {
+            headersOnly: () => processor.readsData === false || processor.needsData?.() === false,
+          });
           positions.set(p, Math.max(positions.get(p) ?? 0, await readPosition(store.db, processor.name, p)));
           failures = 0;
         } catch (err) {
@@ -83,6 +85,12 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
         failures = 0;
       } catch (err) {
         clearInterval(keepAlive);
+        if (err instanceof ReadAgain) {
+          // Delivered as headers only, but the processor needs the events now: start again from
+          // the committed position on a consumer that delivers them.
+          delivery.retry(0);
+          continue;
+        }
         const pause = backoff(failures++);
         logger.error({ err, processor: processor.name, partition: p, retryInMs: pause }, 'processing failed; the batch will be delivered again');
         delivery.retry(pause);

@@ -120,10 +120,14 @@ export class Backfiller {
         lastRead.set(b.partition, Math.max(lastRead.get(b.partition) ?? 0, b.position));
         if (!firstRead.has(b.partition)) firstRead.set(b.partition, b.position);
       }
+      const lastGlobal = batches.reduce((m, b) => Math.max(m, b.position), 0);
       for (const [uid, m] of state) {
         for (const p of m.values()) {
           if (p.done) continue;
-          const last = lastRead.get(p.partition);
+          // Positions are global and readTenant returns the tenant's batches in position order,
+          // so the read covers every partition up to the last position it returned: a partition
+          // with none of this tenant's batches there moves on too (it used to wait forever).
+          const last = batches.length > 0 ? Math.max(lastRead.get(p.partition) ?? 0, lastGlobal) : undefined;
           const next = { ...p };
           if (p.cursor === 0 && p.origin === 0) next.origin = Math.min(p.liveFrom, (firstRead.get(p.partition) ?? p.liveFrom + 1) - 1);
           if (last !== undefined) next.cursor = Math.max(p.cursor, Math.min(last, p.liveFrom));

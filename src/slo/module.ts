@@ -81,7 +81,10 @@ export function sloModule(ctx: CoreContext): KeelModule {
     start: async () => {
       // 100 ms of gathering: at most ~10 counter commits per second under any ingest rate.
       if (ctx.roles.worker) runner = runProcessor(ctx, aggregator, { gatherMs: 100 });
-      void catalogueLoop.start();
+      // Only the API reads the sample (plan warnings, SLO status). On an ingest process, sampling
+      // the log every few seconds cost a fifth of its CPU in the distributed bench (each sampled
+      // JetStream message comes back base64-encoded in JSON).
+      if (ctx.roles.api) void catalogueLoop.start();
       ctx.whileLeader('slo-backfill', (lease) => backfillLoop.runWhile(lease));
       if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', (lease) => evaluatorLoop.runWhile(lease));
       ctx.whileLeader('slo-maintenance', (lease) => maintenanceLoop.runWhile(lease));

@@ -18,6 +18,7 @@ import { runCliWithEnv } from '../helpers/cli.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { ADMIN_KEY, http, ndjson, startTestKeel } from '../helpers/keel.js';
 import { NATS_URL, PG_URL } from '../helpers/stores.js';
+import { SERVICE, applyYaml, eventually, ratioSlo } from '../slo/fixtures.js';
 
 let names: ClusterNames;
 let dir: string;
@@ -135,6 +136,28 @@ describe('ingest on JetStream', () => {
       if (Date.now() > deadline) throw new Error(`usage ${JSON.stringify(r.body.totals)}`);
       await new Promise((res) => setTimeout(res, 100));
     }
+  });
+});
+
+describe('SLOs on JetStream', () => {
+  it('backfills events sent before the SLO and counts those after it live, each once', async () => {
+    const k = await key('slotenant', ['ingest', 'read', 'admin']);
+    const ev = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ service: 'checkout', status: (from + i) % 5 === 0 ? 503 : 200 }));
+    // Before any SLO the aggregator reads headers only; these events reach the SLO by backfill.
+    expect((await send(main.url, ndjson(ev(50, 0)), k)).status).toBe(202);
+    const apply = await applyYaml(main.url, k, `${SERVICE}---\n${ratioSlo('checkout-availability')}`);
+    expect(apply.status, apply.text).toBe(200);
+    // Now an SLO needs the events: the aggregator's consumer switches to delivering them.
+    for (let i = 0; i < 3; i++) expect((await send(main.url, ndjson(ev(50, 50 + i * 50)), k)).status).toBe(202);
+    const s = await eventually(async () => {
+      const r = await http(`${main.url}/v1/slos/checkout-availability`, { key: k });
+      const events = r.body.objectives?.[0]?.events;
+      return r.status === 200 && r.body.backfill?.state === 'done' && events?.total === 200 ? r.body : undefined;
+    }, 30_000, 'all 200 events counted');
+    expect(s.objectives[0].events).toEqual({ good: 160, bad: 40, total: 200 });
+    // Nothing is counted twice afterwards either.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await http(`${main.url}/v1/slos/checkout-availability`, { key: k })).body.objectives[0].events.total).toBe(200);
   });
 });
 

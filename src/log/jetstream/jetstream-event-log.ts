@@ -329,7 +329,7 @@ export class JetStreamEventLog implements EventLog {
         scheme: this.scheme,
         ackWaitMs: this.o.ackWaitMs,
         maxBatch: this.o.maxBatch ?? 32,
-        headersOnly: options.headersOnly ?? false,
+        headersOnly: typeof options.headersOnly === 'function' ? options.headersOnly : () => options.headersOnly === true,
         leases,
         logger: this.o.logger,
         onDelivered: (n) => this.observeEventsPerMessage(n),

@@ -30,8 +30,8 @@ export interface SubscriptionDeps {
   scheme: SubjectScheme;
   ackWaitMs: number;
   maxBatch: number;
-  /** Deliver headers only (the processor counts, it does not read the events). */
-  headersOnly: boolean;
+  /** Deliver headers only (the processor counts, it does not read the events); asked at each (re)creation. */
+  headersOnly: () => boolean;
   leases: PartitionLeases;
   logger: Logger;
   onDelivered?: (events: number) => void;
@@ -41,7 +41,7 @@ const ns = (ms: number) => Math.round(ms * 1e6);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Recreates the partition's durable consumer to deliver from just after `position`. */
-export async function resetPartitionConsumer(d: SubscriptionDeps, processor: string, partition: number, position: number): Promise<Consumer> {
+export async function resetPartitionConsumer(d: SubscriptionDeps, processor: string, partition: number, position: number, headersOnly = d.headersOnly()): Promise<Consumer> {
   const name = consumerName(processor, partition);
   try {
     await d.jsm.consumers.delete(d.stream, name);
@@ -56,7 +56,7 @@ export async function resetPartitionConsumer(d: SubscriptionDeps, processor: str
     ack_wait: ns(d.ackWaitMs),
     max_deliver: -1,
     replay_policy: ReplayPolicy.Instant,
-    headers_only: d.headersOnly,
+    headers_only: headersOnly,
     ...(position > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: position + 1 } : { deliver_policy: DeliverPolicy.All }),
   });
   return d.js.consumers.get(d.stream, name);
@@ -66,6 +66,7 @@ export function openPartitionSubscription(d: SubscriptionDeps, processor: string
   const name = consumerName(processor, partition);
   let consumer: Consumer | undefined;
   let consumerEpoch: number | undefined;
+  let consumerHeadersOnly = false;
   let resetAfter = 0;
 
   const batchOf = (m: JsMsg): LogBatch | undefined => {
@@ -87,15 +88,17 @@ export function openPartitionSubscription(d: SubscriptionDeps, processor: string
         await d.leases.release(partition);
         return undefined;
       }
-      if (!consumer || consumerEpoch !== epoch || resetAfter > 0) {
+      const headersOnly = d.headersOnly();
+      if (!consumer || consumerEpoch !== epoch || resetAfter > 0 || headersOnly !== consumerHeadersOnly) {
         if (Date.now() < resetAfter) {
           await sleep(Math.min(maxWaitMs, resetAfter - Date.now()));
           return undefined;
         }
         consumer = undefined;
         // Read after the lease was won: anything a previous owner committed is included.
-        consumer = await resetPartitionConsumer(d, processor, partition, await committed());
+        consumer = await resetPartitionConsumer(d, processor, partition, await committed(), headersOnly);
         consumerEpoch = epoch;
+        consumerHeadersOnly = headersOnly;
         resetAfter = 0;
         if (!d.leases.mayPull(partition)) return undefined;
       }
