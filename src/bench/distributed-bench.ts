@@ -20,6 +20,7 @@ import { connectNats } from '../log/jetstream/connection.js';
 import { createLogger } from '../telemetry/logger.js';
 import { benchBodies } from './events.js';
 import { percentile, runLoad } from './load.js';
+import { cpuPerThousand, sampleCpu, type CpuGroups } from './cpu-accounting.js';
 import { spawnKeel, type KeelProcess } from './spawn-keel.js';
 
 export interface DistributedBenchOptions {
@@ -51,6 +52,8 @@ export interface RunFigures {
   statuses: Record<string, number>;
   acknowledged_events: number;
   counted_events: number;
+  /** CPU ms per 1,000 acknowledged events in the measurement window, per component (Linux only). */
+  cpu_ms_per_1000_events: Record<string, number>;
 }
 
 export interface DistributedBenchResult extends RunFigures {
@@ -209,6 +212,14 @@ async function runOnce(o: DistributedBenchOptions, bodies: Buffer[], ingest: num
       }
     })();
     let last = 0;
+    // CPU per component over the measurement window (after the warm-up).
+    const groups: CpuGroups = {
+      pids: { ingest: cluster.ingest.map((p) => p.child.pid!), worker: cluster.workers.map((p) => p.child.pid!), 'api/evaluator (idle)': [cluster.coordinator.child.pid!] },
+      commands: { 'nats-server': ['nats-server'], postgresql: ['postgres'] },
+    };
+    const cpu: { start?: ReturnType<typeof sampleCpu>; end?: ReturnType<typeof sampleCpu>; startTotal: number; endTotal: number } = { startTotal: 0, endTotal: 0 };
+    const cpuStart = setTimeout(() => ((cpu.start = sampleCpu(groups)), (cpu.startTotal = total)), o.warmupS * 1000);
+    const cpuEnd = setTimeout(() => ((cpu.end = sampleCpu(groups)), (cpu.endTotal = total)), (o.warmupS + o.durationS) * 1000 - 50);
     const load = await runLoad({
       url: cluster.ingest.map((p) => p.url),
       apiKey: key,
@@ -226,6 +237,8 @@ async function runOnce(o: DistributedBenchOptions, bodies: Buffer[], ingest: num
         last = r.events;
       },
     });
+    clearTimeout(cpuStart);
+    clearTimeout(cpuEnd);
     const stoppedAt = performance.now();
     let n = await counted();
     while (n < total && performance.now() - stoppedAt < 180_000) {
@@ -250,6 +263,7 @@ async function runOnce(o: DistributedBenchOptions, bodies: Buffer[], ingest: num
       statuses: load.statuses,
       acknowledged_events: total,
       counted_events: n,
+      cpu_ms_per_1000_events: cpu.start && cpu.end ? cpuPerThousand(cpu.start, cpu.end, cpu.endTotal - cpu.startTotal) : {},
     };
     o.log(`  → ${figures.events_per_s.toLocaleString('en-US')} events/s, p99 ack ${figures.p99_ms} ms, freshness p99 ${figures.freshness_p99_ms} ms, counted ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`);
     return figures;

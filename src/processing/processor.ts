@@ -9,6 +9,7 @@ import type { Transaction } from 'kysely';
 import type { CoreContext } from '../core/context.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { Database } from '../store/schema.js';
+import { DEFAULT_GATHER_MS, ReadAgain } from './gathering.js';
 import { readPosition, writePosition } from './positions.js';
 import { runSubscribedProcessor } from './subscribed-runner.js';
 
@@ -39,13 +40,7 @@ export interface BatchProcessor<P = unknown> {
   needsData?(): boolean;
 }
 
-/** Thrown by a processor whose batches were read without data it turns out to need. */
-export class ReadAgain extends Error {
-  constructor() {
-    super('batches must be read again with their data');
-    this.name = 'ReadAgain';
-  }
-}
+export { DEFAULT_GATHER_MS, ReadAgain };
 
 export interface RunnerOptions {
   /** Batches read per transaction. */
@@ -59,6 +54,8 @@ export interface RunnerOptions {
    * SQLite also holds the event loop. Bounds commits per second at the cost of that much delay.
    */
   gatherMs?: number;
+  /** The same for the JetStream runner (default SUBSCRIBED_GATHER_MS). */
+  subscribedGatherMs?: number;
 }
 
 export interface ProcessorRunner {
@@ -75,7 +72,6 @@ export interface ProcessorRunner {
  * process with the worker role runs processors (the embedded default has every role); a log that
  * delivers batches itself (JetStream) gets the subscribing runner, shared among live workers.
  */
-export const DEFAULT_GATHER_MS = 100;
 
 export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, options: RunnerOptions = {}): ProcessorRunner {
   if (!ctx.roles.worker) return idleRunner();

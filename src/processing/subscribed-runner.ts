@@ -12,7 +12,8 @@ import type { CoreContext } from '../core/context.js';
 import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js';
 import { CountedBatches } from './counted-batches.js';
 import { lockPosition, readPosition, writePosition } from './positions.js';
-import { ReadAgain, type BatchProcessor, type ProcessorRunner, type RunnerOptions } from './processor.js';
+import { ReadAgain, SUBSCRIBED_GATHER_MS } from './gathering.js';
+import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './processor.js';
 
 export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcessor, options: RunnerOptions = {}): ProcessorRunner {
   const { log, store, logger, clock } = ctx;
@@ -101,6 +102,11 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
       // If this acknowledgement is lost the batch comes back and is skipped by its position.
       await delivery.ack().catch((err: unknown) => logger.warn({ err, processor: processor.name, partition: p }, 'acknowledging a batch failed'));
       if (fresh.length > 0) processor.afterCommit?.(fresh);
+      // Gathering, as on the embedded log: a caught-up worker otherwise commits one transaction
+      // (five statements, two pulls, an ack) per message and partition; waiting lets the next
+      // delivery carry several.
+      const gather = options.subscribedGatherMs ?? SUBSCRIBED_GATHER_MS;
+      if (gather > 0 && delivery.batches.length < (options.maxBatches ?? 32)) await sleep(gather);
     }
     await sub?.close().catch(() => undefined);
   };

@@ -190,6 +190,7 @@ function report(r: DistributedBenchResult): string {
     `failed requests:  ${r.failures} ${JSON.stringify(r.statuses)}`,
     `check:            ${n(r.counted_events)} counted of ${n(r.acknowledged_events)} acknowledged (warm-up included)`,
     `machine:          ${r.cores} cores, load average ${r.load_average_1m} at start`,
+    `cpu per 1000 ev:  ${Object.entries(r.cpu_ms_per_1000_events).map(([k, v]) => `${k} ${v} ms`).join(', ') || 'not measured (needs Linux /proc)'}`,
   ];
   if (r.scaling) {
     lines.push('', 'scaling (1 worker):', 'INGEST  EVENTS/S     P99 ACK MS  FRESHNESS P99 MS');

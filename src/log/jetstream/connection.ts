@@ -57,6 +57,9 @@ export function natsConnectionOptions(s: NatsSettings): ConnectionOptions {
     pingInterval: 3_000,
     maxPingOut: 2,
     timeout: 5_000,
+    // Keel words its own errors; an async stack captured for every publish request cost ingest
+    // ~2% of its CPU in the distributed bench.
+    noAsyncTraces: true,
   };
   if (s.user !== undefined) opts.user = s.user;
   if (s.password !== undefined) opts.pass = s.password;
