@@ -198,6 +198,34 @@ function withinTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A state-changing request that failed: refused input (4xx) changed nothing, so its note goes; any
+ * other failure may have changed something, so it becomes an entry saying the request failed.
+ */
+async function settleFailed(deps: ServerDeps, pending: string, err: unknown): Promise<void> {
+  try {
+    const failure = toKeelError(err);
+    if (failure.status < 500) return await deps.audit.abandon(pending);
+    const p = await deps.audit.pendingNote(pending);
+    if (!p) return;
+    await deps.audit.record(
+      {
+        actor: p.actor,
+        action: p.action,
+        tenant: p.tenant_id,
+        target: p.target,
+        after: { outcome: 'failed', error: failure.code },
+        sourceIp: p.source_ip,
+        requestId: p.request_id,
+        ok: false,
+      },
+      pending,
+    );
+  } catch {
+    // The note stays and is settled later as "outcome unknown": evidence either way.
+  }
+}
+
 function register(app: FastifyInstance, def: AnyRoute, deps: ServerDeps): void {
   const route = `${def.method} ${def.url}`;
   app.route({
@@ -242,18 +270,37 @@ function register(app: FastifyInstance, def: AnyRoute, deps: ServerDeps): void {
       }
       const run = async () => {
         const notes: AuditNote[] = [];
-        const result = await def.handler({
-          body,
-          query,
-          params,
-          principal: principal!,
-          request: req,
-          reply,
-          audit: (n) => notes.push(n),
-        });
+        // Noted before the change: a process that stops between the change and its entry still
+        // leaves evidence, settled as "outcome unknown" (AuditLog.settleInterrupted).
+        const pending = def.audit
+          ? await deps.audit.begin({
+              actor: principal ? deps.auth.actor(principal) : 'anonymous',
+              action: def.audit,
+              tenant: principal?.tenant ?? '',
+              target: req.url.split('?')[0] ?? def.url,
+              sourceIp: req.ip,
+              requestId: String(req.id),
+            })
+          : undefined;
+        let result: unknown;
+        try {
+          result = await def.handler({
+            body,
+            query,
+            params,
+            principal: principal!,
+            request: req,
+            reply,
+            audit: (n) => notes.push(n),
+          });
+        } catch (err) {
+          if (pending !== undefined) await settleFailed(deps, pending, err);
+          throw err;
+        }
         if (def.audit) {
+          let first = true;
           for (const n of notes.length ? notes : [{ target: def.url }]) {
-            await deps.audit.record({
+            const entry = {
               actor: n.actor ?? deps.auth.actor(principal),
               action: def.audit,
               tenant: n.tenant ?? principal?.tenant ?? '',
@@ -262,7 +309,10 @@ function register(app: FastifyInstance, def: AnyRoute, deps: ServerDeps): void {
               after: n.after,
               sourceIp: req.ip,
               requestId: String(req.id),
-            });
+            };
+            if (first && pending !== undefined) await deps.audit.record(entry, pending);
+            else await deps.audit.record(entry);
+            first = false;
           }
         }
         return result;

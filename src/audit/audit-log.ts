@@ -5,10 +5,13 @@
  * and the loser retries on the new head.
  */
 import { createHash } from 'node:crypto';
+import type { Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
+import { randomBase62 } from '../core/ids.js';
+import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { redact } from './redact.js';
-import type { AuditLogTable } from './tables.js';
+import type { AuditLogTable, AuditPendingTable } from './tables.js';
 
 export interface AuditInput {
   actor: string;
@@ -50,10 +53,76 @@ export class AuditLog {
     private readonly clock: Clock,
   ) {}
 
-  async record(input: AuditInput): Promise<AuditLogTable> {
+  /**
+   * Notes a state-changing request before its handler runs, so that a process stopping between
+   * the change and its audit entry still leaves evidence (settleInterrupted). Returns the note's
+   * id for `record(…, id)` or `abandon(id)`.
+   */
+  async begin(input: AuditInput): Promise<string> {
+    const id = randomBase62(20);
+    await this.store.db
+      .insertInto('audit_pending')
+      .values({
+        id,
+        at: this.clock.now(),
+        actor: input.actor,
+        action: input.action,
+        tenant_id: input.tenant,
+        target: input.target,
+        source_ip: input.sourceIp ?? '',
+        request_id: input.requestId ?? '',
+      })
+      .execute();
+    return id;
+  }
+
+  async pendingNote(id: string): Promise<AuditPendingTable | undefined> {
+    return this.store.db.selectFrom('audit_pending').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The request changed nothing (it was refused before any change): forget its note. */
+  async abandon(id: string): Promise<void> {
+    await this.store.db.deleteFrom('audit_pending').where('id', '=', id).execute();
+  }
+
+  /**
+   * Turns notes of requests that never finished (older than `before`, ms) into chained entries
+   * whose outcome is unknown. Safe to run on several instances at once: each note is deleted by
+   * the transaction that appends its entry, and one whose delete finds nothing is skipped.
+   */
+  async settleInterrupted(before: number): Promise<number> {
+    const stale = await this.store.db.selectFrom('audit_pending').selectAll().where('at', '<', before).orderBy('at').execute();
+    let settled = 0;
+    for (const p of stale) {
+      const entry = await this.record(
+        {
+          actor: p.actor,
+          action: p.action,
+          tenant: p.tenant_id,
+          target: p.target,
+          after: { outcome: 'unknown', reason: 'the process stopped before the request finished: the change may or may not have been made', started_at: new Date(Number(p.at)).toISOString() },
+          sourceIp: p.source_ip,
+          requestId: p.request_id,
+          ok: false,
+        },
+        p.id,
+      );
+      if (entry) settled++;
+    }
+    return settled;
+  }
+
+  /**
+   * Appends an entry. With `settles`, the pending note of the request is deleted in the same
+   * transaction; if another writer settled it first, nothing is appended and undefined returned.
+   */
+  async record(input: AuditInput): Promise<AuditLogTable>;
+  async record(input: AuditInput, settles: string): Promise<AuditLogTable | undefined>;
+  async record(input: AuditInput, settles?: string): Promise<AuditLogTable | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.store.db.transaction().execute(async (trx) => {
+          if (settles !== undefined && !(await this.settle(trx, settles))) return undefined;
           const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
           const row: Unhashed = {
             seq: Number(head?.seq ?? 0) + 1,
@@ -78,6 +147,11 @@ export class AuditLog {
         throw e;
       }
     }
+  }
+
+  private async settle(trx: Transaction<Database>, id: string): Promise<boolean> {
+    const r = await trx.deleteFrom('audit_pending').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 }
 

@@ -18,6 +18,23 @@ export interface AuditLogTable {
   hash: string;
 }
 
+/**
+ * A state-changing request under way: written before its handler runs, replaced by its chained
+ * entry in the same transaction that appends it. A row left behind means the process stopped in
+ * between; it becomes an entry whose outcome is unknown (AuditLog.settleInterrupted).
+ */
+export interface AuditPendingTable {
+  id: string;
+  at: number;
+  actor: string;
+  action: string;
+  tenant_id: string;
+  target: string;
+  source_ip: string;
+  request_id: string;
+}
+
 export interface AuditTables {
   audit_log: AuditLogTable;
+  audit_pending: AuditPendingTable;
 }

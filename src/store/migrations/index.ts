@@ -14,6 +14,7 @@ import * as m0100 from './0100_slo.js';
 import * as m0400 from './0400_cluster.js';
 import * as m0401 from './0401_usage.js';
 import * as m0402 from './0402_batch_ids.js';
+import * as m0403 from './0403_audit_pending.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0400_cluster': m0400,
   '0401_usage': m0401,
   '0402_batch_ids': m0402,
+  '0403_audit_pending': m0403,
 };
