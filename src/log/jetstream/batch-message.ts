@@ -11,6 +11,12 @@ export const HDR_COUNT = 'Keel-Count';
 export const HDR_MIN_TS = 'Keel-Min-Ts';
 export const HDR_MAX_TS = 'Keel-Max-Ts';
 export const HDR_RECEIVED_AT = 'Keel-Received-At';
+/**
+ * Set on a message published again (a publish retry, or a retried idempotent request): only such a
+ * message can be a second copy of a batch (JetStream's deduplication misses a retry across a
+ * stream leader change), so readers look for an earlier copy of these alone.
+ */
+export const HDR_REPUBLISHED = 'Keel-Republished';
 
 export function batchHeaders(b: { batchId: string; count: number; minTs: number; maxTs: number; receivedAt: number }): MsgHdrs {
   const h = natsHeaders();

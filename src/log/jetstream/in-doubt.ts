@@ -15,7 +15,7 @@ export interface FoundChunks {
 export async function findPublishedChunks(
   js: JetStreamClient,
   jsm: JetStreamManager,
-  o: { stream: string; subject: string; batchId: string; from: number; until: number },
+  o: { stream: string; subject: string; batchId: string; from: number; until: number; /** Stop at this sequence. */ beforeSeq?: number },
 ): Promise<FoundChunks> {
   const seqs = new Map<number, number>();
   const info = await jsm.consumers.add(o.stream, {
@@ -34,11 +34,13 @@ export async function findPublishedChunks(
       let pastEnd = false;
       for await (const m of batch) {
         n++;
-        if (m.time.getTime() > o.until) pastEnd = true;
+        if (m.time.getTime() > o.until || (o.beforeSeq !== undefined && m.seq >= o.beforeSeq)) pastEnd = true;
+        if (o.beforeSeq !== undefined && m.seq >= o.beforeSeq) continue;
         if (batchIdOf(m.headers) !== o.batchId) continue;
         const id = m.headers?.get('Nats-Msg-Id') ?? '';
         const index = Number(id.slice(id.lastIndexOf('.') + 1));
-        if (Number.isInteger(index)) seqs.set(index, m.seq);
+        // The first copy of each chunk.
+        if (Number.isInteger(index) && !seqs.has(index)) seqs.set(index, m.seq);
       }
       if (n === 0 || pastEnd) break;
     }

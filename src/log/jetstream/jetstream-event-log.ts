@@ -31,7 +31,7 @@ import type {
   SubscribeOptions,
   TenantReadOptions,
 } from '../event-log.js';
-import { batchHeaders, toLogBatch } from './batch-message.js';
+import { HDR_REPUBLISHED, batchHeaders, toLogBatch } from './batch-message.js';
 import { splitBatch } from './chunks.js';
 import { connectNats, type NatsLink, type NatsSettings } from './connection.js';
 import { IdempotencyAnswers } from './idempotency.js';
@@ -181,11 +181,13 @@ export class JetStreamEventLog implements EventLog {
     const idem = batch.idempotency;
     let batchId: string;
     let stored = new Map<number, number>();
+    let again = false;
     if (idem) {
       const now = Date.now();
       const r = await this.answers.reserve(batch.tenant, idem.key, idem.bodyHash, now);
       if (r.bodyHash !== idem.bodyHash || r.response !== null) return { kind: 'duplicate', response: r.response ?? '', bodyHash: r.bodyHash };
       batchId = r.batchId;
+      again = !r.mine;
       // An earlier attempt reserved the key and never answered. Within the duplicate window a
       // republish of the same ids is deduplicated; past it, look in the stream for what it stored.
       const forgetsAt = r.createdAt + this.o.publishTimeoutMs + this.o.stream.duplicateWindowMs;
@@ -213,6 +215,7 @@ export class JetStreamEventLog implements EventLog {
         const known = stored.get(i);
         if (known !== undefined) return known;
         const headers = batchHeaders({ batchId, count: c.count, minTs: batch.minTs, maxTs: batch.maxTs, receivedAt: batch.receivedAt });
+        if (again) headers.set(HDR_REPUBLISHED, '1');
         return this.publish(subject, c.data, `${batchId}.${i}`, headers);
       }),
     );
@@ -230,6 +233,7 @@ export class JetStreamEventLog implements EventLog {
         const ack = await this.js.publish(subject, data, { msgID, headers, timeout: Math.max(250, Math.min(2_000, left)) });
         return ack.seq;
       } catch (e) {
+        headers.set(HDR_REPUBLISHED, '1');
         const message = (e as Error).message;
         if (/maximum (bytes|messages)|insufficient (storage )?resources/i.test(message)) {
           throw new KeelError('overloaded', `the event stream is full: ${message}`, { retryAfterSeconds: 30 });
@@ -275,6 +279,7 @@ export class JetStreamEventLog implements EventLog {
       seq = m.seq + 1;
       const b = toLogBatch(this.scheme, { seq: m.seq, subject: m.subject, data: m.data, header: m.header });
       if (!b) continue;
+      if (m.header?.get(HDR_REPUBLISHED) && (await this.isSecondCopy(m.subject, m.seq, b.receivedAt, m.header.get('Nats-Msg-Id')))) continue;
       if (options.fromTs !== undefined && b.maxTs < options.fromTs) continue;
       if (options.toTs !== undefined && b.minTs >= options.toTs) continue;
       if (options.maxBytes !== undefined && out.length > 0 && bytes + b.data.byteLength > options.maxBytes) break;
@@ -282,6 +287,27 @@ export class JetStreamEventLog implements EventLog {
       out.push(b);
     }
     return out;
+  }
+
+  /**
+   * Whether a republished message has an earlier copy (same message id, same subject). Copies are
+   * written within one publish timeout of the batch's receipt, so a short scan of the subject from
+   * just before that moment finds the first one. Rare: only republished messages are checked.
+   */
+  private async isSecondCopy(subject: string, seq: number, receivedAt: number, msgId: string): Promise<boolean> {
+    const dot = msgId.lastIndexOf('.');
+    if (dot < 0) return false;
+    const index = Number(msgId.slice(dot + 1));
+    const found = await findPublishedChunks(this.js, this.jsm, {
+      stream: this.o.stream.name,
+      subject,
+      batchId: msgId.slice(0, dot),
+      from: receivedAt - 5_000,
+      until: receivedAt + this.o.publishTimeoutMs + this.o.stream.duplicateWindowMs + 5_000,
+      beforeSeq: seq,
+    });
+    const first = found.seqs.get(index);
+    return first !== undefined && first < seq;
   }
 
   read(partition: number, after: number, options: ReadOptions = {}): Promise<LogBatch[]> {
