@@ -36,8 +36,8 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
   const counted = new CountedBatches(processor.name);
 
   /** Commits a delivery's new batches with their position; returns them (empty when all were seen). */
-  const commit = async (p: number, d: LogDelivery): Promise<LogBatch[]> =>
-    store.db.transaction().execute(async (trx) => {
+  const commit = async (p: number, d: LogDelivery): Promise<LogBatch[]> => {
+    const { fresh, committed } = await store.db.transaction().execute(async (trx) => {
       await d.fence?.(trx);
       const committed = await lockPosition(trx, processor.name, p, clock.now());
       const unseen = d.batches.filter((b) => b.position > committed);
@@ -45,9 +45,12 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
       const fresh = unseen.length > 0 ? await counted.claim(trx, unseen, clock.now()) : [];
       if (fresh.length > 0) await processor.process(trx, fresh);
       if (unseen.length > 0) await writePosition(trx, processor.name, p, unseen[unseen.length - 1]!.position, clock.now());
-      positions.set(p, Math.max(committed, ...d.batches.map((b) => b.position)));
-      return fresh;
+      return { fresh, committed };
     });
+    // Only once committed: `drain()` resolving means the results are readable.
+    positions.set(p, Math.max(committed, ...d.batches.map((b) => b.position)));
+    return fresh;
+  };
 
   const loop = async (p: number) => {
     let failures = 0;
