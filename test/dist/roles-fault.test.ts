@@ -10,7 +10,7 @@ import { AckedLoad } from '../helpers/acked-load.js';
 import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, overlappingTenures, type Tenure } from '../helpers/cluster.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
-import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
+import { startReceiver, twoStepPaging, waitFor, webhookSecrets, type Receiver } from '../helpers/paging.js';
 import { NATS_URL, PG_URL } from '../helpers/stores.js';
 
 let names: ClusterNames;
@@ -50,18 +50,8 @@ describe('distributed roles under load with one of each SIGKILLed', () => {
     const api = cluster.live('api')[0]!.url;
     const admin = (path: string, init: Parameters<typeof http>[1] = {}) => http(`${api}${path}`, { key: CLUSTER_ADMIN_KEY, ...init });
     // Paging: ann first, ben when ann has not acknowledged after a few seconds.
-    for (const n of ['ann', 'ben']) expect((await admin('/v1/paging/secrets', { json: { name: `${n}-hook`, value: `${n}-secret` } })).status).toBe(200);
-    const paging = `${['ann', 'ben']
-      .map((n) => `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec:\n  email: ${n}@example.com\n  name: ${n}\n  contactMethods: [{name: hook, type: webhook, url: "${rx.url}/${n}", signingSecret: ${n}-hook}]\n`)
-      .join('---\n')}---
-apiVersion: keel/v1
-kind: EscalationPolicy
-metadata: {name: two-steps}
-spec:
-  steps:
-    - {notify: {users: [ann]}, wait: 6s}
-    - {notify: {users: [ben]}, wait: 1h}
----
+    await webhookSecrets(api, CLUSTER_ADMIN_KEY);
+    const paging = `${twoStepPaging(rx.url, '6s')}---
 apiVersion: keel/v1
 kind: Service
 metadata: {name: checkout}

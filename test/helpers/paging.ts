@@ -111,3 +111,31 @@ spec:
     - {name: hook, type: webhook, url: "${url}", signingSecret: ${name}-hook}
 ${extra}`;
 }
+
+/**
+ * Users paged by signed webhooks to `receiverUrl/<name>` (their signing secrets are named
+ * `<name>-hook`; store them first with `webhookSecrets`) and a policy `two-steps` paging the first,
+ * then the second after `firstWait`. YAML documents for `keel apply`.
+ */
+export function twoStepPaging(receiverUrl: string, firstWait: string, names: [string, string] = ['ann', 'ben']): string {
+  const users = names
+    .map((n) => `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec:\n  email: ${n}@example.com\n  name: ${n}\n  contactMethods: [{name: hook, type: webhook, url: "${receiverUrl}/${n}", signingSecret: ${n}-hook}]\n`)
+    .join('---\n');
+  return `${users}---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: two-steps}
+spec:
+  steps:
+    - {notify: {users: [${names[0]}]}, wait: ${firstWait}}
+    - {notify: {users: [${names[1]}]}, wait: 1h}
+`;
+}
+
+/** Stores the webhook signing secrets `twoStepPaging` refers to, through `POST /v1/paging/secrets`. */
+export async function webhookSecrets(url: string, key: string, names: string[] = ['ann', 'ben']): Promise<void> {
+  for (const n of names) {
+    const r = await http(`${url}/v1/paging/secrets`, { key, json: { name: `${n}-hook`, value: `${n}-secret` } });
+    expect(r.status, r.text).toBe(200);
+  }
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { http } from '../helpers/keel.js';
-import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
+import { startReceiver, twoStepPaging, waitFor, webhookSecrets, type Receiver } from '../helpers/paging.js';
 
 let rx: Receiver;
 let dataDir: string;
@@ -23,21 +23,8 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'keel-restart-'));
   writeFileSync(join(dataDir, 'keel.yaml'), 'paging:\n  pollInterval: 50ms\n  delivery: {maxAttempts: 3, initialBackoff: 50ms, maxBackoff: 200ms}\n');
   await start();
-  for (const n of ['ann', 'ben']) {
-    const r = await api('/v1/paging/secrets', { json: { name: `${n}-hook`, value: `${n}-secret` } });
-    expect(r.status).toBe(200);
-  }
-  const yaml = `${['ann', 'ben']
-    .map((n) => `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec:\n  email: ${n}@example.com\n  name: ${n}\n  contactMethods: [{name: hook, type: webhook, url: "${rx.url}/${n}", signingSecret: ${n}-hook}]\n`)
-    .join('---\n')}---
-apiVersion: keel/v1
-kind: EscalationPolicy
-metadata: {name: two-steps}
-spec:
-  steps:
-    - {notify: {users: [ann]}, wait: 5s}
-    - {notify: {users: [ben]}, wait: 1h}
----
+  await webhookSecrets(keel!.url, ADMIN);
+  const yaml = `${twoStepPaging(rx.url, '5s')}---
 apiVersion: keel/v1
 kind: EscalationPolicy
 metadata: {name: ann-only}
