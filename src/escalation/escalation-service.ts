@@ -24,6 +24,7 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
 import type { EscalationTimersTable } from './tables.js';
+import { Waker } from '../core/waker.js';
 
 export interface EscalationDeps {
   store: Store;
@@ -46,7 +47,7 @@ export interface EscalationState {
 
 export class EscalationService {
   private stopped = false;
-  private wakeFn: (() => void) | undefined;
+  private readonly waker = new Waker();
   private loop: Promise<void> | undefined;
 
   constructor(private readonly deps: EscalationDeps) {
@@ -58,7 +59,7 @@ export class EscalationService {
   }
 
   wake(): void {
-    this.wakeFn?.();
+    this.waker.wake();
   }
 
   /** Starts the incident's policy: the first step is due now. */
@@ -134,16 +135,6 @@ export class EscalationService {
     await this.loop;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeFn = done;
-    });
-  }
 
   private async work(): Promise<void> {
     const { store, clock, logger, pollIntervalMs } = this.deps;
@@ -182,7 +173,7 @@ export class EscalationService {
         logger.error({ err }, 'escalation scheduler failed; retrying');
         waitFor = Math.min(5000, 100 * 2 ** failures++);
       }
-      if (!this.stopped) await (waitFor > 0 ? this.sleep(waitFor) : new Promise((r) => setImmediate(r)));
+      if (!this.stopped) await (waitFor > 0 ? this.waker.sleep(waitFor) : new Promise((r) => setImmediate(r)));
     }
   }
 

@@ -18,6 +18,7 @@ import type { Fence } from '../incidents/after-commit.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { HeartbeatsTable } from './tables.js';
+import { Waker } from '../core/waker.js';
 
 const duration = (min: number, max: number, example: string) =>
   z.string().refine((v) => {
@@ -131,7 +132,7 @@ export function heartbeatView(r: HeartbeatsTable): HeartbeatView {
 
 export class HeartbeatService {
   private stopped = false;
-  private wakeFn: (() => void) | undefined;
+  private readonly waker = new Waker();
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -174,7 +175,7 @@ export class HeartbeatService {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wakeFn?.();
+    this.waker.wake();
     await this.loop;
   }
 
@@ -227,14 +228,7 @@ export class HeartbeatService {
         logger.error({ err }, 'heartbeat check failed; retrying');
       }
       if (this.stopped) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, Math.max(waitFor, 5));
-        function done() {
-          clearTimeout(t);
-          resolve();
-        }
-        this.wakeFn = done;
-      });
+      await this.waker.sleep(Math.max(waitFor, 5));
     }
   }
 }

@@ -28,6 +28,7 @@ import type { SecretStore } from './secret-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { NotificationJobsTable } from './tables.js';
 import { describeTarget, type Target } from './targets.js';
+import { Waker } from '../core/waker.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -88,7 +89,7 @@ export class NotifyService {
   private readonly hooks: NotifyHooks[] = [];
   private readonly inFlight = new Set<string>();
   private stopped = false;
-  private wakeFn: (() => void) | undefined;
+  private readonly waker = new Waker();
   private loop: Promise<void> | undefined;
 
   constructor(private readonly deps: NotifyDeps) {}
@@ -113,7 +114,7 @@ export class NotifyService {
   }
 
   wake(): void {
-    this.wakeFn?.();
+    this.waker.wake();
   }
 
   /** Pages a person: one job per notification rule (delayed rules wait), within `trx`. */
@@ -278,16 +279,6 @@ export class NotifyService {
     while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeFn = done;
-    });
-  }
 
   private async work(): Promise<void> {
     const { store, clock, logger, config } = this.deps;
@@ -330,7 +321,7 @@ export class NotifyService {
         waitMs = Math.min(5000, 100 * 2 ** failures++);
       }
       // SQLite queries resolve synchronously: yield so HTTP and timers run between rounds.
-      if (!this.stopped) await (waitMs > 0 ? this.sleep(waitMs) : new Promise((r) => setImmediate(r)));
+      if (!this.stopped) await (waitMs > 0 ? this.waker.sleep(waitMs) : new Promise((r) => setImmediate(r)));
     }
   }
 

@@ -23,6 +23,7 @@ import { groupingKey, matchLabels } from './grouping.js';
 import { compileRoutes, routeAlert, type RouteSpec } from './router.js';
 import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js';
 import { suppressedBy, type MaintenanceWindowSpec, type SilenceSpec } from './suppression.js';
+import { Waker } from '../core/waker.js';
 
 export const PAGING_CONSUMER = 'paging';
 
@@ -45,7 +46,7 @@ type Outcome = 'incident' | 'attached' | 'suppressed' | 'recorded' | 'unrouted' 
 
 export class PagingConsumer {
   private stopped = false;
-  private wakeFn: (() => void) | undefined;
+  private readonly waker = new Waker();
   private loop: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
   private position = 0;
@@ -53,7 +54,7 @@ export class PagingConsumer {
   constructor(private readonly deps: ConsumerDeps) {}
 
   wake(): void {
-    this.wakeFn?.();
+    this.waker.wake();
   }
 
   private fence: Fence | undefined;
@@ -89,16 +90,6 @@ export class PagingConsumer {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeFn = done;
-    });
-  }
 
   private async work(): Promise<void> {
     const { store, logger, alerts, clock } = this.deps;
@@ -110,11 +101,11 @@ export class PagingConsumer {
         batch = await alerts.transitionsAfter(this.position, 100);
       } catch (err) {
         logger.error({ err }, 'reading alert transitions failed');
-        await this.sleep(Math.min(5000, 100 * 2 ** failures++));
+        await this.waker.sleep(Math.min(5000, 100 * 2 ** failures++));
         continue;
       }
       if (batch.length === 0) {
-        await this.sleep(this.deps.pollIntervalMs);
+        await this.waker.sleep(this.deps.pollIntervalMs);
         continue;
       }
       // Small groups of transitions share one transaction (and one fsync): the effects of each
@@ -137,7 +128,7 @@ export class PagingConsumer {
           await new Promise((r) => setImmediate(r));
         } catch (err) {
           logger.error({ err, from: group[0]!.seq }, 'paging transitions failed; retrying from the committed position');
-          await this.sleep(Math.min(5000, 100 * 2 ** failures++));
+          await this.waker.sleep(Math.min(5000, 100 * 2 ** failures++));
           break;
         }
       }
