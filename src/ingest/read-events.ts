@@ -5,7 +5,6 @@
 import { KeelError } from '../core/errors.js';
 import { parseRfc3339 } from '../core/time.js';
 import { eventLines, type EventLog } from '../log/event-log.js';
-import { RecentIds } from '../log/recent-ids.js';
 
 export interface StoredEvent {
   [attr: string]: unknown;
@@ -72,8 +71,6 @@ export async function readEvents(log: EventLog, q: EventQuery): Promise<EventPag
   const events: StoredEvent[] = [];
   const from = q.fromTs ?? -Infinity;
   const to = q.toTs ?? Infinity;
-  // A batch the log stored twice (JetStream, see LogBatch.id) is shown once within a page.
-  const recent = new RecentIds();
   for (;;) {
     const batches = await log.readTenant(q.tenant, cur.position - 1, {
       maxBatches: 64,
@@ -84,12 +81,7 @@ export async function readEvents(log: EventLog, q: EventQuery): Promise<EventPag
     if (batches.length === 0) {
       return { events, cursor: encodeCursor(cur), has_more: false };
     }
-    const unseen = new Set(recent.filter(batches));
     for (const b of batches) {
-      if (!unseen.has(b)) {
-        cur = { position: b.position + 1, index: 0 };
-        continue;
-      }
       let i = 0;
       const skip = b.position === cur.position ? cur.index : 0;
       for (const line of eventLines(b.data)) {

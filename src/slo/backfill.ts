@@ -19,7 +19,6 @@ import { SLO_CONSUMER } from './aggregator.js';
 import { compileTenantPlan } from './compiled.js';
 import { CounterWriter } from './counter-writer.js';
 import { foldBatch, type FoldResult } from './fold.js';
-import { RecentIds } from '../log/recent-ids.js';
 import { backfillPartitions, currentGenerations, type BackfillPartition, type Generation } from './generations.js';
 import { bumpVersion, lockPartition } from './meta.js';
 import type { SloMetrics } from './metrics.js';
@@ -39,8 +38,6 @@ export interface BackfillDeps {
 }
 
 export class Backfiller {
-  /** Per tenant: batch ids already folded by this backfill, so a copy the log stored twice counts once. */
-  private readonly recent = new Map<string, RecentIds>();
   private readonly writer: CounterWriter;
 
   constructor(private readonly deps: BackfillDeps) {
@@ -101,9 +98,7 @@ export class Backfiller {
       const horizon = now - Math.max(...gens.map((g) => retentionMs(g.slo)));
       const batches = await this.deps.log.readTenant(tenant, after, { fromTs: horizon, maxBatches: MAX_BATCHES, maxBytes: MAX_BYTES });
       const plan = compileTenantPlan(tenant, gens);
-      let recent = this.recent.get(tenant);
-      if (!recent) this.recent.set(tenant, (recent = new RecentIds()));
-      for (const b of recent.filter(batches)) {
+      for (const b of batches) {
         foldBatch(
           plan,
           b,
