@@ -4,8 +4,10 @@
  * global about a user (password, name, disabled) only when every team of that user is theirs;
  * otherwise they can only change the user's membership of their own team.
  */
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
+import { joinTeam } from '../people/membership.js';
 import type { Membership, PeopleService, Role, User } from '../people/people-service.js';
 import type { Store } from '../store/store.js';
 import { hashPassword, passwordProblem } from './passwords.js';
@@ -26,6 +28,7 @@ export class Accounts {
     private readonly sessions: SessionService,
     private readonly clock: Clock,
     readonly rules: { minPasswordLength: number; hashCost: number },
+    private readonly audit: AuditLog,
   ) {}
 
   /** `usr_…` id or email. */
@@ -67,6 +70,15 @@ export class Accounts {
     };
   }
 
+  /**
+   * The sign-in record as this principal may see it: only when every team of the user is theirs
+   * (or they are a system admin). When and how a person signs in elsewhere is other teams' business.
+   */
+  async recordFor(principal: Principal, userId: string, memberships?: Membership[]): Promise<SignInRecord | null> {
+    const teams = memberships ?? (await this.people.memberships(userId));
+    return this.ownsAllTeamsOf(principal, teams) ? this.record(userId) : null;
+  }
+
   async passwordHash(userId: string): Promise<string | null> {
     const r = await this.store.db.selectFrom('user_auth').select('password_hash').where('user_id', '=', userId).executeTakeFirst();
     return r?.password_hash ?? null;
@@ -97,6 +109,15 @@ export class Accounts {
       .values({ user_id: userId, password_hash: null, password_changed_at: null, last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip })
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip }))
       .execute();
+  }
+
+  /**
+   * Makes an existing user a member of a team; their other teams are told in their audit logs
+   * (same transaction). Nothing of the person (profile, password) changes.
+   */
+  async addToTeam(team: string, user: User, role: Role, actor: string): Promise<void> {
+    await this.store.db.transaction().execute((trx) => joinTeam(trx, { people: this.people, audit: this.audit }, { tenant: team, user, role, actor }));
+    this.sessions.forget();
   }
 
   async setRole(team: string, user: User, role: Role): Promise<void> {
