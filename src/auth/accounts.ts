@@ -79,9 +79,10 @@ export class Accounts {
     return this.ownsAllTeamsOf(principal, teams) ? this.record(userId) : null;
   }
 
-  async passwordHash(userId: string): Promise<string | null> {
-    const r = await this.store.db.selectFrom('user_auth').select('password_hash').where('user_id', '=', userId).executeTakeFirst();
-    return r?.password_hash ?? null;
+  /** The password hash and the one team it opens (null: every team of the person). */
+  async password(userId: string): Promise<{ hash: string | null; team: string | null }> {
+    const r = await this.store.db.selectFrom('user_auth').select(['password_hash', 'password_team']).where('user_id', '=', userId).executeTakeFirst();
+    return { hash: r?.password_hash ?? null, team: r?.password_team ?? null };
   }
 
   checkPassword(password: string, email: string): void {
@@ -89,15 +90,23 @@ export class Accounts {
     if (problem) throw new KeelError('validation_failed', `password ${problem.message}`, { details: [problem] });
   }
 
-  /** Sets a password (policy checked) and signs the user out everywhere else. */
-  async setPassword(user: User, password: string, keepSessionId?: string): Promise<void> {
+  /** Who sets a password decides what it opens: a team admin's opens their team alone, a system admin's every team. */
+  static passwordTeamFor(principal: Principal): string | null {
+    return principal.superuser ? null : principal.tenant;
+  }
+
+  /**
+   * Sets a password (policy checked) and signs the user out everywhere else. `team`: the one team
+   * it opens, because that team's admins may know it (null: every team of the person).
+   */
+  async setPassword(user: User, password: string, team: string | null, keepSessionId?: string): Promise<void> {
     this.checkPassword(password, user.email);
     const hash = await hashPassword(password, this.rules.hashCost);
     const now = this.clock.now();
     await this.store.db
       .insertInto('user_auth')
-      .values({ user_id: user.id, password_hash: hash, password_changed_at: now, last_sign_in_at: null, last_sign_in_method: null, last_sign_in_ip: null })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: hash, password_changed_at: now }))
+      .values({ user_id: user.id, password_hash: hash, password_changed_at: now, password_team: team, last_sign_in_at: null, last_sign_in_method: null, last_sign_in_ip: null })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: hash, password_changed_at: now, password_team: team }))
       .execute();
     await this.sessions.revokeUser(user.id, keepSessionId);
   }
@@ -106,7 +115,7 @@ export class Accounts {
     const now = this.clock.now();
     await this.store.db
       .insertInto('user_auth')
-      .values({ user_id: userId, password_hash: null, password_changed_at: null, last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip })
+      .values({ user_id: userId, password_hash: null, password_changed_at: null, password_team: null, last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip })
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip }))
       .execute();
   }

@@ -4,7 +4,7 @@ import { defineRoute, type AnyRoute } from '../api/route.js';
 import { KeelError } from '../core/errors.js';
 import { ROLES, assertTimeZone, type PeopleService } from '../people/people-service.js';
 import type { TenantService } from './tenants.js';
-import type { Accounts } from './accounts.js';
+import { Accounts } from './accounts.js';
 import { MAX_PASSWORD_LENGTH } from './passwords.js';
 import type { Principal } from './principal.js';
 import { TENANT_ID } from './tenants.js';
@@ -88,9 +88,13 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
         // An existing person keeps their profile: name, time zone and password are theirs.
         if (existing && body.password) accounts.assertOwnsAllTeams(principal, existing, memberships, 'set their password');
         const user = existing ?? (await people.upsert({ email: body.email, name: body.name, ...(body.time_zone ? { timeZone: body.time_zone } : {}) }));
-        if (body.password) await accounts.setPassword(user, body.password);
+        if (body.password) await accounts.setPassword(user, body.password, Accounts.passwordTeamFor(principal));
         await accounts.addToTeam(t, user, body.role, principal.actor);
-        audit({ target: `user/${user.id}`, tenant: t, after: { email: user.email, team: t, role: body.role, password_set: Boolean(body.password) } });
+        audit({
+          target: `user/${user.id}`,
+          tenant: t,
+          after: { email: user.email, team: t, role: body.role, password_set: Boolean(body.password), ...(body.password ? { password_opens: Accounts.passwordTeamFor(principal) ?? 'all their teams' } : {}) },
+        });
         // Someone who existed before is answered with the membership only: their profile and
         // sign-in record are not this team's to learn (system admins see everything).
         if (existing && !principal.superuser) {
@@ -150,6 +154,8 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       method: 'PUT',
       url: '/v1/users/:user/password',
       summary: 'Set a user’s password (signs them out everywhere)',
+      description:
+        'A password a team admin sets opens that team only (its admins may know it), including after the person joins other teams; one a system admin sets opens all their teams.',
       tags: ['users'],
       permission: 'users:manage',
       audit: 'users.set_password',
@@ -159,9 +165,10 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       handler: async ({ principal, params, body, audit }) => {
         const { user, memberships } = await accounts.visible(principal, params.user);
         accounts.assertOwnsAllTeams(principal, user, memberships, 'set their password');
-        await accounts.setPassword(user, body.password);
-        audit({ target: `user/${user.id}`, after: { password_set: true } });
-        return { id: user.id, email: user.email, password_set: true };
+        await accounts.setPassword(user, body.password, Accounts.passwordTeamFor(principal));
+        const opens = Accounts.passwordTeamFor(principal);
+        audit({ target: `user/${user.id}`, after: { password_set: true, password_opens: opens ?? 'all their teams' } });
+        return { id: user.id, email: user.email, password_set: true, opens: opens === null ? 'all their teams' : [opens] };
       },
     }),
     defineRoute({

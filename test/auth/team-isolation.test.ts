@@ -136,3 +136,58 @@ describe('another team’s API key', () => {
     expect((await http(`${t.url}/v1/session`, { key: bKey.body.key })).status).toBe(200);
   });
 });
+
+describe('a password one team set', () => {
+  it('never opens another team the person joins later: the takeover sequence fails (item 2)', async () => {
+    // Team A's admin pre-creates the new hire with a password team A knows.
+    await addUser(t.url, keys['ta-admin']!, { email: 'newhire@corp.test', name: 'New Hire', role: 'viewer', password: PW });
+    // Team B later adds the same person as its admin, without a password (the documented way).
+    const b = await http(`${t.url}/v1/users`, { key: keys['tb-admin'], json: { email: 'newhire@corp.test', name: 'New Hire', role: 'admin' } });
+    expect(b.status, b.text).toBe(201);
+
+    // Team A signs in with its password naming team B: refused exactly as for a team the person is not in.
+    const named = await http(`${t.url}/v1/auth/sign-in`, { json: { email: 'newhire@corp.test', password: PW, team: 'tb' } });
+    const notMember = await http(`${t.url}/v1/auth/sign-in`, { json: { email: 'newhire@corp.test', password: PW, team: 'nosuchteam' } });
+    expect(named.status).toBe(404);
+    expect(notMember.status).toBe(404);
+    expect(named.body.error.message.replace('"tb"', '"X"')).toBe(notMember.body.error.message.replace('"nosuchteam"', '"X"'));
+    expect(named.headers['set-cookie']).toBeUndefined();
+    // Team B's log holds the refused attempt, without naming team A.
+    const refused = (await auditOf('tb', 'auth.sign_in')).filter((e) => !e.ok);
+    expect(refused).toEqual([expect.objectContaining({ target: 'user/newhire@corp.test', after: expect.objectContaining({ reason: expect.stringMatching(/another team/) }) })]);
+    expect(JSON.stringify(refused)).not.toContain('"ta"');
+
+    // Signed in to team A, the session reaches nothing of team B: not by header, not by switching, not B's keys.
+    const s = await signIn(t.url, 'newhire@corp.test', PW);
+    expect(s.body).toMatchObject({ team: 'ta', teams: [{ team: 'ta', role: 'viewer' }] });
+    expect(JSON.stringify(s.body)).not.toContain('tb');
+    const keysOfB = await http(`${t.url}/v1/keys`, asUser(s, { headers: { 'x-keel-team': 'tb' } }));
+    expect(keysOfB.status).toBe(404);
+    const sw = await http(`${t.url}/v1/session/team`, asUser(s, { method: 'PUT', json: { team: 'tb' } }));
+    expect(sw.status).toBe(404);
+    const me = await http(`${t.url}/v1/session`, asUser(s));
+    expect(me.body.teams).toEqual([{ team: 'ta', role: 'viewer' }]);
+
+    // Changing the password from that session does not widen it either.
+    const NEW = 'a brand new passphrase of mine';
+    const changed = await http(`${t.url}/v1/session/password`, asUser(s, { method: 'PUT', json: { current_password: PW, new_password: NEW } }));
+    expect(changed.status, changed.text).toBe(200);
+    expect((await http(`${t.url}/v1/auth/sign-in`, { json: { email: 'newhire@corp.test', password: NEW, team: 'tb' } })).status).toBe(404);
+
+    // A password a system admin sets opens every team of the person: team B's admin rights work.
+    const SYS = 'set by the system admin today';
+    const set = await http(`${t.url}/v1/users/newhire@corp.test/password`, { method: 'PUT', key: t.adminKey, json: { password: SYS } });
+    expect(set.body).toMatchObject({ password_set: true, opens: 'all their teams' });
+    const inB = await signIn(t.url, 'newhire@corp.test', SYS, 'tb');
+    expect(inB.body).toMatchObject({ team: 'tb', role: 'admin' });
+    expect((await http(`${t.url}/v1/keys`, asUser(inB))).status).toBe(200);
+  });
+
+  it('set by a team admin for a person of that team alone opens that team, and says so', async () => {
+    await addUser(t.url, keys['ta-admin']!, { email: 'gil@corp.test', name: 'Gil', role: 'editor' });
+    const set = await http(`${t.url}/v1/users/gil@corp.test/password`, { method: 'PUT', key: keys['ta-admin'], json: { password: PW } });
+    expect(set.body).toMatchObject({ password_set: true, opens: ['ta'] });
+    const s = await signIn(t.url, 'gil@corp.test', PW);
+    expect(s.body).toMatchObject({ team: 'ta', role: 'editor' });
+  });
+});
