@@ -8,6 +8,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Clock } from '../core/clock.js';
 import type { Store } from '../store/store.js';
 import type { Membership, PeopleService, User } from '../people/people-service.js';
+import type { SessionsTable } from './tables.js';
 
 export const SESSION_COOKIE = 'keel_session';
 export const CSRF_COOKIE = 'keel_csrf';
@@ -165,17 +166,7 @@ export class SessionService {
   }
 }
 
-function toSession(r: {
-  id: string;
-  user_id: string;
-  tenant_id: string;
-  method: string;
-  created_at: number;
-  expires_at: number;
-  last_seen_at: number;
-  ip: string;
-  bound_team: string | null;
-}): Session {
+function toSession(r: Omit<SessionsTable, 'user_agent' | 'revoked_at'>): Session {
   return {
     id: r.id,
     userId: r.user_id,
