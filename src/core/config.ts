@@ -76,6 +76,11 @@ const securitySchema = z
     apiKeys: z.object({ maxAge: duration.default(90 * 86_400_000) }).strict().prefault({}),
     /** The compliance report flags the embedded backup as stale after this long. */
     backups: z.object({ maxAge: duration.default(86_400_000) }).strict().prefault({}),
+    /** The bearer token that opens the full /metrics (labels naming tenants and people); also KEEL_METRICS_TOKEN. */
+    metrics: z
+      .object({ token: z.string().min(32, 'at least 32 characters (e.g. openssl rand -hex 32)').max(1024).optional() })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
@@ -328,6 +333,7 @@ const ENV: Record<string, { path: string; type: 'string' | 'number' }> = {
   KEEL_NATS_REPLICAS: { path: 'nats.replicas', type: 'number' },
   KEEL_POSTGRES_URL: { path: 'postgres.url', type: 'string' },
   KEEL_POSTGRES_SCHEMA: { path: 'postgres.schema', type: 'string' },
+  KEEL_METRICS_TOKEN: { path: 'security.metrics.token', type: 'string' },
 };
 
 export interface LoadConfigOptions {

@@ -13,6 +13,7 @@ import { ApiKeyService } from '../auth/api-keys.js';
 import { bootstrap } from '../auth/bootstrap.js';
 import { authenticatorOf } from '../auth/module.js';
 import { authRoutes } from '../auth/routes.js';
+import { metricsAccess } from '../telemetry/metrics-access.js';
 import { TenantService } from '../auth/tenants.js';
 import type { Leadership } from '../cluster/leadership.js';
 import type { Bus } from '../core/bus.js';
@@ -173,8 +174,10 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
   });
 
   const modules: KeelModule[] = domainModules(ctx);
+  const auth = authenticatorOf(modules);
   const routes: AnyRoute[] = [
     ...telemetryRoutes({
+      fullMetrics: metricsAccess({ token: config.security.metrics.token, auth }),
       metrics,
       log,
       version: VERSION,
@@ -193,7 +196,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     );
   }
   const app = buildServer({
-    auth: authenticatorOf(modules),
+    auth,
     audit,
     metrics,
     logger,

@@ -166,7 +166,7 @@ describe('incident lifecycle through the CLI and the API', () => {
     expect(c.stdout).toMatch(/\(all\)\s+2\s+3m 30s\s+20m 0s\s+1\s+1\s+0\s+0/);
     expect(c.stdout).toMatch(/alice@example.com\s+1\s+7/);
 
-    const prom = await http(`${t.url}/metrics`);
+    const prom = await http(`${t.url}/metrics`, { key: t.adminKey });
     expect(prom.text).toMatch(/keel_incidents_opened_total\{tenant="default",service="checkout",severity="SEV1"\} 1/);
     expect(prom.text).toMatch(/keel_incident_mtta_seconds\{tenant="default",service=""\} 210/);
     expect(prom.text).toMatch(/keel_incident_mttr_seconds\{tenant="default",service="checkout"\} 1200/);

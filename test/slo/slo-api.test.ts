@@ -169,7 +169,7 @@ describe('burn-rate alerts', () => {
 
 describe('Prometheus and the CLI', () => {
   it('exports per-SLO counters and rules that promtool accepts', async () => {
-    const metrics = await http(`${t.url}/metrics`);
+    const metrics = await http(`${t.url}/metrics`, { key: t.adminKey });
     expect(metrics.text).toMatch(/keel_slo_events_total\{tenant="default",slo="checkout",objective="0",good="false"\}/);
     const dir = mkdtempSync(join(tmpdir(), 'keel-rules-'));
     try {
