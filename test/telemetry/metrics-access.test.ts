@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/core/config.js';
 import { publicExposition } from '../../src/telemetry/public-metrics.js';
 import { http, ndjson, startTestKeel, type TestKeel } from '../helpers/keel.js';
 
@@ -127,5 +128,13 @@ describe('GET /metrics', () => {
     const m = await http(`${t.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN.slice(0, -1)}x` } });
     expect(m.status).toBe(401);
     expect(m.body.error.message).toMatch(/metrics token/);
+  });
+});
+
+describe('the metrics token setting', () => {
+  it('comes from KEEL_METRICS_TOKEN, and a short one is refused naming the setting and the limit', () => {
+    const dataDir = '/nonexistent/keel-metrics-token-test';
+    expect(loadConfig({ env: { KEEL_METRICS_TOKEN: TOKEN }, overrides: { dataDir } }).security.metrics.token).toBe(TOKEN);
+    expect(() => loadConfig({ env: { KEEL_METRICS_TOKEN: 'short' }, overrides: { dataDir } })).toThrow(/security\.metrics\.token: at least 32 characters/);
   });
 });

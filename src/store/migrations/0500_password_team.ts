@@ -9,6 +9,11 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('user_auth').addColumn('password_team', 'text').execute();
   await db.schema.alterTable('sessions').addColumn('bound_team', 'text').execute();
+  await bindExistingPasswords(db);
+}
+
+/** Binds each password of a person in exactly one team to that team. */
+export async function bindExistingPasswords(db: Kysely<unknown>): Promise<void> {
   await sql`
     UPDATE user_auth SET password_team = (SELECT MIN(tenant_id) FROM team_members WHERE team_members.user_id = user_auth.user_id)
     WHERE password_hash IS NOT NULL
