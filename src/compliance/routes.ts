@@ -36,7 +36,7 @@ export function complianceRoutes(deps: ComplianceDeps & { clock: Clock }): AnyRo
         const from = parsePointInTime('since', query.since ?? '30d', now)!;
         const to = parsePointInTime('until', query.until, now) ?? now;
         if (from >= to) throw new KeelError('validation_failed', 'since must be before until', { details: [{ path: 'since', message: 'not before until' }] });
-        const report = await buildReport(deps, { from, to, ...(tenant !== undefined ? { tenant } : {}) });
+        const report = await buildReport(deps, { from, to, ...(tenant !== undefined ? { tenant } : {}) }, principal);
         if (query.format === 'md') {
           void reply.type('text/markdown; charset=utf-8').send(reportMarkdown(report));
           return SENT;

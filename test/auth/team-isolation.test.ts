@@ -109,6 +109,18 @@ describe('a person another team shares', () => {
     expect(fresh.body).toMatchObject({ email: 'eve@corp.test', name: 'Eve', team: 'ta', role: 'viewer', has_password: false });
   });
 
+  it('keeps their sign-in record out of a team admin’s compliance report, not out of a system admin’s (item 3)', async () => {
+    // dee@corp.test is in ta and tb (previous test); eve@corp.test only in ta.
+    const mine = await http(`${t.url}/v1/compliance/report?since=1d`, { key: keys['ta-admin'] });
+    expect(mine.status, mine.text).toBe(200);
+    const dee = mine.body.access_review.users.find((u: any) => u.email === 'dee@corp.test');
+    expect(dee).toMatchObject({ has_password: null, sso: [], last_sign_in_at: null, last_sign_in_method: null, flags: ['also in other teams: sign-in record not shown to a team'] });
+    const eve = mine.body.access_review.users.find((u: any) => u.email === 'eve@corp.test');
+    expect(eve).toMatchObject({ has_password: false, flags: ['never signed in'] });
+    const system = await http(`${t.url}/v1/compliance/report?since=1d&tenant=ta`, { key: t.adminKey });
+    expect(system.body.access_review.users.find((u: any) => u.email === 'dee@corp.test')).toMatchObject({ has_password: false, flags: ['never signed in'] });
+  });
+
   it('of another team is not found by id or email', async () => {
     const bOnly = await addUser(t.url, keys['tb-admin']!, { email: 'fay@corp.test', name: 'Fay', role: 'viewer' });
     for (const ref of [bOnly.id, 'fay@corp.test', 'nobody@corp.test']) {
