@@ -66,11 +66,13 @@ export class PasswordSignIn {
       throw new KeelError('unauthorized', 'invalid email or password');
     }
     await throttle.succeed(email);
-    if (all.length === 0) {
-      await this.record(req, email, '', 'no team', false);
-      throw new KeelError('forbidden', 'your account is not a member of any team yet; ask a team admin to add you');
+    if (memberships.length === 0 && req.team === undefined) {
+      // The same answer with no team at all and with teams this password does not open: naming
+      // one would tell whoever set the password which other team the person joined.
+      await this.record(req, email, all.length ? all[0]!.tenant : '', all.length ? 'the password opens none of their teams' : 'no team', false);
+      throw new KeelError('forbidden', 'your account is not a member of any team this password opens; ask a team admin to add you, or sign in with single sign-on');
     }
-    const team = req.team ?? memberships[0]?.tenant ?? all[0]!.tenant;
+    const team = req.team ?? memberships[0]!.tenant;
     if (!memberships.some((m) => m.tenant === team)) {
       // One answer whether the team is not theirs or not opened by this password: neither
       // confirms the team exists, nor that the person belongs to it.

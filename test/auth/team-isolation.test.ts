@@ -201,5 +201,13 @@ describe('a password one team set', () => {
     expect(set.body).toMatchObject({ password_set: true, opens: ['ta'] });
     const s = await signIn(t.url, 'gil@corp.test', PW);
     expect(s.body).toMatchObject({ team: 'ta', role: 'editor' });
+
+    // Gil joins team B and leaves team A: team A's password opens nothing, and says nothing of team B.
+    expect((await http(`${t.url}/v1/users`, { key: keys['tb-admin'], json: { email: 'gil@corp.test', name: 'Gil', role: 'viewer' } })).status).toBe(201);
+    expect((await http(`${t.url}/v1/users/gil@corp.test`, { method: 'DELETE', key: keys['ta-admin'] })).status).toBe(200);
+    const none = await http(`${t.url}/v1/auth/sign-in`, { json: { email: 'gil@corp.test', password: PW } });
+    expect(none.status).toBe(403);
+    expect(none.body.error.message).toBe('your account is not a member of any team this password opens; ask a team admin to add you, or sign in with single sign-on');
+    expect(none.headers['set-cookie']).toBeUndefined();
   });
 });
