@@ -5,7 +5,7 @@ import type { StoreEngine } from '../../src/store/store.js';
 import { openTestStore } from '../helpers/stores.js';
 
 describe.each<StoreEngine>(['sqlite', 'postgres'])('migration 0500 on %s', (engine) => {
-  it('binds the password of a person in one team to it, and leaves people in several teams or none unbound', async () => {
+  it('binds the password of a person in one team to it and the sessions it opened, and leaves people in several teams or none unbound', async () => {
     const { store, close } = await openTestStore(engine);
     try {
       const db = store.db;
@@ -23,7 +23,30 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('migration 0500 on %s', (engi
           .values({ user_id: p.id, password_hash: p.hash, password_changed_at: 1, password_team: null, last_sign_in_at: null, last_sign_in_method: null, last_sign_in_ip: null })
           .execute();
       }
+      const session = (id: string, user: string, method: string) => ({
+        id,
+        user_id: user,
+        tenant_id: 'acme',
+        method,
+        created_at: 1,
+        expires_at: 2,
+        last_seen_at: 1,
+        ip: '',
+        user_agent: '',
+        revoked_at: null,
+        bound_team: null,
+      });
+      await db
+        .insertInto('sessions')
+        .values([session('s1', 'usr_one', 'password'), session('s2', 'usr_one', 'oidc:corp'), session('s3', 'usr_two', 'password')])
+        .execute();
       await bindExistingPasswords(db as never);
+      const sessions = await db.selectFrom('sessions').select(['id', 'bound_team']).orderBy('id').execute();
+      expect(sessions).toEqual([
+        { id: 's1', bound_team: 'acme' },
+        { id: 's2', bound_team: null },
+        { id: 's3', bound_team: null },
+      ]);
       const rows = await db.selectFrom('user_auth').select(['user_id', 'password_team']).orderBy('user_id').execute();
       expect(rows).toEqual([
         { user_id: 'usr_none', password_team: null },

@@ -12,11 +12,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await bindExistingPasswords(db);
 }
 
-/** Binds each password of a person in exactly one team to that team. */
+/** Binds each password of a person in exactly one team to that team, and the sessions it opened. */
 export async function bindExistingPasswords(db: Kysely<unknown>): Promise<void> {
   await sql`
     UPDATE user_auth SET password_team = (SELECT MIN(tenant_id) FROM team_members WHERE team_members.user_id = user_auth.user_id)
     WHERE password_hash IS NOT NULL
       AND (SELECT COUNT(*) FROM team_members WHERE team_members.user_id = user_auth.user_id) = 1
+  `.execute(db);
+  // Sessions already signed in with a password now bound are bound the same way.
+  await sql`
+    UPDATE sessions SET bound_team = (SELECT password_team FROM user_auth WHERE user_auth.user_id = sessions.user_id)
+    WHERE method = 'password'
   `.execute(db);
 }
