@@ -88,12 +88,13 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
         // An existing person keeps their profile: name, time zone and password are theirs.
         if (existing && body.password) accounts.assertOwnsAllTeams(principal, existing, memberships, 'set their password');
         const user = existing ?? (await people.upsert({ email: body.email, name: body.name, ...(body.time_zone ? { timeZone: body.time_zone } : {}) }));
-        if (body.password) await accounts.setPassword(user, body.password, Accounts.passwordTeamFor(principal));
+        const opens = Accounts.passwordTeamFor(principal);
+        if (body.password) await accounts.setPassword(user, body.password, opens);
         await accounts.addToTeam(t, user, body.role, principal.actor);
         audit({
           target: `user/${user.id}`,
           tenant: t,
-          after: { email: user.email, team: t, role: body.role, password_set: Boolean(body.password), ...(body.password ? { password_opens: Accounts.passwordTeamFor(principal) ?? 'all their teams' } : {}) },
+          after: { email: user.email, team: t, role: body.role, created: !existing, password_set: Boolean(body.password), ...(body.password ? { password_opens: opens ?? 'all their teams' } : {}) },
         });
         // Someone who existed before is answered with the membership only: their profile and
         // sign-in record are not this team's to learn (system admins see everything).
@@ -165,8 +166,8 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       handler: async ({ principal, params, body, audit }) => {
         const { user, memberships } = await accounts.visible(principal, params.user);
         accounts.assertOwnsAllTeams(principal, user, memberships, 'set their password');
-        await accounts.setPassword(user, body.password, Accounts.passwordTeamFor(principal));
         const opens = Accounts.passwordTeamFor(principal);
+        await accounts.setPassword(user, body.password, opens);
         audit({ target: `user/${user.id}`, after: { password_set: true, password_opens: opens ?? 'all their teams' } });
         return { id: user.id, email: user.email, password_set: true, opens: opens === null ? 'all their teams' : [opens] };
       },
