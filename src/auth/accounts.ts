@@ -2,7 +2,8 @@
  * People's accounts as security sees them: passwords, sign-in records, team roles, disabling.
  * Users are global (one per email) while access is per team, so a team admin changes what is
  * global about a user (password, name, disabled) only when every team of that user is theirs;
- * otherwise they can only change the user's membership of their own team.
+ * otherwise they can only change the user's membership of their own team. A password a team admin
+ * sets opens that team only, even after the person joins others (its admins may know it).
  */
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../core/clock.js';
