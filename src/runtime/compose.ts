@@ -36,6 +36,7 @@ import { telemetryRoutes, type ReadinessCheck } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
 import { SealedColumns } from '../core/sealed-columns.js';
 import { loadKeyring } from './secret-key.js';
+import { assertPortFree, assertSecretsReadable } from './start-checks.js';
 import { VERSION } from './version.js';
 
 export const ALL_ROLES: Roles = { ingest: true, worker: true, evaluator: true, api: true };
@@ -122,9 +123,11 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     }
     return boot;
   };
+  // Before the bootstrap: a first start that then could not listen would lose the admin key it made.
+  if (input.listen !== false) await assertPortFree(config.server.host, config.server.port);
   const boot = input.serializeBootstrap ? await input.serializeBootstrap(runBootstrap) : await runBootstrap();
   const kinds = new KindRegistry();
-  const keyring = loadKeyring(config);
+  const keyring = loadKeyring(config, process.env, { deferNewKey: true });
   const ctx: CoreContext = {
     config,
     logger,
@@ -173,6 +176,8 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
   });
 
   const modules: KeelModule[] = domainModules(ctx);
+  // The modules have registered their sealed columns; nothing has started or sealed anything yet.
+  await assertSecretsReadable({ db: store.db, sealed: ctx.sealed, keyring, config, logger });
   const routes: AnyRoute[] = [
     ...telemetryRoutes({
       metrics,
