@@ -36,7 +36,7 @@ import { telemetryRoutes, type ReadinessCheck } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
 import { SealedColumns } from '../core/sealed-columns.js';
 import { loadKeyring } from './secret-key.js';
-import { assertPortFree, assertSecretsReadable } from './start-checks.js';
+import { assertPortFree, assertSecretsReadable, listenFailed } from './start-checks.js';
 import { VERSION } from './version.js';
 
 export const ALL_ROLES: Roles = { ingest: true, worker: true, evaluator: true, api: true };
@@ -219,7 +219,12 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
 
   let url = '';
   if (input.listen !== false) {
-    url = await app.listen({ host: config.server.host, port: config.server.port });
+    try {
+      url = await app.listen({ host: config.server.host, port: config.server.port });
+    } catch (err) {
+      // Taken between the check and now: say so, and how to get the admin key this start made.
+      throw listenFailed(err, config.server.host, config.server.port, boot?.generated === true);
+    }
   } else {
     await app.ready();
   }

@@ -19,18 +19,24 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
   if (port === 0) return;
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => {
-      const where = `${host}:${port}`;
-      if (err.code === 'EADDRINUSE') {
-        reject(new KeelError('conflict', `${where} is already in use (another Keel or another program): stop it, or start with --port <another port>. Nothing was set up.`));
-      } else if (err.code === 'EACCES') {
-        reject(new KeelError('conflict', `not allowed to listen on ${where} (ports below 1024 need privileges): start with --port <port above 1023>. Nothing was set up.`));
-      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
-        reject(new KeelError('conflict', `cannot listen on ${where}: ${host} is not an address of this machine; start with --host <an address of this machine>. Nothing was set up.`));
-      } else reject(err);
-    });
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(listenFailed(err, host, port, false)));
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });
+}
+
+/** Why Keel cannot listen, and what to do; `keyLost` when this start already made the admin key. */
+export function listenFailed(err: unknown, host: string, port: number, keyLost: boolean): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  const after = keyLost
+    ? ' The admin key this first start created was not shown: mint a new one with keel admin create-key --data-dir <dir>.'
+    : ' Nothing was set up.';
+  if (code === 'EADDRINUSE') return new KeelError('conflict', `${where} is already in use (another Keel or another program): stop it, or start with --port <another port>.${after}`);
+  if (code === 'EACCES') return new KeelError('conflict', `not allowed to listen on ${where} (ports below 1024 need privileges): start with --port <port above 1023>.${after}`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new KeelError('conflict', `cannot listen on ${where}: ${host} is not an address of this machine; start with --host <an address of this machine>.${after}`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**
