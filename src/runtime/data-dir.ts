@@ -15,7 +15,11 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'];
 
 export function preparePrivateDataDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  try {
+    chmodSync(dir, 0o700);
+  } catch (e) {
+    throw new KeelError('conflict', `cannot make the data dir ${dir} private (chmod 0700): ${(e as Error).message}. Run Keel as the owner of the data dir.`);
+  }
   const leftovers = readdirSync(dir).filter((n) => n.endsWith('.restoring'));
   if (leftovers.length > 0) {
     throw new KeelError(
