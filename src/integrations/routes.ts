@@ -79,7 +79,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       url: '/v1/integrations/alertmanager',
       summary: 'Prometheus Alertmanager webhook receiver (payload version 4)',
       description:
-        'Public route that checks the integration key itself: configure Alertmanager with `http_config.authorization.credentials: <integration key>` (type alertmanager). Each alert’s fingerprint is its dedup key; resolved alerts resolve. Unknown keys 401, keys of another type 403, bad payloads 400 naming the field, 503 (retry) only when storage fails.',
+        'Public route that checks the integration key itself: configure Alertmanager with `http_config.authorization.credentials: <integration key>` (type alertmanager). Each alert’s fingerprint is its dedup key; resolved alerts resolve. Unknown keys 401, keys of another type 403, bad payloads 400 naming the field (also JSON nested deeper than 32 levels, bytes that are not UTF-8, numbers that are not finite), bodies over 4 MiB 413, 503 (retry) only when storage fails.',
       tags: ['integrations'],
       permission: 'public',
       authenticatesItself: 'an integration key of type alertmanager: Authorization: Bearer <key>',
@@ -117,7 +117,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       url: '/v1/integrations/events-v2',
       summary: 'PagerDuty Events API v2 (enqueue): trigger, acknowledge, resolve',
       description:
-        'Public route that checks the integration key itself: `routing_key` in the body is an integration key (type events-v2). Answers like PagerDuty: `202 {status: "success", message: "Event processed", dedup_key}`; invalid events `400 {status: "invalid event", message, errors}` naming the fields; unknown or revoked keys 404, keys of another type 403; 503 (retry) only when storage fails. Dedup is per (routing key, dedup key); a trigger after a resolve opens a new alert.',
+        'Public route that checks the integration key itself: `routing_key` in the body is an integration key (type events-v2). Answers like PagerDuty: `202 {status: "success", message: "Event processed", dedup_key}`; invalid events `400 {status: "invalid event", message, errors}` naming the fields (also JSON nested deeper than 32 levels, bytes that are not UTF-8, numbers that are not finite; bodies over 512 KiB 413); unknown or revoked keys 404, keys of another type 403; 503 (retry) only when storage fails. Dedup is per (routing key, dedup key); a trigger after a resolve opens a new alert.',
       tags: ['integrations'],
       permission: 'public',
       authenticatesItself: 'an integration key of type events-v2 as routing_key in the body',
