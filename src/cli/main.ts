@@ -13,6 +13,7 @@ import { registerSlo } from './commands/slo.js';
 import { registerPaging } from './commands/paging.js';
 import { registerStart } from './commands/start.js';
 import { registerTenants } from './commands/tenants.js';
+import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBackup } from './commands/backup.js';
 import { registerCompliance } from './commands/compliance.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerSecrets(program);
   registerSso(program);
   registerBackup(program);
+  registerAdmin(program);
   registerCompliance(program);
   registerSlo(program);
   registerPaging(program);

@@ -190,7 +190,13 @@ export const configSchema = z
         pollInterval: 1_000,
       }),
     secrets: z
-      .object({ keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).') })
+      .object({
+        keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).'),
+        allowUnreadable: z
+          .boolean()
+          .optional()
+          .describe('Start even when stored secrets were sealed with a key Keel does not have (`keel start --allow-unreadable-secrets`); they stay unreadable until the key is back.'),
+      })
       .strict()
       .default({}),
     security: securitySchema,

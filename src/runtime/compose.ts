@@ -37,6 +37,7 @@ import { telemetryRoutes, type ReadinessCheck } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
 import { SealedColumns } from '../core/sealed-columns.js';
 import { loadKeyring } from './secret-key.js';
+import { assertPortFree, assertSecretsReadable, listenFailed } from './start-checks.js';
 import { VERSION } from './version.js';
 
 export const ALL_ROLES: Roles = { ingest: true, worker: true, evaluator: true, api: true };
@@ -123,9 +124,11 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     }
     return boot;
   };
+  // Before the bootstrap: a first start that then could not listen would lose the admin key it made.
+  if (input.listen !== false) await assertPortFree(config.server.host, config.server.port);
   const boot = input.serializeBootstrap ? await input.serializeBootstrap(runBootstrap) : await runBootstrap();
   const kinds = new KindRegistry();
-  const keyring = loadKeyring(config);
+  const keyring = loadKeyring(config, process.env, { deferNewKey: true });
   const ctx: CoreContext = {
     config,
     logger,
@@ -175,6 +178,8 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
 
   const modules: KeelModule[] = domainModules(ctx);
   const auth = authenticatorOf(modules);
+  // The modules have registered their sealed columns; nothing has started or sealed anything yet.
+  await assertSecretsReadable({ db: store.db, sealed: ctx.sealed, keyring, config, logger });
   const routes: AnyRoute[] = [
     ...telemetryRoutes({
       fullMetrics: metricsAccess({ token: config.security.metrics.token, auth }),
@@ -217,7 +222,12 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
 
   let url = '';
   if (input.listen !== false) {
-    url = await app.listen({ host: config.server.host, port: config.server.port });
+    try {
+      url = await app.listen({ host: config.server.host, port: config.server.port });
+    } catch (err) {
+      // Taken between the check and now: say so, and how to get the admin key this start made.
+      throw listenFailed(err, config.server.host, config.server.port, boot?.generated === true);
+    }
   } else {
     await app.ready();
   }
