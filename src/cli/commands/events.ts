@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { positiveInt } from '../args.js';
+import { positiveInt, time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { progress, progressDone } from '../output.js';
 
@@ -70,8 +70,8 @@ export function registerEvents(program: Command): void {
   events
     .command('list')
     .description('Print stored events as NDJSON, oldest first')
-    .option('--from <time>', 'events at or after this time (RFC 3339 or epoch ms)')
-    .option('--to <time>', 'events before this time')
+    .option('--from <time>', 'events at or after this time (a date, RFC 3339, epoch ms, 7d or now-1h)', time)
+    .option('--to <time>', 'events before this time', time)
     .option('-l, --limit <n>', 'at most this many events', positiveInt, 100)
     .option('--cursor <cursor>', 'continue from a cursor printed by a previous list')
     .action(async (opts: { from?: string; to?: string; limit: number; cursor?: string }, cmd: Command) => {

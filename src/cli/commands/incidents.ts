@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatDuration } from '../../incidents/postmortem.js';
-import { UsageError, positiveInt } from '../args.js';
+import { UsageError, positiveInt, time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -275,8 +275,8 @@ export function registerIncidents(program: Command): void {
   incidents
     .command('metrics')
     .description('MTTA, MTTR, incidents by severity, pages per person per week')
-    .option('--from <time>', 'start (RFC 3339 or epoch ms; default 30 days ago)')
-    .option('--to <time>', 'end (default now)')
+    .option('--from <time>', 'start (a date, RFC 3339, epoch ms, 7d or now-1h; default 30 days ago)', time)
+    .option('--to <time>', 'end (default now)', time)
     .option('--service <service>', 'only this service')
     .action(async (opts: { from?: string; to?: string; service?: string }, cmd: Command) => {
       interface Summary {

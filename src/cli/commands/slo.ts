@@ -1,6 +1,7 @@
 /** `keel slo list|status|series|alerts|backfill|evaluate|delete` and `keel export prometheus-rules`. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable, progress, progressDone } from '../output.js';
 
@@ -124,8 +125,8 @@ export function registerSlo(program: Command): void {
     .command('series')
     .description('SLI, budget remaining and burn rates over time')
     .argument('<name>', 'SLO name')
-    .option('--from <time>', 'start (RFC 3339 or epoch ms; default 24 hours ago)')
-    .option('--to <time>', 'end (default now)')
+    .option('--from <time>', 'start (a date, RFC 3339, epoch ms, 7d or now-1h; default 24 hours ago)', time)
+    .option('--to <time>', 'end (default now)', time)
     .option('--step <duration>', 'distance between points, whole minutes (e.g. 5m, 1h)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { from?: string; to?: string; step?: string }, cmd: Command) => {

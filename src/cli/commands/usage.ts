@@ -1,5 +1,6 @@
 /** `keel usage`: events and bytes received per tenant. */
 import type { Command } from 'commander';
+import { time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -15,8 +16,8 @@ export function registerUsage(program: Command): void {
   program
     .command('usage')
     .description('Events and bytes Keel received per tenant, per minute, hour or day (counted exactly once from the event log)')
-    .option('--from <time>', 'start, RFC 3339 or epoch ms (default: one hour before --to)')
-    .option('--to <time>', 'end, RFC 3339 or epoch ms (default: now)')
+    .option('--from <time>', 'start, a date, RFC 3339, epoch ms, 7d or now-1h (default: one hour before --to)', time)
+    .option('--to <time>', 'end, a date, RFC 3339, epoch ms, 7d or now-1h (default: now)', time)
     .option('--step <step>', 'bucket size: minute, hour or day', 'minute')
     .option('-t, --tenant <tenant>', 'one tenant (system admins see all tenants without it)')
     .option('--totals', 'print only the totals per tenant')
