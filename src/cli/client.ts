@@ -21,6 +21,39 @@ export class ApiError extends Error {
 
 export class UnreachableError extends Error {}
 
+/**
+ * The error of a failed answer: Keel's own `{"error": {...}}` when it is one; otherwise one line
+ * (a proxy or another server answering an HTML page must not flood the terminal).
+ */
+function answerError(status: number, text: string, contentType: string | undefined, hasKey: boolean, url: string): ApiError {
+  let err: { code?: string; message?: string; details?: unknown } | undefined;
+  try {
+    err = (JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+  } catch {
+    err = undefined;
+  }
+  if (err?.message) {
+    // Keel answers 401 to a request without a key: say how to give one.
+    const hint = status === 401 && !hasKey ? '; set KEEL_API_KEY (or pass --api-key)' : '';
+    return new ApiError(status, err.code ?? 'http_error', `${err.message}${hint}`, err.details);
+  }
+  return new ApiError(status, 'http_error', `HTTP ${status} from ${url}: ${notKeel(text, contentType)}`);
+}
+
+function notKeel(text: string, contentType: string | undefined): string {
+  const type = (contentType ?? '').split(';')[0]!.trim();
+  if (/html/i.test(type) || /^\s*</.test(text)) {
+    const title = /<title[^>]*>([^<]{1,120})<\/title>/i.exec(text)?.[1]?.trim();
+    return `not a Keel answer (${type || 'HTML'}${title ? `: "${title}"` : ''}); is --url / KEEL_URL the Keel server?`;
+  }
+  const line = text.split('\n', 1)[0]!.trim();
+  return line ? (line.length > 200 ? `${line.slice(0, 197)}...` : line) : '(empty answer)';
+}
+
+function header(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
+
 export interface ClientOptions {
   url: string;
   apiKey: string | undefined;
@@ -56,15 +89,15 @@ export class KeelClient {
       throw new UnreachableError(`cannot reach Keel at ${this.baseUrl}: ${(e as Error).message}`);
     }
     const text = await res.body.text();
+    const contentType = header(res.headers['content-type']);
+    if (res.statusCode >= 400) throw answerError(res.statusCode, text, contentType, Boolean(this.opts.apiKey), url.split('?')[0]!);
+    // Keel answers JSON or text (rules, calendars, Markdown), never an HTML page: that is another server.
+    if (/html/i.test(contentType ?? '')) throw new ApiError(res.statusCode, 'http_error', `HTTP ${res.statusCode} from ${url.split('?')[0]}: ${notKeel(text, contentType)}`);
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = undefined;
-    }
-    if (res.statusCode >= 400) {
-      const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      throw new ApiError(res.statusCode, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`, err?.details);
     }
     return (json ?? text) as T;
   }
@@ -85,14 +118,7 @@ export class KeelClient {
       throw new UnreachableError(`cannot reach Keel at ${this.baseUrl}: ${(e as Error).message}`);
     }
     if (res.statusCode >= 400) {
-      const text = await res.body.text();
-      let err: { code?: string; message?: string } | undefined;
-      try {
-        err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      } catch {
-        err = undefined;
-      }
-      throw new ApiError(res.statusCode, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+      throw answerError(res.statusCode, await res.body.text(), header(res.headers['content-type']), Boolean(this.opts.apiKey), `${this.baseUrl}${path}`);
     }
     let total = 0;
     await pipeline(

@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    if (e instanceof HandledError) return EXIT.failed;
+    if (e instanceof HandledError) return e.exitCode;
     if (e instanceof UsageError) {
       process.stderr.write(`error: ${e.message}\n`);
       return EXIT.usage;
@@ -90,7 +90,26 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${e.message}\n`);
       return e.status < 500 ? EXIT.usage : EXIT.failed;
     }
+    const file = fileError(e);
+    if (file) {
+      process.stderr.write(`error: ${file}\n`);
+      return EXIT.usage;
+    }
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return EXIT.failed;
   }
+}
+
+/** A file named on the command line that cannot be read: one clear line, not a raw `ENOENT`. */
+function fileError(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!err || typeof err.code !== 'string' || typeof err.path !== 'string') return undefined;
+  const why: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory, expected a file',
+    ENOTDIR: 'a part of the path is not a directory',
+    EEXIST: 'already exists',
+  };
+  return why[err.code] ? `${err.path}: ${why[err.code]}` : undefined;
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatDuration } from '../../incidents/postmortem.js';
 import { UsageError, positiveInt, time } from '../args.js';
+import { ApiError } from '../client.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -134,9 +135,18 @@ export function registerIncidents(program: Command): void {
       .argument('<id>', 'incident number or id')
       .option('-m, --note <text>', 'a note for the timeline')
       .action(async (id: string, opts: { note?: string }, cmd: Command) => {
-        const res = await clientOf(cmd).call<IncidentView>('POST', path(id, `/${action}`), { body: opts.note ? { note: opts.note } : {} });
+        const client = clientOf(cmd);
+        let already = false;
+        const res = await client.call<IncidentView>('POST', path(id, `/${action}`), { body: opts.note ? { note: opts.note } : {} }).catch(async (e: unknown) => {
+          // Acknowledging twice is what scripts and two responders do: done already is not a failure.
+          if (!(e instanceof ApiError) || e.status !== 409) throw e;
+          const now = await client.call<IncidentView>('GET', path(id));
+          if (now.state !== verb && !(name === 'ack' && now.acknowledged_at !== null)) throw e;
+          already = true;
+          return now;
+        });
         if (globals(cmd).json) return printJson(res);
-        process.stdout.write(`incident #${res.number} ${res.state}\n`);
+        process.stdout.write(already ? `incident #${res.number} already ${verb}${res.state !== verb ? ` (now ${res.state})` : ''}\n` : `incident #${res.number} ${res.state}\n`);
       });
   }
 
