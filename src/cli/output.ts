@@ -24,3 +24,12 @@ export function progress(text: string): void {
 export function progressDone(): void {
   if (process.stderr.isTTY) process.stderr.write('\n');
 }
+
+/** Progress only a person watching sees: on a terminal, redrawn in place; nothing in pipes and logs. */
+export function ttyProgress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+}
+
+export function ttyProgressDone(): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+}
