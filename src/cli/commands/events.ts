@@ -121,20 +121,31 @@ export function registerEvents(program: Command): void {
     .action(async (opts: { fromStart?: boolean; cursor?: string }, cmd: Command) => {
       const client = clientOf(cmd);
       let cursor = opts.cursor ?? (opts.fromStart ? undefined : 'latest');
-      let stop = false;
-      process.once('SIGINT', () => {
-        stop = true;
-      });
+      // Ctrl-C aborts the long poll in flight: tail stops at once, not when the poll would end.
+      const stop = new AbortController();
+      const onSigint = () => stop.abort();
+      process.once('SIGINT', onSigint);
       let announced = false;
-      while (!stop) {
-        // The first call answers at once, so the user (and scripts) know from when events follow.
-        const page = await client.call<Page>('GET', '/v1/events', { query: { cursor, limit: 1000, wait: announced ? 10 : 0 } });
-        for (const e of page.events) process.stdout.write(`${JSON.stringify(e)}\n`);
-        cursor = page.cursor;
-        if (!announced) {
-          process.stderr.write(`following events after cursor ${cursor} (Ctrl-C stops)\n`);
-          announced = true;
+      try {
+        while (!stop.signal.aborted) {
+          // The first call answers at once, so the user (and scripts) know from when events follow.
+          let page: Page;
+          try {
+            page = await client.call<Page>('GET', '/v1/events', { query: { cursor, limit: 1000, wait: announced ? 10 : 0 }, signal: stop.signal });
+          } catch (e) {
+            if (stop.signal.aborted) break;
+            throw e;
+          }
+          for (const e of page.events) process.stdout.write(`${JSON.stringify(e)}\n`);
+          cursor = page.cursor;
+          if (!announced) {
+            process.stderr.write(`following events after cursor ${cursor} (Ctrl-C stops)\n`);
+            announced = true;
+          }
         }
+      } finally {
+        process.off('SIGINT', onSigint);
       }
+      if (cursor) process.stderr.write(`stopped; continue with --cursor ${cursor}\n`);
     });
 }
