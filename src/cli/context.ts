@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from './args.js';
 import { KeelClient } from './client.js';
+import { printJson } from './output.js';
 
 export interface GlobalOptions {
   url: string;
@@ -36,4 +37,10 @@ export function serverUrl(url: string): string {
     throw new UsageError(`--url / KEEL_URL: "${url}" is not an http(s) URL; expected e.g. http://127.0.0.1:7070`);
   }
   return url;
+}
+
+/** Prints a command's result: with --json the answer and nothing else on stdout, otherwise the human form. */
+export function answer(cmd: Command, value: unknown, human: () => void): void {
+  if (globals(cmd).json) printJson(value);
+  else human();
 }

@@ -33,3 +33,12 @@ export function ttyProgress(text: string): void {
 export function ttyProgressDone(): void {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
 }
+
+/** An object as aligned `field: value` lines (nested values as JSON), for people. */
+export function printFields(v: Record<string, unknown>): void {
+  const width = Math.max(0, ...Object.keys(v).map((k) => k.length));
+  for (const [k, x] of Object.entries(v)) {
+    const text = x === null || x === undefined ? '-' : typeof x === 'object' ? JSON.stringify(x) : String(x);
+    process.stdout.write(`${`${k}:`.padEnd(width + 2)}${text}\n`);
+  }
+}

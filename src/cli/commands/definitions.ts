@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../args.js';
 import YAML from 'yaml';
 import { ApiError, EXIT } from '../client.js';
-import { clientOf, globals } from '../context.js';
+import { answer, clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
 interface PlanItem {
@@ -173,10 +173,12 @@ export function registerDefinitions(program: Command): void {
         targets.reverse();
       } else if (kind && name) targets.push({ kind, name });
       else throw new UsageError('give <kind> <name>, or -f <file>');
+      const deleted: unknown[] = [];
       for (const t of targets) {
-        await clientOf(cmd).call('DELETE', `/v1/definitions/${encodeURIComponent(t.kind)}/${encodeURIComponent(t.name)}`);
-        process.stdout.write(`deleted ${t.kind}/${t.name}\n`);
+        deleted.push(await clientOf(cmd).call('DELETE', `/v1/definitions/${encodeURIComponent(t.kind)}/${encodeURIComponent(t.name)}`));
+        if (!globals(cmd).json) process.stdout.write(`deleted ${t.kind}/${t.name}\n`);
       }
+      answer(cmd, { deleted }, () => undefined);
     });
 
   program

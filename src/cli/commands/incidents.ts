@@ -239,7 +239,7 @@ export function registerIncidents(program: Command): void {
     .description('Add an action item to an incident')
     .argument('<id>', 'incident number or id')
     .requiredOption('-t, --title <title>', 'what to do')
-    .option('-o, --owner <user>', 'who does it (User name, email or id)')
+    .option('--owner <user>', 'who does it (User name, email or id)')
     .action(async (id: string, opts: { title: string; owner?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ id: string; title: string }>('POST', path(id, '/action-items'), { body: { title: opts.title, ...(opts.owner ? { owner: opts.owner } : {}) } });
       if (globals(cmd).json) return printJson(res);
@@ -250,7 +250,7 @@ export function registerIncidents(program: Command): void {
     .description('List action items: of one incident, or open ones across incidents')
     .argument('[id]', 'incident number or id')
     .option('-s, --status <status>', 'all, or comma-separated: open,in_progress,done,wont_do')
-    .option('-o, --owner <user>', 'only this owner')
+    .option('--owner <user>', 'only this owner')
     .action(async (id: string | undefined, opts: { status?: string; owner?: string }, cmd: Command) => {
       const client = clientOf(cmd);
       const res = id
@@ -268,7 +268,7 @@ export function registerIncidents(program: Command): void {
     .argument('<id>', 'incident number or id')
     .argument('<item>', 'action item id')
     .option('-s, --status <status>', 'open, in_progress, done, wont_do')
-    .option('-o, --owner <user>', 'new owner ("none" to unassign)')
+    .option('--owner <user>', 'new owner ("none" to unassign)')
     .option('-t, --title <title>')
     .action(async (id: string, item: string, opts: { status?: string; owner?: string; title?: string }, cmd: Command) => {
       const body = {

@@ -9,8 +9,8 @@ import { parseDurationMs } from '../../core/time.js';
 import { parseTimeInput } from '../../core/time-input.js';
 import { KeelClient } from '../client.js';
 import { UsageError, port, positiveInt, time } from '../args.js';
-import { clientOf, globals } from '../context.js';
-import { printJson, printTable } from '../output.js';
+import { answer, clientOf, globals } from '../context.js';
+import { printFields, printJson, printTable } from '../output.js';
 import { registerIncidents } from './incidents.js';
 
 interface Person {
@@ -178,8 +178,8 @@ function registerSilences(program: Command): void {
     .description('Remove a silence')
     .argument('<name>')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await clientOf(cmd).call('DELETE', `/v1/silences/${encodeURIComponent(name)}`);
-      process.stdout.write(`silence ${name} removed\n`);
+      const res = await clientOf(cmd).call('DELETE', `/v1/silences/${encodeURIComponent(name)}`);
+      answer(cmd, res ?? { name, removed: true }, () => process.stdout.write(`silence ${name} removed\n`));
     });
 }
 
@@ -271,8 +271,8 @@ function registerPagingSettings(program: Command): void {
     .description('Delete a secret')
     .argument('<name>')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await clientOf(cmd).call('DELETE', `/v1/paging/secrets/${encodeURIComponent(name)}`);
-      process.stdout.write(`secret ${name} deleted\n`);
+      const res = await clientOf(cmd).call('DELETE', `/v1/paging/secrets/${encodeURIComponent(name)}`);
+      answer(cmd, res ?? { name, deleted: true }, () => process.stdout.write(`secret ${name} deleted\n`));
     });
 
   const smtp = paging.command('smtp').description('The SMTP server email notifications go through');
@@ -306,7 +306,8 @@ function registerPagingSettings(program: Command): void {
     .command('show')
     .description('Show the SMTP settings (never the password)')
     .action(async (_opts: unknown, cmd: Command) => {
-      printJson(await clientOf(cmd).call('GET', '/v1/paging/smtp'));
+      const res = await clientOf(cmd).call<Record<string, unknown>>('GET', '/v1/paging/smtp');
+      answer(cmd, res, () => printFields(res));
     });
 
   paging
@@ -348,7 +349,8 @@ function registerPagingSettings(program: Command): void {
         if (i <= 0) throw new UsageError(`--label "${l}": write name=value`);
         labels[l.slice(0, i)] = l.slice(i + 1);
       }
-      printJson(await clientOf(cmd).call('POST', '/v1/paging/route-test', { body: { labels, severity: opts.severity, ...(opts.service ? { service: opts.service } : {}) } }));
+      const res = await clientOf(cmd).call<Record<string, unknown>>('POST', '/v1/paging/route-test', { body: { labels, severity: opts.severity, ...(opts.service ? { service: opts.service } : {}) } });
+      answer(cmd, res, () => printFields(res));
     });
 }
 

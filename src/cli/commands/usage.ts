@@ -21,7 +21,6 @@ export function registerUsage(program: Command): void {
     .option('--step <step>', 'bucket size: minute, hour or day', 'minute')
     .option('-t, --tenant <tenant>', 'one tenant (system admins see all tenants without it)')
     .option('--totals', 'print only the totals per tenant')
-    .addHelpText('after', '\nExamples:\n  keel usage --step hour --from 2026-03-01T00:00:00Z\n  keel usage --tenant acme --totals --json')
     .action(async (opts: { from?: string; to?: string; step: string; tenant?: string; totals?: boolean }, cmd: Command) => {
       const res = await clientOf(cmd).call<UsageAnswer>('GET', '/v1/usage', {
         query: { from: opts.from, to: opts.to, step: opts.step, tenant: opts.tenant },
