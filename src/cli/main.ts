@@ -21,6 +21,8 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
+import { registerCompletion } from './commands/completion.js';
+import { addExamples } from './examples.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -53,6 +55,8 @@ export function buildProgram(): Command {
   registerUsage(program);
   registerDoctor(program);
   registerBench(program);
+  registerCompletion(program);
+  addExamples(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of program.commands) c.exitOverride();
@@ -75,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    if (e instanceof HandledError) return EXIT.failed;
+    if (e instanceof HandledError) return e.exitCode;
     if (e instanceof UsageError) {
       process.stderr.write(`error: ${e.message}\n`);
       return EXIT.usage;
@@ -92,7 +96,26 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${e.message}\n`);
       return e.status < 500 ? EXIT.usage : EXIT.failed;
     }
+    const file = fileError(e);
+    if (file) {
+      process.stderr.write(`error: ${file}\n`);
+      return EXIT.usage;
+    }
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return EXIT.failed;
   }
+}
+
+/** A file named on the command line that cannot be read: one clear line, not a raw `ENOENT`. */
+function fileError(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!err || typeof err.code !== 'string' || typeof err.path !== 'string') return undefined;
+  const why: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory, expected a file',
+    ENOTDIR: 'a part of the path is not a directory',
+    EEXIST: 'already exists',
+  };
+  return why[err.code] ? `${err.path}: ${why[err.code]}` : undefined;
 }

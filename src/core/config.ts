@@ -261,9 +261,11 @@ export const configSchema = z
       .object({
         /** Usage per tenant per minute is kept this long (`keel usage`). */
         usageRetention: duration.default(400 * 86_400_000),
+        /** How often the leader removes usage older than the retention. */
+        retentionInterval: duration.default(60_000),
       })
       .strict()
-      .default({ usageRetention: 400 * 86_400_000 }),
+      .default({ usageRetention: 400 * 86_400_000, retentionInterval: 60_000 }),
     /** Coordination of the distributed roles. */
     cluster: z
       .object({

@@ -12,6 +12,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { canonicalJson, diffJson, type FieldDiff } from './diff.js';
+import { definitionDocument, type DefinitionDocument } from './document.js';
 import type { Definition, DefinitionChange, KindRegistry, ValidationContext } from './kinds.js';
 import { formatErrors, readSources, type DefinitionError, type RawDocument, type SourceText } from './yaml-source.js';
 
@@ -56,6 +57,11 @@ export class DefinitionsService {
     let q = this.store.db.selectFrom('definitions').selectAll().where('tenant_id', '=', tenant).orderBy('kind').orderBy('name');
     if (kind) q = q.where('kind', '=', kind);
     return (await q.execute()).map(toDefinition);
+  }
+
+  /** The definition with the document that defines it (`keel get -o yaml` prints it; apply takes it back as is). */
+  withDocument(def: Definition): Definition & { document: DefinitionDocument } {
+    return { ...def, document: definitionDocument(def, this.registry.byName(def.kind)) };
   }
 
   async get(tenant: string, kind: string, name: string): Promise<Definition | undefined> {
@@ -195,7 +201,8 @@ export class DefinitionsService {
     await this.inTransaction(async (trx) => {
       for (const c of changes) {
         const handler = this.registry.byName(c.kind);
-        const version = c.action === 'create' ? 1 : c.before!.version + 1;
+        // A definition created again after a delete continues its history (versions stay unique).
+        const version = c.action === 'create' ? (await lastVersion(trx, tenant, c.kind, c.name)) + 1 : c.before!.version + 1;
         if (c.after) {
           c.after = { ...c.after, version, updatedAt: now, updatedBy: actor };
         }
@@ -299,6 +306,17 @@ export class DefinitionsService {
     this.bus.emit('definitions.applied', { tenant, changes: [change], actor });
     return current;
   }
+}
+
+async function lastVersion(trx: Transaction<Database>, tenant: string, kind: string, name: string): Promise<number> {
+  const row = await trx
+    .selectFrom('definition_versions')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .where('tenant_id', '=', tenant)
+    .where('kind', '=', kind)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return Number(row?.v ?? 0);
 }
 
 function invalid(errors: DefinitionError[]): KeelError {

@@ -55,6 +55,11 @@ export interface KindHandler<T = unknown> {
   warnings?(spec: T, name: string, ctx: ValidationContext): FieldError[];
   /** Refuses deleting something others still reference. */
   validateDelete?(name: string, ctx: ValidationContext): FieldError[];
+  /**
+   * The stored spec as a document's metadata and spec, for kinds whose parse reshapes the document
+   * (refs and inline items); default: the metadata beside the spec's fields (spec-parser.ts).
+   */
+  toDocument?(spec: T): { metadata: Record<string, unknown>; spec: Record<string, unknown> };
   /** Updates domain tables in the apply transaction (same commit as the definition itself). */
   onChange?(trx: Transaction<Database>, tenant: string, change: DefinitionChange): Promise<void>;
 }

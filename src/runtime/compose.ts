@@ -190,7 +190,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       logReadiness: input.logReadiness,
       ...(input.describe ? { describe: input.describe } : {}),
     }),
-    ...(ingest ? ingestRoutes({ ingest, log, limits, metrics }) : []),
+    ...(ingest ? ingestRoutes({ ingest, log, limits, metrics, clock }) : []),
   ];
   if (roles.api) {
     routes.push(

@@ -15,6 +15,8 @@ import {
   parsePolicyDocument,
   parseSliDocument,
   parseSloDocument,
+  policyDocument,
+  sloDocument,
   parseTargetDocument,
   type AlertPolicyStored,
   type Stored,
@@ -89,6 +91,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
       }
       return r;
     },
+    toDocument: policyDocument,
     validate: (spec, name, ctx) => resolvePolicy(name, spec, lookupOf(ctx), ['spec']).errors,
     validateDelete: (name, ctx) =>
       inUse(name, 'AlertPolicy', users(ctx, 'SLO', (s) => ((s as StoredSlo).alertPolicies ?? []).some((p) => 'ref' in p && p.ref === name)).map((n) => `SLO ${n}`)),
@@ -99,6 +102,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     kind: 'SLO',
     order: SERVICE_KIND_ORDER + 30,
     parse: parseSloDocument,
+    toDocument: sloDocument,
     validate: (spec, _name, ctx) => resolveSlo(spec, lookupOf(ctx)).errors,
     warnings: (spec, _name, ctx) => {
       const { slo: resolved } = resolveSlo(spec, lookupOf(ctx));

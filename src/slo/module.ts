@@ -75,6 +75,7 @@ export function sloModule(ctx: CoreContext): KeelModule {
     routes: sloRoutes({
       definitions: ctx.definitions,
       status,
+      clock: ctx.clock,
       evaluate: () => evaluator.evaluateAll(),
       rules: async (tenant) => prometheusRules(tenant, await currentGenerations(store.db, tenant), config.slo.minBadEvents),
     }),

@@ -349,3 +349,39 @@ function parseTopLevel<T>(doc: Record<string, unknown>, body: (raw: unknown, at:
 export const parsePolicyDocument = (doc: Record<string, unknown>) => parseTopLevel(doc, parsePolicyBody);
 export const parseConditionDocument = (doc: Record<string, unknown>) => parseTopLevel(doc, parseConditionBody);
 export const parseTargetDocument = (doc: Record<string, unknown>) => parseTopLevel(doc, (raw, at) => parseWith(targetSpecSchema, raw ?? {}, at));
+
+/** The way back from a stored form to the document's: `{ref}` to `<refField>: name`, inline to `{kind, metadata, spec}`. */
+function refOrInline<T>(v: InlineOrRef<T>, refField: string, kind: string, body: (b: Omit<Stored<T>, 'metadata'>) => Record<string, unknown>): Record<string, unknown> {
+  if ('ref' in v) return { [refField]: v.ref };
+  const { metadata, ...rest } = v.inline;
+  return { kind, metadata, spec: body(rest) };
+}
+
+const asIs = (b: object): Record<string, unknown> => ({ ...b });
+
+function policyBodyDocument(p: AlertPolicyStored): Record<string, unknown> {
+  const { conditions, notificationTargets, ...rest } = p;
+  return {
+    ...rest,
+    conditions: conditions.map((c) => refOrInline(c, 'conditionRef', 'AlertCondition', asIs)),
+    ...(notificationTargets ? { notificationTargets: notificationTargets.map((t) => refOrInline(t, 'targetRef', 'AlertNotificationTarget', asIs)) } : {}),
+  };
+}
+
+/** A stored AlertPolicy as its document's metadata and spec (parsePolicyDocument reversed). */
+export function policyDocument(stored: Stored<AlertPolicyStored>): { metadata: Metadata; spec: Record<string, unknown> } {
+  const { metadata, ...p } = stored;
+  return { metadata, spec: policyBodyDocument(p) };
+}
+
+/** A stored SLO as its document's metadata and spec (parseSloDocument reversed). */
+export function sloDocument(stored: StoredSlo): { metadata: Metadata; spec: Record<string, unknown> } {
+  const { metadata, indicator, alertPolicies, ...rest } = stored;
+  const spec: Record<string, unknown> = { ...rest };
+  if (indicator) {
+    const { metadata: m, ...sli } = indicator;
+    spec.indicator = { metadata: m, spec: sli };
+  }
+  if (alertPolicies) spec.alertPolicies = alertPolicies.map((p) => refOrInline(p, 'alertPolicyRef', 'AlertPolicy', (b) => policyBodyDocument(b as AlertPolicyStored)));
+  return { metadata, spec };
+}

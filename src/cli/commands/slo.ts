@@ -1,7 +1,9 @@
 /** `keel slo list|status|series|alerts|backfill|evaluate|delete` and `keel export prometheus-rules`. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { clientOf, globals } from '../context.js';
+import { time } from '../args.js';
+import { answer, clientOf, globals } from '../context.js';
+import { fitSeriesStep } from '../series-step.js';
 import { printJson, printTable, progress, progressDone } from '../output.js';
 
 interface ObjectiveStatus {
@@ -124,15 +126,17 @@ export function registerSlo(program: Command): void {
     .command('series')
     .description('SLI, budget remaining and burn rates over time')
     .argument('<name>', 'SLO name')
-    .option('--from <time>', 'start (RFC 3339 or epoch ms; default 24 hours ago)')
-    .option('--to <time>', 'end (default now)')
+    .option('--from <time>', 'start (a date, RFC 3339, epoch ms, 7d or now-1h; default 24 hours ago)', time)
+    .option('--to <time>', 'end (default now)', time)
     .option('--step <duration>', 'distance between points, whole minutes (e.g. 5m, 1h)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { from?: string; to?: string; step?: string }, cmd: Command) => {
+      const fitted = fitSeriesStep(opts, Date.now());
+      if (fitted.note) process.stderr.write(`note: ${fitted.note}\n`);
       const res = await clientOf(cmd).call<{ objectives: { name: string; points: { t: string; sli: number | null; budgetRemaining: number; burnRates: Record<string, number> }[] }[] }>(
         'GET',
         `/v1/slos/${encodeURIComponent(name)}/series`,
-        { query: { from: opts.from, to: opts.to, step: opts.step } },
+        { query: { from: opts.from, to: opts.to, step: fitted.step } },
       );
       if (globals(cmd).json) return printJson(res);
       for (const o of res.objectives) {
@@ -207,8 +211,8 @@ export function registerSlo(program: Command): void {
     .description('Delete an SLO (its alerts resolve; its counters are pruned)')
     .argument('<name>', 'SLO name')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await clientOf(cmd).call('DELETE', `/v1/slos/${encodeURIComponent(name)}`);
-      process.stdout.write(`deleted SLO/${name}\n`);
+      const res = await clientOf(cmd).call('DELETE', `/v1/slos/${encodeURIComponent(name)}`);
+      answer(cmd, res ?? { deleted: `SLO/${name}` }, () => process.stdout.write(`deleted SLO/${name}\n`));
     });
 
   const exp = program.command('export').description('Export Keel configuration for other tools');
