@@ -75,7 +75,7 @@ export function sloModule(ctx: CoreContext): KeelModule {
     routes: sloRoutes({
       definitions: ctx.definitions,
       status,
-      evaluate: () => evaluator.evaluateAll(),
+      evaluate: (tenant) => evaluator.evaluateAll(undefined, tenant),
       rules: async (tenant) => prometheusRules(tenant, await currentGenerations(store.db, tenant), config.slo.minBadEvents),
     }),
     start: async () => {

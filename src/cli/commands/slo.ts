@@ -194,7 +194,7 @@ export function registerSlo(program: Command): void {
 
   slo
     .command('evaluate')
-    .description('Evaluate burn-rate alerts now instead of waiting for the next round')
+    .description("Evaluate your tenant's burn-rate alerts now instead of waiting for the next round")
     .option('--json', 'machine-readable output')
     .action(async (_opts: unknown, cmd: Command) => {
       const res = await clientOf(cmd).call<{ evaluated: number; transitions: number }>('POST', '/v1/slo-evaluations');
