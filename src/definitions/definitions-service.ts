@@ -111,7 +111,7 @@ export class DefinitionsService {
       for (const e of handler.validate?.(def.spec, def.name, ctx) ?? []) {
         errors.push({ file: doc.file, line: doc.lineOf(e.path), path: formatPath(e.path), message: e.message, kind: def.kind, name: def.name });
       }
-      for (const w of handler.warnings?.(def.spec, def.name, ctx) ?? []) {
+      for (const w of (await handler.warnings?.(def.spec, def.name, ctx)) ?? []) {
         warnings.push({ file: doc.file, line: doc.lineOf(w.path), path: formatPath(w.path), message: w.message, kind: def.kind, name: def.name });
       }
     }

@@ -7,8 +7,8 @@
 import type { Clock } from '../core/clock.js';
 import type { Definition, FieldError, KindHandler, ValidationContext } from '../definitions/kinds.js';
 import { SERVICE_KIND_ORDER } from '../services/service-kind.js';
-import type { AttributeCatalogue } from './attribute-catalogue.js';
-import { sloAttributePaths } from './attribute-paths.js';
+import { unseenMessage, type AttributeCatalogue } from './attribute-catalogue.js';
+import { sloAttributeUses } from './attribute-paths.js';
 import { DEFAULT_POLICY_NAME } from './default-policy.js';
 import {
   parseConditionDocument,
@@ -100,12 +100,12 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     order: SERVICE_KIND_ORDER + 30,
     parse: parseSloDocument,
     validate: (spec, _name, ctx) => resolveSlo(spec, lookupOf(ctx)).errors,
-    warnings: (spec, _name, ctx) => {
+    warnings: async (spec, _name, ctx) => {
       const { slo: resolved } = resolveSlo(spec, lookupOf(ctx));
       if (!resolved || !catalogue) return [];
-      const unseen = catalogue.unseen(ctx.tenant, sloAttributePaths(resolved));
-      const where = spec.indicatorRef !== undefined ? ['spec', 'indicatorRef'] : ['spec', 'indicator'];
-      return unseen.map((p) => ({ path: where, message: `no recent event of this tenant has the attribute "${p}"; check the name (the SLO will count nothing until events carry it)` }));
+      const unseen = await catalogue.unseenNow(ctx.tenant, sloAttributeUses(resolved));
+      // An SLI by reference is written elsewhere: point at the reference.
+      return unseen.map((u) => ({ path: spec.indicatorRef !== undefined && u.reader !== 'breakdown' ? ['spec', 'indicatorRef'] : u.field, message: unseenMessage(u) }));
     },
     onChange,
   };

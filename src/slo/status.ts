@@ -33,7 +33,7 @@ export class SloStatusService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-    private readonly warnings: (tenant: string, gen: Generation) => string[] = () => [],
+    private readonly warnings: (tenant: string, gen: Generation) => Promise<string[]> = async () => [],
   ) {}
 
   private async gen(tenant: string, name: string): Promise<Generation> {
@@ -129,7 +129,7 @@ export class SloStatusService {
         notificationTargets: p.notificationTargets,
       })),
       backfill: backfillProgress(g, parts),
-      warnings: this.warnings(tenant, g),
+      warnings: await this.warnings(tenant, g),
       evaluatedAt: iso(now),
     };
   }
