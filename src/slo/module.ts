@@ -27,7 +27,12 @@ export function sloModule(ctx: CoreContext): KeelModule {
   const catalogue = new AttributeCatalogue(ctx.log);
   for (const k of sloKinds(clock, catalogue)) ctx.kinds.register(k);
   const metrics = new SloMetrics(ctx.metrics);
-  const status = new SloStatusService(store.db, clock, async (tenant, gen) => (await catalogue.unseenNow(tenant, sloAttributeUses(gen.slo))).map(unseenMessage));
+  const status = new SloStatusService(
+    store.db,
+    clock,
+    async (tenant, gen) => (await catalogue.unseenNow(tenant, sloAttributeUses(gen.slo))).map(unseenMessage),
+    async (tenant) => (await ctx.log.readTenant(tenant, 0, { maxBatches: 1, maxBytes: 1 }))[0]?.minTs,
+  );
   const evaluator = new SloEvaluator({ db: store.db, alerts: ctx.alerts, clock, logger, metrics, minBadEvents: config.slo.minBadEvents });
   const backfiller = new Backfiller({ db: store.db, log: ctx.log, clock, logger, metrics, maxBreakdownValues: config.slo.maxBreakdownValues });
   const aggregator = new SloAggregator({ metrics, maxBreakdownValues: config.slo.maxBreakdownValues, logger, clock });

@@ -11,6 +11,7 @@ import { backfillProgress } from './backfill.js';
 import { topBreakdowns } from './counter-reader.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
+import { coverage, type Coverage } from './coverage.js';
 import { dedupKey } from './evaluator.js';
 import { backfillPartitions, currentGeneration, currentGenerations, type Generation } from './generations.js';
 import { budget, burnRate, forecast, sli, type Units } from './math.js';
@@ -34,7 +35,23 @@ export class SloStatusService {
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     private readonly warnings: (tenant: string, gen: Generation) => Promise<string[]> = async () => [],
+    /** Event time of the tenant's oldest retained batch (the backfill cannot count anything older). */
+    private readonly oldestRetained: (tenant: string) => Promise<number | undefined> = async () => undefined,
   ) {}
+
+  /** How much of the window the generation holds events for (see coverage.ts). */
+  private async coverage(g: Generation, w: SloWindow, series: Map<number, number>): Promise<Coverage> {
+    const ids = [...series.values()];
+    const counted = ids.length
+      ? await this.db.selectFrom('slo_counts').select((eb) => eb.fn.min('bucket').as('first')).where('series_id', 'in', ids).where('res', '=', 60).executeTakeFirst()
+      : undefined;
+    const first = counted?.first;
+    return coverage(w, {
+      liveSince: g.backfillStartedAt ?? g.createdAt,
+      oldestRetained: await this.oldestRetained(g.tenant),
+      oldestCounted: first === null || first === undefined ? undefined : Number(first),
+    });
+  }
 
   private async gen(tenant: string, name: string): Promise<Generation> {
     const g = await currentGeneration(this.db, tenant, name);
@@ -111,7 +128,7 @@ export class SloStatusService {
       budgetingMethod: g.slo.method,
       indicator: g.slo.indicator,
       breakdown: g.slo.breakdown.map((p) => p.join('.')),
-      window: windowJson(g, w),
+      window: { ...windowJson(g, w), coverage: coverageJson(await this.coverage(g, w, series)) },
       objectives,
       alerts: alertRows.map((r) => ({
         objective: Number(r.objective),
@@ -288,6 +305,10 @@ export class SloStatusService {
 
 function unitsJson(u: Units) {
   return { good: round(u.good, 6), bad: round(u.total - u.good, 6), total: u.total };
+}
+
+function coverageJson(c: Coverage) {
+  return { from: iso(c.from), percent: round(c.ratio * 100, 2), complete: c.ratio >= 1 };
 }
 
 function windowJson(g: Generation, w: SloWindow) {

@@ -78,6 +78,15 @@ describe('SLO status', () => {
     expect(o.topBreakdown.length).toBe(4);
     expect(bad).toBeGreaterThan(checkout.length * 0.01);
     expect(o.forecast).toMatchObject({ exhausted: true, exhaustsInSeconds: 0 });
+    // The SLO was created at T0 and the log holds events from two hours before: 2 h of 30 days.
+    expect(s.window.coverage).toEqual({ from: '2026-06-01T10:00:00.000Z', percent: 0.28, complete: false });
+  });
+
+  it('says the window is complete when the history reaches back to its start', async () => {
+    expect((await applyYaml(t.url, t.adminKey, ratioSlo('checkout-hourly', { window: '1h' }))).status).toBe(200);
+    await settled(t.url, t.adminKey);
+    const s = await status(t.url, t.adminKey, 'checkout-hourly');
+    expect(s.window.coverage).toEqual({ from: '2026-06-01T11:00:00.000Z', percent: 100, complete: true });
   });
 
   it('keeps breakdown totals exact beyond the cap of distinct values (__other__)', async () => {
@@ -176,7 +185,7 @@ describe('Prometheus and the CLI', () => {
       const out = join(dir, 'rules.yaml');
       const r = await cli('export', 'prometheus-rules', '--output', out);
       expect(r.code).toBe(0);
-      const check = await run('promtool', ['check', 'rules', out]);
+      const check = await run('promtool', ['check', 'rules', out]).catch((e: { stdout: string; stderr: string }) => { throw new Error(e.stdout + e.stderr); });
       expect(check.stdout).toMatch(/SUCCESS: \d+ rules found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -194,6 +203,8 @@ describe('Prometheus and the CLI', () => {
     const human = await cli('slo', 'status', 'checkout');
     expect(human.stdout).toMatch(/objective availability: target 99%/);
     expect(human.stdout).toMatch(/region=r1: \d+ bad of \d+/);
+    // Seven hours later (the alert tests moved the clock): 9 h of 30 days.
+    expect(human.stdout).toContain('history: events from 2026-06-01T10:00:00.000Z only, 1.25% of the window (older events were not retained when the SLO was created)');
     expect((await cli('slo', 'status', 'nope')).code).toBe(1);
     expect((await cli('slo', 'status')).code).toBe(2);
     const down = await run(process.execPath, [KEEL_BIN, '--url', 'http://127.0.0.1:9', 'slo', 'list']).catch((e: { code: number }) => e);

@@ -21,7 +21,7 @@ interface Status {
   displayName?: string;
   service: string;
   budgetingMethod: string;
-  window: { duration: string; rolling: boolean; start: string; end: string; calendar?: { startTime: string; timeZone: string } };
+  window: { duration: string; rolling: boolean; start: string; end: string; calendar?: { startTime: string; timeZone: string }; coverage?: { from: string; percent: number; complete: boolean } };
   objectives: ObjectiveStatus[];
   alerts: { objective: number; policy: string; severity: string; status: string; since: string }[];
   backfill: Backfill;
@@ -49,6 +49,7 @@ function printStatus(s: Status): void {
   const w = s.window;
   out(`SLO ${s.name}${s.displayName ? ` (${s.displayName})` : ''}  service ${s.service}  ${s.budgetingMethod}`);
   out(`window: ${w.rolling ? `rolling ${w.duration}` : `calendar ${w.duration} from ${w.calendar?.startTime} ${w.calendar?.timeZone}`}, ${w.start} .. ${w.end}`);
+  if (w.coverage && !w.coverage.complete) out(`history: events from ${w.coverage.from} only, ${w.coverage.percent}% of the window (older events were not retained when the SLO was created)`);
   for (const o of s.objectives) {
     out();
     out(`objective ${o.name}: target ${pct(o.target)}, SLI ${pct(o.sli)}`);
