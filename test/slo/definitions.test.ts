@@ -98,7 +98,7 @@ describe('OpenSLO definitions', () => {
     }
     const wrongOp = await applyYaml(t.url, t.adminKey, ratioSlo('ratio-with-op', { objectives: '    - op: lte\n      value: 3\n      target: 0.9\n' }));
     expect(wrongOp.status).toBe(400);
-    expect(wrongOp.body.error.details[0].path).toBe('spec.objectives[0].op');
+    expect(wrongOp.body.error.details[0].path).toBe('spec.objectives[0].value');
   });
 
   it('reads and writes SLOs through /v1/slos with the same validation and versions', async () => {
