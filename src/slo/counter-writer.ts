@@ -8,8 +8,9 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
-import type { BucketCells, FoldResult, StreamDelta } from './fold.js';
-import { OTHER, type ResolvedSlo } from './model.js';
+import { BucketCells, type FoldResult, type StreamDelta } from './fold.js';
+import { capClass, marginalKey, OVERALL } from './breakdown-keys.js';
+import type { ResolvedSlo } from './model.js';
 import { fineRetentionMs, retentionMs } from './retention.js';
 import { DAY, HOUR, floorTo } from './windows.js';
 
@@ -21,8 +22,7 @@ export interface GenInfo {
   kind: 'ratio' | 'threshold';
 }
 
-export const OVERALL = '';
-export const OTHER_KEY = JSON.stringify([OTHER]);
+export { OTHER_KEY, OVERALL } from './breakdown-keys.js';
 
 /** Slice rollup sizes (ms) usable for a slice length: whole multiples of it. */
 export function sliceRollupLevels(sliceMs: number): number[] {
@@ -91,23 +91,27 @@ export class CounterWriter {
         if (stream && stream.all.cells.size > 0) targets.push({ uid: d.uid, objective: o, gen, stream });
       }
     }
+    // Per-attribute marginals (with two or more breakdown attributes): each attribute's values
+    // stay findable when the combinations outgrow their cap.
+    const marginals = targets.map((t) => (t.gen.slo.breakdown.length > 1 ? marginalCells(t.stream) : new Map<string, BucketCells>()));
     await this.resolveSeries(
       trx,
-      targets.map((t) => ({ uid: t.uid, objective: t.objective, combos: t.stream.combos.map((c) => JSON.stringify(c.values)) })),
+      targets.map((t, i) => ({ uid: t.uid, objective: t.objective, combos: [...t.stream.combos.map((c) => JSON.stringify(c.values)), ...marginals[i]!.keys()] })),
     );
     const rows = new Map<string, CountRow>();
     const slices: SliceWork[] = [];
-    for (const { uid, objective: o, gen, stream } of targets) {
+    targets.forEach(({ uid, objective: o, gen, stream }, t) => {
       const fineFrom = now - fineRetentionMs(gen.slo);
       const keepFrom = now - retentionMs(gen.slo);
       const overall = this.series.get(seriesKey(uid, o, OVERALL))!;
       addCells(rows, overall, stream.all, fineFrom, keepFrom);
       for (const combo of stream.combos) addCells(rows, this.series.get(seriesKey(uid, o, JSON.stringify(combo.values)))!, combo.cells, fineFrom, keepFrom);
+      for (const [key, cells] of marginals[t]!) addCells(rows, this.series.get(seriesKey(uid, o, key))!, cells, fineFrom, keepFrom);
       const objective = gen.slo.objectives[o]!;
       if (gen.slo.method !== 'Occurrences' && objective.timeSliceMs) {
         slices.push({ sid: overall, slices: sliceDeltas(stream.all, objective.timeSliceMs, keepFrom), sliceMs: objective.timeSliceMs, target: objective.timeSliceTarget });
       }
-    }
+    });
     const list = [...rows.values()].sort((a, b) => a.series_id - b.series_id || a.res - b.res || a.bucket - b.bucket);
     for (let i = 0; i < list.length; i += CHUNK) {
       await trx
@@ -181,8 +185,10 @@ export class CounterWriter {
     const counts = new Map<string, number>();
     const load = async () => {
       for (const r of await trx.selectFrom('slo_series').select(['id', 'gen_uid', 'objective', 'breakdown']).where('gen_uid', 'in', uids).execute()) {
-        if (!known.has(seriesKey(r.gen_uid, Number(r.objective), r.breakdown)) && r.breakdown !== OVERALL && r.breakdown !== OTHER_KEY) {
-          counts.set(`${r.gen_uid}|${r.objective}`, (counts.get(`${r.gen_uid}|${r.objective}`) ?? 0) + 1);
+        const cap = capClass(r.breakdown);
+        if (!known.has(seriesKey(r.gen_uid, Number(r.objective), r.breakdown)) && cap && !cap.isOther) {
+          const ck = `${r.gen_uid}|${r.objective}|${cap.cls}`;
+          counts.set(ck, (counts.get(ck) ?? 0) + 1);
         }
         known.set(seriesKey(r.gen_uid, Number(r.objective), r.breakdown), Number(r.id));
       }
@@ -197,14 +203,16 @@ export class CounterWriter {
         return key;
       };
       want(OVERALL);
-      let count = counts.get(`${g.uid}|${g.objective}`) ?? 0;
       for (const c of [...new Set(g.combos)].sort()) {
         const key = seriesKey(g.uid, g.objective, c);
         if (known.has(key) || create.has(key)) continue;
+        const cap = capClass(c)!;
+        const ck = `${g.uid}|${g.objective}|${cap.cls}`;
+        const count = counts.get(ck) ?? 0;
         if (count < this.maxBreakdownValues) {
           want(c);
-          count++;
-        } else alias.set(key, want(OTHER_KEY));
+          counts.set(ck, count + 1);
+        } else alias.set(key, want(cap.other));
       }
     }
     if (create.size > 0) {
@@ -242,6 +250,23 @@ function addCells(rows: Map<string, CountRow>, sid: number, cells: BucketCells, 
       } else rows.set(k, { series_id: sid, res, bucket: b, good: c.good, total: c.total });
     }
   }
+}
+
+/** Each attribute's values over all combinations of the others: the marginals' cells. */
+function marginalCells(stream: StreamDelta): Map<string, BucketCells> {
+  const out = new Map<string, BucketCells>();
+  for (const combo of stream.combos) {
+    combo.values.forEach((value, i) => {
+      const key = marginalKey(i, value);
+      let cells = out.get(key);
+      if (!cells) {
+        cells = new BucketCells();
+        out.set(key, cells);
+      }
+      for (const [bucket, c] of combo.cells.cells) cells.addCounts(bucket, c.good, c.total);
+    });
+  }
+  return out;
 }
 
 function sliceDeltas(cells: BucketCells, sliceMs: number, keepFrom: number): Map<number, { good: number; total: number }> {

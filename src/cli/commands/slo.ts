@@ -13,7 +13,9 @@ interface ObjectiveStatus {
   errorBudget: { unit: string; total: number; consumed: number; remaining: number; remainingPercent: number; consumedPercent: number };
   burnRates: { window: string; burnRate: number; badEvents: number; totalEvents: number }[];
   forecast: { window: string; burnRate: number; exhausted: boolean; exhaustsAt: string | null; exhaustsInSeconds: number | null };
-  topBreakdown: { values: Record<string, string>; badEvents: number; totalEvents: number }[];
+  topBreakdown?: { values: Record<string, string>; badEvents: number; totalEvents: number; badRatio: number; lift: number }[];
+  breakdownBaseline?: { badRatio: number | null };
+  breakdownOther?: { badEvents: number; totalEvents: number; badShare: number };
 }
 
 interface Status {
@@ -68,11 +70,14 @@ function printStatus(s: Status): void {
             : `not exhausted at the ${f.window} burn rate (${f.burnRate.toFixed(2)}x)${w.rolling ? '' : ' before the period ends'}`
       }`,
     );
-    if (o.topBreakdown.length) {
-      out('  most bad events:');
+    if (o.topBreakdown?.length) {
+      out(`  failing most (bad ratio against the SLO's ${pct(o.breakdownBaseline?.badRatio ?? null, 2)}):`);
       for (const t of o.topBreakdown) {
-        out(`    ${Object.entries(t.values).map(([k, v]) => `${k}=${v}`).join(' ')}: ${num(t.badEvents)} bad of ${num(t.totalEvents)}`);
+        out(`    ${Object.entries(t.values).map(([k, v]) => `${k}=${v}`).join(' ')}: ${pct(t.badRatio, 2)} bad (${num(t.badEvents)} of ${num(t.totalEvents)}, ${t.lift.toFixed(1)}x)`);
       }
+    }
+    if (o.breakdownOther && o.breakdownOther.badEvents > 0) {
+      out(`  __other__ (combinations past the cap): ${num(o.breakdownOther.badEvents)} bad of ${num(o.breakdownOther.totalEvents)}, ${pct(o.breakdownOther.badShare, 2)} of the bad events`);
     }
   }
   out();
