@@ -117,7 +117,7 @@ export class DefinitionsService {
       for (const e of handler.validate?.(def.spec, def.name, ctx) ?? []) {
         errors.push({ file: doc.file, line: doc.lineOf(e.path), path: formatPath(e.path), message: e.message, kind: def.kind, name: def.name });
       }
-      for (const w of handler.warnings?.(def.spec, def.name, ctx) ?? []) {
+      for (const w of (await handler.warnings?.(def.spec, def.name, ctx)) ?? []) {
         warnings.push({ file: doc.file, line: doc.lineOf(w.path), path: formatPath(w.path), message: w.message, kind: def.kind, name: def.name });
       }
     }
@@ -174,7 +174,17 @@ export class DefinitionsService {
     const meta = d.metadata as Record<string, unknown> | undefined;
     const name = meta?.name;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-      return at(['metadata', 'name'], 'metadata.name is required: lowercase letters, digits, ".", "-" or "_"', d.kind);
+      at(
+        ['metadata', 'name'],
+        name === undefined || name === null || name === ''
+          ? 'metadata.name is required: lowercase letters, digits, ".", "-" or "_"'
+          : `metadata.name ${JSON.stringify(name)} must be lowercase letters, digits, ".", "-" or "_"`,
+        d.kind,
+      );
+      // The rest of the document is still checked, so one pass shows every error.
+      const parsed = handler.parse(d);
+      if (!parsed.ok) for (const e of parsed.errors) if (formatPath(e.path) !== 'metadata.name') at(e.path, e.message, d.kind);
+      return;
     }
     const key = `${handler.kind}/${name}`;
     const dup = desired.get(key);

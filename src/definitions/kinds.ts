@@ -51,8 +51,8 @@ export interface KindHandler<T = unknown> {
   parse(document: Record<string, unknown>): ParseResult<T>;
   /** Checks against the other definitions: references resolve, names don't clash, and so on. */
   validate?(spec: T, name: string, ctx: ValidationContext): FieldError[];
-  /** Doubts that do not refuse the document (e.g. a filter on an attribute no recent event has); shown with the plan. */
-  warnings?(spec: T, name: string, ctx: ValidationContext): FieldError[];
+  /** Doubts that do not refuse the document (e.g. a filter on an attribute no recent event has); shown with the plan. May read data. */
+  warnings?(spec: T, name: string, ctx: ValidationContext): FieldError[] | Promise<FieldError[]>;
   /** Refuses deleting something others still reference. */
   validateDelete?(name: string, ctx: ValidationContext): FieldError[];
   /**

@@ -20,7 +20,7 @@ const sloDocument = z
 export interface SloRouteDeps {
   definitions: DefinitionsService;
   status: SloStatusService;
-  evaluate(): Promise<{ evaluated: number; transitions: number }>;
+  evaluate(tenant: string): Promise<{ evaluated: number; transitions: number }>;
   rules(tenant: string): Promise<string>;
   clock: Clock;
 }
@@ -231,12 +231,12 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
     defineRoute({
       method: 'POST',
       url: '/v1/slo-evaluations',
-      summary: 'Evaluate every SLO’s burn-rate alerts now (the evaluator also runs on its interval)',
+      summary: 'Evaluate the tenant’s SLO burn-rate alerts now (the evaluator also runs on its interval, for every tenant)',
       tags: ['slo'],
       permission: 'slo:write',
       audit: 'slo.evaluate',
       responses: [{ status: 200, description: 'SLOs evaluated and alert transitions' }],
-      handler: async () => deps.evaluate(),
+      handler: async ({ principal }) => deps.evaluate(principal.tenant),
     }),
     defineRoute({
       method: 'GET',
