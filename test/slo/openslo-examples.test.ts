@@ -85,7 +85,7 @@ describe('the OpenSLO spec’s v1 examples through keel plan', () => {
         const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: ')).map((l) => l.replace(/^warning: \S+:\d+ \S+ /, ''));
         expect(warnings, f).toEqual(want.warnings ?? []);
       } else {
-        expect(r.code, f).toBe(1);
+        expect(r.code, f).toBe(2); // a refused definition is invalid configuration (README: exit codes);
         expect(errorsOf(r.stderr), f).toEqual(want.errors);
       }
     }
