@@ -20,6 +20,8 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerVersion } from './commands/version.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -51,6 +53,8 @@ export function buildProgram(): Command {
   registerUsage(program);
   registerDoctor(program);
   registerBench(program);
+  registerMigrate(program);
+  registerVersion(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of program.commands) c.exitOverride();
