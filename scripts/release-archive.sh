@@ -16,6 +16,8 @@ cp -a "$root/dist" "$root/bin" "$root/package.json" "$root/package-lock.json" "$
 # node_modules may be a symlink (a worktree sharing another's): copy what it points to.
 cp -a "$(readlink -f "$root/node_modules")" "$stage/node_modules"
 (cd "$stage" && npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error >/dev/null)
+# npm prune leaves the emptied scope folders (@typescript) behind.
+find "$stage/node_modules" -mindepth 1 -maxdepth 1 -type d -empty -delete
 if commit=$(git -C "$root" rev-parse HEAD 2>/dev/null); then
   # build-info.mjs writes next to its own parent folder: run a copy inside the stage.
   mkdir "$stage/scripts" && cp "$root/scripts/build-info.mjs" "$stage/scripts/"
