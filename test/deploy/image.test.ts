@@ -18,7 +18,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, waitReady } from '../../src/bench/spawn-keel.js';
 import { cleanup, uniqueNames } from '../helpers/dist.js';
-import { NATS_URL, PG_URL } from '../helpers/stores.js';
+import { clusterEnv } from './support/live-metrics.js';
 import { ROOT } from './support/manifests.js';
 
 const run = promisify(execFile);
@@ -141,16 +141,7 @@ if (SKIP) {
     it('the same image runs a distributed role (keel start --role ingest)', async () => {
       const names = uniqueNames('image');
       const port = await freePort();
-      const env = {
-        KEEL_PORT: String(port),
-        KEEL_HOST: '127.0.0.1',
-        KEEL_NATS_URL: NATS_URL,
-        KEEL_POSTGRES_URL: PG_URL,
-        KEEL_POSTGRES_SCHEMA: names.schema,
-        KEEL_NATS_STREAM: names.stream,
-        KEEL_NATS_SUBJECT_PREFIX: names.prefix,
-        KEEL_SECRET_KEY: randomBytes(32).toString('hex'),
-      };
+      const env = { ...clusterEnv(names), KEEL_PORT: String(port), KEEL_HOST: '127.0.0.1' };
       const ingest = runDetached(container, env, ['node', '/app/bin/keel.js', 'start', '--role', 'ingest']);
       try {
         await waitReady(`http://127.0.0.1:${port}`, 120_000, ingest);

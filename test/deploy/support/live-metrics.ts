@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { spawnKeel, type KeelProcess } from '../../../src/bench/spawn-keel.js';
-import { cleanup, uniqueNames } from '../../helpers/dist.js';
+import { cleanup, uniqueNames, type ClusterNames } from '../../helpers/dist.js';
 import { NATS_URL, PG_URL } from '../../helpers/stores.js';
 
 export interface Scrape {
@@ -43,6 +43,19 @@ export async function scrapeUntil(url: string, ready: (s: Scrape) => boolean, ti
   }
 }
 
+/** The environment of a distributed Keel on this machine's NATS and PostgreSQL, in names of its own. */
+export function clusterEnv(names: ClusterNames): Record<string, string> {
+  return {
+    KEEL_NATS_URL: NATS_URL,
+    KEEL_POSTGRES_URL: PG_URL,
+    KEEL_POSTGRES_SCHEMA: names.schema,
+    KEEL_NATS_STREAM: names.stream,
+    KEEL_NATS_SUBJECT_PREFIX: names.prefix,
+    KEEL_PARTITIONS: '2',
+    KEEL_SECRET_KEY: randomBytes(32).toString('hex'),
+  };
+}
+
 export interface LiveKeel {
   /** role → its scrape: `embedded`, and each distributed role. */
   scrapes: Map<string, Scrape>;
@@ -52,15 +65,7 @@ export interface LiveKeel {
 /** Starts the embedded default and one process per distributed role, and scrapes each once. */
 export async function startAndScrape(roles: string[] = ['ingest', 'worker', 'evaluator', 'api']): Promise<LiveKeel> {
   const names = uniqueNames('deploy');
-  const env = {
-    KEEL_NATS_URL: NATS_URL,
-    KEEL_POSTGRES_URL: PG_URL,
-    KEEL_POSTGRES_SCHEMA: names.schema,
-    KEEL_NATS_STREAM: names.stream,
-    KEEL_NATS_SUBJECT_PREFIX: names.prefix,
-    KEEL_PARTITIONS: '2',
-    KEEL_SECRET_KEY: randomBytes(32).toString('hex'),
-  };
+  const env = clusterEnv(names);
   const procs: KeelProcess[] = [];
   const scrapes = new Map<string, Scrape>();
   const stop = async () => {
