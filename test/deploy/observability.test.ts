@@ -65,7 +65,7 @@ describe('Prometheus rules about Keel', () => {
     expect(r.code).toBe(0);
   });
 
-  it('pass their promtool unit tests (lag counted once across pods, leader loss, failing channel, refusing ingest)', async () => {
+  it('pass their promtool unit tests (lag counted once across pods, leader loss, failing channel, refusing ingest, certificate expiry, broken audit chain)', async () => {
     const r = await promtool(['test', 'rules', join(ROOT, 'deploy/prometheus/keel-alerts.test.yaml')]);
     expect(r.out).toContain('SUCCESS');
     expect(r.code).toBe(0);
@@ -73,7 +73,7 @@ describe('Prometheus rules about Keel', () => {
 
   it('every alert has a severity, a summary and a runbook under docs/runbooks/ that exists and names it', () => {
     expect(rules.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['KeelIngestRefusing', 'KeelDataDiskFilling', 'KeelConsumerLagHigh', 'KeelLeaderLost', 'KeelNotificationChannelFailing']),
+      expect.arrayContaining(['KeelIngestRefusing', 'KeelDataDiskFilling', 'KeelConsumerLagHigh', 'KeelLeaderLost', 'KeelNotificationChannelFailing', 'KeelAuditChainBroken', 'KeelCertificateExpiring']),
     );
     for (const r of rules) {
       expect(['critical', 'warning'], r.alert).toContain(r.labels.severity);
