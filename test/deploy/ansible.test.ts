@@ -92,7 +92,8 @@ beforeAll(async () => {
   archive = join(work, 'keel.tar.gz');
   await run(join(ROOT, 'scripts/release-archive.sh'), [archive], { env, maxBuffer: 16 << 20 });
   inventory = join(work, 'inventory.ini');
-  writeFileSync(inventory, `[keel]\nlocalhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n`);
+  // The test runs as root on this machine: no privilege escalation (and no sudo) needed.
+  writeFileSync(inventory, `[keel]\nlocalhost ansible_connection=local ansible_become=false ansible_python_interpreter=/usr/bin/python3\n`);
 }, 180_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
