@@ -27,13 +27,13 @@ mirror() {
 mkdir -p "$cache"
 if [ ! -s "$rootfs_tar" ]; then
   work=$(mktemp -d "$cache/debootstrap.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
   echo "--- debootstrap --variant=minbase $codename (cached in $rootfs_tar)"
-  debootstrap --variant=minbase "$codename" "$work/root" "$(mirror)" >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; exit 1; }
+  debootstrap --variant=minbase "$codename" "$work/root" "$(mirror)" >"$work/debootstrap.log" 2>&1 || { tail -n 30 "$work/debootstrap.log" >&2; rm -rf "$work"; exit 1; }
   # Package lists and caches are not needed in an image.
   rm -rf "$work/root/var/cache/apt/archives/"*.deb "$work/root/var/lib/apt/lists/"*
   tar -C "$work/root" -cf "$rootfs_tar.part" .
   mv "$rootfs_tar.part" "$rootfs_tar"
+  rm -rf "$work"
 fi
 
 if buildah --storage-driver vfs inspect --type image "$image" >/dev/null 2>&1; then
