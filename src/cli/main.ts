@@ -23,6 +23,8 @@ import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
 import { registerCompletion } from './commands/completion.js';
 import { addExamples } from './examples.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerVersion } from './commands/version.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -55,6 +57,8 @@ export function buildProgram(): Command {
   registerUsage(program);
   registerDoctor(program);
   registerBench(program);
+  registerMigrate(program);
+  registerVersion(program);
   registerCompletion(program);
   addExamples(program);
   program.exitOverride();

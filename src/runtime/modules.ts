@@ -12,6 +12,7 @@ import { pagingModule } from '../paging/module.js';
 import { servicesModule } from '../services/module.js';
 import { sloEvidence } from '../slo/evidence.js';
 import { sloModule } from '../slo/module.js';
+import { selfWatchModule } from '../selfwatch/module.js';
 import { VERSION } from './version.js';
 
 export function domainModules(ctx: CoreContext): KeelModule[] {
@@ -27,5 +28,6 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     slo,
     complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db) }),
     pagingModule(ctx),
+    selfWatchModule(ctx),
   ];
 }
