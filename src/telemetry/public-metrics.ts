@@ -24,6 +24,8 @@ export const PUBLIC_LABELS: ReadonlySet<string> = new Set([
   'objective',
   'good',
   'role',
+  // what a TLS certificate is for (server, client): a fixed vocabulary.
+  'use',
   // prom-client's process and Node.js metrics.
   'le',
   'quantile',

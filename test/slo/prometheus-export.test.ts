@@ -123,7 +123,7 @@ describe('Prometheus rules for a tenant with many SLOs', () => {
   }, 120_000);
 
   it('export counters that include the backfilled events', async () => {
-    const metrics = (await http(`${t.url}/metrics`)).text;
+    const metrics = (await http(`${t.url}/metrics`, { key: t.adminKey })).text;
     const value = (slo: string, good: string) => Number(new RegExp(`keel_slo_events_total\\{tenant="default",slo="${slo}",objective="0",good="${good}"\\} (\\d+)`).exec(metrics)?.[1]);
     // 300 events, 200 of them checkout; every tenth fails (i % 10 == 0, and of those i % 3 != 0 are checkout).
     const checkoutBad = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 3 !== 0 && i % 10 === 0).length;
