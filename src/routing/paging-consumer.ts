@@ -51,7 +51,27 @@ export class PagingConsumer {
   private unsubscribe: (() => void) | undefined;
   private position = 0;
 
-  constructor(private readonly deps: ConsumerDeps) {}
+  constructor(private readonly deps: ConsumerDeps) {
+    deps.incidents.addHooks({
+      stateChanged: (trx, incident, _from, actor, fx) => (incident.state === 'resolved' ? this.resolveAlertsOf(trx, incident.id, actor, fx) : Promise.resolve()),
+    });
+  }
+
+  /**
+   * Resolving an incident resolves its alerts that still fire (as PagerDuty does): otherwise a
+   * source that keeps firing (an Alertmanager re-send, an Events v2 trigger, an SLO still over its
+   * threshold) would count into an alert of a closed case and page nobody ever again.
+   */
+  private async resolveAlertsOf(trx: Transaction<Database>, incidentId: string, actor: string, fx: AfterCommit): Promise<void> {
+    const attached = await trx.selectFrom('incident_alerts').select('alert_id').where('incident_id', '=', incidentId).execute();
+    const results = await this.deps.alerts.resolveIn(
+      trx,
+      attached.map((a) => a.alert_id),
+      this.deps.clock.now(),
+      { reason: 'incident resolved', by: actor },
+    );
+    for (const r of results) fx.add(() => this.deps.alerts.publish(r));
+  }
 
   wake(): void {
     this.waker.wake();
@@ -166,8 +186,8 @@ export class PagingConsumer {
       at: t.at,
       actor,
       type: 'alert',
-      message: `Alert resolved: ${alert.summary}`,
-      data: { alert_id: alert.id, dedup_key: alert.dedupKey, status: 'resolved' },
+      message: `Alert resolved${t.values.reason === 'incident resolved' ? ' with the incident' : ''}: ${alert.summary}`,
+      data: { alert_id: alert.id, dedup_key: alert.dedupKey, status: 'resolved', ...(typeof t.values.by === 'string' ? { by: t.values.by } : {}) },
     });
     if (!OPEN_STATES.includes(incident.state)) return 'resolved';
     const service = incident.service ? await readSpec<ServicePaging>(trx, incident.tenant, 'Service', incident.service) : undefined;

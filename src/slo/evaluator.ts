@@ -127,7 +127,11 @@ export class SloEvaluator {
       for (const d of desired) {
         const before = prev.get(d.key);
         const status = d.firing ? 'firing' : 'resolved';
-        const changed = before ? before.status !== status : d.firing;
+        const key = dedupKey(name, objectives, d.objective, d.policy, d.severity);
+        // Still firing here, but its alert was resolved elsewhere (with its incident, by hand): the
+        // alert is still over its threshold, so it fires again (a new alert, incident and page).
+        const refire = d.firing && before?.status === 'firing' && !(await openAlert(trx, tenant, key));
+        const changed = (before ? before.status !== status : d.firing) || refire;
         if (changed) {
           const summary = d.firing
             ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
@@ -135,7 +139,7 @@ export class SloEvaluator {
           results.push(
             await this.deps.alerts.signalIn(trx, {
               tenant,
-              dedupKey: dedupKey(name, objectives, d.objective, d.policy, d.severity),
+              dedupKey: key,
               source: 'slo',
               status,
               severity: d.severity,
@@ -199,6 +203,11 @@ export class SloEvaluator {
     }
     return transitions;
   }
+}
+
+async function openAlert(trx: Transaction<Database>, tenant: string, key: string): Promise<boolean> {
+  const r = await trx.selectFrom('alerts').select('id').where('tenant_id', '=', tenant).where('dedup_key', '=', key).where('status', '=', 'firing').executeTakeFirst();
+  return r !== undefined;
 }
 
 function conditionValues(c: ConditionResult): Record<string, unknown> {
