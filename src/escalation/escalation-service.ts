@@ -25,6 +25,9 @@ import type { Logger } from '../telemetry/logger.js';
 import { nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
 import type { EscalationTimersTable } from './tables.js';
 import { Waker } from '../core/waker.js';
+import type { Bus } from '../core/bus.js';
+import type { PagingMetrics } from '../incidents/prometheus.js';
+import { UnpagedIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
 
 export interface EscalationDeps {
   store: Store;
@@ -35,6 +38,11 @@ export interface EscalationDeps {
   oncall: OncallService;
   pollIntervalMs: number;
   newAfterCommit(): AfterCommit;
+  /** Who hears of an incident that paged nobody (default: the tenant's admins). */
+  unpagedFallback?: UnpagedFallback;
+  metrics?: PagingMetrics;
+  /** To notice applied definitions: a policy given to a service starts its open unpaged incidents' escalation. */
+  bus?: Bus;
 }
 
 export interface EscalationState {
@@ -49,8 +57,13 @@ export class EscalationService {
   private stopped = false;
   private readonly waker = new Waker();
   private loop: Promise<void> | undefined;
+  private readonly unpaged: UnpagedIncidents;
+  /** Definitions changed (or the loop just started): look for unpaged incidents a policy now covers. */
+  private adoptPending = true;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: EscalationDeps) {
+    this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
     deps.incidents.addHooks({
       opened: (trx, incident, fx) => this.start(trx, incident, fx),
       stateChanged: (trx, incident, _from, actor) => (incident.state === 'triggered' ? Promise.resolve() : this.halt(trx, incident, actor)),
@@ -64,11 +77,18 @@ export class EscalationService {
 
   /** Starts the incident's policy: the first step is due now. */
   async start(trx: Transaction<Database>, incident: Incident, fx: AfterCommit): Promise<void> {
-    if (!incident.escalationPolicy) return;
+    if (!incident.escalationPolicy) {
+      // An alert opened it and its service pages nobody. (Declaring without paging is a choice.)
+      if (incident.createdBy.startsWith('integration:')) {
+        await this.unpaged.mark(trx, incident, 'no_policy', `service ${incident.service ?? '(none)'} has no escalation policy`, fx);
+      }
+      return;
+    }
     const now = this.deps.clock.now();
     const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy);
     if (!policy) {
       await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: `Escalation policy ${incident.escalationPolicy} not found: nobody is paged`, data: { policy: incident.escalationPolicy } });
+      await this.unpaged.mark(trx, incident, 'policy_missing', `escalation policy ${incident.escalationPolicy} does not exist`, fx);
       return;
     }
     await trx
@@ -126,11 +146,17 @@ export class EscalationService {
   run(fence?: Fence): void {
     this.fence = fence;
     this.stopped = false;
+    this.adoptPending = true;
+    this.unsubscribe = this.deps.bus?.on('definitions.applied', () => {
+      this.adoptPending = true;
+      this.wake();
+    });
     this.loop = this.work();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     this.wake();
     await this.loop;
   }
@@ -142,6 +168,10 @@ export class EscalationService {
     while (!this.stopped) {
       let waitFor = pollIntervalMs;
       try {
+        if (this.adoptPending) {
+          this.adoptPending = false;
+          await this.adoptUnpaged();
+        }
         const now = clock.now();
         const due = await store.db
           .selectFrom('escalation_timers')
@@ -200,6 +230,7 @@ export class EscalationService {
       const step = policy?.steps[timer.step];
       if (!policy || !step) {
         await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+        await this.markIfNobodyReached(trx, incident, policy ? 'nobody_to_page' : 'policy_missing', policy ? `escalation policy ${policyName} ended before anyone was paged` : `escalation policy ${policyName} was deleted before anyone was paged`, fx);
         await appendTimeline(trx, incident, {
           at: now,
           actor: 'system',
@@ -252,6 +283,7 @@ export class EscalationService {
       const next = nextPosition(policy, timer);
       if (!next) {
         await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+        await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
         return;
       }
       // Nobody could be paged: do not sit out the wait, go to the next step now.
@@ -262,9 +294,60 @@ export class EscalationService {
     fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
   }
 
+  /**
+   * The escalation ended: if no page is on its way or was delivered, the incident paged nobody.
+   * Jobs were made but all failed: `pages_failed`, whatever the caller thought.
+   */
+  private async markIfNobodyReached(trx: Transaction<Database>, incident: Incident, cause: UnpagedCause, reason: string, fx: AfterCommit): Promise<void> {
+    const jobs = await trx.selectFrom('notification_jobs').select('status').where('incident_id', '=', incident.id).execute();
+    if (jobs.some((j) => j.status === 'sent' || j.status === 'pending')) return;
+    if (jobs.length > 0) await this.unpaged.mark(trx, incident, 'pages_failed', 'every page of its escalation failed', fx);
+    else await this.unpaged.mark(trx, incident, cause, reason, fx);
+  }
+
+  /**
+   * Open, unacknowledged incidents that paged nobody whose service now has an escalation policy
+   * (a new one, or the one that was missing now exists): their escalation starts.
+   */
+  private async adoptUnpaged(): Promise<void> {
+    const { store } = this.deps;
+    const candidates = await store.db.selectFrom('incidents').select('id').where('unpaged_at', 'is not', null).where('state', '=', 'triggered').where('service', 'is not', null).execute();
+    for (const c of candidates) {
+      const fx = this.deps.newAfterCommit();
+      await store.db.transaction().execute(async (trx) => {
+        await this.fence?.(trx);
+        const row = await trx.selectFrom('incidents').selectAll().where('id', '=', c.id).executeTakeFirst();
+        if (!row || row.state !== 'triggered' || row.unpaged_at === null || !row.service) return;
+        const service = await readSpec<{ escalationPolicy?: string }>(trx, row.tenant_id, 'Service', row.service);
+        const policyName = service?.escalationPolicy;
+        if (!policyName || !(await readSpec(trx, row.tenant_id, 'EscalationPolicy', policyName))) return;
+        const started = await trx.selectFrom('escalations').select('incident_id').where('incident_id', '=', row.id).executeTakeFirst();
+        if (started && row.escalation_policy === policyName) return;
+        await trx.deleteFrom('escalation_timers').where('incident_id', '=', row.id).execute();
+        await trx.deleteFrom('escalations').where('incident_id', '=', row.id).execute();
+        await trx.updateTable('incidents').set({ escalation_policy: policyName, unpaged_reason: null, unpaged_at: null }).where('id', '=', row.id).execute();
+        const incident = toIncident({ ...row, escalation_policy: policyName, unpaged_reason: null, unpaged_at: null });
+        await appendTimeline(trx, incident, {
+          at: this.deps.clock.now(),
+          actor: 'system',
+          type: 'escalation',
+          message: `Service ${row.service} now has escalation policy ${policyName}: escalation starts`,
+          data: { policy: policyName, previously_unpaged: row.unpaged_reason },
+        });
+        await this.start(trx, incident, fx);
+      });
+      fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
+    }
+  }
+
   /** Every page of a step failed for good: the next step is due now instead of after the wait. */
   private async onDeliveryFailed(trx: Transaction<Database>, job: NotificationJobsTable, fx: AfterCommit): Promise<void> {
     if (job.pass === null || job.step === null || !job.incident_id) return;
+    const esc = await trx.selectFrom('escalations').select('status').where('incident_id', '=', job.incident_id).executeTakeFirst();
+    if (esc?.status === 'exhausted') {
+      const row = await trx.selectFrom('incidents').selectAll().where('id', '=', job.incident_id).executeTakeFirst();
+      if (row?.state === 'triggered') await this.markIfNobodyReached(trx, toIncident(row), 'pages_failed', 'every page of its escalation failed', fx);
+    }
     const siblings = await trx
       .selectFrom('notification_jobs')
       .select(['status'])

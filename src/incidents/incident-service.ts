@@ -53,6 +53,8 @@ export interface Incident {
   resolvedAt: number | null;
   closedAt: number | null;
   createdBy: string;
+  /** Set when the incident paged nobody: why, and since when. */
+  unpaged: { reason: string; at: number } | null;
 }
 
 export type IncidentChange = 'opened' | 'alert' | 'state' | 'severity' | 'updated' | 'role' | 'note' | 'postmortem' | 'action_item';
@@ -184,6 +186,8 @@ export class IncidentService {
       resolved_at: null,
       closed_at: null,
       created_by: input.createdBy,
+      unpaged_reason: null,
+      unpaged_at: null,
     };
     await trx.insertInto('incidents').values(row).execute();
     const incident = toIncident(row);
@@ -366,6 +370,7 @@ export function toIncident(r: IncidentsTable): Incident {
     resolvedAt: n(r.resolved_at),
     closedAt: n(r.closed_at),
     createdBy: r.created_by,
+    unpaged: r.unpaged_reason ? { reason: r.unpaged_reason, at: Number(r.unpaged_at) } : null,
   };
 }
 
@@ -387,5 +392,7 @@ function toRow(i: Incident): IncidentsTable {
     resolved_at: i.resolvedAt,
     closed_at: i.closedAt,
     created_by: i.createdBy,
+    unpaged_reason: i.unpaged?.reason ?? null,
+    unpaged_at: i.unpaged?.at ?? null,
   };
 }

@@ -27,6 +27,9 @@ export interface IncidentsTable {
   resolved_at: number | null;
   closed_at: number | null;
   created_by: string;
+  /** Why this incident paged nobody (null: someone was paged, or paging is under way). */
+  unpaged_reason?: string | null;
+  unpaged_at?: number | null;
 }
 
 /** Last incident number per tenant: one atomic upsert hands out the next, with no clashes. */

@@ -112,6 +112,16 @@ export const alertmanagerBody = (alerts: unknown[]) => ({
   alerts,
 });
 
+/** A User `name` paged by a signed webhook to `url/<name>`, and an EscalationPolicy of the same name paging them. */
+export function personWithPolicy(name: string, url: string): string {
+  return `${userDoc(name, `${url}/${name}`)}---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: ${name}}
+spec: {steps: [{notify: {users: [${name}]}, wait: 1h}]}
+`;
+}
+
 /** A user document with a webhook contact method pointing at `url`. */
 export function userDoc(name: string, url: string, extra = ''): string {
   return `apiVersion: keel/v1

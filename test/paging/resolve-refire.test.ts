@@ -6,18 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { http, ndjson, type TestKeel } from '../helpers/keel.js';
-import { alertmanagerBody, applyOk, eventsV2, integrationKey, startPagingKeel, startReceiver, userDoc, waitFor, webhookSecrets, type Receiver } from '../helpers/paging.js';
+import { alertmanagerBody, applyOk, eventsV2, integrationKey, personWithPolicy, startPagingKeel, startReceiver, waitFor, webhookSecrets, type Receiver } from '../helpers/paging.js';
 import { ratioSlo, settled } from '../slo/fixtures.js';
 
 let rx: Receiver;
 
-const paging = (url: string) => `${userDoc('ann', `${url}/ann`)}
----
-apiVersion: keel/v1
-kind: EscalationPolicy
-metadata: {name: ann}
-spec: {steps: [{notify: {users: [ann]}, wait: 1h}]}
----
+const paging = (url: string) => `${personWithPolicy('ann', url)}---
 apiVersion: keel/v1
 kind: Service
 metadata: {name: checkout}

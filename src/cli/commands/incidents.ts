@@ -18,6 +18,7 @@ interface IncidentView {
   acknowledged_at: string | null;
   resolved_at: string | null;
   escalation_policy: string | null;
+  paged_nobody: { reason: string; since: string } | null;
 }
 
 interface Detail extends IncidentView {
@@ -61,9 +62,11 @@ export function registerIncidents(program: Command): void {
       const res = await clientOf(cmd).call<{ incidents: IncidentView[] }>('GET', '/v1/incidents', { query: { state: opts.state, service: opts.service, limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
       printTable(
-        res.incidents.map((i) => ({ '#': i.number, ...i })),
-        ['#', 'severity', 'state', 'service', 'title', 'opened_at', 'id'],
+        res.incidents.map((i) => ({ '#': i.number, ...i, paged: i.paged_nobody ? 'NOBODY' : '' })),
+        ['#', 'severity', 'state', 'service', 'paged', 'title', 'opened_at', 'id'],
       );
+      // Said below the table too: an incident nobody was paged for must not scroll by unnoticed.
+      for (const i of res.incidents) if (i.paged_nobody) process.stdout.write(`PAGED NOBODY: #${i.number}: ${i.paged_nobody.reason}\n`);
     });
 
   incidents
@@ -78,6 +81,7 @@ export function registerIncidents(program: Command): void {
       const out = process.stdout;
       out.write(`#${d.number} [${d.severity}] ${d.title}\n`);
       out.write(`state ${d.state}, service ${d.service ?? '-'}, opened ${d.opened_at}${d.acknowledged_at ? `, acknowledged ${d.acknowledged_at}` : ''}${d.resolved_at ? `, resolved ${d.resolved_at}` : ''}\n`);
+      if (d.paged_nobody) out.write(`PAGED NOBODY (since ${d.paged_nobody.since}): ${d.paged_nobody.reason}\n`);
       if (d.summary) out.write(`\n${d.summary}\n`);
       const roles = Object.entries(d.roles);
       if (roles.length) out.write(`\nroles: ${roles.map(([r, p]) => `${r} ${p.name ?? p.user_id}`).join(', ')}\n`);
