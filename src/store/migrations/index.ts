@@ -16,6 +16,7 @@ import * as m0401 from './0401_usage.js';
 import * as m0402 from './0402_batch_ids.js';
 import * as m0403 from './0403_audit_pending.js';
 import * as m0520 from './0520_incidents_unpaged.js';
+import * as m0521 from './0521_timeline_at.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0402_batch_ids': m0402,
   '0403_audit_pending': m0403,
   '0520_incidents_unpaged': m0520,
+  '0521_timeline_at': m0521,
 };
