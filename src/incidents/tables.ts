@@ -87,6 +87,9 @@ export interface IncidentPostmortemsTable {
   created_at: number;
   updated_at: number;
   author: string;
+  /** When and by whom it was last stored as edited (null: as generated). */
+  edited_at?: number | null;
+  edited_by?: string | null;
 }
 
 export interface IncidentTables {

@@ -17,6 +17,7 @@ import * as m0402 from './0402_batch_ids.js';
 import * as m0403 from './0403_audit_pending.js';
 import * as m0520 from './0520_incidents_unpaged.js';
 import * as m0521 from './0521_timeline_at.js';
+import * as m0522 from './0522_postmortem_edited.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '0403_audit_pending': m0403,
   '0520_incidents_unpaged': m0520,
   '0521_timeline_at': m0521,
+  '0522_postmortem_edited': m0522,
 };
