@@ -240,6 +240,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
           .select((eb) => eb.fn.min('notification_jobs.created_at').as('at'))
           .where('notification_jobs.tenant_id', '=', principal.tenant)
           .where('notification_jobs.user_id', 'is not', null)
+          .where('notification_jobs.kind', '=', 'page')
           .where('notification_jobs.created_at', '>=', from)
           .where('notification_jobs.created_at', '<', to)
           .groupBy(['notification_jobs.user_id', 'notification_jobs.incident_id', 'notification_jobs.pass', 'notification_jobs.step']);

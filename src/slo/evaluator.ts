@@ -9,6 +9,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AlertService, SignalResult } from '../alerting/alert-service.js';
 import type { Clock } from '../core/clock.js';
+import { readSpec } from '../definitions/read-specs.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { alertsOf, evaluatePolicy, type ConditionResult } from './alert-rules.js';
@@ -133,6 +134,8 @@ export class SloEvaluator {
         const refire = d.firing && before?.status === 'firing' && !(await openAlert(trx, tenant, key));
         const changed = (before ? before.status !== status : d.firing) || refire;
         if (changed) {
+          // A page carries what the responder needs: the burn per window, the budget left, the runbook.
+          const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
           const summary = d.firing
             ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
             : `SLO ${gen!.slo.displayName ?? name} is no longer burning its error budget (policy ${d.policy})`;
@@ -146,7 +149,8 @@ export class SloEvaluator {
               summary,
               service: gen!.slo.service,
               labels: { slo: name, policy: d.policy, severity: d.severity, service: gen!.slo.service, objective: gen!.slo.objectives[d.objective]?.name ?? String(d.objective) },
-              details: { notificationTargets: d.notify.targets, notifyWhenResolved: d.notify.resolved },
+              details: { notificationTargets: d.notify.targets, notifyWhenResolved: d.notify.resolved, ...(page ? { page } : {}) },
+              ...(page?.runbook_url ? { links: [{ href: page.runbook_url, text: 'Runbook' }] } : {}),
               at: now,
               values: d.values,
             }),
@@ -203,6 +207,26 @@ export class SloEvaluator {
     }
     return transitions;
   }
+}
+
+/** The SLO annotation whose value is a page's runbook link (as Prometheus alerting rules name it). */
+export const RUNBOOK_ANNOTATION = 'runbook_url';
+
+async function pageDetails(trx: Transaction<Database>, tenant: string, name: string, values: Record<string, unknown>) {
+  const conditions = (values.conditions ?? []) as { longWindow: string; shortWindow: string; burnRateLong: number; burnRateShort: number }[];
+  const rates = new Map<string, number>();
+  for (const c of conditions) {
+    rates.set(c.longWindow, c.burnRateLong);
+    rates.set(c.shortWindow, c.burnRateShort);
+  }
+  const spec = await readSpec<{ metadata?: { annotations?: Record<string, string> } }>(trx, tenant, 'SLO', name);
+  const runbook = spec?.metadata?.annotations?.[RUNBOOK_ANNOTATION];
+  return {
+    slo: name,
+    burn_rates: [...rates].map(([window, burnRate]) => ({ window, burn_rate: burnRate })),
+    budget_remaining: typeof values.budgetRemaining === 'number' ? values.budgetRemaining : null,
+    ...(runbook && /^https?:\/\//i.test(runbook) ? { runbook_url: runbook } : {}),
+  };
 }
 
 async function openAlert(trx: Transaction<Database>, tenant: string, key: string): Promise<boolean> {

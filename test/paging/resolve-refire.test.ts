@@ -18,7 +18,7 @@ metadata: {name: checkout}
 spec: {escalationPolicy: ann}
 `;
 
-const pages = () => rx.requests.filter((r) => r.path === '/ann');
+const pages = () => rx.requests.filter((r) => r.path === '/ann' && r.headers['x-keel-event'] === 'incident.triggered');
 const incidentsOf = async (t: TestKeel) => (await http(`${t.url}/v1/incidents?service=checkout&state=all`, { key: t.adminKey })).body.incidents as any[];
 const resolveByHand = async (t: TestKeel, id: string) => {
   const r = await http(`${t.url}/v1/incidents/${id}/resolve`, { method: 'POST', key: t.adminKey, json: { note: 'looks fine' } });
