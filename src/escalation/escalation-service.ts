@@ -22,7 +22,7 @@ import type { Target } from '../notify/targets.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
-import { nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
+import { ackTimeoutMs, nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
 import type { EscalationTimersTable } from './tables.js';
 import { Waker } from '../core/waker.js';
 import type { Bus } from '../core/bus.js';
@@ -66,7 +66,12 @@ export class EscalationService {
     this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
     deps.incidents.addHooks({
       opened: (trx, incident, fx) => this.start(trx, incident, fx),
-      stateChanged: (trx, incident, _from, actor) => (incident.state === 'triggered' ? Promise.resolve() : this.halt(trx, incident, actor)),
+      stateChanged: async (trx, incident, _from, actor) => {
+        if (incident.state === 'triggered') return;
+        await this.halt(trx, incident, actor);
+        if (incident.state === 'acknowledged') await this.armAckTimeout(trx, incident);
+        else await trx.updateTable('ack_timeouts').set({ canceled_at: this.deps.clock.now() }).where('incident_id', '=', incident.id).where('fired_at', 'is', null).execute();
+      },
     });
     deps.notify.addHooks({ deliveryFailed: (trx, job, fx) => this.onDeliveryFailed(trx, job, fx) });
   }
@@ -113,6 +118,56 @@ export class EscalationService {
     if (Number(r.numUpdatedRows) > 0 || Number(e.numUpdatedRows) > 0) {
       await appendTimeline(trx, incident, { at: now, actor, type: 'escalation', message: `Escalation stopped: incident ${incident.state}`, data: { status: 'stopped' } });
     }
+  }
+
+  /** Acknowledged under a policy with `acknowledgementTimeout`: the timeout starts now. */
+  private async armAckTimeout(trx: Transaction<Database>, incident: Incident): Promise<void> {
+    if (!incident.escalationPolicy) return;
+    const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy);
+    const ms = policy ? ackTimeoutMs(policy) : null;
+    if (ms === null) return;
+    const now = this.deps.clock.now();
+    const row = { incident_id: incident.id, tenant_id: incident.tenant, acknowledged_at: incident.acknowledgedAt ?? now, due_at: now + ms, fired_at: null, canceled_at: null };
+    await trx
+      .insertInto('ack_timeouts')
+      .values(row)
+      .onConflict((oc) => oc.column('incident_id').doUpdateSet({ acknowledged_at: row.acknowledged_at, due_at: row.due_at, fired_at: null, canceled_at: null }))
+      .execute();
+  }
+
+  /**
+   * An acknowledgement timed out: if the incident is still acknowledged and an alert of it still
+   * fires, it is triggered again and its policy escalates from the first step.
+   */
+  async fireAckTimeout(incidentId: string): Promise<void> {
+    const fx = this.deps.newAfterCommit();
+    await this.deps.store.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
+      const now = this.deps.clock.now();
+      const claimed = await trx.updateTable('ack_timeouts').set({ fired_at: now }).where('incident_id', '=', incidentId).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) return;
+      const row = await trx.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
+      if (!row || row.state !== 'acknowledged') return;
+      const firing = await trx
+        .selectFrom('incident_alerts')
+        .innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
+        .select('alerts.id')
+        .where('incident_alerts.incident_id', '=', incidentId)
+        .where('alerts.status', '=', 'firing')
+        .limit(1)
+        .executeTakeFirst();
+      const incident = toIncident(row);
+      if (!firing) {
+        await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: 'Acknowledgement timeout reached; no alert still fires, so it stays acknowledged', data: { ack_timeout: 'expired' } });
+        return;
+      }
+      const policy = incident.escalationPolicy ? await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy) : undefined;
+      const after = await this.deps.incidents.retrigger(trx, incident, `acknowledged ${policy?.acknowledgementTimeout ?? ''} ago and its alerts still fire (acknowledgement timeout of ${incident.escalationPolicy})`, fx);
+      await trx.deleteFrom('escalation_timers').where('incident_id', '=', incidentId).execute();
+      await trx.deleteFrom('escalations').where('incident_id', '=', incidentId).execute();
+      await this.start(trx, after, fx);
+    });
+    fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
   }
 
   async state(incidentId: string): Promise<EscalationState | undefined> {
@@ -188,8 +243,12 @@ export class EscalationService {
           // SQLite resolves synchronously: let HTTP and timers run between firings.
           await new Promise((r) => setImmediate(r));
         }
-        if (due.length === 50) waitFor = 0;
+        const acks = await store.db.selectFrom('ack_timeouts').select('incident_id').where('fired_at', 'is', null).where('canceled_at', 'is', null).where('due_at', '<=', now).limit(50).execute();
+        for (const a of acks) if (!this.stopped) await this.fireAckTimeout(a.incident_id);
+        if (due.length === 50 || acks.length === 50) waitFor = 0;
         else {
+          const nextAck = await store.db.selectFrom('ack_timeouts').select((eb) => eb.fn.min('due_at').as('t')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+          if (nextAck?.t !== null && nextAck?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(nextAck.t) - clock.now()));
           const next = await store.db
             .selectFrom('escalation_timers')
             .select((eb) => eb.fn.min('due_at').as('t'))

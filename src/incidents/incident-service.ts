@@ -245,6 +245,20 @@ export class IncidentService {
     return after;
   }
 
+  /**
+   * An acknowledgement timed out (the policy's `acknowledgementTimeout`) while the incident's alerts
+   * still fire: back to triggered, so escalation pages again. Not a transition people can ask for.
+   */
+  async retrigger(trx: Transaction<Database>, incident: Incident, reason: string, fx: AfterCommit): Promise<Incident> {
+    const at = this.clock.now();
+    const r = await trx.updateTable('incidents').set({ state: 'triggered' }).where('id', '=', incident.id).where('state', '=', 'acknowledged').executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return incident;
+    const after: Incident = { ...incident, state: 'triggered' };
+    await appendTimeline(trx, after, { at, actor: 'system', type: 'state', message: `Triggered again: ${reason}`, data: { from: 'acknowledged', to: 'triggered', reason } });
+    fx.add(() => this.bus.emit('incident.changed', { tenant: after.tenant, incident: after, change: 'state', actor: 'system', from: 'acknowledged' }));
+    return after;
+  }
+
   async attachAlert(
     trx: Transaction<Database>,
     incident: Incident,
