@@ -12,7 +12,8 @@ import type { Clock } from '../core/clock.js';
 import { readSpec } from '../definitions/read-specs.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import { alertsOf, evaluatePolicy, type ConditionResult } from './alert-rules.js';
+import { alertsOf, evaluatePolicy, eventsStopped, noDataWindow, type ConditionResult } from './alert-rules.js';
+import { formatDuration } from './durations.js';
 import { currentGenerations, type Generation } from './generations.js';
 import { budget, sli } from './math.js';
 import { alertWindows, measureGeneration } from './measure.js';
@@ -30,8 +31,14 @@ export function dedupKey(slo: string, objectives: number, objective: number, pol
 
 type StateRow = Database['slo_alert_state'];
 
+/** The alert name of a policy's no-data alert (beside its severities). */
+export const NO_DATA = 'nodata';
+
 interface Desired {
   key: string;
+  /** The alert's name in its dedup key when it is not its severity (the no-data alert). */
+  name?: string;
+  summary?: string;
   objective: number;
   policy: string;
   severity: string;
@@ -114,9 +121,43 @@ export class SloEvaluator {
             notify: { targets: policy.notificationTargets.map((t) => ({ name: t.name, target: t.target })), resolved: policy.alertWhenResolved },
           });
         }
+        // No data is a signal: a paging policy also alerts when the SLO's events stop arriving.
+        const watch = noDataWindow(policy);
+        if (watch !== null) {
+          const stopped = eventsStopped(m.windows.get(watch)?.events.total ?? 0, m.slo.events.total);
+          const firing = stopped && !(await this.noDataOptedOut(gen.tenant, gen.name, policy.name));
+          desired.push({
+            key: alertKey(m.objective, policy.name, NO_DATA),
+            name: NO_DATA,
+            summary: `SLO ${slo.displayName ?? gen.name}: no events in the last ${formatDuration(watch)} (its events stopped arriving; policy ${policy.name})`,
+            objective: m.objective,
+            policy: policy.name,
+            severity: 'page',
+            firing,
+            pending: {},
+            values: { objective: m.objective, noData: true, window: formatDuration(watch), eventsInWindow: m.windows.get(watch)?.events.total ?? 0, eventsInSloWindow: m.slo.events.total },
+            notify: { targets: policy.notificationTargets.map((t) => ({ name: t.name, target: t.target })), resolved: policy.alertWhenResolved },
+          });
+        }
       }
     }
     return this.apply(gen.tenant, gen.name, gen, desired, rows, now);
+  }
+
+  /**
+   * Opting out of the no-data alert: the policy says `alertWhenNoData: false` in so many words
+   * (absent means the default, on). Read from the stored definitions only when events stopped.
+   */
+  private async noDataOptedOut(tenant: string, slo: string, policy: string): Promise<boolean> {
+    type PolicyBody = { metadata?: { name?: string }; alertWhenNoData?: boolean };
+    const spec = await readSpec<{ alertPolicies?: ({ ref: string } | { inline: PolicyBody })[] }>(this.deps.db, tenant, 'SLO', slo);
+    for (const p of spec?.alertPolicies ?? []) {
+      const named = 'ref' in p ? p.ref : p.inline.metadata?.name;
+      if (named !== policy) continue;
+      const body = 'ref' in p ? await readSpec<PolicyBody>(this.deps.db, tenant, 'AlertPolicy', p.ref) : p.inline;
+      return body?.alertWhenNoData === false;
+    }
+    return false;
   }
 
   private async apply(tenant: string, name: string, gen: Generation | null, desired: Desired[], rows: StateRow[], now: number): Promise<number> {
@@ -128,7 +169,7 @@ export class SloEvaluator {
       for (const d of desired) {
         const before = prev.get(d.key);
         const status = d.firing ? 'firing' : 'resolved';
-        const key = dedupKey(name, objectives, d.objective, d.policy, d.severity);
+        const key = dedupKey(name, objectives, d.objective, d.policy, d.name ?? d.severity);
         // Still firing here, but its alert was resolved elsewhere (with its incident, by hand): the
         // alert is still over its threshold, so it fires again (a new alert, incident and page).
         const refire = d.firing && before?.status === 'firing' && !(await openAlert(trx, tenant, key));
@@ -136,7 +177,11 @@ export class SloEvaluator {
         if (changed) {
           // A page carries what the responder needs: the burn per window, the budget left, the runbook.
           const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
-          const summary = d.firing
+          const summary = d.name === NO_DATA
+            ? d.firing
+              ? d.summary!
+              : `SLO ${gen!.slo.displayName ?? name}: events arrive again (policy ${d.policy})`
+            : d.firing
             ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
             : `SLO ${gen!.slo.displayName ?? name} is no longer burning its error budget (policy ${d.policy})`;
           results.push(
@@ -148,7 +193,14 @@ export class SloEvaluator {
               severity: d.severity,
               summary,
               service: gen!.slo.service,
-              labels: { slo: name, policy: d.policy, severity: d.severity, service: gen!.slo.service, objective: gen!.slo.objectives[d.objective]?.name ?? String(d.objective) },
+              labels: {
+                slo: name,
+                policy: d.policy,
+                severity: d.severity,
+                service: gen!.slo.service,
+                objective: gen!.slo.objectives[d.objective]?.name ?? String(d.objective),
+                ...(d.name ? { alertname: d.name } : {}),
+              },
               details: { notificationTargets: d.notify.targets, notifyWhenResolved: d.notify.resolved, ...(page ? { page } : {}) },
               ...(page?.runbook_url ? { links: [{ href: page.runbook_url, text: 'Runbook' }] } : {}),
               at: now,
