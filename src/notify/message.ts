@@ -9,6 +9,8 @@ export interface SloPageDetails {
   burn_rates: { window: string; burn_rate: number }[];
   budget_remaining: number | null;
   runbook_url?: string;
+  /** The breakdown values with the most bad events in the alert's window. */
+  top_breakdown?: { values: Record<string, string>; bad_events: number; total_events: number }[];
 }
 
 export interface PageMessage {
@@ -49,7 +51,8 @@ export function isPage(m: PageMessage): boolean {
 export function sloLine(d: SloPageDetails): string {
   const rates = d.burn_rates.map((b) => `${b.window} ${round(b.burn_rate)}×`).join(', ');
   const budget = d.budget_remaining === null ? '' : `; budget remaining ${round(d.budget_remaining * 100)}%`;
-  return `SLO ${d.slo}: burn rate ${rates}${budget}${d.runbook_url ? `; runbook ${d.runbook_url}` : ''}`;
+  const top = (d.top_breakdown ?? []).map((t) => `${Object.entries(t.values).map(([k, v]) => `${k}=${v}`).join(' ')} (${t.bad_events} bad of ${t.total_events})`);
+  return `SLO ${d.slo}: burn rate ${rates}${budget}${top.length ? `; most bad: ${top.join(', ')}` : ''}${d.runbook_url ? `; runbook ${d.runbook_url}` : ''}`;
 }
 
 function round(v: number): string {

@@ -13,6 +13,8 @@ import { readSpec } from '../definitions/read-specs.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { alertsOf, evaluatePolicy, eventsStopped, noDataWindow, type ConditionResult } from './alert-rules.js';
+import { topBreakdowns } from './counter-reader.js';
+import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
 import { currentGenerations, type Generation } from './generations.js';
 import { budget, sli } from './math.js';
@@ -39,6 +41,8 @@ interface Desired {
   /** The alert's name in its dedup key when it is not its severity (the no-data alert). */
   name?: string;
   summary?: string;
+  /** The long window of its shortest active condition: where a page looks for the top breakdown values. */
+  windowMs?: number;
   objective: number;
   policy: string;
   severity: string;
@@ -104,8 +108,10 @@ export class SloEvaluator {
         for (const k of keys) Object.assign(pending, JSON.parse(prev.get(k)?.pending_json ?? '{}') as Record<string, number>);
         const results = evaluatePolicy(policy, m.target, (ms) => m.windows.get(ms), now, pending, this.deps.minBadEvents);
         for (const [severity, a] of alertsOf(results)) {
+          const active = a.conditions.filter((c) => c.active).map((c) => policy.conditions.find((pc) => pc.name === c.name)?.longMs ?? Infinity);
           desired.push({
             key: alertKey(m.objective, policy.name, severity),
+            ...(active.length && Number.isFinite(Math.min(...active)) ? { windowMs: Math.min(...active) } : {}),
             objective: m.objective,
             policy: policy.name,
             severity,
@@ -177,6 +183,7 @@ export class SloEvaluator {
         if (changed) {
           // A page carries what the responder needs: the burn per window, the budget left, the runbook.
           const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
+          if (page && gen && d.windowMs !== undefined) Object.assign(page, { top_breakdown: await topBreakdownOf(trx, gen, d.objective, now - d.windowMs, now) });
           const summary = d.name === NO_DATA
             ? d.firing
               ? d.summary!
@@ -279,6 +286,15 @@ async function pageDetails(trx: Transaction<Database>, tenant: string, name: str
     budget_remaining: typeof values.budgetRemaining === 'number' ? values.budgetRemaining : null,
     ...(runbook && /^https?:\/\//i.test(runbook) ? { runbook_url: runbook } : {}),
   };
+}
+
+/** The breakdown values with the most bad events in the alert's window (what a responder looks at first). */
+async function topBreakdownOf(trx: Transaction<Database>, gen: Generation, objective: number, from: number, to: number) {
+  if (gen.slo.breakdown.length === 0) return [];
+  const rows = await trx.selectFrom('slo_series').select(['id', 'breakdown']).where('gen_uid', '=', gen.uid).where('objective', '=', objective).where('breakdown', '!=', OVERALL).execute();
+  const top = await topBreakdowns(trx, rows.map((r) => ({ id: Number(r.id), values: JSON.parse(r.breakdown) as string[] })), { from, to }, 3);
+  const names = gen.slo.breakdown.map((p) => p.join('.'));
+  return top.filter((t) => t.bad > 0).map((t) => ({ values: Object.fromEntries(names.map((n, i) => [n, t.values[i] ?? ''])), bad_events: t.bad, total_events: t.total }));
 }
 
 async function openAlert(trx: Transaction<Database>, tenant: string, key: string): Promise<boolean> {

@@ -34,7 +34,7 @@ kind: Service
 metadata: {name: checkout}
 spec: {escalationPolicy: ann, alertGrouping: {by: [source]}}
 ---
-${ratioSlo('checkout-availability').replace('metadata:\n  name: checkout-availability\n', 'metadata:\n  name: checkout-availability\n  annotations: {runbook_url: "https://runbooks.example/checkout"}\n')}`;
+${ratioSlo('checkout-availability', { breakdown: ['region'] }).replace('metadata:\n  name: checkout-availability\n', 'metadata:\n  name: checkout-availability\n  annotations: {runbook_url: "https://runbooks.example/checkout"}\n')}`;
 
 const hooks = (event: string, incident?: string) => rx.requests.filter((r) => r.path === '/ann' && r.headers['x-keel-event'] === event && (!incident || r.body.incident.id === incident));
 
@@ -86,7 +86,8 @@ describe('what a page says', () => {
   });
 
   it('SLO pages carry the burn rate per window, the budget remaining and the runbook from the SLO', async () => {
-    const events = Array.from({ length: 300 }, (_, i) => ({ ts: new Date(T0 - 120_000 + i * 100).toISOString(), service: 'checkout', status: i < 100 ? 503 : 200 }));
+    // Region r1 has every failure (100 of its 150 events), r2 none.
+    const events = Array.from({ length: 300 }, (_, i) => ({ ts: new Date(T0 - 120_000 + i * 100).toISOString(), service: 'checkout', status: i < 100 ? 503 : 200, region: i < 150 ? 'r1' : 'r2' }));
     expect((await http(`${t.url}/v1/events`, { key: t.adminKey, body: ndjson(events), headers: { 'content-type': 'application/x-ndjson' } })).status).toBe(202);
     await settled(t.url, t.adminKey);
     clock.advance(60_000);
@@ -97,12 +98,13 @@ describe('what a page says', () => {
     const slo = alert.slo;
     // 100 bad of 300 against a 1% budget: a burn rate of 33.33 in every window that holds them all.
     expect(slo).toMatchObject({ slo: 'checkout-availability', runbook_url: 'https://runbooks.example/checkout' });
+    expect(slo.top_breakdown).toEqual([{ values: { region: 'r1' }, bad_events: 100, total_events: 150 }]);
     expect(Object.fromEntries(slo.burn_rates.map((b: any) => [b.window, Math.round(b.burn_rate * 100) / 100]))).toEqual({ '1h': 33.33, '5m': 33.33, '6h': 33.33, '30m': 33.33 });
     // The 30-day budget: 300 events, 1% may fail (3), 100 did: 1 - 100/3 remaining.
     expect(slo.budget_remaining).toBeCloseTo(1 - 100 / 3, 6);
     expect(alert.labels).toMatchObject({ slo: 'checkout-availability', policy: 'default', service: 'checkout' });
     expect(page.body.links).toContainEqual({ href: 'https://runbooks.example/checkout', text: 'Runbook' });
     const slack = await waitFor('the Slack page', () => rx.requests.find((r) => r.path === '/ann-slack' && String(r.body.text).includes('SLO checkout-availability: burn rate')));
-    expect(slack.body.text).toContain('SLO checkout-availability: burn rate 1h 33.33×, 5m 33.33×, 6h 33.33×, 30m 33.33×; budget remaining -3233.33%; runbook https://runbooks.example/checkout');
+    expect(slack.body.text).toContain('SLO checkout-availability: burn rate 1h 33.33×, 5m 33.33×, 6h 33.33×, 30m 33.33×; budget remaining -3233.33%; most bad: region=r1 (100 bad of 150); runbook https://runbooks.example/checkout');
   });
 });
