@@ -55,11 +55,18 @@ describe('secrets named by contact methods and channels', () => {
     expect(rest.text).toContain('no paging secret named \\"ops-slack\\"');
   });
 
-  it('are accepted once stored', async () => {
+  it('are accepted once stored, and cannot be deleted while definitions name them', async () => {
     await setSecret(t, 'gus-pager', 'p');
     await setSecret(t, 'ops-slack', 'https://hooks.slack.example/x');
     const r = await apply(t, USER);
     expect(r.status, r.text).toBe(200);
+    const del = await http(`${t.url}/v1/paging/secrets/gus-pager`, { method: 'DELETE', key: t.adminKey });
+    expect(del.status).toBe(409);
+    expect(del.body.error.message).toBe('secret gus-pager is used by User gus (contact method pager); change them first');
+    const cli = await keel(['paging', 'secret', 'list', '--json'], { url: t.url, key: t.adminKey });
+    expect(cli.stdout).toContain('gus-pager');
+    await setSecret(t, 'unused', 'x');
+    expect((await http(`${t.url}/v1/paging/secrets/unused`, { method: 'DELETE', key: t.adminKey })).status).toBe(200);
   });
 });
 
