@@ -213,6 +213,32 @@ export class AlertService {
     return { alert: toAlert((await this.row(trx, open.id))!), transition };
   }
 
+  /**
+   * Resolves these alerts if they are still open (PagerDuty's semantics: resolving an incident
+   * resolves its open alerts), appending a `resolved` transition for each, so the next trigger of
+   * the same source opens a new alert, and with it a new incident and a page, instead of counting
+   * into an alert nobody watches any more.
+   */
+  async resolveIn(trx: Transaction<Database>, alertIds: string[], at: number, values: Record<string, unknown>): Promise<SignalResult[]> {
+    if (alertIds.length === 0) return [];
+    const open = await trx.selectFrom('alerts').selectAll().where('id', 'in', alertIds).where('status', '=', 'firing').execute();
+    const out: SignalResult[] = [];
+    for (const a of open) {
+      // Guarded by the status: a source's own resolve racing this one appends no second transition.
+      const r = await trx
+        .updateTable('alerts')
+        // last_seen stays: it is when the source last spoke, and it did not.
+        .set({ status: 'resolved', resolved_at: at })
+        .where('id', '=', a.id)
+        .where('status', '=', 'firing')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) continue;
+      const transition = await this.appendTransition(trx, a.tenant_id, a.id, a.dedup_key, 'resolved', at, values);
+      out.push({ alert: toAlert((await this.row(trx, a.id))!), transition });
+    }
+    return out;
+  }
+
   publish(r: SignalResult): void {
     if (r.transition) this.bus.emit('alert.transition', { transition: r.transition, alert: r.alert });
   }

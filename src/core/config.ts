@@ -182,12 +182,15 @@ export const configSchema = z
           .default({ maxAttempts: 6, initialBackoff: 2_000, maxBackoff: 5 * 60_000, timeout: 10_000, concurrency: 16 }),
         /** How often the paging loops look for work when nothing woke them. */
         pollInterval: duration.default(1_000),
+        /** Who hears of an incident that paged nobody: the tenant's admins (default), or nobody. */
+        unpagedFallback: z.enum(['admins', 'none']).default('admins'),
       })
       .strict()
       .default({
         linkTtl: 24 * 3_600_000,
         delivery: { maxAttempts: 6, initialBackoff: 2_000, maxBackoff: 5 * 60_000, timeout: 10_000, concurrency: 16 },
         pollInterval: 1_000,
+        unpagedFallback: 'admins',
       }),
     secrets: z
       .object({

@@ -106,10 +106,16 @@ export class DefinitionsService {
     const after = new Map<string, Definition>();
     if (!prune) for (const d of current) after.set(`${d.kind}/${d.name}`, d);
     for (const [k, d] of desired) after.set(k, d.def);
+    const loaded = new Map<string, unknown>();
+    for (const kind of new Set([...desired.values()].map((d) => d.def.kind))) {
+      const handler = this.registry.byName(kind);
+      if (handler?.load) loaded.set(kind, await handler.load(this.store.db, tenant));
+    }
     const ctx: ValidationContext = {
       tenant,
       get: (kind, name) => after.get(`${kind}/${name}`),
       all: (kind) => [...after.values()].filter((d) => d.kind === kind),
+      loaded: (kind) => loaded.get(kind),
     };
     const warnings: DefinitionError[] = [];
     for (const { def, doc } of desired.values()) {
@@ -288,6 +294,7 @@ export class DefinitionsService {
       tenant,
       get: (k, n) => after.get(`${k}/${n}`),
       all: (k) => [...after.values()].filter((d) => d.kind === k),
+      loaded: () => undefined,
     };
     const errs = this.registry.byName(kind)?.validateDelete?.(name, ctx) ?? [];
     if (errs.length) {

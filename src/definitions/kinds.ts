@@ -3,7 +3,7 @@
  * Keel's Schedule, EscalationPolicy...) with a parser and optional cross-document checks; the
  * definitions service does the rest: reading files, planning, applying atomically, versioning.
  */
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 
 export interface FieldError {
@@ -31,6 +31,8 @@ export interface ValidationContext {
   tenant: string;
   get(kind: string, name: string): Definition | undefined;
   all(kind: string): Definition[];
+  /** What the kind's `load` read for this plan (undefined when it has none). */
+  loaded(kind: string): unknown;
 }
 
 export interface DefinitionChange {
@@ -49,6 +51,11 @@ export interface KindHandler<T = unknown> {
   order: number;
   /** Parses one document (already known to have this apiVersion and kind) into its normalised form. */
   parse(document: Record<string, unknown>): ParseResult<T>;
+  /**
+   * Reads, once per plan, what `validate` and `warnings` need beyond definitions (e.g. which named
+   * secrets exist), so those stay synchronous; they see it as `ctx.loaded(kind)`.
+   */
+  load?(db: Kysely<Database>, tenant: string): Promise<unknown>;
   /** Checks against the other definitions: references resolve, names don't clash, and so on. */
   validate?(spec: T, name: string, ctx: ValidationContext): FieldError[];
   /** Doubts that do not refuse the document (e.g. a filter on an attribute no recent event has); shown with the plan. May read data. */

@@ -22,9 +22,12 @@ import type { Target } from '../notify/targets.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
-import { nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
+import { ackTimeoutMs, nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
 import type { EscalationTimersTable } from './tables.js';
 import { Waker } from '../core/waker.js';
+import type { Bus } from '../core/bus.js';
+import type { PagingMetrics } from '../incidents/prometheus.js';
+import { UnpagedIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
 
 export interface EscalationDeps {
   store: Store;
@@ -35,6 +38,11 @@ export interface EscalationDeps {
   oncall: OncallService;
   pollIntervalMs: number;
   newAfterCommit(): AfterCommit;
+  /** Who hears of an incident that paged nobody (default: the tenant's admins). */
+  unpagedFallback?: UnpagedFallback;
+  metrics?: PagingMetrics;
+  /** To notice applied definitions: a policy given to a service starts its open unpaged incidents' escalation. */
+  bus?: Bus;
 }
 
 export interface EscalationState {
@@ -49,11 +57,21 @@ export class EscalationService {
   private stopped = false;
   private readonly waker = new Waker();
   private loop: Promise<void> | undefined;
+  private readonly unpaged: UnpagedIncidents;
+  /** Definitions changed (or the loop just started): look for unpaged incidents a policy now covers. */
+  private adoptPending = true;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: EscalationDeps) {
+    this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
     deps.incidents.addHooks({
       opened: (trx, incident, fx) => this.start(trx, incident, fx),
-      stateChanged: (trx, incident, _from, actor) => (incident.state === 'triggered' ? Promise.resolve() : this.halt(trx, incident, actor)),
+      stateChanged: async (trx, incident, _from, actor) => {
+        if (incident.state === 'triggered') return;
+        await this.halt(trx, incident, actor);
+        if (incident.state === 'acknowledged') await this.armAckTimeout(trx, incident);
+        else await trx.updateTable('ack_timeouts').set({ canceled_at: this.deps.clock.now() }).where('incident_id', '=', incident.id).where('fired_at', 'is', null).execute();
+      },
     });
     deps.notify.addHooks({ deliveryFailed: (trx, job, fx) => this.onDeliveryFailed(trx, job, fx) });
   }
@@ -64,11 +82,18 @@ export class EscalationService {
 
   /** Starts the incident's policy: the first step is due now. */
   async start(trx: Transaction<Database>, incident: Incident, fx: AfterCommit): Promise<void> {
-    if (!incident.escalationPolicy) return;
+    if (!incident.escalationPolicy) {
+      // An alert opened it and its service pages nobody. (Declaring without paging is a choice.)
+      if (incident.createdBy.startsWith('integration:')) {
+        await this.unpaged.mark(trx, incident, 'no_policy', `service ${incident.service ?? '(none)'} has no escalation policy`, fx);
+      }
+      return;
+    }
     const now = this.deps.clock.now();
     const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy);
     if (!policy) {
       await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: `Escalation policy ${incident.escalationPolicy} not found: nobody is paged`, data: { policy: incident.escalationPolicy } });
+      await this.unpaged.mark(trx, incident, 'policy_missing', `escalation policy ${incident.escalationPolicy} does not exist`, fx);
       return;
     }
     await trx
@@ -93,6 +118,56 @@ export class EscalationService {
     if (Number(r.numUpdatedRows) > 0 || Number(e.numUpdatedRows) > 0) {
       await appendTimeline(trx, incident, { at: now, actor, type: 'escalation', message: `Escalation stopped: incident ${incident.state}`, data: { status: 'stopped' } });
     }
+  }
+
+  /** Acknowledged under a policy with `acknowledgementTimeout`: the timeout starts now. */
+  private async armAckTimeout(trx: Transaction<Database>, incident: Incident): Promise<void> {
+    if (!incident.escalationPolicy) return;
+    const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy);
+    const ms = policy ? ackTimeoutMs(policy) : null;
+    if (ms === null) return;
+    const now = this.deps.clock.now();
+    const row = { incident_id: incident.id, tenant_id: incident.tenant, acknowledged_at: incident.acknowledgedAt ?? now, due_at: now + ms, fired_at: null, canceled_at: null };
+    await trx
+      .insertInto('ack_timeouts')
+      .values(row)
+      .onConflict((oc) => oc.column('incident_id').doUpdateSet({ acknowledged_at: row.acknowledged_at, due_at: row.due_at, fired_at: null, canceled_at: null }))
+      .execute();
+  }
+
+  /**
+   * An acknowledgement timed out: if the incident is still acknowledged and an alert of it still
+   * fires, it is triggered again and its policy escalates from the first step.
+   */
+  async fireAckTimeout(incidentId: string): Promise<void> {
+    const fx = this.deps.newAfterCommit();
+    await this.deps.store.db.transaction().execute(async (trx) => {
+      await this.fence?.(trx);
+      const now = this.deps.clock.now();
+      const claimed = await trx.updateTable('ack_timeouts').set({ fired_at: now }).where('incident_id', '=', incidentId).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) === 0) return;
+      const row = await trx.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
+      if (!row || row.state !== 'acknowledged') return;
+      const firing = await trx
+        .selectFrom('incident_alerts')
+        .innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
+        .select('alerts.id')
+        .where('incident_alerts.incident_id', '=', incidentId)
+        .where('alerts.status', '=', 'firing')
+        .limit(1)
+        .executeTakeFirst();
+      const incident = toIncident(row);
+      if (!firing) {
+        await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: 'Acknowledgement timeout reached; no alert still fires, so it stays acknowledged', data: { ack_timeout: 'expired' } });
+        return;
+      }
+      const policy = incident.escalationPolicy ? await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy) : undefined;
+      const after = await this.deps.incidents.retrigger(trx, incident, `acknowledged ${policy?.acknowledgementTimeout ?? ''} ago and its alerts still fire (acknowledgement timeout of ${incident.escalationPolicy})`, fx);
+      await trx.deleteFrom('escalation_timers').where('incident_id', '=', incidentId).execute();
+      await trx.deleteFrom('escalations').where('incident_id', '=', incidentId).execute();
+      await this.start(trx, after, fx);
+    });
+    fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
   }
 
   async state(incidentId: string): Promise<EscalationState | undefined> {
@@ -126,11 +201,17 @@ export class EscalationService {
   run(fence?: Fence): void {
     this.fence = fence;
     this.stopped = false;
+    this.adoptPending = true;
+    this.unsubscribe = this.deps.bus?.on('definitions.applied', () => {
+      this.adoptPending = true;
+      this.wake();
+    });
     this.loop = this.work();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     this.wake();
     await this.loop;
   }
@@ -142,6 +223,10 @@ export class EscalationService {
     while (!this.stopped) {
       let waitFor = pollIntervalMs;
       try {
+        if (this.adoptPending) {
+          this.adoptPending = false;
+          await this.adoptUnpaged();
+        }
         const now = clock.now();
         const due = await store.db
           .selectFrom('escalation_timers')
@@ -158,8 +243,12 @@ export class EscalationService {
           // SQLite resolves synchronously: let HTTP and timers run between firings.
           await new Promise((r) => setImmediate(r));
         }
-        if (due.length === 50) waitFor = 0;
+        const acks = await store.db.selectFrom('ack_timeouts').select('incident_id').where('fired_at', 'is', null).where('canceled_at', 'is', null).where('due_at', '<=', now).limit(50).execute();
+        for (const a of acks) if (!this.stopped) await this.fireAckTimeout(a.incident_id);
+        if (due.length === 50 || acks.length === 50) waitFor = 0;
         else {
+          const nextAck = await store.db.selectFrom('ack_timeouts').select((eb) => eb.fn.min('due_at').as('t')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+          if (nextAck?.t !== null && nextAck?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(nextAck.t) - clock.now()));
           const next = await store.db
             .selectFrom('escalation_timers')
             .select((eb) => eb.fn.min('due_at').as('t'))
@@ -200,6 +289,7 @@ export class EscalationService {
       const step = policy?.steps[timer.step];
       if (!policy || !step) {
         await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+        await this.markIfNobodyReached(trx, incident, policy ? 'nobody_to_page' : 'policy_missing', policy ? `escalation policy ${policyName} ended before anyone was paged` : `escalation policy ${policyName} was deleted before anyone was paged`, fx);
         await appendTimeline(trx, incident, {
           at: now,
           actor: 'system',
@@ -252,6 +342,7 @@ export class EscalationService {
       const next = nextPosition(policy, timer);
       if (!next) {
         await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+        await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
         return;
       }
       // Nobody could be paged: do not sit out the wait, go to the next step now.
@@ -262,9 +353,60 @@ export class EscalationService {
     fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
   }
 
+  /**
+   * The escalation ended: if no page is on its way or was delivered, the incident paged nobody.
+   * Jobs were made but all failed: `pages_failed`, whatever the caller thought.
+   */
+  private async markIfNobodyReached(trx: Transaction<Database>, incident: Incident, cause: UnpagedCause, reason: string, fx: AfterCommit): Promise<void> {
+    const jobs = await trx.selectFrom('notification_jobs').select('status').where('incident_id', '=', incident.id).execute();
+    if (jobs.some((j) => j.status === 'sent' || j.status === 'pending')) return;
+    if (jobs.length > 0) await this.unpaged.mark(trx, incident, 'pages_failed', 'every page of its escalation failed', fx);
+    else await this.unpaged.mark(trx, incident, cause, reason, fx);
+  }
+
+  /**
+   * Open, unacknowledged incidents that paged nobody whose service now has an escalation policy
+   * (a new one, or the one that was missing now exists): their escalation starts.
+   */
+  private async adoptUnpaged(): Promise<void> {
+    const { store } = this.deps;
+    const candidates = await store.db.selectFrom('incidents').select('id').where('unpaged_at', 'is not', null).where('state', '=', 'triggered').where('service', 'is not', null).execute();
+    for (const c of candidates) {
+      const fx = this.deps.newAfterCommit();
+      await store.db.transaction().execute(async (trx) => {
+        await this.fence?.(trx);
+        const row = await trx.selectFrom('incidents').selectAll().where('id', '=', c.id).executeTakeFirst();
+        if (!row || row.state !== 'triggered' || row.unpaged_at === null || !row.service) return;
+        const service = await readSpec<{ escalationPolicy?: string }>(trx, row.tenant_id, 'Service', row.service);
+        const policyName = service?.escalationPolicy;
+        if (!policyName || !(await readSpec(trx, row.tenant_id, 'EscalationPolicy', policyName))) return;
+        const started = await trx.selectFrom('escalations').select('incident_id').where('incident_id', '=', row.id).executeTakeFirst();
+        if (started && row.escalation_policy === policyName) return;
+        await trx.deleteFrom('escalation_timers').where('incident_id', '=', row.id).execute();
+        await trx.deleteFrom('escalations').where('incident_id', '=', row.id).execute();
+        await trx.updateTable('incidents').set({ escalation_policy: policyName, unpaged_reason: null, unpaged_at: null }).where('id', '=', row.id).execute();
+        const incident = toIncident({ ...row, escalation_policy: policyName, unpaged_reason: null, unpaged_at: null });
+        await appendTimeline(trx, incident, {
+          at: this.deps.clock.now(),
+          actor: 'system',
+          type: 'escalation',
+          message: `Service ${row.service} now has escalation policy ${policyName}: escalation starts`,
+          data: { policy: policyName, previously_unpaged: row.unpaged_reason },
+        });
+        await this.start(trx, incident, fx);
+      });
+      fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
+    }
+  }
+
   /** Every page of a step failed for good: the next step is due now instead of after the wait. */
   private async onDeliveryFailed(trx: Transaction<Database>, job: NotificationJobsTable, fx: AfterCommit): Promise<void> {
     if (job.pass === null || job.step === null || !job.incident_id) return;
+    const esc = await trx.selectFrom('escalations').select('status').where('incident_id', '=', job.incident_id).executeTakeFirst();
+    if (esc?.status === 'exhausted') {
+      const row = await trx.selectFrom('incidents').selectAll().where('id', '=', job.incident_id).executeTakeFirst();
+      if (row?.state === 'triggered') await this.markIfNobodyReached(trx, toIncident(row), 'pages_failed', 'every page of its escalation failed', fx);
+    }
     const siblings = await trx
       .selectFrom('notification_jobs')
       .select(['status'])

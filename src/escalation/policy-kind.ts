@@ -6,10 +6,20 @@ import { missingReference, specParser, type WithMetadata } from '../definitions/
 
 const names = z.array(z.string().min(1)).max(50).optional();
 
+function oneSecondToAWeek(v: string): boolean {
+  const ms = parseDurationMs(v);
+  return Number.isFinite(ms) && ms >= 1000 && ms <= 7 * 86_400_000;
+}
+
 export const policySpecSchema = z
   .object({
     description: z.string().max(1000).optional(),
     repeat: z.number().int().min(0).max(20).default(0),
+    /**
+     * As PagerDuty's acknowledgement timeout: an acknowledged incident whose alerts still fire
+     * returns to triggered after this long and escalates again. Default: off.
+     */
+    acknowledgementTimeout: z.string().refine(oneSecondToAWeek, 'a duration from 1s to 7d, e.g. 30m').optional(),
     steps: z
       .array(
         z
@@ -18,10 +28,7 @@ export const policySpecSchema = z
             wait: z
               .string()
               .default('5m')
-              .refine((v) => {
-                const ms = parseDurationMs(v);
-                return Number.isFinite(ms) && ms >= 1000 && ms <= 7 * 86_400_000;
-              }, 'a duration from 1s to 7d, e.g. 30s, 5m, 1h'),
+              .refine(oneSecondToAWeek, 'a duration from 1s to 7d, e.g. 30s, 5m, 1h'),
           })
           .strict(),
       )

@@ -22,6 +22,15 @@ export interface EscalationPolicySpec {
   /** How many more times the whole policy runs after its last step (0: once). */
   repeat: number;
   steps: EscalationStepSpec[];
+  /** Acknowledged, alerts still firing, this long: back to triggered (default: off). */
+  acknowledgementTimeout?: string;
+}
+
+/** The acknowledgement timeout in ms, or null when the policy has none. */
+export function ackTimeoutMs(policy: EscalationPolicySpec): number | null {
+  if (!policy.acknowledgementTimeout) return null;
+  const ms = parseDurationMs(policy.acknowledgementTimeout);
+  return Number.isFinite(ms) && ms > 0 ? ms : null;
 }
 
 export interface StepPosition {

@@ -27,7 +27,19 @@ export interface EscalationTimersTable {
   canceled_at: number | null;
 }
 
+/** A pending acknowledgement timeout (the policy's `acknowledgementTimeout`), one per incident. */
+export interface AckTimeoutsTable {
+  incident_id: string;
+  tenant_id: string;
+  /** The acknowledgement it times: a later one replaces the row. */
+  acknowledged_at: number;
+  due_at: number;
+  fired_at: number | null;
+  canceled_at: number | null;
+}
+
 export interface EscalationTables {
   escalations: EscalationsTable;
   escalation_timers: EscalationTimersTable;
+  ack_timeouts: AckTimeoutsTable;
 }

@@ -53,6 +53,8 @@ export interface Incident {
   resolvedAt: number | null;
   closedAt: number | null;
   createdBy: string;
+  /** Set when the incident paged nobody: why, and since when. */
+  unpaged: { reason: string; at: number } | null;
 }
 
 export type IncidentChange = 'opened' | 'alert' | 'state' | 'severity' | 'updated' | 'role' | 'note' | 'postmortem' | 'action_item';
@@ -184,6 +186,8 @@ export class IncidentService {
       resolved_at: null,
       closed_at: null,
       created_by: input.createdBy,
+      unpaged_reason: null,
+      unpaged_at: null,
     };
     await trx.insertInto('incidents').values(row).execute();
     const incident = toIncident(row);
@@ -238,6 +242,20 @@ export class IncidentService {
       if (to === 'resolved') this.metrics?.timeToResolve.observe(labels, (at - after.openedAt) / 1000);
       this.bus.emit('incident.changed', { tenant: after.tenant, incident: after, change: 'state', actor, from });
     });
+    return after;
+  }
+
+  /**
+   * An acknowledgement timed out (the policy's `acknowledgementTimeout`) while the incident's alerts
+   * still fire: back to triggered, so escalation pages again. Not a transition people can ask for.
+   */
+  async retrigger(trx: Transaction<Database>, incident: Incident, reason: string, fx: AfterCommit): Promise<Incident> {
+    const at = this.clock.now();
+    const r = await trx.updateTable('incidents').set({ state: 'triggered' }).where('id', '=', incident.id).where('state', '=', 'acknowledged').executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return incident;
+    const after: Incident = { ...incident, state: 'triggered' };
+    await appendTimeline(trx, after, { at, actor: 'system', type: 'state', message: `Triggered again: ${reason}`, data: { from: 'acknowledged', to: 'triggered', reason } });
+    fx.add(() => this.bus.emit('incident.changed', { tenant: after.tenant, incident: after, change: 'state', actor: 'system', from: 'acknowledged' }));
     return after;
   }
 
@@ -366,6 +384,7 @@ export function toIncident(r: IncidentsTable): Incident {
     resolvedAt: n(r.resolved_at),
     closedAt: n(r.closed_at),
     createdBy: r.created_by,
+    unpaged: r.unpaged_reason ? { reason: r.unpaged_reason, at: Number(r.unpaged_at) } : null,
   };
 }
 
@@ -387,5 +406,7 @@ function toRow(i: Incident): IncidentsTable {
     resolved_at: i.resolvedAt,
     closed_at: i.closedAt,
     created_by: i.createdBy,
+    unpaged_reason: i.unpaged?.reason ?? null,
+    unpaged_at: i.unpaged?.at ?? null,
   };
 }

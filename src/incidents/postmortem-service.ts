@@ -4,6 +4,7 @@
  * postmortem can be replaced by an edited one; closing an incident requires one.
  */
 import type { Clock } from '../core/clock.js';
+import { KeelError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Store } from '../store/store.js';
 import { Directory } from '../oncall/directory.js';
@@ -20,6 +21,8 @@ export interface StoredPostmortem {
   createdAt: number;
   updatedAt: number;
   author: string;
+  /** Set when a person stored it (an edit), not the generator. */
+  edited: { at: number; by: string } | null;
 }
 
 export class PostmortemService {
@@ -88,15 +91,25 @@ export class PostmortemService {
     });
   }
 
-  /** Stores `markdown` (generated or edited) as the incident's postmortem. */
-  async save(incident: Incident, markdown: string, author: string, generated: boolean): Promise<StoredPostmortem> {
+  /**
+   * Stores `markdown` (generated or edited) as the incident's postmortem. A generated one never
+   * replaces an edited one unless `force`: 409, so nobody's writing is lost to a regeneration.
+   */
+  async save(incident: Incident, markdown: string, author: string, generated: boolean, force = false): Promise<StoredPostmortem> {
     const now = this.clock.now();
     return this.incidents.inTransaction(async (trx, _fx: AfterCommit) => {
-      const existing = await trx.selectFrom('incident_postmortems').select('created_at').where('incident_id', '=', incident.id).executeTakeFirst();
+      const existing = await trx.selectFrom('incident_postmortems').select(['created_at', 'edited_at', 'edited_by']).where('incident_id', '=', incident.id).executeTakeFirst();
+      if (generated && !force && existing?.edited_at !== null && existing?.edited_at !== undefined) {
+        throw new KeelError(
+          'conflict',
+          `the postmortem of incident #${incident.number} was edited (by ${existing.edited_by ?? 'someone'} at ${new Date(Number(existing.edited_at)).toISOString()}); regenerating would overwrite it: use --force (?force=true) to replace it, or edit it (keel incidents postmortem edit ${incident.number})`,
+        );
+      }
+      const edited = generated ? { edited_at: null, edited_by: null } : { edited_at: now, edited_by: author };
       await trx
         .insertInto('incident_postmortems')
-        .values({ incident_id: incident.id, tenant_id: incident.tenant, markdown, created_at: now, updated_at: now, author })
-        .onConflict((oc) => oc.column('incident_id').doUpdateSet({ markdown, updated_at: now, author }))
+        .values({ incident_id: incident.id, tenant_id: incident.tenant, markdown, created_at: now, updated_at: now, author, ...edited })
+        .onConflict((oc) => oc.column('incident_id').doUpdateSet({ markdown, updated_at: now, author, ...edited }))
         .execute();
       await appendTimeline(trx, incident, {
         at: now,
@@ -105,12 +118,21 @@ export class PostmortemService {
         message: `Postmortem ${existing ? 'updated' : 'written'}${generated ? ' (generated)' : ''}`,
         data: { bytes: Buffer.byteLength(markdown) },
       });
-      return { incidentId: incident.id, markdown, createdAt: existing ? Number(existing.created_at) : now, updatedAt: now, author };
+      return { incidentId: incident.id, markdown, createdAt: existing ? Number(existing.created_at) : now, updatedAt: now, author, edited: generated ? null : { at: now, by: author } };
     });
   }
 
   async get(incidentId: string): Promise<StoredPostmortem | undefined> {
     const r = await this.store.db.selectFrom('incident_postmortems').selectAll().where('incident_id', '=', incidentId).executeTakeFirst();
-    return r && { incidentId: r.incident_id, markdown: r.markdown, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), author: r.author };
+    return (
+      r && {
+        incidentId: r.incident_id,
+        markdown: r.markdown,
+        createdAt: Number(r.created_at),
+        updatedAt: Number(r.updated_at),
+        author: r.author,
+        edited: r.edited_at === null || r.edited_at === undefined ? null : { at: Number(r.edited_at), by: r.edited_by ?? r.author },
+      }
+    );
   }
 }

@@ -11,6 +11,7 @@ export class PagingMetrics {
   readonly timeToAck: client.Histogram<'tenant' | 'service'>;
   readonly timeToResolve: client.Histogram<'tenant' | 'service'>;
   readonly pages: client.Counter<'tenant' | 'user'>;
+  readonly unpaged: client.Counter<'tenant' | 'service' | 'reason'>;
   readonly notifications: client.Counter<'channel' | 'outcome'>;
   readonly deliverySeconds: client.Histogram<'channel'>;
   readonly alertsRouted: client.Counter<'tenant' | 'outcome'>;
@@ -42,6 +43,12 @@ export class PagingMetrics {
       help: 'Time from an incident opening to its resolution.',
       labelNames: ['tenant', 'service'],
       buckets,
+      registers,
+    });
+    this.unpaged = new client.Counter({
+      name: 'keel_incidents_unpaged_total',
+      help: 'Incidents that paged nobody, by reason (no_policy, policy_missing, nobody_to_page, pages_failed).',
+      labelNames: ['tenant', 'service', 'reason'],
       registers,
     });
     this.pages = new client.Counter({

@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import { ACTION_STATUSES, type ActionItems } from './action-items.js';
 import { OPEN_STATES, ROLES, SEVERITIES, type Incident, type IncidentService, type IncidentState } from './incident-service.js';
 import { incidentMetrics } from './metrics.js';
+import { MAX_POSTMORTEM_BYTES, postmortemBody, postmortemView } from './postmortem-body.js';
 import type { PostmortemService } from './postmortem-service.js';
 import { readTimeline } from './timeline.js';
 import { actionItemView, incidentView, timelineView } from './views.js';
@@ -239,6 +240,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
           .select((eb) => eb.fn.min('notification_jobs.created_at').as('at'))
           .where('notification_jobs.tenant_id', '=', principal.tenant)
           .where('notification_jobs.user_id', 'is not', null)
+          .where('notification_jobs.kind', '=', 'page')
           .where('notification_jobs.created_at', '>=', from)
           .where('notification_jobs.created_at', '<', to)
           .groupBy(['notification_jobs.user_id', 'notification_jobs.incident_id', 'notification_jobs.pass', 'notification_jobs.step']);
@@ -384,34 +386,45 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
       method: 'POST',
       url: '/v1/incidents/:id/postmortem',
       summary: 'Generate the Markdown postmortem from the incident’s record and store it',
-      description: 'Summary, impact (duration; error budget each SLO of the service lost during the incident), timeline, contributing alerts, action items. Regenerating replaces the stored one.',
+      description:
+        'Summary, impact (duration; error budget each SLO of the service lost during the incident), timeline, contributing alerts, action items. Regenerating replaces a generated one; an edited one only with `force=true` (409 otherwise).',
       tags: ['incidents'],
       permission: 'incidents:respond',
       audit: 'incidents.postmortem',
       params: idParam,
-      responses: [{ status: 201, description: 'The postmortem', contentType: 'application/json' }],
-      handler: async ({ params, principal, audit }) => {
+      query: z.object({ force: z.enum(['true', 'false']).default('false').describe('Replace an edited postmortem') }).strict(),
+      responses: [
+        { status: 201, description: 'The postmortem', contentType: 'application/json' },
+        { status: 409, description: 'The stored postmortem was edited (regenerate with force=true)' },
+      ],
+      handler: async ({ params, query, principal, audit }) => {
         const i = await load(principal.tenant, params.id);
-        const saved = await postmortems.save(i, await postmortems.render(i), actorOf(principal), true);
+        const saved = await postmortems.save(i, await postmortems.render(i), actorOf(principal), true, query.force === 'true');
         audit({ target: `incident/${i.id}/postmortem` });
-        return { incident: i.id, markdown: saved.markdown, created_at: iso(saved.createdAt), updated_at: iso(saved.updatedAt), author: saved.author };
+        return postmortemView(i.id, saved);
       },
     }),
     defineRoute({
       method: 'PUT',
       url: '/v1/incidents/:id/postmortem',
       summary: 'Store an edited postmortem',
+      description: 'The body is the Markdown itself (`Content-Type: text/markdown`) or JSON `{"markdown": "..."}`.',
       tags: ['incidents'],
       permission: 'incidents:respond',
       audit: 'incidents.postmortem',
       params: idParam,
-      body: z.object({ markdown: z.string().min(1).max(1024 * 1024) }).strict(),
-      responses: [{ status: 200, description: 'The postmortem' }],
-      handler: async ({ params, body, principal, audit }) => {
+      rawBody: { contentTypes: ['text/markdown', 'application/json'], bodyLimit: MAX_POSTMORTEM_BYTES + 1024 },
+      responses: [
+        { status: 200, description: 'The postmortem' },
+        { status: 400, description: 'Empty, too large, or not UTF-8 Markdown' },
+        { status: 415, description: 'Neither text/markdown nor application/json' },
+      ],
+      handler: async ({ params, request, principal, audit }) => {
+        const markdown = postmortemBody(request.headers['content-type'], request.body);
         const i = await load(principal.tenant, params.id);
-        const saved = await postmortems.save(i, body.markdown, actorOf(principal), false);
+        const saved = await postmortems.save(i, markdown, actorOf(principal), false);
         audit({ target: `incident/${i.id}/postmortem` });
-        return { incident: i.id, markdown: saved.markdown, created_at: iso(saved.createdAt), updated_at: iso(saved.updatedAt), author: saved.author };
+        return postmortemView(i.id, saved);
       },
     }),
     defineRoute({
@@ -429,7 +442,7 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
         const i = await load(principal.tenant, params.id);
         const pm = await postmortems.get(i.id);
         if (!pm) throw new KeelError('not_found', `incident #${i.number} has no postmortem yet`);
-        return { incident: i.id, markdown: pm.markdown, created_at: iso(pm.createdAt), updated_at: iso(pm.updatedAt), author: pm.author };
+        return postmortemView(i.id, pm);
       },
     }),
     defineRoute({

@@ -27,6 +27,9 @@ export interface IncidentsTable {
   resolved_at: number | null;
   closed_at: number | null;
   created_by: string;
+  /** Why this incident paged nobody (null: someone was paged, or paging is under way). */
+  unpaged_reason?: string | null;
+  unpaged_at?: number | null;
 }
 
 /** Last incident number per tenant: one atomic upsert hands out the next, with no clashes. */
@@ -84,6 +87,9 @@ export interface IncidentPostmortemsTable {
   created_at: number;
   updated_at: number;
   author: string;
+  /** When and by whom it was last stored as edited (null: as generated). */
+  edited_at?: number | null;
+  edited_by?: string | null;
 }
 
 export interface IncidentTables {

@@ -42,7 +42,9 @@ export async function appendTimeline(db: Db, incident: { id: string; tenant: str
 }
 
 export async function readTimeline(db: Db, incidentId: string, filter: { types?: TimelineType[] } = {}): Promise<TimelineEntry[]> {
-  let q = db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', incidentId).orderBy('seq');
+  // By time, then by the order written: entries carry the time things happened (an alert's own
+  // time, a delivery's), which is not always the order they were recorded in.
+  let q = db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', incidentId).orderBy('at').orderBy('seq');
   if (filter.types?.length) q = q.where('type', 'in', filter.types);
   const rows = await q.execute();
   return rows.map((r) => ({

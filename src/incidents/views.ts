@@ -21,6 +21,8 @@ export function incidentView(i: Incident) {
     resolved_at: iso(i.resolvedAt),
     closed_at: iso(i.closedAt),
     created_by: i.createdBy,
+    /** Non-null when the incident paged nobody: said loudly, so nobody mistakes silence for calm. */
+    paged_nobody: i.unpaged ? { reason: i.unpaged.reason, since: iso(i.unpaged.at) } : null,
   };
 }
 

@@ -2,7 +2,8 @@
 import type { z } from 'zod';
 import type { KindHandler } from '../definitions/kinds.js';
 import { specParser, type WithMetadata } from '../definitions/spec-parser.js';
-import { targetSchema } from './targets.js';
+import { loadSecretNames, missingSecrets } from './secret-references.js';
+import { targetSchema, type Target } from './targets.js';
 
 export type ChannelSpec = WithMetadata<z.output<typeof targetSchema>>;
 
@@ -12,6 +13,8 @@ export function channelKind(): KindHandler<ChannelSpec> {
     kind: 'Channel',
     order: 3,
     parse: specParser(targetSchema),
+    load: loadSecretNames,
+    validate: (spec, _name, ctx) => missingSecrets(spec as Target, ['spec'], ctx, 'Channel'),
     validateDelete: (name, ctx) => {
       const users = ctx
         .all('EscalationPolicy')

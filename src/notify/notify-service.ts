@@ -23,7 +23,7 @@ import { backoffDelay } from './backoff.js';
 import { deliver, type DeliveryResult } from './deliver.js';
 import { ensureLinkKey, readLinkKey } from './link-key.js';
 import { signLink } from './links.js';
-import type { PageMessage } from './message.js';
+import { isPage, type PageMessage, type SloPageDetails } from './message.js';
 import type { SecretStore } from './secret-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { NotificationJobsTable } from './tables.js';
@@ -169,6 +169,47 @@ export class NotifyService {
     return rules.length;
   }
 
+  /**
+   * The incident was acknowledged or resolved: every webhook paged for it hears so, and who did it
+   * (as PagerDuty's `incident.acknowledged` and `incident.resolved` webhooks), in the transaction
+   * of the change, so it is sent exactly when the change committed.
+   */
+  async incidentStateChanged(trx: Transaction<Database>, incident: Incident, actor: string, fx: AfterCommit): Promise<void> {
+    if (incident.state !== 'acknowledged' && incident.state !== 'resolved') return;
+    // The webhooks that were paged: pages sent, or due and on their way (not a delayed rule that
+    // the acknowledgement drops before it is ever sent).
+    const now = this.deps.clock.now();
+    const jobs = await trx
+      .selectFrom('notification_jobs')
+      .select(['user_id', 'target_name', 'target_json', 'message_json'])
+      .where('incident_id', '=', incident.id)
+      .where('channel', '=', 'webhook')
+      .where('kind', '=', 'page')
+      .where((eb) => eb.or([eb('status', '=', 'sent'), eb.and([eb('status', '=', 'pending'), eb('next_attempt_at', '<=', now)])]))
+      .orderBy('created_at')
+      .execute();
+    const pages = jobs.map((j) => ({ ...j, message: JSON.parse(j.message_json) as PageMessage }));
+    if (pages.length === 0) return;
+    const base = await this.buildMessage(trx, incident, null, null);
+    const by = await this.actorView(trx, incident.tenant, actor);
+    const seen = new Set<string>();
+    for (const j of pages) {
+      const key = `${j.user_id ?? ''}\u0000${j.target_json}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const message: PageMessage = { ...base, event: `incident.${incident.state}`, recipient: j.message.recipient, by };
+      await this.insertJob(trx, incident, { userId: j.user_id, targetName: j.target_name, target: JSON.parse(j.target_json) as Target, message, delayMs: 0, esc: null });
+    }
+    fx.add(() => this.wake());
+  }
+
+  /** Who did it, for a message: a person (`user:<email>`) with their name, else the actor as is. */
+  private async actorView(db: Db, tenant: string, actor: string): Promise<NonNullable<PageMessage['by']>> {
+    const email = actor.startsWith('user:') ? actor.slice(5) : null;
+    const person = email ? await (await Directory.load(db, tenant)).resolve(db, email) : undefined;
+    return person ? { actor, ...(person.id ? { user_id: person.id } : {}), name: person.name, email: person.email } : { actor };
+  }
+
   /** Notifies a shared channel (no person: its links act as `system`). */
   async notifyChannel(trx: Transaction<Database>, incident: Incident, name: string, target: Target, esc: EscalationContext | null, fx: AfterCommit): Promise<number> {
     const message = this.withLinks(await this.issuingKey(trx, fx), await this.buildMessage(trx, incident, null, esc), incident, null);
@@ -203,6 +244,7 @@ export class NotifyService {
         target_json: JSON.stringify(j.target),
         message_json: JSON.stringify(j.message),
         status: 'pending',
+        kind: isPage(j.message) ? 'page' : 'update',
         attempts: 0,
         next_attempt_at: now + j.delayMs,
         created_at: now,
@@ -222,7 +264,7 @@ export class NotifyService {
     const alerts = await db
       .selectFrom('incident_alerts')
       .innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
-      .select(['alerts.summary', 'alerts.severity', 'alerts.source', 'alerts.links_json'])
+      .select(['alerts.summary', 'alerts.severity', 'alerts.source', 'alerts.links_json', 'alerts.labels_json', 'alerts.details_json'])
       .where('incident_alerts.incident_id', '=', incident.id)
       .orderBy('incident_alerts.attached_at', 'desc')
       .limit(5)
@@ -244,7 +286,10 @@ export class NotifyService {
         opened_at: new Date(incident.openedAt).toISOString(),
         url: `${base}/v1/incidents/${incident.id}`,
       },
-      alerts: alerts.map((a) => ({ summary: a.summary, severity: a.severity, source: a.source })),
+      alerts: alerts.map((a) => {
+        const slo = (JSON.parse(a.details_json) as { page?: SloPageDetails }).page;
+        return { summary: a.summary, severity: a.severity, source: a.source, labels: JSON.parse(a.labels_json) as Record<string, string>, ...(slo ? { slo } : {}) };
+      }),
       links: [...links.values()].slice(0, 10),
       ack_url: '',
       resolve_url: '',
@@ -331,15 +376,16 @@ export class NotifyService {
       const incident = job.incident_id
         ? await store.db.selectFrom('incidents').select(['state', 'number']).where('id', '=', job.incident_id).executeTakeFirst()
         : undefined;
+      const message = JSON.parse(job.message_json) as PageMessage;
       // A page is for an unacknowledged incident: once someone acknowledged (or it resolved),
       // pages still waiting (delayed rules, retries) are dropped.
-      if (incident && incident.state !== 'triggered') {
+      if (incident && incident.state !== 'triggered' && isPage(message)) {
         await this.finish(job, 'canceled', null, 0, `incident is ${incident.state}`);
         return;
       }
       const started = performance.now();
       const result = await deliver(
-        { id: job.id, tenant: job.tenant_id, target: JSON.parse(job.target_json) as Target, message: JSON.parse(job.message_json) as PageMessage },
+        { id: job.id, tenant: job.tenant_id, target: JSON.parse(job.target_json) as Target, message },
         { secrets: this.deps.secrets, smtp: this.deps.smtp, timeoutMs: this.deps.config.timeoutMs, now: () => clock.now() },
       );
       const latency = Math.round((performance.now() - started) * 10) / 10;
@@ -404,9 +450,10 @@ export class NotifyService {
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return;
       if (result) await this.insertAttempt(trx, job.id, attempt, now, result, latency);
+      const event = (JSON.parse(job.message_json) as PageMessage).event;
       const message =
         status === 'sent'
-          ? `Paged ${who(job)} via ${job.target_name} (${job.channel}${result?.status ? `, ${result.status}` : ''}, ${latency} ms, attempt ${attempt})`
+          ? `${event === 'incident.triggered' || event === 'incident.escalated' ? 'Paged' : `Sent ${event} to`} ${who(job)} via ${job.target_name} (${job.channel}${result?.status ? `, ${result.status}` : ''}, ${latency} ms, attempt ${attempt})`
           : status === 'failed'
             ? `Could not page ${who(job)} via ${job.target_name} after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${result?.error ?? 'unknown error'}`
             : `Notification to ${who(job)} via ${job.target_name} not sent: ${reason}`;

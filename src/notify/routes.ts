@@ -10,6 +10,7 @@ import { iso } from '../core/time-input.js';
 import type { Store } from '../store/store.js';
 import { verifyLink, type LinkClaims } from './links.js';
 import type { NotifyService } from './notify-service.js';
+import { secretUsers } from './secret-references.js';
 import type { SecretStore } from './secret-store.js';
 import { smtpSettingsBody, type SmtpSettingsStore } from './smtp-settings.js';
 import { SECRET_NAME } from './targets.js';
@@ -214,8 +215,14 @@ export function notifyRoutes(deps: NotifyRouteDeps): AnyRoute[] {
       permission: 'integrations:manage',
       audit: 'paging.secret.delete',
       params: secretParam,
-      responses: [{ status: 200, description: 'Deleted' }],
+      responses: [
+        { status: 200, description: 'Deleted' },
+        { status: 409, description: 'Definitions still name it' },
+      ],
       handler: async ({ params, principal, audit }) => {
+        // Refused while definitions name it: they could page nobody without it.
+        const users = await secretUsers(store.db, principal.tenant, params.name);
+        if (users.length) throw new KeelError('conflict', `secret ${params.name} is used by ${users.join(', ')}; change them first`);
         await secrets.remove(principal.tenant, params.name);
         audit({ target: `secret/${params.name}` });
         return { deleted: params.name };

@@ -31,6 +31,8 @@ export interface NotificationJobsTable {
   /** Escalation pass and step that created the job (null for other notifications). */
   pass: number | null;
   step: number | null;
+  /** `page` (wakes someone) or `update` (incident.acknowledged/resolved to webhooks paged before). */
+  kind?: string;
 }
 
 export interface NotificationAttemptsTable {

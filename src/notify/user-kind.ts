@@ -16,6 +16,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { joinTeam, teamOwnsProfile } from '../people/membership.js';
 import type { PeopleService } from '../people/people-service.js';
 import type { Database } from '../store/schema.js';
+import { loadSecretNames, missingSecrets } from './secret-references.js';
 import { contactMethodSchema, targetOf, type ContactMethod } from './targets.js';
 
 export const USER_KIND_ORDER = 2;
@@ -80,9 +81,13 @@ export function userKind(people: PeopleService, audit: AuditLog): KindHandler<Us
     kind: 'User',
     order: USER_KIND_ORDER,
     parse: specParser(userSpecSchema, checkUser),
+    load: loadSecretNames,
     validate: (spec, name, ctx) => {
       const clash = ctx.all('User').find((d) => d.name !== name && (d.spec as UserSpec).email.toLowerCase() === spec.email.toLowerCase());
-      return clash ? [{ path: ['spec', 'email'], message: `User ${clash.name} has the same email` }] : [];
+      return [
+        ...(clash ? [{ path: ['spec', 'email'], message: `User ${clash.name} has the same email` }] : []),
+        ...spec.contactMethods.flatMap((c, i) => missingSecrets(targetOf(c), ['spec', 'contactMethods', i], ctx, 'User')),
+      ];
     },
     validateDelete: (name, ctx) => {
       const refs = userReferences(name, ctx);

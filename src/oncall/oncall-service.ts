@@ -85,14 +85,22 @@ export class OncallService {
   }
 
   /** Segments of [from, to): shifts with their people, and the gaps nobody covers. */
-  async segments(tenant: string, name: string, from: number, to: number): Promise<{ shifts: PersonShift[]; gaps: { start: number; end: number }[]; timeZone: string }> {
+  async segments(
+    tenant: string,
+    name: string,
+    from: number,
+    to: number,
+    options: { whole?: boolean } = {},
+  ): Promise<{ shifts: PersonShift[]; gaps: { start: number; end: number }[]; timeZone: string }> {
     if (!(to > from)) throw new KeelError('validation_failed', 'until must be after at', { details: [{ path: 'until', message: 'must be after at' }] });
     if (to - from > MAX_RANGE_MS) throw new KeelError('validation_failed', `the range may cover at most 366 days`, { details: [{ path: 'until', message: 'at most 366 days after at' }] });
     const db = this.store.db;
-    const { rotation, directory } = await this.rotation(db, tenant, name, from, to);
+    // Whole shifts may reach beyond the range: read the overrides that could extend them too.
+    const reach = options.whole ? MAX_RANGE_MS : 0;
+    const { rotation, directory } = await this.rotation(db, tenant, name, from - reach, to + reach);
     const shifts: PersonShift[] = [];
     const gaps: { start: number; end: number }[] = [];
-    for (const s of rotation.segments(from, to)) {
+    for (const s of options.whole ? rotation.wholeSegments(from, to, reach) : rotation.segments(from, to)) {
       if (s.user === null) {
         gaps.push({ start: s.start, end: s.end });
         continue;
@@ -104,10 +112,10 @@ export class OncallService {
   }
 
   /** A person's shifts across every schedule of the tenant. */
-  async shiftsOf(tenant: string, person: Person, from: number, to: number): Promise<PersonShift[]> {
+  async shiftsOf(tenant: string, person: Person, from: number, to: number, options: { whole?: boolean } = {}): Promise<PersonShift[]> {
     const out: PersonShift[] = [];
     for (const name of await this.scheduleNames(this.store.db, tenant)) {
-      const { shifts } = await this.segments(tenant, name, from, to);
+      const { shifts } = await this.segments(tenant, name, from, to, options);
       out.push(...shifts.filter((s) => (person.id !== null && s.person.id === person.id) || (person.handle !== null && s.person.handle === person.handle)));
     }
     return out.sort((a, b) => a.start - b.start);

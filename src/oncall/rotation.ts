@@ -274,6 +274,35 @@ export class Rotation {
     return out;
   }
 
+  /**
+   * The segments that touch [from, to), whole: the first and last reach back and forward to where
+   * they really begin and end (up to `limitMs` beyond the range), so a calendar feed shows whole
+   * shifts, and a shift keeps its start (and with it its UID) from one fetch to the next.
+   */
+  wholeSegments(from: number, to: number, limitMs: number): Segment[] {
+    const out = this.segments(from, to);
+    if (out.length === 0) return out;
+    const same = (a: Segment | undefined, b: Segment) => a !== undefined && a.user === b.user && a.source === b.source;
+    const first = out[0]!;
+    for (let step = DAY_MS; from - first.start < limitMs; step *= 2) {
+      const before = this.segments(first.start - step, first.start);
+      const prev = before[before.length - 1];
+      if (!same(prev, first)) break;
+      const reachedEdge = prev!.start === first.start - step;
+      first.start = prev!.start;
+      if (!reachedEdge) break;
+    }
+    const last = out[out.length - 1]!;
+    for (let step = DAY_MS; last.end - to < limitMs; step *= 2) {
+      const next = this.segments(last.end, last.end + step)[0];
+      if (!same(next, last)) break;
+      const reachedEdge = next!.end === last.end + step;
+      last.end = next!.end;
+      if (!reachedEdge) break;
+    }
+    return out;
+  }
+
   /** The shifts (segments with someone on call) in [from, to). */
   shifts(from: number, to: number): (Segment & { user: string })[] {
     return this.segments(from, to).filter((s): s is Segment & { user: string } => s.user !== null);

@@ -218,7 +218,7 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       handler: async ({ params, query, request, reply }) => {
         const tenant = await feedTenant(request, query.token, 'schedule', async () => params.id);
         const now = clock.now();
-        const r = await oncall.segments(tenant, params.id, now - query.past_days * DAY, now + query.future_days * DAY);
+        const r = await oncall.segments(tenant, params.id, now - query.past_days * DAY, now + query.future_days * DAY, { whole: true });
         return sendIcal(reply, `On call: ${params.id}`, r.shifts);
       },
     }),
@@ -241,7 +241,7 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
         });
         const p = resolved ?? (await person(tenant, params.id));
         const now = clock.now();
-        return sendIcal(reply, `On call: ${p.name}`, await oncall.shiftsOf(tenant, p, now - query.past_days * DAY, now + query.future_days * DAY));
+        return sendIcal(reply, `On call: ${p.name}`, await oncall.shiftsOf(tenant, p, now - query.past_days * DAY, now + query.future_days * DAY, { whole: true }));
       },
     }),
     defineRoute({

@@ -120,7 +120,8 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       pollIntervalMs: cfg.pollInterval,
     },
   });
-  const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall, pollIntervalMs: cfg.pollInterval, newAfterCommit });
+  incidents.addHooks({ stateChanged: (trx, incident, _from, actor, fx) => notify.incidentStateChanged(trx, incident, actor, fx) });
+  const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall, pollIntervalMs: cfg.pollInterval, newAfterCommit, unpagedFallback: cfg.unpagedFallback, metrics, bus });
   const consumer = new PagingConsumer({ store, clock, bus, logger, alerts: ctx.alerts, incidents, metrics, pollIntervalMs: cfg.pollInterval, newAfterCommit });
   const heartbeats = new HeartbeatService({ store, clock, alerts: ctx.alerts, logger, pollIntervalMs: cfg.pollInterval });
 

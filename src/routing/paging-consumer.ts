@@ -10,7 +10,7 @@ import type { Transaction } from 'kysely';
 import type { AlertService, AlertTransition } from '../alerting/alert-service.js';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
-import { readSpec, readSpecs } from '../definitions/read-specs.js';
+import { readSpec, readSpecs, type NamedSpec } from '../definitions/read-specs.js';
 import type { AfterCommit, Fence } from '../incidents/after-commit.js';
 import { OPEN_STATES, toIncident, type IncidentService } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
@@ -51,7 +51,27 @@ export class PagingConsumer {
   private unsubscribe: (() => void) | undefined;
   private position = 0;
 
-  constructor(private readonly deps: ConsumerDeps) {}
+  constructor(private readonly deps: ConsumerDeps) {
+    deps.incidents.addHooks({
+      stateChanged: (trx, incident, _from, actor, fx) => (incident.state === 'resolved' ? this.resolveAlertsOf(trx, incident.id, actor, fx) : Promise.resolve()),
+    });
+  }
+
+  /**
+   * Resolving an incident resolves its alerts that still fire (as PagerDuty does): otherwise a
+   * source that keeps firing (an Alertmanager re-send, an Events v2 trigger, an SLO still over its
+   * threshold) would count into an alert of a closed case and page nobody ever again.
+   */
+  private async resolveAlertsOf(trx: Transaction<Database>, incidentId: string, actor: string, fx: AfterCommit): Promise<void> {
+    const attached = await trx.selectFrom('incident_alerts').select('alert_id').where('incident_id', '=', incidentId).execute();
+    const results = await this.deps.alerts.resolveIn(
+      trx,
+      attached.map((a) => a.alert_id),
+      this.deps.clock.now(),
+      { reason: 'incident resolved', by: actor },
+    );
+    for (const r of results) fx.add(() => this.deps.alerts.publish(r));
+  }
 
   wake(): void {
     this.waker.wake();
@@ -117,6 +137,9 @@ export class PagingConsumer {
           const outcomes: { tenant: string; outcome: Outcome }[] = [];
           await store.db.transaction().execute(async (trx) => {
             await this.fence?.(trx);
+            // Definitions read once per group: the same within one transaction, and a storm of
+            // alerts would otherwise read the tenant's Routes, Silences and windows per alert.
+            this.specs = new Map();
             for (const t of group) outcomes.push({ tenant: t.tenant, outcome: await this.process(trx, t, fx) });
             await writePosition(trx, PAGING_CONSUMER, 0, group[group.length - 1]!.seq, clock.now());
           });
@@ -133,6 +156,20 @@ export class PagingConsumer {
         }
       }
     }
+  }
+
+  private specs = new Map<string, Promise<unknown>>();
+
+  private cachedSpecs<T>(trx: Transaction<Database>, tenant: string, kind: string): Promise<NamedSpec<T>[]> {
+    const key = `${tenant}\u0000${kind}`;
+    if (!this.specs.has(key)) this.specs.set(key, readSpecs<T>(trx, tenant, kind));
+    return this.specs.get(key) as Promise<NamedSpec<T>[]>;
+  }
+
+  private cachedSpec<T>(trx: Transaction<Database>, tenant: string, kind: string, name: string): Promise<T | undefined> {
+    const key = `${tenant}\u0000${kind}\u0000${name}`;
+    if (!this.specs.has(key)) this.specs.set(key, readSpec<T>(trx, tenant, kind, name));
+    return this.specs.get(key) as Promise<T | undefined>;
   }
 
   private async process(trx: Transaction<Database>, t: AlertTransition, fx: AfterCommit): Promise<Outcome> {
@@ -166,11 +203,11 @@ export class PagingConsumer {
       at: t.at,
       actor,
       type: 'alert',
-      message: `Alert resolved: ${alert.summary}`,
-      data: { alert_id: alert.id, dedup_key: alert.dedupKey, status: 'resolved' },
+      message: `Alert resolved${t.values.reason === 'incident resolved' ? ' with the incident' : ''}: ${alert.summary}`,
+      data: { alert_id: alert.id, dedup_key: alert.dedupKey, status: 'resolved', ...(typeof t.values.by === 'string' ? { by: t.values.by } : {}) },
     });
     if (!OPEN_STATES.includes(incident.state)) return 'resolved';
-    const service = incident.service ? await readSpec<ServicePaging>(trx, incident.tenant, 'Service', incident.service) : undefined;
+    const service = incident.service ? await this.cachedSpec<ServicePaging>(trx, incident.tenant, 'Service', incident.service) : undefined;
     if (service?.autoResolve === false) return 'resolved';
     const stillFiring = await trx
       .selectFrom('incident_alerts')
@@ -191,7 +228,7 @@ export class PagingConsumer {
     fx: AfterCommit,
   ): Promise<Outcome> {
     const tenant = alert.tenant;
-    const routes = compileRoutes(await readSpecs<RouteSpec>(trx, tenant, 'Route'));
+    const routes = compileRoutes(await this.cachedSpecs<RouteSpec>(trx, tenant, 'Route'));
     const decision = routeAlert({ service: alert.service, labels: matchLabels(alert, null) }, routes);
     const record = (values: { service: string | null; incident: string | null; suppressed: string | null; grouping: string | null }) =>
       trx
@@ -209,14 +246,14 @@ export class PagingConsumer {
         .onConflict((oc) => oc.column('alert_id').doNothing())
         .execute();
     const serviceName = decision.service;
-    const service = serviceName ? await readSpec<ServicePaging>(trx, tenant, 'Service', serviceName) : undefined;
+    const service = serviceName ? await this.cachedSpec<ServicePaging>(trx, tenant, 'Service', serviceName) : undefined;
     if (!serviceName || !service) {
       await record({ service: serviceName, incident: null, suppressed: null, grouping: null });
       return 'unrouted';
     }
     const labels = matchLabels(alert, serviceName);
-    const silences = await readSpecs<SilenceSpec>(trx, tenant, 'Silence');
-    const windows = await readSpecs<MaintenanceWindowSpec>(trx, tenant, 'MaintenanceWindow');
+    const silences = await this.cachedSpecs<SilenceSpec>(trx, tenant, 'Silence');
+    const windows = await this.cachedSpecs<MaintenanceWindowSpec>(trx, tenant, 'MaintenanceWindow');
     const suppressed = suppressedBy({ labels, service: serviceName, at: t.at }, silences, windows);
     const grouping = groupingKey(serviceName, service.alertGrouping?.by ?? [], labels);
     const open = await this.deps.incidents.openFor(trx, tenant, serviceName, grouping);

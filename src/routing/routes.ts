@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import { groupingKey, matchLabels } from './grouping.js';
 import { compileRoutes, routeAlert, type RouteSpec } from './router.js';
 import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js';
+import { pagingSlos, unpagedSloMessage } from './slo-pages.js';
 import { suppressedBy, type MaintenanceWindowSpec, type SilenceSpec } from './suppression.js';
 
 export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] {
@@ -106,6 +107,13 @@ export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] 
         );
         const pageSeverities = service.pageSeverities ?? DEFAULT_PAGE_SEVERITIES;
         const pages = !suppressed && pageSeverities.includes(body.severity) && Boolean(service.escalationPolicy);
+        const warnings: string[] = [];
+        if (!service.escalationPolicy) {
+          const specs = new Map<string, unknown>();
+          for (const kind of ['AlertPolicy', 'AlertCondition']) for (const d of await readSpecs(db, tenant, kind)) specs.set(`${kind}/${d.name}`, d.spec);
+          const slos = pagingSlos(decision.service, service, await readSpecs(db, tenant, 'SLO'), (kind, name) => specs.get(`${kind}/${name}`));
+          if (slos.length) warnings.push(unpagedSloMessage(decision.service, slos));
+        }
         return {
           service: decision.service,
           route: decision.route,
@@ -114,6 +122,7 @@ export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] 
           opens_incident: !suppressed && pageSeverities.includes(body.severity),
           escalation_policy: service.escalationPolicy ?? null,
           pages,
+          warnings,
           ...(pages ? {} : { reason: suppressed ? `suppressed by ${suppressed}` : !pageSeverities.includes(body.severity) ? `severity ${body.severity} is not one of ${pageSeverities.join(', ')}` : 'the service has no escalation policy' }),
         };
       },

@@ -8,6 +8,7 @@ import type { KindHandler } from '../definitions/kinds.js';
 import { documentSchema, type Metadata } from '../definitions/metadata.js';
 import { parseWith } from '../definitions/zod-errors.js';
 import { pagingReferencesTo, servicePagingFields, validateServicePaging, type ServicePaging } from '../routing/service-paging.js';
+import { servicePagingWarnings } from '../routing/slo-pages.js';
 
 export const openSloServiceSpec = z.object({ description: z.string().max(1050).optional() }).strict();
 
@@ -38,6 +39,7 @@ export function serviceKind(): KindHandler<ServiceSpec> {
       return { ok: true, spec: { metadata, ...spec } };
     },
     validate: (spec, _name, ctx) => validateServicePaging(spec, ctx),
+    warnings: (spec, name, ctx) => servicePagingWarnings(name, spec, ctx),
     validateDelete: (name, ctx) => {
       const users = ctx.all('SLO').filter((d) => (d.spec as { service?: string }).service === name);
       return [

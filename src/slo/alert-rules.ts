@@ -93,3 +93,22 @@ export function alertsOf(results: ConditionResult[]): Map<string, { firing: bool
   }
   return out;
 }
+
+/** Condition severities that page: a policy with one also watches for its events stopping. */
+const PAGING_SEVERITIES = ['page', 'critical'];
+
+/**
+ * The window a policy's no-data alert looks at: that of its shortest paging condition (1 h for
+ * the default policy), or null when the policy does not page, or when its conditions already
+ * alert on no data (`alertWhenNoData: true`).
+ */
+export function noDataWindow(policy: ResolvedPolicy): number | null {
+  if (policy.alertWhenNoData) return null;
+  const windows = policy.conditions.filter((c) => PAGING_SEVERITIES.includes(c.severity)).map((c) => c.longMs);
+  return windows.length ? Math.min(...windows) : null;
+}
+
+/** Events stopped: none in the watched window, though the SLO's window has some (it was not always silent). */
+export function eventsStopped(inWindow: number, inSloWindow: number): boolean {
+  return inWindow === 0 && inSloWindow > 0;
+}

@@ -9,9 +9,13 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AlertService, SignalResult } from '../alerting/alert-service.js';
 import type { Clock } from '../core/clock.js';
+import { readSpec } from '../definitions/read-specs.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import { alertsOf, evaluatePolicy, type ConditionResult } from './alert-rules.js';
+import { alertsOf, evaluatePolicy, eventsStopped, noDataWindow, type ConditionResult } from './alert-rules.js';
+import { topBreakdowns } from './counter-reader.js';
+import { OVERALL } from './counter-writer.js';
+import { formatDuration } from './durations.js';
 import { currentGenerations, type Generation } from './generations.js';
 import { budget, sli } from './math.js';
 import { alertWindows, measureGeneration } from './measure.js';
@@ -29,8 +33,16 @@ export function dedupKey(slo: string, objectives: number, objective: number, pol
 
 type StateRow = Database['slo_alert_state'];
 
+/** The alert name of a policy's no-data alert (beside its severities). */
+export const NO_DATA = 'nodata';
+
 interface Desired {
   key: string;
+  /** The alert's name in its dedup key when it is not its severity (the no-data alert). */
+  name?: string;
+  summary?: string;
+  /** The long window of its shortest active condition: where a page looks for the top breakdown values. */
+  windowMs?: number;
   objective: number;
   policy: string;
   severity: string;
@@ -99,8 +111,10 @@ export class SloEvaluator {
         for (const k of keys) Object.assign(pending, JSON.parse(prev.get(k)?.pending_json ?? '{}') as Record<string, number>);
         const results = evaluatePolicy(policy, m.target, (ms) => m.windows.get(ms), now, pending, this.deps.minBadEvents);
         for (const [severity, a] of alertsOf(results)) {
+          const active = a.conditions.filter((c) => c.active).map((c) => policy.conditions.find((pc) => pc.name === c.name)?.longMs ?? Infinity);
           desired.push({
             key: alertKey(m.objective, policy.name, severity),
+            ...(active.length && Number.isFinite(Math.min(...active)) ? { windowMs: Math.min(...active) } : {}),
             objective: m.objective,
             policy: policy.name,
             severity,
@@ -116,9 +130,43 @@ export class SloEvaluator {
             notify: { targets: policy.notificationTargets.map((t) => ({ name: t.name, target: t.target })), resolved: policy.alertWhenResolved },
           });
         }
+        // No data is a signal: a paging policy also alerts when the SLO's events stop arriving.
+        const watch = noDataWindow(policy);
+        if (watch !== null) {
+          const stopped = eventsStopped(m.windows.get(watch)?.events.total ?? 0, m.slo.events.total);
+          const firing = stopped && !(await this.noDataOptedOut(gen.tenant, gen.name, policy.name));
+          desired.push({
+            key: alertKey(m.objective, policy.name, NO_DATA),
+            name: NO_DATA,
+            summary: `SLO ${slo.displayName ?? gen.name}: no events in the last ${formatDuration(watch)} (its events stopped arriving; policy ${policy.name})`,
+            objective: m.objective,
+            policy: policy.name,
+            severity: 'page',
+            firing,
+            pending: {},
+            values: { objective: m.objective, noData: true, window: formatDuration(watch), eventsInWindow: m.windows.get(watch)?.events.total ?? 0, eventsInSloWindow: m.slo.events.total },
+            notify: { targets: policy.notificationTargets.map((t) => ({ name: t.name, target: t.target })), resolved: policy.alertWhenResolved },
+          });
+        }
       }
     }
     return this.apply(gen.tenant, gen.name, gen, desired, rows, now);
+  }
+
+  /**
+   * Opting out of the no-data alert: the policy says `alertWhenNoData: false` in so many words
+   * (absent means the default, on). Read from the stored definitions only when events stopped.
+   */
+  private async noDataOptedOut(tenant: string, slo: string, policy: string): Promise<boolean> {
+    type PolicyBody = { metadata?: { name?: string }; alertWhenNoData?: boolean };
+    const spec = await readSpec<{ alertPolicies?: ({ ref: string } | { inline: PolicyBody })[] }>(this.deps.db, tenant, 'SLO', slo);
+    for (const p of spec?.alertPolicies ?? []) {
+      const named = 'ref' in p ? p.ref : p.inline.metadata?.name;
+      if (named !== policy) continue;
+      const body = 'ref' in p ? await readSpec<PolicyBody>(this.deps.db, tenant, 'AlertPolicy', p.ref) : p.inline;
+      return body?.alertWhenNoData === false;
+    }
+    return false;
   }
 
   private async apply(tenant: string, name: string, gen: Generation | null, desired: Desired[], rows: StateRow[], now: number): Promise<number> {
@@ -130,22 +178,41 @@ export class SloEvaluator {
       for (const d of desired) {
         const before = prev.get(d.key);
         const status = d.firing ? 'firing' : 'resolved';
-        const changed = before ? before.status !== status : d.firing;
+        const key = dedupKey(name, objectives, d.objective, d.policy, d.name ?? d.severity);
+        // Still firing here, but its alert was resolved elsewhere (with its incident, by hand): the
+        // alert is still over its threshold, so it fires again (a new alert, incident and page).
+        const refire = d.firing && before?.status === 'firing' && !(await openAlert(trx, tenant, key));
+        const changed = (before ? before.status !== status : d.firing) || refire;
         if (changed) {
-          const summary = d.firing
+          // A page carries what the responder needs: the burn per window, the budget left, the runbook.
+          const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
+          if (page && gen && d.windowMs !== undefined) Object.assign(page, { top_breakdown: await topBreakdownOf(trx, gen, d.objective, now - d.windowMs, now) });
+          const summary = d.name === NO_DATA
+            ? d.firing
+              ? d.summary!
+              : `SLO ${gen!.slo.displayName ?? name}: events arrive again (policy ${d.policy})`
+            : d.firing
             ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
             : `SLO ${gen!.slo.displayName ?? name} is no longer burning its error budget (policy ${d.policy})`;
           results.push(
             await this.deps.alerts.signalIn(trx, {
               tenant,
-              dedupKey: dedupKey(name, objectives, d.objective, d.policy, d.severity),
+              dedupKey: key,
               source: 'slo',
               status,
               severity: d.severity,
               summary,
               service: gen!.slo.service,
-              labels: { slo: name, policy: d.policy, severity: d.severity, service: gen!.slo.service, objective: gen!.slo.objectives[d.objective]?.name ?? String(d.objective) },
-              details: { notificationTargets: d.notify.targets, notifyWhenResolved: d.notify.resolved },
+              labels: {
+                slo: name,
+                policy: d.policy,
+                severity: d.severity,
+                service: gen!.slo.service,
+                objective: gen!.slo.objectives[d.objective]?.name ?? String(d.objective),
+                ...(d.name ? { alertname: d.name } : {}),
+              },
+              details: { notificationTargets: d.notify.targets, notifyWhenResolved: d.notify.resolved, ...(page ? { page } : {}) },
+              ...(page?.runbook_url ? { links: [{ href: page.runbook_url, text: 'Runbook' }] } : {}),
               at: now,
               values: d.values,
             }),
@@ -202,6 +269,40 @@ export class SloEvaluator {
     }
     return transitions;
   }
+}
+
+/** The SLO annotation whose value is a page's runbook link (as Prometheus alerting rules name it). */
+export const RUNBOOK_ANNOTATION = 'runbook_url';
+
+async function pageDetails(trx: Transaction<Database>, tenant: string, name: string, values: Record<string, unknown>) {
+  const conditions = (values.conditions ?? []) as { longWindow: string; shortWindow: string; burnRateLong: number; burnRateShort: number }[];
+  const rates = new Map<string, number>();
+  for (const c of conditions) {
+    rates.set(c.longWindow, c.burnRateLong);
+    rates.set(c.shortWindow, c.burnRateShort);
+  }
+  const spec = await readSpec<{ metadata?: { annotations?: Record<string, string> } }>(trx, tenant, 'SLO', name);
+  const runbook = spec?.metadata?.annotations?.[RUNBOOK_ANNOTATION];
+  return {
+    slo: name,
+    burn_rates: [...rates].map(([window, burnRate]) => ({ window, burn_rate: burnRate })),
+    budget_remaining: typeof values.budgetRemaining === 'number' ? values.budgetRemaining : null,
+    ...(runbook && /^https?:\/\//i.test(runbook) ? { runbook_url: runbook } : {}),
+  };
+}
+
+/** The breakdown values with the most bad events in the alert's window (what a responder looks at first). */
+async function topBreakdownOf(trx: Transaction<Database>, gen: Generation, objective: number, from: number, to: number) {
+  if (gen.slo.breakdown.length === 0) return [];
+  const rows = await trx.selectFrom('slo_series').select(['id', 'breakdown']).where('gen_uid', '=', gen.uid).where('objective', '=', objective).where('breakdown', '!=', OVERALL).execute();
+  const top = await topBreakdowns(trx, rows.map((r) => ({ id: Number(r.id), values: JSON.parse(r.breakdown) as string[] })), { from, to }, 3);
+  const names = gen.slo.breakdown.map((p) => p.join('.'));
+  return top.filter((t) => t.bad > 0).map((t) => ({ values: Object.fromEntries(names.map((n, i) => [n, t.values[i] ?? ''])), bad_events: t.bad, total_events: t.total }));
+}
+
+async function openAlert(trx: Transaction<Database>, tenant: string, key: string): Promise<boolean> {
+  const r = await trx.selectFrom('alerts').select('id').where('tenant_id', '=', tenant).where('dedup_key', '=', key).where('status', '=', 'firing').executeTakeFirst();
+  return r !== undefined;
 }
 
 function conditionValues(c: ConditionResult): Record<string, unknown> {

@@ -98,6 +98,30 @@ export function eventsV2(routingKey: string, overrides: Record<string, unknown> 
   };
 }
 
+/** An Alertmanager webhook (v4) body carrying `alerts`. */
+export const alertmanagerBody = (alerts: unknown[]) => ({
+  version: '4',
+  groupKey: '{}:{alertname="x"}',
+  truncatedAlerts: 0,
+  status: 'firing',
+  receiver: 'keel',
+  groupLabels: {},
+  commonLabels: {},
+  commonAnnotations: {},
+  externalURL: 'http://alertmanager:9093',
+  alerts,
+});
+
+/** A User `name` paged by a signed webhook to `url/<name>`, and an EscalationPolicy of the same name paging them. */
+export function personWithPolicy(name: string, url: string): string {
+  return `${userDoc(name, `${url}/${name}`)}---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: ${name}}
+spec: {steps: [{notify: {users: [${name}]}, wait: 1h}]}
+`;
+}
+
 /** A user document with a webhook contact method pointing at `url`. */
 export function userDoc(name: string, url: string, extra = ''): string {
   return `apiVersion: keel/v1

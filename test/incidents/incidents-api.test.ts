@@ -150,7 +150,7 @@ describe('incident lifecycle through the CLI and the API', () => {
     expect((await api(`/v1/incidents/${number}/resolve`, { method: 'POST' })).status).toBe(200);
     const pm = await api(`/v1/incidents/${number}/postmortem`, { method: 'POST' });
     expect(pm.status).toBe(201);
-    expect(pm.body.markdown).toMatch(/\| Error rate 12% \| critical \| events-v2 \| 2026-04-06T10:30:00Z \| 2026-04-06T10:30:00Z \| 1 \| - \|/);
+    expect(pm.body.markdown).toMatch(/\| Error rate 12% \| critical \| events-v2 \| 2026-04-06T10:30:00Z \| 2026-04-06T10:30:00Z \| 1 \| 2026-04-06T10:40:00Z \|/);
     expect(pm.body.markdown).toMatch(/Paging alice via hook/);
   });
 

@@ -63,6 +63,7 @@ describe('postmortem rendering', () => {
     resolvedAt: T + 2 * H + 5 * 60_000,
     closedAt: null,
     createdBy: 'integration:slo',
+    unpaged: null,
   };
   const base = { incident, roles: [], timeline: [], alerts: [], actionItems: [], generatedAt: T + 3 * H };
 

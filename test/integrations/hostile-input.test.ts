@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertSurvivesHostileInput } from '../helpers/hostile.js';
 import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, eventsV2, integrationKey, startPagingKeel } from '../helpers/paging.js';
+import { alertmanagerBody, applyOk, eventsV2, integrationKey, startPagingKeel } from '../helpers/paging.js';
 
 let t: TestKeel;
 let amKey: string;
@@ -22,18 +22,7 @@ const amAlert = (fingerprint: string, labels: Record<string, string> = {}) => ({
   generatorURL: 'http://prometheus:9090/graph',
   fingerprint,
 });
-const amBody = (alerts: unknown[]) => ({
-  version: '4',
-  groupKey: '{}:{alertname="x"}',
-  truncatedAlerts: 0,
-  status: 'firing',
-  receiver: 'keel',
-  groupLabels: {},
-  commonLabels: {},
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager:9093',
-  alerts,
-});
+const amBody = alertmanagerBody;
 
 beforeAll(async () => {
   t = await startPagingKeel();

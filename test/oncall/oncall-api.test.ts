@@ -190,3 +190,26 @@ spec:
     expect(help.stdout).toMatch(/Who is on call now/);
   });
 });
+
+describe('iCalendar feeds emit whole shifts', () => {
+  // Alice and Bob alternate daily at 09:00 Berlin; Carol covers Saturday 22:00 to Sunday 06:00.
+  const feed = async () => {
+    const res = await http(`${t.url}/v1/schedules/primary/ical?past_days=1&future_days=2`, { key: t.adminKey });
+    expect(res.status, res.text).toBe(200);
+    return Object.values(ical.sync.parseICS(res.text))
+      .filter((e): e is ical.VEvent => e?.type === 'VEVENT')
+      .sort((a, b) => a.start.getTime() - b.start.getTime());
+  };
+
+  it('the first and last events are not cut at the window edges, and UIDs stay the same between fetches', async () => {
+    const first = await feed();
+    expect(first.length).toBeGreaterThan(2);
+    // Every event starts and ends at a handoff (09:00 Berlin) or a restriction edge, none at a window edge.
+    for (const e of first) {
+      for (const d of [e.start, e.end!]) expect(`${String(e.summary)} ${d.toLocaleTimeString('en-GB', { timeZone: 'Europe/Berlin' })}`).toMatch(/ (09:00:00|22:00:00|06:00:00)$/);
+    }
+    // Fetched again a little later (the window moved with the clock): the same events, same UIDs.
+    const again = await feed();
+    expect(again.map((e) => e.uid)).toEqual(first.map((e) => e.uid));
+  });
+});

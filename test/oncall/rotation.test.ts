@@ -164,3 +164,29 @@ describe('layers, restrictions and overrides', () => {
     );
   });
 });
+
+describe('whole segments (calendar feeds)', () => {
+  const H = 3_600_000;
+  const T = Date.parse('2026-03-02T08:00:00Z'); // a 09:00 Berlin handoff
+  const r = new Rotation({ timeZone: 'Europe/Berlin', layers: [{ name: 'd', users: ['a', 'b'], start: '2026-01-05', turn: '1d', handoff: '09:00', restrictions: [] }] } as never, []);
+
+  it('reach back and forward to where the first and last shifts really begin and end', () => {
+    const cut = r.segments(T + 5 * H, T + 30 * H);
+    expect([cut[0]!.start, cut[cut.length - 1]!.end]).toEqual([T + 5 * H, T + 30 * H]);
+    const whole = r.wholeSegments(T + 5 * H, T + 30 * H, 366 * 24 * H);
+    expect(whole.map((s) => [s.start - T, s.end - T])).toEqual([
+      [0, 24 * H],
+      [24 * H, 48 * H],
+    ]);
+  });
+
+  it('go back to the start of a layer where one person is on call for ever, and stop past the limit', () => {
+    const solo = new Rotation({ timeZone: 'UTC', layers: [{ name: 'solo', users: ['a'], start: '2026-01-05', turn: '1w', handoff: '00:00', restrictions: [] }] } as never, []);
+    const whole = solo.wholeSegments(T, T + H, 366 * 24 * H);
+    expect(whole).toHaveLength(1);
+    expect(whole[0]!.start).toBe(Date.parse('2026-01-05T00:00:00Z'));
+    const limited = solo.wholeSegments(T, T + H, 10 * 24 * H)[0]!;
+    expect(T - limited.start).toBeGreaterThanOrEqual(10 * 24 * H);
+    expect(limited.end - (T + H)).toBeGreaterThanOrEqual(10 * 24 * H);
+  });
+});

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keel, runCli } from '../helpers/cli.js';
 import { http, type TestKeel } from '../helpers/keel.js';
-import { apply, startPagingKeel } from '../helpers/paging.js';
+import { apply, setSecret, startPagingKeel } from '../helpers/paging.js';
 
 let t: TestKeel;
 const api = (path: string, init: Parameters<typeof http>[1] = {}) => http(`${t.url}${path}`, { key: t.adminKey, ...init });
@@ -50,6 +50,9 @@ spec: {matchers: ['team="web"'], service: web}
 
 beforeAll(async () => {
   t = await startPagingKeel();
+  // Definitions naming secrets that do not exist are refused: store Erin's first.
+  await setSecret(t, 'erin-pager', 'first');
+  await setSecret(t, 'erin-slack', 'https://hooks.slack.example/first');
 });
 afterAll(async () => t?.close());
 
@@ -211,13 +214,13 @@ spec: {service: ghost, default: true}
     expect(badDuration.code).toBe(2);
 
     const sec = await cli('paging', 'secret', 'set', 'erin-pager', '--value', 'hunter2');
-    expect(sec.stdout).toBe('secret erin-pager stored\n');
+    expect(sec.stdout).toBe('secret erin-pager replaced\n');
     const secrets = await cli('--json', 'paging', 'secret', 'list');
-    expect(JSON.parse(secrets.stdout).secrets.map((x: any) => x.name)).toEqual(['erin-pager']);
+    expect(JSON.parse(secrets.stdout).secrets.map((x: any) => x.name)).toEqual(['erin-pager', 'erin-slack']);
     expect(secrets.stdout).not.toContain('hunter2');
     const piped = await runCli(['paging', 'secret', 'set', 'erin-slack'], { url: t.url, key: t.adminKey, input: 'https://hooks.slack.example/T0/B0/xyz\n' });
     expect(piped.code, piped.stderr).toBe(0);
-    expect(piped.stdout).toBe('secret erin-slack stored\n');
+    expect(piped.stdout).toBe('secret erin-slack replaced\n');
     expect(await t.keel.ctx.secrets.open((await t.keel.store.db.selectFrom('paging_secrets').select('sealed').where('name', '=', 'erin-slack').executeTakeFirstOrThrow()).sealed)).toBe(
       'https://hooks.slack.example/T0/B0/xyz',
     );

@@ -1,5 +1,6 @@
 /** `keel incidents ...`: declare, list, show, respond, notes, roles, postmortem, action items, metrics. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { editInEditor } from '../editor.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatDuration } from '../../incidents/postmortem.js';
 import { UsageError, positiveInt, time } from '../args.js';
@@ -19,6 +20,7 @@ interface IncidentView {
   acknowledged_at: string | null;
   resolved_at: string | null;
   escalation_policy: string | null;
+  paged_nobody: { reason: string; since: string } | null;
 }
 
 interface Detail extends IncidentView {
@@ -62,9 +64,11 @@ export function registerIncidents(program: Command): void {
       const res = await clientOf(cmd).call<{ incidents: IncidentView[] }>('GET', '/v1/incidents', { query: { state: opts.state, service: opts.service, limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
       printTable(
-        res.incidents.map((i) => ({ '#': i.number, ...i })),
-        ['#', 'severity', 'state', 'service', 'title', 'opened_at', 'id'],
+        res.incidents.map((i) => ({ '#': i.number, ...i, paged: i.paged_nobody ? 'NOBODY' : '' })),
+        ['#', 'severity', 'state', 'service', 'paged', 'title', 'opened_at', 'id'],
       );
+      // Said below the table too: an incident nobody was paged for must not scroll by unnoticed.
+      for (const i of res.incidents) if (i.paged_nobody) process.stdout.write(`PAGED NOBODY: #${i.number}: ${i.paged_nobody.reason}\n`);
     });
 
   incidents
@@ -79,6 +83,7 @@ export function registerIncidents(program: Command): void {
       const out = process.stdout;
       out.write(`#${d.number} [${d.severity}] ${d.title}\n`);
       out.write(`state ${d.state}, service ${d.service ?? '-'}, opened ${d.opened_at}${d.acknowledged_at ? `, acknowledged ${d.acknowledged_at}` : ''}${d.resolved_at ? `, resolved ${d.resolved_at}` : ''}\n`);
+      if (d.paged_nobody) out.write(`PAGED NOBODY (since ${d.paged_nobody.since}): ${d.paged_nobody.reason}\n`);
       if (d.summary) out.write(`\n${d.summary}\n`);
       const roles = Object.entries(d.roles);
       if (roles.length) out.write(`\nroles: ${roles.map(([r, p]) => `${r} ${p.name ?? p.user_id}`).join(', ')}\n`);
@@ -218,19 +223,57 @@ export function registerIncidents(program: Command): void {
       printTable(rows, ['role', 'name', 'email', 'user_id']);
     });
 
-  incidents
+  const postmortem = incidents
     .command('postmortem')
-    .description('Write the incident’s Markdown postmortem (summary, impact with SLO error budget lost, timeline, alerts, action items)')
-    .argument('<id>', 'incident number or id')
+    .description('Write the incident’s Markdown postmortem (summary, impact with SLO error budget lost, timeline, alerts, action items); an edited one is kept unless --force')
+    .argument('[id]', 'incident number or id')
     .option('-o, --output <file>', 'write the Markdown to this file instead of standard output')
     .option('--show', 'print the stored postmortem instead of generating a new one')
-    .action(async (id: string, opts: { output?: string; show?: boolean }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ markdown: string }>(opts.show ? 'GET' : 'POST', path(id, '/postmortem'));
+    .option('--force', 'regenerate even if the stored postmortem was edited (its edits are lost)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keel incidents postmortem 12 -o postmortem-12.md\n  keel incidents postmortem 12 --show\n  keel incidents postmortem edit 12\n  keel incidents postmortem put 12 -f postmortem-12.md\n',
+    )
+    .action(async (id: string | undefined, opts: { output?: string; show?: boolean; force?: boolean }, cmd: Command) => {
+      if (!id) throw new UsageError('name the incident: keel incidents postmortem <id> (or: edit <id>, put <id> -f file.md)');
+      const res = await clientOf(cmd).call<{ markdown: string }>(opts.show ? 'GET' : 'POST', path(id, '/postmortem'), opts.show || !opts.force ? {} : { query: { force: 'true' } });
       if (globals(cmd).json) return printJson(res);
       if (opts.output) {
         writeFileSync(opts.output, res.markdown);
         process.stderr.write(`postmortem written to ${opts.output}\n`);
       } else process.stdout.write(res.markdown);
+    });
+  postmortem
+    .command('edit')
+    .description('Edit the stored postmortem in $VISUAL or $EDITOR (generated first if there is none) and store it')
+    .argument('<id>', 'incident number or id')
+    .addHelpText('after', '\nExamples:\n  keel incidents postmortem edit 12\n  EDITOR="code --wait" keel incidents postmortem edit 12\n')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const client = clientOf(cmd);
+      const current = await client.call<{ markdown: string }>('GET', path(id, '/postmortem')).catch(async (e: unknown) => {
+        if ((e as { status?: number }).status !== 404) throw e;
+        return client.call<{ markdown: string }>('POST', path(id, '/postmortem'));
+      });
+      const edited = editInEditor(current.markdown, `postmortem-${id.replace(/[^A-Za-z0-9_-]/g, '_')}.md`);
+      if (edited === current.markdown) {
+        process.stderr.write('postmortem unchanged; nothing stored\n');
+        return;
+      }
+      const res = await client.call<{ updated_at: string }>('PUT', path(id, '/postmortem'), { raw: edited, headers: { 'content-type': 'text/markdown; charset=utf-8' } });
+      if (globals(cmd).json) return printJson(res);
+      process.stdout.write(`postmortem of incident ${id} stored (${Buffer.byteLength(edited)} bytes)\n`);
+    });
+  postmortem
+    .command('put')
+    .description('Store a postmortem written elsewhere (a Markdown file, or - for standard input)')
+    .argument('<id>', 'incident number or id')
+    .requiredOption('-f, --file <file>', 'the Markdown file (- reads standard input)')
+    .addHelpText('after', '\nExamples:\n  keel incidents postmortem put 12 -f postmortem-12.md\n  cat pm.md | keel incidents postmortem put 12 -f -\n')
+    .action(async (id: string, opts: { file: string }, cmd: Command) => {
+      const markdown = readFileSync(opts.file === '-' ? 0 : opts.file);
+      const res = await clientOf(cmd).call<{ updated_at: string }>('PUT', path(id, '/postmortem'), { raw: markdown, headers: { 'content-type': 'text/markdown; charset=utf-8' } });
+      if (globals(cmd).json) return printJson(res);
+      process.stdout.write(`postmortem of incident ${id} stored (${markdown.length} bytes)\n`);
     });
 
   const action = incidents.command('action').description('Postmortem action items: add, list, update');

@@ -16,6 +16,11 @@ import * as m0401 from './0401_usage.js';
 import * as m0402 from './0402_batch_ids.js';
 import * as m0403 from './0403_audit_pending.js';
 import * as m0500 from './0500_password_team.js';
+import * as m0520 from './0520_incidents_unpaged.js';
+import * as m0521 from './0521_timeline_at.js';
+import * as m0522 from './0522_postmortem_edited.js';
+import * as m0523 from './0523_notification_kind.js';
+import * as m0524 from './0524_ack_timeouts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -31,4 +36,9 @@ export const migrations: Record<string, Migration> = {
   '0402_batch_ids': m0402,
   '0403_audit_pending': m0403,
   '0500_password_team': m0500,
+  '0520_incidents_unpaged': m0520,
+  '0521_timeline_at': m0521,
+  '0522_postmortem_edited': m0522,
+  '0523_notification_kind': m0523,
+  '0524_ack_timeouts': m0524,
 };
