@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
 import { KeelError } from '../core/errors.js';
-import { iso } from '../oncall/time-param.js';
+import { iso } from '../core/time-input.js';
 import type { StoredPostmortem } from './postmortem-service.js';
 
 export const MAX_POSTMORTEM_BYTES = 1024 * 1024;

@@ -13,7 +13,9 @@ import { readSpec } from '../definitions/read-specs.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { alertsOf, evaluatePolicy, eventsStopped, noDataWindow, type ConditionResult } from './alert-rules.js';
-import { topBreakdowns } from './counter-reader.js';
+import { rankBreakdowns } from './breakdown-rank.js';
+import { windowBreakdown } from './breakdown-window.js';
+import { sumWindows } from './counter-reader.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
 import { currentGenerations, type Generation } from './generations.js';
@@ -291,13 +293,19 @@ async function pageDetails(trx: Transaction<Database>, tenant: string, name: str
   };
 }
 
-/** The breakdown values with the most bad events in the alert's window (what a responder looks at first). */
+/**
+ * The breakdown values that explain the bad events of the alert's window, ranked as `keel slo
+ * status` ranks them (breakdown-rank.ts: bad ratio against the SLO's, with volume to matter).
+ */
 async function topBreakdownOf(trx: Transaction<Database>, gen: Generation, objective: number, from: number, to: number) {
   if (gen.slo.breakdown.length === 0) return [];
-  const rows = await trx.selectFrom('slo_series').select(['id', 'breakdown']).where('gen_uid', '=', gen.uid).where('objective', '=', objective).where('breakdown', '!=', OVERALL).execute();
-  const top = await topBreakdowns(trx, rows.map((r) => ({ id: Number(r.id), values: JSON.parse(r.breakdown) as string[] })), { from, to }, 3);
+  const series = await trx.selectFrom('slo_series').select(['id', 'breakdown']).where('gen_uid', '=', gen.uid).where('objective', '=', objective).execute();
+  const overallRow = series.find((r) => r.breakdown === OVERALL);
+  if (!overallRow) return [];
+  const overall = (await sumWindows(trx, [Number(overallRow.id)], [{ from, to }]))[0]![0]!;
   const names = gen.slo.breakdown.map((p) => p.join('.'));
-  return top.filter((t) => t.bad > 0).map((t) => ({ values: Object.fromEntries(names.map((n, i) => [n, t.values[i] ?? ''])), bad_events: t.bad, total_events: t.total }));
+  const { candidates } = await windowBreakdown(trx, names, series.filter((r) => r.breakdown !== OVERALL), { from, to });
+  return rankBreakdowns({ bad: overall.total - overall.good, total: overall.total }, candidates, 3).map((t) => ({ values: t.values, bad_events: t.bad, total_events: t.total }));
 }
 
 async function openAlert(trx: Transaction<Database>, tenant: string, key: string): Promise<boolean> {

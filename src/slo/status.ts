@@ -9,8 +9,8 @@ import { KeelError } from '../core/errors.js';
 import type { Database } from '../store/schema.js';
 import { backfillProgress } from './backfill.js';
 import { sumWindows } from './counter-reader.js';
-import { parseBreakdownKey } from './breakdown-keys.js';
-import { minVolume, rankBreakdowns, type Candidate } from './breakdown-rank.js';
+import { minVolume, rankBreakdowns } from './breakdown-rank.js';
+import { windowBreakdown } from './breakdown-window.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
 import { coverage, type Coverage } from './coverage.js';
@@ -151,19 +151,7 @@ export class SloStatusService {
   private async breakdown(g: Generation, rows: { id: number | bigint | string; breakdown: string }[], overall: { good: number; total: number }, window: { from: number; to: number }) {
     if (g.slo.breakdown.length === 0) return {};
     const names = g.slo.breakdown.map((p) => p.join('.'));
-    const keys = rows.map((r) => ({ id: Number(r.id), key: parseBreakdownKey(r.breakdown) }));
-    const sums = (await sumWindows(this.db, keys.map((k) => k.id), [window])).map((x) => x[0]!);
-    const candidates: Candidate[] = [];
-    const other = { bad: 0, total: 0 };
-    keys.forEach(({ key }, i) => {
-      const c = sums[i]!;
-      const counts = { bad: c.total - c.good, total: c.total };
-      if (key.kind === 'combo' && key.other) {
-        other.bad += counts.bad;
-        other.total += counts.total;
-      } else if (key.kind === 'combo') candidates.push({ values: Object.fromEntries(names.map((n, j) => [n, key.values[j] ?? ''])), ...counts });
-      else if (key.kind === 'marginal' && !key.other) candidates.push({ values: { [names[key.attribute] ?? String(key.attribute)]: key.value }, ...counts });
-    });
+    const { candidates, other } = await windowBreakdown(this.db, names, rows, window);
     const bad = overall.total - overall.good;
     return {
       topBreakdown: rankBreakdowns({ bad, total: overall.total }, candidates, 10).map((t) => ({
