@@ -258,13 +258,18 @@ export const configSchema = z
       .object({
         /** How often a standby tries to take a leadership (evaluator, retention). */
         leaderPoll: duration.default(1_000),
+        /**
+         * A leadership not renewed for this long (a crashed, stalled or cut-off leader) goes to a
+         * standby; the holder renews it every `leaderPoll`.
+         */
+        leaderLease: duration.default(5_000),
         /** Ingest leases quota tokens from the shared bucket this many ms of rate at a time. */
         quotaLease: duration.default(200),
         /** A worker's partitions go to the other workers this long after it stops renewing them. */
         partitionLease: duration.default(5_000),
       })
       .strict()
-      .default({ leaderPoll: 1_000, quotaLease: 200, partitionLease: 5_000 }),
+      .default({ leaderPoll: 1_000, leaderLease: 5_000, quotaLease: 200, partitionLease: 5_000 }),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { http } from './keel.js';
+import { twoStepPaging, waitFor, webhookSecrets, type Receiver } from './paging.js';
 
 export const CLUSTER_ADMIN_KEY = 'keel_cluster_test_admin_key_0123456789';
 
@@ -131,4 +132,46 @@ export function overlappingTenures(tenures: Tenure[]): [Tenure, Tenure][] {
     }
   }
   return out;
+}
+
+/**
+ * Paging on a cluster through its API: ann first, ben when ann has not acknowledged after
+ * `firstWait`, for the service `checkout`; returns the Events v2 routing key that opens incidents.
+ */
+export async function clusterTwoStepPaging(api: string, receiverUrl: string, firstWait: string): Promise<string> {
+  await webhookSecrets(api, CLUSTER_ADMIN_KEY);
+  const paging = `${twoStepPaging(receiverUrl, firstWait)}---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: checkout}
+spec: {escalationPolicy: two-steps}
+`;
+  const applied = await http(`${api}/v1/definitions/apply`, { key: CLUSTER_ADMIN_KEY, json: { sources: [{ file: 'paging.yaml', content: paging }] } });
+  if (applied.status !== 200) throw new Error(`applying paging failed: ${applied.status} ${applied.text}`);
+  const integration = await http(`${api}/v1/integrations`, { key: CLUSTER_ADMIN_KEY, json: { type: 'events-v2', service: 'checkout' } });
+  return integration.body.key as string;
+}
+
+/** Opens an incident and waits until ann's page is recorded as sent; returns the incident and its next step. */
+export async function openIncidentAndPageAnn(api: string, rx: Receiver, routingKey: string, dedupKey: string): Promise<{ incident: string; next: { at: string; step: number } }> {
+  const admin = (path: string) => http(`${api}${path}`, { key: CLUSTER_ADMIN_KEY });
+  const trigger = await http(`${api}/v1/integrations/events-v2`, {
+    json: { routing_key: routingKey, event_action: 'trigger', dedup_key: dedupKey, payload: { summary: 'Checkout errors', source: 'lb', severity: 'critical' } },
+  });
+  if (trigger.status !== 202) throw new Error(`trigger failed: ${trigger.status} ${trigger.text}`);
+  const annPage = await waitFor('ann to be paged', () => rx.requests.find((x) => x.path === '/ann'), 30_000);
+  const incident = annPage.body.incident.id as string;
+  await waitFor('ann’s page recorded as delivered', async () => {
+    const jobs = (await admin(`/v1/incidents/${incident}/notifications`)).body.notifications as { status: string }[];
+    return jobs.length === 1 && jobs[0]!.status === 'sent';
+  });
+  const next = (await admin(`/v1/incidents/${incident}`)).body.escalation.next as { at: string; step: number };
+  return { incident, next };
+}
+
+/** The current (not ended) tenures of leaderships, by name, as `GET /v1/cluster/leaders` lists them. */
+export async function tenuresOf(api: string, name: string): Promise<Tenure[]> {
+  const r = await http(`${api}/v1/cluster/leaders?name=${name}`, { key: CLUSTER_ADMIN_KEY });
+  if (r.status !== 200) throw new Error(`leaders: ${r.status} ${r.text}`);
+  return r.body.tenures as Tenure[];
 }
