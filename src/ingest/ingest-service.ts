@@ -12,6 +12,7 @@ import { KeelError } from '../core/errors.js';
 import type { Tenant, TenantService } from '../auth/tenants.js';
 import type { EventLog } from '../log/event-log.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
+import { ingestRefusal } from './admission.js';
 import type { BatchParser, BodyKind } from './batch-parser.js';
 import type { EventError } from './parse-batch.js';
 import type { IngestLimits } from './limits.js';
@@ -62,12 +63,8 @@ export class IngestService {
   async ingest(req: IngestRequest): Promise<string> {
     const { log, quotas } = this.deps;
     const tenant = await this.tenant(req.tenant);
-    const health = log.health();
-    if (health.overloaded) {
-      throw new KeelError('overloaded', `ingest is refusing events: ${health.overloaded.reason}`, {
-        retryAfterSeconds: health.overloaded.retryAfterSeconds,
-      });
-    }
+    const refusal = ingestRefusal(log.health());
+    if (refusal) throw refusal;
     await quotas.precheck(tenant);
     const kind = bodyKind(req.contentType);
     if (req.idempotencyKey !== undefined) return this.idempotent(req, tenant, kind);

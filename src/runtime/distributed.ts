@@ -202,6 +202,10 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   if (roles.evaluator) {
     ctx.whileLeader('log-retention', (lease) => logRetentionLoop({ log: jlog, store, config, logger, intervalMs: config.log.sweepInterval }, lease));
   }
+  metrics.dependency('nats', () => {
+    const h = jlog.health();
+    if (!h.writable) throw new Error(h.overloaded?.reason ?? 'NATS is unreachable');
+  });
   registerClusterGauges(metrics, {
     leads: () => leadership.held(),
     leaderships: () => leadership.names(),

@@ -2,7 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { request } from 'undici';
 import YAML from 'yaml';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { http } from './keel.js';
@@ -174,4 +176,52 @@ export async function tenuresOf(api: string, name: string): Promise<Tenure[]> {
   const r = await http(`${api}/v1/cluster/leaders?name=${name}`, { key: CLUSTER_ADMIN_KEY });
   if (r.status !== 200) throw new Error(`leaders: ${r.status} ${r.text}`);
   return r.body.tenures as Tenure[];
+}
+
+/** `GET /metrics` that gives up after `timeoutMs` (an answer slower than that is a failure). */
+export async function scrape(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const res = await request(`${url}/metrics`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** One sample of a metric in Prometheus text (`name{labels} value`), or undefined. */
+export function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/**
+ * Sends the headers of a request and only the start of the body it declares, then waits for an
+ * answer: what a client on a slow or stalled upload sees. Resolves with the raw answer, or rejects
+ * when none came within `timeoutMs`.
+ */
+export function partialUpload(url: string, headers: Record<string, string>, declaredBytes: number, sentBody: string, timeoutMs: number): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(Number(port), hostname);
+    let answer = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms (got ${JSON.stringify(answer)})`));
+    }, timeoutMs);
+    socket.on('connect', () => {
+      const head = Object.entries({ ...headers, host: `${hostname}:${port}`, 'content-length': String(declaredBytes) }).map(([k, v]) => `${k}: ${v}\r\n`);
+      socket.write(`POST /v1/events HTTP/1.1\r\n${head.join('')}\r\n${sentBody}`);
+    });
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString();
+      const end = answer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(answer)?.[1] ?? 0);
+      if (answer.length >= end + 4 + length) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(answer);
+      }
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
