@@ -119,7 +119,7 @@ export class IngestService {
           minTs: parsed.minTs,
           maxTs: parsed.maxTs,
           receivedAt,
-          ...(idem ? { idempotency: { key: idem.key, bodyHash: idem.bodyHash, response: answer } } : {}),
+          ...(idem ? { idempotency: { key: idem.key, bodyHash: idem.bodyHash, response: answer } } : { hashBody: () => createHash('sha256').update(req.body).digest('hex') }),
         });
         if (result.kind === 'appended') {
           this.deps.bus?.emit('log.appended', { tenant: tenant.id, partition: result.partition, position: result.position, count: parsed.accepted });

@@ -19,6 +19,11 @@ export interface AppendBatch {
   receivedAt: number;
   /** Remember the answer under this key so a retried request gets it back and stores nothing. */
   idempotency?: IdempotencyRecord;
+  /**
+   * sha256 of the request body, asked for only when an append without `idempotency` ends with
+   * its outcome unknown: the log then records an Idempotency-Key for what it may have stored.
+   */
+  hashBody?: () => string;
 }
 
 export interface IdempotencyRecord {

@@ -96,5 +96,66 @@ describe('three-node NATS cluster, R3 stream', () => {
     const byName = Object.fromEntries((doctor.body.checks as { name: string; status: string }[]).map((c) => [c.name, c.status]));
     expect(byName['nats.replicas']).toBe('ok');
     expect(byName['nats.stream']).toBe('ok');
+    await victim.restart();
   }, 180_000);
+
+  it('stream leader alive, both followers killed: ingest turns unready and refuses at once; a publish of unknown outcome says so and is stored once on retry', async () => {
+    const api = cluster.live('ingest,api')[0]!.url;
+    const keys = { acme: await cluster.createKey(api, 'acme', ['ingest']), globex: await cluster.createKey(api, 'globex', ['ingest']) };
+    await until('the restarted node to be a current replica again', async () => (await replicasCurrent()) === 2);
+    await until('ingest ready', async () => (await http(`${api}/readyz`)).status === 200);
+    const before = await usageTotals(api);
+    const leader = (await streamLeader())!;
+    const followers = nodes.filter((n) => n.serverName !== leader);
+    await Promise.all(followers.map((n) => n.kill('SIGKILL')));
+
+    // Sent at once, before Keel could notice: its publish waits, and the answer says the outcome is unknown.
+    const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ i, service: 'checkout' })).join('\n') + '\n';
+    const send = (headers: Record<string, string> = {}) =>
+      http(`${api}/v1/events`, { method: 'POST', key: keys.globex, body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
+    const unknown = await send();
+    expect(unknown.status, unknown.text).toBe(503);
+    expect(unknown.body.error.code).toBe('outcome_unknown');
+    const assigned = unknown.body.error.details[0].idempotencyKey as string;
+    expect(assigned).toMatch(/^keel-/);
+    expect(Number(unknown.headers['retry-after'])).toBeGreaterThan(0);
+
+    // Then readiness follows the stream: no quorum, not ready, and a 503 before the body is read.
+    await until('ingest unready', async () => (await http(`${api}/readyz`)).status === 503);
+    const ready = await http(`${api}/readyz`);
+    expect(ready.body.checks.event_log.error).toMatch(/no quorum|no leader|does not answer/);
+    const refused = await send();
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('unavailable');
+    expect(refused.headers.connection).toBe('close');
+
+    await Promise.all(followers.map((n) => n.restart()));
+    await until('ingest ready again', async () => (await http(`${api}/readyz`)).status === 200, 90_000);
+    // The retry under the key Keel gave is stored once, whether or not the first attempt was.
+    const retried = await send({ 'idempotency-key': assigned });
+    expect(retried.status, retried.text).toBe(202);
+    expect(retried.body.accepted).toBe(50);
+    expect((await send({ 'idempotency-key': assigned })).body).toEqual(retried.body);
+    await expectCountedExactlyOnce(() => api, new Map([['globex', (before.globex ?? 0) + 50], ['acme', before.acme ?? 0]]));
+  }, 240_000);
 });
+
+async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms (process logs: ${cluster.dumpLogs()})`);
+    await sleep(250);
+  }
+}
+
+/** Followers of the stream that its leader reports current. */
+async function replicasCurrent(): Promise<number> {
+  const live = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+  const nc = await connect({ servers: live.map((n) => n.url), timeout: 5_000 });
+  try {
+    const info = await (await jetstreamManager(nc, { timeout: 5_000 })).streams.info(names.stream);
+    return (info.cluster?.replicas ?? []).filter((r) => r.current && !r.offline).length;
+  } finally {
+    await nc.close();
+  }
+}

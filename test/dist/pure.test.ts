@@ -5,6 +5,8 @@ import { purgeFloor } from '../../src/cluster/log-retention.js';
 import { balancePlan, fairShare } from '../../src/log/jetstream/partition-balance.js';
 import { foldUsage, minuteOf } from '../../src/capacity/usage-fold.js';
 import { splitBatch } from '../../src/log/jetstream/chunks.js';
+import { streamQuorumProblem } from '../../src/log/jetstream/stream-health.js';
+import type { StreamInfo } from '@nats-io/jetstream';
 import { redactNatsUrl } from '../../src/log/jetstream/connection.js';
 import { consumerName, eventSubject, parseConsumerName, parseSubject, partitionFilter, partitionOf, tenantFilter } from '../../src/log/jetstream/subjects.js';
 import { isConnectionError, redactUrl } from '../../src/store/postgres.js';
@@ -166,5 +168,29 @@ describe('sharing partitions among workers', () => {
   it('gives back what it holds above the fair share when workers join', () => {
     expect(balancePlan({ mine: [0, 1, 2, 3, 4, 5, 6, 7], free: [], partitions: 8, liveWorkers: 2 })).toEqual({ claim: [], release: [7, 6, 5, 4] });
     expect(balancePlan({ mine: [2, 3], free: [], partitions: 4, liveWorkers: 2 })).toEqual({ claim: [], release: [] });
+  });
+});
+
+describe('stream quorum', () => {
+  const info = (replicas: number, leader: string | undefined, peers: { current: boolean; offline?: boolean; activeMs: number }[]) =>
+    ({
+      config: { name: 'S', num_replicas: replicas },
+      cluster: { leader, replicas: peers.map((p, i) => ({ name: `n${i}`, current: p.current, offline: p.offline ?? false, active: p.activeMs * 1e6 })) },
+    }) as unknown as StreamInfo;
+
+  it('is fine with one replica, or a leader and one current follower of three', () => {
+    expect(streamQuorumProblem(info(1, undefined, []))).toBeUndefined();
+    expect(streamQuorumProblem(info(3, 'n9', [{ current: true, activeMs: 100 }, { current: false, activeMs: 60_000 }]))).toBeUndefined();
+  });
+
+  it('reports a leader whose followers are gone, stale or offline, and a stream without a leader', () => {
+    expect(streamQuorumProblem(info(3, 'n9', [{ current: false, activeMs: 100 }, { current: false, activeMs: 100 }]))).toBe(
+      'stream S has no quorum: 1 of 3 replicas reachable, 2 needed to store an append',
+    );
+    expect(streamQuorumProblem(info(3, 'n9', [{ current: true, activeMs: 4_000 }, { current: true, offline: true, activeMs: 10 }]))).toMatch(/no quorum: 1 of 3/);
+    expect(streamQuorumProblem(info(5, 'n9', [{ current: true, activeMs: 1 }, { current: false, activeMs: 1 }, { current: false, activeMs: 1 }, { current: false, activeMs: 1 }]))).toMatch(
+      /2 of 5 replicas reachable, 3 needed/,
+    );
+    expect(streamQuorumProblem(info(3, undefined, []))).toMatch(/has no leader/);
   });
 });
