@@ -123,6 +123,8 @@ export interface LogDelivery {
 export interface LogSubscription {
   /** The next delivery, or undefined when none came within maxWaitMs. Throws while the log is unreachable. */
   next(maxWaitMs: number): Promise<LogDelivery | undefined>;
+  /** Whether this process holds the partition now (logs that share partitions among workers). */
+  owned?(): boolean;
   close(): Promise<void>;
 }
 

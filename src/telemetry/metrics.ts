@@ -63,6 +63,12 @@ export class KeelMetrics {
     labelNames: ['consumer', 'partition'] as const,
     registers: [this.registry],
   });
+  readonly partitionStalled = new client.Gauge({
+    name: 'keel_log_partition_stalled_seconds',
+    help: 'How long a partition this worker holds has not advanced while the log holds batches beyond its position (0: it is progressing or caught up).',
+    labelNames: ['consumer', 'partition'] as const,
+    registers: [this.registry],
+  });
   readonly retentionDeleted = new client.Counter({
     name: 'keel_log_retention_deleted_batches_total',
     help: 'Batches removed by log retention.',

@@ -4,7 +4,10 @@
  *  - the evaluator leading paging is stopped for 14 s between two escalation steps: a standby
  *    takes its leases over while it is stopped (a lease, not a lock its open socket keeps), pages
  *    the next step on time, and when the stalled leader resumes it finds its leases gone: nothing
- *    is paged twice and its tenures never overlap the new ones.
+ *    is paged twice and its tenures never overlap the new ones;
+ *  - a worker is stopped for 14 s: when it resumes, every partition it holds makes progress again
+ *    (a progress watchdog restarts a partition that holds a backlog and does not advance, and
+ *    says so), and `keel_log_partition_stalled_seconds` shows each partition's stall.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLoad } from '../helpers/acked-load.js';
@@ -15,7 +18,10 @@ import {
   expectCountedExactlyOnce,
   openIncidentAndPageAnn,
   overlappingTenures,
+  sample,
+  scrape,
   tenuresOf,
+  usageTotals,
 } from '../helpers/cluster.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
@@ -43,7 +49,7 @@ beforeAll(async () => {
     paging: { pollInterval: '100ms', delivery: { maxAttempts: 5, initialBackoff: '100ms', maxBackoff: '1s' } },
   });
   await cluster.spawn('api,ingest');
-  await Promise.all(['worker', 'evaluator', 'evaluator'].map((r) => cluster.spawn(r)));
+  await Promise.all(['worker', 'worker', 'evaluator', 'evaluator'].map((r) => cluster.spawn(r)));
 }, 240_000);
 
 afterAll(async () => {
@@ -146,5 +152,41 @@ describe('a stalled leader', () => {
         throw new Error(`${what}: ${(e as Error).message} (process logs: ${cluster.dumpLogs()})`);
       }
     }
+  }, 180_000);
+});
+
+describe('a stalled worker', () => {
+  it('makes progress again on every partition after it resumes, and its stalls are measured', async () => {
+    const api = cluster.live('api,ingest')[0]!.url;
+    const keys = { globex: await cluster.createKey(api, 'globex', ['ingest']) };
+    const load = new AckedLoad({ urls: () => [api], keys, batch: 200, concurrency: 3, pauseMs: 10, label: 'wstall' });
+    load.start();
+    await sleep(2_000);
+    const [victim, other] = cluster.live('worker');
+    process.kill(victim!.child.pid!, 'SIGSTOP');
+    stopped.add(victim!.child.pid!);
+    await sleep(STALL_MS);
+    process.kill(victim!.child.pid!, 'SIGCONT');
+    stopped.delete(victim!.child.pid!);
+    const resumedAt = Date.now();
+    // Both workers hold partitions again (the resumed one claims its share back) ...
+    await waitFor(
+      'the resumed worker to process partitions again',
+      async () => sample((await scrape(victim!.url, 10_000)).text, 'keel_log_partitions_owned{consumer="usage"}')! > 0,
+      60_000,
+    );
+    await sleep(3_000);
+    await load.stop();
+    // ... and every partition catches up with what was acknowledged.
+    try {
+      await expectCountedExactlyOnce(() => api, new Map([...load.acked, ['acme', (await usageTotals(api)).acme ?? 0]]), 60_000);
+    } catch (e) {
+      throw new Error(`${(e as Error).message} (process logs: ${cluster.dumpLogs()})`);
+    }
+    for (const w of [victim!, other!]) {
+      const m = (await scrape(w.url, 10_000)).text;
+      for (let p = 0; p < 2; p++) expect(sample(m, `keel_log_partition_stalled_seconds{consumer="usage",partition="${p}"}`)).toBeGreaterThanOrEqual(0);
+    }
+    console.info(`the resumed worker processed again ${Date.now() - resumedAt} ms after SIGCONT (including the final drain)`);
   }, 180_000);
 });
