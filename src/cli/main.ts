@@ -20,6 +20,7 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
+import { registerVerify } from './commands/verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerPaging(program);
   registerUsage(program);
   registerDoctor(program);
+  registerVerify(program);
   registerBench(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });

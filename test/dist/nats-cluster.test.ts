@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/bench/spawn-keel.js';
 import { AckedLoad } from '../helpers/acked-load.js';
-import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, usageTotals } from '../helpers/cluster.js';
+import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, usageTotals, verifyCounts } from '../helpers/cluster.js';
 import { uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
 import { startNatsServer, type NatsServer } from '../helpers/services.js';
@@ -91,6 +91,7 @@ describe('three-node NATS cluster, R3 stream', () => {
     // The stream may hold a batch twice (a publish retried across the leader change, which
     // JetStream's deduplication can miss); the workers count its id once.
     await expectCountedExactlyOnce(() => api, load.acked);
+    await verifyCounts(api);
 
     const doctor = await http(`${api}/v1/doctor`, { key: CLUSTER_ADMIN_KEY });
     const byName = Object.fromEntries((doctor.body.checks as { name: string; status: string }[]).map((c) => [c.name, c.status]));
@@ -137,6 +138,7 @@ describe('three-node NATS cluster, R3 stream', () => {
     expect(retried.body.accepted).toBe(50);
     expect((await send({ 'idempotency-key': assigned })).body).toEqual(retried.body);
     await expectCountedExactlyOnce(() => api, new Map([['globex', (before.globex ?? 0) + 50], ['acme', before.acme ?? 0]]));
+    await verifyCounts(api);
   }, 240_000);
 });
 

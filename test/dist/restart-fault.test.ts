@@ -5,13 +5,14 @@
  *  - PostgreSQL crashed and restarted: workers pause and resume;
  * and at the end every event the client saw acknowledged is counted exactly once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLoad } from '../helpers/acked-load.js';
 import { runCliWithEnv } from '../helpers/cli.js';
-import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, partialUpload, sample, scrape } from '../helpers/cluster.js';
+import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, partialUpload, sample, scrape, verifyCounts } from '../helpers/cluster.js';
 import { uniqueNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
 import { selfSignedCert, startNatsServer, startPostgres, type NatsServer, type PostgresServer } from '../helpers/services.js';
@@ -161,12 +162,35 @@ describe('dependencies restarted under load', () => {
     await load.stop();
     const counted = await expectCountedExactlyOnce(() => ingestUrl, load.acked);
     expect(counted.acme).toBe(load.ackedTotal());
+    await verifyCounts(ingestUrl);
     const logs = cluster.logs();
     expect(logs).toContain('NATS connection restored');
     expect(logs).not.toContain(NATS_PASSWORD);
     expect(logs).not.toContain(PG_PASSWORD);
     expect(logs).not.toContain(encodeURIComponent(PG_PASSWORD));
   }, 120_000);
+
+  it('keel verify counts names the partition, minute and batches of a counter that differs from the log', async () => {
+    // A counter that no longer matches the log, as when a replica lost acknowledged batches: the
+    // test changes one usage row behind Keel's back.
+    const db = new pg.Client({ connectionString: postgres.url, ssl: { ca: readFileSync(postgres.caFile!, 'utf8') } });
+    await db.connect();
+    try {
+      const row = (await db.query('SELECT partition, minute FROM usage_minutes ORDER BY events DESC LIMIT 1')).rows[0] as { partition: number; minute: string };
+      await db.query('UPDATE usage_minutes SET events = events + 7 WHERE partition = $1 AND minute = $2', [row.partition, row.minute]);
+      const report = await verifyCounts(ingestUrl, 1);
+      expect(report.ok).toBe(false);
+      expect(report.differences).toHaveLength(1);
+      expect(report.differences[0]).toMatchObject({ partition: row.partition, tenant: 'acme', minute: new Date(Number(row.minute)).toISOString() });
+      expect(report.differences[0]!.batches.length).toBeGreaterThan(0);
+      const d = report.differences[0] as unknown as { log: { events: number }; counted: { events: number } };
+      expect(d.counted.events - d.log.events).toBe(7);
+      await db.query('UPDATE usage_minutes SET events = events - 7 WHERE partition = $1 AND minute = $2', [row.partition, row.minute]);
+      await verifyCounts(ingestUrl, 0);
+    } finally {
+      await db.end();
+    }
+  }, 240_000);
 
   it('keel doctor reports the durability this server lacks', async () => {
     const r = await runCliWithEnv(['doctor', '--json'], { KEEL_URL: ingestUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY });

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLoad } from '../helpers/acked-load.js';
-import { CLUSTER_ADMIN_KEY, KeelCluster, clusterTwoStepPaging, expectCountedExactlyOnce, openIncidentAndPageAnn, overlappingTenures, tenuresOf } from '../helpers/cluster.js';
+import { CLUSTER_ADMIN_KEY, KeelCluster, clusterTwoStepPaging, expectCountedExactlyOnce, openIncidentAndPageAnn, overlappingTenures, tenuresOf, verifyCounts } from '../helpers/cluster.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
@@ -76,11 +76,12 @@ describe('distributed roles under load with one of each SIGKILLed', () => {
 
     const invariants: [string, () => Promise<void>][] = [
       [
-        'every acknowledged event is counted exactly once',
+        'every acknowledged event is counted exactly once, and the counters agree with the log',
         async () => {
           const counted = await expectCountedExactlyOnce(() => cluster.live('api')[0]!.url, load.acked);
           expect(counted.acme! + counted.globex!).toBe(load.ackedTotal());
           expect(load.ackedTotal()).toBeGreaterThan(5_000);
+          await verifyCounts(cluster.live('api')[0]!.url);
         },
       ],
       [

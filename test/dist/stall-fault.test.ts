@@ -22,6 +22,7 @@ import {
   scrape,
   tenuresOf,
   usageTotals,
+  verifyCounts,
 } from '../helpers/cluster.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
@@ -139,9 +140,10 @@ describe('a stalled leader', () => {
         },
       ],
       [
-        'every acknowledged event is counted exactly once',
+        'every acknowledged event is counted exactly once, and the counters agree with the log',
         async () => {
           await expectCountedExactlyOnce(() => api, load.acked);
+          await verifyCounts(api);
         },
       ],
     ];
@@ -183,6 +185,7 @@ describe('a stalled worker', () => {
     } catch (e) {
       throw new Error(`${(e as Error).message} (process logs: ${cluster.dumpLogs()})`);
     }
+    await verifyCounts(api);
     for (const w of [victim!, other!]) {
       const m = (await scrape(w.url, 10_000)).text;
       for (let p = 0; p < 2; p++) expect(sample(m, `keel_log_partition_stalled_seconds{consumer="usage",partition="${p}"}`)).toBeGreaterThanOrEqual(0);

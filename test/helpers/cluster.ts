@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import YAML from 'yaml';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
+import { runCliWithEnv } from './cli.js';
 import { http } from './keel.js';
 import { twoStepPaging, waitFor, webhookSecrets, type Receiver } from './paging.js';
 
@@ -224,4 +225,15 @@ export function partialUpload(url: string, headers: Record<string, string>, decl
       reject(err);
     });
   });
+}
+
+/**
+ * `keel verify counts` through the real CLI, at the end of every distributed fault test: the usage
+ * counters must equal what the readable log holds (exit 0). Returns the parsed answer.
+ */
+export async function verifyCounts(apiUrl: string, expectedExit = 0): Promise<{ ok: boolean; differences: { partition: number; tenant: string; batches: string[] }[] }> {
+  const since = new Date(Date.now() - 3 * 3_600_000).toISOString();
+  const r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
+  if (r.code !== expectedExit) throw new Error(`keel verify counts exited ${r.code}, expected ${expectedExit}: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
