@@ -200,8 +200,14 @@ export const configSchema = z
         /** A .creds file (JWT + NKey seed) for decentralised auth. */
         credsFile: z.string().optional(),
         tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }).strict().optional(),
-        /** The server's monitoring URL (http://host:8222), so `keel doctor` can check its fsync setting. */
-        monitorUrl: z.string().url().optional(),
+        /**
+         * The servers' monitoring URLs (http://host:8222), comma-separated: `keel doctor` reads the
+         * fsync setting from the first and compares the stream's state on every one (replicas).
+         */
+        monitorUrl: z
+          .string()
+          .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'comma-separated http(s) URLs')
+          .optional(),
         stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('KEEL_EVENTS'),
         subjectPrefix: z
           .string()

@@ -45,12 +45,12 @@ beforeAll(async () => {
   const clusterPorts = [await freePort(), await freePort(), await freePort()];
   const started = await Promise.all(
     clusterPorts.map((port, i) =>
-      startNatsServer({ cluster: { name: 'keeltest', serverName: `n${i + 1}`, port, routes: clusterPorts } }).then((s) => Object.assign(s, { serverName: `n${i + 1}` })),
+      startNatsServer({ monitor: true, cluster: { name: 'keeltest', serverName: `n${i + 1}`, port, routes: clusterPorts } }).then((s) => Object.assign(s, { serverName: `n${i + 1}` })),
     ),
   );
   nodes.push(...started);
   cluster = new KeelCluster({
-    nats: { url: nodes.map((n) => n.url).join(','), stream: names.stream, subjectPrefix: names.prefix, partitions: 2, replicas: 3, ackWait: '3s', publishTimeout: '5s' },
+    nats: { url: nodes.map((n) => n.url).join(','), monitorUrl: nodes.map((n) => n.monitorUrl).join(','), stream: names.stream, subjectPrefix: names.prefix, partitions: 2, replicas: 3, ackWait: '3s', publishTimeout: '5s' },
     postgres: { url: PG_URL, schema: names.schema },
   });
   // The stream is created once the cluster has elected its JetStream meta leader; Keel retries until then.
@@ -103,6 +103,8 @@ describe('three-node NATS cluster, R3 stream', () => {
   it('stream leader alive, both followers killed: ingest turns unready and refuses at once; a publish of unknown outcome says so and is stored once on retry', async () => {
     const api = cluster.live('ingest,api')[0]!.url;
     const keys = { acme: await cluster.createKey(api, 'acme', ['ingest']), globex: await cluster.createKey(api, 'globex', ['ingest']) };
+    // The node killed by the test before is back (restarted there, or here if that test stopped early).
+    for (const n of nodes) if (n.child.exitCode !== null || n.child.signalCode !== null) await n.restart();
     await until('the restarted node to be a current replica again', async () => (await replicasCurrent()) === 2);
     await until('ingest ready', async () => (await http(`${api}/readyz`)).status === 200);
     const before = await usageTotals(api);
@@ -139,6 +141,12 @@ describe('three-node NATS cluster, R3 stream', () => {
     expect((await send({ 'idempotency-key': assigned })).body).toEqual(retried.body);
     await expectCountedExactlyOnce(() => api, new Map([['globex', (before.globex ?? 0) + 50], ['acme', before.acme ?? 0]]));
     await verifyCounts(api);
+    // Every replica holds the same stream again once the followers caught up (keel doctor reads each server's /jsz).
+    await until('keel doctor to see three agreeing replicas', async () => {
+      const doctor = await http(`${api}/v1/doctor`, { key: CLUSTER_ADMIN_KEY });
+      const agree = (doctor.body.checks as { name: string; status: string; message: string }[]).filter((c) => c.name === 'nats.replicas.agree');
+      return agree.length === 1 && agree[0]!.status === 'ok' && agree[0]!.message.startsWith('3 replicas');
+    });
   }, 240_000);
 });
 

@@ -1,6 +1,6 @@
 /** The distributed mode's pure rules, with explicit inputs: subjects, chunks, doctor checks, retention, roles. */
 import { describe, expect, it } from 'vitest';
-import { doctorChecks, versionAtLeast, type DoctorFacts, type NatsFacts } from '../../src/cluster/doctor-checks.js';
+import { doctorChecks, replicaChecks, versionAtLeast, type DoctorFacts, type NatsFacts } from '../../src/cluster/doctor-checks.js';
 import { purgeFloor } from '../../src/cluster/log-retention.js';
 import { balancePlan, fairShare } from '../../src/log/jetstream/partition-balance.js';
 import { foldUsage, minuteOf } from '../../src/capacity/usage-fold.js';
@@ -207,5 +207,26 @@ describe('the progress watchdog', () => {
     expect(observe(w, { owned: true, position: 60, logEnd: 60 }, 40_000)).toBe(0); // caught up
     expect(observe(w, { owned: true, position: 60, logEnd: 60 }, 90_000)).toBe(0);
     expect(observe(w, { owned: true, position: 60, logEnd: 61 }, 91_000)).toBe(1_000);
+  });
+});
+
+describe('replicas compared by keel doctor', () => {
+  const at = (server: string, messages: number, lastSeq = messages) => ({ server, messages, bytes: messages * 100, lastSeq });
+  it('is ok when every replica holds the same state, and says nothing for an R1 stream', () => {
+    expect(replicaChecks([at('a', 5), at('b', 5), at('c', 5)], 3)).toEqual([
+      { name: 'nats.replicas.agree', status: 'ok', message: '3 replicas hold the same stream state (5 messages, last sequence 5)' },
+    ]);
+    expect(replicaChecks([at('a', 5)], 1)).toEqual([]);
+  });
+
+  it('warns on replicas that differ, on a server it cannot read, and on servers not listed', () => {
+    const differ = replicaChecks([at('a', 5), at('b', 4, 5), at('c', 5)], 3);
+    expect(differ).toHaveLength(1);
+    expect(differ[0]).toMatchObject({ status: 'warn', message: expect.stringContaining('b: 4 messages, 400 bytes, last sequence 5') });
+    expect(differ[0]!.message).toContain('keel verify counts');
+    const unreadable = replicaChecks([at('a', 5), { server: 'b', error: 'connect ECONNREFUSED' }, at('c', 5)], 3);
+    expect(unreadable.map((c) => c.status)).toEqual(['warn', 'ok']);
+    expect(unreadable[0]!.message).toContain('ECONNREFUSED');
+    expect(replicaChecks([at('a', 5)], 3).map((c) => c.status)).toEqual(['warn']);
   });
 });

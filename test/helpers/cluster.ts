@@ -233,7 +233,13 @@ export function partialUpload(url: string, headers: Record<string, string>, decl
  */
 export async function verifyCounts(apiUrl: string, expectedExit = 0): Promise<{ ok: boolean; differences: { partition: number; tenant: string; batches: string[] }[] }> {
   const since = new Date(Date.now() - 3 * 3_600_000).toISOString();
-  const r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
+  const deadline = Date.now() + 120_000;
+  let r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
+  // The log may be briefly unavailable right after a fault (a stream changing leader): a 503, retried.
+  while (r.code !== expectedExit && /\(503 /.test(r.stderr) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
+  }
   if (r.code !== expectedExit) throw new Error(`keel verify counts exited ${r.code}, expected ${expectedExit}: ${r.stdout}${r.stderr}`);
   return JSON.parse(r.stdout);
 }

@@ -320,7 +320,16 @@ export class JetStreamEventLog implements EventLog {
       seq = m.seq + 1;
       const b = toLogBatch(this.scheme, { seq: m.seq, subject: m.subject, data: m.data, header: m.header });
       if (!b) continue;
-      if (m.header?.get(HDR_REPUBLISHED) && (await this.isSecondCopy(m.subject, m.seq, b.receivedAt, m.header.get('Nats-Msg-Id')))) continue;
+      if (m.header?.get(HDR_REPUBLISHED)) {
+        let copy: boolean;
+        try {
+          copy = await this.isSecondCopy(m.subject, m.seq, b.receivedAt, m.header.get('Nats-Msg-Id'));
+        } catch (e) {
+          // A NATS timeout here (a stream changing leader) is the log being unavailable, not a bug.
+          throw new KeelError('unavailable', `cannot read the event log: ${(e as Error).message}`, { retryAfterSeconds: 2, cause: e });
+        }
+        if (copy) continue;
+      }
       if (options.fromTs !== undefined && b.maxTs < options.fromTs) continue;
       if (options.toTs !== undefined && b.minTs >= options.toTs) continue;
       if (options.maxBytes !== undefined && out.length > 0 && bytes + b.data.byteLength > options.maxBytes) break;
