@@ -112,15 +112,19 @@ export class IngestService {
     if (parsed.accepted > 0) {
       await quotas.take(tenant, parsed.accepted);
       try {
-        const result = await log.append({
-          tenant: tenant.id,
-          data: parsed.data,
-          count: parsed.accepted,
-          minTs: parsed.minTs,
-          maxTs: parsed.maxTs,
-          receivedAt,
-          ...(idem ? { idempotency: { key: idem.key, bodyHash: idem.bodyHash, response: answer } } : { hashBody: () => createHash('sha256').update(req.body).digest('hex') }),
-        });
+        const result = await log.append(
+          {
+            tenant: tenant.id,
+            data: parsed.data,
+            count: parsed.accepted,
+            minTs: parsed.minTs,
+            maxTs: parsed.maxTs,
+            receivedAt,
+            ...(idem ? { idempotency: { key: idem.key, bodyHash: idem.bodyHash, response: answer } } : {}),
+          },
+          // Asked only when the outcome is unknown, to record an Idempotency-Key for a retry.
+          { hashBody: () => createHash('sha256').update(req.body).digest('hex') },
+        );
         if (result.kind === 'appended') {
           this.deps.bus?.emit('log.appended', { tenant: tenant.id, partition: result.partition, position: result.position, count: parsed.accepted });
         }

@@ -19,6 +19,10 @@ export interface AppendBatch {
   receivedAt: number;
   /** Remember the answer under this key so a retried request gets it back and stores nothing. */
   idempotency?: IdempotencyRecord;
+}
+
+/** What an append may ask of its caller (kept out of the batch, which may cross a thread). */
+export interface AppendOptions {
   /**
    * sha256 of the request body, asked for only when an append without `idempotency` ends with
    * its outcome unknown: the log then records an Idempotency-Key for what it may have stored.
@@ -139,7 +143,7 @@ export interface SubscribeOptions {
 
 export interface EventLog {
   readonly partitions: number;
-  append(batch: AppendBatch): Promise<AppendResult>;
+  append(batch: AppendBatch, options?: AppendOptions): Promise<AppendResult>;
   /** Looks up a remembered answer without appending. */
   findIdempotent(tenant: string, key: string): Promise<{ response: string; bodyHash: string } | undefined>;
   /** Batches of a partition with position > after, in order. */

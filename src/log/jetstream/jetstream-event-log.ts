@@ -20,6 +20,7 @@ import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type {
   AppendBatch,
+  AppendOptions,
   AppendResult,
   ConsumerState,
   EventLog,
@@ -184,7 +185,7 @@ export class JetStreamEventLog implements EventLog {
     return { writable: true };
   }
 
-  async append(batch: AppendBatch): Promise<AppendResult> {
+  async append(batch: AppendBatch, options: AppendOptions = {}): Promise<AppendResult> {
     const health = this.health();
     if (!health.writable) throw new KeelError('unavailable', `event log unavailable: ${health.overloaded?.reason}`, { retryAfterSeconds: 2 });
     const idem = batch.idempotency;
@@ -229,7 +230,7 @@ export class JetStreamEventLog implements EventLog {
       }),
     ).catch(async (e: unknown) => {
       if (!(e instanceof KeelError) || e.code !== 'outcome_unknown') throw e;
-      throw await this.unknownOutcome(batch, batchId, e);
+      throw await this.unknownOutcome(batch, batchId, e, options);
     });
     this.observeEventsPerMessage(batch.count / chunks.length);
     if (idem) await this.answers.complete(batch.tenant, idem.key, idem.bodyHash, idem.response);
@@ -241,12 +242,12 @@ export class JetStreamEventLog implements EventLog {
    * when the quorum returns). The answer says so and names the Idempotency-Key under which a retry
    * of the same body is stored once: the request's own, or one recorded now for its batch id.
    */
-  private async unknownOutcome(batch: AppendBatch, batchId: string, cause: KeelError): Promise<KeelError> {
+  private async unknownOutcome(batch: AppendBatch, batchId: string, cause: KeelError, options: AppendOptions): Promise<KeelError> {
     let key = batch.idempotency?.key;
-    if (!key && batch.hashBody) {
+    if (!key && options.hashBody) {
       const assigned = `keel-${batchId}`;
       try {
-        await this.answers.adopt(batch.tenant, assigned, batch.hashBody(), batchId, batch.receivedAt);
+        await this.answers.adopt(batch.tenant, assigned, options.hashBody(), batchId, batch.receivedAt);
         key = assigned;
       } catch (err) {
         this.o.logger.warn({ err, tenant: batch.tenant, batchId }, 'could not record an Idempotency-Key for a publish of unknown outcome');
