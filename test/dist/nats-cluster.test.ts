@@ -17,6 +17,8 @@ import { PG_URL, dropSchema } from '../helpers/stores.js';
 let names: ClusterNames;
 const nodes: (NatsServer & { serverName: string })[] = [];
 let cluster: KeelCluster;
+/** Nodes stopped with SIGSTOP, resumed in afterAll if a test ends early. */
+const frozen: NatsServer[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,6 +61,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  for (const n of frozen) process.kill(n.child.pid!, 'SIGCONT');
   await cluster?.stop();
   for (const n of nodes) {
     await n.kill();
@@ -101,7 +104,7 @@ describe('three-node NATS cluster, R3 stream', () => {
     await verifyCounts(api);
   }, 240_000);
 
-  it('stream leader alive, both followers killed: ingest turns unready and refuses at once; a publish of unknown outcome says so and is stored once on retry', async () => {
+  it('stream leader alive, both followers frozen: ingest turns unready and refuses at once; a publish of unknown outcome says so and is stored once on retry', async () => {
     const api = cluster.live('ingest,api')[0]!.url;
     const keys = { acme: await cluster.createKey(api, 'acme', ['ingest']), globex: await cluster.createKey(api, 'globex', ['ingest']) };
     // The node killed by the test before is back (restarted there, or here if that test stopped early).
@@ -111,7 +114,10 @@ describe('three-node NATS cluster, R3 stream', () => {
     const before = await usageTotals(api);
     const leader = (await streamLeader())!;
     const followers = nodes.filter((n) => n.serverName !== leader);
-    await Promise.all(followers.map((n) => n.kill('SIGKILL')));
+    // Frozen rather than killed: their routes stay open, so the leader keeps leading and accepts
+    // appends it cannot commit (killed, a 2.9 leader sometimes stepped down at once instead).
+    for (const n of followers) process.kill(n.child.pid!, 'SIGSTOP');
+    frozen.push(...followers);
 
     // Sent at once, before Keel could notice: its publish waits, and the answer says the outcome is unknown.
     const body = Array.from({ length: 50 }, (_, i) => JSON.stringify({ i, service: 'checkout' })).join('\n') + '\n';
@@ -133,7 +139,8 @@ describe('three-node NATS cluster, R3 stream', () => {
     expect(refused.body.error.code).toBe('unavailable');
     expect(refused.headers.connection).toBe('close');
 
-    await Promise.all(followers.map((n) => n.restart()));
+    for (const n of followers) process.kill(n.child.pid!, 'SIGCONT');
+    frozen.length = 0;
     await until('ingest ready again', async () => (await http(`${api}/readyz`)).status === 200, 90_000);
     // The retry under the key Keel gave is stored once, whether or not the first attempt was.
     const retried = await send({ 'idempotency-key': assigned });
