@@ -69,13 +69,16 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
     if (watching || signal.aborted) return;
     watching = true;
     try {
-      const ends = (await log.stats()).lastPositions;
+      // The log's ends are read only when a held partition has not moved since the last round:
+      // under load every partition moves and the watchdog costs nothing.
+      const idle = [...subs].some(([p, sub]) => sub.owned?.() && (positions.get(p) ?? 0) === (watches.get(p)?.position ?? -1));
+      const ends = idle ? (await log.stats()).lastPositions : [];
       const now = Date.now();
       for (let p = 0; p < log.partitions; p++) {
         const w = watches.get(p) ?? { position: positions.get(p) ?? 0, since: now };
         watches.set(p, w);
         const position = positions.get(p) ?? 0;
-        const stalled = observe(w, { owned: subs.get(p)?.owned?.() ?? false, position, logEnd: ends[p] ?? 0 }, now);
+        const stalled = observe(w, { owned: subs.get(p)?.owned?.() ?? false, position, logEnd: ends[p] ?? position }, now);
         metrics.partitionStalled.set({ consumer: processor.name, partition: String(p) }, stalled / 1000);
         if (stalled < stallMs) continue;
         const pulling = pullingSince.get(p);
