@@ -16,6 +16,7 @@ import { KeelError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import { installCors } from './cors.js';
+import { onClientError, onFrameworkError } from './framework-errors.js';
 import { toKeelError } from './errors.js';
 import { readRawBody } from './raw-body.js';
 import { buildOpenApi } from './openapi.js';
@@ -98,7 +99,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     connectionTimeout: deps.requestTimeoutMs ?? 30_000,
     keepAliveTimeout: 75_000,
-    return503OnClosing: true,
+    // Answered below in Keel's error shape instead (fastify's own is {"error","message","statusCode"}).
+    return503OnClosing: false,
+    clientErrorHandler: onClientError,
+    frameworkErrors: onFrameworkError,
     ...(deps.tls ? { https: { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) } } : {}),
   }) as unknown as FastifyInstance;
 
@@ -110,6 +114,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     }
     if (ke.retryAfterSeconds !== undefined) void reply.header('retry-after', String(ke.retryAfterSeconds));
     void reply.code(ke.status).type('application/json').send(ke.toJSON());
+  });
+
+  // While closing, new requests (on kept-alive connections) are told to retry elsewhere or later.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new KeelError('unavailable', 'Keel is shutting down; retry shortly', { retryAfterSeconds: 2 });
   });
 
   app.setNotFoundHandler((req, reply) => {

@@ -123,30 +123,43 @@ export class AuditLog {
       try {
         return await this.store.db.transaction().execute(async (trx) => {
           if (settles !== undefined && !(await this.settle(trx, settles))) return undefined;
-          const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-          const row: Unhashed = {
-            seq: Number(head?.seq ?? 0) + 1,
-            at: this.clock.now(),
-            actor: input.actor,
-            action: input.action,
-            tenant_id: input.tenant,
-            target: input.target,
-            before_json: input.before === undefined ? null : JSON.stringify(redact(input.before)),
-            after_json: input.after === undefined ? null : JSON.stringify(redact(input.after)),
-            source_ip: input.sourceIp ?? '',
-            request_id: input.requestId ?? '',
-            ok: input.ok === false ? 0 : 1,
-            prev_hash: head?.hash ?? GENESIS_HASH,
-          };
-          const full: AuditLogTable = { ...row, hash: hashEntry(row) };
-          await trx.insertInto('audit_log').values(full).execute();
-          return full;
+          return this.append(trx, input);
         });
       } catch (e) {
         if (attempt < 20 && isUniqueViolation(e)) continue;
         throw e;
       }
     }
+  }
+
+  /**
+   * Appends an entry inside the caller's transaction, so the entry and the change it records
+   * commit together or not at all (e.g. a membership added by a definitions apply). Two appends
+   * racing for the same sequence number make the later transaction fail with a unique violation.
+   */
+  async recordIn(trx: Transaction<Database>, input: AuditInput): Promise<AuditLogTable> {
+    return this.append(trx, input);
+  }
+
+  private async append(trx: Transaction<Database>, input: AuditInput): Promise<AuditLogTable> {
+    const head = await trx.selectFrom('audit_log').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const row: Unhashed = {
+      seq: Number(head?.seq ?? 0) + 1,
+      at: this.clock.now(),
+      actor: input.actor,
+      action: input.action,
+      tenant_id: input.tenant,
+      target: input.target,
+      before_json: input.before === undefined ? null : JSON.stringify(redact(input.before)),
+      after_json: input.after === undefined ? null : JSON.stringify(redact(input.after)),
+      source_ip: input.sourceIp ?? '',
+      request_id: input.requestId ?? '',
+      ok: input.ok === false ? 0 : 1,
+      prev_hash: head?.hash ?? GENESIS_HASH,
+    };
+    const full: AuditLogTable = { ...row, hash: hashEntry(row) };
+    await trx.insertInto('audit_log').values(full).execute();
+    return full;
   }
 
   private async settle(trx: Transaction<Database>, id: string): Promise<boolean> {

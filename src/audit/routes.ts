@@ -1,11 +1,11 @@
 /** HTTP routes of the audit log: read it (auditors), and check its hash chain. */
 import { z } from 'zod';
+import { timeParam, timeText } from '../core/time-input.js';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import type { AuditQuery } from './audit-query.js';
 import { entryView } from './audit-query.js';
-import { parsePointInTime } from './time-param.js';
 
 const anchor = z
   .string()
@@ -25,8 +25,8 @@ export function auditRoutes(deps: { query: AuditQuery; clock: Clock }): AnyRoute
       permission: 'audit:read',
       query: z
         .object({
-          since: z.string().max(64).optional().describe('RFC 3339, epoch ms, or a duration back from now (24h, 30d)'),
-          until: z.string().max(64).optional(),
+          since: timeText.optional().describe('RFC 3339, date, epoch ms, now-24h or a duration back (24h, 30d)'),
+          until: timeText.optional(),
           actor: z.string().max(400).optional(),
           action: z.string().max(100).optional(),
           target: z.string().max(400).optional(),
@@ -41,8 +41,8 @@ export function auditRoutes(deps: { query: AuditQuery; clock: Clock }): AnyRoute
         if (principal.superuser) tenant = q.tenant;
         else if (q.tenant !== undefined && q.tenant !== principal.tenant) throw new KeelError('not_found', `tenant "${q.tenant}" not found`);
         const now = clock.now();
-        const since = parsePointInTime('since', q.since, now);
-        const until = parsePointInTime('until', q.until, now);
+        const since = timeParam('since', q.since, undefined, now);
+        const until = timeParam('until', q.until, undefined, now);
         const rows = await query.page({
           limit: q.limit,
           ...(tenant !== undefined ? { tenant } : {}),

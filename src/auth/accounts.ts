@@ -2,10 +2,13 @@
  * People's accounts as security sees them: passwords, sign-in records, team roles, disabling.
  * Users are global (one per email) while access is per team, so a team admin changes what is
  * global about a user (password, name, disabled) only when every team of that user is theirs;
- * otherwise they can only change the user's membership of their own team.
+ * otherwise they can only change the user's membership of their own team. A password a team admin
+ * sets opens that team only, even after the person joins others (its admins may know it).
  */
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
+import { joinTeam } from '../people/membership.js';
 import type { Membership, PeopleService, Role, User } from '../people/people-service.js';
 import type { Store } from '../store/store.js';
 import { hashPassword, passwordProblem } from './passwords.js';
@@ -26,6 +29,7 @@ export class Accounts {
     private readonly sessions: SessionService,
     private readonly clock: Clock,
     readonly rules: { minPasswordLength: number; hashCost: number },
+    private readonly audit: AuditLog,
   ) {}
 
   /** `usr_…` id or email. */
@@ -67,9 +71,19 @@ export class Accounts {
     };
   }
 
-  async passwordHash(userId: string): Promise<string | null> {
-    const r = await this.store.db.selectFrom('user_auth').select('password_hash').where('user_id', '=', userId).executeTakeFirst();
-    return r?.password_hash ?? null;
+  /**
+   * The sign-in record as this principal may see it: only when every team of the user is theirs
+   * (or they are a system admin). When and how a person signs in elsewhere is other teams' business.
+   */
+  async recordFor(principal: Principal, userId: string, memberships?: Membership[]): Promise<SignInRecord | null> {
+    const teams = memberships ?? (await this.people.memberships(userId));
+    return this.ownsAllTeamsOf(principal, teams) ? this.record(userId) : null;
+  }
+
+  /** The password hash and the one team it opens (null: every team of the person). */
+  async password(userId: string): Promise<{ hash: string | null; team: string | null }> {
+    const r = await this.store.db.selectFrom('user_auth').select(['password_hash', 'password_team']).where('user_id', '=', userId).executeTakeFirst();
+    return { hash: r?.password_hash ?? null, team: r?.password_team ?? null };
   }
 
   checkPassword(password: string, email: string): void {
@@ -77,15 +91,23 @@ export class Accounts {
     if (problem) throw new KeelError('validation_failed', `password ${problem.message}`, { details: [problem] });
   }
 
-  /** Sets a password (policy checked) and signs the user out everywhere else. */
-  async setPassword(user: User, password: string, keepSessionId?: string): Promise<void> {
+  /** Who sets a password decides what it opens: a team admin's opens their team alone, a system admin's every team. */
+  static passwordTeamFor(principal: Principal): string | null {
+    return principal.superuser ? null : principal.tenant;
+  }
+
+  /**
+   * Sets a password (policy checked) and signs the user out everywhere else. `team`: the one team
+   * it opens, because that team's admins may know it (null: every team of the person).
+   */
+  async setPassword(user: User, password: string, team: string | null, keepSessionId?: string): Promise<void> {
     this.checkPassword(password, user.email);
     const hash = await hashPassword(password, this.rules.hashCost);
     const now = this.clock.now();
     await this.store.db
       .insertInto('user_auth')
-      .values({ user_id: user.id, password_hash: hash, password_changed_at: now, last_sign_in_at: null, last_sign_in_method: null, last_sign_in_ip: null })
-      .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: hash, password_changed_at: now }))
+      .values({ user_id: user.id, password_hash: hash, password_changed_at: now, password_team: team, last_sign_in_at: null, last_sign_in_method: null, last_sign_in_ip: null })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ password_hash: hash, password_changed_at: now, password_team: team }))
       .execute();
     await this.sessions.revokeUser(user.id, keepSessionId);
   }
@@ -94,9 +116,18 @@ export class Accounts {
     const now = this.clock.now();
     await this.store.db
       .insertInto('user_auth')
-      .values({ user_id: userId, password_hash: null, password_changed_at: null, last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip })
+      .values({ user_id: userId, password_hash: null, password_changed_at: null, password_team: null, last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip })
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ last_sign_in_at: now, last_sign_in_method: method, last_sign_in_ip: ip }))
       .execute();
+  }
+
+  /**
+   * Makes an existing user a member of a team; their other teams are told in their audit logs
+   * (same transaction). Nothing of the person (profile, password) changes.
+   */
+  async addToTeam(team: string, user: User, role: Role, actor: string): Promise<void> {
+    await this.store.db.transaction().execute((trx) => joinTeam(trx, { people: this.people, audit: this.audit }, { tenant: team, user, role, actor }));
+    this.sessions.forget();
   }
 
   async setRole(team: string, user: User, role: Role): Promise<void> {

@@ -31,7 +31,7 @@ export function securityModule(ctx: CoreContext): SecurityModule {
   const { config, store, clock, people, audit } = ctx;
   const sec = config.security;
   const sessions = new SessionService(store, people, clock, { ttlMs: sec.sessions.ttl, idleMs: sec.sessions.idleTimeout });
-  const accounts = new Accounts(store, people, sessions, clock, { minPasswordLength: sec.passwords.minLength, hashCost: sec.passwords.hashCost });
+  const accounts = new Accounts(store, people, sessions, clock, { minPasswordLength: sec.passwords.minLength, hashCost: sec.passwords.hashCost }, audit);
   const throttle = new SignInThrottle(store, clock, {
     perUser: { maxFailures: sec.signIn.maxFailuresPerUser, windowMs: sec.signIn.window, lockoutMs: sec.signIn.lockout },
     perAddress: { maxFailures: sec.signIn.maxFailuresPerAddress, windowMs: sec.signIn.window, lockoutMs: sec.signIn.lockout },

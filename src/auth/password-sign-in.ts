@@ -9,8 +9,11 @@ import { KeelError } from '../core/errors.js';
 import type { Membership, PeopleService, User } from '../people/people-service.js';
 import type { Accounts } from './accounts.js';
 import { decoyHash, verifyPassword } from './passwords.js';
-import type { Session, SessionService } from './sessions.js';
+import { openedBy, type Session, type SessionService } from './sessions.js';
 import type { SignInThrottle } from './sign-in-throttle.js';
+
+export const NOT_OPENED = (team: string): string =>
+  `team "${team}" not found among the teams this password opens (a password a team admin set opens that team only; sign in with single sign-on, or ask an admin of the system tenant to set your password)`;
 
 export interface SignInRequest {
   email: string;
@@ -50,26 +53,34 @@ export class PasswordSignIn {
       throw new KeelError('rate_limited', `too many failed sign-ins for this ${locked.by}; try again in ${seconds} s`, { retryAfterSeconds: seconds });
     }
     const user = await people.byEmail(email);
-    const hash = user ? await accounts.passwordHash(user.id) : null;
+    const { hash, team: passwordTeam } = user ? await accounts.password(user.id) : { hash: null, team: null };
     const matches = await verifyPassword(req.password, hash ?? (await decoyHash(accounts.rules.hashCost)));
-    const memberships = user ? await people.memberships(user.id) : [];
-    const tenant = memberships[0]?.tenant ?? '';
+    const all = user ? await people.memberships(user.id) : [];
+    // A password a team admin set opens that team alone: its admins may know it.
+    const memberships = openedBy(all, passwordTeam);
+    const named = req.team !== undefined && all.some((m) => m.tenant === req.team) ? req.team : undefined;
+    const tenant = named ?? all[0]?.tenant ?? '';
     const reason = !user ? 'unknown account' : !hash ? 'no password set' : !matches ? 'wrong password' : user.disabled ? 'account disabled' : undefined;
     if (reason) {
       await this.failure(req, email, tenant, reason);
       throw new KeelError('unauthorized', 'invalid email or password');
     }
     await throttle.succeed(email);
-    if (memberships.length === 0) {
-      await this.record(req, email, '', 'no team', false);
-      throw new KeelError('forbidden', 'your account is not a member of any team yet; ask a team admin to add you');
+    if (memberships.length === 0 && req.team === undefined) {
+      // The same answer with no team at all and with teams this password does not open: naming
+      // one would tell whoever set the password which other team the person joined.
+      await this.record(req, email, all.length ? all[0]!.tenant : '', all.length ? 'the password opens none of their teams' : 'no team', false);
+      throw new KeelError('forbidden', 'your account is not a member of any team this password opens; ask a team admin to add you, or sign in with single sign-on');
     }
     const team = req.team ?? memberships[0]!.tenant;
     if (!memberships.some((m) => m.tenant === team)) {
-      await this.record(req, email, tenant, `not a member of team ${team}`, false);
-      throw new KeelError('not_found', `team "${team}" not found among your teams`);
+      // One answer whether the team is not theirs or not opened by this password: neither
+      // confirms the team exists, nor that the person belongs to it.
+      const why = all.some((m) => m.tenant === team) ? 'the password was set by an admin of another team and opens that team only' : `not a member of team ${team}`;
+      await this.record(req, email, tenant, why, false);
+      throw new KeelError('not_found', NOT_OPENED(team));
     }
-    const { token, session } = await sessions.create({ userId: user!.id, tenant: team, method: 'password', ip: req.ip, userAgent: req.userAgent });
+    const { token, session } = await sessions.create({ userId: user!.id, tenant: team, method: 'password', ip: req.ip, userAgent: req.userAgent, boundTeam: passwordTeam });
     await accounts.noteSignIn(user!.id, 'password', req.ip);
     this.deps.onResult?.('success');
     return { token, session, user: user!, memberships };

@@ -99,9 +99,9 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
           return { kind: 'key', tenant: principal.tenant, key: { id: principal.keyId, prefix: principal.keyPrefix, scopes: principal.scopes }, superuser: principal.superuser, permissions };
         }
         const user = await people.byId(principal.userId);
-        const memberships = await people.memberships(principal.userId);
         const token = request.cookies[SESSION_COOKIE]!;
         const s = await sessions.resolve(token);
+        const memberships = s?.memberships ?? [];
         return {
           kind: 'user',
           user: userView(user!, await accounts.record(principal.userId)),
@@ -125,9 +125,11 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
       audit: 'session.switch_team',
       body: z.object({ team }).strict(),
       responses: [{ status: 200, description: 'The team and role now in use' }],
-      handler: async ({ principal, body, audit }) => {
+      handler: async ({ principal, body, request, audit }) => {
         const user = requireUser(principal);
-        let m = (await people.memberships(user.userId)).find((x) => x.tenant === body.team);
+        // The teams this session opens: a session signed in with a team-bound password opens one.
+        const opened = (await sessions.resolve(request.cookies[SESSION_COOKIE]!))?.memberships ?? [];
+        let m = opened.find((x) => x.tenant === body.team);
         // Admins of the system tenant act on any team that exists.
         if (!m && user.superuser && (await tenants.get(body.team))) m = { tenant: body.team, userId: user.userId, role: 'admin' };
         if (!m) throw new KeelError('not_found', `team "${body.team}" not found among your teams`);
@@ -148,15 +150,18 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
         { status: 200, description: 'Changed' },
         { status: 403, description: 'The current password is wrong' },
       ],
-      handler: async ({ principal, body, audit }) => {
+      handler: async ({ principal, body, request, audit }) => {
         const u = requireUser(principal);
         const user = (await people.byId(u.userId))!;
-        const hash = await accounts.passwordHash(user.id);
+        const { hash } = await accounts.password(user.id);
         if (!hash) throw new KeelError('conflict', 'your account signs in with single sign-on and has no password; an admin can set one (keel users set-password)');
         if (!(await verifyPassword(body.current_password, hash))) {
           throw new KeelError('forbidden', 'the current password is wrong', { details: [{ path: 'current_password', message: 'wrong password' }] });
         }
-        await accounts.setPassword(user, body.new_password, u.sessionId);
+        // The new password opens what this session opens: changing a password a team admin set
+        // (and so may know) from a session it opened must not widen it to the person's other teams.
+        const session = await sessions.resolve(request.cookies[SESSION_COOKIE]!);
+        await accounts.setPassword(user, body.new_password, session?.session.boundTeam ?? null, u.sessionId);
         audit({ target: `user/${user.id}`, after: { password_changed: true } });
         return { changed: true };
       },

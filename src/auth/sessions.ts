@@ -8,6 +8,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Clock } from '../core/clock.js';
 import type { Store } from '../store/store.js';
 import type { Membership, PeopleService, User } from '../people/people-service.js';
+import type { SessionsTable } from './tables.js';
 
 export const SESSION_COOKIE = 'keel_session';
 export const CSRF_COOKIE = 'keel_csrf';
@@ -22,12 +23,20 @@ export interface Session {
   expiresAt: number;
   lastSeenAt: number;
   ip: string;
+  /** Signed in with a password bound to this team: the session acts on it alone. */
+  boundTeam: string | null;
 }
 
 export interface ResolvedSession {
   session: Session;
   user: User;
+  /** The memberships this session may act on: all of the user's, or the bound team's only. */
   memberships: Membership[];
+}
+
+/** The memberships a credential bound to `boundTeam` (null: not bound) opens. */
+export function openedBy(memberships: Membership[], boundTeam: string | null): Membership[] {
+  return boundTeam === null ? memberships : memberships.filter((m) => m.tenant === boundTeam);
 }
 
 interface Cached {
@@ -65,7 +74,7 @@ export class SessionService {
     private readonly limits: { ttlMs: number; idleMs: number },
   ) {}
 
-  async create(input: { userId: string; tenant: string; method: string; ip: string; userAgent: string }): Promise<{ token: string; session: Session }> {
+  async create(input: { userId: string; tenant: string; method: string; ip: string; userAgent: string; boundTeam?: string | null }): Promise<{ token: string; session: Session }> {
     const token = `ks_${randomBytes(32).toString('base64url')}`;
     const now = this.clock.now();
     const row = {
@@ -79,6 +88,7 @@ export class SessionService {
       ip: input.ip,
       user_agent: input.userAgent.slice(0, 300),
       revoked_at: null,
+      bound_team: input.boundTeam ?? null,
     };
     await this.store.db.insertInto('sessions').values(row).execute();
     return { token, session: toSession(row) };
@@ -108,7 +118,7 @@ export class SessionService {
     if (!row || row.revoked_at !== null) return undefined;
     const user = await this.people.byId(row.user_id);
     if (!user || user.disabled) return undefined;
-    return { session: toSession(row), user, memberships: await this.people.memberships(user.id) };
+    return { session: toSession(row), user, memberships: openedBy(await this.people.memberships(user.id), row.bound_team) };
   }
 
   /** Records activity at most once a minute per session (the idle timeout's clock). */
@@ -156,7 +166,7 @@ export class SessionService {
   }
 }
 
-function toSession(r: { id: string; user_id: string; tenant_id: string; method: string; created_at: number; expires_at: number; last_seen_at: number; ip: string }): Session {
+function toSession(r: Omit<SessionsTable, 'user_agent' | 'revoked_at'>): Session {
   return {
     id: r.id,
     userId: r.user_id,
@@ -166,5 +176,6 @@ function toSession(r: { id: string; user_id: string; tenant_id: string; method: 
     expiresAt: Number(r.expires_at),
     lastSeenAt: Number(r.last_seen_at),
     ip: r.ip,
+    boundTeam: r.bound_team,
   };
 }

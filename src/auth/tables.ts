@@ -32,6 +32,11 @@ export interface UserAuthTable {
   /** `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` (base64), or null for SSO-only users. */
   password_hash: string | null;
   password_changed_at: number | null;
+  /**
+   * The one team the password opens when a team admin set it (that team's admins may know it);
+   * null: every team of the person (set by a system admin).
+   */
+  password_team: string | null;
   last_sign_in_at: number | null;
   /** `password` or `oidc:<provider>`. */
   last_sign_in_method: string | null;
@@ -52,6 +57,8 @@ export interface SessionsTable {
   ip: string;
   user_agent: string;
   revoked_at: number | null;
+  /** Signed in with a team-bound password: the session acts on this team only. */
+  bound_team: string | null;
 }
 
 /** Failed sign-in counters per account (`user:<email>`) and per address (`ip:<addr>`). */

@@ -4,7 +4,7 @@ import { defineRoute, type AnyRoute } from '../api/route.js';
 import { KeelError } from '../core/errors.js';
 import { ROLES, assertTimeZone, type PeopleService } from '../people/people-service.js';
 import type { TenantService } from './tenants.js';
-import type { Accounts } from './accounts.js';
+import { Accounts } from './accounts.js';
 import { MAX_PASSWORD_LENGTH } from './passwords.js';
 import type { Principal } from './principal.js';
 import { TENANT_ID } from './tenants.js';
@@ -37,7 +37,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       handler: async ({ principal, query }) => {
         const t = teamOf(principal, query.team);
         const members = await people.members(t);
-        return { team: t, users: await Promise.all(members.map(async (m) => userView(m, await accounts.record(m.id), { role: m.role }))) };
+        return { team: t, users: await Promise.all(members.map(async (m) => userView(m, await accounts.recordFor(principal, m.id), { role: m.role }))) };
       },
     }),
     defineRoute({
@@ -51,7 +51,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       handler: async ({ principal, params }) => {
         const { user, memberships } = await accounts.visible(principal, params.user);
         const role = memberships.find((m) => m.tenant === principal.tenant)?.role;
-        return userView(user, await accounts.record(user.id), { ...(role ? { role } : {}), ...(principal.superuser ? { teams: memberships } : {}) });
+        return userView(user, await accounts.recordFor(principal, user.id, memberships), { ...(role ? { role } : {}), ...(principal.superuser ? { teams: memberships } : {}) });
       },
     }),
     defineRoute({
@@ -59,7 +59,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       url: '/v1/users',
       summary: 'Add a person to a team with a role (creating the user if new)',
       description:
-        'A user who already exists (same email) is only given the membership: their name, time zone and password stay as they are unless every team they belong to is yours.',
+        'A person who already exists (same email) is only given the membership: their name, time zone and password are theirs and stay as they are, the answer holds the membership only, and each of their other teams gets an audit entry (`users.joined_other_team`) that does not name yours.',
       tags: ['users'],
       permission: 'users:manage',
       audit: 'users.add',
@@ -85,16 +85,23 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
         const existing = await people.byEmail(body.email);
         const memberships = existing ? await people.memberships(existing.id) : [];
         if (memberships.some((m) => m.tenant === t)) throw new KeelError('conflict', `${body.email} is already a member of "${t}"; use PATCH /v1/users/:user to change their role`);
-        let user = existing;
-        if (!user) user = await people.upsert({ email: body.email, name: body.name, ...(body.time_zone ? { timeZone: body.time_zone } : {}) });
-        if (body.password) {
-          accounts.assertOwnsAllTeams(principal, user, memberships, 'set their password');
-          await accounts.setPassword(user, body.password);
+        // An existing person keeps their profile: name, time zone and password are theirs.
+        if (existing && body.password) accounts.assertOwnsAllTeams(principal, existing, memberships, 'set their password');
+        const user = existing ?? (await people.upsert({ email: body.email, name: body.name, ...(body.time_zone ? { timeZone: body.time_zone } : {}) }));
+        const opens = Accounts.passwordTeamFor(principal);
+        if (body.password) await accounts.setPassword(user, body.password, opens);
+        await accounts.addToTeam(t, user, body.role, principal.actor);
+        audit({
+          target: `user/${user.id}`,
+          tenant: t,
+          after: { email: user.email, team: t, role: body.role, created: !existing, password_set: Boolean(body.password), ...(body.password ? { password_opens: opens ?? 'all their teams' } : {}) },
+        });
+        // Someone who existed before is answered with the membership only: their profile and
+        // sign-in record are not this team's to learn (system admins see everything).
+        if (existing && !principal.superuser) {
+          return { id: user.id, email: user.email, team: t, role: body.role, profile: 'kept: an existing person’s name, time zone and password are theirs' };
         }
-        await accounts.setRole(t, user, body.role);
-        const view = userView(user, await accounts.record(user.id), { role: body.role });
-        audit({ target: `user/${user.id}`, tenant: t, after: { email: user.email, team: t, role: body.role, created: !existing, password_set: Boolean(body.password) } });
-        return view;
+        return { ...userView(user, await accounts.record(user.id), { role: body.role }), team: t };
       },
     }),
     defineRoute({
@@ -141,13 +148,15 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
           before: { role: beforeRole, name: user.name, time_zone: user.timeZone, disabled: user.disabled },
           after: { role, name: after.name, time_zone: after.timeZone, disabled: after.disabled },
         });
-        return userView(after, await accounts.record(user.id), { ...(role ? { role } : {}) });
+        return userView(after, await accounts.recordFor(principal, user.id), { ...(role ? { role } : {}) });
       },
     }),
     defineRoute({
       method: 'PUT',
       url: '/v1/users/:user/password',
       summary: 'Set a user’s password (signs them out everywhere)',
+      description:
+        'A password a team admin sets opens that team only (its admins may know it), including after the person joins other teams; one a system admin sets opens all their teams.',
       tags: ['users'],
       permission: 'users:manage',
       audit: 'users.set_password',
@@ -157,9 +166,10 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       handler: async ({ principal, params, body, audit }) => {
         const { user, memberships } = await accounts.visible(principal, params.user);
         accounts.assertOwnsAllTeams(principal, user, memberships, 'set their password');
-        await accounts.setPassword(user, body.password);
-        audit({ target: `user/${user.id}`, after: { password_set: true } });
-        return { id: user.id, email: user.email, password_set: true };
+        const opens = Accounts.passwordTeamFor(principal);
+        await accounts.setPassword(user, body.password, opens);
+        audit({ target: `user/${user.id}`, after: { password_set: true, password_opens: opens ?? 'all their teams' } });
+        return { id: user.id, email: user.email, password_set: true, opens: opens === null ? 'all their teams' : [opens] };
       },
     }),
     defineRoute({

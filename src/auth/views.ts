@@ -4,7 +4,8 @@ import type { SignInRecord } from './accounts.js';
 
 const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
 
-export function userView(user: User, record: SignInRecord, options: { role?: Role; teams?: Membership[] } = {}) {
+/** `record` null: the person is in other teams too, so their sign-in record is not the caller's to see. */
+export function userView(user: User, record: SignInRecord | null, options: { role?: Role; teams?: Membership[] } = {}) {
   return {
     id: user.id,
     email: user.email,
@@ -14,10 +15,10 @@ export function userView(user: User, record: SignInRecord, options: { role?: Rol
     created_at: iso(user.createdAt),
     ...(options.role ? { role: options.role } : {}),
     ...(options.teams ? { teams: options.teams.map((m) => ({ team: m.tenant, role: m.role })) } : {}),
-    has_password: record.hasPassword,
-    password_changed_at: iso(record.passwordChangedAt),
-    last_sign_in_at: iso(record.lastSignInAt),
-    last_sign_in_method: record.lastSignInMethod,
+    has_password: record ? record.hasPassword : null,
+    password_changed_at: iso(record?.passwordChangedAt),
+    last_sign_in_at: iso(record?.lastSignInAt),
+    last_sign_in_method: record ? record.lastSignInMethod : null,
   };
 }
 

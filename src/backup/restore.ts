@@ -1,16 +1,16 @@
 /**
  * `keel restore`: unpacks a backup into a fresh data dir (never over existing data), checking
- * every file's sha256, and lines the log's retention holds up with the restored consumer
+ * every file's sha256 (all or nothing: a damaged backup leaves no data dir behind), and lines the log's retention holds up with the restored consumer
  * positions. The sealing key is not in the backup: give the key file with `--secret-key-file`, or
  * start Keel with KEEL_SECRET_KEY, so the stored secrets can be opened.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeelError } from '../core/errors.js';
 import { decodeKey } from '../core/secret-keyring.js';
 import { keyIdOf } from '../core/secrets.js';
-import { segmentDir } from '../log/sqlite/segments.js';
+import { fsyncDir, segmentDir } from '../log/sqlite/segments.js';
 import { extractFile, readManifest, type BackupManifest } from './container.js';
 
 export interface RestoreResult {
@@ -48,33 +48,51 @@ export async function restoreBackup(
     }
   } else if (manifest.secret_key.sealed_values > 0) {
     warnings.push(
-      `the backup holds ${manifest.secret_key.sealed_values} sealed secret(s) under key(s) ${manifest.secret_key.key_ids_in_use.join(', ')}; start Keel with KEEL_SECRET_KEY set to that key, or copy its key file to ${join(dataDir, 'secret.key')}, before anything needs them`,
+      `the backup holds ${manifest.secret_key.sealed_values} sealed secret(s) under key(s) ${manifest.secret_key.key_ids_in_use.join(', ')}; Keel starts only with that key: copy its key file to ${join(dataDir, 'secret.key')}, or set KEEL_SECRET_KEY to it (or start with --allow-unreadable-secrets to go on without them)`,
     );
   }
-  mkdirSync(dataDir, { recursive: true });
+  // All or nothing: everything is unpacked and checked in a staging dir beside the target, which
+  // is renamed into place only once every file is whole; any failure removes it and leaves nothing.
+  const target = resolve(dataDir);
+  const createdParent = mkdirSync(dirname(target), { recursive: true });
+  const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.restoring-`));
+  try {
+    await unpack(file, manifest, dataOffset, staging, options.onProgress);
+    alignLogRetention(staging);
+    if (keyText !== undefined) {
+      writeFileSync(join(staging, 'secret.key'), keyText.endsWith('\n') ? keyText : `${keyText}\n`, { mode: 0o600, flag: 'wx' });
+    }
+    fsyncDir(staging);
+    // rename(2) replaces an empty directory; the target was checked to be new or empty.
+    renameSync(staging, target);
+    fsyncDir(dirname(target));
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    if (createdParent) rmSync(createdParent, { recursive: true, force: true });
+    throw e;
+  }
+  return { manifest, dataDir, secretKey: keyText !== undefined ? 'restored' : 'not included', warnings };
+}
+
+async function unpack(file: string, manifest: BackupManifest, dataOffset: number, dir: string, onProgress?: (done: number, total: number) => void): Promise<void> {
   const total = manifest.files.reduce((s, f) => s + f.bytes, 0);
   let done = 0;
   let offset = dataOffset;
   for (const f of manifest.files) {
-    const tmp = join(dataDir, `.${f.name}.restoring`);
-    await extractFile(file, offset, f, tmp, (n) => {
-      done += n;
-      options.onProgress?.(done, total);
-    });
     // Segment files of the log go back beside log.db, where the log looks for them.
     const segment = /^segment-(\d{12}\.seg)$/.exec(f.name);
+    let dest = join(dir, f.name);
     if (segment) {
-      const dir = segmentDir(join(dataDir, 'log.db'));
-      mkdirSync(dir, { recursive: true });
-      renameSync(tmp, join(dir, segment[1]!));
-    } else renameSync(tmp, join(dataDir, f.name));
+      const segments = segmentDir(join(dir, 'log.db'));
+      mkdirSync(segments, { recursive: true, mode: 0o700 });
+      dest = join(segments, segment[1]!);
+    }
+    await extractFile(file, offset, f, dest, (n) => {
+      done += n;
+      onProgress?.(done, total);
+    });
     offset += f.bytes;
   }
-  alignLogRetention(dataDir);
-  if (keyText !== undefined) {
-    writeFileSync(join(dataDir, 'secret.key'), keyText.endsWith('\n') ? keyText : `${keyText}\n`, { mode: 0o600, flag: 'wx' });
-  }
-  return { manifest, dataDir, secretKey: keyText !== undefined ? 'restored' : 'not included', warnings };
 }
 
 /**

@@ -3,13 +3,13 @@
  * it back, and a leader-only loop removes usage older than the configured retention.
  */
 import type { CoreContext, KeelModule, LeaderLease } from '../core/context.js';
+import { pause } from '../core/pause.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { usageRoutes } from './routes.js';
 import { usageProcessor } from './usage-processor.js';
 import { UsageService } from './usage-service.js';
 
 export const USAGE_RETENTION_LEADERSHIP = 'usage-retention';
-const RETENTION_INTERVAL_MS = 60_000;
 
 export function capacityModule(ctx: CoreContext): KeelModule {
   const usage = new UsageService(ctx.store);
@@ -34,13 +34,8 @@ async function retentionLoop(ctx: CoreContext, usage: UsageService, lease: Leade
       await lease.assertHeld(trx);
       const rows = await usage.prune(before, trx);
       if (rows > 0) ctx.logger.info({ rows }, 'usage retention removed old minutes');
+      else ctx.logger.debug('usage retention pass: nothing to remove');
     });
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, RETENTION_INTERVAL_MS);
-      lease.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    await pause(ctx.config.capacity.retentionInterval, lease.signal);
   }
 }

@@ -1,11 +1,11 @@
 /** GET /v1/usage: events and bytes per tenant per minute, hour or day. */
 import { z } from 'zod';
+import { timeParam, timeText } from '../core/time-input.js';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import { assertTenantAccess } from '../auth/routes.js';
 import { TENANT_ID } from '../auth/tenants.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
-import { parseTimeParam } from '../ingest/read-events.js';
 import { bucketCount, STEPS, type Step } from './usage-fold.js';
 import type { UsageService } from './usage-service.js';
 import type { EventLog } from '../log/event-log.js';
@@ -16,8 +16,8 @@ export const MAX_USAGE_BUCKETS = 10_000;
 
 const usageQuery = z
   .object({
-    from: z.string().max(40).optional().describe('Start (RFC 3339 or epoch ms), inclusive; default one hour before `to`.'),
-    to: z.string().max(40).optional().describe('End (RFC 3339 or epoch ms), exclusive; default now.'),
+    from: timeText.optional().describe('Start (RFC 3339, date, epoch ms, now-24h or 7d), inclusive; default one hour before `to`.'),
+    to: timeText.optional().describe('End (RFC 3339, date, epoch ms, now-24h or 7d), exclusive; default now.'),
     step: z.enum(['minute', 'hour', 'day']).default('minute').describe('Bucket size (UTC).'),
     tenant: z.string().regex(TENANT_ID, 'must be 1-63 lowercase letters, digits, "-" or "_"').optional().describe('One tenant (system admins; others see only their own).'),
   })
@@ -33,7 +33,7 @@ const usageAnswer = z.object({
 
 const verifyQuery = z
   .object({
-    since: z.string().max(40).optional().describe('Compare minutes from this time on (RFC 3339 or epoch ms); default one hour ago. Keep it within the log\'s retention.'),
+    since: timeText.optional().describe('Compare minutes from this time on (RFC 3339, date, epoch ms, now-24h or 7d); default one hour ago. Keep it within the log\'s retention.'),
   })
   .strict();
 
@@ -54,7 +54,8 @@ export function usageRoutes(deps: { usage: UsageService; clock: Clock; log: Even
         { status: 400, description: 'Invalid `since`' },
       ],
       handler: async ({ query }) => {
-        const since = parseTimeParam('since', query.since) ?? deps.clock.now() - 3_600_000;
+        const now = deps.clock.now();
+        const since = timeParam('since', query.since, now - 3_600_000, now);
         const r = await verifyUsageCounts({ log: deps.log, store: deps.store, since });
         return {
           ok: r.differences.length === 0,
@@ -79,8 +80,9 @@ export function usageRoutes(deps: { usage: UsageService; clock: Clock; log: Even
         { status: 400, description: 'Invalid range, or more buckets than allowed' },
       ],
       handler: async ({ query, principal }) => {
-        const to = parseTimeParam('to', query.to) ?? deps.clock.now();
-        const from = parseTimeParam('from', query.from) ?? to - 3_600_000;
+        const now = deps.clock.now();
+        const to = timeParam('to', query.to, now, now);
+        const from = timeParam('from', query.from, to - 3_600_000, now);
         if (from >= to) {
           throw new KeelError('validation_failed', '"from" must be before "to"', { details: [{ path: 'from', message: 'must be before to' }] });
         }

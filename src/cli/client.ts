@@ -14,12 +14,50 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** The server's Retry-After (seconds), on 429 and 503. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
 }
 
 export class UnreachableError extends Error {}
+
+/**
+ * The error of a failed answer: Keel's own `{"error": {...}}` when it is one; otherwise one line
+ * (a proxy or another server answering an HTML page must not flood the terminal).
+ */
+function answerError(status: number, text: string, headers: Record<string, string | string[] | undefined>, hasKey: boolean, url: string): ApiError {
+  const contentType = header(headers['content-type']);
+  const retryAfter = Number(header(headers['retry-after']) ?? NaN);
+  const retry = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
+  let err: { code?: string; message?: string; details?: unknown } | undefined;
+  try {
+    err = (JSON.parse(text) as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+  } catch {
+    err = undefined;
+  }
+  if (err?.message) {
+    // Keel answers 401 to a request without a key: say how to give one.
+    const hint = status === 401 && !hasKey ? '; set KEEL_API_KEY (or pass --api-key)' : '';
+    return new ApiError(status, err.code ?? 'http_error', `${err.message}${hint}`, err.details, retry);
+  }
+  return new ApiError(status, 'http_error', `HTTP ${status} from ${url}: ${notKeel(text, contentType)}`, undefined, retry);
+}
+
+function notKeel(text: string, contentType: string | undefined): string {
+  const type = (contentType ?? '').split(';')[0]!.trim();
+  if (/html/i.test(type) || /^\s*</.test(text)) {
+    const title = /<title[^>]*>([^<]{1,120})<\/title>/i.exec(text)?.[1]?.trim();
+    return `not a Keel answer (${type || 'HTML'}${title ? `: "${title}"` : ''}); is --url / KEEL_URL the Keel server?`;
+  }
+  const line = text.split('\n', 1)[0]!.trim();
+  return line ? (line.length > 200 ? `${line.slice(0, 197)}...` : line) : '(empty answer)';
+}
+
+function header(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
 
 export interface ClientOptions {
   url: string;
@@ -36,7 +74,7 @@ export class KeelClient {
   async call<T = unknown>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
-    options: { body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; query?: Record<string, string | number | undefined> } = {},
+    options: { body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; query?: Record<string, string | number | undefined>; signal?: AbortSignal } = {},
   ): Promise<T> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
@@ -51,20 +89,21 @@ export class KeelClient {
     }
     let res;
     try {
-      res = await request(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+      res = await request(url, { method, headers, ...(body !== undefined ? { body } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     } catch (e) {
+      if (options.signal?.aborted) throw e;
       throw new UnreachableError(`cannot reach Keel at ${this.baseUrl}: ${(e as Error).message}`);
     }
     const text = await res.body.text();
+    const contentType = header(res.headers['content-type']);
+    if (res.statusCode >= 400) throw answerError(res.statusCode, text, res.headers, Boolean(this.opts.apiKey), url.split('?')[0]!);
+    // Keel answers JSON or text (rules, calendars, Markdown), never an HTML page: that is another server.
+    if (/html/i.test(contentType ?? '')) throw new ApiError(res.statusCode, 'http_error', `HTTP ${res.statusCode} from ${url.split('?')[0]}: ${notKeel(text, contentType)}`);
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = undefined;
-    }
-    if (res.statusCode >= 400) {
-      const err = (json as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      throw new ApiError(res.statusCode, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`, err?.details);
     }
     return (json ?? text) as T;
   }
@@ -85,14 +124,7 @@ export class KeelClient {
       throw new UnreachableError(`cannot reach Keel at ${this.baseUrl}: ${(e as Error).message}`);
     }
     if (res.statusCode >= 400) {
-      const text = await res.body.text();
-      let err: { code?: string; message?: string } | undefined;
-      try {
-        err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      } catch {
-        err = undefined;
-      }
-      throw new ApiError(res.statusCode, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+      throw answerError(res.statusCode, await res.body.text(), res.headers, Boolean(this.opts.apiKey), `${this.baseUrl}${path}`);
     }
     let total = 0;
     await pipeline(

@@ -1,6 +1,8 @@
 /** What every API-calling command needs: the server URL, the key, and the output mode. */
 import type { Command } from 'commander';
+import { UsageError } from './args.js';
 import { KeelClient } from './client.js';
+import { printJson } from './output.js';
 
 export interface GlobalOptions {
   url: string;
@@ -20,5 +22,25 @@ export function globals(cmd: Command): GlobalOptions {
 
 export function clientOf(cmd: Command): KeelClient {
   const g = globals(cmd);
-  return new KeelClient({ url: g.url, apiKey: g.apiKey });
+  return new KeelClient({ url: serverUrl(g.url), apiKey: g.apiKey });
+}
+
+/** `--url localhost:7070` is a typo, not an unreachable server: say what is expected (exit 2). */
+export function serverUrl(url: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || !parsed.host) {
+    throw new UsageError(`--url / KEEL_URL: "${url}" is not an http(s) URL; expected e.g. http://127.0.0.1:7070`);
+  }
+  return url;
+}
+
+/** Prints a command's result: with --json the answer and nothing else on stdout, otherwise the human form. */
+export function answer(cmd: Command, value: unknown, human: () => void): void {
+  if (globals(cmd).json) printJson(value);
+  else human();
 }

@@ -13,6 +13,7 @@ import { registerSlo } from './commands/slo.js';
 import { registerPaging } from './commands/paging.js';
 import { registerStart } from './commands/start.js';
 import { registerTenants } from './commands/tenants.js';
+import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBackup } from './commands/backup.js';
 import { registerCompliance } from './commands/compliance.js';
@@ -20,6 +21,8 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
+import { registerCompletion } from './commands/completion.js';
+import { addExamples } from './examples.js';
 import { registerVerify } from './commands/verify.js';
 
 export function buildProgram(): Command {
@@ -46,6 +49,7 @@ export function buildProgram(): Command {
   registerSecrets(program);
   registerSso(program);
   registerBackup(program);
+  registerAdmin(program);
   registerCompliance(program);
   registerSlo(program);
   registerPaging(program);
@@ -53,6 +57,8 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerVerify(program);
   registerBench(program);
+  registerCompletion(program);
+  addExamples(program);
   program.exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   for (const c of program.commands) c.exitOverride();
@@ -75,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    if (e instanceof HandledError) return EXIT.failed;
+    if (e instanceof HandledError) return e.exitCode;
     if (e instanceof UsageError) {
       process.stderr.write(`error: ${e.message}\n`);
       return EXIT.usage;
@@ -92,7 +98,26 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${e.message}\n`);
       return e.status < 500 ? EXIT.usage : EXIT.failed;
     }
+    const file = fileError(e);
+    if (file) {
+      process.stderr.write(`error: ${file}\n`);
+      return EXIT.usage;
+    }
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return EXIT.failed;
   }
+}
+
+/** A file named on the command line that cannot be read: one clear line, not a raw `ENOENT`. */
+function fileError(e: unknown): string | undefined {
+  const err = e as NodeJS.ErrnoException;
+  if (!err || typeof err.code !== 'string' || typeof err.path !== 'string') return undefined;
+  const why: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory, expected a file',
+    ENOTDIR: 'a part of the path is not a directory',
+    EEXIST: 'already exists',
+  };
+  return why[err.code] ? `${err.path}: ${why[err.code]}` : undefined;
 }

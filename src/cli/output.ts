@@ -24,3 +24,21 @@ export function progress(text: string): void {
 export function progressDone(): void {
   if (process.stderr.isTTY) process.stderr.write('\n');
 }
+
+/** Progress only a person watching sees: on a terminal, redrawn in place; nothing in pipes and logs. */
+export function ttyProgress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+}
+
+export function ttyProgressDone(): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+}
+
+/** An object as aligned `field: value` lines (nested values as JSON), for people. */
+export function printFields(v: Record<string, unknown>): void {
+  const width = Math.max(0, ...Object.keys(v).map((k) => k.length));
+  for (const [k, x] of Object.entries(v)) {
+    const text = x === null || x === undefined ? '-' : typeof x === 'object' ? JSON.stringify(x) : String(x);
+    process.stdout.write(`${`${k}:`.padEnd(width + 2)}${text}\n`);
+  }
+}

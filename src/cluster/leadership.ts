@@ -28,6 +28,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import pg from 'pg';
 import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
+import { pause } from '../core/pause.js';
 import type { LeaderLease } from '../core/context.js';
 import type { Database } from '../store/schema.js';
 import type { PostgresHandle } from '../store/postgres.js';
@@ -62,13 +63,7 @@ async function runTenure(name: string, fn: LeaderWork, lease: LeaderLease, logge
     } catch (err) {
       if (lease.signal.aborted) return;
       logger.error({ err, leadership: name }, 'leader work failed; starting it again');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, RESTART_PAUSE_MS);
-        lease.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await pause(RESTART_PAUSE_MS, lease.signal);
     }
   }
 }

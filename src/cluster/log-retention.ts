@@ -6,6 +6,7 @@
  */
 import type { KeelConfig } from '../core/config.js';
 import type { LeaderLease } from '../core/context.js';
+import { pause } from '../core/pause.js';
 import type { JetStreamEventLog } from '../log/jetstream/jetstream-event-log.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -58,12 +59,6 @@ export async function logRetentionLoop(
     } catch (err) {
       o.logger.warn({ err }, 'log retention sweep failed');
     }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, o.intervalMs);
-      lease.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    await pause(o.intervalMs, lease.signal);
   }
 }

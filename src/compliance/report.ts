@@ -6,6 +6,7 @@
  */
 import type { ApiKeyService } from '../auth/api-keys.js';
 import type { Accounts } from '../auth/accounts.js';
+import type { Principal } from '../auth/principal.js';
 import type { EncryptionStatus, SecretRotation } from '../auth/secret-rotation.js';
 import type { AuditQuery } from '../audit/audit-query.js';
 import type { ChainResult } from '../audit/verify-chain.js';
@@ -37,7 +38,8 @@ export interface ReportUser {
   name: string;
   disabled: boolean;
   teams: { team: string; role: Role }[];
-  has_password: boolean;
+  /** null (and `sso` empty, sign-ins null): the person is in other teams too and the reader is one team's admin. */
+  has_password: boolean | null;
   sso: string[];
   last_sign_in_at: string | null;
   last_sign_in_method: string | null;
@@ -81,10 +83,11 @@ export interface ComplianceReport {
   incidents: EvidenceSection;
 }
 
-export async function buildReport(deps: ComplianceDeps, scope: EvidenceScope): Promise<ComplianceReport> {
+/** `viewer`: who asks; a team admin's report keeps the sign-in record of people other teams share. */
+export async function buildReport(deps: ComplianceDeps, scope: EvidenceScope, viewer?: Principal): Promise<ComplianceReport> {
   const now = deps.clock.now();
   const maxKeyAge = deps.config.security.apiKeys.maxAge;
-  const access = await accessReview(deps, scope, now, maxKeyAge);
+  const access = await accessReview(deps, scope, now, maxKeyAge, viewer);
 
   let entries = 0;
   let refused = 0;
@@ -136,7 +139,7 @@ export async function buildReport(deps: ComplianceDeps, scope: EvidenceScope): P
   };
 }
 
-async function accessReview(deps: ComplianceDeps, scope: EvidenceScope, now: number, maxKeyAge: number): Promise<ComplianceReport['access_review']> {
+async function accessReview(deps: ComplianceDeps, scope: EvidenceScope, now: number, maxKeyAge: number, viewer?: Principal): Promise<ComplianceReport['access_review']> {
   const { store, people, keys, accounts } = deps;
   const userRows = scope.tenant
     ? await people.members(scope.tenant)
@@ -144,10 +147,12 @@ async function accessReview(deps: ComplianceDeps, scope: EvidenceScope, now: num
   const users: ReportUser[] = [];
   for (const u of userRows) {
     const memberships = (await people.memberships(u.id)).filter((m) => !scope.tenant || m.tenant === scope.tenant);
-    const record = await accounts.record(u.id);
+    // How a person shared with other teams signs in is not one team's to learn (docs/security.md).
+    const record = viewer ? await accounts.recordFor(viewer, u.id) : await accounts.record(u.id);
     const sso = (await store.db.selectFrom('user_identities').select('provider').where('user_id', '=', u.id).execute()).map((r) => r.provider);
     const flags: string[] = [];
-    if (record.lastSignInAt === null && !u.disabled) flags.push('never signed in');
+    if (!record) flags.push('also in other teams: sign-in record not shown to a team');
+    else if (record.lastSignInAt === null && !u.disabled) flags.push('never signed in');
     else if (record.lastSignInAt !== null && now - record.lastSignInAt > maxKeyAge && !u.disabled) flags.push(`no sign-in for over ${Math.round(maxKeyAge / DAY)} days`);
     if (memberships.length === 0) flags.push('member of no team');
     users.push({
@@ -155,10 +160,10 @@ async function accessReview(deps: ComplianceDeps, scope: EvidenceScope, now: num
       name: u.name,
       disabled: u.disabled,
       teams: memberships.map((m) => ({ team: m.tenant, role: m.role })),
-      has_password: record.hasPassword,
-      sso,
-      last_sign_in_at: iso(record.lastSignInAt),
-      last_sign_in_method: record.lastSignInMethod,
+      has_password: record ? record.hasPassword : null,
+      sso: record ? sso : [],
+      last_sign_in_at: iso(record?.lastSignInAt),
+      last_sign_in_method: record ? record.lastSignInMethod : null,
       flags,
     });
   }
@@ -191,7 +196,7 @@ async function accessReview(deps: ComplianceDeps, scope: EvidenceScope, now: num
       users: users.length,
       admins: users.filter((u) => u.teams.some((t) => t.role === 'admin')).length,
       disabled: users.filter((u) => u.disabled).length,
-      never_signed_in: users.filter((u) => u.last_sign_in_at === null).length,
+      never_signed_in: users.filter((u) => u.last_sign_in_at === null && u.has_password !== null).length,
       api_keys: apiKeys.length,
       // Only age makes a key "flagged": never-used and admin are facts for the reviewer, not findings.
       api_keys_flagged: apiKeys.filter((k) => k.flags.some((f) => f.startsWith('older than'))).length,

@@ -1,7 +1,7 @@
 /** `GET /v1/compliance/report`: the evidence, as JSON or Markdown. */
 import { z } from 'zod';
+import { timeParam, timeText } from '../core/time-input.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
-import { parsePointInTime } from '../audit/time-param.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { reportMarkdown } from './markdown.js';
@@ -18,8 +18,8 @@ export function complianceRoutes(deps: ComplianceDeps & { clock: Clock }): AnyRo
       permission: 'compliance:read',
       query: z
         .object({
-          since: z.string().max(64).optional().describe('Start of the period: RFC 3339, epoch ms or a duration back (default 30d)'),
-          until: z.string().max(64).optional(),
+          since: timeText.optional().describe('Start of the period: RFC 3339, date, epoch ms, now-24h or a duration back (default 30d)'),
+          until: timeText.optional(),
           tenant: z.string().max(63).optional(),
           format: z.enum(['json', 'md']).default('json'),
         })
@@ -33,10 +33,10 @@ export function complianceRoutes(deps: ComplianceDeps & { clock: Clock }): AnyRo
         if (principal.superuser) tenant = query.tenant;
         else if (query.tenant !== undefined && query.tenant !== principal.tenant) throw new KeelError('not_found', `tenant "${query.tenant}" not found`);
         const now = deps.clock.now();
-        const from = parsePointInTime('since', query.since ?? '30d', now)!;
-        const to = parsePointInTime('until', query.until, now) ?? now;
+        const from = timeParam('since', query.since ?? '30d', now, now);
+        const to = timeParam('until', query.until, now, now);
         if (from >= to) throw new KeelError('validation_failed', 'since must be before until', { details: [{ path: 'since', message: 'not before until' }] });
-        const report = await buildReport(deps, { from, to, ...(tenant !== undefined ? { tenant } : {}) });
+        const report = await buildReport(deps, { from, to, ...(tenant !== undefined ? { tenant } : {}) }, principal);
         if (query.format === 'md') {
           void reply.type('text/markdown; charset=utf-8').send(reportMarkdown(report));
           return SENT;

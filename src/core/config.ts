@@ -76,6 +76,11 @@ const securitySchema = z
     apiKeys: z.object({ maxAge: duration.default(90 * 86_400_000) }).strict().prefault({}),
     /** The compliance report flags the embedded backup as stale after this long. */
     backups: z.object({ maxAge: duration.default(86_400_000) }).strict().prefault({}),
+    /** The bearer token that opens the full /metrics (labels naming tenants and people); also KEEL_METRICS_TOKEN. */
+    metrics: z
+      .object({ token: z.string().min(32, 'at least 32 characters (e.g. openssl rand -hex 32)').max(1024).optional() })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
@@ -185,7 +190,13 @@ export const configSchema = z
         pollInterval: 1_000,
       }),
     secrets: z
-      .object({ keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).') })
+      .object({
+        keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).'),
+        allowUnreadable: z
+          .boolean()
+          .optional()
+          .describe('Start even when stored secrets were sealed with a key Keel does not have (`keel start --allow-unreadable-secrets`); they stay unreadable until the key is back.'),
+      })
       .strict()
       .default({}),
     security: securitySchema,
@@ -256,9 +267,11 @@ export const configSchema = z
       .object({
         /** Usage per tenant per minute is kept this long (`keel usage`). */
         usageRetention: duration.default(400 * 86_400_000),
+        /** How often the leader removes usage older than the retention. */
+        retentionInterval: duration.default(60_000),
       })
       .strict()
-      .default({ usageRetention: 400 * 86_400_000 }),
+      .default({ usageRetention: 400 * 86_400_000, retentionInterval: 60_000 }),
     /** Coordination of the distributed roles. */
     cluster: z
       .object({
@@ -339,6 +352,7 @@ const ENV: Record<string, { path: string; type: 'string' | 'number' }> = {
   KEEL_NATS_REPLICAS: { path: 'nats.replicas', type: 'number' },
   KEEL_POSTGRES_URL: { path: 'postgres.url', type: 'string' },
   KEEL_POSTGRES_SCHEMA: { path: 'postgres.schema', type: 'string' },
+  KEEL_METRICS_TOKEN: { path: 'security.metrics.token', type: 'string' },
 };
 
 export interface LoadConfigOptions {

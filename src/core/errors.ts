@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'gone'
   | 'idempotency_key_reused'
   | 'payload_too_large'
+  | 'request_timeout'
+  | 'uri_too_long'
+  | 'headers_too_large'
   | 'unsupported_media_type'
   | 'unsupported_encoding'
   | 'rate_limited'
@@ -37,6 +40,10 @@ const STATUS: Record<ErrorCode, number> = {
   gone: 410,
   idempotency_key_reused: 422,
   payload_too_large: 413,
+  /** The client took longer than the request timeout to send its request. */
+  request_timeout: 408,
+  uri_too_long: 414,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   unsupported_encoding: 415,
   rate_limited: 429,

@@ -12,6 +12,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { canonicalJson, diffJson, type FieldDiff } from './diff.js';
+import { definitionDocument, type DefinitionDocument } from './document.js';
 import type { Definition, DefinitionChange, KindRegistry, ValidationContext } from './kinds.js';
 import { formatErrors, readSources, type DefinitionError, type RawDocument, type SourceText } from './yaml-source.js';
 
@@ -56,6 +57,11 @@ export class DefinitionsService {
     let q = this.store.db.selectFrom('definitions').selectAll().where('tenant_id', '=', tenant).orderBy('kind').orderBy('name');
     if (kind) q = q.where('kind', '=', kind);
     return (await q.execute()).map(toDefinition);
+  }
+
+  /** The definition with the document that defines it (`keel get -o yaml` prints it; apply takes it back as is). */
+  withDocument(def: Definition): Definition & { document: DefinitionDocument } {
+    return { ...def, document: definitionDocument(def, this.registry.byName(def.kind)) };
   }
 
   async get(tenant: string, kind: string, name: string): Promise<Definition | undefined> {
@@ -111,7 +117,7 @@ export class DefinitionsService {
       for (const e of handler.validate?.(def.spec, def.name, ctx) ?? []) {
         errors.push({ file: doc.file, line: doc.lineOf(e.path), path: formatPath(e.path), message: e.message, kind: def.kind, name: def.name });
       }
-      for (const w of handler.warnings?.(def.spec, def.name, ctx) ?? []) {
+      for (const w of (await handler.warnings?.(def.spec, def.name, ctx)) ?? []) {
         warnings.push({ file: doc.file, line: doc.lineOf(w.path), path: formatPath(w.path), message: w.message, kind: def.kind, name: def.name });
       }
     }
@@ -168,7 +174,17 @@ export class DefinitionsService {
     const meta = d.metadata as Record<string, unknown> | undefined;
     const name = meta?.name;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-      return at(['metadata', 'name'], 'metadata.name is required: lowercase letters, digits, ".", "-" or "_"', d.kind);
+      at(
+        ['metadata', 'name'],
+        name === undefined || name === null || name === ''
+          ? 'metadata.name is required: lowercase letters, digits, ".", "-" or "_"'
+          : `metadata.name ${JSON.stringify(name)} must be lowercase letters, digits, ".", "-" or "_"`,
+        d.kind,
+      );
+      // The rest of the document is still checked, so one pass shows every error.
+      const parsed = handler.parse(d);
+      if (!parsed.ok) for (const e of parsed.errors) if (formatPath(e.path) !== 'metadata.name') at(e.path, e.message, d.kind);
+      return;
     }
     const key = `${handler.kind}/${name}`;
     const dup = desired.get(key);
@@ -195,7 +211,8 @@ export class DefinitionsService {
     await this.inTransaction(async (trx) => {
       for (const c of changes) {
         const handler = this.registry.byName(c.kind);
-        const version = c.action === 'create' ? 1 : c.before!.version + 1;
+        // A definition created again after a delete continues its history (versions stay unique).
+        const version = c.action === 'create' ? (await lastVersion(trx, tenant, c.kind, c.name)) + 1 : c.before!.version + 1;
         if (c.after) {
           c.after = { ...c.after, version, updatedAt: now, updatedBy: actor };
         }
@@ -299,6 +316,17 @@ export class DefinitionsService {
     this.bus.emit('definitions.applied', { tenant, changes: [change], actor });
     return current;
   }
+}
+
+async function lastVersion(trx: Transaction<Database>, tenant: string, kind: string, name: string): Promise<number> {
+  const row = await trx
+    .selectFrom('definition_versions')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .where('tenant_id', '=', tenant)
+    .where('kind', '=', kind)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return Number(row?.v ?? 0);
 }
 
 function invalid(errors: DefinitionError[]): KeelError {

@@ -51,10 +51,15 @@ export interface KindHandler<T = unknown> {
   parse(document: Record<string, unknown>): ParseResult<T>;
   /** Checks against the other definitions: references resolve, names don't clash, and so on. */
   validate?(spec: T, name: string, ctx: ValidationContext): FieldError[];
-  /** Doubts that do not refuse the document (e.g. a filter on an attribute no recent event has); shown with the plan. */
-  warnings?(spec: T, name: string, ctx: ValidationContext): FieldError[];
+  /** Doubts that do not refuse the document (e.g. a filter on an attribute no recent event has); shown with the plan. May read data. */
+  warnings?(spec: T, name: string, ctx: ValidationContext): FieldError[] | Promise<FieldError[]>;
   /** Refuses deleting something others still reference. */
   validateDelete?(name: string, ctx: ValidationContext): FieldError[];
+  /**
+   * The stored spec as a document's metadata and spec, for kinds whose parse reshapes the document
+   * (refs and inline items); default: the metadata beside the spec's fields (spec-parser.ts).
+   */
+  toDocument?(spec: T): { metadata: Record<string, unknown>; spec: Record<string, unknown> };
   /** Updates domain tables in the apply transaction (same commit as the definition itself). */
   onChange?(trx: Transaction<Database>, tenant: string, change: DefinitionChange): Promise<void>;
 }

@@ -62,7 +62,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       permission: 'definitions:read',
       query: z.object({ kind: z.string().max(100).optional() }).strict(),
       responses: [{ status: 200, description: 'Definitions' }],
-      handler: async ({ query, principal }) => ({ definitions: await definitions.list(principal.tenant, query.kind) }),
+      handler: async ({ query, principal }) => ({ definitions: (await definitions.list(principal.tenant, query.kind)).map((d) => definitions.withDocument(d)) }),
     }),
     defineRoute({
       method: 'GET',
@@ -71,11 +71,11 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       tags: ['definitions'],
       permission: 'definitions:read',
       params: kindName,
-      responses: [{ status: 200, description: 'The definition' }],
+      responses: [{ status: 200, description: 'The definition; `document` is the YAML document that applies it again as is' }],
       handler: async ({ params, principal }) => {
         const d = await definitions.get(principal.tenant, params.kind, params.name);
         if (!d) throw new KeelError('not_found', `${params.kind}/${params.name} not found`);
-        return d;
+        return definitions.withDocument(d);
       },
     }),
     defineRoute({

@@ -62,7 +62,7 @@ export class PostmortemService {
     if (this.providers.length && incident.service) {
       impact = [];
       try {
-        for (const p of this.providers) impact.push(...(await p.impact(incident.tenant, incident.service, incident.openedAt, incident.resolvedAt ?? now)));
+        for (const p of this.providers) impact.push(...(await p.impact(incident.tenant, incident.service, incident.openedAt, incident.resolvedAt ?? now, incident.id)));
       } catch (err) {
         this.logger.warn({ err, incident: incident.id }, 'SLO impact lookup failed');
         impactError = (err as Error).message;

@@ -68,6 +68,10 @@ export function renderPostmortem(p: PostmortemInput): string {
     lines.push('- Error budget lost during the incident:', '');
     lines.push('| SLO | Error budget consumed | Bad events |', '|---|---:|---:|');
     for (const s of p.impact) lines.push(`| ${cell(s.slo)} | ${(s.budgetConsumed * 100).toFixed(2)}% | ${s.badEvents.toLocaleString('en-US')} |`);
+    const early = p.impact.filter((s) => s.from !== undefined);
+    if (early.length) lines.push('');
+    // A burn-rate page fires after the burn began: its bad events count from there.
+    for (const s of early) lines.push(`- ${s.slo}: counted from ${iso(s.from!)}, the start of ${s.fromReason ?? 'the burn that fired its alert'}`);
   }
   lines.push('');
   lines.push('## Timeline', '', '| Time (UTC) | Who | What |', '|---|---|---|');

@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { readSpec } from '../definitions/read-specs.js';
 import { Directory } from '../oncall/directory.js';
-import { iso, timeParam } from '../oncall/time-param.js';
+import { iso, timeParam, timeText } from '../core/time-input.js';
 import type { Store } from '../store/store.js';
 import { ACTION_STATUSES, type ActionItems } from './action-items.js';
 import { OPEN_STATES, ROLES, SEVERITIES, type Incident, type IncidentService, type IncidentState } from './incident-service.js';
@@ -44,8 +44,8 @@ const listQuery = z
       .describe('open (default), all, or states such as triggered,acknowledged'),
     service: z.string().max(200).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    from: z.string().optional().describe('Incidents opened at or after (RFC 3339 or epoch ms)'),
-    to: z.string().optional().describe('Incidents opened before (RFC 3339 or epoch ms)'),
+    from: timeText.optional().describe('Incidents opened at or after (RFC 3339, date, epoch ms, now-24h or 7d)'),
+    to: timeText.optional().describe('Incidents opened before (RFC 3339, date, epoch ms, now-24h or 7d)'),
   })
   .strict();
 
@@ -162,8 +162,8 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
           ...(states ? { states } : {}),
           ...(query.service ? { service: query.service } : {}),
           limit: query.limit,
-          ...(query.from ? { from: timeParam('from', query.from, 0) } : {}),
-          ...(query.to ? { to: timeParam('to', query.to, 0) } : {}),
+          ...(query.from ? { from: timeParam('from', query.from, 0, clock.now()) } : {}),
+          ...(query.to ? { to: timeParam('to', query.to, 0, clock.now()) } : {}),
         });
         return { incidents: list.map(incidentView) };
       },
@@ -218,16 +218,16 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
       permission: 'incidents:read',
       query: z
         .object({
-          from: z.string().optional().describe('Start (RFC 3339 or epoch ms); default 30 days ago'),
-          to: z.string().optional().describe('End (RFC 3339 or epoch ms); default now'),
+          from: timeText.optional().describe('Start (RFC 3339, date, epoch ms, now-24h or 7d); default 30 days ago'),
+          to: timeText.optional().describe('End (RFC 3339, date, epoch ms, now-24h or 7d); default now'),
           service: z.string().max(200).optional(),
         })
         .strict(),
       responses: [{ status: 200, description: 'Metrics over incidents opened in the range' }],
       handler: async ({ query, principal }) => {
         const now = clock.now();
-        const to = timeParam('to', query.to, now);
-        const from = timeParam('from', query.from, to - 30 * 86_400_000);
+        const to = timeParam('to', query.to, now, now);
+        const from = timeParam('from', query.from, to - 30 * 86_400_000, now);
         if (!(to > from)) throw new KeelError('validation_failed', 'to: must be after from', { details: [{ path: 'to', message: 'must be after from' }] });
         let q = db.selectFrom('incidents').select(['service', 'severity', 'opened_at', 'acknowledged_at', 'resolved_at']).where('tenant_id', '=', principal.tenant).where('opened_at', '>=', from).where('opened_at', '<', to);
         if (query.service) q = q.where('service', '=', query.service);

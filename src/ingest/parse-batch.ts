@@ -7,6 +7,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { KeelError } from '../core/errors.js';
+import { firstInvalidUtf8, nonFiniteMessage, utf8Problem } from '../core/json-limits.js';
 import { parseRfc3339 } from '../core/time.js';
 import { findJsonSyntaxError } from './json-error-offset.js';
 import type { IngestLimits } from './limits.js';
@@ -21,6 +22,7 @@ export type RejectReason =
   | 'invalid_id'
   | 'duplicate_id'
   | 'invalid_attribute'
+  | 'invalid_number'
   | 'too_deep';
 
 export interface EventError {
@@ -107,7 +109,7 @@ function checkEvent(
     if (typeof v === 'object' && v !== null) {
       const bad = checkNested(v, key, 1, limits.maxDepth);
       if (bad) return bad;
-    }
+    } else if (typeof v === 'number' && !Number.isFinite(v)) return nonFinite(key);
   }
   return ts;
 }
@@ -123,9 +125,14 @@ function checkNested(v: object, path: string, depth: number, maxDepth: number): 
     if (typeof x === 'object' && x !== null) {
       const bad = checkNested(x, `${path}.${key}`, depth + 1, maxDepth);
       if (bad) return bad;
-    }
+    } else if (typeof x === 'number' && !Number.isFinite(x)) return nonFinite(`${path}.${key}`);
   }
   return undefined;
+}
+
+/** JSON.parse reads `1e400` as Infinity, which would be stored as null: refuse it instead. */
+function nonFinite(path: string): EventRejection {
+  return new EventRejection('invalid_number', path, nonFiniteMessage);
 }
 
 function describe(v: unknown): string {
@@ -178,8 +185,9 @@ export function parseNdjson(body: Buffer, limits: IngestLimits, receivedAt: numb
       errors.push({ index: i, line: lineNo, field: '', code: 'event_too_large', reason: `event is larger than ${limits.maxEventBytes} bytes` });
       continue;
     }
-    if (!allUtf8 && !isUtf8(body.subarray(lineStart, lineEnd))) {
-      errors.push({ index: i, line: lineNo, field: '', code: 'invalid_utf8', reason: 'line is not valid UTF-8' });
+    const badByte = allUtf8 ? -1 : firstInvalidUtf8(body, lineStart, lineEnd);
+    if (badByte >= 0) {
+      errors.push({ index: i, line: lineNo, field: '', code: 'invalid_utf8', reason: `not valid UTF-8 at byte ${badByte} of the body (line ${lineNo}, byte ${badByte - lineStart} of the line)` });
       continue;
     }
     let ev: unknown;
@@ -232,6 +240,10 @@ function assemble(body: Buffer, starts: number[], ends: number[]): Buffer {
 /** JSON body: an array of events, or one event object. A body that does not parse is refused whole. */
 export function parseJsonBody(body: Buffer, limits: IngestLimits, receivedAt: number): ParsedBatch {
   if (isBlankBytes(body)) throw new KeelError('empty_body', 'request body is empty');
+  // The same rule as NDJSON: bytes that are not UTF-8 are refused, never decoded into U+FFFD. A
+  // JSON document cannot be split into events before it parses, so the whole body is refused.
+  const bad = utf8Problem(body);
+  if (bad) throw new KeelError('malformed_body', bad.message, { details: [{ path: '', message: bad.message, offset: bad.offset! }] });
   let doc: unknown;
   try {
     doc = JSON.parse(body.toString('utf8'));

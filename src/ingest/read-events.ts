@@ -42,18 +42,6 @@ export function decodeCursor(s: string): Cursor {
   return { position: Number(m[1]), index: Number(m[2]) };
 }
 
-/** Parses an RFC 3339 time or epoch milliseconds from a query parameter. */
-export function parseTimeParam(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = /^\d+$/.test(v) ? Number(v) : parseRfc3339(v);
-  if (Number.isNaN(n)) {
-    throw new KeelError('validation_failed', `${name} must be an RFC 3339 date-time or epoch milliseconds, got "${v}"`, {
-      details: [{ path: name, message: 'invalid time' }],
-    });
-  }
-  return n;
-}
-
 function eventTime(ev: Record<string, unknown>, receivedAt: number): number {
   const ts = ev.ts;
   if (typeof ts === 'number') return ts;

@@ -1,12 +1,14 @@
 /** HTTP routes of ingest: send events, read them back. */
 import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { timeParam, timeText } from '../core/time-input.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
 import type { EventLog } from '../log/event-log.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import { ingestRefusal } from './admission.js';
 import { INGEST_CONTENT_TYPES, type IngestService } from './ingest-service.js';
 import type { IngestLimits } from './limits.js';
-import { parseTimeParam, readEvents } from './read-events.js';
+import { readEvents } from './read-events.js';
 
 const ingestAnswer = z.object({
   accepted: z.number().int(),
@@ -24,15 +26,15 @@ const ingestAnswer = z.object({
 
 const eventsQuery = z
   .object({
-    from: z.string().optional().describe('Events at or after this time (RFC 3339 or epoch ms).'),
-    to: z.string().optional().describe('Events before this time (RFC 3339 or epoch ms).'),
+    from: timeText.optional().describe('Events at or after this time (RFC 3339, date, epoch ms, now-24h or 7d).'),
+    to: timeText.optional().describe('Events before this time (RFC 3339, date, epoch ms, now-24h or 7d).'),
     limit: z.coerce.number().int().min(1).max(10_000).default(100),
     cursor: z.string().max(200).optional().describe('Continue after the last event of a previous page; `latest` starts after the newest stored event.'),
     wait: z.coerce.number().min(0).max(60).default(0).describe('Seconds to wait for new events when none match (long poll).'),
   })
   .strict();
 
-export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limits: IngestLimits; metrics: KeelMetrics }): AnyRoute[] {
+export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limits: IngestLimits; metrics: KeelMetrics; clock: Clock }): AnyRoute[] {
   return [
     defineRoute({
       method: 'POST',
@@ -86,8 +88,8 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       timeoutMs: 90_000,
       responses: [{ status: 200, description: 'A page of events' }],
       handler: async ({ query, principal, request }) => {
-        const fromTs = parseTimeParam('from', query.from);
-        const toTs = parseTimeParam('to', query.to);
+        const fromTs = timeParam('from', query.from, undefined, deps.clock.now());
+        const toTs = timeParam('to', query.to, undefined, deps.clock.now());
         const q = {
           tenant: principal.tenant,
           limit: query.limit,

@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertLink, AlertSignal } from '../alerting/alert-service.js';
 import { formatPath } from '../core/config.js';
+import { parseLimitedJson } from '../core/json-limits.js';
 import { parseRfc3339 } from '../core/time.js';
+import { INTEGRATION_MAX_DEPTH } from './limits.js';
 
 export const EVENTS_V2_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 
@@ -64,12 +66,9 @@ export function invalidEvent(errors: string[], message = 'Event object is invali
 
 export function parseEventsV2(body: Buffer): ParsedEvent {
   if (body.length === 0) return { ok: false, error: invalidEvent(['body is empty; send one JSON event']) };
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    return { ok: false, error: invalidEvent([`body is not valid JSON: ${(e as Error).message}`]) };
-  }
+  const parsed = parseLimitedJson(body, INTEGRATION_MAX_DEPTH);
+  if (!parsed.ok) return { ok: false, error: invalidEvent([parsed.problem.path ? `${parsed.problem.path}: ${parsed.problem.message}` : parsed.problem.message]) };
+  const json = parsed.value;
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, error: invalidEvent(['body must be a JSON object (one event)']) };
   const r = eventSchema.safeParse(json);
   if (r.success) return { ok: true, event: r.data };

@@ -8,12 +8,14 @@ import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
 import { bearerOf } from '../oncall/bearer.js';
 import { formatZodIssues } from '../core/config.js';
 import { KeelError, isKeelError } from '../core/errors.js';
+import { parseLimitedJson } from '../core/json-limits.js';
 import { readSpec } from '../definitions/read-specs.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Store } from '../store/store.js';
 import { alertmanagerPayload, alertmanagerSignals } from './alertmanager.js';
 import { alertDedupKey, eventsV2Signal, invalidEvent, newDedupKey, parseEventsV2 } from './events-v2.js';
 import type { HeartbeatService } from './heartbeats.js';
+import { ALERTMANAGER_MAX_BYTES, EVENTS_V2_MAX_BYTES, HEARTBEAT_MAX_BYTES, INTEGRATION_MAX_DEPTH } from './limits.js';
 import { INTEGRATION_TYPES, type IntegrationKey, type IntegrationKeys } from './keys.js';
 
 export interface IntegrationRouteDeps {
@@ -57,11 +59,10 @@ async function retryable<T>(logger: Logger, what: string, fn: () => Promise<T>):
 function parseJson(body: unknown): unknown {
   const buf = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
   if (buf.length === 0) throw new KeelError('empty_body', 'request body is empty; send the JSON payload');
-  try {
-    return JSON.parse(buf.toString('utf8'));
-  } catch (e) {
-    throw new KeelError('malformed_body', `body is not valid JSON: ${(e as Error).message}`);
-  }
+  const parsed = parseLimitedJson(buf, INTEGRATION_MAX_DEPTH);
+  if (parsed.ok) return parsed.value;
+  const { path, message, offset } = parsed.problem;
+  throw new KeelError('malformed_body', path ? `${path}: ${message}` : message, { details: [{ path, message, ...(offset !== undefined ? { offset } : {}) }] });
 }
 
 function bearer(request: { headers: import('node:http').IncomingHttpHeaders }): string {
@@ -78,12 +79,12 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       url: '/v1/integrations/alertmanager',
       summary: 'Prometheus Alertmanager webhook receiver (payload version 4)',
       description:
-        'Public route that checks the integration key itself: configure Alertmanager with `http_config.authorization.credentials: <integration key>` (type alertmanager). Each alert’s fingerprint is its dedup key; resolved alerts resolve. Unknown keys 401, keys of another type 403, bad payloads 400 naming the field, 503 (retry) only when storage fails.',
+        'Public route that checks the integration key itself: configure Alertmanager with `http_config.authorization.credentials: <integration key>` (type alertmanager). Each alert’s fingerprint is its dedup key; resolved alerts resolve. Unknown keys 401, keys of another type 403, bad payloads 400 naming the field (also JSON nested deeper than 32 levels, bytes that are not UTF-8, numbers that are not finite), bodies over 4 MiB 413, 503 (retry) only when storage fails.',
       tags: ['integrations'],
       permission: 'public',
       authenticatesItself: 'an integration key of type alertmanager: Authorization: Bearer <key>',
       auditExempt: 'the alert data plane: every alert and transition is recorded by AlertService',
-      rawBody: { contentTypes: ['application/json'], bodyLimit: 4 * 1024 * 1024 },
+      rawBody: { contentTypes: ['application/json'], bodyLimit: ALERTMANAGER_MAX_BYTES },
       responses: [
         { status: 200, description: 'Recorded: how many alerts opened, updated, resolved' },
         { status: 400, description: 'Malformed payload; the message names the field' },
@@ -116,12 +117,12 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       url: '/v1/integrations/events-v2',
       summary: 'PagerDuty Events API v2 (enqueue): trigger, acknowledge, resolve',
       description:
-        'Public route that checks the integration key itself: `routing_key` in the body is an integration key (type events-v2). Answers like PagerDuty: `202 {status: "success", message: "Event processed", dedup_key}`; invalid events `400 {status: "invalid event", message, errors}` naming the fields; unknown or revoked keys 404, keys of another type 403; 503 (retry) only when storage fails. Dedup is per (routing key, dedup key); a trigger after a resolve opens a new alert.',
+        'Public route that checks the integration key itself: `routing_key` in the body is an integration key (type events-v2). Answers like PagerDuty: `202 {status: "success", message: "Event processed", dedup_key}`; invalid events `400 {status: "invalid event", message, errors}` naming the fields (also JSON nested deeper than 32 levels, bytes that are not UTF-8, numbers that are not finite; bodies over 512 KiB 413); unknown or revoked keys 404, keys of another type 403; 503 (retry) only when storage fails. Dedup is per (routing key, dedup key); a trigger after a resolve opens a new alert.',
       tags: ['integrations'],
       permission: 'public',
       authenticatesItself: 'an integration key of type events-v2 as routing_key in the body',
       auditExempt: 'the alert data plane: every alert and transition is recorded by AlertService',
-      rawBody: { contentTypes: ['application/json'], bodyLimit: 512 * 1024 },
+      rawBody: { contentTypes: ['application/json'], bodyLimit: EVENTS_V2_MAX_BYTES },
       responses: [
         { status: 202, description: '{status: "success", message: "Event processed", dedup_key}' },
         { status: 400, description: '{status: "invalid event", message, errors: [...]}' },
@@ -164,7 +165,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       authenticatesItself: 'an integration key of type heartbeat: Authorization: Bearer <key>',
       auditExempt: 'a liveness ping: it only moves the heartbeat deadline (missed ones are alerts)',
       params: z.object({ name: z.string().min(1).max(200) }).strict(),
-      rawBody: { contentTypes: ['*/*'], bodyLimit: 64 * 1024 },
+      rawBody: { contentTypes: ['*/*'], bodyLimit: HEARTBEAT_MAX_BYTES },
       responses: [
         { status: 200, description: 'The heartbeat with its next deadline' },
         { status: 401, description: 'Missing, unknown or revoked integration key' },

@@ -6,7 +6,7 @@ import { KeelError } from '../core/errors.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { actorOf } from '../incidents/routes.js';
 import { Directory } from '../oncall/directory.js';
-import { iso } from '../oncall/time-param.js';
+import { iso } from '../core/time-input.js';
 import type { Store } from '../store/store.js';
 import { verifyLink, type LinkClaims } from './links.js';
 import type { NotifyService } from './notify-service.js';

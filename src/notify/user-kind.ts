@@ -1,8 +1,10 @@
 /**
- * `keel/v1 User`: a person who can be paged. Applying it upserts the user (by email) through
- * PeopleService, makes them a `responder` of the tenant only if they are not a member yet (roles
- * are security's to change), and replaces their contact methods and notification rules for
- * this tenant, all in the apply transaction.
+ * `keel/v1 User`: a person who can be paged. Applying it creates the user (by email) if new,
+ * makes them a `responder` of the tenant only if they are not a member yet (roles are security's
+ * to change; their other teams are told in their audit logs), and replaces their contact methods
+ * and notification rules for this tenant, all in the apply transaction. The name and time zone
+ * become the person's profile only when this tenant is their one team: a profile another team
+ * shares belongs to the person (docs/security.md).
  */
 import type { Transaction } from 'kysely';
 import { DateTime } from 'luxon';
@@ -10,6 +12,8 @@ import { z } from 'zod';
 import { parseDurationMs } from '../core/time.js';
 import type { DefinitionChange, FieldError, KindHandler, ValidationContext } from '../definitions/kinds.js';
 import { specParser, type WithMetadata } from '../definitions/spec-parser.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { joinTeam, teamOwnsProfile } from '../people/membership.js';
 import type { PeopleService } from '../people/people-service.js';
 import type { Database } from '../store/schema.js';
 import { contactMethodSchema, targetOf, type ContactMethod } from './targets.js';
@@ -70,7 +74,7 @@ export function userReferences(name: string, ctx: ValidationContext): string[] {
   return out;
 }
 
-export function userKind(people: PeopleService): KindHandler<UserSpec> {
+export function userKind(people: PeopleService, audit: AuditLog): KindHandler<UserSpec> {
   return {
     apiVersions: ['keel/v1'],
     kind: 'User',
@@ -92,9 +96,17 @@ export function userKind(people: PeopleService): KindHandler<UserSpec> {
         if (old) await clearContacts(trx, tenant, old.id);
       }
       if (!after) return;
-      const user = await people.upsert({ email: after.email, name: after.name, timeZone: after.timeZone }, trx);
-      const member = (await people.memberships(user.id, trx)).some((m) => m.tenant === tenant);
-      if (!member) await people.setRole(tenant, user.id, 'responder', trx);
+      // The profile is the person's: set it for someone new or held by this team alone, never for
+      // someone another team shares (this team's paging uses the definition's name and zone anyway).
+      const existing = await people.byEmail(after.email, trx);
+      const memberships = existing ? await people.memberships(existing.id, trx) : [];
+      const user =
+        existing && !teamOwnsProfile(memberships, tenant) ? existing : await people.upsert({ email: after.email, name: after.name, timeZone: after.timeZone }, trx);
+      if (!memberships.some((m) => m.tenant === tenant)) {
+        await joinTeam(trx, { people, audit }, { tenant, user, role: 'responder', actor: change.after!.updatedBy || 'system' }, {
+          ownEntry: { via: `User ${change.name}`, created: !existing },
+        });
+      }
       await clearContacts(trx, tenant, user.id);
       for (const c of after.contactMethods) {
         await trx

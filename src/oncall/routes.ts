@@ -11,7 +11,7 @@ import { bearerOf } from './bearer.js';
 import { Directory, type Person } from './directory.js';
 import { hashFeedToken, newFeedToken, renderIcal } from './ical.js';
 import type { OncallService, PersonShift } from './oncall-service.js';
-import { iso, timeParam } from './time-param.js';
+import { iso, timeParam, timeText } from '../core/time-input.js';
 
 export interface OncallRouteDeps {
   store: Store;
@@ -33,8 +33,8 @@ function shiftView(s: PersonShift) {
 
 const rangeQuery = z
   .object({
-    at: z.string().optional().describe('Start (RFC 3339 or epoch ms); default now'),
-    until: z.string().optional().describe('End (RFC 3339 or epoch ms); default 7 days after `at`; at most 366 days'),
+    at: timeText.optional().describe('Start (RFC 3339, date, epoch ms, now-24h or 7d); default now'),
+    until: timeText.optional().describe('End (RFC 3339, date, epoch ms, now-24h or 7d); default 7 days after `at`; at most 366 days'),
   })
   .strict();
 
@@ -94,7 +94,7 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       query: z.object({ at: z.string().optional(), schedule: z.string().max(200).optional() }).strict(),
       responses: [{ status: 200, description: 'On call per schedule, until when' }],
       handler: async ({ query, principal }) => {
-        const at = timeParam('at', query.at, clock.now());
+        const at = timeParam('at', query.at, clock.now(), clock.now());
         const names = query.schedule ? [query.schedule] : await oncall.scheduleNames(db, principal.tenant);
         const out = [];
         for (const name of names) {
@@ -123,8 +123,8 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       query: rangeQuery,
       responses: [{ status: 200, description: 'Shifts and gaps' }],
       handler: async ({ params, query, principal }) => {
-        const at = timeParam('at', query.at, clock.now());
-        const until = timeParam('until', query.until, at + 7 * DAY);
+        const at = timeParam('at', query.at, clock.now(), clock.now());
+        const until = timeParam('until', query.until, at + 7 * DAY, clock.now());
         const r = await oncall.segments(principal.tenant, params.id, at, until);
         return { schedule: params.id, time_zone: r.timeZone, at: iso(at), until: iso(until), shifts: r.shifts.map(shiftView), gaps: r.gaps.map((g) => ({ start: iso(g.start), end: iso(g.end) })) };
       },
@@ -139,8 +139,8 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       query: rangeQuery,
       responses: [{ status: 200, description: 'Shifts' }],
       handler: async ({ params, query, principal }) => {
-        const at = timeParam('at', query.at, clock.now());
-        const until = timeParam('until', query.until, at + 7 * DAY);
+        const at = timeParam('at', query.at, clock.now(), clock.now());
+        const until = timeParam('until', query.until, at + 7 * DAY, clock.now());
         const p = await person(principal.tenant, params.id);
         return { user: personView(p), at: iso(at), until: iso(until), shifts: (await oncall.shiftsOf(principal.tenant, p, at, until)).map(shiftView) };
       },
@@ -176,13 +176,13 @@ export function oncallRoutes(deps: OncallRouteDeps): AnyRoute[] {
       permission: 'paging:write',
       audit: 'oncall.override.create',
       params: z.object({ id: z.string().min(1).max(200) }).strict(),
-      body: z.object({ user: z.string().min(1).max(320).describe('User name, email or user id'), start: z.string().min(1).max(40), end: z.string().min(1).max(40) }).strict(),
+      body: z.object({ user: z.string().min(1).max(320).describe('User name, email or user id'), start: timeText, end: timeText }).strict(),
       responses: [{ status: 201, description: 'The override' }],
       handler: async ({ params, body, principal, audit }) => {
         const p = await person(principal.tenant, body.user);
         if (!p.id) throw new KeelError('validation_failed', `user: "${body.user}" has no user record yet`, { details: [{ path: 'user', message: 'unknown user' }] });
-        const start = timeParam('start', body.start, NaN);
-        const end = timeParam('end', body.end, NaN);
+        const start = timeParam('start', body.start, NaN, clock.now());
+        const end = timeParam('end', body.end, NaN, clock.now());
         const o = await oncall.addOverride(principal.tenant, params.id, p.id, start, end, principal.actor);
         const view = { id: o.id, schedule: o.schedule, user: personView(p), start: iso(o.start), end: iso(o.end), created_at: iso(o.createdAt), created_by: o.createdBy };
         audit({ target: `schedule/${params.id}/override/${o.id}`, after: view });

@@ -80,7 +80,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   ctx.sealed.register({ table: 'paging_settings', key: ['tenant_id', 'key'], column: 'sealed', description: 'SMTP passwords and the notification link-signing key' });
   ctx.sealed.register({ table: 'integration_keys', key: ['id'], column: 'sealed', description: 'integration keys (Alertmanager, Events v2, heartbeats)' });
 
-  ctx.kinds.register(userKind(ctx.people));
+  ctx.kinds.register(userKind(ctx.people, ctx.audit));
   ctx.kinds.register(channelKind());
   ctx.kinds.register(scheduleKind());
   ctx.kinds.register(policyKind());

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import type { Clock } from '../core/clock.js';
 import { readSpec, readSpecs } from '../definitions/read-specs.js';
-import { iso, timeParam } from '../oncall/time-param.js';
+import { iso, timeParam, timeText } from '../core/time-input.js';
 import type { Store } from '../store/store.js';
 import { groupingKey, matchLabels } from './grouping.js';
 import { compileRoutes, routeAlert, type RouteSpec } from './router.js';
@@ -86,13 +86,13 @@ export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] 
           service: z.string().min(1).max(200).optional(),
           severity: z.string().min(1).max(50).default('critical'),
           source: z.string().min(1).max(50).default('manual'),
-          at: z.string().optional(),
+          at: timeText.optional(),
         })
         .strict(),
       responses: [{ status: 200, description: 'The decision' }],
       handler: async ({ body, principal }) => {
         const tenant = principal.tenant;
-        const at = timeParam('at', body.at, deps.clock.now());
+        const at = timeParam('at', body.at, deps.clock.now(), deps.clock.now());
         const alert = { labels: body.labels, source: body.source, severity: body.severity, service: body.service ?? null };
         const decision = routeAlert({ service: alert.service, labels: matchLabels(alert, null) }, compileRoutes(await readSpecs<RouteSpec>(db, tenant, 'Route')));
         if (!decision.service) return { service: null, route: null, pages: false, reason: 'no route matches and there is no default route' };

@@ -13,6 +13,7 @@ import { ApiKeyService } from '../auth/api-keys.js';
 import { bootstrap } from '../auth/bootstrap.js';
 import { authenticatorOf } from '../auth/module.js';
 import { authRoutes } from '../auth/routes.js';
+import { metricsAccess } from '../telemetry/metrics-access.js';
 import { TenantService } from '../auth/tenants.js';
 import type { Leadership } from '../cluster/leadership.js';
 import type { Bus } from '../core/bus.js';
@@ -36,6 +37,7 @@ import { telemetryRoutes, type ReadinessCheck } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
 import { SealedColumns } from '../core/sealed-columns.js';
 import { loadKeyring } from './secret-key.js';
+import { assertPortFree, assertSecretsReadable, listenFailed } from './start-checks.js';
 import { VERSION } from './version.js';
 
 export const ALL_ROLES: Roles = { ingest: true, worker: true, evaluator: true, api: true };
@@ -122,9 +124,11 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     }
     return boot;
   };
+  // Before the bootstrap: a first start that then could not listen would lose the admin key it made.
+  if (input.listen !== false) await assertPortFree(config.server.host, config.server.port);
   const boot = input.serializeBootstrap ? await input.serializeBootstrap(runBootstrap) : await runBootstrap();
   const kinds = new KindRegistry();
-  const keyring = loadKeyring(config);
+  const keyring = loadKeyring(config, process.env, { deferNewKey: true });
   const ctx: CoreContext = {
     config,
     logger,
@@ -171,8 +175,12 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
   });
 
   const modules: KeelModule[] = domainModules(ctx);
+  const auth = authenticatorOf(modules);
+  // The modules have registered their sealed columns; nothing has started or sealed anything yet.
+  await assertSecretsReadable({ db: store.db, sealed: ctx.sealed, keyring, config, logger });
   const routes: AnyRoute[] = [
     ...telemetryRoutes({
+      fullMetrics: metricsAccess({ token: config.security.metrics.token, auth }),
       metrics,
       log,
       version: VERSION,
@@ -180,7 +188,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       logReadiness: input.logReadiness,
       ...(input.describe ? { describe: input.describe } : {}),
     }),
-    ...(ingest ? ingestRoutes({ ingest, log, limits, metrics }) : []),
+    ...(ingest ? ingestRoutes({ ingest, log, limits, metrics, clock }) : []),
   ];
   if (roles.api) {
     routes.push(
@@ -191,7 +199,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     );
   }
   const app = buildServer({
-    auth: authenticatorOf(modules),
+    auth,
     audit,
     metrics,
     logger,
@@ -212,7 +220,12 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
 
   let url = '';
   if (input.listen !== false) {
-    url = await app.listen({ host: config.server.host, port: config.server.port });
+    try {
+      url = await app.listen({ host: config.server.host, port: config.server.port });
+    } catch (err) {
+      // Taken between the check and now: say so, and how to get the admin key this start made.
+      throw listenFailed(err, config.server.host, config.server.port, boot?.generated === true);
+    }
   } else {
     await app.ready();
   }

@@ -2,7 +2,6 @@
  * Composition of the embedded default: every role in one process, SQLite for the log and the
  * state. Opens the adapters and hands them to the shared composition (compose.ts).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { AnyRoute } from '../api/route.js';
@@ -16,6 +15,7 @@ import type { CoreContext } from '../core/context.js';
 import { LocalQuotas } from '../ingest/quotas.js';
 import { SqliteEventLog } from '../log/sqlite/sqlite-event-log.js';
 import { openSqliteStore, type Store } from '../store/store.js';
+import { preparePrivateDataDir } from './data-dir.js';
 import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import { ALL_ROLES, composeKeel } from './compose.js';
@@ -60,7 +60,7 @@ export async function startEmbedded(opts: StartOptions): Promise<KeelInstance> {
 async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promise<KeelInstance> {
   const { config, logger } = opts;
   const clock = opts.clock ?? systemClock;
-  mkdirSync(config.dataDir, { recursive: true });
+  preparePrivateDataDir(config.dataDir);
   const metrics = new KeelMetrics();
   const bus = new Bus((event, err) => logger.error({ err, event }, 'bus listener failed'));
   const store = await openSqliteStore(join(config.dataDir, 'state.db'));

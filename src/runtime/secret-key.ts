@@ -10,8 +10,8 @@ import type { SecretBox } from '../core/secrets.js';
 
 export { decodeKey } from '../core/secret-keyring.js';
 
-export function loadKeyring(config: KeelConfig, env: NodeJS.ProcessEnv = process.env): SecretKeyring {
-  return SecretKeyring.load(config, env);
+export function loadKeyring(config: KeelConfig, env: NodeJS.ProcessEnv = process.env, options: { deferNewKey?: boolean } = {}): SecretKeyring {
+  return SecretKeyring.load(config, env, options);
 }
 
 export function loadSecretBox(config: KeelConfig, env: NodeJS.ProcessEnv = process.env): SecretBox {

@@ -91,23 +91,7 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     const deltas = this.committedDeltas;
     this.committedDeltas = undefined;
     if (!deltas) return;
-    for (const d of deltas.values()) {
-      const gen = this.snapshot.info.get(d.uid);
-      if (!gen) continue;
-      for (let o = 0; o < gen.slo.objectives.length; o++) {
-        const s = d.streams[gen.kind === 'ratio' ? 0 : o];
-        if (!s) continue;
-        let good = 0;
-        let total = 0;
-        for (const c of s.all.cells.values()) {
-          good += c.good;
-          total += c.total;
-        }
-        const labels = { tenant: gen.tenant, slo: gen.name, objective: String(o) };
-        if (good > 0) this.deps.metrics.events.inc({ ...labels, good: 'true' }, good);
-        if (total - good > 0) this.deps.metrics.events.inc({ ...labels, good: 'false' }, total - good);
-      }
-    }
+    this.deps.metrics.countCommitted(deltas, (uid) => this.snapshot.info.get(uid));
   }
 
   private foldOne(snap: Snapshot, batch: LogBatch, out: FoldResult): number {

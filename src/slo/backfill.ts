@@ -167,6 +167,8 @@ export class Backfiller {
     });
     this.writer.committed();
     this.deps.metrics.backfillEvents.inc(events);
+    const byUid = new Map(gens.map((g) => [g.uid, { tenant: g.tenant, name: g.name, slo: g.slo, kind: g.slo.indicator.kind }]));
+    this.deps.metrics.countCommitted(deltas, (uid) => byUid.get(uid));
     for (const uid of finished) {
       const g = gens.find((x) => x.uid === uid)!;
       this.deps.logger.info({ tenant, slo: g.name, generation: uid, events: g.backfillEvents + (deltas.get(uid)?.events ?? 0) }, 'slo backfill finished');

@@ -116,19 +116,3 @@ export async function sumSliceWindows(db: Db, seriesId: number, sliceMs: number,
   }
   return out;
 }
-
-/** Bad events per breakdown series over one window, largest first. */
-export async function topBreakdowns(db: Db, series: { id: number; values: string[] }[], window: Window, limit: number): Promise<{ values: string[]; bad: number; total: number }[]> {
-  if (series.length === 0) return [];
-  const sums = await sumWindows(
-    db,
-    series.map((s) => s.id),
-    [window],
-  );
-  return series
-    .map((s, i) => ({ values: s.values, bad: sums[i]![0]!.total - sums[i]![0]!.good, total: sums[i]![0]!.total }))
-    .filter((x) => x.total > 0)
-    .sort((a, b) => b.bad - a.bad || b.total - a.total)
-    .slice(0, limit);
-}
-

@@ -59,3 +59,11 @@ export function formatDuration(ms: number): string {
   if (rest > 0) parts.push(`${rest}ms`);
   return parts.join('');
 }
+
+/** Reads back what `formatDuration` wrote (`2h24m` → 8,640,000); undefined for anything else. */
+export function parseFormattedDuration(text: unknown): number | undefined {
+  if (typeof text !== 'string' || !/^(\d+(ms|d|h|m|s))+$/.test(text)) return undefined;
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)(ms|d|h|m|s)/g)) ms += Number(n) * (unit === 'ms' ? 1 : UNIT_MS[unit as DurationUnit]);
+  return ms;
+}

@@ -55,11 +55,14 @@ export class SloEvaluator {
   /** Checked inside every state transaction: the leader's lease (a deposed leader writes nothing). */
   private fence: ((trx: Transaction<Database>) => Promise<void>) | undefined;
 
-  async evaluateAll(fence?: (trx: Transaction<Database>) => Promise<void>): Promise<{ evaluated: number; transitions: number }> {
+  /** Evaluates every tenant's SLOs, or one tenant's (`keel slo evaluate` acts on the caller's tenant only). */
+  async evaluateAll(fence?: (trx: Transaction<Database>) => Promise<void>, tenant?: string): Promise<{ evaluated: number; transitions: number }> {
     this.fence = fence;
     const now = this.deps.clock.now();
-    const gens = await currentGenerations(this.deps.db);
-    const states = await this.deps.db.selectFrom('slo_alert_state').selectAll().execute();
+    const gens = await currentGenerations(this.deps.db, tenant);
+    let stateQuery = this.deps.db.selectFrom('slo_alert_state').selectAll();
+    if (tenant !== undefined) stateQuery = stateQuery.where('tenant_id', '=', tenant);
+    const states = await stateQuery.execute();
     const bySlo = new Map<string, StateRow[]>();
     for (const s of states) bySlo.set(`${s.tenant_id}/${s.slo_name}`, [...(bySlo.get(`${s.tenant_id}/${s.slo_name}`) ?? []), s]);
     let evaluated = 0;

@@ -35,6 +35,15 @@ export class BucketCells {
     cell.total++;
     if (good) cell.good++;
   }
+
+  /** Adds counts already folded elsewhere (marginals sum combinations' cells). */
+  addCounts(bucket: number, good: number, total: number): void {
+    const cell = this.cells.get(bucket);
+    if (cell) {
+      cell.good += good;
+      cell.total += total;
+    } else this.cells.set(bucket, { good, total });
+  }
 }
 
 export interface Combo {

@@ -7,16 +7,22 @@
 import type { Clock } from '../core/clock.js';
 import type { Definition, FieldError, KindHandler, ValidationContext } from '../definitions/kinds.js';
 import { SERVICE_KIND_ORDER } from '../services/service-kind.js';
-import type { AttributeCatalogue } from './attribute-catalogue.js';
-import { sloAttributePaths } from './attribute-paths.js';
+import { unseenMessage, type AttributeCatalogue } from './attribute-catalogue.js';
+import { sloAttributeUses } from './attribute-paths.js';
 import { DEFAULT_POLICY_NAME } from './default-policy.js';
 import {
+  metricSourceRefs,
+  metricSourceRefWarning,
   parseConditionDocument,
+  parseDataSourceDocument,
   parsePolicyDocument,
   parseSliDocument,
   parseSloDocument,
+  policyDocument,
+  sloDocument,
   parseTargetDocument,
   type AlertPolicyStored,
+  type SliSpecBody,
   type Stored,
   type StoredSlo,
 } from './openslo.js';
@@ -54,11 +60,20 @@ function inUse(name: string, kind: string, by: string[]): FieldError[] {
 
 export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHandler[] {
   const onChange: KindHandler['onChange'] = (trx, tenant) => syncTenant(trx, tenant, clock.now());
-  const sli: KindHandler<Stored<unknown>> = {
+  // OpenSLO's DataSource: stored so OpenSLO files apply as they are, but never queried.
+  const dataSource: KindHandler = {
+    apiVersions: API_VERSIONS,
+    kind: 'DataSource',
+    order: SERVICE_KIND_ORDER + 5,
+    parse: parseDataSourceDocument,
+    warnings: () => [{ path: ['kind'], message: 'a DataSource is accepted but not queried: Keel evaluates the events it ingests (metricSource.type: keel, CEL queries)' }],
+  };
+  const sli: KindHandler<Stored<SliSpecBody>> = {
     apiVersions: API_VERSIONS,
     kind: 'SLI',
     order: SERVICE_KIND_ORDER + 10,
     parse: parseSliDocument,
+    warnings: (spec) => metricSourceRefs(spec, ['spec']).map((r) => ({ path: r.path, message: metricSourceRefWarning(r.ref) })),
     validateDelete: (name, ctx) => inUse(name, 'SLI', users(ctx, 'SLO', (s) => (s as StoredSlo).indicatorRef === name).map((n) => `SLO ${n}`)),
     onChange,
   };
@@ -89,6 +104,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
       }
       return r;
     },
+    toDocument: policyDocument,
     validate: (spec, name, ctx) => resolvePolicy(name, spec, lookupOf(ctx), ['spec']).errors,
     validateDelete: (name, ctx) =>
       inUse(name, 'AlertPolicy', users(ctx, 'SLO', (s) => ((s as StoredSlo).alertPolicies ?? []).some((p) => 'ref' in p && p.ref === name)).map((n) => `SLO ${n}`)),
@@ -99,15 +115,17 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     kind: 'SLO',
     order: SERVICE_KIND_ORDER + 30,
     parse: parseSloDocument,
+    toDocument: sloDocument,
     validate: (spec, _name, ctx) => resolveSlo(spec, lookupOf(ctx)).errors,
-    warnings: (spec, _name, ctx) => {
+    warnings: async (spec, _name, ctx) => {
+      const refs = metricSourceRefs(spec.indicator, ['spec', 'indicator', 'spec']).map((r) => ({ path: r.path, message: metricSourceRefWarning(r.ref) }));
       const { slo: resolved } = resolveSlo(spec, lookupOf(ctx));
-      if (!resolved || !catalogue) return [];
-      const unseen = catalogue.unseen(ctx.tenant, sloAttributePaths(resolved));
-      const where = spec.indicatorRef !== undefined ? ['spec', 'indicatorRef'] : ['spec', 'indicator'];
-      return unseen.map((p) => ({ path: where, message: `no recent event of this tenant has the attribute "${p}"; check the name (the SLO will count nothing until events carry it)` }));
+      if (!resolved || !catalogue) return refs;
+      const unseen = await catalogue.unseenNow(ctx.tenant, sloAttributeUses(resolved));
+      // An SLI by reference is written elsewhere: point at the reference.
+      return [...refs, ...unseen.map((u) => ({ path: spec.indicatorRef !== undefined && u.reader !== 'breakdown' ? ['spec', 'indicatorRef'] : u.field, message: unseenMessage(u) }))];
     },
     onChange,
   };
-  return [sli, target, condition, policy, slo] as KindHandler[];
+  return [dataSource, sli, target, condition, policy, slo] as KindHandler[];
 }

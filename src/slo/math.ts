@@ -1,5 +1,5 @@
 /**
- * The SLO math of ARCHITECTURE.md (pure). `Units` are what the budgeting method counts: events
+ * The SLO math of docs/architecture.md (pure). `Units` are what the budgeting method counts: events
  * (Occurrences), slices (Timeslices: good slices of all slices) or, for RatioTimeslices, the sum of
  * the slices' ratios over the number of slices.
  *

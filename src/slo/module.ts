@@ -7,8 +7,8 @@ import type { CoreContext, KeelModule, LeaderLease } from '../core/context.js';
 import type { Database } from '../store/schema.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { SloAggregator } from './aggregator.js';
-import { AttributeCatalogue } from './attribute-catalogue.js';
-import { sloAttributePaths } from './attribute-paths.js';
+import { AttributeCatalogue, unseenMessage } from './attribute-catalogue.js';
+import { sloAttributeUses } from './attribute-paths.js';
 import { Backfiller } from './backfill.js';
 import { BackgroundLoop } from './background.js';
 import { SloEvaluator } from './evaluator.js';
@@ -23,11 +23,15 @@ import { SLO_KINDS } from './sync.js';
 
 export function sloModule(ctx: CoreContext): KeelModule {
   const { store, logger, clock, config } = ctx;
-  const catalogue = new AttributeCatalogue();
+  // Only the API reads the sample (plan warnings, SLO status), on demand, per tenant.
+  const catalogue = new AttributeCatalogue(ctx.log);
   for (const k of sloKinds(clock, catalogue)) ctx.kinds.register(k);
   const metrics = new SloMetrics(ctx.metrics);
-  const status = new SloStatusService(store.db, clock, (tenant, gen) =>
-    catalogue.unseen(tenant, sloAttributePaths(gen.slo)).map((p) => `no recent event has the attribute "${p}" this SLO reads`),
+  const status = new SloStatusService(
+    store.db,
+    clock,
+    async (tenant, gen) => (await catalogue.unseenNow(tenant, sloAttributeUses(gen.slo))).map(unseenMessage),
+    async (tenant) => (await ctx.log.readTenant(tenant, 0, { maxBatches: 1, maxBytes: 1 }))[0]?.minTs,
   );
   const evaluator = new SloEvaluator({ db: store.db, alerts: ctx.alerts, clock, logger, metrics, minBadEvents: config.slo.minBadEvents });
   const backfiller = new Backfiller({ db: store.db, log: ctx.log, clock, logger, metrics, maxBreakdownValues: config.slo.maxBreakdownValues });
@@ -46,22 +50,6 @@ export function sloModule(ctx: CoreContext): KeelModule {
     if (r.rows > 0 || r.retired > 0) logger.info(r, 'slo counters pruned');
     return config.slo.maintenanceInterval;
   }, onError('pruning'));
-  let sampledAt = 0;
-  const catalogueLoop = new BackgroundLoop(async () => {
-    sampledAt = Date.now();
-    await catalogue.refresh(ctx.log);
-    return 60_000;
-  }, onError('attribute sampling'));
-  // New events refresh the sample soon (at most every 5 s), so plan warnings follow what arrives.
-  let resample: NodeJS.Timeout | undefined;
-  const unsubscribeLog = ctx.bus.on('log.appended', () => {
-    if (resample) return;
-    resample = setTimeout(() => {
-      resample = undefined;
-      catalogueLoop.wake();
-    }, Math.max(0, sampledAt + 5_000 - Date.now()));
-    resample.unref();
-  });
   // Every SLO's counter series exists from its definition on, so rules and dashboards see 0, not nothing.
   ctx.metrics.onScrape('slo', async () => {
     for (const g of await currentGenerations(store.db)) metrics.touch(g.tenant, g.name, g.slo.objectives.length);
@@ -75,25 +63,20 @@ export function sloModule(ctx: CoreContext): KeelModule {
     routes: sloRoutes({
       definitions: ctx.definitions,
       status,
-      evaluate: () => evaluator.evaluateAll(),
+      clock: ctx.clock,
+      evaluate: (tenant) => evaluator.evaluateAll(undefined, tenant),
       rules: async (tenant) => prometheusRules(tenant, await currentGenerations(store.db, tenant), config.slo.minBadEvents),
     }),
     start: async () => {
       // 100 ms of gathering: at most ~10 counter commits per second under any ingest rate.
       if (ctx.roles.worker) runner = runProcessor(ctx, aggregator, { gatherMs: 100 });
-      // Only the API reads the sample (plan warnings, SLO status). On an ingest process, sampling
-      // the log every few seconds cost a fifth of its CPU in the distributed bench (each sampled
-      // JetStream message comes back base64-encoded in JSON).
-      if (ctx.roles.api) void catalogueLoop.start();
       ctx.whileLeader('slo-backfill', (lease) => backfillLoop.runWhile(lease));
       if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', (lease) => evaluatorLoop.runWhile(lease));
       ctx.whileLeader('slo-maintenance', (lease) => maintenanceLoop.runWhile(lease));
     },
     stop: async () => {
       unsubscribe();
-      unsubscribeLog();
-      if (resample) clearTimeout(resample);
-      await Promise.all([backfillLoop.stop(), evaluatorLoop.stop(), maintenanceLoop.stop(), catalogueLoop.stop()]);
+      await Promise.all([backfillLoop.stop(), evaluatorLoop.stop(), maintenanceLoop.stop()]);
       await runner?.stop();
     },
   };

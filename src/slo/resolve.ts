@@ -8,7 +8,7 @@ import type { FieldError } from '../definitions/kinds.js';
 import { DEFAULT_POLICY_NAME, defaultPolicy } from './default-policy.js';
 import { parseOpenSloDuration } from './durations.js';
 import type { ResolvedCondition, ResolvedIndicator, ResolvedObjective, ResolvedPolicy, ResolvedSlo } from './model.js';
-import type { AlertConditionBody, AlertPolicyStored, NotificationTargetBody, SliSpecBody, Stored, StoredSlo } from './openslo.js';
+import { DEFAULT_TIME_WINDOW, type AlertConditionBody, type AlertPolicyStored, type NotificationTargetBody, type SliSpecBody, type Stored, type StoredSlo } from './openslo.js';
 import type { TimeWindow } from './windows.js';
 
 export interface DefinitionLookup {
@@ -26,10 +26,10 @@ export function resolveSlo(spec: StoredSlo, lookup: DefinitionLookup): { slo?: R
   const indicator = sli ? toIndicator(sli) : undefined;
   if (indicator) {
     spec.objectives.forEach((o, i) => {
-      if (indicator.kind === 'ratio' && o.op !== undefined) {
-        errors.push({ path: ['spec', 'objectives', i, 'op'], message: `op and value apply to a thresholdMetric SLI; ${indicator.name} is a ratioMetric` });
+      if (indicator.kind === 'ratio' && o.value !== undefined) {
+        errors.push({ path: ['spec', 'objectives', i, 'value'], message: `value applies to a thresholdMetric SLI; ${indicator.name} is a ratioMetric` });
       }
-      if (indicator.kind === 'threshold' && o.op === undefined) {
+      if (indicator.kind === 'threshold' && (o.op === undefined || o.value === undefined)) {
         errors.push({ path: ['spec', 'objectives', i], message: `${indicator.name} is a thresholdMetric SLI: the objective needs op and value` });
       }
     });
@@ -69,7 +69,8 @@ export function resolveSlo(spec: StoredSlo, lookup: DefinitionLookup): { slo?: R
       name: o.displayName ?? `objective-${i}`,
       ...(o.displayName ? { displayName: o.displayName } : {}),
       target: o.target ?? (o.targetPercent ?? 0) / 100,
-      ...(o.op !== undefined ? { op: o.op, value: o.value! } : {}),
+      // A ratio objective's `op` (OpenSLO allows it) does not change good / total.
+      ...(indicator.kind === 'threshold' && o.op !== undefined ? { op: o.op, value: o.value! } : {}),
       ...(o.timeSliceTarget !== undefined ? { timeSliceTarget: o.timeSliceTarget } : {}),
       ...(slice && typeof slice !== 'string' ? { timeSliceMs: slice.ms } : {}),
     };
@@ -173,7 +174,7 @@ function toIndicator(sli: Stored<SliSpecBody>): ResolvedIndicator | undefined {
 }
 
 function toWindow(spec: StoredSlo): TimeWindow {
-  const tw = spec.timeWindow[0]!;
+  const tw = spec.timeWindow?.[0] ?? DEFAULT_TIME_WINDOW;
   const rolling = tw.isRolling ?? !tw.calendar;
   if (rolling) {
     const d = parseOpenSloDuration(tw.duration, ['m', 'h', 'd', 'w']);

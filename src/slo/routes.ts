@@ -4,11 +4,12 @@
  * computed from the counters.
  */
 import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
+import { timeParam, timeText } from '../core/time-input.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
 import { KeelError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import type { DefinitionsService } from '../definitions/definitions-service.js';
-import { parseTimeParam } from '../ingest/read-events.js';
 import type { SloStatusService } from './status.js';
 
 const nameParams = z.object({ name: z.string().min(1).max(200) }).strict();
@@ -19,8 +20,9 @@ const sloDocument = z
 export interface SloRouteDeps {
   definitions: DefinitionsService;
   status: SloStatusService;
-  evaluate(): Promise<{ evaluated: number; transitions: number }>;
+  evaluate(tenant: string): Promise<{ evaluated: number; transitions: number }>;
   rules(tenant: string): Promise<string>;
+  clock: Clock;
 }
 
 function asSource(doc: Record<string, unknown>, name?: string): { file: string; content: string }[] {
@@ -123,14 +125,14 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
       method: 'GET',
       url: '/v1/slos/:name/series',
       summary: 'SLI, budget remaining and burn rates as time series, for charts',
-      description: 'Points every `step` (whole minutes, e.g. 5m or 300) from `from` to `to` (RFC 3339 or epoch ms; default the last 24 hours), at most 1000 points. Each point is computed over the windows ending at it.',
+      description: 'Points every `step` (whole minutes, e.g. 5m or 300) from `from` to `to` (RFC 3339, date, epoch ms, now-24h or 7d; default the last 24 hours), at most 1000 points. Each point is computed over the windows ending at it.',
       tags: ['slo'],
       permission: 'slo:read',
       params: nameParams,
       query: z
         .object({
-          from: z.string().max(40).optional(),
-          to: z.string().max(40).optional(),
+          from: timeText.optional(),
+          to: timeText.optional(),
           step: z.string().max(20).optional().describe('e.g. 5m, 1h, or seconds'),
         })
         .strict(),
@@ -140,8 +142,8 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
         { status: 404, description: 'No such SLO' },
       ],
       handler: async ({ params, query, principal }) => {
-        const from = parseTimeParam('from', query.from);
-        const to = parseTimeParam('to', query.to);
+        const from = timeParam('from', query.from, undefined, deps.clock.now());
+        const to = timeParam('to', query.to, undefined, deps.clock.now());
         let stepMs: number | undefined;
         if (query.step !== undefined) {
           stepMs = /^\d+$/.test(query.step) ? Number(query.step) * 1000 : parseDuration(query.step);
@@ -167,8 +169,8 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
         .object({
           res: z.enum(['10s', '1m', '1h', '1d']).default('1m'),
           objective: z.coerce.number().int().min(0).max(9).default(0),
-          from: z.string().max(40).optional(),
-          to: z.string().max(40).optional(),
+          from: timeText.optional(),
+          to: timeText.optional(),
           breakdown: z.enum(['true', 'false']).default('false').describe('Also list each breakdown value combination'),
         })
         .strict(),
@@ -177,8 +179,8 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
         { status: 404, description: 'No such SLO' },
       ],
       handler: async ({ params, query, principal }) => {
-        const from = parseTimeParam('from', query.from);
-        const to = parseTimeParam('to', query.to);
+        const from = timeParam('from', query.from, undefined, deps.clock.now());
+        const to = timeParam('to', query.to, undefined, deps.clock.now());
         return status.buckets(principal.tenant, params.name, {
           objective: query.objective,
           resSeconds: { '10s': 10, '1m': 60, '1h': 3600, '1d': 86400 }[query.res],
@@ -229,12 +231,12 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
     defineRoute({
       method: 'POST',
       url: '/v1/slo-evaluations',
-      summary: 'Evaluate every SLO’s burn-rate alerts now (the evaluator also runs on its interval)',
+      summary: 'Evaluate the tenant’s SLO burn-rate alerts now (the evaluator also runs on its interval, for every tenant)',
       tags: ['slo'],
       permission: 'slo:write',
       audit: 'slo.evaluate',
       responses: [{ status: 200, description: 'SLOs evaluated and alert transitions' }],
-      handler: async () => deps.evaluate(),
+      handler: async ({ principal }) => deps.evaluate(principal.tenant),
     }),
     defineRoute({
       method: 'GET',

@@ -8,9 +8,12 @@ import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import type { Database } from '../store/schema.js';
 import { backfillProgress } from './backfill.js';
-import { topBreakdowns } from './counter-reader.js';
+import { sumWindows } from './counter-reader.js';
+import { parseBreakdownKey } from './breakdown-keys.js';
+import { minVolume, rankBreakdowns, type Candidate } from './breakdown-rank.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
+import { coverage, type Coverage } from './coverage.js';
 import { dedupKey } from './evaluator.js';
 import { backfillPartitions, currentGeneration, currentGenerations, type Generation } from './generations.js';
 import { budget, burnRate, forecast, sli, type Units } from './math.js';
@@ -33,8 +36,24 @@ export class SloStatusService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
-    private readonly warnings: (tenant: string, gen: Generation) => string[] = () => [],
+    private readonly warnings: (tenant: string, gen: Generation) => Promise<string[]> = async () => [],
+    /** Event time of the tenant's oldest retained batch (the backfill cannot count anything older). */
+    private readonly oldestRetained: (tenant: string) => Promise<number | undefined> = async () => undefined,
   ) {}
+
+  /** How much of the window the generation holds events for (see coverage.ts). */
+  private async coverage(g: Generation, w: SloWindow, series: Map<number, number>): Promise<Coverage> {
+    const ids = [...series.values()];
+    const counted = ids.length
+      ? await this.db.selectFrom('slo_counts').select((eb) => eb.fn.min('bucket').as('first')).where('series_id', 'in', ids).where('res', '=', 60).executeTakeFirst()
+      : undefined;
+    const first = counted?.first;
+    return coverage(w, {
+      liveSince: g.backfillStartedAt ?? g.createdAt,
+      oldestRetained: await this.oldestRetained(g.tenant),
+      oldestCounted: first === null || first === undefined ? undefined : Number(first),
+    });
+  }
 
   private async gen(tenant: string, name: string): Promise<Generation> {
     const g = await currentGeneration(this.db, tenant, name);
@@ -85,19 +104,9 @@ export class SloStatusService {
       : [];
     const objectives = [];
     for (const m of measures) {
-      const top = await topBreakdowns(
-        this.db,
-        breakdownRows.filter((r) => Number(r.objective) === m.objective).map((r) => ({ id: Number(r.id), values: JSON.parse(r.breakdown) as string[] })),
-        { from: w.start, to: w.end },
-        10,
-      );
       objectives.push({
         ...this.objectiveStatus(g, m, now, w),
-        topBreakdown: top.map((t) => ({
-          values: Object.fromEntries(g.slo.breakdown.map((p, i) => [p.join('.'), t.values.length === 1 && g.slo.breakdown.length > 1 ? t.values[0]! : (t.values[i] ?? '')])),
-          badEvents: t.bad,
-          totalEvents: t.total,
-        })),
+        ...(await this.breakdown(g, breakdownRows.filter((r) => Number(r.objective) === m.objective), m.slo.events, { from: w.start, to: w.end })),
       });
     }
     const alertRows = await this.db.selectFrom('slo_alert_state').selectAll().where('tenant_id', '=', tenant).where('slo_name', '=', name).orderBy('alert_key').execute();
@@ -111,7 +120,7 @@ export class SloStatusService {
       budgetingMethod: g.slo.method,
       indicator: g.slo.indicator,
       breakdown: g.slo.breakdown.map((p) => p.join('.')),
-      window: windowJson(g, w),
+      window: { ...windowJson(g, w), coverage: coverageJson(await this.coverage(g, w, series)) },
       objectives,
       alerts: alertRows.map((r) => ({
         objective: Number(r.objective),
@@ -129,8 +138,43 @@ export class SloStatusService {
         notificationTargets: p.notificationTargets,
       })),
       backfill: backfillProgress(g, parts),
-      warnings: this.warnings(tenant, g),
+      warnings: await this.warnings(tenant, g),
       evaluatedAt: iso(now),
+    };
+  }
+
+  /**
+   * The breakdown values that explain the bad events (breakdown-rank.ts): per-attribute marginals
+   * and full combinations, ranked by bad ratio against the SLO's, and how much the combinations'
+   * `__other__` holds.
+   */
+  private async breakdown(g: Generation, rows: { id: number | bigint | string; breakdown: string }[], overall: { good: number; total: number }, window: { from: number; to: number }) {
+    if (g.slo.breakdown.length === 0) return {};
+    const names = g.slo.breakdown.map((p) => p.join('.'));
+    const keys = rows.map((r) => ({ id: Number(r.id), key: parseBreakdownKey(r.breakdown) }));
+    const sums = (await sumWindows(this.db, keys.map((k) => k.id), [window])).map((x) => x[0]!);
+    const candidates: Candidate[] = [];
+    const other = { bad: 0, total: 0 };
+    keys.forEach(({ key }, i) => {
+      const c = sums[i]!;
+      const counts = { bad: c.total - c.good, total: c.total };
+      if (key.kind === 'combo' && key.other) {
+        other.bad += counts.bad;
+        other.total += counts.total;
+      } else if (key.kind === 'combo') candidates.push({ values: Object.fromEntries(names.map((n, j) => [n, key.values[j] ?? ''])), ...counts });
+      else if (key.kind === 'marginal' && !key.other) candidates.push({ values: { [names[key.attribute] ?? String(key.attribute)]: key.value }, ...counts });
+    });
+    const bad = overall.total - overall.good;
+    return {
+      topBreakdown: rankBreakdowns({ bad, total: overall.total }, candidates, 10).map((t) => ({
+        values: t.values,
+        badEvents: t.bad,
+        totalEvents: t.total,
+        badRatio: round(t.badRatio, 6),
+        lift: round(t.lift, 3),
+      })),
+      breakdownBaseline: { badRatio: overall.total > 0 ? round(bad / overall.total, 6) : null, minTotalEvents: minVolume(overall.total) },
+      breakdownOther: { badEvents: other.bad, totalEvents: other.total, badShare: bad > 0 ? round(other.bad / bad, 6) : 0 },
     };
   }
 
@@ -217,6 +261,8 @@ export class SloStatusService {
     }
     let series = this.db.selectFrom('slo_series').select(['id', 'breakdown']).where('gen_uid', '=', g.uid).where('objective', '=', q.objective);
     if (!q.breakdown) series = series.where('breakdown', '=', OVERALL);
+    // Combinations only: per-attribute marginals are the same events counted again.
+    else series = series.where('breakdown', 'not like', '{%');
     const ids = await series.execute();
     const byId = new Map(ids.map((r) => [Number(r.id), r.breakdown === OVERALL ? null : (JSON.parse(r.breakdown) as string[])]));
     if (byId.size === 0) return { name, objective: q.objective, resolutionSeconds: q.resSeconds, buckets: [] };
@@ -288,6 +334,10 @@ export class SloStatusService {
 
 function unitsJson(u: Units) {
   return { good: round(u.good, 6), bad: round(u.total - u.good, 6), total: u.total };
+}
+
+function coverageJson(c: Coverage) {
+  return { from: iso(c.from), percent: round(c.ratio * 100, 2), complete: c.ratio >= 1 };
 }
 
 function windowJson(g: Generation, w: SloWindow) {

@@ -6,8 +6,11 @@
  * so a 30-day window reads about two hundred rows however much traffic it saw.
  *
  * Window boundaries (the contract the tests check):
- * - "now" is the end of the current 10 s bucket: E = floor(now / 10 s) × 10 s + 10 s;
- * - an alert window of length w is exactly [E − w, E);
+ * - every window ends at the last complete 10 s bucket: E = floor(now / 10 s) × 10 s. A window
+ *   that ended at the end of the current, still filling bucket would swap a full old bucket for a
+ *   partial new one and could cross a threshold up to 10 s before the exact trailing window does
+ *   (864 bad of 59,875 is 14.43× where the exact hour, 864 of 60,000, is 14.40×);
+ * - an alert window of length w is exactly [E − w, E), the trailing w at time E;
  * - a rolling SLO window of length W is [S, E) with S = E − W rounded down to the minute (older
  *   than the alert windows, only minute buckets and coarser are kept);
  * - a calendar SLO window is [period start, min(E, period end)), periods starting at
@@ -28,9 +31,9 @@ export const LEVELS_MS = [DAY, HOUR, MINUTE, FINE_MS] as const;
 export const floorTo = (t: number, step: number): number => Math.floor(t / step) * step;
 export const ceilTo = (t: number, step: number): number => Math.ceil(t / step) * step;
 
-/** End of the 10 s bucket that holds `now`: every window ends here. */
+/** End of the last complete 10 s bucket at `now` (the start of the current one): every window ends here. */
 export function windowEnd(now: number): number {
-  return floorTo(now, FINE_MS) + FINE_MS;
+  return floorTo(now, FINE_MS);
 }
 
 export type TimeWindow =

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
 import type { EventLog } from '../log/event-log.js';
+import type { AuthRequest } from '../api/server.js';
 import type { KeelMetrics } from './metrics.js';
+import { publicExposition } from './public-metrics.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -18,6 +20,8 @@ export function telemetryRoutes(deps: {
   logReadiness?: boolean;
   /** Facts added to the readiness answer (the process's roles, the leaderships it holds). */
   describe?: () => Record<string, unknown>;
+  /** Whether a scrape sees the labels that name tenants and people (metrics-access.ts); without it, nobody does. */
+  fullMetrics?: (req: AuthRequest) => Promise<boolean>;
 }): AnyRoute[] {
   return [
     defineRoute({
@@ -67,12 +71,18 @@ export function telemetryRoutes(deps: {
       method: 'GET',
       url: '/metrics',
       summary: 'Prometheus metrics (text exposition format)',
+      description:
+        'Without credentials: every metric, with the labels that could name a tenant, SLO, service or person summed away (counters, histograms) or left out (gauges). With the metrics token (`Authorization: Bearer`, `security.metrics.token`) or a system admin’s key: everything.',
       tags: ['operations'],
       permission: 'public',
-      responses: [{ status: 200, description: 'Metrics', contentType: 'text/plain; version=0.0.4' }],
-      handler: async ({ reply }) => {
+      responses: [
+        { status: 200, description: 'Metrics', contentType: 'text/plain; version=0.0.4' },
+        { status: 401, description: 'A bearer that is neither the metrics token nor a valid key' },
+      ],
+      handler: async ({ request, reply }) => {
+        const full = (await deps.fullMetrics?.(request)) ?? false;
         const text = await deps.metrics.render();
-        void reply.type(deps.metrics.registry.contentType).send(text);
+        void reply.type(deps.metrics.registry.contentType).send(full ? text : publicExposition(text));
         return SENT;
       },
     }),

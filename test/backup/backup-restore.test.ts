@@ -3,17 +3,19 @@
  * Keel started there: every event acknowledged before the backup began, every definition, key,
  * user and sealed secret is there.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
+import { freePort, spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { keyPrefix } from '../../src/auth/api-key-format.js';
-import { keel as keelCli } from '../helpers/cli.js';
+import { keel as keelCli, runCli } from '../helpers/cli.js';
 import { http, ndjson } from '../helpers/keel.js';
 
 const work = mkdtempSync(join(tmpdir(), 'keel-backup-'));
 const procs: KeelProcess[] = [];
+/** The admin key of the Keel the first test backs up (the later tests restore its backup). */
+let backedUpAdminKey = '';
 afterAll(async () => {
   for (const p of procs) {
     await p.stop('SIGKILL');
@@ -38,6 +40,7 @@ describe('backup and restore', () => {
   it('backs up under load and restores every acknowledged event, definition, key, user and secret', { timeout: 240_000 }, async () => {
     const a = await spawnKeel();
     procs.push(a);
+    backedUpAdminKey = a.adminKey;
     const admin = { key: a.adminKey };
     const keyRes = await http(`${a.url}/v1/keys`, { ...admin, json: { tenant: 'acme', scopes: ['admin'] } });
     const acmeKey = keyRes.body.key as string;
@@ -100,6 +103,9 @@ describe('backup and restore', () => {
     const restored = await keelCli(['restore', file, '--data-dir', fresh, '--secret-key-file', join(a.dataDir, 'secret.key')]);
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toContain(`into ${fresh}; secret key restored`);
+    // Private like any data dir Keel makes (issue 10 item 10).
+    expect(statSync(fresh).mode & 0o777).toBe(0o700);
+    for (const f of ['state.db', 'log.db', 'secret.key']) expect(statSync(join(fresh, f)).mode & 0o777, f).toBe(0o600);
     const again = await keelCli(['restore', file, '--data-dir', fresh]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('is not empty; restore only into a new or empty directory');
@@ -139,5 +145,53 @@ describe('backup and restore', () => {
     const r3 = await keelCli(['restore', foreign, '--data-dir', join(work, 'r3')]);
     expect(r3.code).toBe(2);
     expect(r3.stderr).toMatch(/is not a Keel backup/);
+    // All or nothing: a refused restore leaves no data dir and no partial files behind, and an
+    // empty directory given as the target stays empty.
+    for (const dir of ['r1', 'r2', 'r3']) expect(existsSync(join(work, dir)), dir).toBe(false);
+    const empty = join(work, 'empty-target');
+    mkdirSync(empty);
+    const r4 = await keelCli(['restore', bad, '--data-dir', empty]);
+    expect(r4.code).toBe(2);
+    expect(readdirSync(empty)).toEqual([]);
+    const nested = join(work, 'new-parent', 'child');
+    expect((await keelCli(['restore', bad, '--data-dir', nested])).code).toBe(2);
+    expect(existsSync(join(work, 'new-parent'))).toBe(false);
+    expect(readdirSync(work).filter((n) => n.includes('restoring'))).toEqual([]);
+    // A data dir an older, interrupted restore left partial files in is refused, not started empty.
+    const partial = join(work, 'partial');
+    mkdirSync(partial);
+    writeFileSync(join(partial, 'state.db'), '');
+    writeFileSync(join(partial, '.log.db.restoring'), '');
+    const start = await runCli(['start', '--data-dir', partial, '--port', String(await freePort())], { env: { KEEL_SECRET_KEY: '' } });
+    expect(start.code).toBe(2);
+    expect(start.stderr).toContain('.log.db.restoring, left by a restore that did not finish, so its data is partial. Fix: restore the backup again into a new directory');
+  });
+
+  it('start refuses a data dir whose sealed secrets its key cannot open, unless told to go on', async () => {
+    const file = join(work, 'keel.backup');
+    const dir = join(work, 'no-key');
+    const restored = await keelCli(['restore', file, '--data-dir', dir]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr + restored.stdout).toMatch(/holds 1 sealed secret\(s\) under key\(s\) .*Keel starts only with that key/);
+    const port = await freePort();
+    const noEnv = { KEEL_SECRET_KEY: '', KEEL_BOOTSTRAP_KEY: '' };
+    // The key file is missing: no new key is made in its place.
+    const missing = await runCli(['start', '--data-dir', dir, '--port', String(port)], { env: noEnv });
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toMatch(/refusing to start: the secret key file .*secret\.key is missing, but 1 stored secret\(s\) are sealed with key\(s\) \S+/);
+    expect(missing.stderr).toContain('Fix: put back the key that sealed them');
+    expect(missing.stderr).toContain('--allow-unreadable-secrets');
+    expect(existsSync(join(dir, 'secret.key'))).toBe(false);
+    // A wrong key is refused the same way.
+    const wrong = await runCli(['start', '--data-dir', dir, '--port', String(port)], { env: { ...noEnv, KEEL_SECRET_KEY: Buffer.alloc(32, 9).toString('base64') } });
+    expect(wrong.code, wrong.stderr).toBe(2);
+    expect(wrong.stderr).toMatch(/the secret key in KEEL_SECRET_KEY .* cannot open 1 stored secret\(s\)/);
+    // Told explicitly, it starts, and says what cannot be read.
+    const b = await spawnKeel({ dataDir: dir, port, args: ['--allow-unreadable-secrets'], env: noEnv, keepDataDir: true });
+    procs.push(b);
+    expect((await http(`${b.url}/v1/keys`, { key: backedUpAdminKey })).status).toBe(200);
+    const status = await http(`${b.url}/v1/secrets/status`, { key: backedUpAdminKey });
+    expect(status.body).toMatchObject({ total_values: 1, unreadable: 1 });
+    expect(existsSync(join(dir, 'secret.key'))).toBe(true);
   });
 });

@@ -47,8 +47,28 @@ function mutations(seed: unknown): fc.Arbitrary<string> {
   });
 }
 
+/**
+ * Valid-looking bodies with one field's value replaced by raw text JSON.stringify cannot make: a
+ * value nested thousands of levels deep, a number out of range, or a string with a byte that is not
+ * UTF-8 (sent as bytes).
+ */
+function rawFieldMutations(seed: unknown, contentType: string): fc.Arbitrary<HostileBody> {
+  const keys = typeof seed === 'object' && seed !== null && !Array.isArray(seed) ? Object.keys(seed) : [];
+  if (keys.length === 0) return fc.constant(text('{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}', 'deep value', contentType));
+  const raw = fc.oneof(
+    fc.integer({ min: 100, max: 20_000 }).map((n) => ({ bytes: Buffer.from('{"a":'.repeat(n) + '1' + '}'.repeat(n)), what: `a value nested ${n} levels` })),
+    fc.constantFrom('1e400', '-1e999').map((n) => ({ bytes: Buffer.from(n), what: `the number ${n}` })),
+    fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xc0, 0xaf]).map((b) => ({ bytes: Buffer.concat([Buffer.from('"x'), Buffer.from(b), Buffer.from('"')]), what: `a string with bytes ${b.map((x) => x.toString(16)).join(' ')}` })),
+  );
+  return fc.tuple(fc.constantFrom(...keys), raw).map(([k, v]) => {
+    const [before, after] = JSON.stringify({ ...(seed as Record<string, unknown>), [k]: '\u0000MARK' }).split('"\\u0000MARK"');
+    return { body: Buffer.concat([Buffer.from(before!), v.bytes, Buffer.from(after!)]), contentType, what: `field ${k} set to ${v.what}` };
+  });
+}
+
 export function hostileBodies(seed?: unknown, contentType = 'application/json'): fc.Arbitrary<HostileBody> {
   return fc.oneof(
+    rawFieldMutations(seed, contentType),
     fc.json({ maxDepth: 6 }).map((s) => text(s, 'random JSON', contentType)),
     mutations(seed).map((s) => text(s, 'mutated valid body', contentType)),
     fc.string({ maxLength: 300 }).map((s) => text(s, 'random text', contentType)),

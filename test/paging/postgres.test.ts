@@ -32,6 +32,7 @@ import type { Database } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
 import { waitFor } from '../helpers/paging.js';
 
 const URL_PG = 'postgres://postgres@127.0.0.1:5432/test';
@@ -74,7 +75,7 @@ beforeAll(async () => {
   const kinds = new KindRegistry();
   const people = new PeopleService(store, clock);
   kinds.register(serviceKind());
-  kinds.register(userKind(people));
+  kinds.register(userKind(people, new AuditLog(store, clock)));
   kinds.register(scheduleKind());
   kinds.register(policyKind());
   const definitions = new DefinitionsService(store, kinds, clock, bus);

@@ -110,6 +110,54 @@ describe('over HTTP', () => {
     await assertSurvivesHostileInput({ url: `${t.url}/v1/events`, headers: { authorization: `Bearer ${ingestKey}` }, contentType: 'application/x-ndjson' }, { runs: 60 });
   });
 
+  it('ingest: one rule for JSON and NDJSON on invalid UTF-8, non-finite numbers, nesting depth and size', async () => {
+    const send = (body: string | Buffer, type: string) => http(`${t.url}/v1/events`, { key: ingestKey, body, headers: { 'content-type': type } });
+    // Any invalid UTF-8 sequence, anywhere in a string value, is refused at its byte offset: the
+    // JSON body whole (400), the NDJSON line alone (the other lines are kept). Nothing becomes U+FFFD.
+    const invalid = fc.constantFrom([0xff], [0xc3, 0x28], [0xe9], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]);
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 20 }), invalid, async (text, bad) => {
+        const head = Buffer.from(`[{"ok":1},{"s":${JSON.stringify(text).slice(0, -1)}`);
+        const json = Buffer.concat([head, Buffer.from(bad), Buffer.from('"}]')]);
+        const j = await send(json, 'application/json');
+        expect(j.status, j.text).toBe(400);
+        expect(j.body.error.code).toBe('malformed_body');
+        expect(j.body.error.message).toMatch(new RegExp(`^body is not valid UTF-8 at byte ${head.length} `));
+        const lineHead = Buffer.from(`{"ok":1}\n{"s":${JSON.stringify(text).slice(0, -1)}`);
+        const nd = await send(Buffer.concat([lineHead, Buffer.from(bad), Buffer.from('"}\n{"ok":2}\n')]), 'application/x-ndjson');
+        expect(nd.status, nd.text).toBe(202);
+        expect(nd.body).toEqual({ accepted: 2, rejected: 1, errors: [{ index: 1, line: 2, field: '', code: 'invalid_utf8', reason: `not valid UTF-8 at byte ${lineHead.length} of the body (line 2, byte ${lineHead.length - 9} of the line)` }] });
+      }),
+      { numRuns: 25 },
+    );
+    // 1e400 is a field error in both formats, never a stored null.
+    const outOfRange = { index: 0, field: 'req.bytes', code: 'invalid_number', reason: 'number is out of range (JSON numbers must be finite, at most ±1.79e308)' };
+    for (const n of ['1e400', '-1e999']) {
+      const j = await send(`[{"req":{"bytes":${n}}},{"ok":1}]`, 'application/json');
+      expect(j.status, j.text).toBe(202);
+      expect(j.body).toEqual({ accepted: 1, rejected: 1, errors: [outOfRange] });
+      const nd = await send(`{"req":{"bytes":${n}}}\n{"ok":1}\n`, 'application/x-ndjson');
+      expect(nd.body).toEqual({ accepted: 1, rejected: 1, errors: [{ ...outOfRange, line: 1 }] });
+      const top = await send(`{"bytes":${n}}`, 'application/json');
+      expect(top.body.errors).toEqual([{ ...outOfRange, field: 'bytes' }]);
+    }
+    // Depth: 8 levels of attribute objects, in both formats; 5,000 levels is a field error, not a 5xx.
+    const nested = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+    for (const type of ['application/json', 'application/x-ndjson']) {
+      const ok = await send(nested(9), type);
+      expect(ok.body, type).toEqual({ accepted: 1, rejected: 0, errors: [] });
+      const deep = await send(nested(5000), type);
+      expect(deep.status, type).toBe(202);
+      expect(deep.body.errors[0], type).toMatchObject({ code: 'too_deep', reason: 'objects nest deeper than 8 levels' });
+      // Size: 64 KiB per event, 1 MiB per request here.
+      const big = await send(JSON.stringify({ s: 'x'.repeat(70 * 1024) }), type);
+      expect(big.body.errors[0], type).toMatchObject({ code: 'event_too_large', reason: `event is larger than ${64 * 1024} bytes` });
+      const huge = await send('x'.repeat(1024 * 1024 + 1), type);
+      expect(huge.status, type).toBe(413);
+      expect(huge.body.error, type).toEqual({ code: 'payload_too_large', message: `request body is larger than ${1024 * 1024} bytes` });
+    }
+  });
+
   it('the YAML definitions loader survives hostile documents (random, nested, alias bombs) with 400s naming the problem', async () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
     const yamlDoc = fc.oneof(

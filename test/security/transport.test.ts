@@ -134,6 +134,50 @@ describe('headers, CORS and limits', () => {
     expect((await http(`${t.url}/v1/users`, { key: t.adminKey, json: { email: 'ok@example.com', name: 'ok', role: 'viewer' } })).status).toBe(201);
   });
 
+  it('answers malformed Content-Length, chunked bodies, headers and URLs in Keel\'s error shape, never fastify\'s', async () => {
+    const port = Number(new URL(t.url).port);
+    /** Sends raw bytes (in parts, one write each after the previous is flushed) and reads the answer until the server closes or answers. */
+    const raw = (parts: string[]) =>
+      new Promise<{ status: number; body: { error?: { code?: unknown; message?: unknown } } }>((resolve, reject) => {
+        let out = '';
+        const s = connect(port, '127.0.0.1', async () => {
+          for (const p of parts) await new Promise<void>((r) => s.write(p, () => r()));
+        });
+        const done = () => {
+          const m = /^HTTP\/1\.1 (\d{3})[^]*?\r\n\r\n([^]*)$/.exec(out);
+          if (!m) return reject(new Error(`no HTTP answer: ${JSON.stringify(out.slice(0, 300))}`));
+          resolve({ status: Number(m[1]), body: JSON.parse(m[2]!) });
+        };
+        s.on('data', (d) => {
+          out += d.toString();
+          // A keep-alive answer (bad URL) is complete once its Content-Length of body has arrived.
+          const len = /content-length: (\d+)/i.exec(out);
+          const head = out.indexOf('\r\n\r\n');
+          if (len && head >= 0 && Buffer.byteLength(out.slice(head + 4)) >= Number(len[1])) {
+            s.destroy();
+            done();
+          }
+        });
+        s.on('error', () => undefined);
+        s.on('close', () => (out ? done() : reject(new Error('closed without an answer'))));
+      });
+    const head = (path: string, extra: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Type: application/json\r\n${extra}\r\n`;
+    const badLength = { status: 400, body: { error: { code: 'bad_request', message: 'Content-Length is malformed: send one non-negative integer (and no Transfer-Encoding with it)' } } };
+    const badChunk = { status: 400, body: { error: { code: 'bad_request', message: expect.stringMatching(/^the chunked body is malformed \(.+\): each chunk is its size in hexadecimal, CRLF, its data, CRLF; a 0 chunk ends the body$/) } } };
+    for (const path of ['/v1/users', '/v1/events', '/v1/integrations/events-v2']) {
+      expect(await raw([head(path, 'Content-Length: abc\r\n') + '{}']), path).toEqual(badLength);
+      expect(await raw([head(path, 'Content-Length: -2\r\n') + '{}']), path).toEqual(badLength);
+      expect(await raw([head(path, 'Content-Length: 2\r\nContent-Length: 3\r\n') + '{}']), path).toEqual(badLength);
+      expect(await raw([head(path, 'Transfer-Encoding: chunked\r\n') + 'zz\r\n{}\r\n0\r\n\r\n']), path).toEqual(badChunk);
+      // The same once the route is already reading the body: the bad chunk comes in a later packet.
+      expect(await raw([head(path, 'Transfer-Encoding: chunked\r\n') + '2\r\n{"', 'x-1\r\n}\r\n0\r\n\r\n']), path).toEqual(badChunk);
+    }
+    expect(await raw([`GET /v1/tenants/%zz HTTP/1.1\r\nHost: x\r\n\r\n`])).toEqual({ status: 400, body: { error: { code: 'bad_request', message: 'the URL path /v1/tenants/%zz is not valid percent-encoding' } } });
+    expect(await raw([`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`])).toEqual({ status: 431, body: { error: { code: 'headers_too_large', message: 'request headers are larger than the limit (16 KiB)' } } });
+    expect(await raw([`GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n`])).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    await addUser(t.url, t.adminKey, { email: 'framing@example.com', role: 'viewer' }); // the server is fine
+  });
+
   it('cuts off a client that stops sending its request', async () => {
     const port = Number(new URL(t.url).port);
     const closed = await new Promise<number>((resolve) => {
@@ -209,5 +253,32 @@ describe('the server itself', () => {
       await app.close();
       await store.close();
     }
+  });
+});
+
+describe('a server that is closing', () => {
+  it('answers requests that arrive while it closes with 503 in Keel\'s error shape', async () => {
+    const store = await openSqliteStore(':memory:');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const app = buildServer({
+      auth: { authenticate: async () => undefined, describe: () => '', actor: () => 'anonymous' },
+      audit: new AuditLog(store, systemClock),
+      metrics: new KeelMetrics(),
+      logger: createLogger('silent'),
+      version: 'test',
+      routes: [],
+    });
+    // Holds the close before the listener stops, so a request lands while the server closes.
+    app.addHook('preClose', async () => held);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const closed = app.close();
+    const res = await http(`${url}/v1/anything`);
+    release();
+    await closed;
+    await store.close();
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: { code: 'unavailable', message: 'Keel is shutting down; retry shortly' } });
+    expect(res.headers['retry-after']).toBe('2');
   });
 });

@@ -17,7 +17,7 @@ function windows(map: Record<number, [number, number]>): (ms: number) => Measure
 }
 
 describe('SLO math', () => {
-  it('computes SLI, budget and burn rate as ARCHITECTURE.md defines them', () => {
+  it('computes SLI, budget and burn rate as docs/architecture.md defines them', () => {
     const u = { good: 9_990, total: 10_000 };
     expect(sli(u)).toBe(0.999);
     expect(burnRate(u, 0.999)).toBeCloseTo(1, 12);

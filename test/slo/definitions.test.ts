@@ -98,7 +98,7 @@ describe('OpenSLO definitions', () => {
     }
     const wrongOp = await applyYaml(t.url, t.adminKey, ratioSlo('ratio-with-op', { objectives: '    - op: lte\n      value: 3\n      target: 0.9\n' }));
     expect(wrongOp.status).toBe(400);
-    expect(wrongOp.body.error.details[0].path).toBe('spec.objectives[0].op');
+    expect(wrongOp.body.error.details[0].path).toBe('spec.objectives[0].value');
   });
 
   it('reads and writes SLOs through /v1/slos with the same validation and versions', async () => {
@@ -148,8 +148,44 @@ describe('OpenSLO definitions', () => {
       const p = await http(`${t.url}/v1/definitions/plan`, { key: t.adminKey, json: { sources: [{ file: 'typo.yaml', content: typo }] } });
       return p.body.warnings?.length ? p.body : undefined;
     }, 20_000, 'a plan warning');
-    expect(plan.warnings[0]).toMatchObject({ file: 'typo.yaml', kind: 'SLO', name: 'typo', path: 'spec.indicator', message: expect.stringMatching(/"stauts"/) });
+    expect(plan.warnings[0]).toMatchObject({
+      file: 'typo.yaml',
+      kind: 'SLO',
+      name: 'typo',
+      path: 'spec.indicator.spec.ratioMetric.good.metricSource.spec.query',
+      message: 'no recent event of this tenant has the attribute "stauts" (read by the good query): every event counts as bad; check the name',
+    });
     expect(plan.summary.create).toBe(1);
+  });
+
+  it('warns a small tenant whose events are behind a large tenant’s, at plan, apply and in slo status, with what the typo does', async () => {
+    expect((await http(`${t.url}/v1/tenants`, { key: t.adminKey, json: { id: 'tiny' } })).status).toBe(201);
+    const tiny = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'tiny', scopes: ['admin'] } })).body.key as string;
+    const send = (key: string, body: string) => http(`${t.url}/v1/events`, { key, body, headers: { 'content-type': 'application/x-ndjson' } });
+    expect((await send(tiny, '{"service": "checkout", "status": 200, "route": "/a"}\n'.repeat(3))).status).toBe(202);
+    // Then a larger tenant's traffic: many more batches, all newer than the small tenant's.
+    for (let i = 0; i < 20; i++) expect((await send(t.adminKey, '{"service": "checkout", "status": 200, "region": "eu"}\n'.repeat(50))).status).toBe(202);
+    const yaml = [
+      SERVICE,
+      ratioSlo('good-typo', { good: 'statsu < 500' }),
+      ratioSlo('bad-typo', { bad: 'stauts >= 500' }),
+      ratioSlo('total-typo', { total: 'servce == "checkout"', breakdown: ['route'] }),
+      ratioSlo('fine', { breakdown: ['route'] }),
+    ].join('---\n');
+    const expected = [
+      { name: 'good-typo', path: 'spec.indicator.spec.ratioMetric.good.metricSource.spec.query', message: 'no recent event of this tenant has the attribute "statsu" (read by the good query): every event counts as bad; check the name' },
+      { name: 'bad-typo', path: 'spec.indicator.spec.ratioMetric.bad.metricSource.spec.query', message: 'no recent event of this tenant has the attribute "stauts" (read by the bad query): every event counts as good; check the name' },
+      { name: 'total-typo', path: 'spec.indicator.spec.ratioMetric.total.metricSource.spec.query', message: 'no recent event of this tenant has the attribute "servce" (read by the total query): the SLO counts no event; check the name' },
+    ];
+    const plan = await http(`${t.url}/v1/definitions/plan`, { key: tiny, json: { sources: [{ file: 'tiny.yaml', content: yaml }] } });
+    expect(plan.status).toBe(200);
+    expect(plan.body.warnings.map((w: { name: string; path: string; message: string }) => ({ name: w.name, path: w.path, message: w.message }))).toEqual(expected);
+    const applied = await applyYaml(t.url, tiny, yaml, 'tiny.yaml');
+    expect(applied.status).toBe(200);
+    expect(applied.body.warnings.map((w: { name: string; path: string; message: string }) => ({ name: w.name, path: w.path, message: w.message }))).toEqual(expected);
+    const good = await http(`${t.url}/v1/slos/good-typo`, { key: tiny });
+    expect(good.body.warnings).toEqual([expected[0]!.message]);
+    expect((await http(`${t.url}/v1/slos/fine`, { key: tiny })).body.warnings).toEqual([]);
   });
 
   it('checks keys and permissions on every SLO route', async () => {

@@ -70,14 +70,29 @@ describe('SLO status', () => {
     expect(o.errorBudget.total).toBeCloseTo(checkout.length * 0.01, 4);
     expect(o.errorBudget.remainingPercent).toBeCloseTo((1 - bad / (checkout.length * 0.01)) * 100, 2);
     const fiveMin = o.burnRates.find((b: { window: string }) => b.window === '5m');
-    const inFive = checkout.filter((e) => Date.parse(e.ts) >= T0 + 10_000 - 300_000);
+    const inFive = checkout.filter((e) => Date.parse(e.ts) >= T0 - 300_000);
     expect(fiveMin.totalEvents).toBe(inFive.length);
     expect(fiveMin.burnRate).toBeCloseTo(inFive.filter((e) => e.status >= 500).length / inFive.length / 0.01, 4);
     const r1 = checkout.filter((e) => e.region === 'r1');
-    expect(o.topBreakdown[0]).toEqual({ values: { region: 'r1' }, badEvents: r1.filter((e) => e.status >= 500).length, totalEvents: r1.length });
-    expect(o.topBreakdown.length).toBe(4);
+    const r1Bad = r1.filter((e) => e.status >= 500).length;
+    expect(o.topBreakdown[0]).toMatchObject({ values: { region: 'r1' }, badEvents: r1Bad, totalEvents: r1.length });
+    expect(o.topBreakdown[0].badRatio).toBeCloseTo(r1Bad / r1.length, 6);
+    // r2 and r3 fail only in the last ten minutes, less than the SLO as a whole: not listed.
+    expect(o.topBreakdown.length).toBe(1);
+    // r4 and r5 are past the cap of 3 values: their bad events are counted in __other__.
+    const other = checkout.filter((e) => e.region === 'r4' || e.region === 'r5');
+    expect(o.breakdownOther).toEqual({ badEvents: other.filter((e) => e.status >= 500).length, totalEvents: other.length, badShare: expect.any(Number) });
     expect(bad).toBeGreaterThan(checkout.length * 0.01);
     expect(o.forecast).toMatchObject({ exhausted: true, exhaustsInSeconds: 0 });
+    // The SLO was created at T0 and the log holds events from two hours before: 2 h of 30 days.
+    expect(s.window.coverage).toEqual({ from: '2026-06-01T10:00:00.000Z', percent: 0.28, complete: false });
+  });
+
+  it('says the window is complete when the history reaches back to its start', async () => {
+    expect((await applyYaml(t.url, t.adminKey, ratioSlo('checkout-hourly', { window: '1h' }))).status).toBe(200);
+    await settled(t.url, t.adminKey);
+    const s = await status(t.url, t.adminKey, 'checkout-hourly');
+    expect(s.window.coverage).toEqual({ from: '2026-06-01T11:00:00.000Z', percent: 100, complete: true });
   });
 
   it('keeps breakdown totals exact beyond the cap of distinct values (__other__)', async () => {
@@ -169,14 +184,14 @@ describe('burn-rate alerts', () => {
 
 describe('Prometheus and the CLI', () => {
   it('exports per-SLO counters and rules that promtool accepts', async () => {
-    const metrics = await http(`${t.url}/metrics`);
+    const metrics = await http(`${t.url}/metrics`, { key: t.adminKey });
     expect(metrics.text).toMatch(/keel_slo_events_total\{tenant="default",slo="checkout",objective="0",good="false"\}/);
     const dir = mkdtempSync(join(tmpdir(), 'keel-rules-'));
     try {
       const out = join(dir, 'rules.yaml');
       const r = await cli('export', 'prometheus-rules', '--output', out);
       expect(r.code).toBe(0);
-      const check = await run('promtool', ['check', 'rules', out]);
+      const check = await run('promtool', ['check', 'rules', out]).catch((e: { stdout: string; stderr: string }) => { throw new Error(e.stdout + e.stderr); });
       expect(check.stdout).toMatch(/SUCCESS: \d+ rules found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -193,7 +208,10 @@ describe('Prometheus and the CLI', () => {
     expect(JSON.parse(json.stdout).objectives[0].events.total).toBe(checkout.length);
     const human = await cli('slo', 'status', 'checkout');
     expect(human.stdout).toMatch(/objective availability: target 99%/);
-    expect(human.stdout).toMatch(/region=r1: \d+ bad of \d+/);
+    expect(human.stdout, human.stdout).toMatch(/region=r1: [\d.]+% bad \([\d,]+ of [\d,]+, [\d.]+x\)/);
+    expect(human.stdout).toMatch(/__other__ \(combinations past the cap\): \d+ bad of \d+/);
+    // Seven hours later (the alert tests moved the clock): 9 h of 30 days.
+    expect(human.stdout).toContain('history: events from 2026-06-01T10:00:00.000Z only, 1.25% of the window (older events were not retained when the SLO was created)');
     expect((await cli('slo', 'status', 'nope')).code).toBe(1);
     expect((await cli('slo', 'status')).code).toBe(2);
     const down = await run(process.execPath, [KEEL_BIN, '--url', 'http://127.0.0.1:9', 'slo', 'list']).catch((e: { code: number }) => e);

@@ -42,11 +42,12 @@ describe('bucket decomposition', () => {
 });
 
 describe('SLO windows', () => {
-  it('ends every window at the end of the current 10 s bucket; rolling windows start on the minute', () => {
+  it('ends every window at the last complete 10 s bucket; rolling windows start on the minute', () => {
     const now = Date.UTC(2026, 4, 10, 12, 30, 17, 500);
-    expect(windowEnd(now)).toBe(Date.UTC(2026, 4, 10, 12, 30, 20));
+    expect(windowEnd(now)).toBe(Date.UTC(2026, 4, 10, 12, 30, 10));
+    expect(windowEnd(Date.UTC(2026, 4, 10, 12, 30, 20))).toBe(Date.UTC(2026, 4, 10, 12, 30, 20));
     const w = sloWindowAt({ rolling: true, ms: 30 * D, text: '30d' }, now);
-    expect(w.end).toBe(Date.UTC(2026, 4, 10, 12, 30, 20));
+    expect(w.end).toBe(Date.UTC(2026, 4, 10, 12, 30, 10));
     expect(w.start).toBe(Date.UTC(2026, 3, 10, 12, 30, 0));
   });
 
@@ -69,7 +70,7 @@ describe('SLO windows', () => {
     expect(new Date(feb.start).toISOString()).toBe('2026-01-31T00:00:00.000Z');
     expect(new Date(feb.end).toISOString()).toBe('2026-02-28T00:00:00.000Z');
     const w = sloWindowAt(month, Date.UTC(2026, 1, 15, 10, 0, 3));
-    expect(w.end).toBe(Date.UTC(2026, 1, 15, 10, 0, 10));
+    expect(w.end).toBe(Date.UTC(2026, 1, 15, 10, 0, 0));
     expect(w.periodEnd).toBe(feb.end);
   });
 });

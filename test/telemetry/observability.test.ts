@@ -19,7 +19,8 @@ describe('health, readiness and metrics', () => {
     const key = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'metrics', scopes: ['ingest'] } })).body.key;
     await http(`${t.url}/v1/events`, { method: 'POST', key, body: ndjson([{ a: 1 }, { b: 2 }]) + 'bad\n', headers: { 'content-type': 'application/x-ndjson' } });
     await http(`${t.url}/v1/events`, { method: 'POST', key, body: 'x', headers: { 'content-type': 'text/plain' } });
-    const m = await http(`${t.url}/metrics`);
+    // A system admin's key sees the tenant labels (anonymous scrapes do not: metrics-access.test.ts).
+    const m = await http(`${t.url}/metrics`, { key: t.adminKey });
     expect(m.status).toBe(200);
     expect(m.headers['content-type']).toContain('text/plain');
     const text = m.text;

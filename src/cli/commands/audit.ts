@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { entryFromView, type AuditEntryView } from '../../audit/audit-query.js';
 import { ChainVerifier, type ChainResult } from '../../audit/verify-chain.js';
 import { HandledError } from './definitions.js';
+import { time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable, progress, progressDone } from '../output.js';
 
@@ -24,8 +25,8 @@ interface Filters {
 
 const filters = (c: Command) =>
   c
-    .option('--since <time>', 'RFC 3339, epoch ms, or a duration back from now (24h, 30d)')
-    .option('--until <time>', 'end of the period (same forms)')
+    .option('--since <time>', 'a date, RFC 3339, epoch ms, now-24h or a duration back (24h, 30d)', time)
+    .option('--until <time>', 'end of the period (same forms)', time)
     .option('--action <action>', 'only this action, e.g. keys.create, auth.sign_in')
     .option('--actor <actor>', 'only this actor, e.g. user:alice@example.com, key:keel_AbC')
     .option('--target <target>', 'only this target, e.g. key/key_…')

@@ -42,8 +42,7 @@ export function registerBench(program: Command): void {
     .option('--scaling', 'distributed: also run with 1, 2 and 4 ingest processes')
     .addHelpText(
       'after',
-      '\nExamples:\n  keel bench ingest --duration 10\n  keel bench ingest --rate 174000 --connections 16\n  keel bench ingest --mode distributed --nats nats://127.0.0.1:4222 --postgres postgres://postgres@127.0.0.1:5432/test --scaling\n' +
-        'The distributed bench creates its own stream and schema (random names) and removes them afterwards.',
+      '\nThe distributed bench creates its own stream and schema (random names) and removes them afterwards.',
     )
     .action(async (opts: IngestOpts, cmd: Command) => {
       const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);

@@ -4,8 +4,8 @@ import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../args.js';
 import YAML from 'yaml';
-import { ApiError } from '../client.js';
-import { clientOf, globals } from '../context.js';
+import { ApiError, EXIT } from '../client.js';
+import { answer, clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
 interface PlanItem {
@@ -22,8 +22,8 @@ interface Plan {
   warnings?: { file: string; line: number; path: string; message: string; kind?: string; name?: string }[];
 }
 
-/** Files given with -f: YAML files, or directories searched recursively for *.yaml / *.yml. */
-export function collectSources(paths: string[]): { file: string; content: string }[] {
+/** Files given with -f: YAML files, directories searched recursively for *.yaml / *.yml, or `-` (standard input). */
+export async function collectSources(paths: string[]): Promise<{ file: string; content: string }[]> {
   const out: { file: string; content: string }[] = [];
   const visit = (p: string) => {
     let st;
@@ -41,9 +41,18 @@ export function collectSources(paths: string[]): { file: string; content: string
     }
     out.push({ file: relative(process.cwd(), p) || p, content: readFileSync(p, 'utf8') });
   };
-  for (const p of paths) visit(p);
+  for (const p of paths) {
+    if (p === '-') out.push({ file: '(stdin)', content: await readStdin() });
+    else visit(p);
+  }
   if (out.length === 0) throw new UsageError(`no YAML files found in ${paths.join(', ')}`);
   return out;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const SYMBOL = { create: '+', update: '~', delete: '-', unchanged: ' ' } as const;
@@ -72,28 +81,32 @@ function printPlan(plan: Plan, applied: boolean): void {
   );
 }
 
+/** A refused definition is invalid configuration: exit 2, as the README's exit codes say. */
 function definitionError(e: unknown): never {
   if (e instanceof ApiError && e.code === 'validation_failed') {
     process.stderr.write(`${e.message}\n`);
-    process.exitCode = 1;
-    throw new HandledError();
+    throw new HandledError(EXIT.usage);
   }
   throw e;
 }
 
-/** An error already reported to the user; main() only sets the exit code. */
-export class HandledError extends Error {}
+/** An error already reported to the user; main() only returns its exit code. */
+export class HandledError extends Error {
+  constructor(readonly exitCode: number = EXIT.failed) {
+    super('handled');
+  }
+}
 
 export function registerDefinitions(program: Command): void {
   const files = (cmd: Command) =>
     cmd
-      .requiredOption('-f, --file <path...>', 'YAML file or directory (repeatable); several documents per file')
+      .requiredOption('-f, --file <path...>', 'YAML file or directory (repeatable), or - for standard input; several documents per file')
       .option('--prune', 'also delete definitions that the files do not contain');
 
   files(program.command('plan').description('Show what `keel apply` would create, change or delete (changes nothing)')).action(
     async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
       const plan = await clientOf(cmd)
-        .call<Plan>('POST', '/v1/definitions/plan', { body: { sources: collectSources(opts.file), prune: Boolean(opts.prune) } })
+        .call<Plan>('POST', '/v1/definitions/plan', { body: { sources: await collectSources(opts.file), prune: Boolean(opts.prune) } })
         .catch(definitionError);
       if (globals(cmd).json) return printJson(plan);
       printPlan(plan, false);
@@ -103,7 +116,7 @@ export function registerDefinitions(program: Command): void {
   files(program.command('apply').description('Apply definitions (OpenSLO and Keel YAML) atomically: all or nothing')).action(
     async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
       const plan = await clientOf(cmd)
-        .call<Plan>('POST', '/v1/definitions/apply', { body: { sources: collectSources(opts.file), prune: Boolean(opts.prune) } })
+        .call<Plan>('POST', '/v1/definitions/apply', { body: { sources: await collectSources(opts.file), prune: Boolean(opts.prune) } })
         .catch(definitionError);
       if (globals(cmd).json) return printJson(plan);
       printPlan(plan, true);
@@ -120,32 +133,52 @@ export function registerDefinitions(program: Command): void {
       const client = clientOf(cmd);
       const json = globals(cmd).json || opts.output === 'json';
       if (kind && name) {
-        const d = await client.call<{ spec: unknown }>('GET', `/v1/definitions/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`);
+        const d = await client.call<{ document: unknown }>('GET', `/v1/definitions/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`);
         if (json) return printJson(d);
-        process.stdout.write(YAML.stringify(d));
+        // The document as it can be applied again (`keel get SLO x -o yaml > x.yaml; keel apply -f x.yaml`).
+        process.stdout.write(YAML.stringify(d.document));
         return;
       }
-      const res = await client.call<{ definitions: { kind: string; name: string; version: number; updatedAt: number; updatedBy: string }[] }>(
+      const res = await client.call<{ definitions: { kind: string; name: string; document: unknown; version: number; updatedAt: number; updatedBy: string }[] }>(
         'GET',
         '/v1/definitions',
         { query: { kind } },
       );
       if (json) return printJson(res);
-      if (opts.output === 'yaml') return void process.stdout.write(YAML.stringify(res.definitions));
+      if (opts.output === 'yaml') return void process.stdout.write(res.definitions.map((d) => YAML.stringify(d.document)).join('---\n'));
       printTable(
-        res.definitions.map((d) => ({ ...d, updated: new Date(d.updatedAt).toISOString(), by: d.updatedBy })),
+        res.definitions.map((d) => ({ kind: d.kind, name: d.name, version: d.version, updated: new Date(d.updatedAt).toISOString(), by: d.updatedBy })),
         ['kind', 'name', 'version', 'updated', 'by'],
       );
     });
 
   program
     .command('delete')
-    .description('Delete one definition (refused while others reference it)')
-    .argument('<kind>')
-    .argument('<name>')
-    .action(async (kind: string, name: string, _opts: unknown, cmd: Command) => {
-      await clientOf(cmd).call('DELETE', `/v1/definitions/${encodeURIComponent(kind)}/${encodeURIComponent(name)}`);
-      process.stdout.write(`deleted ${kind}/${name}\n`);
+    .description('Delete one definition, or those in -f files (refused while others reference them)')
+    .argument('[kind]')
+    .argument('[name]')
+    .option('-f, --file <path...>', 'delete every definition in these YAML files or directories (- for standard input), last first')
+    .action(async (kind: string | undefined, name: string | undefined, opts: { file?: string[] }, cmd: Command) => {
+      const targets: { kind: string; name: string }[] = [];
+      if (opts.file) {
+        if (kind) throw new UsageError('give either <kind> <name> or -f, not both');
+        for (const src of await collectSources(opts.file)) {
+          for (const doc of YAML.parseAllDocuments(src.content)) {
+            const v = doc.toJS() as { kind?: unknown; metadata?: { name?: unknown } } | null;
+            if (typeof v?.kind !== 'string' || typeof v.metadata?.name !== 'string') throw new UsageError(`${src.file}: every document needs kind and metadata.name`);
+            targets.push({ kind: v.kind, name: v.metadata.name });
+          }
+        }
+        // Later documents usually reference earlier ones (an SLO its Service): delete them first.
+        targets.reverse();
+      } else if (kind && name) targets.push({ kind, name });
+      else throw new UsageError('give <kind> <name>, or -f <file>');
+      const deleted: unknown[] = [];
+      for (const t of targets) {
+        deleted.push(await clientOf(cmd).call('DELETE', `/v1/definitions/${encodeURIComponent(t.kind)}/${encodeURIComponent(t.name)}`));
+        if (!globals(cmd).json) process.stdout.write(`deleted ${t.kind}/${t.name}\n`);
+      }
+      answer(cmd, { deleted }, () => undefined);
     });
 
   program

@@ -18,7 +18,7 @@ export function registerDoctor(program: Command): void {
     .option('--strict', 'exit 1 on warnings too (for CI gates before production)')
     .addHelpText(
       'after',
-      '\nExit code: 0 when nothing failed (warnings are printed), 1 when a check failed (or warned, with --strict).\nExample: keel doctor --url http://keel-api:7070 --strict',
+      '\nExit code: 0 when nothing failed (warnings are printed), 1 when a check failed (or warned, with --strict).',
     )
     .action(async (opts: { strict?: boolean }, cmd: Command) => {
       const res = await clientOf(cmd).call<DoctorAnswer>('GET', '/v1/doctor');

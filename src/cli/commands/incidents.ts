@@ -2,7 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatDuration } from '../../incidents/postmortem.js';
-import { UsageError, positiveInt } from '../args.js';
+import { UsageError, positiveInt, time } from '../args.js';
+import { ApiError } from '../client.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -134,9 +135,18 @@ export function registerIncidents(program: Command): void {
       .argument('<id>', 'incident number or id')
       .option('-m, --note <text>', 'a note for the timeline')
       .action(async (id: string, opts: { note?: string }, cmd: Command) => {
-        const res = await clientOf(cmd).call<IncidentView>('POST', path(id, `/${action}`), { body: opts.note ? { note: opts.note } : {} });
+        const client = clientOf(cmd);
+        let already = false;
+        const res = await client.call<IncidentView>('POST', path(id, `/${action}`), { body: opts.note ? { note: opts.note } : {} }).catch(async (e: unknown) => {
+          // Acknowledging twice is what scripts and two responders do: done already is not a failure.
+          if (!(e instanceof ApiError) || e.status !== 409) throw e;
+          const now = await client.call<IncidentView>('GET', path(id));
+          if (now.state !== verb && !(name === 'ack' && now.acknowledged_at !== null)) throw e;
+          already = true;
+          return now;
+        });
         if (globals(cmd).json) return printJson(res);
-        process.stdout.write(`incident #${res.number} ${res.state}\n`);
+        process.stdout.write(already ? `incident #${res.number} already ${verb}${res.state !== verb ? ` (now ${res.state})` : ''}\n` : `incident #${res.number} ${res.state}\n`);
       });
   }
 
@@ -229,7 +239,7 @@ export function registerIncidents(program: Command): void {
     .description('Add an action item to an incident')
     .argument('<id>', 'incident number or id')
     .requiredOption('-t, --title <title>', 'what to do')
-    .option('-o, --owner <user>', 'who does it (User name, email or id)')
+    .option('--owner <user>', 'who does it (User name, email or id)')
     .action(async (id: string, opts: { title: string; owner?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ id: string; title: string }>('POST', path(id, '/action-items'), { body: { title: opts.title, ...(opts.owner ? { owner: opts.owner } : {}) } });
       if (globals(cmd).json) return printJson(res);
@@ -240,7 +250,7 @@ export function registerIncidents(program: Command): void {
     .description('List action items: of one incident, or open ones across incidents')
     .argument('[id]', 'incident number or id')
     .option('-s, --status <status>', 'all, or comma-separated: open,in_progress,done,wont_do')
-    .option('-o, --owner <user>', 'only this owner')
+    .option('--owner <user>', 'only this owner')
     .action(async (id: string | undefined, opts: { status?: string; owner?: string }, cmd: Command) => {
       const client = clientOf(cmd);
       const res = id
@@ -258,7 +268,7 @@ export function registerIncidents(program: Command): void {
     .argument('<id>', 'incident number or id')
     .argument('<item>', 'action item id')
     .option('-s, --status <status>', 'open, in_progress, done, wont_do')
-    .option('-o, --owner <user>', 'new owner ("none" to unassign)')
+    .option('--owner <user>', 'new owner ("none" to unassign)')
     .option('-t, --title <title>')
     .action(async (id: string, item: string, opts: { status?: string; owner?: string; title?: string }, cmd: Command) => {
       const body = {
@@ -275,8 +285,8 @@ export function registerIncidents(program: Command): void {
   incidents
     .command('metrics')
     .description('MTTA, MTTR, incidents by severity, pages per person per week')
-    .option('--from <time>', 'start (RFC 3339 or epoch ms; default 30 days ago)')
-    .option('--to <time>', 'end (default now)')
+    .option('--from <time>', 'start (a date, RFC 3339, epoch ms, 7d or now-1h; default 30 days ago)', time)
+    .option('--to <time>', 'end (default now)', time)
     .option('--service <service>', 'only this service')
     .action(async (opts: { from?: string; to?: string; service?: string }, cmd: Command) => {
       interface Summary {

@@ -6,10 +6,11 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDurationMs } from '../../core/time.js';
+import { parseTimeInput } from '../../core/time-input.js';
 import { KeelClient } from '../client.js';
-import { UsageError, port, positiveInt } from '../args.js';
-import { clientOf, globals } from '../context.js';
-import { printJson, printTable } from '../output.js';
+import { UsageError, port, positiveInt, time } from '../args.js';
+import { answer, clientOf, globals } from '../context.js';
+import { printFields, printJson, printTable } from '../output.js';
 import { registerIncidents } from './incidents.js';
 
 interface Person {
@@ -37,7 +38,7 @@ function registerOncall(program: Command): void {
     .command('now')
     .description('Who is on call now in every schedule (or one)')
     .option('-s, --schedule <schedule>', 'only this schedule')
-    .option('--at <time>', 'at this time instead of now (RFC 3339)')
+    .option('--at <time>', 'at this time instead of now (a date, RFC 3339, 7d or now-1h)', time)
     .action(async (opts: { schedule?: string; at?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ oncall: { schedule: string; on_call: Person | null; source: string | null; until: string | null; next: { user: Person; start: string } | null }[] }>(
         'GET',
@@ -55,8 +56,8 @@ function registerOncall(program: Command): void {
     .command('shifts')
     .description('Shifts of a schedule in a range (default: the next 7 days)')
     .argument('<schedule>')
-    .option('--at <time>', 'start (RFC 3339; default now)')
-    .option('--until <time>', 'end (RFC 3339; default 7 days after start)')
+    .option('--at <time>', 'start (a date, RFC 3339 or now+1h; default now)', time)
+    .option('--until <time>', 'end (a date, RFC 3339 or now+1h; default 7 days after start)', time)
     .action(async (schedule: string, opts: { at?: string; until?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ time_zone: string; shifts: { user: Person; start: string; end: string; source: string }[]; gaps: { start: string; end: string }[] }>(
         'GET',
@@ -78,8 +79,8 @@ function registerOncall(program: Command): void {
     .description('Add an override (wins over every layer)')
     .argument('<schedule>')
     .requiredOption('-u, --user <user>', 'who covers (User name, email or id)')
-    .requiredOption('--start <time>', 'RFC 3339')
-    .requiredOption('--end <time>', 'RFC 3339')
+    .requiredOption('--start <time>', 'a date, RFC 3339 or now+1h', time)
+    .requiredOption('--end <time>', 'a date, RFC 3339 or now+1h', time)
     .action(async (schedule: string, opts: { user: string; start: string; end: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ id: string; user: Person; start: string; end: string }>('POST', `/v1/schedules/${encodeURIComponent(schedule)}/overrides`, { body: opts });
       if (globals(cmd).json) return printJson(res);
@@ -132,18 +133,18 @@ function registerSilences(program: Command): void {
     .description('Silence alerts matching every --matcher for a while')
     .requiredOption('-m, --matcher <matcher>', 'label matcher, e.g. alertname="DiskFull" or env=~"dev|test" (repeatable)', collect, [])
     .option('-d, --duration <duration>', 'how long, from now or --start (e.g. 2h)', '1h')
-    .option('--start <time>', 'RFC 3339 (default now)')
-    .option('--end <time>', 'RFC 3339 (instead of --duration)')
+    .option('--start <time>', 'a date, RFC 3339 or now+1h (default now)', time)
+    .option('--end <time>', 'a date, RFC 3339 or now+1h (instead of --duration)', time)
     .requiredOption('-c, --comment <text>', 'why')
     .option('-a, --author <name>', 'who (default: $USER)')
     .option('-n, --name <name>', 'name (default: generated)')
     .action(async (opts: { matcher: string[]; duration: string; start?: string; end?: string; comment: string; author?: string; name?: string }, cmd: Command) => {
-      const start = opts.start ? Date.parse(opts.start) : Date.now();
-      if (Number.isNaN(start)) throw new UsageError(`--start: "${opts.start}" is not a time`);
+      // --start and --end were checked by the option parser; a silence's times are absolute.
+      const now = Date.now();
+      const start = opts.start ? parseTimeInput(opts.start, now) : now;
       const ms = parseDurationMs(opts.duration);
       if (!opts.end && !Number.isFinite(ms)) throw new UsageError(`--duration: "${opts.duration}" is not a duration (e.g. 30m, 2h)`);
-      const end = opts.end ? Date.parse(opts.end) : start + ms;
-      if (Number.isNaN(end)) throw new UsageError(`--end: "${opts.end}" is not a time`);
+      const end = opts.end ? parseTimeInput(opts.end, now) : start + ms;
       const res = await clientOf(cmd).call<{ name: string; spec: { startsAt: string; endsAt: string } }>('POST', '/v1/silences', {
         body: {
           ...(opts.name ? { name: opts.name } : {}),
@@ -177,8 +178,8 @@ function registerSilences(program: Command): void {
     .description('Remove a silence')
     .argument('<name>')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await clientOf(cmd).call('DELETE', `/v1/silences/${encodeURIComponent(name)}`);
-      process.stdout.write(`silence ${name} removed\n`);
+      const res = await clientOf(cmd).call('DELETE', `/v1/silences/${encodeURIComponent(name)}`);
+      answer(cmd, res ?? { name, removed: true }, () => process.stdout.write(`silence ${name} removed\n`));
     });
 }
 
@@ -270,8 +271,8 @@ function registerPagingSettings(program: Command): void {
     .description('Delete a secret')
     .argument('<name>')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await clientOf(cmd).call('DELETE', `/v1/paging/secrets/${encodeURIComponent(name)}`);
-      process.stdout.write(`secret ${name} deleted\n`);
+      const res = await clientOf(cmd).call('DELETE', `/v1/paging/secrets/${encodeURIComponent(name)}`);
+      answer(cmd, res ?? { name, deleted: true }, () => process.stdout.write(`secret ${name} deleted\n`));
     });
 
   const smtp = paging.command('smtp').description('The SMTP server email notifications go through');
@@ -305,7 +306,8 @@ function registerPagingSettings(program: Command): void {
     .command('show')
     .description('Show the SMTP settings (never the password)')
     .action(async (_opts: unknown, cmd: Command) => {
-      printJson(await clientOf(cmd).call('GET', '/v1/paging/smtp'));
+      const res = await clientOf(cmd).call<Record<string, unknown>>('GET', '/v1/paging/smtp');
+      answer(cmd, res, () => printFields(res));
     });
 
   paging
@@ -347,7 +349,8 @@ function registerPagingSettings(program: Command): void {
         if (i <= 0) throw new UsageError(`--label "${l}": write name=value`);
         labels[l.slice(0, i)] = l.slice(i + 1);
       }
-      printJson(await clientOf(cmd).call('POST', '/v1/paging/route-test', { body: { labels, severity: opts.severity, ...(opts.service ? { service: opts.service } : {}) } }));
+      const res = await clientOf(cmd).call<Record<string, unknown>>('POST', '/v1/paging/route-test', { body: { labels, severity: opts.severity, ...(opts.service ? { service: opts.service } : {}) } });
+      answer(cmd, res, () => printFields(res));
     });
 }
 

@@ -1,7 +1,9 @@
 /** `keel slo list|status|series|alerts|backfill|evaluate|delete` and `keel export prometheus-rules`. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { clientOf, globals } from '../context.js';
+import { time } from '../args.js';
+import { answer, clientOf, globals } from '../context.js';
+import { fitSeriesStep } from '../series-step.js';
 import { printJson, printTable, progress, progressDone } from '../output.js';
 
 interface ObjectiveStatus {
@@ -13,7 +15,9 @@ interface ObjectiveStatus {
   errorBudget: { unit: string; total: number; consumed: number; remaining: number; remainingPercent: number; consumedPercent: number };
   burnRates: { window: string; burnRate: number; badEvents: number; totalEvents: number }[];
   forecast: { window: string; burnRate: number; exhausted: boolean; exhaustsAt: string | null; exhaustsInSeconds: number | null };
-  topBreakdown: { values: Record<string, string>; badEvents: number; totalEvents: number }[];
+  topBreakdown?: { values: Record<string, string>; badEvents: number; totalEvents: number; badRatio: number; lift: number }[];
+  breakdownBaseline?: { badRatio: number | null };
+  breakdownOther?: { badEvents: number; totalEvents: number; badShare: number };
 }
 
 interface Status {
@@ -21,7 +25,7 @@ interface Status {
   displayName?: string;
   service: string;
   budgetingMethod: string;
-  window: { duration: string; rolling: boolean; start: string; end: string; calendar?: { startTime: string; timeZone: string } };
+  window: { duration: string; rolling: boolean; start: string; end: string; calendar?: { startTime: string; timeZone: string }; coverage?: { from: string; percent: number; complete: boolean } };
   objectives: ObjectiveStatus[];
   alerts: { objective: number; policy: string; severity: string; status: string; since: string }[];
   backfill: Backfill;
@@ -49,6 +53,7 @@ function printStatus(s: Status): void {
   const w = s.window;
   out(`SLO ${s.name}${s.displayName ? ` (${s.displayName})` : ''}  service ${s.service}  ${s.budgetingMethod}`);
   out(`window: ${w.rolling ? `rolling ${w.duration}` : `calendar ${w.duration} from ${w.calendar?.startTime} ${w.calendar?.timeZone}`}, ${w.start} .. ${w.end}`);
+  if (w.coverage && !w.coverage.complete) out(`history: events from ${w.coverage.from} only, ${w.coverage.percent}% of the window (older events were not retained when the SLO was created)`);
   for (const o of s.objectives) {
     out();
     out(`objective ${o.name}: target ${pct(o.target)}, SLI ${pct(o.sli)}`);
@@ -67,11 +72,14 @@ function printStatus(s: Status): void {
             : `not exhausted at the ${f.window} burn rate (${f.burnRate.toFixed(2)}x)${w.rolling ? '' : ' before the period ends'}`
       }`,
     );
-    if (o.topBreakdown.length) {
-      out('  most bad events:');
+    if (o.topBreakdown?.length) {
+      out(`  failing most (bad ratio against the SLO's ${pct(o.breakdownBaseline?.badRatio ?? null, 2)}):`);
       for (const t of o.topBreakdown) {
-        out(`    ${Object.entries(t.values).map(([k, v]) => `${k}=${v}`).join(' ')}: ${num(t.badEvents)} bad of ${num(t.totalEvents)}`);
+        out(`    ${Object.entries(t.values).map(([k, v]) => `${k}=${v}`).join(' ')}: ${pct(t.badRatio, 2)} bad (${num(t.badEvents)} of ${num(t.totalEvents)}, ${t.lift.toFixed(1)}x)`);
       }
+    }
+    if (o.breakdownOther && o.breakdownOther.badEvents > 0) {
+      out(`  __other__ (combinations past the cap): ${num(o.breakdownOther.badEvents)} bad of ${num(o.breakdownOther.totalEvents)}, ${pct(o.breakdownOther.badShare, 2)} of the bad events`);
     }
   }
   out();
@@ -124,15 +132,17 @@ export function registerSlo(program: Command): void {
     .command('series')
     .description('SLI, budget remaining and burn rates over time')
     .argument('<name>', 'SLO name')
-    .option('--from <time>', 'start (RFC 3339 or epoch ms; default 24 hours ago)')
-    .option('--to <time>', 'end (default now)')
+    .option('--from <time>', 'start (a date, RFC 3339, epoch ms, 7d or now-1h; default 24 hours ago)', time)
+    .option('--to <time>', 'end (default now)', time)
     .option('--step <duration>', 'distance between points, whole minutes (e.g. 5m, 1h)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { from?: string; to?: string; step?: string }, cmd: Command) => {
+      const fitted = fitSeriesStep(opts, Date.now());
+      if (fitted.note) process.stderr.write(`note: ${fitted.note}\n`);
       const res = await clientOf(cmd).call<{ objectives: { name: string; points: { t: string; sli: number | null; budgetRemaining: number; burnRates: Record<string, number> }[] }[] }>(
         'GET',
         `/v1/slos/${encodeURIComponent(name)}/series`,
-        { query: { from: opts.from, to: opts.to, step: opts.step } },
+        { query: { from: opts.from, to: opts.to, step: fitted.step } },
       );
       if (globals(cmd).json) return printJson(res);
       for (const o of res.objectives) {
@@ -194,7 +204,7 @@ export function registerSlo(program: Command): void {
 
   slo
     .command('evaluate')
-    .description('Evaluate burn-rate alerts now instead of waiting for the next round')
+    .description("Evaluate your tenant's burn-rate alerts now instead of waiting for the next round")
     .option('--json', 'machine-readable output')
     .action(async (_opts: unknown, cmd: Command) => {
       const res = await clientOf(cmd).call<{ evaluated: number; transitions: number }>('POST', '/v1/slo-evaluations');
@@ -207,8 +217,8 @@ export function registerSlo(program: Command): void {
     .description('Delete an SLO (its alerts resolve; its counters are pruned)')
     .argument('<name>', 'SLO name')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      await clientOf(cmd).call('DELETE', `/v1/slos/${encodeURIComponent(name)}`);
-      process.stdout.write(`deleted SLO/${name}\n`);
+      const res = await clientOf(cmd).call('DELETE', `/v1/slos/${encodeURIComponent(name)}`);
+      answer(cmd, res ?? { deleted: `SLO/${name}` }, () => process.stdout.write(`deleted SLO/${name}\n`));
     });
 
   const exp = program.command('export').description('Export Keel configuration for other tools');

@@ -15,6 +15,7 @@ interface StartOpts {
   nats?: string;
   postgres?: string;
   partitions?: number;
+  allowUnreadableSecrets?: boolean;
 }
 
 export function registerStart(program: Command): void {
@@ -30,12 +31,16 @@ export function registerStart(program: Command): void {
     .option('--postgres <url>', 'PostgreSQL URL, postgres://user:password@host:5432/db (env KEEL_POSTGRES_URL)')
     .option('--partitions <n>', 'event log partitions; every process must agree (env KEEL_PARTITIONS; default 8)', positiveInt)
     .option('--parse-threads <n>', 'threads that parse request bodies (0 = main thread)', nonNegativeInt)
+    .option('--allow-unreadable-secrets', 'start even when stored secrets were sealed with a key this Keel lacks (they stay unreadable until the key is back)')
     .addHelpText(
       'after',
       [
         '',
         'On first start Keel creates the "default" tenant and prints an admin API key once.',
-        'Set KEEL_BOOTSTRAP_KEY to choose that key (automation, tests).',
+        'Set KEEL_BOOTSTRAP_KEY to choose that key (automation, tests). Lost it? keel admin create-key --data-dir <dir>.',
+        '',
+        'Start refuses (exit 2) when the port is taken, or when stored secrets were sealed with a key it',
+        'does not have (a missing or wrong secret.key / KEEL_SECRET_KEY); --allow-unreadable-secrets overrides the latter.',
         '',
         'Distributed mode (docs/distributed.md): every process needs the same KEEL_SECRET_KEY, e.g.',
         '  export KEEL_NATS_URL=nats://nats:4222 KEEL_POSTGRES_URL=postgres://keel:secret@db/keel KEEL_SECRET_KEY=$(openssl rand -hex 32)',
@@ -62,6 +67,7 @@ export function registerStart(program: Command): void {
           'nats.url': opts.nats,
           'postgres.url': opts.postgres,
           'nats.partitions': opts.partitions,
+          'secrets.allowUnreadable': opts.allowUnreadableSecrets,
         },
       });
       const logger = createLogger(config.logLevel);

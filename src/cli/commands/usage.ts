@@ -1,5 +1,6 @@
 /** `keel usage`: events and bytes received per tenant. */
 import type { Command } from 'commander';
+import { time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -15,12 +16,11 @@ export function registerUsage(program: Command): void {
   program
     .command('usage')
     .description('Events and bytes Keel received per tenant, per minute, hour or day (counted exactly once from the event log)')
-    .option('--from <time>', 'start, RFC 3339 or epoch ms (default: one hour before --to)')
-    .option('--to <time>', 'end, RFC 3339 or epoch ms (default: now)')
+    .option('--from <time>', 'start, a date, RFC 3339, epoch ms, 7d or now-1h (default: one hour before --to)', time)
+    .option('--to <time>', 'end, a date, RFC 3339, epoch ms, 7d or now-1h (default: now)', time)
     .option('--step <step>', 'bucket size: minute, hour or day', 'minute')
     .option('-t, --tenant <tenant>', 'one tenant (system admins see all tenants without it)')
     .option('--totals', 'print only the totals per tenant')
-    .addHelpText('after', '\nExamples:\n  keel usage --step hour --from 2026-03-01T00:00:00Z\n  keel usage --tenant acme --totals --json')
     .action(async (opts: { from?: string; to?: string; step: string; tenant?: string; totals?: boolean }, cmd: Command) => {
       const res = await clientOf(cmd).call<UsageAnswer>('GET', '/v1/usage', {
         query: { from: opts.from, to: opts.to, step: opts.step, tenant: opts.tenant },

@@ -1,5 +1,6 @@
 /** `keel verify counts`: do the counters agree with the readable event log? */
 import type { Command } from 'commander';
+import { time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -16,11 +17,8 @@ export function registerVerify(program: Command): void {
   verify
     .command('counts')
     .description('Recompute usage from the readable event log and compare it with the counters, per partition, tenant and minute')
-    .option('--since <time>', 'compare minutes from this time on, RFC 3339 or epoch ms (default: one hour ago; keep it within the log’s retention)')
-    .addHelpText(
-      'after',
-      '\nExit code: 0 when the counters equal the log, 1 when one differs (the partitions, minutes and batch ids are printed).\nExamples:\n  keel verify counts\n  keel verify counts --since 2026-03-01T10:00:00Z --json',
-    )
+    .option('--since <time>', 'compare minutes from this time on: a date, RFC 3339, epoch ms, 7d or now-1h (default: one hour ago; keep it within the log’s retention)', time)
+    .addHelpText('after', '\nExit code: 0 when the counters equal the log, 1 when one differs (the partitions, minutes and batch ids are printed).')
     .action(async (opts: { since?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<VerifyAnswer>('GET', '/v1/verify/counts', { query: { since: opts.since } });
       if (globals(cmd).json) printJson(res);

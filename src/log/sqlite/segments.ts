@@ -33,7 +33,8 @@ export function listSegments(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-function fsyncDir(dir: string): void {
+/** Makes a directory's entries (new, renamed files) durable. */
+export function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
@@ -62,7 +63,8 @@ export class SegmentWriter {
     indexed: { segment: number; end: number } | undefined,
     private readonly segmentBytes = SEGMENT_BYTES,
   ) {
-    mkdirSync(dir, { recursive: true });
+    // Private like the rest of the data dir: events are tenants' data.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const existing = listSegments(dir);
     const newest = existing[existing.length - 1];
     if (newest !== undefined) {
@@ -86,7 +88,7 @@ export class SegmentWriter {
   private open(id: number): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.id = id;
-    this.fd = openSync(segmentFile(this.dir, id), 'wx+');
+    this.fd = openSync(segmentFile(this.dir, id), 'wx+', 0o600);
     this.size = 0;
     // The new file's directory entry must be durable before anything in it is acknowledged.
     fsyncDir(this.dir);

@@ -15,6 +15,7 @@ import * as m0400 from './0400_cluster.js';
 import * as m0401 from './0401_usage.js';
 import * as m0402 from './0402_batch_ids.js';
 import * as m0403 from './0403_audit_pending.js';
+import * as m0500 from './0500_password_team.js';
 import * as m0540 from './0540_leader_leases.js';
 
 export const migrations: Record<string, Migration> = {
@@ -30,5 +31,6 @@ export const migrations: Record<string, Migration> = {
   '0401_usage': m0401,
   '0402_batch_ids': m0402,
   '0403_audit_pending': m0403,
+  '0500_password_team': m0500,
   '0540_leader_leases': m0540,
 };
