@@ -68,6 +68,11 @@ export interface RouteDef<B = unknown, Q = unknown, P = unknown> {
   bodyLimit?: number;
   /** Longest the handler may run (default: `security.handlerTimeout`); for long polls. */
   timeoutMs?: number;
+  /**
+   * Runs after authentication and before the body is read: throws a `KeelError` (503) when this
+   * process cannot take the request now. The answer closes the connection (the body stays unread).
+   */
+  admission?(request: FastifyRequest): void | Promise<void>;
   responses: RouteResponse[];
   handler(ctx: RouteContext<B, Q, P>): Promise<unknown>;
   /** Runs after every response of this route, errors included (for per-route metrics). */

@@ -272,6 +272,22 @@ function register(app: FastifyInstance, def: AnyRoute, deps: ServerDeps): void {
         throw new KeelError('forbidden', `${deps.auth.describe(def.permission, principal)}, needed for ${route}`);
       }
     },
+    // After authentication, before the body is read: a process that cannot take the request now
+    // (ingest without its event log) answers at the headers and closes the connection, instead
+    // of reading a body it will refuse.
+    ...(def.admission
+      ? {
+          preParsing: async (req: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream) => {
+            try {
+              await def.admission!(req);
+            } catch (err) {
+              void reply.header('connection', 'close');
+              throw err;
+            }
+            return payload;
+          },
+        }
+      : {}),
     handler: async (req: FastifyRequest, reply: FastifyReply) => {
       const principal = req.principal;
       const params = def.params ? def.params.parse(req.params) : req.params;

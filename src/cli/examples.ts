@@ -89,6 +89,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'paging route-test': ['keel paging route-test -l team=web -l alertname=HighErrorRate --severity critical'],
   usage: ['keel usage --step hour --from 2026-03-01T00:00:00Z', 'keel usage --tenant acme --totals --json'],
   doctor: ['keel doctor', 'keel doctor --url http://keel-api:7070 --strict'],
+  'verify counts': ['keel verify counts', 'keel verify counts --since 2026-03-01T10:00:00Z --json', 'keel verify counts --since 6h'],
   'bench paging': ['keel bench paging --alerts 1000 --concurrency 50'],
   'bench ingest': [
     'keel bench ingest --duration 10',

@@ -25,6 +25,7 @@ import { registerCompletion } from './commands/completion.js';
 import { addExamples } from './examples.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerVersion } from './commands/version.js';
+import { registerVerify } from './commands/verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('keel')
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerPaging(program);
   registerUsage(program);
   registerDoctor(program);
+  registerVerify(program);
   registerBench(program);
   registerMigrate(program);
   registerVersion(program);

@@ -24,6 +24,40 @@ export interface NatsFacts {
   streamProblem?: string;
   /** From the server's monitoring endpoint (/varz), when nats.monitorUrl is set. */
   monitor?: { syncAlways: boolean; syncIntervalNs?: number; version?: string } | { error: string };
+  /** The stream's state on each server of nats.monitorUrl (/jsz), to compare replicas. */
+  replicaStates?: ReplicaState[];
+}
+
+export type ReplicaState = { server: string; messages: number; bytes: number; lastSeq: number } | { server: string; error: string };
+
+/**
+ * Replicas of one stream that disagree on what they hold. Under load followers trail the leader by
+ * a few messages, so a difference is a warning to look again, not a failure; a difference that
+ * stays (seen on nats-server 2.9.10 after a stalled stream leader) means reads depend on which node
+ * leads: run `keel verify counts`.
+ */
+export function replicaChecks(states: ReplicaState[] | undefined, replicas: number | undefined): Check[] {
+  if (!states || (replicas ?? 1) <= 1) return [];
+  const read = states.filter((s): s is Extract<ReplicaState, { messages: number }> => !('error' in s));
+  const failed = states.filter((s): s is Extract<ReplicaState, { error: string }> => 'error' in s);
+  const list = read.map((s) => `${s.server}: ${s.messages} messages, ${s.bytes} bytes, last sequence ${s.lastSeq}`).join('; ');
+  const out: Check[] = [];
+  if (read.length + failed.length < (replicas ?? 1)) {
+    out.push({ name: 'nats.replicas.agree', status: 'warn', message: `nats.monitorUrl lists ${states.length} of the stream's ${replicas} servers: list every server's monitoring URL to compare all replicas` });
+  }
+  for (const f of failed) out.push({ name: 'nats.replicas.agree', status: 'warn', message: `cannot read the stream's state from ${f.server}: ${f.error}` });
+  if (read.length < 2) return out;
+  const same = read.every((s) => s.messages === read[0]!.messages && s.bytes === read[0]!.bytes && s.lastSeq === read[0]!.lastSeq);
+  out.push(
+    same
+      ? { name: 'nats.replicas.agree', status: 'ok', message: `${read.length} replicas hold the same stream state (${read[0]!.messages} messages, last sequence ${read[0]!.lastSeq})` }
+      : {
+          name: 'nats.replicas.agree',
+          status: 'warn',
+          message: `the stream's replicas differ (${list}); under load followers trail briefly, so run doctor again: a difference that stays means reads depend on which node leads — run \`keel verify counts\``,
+        },
+  );
+  return out;
 }
 
 export interface PostgresFacts {
@@ -172,7 +206,7 @@ export function doctorChecks(f: DoctorFacts): Check[] {
       );
     }
   }
-  if (f.nats) out.push(...natsChecks(f.nats));
+  if (f.nats) out.push(...natsChecks(f.nats), ...replicaChecks(f.nats.replicaStates, f.nats.stream?.replicas));
   if (f.postgres) out.push(...postgresChecks(f.postgres));
   if (f.members) out.push(...memberChecks(f.members));
   return out;

@@ -6,7 +6,7 @@ import type { KeelConfig } from '../core/config.js';
 import type { EventLog } from '../log/event-log.js';
 import type { JetStreamEventLog } from '../log/jetstream/jetstream-event-log.js';
 import type { Store } from '../store/store.js';
-import type { DoctorFacts, NatsFacts, PostgresFacts } from './doctor-checks.js';
+import type { DoctorFacts, NatsFacts, PostgresFacts, ReplicaState } from './doctor-checks.js';
 import { listMembers } from './membership.js';
 
 export async function postgresFacts(store: Store): Promise<PostgresFacts> {
@@ -38,6 +38,28 @@ export async function readMonitor(monitorUrl: string): Promise<NonNullable<NatsF
   }
 }
 
+/** The stream's state as each server's monitoring endpoint (/jsz) reports its own replica. */
+export async function readReplicaStates(monitorUrls: string[], stream: string): Promise<ReplicaState[]> {
+  return Promise.all(
+    monitorUrls.map(async (url): Promise<ReplicaState> => {
+      const base = url.replace(/\/+$/, '');
+      try {
+        const res = await request(`${base}/jsz?accounts=true&streams=true`, { headersTimeout: 3_000, bodyTimeout: 3_000 });
+        const body = (await res.body.json()) as {
+          server_id?: string;
+          account_details?: { stream_detail?: { name: string; state?: { messages: number; bytes: number; last_seq: number } }[] }[];
+        };
+        if (res.statusCode !== 200) return { server: base, error: `HTTP ${res.statusCode}` };
+        const s = (body.account_details ?? []).flatMap((a) => a.stream_detail ?? []).find((d) => d.name === stream);
+        if (!s?.state) return { server: base, error: `holds no replica of stream ${stream}` };
+        return { server: base, messages: s.state.messages, bytes: s.state.bytes, lastSeq: s.state.last_seq };
+      } catch (e) {
+        return { server: base, error: (e as Error).message };
+      }
+    }),
+  );
+}
+
 export async function natsFacts(log: JetStreamEventLog, config: KeelConfig): Promise<NatsFacts> {
   const f = log.facts();
   let stream = f.stream;
@@ -61,7 +83,11 @@ export async function natsFacts(log: JetStreamEventLog, config: KeelConfig): Pro
       ...(stream.cluster ? { replicasCurrent: replicas.filter((r) => r.current).length } : {}),
     };
   }
-  if (config.nats.monitorUrl) facts.monitor = await readMonitor(config.nats.monitorUrl);
+  if (config.nats.monitorUrl) {
+    const urls = config.nats.monitorUrl.split(',').map((u) => u.trim());
+    facts.monitor = await readMonitor(urls[0]!);
+    facts.replicaStates = await readReplicaStates(urls, config.nats.stream);
+  }
   return facts;
 }
 

@@ -2,14 +2,26 @@
  * Leader-only work (alert evaluation, escalation timers, retention): exactly one process runs each
  * named leadership at a time.
  *
- * Distributed: a PostgreSQL session advisory lock per name, held on one dedicated connection.
- * Standbys try the lock every `pollMs`. The holder checks its connection on the same period; when
- * the connection (and so the lock) is lost, the leader's work is aborted. A new holder waits
- * `graceMs` (two polls) before starting, so a deposed leader has noticed its loss before the new
- * one acts; writes that must never come from a deposed leader are fenced inside their transaction
- * by `lease.assertHeld(trx)` (the lock must be visible in pg_locks for this process's session).
- * A leader that dies (kill -9) closes its socket, PostgreSQL releases the lock at once, and a
- * standby takes over within pollMs + graceMs. Each tenure is recorded in `leader_tenures`.
+ * Distributed: a time-bounded **lease** per name, a row in `leader_leases` with its holder, an
+ * expiry in the database's clock and an epoch that grows at every change of holder. Session
+ * advisory locks were not enough: a leader that stalls (SIGSTOP, a long GC pause, a frozen VM)
+ * keeps its socket and so its lock, and nobody replaced it for as long as the stall lasted.
+ *
+ *  - The holder renews its lease every `pollMs` (one statement on a dedicated connection, which
+ *    also advances the tenure's heartbeat). A renewal finding the lease expired ends the tenure:
+ *    a process that resumes after a stall learns at once that it no longer leads.
+ *  - Standbys try every `pollMs`; a lease not renewed for `leaseMs` is taken over, with epoch + 1.
+ *    So a standby takes over at most `leaseMs + pollMs` (+ `graceMs`) after the last renewal.
+ *  - Fencing: `lease.assertHeld(trx)` checks, inside the caller's transaction, that the lease row
+ *    still has this holder and epoch and has not expired, and keeps a KEY SHARE lock on it until
+ *    commit. A takeover locks the row FOR UPDATE first, so it waits for every fenced transaction
+ *    of the old holder to end; such a transaction cannot hold the row hostage, because it also
+ *    sets `idle_in_transaction_session_timeout` to the lease, so a leader stalled mid-transaction
+ *    loses its session (and its uncommitted writes) once the lease has run out.
+ *  - Locally, the holder counts its lease from the moment it sent the renewal (monotonic clock),
+ *    which ends no later than the database's expiry: after a stall `assertHeld` refuses at once,
+ *    before any round trip.
+ * Each tenure is recorded in `leader_tenures`.
  */
 import { hostname } from 'node:os';
 import { sql, type Kysely, type Transaction } from 'kysely';
@@ -19,7 +31,7 @@ import { randomBase62 } from '../core/ids.js';
 import { pause } from '../core/pause.js';
 import type { LeaderLease } from '../core/context.js';
 import type { Database } from '../store/schema.js';
-import { advisoryKey, type PostgresHandle } from '../store/postgres.js';
+import type { PostgresHandle } from '../store/postgres.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export type LeaderWork = (lease: LeaderLease) => Promise<void>;
@@ -97,40 +109,56 @@ export class LocalLeadership implements Leadership {
   }
 }
 
+interface Tenure {
+  id: number;
+  epoch: number;
+  controller: AbortController;
+  /** performance.now() until which this process may act as leader without renewing. */
+  validUntil: number;
+  running?: Promise<void>;
+  startTimer?: NodeJS.Timeout;
+}
+
 interface Entry {
   name: string;
   fn: LeaderWork;
-  key: string;
-  /** Set while this process holds the lock. */
-  tenure?: { id: number; controller: AbortController; acquiredAt: number; running?: Promise<void>; startTimer?: NodeJS.Timeout };
+  /** Set while this process holds the lease. */
+  tenure?: Tenure;
 }
 
 export interface PostgresLeadershipOptions {
   handle: PostgresHandle;
   holder: string;
   logger: Logger;
-  /** How often standbys try the lock and the holder checks its connection. */
+  /** How often the holder renews its leases and standbys try to take them. */
   pollMs: number;
-  /** Wait after winning the lock before starting the work (default two polls). */
+  /** A lease not renewed for this long goes to a standby (default five polls). */
+  leaseMs?: number;
+  /** Wait after taking a lease before starting the work (default one poll). */
   graceMs?: number;
 }
 
+/** Epoch milliseconds in the database's clock (lease times never depend on machines' clocks). */
+const DB_NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+/** PostgreSQL's lock_not_available: a takeover waiting for a fenced transaction of the old holder. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 export class PostgresLeadership implements Leadership {
   readonly holder: string;
+  readonly leaseMs: number;
   private readonly entries = new Map<string, Entry>();
   private client: pg.Client | undefined;
-  private clientPid = 0;
   private connecting: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private ticking = false;
   private stopped = false;
   private connected = false;
-  private readonly scope: string;
 
   constructor(private readonly o: PostgresLeadershipOptions) {
     this.holder = o.holder;
-    this.scope = o.handle.schema ?? '';
-    // Connect at once (readiness reports the lock connection), and keep it checked.
+    this.leaseMs = o.leaseMs ?? 5 * o.pollMs;
+    if (this.leaseMs < 2 * o.pollMs) throw new KeelError('validation_failed', `cluster.leaderLease (${this.leaseMs} ms) must be at least twice cluster.leaderPoll (${o.pollMs} ms)`);
+    // Connect at once (readiness reports the lease connection), and keep renewing.
     this.timer = setInterval(() => void this.tick(), this.o.pollMs);
     this.timer.unref();
     void this.tick();
@@ -138,12 +166,13 @@ export class PostgresLeadership implements Leadership {
 
   run(name: string, fn: LeaderWork): void {
     if (this.entries.has(name)) throw new Error(`leadership ${name} is already registered`);
-    this.entries.set(name, { name, fn, key: advisoryKey(this.scope, `leader:${name}`) });
+    this.entries.set(name, { name, fn });
     void this.tick();
   }
 
   held(): string[] {
-    return [...this.entries.values()].filter((e) => e.tenure && !e.tenure.controller.signal.aborted).map((e) => e.name);
+    const now = performance.now();
+    return [...this.entries.values()].filter((e) => e.tenure && !e.tenure.controller.signal.aborted && now < e.tenure.validUntil).map((e) => e.name);
   }
 
   names(): string[] {
@@ -157,33 +186,31 @@ export class PostgresLeadership implements Leadership {
   private async connect(): Promise<void> {
     const client = new pg.Client({ ...this.o.handle.clientConfig, application_name: `keel-leader ${this.holder}` });
     client.on('error', (err) => {
-      if (this.client === client) this.lose(`the lock connection failed: ${err.message}`);
+      if (this.client === client) this.loseAll(`the lease connection failed: ${err.message}`);
     });
     client.on('end', () => {
-      if (this.client === client) this.lose('the lock connection closed');
+      if (this.client === client) this.loseAll('the lease connection closed');
     });
     await client.connect();
-    // Ask the server to notice a vanished peer quickly (a leader whose machine died).
-    await client.query("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3").catch(() => undefined);
-    const r = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     this.client = client;
-    this.clientPid = Number(r.rows[0]!.pid);
     this.connected = true;
   }
 
-  /** The lock connection is gone: every leadership it held is lost. */
-  private lose(reason: string): void {
+  /** The lease connection is gone: renewals cannot be made, so every tenure ends now. */
+  private loseAll(reason: string): void {
     const client = this.client;
     this.client = undefined;
     this.connected = false;
     client?.end().catch(() => undefined);
-    for (const e of this.entries.values()) {
-      if (!e.tenure) continue;
-      this.o.logger.warn({ leadership: e.name, reason }, 'leadership lost');
-      clearTimeout(e.tenure.startTimer);
-      e.tenure.controller.abort();
-      e.tenure = undefined;
-    }
+    for (const e of this.entries.values()) this.end(e, reason);
+  }
+
+  private end(e: Entry, reason: string): void {
+    if (!e.tenure) return;
+    this.o.logger.warn({ leadership: e.name, epoch: e.tenure.epoch, reason }, 'leadership lost');
+    clearTimeout(e.tenure.startTimer);
+    e.tenure.controller.abort();
+    e.tenure = undefined;
   }
 
   private async tick(): Promise<void> {
@@ -201,58 +228,100 @@ export class PostgresLeadership implements Leadership {
         }
       }
       const client = this.client!;
-      const now = Date.now();
-      for (const e of this.entries.values()) {
-        if (this.stopped) return;
-        if (e.tenure) {
-          await client.query('UPDATE leader_tenures SET beat_at = $1 WHERE id = $2', [now, e.tenure.id]);
-          continue;
-        }
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [e.key]);
-        if (!r.rows[0]!.ok) continue;
-        const t = await client.query<{ id: number }>(
-          'INSERT INTO leader_tenures (name, holder, started_at, beat_at) VALUES ($1, $2, $3, $3) RETURNING id',
-          [e.name, this.holder, now],
-        );
-        this.begin(e, Number(t.rows[0]!.id), now);
-      }
+      // Renewals first: a takeover attempt below may wait up to a poll for a lock.
+      for (const e of this.entries.values()) if (e.tenure && !this.stopped) await this.renew(client, e, e.tenure);
+      for (const e of this.entries.values()) if (!e.tenure && !this.stopped) await this.tryAcquire(client, e);
       if (this.entries.size === 0) await client.query('SELECT 1');
     } catch (err) {
-      if (this.client) this.lose(`the lock connection failed: ${(err as Error).message}`);
+      if (this.client) this.loseAll(`the lease connection failed: ${(err as Error).message}`);
     } finally {
       this.ticking = false;
     }
   }
 
-  private begin(e: Entry, id: number, now: number): void {
+  private async renew(client: pg.Client, e: Entry, tenure: Tenure): Promise<void> {
+    const sent = performance.now();
+    if (sent >= tenure.validUntil) {
+      // This process could not renew in time (it stalled, or PostgreSQL was slow): whatever the
+      // row says, another process may hold the lease by now.
+      this.end(e, `the lease ran out ${Math.round(sent - tenure.validUntil + this.leaseMs)} ms after its last renewal (the process stalled or could not reach PostgreSQL)`);
+      return;
+    }
+    const r = await client.query(
+      `WITH lease AS (
+         UPDATE leader_leases SET expires_at = ${DB_NOW} + $4::bigint
+         WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > ${DB_NOW}
+         RETURNING tenure_id)
+       UPDATE leader_tenures SET beat_at = $5 WHERE id IN (SELECT tenure_id FROM lease) RETURNING id`,
+      [e.name, this.holder, tenure.epoch, this.leaseMs, Date.now()],
+    );
+    if (r.rowCount === 0) this.end(e, 'the lease expired or was taken over before this process renewed it');
+    else tenure.validUntil = sent + this.leaseMs;
+  }
+
+  private async tryAcquire(client: pg.Client, e: Entry): Promise<void> {
+    const sent = performance.now();
+    const now = Date.now();
+    await client.query('BEGIN');
+    try {
+      // A takeover waits (at most a poll, then tries again next time) for the fenced transactions
+      // of the old holder, which hold KEY SHARE locks on the row.
+      await client.query(`SELECT set_config('lock_timeout', $1, true)`, [String(this.o.pollMs)]);
+      await client.query(`INSERT INTO leader_leases (name, holder, epoch, expires_at, tenure_id) VALUES ($1, '', 0, 0, 0) ON CONFLICT (name) DO NOTHING`, [e.name]);
+      await client.query('SELECT 1 FROM leader_leases WHERE name = $1 FOR UPDATE', [e.name]);
+      const won = await client.query<{ epoch: number }>(
+        `UPDATE leader_leases SET holder = $2, epoch = epoch + 1, expires_at = ${DB_NOW} + $3::bigint
+         WHERE name = $1 AND expires_at <= ${DB_NOW} RETURNING epoch`,
+        [e.name, this.holder, this.leaseMs],
+      );
+      if (won.rowCount === 0) {
+        await client.query('ROLLBACK');
+        return;
+      }
+      const epoch = Number(won.rows[0]!.epoch);
+      const t = await client.query<{ id: number }>('INSERT INTO leader_tenures (name, holder, started_at, beat_at) VALUES ($1, $2, $3, $3) RETURNING id', [
+        e.name,
+        this.holder,
+        now,
+      ]);
+      const id = Number(t.rows[0]!.id);
+      await client.query('UPDATE leader_leases SET tenure_id = $2 WHERE name = $1', [e.name, id]);
+      await client.query('COMMIT');
+      this.begin(e, id, epoch, sent + this.leaseMs);
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw err;
+      this.o.logger.info({ leadership: e.name }, 'leadership: waiting for the previous holder’s last transaction to end');
+    }
+  }
+
+  private begin(e: Entry, id: number, epoch: number, validUntil: number): void {
     const controller = new AbortController();
-    const tenure: NonNullable<Entry['tenure']> = { id, controller, acquiredAt: now };
+    const tenure: Tenure = { id, epoch, controller, validUntil };
     e.tenure = tenure;
-    this.o.logger.info({ leadership: e.name, holder: this.holder }, 'leadership acquired');
+    this.o.logger.info({ leadership: e.name, holder: this.holder, epoch }, 'leadership acquired');
     const lease: LeaderLease = {
       signal: controller.signal,
       holder: this.holder,
-      assertHeld: (db) => this.assertHeld(e, controller.signal, db),
+      assertHeld: (db) => this.assertHeld(e, tenure, db),
     };
     tenure.startTimer = setTimeout(() => {
       if (controller.signal.aborted) return;
       tenure.running = runTenure(e.name, e.fn, lease, this.o.logger);
-    }, this.o.graceMs ?? 2 * this.o.pollMs);
+    }, this.o.graceMs ?? this.o.pollMs);
   }
 
-  private async assertHeld(e: Entry, signal: AbortSignal, db?: Kysely<Database> | Transaction<Database>): Promise<void> {
+  private async assertHeld(e: Entry, tenure: Tenure, db?: Kysely<Database> | Transaction<Database>): Promise<void> {
     const lost = () => new KeelError('unavailable', `this process no longer leads ${e.name}`);
-    if (signal.aborted || !this.client) throw lost();
+    if (tenure.controller.signal.aborted || e.tenure !== tenure || performance.now() >= tenure.validUntil) throw lost();
     if (!db) return;
-    const key = BigInt(e.key);
-    const unsigned = BigInt.asUintN(64, key);
-    const classid = Number(unsigned >> 32n);
-    const objid = Number(unsigned & 0xffffffffn);
+    // A session stalled inside this transaction must not keep a takeover waiting beyond the lease.
+    await sql`SELECT set_config('idle_in_transaction_session_timeout', ${String(this.leaseMs)}, true)`.execute(db);
     const r = await sql<{ n: number }>`
-      SELECT count(*) AS n FROM pg_locks
-      WHERE locktype = 'advisory' AND granted AND pid = ${this.clientPid}
-        AND classid = ${classid}::bigint::oid AND objid = ${objid}::bigint::oid AND objsubid = 1`.execute(db);
-    if (Number(r.rows[0]?.n ?? 0) === 0) throw lost();
+      SELECT 1 AS n FROM leader_leases
+      WHERE name = ${e.name} AND holder = ${this.holder} AND epoch = ${tenure.epoch} AND expires_at > ${sql.raw(DB_NOW)}
+      FOR KEY SHARE`.execute(db);
+    if (r.rows.length === 0) throw lost();
   }
 
   async stop(): Promise<void> {
@@ -272,8 +341,14 @@ export class PostgresLeadership implements Leadership {
       const now = Date.now();
       for (const e of this.entries.values()) {
         if (!e.tenure) continue;
-        await client.query('UPDATE leader_tenures SET ended_at = $1, beat_at = $1 WHERE id = $2', [now, e.tenure.id]).catch(() => undefined);
-        await client.query('SELECT pg_advisory_unlock($1::bigint)', [e.key]).catch(() => undefined);
+        // Hand the lease back so a standby takes it on its next poll.
+        await client
+          .query(
+            `WITH lease AS (UPDATE leader_leases SET expires_at = 0 WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > ${DB_NOW} RETURNING tenure_id)
+             UPDATE leader_tenures SET ended_at = $4, beat_at = $4 WHERE id IN (SELECT tenure_id FROM lease)`,
+            [e.name, this.holder, e.tenure.epoch, now],
+          )
+          .catch(() => undefined);
         e.tenure = undefined;
       }
       this.client = undefined;

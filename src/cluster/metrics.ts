@@ -30,7 +30,7 @@ export function registerClusterGauges(metrics: KeelMetrics, s: ClusterGaugeSourc
     help: '1 while this process is connected to NATS, else 0 (ingest answers 503 meanwhile).',
     registers: [metrics.registry],
   });
-  metrics.onScrape(() => {
+  metrics.onScrape('cluster', () => {
     const held = new Set(s.leads());
     leader.reset();
     for (const name of s.leaderships()) leader.set({ leadership: name }, held.has(name) ? 1 : 0);

@@ -22,6 +22,19 @@ export interface LeaderTenuresTable {
   ended_at: number | null;
 }
 
+/**
+ * The lease of one leadership: held by `holder` until `expires_at` (epoch ms in the database's
+ * clock); `epoch` grows at every change of holder, and leader writes check it in their own
+ * transaction (fencing).
+ */
+export interface LeaderLeasesTable {
+  name: string;
+  holder: string;
+  epoch: number;
+  expires_at: number;
+  tenure_id: number;
+}
+
 /** The live processes of the cluster, each refreshing its row; `keel doctor` lists them. */
 export interface ClusterMembersTable {
   id: string;
@@ -43,6 +56,7 @@ export interface ClusterSettingsTable {
 export interface ClusterTables {
   quota_buckets: QuotaBucketsTable;
   leader_tenures: LeaderTenuresTable;
+  leader_leases: LeaderLeasesTable;
   cluster_members: ClusterMembersTable;
   cluster_settings: ClusterSettingsTable;
 }

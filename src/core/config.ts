@@ -214,8 +214,14 @@ export const configSchema = z
         /** A .creds file (JWT + NKey seed) for decentralised auth. */
         credsFile: z.string().optional(),
         tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }).strict().optional(),
-        /** The server's monitoring URL (http://host:8222), so `keel doctor` can check its fsync setting. */
-        monitorUrl: z.string().url().optional(),
+        /**
+         * The servers' monitoring URLs (http://host:8222), comma-separated: `keel doctor` reads the
+         * fsync setting from the first and compares the stream's state on every one (replicas).
+         */
+        monitorUrl: z
+          .string()
+          .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'comma-separated http(s) URLs')
+          .optional(),
         stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('KEEL_EVENTS'),
         subjectPrefix: z
           .string()
@@ -274,13 +280,18 @@ export const configSchema = z
       .object({
         /** How often a standby tries to take a leadership (evaluator, retention). */
         leaderPoll: duration.default(1_000),
+        /**
+         * A leadership not renewed for this long (a crashed, stalled or cut-off leader) goes to a
+         * standby; the holder renews it every `leaderPoll`.
+         */
+        leaderLease: duration.default(5_000),
         /** Ingest leases quota tokens from the shared bucket this many ms of rate at a time. */
         quotaLease: duration.default(200),
         /** A worker's partitions go to the other workers this long after it stops renewing them. */
         partitionLease: duration.default(5_000),
       })
       .strict()
-      .default({ leaderPoll: 1_000, quotaLease: 200, partitionLease: 5_000 }),
+      .default({ leaderPoll: 1_000, leaderLease: 5_000, quotaLease: 200, partitionLease: 5_000 }),
   })
   .strict();
 

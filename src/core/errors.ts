@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'overloaded'
   | 'unavailable'
+  /** A write that may or may not have been stored (a publish left unacknowledged): retry with the Idempotency-Key given. */
+  | 'outcome_unknown'
   | 'internal';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -47,6 +49,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   overloaded: 503,
   unavailable: 503,
+  outcome_unknown: 503,
   internal: 500,
 };
 

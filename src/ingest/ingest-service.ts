@@ -12,6 +12,7 @@ import { KeelError } from '../core/errors.js';
 import type { Tenant, TenantService } from '../auth/tenants.js';
 import type { EventLog } from '../log/event-log.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
+import { ingestRefusal } from './admission.js';
 import type { BatchParser, BodyKind } from './batch-parser.js';
 import type { EventError } from './parse-batch.js';
 import type { IngestLimits } from './limits.js';
@@ -62,12 +63,8 @@ export class IngestService {
   async ingest(req: IngestRequest): Promise<string> {
     const { log, quotas } = this.deps;
     const tenant = await this.tenant(req.tenant);
-    const health = log.health();
-    if (health.overloaded) {
-      throw new KeelError('overloaded', `ingest is refusing events: ${health.overloaded.reason}`, {
-        retryAfterSeconds: health.overloaded.retryAfterSeconds,
-      });
-    }
+    const refusal = ingestRefusal(log.health());
+    if (refusal) throw refusal;
     await quotas.precheck(tenant);
     const kind = bodyKind(req.contentType);
     if (req.idempotencyKey !== undefined) return this.idempotent(req, tenant, kind);
@@ -115,15 +112,19 @@ export class IngestService {
     if (parsed.accepted > 0) {
       await quotas.take(tenant, parsed.accepted);
       try {
-        const result = await log.append({
-          tenant: tenant.id,
-          data: parsed.data,
-          count: parsed.accepted,
-          minTs: parsed.minTs,
-          maxTs: parsed.maxTs,
-          receivedAt,
-          ...(idem ? { idempotency: { key: idem.key, bodyHash: idem.bodyHash, response: answer } } : {}),
-        });
+        const result = await log.append(
+          {
+            tenant: tenant.id,
+            data: parsed.data,
+            count: parsed.accepted,
+            minTs: parsed.minTs,
+            maxTs: parsed.maxTs,
+            receivedAt,
+            ...(idem ? { idempotency: { key: idem.key, bodyHash: idem.bodyHash, response: answer } } : {}),
+          },
+          // Asked only when the outcome is unknown, to record an Idempotency-Key for a retry.
+          { hashBody: () => createHash('sha256').update(req.body).digest('hex') },
+        );
         if (result.kind === 'appended') {
           this.deps.bus?.emit('log.appended', { tenant: tenant.id, partition: result.partition, position: result.position, count: parsed.accepted });
         }

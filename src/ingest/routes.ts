@@ -5,6 +5,7 @@ import { timeParam, timeText } from '../core/time-input.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
 import type { EventLog } from '../log/event-log.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
+import { ingestRefusal } from './admission.js';
 import { INGEST_CONTENT_TYPES, type IngestService } from './ingest-service.js';
 import type { IngestLimits } from './limits.js';
 import { readEvents } from './read-events.js';
@@ -45,6 +46,10 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       permission: 'events:write',
       auditExempt: 'the event data plane: batches are counted in metrics and kept in the log, not audited one by one',
       rawBody: { contentTypes: INGEST_CONTENT_TYPES, bodyLimit: deps.limits.maxRequestBytes },
+      admission: () => {
+        const refusal = ingestRefusal(deps.log.health());
+        if (refusal) throw refusal;
+      },
       responses: [
         { status: 202, description: 'Accepted events are durable', schema: ingestAnswer },
         { status: 400, description: 'Malformed or empty body' },
@@ -52,7 +57,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
         { status: 415, description: 'Unsupported Content-Type or Content-Encoding' },
         { status: 422, description: 'Idempotency-Key reused for a different body' },
         { status: 429, description: 'Tenant over its ingest quota (see Retry-After)' },
-        { status: 503, description: 'Log over its disk or lag limit (see Retry-After)' },
+        { status: 503, description: '`unavailable`: the event log cannot store events now (NATS down, no quorum), answered before the body is read; `overloaded`: over its disk or lag limit; `outcome_unknown`: the log did not confirm the append in time, retry with the Idempotency-Key in `error.details` (see README). All with Retry-After' },
       ],
       handler: async ({ request, reply, principal }) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

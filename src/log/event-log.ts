@@ -21,6 +21,15 @@ export interface AppendBatch {
   idempotency?: IdempotencyRecord;
 }
 
+/** What an append may ask of its caller (kept out of the batch, which may cross a thread). */
+export interface AppendOptions {
+  /**
+   * sha256 of the request body, asked for only when an append without `idempotency` ends with
+   * its outcome unknown: the log then records an Idempotency-Key for what it may have stored.
+   */
+  hashBody?: () => string;
+}
+
 export interface IdempotencyRecord {
   key: string;
   /** sha256 of the request body, to refuse a key reused for a different request. */
@@ -118,6 +127,8 @@ export interface LogDelivery {
 export interface LogSubscription {
   /** The next delivery, or undefined when none came within maxWaitMs. Throws while the log is unreachable. */
   next(maxWaitMs: number): Promise<LogDelivery | undefined>;
+  /** Whether this process holds the partition now (logs that share partitions among workers). */
+  owned?(): boolean;
   close(): Promise<void>;
 }
 
@@ -132,7 +143,7 @@ export interface SubscribeOptions {
 
 export interface EventLog {
   readonly partitions: number;
-  append(batch: AppendBatch): Promise<AppendResult>;
+  append(batch: AppendBatch, options?: AppendOptions): Promise<AppendResult>;
   /** Looks up a remembered answer without appending. */
   findIdempotent(tenant: string, key: string): Promise<{ response: string; bodyHash: string } | undefined>;
   /** Batches of a partition with position > after, in order. */

@@ -373,6 +373,14 @@ export class NotifyService {
   private async attempt(job: NotificationJobsTable): Promise<void> {
     const { store, clock, logger } = this.deps;
     try {
+      // A deposed leader (one resuming after a stall, its lease gone) must not page: the lease is
+      // checked against the store just before the delivery.
+      if (this.fence) await store.db.transaction().execute((trx) => this.fence!(trx));
+    } catch (err) {
+      logger.warn({ err, delivery: job.id }, 'not delivering: this process no longer leads paging');
+      return;
+    }
+    try {
       const incident = job.incident_id
         ? await store.db.selectFrom('incidents').select(['state', 'number']).where('id', '=', job.incident_id).executeTakeFirst()
         : undefined;

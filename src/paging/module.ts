@@ -157,10 +157,11 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     ...definitionResource(d, { kind: 'Channel', path: '/v1/channels', tag: 'paging', noun: 'channel', read: 'paging:read', write: 'paging:write' }),
   ];
 
-  ctx.metrics.onScrape(async () => {
+  // Every query first, then the gauges: a query that fails (PostgreSQL down) leaves the last
+  // values in place, marked stale, instead of half-reset gauges.
+  ctx.metrics.onScrape('paging', async () => {
     const db = store.db;
     const now = clock.now();
-    metrics.openIncidents.reset();
     const open = await db
       .selectFrom('incidents')
       .select(['tenant_id', 'service', 'severity'])
@@ -168,12 +169,17 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       .where('state', 'in', [...OPEN_STATES])
       .groupBy(['tenant_id', 'service', 'severity'])
       .execute();
-    for (const r of open) metrics.openIncidents.set({ tenant: r.tenant_id, service: r.service ?? '', severity: r.severity }, Number(r.n));
     const recent = await db
       .selectFrom('incidents')
       .select(['tenant_id', 'service', 'severity', 'opened_at', 'acknowledged_at', 'resolved_at'])
       .where('opened_at', '>=', now - 30 * 86_400_000)
       .execute();
+    const timers = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+    const jobs = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
+    const last = await db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
+    const position = await readPosition(db, PAGING_CONSUMER);
+    metrics.openIncidents.reset();
+    for (const r of open) metrics.openIncidents.set({ tenant: r.tenant_id, service: r.service ?? '', severity: r.severity }, Number(r.n));
     metrics.mtta.reset();
     metrics.mttr.reset();
     const groups = new Map<string, typeof recent>();
@@ -194,12 +200,9 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       if (s.mtta_seconds !== null) metrics.mtta.set({ tenant, service }, s.mtta_seconds);
       if (s.mttr_seconds !== null) metrics.mttr.set({ tenant, service }, s.mttr_seconds);
     }
-    const timers = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
     metrics.pendingTimers.set(Number(timers?.n ?? 0));
-    const jobs = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
     metrics.pendingJobs.set(Number(jobs?.n ?? 0));
-    const last = await db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
-    metrics.outboxLag.set(Math.max(0, Number(last?.s ?? 0) - (await readPosition(db, PAGING_CONSUMER))));
+    metrics.outboxLag.set(Math.max(0, Number(last?.s ?? 0) - position));
   });
 
   // The leader loops run while this process leads 'paging' (the embedded default always does;

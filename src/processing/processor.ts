@@ -56,6 +56,8 @@ export interface RunnerOptions {
   gatherMs?: number;
   /** The same for the JetStream runner (default SUBSCRIBED_GATHER_MS). */
   subscribedGatherMs?: number;
+  /** JetStream runner: a held partition that does not advance for this long with a backlog is restarted (default 15 s). */
+  stallMs?: number;
 }
 
 export interface ProcessorRunner {

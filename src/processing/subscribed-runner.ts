@@ -14,9 +14,12 @@ import { CountedBatches } from './counted-batches.js';
 import { lockPosition, readPosition, writePosition } from './positions.js';
 import { ReadAgain, SUBSCRIBED_GATHER_MS } from './gathering.js';
 import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './processor.js';
+import { observe, type PartitionWatch } from './progress-watchdog.js';
+
+const DEFAULT_STALL_MS = 15_000;
 
 export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcessor, options: RunnerOptions = {}): ProcessorRunner {
-  const { log, store, logger, clock } = ctx;
+  const { log, store, logger, clock, metrics } = ctx;
   const subscribe = log.subscribe!.bind(log);
   const positions = new Map<number, number>();
   const controller = new AbortController();
@@ -52,6 +55,51 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
     return fresh;
   };
 
+  // The progress watchdog: what each loop holds and since when it waits on a pull, and a way to
+  // make a loop drop its subscription and start again from the committed position.
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+  const subs = new Map<number, LogSubscription>();
+  const pullingSince = new Map<number, number>();
+  const kicks = new Map<number, () => void>();
+  const watches = new Map<number, PartitionWatch>();
+  const watchdog = setInterval(() => void watch(), Math.max(250, Math.floor(stallMs / 3)));
+  watchdog.unref();
+  let watching = false;
+  const watch = async () => {
+    if (watching || signal.aborted) return;
+    watching = true;
+    try {
+      // The log's ends are read only when a held partition has not moved since the last round:
+      // under load every partition moves and the watchdog costs nothing.
+      const idle = [...subs].some(([p, sub]) => sub.owned?.() && (positions.get(p) ?? 0) === (watches.get(p)?.position ?? -1));
+      const ends = idle ? (await log.stats()).lastPositions : [];
+      const now = Date.now();
+      for (let p = 0; p < log.partitions; p++) {
+        const w = watches.get(p) ?? { position: positions.get(p) ?? 0, since: now };
+        watches.set(p, w);
+        const position = positions.get(p) ?? 0;
+        const stalled = observe(w, { owned: subs.get(p)?.owned?.() ?? false, position, logEnd: ends[p] ?? position }, now);
+        metrics.partitionStalled.set({ consumer: processor.name, partition: String(p) }, stalled / 1000);
+        if (stalled < stallMs) continue;
+        const pulling = pullingSince.get(p);
+        const reason =
+          pulling !== undefined && now - pulling >= stallMs
+            ? `a pull has not returned for ${Math.round((now - pulling) / 1000)} s`
+            : `deliveries brought nothing while the log holds up to position ${ends[p]}`;
+        logger.warn(
+          { processor: processor.name, partition: p, position, logEnd: ends[p], stalledForMs: stalled, reason },
+          'partition makes no progress; starting its subscription again from the committed position',
+        );
+        w.since = now;
+        kicks.get(p)?.();
+      }
+    } catch {
+      // The log is unreachable: the loops report that themselves.
+    } finally {
+      watching = false;
+    }
+  };
+
   const loop = async (p: number) => {
     let failures = 0;
     let sub: LogSubscription | undefined;
@@ -69,14 +117,29 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
           continue;
         }
       }
+      subs.set(p, sub);
       let delivery: LogDelivery | undefined;
       try {
-        delivery = await sub.next(options.idleMs ?? 2_000);
+        const kicked = new Promise<'kicked'>((resolve) => kicks.set(p, () => resolve('kicked')));
+        pullingSince.set(p, Date.now());
+        const next = sub.next(options.idleMs ?? 2_000);
+        const got = await Promise.race([next, kicked]).finally(() => pullingSince.delete(p));
+        if (got === 'kicked') {
+          // A stuck pull may still resolve later: whatever it brings is never acknowledged, and
+          // the new subscription delivers it again from the committed position.
+          next.catch(() => undefined);
+          await sub.close().catch(() => undefined);
+          sub = undefined;
+          subs.delete(p);
+          continue;
+        }
+        delivery = got;
       } catch (err) {
         if (signal.aborted) break;
         logger.warn({ err, processor: processor.name, partition: p }, 'reading the event log failed; subscribing again');
-        await sub.close().catch(() => undefined);
+        await sub?.close().catch(() => undefined);
         sub = undefined;
+        subs.delete(p);
         await sleep(backoff(failures++));
         continue;
       }
@@ -130,6 +193,8 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
     },
     stop: async () => {
       controller.abort();
+      clearInterval(watchdog);
+      for (const kick of kicks.values()) kick();
       await Promise.all(loops);
       await log.releasePartitions?.(processor.name).catch((err: unknown) => logger.warn({ err }, 'releasing partitions failed'));
     },

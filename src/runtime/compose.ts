@@ -162,18 +162,16 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     ingest = new IngestService({ log, tenants, quotas: input.quotas, parser, limits, metrics, clock, bus });
   }
 
-  metrics.onScrape(async () => {
-    try {
-      const s = await log.stats();
-      metrics.logBytes.set(s.bytes);
-      metrics.logBatches.set(s.batches);
-      metrics.logEvents.set(s.events);
-      metrics.consumerLag.reset();
-      for (const c of s.consumers) metrics.consumerLag.set({ consumer: c.name, partition: String(c.partition) }, c.lagEvents);
-    } catch (err) {
-      logger.warn({ err }, 'log statistics unavailable for this scrape');
-    }
+  metrics.onSourceFailure = (source, err) => logger.warn({ err, source }, 'metrics of this source show last-known values (keel_scrape_stale) until it answers again');
+  metrics.dependency(store.engine, () => store.ping());
+  metrics.onScrape('log', async () => {
     metrics.overloaded.set(log.health().overloaded ? 1 : 0);
+    const s = await log.stats();
+    metrics.logBytes.set(s.bytes);
+    metrics.logBatches.set(s.batches);
+    metrics.logEvents.set(s.events);
+    metrics.consumerLag.reset();
+    for (const c of s.consumers) metrics.consumerLag.set({ consumer: c.name, partition: String(c.partition) }, c.lagEvents);
   });
 
   const modules: KeelModule[] = domainModules(ctx);

@@ -3,7 +3,7 @@
  * PostgreSQL (state), with only what this process's roles need started:
  *   ingest     accepts events (stateless; any number behind a load balancer; shared quotas)
  *   worker     runs the processors (any number; partitions shared through durable consumers)
- *   evaluator  runs leader-only work (one leader per leadership via advisory locks; standbys wait)
+ *   evaluator  runs leader-only work (one leader per leadership via leases in PostgreSQL; standbys wait)
  *   api        serves the HTTP API (any number)
  * Every role serves /healthz, /readyz (its dependencies) and /metrics.
  */
@@ -153,7 +153,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   const metrics = new KeelMetrics();
   const bus = new Bus((event, err) => logger.error({ err, event }, 'bus listener failed'));
   const leadership: Leadership = roles.evaluator
-    ? new PostgresLeadership({ handle: store.postgres!, holder, logger, pollMs: config.cluster.leaderPoll })
+    ? new PostgresLeadership({ handle: store.postgres!, holder, logger, pollMs: config.cluster.leaderPoll, leaseMs: config.cluster.leaderLease })
     : new NoLeadership(holder);
   const shared = roles.ingest || roles.api ? new SharedQuotas({ store, defaults: config.quota, clock, leaseMs: config.cluster.quotaLease, logger }) : undefined;
   const quotas: QuotaGate = shared ?? new LocalQuotas(config.quota, clock);
@@ -162,7 +162,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     readiness.push({
       name: 'leadership',
       check: async () => {
-        if (!leadership.healthy()) throw new Error('the leader-lock connection to PostgreSQL is down; reconnecting');
+        if (!leadership.healthy()) throw new Error('the leader-lease connection to PostgreSQL is down; reconnecting');
       },
     });
   }
@@ -202,6 +202,10 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   if (roles.evaluator) {
     ctx.whileLeader('log-retention', (lease) => logRetentionLoop({ log: jlog, store, config, logger, intervalMs: config.log.sweepInterval }, lease));
   }
+  metrics.dependency('nats', () => {
+    const h = jlog.health();
+    if (!h.writable) throw new Error(h.overloaded?.reason ?? 'NATS is unreachable');
+  });
   registerClusterGauges(metrics, {
     leads: () => leadership.held(),
     leaderships: () => leadership.names(),

@@ -30,7 +30,7 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
   const diskSize = new client.Gauge({ name: 'keel_data_dir_size_bytes', help: 'Size of the filesystem of the data directory (embedded mode).', registers });
 
   const certificates = configuredCertificates(ctx.config);
-  ctx.metrics.onScrape(() => {
+  ctx.metrics.onScrape('selfwatch', () => {
     certExpiry.reset();
     for (const c of certificates) {
       try {

@@ -51,7 +51,7 @@ export function sloModule(ctx: CoreContext): KeelModule {
     return config.slo.maintenanceInterval;
   }, onError('pruning'));
   // Every SLO's counter series exists from its definition on, so rules and dashboards see 0, not nothing.
-  ctx.metrics.onScrape(async () => {
+  ctx.metrics.onScrape('slo', async () => {
     for (const g of await currentGenerations(store.db)) metrics.touch(g.tenant, g.name, g.slo.objectives.length);
   });
   const unsubscribe = ctx.bus.on('definitions.applied', (e) => {

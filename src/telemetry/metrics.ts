@@ -63,6 +63,12 @@ export class KeelMetrics {
     labelNames: ['consumer', 'partition'] as const,
     registers: [this.registry],
   });
+  readonly partitionStalled = new client.Gauge({
+    name: 'keel_log_partition_stalled_seconds',
+    help: 'How long a partition this worker holds has not advanced while the log holds batches beyond its position (0: it is progressing or caught up).',
+    labelNames: ['consumer', 'partition'] as const,
+    registers: [this.registry],
+  });
   readonly retentionDeleted = new client.Counter({
     name: 'keel_log_retention_deleted_batches_total',
     help: 'Batches removed by log retention.',
@@ -74,19 +80,89 @@ export class KeelMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  readonly dependencyUp = new client.Gauge({
+    name: 'keel_dependency_up',
+    help: '1 while this process reaches the dependency (checked at scrape time), else 0.',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+  readonly scrapeStale = new client.Gauge({
+    name: 'keel_scrape_stale',
+    help: '1 while the metrics refreshed by this source show last-known values (its refresh failed or did not finish in time), else 0.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly scrapeLastSuccess = new client.Gauge({
+    name: 'keel_scrape_last_success_timestamp_seconds',
+    help: 'When the metrics of this source were last refreshed (Unix time).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(
+    /** A scrape answers within about this long, whatever is down: slower sources keep their last values, marked stale. */
+    private readonly scrapeBudgetMs = 750,
+  ) {
     client.collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Registers a callback that refreshes gauges just before each scrape. */
-  onScrape(fn: () => Promise<void> | void): void {
-    this.scrapeHooks.push(fn);
+  /**
+   * Registers a callback that refreshes gauges just before each scrape. `source` names it in
+   * `keel_scrape_stale`. Callbacks should compute before they reset a gauge, so that a failure
+   * leaves the last-known values in place.
+   */
+  onScrape(source: string, fn: () => Promise<void> | void): void {
+    this.sources.push({ name: source, fn });
   }
 
-  private readonly scrapeHooks: (() => Promise<void> | void)[] = [];
+  /** A dependency whose reachability `keel_dependency_up` shows: `probe` throws (or takes too long) when it is down. */
+  dependency(name: string, probe: () => Promise<void> | void): void {
+    this.dependencies.push({ name, fn: probe });
+  }
 
+  private readonly sources: Task[] = [];
+  private readonly dependencies: Task[] = [];
+  /** Told once per failing streak of a source (for a log line), not at every scrape. */
+  onSourceFailure: (source: string, err: Error) => void = () => undefined;
+
+  /**
+   * Refreshes every source and probes every dependency in parallel, each bounded by the scrape
+   * budget: a source that fails or is still running (a query to a PostgreSQL that is down, a
+   * request to a NATS that does not answer) keeps its last values and is marked stale, so the
+   * metrics that show an outage (`keel_nats_connected`, `keel_cluster_leader`, ...) are there
+   * exactly when they are needed.
+   */
   async render(): Promise<string> {
-    for (const fn of this.scrapeHooks) await fn();
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<Error>((resolve) => {
+      timer = setTimeout(() => resolve(new Error(`took longer than ${this.scrapeBudgetMs} ms`)), this.scrapeBudgetMs);
+    });
+    // One run at a time per task: a scrape while the last run still hangs does not start another.
+    const outcome = (t: Task) => {
+      t.running ??= (async () => t.fn())()
+        .then(() => undefined)
+        .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+        .finally(() => (t.running = undefined));
+      return Promise.race([t.running, budget]);
+    };
+    await Promise.all([
+      ...this.sources.map(async (s) => {
+        const err = await outcome(s);
+        this.scrapeStale.set({ source: s.name }, err ? 1 : 0);
+        if (!err) this.scrapeLastSuccess.set({ source: s.name }, Date.now() / 1000);
+        else if (!s.failing) this.onSourceFailure(s.name, err);
+        s.failing = err !== undefined;
+      }),
+      ...this.dependencies.map(async (d) => this.dependencyUp.set({ dependency: d.name }, (await outcome(d)) ? 0 : 1)),
+    ]);
+    clearTimeout(timer);
     return this.registry.metrics();
   }
+}
+
+interface Task {
+  name: string;
+  fn: () => Promise<void> | void;
+  running?: Promise<Error | undefined> | undefined;
+  failing?: boolean;
 }

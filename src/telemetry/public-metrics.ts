@@ -20,6 +20,9 @@ export const PUBLIC_LABELS: ReadonlySet<string> = new Set([
   'consumer',
   'partition',
   'leadership',
+  // Dependencies and scrape sources of the process (fixed vocabularies: postgres, nats, log, ...).
+  'dependency',
+  'source',
   'severity',
   'objective',
   'good',

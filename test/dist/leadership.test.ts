@@ -17,7 +17,7 @@ let store: Store;
 const started: PostgresLeadership[] = [];
 
 function leadership(holder: string, s: Store = store): PostgresLeadership {
-  const l = new PostgresLeadership({ handle: s.postgres!, holder, logger, pollMs: 150, graceMs: 300 });
+  const l = new PostgresLeadership({ handle: s.postgres!, holder, logger, pollMs: 150, leaseMs: 1_000, graceMs: 300 });
   started.push(l);
   return l;
 }

@@ -1,10 +1,13 @@
 /** The distributed mode's pure rules, with explicit inputs: subjects, chunks, doctor checks, retention, roles. */
 import { describe, expect, it } from 'vitest';
-import { doctorChecks, versionAtLeast, type DoctorFacts, type NatsFacts } from '../../src/cluster/doctor-checks.js';
+import { doctorChecks, replicaChecks, versionAtLeast, type DoctorFacts, type NatsFacts } from '../../src/cluster/doctor-checks.js';
 import { purgeFloor } from '../../src/cluster/log-retention.js';
 import { balancePlan, fairShare } from '../../src/log/jetstream/partition-balance.js';
 import { foldUsage, minuteOf } from '../../src/capacity/usage-fold.js';
 import { splitBatch } from '../../src/log/jetstream/chunks.js';
+import { streamQuorumProblem } from '../../src/log/jetstream/stream-health.js';
+import { observe } from '../../src/processing/progress-watchdog.js';
+import type { StreamInfo } from '@nats-io/jetstream';
 import { redactNatsUrl } from '../../src/log/jetstream/connection.js';
 import { consumerName, eventSubject, parseConsumerName, parseSubject, partitionFilter, partitionOf, tenantFilter } from '../../src/log/jetstream/subjects.js';
 import { isConnectionError, redactUrl } from '../../src/store/postgres.js';
@@ -166,5 +169,64 @@ describe('sharing partitions among workers', () => {
   it('gives back what it holds above the fair share when workers join', () => {
     expect(balancePlan({ mine: [0, 1, 2, 3, 4, 5, 6, 7], free: [], partitions: 8, liveWorkers: 2 })).toEqual({ claim: [], release: [7, 6, 5, 4] });
     expect(balancePlan({ mine: [2, 3], free: [], partitions: 4, liveWorkers: 2 })).toEqual({ claim: [], release: [] });
+  });
+});
+
+describe('stream quorum', () => {
+  const info = (replicas: number, leader: string | undefined, peers: { current: boolean; offline?: boolean; activeMs: number }[]) =>
+    ({
+      config: { name: 'S', num_replicas: replicas },
+      cluster: { leader, replicas: peers.map((p, i) => ({ name: `n${i}`, current: p.current, offline: p.offline ?? false, active: p.activeMs * 1e6 })) },
+    }) as unknown as StreamInfo;
+
+  it('is fine with one replica, or a leader and one current follower of three', () => {
+    expect(streamQuorumProblem(info(1, undefined, []))).toBeUndefined();
+    expect(streamQuorumProblem(info(3, 'n9', [{ current: true, activeMs: 100 }, { current: false, activeMs: 60_000 }]))).toBeUndefined();
+  });
+
+  it('reports a leader whose followers are gone, stale or offline, and a stream without a leader', () => {
+    expect(streamQuorumProblem(info(3, 'n9', [{ current: false, activeMs: 100 }, { current: false, activeMs: 100 }]))).toBe(
+      'stream S has no quorum: 1 of 3 replicas reachable, 2 needed to store an append',
+    );
+    expect(streamQuorumProblem(info(3, 'n9', [{ current: true, activeMs: 4_000 }, { current: true, offline: true, activeMs: 10 }]))).toMatch(/no quorum: 1 of 3/);
+    expect(streamQuorumProblem(info(5, 'n9', [{ current: true, activeMs: 1 }, { current: false, activeMs: 1 }, { current: false, activeMs: 1 }, { current: false, activeMs: 1 }]))).toMatch(
+      /2 of 5 replicas reachable, 3 needed/,
+    );
+    expect(streamQuorumProblem(info(3, undefined, []))).toMatch(/has no leader/);
+  });
+});
+
+describe('the progress watchdog', () => {
+  it('counts a stall only while the partition is held, has a backlog and does not move', () => {
+    const w = { position: 10, since: 0 };
+    expect(observe(w, { owned: true, position: 10, logEnd: 50 }, 1_000)).toBe(1_000);
+    expect(observe(w, { owned: true, position: 10, logEnd: 60 }, 16_000)).toBe(16_000);
+    expect(observe(w, { owned: true, position: 20, logEnd: 60 }, 17_000)).toBe(0); // it moved
+    expect(observe(w, { owned: true, position: 20, logEnd: 60 }, 20_000)).toBe(3_000);
+    expect(observe(w, { owned: false, position: 20, logEnd: 60 }, 21_000)).toBe(0); // another worker holds it
+    expect(observe(w, { owned: true, position: 60, logEnd: 60 }, 40_000)).toBe(0); // caught up
+    expect(observe(w, { owned: true, position: 60, logEnd: 60 }, 90_000)).toBe(0);
+    expect(observe(w, { owned: true, position: 60, logEnd: 61 }, 91_000)).toBe(1_000);
+  });
+});
+
+describe('replicas compared by keel doctor', () => {
+  const at = (server: string, messages: number, lastSeq = messages) => ({ server, messages, bytes: messages * 100, lastSeq });
+  it('is ok when every replica holds the same state, and says nothing for an R1 stream', () => {
+    expect(replicaChecks([at('a', 5), at('b', 5), at('c', 5)], 3)).toEqual([
+      { name: 'nats.replicas.agree', status: 'ok', message: '3 replicas hold the same stream state (5 messages, last sequence 5)' },
+    ]);
+    expect(replicaChecks([at('a', 5)], 1)).toEqual([]);
+  });
+
+  it('warns on replicas that differ, on a server it cannot read, and on servers not listed', () => {
+    const differ = replicaChecks([at('a', 5), at('b', 4, 5), at('c', 5)], 3);
+    expect(differ).toHaveLength(1);
+    expect(differ[0]).toMatchObject({ status: 'warn', message: expect.stringContaining('b: 4 messages, 400 bytes, last sequence 5') });
+    expect(differ[0]!.message).toContain('keel verify counts');
+    const unreadable = replicaChecks([at('a', 5), { server: 'b', error: 'connect ECONNREFUSED' }, at('c', 5)], 3);
+    expect(unreadable.map((c) => c.status)).toEqual(['warn', 'ok']);
+    expect(unreadable[0]!.message).toContain('ECONNREFUSED');
+    expect(replicaChecks([at('a', 5)], 3).map((c) => c.status)).toEqual(['warn']);
   });
 });

@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLoad } from '../helpers/acked-load.js';
-import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, overlappingTenures, type Tenure } from '../helpers/cluster.js';
+import { CLUSTER_ADMIN_KEY, KeelCluster, clusterTwoStepPaging, expectCountedExactlyOnce, openIncidentAndPageAnn, overlappingTenures, tenuresOf, verifyCounts } from '../helpers/cluster.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
-import { startReceiver, twoStepPaging, waitFor, webhookSecrets, type Receiver } from '../helpers/paging.js';
+import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
 import { NATS_URL, PG_URL } from '../helpers/stores.js';
 
 let names: ClusterNames;
@@ -39,27 +39,12 @@ afterAll(async () => {
   if (names) await cleanup(names);
 });
 
-async function tenures(api: string, name: string): Promise<Tenure[]> {
-  const r = await http(`${api}/v1/cluster/leaders?name=${name}`, { key: CLUSTER_ADMIN_KEY });
-  expect(r.status).toBe(200);
-  return r.body.tenures;
-}
-
 describe('distributed roles under load with one of each SIGKILLed', () => {
   it('counts every acknowledged event exactly once, keeps one leader at a time, and pages each escalation step once', async () => {
     const api = cluster.live('api')[0]!.url;
     const admin = (path: string, init: Parameters<typeof http>[1] = {}) => http(`${api}${path}`, { key: CLUSTER_ADMIN_KEY, ...init });
     // Paging: ann first, ben when ann has not acknowledged after a few seconds.
-    await webhookSecrets(api, CLUSTER_ADMIN_KEY);
-    const paging = `${twoStepPaging(rx.url, '6s')}---
-apiVersion: keel/v1
-kind: Service
-metadata: {name: checkout}
-spec: {escalationPolicy: two-steps}
-`;
-    const applied = await admin('/v1/definitions/apply', { json: { sources: [{ file: 'paging.yaml', content: paging }] } });
-    expect(applied.status, applied.text).toBe(200);
-    const routingKey = (await admin('/v1/integrations', { json: { type: 'events-v2', service: 'checkout' } })).body.key as string;
+    const routingKey = await clusterTwoStepPaging(api, rx.url, '6s');
     const keys = { acme: await cluster.createKey(api, 'acme', ['ingest']), globex: await cluster.createKey(api, 'globex', ['ingest']) };
     const load = new AckedLoad({ urls: () => cluster.live('ingest').map((p) => p.url), keys, batch: 250, concurrency: 6, pauseMs: 5, label: 'roles' });
     load.start();
@@ -73,21 +58,11 @@ spec: {escalationPolicy: two-steps}
     await cluster.kill(pick(cluster.live('worker')));
 
     // An incident pages ann; the paging leader dies after her page is recorded, before ben's step is due.
-    const trigger = await http(`${api}/v1/integrations/events-v2`, {
-      json: { routing_key: routingKey, event_action: 'trigger', dedup_key: 'roles-1', payload: { summary: 'Checkout errors', source: 'lb', severity: 'critical' } },
-    });
-    expect(trigger.status, trigger.text).toBe(202);
-    const annPage = await waitFor('ann to be paged', () => rx.requests.find((x) => x.path === '/ann'), 30_000);
-    const incident = annPage.body.incident.id as string;
-    await waitFor('ann’s page recorded as delivered', async () => {
-      const jobs = (await admin(`/v1/incidents/${incident}/notifications`)).body.notifications as { status: string }[];
-      return jobs.length === 1 && jobs[0]!.status === 'sent';
-    });
-    const next = (await admin(`/v1/incidents/${incident}`)).body.escalation.next as { at: string; step: number };
+    const { incident, next } = await openIncidentAndPageAnn(api, rx, routingKey, 'roles-1');
     expect(next.step).toBe(1);
     const leaderNames = ['usage-retention', 'log-retention', 'paging'];
     const currentHolders = new Map<string, string>();
-    for (const name of leaderNames) currentHolders.set(name, (await tenures(api, name)).find((t) => t.ended_at === null)!.holder);
+    for (const name of leaderNames) currentHolders.set(name, (await tenuresOf(api, name)).find((t) => t.ended_at === null)!.holder);
     const evaluatorVictim = cluster.live('evaluator').find((p) => currentHolders.get('paging')!.includes(`:${p.child.pid}:`))!;
     expect(evaluatorVictim).toBeDefined();
     await cluster.kill(evaluatorVictim);
@@ -101,18 +76,19 @@ spec: {escalationPolicy: two-steps}
 
     const invariants: [string, () => Promise<void>][] = [
       [
-        'every acknowledged event is counted exactly once',
+        'every acknowledged event is counted exactly once, and the counters agree with the log',
         async () => {
           const counted = await expectCountedExactlyOnce(() => cluster.live('api')[0]!.url, load.acked);
           expect(counted.acme! + counted.globex!).toBe(load.ackedTotal());
           expect(load.ackedTotal()).toBeGreaterThan(5_000);
+          await verifyCounts(cluster.live('api')[0]!.url);
         },
       ],
       [
         'leader-only work ran on one live evaluator at a time and moved within seconds',
         async () => {
           for (const name of leaderNames) {
-            const all = await tenures(api, name);
+            const all = await tenuresOf(api, name);
             expect(overlappingTenures(all)).toEqual([]);
             expect(all.every((t) => t.holder.startsWith('evaluator@'))).toBe(true);
             if (!currentHolders.get(name)!.includes(`:${evaluatorVictim.child.pid}:`)) continue;

@@ -2,10 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { request } from 'undici';
 import YAML from 'yaml';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
+import { runCliWithEnv } from './cli.js';
 import { http } from './keel.js';
+import { twoStepPaging, waitFor, webhookSecrets, type Receiver } from './paging.js';
 
 export const CLUSTER_ADMIN_KEY = 'keel_cluster_test_admin_key_0123456789';
 
@@ -131,4 +135,111 @@ export function overlappingTenures(tenures: Tenure[]): [Tenure, Tenure][] {
     }
   }
   return out;
+}
+
+/**
+ * Paging on a cluster through its API: ann first, ben when ann has not acknowledged after
+ * `firstWait`, for the service `checkout`; returns the Events v2 routing key that opens incidents.
+ */
+export async function clusterTwoStepPaging(api: string, receiverUrl: string, firstWait: string): Promise<string> {
+  await webhookSecrets(api, CLUSTER_ADMIN_KEY);
+  const paging = `${twoStepPaging(receiverUrl, firstWait)}---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: checkout}
+spec: {escalationPolicy: two-steps}
+`;
+  const applied = await http(`${api}/v1/definitions/apply`, { key: CLUSTER_ADMIN_KEY, json: { sources: [{ file: 'paging.yaml', content: paging }] } });
+  if (applied.status !== 200) throw new Error(`applying paging failed: ${applied.status} ${applied.text}`);
+  const integration = await http(`${api}/v1/integrations`, { key: CLUSTER_ADMIN_KEY, json: { type: 'events-v2', service: 'checkout' } });
+  return integration.body.key as string;
+}
+
+/** Opens an incident and waits until ann's page is recorded as sent; returns the incident and its next step. */
+export async function openIncidentAndPageAnn(api: string, rx: Receiver, routingKey: string, dedupKey: string): Promise<{ incident: string; next: { at: string; step: number } }> {
+  const admin = (path: string) => http(`${api}${path}`, { key: CLUSTER_ADMIN_KEY });
+  const trigger = await http(`${api}/v1/integrations/events-v2`, {
+    json: { routing_key: routingKey, event_action: 'trigger', dedup_key: dedupKey, payload: { summary: 'Checkout errors', source: 'lb', severity: 'critical' } },
+  });
+  if (trigger.status !== 202) throw new Error(`trigger failed: ${trigger.status} ${trigger.text}`);
+  const annPage = await waitFor('ann to be paged', () => rx.requests.find((x) => x.path === '/ann'), 30_000);
+  const incident = annPage.body.incident.id as string;
+  await waitFor('ann’s page recorded as delivered', async () => {
+    const jobs = (await admin(`/v1/incidents/${incident}/notifications`)).body.notifications as { status: string }[];
+    return jobs.length === 1 && jobs[0]!.status === 'sent';
+  });
+  const next = (await admin(`/v1/incidents/${incident}`)).body.escalation.next as { at: string; step: number };
+  return { incident, next };
+}
+
+/** The current (not ended) tenures of leaderships, by name, as `GET /v1/cluster/leaders` lists them. */
+export async function tenuresOf(api: string, name: string): Promise<Tenure[]> {
+  const r = await http(`${api}/v1/cluster/leaders?name=${name}`, { key: CLUSTER_ADMIN_KEY });
+  if (r.status !== 200) throw new Error(`leaders: ${r.status} ${r.text}`);
+  return r.body.tenures as Tenure[];
+}
+
+/** `GET /metrics` that gives up after `timeoutMs` (an answer slower than that is a failure). */
+export async function scrape(url: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const res = await request(`${url}/metrics`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** One sample of a metric in Prometheus text (`name{labels} value`), or undefined. */
+export function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/**
+ * Sends the headers of a request and only the start of the body it declares, then waits for an
+ * answer: what a client on a slow or stalled upload sees. Resolves with the raw answer, or rejects
+ * when none came within `timeoutMs`.
+ */
+export function partialUpload(url: string, headers: Record<string, string>, declaredBytes: number, sentBody: string, timeoutMs: number): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(Number(port), hostname);
+    let answer = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms (got ${JSON.stringify(answer)})`));
+    }, timeoutMs);
+    socket.on('connect', () => {
+      const head = Object.entries({ ...headers, host: `${hostname}:${port}`, 'content-length': String(declaredBytes) }).map(([k, v]) => `${k}: ${v}\r\n`);
+      socket.write(`POST /v1/events HTTP/1.1\r\n${head.join('')}\r\n${sentBody}`);
+    });
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString();
+      const end = answer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(answer)?.[1] ?? 0);
+      if (answer.length >= end + 4 + length) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(answer);
+      }
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * `keel verify counts` through the real CLI, at the end of every distributed fault test: the usage
+ * counters must equal what the readable log holds (exit 0). Returns the parsed answer.
+ */
+export async function verifyCounts(apiUrl: string, expectedExit = 0): Promise<{ ok: boolean; differences: { partition: number; tenant: string; batches: string[] }[] }> {
+  const since = new Date(Date.now() - 3 * 3_600_000).toISOString();
+  const deadline = Date.now() + 120_000;
+  let r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
+  // The log may be briefly unavailable right after a fault (a stream changing leader): a 503, retried.
+  while (r.code !== expectedExit && /\(503 /.test(r.stderr) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
+  }
+  if (r.code !== expectedExit) throw new Error(`keel verify counts exited ${r.code}, expected ${expectedExit}: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout);
 }

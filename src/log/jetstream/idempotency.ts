@@ -60,6 +60,19 @@ export class IdempotencyAnswers {
     };
   }
 
+  /**
+   * Gives a request that had no Idempotency-Key one, for the batch id it was published under
+   * (its outcome is unknown): a retry under this key and with the same body republishes the same
+   * message ids, which the stream stores once.
+   */
+  async adopt(tenant: string, key: string, bodyHash: string, batchId: string, createdAt: number): Promise<void> {
+    await this.store.db
+      .insertInto('ingest_idempotency')
+      .values({ tenant_id: tenant, key, body_hash: bodyHash, response: null, batch_id: batchId, created_at: createdAt })
+      .onConflict((oc) => oc.columns(['tenant_id', 'key']).doNothing())
+      .execute();
+  }
+
   async complete(tenant: string, key: string, bodyHash: string, response: string): Promise<void> {
     await this.store.db
       .updateTable('ingest_idempotency')

@@ -20,6 +20,7 @@ import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type {
   AppendBatch,
+  AppendOptions,
   AppendResult,
   ConsumerState,
   EventLog,
@@ -38,6 +39,7 @@ import { IdempotencyAnswers } from './idempotency.js';
 import { findPublishedChunks } from './in-doubt.js';
 import { PartitionLeases } from './partition-leases.js';
 import { openPartitionSubscription } from './partition-subscription.js';
+import { streamQuorumProblem } from './stream-health.js';
 import { ensureStream, type StreamSettings } from './stream-setup.js';
 import { eventSubject, parseConsumerName, partitionFilter, partitionOf, tenantFilter, type SubjectScheme } from './subjects.js';
 
@@ -131,7 +133,15 @@ export class JetStreamEventLog implements EventLog {
     const probe = async () => {
       if (this.closed || !this.link.connected()) return;
       try {
-        this.lastStreamInfo = await this.jsm.streams.info(this.o.stream.name);
+        const info = await this.jsm.streams.info(this.o.stream.name);
+        this.lastStreamInfo = info;
+        const problem = streamQuorumProblem(info);
+        if (problem) {
+          if (this.streamOk) this.o.logger.warn({ stream: this.o.stream.name, leader: info.cluster?.leader }, problem);
+          this.streamOk = false;
+          this.streamProblem = problem;
+          return;
+        }
         if (!this.streamOk) this.o.logger.info({ stream: this.o.stream.name }, 'event stream reachable again');
         this.streamOk = true;
         this.streamProblem = undefined;
@@ -175,7 +185,7 @@ export class JetStreamEventLog implements EventLog {
     return { writable: true };
   }
 
-  async append(batch: AppendBatch): Promise<AppendResult> {
+  async append(batch: AppendBatch, options: AppendOptions = {}): Promise<AppendResult> {
     const health = this.health();
     if (!health.writable) throw new KeelError('unavailable', `event log unavailable: ${health.overloaded?.reason}`, { retryAfterSeconds: 2 });
     const idem = batch.idempotency;
@@ -218,15 +228,46 @@ export class JetStreamEventLog implements EventLog {
         if (again) headers.set(HDR_REPUBLISHED, '1');
         return this.publish(subject, c.data, `${batchId}.${i}`, headers);
       }),
-    );
+    ).catch(async (e: unknown) => {
+      if (!(e instanceof KeelError) || e.code !== 'outcome_unknown') throw e;
+      throw await this.unknownOutcome(batch, batchId, e, options);
+    });
     this.observeEventsPerMessage(batch.count / chunks.length);
     if (idem) await this.answers.complete(batch.tenant, idem.key, idem.bodyHash, idem.response);
     return { kind: 'appended', partition, position: Math.max(...seqs) };
   }
 
+  /**
+   * A publish left unacknowledged may still be stored (a stream leader without quorum commits it
+   * when the quorum returns). The answer says so and names the Idempotency-Key under which a retry
+   * of the same body is stored once: the request's own, or one recorded now for its batch id.
+   */
+  private async unknownOutcome(batch: AppendBatch, batchId: string, cause: KeelError, options: AppendOptions): Promise<KeelError> {
+    let key = batch.idempotency?.key;
+    if (!key && options.hashBody) {
+      const assigned = `keel-${batchId}`;
+      try {
+        await this.answers.adopt(batch.tenant, assigned, options.hashBody(), batchId, batch.receivedAt);
+        key = assigned;
+      } catch (err) {
+        this.o.logger.warn({ err, tenant: batch.tenant, batchId }, 'could not record an Idempotency-Key for a publish of unknown outcome');
+      }
+    }
+    const retry = key
+      ? `; retry with the header "Idempotency-Key: ${key}" and the same body: it is stored once`
+      : '; a retry may store it twice';
+    return new KeelError('outcome_unknown', `${cause.message}; the events may have been stored${retry}`, {
+      retryAfterSeconds: cause.retryAfterSeconds ?? 2,
+      cause,
+      ...(key ? { details: [{ path: 'headers.idempotency-key', message: 'retry with this Idempotency-Key and the same body', idempotencyKey: key }] } : {}),
+    });
+  }
+
   /** Publishes until acknowledged (same message id every attempt: a repeat is stored once) or the deadline. */
   private async publish(subject: string, data: Uint8Array, msgID: string, headers: ReturnType<typeof batchHeaders>): Promise<number> {
     const deadline = Date.now() + this.o.publishTimeoutMs;
+    // Whether an attempt may have reached the stream: "no responders" means none did.
+    let maybeStored = false;
     for (let attempt = 0; ; attempt++) {
       const left = deadline - Date.now();
       try {
@@ -238,9 +279,10 @@ export class JetStreamEventLog implements EventLog {
         if (/maximum (bytes|messages)|insufficient (storage )?resources/i.test(message)) {
           throw new KeelError('overloaded', `the event stream is full: ${message}`, { retryAfterSeconds: 30 });
         }
+        if (!/no responders/i.test(message)) maybeStored = true;
         const pause = Math.min(500, 50 * 2 ** attempt);
         if (Date.now() + pause >= deadline) {
-          throw new KeelError('unavailable', `the event log did not acknowledge the batch within ${this.o.publishTimeoutMs} ms: ${message}`, {
+          throw new KeelError(maybeStored ? 'outcome_unknown' : 'unavailable', `the event log did not acknowledge the batch within ${this.o.publishTimeoutMs} ms: ${message}`, {
             retryAfterSeconds: 2,
             cause: e,
           });
@@ -279,7 +321,16 @@ export class JetStreamEventLog implements EventLog {
       seq = m.seq + 1;
       const b = toLogBatch(this.scheme, { seq: m.seq, subject: m.subject, data: m.data, header: m.header });
       if (!b) continue;
-      if (m.header?.get(HDR_REPUBLISHED) && (await this.isSecondCopy(m.subject, m.seq, b.receivedAt, m.header.get('Nats-Msg-Id')))) continue;
+      if (m.header?.get(HDR_REPUBLISHED)) {
+        let copy: boolean;
+        try {
+          copy = await this.isSecondCopy(m.subject, m.seq, b.receivedAt, m.header.get('Nats-Msg-Id'));
+        } catch (e) {
+          // A NATS timeout here (a stream changing leader) is the log being unavailable, not a bug.
+          throw new KeelError('unavailable', `cannot read the event log: ${(e as Error).message}`, { retryAfterSeconds: 2, cause: e });
+        }
+        if (copy) continue;
+      }
       if (options.fromTs !== undefined && b.maxTs < options.fromTs) continue;
       if (options.toTs !== undefined && b.minTs >= options.toTs) continue;
       if (options.maxBytes !== undefined && out.length > 0 && bytes + b.data.byteLength > options.maxBytes) break;

@@ -138,6 +138,7 @@ export function openPartitionSubscription(d: SubscriptionDeps, processor: string
       };
       return delivery;
     },
+    owned: () => d.leases.epochOf(partition) !== undefined,
     close: async () => undefined,
   };
 }

@@ -21,6 +21,7 @@ import * as m0521 from './0521_timeline_at.js';
 import * as m0522 from './0522_postmortem_edited.js';
 import * as m0523 from './0523_notification_kind.js';
 import * as m0524 from './0524_ack_timeouts.js';
+import * as m0540 from './0540_leader_leases.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0522_postmortem_edited': m0522,
   '0523_notification_kind': m0523,
   '0524_ack_timeouts': m0524,
+  '0540_leader_leases': m0540,
 };
