@@ -1,0 +1,200 @@
+/**
+ * The counter writer on a real store: each 10 s cell lands in its 10 s, minute, hour and day
+ * buckets (adding to what is there), breakdown combinations beyond the cap go to `__other__`
+ * with totals still exact, cells past their retention are not written, time-slice verdicts roll
+ * up as slices change (exactly at the slice target a slice is good), and a rolled-back
+ * transaction leaves no stale series ids behind.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BucketCells, type FoldResult } from '../../src/slo/fold.js';
+import { CounterWriter, OTHER_KEY, OVERALL, sliceRollupLevels, type GenInfo } from '../../src/slo/counter-writer.js';
+import type { ResolvedSlo } from '../../src/slo/model.js';
+import { openTestStore, type TestStore } from '../helpers/stores.js';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const NOW = Date.parse('2026-08-10T12:00:00Z');
+const S0 = NOW - 10 * 60_000; // a minute-aligned slice start
+
+function slo(method: ResolvedSlo['method'], timeSliceTarget?: number): ResolvedSlo {
+  return {
+    name: 's',
+    service: 'svc',
+    indicator: { kind: 'ratio', name: 'i', total: 'true', good: 'true' },
+    window: { rolling: true, ms: DAY, text: '1d' },
+    method,
+    objectives: [{ name: 'o', target: 0.5, ...(method === 'Occurrences' ? {} : { timeSliceMs: 60_000 }), ...(timeSliceTarget === undefined ? {} : { timeSliceTarget }) }],
+    breakdown: method === 'Occurrences' ? [['region']] : [],
+    policies: [],
+  };
+}
+
+/** A fold result for generation `uid`: [bucket, good, bad] cells, and per breakdown value. */
+function fold(uid: string, cells: [number, number, number][], combos: Record<string, [number, number, number][]> = {}): FoldResult {
+  const fill = (list: [number, number, number][]) => {
+    const c = new BucketCells();
+    for (const [bucket, good, bad] of list) {
+      for (let i = 0; i < good; i++) c.add(bucket, true);
+      for (let i = 0; i < bad; i++) c.add(bucket, false);
+    }
+    return c;
+  };
+  const stream = { all: fill(cells), combos: Object.entries(combos).map(([v, list]) => ({ values: [v], cells: fill(list) })), comboTree: new Map() };
+  return new Map([[uid, { uid, events: 0, streams: [stream] }]]);
+}
+
+let ts: TestStore;
+const gens: Record<string, GenInfo> = {
+  occ: { slo: slo('Occurrences'), kind: 'ratio' },
+  ts: { slo: slo('Timeslices', 0.75), kind: 'ratio' },
+  rts: { slo: slo('RatioTimeslices'), kind: 'ratio' },
+};
+const info = (uid: string) => gens[uid];
+
+async function write(w: CounterWriter, deltas: FoldResult, now = NOW) {
+  w.begin();
+  await ts.store.db.transaction().execute((trx) => w.write(trx, info, deltas, now));
+  w.committed();
+}
+
+async function seriesOf(uid: string) {
+  const rows = await ts.store.db.selectFrom('slo_series').selectAll().where('gen_uid', '=', uid).orderBy('id').execute();
+  return new Map(rows.map((r) => [r.breakdown, Number(r.id)]));
+}
+
+async function counts(series: number) {
+  const rows = await ts.store.db.selectFrom('slo_counts').selectAll().where('series_id', '=', series).orderBy('res').orderBy('bucket').execute();
+  return rows.map((r) => [Number(r.res), Number(r.bucket), Number(r.good), Number(r.total)]);
+}
+
+async function rollups(series: number) {
+  const rows = await ts.store.db.selectFrom('slo_slice_rollups').selectAll().where('series_id', '=', series).orderBy('res').execute();
+  return rows.map((r) => [Number(r.res), Number(r.bucket), Number(r.good_slices), Number(r.total_slices), Number(r.ratio_sum)]);
+}
+
+beforeAll(async () => {
+  ts = await openTestStore('sqlite');
+});
+afterAll(async () => ts?.close());
+
+describe('the counter writer', () => {
+  it('adds each cell to its 10 s, minute, hour and day buckets, summing cells of one bucket and repeated writes', async () => {
+    const w = new CounterWriter(10);
+    await write(w, fold('occ', [[S0, 2, 1], [S0 + 10_000, 1, 0], [S0 + 60_000, 0, 3]]));
+    await write(w, fold('occ', [[S0, 1, 0]]));
+    const overall = (await seriesOf('occ')).get(OVERALL)!;
+    const hour = Math.floor(S0 / HOUR) * HOUR;
+    const day = Math.floor(S0 / DAY) * DAY;
+    expect(await counts(overall)).toEqual([
+      [10, S0, 3, 4],
+      [10, S0 + 10_000, 1, 1],
+      [10, S0 + 60_000, 0, 3],
+      [60, S0, 4, 5],
+      [60, S0 + 60_000, 0, 3],
+      [3600, hour, 4, 8],
+      [86400, day, 4, 8],
+    ]);
+  });
+
+  it('gives each breakdown combination a series up to the cap, then counts the rest as __other__', async () => {
+    const w = new CounterWriter(2);
+    await write(w, fold('occ', [[S0, 4, 0]], { eu: [[S0, 1, 0]], us: [[S0, 1, 0]], ap: [[S0, 1, 0]], sa: [[S0, 1, 0]] }));
+    // A new writer (another process) finds the existing series and the cap already reached.
+    await write(new CounterWriter(2), fold('occ', [[S0, 1, 0]], { eu: [[S0, 1, 0]], af: [[S0, 1, 0]] }));
+    const series = await seriesOf('occ');
+    expect([...series.keys()].sort()).toEqual([OVERALL, OTHER_KEY, '["eu"]', '["us"]'].sort());
+    expect((await counts(series.get('["eu"]')!))[0]).toEqual([10, S0, 2, 2]);
+    expect((await counts(series.get('["us"]')!))[0]).toEqual([10, S0, 1, 1]);
+    expect((await counts(series.get(OTHER_KEY)!))[0]).toEqual([10, S0, 3, 3]);
+  });
+
+  it('does not write cells past their retention: 10 s buckets beyond the fine retention, anything beyond the window’s', async () => {
+    const w = new CounterWriter(10);
+    const fine = NOW - 2 * DAY - 60_000; // older than the 10 s retention (no alert windows + 2 days)
+    const gone = NOW - 4 * DAY - 60_000; // older than the window (1 day) + 3 days
+    await write(w, fold('rts', [[fine, 1, 0], [gone, 1, 0]]));
+    const overall = (await seriesOf('rts')).get(OVERALL)!;
+    const rows = await counts(overall);
+    expect(rows.map((r) => [r[0], r[1]])).toEqual([
+      [60, fine],
+      [3600, Math.floor(fine / HOUR) * HOUR],
+      [86400, Math.floor(fine / DAY) * DAY],
+    ]);
+    expect(await ts.store.db.selectFrom('slo_slices').select('bucket').where('series_id', '=', overall).execute()).toEqual([{ bucket: fine }]);
+  });
+
+  it('rolls up time-slice verdicts as a slice changes: good exactly at the slice target, bad below it', async () => {
+    const w = new CounterWriter(10);
+    const hour = Math.floor(S0 / HOUR) * HOUR;
+    const day = Math.floor(S0 / DAY) * DAY;
+    await write(w, fold('ts', [[S0, 3, 0]]));
+    const overall = (await seriesOf('ts')).get(OVERALL)!;
+    expect(await rollups(overall)).toEqual([
+      [3600, hour, 1, 1, 1],
+      [86400, day, 1, 1, 1],
+    ]);
+    // 3 of 4 good: exactly the 0.75 slice target, still a good slice.
+    await write(w, fold('ts', [[S0 + 30_000, 0, 1]]));
+    expect(await rollups(overall)).toEqual([
+      [3600, hour, 1, 1, 0.75],
+      [86400, day, 1, 1, 0.75],
+    ]);
+    // 3 of 5: below it.
+    await write(w, fold('ts', [[S0 + 50_000, 0, 1]]));
+    expect(await rollups(overall)).toEqual([
+      [3600, hour, 0, 1, 0.6],
+      [86400, day, 0, 1, 0.6],
+    ]);
+    // A second slice.
+    await write(w, fold('ts', [[S0 + 60_000, 1, 0]]));
+    expect(await rollups(overall)).toEqual([
+      [3600, hour, 1, 2, 1.6],
+      [86400, day, 1, 2, 1.6],
+    ]);
+    expect((await ts.store.db.selectFrom('slo_slices').selectAll().where('series_id', '=', overall).orderBy('bucket').execute()).map((r) => [Number(r.bucket), Number(r.good), Number(r.total)])).toEqual([
+      [S0, 3, 5],
+      [S0 + 60_000, 1, 1],
+    ]);
+  });
+
+  it('rolls RatioTimeslices up by ratio only (no slice target: no good slices)', async () => {
+    const w = new CounterWriter(10);
+    await write(w, fold('rts', [[S0, 1, 1]]));
+    const overall = (await seriesOf('rts')).get(OVERALL)!;
+    const hourRow = (await rollups(overall)).find((r) => r[0] === 3600 && r[1] === Math.floor(S0 / HOUR) * HOUR)!;
+    expect(hourRow.slice(2)).toEqual([0, 1, 0.5]);
+  });
+
+  it('skips generations it does not know, and streams without cells', async () => {
+    const w = new CounterWriter(10);
+    await write(w, fold('unknown', [[S0, 1, 0]]));
+    await write(w, fold('ts', []));
+    expect((await seriesOf('unknown')).size).toBe(0);
+  });
+
+  it('forgets series ids cached by a transaction that rolled back', async () => {
+    const w = new CounterWriter(10);
+    gens.fresh = { slo: slo('Occurrences'), kind: 'ratio' };
+    w.begin();
+    await expect(
+      ts.store.db.transaction().execute(async (trx) => {
+        await w.write(trx, info, fold('fresh', [[S0, 1, 0]], { eu: [[S0, 1, 0]] }), NOW);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect((await seriesOf('fresh')).size).toBe(0);
+    await write(w, fold('fresh', [[S0, 1, 0]], { eu: [[S0, 1, 0]] }));
+    const series = await seriesOf('fresh');
+    expect(series.size).toBe(2);
+    expect((await counts(series.get(OVERALL)!))[0]).toEqual([10, S0, 1, 1]);
+    expect((await counts(series.get('["eu"]')!))[0]).toEqual([10, S0, 1, 1]);
+  });
+
+  it('rolls slices up into hours and days only when the slice divides them', () => {
+    expect(sliceRollupLevels(60_000)).toEqual([HOUR, DAY]);
+    expect(sliceRollupLevels(HOUR)).toEqual([HOUR, DAY]);
+    expect(sliceRollupLevels(7 * 60_000)).toEqual([]);
+    expect(sliceRollupLevels(2 * HOUR)).toEqual([DAY]);
+    expect(sliceRollupLevels(2 * DAY)).toEqual([]);
+  });
+});
