@@ -37,7 +37,7 @@ export const MODULES = {
   },
   quotas: {
     mutate: ['src/ingest/token-bucket.ts', 'src/ingest/quotas.ts'],
-    testFiles: ['test/ingest/token-bucket.test.ts'],
+    testFiles: ['test/ingest/token-bucket.test.ts', 'test/ingest/quotas.test.ts'],
   },
   rotation: {
     mutate: ['src/oncall/rotation.ts'],
