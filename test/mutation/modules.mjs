@@ -41,6 +41,6 @@ export const MODULES = {
   },
   rotation: {
     mutate: ['src/oncall/rotation.ts'],
-    testFiles: ['test/oncall/rotation.test.ts'],
+    testFiles: ['test/oncall/rotation.test.ts', 'test/oncall/rotation-edges.test.ts'],
   },
 };
