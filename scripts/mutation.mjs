@@ -38,6 +38,7 @@ if (!reportOnly) {
         env: {
           ...process.env,
           STRYKER_JSON_REPORT: `reports/mutation/${name}.json`,
+          STRYKER_STATIC: m.static ? 'true' : 'false',
         },
       },
     );

@@ -75,6 +75,7 @@ describe('API keys', () => {
   it('must come as "Bearer <key>"', async () => {
     expect(() => bearerOf({ authorization: 'Basic abc' })).toThrow(/must be "Bearer <API key>"/);
     expect(() => bearerOf({ authorization: 'Bearer a b' })).toThrow(/must be "Bearer <API key>"/);
+    expect(() => bearerOf({ authorization: 'NotBearer k1' })).toThrow(/must be "Bearer <API key>"/);
     expect(bearerOf({ authorization: 'bearer  k1  ' })).toBe('k1');
     expect(bearerOf({ authorization: '', 'x-api-key': 'k2' })).toBe('k2');
     expect(bearerOf({ 'x-api-key': '' })).toBeUndefined();

@@ -29,6 +29,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
 
 export interface PagingStack {
+  definitions: DefinitionsService;
   alerts: AlertService;
   incidents: IncidentService;
   escalation: EscalationService;
@@ -68,6 +69,7 @@ export async function startPagingStack(store: Store, clock: Clock, yaml: string)
   consumer.run();
   escalation.run();
   return {
+    definitions,
     alerts,
     incidents,
     escalation,

@@ -24,6 +24,8 @@ export const MODULES = {
     testFiles: ['test/audit/tamper-columns.test.ts', 'test/audit/audit-log.test.ts'],
   },
   auth: {
+    // The permission table is module-level data: mutate it too (static mutants).
+    static: true,
     mutate: ['src/auth/permissions.ts', 'src/auth/authenticator.ts'],
     testFiles: ['test/auth/permissions.test.ts', 'test/auth/authenticator.test.ts'],
   },

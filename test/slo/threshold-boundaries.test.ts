@@ -73,6 +73,12 @@ describe('burn rate exactly at the threshold', () => {
     expect(breaching('gte', 2, 500, 1000, 501)).toBe(false);
     expect(breaching('gt', 1, 500, 1000, 500)).toBe(true);
     expect(breaching('gt', 1, 500, 1000, 501)).toBe(false);
+    // Each window needs the floor: enough bad events in the long window alone, or the short alone, is not enough.
+    const longOnly = (ms: number): Measured => (ms === H ? { events: { good: 500, total: 1000 }, units: { good: 500, total: 1000 } } : { events: { good: 50, total: 100 }, units: { good: 50, total: 100 } });
+    expect(evaluatePolicy(policy('gte', 2), 0.75, longOnly, NOW, {}, 60)[0]!.breaching).toBe(false);
+    expect(evaluatePolicy(policy('gte', 2), 0.75, longOnly, NOW, {}, 50)[0]!.breaching).toBe(true);
+    const shortOnly = (ms: number): Measured => (ms !== H ? { events: { good: 500, total: 1000 }, units: { good: 500, total: 1000 } } : { events: { good: 50, total: 100 }, units: { good: 50, total: 100 } });
+    expect(evaluatePolicy(policy('gte', 2), 0.75, shortOnly, NOW, {}, 60)[0]!.breaching).toBe(false);
     // A falling threshold (a burn rate that dropped too low) ignores the floor.
     expect(breaching('lte', 2, 500, 1000, 10_000)).toBe(true);
     expect(breaching('lt', 3, 500, 1000, 10_000)).toBe(true);
@@ -123,7 +129,7 @@ describe('SLO math at its edges', () => {
     const day = 86_400_000;
     // Half the budget left at burn rate 2 over a 4-day window: one day to go.
     expect(forecast(0.5, 2, 4 * day, H, NOW)).toEqual({ burnRate: 2, windowMs: H, exhausted: false, exhaustsAt: NOW + day, inMs: day });
-    expect(forecast(0.5, 2, 4 * day, H, NOW, NOW + day)).toMatchObject({ exhaustsAt: null, inMs: null });
+    expect(forecast(0.5, 2, 4 * day, H, NOW, NOW + day)).toEqual({ burnRate: 2, windowMs: H, exhausted: false, exhaustsAt: null, inMs: null });
     expect(forecast(0.5, 2, 4 * day, H, NOW, NOW + day + 1)).toMatchObject({ exhaustsAt: NOW + day, inMs: day });
     expect(forecast(0, 2, 4 * day, H, NOW)).toEqual({ burnRate: 2, windowMs: H, exhausted: true, exhaustsAt: NOW, inMs: 0 });
     expect(forecast(0.5, -1, 4 * day, H, NOW)).toMatchObject({ exhausted: false, exhaustsAt: null });
