@@ -76,11 +76,21 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('the audit log on %s', (engin
     const settled = rows[rows.length - 1]!;
     expect(settled).toMatchObject({ actor: 'user:ann@acme.test', action: 'users.update', tenant_id: 'acme', target: 'user/u1', source_ip: '10.0.0.2', request_id: 'req-old' });
     expect(Number(settled.ok)).toBe(0);
-    expect(JSON.parse(settled.after_json!)).toMatchObject({ outcome: 'unknown', started_at: new Date(T0).toISOString() });
+    expect(JSON.parse(settled.after_json!)).toEqual({
+      outcome: 'unknown',
+      reason: 'the process stopped before the request finished: the change may or may not have been made',
+      started_at: new Date(T0).toISOString(),
+    });
     expect(await audit.pendingNote(old)).toBeUndefined();
     expect(await audit.settleInterrupted(cut)).toBe(0);
     expect(await audit.settleInterrupted(cut + 1)).toBe(1);
     expect(await pending()).toEqual([]);
+  });
+
+  it('fails an append the store refuses for another reason than a lost race, at once', async () => {
+    const before = (await log()).length;
+    await expect(audit.record({ actor: null as unknown as string, action: 'x', tenant: 't', target: 'y' })).rejects.toThrow();
+    expect((await log()).length).toBe(before);
   });
 
   it('keeps one unbroken chain under concurrent appends', async () => {
@@ -126,7 +136,11 @@ describe('checking a chain (pure)', () => {
     expect(gap.push(all[2]!)).toBe(false);
     expect(gap.result().problem).toEqual({ seq: 2, kind: 'missing', reason: 'entry 2 is missing (deleted); the chain continues at 3' });
     expect(gap.push(all[3]!)).toBe(false);
-    expect(gap.result()).toMatchObject({ ok: false, checked: 1, head: { seq: 1 } });
+    // The first problem stays the one reported.
+    expect(gap.result()).toMatchObject({ ok: false, checked: 1, head: { seq: 1 }, problem: { seq: 2, reason: 'entry 2 is missing (deleted); the chain continues at 3' } });
+    const altered = new ChainVerifier(true);
+    expect(altered.push({ ...all[0]!, target: 'x/other' })).toBe(false);
+    expect(altered.result().problem).toEqual({ seq: 1, kind: 'altered', reason: 'entry 1 was changed after it was written: its content does not match its hash' });
     const back = new ChainVerifier(true);
     back.push(all[0]!);
     back.push(all[1]!);
