@@ -29,8 +29,8 @@ function slo(method: ResolvedSlo['method'], timeSliceTarget?: number): ResolvedS
   };
 }
 
-/** A fold result for generation `uid`: [bucket, good, bad] cells, and per breakdown value. */
-function fold(uid: string, cells: [number, number, number][], combos: Record<string, [number, number, number][]> = {}): FoldResult {
+/** A fold result for generation `uid`: [bucket, good, bad] cells, and per breakdown value (more streams: one per objective). */
+function fold(uid: string, cells: [number, number, number][], combos: Record<string, [number, number, number][]> = {}, ...more: [number, number, number][][]): FoldResult {
   const fill = (list: [number, number, number][]) => {
     const c = new BucketCells();
     for (const [bucket, good, bad] of list) {
@@ -40,7 +40,8 @@ function fold(uid: string, cells: [number, number, number][], combos: Record<str
     return c;
   };
   const stream = { all: fill(cells), combos: Object.entries(combos).map(([v, list]) => ({ values: [v], cells: fill(list) })), comboTree: new Map() };
-  return new Map([[uid, { uid, events: 0, streams: [stream] }]]);
+  const others = more.map((list) => ({ all: fill(list), combos: [], comboTree: new Map() }));
+  return new Map([[uid, { uid, events: 0, streams: [stream, ...others] }]]);
 }
 
 let ts: TestStore;
@@ -48,6 +49,12 @@ const gens: Record<string, GenInfo> = {
   occ: { slo: slo('Occurrences'), kind: 'ratio' },
   ts: { slo: slo('Timeslices', 0.75), kind: 'ratio' },
   rts: { slo: slo('RatioTimeslices'), kind: 'ratio' },
+  occ2: { slo: slo('Occurrences'), kind: 'ratio' },
+  long: { slo: { ...slo('Timeslices', 0.5), window: { rolling: true, ms: 90 * DAY, text: '90d' } }, kind: 'ratio' },
+  thr: {
+    slo: { ...slo('Occurrences'), breakdown: [], objectives: [{ name: 'fast', target: 0.9, op: 'lte', value: 100 }, { name: 'ok', target: 0.99, op: 'lte', value: 500 }] },
+    kind: 'threshold',
+  },
 };
 const info = (uid: string) => gens[uid];
 
@@ -188,6 +195,84 @@ describe('the counter writer', () => {
     expect(series.size).toBe(2);
     expect((await counts(series.get(OVERALL)!))[0]).toEqual([10, S0, 1, 1]);
     expect((await counts(series.get('["eu"]')!))[0]).toEqual([10, S0, 1, 1]);
+  });
+
+  it('writes cells exactly at the retention edges', async () => {
+    const w = new CounterWriter(10);
+    const fineEdge = NOW - 2 * DAY; // exactly the 10 s retention
+    const keepEdge = NOW - 4 * DAY; // exactly the window's retention
+    await write(w, fold('occ2', [[fineEdge, 1, 0], [keepEdge, 1, 0]]));
+    const rows = await counts((await seriesOf('occ2')).get(OVERALL)!);
+    expect(rows.filter((r) => r[0] === 10).map((r) => r[1])).toEqual([fineEdge]);
+    expect(rows.filter((r) => r[0] === 60).map((r) => r[1])).toEqual([keepEdge, fineEdge]);
+    // The same edge for slices.
+    await write(w, fold('rts', [[keepEdge, 1, 0]]));
+    const rts = (await seriesOf('rts')).get(OVERALL)!;
+    expect((await ts.store.db.selectFrom('slo_slices').select('bucket').where('series_id', '=', rts).execute()).map((r) => Number(r.bucket))).toContain(keepEdge);
+  });
+
+  it('keeps occurrence SLOs out of the slice tables, and a generation without cells out of the series', async () => {
+    const occ = (await seriesOf('occ')).get(OVERALL)!;
+    expect(await ts.store.db.selectFrom('slo_slices').select('bucket').where('series_id', '=', occ).execute()).toEqual([]);
+    expect(await rollups(occ)).toEqual([]);
+    gens.empty = { slo: slo('Timeslices', 0.75), kind: 'ratio' };
+    await write(new CounterWriter(10), fold('empty', []));
+    expect((await seriesOf('empty')).size).toBe(0);
+  });
+
+  it('writes each objective of a threshold SLO from its own stream', async () => {
+    await write(new CounterWriter(10), fold('thr', [[S0, 1, 1]], {}, [[S0, 2, 0]]));
+    const rows = await ts.store.db.selectFrom('slo_series').selectAll().where('gen_uid', '=', 'thr').orderBy('objective').execute();
+    expect(rows.map((r) => [Number(r.objective), r.breakdown])).toEqual([
+      [0, OVERALL],
+      [1, OVERALL],
+    ]);
+    expect((await counts(Number(rows[0]!.id)))[0]).toEqual([10, S0, 1, 2]);
+    expect((await counts(Number(rows[1]!.id)))[0]).toEqual([10, S0, 2, 2]);
+  });
+
+  it('writes more rows than one statement takes (chunks of 1000), each once', async () => {
+    const cells: [number, number, number][] = Array.from({ length: 900 }, (_, i) => [S0 - i * 10_000, 1, 0]);
+    gens.many = { slo: slo('Occurrences'), kind: 'ratio' };
+    await write(new CounterWriter(10), fold('many', cells));
+    const rows = await counts((await seriesOf('many')).get(OVERALL)!);
+    expect(rows.length).toBeGreaterThan(1000);
+    for (const res of [10, 60, 3600, 86400]) expect(rows.filter((r) => r[0] === res).reduce((sum, r) => sum + r[3]!, 0), `res ${res}`).toBe(900);
+    // Slices over 1100 hours of a 90-day window: more than 1000 rollup rows.
+    const hourly: [number, number, number][] = Array.from({ length: 1100 }, (_, i) => [S0 - i * HOUR, 1, 0]);
+    await write(new CounterWriter(10), fold('long', hourly));
+    const r = await rollups((await seriesOf('long')).get(OVERALL)!);
+    expect(r.length).toBeGreaterThan(1000);
+    for (const res of [3600, 86400]) expect(r.filter((x) => x[0] === res).reduce((sum, x) => sum + x[3]!, 0), `res ${res}`).toBe(1100);
+  });
+
+  it('updates slice rollups from the slice’s counts before and after each write', async () => {
+    gens.ts2 = { slo: slo('Timeslices', 0.75), kind: 'ratio' };
+    const w = new CounterWriter(10);
+    const hour = Math.floor(S0 / HOUR) * HOUR;
+    // Two cells of one slice in one write: 2 of 3 good, below 0.75.
+    await write(w, fold('ts2', [[S0, 1, 0], [S0 + 10_000, 1, 1]]));
+    const overall = (await seriesOf('ts2')).get(OVERALL)!;
+    const hourRow = async () => (await rollups(overall)).find((r) => r[0] === 3600 && r[1] === hour)!.slice(2);
+    expect(await hourRow()).toEqual([0, 1, 2 / 3]);
+    // Two more good ones: 4 of 5, now good.
+    await write(w, fold('ts2', [[S0 + 20_000, 2, 0]]));
+    expect(await hourRow()).toEqual([1, 1, 0.8]);
+    // A slice of bad events only still counts as a slice.
+    await write(w, fold('ts2', [[S0 + 60_000, 0, 2]]));
+    expect(await hourRow()).toEqual([1, 2, 0.8]);
+    // A write that changes no verdict or ratio leaves the rollups as they are.
+    await write(w, fold('ts2', [[S0 + 60_000, 0, 1]]));
+    expect(await hourRow()).toEqual([1, 2, 0.8]);
+  });
+
+  it('caps breakdown combinations per generation and objective, not across them', async () => {
+    gens.capA = { slo: slo('Occurrences'), kind: 'ratio' };
+    gens.capB = { slo: slo('Occurrences'), kind: 'ratio' };
+    const w = new CounterWriter(2);
+    await write(w, fold('capA', [[S0, 2, 0]], { eu: [[S0, 1, 0]], us: [[S0, 1, 0]] }));
+    await write(w, fold('capB', [[S0, 2, 0]], { eu: [[S0, 1, 0]], us: [[S0, 1, 0]] }));
+    expect([...(await seriesOf('capB')).keys()].sort()).toEqual([OVERALL, '["eu"]', '["us"]'].sort());
   });
 
   it('rolls slices up into hours and days only when the slice divides them', () => {
