@@ -50,7 +50,7 @@ describe('parsing', () => {
     expect(iso(parseLocalInstant('2026-01-05T10:15', 'Europe/Berlin'))).toBe('2026-01-05T09:15:00.000Z');
     expect(iso(parseLocalInstant('2026-01-05T10:15:00Z', 'Europe/Berlin'))).toBe('2026-01-05T10:15:00.000Z');
     expect(iso(parseLocalInstant('2026-01-05T10:15:00+02:00', 'UTC'))).toBe('2026-01-05T08:15:00.000Z');
-    for (const bad of ['2026-02-30T10:00', '2026-01-05T25:00', 'tomorrow', '2026-01-05 10:15']) expect(parseLocalInstant(bad, 'UTC'), bad).toBeNaN();
+    for (const bad of ['2026-02-30T10:00', '2026-01-05T25:00', 'tomorrow', '2026-01-05 10:15', 'x2026-01-05T10:15', '2026-01-05T10:15x']) expect(parseLocalInstant(bad, 'UTC'), bad).toBeNaN();
   });
 
   it('refuses a layer it cannot read', () => {
@@ -115,6 +115,24 @@ describe('edges of a layer', () => {
   });
 });
 
+describe('more restrictions', () => {
+  it('covers where any one of several windows does', () => {
+    const r = new Rotation(schedule(layer({ restrictions: [{ from: '08:00', to: '10:00' }, { from: '14:00', to: '16:00' }] })));
+    expect(r.at(t('2026-01-06T08:30:00Z'))?.user).toBe('a');
+    expect(r.at(t('2026-01-06T15:00:00Z'))?.user).toBe('b');
+    expect(r.at(t('2026-01-06T12:00:00Z'))).toBeNull();
+  });
+
+  it('reads a window whose end equals its start as the whole day', () => {
+    const r = new Rotation(schedule(layer({ restrictions: [{ days: ['tue'], from: '10:00', to: '10:00' }] })));
+    // 2026-01-06 is a Tuesday: covered from 10:00 to Wednesday 10:00.
+    expect(r.at(t('2026-01-06T09:59:59Z'))).toBeNull();
+    expect(r.at(t('2026-01-06T10:00:00Z'))?.user).toBe('b');
+    expect(r.at(t('2026-01-07T09:59:59Z'))?.user).toBe('a');
+    expect(r.at(t('2026-01-07T10:00:00Z'))).toBeNull();
+  });
+});
+
 describe('overrides and segments', () => {
   const base = new Rotation(schedule(layer()));
   const o = (id: string, user: string, start: string, end: string, createdAt: number) => ({ id, user, start: t(start), end: t(end), createdAt });
@@ -128,6 +146,9 @@ describe('overrides and segments', () => {
     expect(r.at(t('2026-01-06T12:00:00Z'))).toEqual({ user: 'b', source: 'l' });
     const later = new Rotation(base.spec, [o('ov_9', 'x', '2026-01-06T10:00:00Z', '2026-01-06T11:00:00Z', 5), o('ov_1', 'y', '2026-01-06T10:00:00Z', '2026-01-06T11:00:00Z', 6)]);
     expect(later.at(t('2026-01-06T10:30:00Z'))?.user).toBe('y');
+    // The newer one wins whichever is listed first, whatever the ids.
+    const listedFirst = new Rotation(base.spec, [o('ov_1', 'y', '2026-01-06T10:00:00Z', '2026-01-06T11:00:00Z', 6), o('ov_9', 'x', '2026-01-06T10:00:00Z', '2026-01-06T11:00:00Z', 5)]);
+    expect(listedFirst.at(t('2026-01-06T10:30:00Z'))?.user).toBe('y');
   });
 
   it('tiles a range that starts and ends mid-turn, merging neighbours with the same person and source', () => {
@@ -139,6 +160,8 @@ describe('overrides and segments', () => {
       ['b', '2026-01-06T13:00', '2026-01-07T09:00', 'l'],
       ['a', '2026-01-07T09:00', '2026-01-07T10:00', 'l'],
     ]);
+    // A range ending exactly at a handoff ends with the turn before it, not an empty one after.
+    expect(segs(r, '2026-01-06T13:00:00Z', '2026-01-07T09:00:00Z')).toEqual([['b', '2026-01-06T13:00', '2026-01-07T09:00', 'l']]);
     expect(r.segments(t('2026-01-07T00:00:00Z'), t('2026-01-07T00:00:00Z'))).toEqual([]);
     expect(r.segments(t('2026-01-07T00:00:00Z'), t('2026-01-06T00:00:00Z'))).toEqual([]);
     // Entirely before a layer's start, or after its end: one gap.
