@@ -82,29 +82,58 @@ describe('audit of interrupted requests', () => {
     }
   });
 
-  it('after SIGKILL during a burst of changes, every key that exists has an audit entry', async () => {
+  it('after SIGKILL landing mid-request in a burst of changes, every key that exists has an audit entry', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keel-audit-kill-'));
     dirs.push(dir);
     const admin = 'keel_audit_kill_test_admin_key_0123456789';
+    const pendingIn = (db: Database.Database) => (db.prepare('SELECT COUNT(*) AS n FROM audit_pending').get() as { n: number }).n;
     let keel = await spawnKeel({ dataDir: dir, adminKey: admin, keepDataDir: true });
     procs.push(keel);
-    const burst = Array.from({ length: 120 }, (_, i) =>
-      http(`${keel.url}/v1/keys`, { key: admin, json: { tenant: 'default', scopes: ['read'], name: `burst-${i}` } }).catch(() => undefined),
-    );
-    await new Promise((r) => setTimeout(r, 150));
-    await keel.stop('SIGKILL');
-    await Promise.all(burst);
-    keel = await spawnKeel({ dataDir: dir, adminKey: admin, keepDataDir: true });
-    procs.push(keel);
+    // The kill must land while requests are between their note and their entry: watch the notes
+    // from outside and kill on seeing one; what the dead process left in the file proves it did.
+    // (Should every noted request finish in the instant before the kill, the burst is repeated.)
+    let interrupted = 0;
+    for (let attempt = 0; attempt < 5 && interrupted === 0; attempt++) {
+      const watch = new Database(join(dir, 'state.db'), { readonly: true });
+      const burst = Array.from({ length: 120 }, (_, i) =>
+        http(`${keel.url}/v1/keys`, { key: admin, json: { tenant: 'default', scopes: ['read'], name: `burst-${attempt}-${i}` } }).catch(() => undefined),
+      );
+      try {
+        await waitFor('a request in flight', () => pendingIn(watch) > 0);
+        await keel.stop('SIGKILL');
+      } finally {
+        watch.close();
+      }
+      await Promise.all(burst);
+      const left = new Database(join(dir, 'state.db'), { readonly: true });
+      try {
+        interrupted = pendingIn(left);
+      } finally {
+        left.close();
+      }
+      keel = await spawnKeel({ dataDir: dir, adminKey: admin, keepDataDir: true });
+      procs.push(keel);
+    }
+    expect(interrupted, 'the kill landed while a request was in flight').toBeGreaterThan(0);
     const keys = (await http(`${keel.url}/v1/keys`, { key: admin })).body.keys as { id: string; name: string }[];
     const created = keys.filter((k) => k.name?.startsWith('burst-'));
     const entries = await allEntries(keel.url, admin, 'keys.create');
     const audited = new Set(entries.filter((e) => e.ok).map((e) => e.target));
     const unknown = entries.filter((e) => !e.ok && e.after?.outcome === 'unknown').length;
-    // Each created key has its own entry, or is one of the requests recorded with an unknown outcome.
+    // Every request the kill interrupted became an entry with an unknown outcome...
+    expect(unknown).toBe(interrupted);
+    // ...and each created key has its own entry, or is one of those.
     const missing = created.filter((k) => !audited.has(`key/${k.id}`));
     expect(created.length).toBeGreaterThan(0);
     expect(missing.length).toBeLessThanOrEqual(unknown);
     expect((await http(`${keel.url}/v1/audit/verify`, { key: admin })).body.ok).toBe(true);
-  }, 60_000);
+  }, 120_000);
 });
+
+async function waitFor(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}

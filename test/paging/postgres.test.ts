@@ -3,104 +3,33 @@
  * with their domain tables, the outbox consumer, escalation timers, and the per-tenant incident
  * number under concurrent declares.
  */
-import { randomBytes } from 'node:crypto';
-import { Kysely, Migrator, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AlertService } from '../../src/alerting/alert-service.js';
-import { Bus } from '../../src/core/bus.js';
 import { FakeClock } from '../../src/core/clock.js';
-import { AesGcmSecretBox } from '../../src/core/secrets.js';
-import { DefinitionsService } from '../../src/definitions/definitions-service.js';
-import { KindRegistry } from '../../src/definitions/kinds.js';
-import { EscalationService } from '../../src/escalation/escalation-service.js';
-import { policyKind } from '../../src/escalation/policy-kind.js';
-import { AfterCommit } from '../../src/incidents/after-commit.js';
-import { IncidentService } from '../../src/incidents/incident-service.js';
-import { PagingMetrics } from '../../src/incidents/prometheus.js';
-import { NotifyService } from '../../src/notify/notify-service.js';
-import { SecretStore } from '../../src/notify/secret-store.js';
-import { SmtpSettingsStore } from '../../src/notify/smtp-settings.js';
-import { userKind } from '../../src/notify/user-kind.js';
-import { OncallService } from '../../src/oncall/oncall-service.js';
-import { scheduleKind } from '../../src/oncall/schedule-kind.js';
-import { PeopleService } from '../../src/people/people-service.js';
-import { PagingConsumer } from '../../src/routing/paging-consumer.js';
-import { serviceKind } from '../../src/services/service-kind.js';
-import { migrations } from '../../src/store/migrations/index.js';
-import type { Database } from '../../src/store/schema.js';
+import type { IncidentService } from '../../src/incidents/incident-service.js';
+import type { AlertService } from '../../src/alerting/alert-service.js';
+import type { EscalationService } from '../../src/escalation/escalation-service.js';
 import type { Store } from '../../src/store/store.js';
-import { createLogger } from '../../src/telemetry/logger.js';
-import { KeelMetrics } from '../../src/telemetry/metrics.js';
-import { AuditLog } from '../../src/audit/audit-log.js';
 import { waitFor } from '../helpers/paging.js';
+import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';
+import { openTestStore, type TestStore } from '../helpers/stores.js';
 
-const URL_PG = 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `paging_${randomBytes(6).toString('hex')}`;
+let ts: TestStore;
 let store: Store;
+let stack: PagingStack;
 const clock = new FakeClock('2026-06-01T12:00:00Z');
 let incidents: IncidentService;
-let consumer: PagingConsumer;
 let escalation: EscalationService;
 let alerts: AlertService;
 
-/**
- * A store in a fresh schema of its own. (main's openPostgresStore lets kysely find another
- * schema's migration table in a shared database and sets search_path without waiting; the
- * distributed branch fixes both, so this test migrates its schema itself, the same way.)
- */
-async function openSchemaStore(): Promise<Store> {
-  pg.types.setTypeParser(20, (v) => Number(v));
-  const pool = new pg.Pool({ connectionString: `${URL_PG}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, max: 10 });
-  await pool.query(`CREATE SCHEMA "${schema}"`);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const { error } = await new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations },
-    migrationTableName: 'keel_migrations',
-    migrationLockTableName: 'keel_migrations_lock',
-    migrationTableSchema: schema,
-    allowUnorderedMigrations: true,
-  }).migrateToLatest();
-  if (error) throw error;
-  return { db, engine: 'postgres', ping: async () => undefined, close: () => db.destroy() };
-}
-
 beforeAll(async () => {
-  store = await openSchemaStore();
-  const bus = new Bus();
-  const logger = createLogger('silent');
-  const box = new AesGcmSecretBox([randomBytes(32)]);
-  const metrics = new PagingMetrics(new KeelMetrics().registry);
-  const kinds = new KindRegistry();
-  const people = new PeopleService(store, clock);
-  kinds.register(serviceKind());
-  kinds.register(userKind(people, new AuditLog(store, clock)));
-  kinds.register(scheduleKind());
-  kinds.register(policyKind());
-  const definitions = new DefinitionsService(store, kinds, clock, bus);
-  alerts = new AlertService(store, clock, bus);
-  incidents = new IncidentService(store, clock, bus, metrics);
-  const notify = new NotifyService({
+  // The real PostgreSQL store (openPostgresStore: its migrations, its readiness check) in a fresh schema.
+  ts = await openTestStore('postgres');
+  store = ts.store;
+  await store.ping();
+  stack = await startPagingStack(
     store,
     clock,
-    bus,
-    logger,
-    metrics,
-    secrets: new SecretStore(store, box, clock),
-    smtp: new SmtpSettingsStore(store, box, clock),
-    box,
-    newAfterCommit: () => new AfterCommit(),
-    config: { publicUrl: 'http://keel.example', linkTtlMs: 3_600_000, maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20, timeoutMs: 1000, concurrency: 4, pollIntervalMs: 20 },
-  });
-  escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall: new OncallService(store, clock), pollIntervalMs: 20, newAfterCommit: () => new AfterCommit() });
-  consumer = new PagingConsumer({ store, clock, bus, logger, alerts, incidents, metrics, pollIntervalMs: 20, newAfterCommit: () => new AfterCommit() });
-  await definitions.apply(
-    'acme',
-    [
-      {
-        file: 'pg.yaml',
-        content: `apiVersion: keel/v1
+    `apiVersion: keel/v1
 kind: User
 metadata: {name: pat}
 spec:
@@ -127,22 +56,13 @@ kind: Service
 metadata: {name: api}
 spec: {escalationPolicy: p}
 `,
-      },
-    ],
-    'test',
   );
-  consumer.run();
-  escalation.run();
+  ({ incidents, escalation, alerts } = stack);
 });
 
 afterAll(async () => {
-  await consumer?.stop();
-  await escalation?.stop();
-  await store?.close();
-  const c = new pg.Client({ connectionString: URL_PG });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
+  await stack?.stop();
+  await ts?.close();
 });
 
 describe('paging on PostgreSQL', () => {

@@ -1,17 +1,18 @@
 /**
  * Walks EVERY route the running server has (taken from the runtime, so routes other domains add
  * are walked too), calling each as anonymous, as API keys of every scope and as people of every
- * role, and checks the outcome against the one permission table: allowed → neither 401 nor 403,
- * denied → 403 (401 without credentials). Then, as another tenant, asks for a tenant's resources
+ * role, and checks the outcome against the hand-written permission matrix (not the table under
+ * test): allowed → neither 401 nor 403, denied → 403 (401 without credentials). Then, as another tenant, asks for a tenant's resources
  * by id and by filter: 404, and none of its data in any answer.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AnyRoute } from '../../src/api/route.js';
-import { PERMISSIONS, permissionsOfRole, permissionsOfScopes, type Permission, type Scope } from '../../src/auth/permissions.js';
+import { PERMISSIONS, type Permission, type Scope } from '../../src/auth/permissions.js';
 import type { Role } from '../../src/people/people-service.js';
 import { http, ndjson, startTestKeel, type TestKeel } from '../helpers/keel.js';
+import { expectedOfRole, expectedOfScopes } from '../helpers/permission-matrix.js';
 import { addUser, asUser, signIn, type SignedIn } from '../helpers/security.js';
 
 const PW = 'walk every route 2026';
@@ -38,7 +39,7 @@ function userCaller(email: string, role: Role, team: string, superuser = false):
   let check = false;
   return {
     name: `user ${role}${superuser ? ' (system admin)' : ''}`,
-    permissions: permissionsOfRole(role, superuser),
+    permissions: expectedOfRole(role, superuser),
     headers: async () => {
       if (s && check && (await http(`${t.url}/v1/session`, asUser(s))).status !== 200) s = undefined;
       check = false;
@@ -101,9 +102,9 @@ beforeAll(async () => {
   callers.push({ name: 'anonymous', permissions: 'none', headers: async () => ({}) });
   for (const scopes of [['ingest'], ['read'], ['respond'], ['write'], ['admin']] as Scope[][]) {
     const k = await createKey('acme', scopes);
-    callers.push({ name: `key ${scopes.join(',')}`, permissions: permissionsOfScopes(scopes), headers: async () => ({ authorization: `Bearer ${k.key}` }) });
+    callers.push({ name: `key ${scopes.join(',')}`, permissions: expectedOfScopes(scopes), headers: async () => ({ authorization: `Bearer ${k.key}` }) });
   }
-  callers.push({ name: 'key admin (system tenant)', permissions: permissionsOfScopes(['admin'], true), headers: async () => ({ authorization: `Bearer ${t.adminKey}` }) });
+  callers.push({ name: 'key admin (system tenant)', permissions: expectedOfScopes(['admin'], true), headers: async () => ({ authorization: `Bearer ${t.adminKey}` }) });
   for (const role of ['viewer', 'responder', 'editor', 'admin'] as Role[]) {
     await addUser(t.url, t.adminKey, { email: `${role}@acme.test`, role, team: 'acme', password: PW });
     callers.push(userCaller(`${role}@acme.test`, role, 'acme'));
@@ -122,7 +123,7 @@ describe('every route, every role', () => {
     }
   });
 
-  it('gives each caller exactly what the permission table says', { timeout: 240_000 }, async () => {
+  it('gives each caller exactly what the hand-written permission matrix says', { timeout: 240_000 }, async () => {
     const mismatches: string[] = [];
     let checked = 0;
     for (const r of t.keel.routes) {

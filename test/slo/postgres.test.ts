@@ -3,9 +3,6 @@
  * live aggregation and backfill handing over at the claimed position, slices, window sums, status,
  * the evaluator with the alert pipeline, and pruning, in a throwaway schema.
  */
-import { randomBytes } from 'node:crypto';
-import { Kysely, Migrator, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertService } from '../../src/alerting/alert-service.js';
 import { Bus } from '../../src/core/bus.js';
@@ -22,18 +19,16 @@ import { sloKinds } from '../../src/slo/kinds.js';
 import { pruneSlo } from '../../src/slo/maintenance.js';
 import { SloMetrics } from '../../src/slo/metrics.js';
 import { SloStatusService } from '../../src/slo/status.js';
-import { migrations } from '../../src/store/migrations/index.js';
-import type { Database } from '../../src/store/schema.js';
 import type { Store } from '../../src/store/store.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
 import { ndjson } from '../helpers/keel.js';
+import { openTestStore, type TestStore } from '../helpers/stores.js';
 import { SERVICE, ratioSlo } from './fixtures.js';
 
-const URL = 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `keel_slo_${randomBytes(6).toString('hex')}`;
 const T0 = Date.parse('2026-07-01T12:00:00Z');
 const clock = new FakeClock(T0);
+let ts: TestStore;
 let store: Store;
 
 /** An in-memory log with just what the backfill reads. */
@@ -63,41 +58,13 @@ const batches: LogBatch[] = Array.from({ length: 6 }, (_, k) => {
   return { partition: 0, position: k + 1, tenant: 'acme', receivedAt: T0, count: 500, minTs: Date.parse(slice[0]!.ts), maxTs: Date.parse(slice[499]!.ts), data: Buffer.from(ndjson(slice)) };
 });
 
-/**
- * A store in its own schema. Built here rather than with openPostgresStore so the test does not
- * depend on how the distributed mode's store names its migration tables: every connection starts
- * in the schema, and the migrator keeps its tables there too.
- */
-async function openSchemaStore(): Promise<Store> {
-  const admin = new pg.Client({ connectionString: URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA "${schema}"`);
-  await admin.end();
-  const pool = new pg.Pool({ connectionString: URL, max: 5, options: `-c search_path=${schema}` });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations },
-    migrationTableName: 'keel_migrations',
-    migrationLockTableName: 'keel_migrations_lock',
-    migrationTableSchema: schema,
-    allowUnorderedMigrations: true,
-  });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return { db, engine: 'postgres', ping: async () => undefined, close: () => db.destroy() };
-}
-
 beforeAll(async () => {
-  store = await openSchemaStore();
+  // The distributed mode's own store (openPostgresStore) in a fresh schema, readiness check included.
+  ts = await openTestStore('postgres');
+  store = ts.store;
+  await store.ping();
 });
-afterAll(async () => {
-  await store?.close();
-  const c = new pg.Client({ connectionString: URL });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await c.end();
-});
+afterAll(async () => ts?.close());
 
 describe('SLO engine on PostgreSQL', () => {
   it('counts live and backfilled batches exactly once and evaluates alerts', async () => {

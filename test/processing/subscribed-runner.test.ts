@@ -1,0 +1,313 @@
+/**
+ * The subscribing runner (JetStream's) against a scripted log on a real store: every delivery,
+ * redelivery, copy and failure the log can produce is scripted, so each exactly-once rule is
+ * checked on its own: the committed position skips what was committed (ids or not), ids skip
+ * copies at new positions (in the same or a later delivery) until they are pruned, a failed
+ * transaction commits nothing and is delivered again after a growing pause, and drain/stop keep
+ * their promises.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Bus } from '../../src/core/bus.js';
+import { FakeClock } from '../../src/core/clock.js';
+import type { CoreContext } from '../../src/core/context.js';
+import type { EventLog, LogBatch, LogDelivery, LogStats, LogSubscription, SubscribeOptions } from '../../src/log/event-log.js';
+import { KEEP_MS } from '../../src/processing/counted-batches.js';
+import { readPosition } from '../../src/processing/positions.js';
+import { ReadAgain, runProcessor, type BatchProcessor, type ProcessorRunner } from '../../src/processing/processor.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { openTestStore, type TestStore } from '../helpers/stores.js';
+
+const batch = (position: number, id?: string, partition = 0): LogBatch => ({ partition, position, tenant: 't', receivedAt: 0, count: 1, minTs: 0, maxTs: 0, data: new Uint8Array(), ...(id ? { id } : {}) });
+
+/** A log whose deliveries the test scripts, recording what the runner does with them. */
+class ScriptedLog {
+  readonly queues: LogDelivery[][];
+  readonly last: number[];
+  acks: number[][] = [];
+  retries: { positions: number[]; delayMs: number }[] = [];
+  headersOnly: (boolean | undefined)[] = [];
+  subscribes = 0;
+  failSubscribes = 0;
+  failNexts = 0;
+  closed = 0;
+  released: string[] = [];
+  fence: ((p: number) => void) | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(readonly partitions = 1) {
+    this.queues = Array.from({ length: partitions }, () => []);
+    this.last = Array.from({ length: partitions }, () => 0);
+  }
+
+  deliver(batches: LogBatch[], partition = 0): void {
+    const positions = batches.map((b) => b.position);
+    const d: LogDelivery = {
+      batches,
+      fence: async () => this.fence?.(partition),
+      ack: async () => {
+        this.acks.push(positions);
+      },
+      retry: (delayMs) => {
+        this.retries.push({ positions, delayMs });
+        this.queues[partition]!.unshift(d);
+        this.wake?.();
+      },
+      working: () => undefined,
+    };
+    this.queues[partition]!.push(d);
+    this.last[partition] = Math.max(this.last[partition]!, ...positions);
+    this.wake?.();
+  }
+
+  asEventLog(): EventLog {
+    const self = this;
+    return {
+      partitions: this.partitions,
+      async subscribe(_consumer: string, partition: number, _committed: () => Promise<number>, options: SubscribeOptions = {}): Promise<LogSubscription> {
+        self.subscribes++;
+        if (self.failSubscribes > 0) {
+          self.failSubscribes--;
+          throw new Error('log unreachable');
+        }
+        self.headersOnly.push(typeof options.headersOnly === 'function' ? options.headersOnly() : options.headersOnly);
+        return {
+          next: async (ms) => {
+            if (self.failNexts > 0) {
+              self.failNexts--;
+              throw new Error('pull failed');
+            }
+            const q = self.queues[partition]!;
+            if (q.length === 0) await new Promise<void>((r) => {
+                const t = setTimeout(r, ms);
+                self.wake = () => {
+                  clearTimeout(t);
+                  r();
+                };
+              });
+            return q.shift();
+          },
+          close: async () => {
+            self.closed++;
+          },
+        };
+      },
+      stats: async () => ({ lastPositions: [...self.last] }) as unknown as LogStats,
+      releasePartitions: async (consumer: string) => {
+        self.released.push(consumer);
+      },
+    } as unknown as EventLog;
+  }
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+let ts: TestStore;
+let log: ScriptedLog;
+let runner: ProcessorRunner | undefined;
+let processed: number[][];
+let after: number[][];
+let fail: (Error | undefined)[];
+const clock = new FakeClock('2026-02-01T00:00:00Z');
+
+function probe(over: Partial<BatchProcessor> = {}): BatchProcessor {
+  return {
+    name: 'probe',
+    async process(trx, batches) {
+      const e = fail.shift();
+      if (e) throw e;
+      // Written in the transaction, so a rolled-back one leaves no trace.
+      await trx.insertInto('counted_batches').values(batches.map((b) => ({ consumer: 'probe-results', id: `p${b.position}`, position: b.position, counted_at: 0 }))).execute();
+      processed.push(batches.map((b) => b.position));
+    },
+    afterCommit: (batches) => after.push(batches.map((b) => b.position)),
+    ...over,
+  };
+}
+
+function start(processor = probe(), partitions = 1): ProcessorRunner {
+  log = log.partitions === partitions ? log : new ScriptedLog(partitions);
+  const ctx = { log: log.asEventLog(), store: ts.store, logger: createLogger('silent'), clock, bus: new Bus(), roles: { ingest: false, worker: true, evaluator: false, api: false } } as unknown as CoreContext;
+  runner = runProcessor(ctx, processor, { idleMs: 20, subscribedGatherMs: 0 });
+  return runner;
+}
+
+const position = (p = 0) => readPosition(ts.store.db, 'probe', p);
+const results = async () => (await ts.store.db.selectFrom('counted_batches').select('position').where('consumer', '=', 'probe-results').orderBy('position').execute()).map((r) => Number(r.position));
+
+beforeEach(async () => {
+  ts = await openTestStore('sqlite');
+  log = new ScriptedLog();
+  processed = [];
+  after = [];
+  fail = [];
+});
+afterEach(async () => {
+  await runner?.stop();
+  runner = undefined;
+  await ts.close();
+});
+
+describe('the subscribing runner', () => {
+  it('skips a redelivered committed batch by its position, also without ids', async () => {
+    start();
+    log.deliver([batch(1), batch(2)]);
+    await until('first commit', async () => (await position()) === 2);
+    log.deliver([batch(1), batch(2)]);
+    log.deliver([batch(2), batch(3)]);
+    await until('three acks', () => log.acks.length === 3);
+    expect(processed).toEqual([[1, 2], [3]]);
+    expect(after).toEqual([[1, 2], [3]]);
+    expect(await results()).toEqual([1, 2, 3]);
+    expect(await position()).toBe(3);
+    expect(log.acks).toEqual([[1, 2], [1, 2], [2, 3]]);
+    expect(runner!.positions()).toEqual(new Map([[0, 3]]));
+  });
+
+  it('skips a copy of a counted batch at a new position, in a later delivery or the same one, and moves the position past it', async () => {
+    start();
+    log.deliver([batch(1, 'a'), batch(2, 'b')]);
+    await until('first commit', async () => (await position()) === 2);
+    log.deliver([batch(3, 'a'), batch(4, 'c')]);
+    log.deliver([batch(5, 'd'), batch(6, 'd'), batch(7)]);
+    log.deliver([batch(8, 'b')]);
+    await until('four acks', () => log.acks.length === 4);
+    expect(processed).toEqual([[1, 2], [4], [5, 7]]);
+    expect(after).toEqual([[1, 2], [4], [5, 7]]);
+    expect(await position()).toBe(8);
+  });
+
+  it('forgets counted ids after KEEP_MS, pruning at most once a minute', async () => {
+    start();
+    const counted = async () => (await ts.store.db.selectFrom('counted_batches').select('id').where('consumer', '=', 'probe').orderBy('id').execute()).map((r) => r.id);
+    const step = async (ms: number, position: number, id: string) => {
+      clock.advance(ms);
+      log.deliver([batch(position, id)]);
+      await until(id, async () => (await readPosition(ts.store.db, 'probe', 0)) === position);
+      return counted();
+    };
+    expect(await step(0, 1, 'a')).toEqual(['a']);
+    // a is exactly KEEP_MS old when b prunes: kept.
+    expect(await step(KEEP_MS, 2, 'b')).toEqual(['a', 'b']);
+    // Older than KEEP_MS now, but the last prune was less than a minute ago, then exactly one.
+    expect(await step(30_000, 3, 'c')).toEqual(['a', 'b', 'c']);
+    expect(await step(30_000, 4, 'd')).toEqual(['a', 'b', 'c', 'd']);
+    expect(await step(1, 5, 'e')).toEqual(['b', 'c', 'd', 'e']);
+    expect(processed).toEqual([[1], [2], [3], [4], [5]]);
+    // A forgotten id counts again (copies come within minutes, never KEEP_MS apart).
+    expect(await step(2 * KEEP_MS, 6, 'a')).toEqual(['a']);
+    expect(processed).toEqual([[1], [2], [3], [4], [5], [6]]);
+  });
+
+  it('commits nothing from a failed transaction and has it delivered again after a growing pause', async () => {
+    fail = [new Error('boom'), new Error('boom again')];
+    start();
+    log.deliver([batch(1), batch(2)]);
+    await until('committed after two failures', async () => (await position()) === 2);
+    expect(log.retries).toEqual([
+      { positions: [1, 2], delayMs: 100 },
+      { positions: [1, 2], delayMs: 200 },
+    ]);
+    expect(processed).toEqual([[1, 2]]);
+    expect(await results()).toEqual([1, 2]);
+    await until('ack', () => log.acks.length === 1);
+    // Success resets the pause.
+    fail = [new Error('once more')];
+    log.deliver([batch(3)]);
+    await until('3', async () => (await position()) === 3);
+    expect(log.retries[2]).toEqual({ positions: [3], delayMs: 100 });
+  });
+
+  it('refuses the commit when the fence says the partition is no longer this worker’s', async () => {
+    let refuse = 1;
+    log.fence = () => {
+      if (refuse-- > 0) throw new Error('partition taken over');
+    };
+    start();
+    log.deliver([batch(1)]);
+    await until('1', async () => (await position()) === 1);
+    expect(log.retries).toEqual([{ positions: [1], delayMs: 100 }]);
+    expect(processed).toEqual([[1]]);
+  });
+
+  it('reads again at once when a processor needs the data of a headers-only delivery', async () => {
+    fail = [new ReadAgain()];
+    start(probe({ readsData: false }));
+    log.deliver([batch(1)]);
+    await until('1', async () => (await position()) === 1);
+    expect(log.retries).toEqual([{ positions: [1], delayMs: 0 }]);
+    expect(log.headersOnly).toEqual([true]);
+  });
+
+  it('asks for headers only when the processor reads no data, or needs none now', async () => {
+    start(probe({ needsData: () => false }));
+    await until('subscribed', () => log.headersOnly.length === 1);
+    expect(log.headersOnly).toEqual([true]);
+    await runner!.stop();
+    log = new ScriptedLog();
+    start(probe({ needsData: () => true }));
+    await until('subscribed', () => log.headersOnly.length === 1);
+    expect(log.headersOnly).toEqual([false]);
+    await runner!.stop();
+    log = new ScriptedLog();
+    start(probe());
+    await until('subscribed', () => log.headersOnly.length === 1);
+    expect(log.headersOnly).toEqual([false]);
+  });
+
+  it('subscribes again after the log was unreachable or a pull failed', async () => {
+    log.failSubscribes = 1;
+    log.failNexts = 1;
+    start();
+    log.deliver([batch(1)]);
+    await until('1', async () => (await position()) === 1);
+    expect(log.subscribes).toBe(3);
+    expect(log.closed).toBe(1);
+  });
+
+  it('starts from the committed position and keeps partitions apart', async () => {
+    start(probe(), 2);
+    log.deliver([batch(1, undefined, 0)], 0);
+    log.deliver([batch(2, undefined, 1)], 1);
+    await runner!.drain(10_000);
+    expect(runner!.positions()).toEqual(
+      new Map([
+        [0, 1],
+        [1, 2],
+      ]),
+    );
+    expect([await position(0), await position(1)]).toEqual([1, 2]);
+    await runner!.stop();
+    // A new runner starts from what was committed.
+    processed = [];
+    start(probe(), 2);
+    await until('positions read', () => runner!.positions().get(1) === 2 && runner!.positions().get(0) === 1);
+    log.deliver([batch(2, undefined, 1), batch(3, undefined, 1)], 1);
+    await runner!.drain(10_000);
+    expect(processed).toEqual([[3]]);
+  });
+
+  it('drains once everything appended before the call is committed, and says when it does not', async () => {
+    start();
+    log.deliver([batch(1)]);
+    await runner!.drain(10_000);
+    expect(await position()).toBe(1);
+    expect(await results()).toEqual([1]);
+    log.last[0] = 5; // appended, never delivered
+    await expect(runner!.drain(60)).rejects.toThrow('processor probe did not catch up within 60 ms');
+  });
+
+  it('stops: closes its subscriptions and hands its partitions back', async () => {
+    start();
+    await until('subscribed', () => log.subscribes === 1);
+    await runner!.stop();
+    runner = undefined;
+    expect(log.closed).toBe(1);
+    expect(log.released).toEqual(['probe']);
+  });
+});
