@@ -97,6 +97,10 @@ describe('escalation lifecycle', () => {
   it('says nobody is paged when the incident names a policy that does not exist', async () => {
     const inc = await open('unknown policy', 'nope');
     expect(await stack.escalation.state(inc.id)).toBeUndefined();
-    expect(await timeline(inc.id)).toEqual(['Escalation policy nope not found: nobody is paged']);
+    expect(await timeline(inc.id)).toEqual([
+      'Escalation policy nope not found: nobody is paged',
+      // The incident is marked as paged nobody, and the fallback (the tenant's admins) finds none here.
+      'Nobody was paged: escalation policy nope does not exist; the tenant has no admin to notify',
+    ]);
   });
 });
