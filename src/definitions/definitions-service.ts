@@ -127,6 +127,14 @@ export class DefinitionsService {
         warnings.push({ file: doc.file, line: doc.lineOf(w.path), path: formatPath(w.path), message: w.message, kind: def.kind, name: def.name });
       }
     }
+    for (const def of after.values()) {
+      if (desired.has(`${def.kind}/${def.name}`)) continue;
+      const handler = this.registry.byName(def.kind);
+      if (!handler?.warnings || ![...desired.values()].some((d) => handler.warnsAbout?.(def.name, d.def))) continue;
+      for (const w of await handler.warnings(def.spec, def.name, ctx)) {
+        warnings.push({ file: '(stored)', line: 0, path: formatPath(w.path), message: w.message, kind: def.kind, name: def.name });
+      }
+    }
     const changes: DefinitionChange[] = [];
     const items: PlanItem[] = [];
     for (const { def, doc } of desired.values()) {

@@ -60,6 +60,12 @@ export interface KindHandler<T = unknown> {
   validate?(spec: T, name: string, ctx: ValidationContext): FieldError[];
   /** Doubts that do not refuse the document (e.g. a filter on an attribute no recent event has); shown with the plan. May read data. */
   warnings?(spec: T, name: string, ctx: ValidationContext): FieldError[] | Promise<FieldError[]>;
+  /**
+   * Whether a change to `changed` can change the warnings of this kind's stored definition `name`
+   * (a Service warns about its SLOs): a plan that changes such a definition also shows that stored
+   * one's warnings, so applying an SLO alone still says its service would page nobody.
+   */
+  warnsAbout?(name: string, changed: Definition): boolean;
   /** Refuses deleting something others still reference. */
   validateDelete?(name: string, ctx: ValidationContext): FieldError[];
   /**

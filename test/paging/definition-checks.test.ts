@@ -90,6 +90,23 @@ ${ratioSlo('checkout-availability')}`;
     expect(`${applied.stdout}${applied.stderr}`).toContain(message);
   });
 
+  it('is a warning when only an SLO is applied to a stored Service without a policy', async () => {
+    const service = await apply(t, DOCS.split('---')[0]!.replace('name: checkout', 'name: basket'));
+    expect(service.status, service.text).toBe(200);
+    const slo = ratioSlo('basket-availability').replace('service: checkout', 'service: basket');
+    expect(slo).toContain('service: basket');
+    const planned = await plan(slo);
+    expect(planned.status, planned.text).toBe(200);
+    expect(planned.body.warnings).toEqual([
+      expect.objectContaining({
+        file: '(stored)',
+        kind: 'Service',
+        name: 'basket',
+        message: 'SLO basket-availability of service basket pages, but the service has no escalation policy: those pages would reach nobody (give it spec.escalationPolicy, apiVersion keel/v1)',
+      }),
+    ]);
+  });
+
   it('is a warning in keel paging route-test, and goes away with a policy or without paging SLOs', async () => {
     const test = await cli('--json', 'paging', 'route-test', '--service', 'checkout', '--severity', 'page');
     expect(test.code, test.stderr).toBe(0);
