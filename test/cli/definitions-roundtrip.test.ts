@@ -2,12 +2,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keel, runCli } from '../helpers/cli.js';
 import type { TestKeel } from '../helpers/keel.js';
-import { startPagingKeel } from '../helpers/paging.js';
+import { setSecret, startPagingKeel } from '../helpers/paging.js';
 import { SERVICE, ratioSlo } from '../slo/fixtures.js';
 
 let t: TestKeel;
 beforeAll(async () => {
   t = await startPagingKeel();
+  // The Channel below names this secret: a definition naming a missing secret is refused (it could page nobody).
+  await setSecret(t, 'ops-slack-url', 'https://hooks.slack.example/ops');
 });
 afterAll(async () => t?.close());
 

@@ -147,8 +147,14 @@ describe('three-node NATS cluster, R3 stream', () => {
     for (const n of followers) process.kill(n.child.pid!, 'SIGCONT');
     frozen.length = 0;
     await until('ingest ready again', async () => (await http(`${api}/readyz`)).status === 200, 90_000);
-    // The retry under the key Keel gave is stored once, whether or not the first attempt was.
-    const retried = await send({ 'idempotency-key': assigned });
+    // The retry under the key Keel gave is stored once, whether or not the first attempt was. A
+    // client retries it as the README says (a 503 with that key is safe to retry): just after the
+    // followers return, JetStream can still refuse a publish while its meta layer settles.
+    let retried = await send({ 'idempotency-key': assigned });
+    await until('the retry under the assigned key to be accepted', async () => {
+      if (retried.status !== 202) retried = await send({ 'idempotency-key': assigned });
+      return retried.status === 202 || (retried.status === 503 ? false : (() => { throw new Error(`retry answered ${retried.status}: ${retried.text}`); })());
+    }, 60_000);
     expect(retried.status, retried.text).toBe(202);
     expect(retried.body.accepted).toBe(50);
     expect((await send({ 'idempotency-key': assigned })).body).toEqual(retried.body);

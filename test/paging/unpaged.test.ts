@@ -82,7 +82,8 @@ describe('an incident that paged nobody', () => {
     expect(shown.stdout).toContain('): service lonely has no escalation policy');
     const listed = await keel(['incidents', 'list'], { url: t.url, key: t.adminKey });
     expect(listed.stdout).toContain(`PAGED NOBODY: #${inc.number}: service lonely has no escalation policy`);
-    const prom = (await http(`${t.url}/metrics`)).text;
+    // The tenant and service labels are shown to a system admin's key (docs/security.md, "Metrics").
+    const prom = (await http(`${t.url}/metrics`, { key: t.adminKey })).text;
     expect(prom).toContain('keel_incidents_unpaged_total{tenant="default",service="lonely",reason="no_policy"} 1');
   });
 
