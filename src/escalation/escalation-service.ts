@@ -65,7 +65,7 @@ export class EscalationService {
   constructor(private readonly deps: EscalationDeps) {
     this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
     deps.incidents.addHooks({
-      opened: (trx, incident, fx) => this.start(trx, incident, fx),
+      opened: (trx, incident, fx, opened) => this.start(trx, incident, fx, opened.expectsPaging),
       stateChanged: async (trx, incident, _from, actor) => {
         if (incident.state === 'triggered') return;
         await this.halt(trx, incident, actor);
@@ -81,10 +81,11 @@ export class EscalationService {
   }
 
   /** Starts the incident's policy: the first step is due now. */
-  async start(trx: Transaction<Database>, incident: Incident, fx: AfterCommit): Promise<void> {
+  async start(trx: Transaction<Database>, incident: Incident, fx: AfterCommit, expectsPaging = incident.createdBy.startsWith('integration:')): Promise<void> {
     if (!incident.escalationPolicy) {
-      // An alert opened it and its service pages nobody. (Declaring without paging is a choice.)
-      if (incident.createdBy.startsWith('integration:')) {
+      // An alert, or a declaration that asked to page, found no policy: nobody is paged, loudly.
+      // (Declaring with `page: false` is a choice.)
+      if (expectsPaging) {
         await this.unpaged.mark(trx, incident, 'no_policy', `service ${incident.service ?? '(none)'} has no escalation policy`, fx);
       }
       return;

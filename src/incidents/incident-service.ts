@@ -76,11 +76,16 @@ export interface OpenInput {
   escalationPolicy?: string | null;
   createdBy: string;
   at?: number;
+  /**
+   * Whoever opened it expects people to be paged (an alert, or a declaration without `page: false`):
+   * with no escalation policy to follow, the incident is then marked as having paged nobody.
+   */
+  expectsPaging?: boolean;
 }
 
 /** Work other domains do inside an incident transaction. */
 export interface IncidentHooks {
-  opened?(trx: Transaction<Database>, incident: Incident, fx: AfterCommit): Promise<void>;
+  opened?(trx: Transaction<Database>, incident: Incident, fx: AfterCommit, opened: { expectsPaging: boolean }): Promise<void>;
   stateChanged?(trx: Transaction<Database>, incident: Incident, from: IncidentState, actor: string, fx: AfterCommit): Promise<void>;
 }
 
@@ -198,7 +203,8 @@ export class IncidentService {
       message: `Incident #${incident.number} opened (${incident.severity}): ${incident.title}`,
       data: { state: 'triggered', severity: incident.severity, service: incident.service, escalation_policy: incident.escalationPolicy },
     });
-    for (const h of this.hooks) await h.opened?.(trx, incident, fx);
+    const expectsPaging = input.expectsPaging ?? input.createdBy.startsWith('integration:');
+    for (const h of this.hooks) await h.opened?.(trx, incident, fx, { expectsPaging });
     fx.add(() => {
       this.metrics?.incidentsOpened.inc({ tenant: incident.tenant, service: incident.service ?? '', severity: incident.severity });
       this.bus.emit('incident.changed', { tenant: incident.tenant, incident, change: 'opened', actor: input.createdBy });

@@ -201,11 +201,13 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
         const incident = await incidents.inTransaction(async (trx, fx) => {
           const i = await incidents.open(
             trx,
-            { tenant, title: body.title, summary: body.summary ?? '', service: body.service ?? null, severity: body.severity, escalationPolicy: policy, createdBy: actor },
+            // With a service or policy and `page` (the default), people are expected to be paged.
+            { tenant, title: body.title, summary: body.summary ?? '', service: body.service ?? null, severity: body.severity, escalationPolicy: policy, createdBy: actor, expectsPaging: body.page && (body.service !== undefined || body.escalationPolicy !== undefined) },
             fx,
           );
           if (commander) await incidents.assignRole(trx, i, 'commander', commander, actor, fx);
-          return i;
+          // Read back: the open hooks may have marked it (e.g. as having paged nobody).
+          return (await incidents.find(trx, tenant, i.id)) ?? i;
         });
         audit({ target: `incident/${incident.id}`, after: incidentView(incident) });
         return detail(incident);

@@ -87,8 +87,24 @@ describe('an incident that paged nobody', () => {
     expect(prom).toContain('keel_incidents_unpaged_total{tenant="default",service="lonely",reason="no_policy"} 1');
   });
 
+  it('a declaration that asks to page a service without a policy says it paged nobody; --no-page is a choice', async () => {
+    const declared = await keel(['incidents', 'declare', '--title', 'Checkout down', '--service', 'lonely'], { url: t.url, key: t.adminKey });
+    expect(declared.code, declared.stderr).toBe(0);
+    expect(declared.stderr).toContain('PAGED NOBODY: service lonely has no escalation policy');
+    const number = /declared incident #(\d+)/.exec(declared.stdout)![1]!;
+    const detail = await show(t, number);
+    expect(detail.paged_nobody).toMatchObject({ reason: 'service lonely has no escalation policy' });
+    expect((await timeline(t, detail.id)).map((e) => e.message)).toContain("Nobody was paged: service lonely has no escalation policy; notifying the tenant's admins: boss, mia@example.com");
+    const quiet = await keel(['incidents', 'declare', '--title', 'Game day', '--service', 'lonely', '--no-page'], { url: t.url, key: t.adminKey });
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stderr).not.toContain('PAGED NOBODY');
+    expect((await show(t, /declared incident #(\d+)/.exec(quiet.stdout)![1]!)).paged_nobody).toBeNull();
+    // Both closed again: the next test adopts the alert's open incident.
+    for (const n of [number, /declared incident #(\d+)/.exec(quiet.stdout)![1]!]) expect((await keel(['incidents', 'resolve', n], { url: t.url, key: t.adminKey })).code).toBe(0);
+  });
+
   it('applying an escalation policy to the service starts the open incident’s escalation', async () => {
-    const inc = (await http(`${t.url}/v1/incidents?service=lonely`, { key: t.adminKey })).body.incidents[0];
+    const inc = (await http(`${t.url}/v1/incidents?service=lonely&state=triggered`, { key: t.adminKey })).body.incidents[0];
     await applyOk(t, `apiVersion: keel/v1\nkind: Service\nmetadata: {name: lonely}\nspec: {escalationPolicy: ann}\n`);
     const page = await waitFor('ann to be paged for the open incident', () => rx.requests.find((r) => r.path === '/ann' && r.body.incident.id === inc.id));
     expect(page.body.escalation).toMatchObject({ policy: 'ann', pass: 0, step: 0 });

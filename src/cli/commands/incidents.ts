@@ -124,6 +124,7 @@ export function registerIncidents(program: Command): void {
       });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`declared incident #${res.number} (${res.id}) [${res.severity}] ${res.title}${res.escalation_policy ? `; paging ${res.escalation_policy}` : ''}\n`);
+      if (res.paged_nobody) process.stderr.write(`PAGED NOBODY: ${res.paged_nobody.reason}\n`);
     });
 
   for (const [name, action, verb] of [
