@@ -212,7 +212,7 @@ describe('Prometheus and the CLI', () => {
     expect(human.stdout, human.stdout).toMatch(/region=r1: [\d.]+% bad \([\d,]+ of [\d,]+, [\d.]+x\)/);
     expect(human.stdout).toMatch(/__other__ \(combinations past the cap\): \d+ bad of \d+/);
     // Seven hours later (the alert tests moved the clock): 9 h of 30 days.
-    expect(human.stdout).toContain('history: events from 2026-06-01T10:00:00.000Z only, 1.25% of the window (older events were not retained when the SLO was created)');
+    expect(human.stdout).toContain('history: events from 2026-06-01T10:00:00.000Z only, 1.25% of the window (Keel holds no older events for this SLO: the SLI and budget cover only this part of the window)');
     expect((await cli('slo', 'status', 'nope')).code).toBe(1);
     expect((await cli('slo', 'status')).code).toBe(2);
     const down = await run(process.execPath, [KEEL_BIN, '--url', 'http://127.0.0.1:9', 'slo', 'list']).catch((e: { code: number }) => e);

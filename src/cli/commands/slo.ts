@@ -53,7 +53,7 @@ function printStatus(s: Status): void {
   const w = s.window;
   out(`SLO ${s.name}${s.displayName ? ` (${s.displayName})` : ''}  service ${s.service}  ${s.budgetingMethod}`);
   out(`window: ${w.rolling ? `rolling ${w.duration}` : `calendar ${w.duration} from ${w.calendar?.startTime} ${w.calendar?.timeZone}`}, ${w.start} .. ${w.end}`);
-  if (w.coverage && !w.coverage.complete) out(`history: events from ${w.coverage.from} only, ${w.coverage.percent}% of the window (older events were not retained when the SLO was created)`);
+  if (w.coverage && !w.coverage.complete) out(`history: events from ${w.coverage.from} only, ${w.coverage.percent}% of the window (Keel holds no older events for this SLO: the SLI and budget cover only this part of the window)`);
   for (const o of s.objectives) {
     out();
     out(`objective ${o.name}: target ${pct(o.target)}, SLI ${pct(o.sli)}`);
