@@ -108,7 +108,11 @@ export function noDataWindow(policy: ResolvedPolicy): number | null {
   return windows.length ? Math.min(...windows) : null;
 }
 
-/** Events stopped: none in the watched window, though the SLO's window has some (it was not always silent). */
-export function eventsStopped(inWindow: number, inSloWindow: number): boolean {
-  return inWindow === 0 && inSloWindow > 0;
+/**
+ * Events stopped: none in the watched window, though the SLO's window has some (it was not always
+ * silent), or the alert already fires: a silence that outlasts the SLO window is still a silence,
+ * and resolving it then would say "events arrive again" while none do.
+ */
+export function eventsStopped(inWindow: number, inSloWindow: number, firing = false): boolean {
+  return inWindow === 0 && (inSloWindow > 0 || firing);
 }

@@ -135,7 +135,7 @@ export class SloEvaluator {
         // No data is a signal: a paging policy also alerts when the SLO's events stop arriving.
         const watch = noDataWindow(policy);
         if (watch !== null) {
-          const stopped = eventsStopped(m.windows.get(watch)?.events.total ?? 0, m.slo.events.total);
+          const stopped = eventsStopped(m.windows.get(watch)?.events.total ?? 0, m.slo.events.total, prev.get(alertKey(m.objective, policy.name, NO_DATA))?.status === 'firing');
           const firing = stopped && !(await this.noDataOptedOut(gen.tenant, gen.name, policy.name));
           desired.push({
             key: alertKey(m.objective, policy.name, NO_DATA),

@@ -71,4 +71,15 @@ describe('an SLO whose events stop arriving', () => {
     await evaluate();
     expect(await transitions()).toEqual(['slo/checkout-availability/default/nodata firing', 'slo/checkout-availability/default/nodata resolved']);
   });
+
+  it('keeps firing when the silence outlasts the SLO window (no "events arrive again" while none do)', async () => {
+    // Events stop again: the no-data alert fires.
+    clock.advance(2 * 3_600_000);
+    await evaluate();
+    expect(await transitions()).toEqual(['slo/checkout-availability/default/nodata firing', 'slo/checkout-availability/default/nodata resolved', 'slo/checkout-availability/default/nodata firing']);
+    // 31 days later the 30 d SLO window holds no event at all: the service is still silent.
+    clock.advance(31 * 24 * 3_600_000);
+    await evaluate();
+    expect(await transitions()).toEqual(['slo/checkout-availability/default/nodata firing', 'slo/checkout-availability/default/nodata resolved', 'slo/checkout-availability/default/nodata firing']);
+  });
 });
