@@ -18,8 +18,12 @@ const AUDIT_VERIFY_INTERVAL_MS = 15 * 60_000;
 
 export function selfWatchModule(ctx: CoreContext): KeelModule {
   const registers = [ctx.metrics.registry];
-  const chainValid = new client.Gauge({ name: 'keel_audit_chain_valid', help: '1 while the hash-chained audit log verifies, 0 once an entry was altered or removed (keel audit verify names it).', registers });
-  const chainVerifiedAt = new client.Gauge({ name: 'keel_audit_chain_verified_timestamp_seconds', help: 'When the audit chain was last verified (epoch seconds).', registers });
+  // Registered at this process's first verification, not before: an unlabelled gauge reads 0 until
+  // set, and 0 here pages (KeelAuditChainBroken) from every process that does not lead audit-verify
+  // (api/ingest roles, standbys) and from a leader that has not verified yet.
+  const chainValid = new client.Gauge({ name: 'keel_audit_chain_valid', help: '1 while the hash-chained audit log verifies, 0 once an entry was altered or removed (keel audit verify names it).', registers: [] });
+  const chainVerifiedAt = new client.Gauge({ name: 'keel_audit_chain_verified_timestamp_seconds', help: 'When the audit chain was last verified (epoch seconds).', registers: [] });
+  let chainExported = false;
   const certExpiry = new client.Gauge({
     name: 'keel_tls_certificate_expiry_timestamp_seconds',
     help: 'When each TLS certificate Keel presents stops being valid (epoch seconds); use = server, nats_client, postgres_client.',
@@ -51,6 +55,11 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
     const r = await audit.verify();
     chainValid.set(r.ok ? 1 : 0);
     chainVerifiedAt.set(Math.floor(ctx.clock.now() / 1000));
+    if (!chainExported) {
+      chainExported = true;
+      ctx.metrics.registry.registerMetric(chainValid);
+      ctx.metrics.registry.registerMetric(chainVerifiedAt);
+    }
     if (!r.ok) ctx.logger.error({ problem: r.problem }, 'the audit chain does not verify: an entry was altered or removed (keel audit verify)');
   };
 

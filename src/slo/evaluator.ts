@@ -63,15 +63,16 @@ export interface EvaluatorDeps {
   minBadEvents: number;
 }
 
+/** Checked inside every state transaction: the leader's lease (a deposed leader writes nothing). */
+type Fence = (trx: Transaction<Database>) => Promise<void>;
+
 export class SloEvaluator {
   constructor(private readonly deps: EvaluatorDeps) {}
 
-  /** Checked inside every state transaction: the leader's lease (a deposed leader writes nothing). */
-  private fence: ((trx: Transaction<Database>) => Promise<void>) | undefined;
-
   /** Evaluates every tenant's SLOs, or one tenant's (`keel slo evaluate` acts on the caller's tenant only). */
-  async evaluateAll(fence?: (trx: Transaction<Database>) => Promise<void>, tenant?: string): Promise<{ evaluated: number; transitions: number }> {
-    this.fence = fence;
+  async evaluateAll(fence?: Fence, tenant?: string): Promise<{ evaluated: number; transitions: number }> {
+    // The fence travels with this call, never in a field: a concurrent unfenced call (`keel slo
+    // evaluate`) must not strip the leader's fence off the transactions still to come.
     const now = this.deps.clock.now();
     const gens = await currentGenerations(this.deps.db, tenant);
     let stateQuery = this.deps.db.selectFrom('slo_alert_state').selectAll();
@@ -85,7 +86,7 @@ export class SloEvaluator {
     for (const gen of gens) {
       if (gen.status !== 'ready') continue;
       try {
-        transitions += await this.evaluate(gen, bySlo.get(`${gen.tenant}/${gen.name}`) ?? [], now);
+        transitions += await this.evaluate(gen, bySlo.get(`${gen.tenant}/${gen.name}`) ?? [], now, fence);
         evaluated++;
       } catch (err) {
         this.deps.metrics.evaluations.inc({ outcome: 'error' });
@@ -95,13 +96,13 @@ export class SloEvaluator {
     // Alerts of SLOs that no longer exist resolve, then their state goes.
     for (const [key, rows] of bySlo) {
       if (live.has(key)) continue;
-      transitions += await this.apply(rows[0]!.tenant_id, rows[0]!.slo_name, null, [], rows, now);
+      transitions += await this.apply(rows[0]!.tenant_id, rows[0]!.slo_name, null, [], rows, now, fence);
     }
     this.deps.metrics.evaluations.inc({ outcome: 'ok' });
     return { evaluated, transitions };
   }
 
-  private async evaluate(gen: Generation, rows: StateRow[], now: number): Promise<number> {
+  private async evaluate(gen: Generation, rows: StateRow[], now: number, fence: Fence | undefined): Promise<number> {
     const slo = gen.slo;
     const measures = await measureGeneration(this.deps.db, gen, sloWindowAt(slo.window, now), windowEnd(now), alertWindows(slo));
     const prev = new Map(rows.map((r) => [r.alert_key, r]));
@@ -152,7 +153,7 @@ export class SloEvaluator {
         }
       }
     }
-    return this.apply(gen.tenant, gen.name, gen, desired, rows, now);
+    return this.apply(gen.tenant, gen.name, gen, desired, rows, now, fence);
   }
 
   /**
@@ -171,12 +172,12 @@ export class SloEvaluator {
     return false;
   }
 
-  private async apply(tenant: string, name: string, gen: Generation | null, desired: Desired[], rows: StateRow[], now: number): Promise<number> {
+  private async apply(tenant: string, name: string, gen: Generation | null, desired: Desired[], rows: StateRow[], now: number, fence: Fence | undefined): Promise<number> {
     const prev = new Map(rows.map((r) => [r.alert_key, r]));
     const results: SignalResult[] = [];
     const objectives = gen?.slo.objectives.length ?? 1;
     await this.deps.db.transaction().execute(async (trx) => {
-      await this.fence?.(trx);
+      await fence?.(trx);
       for (const d of desired) {
         const before = prev.get(d.key);
         const status = d.firing ? 'firing' : 'resolved';
