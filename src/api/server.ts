@@ -18,6 +18,7 @@ import type { KeelMetrics } from '../telemetry/metrics.js';
 import { installCors } from './cors.js';
 import { onClientError, onFrameworkError } from './framework-errors.js';
 import { toKeelError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
 import { readRawBody } from './raw-body.js';
 import { buildOpenApi } from './openapi.js';
 import { SENT, type AnyRoute, type AuditNote } from './route.js';
@@ -181,6 +182,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const jsonRoutes = deps.routes.filter((r) => !r.rawBody);
   const openapi = buildOpenApi(deps.routes, deps.version);
   void app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+      try {
+        done(null, parseJsonBody(body as Buffer));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    });
     for (const r of jsonRoutes) register(scope, r, deps);
     scope.get('/v1/openapi.json', async () => openapi);
   });
