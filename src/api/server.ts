@@ -16,7 +16,7 @@ import { KeelError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import { installCors } from './cors.js';
-import { onClientError, onFrameworkError } from './framework-errors.js';
+import { MAX_PARAM_LENGTH, onClientError, onFrameworkError } from './framework-errors.js';
 import { toKeelError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 import { readRawBody } from './raw-body.js';
@@ -97,6 +97,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit,
+    maxParamLength: MAX_PARAM_LENGTH,
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     connectionTimeout: deps.requestTimeoutMs ?? 30_000,
     keepAliveTimeout: 75_000,

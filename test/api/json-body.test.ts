@@ -1,7 +1,7 @@
 /**
  * The JSON routes' body parser, over HTTP: a syntax error says where, a prototype-polluting key is
  * named as such (it is valid JSON), and invalid UTF-8 is refused at its byte offset instead of
- * being stored as U+FFFD.
+ * being stored as U+FFFD. And a path parameter over the limit gets a 414 that names the limit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
@@ -49,5 +49,16 @@ describe('JSON request bodies', () => {
     const ok = await http(`${t.url}/v1/users`, { key: t.adminKey, body: '{"email":"ok@example.com","name":"Ok","role":"viewer"}', headers: { 'content-type': 'application/json; charset=utf-8' } });
     expect(ok.status, ok.text).toBe(201);
     expect(ok.body.email).toBe('ok@example.com');
+  });
+});
+
+describe('path parameters', () => {
+  it('a segment longer than 100 characters is a 414 naming the limit; 100 is routed', async () => {
+    const long = await http(`${t.url}/v1/users/${'u'.repeat(101)}`, { key: t.adminKey });
+    expect(long.status, long.text).toBe(414);
+    expect(long.body.error.code).toBe('uri_too_long');
+    expect(long.body.error.message).toMatch(/is longer than 100 characters \(the limit\)$/);
+    const edge = await http(`${t.url}/v1/users/${'u'.repeat(100)}`, { key: t.adminKey });
+    expect(edge.status, edge.text).toBe(404);
   });
 });
