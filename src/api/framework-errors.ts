@@ -43,12 +43,15 @@ export function onClientError(err: Error & { code?: string; reason?: string }, s
   socket.destroy(err);
 }
 
+/** Longest path parameter (e.g. an id in /v1/users/:user) fastify routes; set on the server, named in the 414. */
+export const MAX_PARAM_LENGTH = 100;
+
 /** Fastify's `frameworkErrors`: a URL that is not valid percent-encoding, a path parameter too long. */
 export function onFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const path = req.raw.url?.split('?')[0] ?? '';
   const ke =
     err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new KeelError('uri_too_long', `a path segment of ${path.slice(0, 200)} is longer than the limit`)
+      ? new KeelError('uri_too_long', `a path segment of ${path.slice(0, 200)} is longer than ${MAX_PARAM_LENGTH} characters (the limit)`)
       : err.code === 'FST_ERR_BAD_URL'
         ? new KeelError('bad_request', `the URL path ${path.slice(0, 200)} is not valid percent-encoding`)
         : new KeelError('bad_request', err.message);

@@ -16,8 +16,9 @@ import { KeelError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import { installCors } from './cors.js';
-import { onClientError, onFrameworkError } from './framework-errors.js';
+import { MAX_PARAM_LENGTH, onClientError, onFrameworkError } from './framework-errors.js';
 import { toKeelError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
 import { readRawBody } from './raw-body.js';
 import { buildOpenApi } from './openapi.js';
 import { SENT, type AnyRoute, type AuditNote } from './route.js';
@@ -96,6 +97,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit,
+    maxParamLength: MAX_PARAM_LENGTH,
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     connectionTimeout: deps.requestTimeoutMs ?? 30_000,
     keepAliveTimeout: 75_000,
@@ -181,6 +183,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const jsonRoutes = deps.routes.filter((r) => !r.rawBody);
   const openapi = buildOpenApi(deps.routes, deps.version);
   void app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+      try {
+        done(null, parseJsonBody(body as Buffer));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    });
     for (const r of jsonRoutes) register(scope, r, deps);
     scope.get('/v1/openapi.json', async () => openapi);
   });

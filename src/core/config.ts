@@ -78,7 +78,15 @@ const securitySchema = z
     backups: z.object({ maxAge: duration.default(86_400_000) }).strict().prefault({}),
     /** The bearer token that opens the full /metrics (labels naming tenants and people); also KEEL_METRICS_TOKEN. */
     metrics: z
-      .object({ token: z.string().min(32, 'at least 32 characters (e.g. openssl rand -hex 32)').max(1024).optional() })
+      .object({
+        token: z
+          .string()
+          .min(32, 'at least 32 characters (e.g. openssl rand -hex 32)')
+          .max(1024)
+          // Sent as the one word after "Bearer": a token with a space or newline would never match.
+          .regex(/^\S+$/, 'no spaces or line breaks: it is sent as the one word after "Authorization: Bearer"')
+          .optional(),
+      })
       .strict()
       .prefault({}),
   })

@@ -57,16 +57,22 @@ export async function createLocalKey(input: LocalKeyInput): Promise<LocalKey> {
       throw new KeelError('not_found', `tenant "${input.tenant}" does not exist in this data dir (tenants: ${known || 'none'})`);
     }
     const actor = localActor();
-    const created = await new ApiKeyService(store, tenants, clock).create({ tenant: input.tenant, name: input.name, scopes: input.scopes, createdBy: actor });
+    const audit = new AuditLog(store, clock);
+    // Written ahead, as the API does: killed between the key and its entry, the note still becomes
+    // an "outcome unknown" entry (AuditLog.settleInterrupted) instead of a key nobody audited.
+    const pending = await audit.begin({ actor, action: 'keys.create', tenant: input.tenant, target: 'keel admin create-key' });
+    let created: Awaited<ReturnType<ApiKeyService['create']>>;
+    try {
+      created = await new ApiKeyService(store, tenants, clock).create({ tenant: input.tenant, name: input.name, scopes: input.scopes, createdBy: actor });
+    } catch (e) {
+      if (e instanceof KeelError && e.status < 500) await audit.abandon(pending);
+      throw e;
+    }
     const info = created.info;
     const view = { id: info.id, tenant: input.tenant, name: info.name, prefix: info.prefix, scopes: info.scopes, created_by: actor };
-    const entry = await new AuditLog(store, clock).record({
-      actor,
-      action: 'keys.create',
-      tenant: input.tenant,
-      target: `key/${info.id}`,
-      after: { ...view, via: 'keel admin create-key (on the machine holding the data dir)' },
-    });
+    const done = { actor, action: 'keys.create', tenant: input.tenant, target: `key/${info.id}`, after: { ...view, via: 'keel admin create-key (on the machine holding the data dir)' } };
+    // Undefined when a running Keel settled the note as "outcome unknown" first: the key is still recorded.
+    const entry = (await audit.record(done, pending)) ?? (await audit.record(done));
     return { key: created.key, ...view, audit_seq: Number(entry.seq) };
   } finally {
     await store.close();

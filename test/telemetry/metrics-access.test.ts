@@ -137,4 +137,11 @@ describe('the metrics token setting', () => {
     expect(loadConfig({ env: { KEEL_METRICS_TOKEN: TOKEN }, overrides: { dataDir } }).security.metrics.token).toBe(TOKEN);
     expect(() => loadConfig({ env: { KEEL_METRICS_TOKEN: 'short' }, overrides: { dataDir } })).toThrow(/security\.metrics\.token: at least 32 characters/);
   });
+
+  it('a token with a space or line break is refused: a scrape could never present it as its bearer', () => {
+    const dataDir = '/nonexistent/keel-metrics-token-test';
+    for (const token of [`${TOKEN.slice(0, 20)} ${TOKEN.slice(20)}`, `${TOKEN}\n`]) {
+      expect(() => loadConfig({ env: { KEEL_METRICS_TOKEN: token }, overrides: { dataDir } })).toThrow(/security\.metrics\.token: no spaces or line breaks/);
+    }
+  });
 });
