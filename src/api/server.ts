@@ -97,7 +97,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     bodyLimit,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestTimeout: deps.requestTimeoutMs ?? 30_000,
     connectionTimeout: deps.requestTimeoutMs ?? 30_000,
     keepAliveTimeout: 75_000,
