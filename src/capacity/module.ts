@@ -16,7 +16,7 @@ export function capacityModule(ctx: CoreContext): KeelModule {
   let runner: ProcessorRunner | undefined;
   return {
     name: 'capacity',
-    routes: usageRoutes({ usage, clock: ctx.clock, log: ctx.log, store: ctx.store }),
+    routes: usageRoutes({ usage, clock: ctx.clock }),
     start: async () => {
       runner = runProcessor(ctx, usageProcessor());
       ctx.whileLeader(USAGE_RETENTION_LEADERSHIP, (lease) => retentionLoop(ctx, usage, lease));

@@ -8,9 +8,6 @@ import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { bucketCount, STEPS, type Step } from './usage-fold.js';
 import type { UsageService } from './usage-service.js';
-import type { EventLog } from '../log/event-log.js';
-import type { Store } from '../store/store.js';
-import { verifyUsageCounts } from './verify-counts.js';
 
 export const MAX_USAGE_BUCKETS = 10_000;
 
@@ -31,41 +28,8 @@ const usageAnswer = z.object({
   totals: z.array(z.object({ tenant: z.string(), events: z.number().int(), bytes: z.number().int() })),
 });
 
-const verifyQuery = z
-  .object({
-    since: timeText.optional().describe('Compare minutes from this time on (RFC 3339, date, epoch ms, now-24h or 7d); default one hour ago. Keep it within the log\'s retention.'),
-  })
-  .strict();
-
-export function usageRoutes(deps: { usage: UsageService; clock: Clock; log: EventLog; store: Store }): AnyRoute[] {
+export function usageRoutes(deps: { usage: UsageService; clock: Clock }): AnyRoute[] {
   return [
-    defineRoute({
-      method: 'GET',
-      url: '/v1/verify/counts',
-      summary: 'Recompute usage from the readable event log and compare it with the counters',
-      description:
-        'Reads every partition of the log up to the `usage` processor\'s committed position, folds it as the processor does, and compares per partition, tenant and minute of arrival with the stored counters. `differences` is empty when they agree; otherwise each names the partition, tenant, minute, both figures and the ids of the log\'s batches in that minute. Reads the log from its start: on a large log this takes a while.',
-      tags: ['capacity', 'operations'],
-      permission: 'system:read',
-      query: verifyQuery,
-      timeoutMs: 600_000,
-      responses: [
-        { status: 200, description: 'The comparison (`ok: false` when a counter differs from the log)' },
-        { status: 400, description: 'Invalid `since`' },
-      ],
-      handler: async ({ query }) => {
-        const now = deps.clock.now();
-        const since = timeParam('since', query.since, now - 3_600_000, now);
-        const r = await verifyUsageCounts({ log: deps.log, store: deps.store, since });
-        return {
-          ok: r.differences.length === 0,
-          since: new Date(r.since).toISOString(),
-          buckets: r.buckets,
-          partitions: r.partitions,
-          differences: r.differences.map((d) => ({ ...d, minute: new Date(d.minute).toISOString() })),
-        };
-      },
-    }),
     defineRoute({
       method: 'GET',
       url: '/v1/usage',

@@ -158,6 +158,12 @@ export interface EventLog {
   commit(consumer: string, partition: number, position: number): Promise<void>;
   committed(consumer: string, partition: number): Promise<number>;
   stats(): Promise<LogStats>;
+  /**
+   * When retention has removed batches: the arrival time (ms) of the oldest batch still held, so
+   * every batch that arrived from then on is readable (retention removes the oldest first).
+   * Undefined while nothing was ever removed. `keel verify counts` compares only that range.
+   */
+  prunedBefore(): Promise<number | undefined>;
   health(): LogHealth;
   /**
    * Logs that deliver batches themselves (JetStream) implement this; processors then subscribe

@@ -13,6 +13,7 @@ import { servicesModule } from '../services/module.js';
 import { sloEvidence } from '../slo/evidence.js';
 import { sloModule } from '../slo/module.js';
 import { selfWatchModule } from '../selfwatch/module.js';
+import { verifyModule } from '../verify/module.js';
 import { VERSION } from './version.js';
 
 export function domainModules(ctx: CoreContext): KeelModule[] {
@@ -29,5 +30,6 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db) }),
     pagingModule(ctx),
     selfWatchModule(ctx),
+    verifyModule(ctx),
   ];
 }

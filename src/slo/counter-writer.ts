@@ -236,20 +236,30 @@ export class CounterWriter {
   }
 }
 
-function addCells(rows: Map<string, CountRow>, sid: number, cells: BucketCells, fineFrom: number, keepFrom: number): void {
+/**
+ * The buckets a series' 10 s cells are stored in: every cell at each of `LEVEL_SECONDS`, except
+ * cells older than `keepFrom` (pruned at once) and, at 10 s, older than `fineFrom`. The writer
+ * and `keel verify counts` (verify-counts.ts) both go through here.
+ */
+export function forEachLevelBucket(cells: BucketCells, fineFrom: number, keepFrom: number, emit: (res: number, bucket: number, good: number, total: number) => void): void {
   for (const [bucket, c] of cells.cells) {
     if (bucket < keepFrom) continue;
     for (const res of LEVEL_SECONDS) {
       if (res === 10 && bucket < fineFrom) continue;
-      const b = floorTo(bucket, res * 1000);
-      const k = `${sid}:${res}:${b}`;
-      const row = rows.get(k);
-      if (row) {
-        row.good += c.good;
-        row.total += c.total;
-      } else rows.set(k, { series_id: sid, res, bucket: b, good: c.good, total: c.total });
+      emit(res, floorTo(bucket, res * 1000), c.good, c.total);
     }
   }
+}
+
+function addCells(rows: Map<string, CountRow>, sid: number, cells: BucketCells, fineFrom: number, keepFrom: number): void {
+  forEachLevelBucket(cells, fineFrom, keepFrom, (res, b, good, total) => {
+    const k = `${sid}:${res}:${b}`;
+    const row = rows.get(k);
+    if (row) {
+      row.good += good;
+      row.total += total;
+    } else rows.set(k, { series_id: sid, res, bucket: b, good, total });
+  });
 }
 
 /** Each attribute's values over all combinations of the others: the marginals' cells. */

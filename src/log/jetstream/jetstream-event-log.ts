@@ -485,6 +485,22 @@ export class JetStreamEventLog implements EventLog {
     return stats;
   }
 
+  async prunedBefore(): Promise<number | undefined> {
+    let info: StreamInfo;
+    try {
+      info = await this.jsm.streams.info(this.o.stream.name);
+    } catch (e) {
+      throw new KeelError('unavailable', `cannot read the event stream's state: ${(e as Error).message}`, { retryAfterSeconds: 2, cause: e });
+    }
+    const { first_seq: firstSeq, messages, last_seq: lastSeq } = info.state;
+    if (messages === 0) return lastSeq > 0 ? Date.now() : undefined;
+    if (firstSeq <= 1) return undefined;
+    const m = await this.jsm.streams.getMessage(this.o.stream.name, { seq: firstSeq }).catch(() => undefined);
+    const b = m ? toLogBatch(this.scheme, { seq: m.seq, subject: m.subject, data: m.data, header: m.header }) : undefined;
+    // Not a batch, or already gone: the stream's own time of its first message is as good.
+    return b?.receivedAt ?? Date.parse(info.state.first_ts);
+  }
+
   /** Facts for `keel doctor` and the startup durability warning. */
   facts(): JetStreamFacts {
     return {

@@ -250,6 +250,13 @@ export class SqliteEventLog implements EventLog {
     };
   }
 
+  async prunedBefore(): Promise<number | undefined> {
+    // AUTOINCREMENT starts at 1: a first batch past position 1 (or none while positions were used) means retention ran.
+    const first = this.reader.prepare('SELECT position, received_at AS receivedAt FROM batches ORDER BY position LIMIT 1').get() as { position: number; receivedAt: number } | undefined;
+    if (first) return first.position > 1 ? first.receivedAt : undefined;
+    return this.totals.lastPosition > 0 ? Date.now() : undefined;
+  }
+
   health(): LogHealth {
     if (this.writerError) return { writable: false, overloaded: { reason: this.writerError, retryAfterSeconds: 5 } };
     const { maxBytes, minFreeDiskBytes, maxLagEvents } = this.limits;
