@@ -53,10 +53,14 @@ export interface EscalationState {
   nextAt: number | null;
 }
 
+interface LoopRun {
+  fence: Fence | undefined;
+  stopped: boolean;
+  loop?: Promise<void>;
+}
+
 export class EscalationService {
-  private stopped = false;
   private readonly waker = new Waker();
-  private loop: Promise<void> | undefined;
   private readonly unpaged: UnpagedIncidents;
   /** Definitions changed (or the loop just started): look for unpaged incidents a policy now covers. */
   private adoptPending = true;
@@ -140,10 +144,10 @@ export class EscalationService {
    * An acknowledgement timed out: if the incident is still acknowledged and an alert of it still
    * fires, it is triggered again and its policy escalates from the first step.
    */
-  async fireAckTimeout(incidentId: string): Promise<void> {
+  async fireAckTimeout(incidentId: string, fence?: Fence): Promise<void> {
     const fx = this.deps.newAfterCommit();
     await this.deps.store.db.transaction().execute(async (trx) => {
-      await this.fence?.(trx);
+      await fence?.(trx);
       const now = this.deps.clock.now();
       const claimed = await trx.updateTable('ack_timeouts').set({ fired_at: now }).where('incident_id', '=', incidentId).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) return;
@@ -197,36 +201,47 @@ export class EscalationService {
 
   // ---- scheduler ---------------------------------------------------------------------------
 
-  private fence: Fence | undefined;
+  /**
+   * The loop of one tenure, with its own fence and stop flag: a tenure's loop still finishing
+   * when the next tenure starts must neither pick up the new tenure's fence nor be revived by it
+   * (both were fields of the service, replaced by every run()).
+   */
+  private current: LoopRun | undefined;
 
   run(fence?: Fence): void {
-    this.fence = fence;
-    this.stopped = false;
+    const run: LoopRun = { fence, stopped: false };
+    this.current = run;
     this.adoptPending = true;
+    this.unsubscribe?.();
     this.unsubscribe = this.deps.bus?.on('definitions.applied', () => {
       this.adoptPending = true;
       this.wake();
     });
-    this.loop = this.work();
+    run.loop = this.work(run);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.unsubscribe?.();
+    const run = this.current;
+    if (!run) return;
+    run.stopped = true;
+    if (this.current === run) {
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+    }
     this.wake();
-    await this.loop;
+    await run.loop;
   }
 
 
-  private async work(): Promise<void> {
+  private async work(run: LoopRun): Promise<void> {
     const { store, clock, logger, pollIntervalMs } = this.deps;
     let failures = 0;
-    while (!this.stopped) {
+    while (!run.stopped) {
       let waitFor = pollIntervalMs;
       try {
         if (this.adoptPending) {
           this.adoptPending = false;
-          await this.adoptUnpaged();
+          await this.adoptUnpaged(run.fence);
         }
         const now = clock.now();
         const due = await store.db
@@ -239,13 +254,13 @@ export class EscalationService {
           .limit(50)
           .execute();
         for (const t of due) {
-          if (this.stopped) break;
-          await this.fire(t);
+          if (run.stopped) break;
+          await this.fire(t, run.fence);
           // SQLite resolves synchronously: let HTTP and timers run between firings.
           await new Promise((r) => setImmediate(r));
         }
         const acks = await store.db.selectFrom('ack_timeouts').select('incident_id').where('fired_at', 'is', null).where('canceled_at', 'is', null).where('due_at', '<=', now).limit(50).execute();
-        for (const a of acks) if (!this.stopped) await this.fireAckTimeout(a.incident_id);
+        for (const a of acks) if (!run.stopped) await this.fireAckTimeout(a.incident_id, run.fence);
         if (due.length === 50 || acks.length === 50) waitFor = 0;
         else {
           const nextAck = await store.db.selectFrom('ack_timeouts').select((eb) => eb.fn.min('due_at').as('t')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
@@ -263,15 +278,15 @@ export class EscalationService {
         logger.error({ err }, 'escalation scheduler failed; retrying');
         waitFor = Math.min(5000, 100 * 2 ** failures++);
       }
-      if (!this.stopped) await (waitFor > 0 ? this.waker.sleep(waitFor) : new Promise((r) => setImmediate(r)));
+      if (!run.stopped) await (waitFor > 0 ? this.waker.sleep(waitFor) : new Promise((r) => setImmediate(r)));
     }
   }
 
   /** Fires one timer: claim, page, schedule the next step, all in one transaction. */
-  async fire(timer: EscalationTimersTable): Promise<void> {
+  async fire(timer: EscalationTimersTable, fence?: Fence): Promise<void> {
     const fx = this.deps.newAfterCommit();
     await this.deps.store.db.transaction().execute(async (trx) => {
-      await this.fence?.(trx);
+      await fence?.(trx);
       const now = this.deps.clock.now();
       const claimed = await trx
         .updateTable('escalation_timers')
@@ -369,13 +384,13 @@ export class EscalationService {
    * Open, unacknowledged incidents that paged nobody whose service now has an escalation policy
    * (a new one, or the one that was missing now exists): their escalation starts.
    */
-  private async adoptUnpaged(): Promise<void> {
+  private async adoptUnpaged(fence: Fence | undefined): Promise<void> {
     const { store } = this.deps;
     const candidates = await store.db.selectFrom('incidents').select('id').where('unpaged_at', 'is not', null).where('state', '=', 'triggered').where('service', 'is not', null).execute();
     for (const c of candidates) {
       const fx = this.deps.newAfterCommit();
       await store.db.transaction().execute(async (trx) => {
-        await this.fence?.(trx);
+        await fence?.(trx);
         const row = await trx.selectFrom('incidents').selectAll().where('id', '=', c.id).executeTakeFirst();
         if (!row || row.state !== 'triggered' || row.unpaged_at === null || !row.service) return;
         const service = await readSpec<{ escalationPolicy?: string }>(trx, row.tenant_id, 'Service', row.service);

@@ -131,9 +131,7 @@ export function heartbeatView(r: HeartbeatsTable): HeartbeatView {
 }
 
 export class HeartbeatService {
-  private stopped = false;
   private readonly waker = new Waker();
-  private loop: Promise<void> | undefined;
 
   constructor(
     private readonly deps: { store: Store; clock: Clock; alerts: AlertService; logger: Logger; pollIntervalMs: number },
@@ -165,22 +163,29 @@ export class HeartbeatService {
     return view;
   }
 
-  private fence: Fence | undefined;
+  /**
+   * The loop of one tenure, with its own fence and stop flag: a tenure's loop that is still
+   * finishing when the next tenure starts must neither pick up the new tenure's fence nor be
+   * revived by it (both were fields of the service, replaced by every run()).
+   */
+  private current: { fence: Fence | undefined; stopped: boolean; loop?: Promise<void> } | undefined;
 
   run(fence?: Fence): void {
-    this.fence = fence;
-    this.stopped = false;
-    this.loop = this.work();
+    const run: { fence: Fence | undefined; stopped: boolean; loop?: Promise<void> } = { fence, stopped: false };
+    this.current = run;
+    run.loop = this.work(run);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    const run = this.current;
+    if (!run) return;
+    run.stopped = true;
     this.waker.wake();
-    await this.loop;
+    await run.loop;
   }
 
   /** Marks overdue heartbeats down and alerts; returns how many went down. */
-  async check(): Promise<number> {
+  async check(fence?: Fence): Promise<number> {
     const { store, clock, alerts } = this.deps;
     const now = clock.now();
     const due = await store.db.selectFrom('heartbeats').selectAll().where('status', '=', 'up').where('due_at', '<=', now).limit(100).execute();
@@ -195,7 +200,7 @@ export class HeartbeatService {
         .executeTakeFirst();
       const summary = summaries ? (JSON.parse(summaries.spec_json) as HeartbeatDefinition).summary : undefined;
       const result = await store.db.transaction().execute(async (trx) => {
-        await this.fence?.(trx);
+        await fence?.(trx);
         const r = await trx
           .updateTable('heartbeats')
           .set({ status: 'down', updated_at: now })
@@ -216,18 +221,18 @@ export class HeartbeatService {
     return down;
   }
 
-  private async work(): Promise<void> {
+  private async work(run: { fence: Fence | undefined; stopped: boolean }): Promise<void> {
     const { store, clock, logger, pollIntervalMs } = this.deps;
-    while (!this.stopped) {
+    while (!run.stopped) {
       let waitFor = pollIntervalMs;
       try {
-        await this.check();
+        await this.check(run.fence);
         const next = await store.db.selectFrom('heartbeats').select((eb) => eb.fn.min('due_at').as('t')).where('status', '=', 'up').executeTakeFirst();
         if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
       } catch (err) {
         logger.error({ err }, 'heartbeat check failed; retrying');
       }
-      if (this.stopped) break;
+      if (run.stopped) break;
       await this.waker.sleep(Math.max(waitFor, 5));
     }
   }

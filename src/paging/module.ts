@@ -219,6 +219,10 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   };
   const lead = async (lease?: PagingLease): Promise<void> => {
     if (moduleStopped) return;
+    // The previous tenure's loops stop first: a new tenure can begin (a lease taken back one poll
+    // after it was lost) while they are still finishing, and their stop() would then stop these.
+    await loops?.catch(() => undefined);
+    if (moduleStopped || lease?.signal?.aborted) return;
     const fence = lease?.assertHeld ? (trx: Transaction<Database>) => lease.assertHeld!(trx) : undefined;
     consumer.run(fence);
     escalation.run(fence);

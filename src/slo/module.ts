@@ -45,8 +45,8 @@ export function sloModule(ctx: CoreContext): KeelModule {
     await evaluator.evaluateAll(fenceOf(lease));
     return config.slo.evaluationInterval;
   }, onError('evaluation'));
-  const maintenanceLoop = new BackgroundLoop(async () => {
-    const r = await pruneSlo(store.db, clock.now());
+  const maintenanceLoop = new BackgroundLoop(async (lease) => {
+    const r = await pruneSlo(store.db, clock.now(), fenceOf(lease));
     if (r.rows > 0 || r.retired > 0) logger.info(r, 'slo counters pruned');
     return config.slo.maintenanceInterval;
   }, onError('pruning'));

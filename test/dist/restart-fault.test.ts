@@ -12,7 +12,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AckedLoad } from '../helpers/acked-load.js';
 import { runCliWithEnv } from '../helpers/cli.js';
-import { CLUSTER_ADMIN_KEY, KeelCluster, expectCountedExactlyOnce, partialUpload, sample, scrape, verifyCounts } from '../helpers/cluster.js';
+import { CLUSTER_ADMIN_KEY, KeelCluster, applyLoadSlo, expectCountedExactlyOnce, loadSloEvents, partialUpload, sample, scrape, verifyCounts } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/paging.js';
 import { uniqueNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
 import { selfSignedCert, startNatsServer, startPostgres, type NatsServer, type PostgresServer } from '../helpers/services.js';
@@ -27,6 +28,8 @@ let cluster: KeelCluster;
 let load: AckedLoad;
 let ingestUrl: string;
 let workerUrl: string;
+let acmeAdmin: string;
+let slo: string;
 
 /**
  * What a client waits at most for an answer here, whatever is down: far above the 1 s Keel aims
@@ -69,6 +72,9 @@ beforeAll(async () => {
   ingestUrl = (await cluster.spawn('ingest,api')).url;
   workerUrl = (await cluster.spawn('worker,evaluator')).url;
   const keys = { acme: await cluster.createKey(ingestUrl, 'acme', ['ingest']) };
+  // An SLO over the load, so the final `keel verify counts` checks SLO totals under the faults too.
+  acmeAdmin = await cluster.createKey(ingestUrl, 'acme', ['admin', 'read']);
+  slo = await applyLoadSlo(ingestUrl, acmeAdmin);
   load = new AckedLoad({ urls: () => [ingestUrl], keys, batch: 200, concurrency: 3, pauseMs: 10, label: 'restart' });
   load.start();
   await sleep(1_000);
@@ -162,7 +168,15 @@ describe('dependencies restarted under load', () => {
     await load.stop();
     const counted = await expectCountedExactlyOnce(() => ingestUrl, load.acked);
     expect(counted.acme).toBe(load.ackedTotal());
-    await verifyCounts(ingestUrl);
+    // The SLO counted every acknowledged event once too: 200 per batch, the first of each bad.
+    const total = load.ackedTotal();
+    const sloEvents = await waitFor('the SLO to count every acknowledged event', async () => {
+      const e = await loadSloEvents(ingestUrl, acmeAdmin);
+      return e.total >= total ? e : undefined;
+    }, 60_000);
+    expect(sloEvents).toEqual({ good: total - total / 200, bad: total / 200, total });
+    const report = await verifyCounts(ingestUrl, 0, [slo]);
+    expect(report.slo.buckets).toBeGreaterThan(0);
     const logs = cluster.logs();
     expect(logs).toContain('NATS connection restored');
     expect(logs).not.toContain(NATS_PASSWORD);
@@ -186,7 +200,27 @@ describe('dependencies restarted under load', () => {
       const d = report.differences[0] as unknown as { log: { events: number }; counted: { events: number } };
       expect(d.counted.events - d.log.events).toBe(7);
       await db.query('UPDATE usage_minutes SET events = events - 7 WHERE partition = $1 AND minute = $2', [row.partition, row.minute]);
-      await verifyCounts(ingestUrl, 0);
+      await verifyCounts(ingestUrl, 0, [slo]);
+
+      // The same for an SLO counter: one minute of the SLO's overall series gets 5 more events.
+      const minute = (
+        await db.query(
+          "SELECT c.series_id, c.bucket FROM slo_counts c JOIN slo_series s ON s.id = c.series_id WHERE s.breakdown = '' AND c.res = 60 ORDER BY c.total DESC LIMIT 1",
+        )
+      ).rows[0] as { series_id: number; bucket: string };
+      await db.query('UPDATE slo_counts SET total = total + 5 WHERE series_id = $1 AND res = 60 AND bucket = $2', [minute.series_id, minute.bucket]);
+      const sloReport = await verifyCounts(ingestUrl, 1);
+      expect(sloReport.differences).toEqual([]);
+      expect(sloReport.slo.differenceCount).toBe(1);
+      const sd = sloReport.slo.differences[0]!;
+      expect(sd).toMatchObject({ tenant: 'acme', slo: 'load-availability', objective: 0, resolution: 60, bucket: new Date(Number(minute.bucket)).toISOString() });
+      expect(sd.counted.total - sd.log.total).toBe(5);
+      expect(sd.counted.good).toBe(sd.log.good);
+      expect(sd.batches.length).toBeGreaterThan(0);
+      expect(sd.partitions.length).toBeGreaterThan(0);
+      expect(sd.partitions.every((p) => p === 0 || p === 1)).toBe(true);
+      await db.query('UPDATE slo_counts SET total = total - 5 WHERE series_id = $1 AND res = 60 AND bucket = $2', [minute.series_id, minute.bucket]);
+      await verifyCounts(ingestUrl, 0, [slo]);
     } finally {
       await db.end();
     }

@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { runCliWithEnv } from './cli.js';
 import { http } from './keel.js';
+import { SERVICE, ratioSlo } from '../slo/fixtures.js';
 import { twoStepPaging, waitFor, webhookSecrets, type Receiver } from './paging.js';
 
 export const CLUSTER_ADMIN_KEY = 'keel_cluster_test_admin_key_0123456789';
@@ -227,11 +228,24 @@ export function partialUpload(url: string, headers: Record<string, string>, decl
   });
 }
 
+export interface VerifyCountsAnswer {
+  ok: boolean;
+  differences: { partition: number; tenant: string; minute: string; batches: string[] }[];
+  slo: {
+    buckets: number;
+    compared: { tenant: string; slo: string; generation: string }[];
+    skipped: { tenant: string; slo: string; reason: string }[];
+    differenceCount: number;
+    differences: { tenant: string; slo: string; objective: number; resolution: number; bucket: string; log: { good: number; bad: number; total: number }; counted: { good: number; bad: number; total: number }; batches: string[]; partitions: number[] }[];
+  };
+}
+
 /**
  * `keel verify counts` through the real CLI, at the end of every distributed fault test: the usage
- * counters must equal what the readable log holds (exit 0). Returns the parsed answer.
+ * and SLO counters must equal what the readable log holds (exit 0). Returns the parsed answer;
+ * `slos` names the SLOs (tenant/name) that must have been compared.
  */
-export async function verifyCounts(apiUrl: string, expectedExit = 0): Promise<{ ok: boolean; differences: { partition: number; tenant: string; batches: string[] }[] }> {
+export async function verifyCounts(apiUrl: string, expectedExit = 0, slos: string[] = []): Promise<VerifyCountsAnswer> {
   const since = new Date(Date.now() - 3 * 3_600_000).toISOString();
   const deadline = Date.now() + 120_000;
   let r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
@@ -241,5 +255,30 @@ export async function verifyCounts(apiUrl: string, expectedExit = 0): Promise<{ 
     r = await runCliWithEnv(['verify', 'counts', '--since', since, '--json'], { KEEL_URL: apiUrl, KEEL_API_KEY: CLUSTER_ADMIN_KEY }, 180_000);
   }
   if (r.code !== expectedExit) throw new Error(`keel verify counts exited ${r.code}, expected ${expectedExit}: ${r.stdout}${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const answer = JSON.parse(r.stdout) as VerifyCountsAnswer;
+  const compared = answer.slo.compared.map((s) => `${s.tenant}/${s.slo}`);
+  for (const slo of slos) if (!compared.includes(slo)) throw new Error(`keel verify counts did not compare the SLO ${slo}: ${r.stdout}`);
+  return answer;
+}
+
+export const LOAD_SLO = 'load-availability';
+
+/**
+ * An SLO over `AckedLoad`'s events in `tenant` (every event counts; the first of each batch,
+ * `i` 0, is bad), applied with a key of that tenant and backfilled before this returns, so the
+ * fault test's final `keel verify counts` checks SLO totals under the faults too.
+ */
+export async function applyLoadSlo(apiUrl: string, key: string, tenant = 'acme'): Promise<string> {
+  const yaml = `${SERVICE}---\n${ratioSlo(LOAD_SLO, { window: '1h', good: 'i > 0', total: 'service == "checkout"' })}`;
+  const applied = await http(`${apiUrl}/v1/definitions/apply`, { key, json: { sources: [{ file: 'slo.yaml', content: yaml }] } });
+  if (applied.status !== 200) throw new Error(`applying the load SLO failed: ${applied.status} ${applied.text}`);
+  await waitFor(`the ${LOAD_SLO} backfill to finish`, async () => (await http(`${apiUrl}/v1/slos/${LOAD_SLO}`, { key })).body.backfill?.state === 'done', 60_000);
+  return `${tenant}/${LOAD_SLO}`;
+}
+
+/** The load SLO's counted events (all time in its 1 h window). */
+export async function loadSloEvents(apiUrl: string, key: string): Promise<{ good: number; bad: number; total: number }> {
+  const r = await http(`${apiUrl}/v1/slos/${LOAD_SLO}`, { key });
+  if (r.status !== 200) throw new Error(`reading the load SLO failed: ${r.status} ${r.text}`);
+  return r.body.objectives[0].events;
 }
