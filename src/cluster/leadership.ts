@@ -151,6 +151,8 @@ export class PostgresLeadership implements Leadership {
   private connecting: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private ticking = false;
+  /** Bumped by every round, and when a round is given up: a stale round changes nothing. */
+  private round = 0;
   private stopped = false;
   private connected = false;
 
@@ -159,7 +161,10 @@ export class PostgresLeadership implements Leadership {
     this.leaseMs = o.leaseMs ?? 5 * o.pollMs;
     if (this.leaseMs < 2 * o.pollMs) throw new KeelError('validation_failed', `cluster.leaderLease (${this.leaseMs} ms) must be at least twice cluster.leaderPoll (${o.pollMs} ms)`);
     // Connect at once (readiness reports the lease connection), and keep renewing.
-    this.timer = setInterval(() => void this.tick(), this.o.pollMs);
+    this.timer = setInterval(() => {
+      this.expireUnrenewed();
+      void this.tick();
+    }, this.o.pollMs);
     this.timer.unref();
     void this.tick();
   }
@@ -213,9 +218,46 @@ export class PostgresLeadership implements Leadership {
     e.tenure = undefined;
   }
 
+  /**
+   * A tenure whose lease ran out on this process's clock ends now, even while a round is still
+   * waiting for PostgreSQL (a renewal stuck on a connection that stopped answering used to keep
+   * its tenure's work running, fenced but not told, for as long as the connection hung).
+   */
+  private expireUnrenewed(): void {
+    const now = performance.now();
+    for (const e of this.entries.values()) {
+      if (e.tenure && now >= e.tenure.validUntil) this.end(e, `the lease ran out ${Math.round(now - e.tenure.validUntil + this.leaseMs)} ms after its last renewal (a renewal is still waiting for PostgreSQL, or the process stalled)`);
+    }
+  }
+
+  /**
+   * One round of renewals and takeover attempts, bounded by the lease: a round still running
+   * after that (a connection that stopped answering) drops the connection, so the next round
+   * starts on a new one, and nothing the stuck round finishes later is taken as a new tenure.
+   */
   private async tick(): Promise<void> {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
+    const round = ++this.round;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.leaseMs);
+      timer.unref();
+    });
+    try {
+      const outcome = await Promise.race([this.tickRound(round), bound]);
+      if (outcome === 'timeout' && this.round === round) {
+        this.round++;
+        this.o.logger.warn({ leaseMs: this.leaseMs }, 'leadership: a lease round took longer than the lease; dropping the lease connection');
+        if (this.client) this.loseAll('a lease round took longer than the lease (PostgreSQL stopped answering)');
+      }
+    } finally {
+      clearTimeout(timer);
+      this.ticking = false;
+    }
+  }
+
+  private async tickRound(round: number): Promise<'done'> {
     try {
       if (!this.client) {
         this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
@@ -224,19 +266,19 @@ export class PostgresLeadership implements Leadership {
         } catch (err) {
           this.connected = false;
           this.o.logger.warn({ err }, 'leadership: cannot reach PostgreSQL; retrying');
-          return;
+          return 'done';
         }
       }
       const client = this.client!;
+      const current = () => round === this.round && !this.stopped;
       // Renewals first: a takeover attempt below may wait up to a poll for a lock.
-      for (const e of this.entries.values()) if (e.tenure && !this.stopped) await this.renew(client, e, e.tenure);
-      for (const e of this.entries.values()) if (!e.tenure && !this.stopped) await this.tryAcquire(client, e);
+      for (const e of this.entries.values()) if (e.tenure && current()) await this.renew(client, e, e.tenure);
+      for (const e of this.entries.values()) if (!e.tenure && current()) await this.tryAcquire(client, e, current);
       if (this.entries.size === 0) await client.query('SELECT 1');
     } catch (err) {
-      if (this.client) this.loseAll(`the lease connection failed: ${(err as Error).message}`);
-    } finally {
-      this.ticking = false;
+      if (this.client && round === this.round) this.loseAll(`the lease connection failed: ${(err as Error).message}`);
     }
+    return 'done';
   }
 
   private async renew(client: pg.Client, e: Entry, tenure: Tenure): Promise<void> {
@@ -255,11 +297,13 @@ export class PostgresLeadership implements Leadership {
        UPDATE leader_tenures SET beat_at = $5 WHERE id IN (SELECT tenure_id FROM lease) RETURNING id`,
       [e.name, this.holder, tenure.epoch, this.leaseMs, Date.now()],
     );
+    // (A late answer of a round that was given up may concern a tenure that has ended since.)
+    if (e.tenure !== tenure) return;
     if (r.rowCount === 0) this.end(e, 'the lease expired or was taken over before this process renewed it');
     else tenure.validUntil = sent + this.leaseMs;
   }
 
-  private async tryAcquire(client: pg.Client, e: Entry): Promise<void> {
+  private async tryAcquire(client: pg.Client, e: Entry, current: () => boolean): Promise<void> {
     const sent = performance.now();
     const now = Date.now();
     await client.query('BEGIN');
@@ -287,6 +331,8 @@ export class PostgresLeadership implements Leadership {
       const id = Number(t.rows[0]!.id);
       await client.query('UPDATE leader_leases SET tenure_id = $2 WHERE name = $1', [e.name, id]);
       await client.query('COMMIT');
+      // A round that outlasted its bound was given up: its lease is left to expire.
+      if (!current()) return;
       this.begin(e, id, epoch, sent + this.leaseMs);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

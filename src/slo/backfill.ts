@@ -24,6 +24,8 @@ import { bumpVersion, lockPartition } from './meta.js';
 import type { SloMetrics } from './metrics.js';
 import { retentionMs } from './retention.js';
 
+type Fence = (trx: Transaction<Database>) => Promise<void>;
+
 const MAX_BATCHES = 64;
 const MAX_BYTES = 16 * 1024 * 1024;
 
@@ -44,27 +46,29 @@ export class Backfiller {
     this.writer = new CounterWriter(deps.maxBreakdownValues);
   }
 
-  /** Claims new generations and advances one tenant's backfills by one chunk; true while work remains. */
-  /** Checked inside every backfill transaction: two backfillers would count the same batches twice. */
-  private fence: ((trx: Transaction<Database>) => Promise<void>) | undefined;
-
-  async step(fence?: (trx: Transaction<Database>) => Promise<void>): Promise<boolean> {
-    this.fence = fence;
+  /**
+   * Claims new generations and advances one tenant's backfills by one chunk; true while work
+   * remains. `fence` is checked inside every backfill transaction (two backfillers would count the
+   * same batches twice); it is passed down, not kept in a field, so a step of a tenure that ended
+   * never runs with the next tenure's fence.
+   */
+  async step(fence?: Fence): Promise<boolean> {
     const pending = (await currentGenerations(this.deps.db)).filter((g) => g.status === 'backfilling');
     if (pending.length === 0) return false;
-    for (const g of pending) if (g.backfillStartedAt === null) await this.claim(g.uid);
+    for (const g of pending) if (g.backfillStartedAt === null) await this.claim(g.uid, fence);
     const tenant = pending[0]!.tenant;
     await this.advance(
       tenant,
       pending.filter((g) => g.tenant === tenant),
+      fence,
     );
     return true;
   }
 
-  private async claim(uid: string): Promise<void> {
+  private async claim(uid: string, fence: Fence | undefined): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
-      await this.fence?.(trx);
+      await fence?.(trx);
       for (let p = 0; p < this.deps.log.partitions; p++) await lockPartition(trx, p);
       const gen = await trx.selectFrom('slo_generations').select(['current', 'backfill_started_at']).where('uid', '=', uid).executeTakeFirst();
       if (!gen || Number(gen.current) !== 1 || gen.backfill_started_at !== null) return;
@@ -81,7 +85,7 @@ export class Backfiller {
     });
   }
 
-  private async advance(tenant: string, gens: Generation[]): Promise<void> {
+  private async advance(tenant: string, gens: Generation[], fence: Fence | undefined): Promise<void> {
     const now = this.deps.clock.now();
     const parts = await backfillPartitions(
       this.deps.db,
@@ -140,7 +144,7 @@ export class Backfiller {
     this.writer.begin();
     let events = 0;
     await this.deps.db.transaction().execute(async (trx) => {
-      await this.fence?.(trx);
+      await fence?.(trx);
       await this.writer.write(trx, (uid) => info.get(uid), deltas, now);
       for (const u of updates) {
         await trx

@@ -3,6 +3,7 @@
  * the leader stops or loses its connection, a deposed leader's writes are fenced, and two clusters
  * in two schemas of one database do not share locks.
  */
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresLeadership } from '../../src/cluster/leadership.js';
@@ -108,6 +109,50 @@ describe('PostgreSQL leadership', () => {
     const tenures = await store.db.selectFrom('leader_tenures').selectAll().where('name', '=', 'escalation').orderBy('started_at').execute();
     expect(tenures.length).toBe(2);
     expect(Number(tenures[0]!.beat_at)).toBeLessThanOrEqual(Number(tenures[1]!.started_at));
+  });
+
+  it('ends a tenure whose renewal hangs on a connection that stopped answering, and leads again on a new connection', async () => {
+    // A TCP relay to PostgreSQL that can stop relaying while keeping the sockets open: what a
+    // network partition or a frozen server looks like from the client.
+    const target = new URL(PG_URL);
+    let frozen = false;
+    const sockets: Socket[] = [];
+    const relay: Server = createServer((client) => {
+      const server = connect(Number(target.port || 5432), target.hostname);
+      sockets.push(client, server);
+      client.on('data', (d) => !frozen && server.write(d));
+      server.on('data', (d) => !frozen && client.write(d));
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+      client.on('close', () => server.destroy());
+      server.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as { port: number }).port;
+    const relayed = new URL(PG_URL);
+    relayed.hostname = '127.0.0.1';
+    relayed.port = String(port);
+    const handle = { ...store.postgres!, clientConfig: { ...store.postgres!.clientConfig, connectionString: relayed.toString() } };
+    const l = new PostgresLeadership({ handle, holder: 'frozen', logger, pollMs: 150, leaseMs: 1_000, graceMs: 300 });
+    started.push(l);
+    const leases: LeaderLease[] = [];
+    l.run('frozen-work', work([], leases));
+    try {
+      await until('frozen leads', () => leases.length === 1);
+      frozen = true;
+      // The renewal now waits forever on the open socket; the tenure still ends (it used to run on,
+      // its lease gone, for as long as the connection hung) ...
+      await until('the tenure ended', () => leases[0]!.signal.aborted);
+      expect(l.held()).toEqual([]);
+      // ... and once PostgreSQL answers again, the next round leads on a new connection.
+      frozen = false;
+      await until('a new tenure', () => leases.length === 2 && !leases[1]!.signal.aborted);
+      await store.db.transaction().execute((trx) => leases[1]!.assertHeld(trx));
+    } finally {
+      await l.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => relay.close(r));
+    }
   });
 
   it('keeps clusters in different schemas apart', async () => {

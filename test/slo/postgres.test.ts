@@ -118,6 +118,14 @@ describe('SLO engine on PostgreSQL', () => {
     await defs.remove('acme', 'SLO', 'checkout', 'test');
     await evaluator.evaluateAll();
     expect((await alerts.transitionsAfter(0)).filter((t) => t.status === 'resolved').map((t) => t.dedupKey)).toContain('slo/checkout/default/page');
+    // A prune whose leader lease is gone (its fence refuses) deletes nothing.
+    const seriesBefore = await store.db.selectFrom('slo_series').select('id').where('gen_uid', '=', s.generation).execute();
+    expect(seriesBefore.length).toBeGreaterThan(0);
+    const deposed = async () => {
+      throw new Error('this process no longer leads slo-maintenance');
+    };
+    await expect(pruneSlo(store.db, clock.now(), deposed)).rejects.toThrow('no longer leads');
+    expect(await store.db.selectFrom('slo_series').select('id').where('gen_uid', '=', s.generation).execute()).toEqual(seriesBefore);
     const pruned = await pruneSlo(store.db, clock.now());
     expect(pruned.retired).toBe(1);
     expect(await store.db.selectFrom('slo_series').select('id').where('gen_uid', '=', s.generation).execute()).toEqual([]);
