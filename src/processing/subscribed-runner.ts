@@ -65,6 +65,7 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
   const watchdog = setInterval(() => void watch(), Math.max(250, Math.floor(stallMs / 3)));
   watchdog.unref();
   let watching = false;
+  let watchFailing = false;
   const watch = async () => {
     if (watching || signal.aborted) return;
     watching = true;
@@ -93,8 +94,13 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
         w.since = now;
         kicks.get(p)?.();
       }
-    } catch {
-      // The log is unreachable: the loops report that themselves.
+      if (watchFailing) logger.info({ processor: processor.name }, 'progress watchdog reads the log again');
+      watchFailing = false;
+    } catch (err) {
+      // Said once per failing streak (it runs every few seconds): while it fails, no partition is
+      // checked for stalls.
+      if (!watchFailing) logger.warn({ err, processor: processor.name }, 'progress watchdog cannot read the log; partitions are not checked for stalls until it can');
+      watchFailing = true;
     } finally {
       watching = false;
     }

@@ -138,12 +138,30 @@ export class KeelMetrics {
       timer = setTimeout(() => resolve(new Error(`took longer than ${this.scrapeBudgetMs} ms`)), this.scrapeBudgetMs);
     });
     // One run at a time per task: a scrape while the last run still hangs does not start another.
-    const outcome = (t: Task) => {
-      t.running ??= (async () => t.fn())()
-        .then(() => undefined)
-        .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
-        .finally(() => (t.running = undefined));
-      return Promise.race([t.running, budget]);
+    // Scrapes wait for it through a waiter list that each scrape leaves when its budget is spent,
+    // never through a reaction of their own on the run: racing the run itself added a reaction per
+    // scrape to a promise that, for a source that hangs, never settles (memory kept forever).
+    const outcome = (t: Task): Promise<Error | undefined> => {
+      if (!t.running) {
+        const waiters = new Set<(r: Error | undefined) => void>();
+        t.running = { waiters };
+        void (async () => t.fn())()
+          .then(() => undefined)
+          .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+          .then((r) => {
+            t.running = undefined;
+            for (const w of waiters) w(r);
+          });
+      }
+      const { waiters } = t.running;
+      return new Promise<Error | undefined>((resolve) => {
+        const done = (r: Error | undefined) => {
+          waiters.delete(done);
+          resolve(r);
+        };
+        waiters.add(done);
+        void budget.then(done);
+      });
     };
     await Promise.all([
       ...this.sources.map(async (s) => {
@@ -163,6 +181,7 @@ export class KeelMetrics {
 interface Task {
   name: string;
   fn: () => Promise<void> | void;
-  running?: Promise<Error | undefined> | undefined;
+  /** The run in flight, and the scrapes waiting for it. */
+  running?: { waiters: Set<(r: Error | undefined) => void> } | undefined;
   failing?: boolean;
 }

@@ -98,4 +98,46 @@ describe('progress watchdog', () => {
       await runner.stop();
     }
   }, 60_000);
+
+  it('logs once when it cannot read the log (it used to fail silently), and again when it can', async () => {
+    const lines: string[] = [];
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const { log } = logWithStuckPull();
+    let broken = true;
+    const stats = log.stats.bind(log);
+    (log as { stats: () => Promise<LogStats> }).stats = async () => {
+      if (broken) throw new Error('stream info: timeout');
+      return stats();
+    };
+    const ctx = { log, store: store.store, logger, clock: systemClock, metrics: new KeelMetrics() } as unknown as CoreContext;
+    const runner = runSubscribedProcessor(ctx, { name: 'watchdog_blind', process: async () => undefined }, { stallMs: 750, subscribedGatherMs: 0 });
+    const messages = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const blind = 'progress watchdog cannot read the log; partitions are not checked for stalls until it can';
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!messages().some((m) => m.msg === blind)) {
+        if (Date.now() > deadline) throw new Error(`no warning logged: ${lines.join('')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // Several more rounds fail: still one line.
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(messages().filter((m) => m.msg === blind)).toHaveLength(1);
+      expect(messages().find((m) => m.msg === blind)).toMatchObject({ processor: 'watchdog_blind', err: { message: 'stream info: timeout' } });
+      broken = false;
+      while (!messages().some((m) => m.msg === 'progress watchdog reads the log again')) {
+        if (Date.now() > deadline) throw new Error(`no recovery logged: ${lines.join('')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await runner.stop();
+    }
+  }, 60_000);
 });
