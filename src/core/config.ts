@@ -103,10 +103,15 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(7070),
         /** Closes requests that take longer than this (slow clients included). */
         requestTimeout: duration.default(30_000),
+        /**
+         * On SIGTERM/SIGINT, a shutdown still running after this long logs the steps it is
+         * waiting for and exits with code 1 (below Kubernetes' default 30 s grace period).
+         */
+        shutdownTimeout: duration.default(20_000),
         tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 7070, requestTimeout: 30_000 }),
+      .default({ host: '127.0.0.1', port: 7070, requestTimeout: 30_000, shutdownTimeout: 20_000 }),
     ingest: z
       .object({
         maxEventBytes: size.default(64 * 1024),

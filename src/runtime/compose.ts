@@ -35,6 +35,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import { telemetryRoutes, type ReadinessCheck } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
+import { ShutdownSteps } from '../core/shutdown.js';
 import { SealedColumns } from '../core/sealed-columns.js';
 import { loadKeyring } from './secret-key.js';
 import { assertPortFree, assertSecretsReadable, listenFailed } from './start-checks.js';
@@ -95,8 +96,8 @@ export interface ComposedKeel {
   routes: AnyRoute[];
   url: string;
   bootstrapKey?: { adminKey: string; generated: boolean };
-  /** Stops the server, the modules and the parse threads (the caller closes the adapters). */
-  close(): Promise<void>;
+  /** Stops the server, the modules and the parse threads (the caller closes the adapters); `steps` names what it waits for. */
+  close(steps?: ShutdownSteps): Promise<void>;
 }
 
 export async function composeKeel(input: ComposeInput): Promise<ComposedKeel> {
@@ -238,13 +239,13 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     routes,
     url,
     ...(boot ? { bootstrapKey: boot } : {}),
-    close: async () => {
+    close: async (steps = new ShutdownSteps()) => {
       if (closed) return;
       closed = true;
-      await app.close();
-      await leadership.stop();
-      for (const m of [...modules].reverse()) await m.stop?.();
-      await parser?.close();
+      await steps.step('http server (requests in flight)', () => app.close());
+      await steps.step('leader work', () => leadership.stop());
+      for (const m of [...modules].reverse()) await steps.step(`module ${m.name}`, async () => m.stop?.());
+      await steps.step('parse threads', async () => parser?.close());
     },
   };
 }

@@ -27,6 +27,7 @@ import { redactNatsUrl } from '../log/jetstream/connection.js';
 import { JetStreamEventLog } from '../log/jetstream/jetstream-event-log.js';
 import { redactUrl, withStartupLock } from '../store/postgres.js';
 import { openPostgresStore, type Store } from '../store/store.js';
+import { ShutdownSteps } from '../core/shutdown.js';
 import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import type { ReadinessCheck } from '../telemetry/routes.js';
@@ -56,7 +57,8 @@ export interface DistributedInstance {
   holder: string;
   role: string;
   bootstrapKey?: { adminKey: string; generated: boolean };
-  close(): Promise<void>;
+  /** Stops everything; `steps` names what it waits for (the caller bounds it: server.shutdownTimeout). */
+  close(steps?: ShutdownSteps): Promise<void>;
 }
 
 /** Retries a dependency until it answers, so a process started before NATS or PostgreSQL comes up by itself. */
@@ -226,14 +228,14 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     holder,
     role,
     ...(keel.bootstrapKey ? { bootstrapKey: keel.bootstrapKey } : {}),
-    close: async () => {
+    close: async (steps = new ShutdownSteps()) => {
       if (closed) return;
       closed = true;
-      await keel.close();
-      await shared?.close();
-      await membership.stop();
-      await jlog.close();
-      await store.close();
+      await keel.close(steps);
+      await steps.step('shared quotas', async () => shared?.close());
+      await steps.step('cluster membership', () => membership.stop());
+      await steps.step('NATS (event log drain)', () => jlog.close());
+      await steps.step('PostgreSQL pool', () => store.close());
     },
   };
 }

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { AnyRoute } from '../api/route.js';
+import { ShutdownSteps } from '../core/shutdown.js';
 import { embeddedFacts } from '../cluster/doctor.js';
 import { LocalLeadership, newHolderId } from '../cluster/leadership.js';
 import { doctorRoutes } from '../cluster/routes.js';
@@ -34,7 +35,8 @@ export interface KeelInstance {
   url: string;
   /** The admin key created on first start, if this start created one. */
   bootstrapKey?: { adminKey: string; generated: boolean };
-  close(): Promise<void>;
+  /** Stops everything; `steps` names what it waits for (the caller bounds it: server.shutdownTimeout). */
+  close(steps?: ShutdownSteps): Promise<void>;
 }
 
 export interface StartOptions {
@@ -122,13 +124,13 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
     metrics,
     url: keel.url,
     ...(keel.bootstrapKey ? { bootstrapKey: keel.bootstrapKey } : {}),
-    close: async () => {
+    close: async (steps = new ShutdownSteps()) => {
       if (closed) return;
       closed = true;
       clearInterval(sweeper);
-      await keel.close();
-      await log.close();
-      await store.close();
+      await keel.close(steps);
+      await steps.step('event log', () => log.close());
+      await steps.step('store', () => store.close());
     },
   };
 }

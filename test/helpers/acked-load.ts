@@ -85,9 +85,19 @@ export class AckedLoad {
         return;
       }
       if (status >= 400 && status < 500 && status !== 429) throw new Error(`request ${key} refused with ${status}: ${text}`);
+      if (this.abandoned) return;
       if (Date.now() > deadline) throw new Error(`request ${key} was never acknowledged`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  private abandoned = false;
+
+  /** Stops, without waiting for requests in flight to be acknowledged (their target is gone for good). */
+  async abandon(): Promise<void> {
+    this.stopping = true;
+    this.abandoned = true;
+    await Promise.all(this.loops);
   }
 
   /** Stops starting requests and waits until every started one is acknowledged. */

@@ -86,16 +86,47 @@ export function registerStart(program: Command): void {
         );
       }
       process.stderr.write(distributed ? `Keel (${label}) is listening on ${keel.url}\n` : `Keel is listening on ${keel.url} (data in ${config.dataDir})\n`);
+      const { ShutdownSteps } = await import('../../core/shutdown.js');
       await new Promise<void>((resolve) => {
+        let stopping = false;
         const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down');
-          keel.close().then(resolve, (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
-            resolve();
-          });
+          if (stopping) {
+            // A second signal: the operator wants out now.
+            logger.warn({ signal }, 'second signal during shutdown: exiting now');
+            process.exit(1);
+          }
+          stopping = true;
+          const timeoutMs = config.server.shutdownTimeout;
+          logger.info({ signal, timeoutMs }, 'shutting down');
+          const steps = new ShutdownSteps();
+          // Bounded: a step that never ends (a loop that does not return, a NATS drain or a
+          // PostgreSQL pool waiting on a dependency that stopped answering) must not keep the
+          // process alive past its grace period; say what was still waiting, and exit non-zero.
+          const bound = setTimeout(() => {
+            logger.error({ timeoutMs, waiting: steps.waiting() }, 'shutdown did not finish within server.shutdownTimeout; exiting');
+            process.exit(1);
+          }, timeoutMs);
+          keel.close(steps).then(
+            () => {
+              clearTimeout(bound);
+              logger.info('shutdown complete');
+              resolve();
+            },
+            (err: unknown) => {
+              clearTimeout(bound);
+              logger.error({ err }, 'shutdown failed');
+              process.exitCode = 1;
+              resolve();
+            },
+          );
         };
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.on('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
       });
+      // Everything is closed: a handle something forgot to release must not keep the process alive.
+      setTimeout(() => {
+        logger.warn('handles still open after shutdown; exiting');
+        process.exit(process.exitCode ?? 0);
+      }, 2_000).unref();
     });
 }
