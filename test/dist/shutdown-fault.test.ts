@@ -112,6 +112,7 @@ describe('shutdown of a distributed --role all process', () => {
       expect(line, keel.stderr().slice(-5_000)).toBeDefined();
       expect(line!.timeoutMs).toBe(3_000);
       expect(line!.waiting!.length).toBeGreaterThan(0);
+      console.info(`still waiting at the bound: ${JSON.stringify(line!.waiting)}`);
     } finally {
       thaw();
       await load.abandon().catch(() => undefined);
