@@ -14,12 +14,14 @@ import { AckedLoad } from '../helpers/acked-load.js';
 import {
   CLUSTER_ADMIN_KEY,
   KeelCluster,
+  applyLoadSlo,
   clusterTwoStepPaging,
   expectCountedExactlyOnce,
   openIncidentAndPageAnn,
   overlappingTenures,
   sample,
   scrape,
+  loadSloEvents,
   tenuresOf,
   usageTotals,
   verifyCounts,
@@ -161,6 +163,9 @@ describe('a stalled worker', () => {
   it('makes progress again on every partition after it resumes, and its stalls are measured', async () => {
     const api = cluster.live('api,ingest')[0]!.url;
     const keys = { globex: await cluster.createKey(api, 'globex', ['ingest']) };
+    // An SLO over the load: its totals are checked under the stall too.
+    const globexAdmin = await cluster.createKey(api, 'globex', ['admin', 'read']);
+    const slo = await applyLoadSlo(api, globexAdmin, 'globex');
     const load = new AckedLoad({ urls: () => [api], keys, batch: 200, concurrency: 3, pauseMs: 10, label: 'wstall' });
     load.start();
     await sleep(2_000);
@@ -185,7 +190,14 @@ describe('a stalled worker', () => {
     } catch (e) {
       throw new Error(`${(e as Error).message} (process logs: ${cluster.dumpLogs()})`);
     }
-    await verifyCounts(api);
+    // The SLO counted every acknowledged event once: 200 per batch, the first of each bad.
+    const total = load.ackedTotal();
+    const sloEvents = await waitFor('the SLO to count every acknowledged event', async () => {
+      const e = await loadSloEvents(api, globexAdmin);
+      return e.total >= total ? e : undefined;
+    }, 60_000);
+    expect(sloEvents).toEqual({ good: total - total / 200, bad: total / 200, total });
+    await verifyCounts(api, 0, [slo]);
     for (const w of [victim!, other!]) {
       const m = (await scrape(w.url, 10_000)).text;
       for (let p = 0; p < 2; p++) expect(sample(m, `keel_log_partition_stalled_seconds{consumer="usage",partition="${p}"}`)).toBeGreaterThanOrEqual(0);
