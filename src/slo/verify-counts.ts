@@ -30,6 +30,8 @@ import { floorTo } from './windows.js';
 
 /** Clocks of the processes that wrote the counters may run this far ahead of this one. */
 const CLOCK_SKEW_MS = 5 * 60_000;
+/** Events may be stamped this far after their arrival (ingest.maxFutureSkew's default). */
+const FUTURE_SKEW_MS = 5 * 60_000;
 const MINUTE = 60_000;
 const MAX_IDS = 50;
 const MAX_DIFFERENCES = 500;
@@ -97,7 +99,10 @@ export class SloCountCheck implements CountCheck<SloVerifyReport> {
       const floorFrom = (retention: number) => {
         let at = range.since;
         let why: Checked['limitedBy'];
-        if (range.logCoveredFrom !== undefined && range.logCoveredFrom > at) [at, why] = [range.logCoveredFrom, 'log retention'];
+        // A batch retention removed may hold events stamped up to ingest.maxFutureSkew (5 min by
+        // default) after its arrival: buckets that close to the pruned range are not compared.
+        const logFrom = range.logCoveredFrom === undefined ? undefined : range.logCoveredFrom + FUTURE_SKEW_MS;
+        if (logFrom !== undefined && logFrom > at) [at, why] = [logFrom, 'log retention'];
         if (range.now - retention + CLOCK_SKEW_MS > at) [at, why] = [range.now - retention + CLOCK_SKEW_MS, 'slo retention'];
         return { at, why };
       };
