@@ -23,6 +23,7 @@ interface IngestOpts {
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
   registerPagingBench(bench);
+  registerSloEvalBench(bench);
 
   bench
     .command('ingest')
@@ -157,6 +158,35 @@ export function registerBench(program: Command): void {
         );
       }
       process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
+
+export function registerSloEvalBench(bench: Command): void {
+  bench
+    .command('slo-eval')
+    .description('Burn-rate evaluation of thousands of SLOs in a running Keel: apply, count and evaluation tick time against the evaluation interval')
+    .option('--slos <n>', 'fleet SLOs (n/10 services, ten SLOs each; 10-10000)', positiveInt, 1000)
+    .option('--events <thousands>', 'thousands of fleet events sent before the ticks', positiveInt, 50)
+    .option('--ticks <n>', 'evaluation ticks timed', positiveInt, 5)
+    .action(async (opts: { slos: number; events: number; ticks: number }, cmd: Command) => {
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
+      if (opts.slos < 10 || opts.slos > 10_000) throw new UsageError('--slos must be 10 to 10000');
+      const { benchSloEvaluation } = await import('../../bench/slo-eval-bench.js');
+      const r = await benchSloEvaluation({ slos: opts.slos, events: opts.events, ticks: opts.ticks, log: (line) => process.stderr.write(`${line}\n`) });
+      if (json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const n = (v: number) => v.toLocaleString('en-US');
+      process.stdout.write(
+        [
+          `SLO evaluation (${n(r.slos)} SLOs, ${n(r.events)} events): tick p50 ${n(r.tick_p50_ms)} ms, max ${n(r.tick_max_ms)} ms (${n(r.per_slo_us)} µs per SLO)`,
+          `ceiling (the evaluation interval):        ${n(r.evaluation_interval_ms)} ms (tick/interval ${r.tick_vs_interval})`,
+          `apply, count:                             ${n(r.apply_ms)} ms to apply, backfills done ${n(r.backfill_ms)} ms after the last event`,
+          `data dir:                                 ${n(r.data_dir_bytes)} bytes (${n(r.data_dir_bytes_per_slo)} per SLO)`,
+          '',
+        ].join('\n'),
+      );
     });
 }
 
