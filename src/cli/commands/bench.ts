@@ -181,6 +181,7 @@ export function registerSloEvalBench(bench: Command): void {
       process.stdout.write(
         [
           `SLO evaluation (${n(r.slos)} SLOs, ${n(r.events)} events): tick p50 ${n(r.tick_p50_ms)} ms, max ${n(r.tick_max_ms)} ms (${n(r.per_slo_us)} µs per SLO)`,
+          `Keel's CPU per tick:                      ${n(r.tick_cpu_ms)} ms (${n(r.cpu_per_slo_us)} µs per SLO)`,
           `ceiling (the evaluation interval):        ${n(r.evaluation_interval_ms)} ms (tick/interval ${r.tick_vs_interval})`,
           `apply, count:                             ${n(r.apply_ms)} ms to apply, backfills done ${n(r.backfill_ms)} ms after the last event`,
           `data dir:                                 ${n(r.data_dir_bytes)} bytes (${n(r.data_dir_bytes_per_slo)} per SLO)`,
