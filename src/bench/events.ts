@@ -1,4 +1,6 @@
 /** Realistic events for benchmarks: ~250 bytes of NDJSON each, with the attributes SLOs filter on. */
+import { fleetRoute, fleetService } from './slo-bench-slos.js';
+
 const SERVICES = ['checkout-api', 'search-api', 'cart-service', 'auth-service', 'payments-gateway', 'catalog-service'];
 const ROUTES = ['/api/v1/checkout/confirm', '/api/v1/search/products', '/api/v1/cart/items', '/api/v1/auth/token', '/api/v2/payments/authorize', '/api/v1/catalog/items/:id'];
 const REGIONS = ['eu-west-1', 'us-east-1', 'us-west-2', 'ap-southeast-1'];
@@ -47,6 +49,40 @@ export function benchBodies(count: number, batch: number, now = Date.now(), seed
   for (let b = 0; b < count; b++) {
     const lines: string[] = [];
     for (let k = 0; k < batch; k++) lines.push(JSON.stringify(benchEvent(i++, now, rnd)));
+    out.push(Buffer.from(`${lines.join('\n')}\n`));
+  }
+  return out;
+}
+
+const TIERS = ['free', 'free', 'free', 'pro', 'enterprise'];
+
+/**
+ * Events of the fleet shape (`fleetSloDocuments`): `services` services with five routes each and a
+ * customer tier, otherwise like `benchEvent` (about the same size).
+ */
+export function fleetBodies(services: number, count: number, batch: number, now = Date.now(), seed = 42): Buffer[] {
+  const rnd = prng(seed);
+  const out: Buffer[] = [];
+  for (let b = 0; b < count; b++) {
+    const lines: string[] = [];
+    for (let i = 0; i < batch; i++) {
+      const k = Math.floor(rnd() * services);
+      const bad = rnd() < 0.01;
+      lines.push(
+        JSON.stringify({
+          ts: new Date(now - Math.floor(rnd() * 5000)).toISOString(),
+          service: fleetService(k),
+          route: fleetRoute(k, Math.floor(rnd() * 5)),
+          method: METHODS[i % METHODS.length],
+          tier: TIERS[Math.floor(rnd() * TIERS.length)],
+          status: bad ? 503 : rnd() < 0.05 ? 404 : 200,
+          latency_ms: Math.round(Math.exp(rnd() * 6) * 10) / 10,
+          region: REGIONS[Math.floor(rnd() * REGIONS.length)],
+          trace_id: hex(32, rnd),
+          user_id: `user-${Math.floor(rnd() * 1_000_000).toString().padStart(7, '0')}`,
+        }),
+      );
+    }
     out.push(Buffer.from(`${lines.join('\n')}\n`));
   }
   return out;

@@ -46,6 +46,57 @@ export function benchSloDocuments(n: number): string {
   return docs.map((d) => YAML.stringify(d)).join('---\n');
 }
 
+/**
+ * A realistic fleet: n SLOs over n/10 services, ten per service as a platform team writes them —
+ * availability and latency of the service, availability of three routes and latency of two,
+ * availability of the enterprise tier and latency of the paid tiers, and an availability SLO
+ * broken down by region and route. Events for it come from `fleetBodies` (events.ts).
+ */
+export function fleetSloDocuments(n: number): string {
+  const services = Math.max(1, Math.ceil(n / 10));
+  const docs: unknown[] = [];
+  for (let k = 0; k < services; k++) docs.push({ apiVersion: 'openslo/v1', kind: 'Service', metadata: { name: fleetService(k) }, spec: { description: 'A fleet service' } });
+  const ratio = (total: string, good: string | undefined, bad?: string) => ({
+    ratioMetric: { counter: true, total: source(total), ...(good !== undefined ? { good: source(good) } : { bad: source(bad!) }) },
+  });
+  const latency = (filter: string) => ({ thresholdMetric: { metricSource: { type: 'keel', spec: { query: 'latency_ms', filter } } } });
+  for (let i = 0; i < n; i++) {
+    const k = Math.floor(i / 10);
+    const svc = `service == "${fleetService(k)}"`;
+    const route = (j: number) => `${svc} && route == "${fleetRoute(k, j)}"`;
+    const shapes: [unknown, { op?: string; value?: number; target: number }, string[]?][] = [
+      [ratio(svc, 'status < 500'), { target: 0.999 }],
+      [latency(svc), { op: 'lte', value: 300, target: 0.99 }],
+      [ratio(route(0), 'status < 500'), { target: 0.999 }],
+      [ratio(route(1), 'status < 500'), { target: 0.995 }],
+      [ratio(route(2), 'status != 503'), { target: 0.99 }],
+      [latency(route(0)), { op: 'lte', value: 250, target: 0.99 }],
+      [latency(route(1)), { op: 'lt', value: 500, target: 0.95 }],
+      [ratio(`${svc} && tier == "enterprise"`, 'status < 500'), { target: 0.9995 }],
+      [latency(`${svc} && tier in ["pro", "enterprise"]`), { op: 'lte', value: 400, target: 0.99 }],
+      [ratio(svc, undefined, 'status >= 500'), { target: 0.999 }, ['region', 'route']],
+    ];
+    const [indicator, objective, breakdown] = shapes[i % 10]!;
+    docs.push({
+      apiVersion: 'openslo/v1',
+      kind: 'SLO',
+      metadata: { name: `fleet-${i}` },
+      spec: {
+        service: fleetService(k),
+        indicator: { metadata: { name: `fleet-${i}-sli` }, spec: indicator },
+        timeWindow: [{ duration: '30d', isRolling: true }],
+        budgetingMethod: 'Occurrences',
+        ...(breakdown ? { breakdown } : {}),
+        objectives: [objective],
+      },
+    });
+  }
+  return docs.map((d) => YAML.stringify(d)).join('---\n');
+}
+
+export const fleetService = (k: number) => `svc-${k.toString().padStart(4, '0')}`;
+export const fleetRoute = (k: number, j: number) => `/api/v${1 + (k % 2)}/svc-${k}/r${j}`;
+
 /** An SLO that counts only the freshness probes of the bench. */
 export const PROBE_SLO = `apiVersion: openslo/v1
 kind: SLO

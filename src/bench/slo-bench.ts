@@ -17,13 +17,17 @@ import { foldBatch, type FoldResult } from '../slo/fold.js';
 import type { ResolvedSlo } from '../slo/model.js';
 import { parseSloDocument } from '../slo/openslo.js';
 import { resolveSlo } from '../slo/resolve.js';
-import { benchBodies, jsonParseCeiling } from './events.js';
+import { benchBodies, fleetBodies, jsonParseCeiling } from './events.js';
 import { percentile, runLoad } from './load.js';
-import { PROBE_SLO, benchSloDocuments } from './slo-bench-slos.js';
+import { PROBE_SLO, benchSloDocuments, fleetSloDocuments } from './slo-bench-slos.js';
 import { spawnKeel } from './spawn-keel.js';
+
+export type SloBenchShape = 'templates' | 'fleet';
 
 export interface SloBenchOptions {
   slos: number;
+  /** `templates`: ten bench SLOs repeated with other thresholds; `fleet`: n/10 services, ten SLOs each. */
+  shape?: SloBenchShape;
   seconds: number;
   rate: number;
   freshnessS: number;
@@ -34,16 +38,24 @@ export interface SloBenchOptions {
 
 export interface SloBenchResult {
   slos: number;
+  shape: SloBenchShape;
+  /** The fold without the predicate index and shared expressions (every SLO against every event). */
+  fold_naive_events_per_s: number;
+  index_speedup: number;
+  /** Heap used after compiling the plan and folding (MB), and the plan's compile time. */
+  heap_used_mb: number;
+  plan_compile_ms: number;
   events_bytes: number;
   ceiling_json_parse_events_per_s: number;
   fold_events_per_s: number;
   fold_vs_ceiling: number;
-  json_parse_compiled_events_per_s: number;
-  json_parse_library_cel_events_per_s: number;
-  compiled_vs_library: number;
-  cel_compiled_evaluations_per_s: number;
-  cel_library_evaluations_per_s: number;
-  cel_compiled_vs_library: number;
+  /** The comparisons with JSON.parse and the cel-js evaluator run up to 1,000 SLOs (null above). */
+  json_parse_compiled_events_per_s: number | null;
+  json_parse_library_cel_events_per_s: number | null;
+  compiled_vs_library: number | null;
+  cel_compiled_evaluations_per_s: number | null;
+  cel_library_evaluations_per_s: number | null;
+  cel_compiled_vs_library: number | null;
   scanner_fallbacks: number;
   freshness?: {
     target_events_per_s: number;
@@ -56,10 +68,10 @@ export interface SloBenchResult {
   };
 }
 
-export function benchSlos(n: number): ResolvedSlo[] {
-  const { docs, errors } = readSources([{ file: 'bench', content: benchSloDocuments(n) }]);
+export function benchSlos(n: number, shape: SloBenchShape = 'templates'): ResolvedSlo[] {
+  const { docs, errors } = readSources([{ file: 'bench', content: shape === 'fleet' ? fleetSloDocuments(n) : benchSloDocuments(n) }]);
   if (errors.length) throw new Error(`bench SLOs do not parse: ${errors.map((e) => e.message).join('; ')}`);
-  const lookup = { get: (kind: string, name: string) => (kind === 'Service' && name === 'shop' ? { metadata: { name } } : undefined) };
+  const lookup = { get: (kind: string, name: string) => (kind === 'Service' ? { metadata: { name } } : undefined) };
   return docs
     .filter((d) => (d.value as { kind: string }).kind === 'SLO')
     .map((d) => {
@@ -191,41 +203,61 @@ function evaluationRates(plan: TenantPlan, slos: ResolvedSlo[], batches: LogBatc
 
 const round = (v: number, d = 0) => Math.round(v * 10 ** d) / 10 ** d;
 
+/** Up to this many SLOs the bench also runs the JSON.parse and cel-js comparisons (slow beyond). */
+const COMPARISONS_UP_TO = 1000;
+
 export async function benchSlo(o: SloBenchOptions): Promise<SloBenchResult> {
-  const slos = benchSlos(o.slos);
-  const bodies = benchBodies(64, 1000);
+  const shape = o.shape ?? 'templates';
+  const slos = benchSlos(o.slos, shape);
+  const bodies = shape === 'fleet' ? fleetBodies(Math.ceil(o.slos / 10), 64, 1000) : benchBodies(64, 1000);
   const bytes = bodies.reduce((s, b) => s + b.length, 0) / (64 * 1000);
   const now = Date.now();
   const batches: LogBatch[] = bodies.map((data, i) => ({ partition: 0, position: i + 1, tenant: 'bench', receivedAt: now, count: 1000, minTs: now - 5000, maxTs: now, data }));
-  o.log(`${slos.length} SLOs over ${batches.length * 1000} bench events of ${bytes.toFixed(0)} bytes; ${o.seconds} s per measurement, one core`);
+  o.log(`${slos.length} SLOs (${shape}) over ${batches.length * 1000} bench events of ${bytes.toFixed(0)} bytes; ${o.seconds} s per measurement, one core`);
   const ceiling = jsonParseCeiling(bodies, o.seconds);
   o.log(`  ceiling (bare JSON.parse):        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
-  const plan = compileTenantPlan(
-    'bench',
-    slos.map((slo, i) => ({ uid: `bench-${i}`, slo })),
-  );
+  const gens = slos.map((slo, i) => ({ uid: `bench-${i}`, slo }));
+  const compileStart = process.hrtime.bigint();
+  const plan = compileTenantPlan('bench', gens);
+  const compileMs = Number(process.hrtime.bigint() - compileStart) / 1e6;
   foldRate(plan, batches, Math.min(1, o.seconds)); // warm-up: let V8 optimise the generated code
   const fold = foldRate(plan, batches, o.seconds);
-  o.log(`  SLO fold (scanner + compiled CEL): ${Math.round(fold).toLocaleString('en-US')} events/s`);
-  const jsonPlan: TenantPlan = { ...plan, scanner: new EventScanner(plan.slots.paths, 'json') };
-  const jsonCompiled = foldRate(jsonPlan, batches, o.seconds);
-  o.log(`  JSON.parse + compiled CEL:         ${Math.round(jsonCompiled).toLocaleString('en-US')} events/s`);
-  const library = libraryRate(slos, batches, o.seconds);
-  o.log(`  JSON.parse + cel-js evaluator:     ${Math.round(library).toLocaleString('en-US')} events/s`);
-  const evals = evaluationRates(plan, slos, batches, o.seconds);
-  o.log(`  CEL evaluations alone: compiled ${Math.round(evals.compiled).toLocaleString('en-US')}/s, cel-js ${Math.round(evals.library).toLocaleString('en-US')}/s`);
+  const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+  o.log(`  SLO fold (scanner + compiled CEL + index): ${Math.round(fold).toLocaleString('en-US')} events/s; plan compiled in ${compileMs.toFixed(0)} ms, heap ${heapMb.toFixed(0)} MB`);
+  const naivePlan = compileTenantPlan('bench', gens, { index: false });
+  foldRate(naivePlan, batches, Math.min(1, o.seconds));
+  const naive = foldRate(naivePlan, batches, o.seconds);
+  o.log(`  SLO fold without the index:        ${Math.round(naive).toLocaleString('en-US')} events/s`);
+  const compare = slos.length <= COMPARISONS_UP_TO;
+  let jsonCompiled: number | null = null;
+  let library: number | null = null;
+  let evals: { compiled: number; library: number } | null = null;
+  if (compare) {
+    const jsonPlan: TenantPlan = { ...plan, scanner: new EventScanner(plan.slots.paths, 'json') };
+    jsonCompiled = foldRate(jsonPlan, batches, o.seconds);
+    o.log(`  JSON.parse + compiled CEL:         ${Math.round(jsonCompiled).toLocaleString('en-US')} events/s`);
+    library = libraryRate(slos, batches, o.seconds);
+    o.log(`  JSON.parse + cel-js evaluator:     ${Math.round(library).toLocaleString('en-US')} events/s`);
+    evals = evaluationRates(naivePlan, slos, batches, o.seconds);
+    o.log(`  CEL evaluations alone: compiled ${Math.round(evals.compiled).toLocaleString('en-US')}/s, cel-js ${Math.round(evals.library).toLocaleString('en-US')}/s`);
+  } else o.log(`  (the JSON.parse and cel-js comparisons run up to ${COMPARISONS_UP_TO} SLOs)`);
   const result: SloBenchResult = {
     slos: slos.length,
+    shape,
     events_bytes: Math.round(bytes),
     ceiling_json_parse_events_per_s: Math.round(ceiling),
     fold_events_per_s: Math.round(fold),
     fold_vs_ceiling: round(fold / ceiling, 2),
-    json_parse_compiled_events_per_s: Math.round(jsonCompiled),
-    json_parse_library_cel_events_per_s: Math.round(library),
-    compiled_vs_library: round(jsonCompiled / library, 1),
-    cel_compiled_evaluations_per_s: Math.round(evals.compiled),
-    cel_library_evaluations_per_s: Math.round(evals.library),
-    cel_compiled_vs_library: round(evals.compiled / evals.library, 1),
+    fold_naive_events_per_s: Math.round(naive),
+    index_speedup: round(fold / naive, 1),
+    heap_used_mb: Math.round(heapMb),
+    plan_compile_ms: Math.round(compileMs),
+    json_parse_compiled_events_per_s: jsonCompiled === null ? null : Math.round(jsonCompiled),
+    json_parse_library_cel_events_per_s: library === null ? null : Math.round(library),
+    compiled_vs_library: jsonCompiled === null || library === null ? null : round(jsonCompiled / library, 1),
+    cel_compiled_evaluations_per_s: evals === null ? null : Math.round(evals.compiled),
+    cel_library_evaluations_per_s: evals === null ? null : Math.round(evals.library),
+    cel_compiled_vs_library: evals === null ? null : round(evals.compiled / evals.library, 1),
     scanner_fallbacks: plan.scanner.fallbacks,
   };
   if (!o.skipFreshness) result.freshness = await freshness(o);

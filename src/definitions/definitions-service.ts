@@ -13,7 +13,7 @@ import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { canonicalJson, diffJson, type FieldDiff } from './diff.js';
 import { definitionDocument, type DefinitionDocument } from './document.js';
-import type { Definition, DefinitionChange, KindRegistry, ValidationContext } from './kinds.js';
+import type { Definition, DefinitionChange, KindHandler, KindRegistry, ValidationContext } from './kinds.js';
 import { formatErrors, readSources, type DefinitionError, type RawDocument, type SourceText } from './yaml-source.js';
 
 declare module '../core/bus.js' {
@@ -274,9 +274,20 @@ export class DefinitionsService {
           .execute();
         await handler?.onChange?.(trx, tenant, c);
       }
+      await this.runAfterApply(trx, tenant, changes);
     });
     this.bus.emit('definitions.applied', { tenant, changes, actor });
     return plan;
+  }
+
+  /** Each distinct `afterApply` of the changed kinds, once. */
+  private async runAfterApply(trx: Transaction<Database>, tenant: string, changes: DefinitionChange[]): Promise<void> {
+    const hooks = new Set<NonNullable<KindHandler['afterApply']>>();
+    for (const c of changes) {
+      const hook = this.registry.byName(c.kind)?.afterApply;
+      if (hook) hooks.add(hook);
+    }
+    for (const hook of hooks) await hook(trx, tenant);
   }
 
   /** Runs an apply; a concurrent apply of the same definitions makes the later one a 409. */
@@ -327,6 +338,7 @@ export class DefinitionsService {
         })
         .execute();
       await this.registry.byName(kind)?.onChange?.(trx, tenant, change);
+      await this.runAfterApply(trx, tenant, [change]);
     });
     this.bus.emit('definitions.applied', { tenant, changes: [change], actor });
     return current;

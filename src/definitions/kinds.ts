@@ -75,6 +75,13 @@ export interface KindHandler<T = unknown> {
   toDocument?(spec: T): { metadata: Record<string, unknown>; spec: Record<string, unknown> };
   /** Updates domain tables in the apply transaction (same commit as the definition itself). */
   onChange?(trx: Transaction<Database>, tenant: string, change: DefinitionChange): Promise<void>;
+  /**
+   * Updates domain tables once per apply, after every change of the apply is written, when any
+   * definition of this kind changed. Kinds that share one function (the SLO kinds) run it once:
+   * a domain that derives its state from all its definitions together (SLO generations) does so
+   * once per apply instead of once per document, which made applying n SLOs cost n².
+   */
+  afterApply?(trx: Transaction<Database>, tenant: string): Promise<void>;
 }
 
 export class KindRegistry {

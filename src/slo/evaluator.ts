@@ -35,6 +35,20 @@ export function dedupKey(slo: string, objectives: number, objective: number, pol
 
 type StateRow = Database['slo_alert_state'];
 
+/** SLOs whose alert states one evaluation transaction writes. */
+const APPLY_GROUP = 100;
+
+/** An SLO's evaluation, ready to be written: its desired alerts beside its stored states. */
+interface Planned {
+  tenant: string;
+  name: string;
+  /** Null for an SLO that no longer exists (its alerts resolve). */
+  gen: Generation | null;
+  desired: Desired[];
+  rows: StateRow[];
+  deleted?: boolean;
+}
+
 /** The alert name of a policy's no-data alert (beside its severities). */
 export const NO_DATA = 'nodata';
 
@@ -83,26 +97,87 @@ export class SloEvaluator {
     let evaluated = 0;
     let transitions = 0;
     const live = new Set(gens.map((g) => `${g.tenant}/${g.name}`));
+    // Measure each SLO (reads), then write the alert states of up to APPLY_GROUP SLOs in one
+    // transaction: one durable commit per SLO per tick made 10,000 SLOs cost 10,000 commits a tick.
+    let group: Planned[] = [];
+    const flush = async () => {
+      const r = await this.applyGroup(group, now, fence);
+      evaluated += r.applied;
+      transitions += r.transitions;
+      group = [];
+    };
     for (const gen of gens) {
       if (gen.status !== 'ready') continue;
       try {
-        transitions += await this.evaluate(gen, bySlo.get(`${gen.tenant}/${gen.name}`) ?? [], now, fence);
-        evaluated++;
+        group.push({ tenant: gen.tenant, name: gen.name, gen, desired: await this.plan(gen, bySlo.get(`${gen.tenant}/${gen.name}`) ?? [], now), rows: bySlo.get(`${gen.tenant}/${gen.name}`) ?? [] });
       } catch (err) {
-        this.deps.metrics.evaluations.inc({ outcome: 'error' });
-        this.deps.logger.error({ err, tenant: gen.tenant, slo: gen.name }, 'slo evaluation failed');
+        this.failed(err, gen.tenant, gen.name);
       }
+      if (group.length >= APPLY_GROUP) await flush();
     }
     // Alerts of SLOs that no longer exist resolve, then their state goes.
     for (const [key, rows] of bySlo) {
       if (live.has(key)) continue;
-      transitions += await this.apply(rows[0]!.tenant_id, rows[0]!.slo_name, null, [], rows, now, fence);
+      group.push({ tenant: rows[0]!.tenant_id, name: rows[0]!.slo_name, gen: null, desired: [], rows, deleted: true });
+      if (group.length >= APPLY_GROUP) await flush();
     }
+    await flush();
     this.deps.metrics.evaluations.inc({ outcome: 'ok' });
     return { evaluated, transitions };
   }
 
-  private async evaluate(gen: Generation, rows: StateRow[], now: number, fence: Fence | undefined): Promise<number> {
+  private failed(err: unknown, tenant: string, slo: string): void {
+    this.deps.metrics.evaluations.inc({ outcome: 'error' });
+    this.deps.logger.error({ err, tenant, slo }, 'slo evaluation failed');
+  }
+
+  /**
+   * Writes a group's alert states in one transaction and publishes the transitions after it
+   * commits. If the group's transaction fails, each SLO is written alone, so one SLO's failure
+   * never holds back the others' alerts.
+   */
+  private async applyGroup(group: Planned[], now: number, fence: Fence | undefined): Promise<{ applied: number; transitions: number }> {
+    if (group.length === 0) return { applied: 0, transitions: 0 };
+    let results: SignalResult[] = [];
+    let applied = 0;
+    try {
+      await this.deps.db.transaction().execute(async (trx) => {
+        await fence?.(trx);
+        for (const p of group) results.push(...(await this.applyIn(trx, p, now)));
+      });
+      applied = group.filter((p) => !p.deleted).length;
+    } catch (groupErr) {
+      if (group.length === 1) {
+        if (!group[0]!.deleted) this.failed(groupErr, group[0]!.tenant, group[0]!.name);
+        else this.deps.logger.error({ err: groupErr, tenant: group[0]!.tenant, slo: group[0]!.name }, 'resolving the alerts of a deleted slo failed');
+        return { applied: 0, transitions: 0 };
+      }
+      results = [];
+      for (const p of group) {
+        try {
+          const own: SignalResult[] = [];
+          await this.deps.db.transaction().execute(async (trx) => {
+            await fence?.(trx);
+            own.push(...(await this.applyIn(trx, p, now)));
+          });
+          results.push(...own);
+          if (!p.deleted) applied++;
+        } catch (err) {
+          if (!p.deleted) this.failed(err, p.tenant, p.name);
+          else this.deps.logger.error({ err, tenant: p.tenant, slo: p.name }, 'resolving the alerts of a deleted slo failed');
+        }
+      }
+    }
+    let transitions = 0;
+    for (const r of results) {
+      this.deps.alerts.publish(r);
+      if (r.transition) transitions++;
+    }
+    return { applied, transitions };
+  }
+
+  /** What an SLO's alerts should be now (reads only). */
+  private async plan(gen: Generation, rows: StateRow[], now: number): Promise<Desired[]> {
     const slo = gen.slo;
     const measures = await measureGeneration(this.deps.db, gen, sloWindowAt(slo.window, now), windowEnd(now), alertWindows(slo));
     const prev = new Map(rows.map((r) => [r.alert_key, r]));
@@ -153,7 +228,7 @@ export class SloEvaluator {
         }
       }
     }
-    return this.apply(gen.tenant, gen.name, gen, desired, rows, now, fence);
+    return desired;
   }
 
   /**
@@ -172,105 +247,99 @@ export class SloEvaluator {
     return false;
   }
 
-  private async apply(tenant: string, name: string, gen: Generation | null, desired: Desired[], rows: StateRow[], now: number, fence: Fence | undefined): Promise<number> {
+  /** Writes one SLO's alert states and transitions inside `trx`; the signals to publish after commit. */
+  private async applyIn(trx: Transaction<Database>, p: Planned, now: number): Promise<SignalResult[]> {
+    const { tenant, name, gen, desired, rows } = p;
     const prev = new Map(rows.map((r) => [r.alert_key, r]));
     const results: SignalResult[] = [];
     const objectives = gen?.slo.objectives.length ?? 1;
-    await this.deps.db.transaction().execute(async (trx) => {
-      await fence?.(trx);
-      for (const d of desired) {
-        const before = prev.get(d.key);
-        const status = d.firing ? 'firing' : 'resolved';
-        const key = dedupKey(name, objectives, d.objective, d.policy, d.name ?? d.severity);
-        // Still firing here, but its alert was resolved elsewhere (with its incident, by hand): the
-        // alert is still over its threshold, so it fires again (a new alert, incident and page).
-        const refire = d.firing && before?.status === 'firing' && !(await openAlert(trx, tenant, key));
-        const changed = (before ? before.status !== status : d.firing) || refire;
-        if (changed) {
-          // A page carries what the responder needs: the burn per window, the budget left, the runbook.
-          const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
-          if (page && gen && d.windowMs !== undefined) Object.assign(page, { top_breakdown: await topBreakdownOf(trx, gen, d.objective, now - d.windowMs, now) });
-          const summary = d.name === NO_DATA
-            ? d.firing
-              ? d.summary!
-              : `SLO ${gen!.slo.displayName ?? name}: events arrive again (policy ${d.policy})`
-            : d.firing
-            ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
-            : `SLO ${gen!.slo.displayName ?? name} is no longer burning its error budget (policy ${d.policy})`;
-          results.push(
-            await this.deps.alerts.signalIn(trx, {
-              tenant,
-              dedupKey: key,
-              source: 'slo',
-              status,
+    for (const d of desired) {
+      const before = prev.get(d.key);
+      const status = d.firing ? 'firing' : 'resolved';
+      const key = dedupKey(name, objectives, d.objective, d.policy, d.name ?? d.severity);
+      // Still firing here, but its alert was resolved elsewhere (with its incident, by hand): the
+      // alert is still over its threshold, so it fires again (a new alert, incident and page).
+      const refire = d.firing && before?.status === 'firing' && !(await openAlert(trx, tenant, key));
+      const changed = (before ? before.status !== status : d.firing) || refire;
+      if (changed) {
+        // A page carries what the responder needs: the burn per window, the budget left, the runbook.
+        const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
+        if (page && gen && d.windowMs !== undefined) Object.assign(page, { top_breakdown: await topBreakdownOf(trx, gen, d.objective, now - d.windowMs, now) });
+        const summary = d.name === NO_DATA
+          ? d.firing
+            ? d.summary!
+            : `SLO ${gen!.slo.displayName ?? name}: events arrive again (policy ${d.policy})`
+          : d.firing
+          ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
+          : `SLO ${gen!.slo.displayName ?? name} is no longer burning its error budget (policy ${d.policy})`;
+        results.push(
+          await this.deps.alerts.signalIn(trx, {
+            tenant,
+            dedupKey: key,
+            source: 'slo',
+            status,
+            severity: d.severity,
+            summary,
+            service: gen!.slo.service,
+            labels: {
+              slo: name,
+              policy: d.policy,
               severity: d.severity,
-              summary,
               service: gen!.slo.service,
-              labels: {
-                slo: name,
-                policy: d.policy,
-                severity: d.severity,
-                service: gen!.slo.service,
-                objective: gen!.slo.objectives[d.objective]?.name ?? String(d.objective),
-                ...(d.name ? { alertname: d.name } : {}),
-              },
-              details: { notificationTargets: d.notify.targets, notifyWhenResolved: d.notify.resolved, ...(page ? { page } : {}) },
-              ...(page?.runbook_url ? { links: [{ href: page.runbook_url, text: 'Runbook' }] } : {}),
-              at: now,
-              values: d.values,
-            }),
-          );
-          await trx.insertInto('slo_alert_history').values({ tenant_id: tenant, slo_name: name, alert_key: d.key, status, at: now, values_json: JSON.stringify(d.values) }).execute();
-        }
-        const row = {
-          tenant_id: tenant,
-          slo_name: name,
-          alert_key: d.key,
-          objective: d.objective,
-          policy: d.policy,
-          severity: d.severity,
-          status,
-          since: changed || !before ? now : Number(before.since),
-          pending_json: JSON.stringify(d.pending),
-          values_json: JSON.stringify(d.values),
-          updated_at: now,
-        };
-        await trx
-          .insertInto('slo_alert_state')
-          .values(row)
-          .onConflict((oc) =>
-            oc.columns(['tenant_id', 'slo_name', 'alert_key']).doUpdateSet({ status: row.status, since: row.since, pending_json: row.pending_json, values_json: row.values_json, updated_at: now }),
-          )
-          .execute();
+              objective: gen!.slo.objectives[d.objective]?.name ?? String(d.objective),
+              ...(d.name ? { alertname: d.name } : {}),
+            },
+            details: { notificationTargets: d.notify.targets, notifyWhenResolved: d.notify.resolved, ...(page ? { page } : {}) },
+            ...(page?.runbook_url ? { links: [{ href: page.runbook_url, text: 'Runbook' }] } : {}),
+            at: now,
+            values: d.values,
+          }),
+        );
+        await trx.insertInto('slo_alert_history').values({ tenant_id: tenant, slo_name: name, alert_key: d.key, status, at: now, values_json: JSON.stringify(d.values) }).execute();
       }
-      const keep = new Set(desired.map((d) => d.key));
-      for (const r of rows) {
-        if (keep.has(r.alert_key)) continue;
-        if (r.status === 'firing') {
-          const values = { reason: gen ? 'the alert policy no longer has this alert' : 'the SLO was deleted' };
-          results.push(
-            await this.deps.alerts.signalIn(trx, {
-              tenant,
-              dedupKey: dedupKey(name, objectives, Number(r.objective), r.policy, r.severity),
-              source: 'slo',
-              status: 'resolved',
-              severity: r.severity,
-              summary: `SLO ${name}: alert withdrawn (${values.reason})`,
-              at: now,
-              values,
-            }),
-          );
-          await trx.insertInto('slo_alert_history').values({ tenant_id: tenant, slo_name: name, alert_key: r.alert_key, status: 'resolved', at: now, values_json: JSON.stringify(values) }).execute();
-        }
-        await trx.deleteFrom('slo_alert_state').where('tenant_id', '=', tenant).where('slo_name', '=', name).where('alert_key', '=', r.alert_key).execute();
-      }
-    });
-    let transitions = 0;
-    for (const r of results) {
-      this.deps.alerts.publish(r);
-      if (r.transition) transitions++;
+      const row = {
+        tenant_id: tenant,
+        slo_name: name,
+        alert_key: d.key,
+        objective: d.objective,
+        policy: d.policy,
+        severity: d.severity,
+        status,
+        since: changed || !before ? now : Number(before.since),
+        pending_json: JSON.stringify(d.pending),
+        values_json: JSON.stringify(d.values),
+        updated_at: now,
+      };
+      await trx
+        .insertInto('slo_alert_state')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'slo_name', 'alert_key']).doUpdateSet({ status: row.status, since: row.since, pending_json: row.pending_json, values_json: row.values_json, updated_at: now }),
+        )
+        .execute();
     }
-    return transitions;
+    const keep = new Set(desired.map((d) => d.key));
+    for (const r of rows) {
+      if (keep.has(r.alert_key)) continue;
+      if (r.status === 'firing') {
+        const values = { reason: gen ? 'the alert policy no longer has this alert' : 'the SLO was deleted' };
+        results.push(
+          await this.deps.alerts.signalIn(trx, {
+            tenant,
+            dedupKey: dedupKey(name, objectives, Number(r.objective), r.policy, r.severity),
+            source: 'slo',
+            status: 'resolved',
+            severity: r.severity,
+            summary: `SLO ${name}: alert withdrawn (${values.reason})`,
+            at: now,
+            values,
+          }),
+        );
+        await trx.insertInto('slo_alert_history').values({ tenant_id: tenant, slo_name: name, alert_key: r.alert_key, status: 'resolved', at: now, values_json: JSON.stringify(values) }).execute();
+      }
+      await trx.deleteFrom('slo_alert_state').where('tenant_id', '=', tenant).where('slo_name', '=', name).where('alert_key', '=', r.alert_key).execute();
+    }
+    return results;
   }
 }
 

@@ -4,9 +4,10 @@
  * aggregator and the backfill run it, and the bench measures it alone.
  */
 import { parseRfc3339 } from '../core/time.js';
-import type { CelRecord, CelValue } from '../cel/values.js';
+import type { CelRecord, CelValue, CompiledExpression } from '../cel/values.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { CompiledGen, TenantPlan } from './compiled.js';
+import type { FoldIndex } from './fold-index.js';
 import type { CompareOp } from './model.js';
 import { FINE_MS } from './windows.js';
 
@@ -114,18 +115,93 @@ export function eventTime(ts: CelValue, receivedAt: number): number {
 /**
  * Folds one batch into `out` for the generations `include` accepts. Returns the events scanned.
  * `include` is asked once per generation per batch (live: after its start position; backfill: up
- * to it), so the per-event loop only walks generations that count this batch.
+ * to it), so the per-event loop only walks generations that count this batch. With the plan's
+ * index (the default), an event is tested only against the generations its attribute values can
+ * match, and an expression several generations share is evaluated once per event.
  */
 export function foldBatch(plan: TenantPlan, batch: LogBatch, include: (gen: CompiledGen) => boolean, out: FoldResult): number {
-  const gens: CompiledGen[] = [];
-  const deltas: GenDelta[] = [];
-  for (const g of plan.gens) {
-    if (include(g)) {
-      gens.push(g);
-      deltas.push(deltaOf(out, g));
+  return plan.index === null ? foldEveryGen(plan, batch, include, out) : foldIndexed(plan, plan.index, batch, include, out);
+}
+
+/** Results of shared expressions for the current event: valid while `stamp[id] === epoch`. */
+interface SharedResults {
+  epoch: number;
+  stamp: Float64Array;
+  value: CelValue[];
+}
+
+const sharedResults = new WeakMap<TenantPlan, SharedResults>();
+
+function foldIndexed(plan: TenantPlan, index: FoldIndex, batch: LogBatch, include: (gen: CompiledGen) => boolean, out: FoldResult): number {
+  const gens = plan.gens;
+  const deltas: (GenDelta | undefined)[] = new Array<GenDelta | undefined>(gens.length);
+  let included = 0;
+  for (let i = 0; i < gens.length; i++) {
+    if (include(gens[i]!)) {
+      deltas[i] = deltaOf(out, gens[i]!);
+      included++;
     }
   }
-  if (gens.length === 0) return 0;
+  if (included === 0) return 0;
+  let shared = sharedResults.get(plan);
+  if (shared === undefined) {
+    shared = { epoch: 0, stamp: new Float64Array(plan.expressions.length), value: new Array<CelValue>(plan.expressions.length) };
+    sharedResults.set(plan, shared);
+  }
+  const expressions = plan.expressions;
+  const always = index.always;
+  const lookups = index.lookups;
+  const events = scanBatch(plan, batch, (record, bucket) => {
+    shared.epoch++;
+    for (let k = 0; k < always.length; k++) {
+      const i = always[k]!;
+      const d = deltas[i];
+      if (d !== undefined) countShared(gens[i]!, d, record, bucket, expressions, shared);
+    }
+    for (let l = 0; l < lookups.length; l++) {
+      const lookup = lookups[l]!;
+      const list = lookup.byValue.get(record[lookup.slot]);
+      if (list === undefined) continue;
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k]!;
+        const d = deltas[i];
+        if (d !== undefined) countShared(gens[i]!, d, record, bucket, expressions, shared);
+      }
+    }
+  });
+  for (const d of deltas) if (d !== undefined) d.events += events;
+  return events;
+}
+
+function evaluate(id: number, record: CelRecord, expressions: CompiledExpression[], shared: SharedResults): CelValue {
+  if (shared.stamp[id] === shared.epoch) return shared.value[id];
+  const v = expressions[id]!(record);
+  shared.stamp[id] = shared.epoch;
+  shared.value[id] = v;
+  return v;
+}
+
+function countShared(g: CompiledGen, d: GenDelta, record: CelRecord, bucket: number, expressions: CompiledExpression[], shared: SharedResults): void {
+  if (g.filterId >= 0 && evaluate(g.filterId, record, expressions, shared) !== true) return;
+  if (g.kind === 'ratio') {
+    const good = g.goodId >= 0 ? evaluate(g.goodId, record, expressions, shared) === true : evaluate(g.badId, record, expressions, shared) !== true;
+    const s = d.streams[0]!;
+    s.all.add(bucket, good);
+    if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
+    return;
+  }
+  const v = evaluate(g.valueId, record, expressions, shared);
+  if (typeof v !== 'number' || !Number.isFinite(v)) return;
+  for (let o = 0; o < g.ops.length; o++) {
+    const good = compare(v, g.ops[o]!, g.limits[o]!);
+    const s = d.streams[o]!;
+    s.all.add(bucket, good);
+    if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
+  }
+}
+
+/** Scans a batch's events, calling `each` with the record and its 10 s bucket; returns the count. */
+function scanBatch(plan: TenantPlan, batch: LogBatch, each: (record: CelRecord, bucket: number) => void): number {
   const scanner = plan.scanner;
   scanner.reset(batch.data);
   const record: CelRecord = new Array<CelValue>(plan.slots.size);
@@ -145,6 +221,23 @@ export function foldBatch(plan: TenantPlan, batch: LogBatch, include: (gen: Comp
       lastTs = ts;
       lastBucket = bucket;
     }
+    each(record, bucket);
+  }
+  return events;
+}
+
+/** The reference fold: every included generation against every event, nothing shared. */
+function foldEveryGen(plan: TenantPlan, batch: LogBatch, include: (gen: CompiledGen) => boolean, out: FoldResult): number {
+  const gens: CompiledGen[] = [];
+  const deltas: GenDelta[] = [];
+  for (const g of plan.gens) {
+    if (include(g)) {
+      gens.push(g);
+      deltas.push(deltaOf(out, g));
+    }
+  }
+  if (gens.length === 0) return 0;
+  const events = scanBatch(plan, batch, (record, bucket) => {
     for (let i = 0; i < gens.length; i++) {
       const g = gens[i]!;
       if (g.filter !== null && g.filter(record) !== true) continue;
@@ -165,7 +258,7 @@ export function foldBatch(plan: TenantPlan, batch: LogBatch, include: (gen: Comp
         }
       }
     }
-  }
+  });
   for (const d of deltas) d.events += events;
   return events;
 }

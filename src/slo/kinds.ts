@@ -1,7 +1,7 @@
 /**
  * The OpenSLO kinds the SLO engine owns, as `keel apply` handlers: SLI, SLO, AlertPolicy,
  * AlertCondition and AlertNotificationTarget (Service belongs to the service catalogue). Parsing
- * checks shapes, durations, targets and CEL; validation follows references; `onChange` keeps the
+ * checks shapes, durations, targets and CEL; validation follows references; `afterApply` keeps the
  * engine's generations in step inside the apply transaction.
  */
 import type { Clock } from '../core/clock.js';
@@ -59,7 +59,8 @@ function inUse(name: string, kind: string, by: string[]): FieldError[] {
 }
 
 export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHandler[] {
-  const onChange: KindHandler['onChange'] = (trx, tenant) => syncTenant(trx, tenant, clock.now());
+  // One function for every SLO kind, so an apply syncs the generations once (see afterApply).
+  const afterApply: KindHandler['afterApply'] = (trx, tenant) => syncTenant(trx, tenant, clock.now());
   // OpenSLO's DataSource: stored so OpenSLO files apply as they are, but never queried.
   const dataSource: KindHandler = {
     apiVersions: API_VERSIONS,
@@ -75,7 +76,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     parse: parseSliDocument,
     warnings: (spec) => metricSourceRefs(spec, ['spec']).map((r) => ({ path: r.path, message: metricSourceRefWarning(r.ref) })),
     validateDelete: (name, ctx) => inUse(name, 'SLI', users(ctx, 'SLO', (s) => (s as StoredSlo).indicatorRef === name).map((n) => `SLO ${n}`)),
-    onChange,
+    afterApply,
   };
   const target: KindHandler = {
     apiVersions: API_VERSIONS,
@@ -83,7 +84,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     order: SERVICE_KIND_ORDER + 10,
     parse: parseTargetDocument,
     validateDelete: (name, ctx) => inUse(name, 'AlertNotificationTarget', allPolicies(ctx).filter((p) => policyRefs(p.policy).targets.includes(name)).map((p) => p.owner)),
-    onChange,
+    afterApply,
   };
   const condition: KindHandler = {
     apiVersions: API_VERSIONS,
@@ -91,7 +92,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     order: SERVICE_KIND_ORDER + 10,
     parse: parseConditionDocument,
     validateDelete: (name, ctx) => inUse(name, 'AlertCondition', allPolicies(ctx).filter((p) => policyRefs(p.policy).conditions.includes(name)).map((p) => p.owner)),
-    onChange,
+    afterApply,
   };
   const policy: KindHandler<Stored<AlertPolicyStored>> = {
     apiVersions: API_VERSIONS,
@@ -108,7 +109,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     validate: (spec, name, ctx) => resolvePolicy(name, spec, lookupOf(ctx), ['spec']).errors,
     validateDelete: (name, ctx) =>
       inUse(name, 'AlertPolicy', users(ctx, 'SLO', (s) => ((s as StoredSlo).alertPolicies ?? []).some((p) => 'ref' in p && p.ref === name)).map((n) => `SLO ${n}`)),
-    onChange,
+    afterApply,
   };
   const slo: KindHandler<StoredSlo> = {
     apiVersions: API_VERSIONS,
@@ -125,7 +126,7 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
       // An SLI by reference is written elsewhere: point at the reference.
       return [...refs, ...unseen.map((u) => ({ path: spec.indicatorRef !== undefined && u.reader !== 'breakdown' ? ['spec', 'indicatorRef'] : u.field, message: unseenMessage(u) }))];
     },
-    onChange,
+    afterApply,
   };
   return [dataSource, sli, target, condition, policy, slo] as KindHandler[];
 }

@@ -15,3 +15,25 @@ describe('keel bench ingest', () => {
     expect(r.stderr).toContain('ceiling:');
   });
 });
+
+describe('keel bench slo', () => {
+  it('measures the fleet shape with and without the predicate index, beside the ceiling', async () => {
+    const r = await runCli(['bench', 'slo', '--no-freshness', '--shape', 'fleet', '--slos', '50', '--seconds', '0.2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out.slos).toBe(50);
+    expect(out.shape).toBe('fleet');
+    for (const k of ['fold_events_per_s', 'fold_naive_events_per_s', 'ceiling_json_parse_events_per_s', 'fold_vs_ceiling', 'index_speedup', 'heap_used_mb']) expect(typeof out[k], k).toBe('number');
+    expect(out.scanner_fallbacks).toBe(0);
+    expect(r.stderr).toContain('ceiling (bare JSON.parse)');
+  });
+
+  it('refuses an unknown shape and more SLOs than it builds, with the limit', async () => {
+    const shape = await runCli(['bench', 'slo', '--no-freshness', '--shape', 'zoo']);
+    expect(shape.code).toBe(2);
+    expect(shape.stderr).toContain('--shape must be templates or fleet');
+    const many = await runCli(['bench', 'slo', '--no-freshness', '--slos', '10001']);
+    expect(many.code).toBe(2);
+    expect(many.stderr).toContain('--slos must be 1 to 10000');
+  });
+});

@@ -23,6 +23,7 @@ interface IngestOpts {
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
   registerPagingBench(bench);
+  registerSloEvalBench(bench);
 
   bench
     .command('ingest')
@@ -107,19 +108,23 @@ export function registerBench(program: Command): void {
   bench
     .command('slo')
     .description('SLO aggregation events/s on one core vs bare JSON.parse, and freshness (202 to counted) under ingest load')
-    .option('--slos <n>', 'SLOs with realistic CEL filters (1-1000)', positiveInt, 10)
+    .option('--slos <n>', 'SLOs with realistic CEL filters (1-10000)', positiveInt, 10)
+    .option('--shape <shape>', 'templates (ten bench SLOs repeated with other thresholds) or fleet (n/10 services, ten SLOs each: per route, per tier, a breakdown)', 'templates')
     .option('--seconds <s>', 'seconds per throughput measurement', positiveNumber, 3)
     .option('--rate <events/s>', 'ingest rate offered during the freshness measurement', positiveNumber, 174_000)
     .option('--duration <s>', 'seconds of the freshness measurement', positiveNumber, 20)
     .option('--connections <n>', 'HTTP connections of the load generator', positiveInt, 8)
     .option('--no-freshness', 'measure throughput only (no Keel process)')
-    .action(async (opts: { slos: number; seconds: number; rate: number; duration: number; connections: number; freshness: boolean }, cmd: Command) => {
+    .action(async (opts: { slos: number; shape: string; seconds: number; rate: number; duration: number; connections: number; freshness: boolean }, cmd: Command) => {
       // --json is also a global option: read it with the globals so both positions work.
       const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
-      if (opts.slos > 1000) throw new UsageError('--slos must be 1 to 1000');
+      if (opts.slos > 10_000) throw new UsageError('--slos must be 1 to 10000');
+      if (opts.shape !== 'templates' && opts.shape !== 'fleet') throw new UsageError(`--shape must be templates or fleet, not ${JSON.stringify(opts.shape)}`);
+      if (opts.freshness && opts.slos > 1000) throw new UsageError('the freshness measurement runs up to 1000 SLOs: add --no-freshness for more');
       const { benchSlo } = await import('../../bench/slo-bench.js');
       const r = await benchSlo({
         slos: opts.slos,
+        shape: opts.shape === 'fleet' ? 'fleet' : 'templates',
         seconds: opts.seconds,
         rate: opts.rate,
         freshnessS: opts.duration,
@@ -133,12 +138,18 @@ export function registerBench(program: Command): void {
       }
       const n = (v: number) => v.toLocaleString('en-US');
       const lines = [
-        `SLO aggregation (${r.slos} SLOs, one core): ${n(r.fold_events_per_s)} events/s`,
+        `SLO aggregation (${r.slos} SLOs, ${r.shape}, one core): ${n(r.fold_events_per_s)} events/s`,
         `ceiling (bare JSON.parse, same events):   ${n(r.ceiling_json_parse_events_per_s)} events/s (fold/ceiling ${r.fold_vs_ceiling})`,
-        `JSON.parse + compiled CEL:                ${n(r.json_parse_compiled_events_per_s)} events/s`,
-        `JSON.parse + cel-js evaluator:            ${n(r.json_parse_library_cel_events_per_s)} events/s (compiled is ${r.compiled_vs_library}x faster)`,
-        `CEL evaluations alone:                    compiled ${n(r.cel_compiled_evaluations_per_s)}/s, cel-js ${n(r.cel_library_evaluations_per_s)}/s (${r.cel_compiled_vs_library}x)`,
+        `fold without the predicate index:         ${n(r.fold_naive_events_per_s)} events/s (the index is ${r.index_speedup}x faster)`,
+        `plan compile, heap used:                  ${n(r.plan_compile_ms)} ms, ${n(r.heap_used_mb)} MB`,
       ];
+      if (r.json_parse_compiled_events_per_s !== null) {
+        lines.push(
+          `JSON.parse + compiled CEL:                ${n(r.json_parse_compiled_events_per_s)} events/s`,
+          `JSON.parse + cel-js evaluator:            ${n(r.json_parse_library_cel_events_per_s ?? 0)} events/s (compiled is ${r.compiled_vs_library}x faster)`,
+          `CEL evaluations alone:                    compiled ${n(r.cel_compiled_evaluations_per_s ?? 0)}/s, cel-js ${n(r.cel_library_evaluations_per_s ?? 0)}/s (${r.cel_compiled_vs_library}x)`,
+        );
+      }
       if (r.freshness) {
         const f = r.freshness;
         lines.push(
@@ -147,6 +158,36 @@ export function registerBench(program: Command): void {
         );
       }
       process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
+
+export function registerSloEvalBench(bench: Command): void {
+  bench
+    .command('slo-eval')
+    .description('Burn-rate evaluation of thousands of SLOs in a running Keel: apply, count and evaluation tick time against the evaluation interval')
+    .option('--slos <n>', 'fleet SLOs (n/10 services, ten SLOs each; 10-10000)', positiveInt, 1000)
+    .option('--events <thousands>', 'thousands of fleet events sent before the ticks', positiveInt, 50)
+    .option('--ticks <n>', 'evaluation ticks timed', positiveInt, 5)
+    .action(async (opts: { slos: number; events: number; ticks: number }, cmd: Command) => {
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
+      if (opts.slos < 10 || opts.slos > 10_000) throw new UsageError('--slos must be 10 to 10000');
+      const { benchSloEvaluation } = await import('../../bench/slo-eval-bench.js');
+      const r = await benchSloEvaluation({ slos: opts.slos, events: opts.events, ticks: opts.ticks, log: (line) => process.stderr.write(`${line}\n`) });
+      if (json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const n = (v: number) => v.toLocaleString('en-US');
+      process.stdout.write(
+        [
+          `SLO evaluation (${n(r.slos)} SLOs, ${n(r.events)} events): tick p50 ${n(r.tick_p50_ms)} ms, max ${n(r.tick_max_ms)} ms (${n(r.per_slo_us)} µs per SLO)`,
+          `Keel's CPU per tick:                      ${n(r.tick_cpu_ms)} ms (${n(r.cpu_per_slo_us)} µs per SLO)`,
+          `ceiling (the evaluation interval):        ${n(r.evaluation_interval_ms)} ms (tick/interval ${r.tick_vs_interval})`,
+          `apply, count:                             ${n(r.apply_ms)} ms to apply, backfills done ${n(r.backfill_ms)} ms after the last event`,
+          `data dir:                                 ${n(r.data_dir_bytes)} bytes (${n(r.data_dir_bytes_per_slo)} per SLO)`,
+          '',
+        ].join('\n'),
+      );
     });
 }
 
