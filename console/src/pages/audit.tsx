@@ -29,7 +29,7 @@ export function Audit() {
         list.error ? null : <Loading what="entries" />
       ) : (
         <>
-          <div class="scroll">
+          <div class="scroll" tabIndex={0} role="region" aria-label="Scrollable table">
             <table>
               <thead>
                 <tr>

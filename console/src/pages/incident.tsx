@@ -115,7 +115,7 @@ export function IncidentDetail({ id }: { id: string }) {
       ) : notes.data.notifications.length === 0 ? (
         <p class="muted">Nobody has been paged.</p>
       ) : (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0} role="region" aria-label="Scrollable table">
           <table>
             <thead>
               <tr>

@@ -9,7 +9,7 @@ import { Action, Badge, ErrorBox, Loading, Page, can, useData, useSession, when 
 export function Oncall() {
   const s = useSession();
   const now = useData(() => get('/v1/oncall'), [], 30_000);
-  const mine = useData(() => (s.user ? get(`/v1/oncall/users/${encodeURIComponent(s.user.email)}/shifts${qs({ until: '14d' })}`).catch(() => null) : Promise.resolve(null)), [], 30_000);
+  const mine = useData(() => (s.user ? get(`/v1/oncall/users/${encodeURIComponent(s.user.email)}/shifts${qs({ until: new Date(Date.now() + 14 * 86_400_000).toISOString() })}`).catch(() => null) : Promise.resolve(null)), [], 30_000);
   const schedules = ((now.data?.oncall ?? []) as any[]).map((o) => o.schedule as string);
   const write = can(s, 'paging:write');
   return (
@@ -41,7 +41,7 @@ export function Oncall() {
 
 function Schedule({ name, write, me }: { name: string; write: boolean; me: string | undefined }) {
   const enc = encodeURIComponent(name);
-  const shifts = useData(() => get(`/v1/schedules/${enc}/oncall${qs({ until: '7d' })}`), [name], 30_000);
+  const shifts = useData(() => get(`/v1/schedules/${enc}/oncall${qs({ until: new Date(Date.now() + 7 * 86_400_000).toISOString() })}`), [name], 30_000);
   const overrides = useData(() => get(`/v1/schedules/${enc}/overrides`), [name], 30_000);
   const def = useData(() => get(`/v1/definitions/Schedule/${enc}`).catch(() => null), [name], null);
   const reload = async () => {
@@ -74,7 +74,7 @@ function Schedule({ name, write, me }: { name: string; write: boolean; me: strin
           ) : (
             <p class="muted small">No gaps in the next 7 days. Times in {shifts.data.time_zone}.</p>
           )}
-          <div class="scroll">
+          <div class="scroll" tabIndex={0} role="region" aria-label="Scrollable table">
             <table>
               <thead>
                 <tr>

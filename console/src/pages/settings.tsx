@@ -32,7 +32,7 @@ function People() {
       {!users.data ? (
         <Loading what="people" />
       ) : (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0} role="region" aria-label="Scrollable table">
           <table>
             <thead>
               <tr>

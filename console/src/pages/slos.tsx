@@ -16,7 +16,7 @@ export function Slos() {
       ) : rows.length === 0 ? (
         <p class="muted">No SLOs yet: apply an OpenSLO document (keel apply -f) or run keel demo.</p>
       ) : (
-        <div class="scroll">
+        <div class="scroll" tabIndex={0} role="region" aria-label="Scrollable table">
           <table>
             <thead>
               <tr>
