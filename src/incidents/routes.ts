@@ -46,7 +46,7 @@ const listQuery = z
     service: z.string().max(200).optional(),
     severity: z
       .string()
-      .regex(/^SEV[1-5](,SEV[1-5])*$/, 'SEV1 to SEV5, comma-separated')
+      .regex(/^SEV[1-4](,SEV[1-4])*$/, 'SEV1 to SEV4, comma-separated')
       .optional()
       .describe('Only these severities, e.g. SEV1,SEV2'),
     limit: z.coerce.number().int().min(1).max(1000).default(100),

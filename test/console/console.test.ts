@@ -187,11 +187,11 @@ describe('a viewer', () => {
     await p.waitForSelector('[data-testid="schedule-primary"] tbody tr');
     expect(await p.locator('button:text-is("Take this shift")').count()).toBe(0);
     // The same call the button would make, with the session and its CSRF token: refused.
-    const status = await p.evaluate(async (id) => {
-      const csrf = document.cookie.split('; ').find((c) => c.startsWith('keel_csrf='))!.split('=')[1]!;
-      const r = await fetch(`/v1/incidents/${id}/close`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: '{}' });
+    const status = await p.evaluate(`(async () => {
+      const csrf = document.cookie.split('; ').find((c) => c.startsWith('keel_csrf=')).split('=')[1];
+      const r = await fetch('/v1/incidents/${incident.id}/close', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: '{}' });
       return r.status;
-    }, incident.id);
+    })()`);
     expect(status).toBe(403);
     await ctx.close();
   });
@@ -230,7 +230,7 @@ describe('every page', () => {
         }
         await p.goto(`${t.url}${path}`);
         await p.waitForSelector('main h1');
-        await p.waitForFunction(() => !document.querySelector('main [aria-live=polite].muted'));
+        await p.waitForFunction("!document.querySelector('main [aria-live=polite].muted')");
         problems.push(...(await seriousViolations(p)).map((v) => `${name}@${width}: ${v}`));
         await screenshot(p, `${name}-${width}`);
       }

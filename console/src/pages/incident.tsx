@@ -9,7 +9,7 @@ import { renderMarkdown } from '../markdown';
 import { href } from '../router';
 import { Action, Badge, ErrorBox, Field, Loading, Page, ago, can, useData, useSession, when } from '../ui';
 
-const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4', 'SEV5'];
+const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
 
 export function IncidentDetail({ id }: { id: string }) {
   const s = useSession();

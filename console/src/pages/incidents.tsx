@@ -75,7 +75,7 @@ export function Incidents() {
           Severity{' '}
           <select value={severity} onChange={(e) => setQuery({ severity: (e.target as HTMLSelectElement).value, cursor: undefined })}>
             <option value="">any</option>
-            {['SEV1', 'SEV2', 'SEV3', 'SEV4', 'SEV5'].map((v) => (
+            {['SEV1', 'SEV2', 'SEV3', 'SEV4'].map((v) => (
               <option value={v}>{v}</option>
             ))}
           </select>
