@@ -19,6 +19,9 @@ export function IncidentDetail({ id }: { id: string }) {
   const timeline = useData(() => get(`${base}/timeline`), [id]);
   const notes = useData(() => get(`${base}/notifications`), [id]);
   const impact = useData(() => get(`${base}/slo-impact`), [id], 30_000);
+  // Names of the people paged (deliveries name them by user id).
+  const people = useData(() => get('/v1/paging/people').catch(() => ({ people: [] })), [], null);
+  const nameOf = (userId: string | null) => (people.data?.people as any[] | undefined)?.find((p) => p.user_id === userId)?.name ?? null;
   const reload = async () => {
     await Promise.all([inc.reload(), timeline.reload(), notes.reload()]);
   };
@@ -119,8 +122,8 @@ export function IncidentDetail({ id }: { id: string }) {
           <table>
             <thead>
               <tr>
-                <th scope="col">To</th>
-                <th scope="col">Channel</th>
+                <th scope="col">Who</th>
+                <th scope="col">Via</th>
                 <th scope="col">Step</th>
                 <th scope="col">Outcome</th>
                 <th scope="col">Attempts</th>
@@ -129,8 +132,10 @@ export function IncidentDetail({ id }: { id: string }) {
             <tbody>
               {notes.data.notifications.map((n: any) => (
                 <tr>
-                  <td>{n.target}</td>
-                  <td>{n.channel}</td>
+                  <td>{nameOf(n.user_id) ?? (n.user_id ? n.user_id : 'channel')}</td>
+                  <td>
+                    {n.target} ({n.channel})
+                  </td>
                   <td>{n.escalation ? `${n.escalation.step + 1}` : '—'}</td>
                   <td>
                     <Badge text={n.status} /> {n.last_status ? `HTTP ${n.last_status}` : ''} {n.last_error ? <span class="muted">{n.last_error}</span> : null} {n.sent_at ? <span class="muted">{ago(n.sent_at)}</span> : null}
