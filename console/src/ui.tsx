@@ -86,8 +86,9 @@ export function Page({ title, children, actions }: { title: string; children: Co
 }
 
 /** A labelled input whose API error (by field path) shows next to it. */
-export function Field(props: { label: string; name: string; value: string; onInput(v: string): void; error?: ApiError | undefined; type?: 'text' | 'email' | 'password' | 'number'; required?: boolean; placeholder?: string; autocomplete?: string }) {
-  const id = `f-${props.name}`;
+export function Field(props: { label: string; name: string; idPrefix?: string; value: string; onInput(v: string): void; error?: ApiError | undefined; type?: 'text' | 'email' | 'password' | 'number'; required?: boolean; placeholder?: string; autocomplete?: string }) {
+  // Unique per page: several forms may have a field of the same name.
+  const id = `f-${props.idPrefix ?? ''}${props.name}`;
   const msg = props.error?.field(props.name);
   return (
     <div class="field">

@@ -175,6 +175,29 @@ describe('the console, driven by a responder', () => {
   });
 });
 
+describe('an admin', () => {
+  it('verifies the audit chain, and creates an API key shown once', async () => {
+    await page.goto(`${t.url}/audit?action=incidents.ack`);
+    await page.waitForSelector(`tbody tr:has-text("user:${ann().email}")`);
+    await page.click('button:text-is("Verify the chain")');
+    await page.waitForSelector('[data-testid="verify-result"]');
+    expect(await page.textContent('[data-testid="verify-result"]')).toMatch(/^Chain intact: \d+ entries checked\.$/);
+    await page.goto(`${t.url}/settings`);
+    await page.fill('#f-key-name', 'console collector');
+    await page.click('button:text-is("Create key")');
+    const shown = (await page.locator('[data-testid="new-key"]').textContent())!;
+    expect(shown).toMatch(/^keel_/);
+    const keys = (await api('/v1/keys')).body.keys as { prefix: string; name: string }[];
+    const created = keys.find((k) => k.name === 'console collector')!;
+    expect(shown.startsWith(created.prefix)).toBe(true);
+    // The key works, and is never shown again: a reload lists its prefix only.
+    expect((await http(`${t.url}/v1/session`, { key: shown })).status).toBe(200);
+    await page.reload();
+    await page.waitForSelector(`code:text-is("${created.prefix}")`);
+    expect(await page.locator('[data-testid="new-key"]').count()).toBe(0);
+  });
+});
+
 describe('a viewer', () => {
   it('sees no write buttons, and a direct write call gets 403', async () => {
     const ctx = await browser.newContext({ viewport: { width: 375, height: 800 } });

@@ -207,7 +207,7 @@ function Roles({ i, base, respond, onDone }: { i: any; base: string; respond: bo
               ))}
             </select>
           </label>
-          <Field label="Person (name or email)" name="user" value={user} onInput={setUser} error={error} />
+          <Field idPrefix="role-" label="Person (name or email)" name="user" value={user} onInput={setUser} error={error} />
           <button type="submit">Assign</button>
           {error && !error.field('user') ? <span class="field-error" role="alert">{error.message}</span> : null}
         </form>
@@ -364,8 +364,8 @@ function ActionItems({ base, items, respond, onDone }: { base: string; items: an
             }
           }}
         >
-          <Field label="New action item" name="title" value={title} onInput={setTitle} error={error} />
-          <Field label="Owner (optional)" name="owner" value={owner} onInput={setOwner} error={error} />
+          <Field idPrefix="item-" label="New action item" name="title" value={title} onInput={setTitle} error={error} />
+          <Field idPrefix="item-" label="Owner (optional)" name="owner" value={owner} onInput={setOwner} error={error} />
           <button type="submit">Add</button>
           {error && !error.field('title') && !error.field('owner') ? <span class="field-error" role="alert">{error.message}</span> : null}
         </form>

@@ -82,8 +82,8 @@ function People() {
           }
         }}
       >
-        <Field label="Email" name="email" value={email} onInput={setEmail} error={error} />
-        <Field label="Name" name="name" value={name} onInput={setName} error={error} />
+        <Field idPrefix="person-" label="Email" name="email" value={email} onInput={setEmail} error={error} />
+        <Field idPrefix="person-" label="Name" name="name" value={name} onInput={setName} error={error} />
         <label>
           Role{' '}
           <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
@@ -92,7 +92,7 @@ function People() {
             ))}
           </select>
         </label>
-        <Field label="Password (optional)" name="password" type="password" value={password} onInput={setPassword} error={error} autocomplete="new-password" />
+        <Field idPrefix="person-" label="Password (optional)" name="password" type="password" value={password} onInput={setPassword} error={error} autocomplete="new-password" />
         <button type="submit">Add person</button>
         {error && !error.field('email') && !error.field('name') && !error.field('password') ? <span class="field-error" role="alert">{error.message}</span> : null}
       </form>
@@ -142,7 +142,7 @@ function Keys() {
           }
         }}
       >
-        <Field label="Key name" name="name" value={name} onInput={setName} error={error} />
+        <Field idPrefix="key-" label="Key name" name="name" value={name} onInput={setName} error={error} />
         <label>
           Scope{' '}
           <select value={scope} onChange={(e) => setScope((e.target as HTMLSelectElement).value)}>
@@ -212,7 +212,7 @@ function Integrations() {
             ))}
           </select>
         </label>
-        <Field label="Service (optional)" name="service" value={service} onInput={setService} error={error} />
+        <Field idPrefix="integration-" label="Service (optional)" name="service" value={service} onInput={setService} error={error} />
         <button type="submit">Add integration</button>
         {error && !error.field('service') ? <span class="field-error" role="alert">{error.message}</span> : null}
       </form>
