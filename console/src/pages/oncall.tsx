@@ -74,6 +74,7 @@ function Schedule({ name, write, me }: { name: string; write: boolean; me: strin
           ) : (
             <p class="muted small">No gaps in the next 7 days. Times in {shifts.data.time_zone}.</p>
           )}
+          <Week shifts={shifts.data.shifts} gaps={shifts.data.gaps} />
           <div class="scroll" tabIndex={0} role="region" aria-label="Scrollable table">
             <table>
               <thead>
@@ -135,5 +136,31 @@ function FeedLink({ what, path }: { what: string; path: string }) {
     </p>
   ) : (
     <Action label={`iCalendar link for ${what}`} run={async () => setUrl((await post(path, {})).url)} />
+  );
+}
+
+/** The next 7 days at a glance: who covers each day (in this browser's time zone), and gaps. */
+function Week({ shifts, gaps }: { shifts: any[]; gaps: any[] }) {
+  const start = new Date();
+  start.setHours(0, 0, 0, 0);
+  const days = Array.from({ length: 7 }, (_, i) => {
+    const from = new Date(start.getTime() + i * 86_400_000);
+    const to = new Date(from.getTime() + 86_400_000);
+    const overlaps = (x: any) => Date.parse(x.start) < to.getTime() && Date.parse(x.end) > from.getTime();
+    const names = [...new Set(shifts.filter(overlaps).map((x) => (x.source === 'override' ? `${x.user.name ?? x.user.email} (override)` : (x.user.name ?? x.user.email))))];
+    return { from, names, gap: gaps.some(overlaps) };
+  });
+  return (
+    <ol class="week" aria-label="Next 7 days">
+      {days.map((d) => (
+        <li class={d.gap ? 'gap' : ''}>
+          <strong>{d.from.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric' })}</strong>
+          {d.names.map((n) => (
+            <span>{n}</span>
+          ))}
+          {d.gap ? <span class="bad">gap</span> : null}
+        </li>
+      ))}
+    </ol>
   );
 }
