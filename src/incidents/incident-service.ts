@@ -140,10 +140,21 @@ export class IncidentService {
     return i;
   }
 
-  async list(tenant: string, filter: { states?: IncidentState[]; service?: string; limit?: number; from?: number; to?: number } = {}): Promise<Incident[]> {
+  /**
+   * Newest first (opening time, then number). `before` is the last incident of the previous page:
+   * the next page starts after it, so paging never skips or repeats an incident and costs one
+   * index range scan however deep it goes.
+   */
+  async list(
+    tenant: string,
+    filter: { states?: IncidentState[]; service?: string; severities?: Incident['severity'][]; before?: { openedAt: number; number: number }; limit?: number; from?: number; to?: number } = {},
+  ): Promise<Incident[]> {
     let q = this.store.db.selectFrom('incidents').selectAll().where('tenant_id', '=', tenant).orderBy('opened_at', 'desc').orderBy('number', 'desc');
     if (filter.states?.length) q = q.where('state', 'in', filter.states);
     if (filter.service) q = q.where('service', '=', filter.service);
+    if (filter.severities?.length) q = q.where('severity', 'in', filter.severities);
+    const before = filter.before;
+    if (before) q = q.where((eb) => eb.or([eb('opened_at', '<', before.openedAt), eb.and([eb('opened_at', '=', before.openedAt), eb('number', '<', before.number)])]));
     if (filter.from !== undefined) q = q.where('opened_at', '>=', filter.from);
     if (filter.to !== undefined) q = q.where('opened_at', '<', filter.to);
     return (await q.limit(filter.limit ?? 100).execute()).map(toIncident);

@@ -44,7 +44,17 @@ const listQuery = z
       .optional()
       .describe('open (default), all, or states such as triggered,acknowledged'),
     service: z.string().max(200).optional(),
+    severity: z
+      .string()
+      .regex(/^SEV[1-4](,SEV[1-4])*$/, 'SEV1 to SEV4, comma-separated')
+      .optional()
+      .describe('Only these severities, e.g. SEV1,SEV2'),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z
+      .string()
+      .regex(/^\d{1,16}\.\d{1,12}$/, 'the next_cursor of a previous page')
+      .optional()
+      .describe('The `next_cursor` of the previous page: incidents older than its last one'),
     from: timeText.optional().describe('Incidents opened at or after (RFC 3339, date, epoch ms, now-24h or 7d)'),
     to: timeText.optional().describe('Incidents opened before (RFC 3339, date, epoch ms, now-24h or 7d)'),
   })
@@ -155,18 +165,24 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
       tags: ['incidents'],
       permission: 'incidents:read',
       query: listQuery,
-      responses: [{ status: 200, description: 'Incidents, newest first' }],
+      responses: [{ status: 200, description: 'Incidents, newest first, and `next_cursor` (null on the last page)' }],
       handler: async ({ query, principal }) => {
         const state = query.state ?? 'open';
         const states = state === 'all' ? undefined : state === 'open' ? [...OPEN_STATES] : (state.split(',') as IncidentState[]);
+        const [openedAt, number] = query.cursor ? query.cursor.split('.').map(Number) : [];
+        // One more than asked tells whether an older page exists, without counting them all.
         const list = await incidents.list(principal.tenant, {
           ...(states ? { states } : {}),
           ...(query.service ? { service: query.service } : {}),
-          limit: query.limit,
+          ...(query.severity ? { severities: query.severity.split(',') as Incident['severity'][] } : {}),
+          ...(openedAt !== undefined && number !== undefined ? { before: { openedAt, number } } : {}),
+          limit: query.limit + 1,
           ...(query.from ? { from: timeParam('from', query.from, 0, clock.now()) } : {}),
           ...(query.to ? { to: timeParam('to', query.to, 0, clock.now()) } : {}),
         });
-        return { incidents: list.map(incidentView) };
+        const page = list.slice(0, query.limit);
+        const last = page[page.length - 1];
+        return { incidents: page.map(incidentView), next_cursor: list.length > query.limit && last ? `${last.openedAt}.${last.number}` : null };
       },
     }),
     defineRoute({
@@ -427,6 +443,24 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
         const saved = await postmortems.save(i, markdown, actorOf(principal), false);
         audit({ target: `incident/${i.id}/postmortem` });
         return postmortemView(i.id, saved);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/incidents/:id/slo-impact',
+      summary: 'The error budget the incident cost each SLO of its service (so far, while it is open)',
+      tags: ['incidents'],
+      permission: 'incidents:read',
+      params: idParam,
+      responses: [{ status: 200, description: 'Per SLO: budget consumed (0.25 = a quarter) and bad events; `impact` null without an SLO engine' }],
+      handler: async ({ params, principal }) => {
+        const i = await load(principal.tenant, params.id);
+        const r = await postmortems.sloImpact(i);
+        return {
+          incident: i.id,
+          impact: r.impact?.map((x) => ({ slo: x.slo, budget_consumed: x.budgetConsumed, bad_events: x.badEvents, from: x.from === undefined ? iso(i.openedAt) : iso(x.from), from_reason: x.fromReason ?? null })) ?? null,
+          error: r.impactError ?? null,
+        };
       },
     }),
     defineRoute({

@@ -284,7 +284,8 @@ export class NotifyService {
         state: incident.state,
         service: incident.service,
         opened_at: new Date(incident.openedAt).toISOString(),
-        url: `${base}/v1/incidents/${incident.id}`,
+        // The console's incident page (the team in the link, for people in several teams).
+        url: `${base}/incidents/${encodeURIComponent(incident.id)}?team=${encodeURIComponent(incident.tenant)}`,
       },
       alerts: alerts.map((a) => {
         const slo = (JSON.parse(a.details_json) as { page?: SloPageDetails }).page;

@@ -6,6 +6,7 @@ import { securityModule } from '../auth/module.js';
 import { backupModule } from '../backup/module.js';
 import { capacityModule } from '../capacity/module.js';
 import { complianceModule } from '../compliance/module.js';
+import { consoleModule } from '../console/module.js';
 import type { CoreContext, KeelModule } from '../core/context.js';
 import { incidentEvidence } from '../incidents/evidence.js';
 import { pagingModule } from '../paging/module.js';
@@ -31,5 +32,6 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     pagingModule(ctx),
     selfWatchModule(ctx),
     verifyModule(ctx),
+    consoleModule(ctx),
   ];
 }

@@ -189,6 +189,10 @@ describe('roles', () => {
     const evaluator = await start({ ingest: false, worker: false, evaluator: true, api: false });
     const keysOnIngest = await http(`${ingest.url}/v1/keys`, { key: ADMIN_KEY });
     expect(keysOnIngest.status).toBe(404);
+    // The web console comes with the API (the api role), not with ingest.
+    const consoleOnApi = await http(`${main.url}/incidents/inc_1?team=acme`);
+    expect([consoleOnApi.status, consoleOnApi.text]).toEqual([200, expect.stringContaining('<div id="app"></div>')]);
+    expect((await http(`${ingest.url}/incidents/inc_1`)).status).toBe(404);
     const eventsOnEvaluator = await send(evaluator.url, ndjson([{ a: 1 }]), ingestKey);
     expect(eventsOnEvaluator.status).toBe(404);
     const ri = await http(`${ingest.url}/readyz`);
