@@ -82,6 +82,11 @@ export interface CoreContext {
 export interface KeelModule {
   name: string;
   routes?: AnyRoute[];
+  /**
+   * Whether a process without the api role serves these routes too (health, metrics, ingest);
+   * other modules' routes are served by api processes only.
+   */
+  servedByEveryRole?: boolean;
   readiness?: ReadinessCheck[];
   /** Starts background work (processors, evaluators); called once after every module is built. */
   start?(): Promise<void>;

@@ -61,13 +61,6 @@ interface PagingLease {
   assertHeld?(db: Transaction<Database>): Promise<void>;
 }
 
-const modules = new WeakMap<CoreContext, PagingModule>();
-
-/** The paging module of a running Keel (for wiring other domains, and for tests). */
-export function pagingOf(ctx: CoreContext): PagingModule | undefined {
-  return modules.get(ctx);
-}
-
 export function pagingModule(ctx: CoreContext): PagingModule {
   const { store, clock, bus, logger, config } = ctx;
   const cfg = config.paging;
@@ -233,7 +226,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     await loops;
   };
 
-  const mod: PagingModule = {
+  return {
     name: 'paging',
     routes,
     incidents,
@@ -256,6 +249,4 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       await loops;
     },
   };
-  modules.set(ctx, mod);
-  return mod;
 }

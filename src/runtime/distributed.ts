@@ -14,7 +14,6 @@ import { NoLeadership, PostgresLeadership, newHolderId, type Leadership } from '
 import { logRetentionLoop } from '../cluster/log-retention.js';
 import { startMembership } from '../cluster/membership.js';
 import { registerClusterGauges } from '../cluster/metrics.js';
-import { clusterRoutes, doctorRoutes } from '../cluster/routes.js';
 import { agreeOnSetting } from '../cluster/settings.js';
 import { SharedQuotas } from '../cluster/shared-quotas.js';
 import { Bus } from '../core/bus.js';
@@ -31,6 +30,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import type { ReadinessCheck } from '../telemetry/routes.js';
 import { composeKeel } from './compose.js';
+import type { DomainModules } from './modules.js';
 import { roleLabel } from './roles.js';
 import { VERSION } from './version.js';
 
@@ -48,6 +48,8 @@ export interface DistributedOptions {
 export interface DistributedInstance {
   app: FastifyInstance;
   ctx: CoreContext;
+  /** The domain modules: typed handles for tests. */
+  modules: DomainModules;
   store: Store;
   log: JetStreamEventLog;
   metrics: KeelMetrics;
@@ -186,10 +188,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       readiness,
       logReadiness: roles.ingest || roles.worker || roles.api,
       describe: () => ({ role, holder, leads: leadership.held() }),
-      extraRoutes: () => [
-        ...doctorRoutes({ facts }),
-        ...clusterRoutes({ store, partitions: config.nats.partitions, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix }),
-      ],
+      cluster: { facts, stream: { partitions: config.nats.partitions, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix } },
       ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
     });
   } catch (e) {
@@ -219,6 +218,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   return {
     app: keel.app,
     ctx,
+    modules: keel.modules,
     store,
     log: jlog,
     metrics,
