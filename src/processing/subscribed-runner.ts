@@ -13,7 +13,7 @@ import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js
 import { CountedBatches } from './counted-batches.js';
 import { lockPosition, readPosition, writePosition } from './positions.js';
 import { ReadAgain, SUBSCRIBED_GATHER_MS } from './gathering.js';
-import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './processor.js';
+import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './batch-processor.js';
 import { observe, type PartitionWatch } from './progress-watchdog.js';
 
 const DEFAULT_STALL_MS = 15_000;
