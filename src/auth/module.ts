@@ -5,7 +5,7 @@
  */
 import { Counter } from 'prom-client';
 import type { Authenticator } from '../api/server.js';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { Accounts } from './accounts.js';
 import { createAuthenticator } from './authenticator.js';
 import { authRoutes } from './routes.js';

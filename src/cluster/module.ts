@@ -2,7 +2,7 @@
  * The operations routes about the deployment itself: `keel doctor` in both modes and, in the
  * distributed mode, the cluster's processes and leaderships. Each mode says what it knows.
  */
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import type { DoctorFacts } from './doctor-checks.js';
 import { clusterRoutes, doctorRoutes } from './routes.js';
 

@@ -3,7 +3,7 @@
  * serve the API (a worker or evaluator only) build nothing here.
  */
 import type { KeelConfig } from '../core/config.js';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { InlineParser, ThreadedParser, type BatchParser } from './batch-parser.js';
 import { IngestService } from './ingest-service.js';
 import type { IngestLimits } from './limits.js';

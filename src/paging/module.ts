@@ -6,7 +6,7 @@
  * incidents/, escalation/, notify/, oncall/ and integrations/.
  */
 import type { Transaction } from 'kysely';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import type { Database } from '../store/schema.js';
 import { AfterCommit } from '../incidents/after-commit.js';
 import { ActionItems } from '../incidents/action-items.js';

@@ -5,7 +5,7 @@
  * keep the exactly-once contract: results and position commit in one transaction, and a batch at
  * or below the committed position is never processed again.
  */
-import type { CoreContext } from '../core/context.js';
+import type { CoreContext } from '../module/context.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './batch-processor.js';
 import { DEFAULT_GATHER_MS, ReadAgain } from './gathering.js';

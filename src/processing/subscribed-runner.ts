@@ -8,7 +8,7 @@
  * stored at a new position is recognised by its id (counted-batches.ts). Nothing is counted twice
  * and nothing is skipped.
  */
-import type { CoreContext } from '../core/context.js';
+import type { CoreContext } from '../module/context.js';
 import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js';
 import { CountedBatches } from './counted-batches.js';
 import { lockPosition, readPosition, writePosition } from './positions.js';

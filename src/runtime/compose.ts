@@ -14,7 +14,7 @@ import type { Leadership } from '../cluster/leadership.js';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
-import type { CoreContext, KeelModule, Roles } from '../core/context.js';
+import type { CoreContext, KeelModule, Roles } from '../module/context.js';
 import { DefinitionsService } from '../definitions/definitions-service.js';
 import { KindRegistry } from '../definitions/kinds.js';
 import type { QuotaGate } from '../ingest/quotas.js';

@@ -19,7 +19,7 @@ import { SharedQuotas } from '../cluster/shared-quotas.js';
 import { Bus } from '../core/bus.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
-import type { CoreContext, Roles } from '../core/context.js';
+import type { CoreContext, Roles } from '../module/context.js';
 import { KeelError } from '../core/errors.js';
 import { LocalQuotas, type QuotaGate } from '../ingest/quotas.js';
 import { redactNatsUrl } from '../log/jetstream/connection.js';

@@ -10,7 +10,7 @@ import { LocalLeadership, newHolderId } from '../cluster/leadership.js';
 import { Bus } from '../core/bus.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
-import type { CoreContext } from '../core/context.js';
+import type { CoreContext } from '../module/context.js';
 import { LocalQuotas } from '../ingest/quotas.js';
 import { SqliteEventLog } from '../log/sqlite/sqlite-event-log.js';
 import { openSqliteStore, type Store } from '../store/store.js';

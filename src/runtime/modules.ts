@@ -8,7 +8,7 @@ import { backupModule } from '../backup/module.js';
 import { capacityModule } from '../capacity/module.js';
 import { clusterModule, type ClusterWiring } from '../cluster/module.js';
 import { complianceModule } from '../compliance/module.js';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { definitionsModule } from '../definitions/module.js';
 import { incidentEvidence } from '../incidents/evidence.js';
 import { ingestModule, type IngestModule } from '../ingest/module.js';

@@ -3,7 +3,7 @@
  * store and event log. Served by every role (a worker is scraped and probed too).
  */
 import type { Authenticator } from '../api/server.js';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { metricsAccess } from './metrics-access.js';
 import { telemetryRoutes, type ReadinessCheck } from './routes.js';
 

@@ -9,7 +9,7 @@ import { DefinitionsService } from '../../src/definitions/definitions-service.js
 import { pagingModule } from '../../src/paging/module.js';
 import { serviceKind } from '../../src/services/service-kind.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
-import type { CoreContext } from '../../src/core/context.js';
+import type { CoreContext } from '../../src/module/context.js';
 import { startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
 

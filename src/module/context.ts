@@ -18,12 +18,12 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import type { ReadinessCheck } from '../telemetry/routes.js';
-import type { Bus } from './bus.js';
-import type { Clock } from './clock.js';
-import type { KeelConfig } from './config.js';
-import type { SealedColumns } from './sealed-columns.js';
-import type { SecretKeyring } from './secret-keyring.js';
-import type { SecretBox } from './secrets.js';
+import type { Bus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import type { KeelConfig } from '../core/config.js';
+import type { SealedColumns } from '../core/sealed-columns.js';
+import type { SecretKeyring } from '../core/secret-keyring.js';
+import type { SecretBox } from '../core/secrets.js';
 
 /** Which roles this process runs (the embedded default runs them all). */
 export interface Roles {
