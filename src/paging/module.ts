@@ -32,6 +32,7 @@ import { SecretStore } from '../notify/secret-store.js';
 import { SmtpSettingsStore } from '../notify/smtp-settings.js';
 import { userKind } from '../notify/user-kind.js';
 import { OncallService } from '../oncall/oncall-service.js';
+import { IcalFeeds } from '../oncall/ical-feeds.js';
 import { oncallRoutes } from '../oncall/routes.js';
 import { scheduleKind } from '../oncall/schedule-kind.js';
 import { maintenanceWindowKind, routeKind, silenceKind } from '../routing/kinds.js';
@@ -133,7 +134,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       secrets: secretStore,
       smtp,
     }),
-    ...oncallRoutes({ store, clock, oncall, keys: ctx.keys, publicUrl }),
+    ...oncallRoutes({ clock, oncall, feeds: new IcalFeeds(store, clock), keys: ctx.keys, publicUrl }),
     ...integrationRoutes({ store, logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
     ...routingRoutes({ store, clock }),
     ...definitionResource(d, { kind: 'Schedule', path: '/v1/schedules', tag: 'oncall', noun: 'schedule', read: 'oncall:read', write: 'paging:write' }),
