@@ -8,7 +8,7 @@
 import type { CoreContext } from '../module/context.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './batch-processor.js';
-import { DEFAULT_GATHER_MS, ReadAgain } from './gathering.js';
+import { DEFAULT_GATHER_MS, ReadAgain, drainPositions } from './gathering.js';
 import { readPosition, writePosition } from './positions.js';
 import { runSubscribedProcessor } from './subscribed-runner.js';
 
@@ -96,17 +96,7 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
 
   return {
     positions: () => new Map(positions),
-    drain: async (timeoutMs = 30_000) => {
-      const stats = await log.stats();
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const done = stats.lastPositions.every((target, p) => (positions.get(p) ?? 0) >= target);
-        if (done) return;
-        if (Date.now() > deadline) throw new Error(`processor ${processor.name} did not catch up within ${timeoutMs} ms`);
-        wake?.();
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
+    drain: (timeoutMs = 30_000) => drainPositions(log, positions, processor.name, timeoutMs, 10, () => wake?.()),
     stop: async () => {
       stopped = true;
       unsubscribe();

@@ -11,6 +11,7 @@ import { KeelClient } from '../client.js';
 import { UsageError, port, positiveInt, time } from '../args.js';
 import { answer, clientOf, globals } from '../context.js';
 import { printFields, printJson, printTable } from '../output.js';
+import { readStdinValue } from '../read-secret.js';
 import { registerIncidents } from './incidents.js';
 
 interface Person {
@@ -23,12 +24,6 @@ const who = (p: Person | null | undefined) => (p ? `${p.name} <${p.email}>` : '(
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
 function registerOncall(program: Command): void {
@@ -252,7 +247,7 @@ function registerPagingSettings(program: Command): void {
     .option('--value <value>', 'the value (visible in shell history; prefer standard input)')
     .option('--from-file <file>', 'read the value from a file')
     .action(async (name: string, opts: { value?: string; fromFile?: string }, cmd: Command) => {
-      const value = opts.value ?? (opts.fromFile ? readFileSync(opts.fromFile, 'utf8').replace(/\r?\n$/, '') : await readStdin());
+      const value = opts.value ?? (opts.fromFile ? readFileSync(opts.fromFile, 'utf8').replace(/\r?\n$/, '') : await readStdinValue());
       if (!value) throw new UsageError('the secret value is empty');
       const res = await clientOf(cmd).call<{ name: string; created: boolean }>('POST', '/v1/paging/secrets', { body: { name, value } });
       if (globals(cmd).json) return printJson(res);
@@ -287,7 +282,7 @@ function registerPagingSettings(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .requiredOption('--from <address>', 'sender, e.g. "Keel <keel@example.com>"')
     .action(async (opts: { host: string; port: number; secure?: boolean; requireTls?: boolean; user?: string; passwordStdin?: boolean; from: string }, cmd: Command) => {
-      const password = opts.passwordStdin ? await readStdin() : undefined;
+      const password = opts.passwordStdin ? await readStdinValue() : undefined;
       const res = await clientOf(cmd).call('PUT', '/v1/paging/smtp', {
         body: {
           host: opts.host,
