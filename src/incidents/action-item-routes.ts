@@ -6,6 +6,7 @@ import { ACTION_STATUSES, type ActionItems, type ActionStatus } from './action-i
 import type { IncidentQueries } from './incident-queries.js';
 import type { IncidentService } from './incident-service.js';
 import { idParam } from './route-params.js';
+import { actionItemListSchema, actionItemSchema } from './schemas.js';
 
 export function actionItemRoutes(deps: { incidents: IncidentService; actions: ActionItems; queries: IncidentQueries }): AnyRoute[] {
   const { incidents, actions, queries } = deps;
@@ -17,7 +18,7 @@ export function actionItemRoutes(deps: { incidents: IncidentService; actions: Ac
       tags: ['incidents'],
       permission: 'incidents:read',
       params: idParam,
-      responses: [{ status: 200, description: 'Action items' }],
+      responses: [{ status: 200, description: 'Action items', schema: actionItemListSchema }],
       handler: async ({ params, principal }) => {
         const i = await queries.require(principal.tenant, params.id);
         return { action_items: await queries.listActionItems(i.tenant, { incidentId: i.id }) };
@@ -32,7 +33,7 @@ export function actionItemRoutes(deps: { incidents: IncidentService; actions: Ac
       audit: 'incidents.action_item',
       params: idParam,
       body: z.object({ title: z.string().min(1).max(500), owner: z.string().min(1).max(320).optional() }).strict(),
-      responses: [{ status: 201, description: 'The action item' }],
+      responses: [{ status: 201, description: 'The action item', schema: actionItemSchema }],
       handler: async ({ params, body, principal, audit }) => {
         const owner = body.owner ? await queries.person(principal.tenant, body.owner, 'owner') : null;
         const item = await incidents.inTransaction(async (trx, fx) => {
@@ -54,7 +55,7 @@ export function actionItemRoutes(deps: { incidents: IncidentService; actions: Ac
       body: z
         .object({ title: z.string().min(1).max(500).optional(), status: z.enum(ACTION_STATUSES).optional(), owner: z.string().min(1).max(320).nullable().optional() })
         .strict(),
-      responses: [{ status: 200, description: 'The action item' }],
+      responses: [{ status: 200, description: 'The action item', schema: actionItemSchema }],
       handler: async ({ params, body, principal, audit }) => {
         const owner = body.owner === undefined ? undefined : body.owner === null ? null : await queries.person(principal.tenant, body.owner, 'owner');
         const item = await incidents.inTransaction(async (trx) => {
@@ -77,7 +78,7 @@ export function actionItemRoutes(deps: { incidents: IncidentService; actions: Ac
           owner: z.string().max(320).optional(),
         })
         .strict(),
-      responses: [{ status: 200, description: 'Action items' }],
+      responses: [{ status: 200, description: 'Action items', schema: actionItemListSchema }],
       handler: async ({ query, principal }) => {
         const status = query.status ?? 'open,in_progress';
         return {

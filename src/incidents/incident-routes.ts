@@ -8,6 +8,7 @@ import { OPEN_STATES, ROLES, SEVERITIES, type IncidentRole, type IncidentService
 import { idParam } from './route-params.js';
 import { incidentView } from './views.js';
 import type { Clock } from '../core/clock.js';
+import { incidentDetailSchema, incidentListSchema, incidentSchema, rolesSchema, timelineSchema } from './schemas.js';
 
 const noteBody = z.object({ note: z.string().max(5000).optional() }).strict();
 
@@ -71,7 +72,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       audit: `incidents.${action}`,
       params: idParam,
       responses: [
-        { status: 200, description: 'The incident after the change' },
+        { status: 200, description: 'The incident after the change', schema: incidentSchema },
         { status: 409, description: 'Not allowed from the current state (or no postmortem yet, for close)' },
       ],
       handler: async ({ params, principal, request, audit }) => {
@@ -93,7 +94,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       tags: ['incidents'],
       permission: 'incidents:read',
       query: listQuery,
-      responses: [{ status: 200, description: 'Incidents, newest first' }],
+      responses: [{ status: 200, description: 'Incidents, newest first', schema: incidentListSchema }],
       handler: async ({ query, principal }) => {
         const state = query.state ?? 'open';
         const states = state === 'all' ? undefined : state === 'open' ? [...OPEN_STATES] : (state.split(',') as IncidentState[]);
@@ -117,7 +118,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       audit: 'incidents.declare',
       body: declareBody,
       responses: [
-        { status: 201, description: 'The incident' },
+        { status: 201, description: 'The incident', schema: incidentDetailSchema },
         { status: 400, description: 'Unknown service, policy or commander' },
       ],
       handler: async ({ body, principal, audit }) => {
@@ -147,7 +148,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       tags: ['incidents'],
       permission: 'incidents:read',
       params: idParam,
-      responses: [{ status: 200, description: 'The incident' }],
+      responses: [{ status: 200, description: 'The incident', schema: incidentDetailSchema }],
       handler: async ({ params, principal }) => queries.detail(await queries.require(principal.tenant, params.id)),
     }),
     defineRoute({
@@ -159,7 +160,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       audit: 'incidents.update',
       params: idParam,
       body: z.object({ title: z.string().min(1).max(300).optional(), summary: z.string().max(10_000).optional(), severity: z.enum(SEVERITIES).optional() }).strict(),
-      responses: [{ status: 200, description: 'The incident' }],
+      responses: [{ status: 200, description: 'The incident', schema: incidentSchema }],
       handler: async ({ params, body, principal, audit }) => {
         const { before, after } = await incidents.inTransaction(async (trx, fx) => {
           const i = await incidents.require(trx, principal.tenant, params.id);
@@ -181,7 +182,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       permission: 'incidents:read',
       params: idParam,
       query: z.object({ type: z.string().max(200).optional().describe('Comma-separated entry types, e.g. notification,state') }).strict(),
-      responses: [{ status: 200, description: 'Entries, oldest first' }],
+      responses: [{ status: 200, description: 'Entries, oldest first', schema: timelineSchema }],
       handler: async ({ params, query, principal }) => {
         const i = await queries.require(principal.tenant, params.id);
         const types = query.type ? (query.type.split(',').map((s) => s.trim()) as never[]) : undefined;
@@ -220,7 +221,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       summary: 'Assign an incident role (commander, communications, scribe)',
       ...roleRoute,
       body: z.object({ user: z.string().min(1).max(320).describe('User name, email or user id') }).strict(),
-      responses: [{ status: 200, description: 'The roles after the change' }],
+      responses: [{ status: 200, description: 'The roles after the change', schema: rolesSchema }],
       handler: async ({ params, body, principal, audit }) => {
         const person = await queries.person(principal.tenant, body.user, 'user');
         return assignRole(principal, params.id, params.role, person, audit);
@@ -231,7 +232,7 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
       url: '/v1/incidents/:id/roles/:role',
       summary: 'Unassign an incident role',
       ...roleRoute,
-      responses: [{ status: 200, description: 'The roles after the change' }],
+      responses: [{ status: 200, description: 'The roles after the change', schema: rolesSchema }],
       handler: async ({ params, principal, audit }) => {
         return assignRole(principal, params.id, params.role, null, audit);
       },

@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { fieldError } from '../core/errors.js';
 import { timeParam, timeText } from '../core/time-input.js';
 import type { IncidentQueries } from './incident-queries.js';
+import { incidentMetricsSchema } from './schemas.js';
 
 export function incidentMetricsRoutes(deps: { clock: Clock; queries: IncidentQueries }): AnyRoute[] {
   const { clock, queries } = deps;
@@ -22,7 +23,7 @@ export function incidentMetricsRoutes(deps: { clock: Clock; queries: IncidentQue
           service: z.string().max(200).optional(),
         })
         .strict(),
-      responses: [{ status: 200, description: 'Metrics over incidents opened in the range' }],
+      responses: [{ status: 200, description: 'Metrics over incidents opened in the range', schema: incidentMetricsSchema }],
       handler: async ({ query, principal }) => {
         const now = clock.now();
         const to = timeParam('to', query.to, now, now);

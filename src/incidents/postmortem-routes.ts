@@ -7,6 +7,7 @@ import type { IncidentQueries } from './incident-queries.js';
 import { MAX_POSTMORTEM_BYTES, postmortemBody, postmortemView } from './postmortem-body.js';
 import type { PostmortemService } from './postmortem-service.js';
 import { idParam } from './route-params.js';
+import { postmortemSchema } from './schemas.js';
 
 export function postmortemRoutes(deps: { queries: IncidentQueries; postmortems: PostmortemService }): AnyRoute[] {
   const { queries, postmortems } = deps;
@@ -23,7 +24,7 @@ export function postmortemRoutes(deps: { queries: IncidentQueries; postmortems: 
       params: idParam,
       query: z.object({ force: z.enum(['true', 'false']).default('false').describe('Replace an edited postmortem') }).strict(),
       responses: [
-        { status: 201, description: 'The postmortem', contentType: 'application/json' },
+        { status: 201, description: 'The postmortem', contentType: 'application/json', schema: postmortemSchema },
         { status: 409, description: 'The stored postmortem was edited (regenerate with force=true)' },
       ],
       handler: async ({ params, query, principal, audit }) => {
@@ -44,7 +45,7 @@ export function postmortemRoutes(deps: { queries: IncidentQueries; postmortems: 
       params: idParam,
       rawBody: { contentTypes: ['text/markdown', 'application/json'], bodyLimit: MAX_POSTMORTEM_BYTES + 1024 },
       responses: [
-        { status: 200, description: 'The postmortem' },
+        { status: 200, description: 'The postmortem', schema: postmortemSchema },
         { status: 400, description: 'Empty, too large, or not UTF-8 Markdown' },
         { status: 415, description: 'Neither text/markdown nor application/json' },
       ],
@@ -64,7 +65,7 @@ export function postmortemRoutes(deps: { queries: IncidentQueries; postmortems: 
       permission: 'incidents:read',
       params: idParam,
       responses: [
-        { status: 200, description: 'The postmortem' },
+        { status: 200, description: 'The postmortem', schema: postmortemSchema },
         { status: 404, description: 'None written yet' },
       ],
       handler: async ({ params, principal }) => {
