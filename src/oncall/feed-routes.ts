@@ -11,6 +11,7 @@ import type { Person } from './directory.js';
 import { renderIcal } from './ical.js';
 import type { IcalFeeds } from './ical-feeds.js';
 import type { OncallService, PersonShift } from './oncall-service.js';
+import { feedListSchema, newFeedSchema, revokedFeedSchema } from './schemas.js';
 
 const DAY = 86_400_000;
 
@@ -95,7 +96,7 @@ export function feedRoutes(deps: { clock: Clock; oncall: OncallService; feeds: I
       permission: 'paging:write',
       audit: 'oncall.feed.create',
       params: z.object({ id: z.string().min(1).max(200) }).strict(),
-      responses: [{ status: 201, description: 'The feed URL' }],
+      responses: [{ status: 201, description: 'The feed URL', schema: newFeedSchema }],
       handler: async ({ params, principal, audit }) => {
         await oncall.requireSchedule(principal.tenant, params.id);
         const { id, token } = await feeds.create(principal.tenant, 'schedule', params.id, principal.actor);
@@ -111,7 +112,7 @@ export function feedRoutes(deps: { clock: Clock; oncall: OncallService; feeds: I
       permission: 'paging:write',
       audit: 'oncall.feed.create',
       params: z.object({ id: z.string().min(1).max(320) }).strict(),
-      responses: [{ status: 201, description: 'The feed URL' }],
+      responses: [{ status: 201, description: 'The feed URL', schema: newFeedSchema }],
       handler: async ({ params, principal, audit }) => {
         const p = await oncall.person(principal.tenant, params.id);
         const target = p.id ?? p.email;
@@ -126,7 +127,7 @@ export function feedRoutes(deps: { clock: Clock; oncall: OncallService; feeds: I
       summary: 'Calendar feeds (tokens are never shown again)',
       tags: ['oncall'],
       permission: 'paging:read',
-      responses: [{ status: 200, description: 'Feeds' }],
+      responses: [{ status: 200, description: 'Feeds', schema: feedListSchema }],
       handler: async ({ principal }) => {
         const list = await feeds.list(principal.tenant);
         return { feeds: list.map((f) => ({ id: f.id, kind: f.kind, target: f.target, created_at: iso(f.createdAt), created_by: f.createdBy })) };
@@ -140,7 +141,7 @@ export function feedRoutes(deps: { clock: Clock; oncall: OncallService; feeds: I
       permission: 'paging:write',
       audit: 'oncall.feed.revoke',
       params: z.object({ id: z.string().min(1).max(100) }).strict(),
-      responses: [{ status: 200, description: 'Revoked' }],
+      responses: [{ status: 200, description: 'Revoked', schema: revokedFeedSchema }],
       handler: async ({ params, principal, audit }) => {
         await feeds.revoke(principal.tenant, params.id);
         audit({ target: `ical-feed/${params.id}` });

@@ -6,6 +6,7 @@ import { fieldError } from '../core/errors.js';
 import { iso, timeParam, timeText } from '../core/time-input.js';
 import type { OncallService } from './oncall-service.js';
 import { personView } from './views.js';
+import { overrideListSchema, overrideSchema, removedOverrideSchema } from './schemas.js';
 
 export function overrideRoutes(deps: { clock: Clock; oncall: OncallService }): AnyRoute[] {
   const { clock, oncall } = deps;
@@ -18,7 +19,7 @@ export function overrideRoutes(deps: { clock: Clock; oncall: OncallService }): A
       permission: 'oncall:read',
       params: z.object({ id: z.string().min(1).max(200) }).strict(),
       query: z.object({ all: z.enum(['true', 'false']).optional() }).strict(),
-      responses: [{ status: 200, description: 'Overrides' }],
+      responses: [{ status: 200, description: 'Overrides', schema: overrideListSchema }],
       handler: async ({ params, query, principal }) => {
         await oncall.requireSchedule(principal.tenant, params.id);
         const list = await oncall.overrides(principal.tenant, params.id, query.all === 'true' ? undefined : clock.now());
@@ -40,7 +41,7 @@ export function overrideRoutes(deps: { clock: Clock; oncall: OncallService }): A
       audit: 'oncall.override.create',
       params: z.object({ id: z.string().min(1).max(200) }).strict(),
       body: z.object({ user: z.string().min(1).max(320).describe('User name, email or user id'), start: timeText, end: timeText }).strict(),
-      responses: [{ status: 201, description: 'The override' }],
+      responses: [{ status: 201, description: 'The override', schema: overrideSchema }],
       handler: async ({ params, body, principal, audit }) => {
         const p = await oncall.person(principal.tenant, body.user);
         if (!p.id) throw fieldError('user', `"${body.user}" has no user record yet`, 'unknown user');
@@ -60,7 +61,7 @@ export function overrideRoutes(deps: { clock: Clock; oncall: OncallService }): A
       permission: 'paging:write',
       audit: 'oncall.override.delete',
       params: z.object({ id: z.string().min(1).max(200), override: z.string().min(1).max(100) }).strict(),
-      responses: [{ status: 200, description: 'The removed override' }],
+      responses: [{ status: 200, description: 'The removed override', schema: removedOverrideSchema }],
       handler: async ({ params, principal, audit }) => {
         const o = await oncall.removeOverride(principal.tenant, params.id, params.override);
         audit({ target: `schedule/${params.id}/override/${o.id}`, before: o });

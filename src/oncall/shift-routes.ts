@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { iso, timeParam, timeText } from '../core/time-input.js';
 import type { OncallService } from './oncall-service.js';
 import { personView, shiftView } from './views.js';
+import { oncallNowSchema, personShiftsSchema, scheduleShiftsSchema } from './schemas.js';
 
 const DAY = 86_400_000;
 
@@ -25,7 +26,7 @@ export function shiftRoutes(deps: { clock: Clock; oncall: OncallService }): AnyR
       tags: ['oncall'],
       permission: 'oncall:read',
       query: z.object({ at: timeText.optional().describe('When (RFC 3339, date, epoch ms, now-24h or 7d); default now'), schedule: z.string().max(200).optional() }).strict(),
-      responses: [{ status: 200, description: 'On call per schedule, until when' }],
+      responses: [{ status: 200, description: 'On call per schedule, until when', schema: oncallNowSchema }],
       handler: async ({ query, principal }) => {
         const at = timeParam('at', query.at, clock.now(), clock.now());
         const names = query.schedule ? [query.schedule] : await oncall.scheduleNamesOf(principal.tenant);
@@ -54,7 +55,7 @@ export function shiftRoutes(deps: { clock: Clock; oncall: OncallService }): AnyR
       permission: 'oncall:read',
       params: z.object({ id: z.string().min(1).max(200) }).strict(),
       query: rangeQuery,
-      responses: [{ status: 200, description: 'Shifts and gaps' }],
+      responses: [{ status: 200, description: 'Shifts and gaps', schema: scheduleShiftsSchema }],
       handler: async ({ params, query, principal }) => {
         const at = timeParam('at', query.at, clock.now(), clock.now());
         const until = timeParam('until', query.until, at + 7 * DAY, clock.now());
@@ -70,7 +71,7 @@ export function shiftRoutes(deps: { clock: Clock; oncall: OncallService }): AnyR
       permission: 'oncall:read',
       params: z.object({ id: z.string().min(1).max(320) }).strict(),
       query: rangeQuery,
-      responses: [{ status: 200, description: 'Shifts' }],
+      responses: [{ status: 200, description: 'Shifts', schema: personShiftsSchema }],
       handler: async ({ params, query, principal }) => {
         const at = timeParam('at', query.at, clock.now(), clock.now());
         const until = timeParam('until', query.until, at + 7 * DAY, clock.now());

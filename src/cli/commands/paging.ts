@@ -12,15 +12,12 @@ import { UsageError, port, positiveInt, time } from '../args.js';
 import { answer, clientOf, globals } from '../context.js';
 import { printFields, printJson, printTable } from '../output.js';
 import { readStdinValue } from '../read-secret.js';
+import type { OncallNowAnswer, OverrideAnswer, OverrideListAnswer, PersonAnswer, ScheduleShiftsAnswer } from '../../oncall/schemas.js';
 import { registerIncidents } from './incidents.js';
 
-interface Person {
-  handle: string | null;
-  email: string;
-  name: string;
-}
-
-const who = (p: Person | null | undefined) => (p ? `${p.name} <${p.email}>` : '(nobody)');
+// Answer types come from the on-call routes' response schemas (src/oncall/schemas.ts).
+/** A person as answers name them; an override's person who left the tenant is only a user id. */
+const who = (p: PersonAnswer | { user_id: string } | null | undefined) => (!p ? '(nobody)' : 'email' in p ? `${p.name} <${p.email}>` : p.user_id);
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -35,7 +32,7 @@ function registerOncall(program: Command): void {
     .option('-s, --schedule <schedule>', 'only this schedule')
     .option('--at <time>', 'at this time instead of now (a date, RFC 3339, 7d or now-1h)', time)
     .action(async (opts: { schedule?: string; at?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ oncall: { schedule: string; on_call: Person | null; source: string | null; until: string | null; next: { user: Person; start: string } | null }[] }>(
+      const res = await clientOf(cmd).call<OncallNowAnswer>(
         'GET',
         '/v1/oncall',
         { query: { schedule: opts.schedule, at: opts.at } },
@@ -54,7 +51,7 @@ function registerOncall(program: Command): void {
     .option('--at <time>', 'start (a date, RFC 3339 or now+1h; default now)', time)
     .option('--until <time>', 'end (a date, RFC 3339 or now+1h; default 7 days after start)', time)
     .action(async (schedule: string, opts: { at?: string; until?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ time_zone: string; shifts: { user: Person; start: string; end: string; source: string }[]; gaps: { start: string; end: string }[] }>(
+      const res = await clientOf(cmd).call<ScheduleShiftsAnswer>(
         'GET',
         `/v1/schedules/${encodeURIComponent(schedule)}/oncall`,
         { query: { at: opts.at, until: opts.until } },
@@ -77,7 +74,7 @@ function registerOncall(program: Command): void {
     .requiredOption('--start <time>', 'a date, RFC 3339 or now+1h', time)
     .requiredOption('--end <time>', 'a date, RFC 3339 or now+1h', time)
     .action(async (schedule: string, opts: { user: string; start: string; end: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ id: string; user: Person; start: string; end: string }>('POST', `/v1/schedules/${encodeURIComponent(schedule)}/overrides`, { body: opts });
+      const res = await clientOf(cmd).call<OverrideAnswer>('POST', `/v1/schedules/${encodeURIComponent(schedule)}/overrides`, { body: opts });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`override ${res.id}: ${who(res.user)} on call in ${schedule} from ${res.start} to ${res.end}\n`);
     });
@@ -87,7 +84,7 @@ function registerOncall(program: Command): void {
     .argument('<schedule>')
     .option('--all', 'past ones too')
     .action(async (schedule: string, opts: { all?: boolean }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ overrides: { id: string; user: Person; start: string; end: string; created_by: string }[] }>(
+      const res = await clientOf(cmd).call<OverrideListAnswer>(
         'GET',
         `/v1/schedules/${encodeURIComponent(schedule)}/overrides`,
         { query: { all: opts.all ? 'true' : undefined } },
