@@ -88,3 +88,20 @@ describe('incident answers match their declared schemas', () => {
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(expect.arrayContaining(['validation_failed', 'not_found', 'rate_limited', 'internal']));
   });
 });
+
+describe('incident metrics by service', () => {
+  it('counts only the pages of the service’s incidents when a service is given', async () => {
+    // A second incident, on no service, pages ann through the policy named directly.
+    const other = (await api('/v1/incidents', { json: { title: 'Batch job stuck', escalationPolicy: 'ann' } })).body as { number: number };
+    await waitFor('ann paged for the second incident', () => rx.requests.filter((x) => x.path === '/ann' && x.body?.incident?.number === other.number).length > 0);
+    const all = (await api('/v1/incidents/metrics?from=now-1d')).body as z.infer<typeof incidentMetricsSchema>;
+    expect(all.overall.incidents).toBe(2);
+    expect(all.on_call_load.map((l) => [l.user, l.pages])).toEqual([['ann@example.com', 2]]);
+    const shop = (await api('/v1/incidents/metrics?from=now-1d&service=shop')).body as z.infer<typeof incidentMetricsSchema>;
+    expect(shop.overall.incidents).toBe(1);
+    expect(shop.on_call_load.map((l) => [l.user, l.pages])).toEqual([['ann@example.com', 1]]);
+    const none = (await api('/v1/incidents/metrics?from=now-1d&service=nothing')).body as z.infer<typeof incidentMetricsSchema>;
+    expect(none.overall.incidents).toBe(0);
+    expect(none.on_call_load).toEqual([]);
+  });
+});
