@@ -15,6 +15,7 @@ import {
   revokedFeedSchema,
   scheduleShiftsSchema,
 } from '../../src/oncall/schemas.js';
+import { definitionListSchema, definitionViewSchema } from '../../src/definitions/schemas.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { applyOk, startPagingKeel } from '../helpers/paging.js';
 
@@ -55,6 +56,13 @@ describe('on-call answers match their declared schemas', () => {
     const o = (await answer(overrideSchema, '/v1/schedules/primary/overrides', { json: { user: 'ben', start: '2026-03-27T10:00:00Z', end: '2026-03-27T12:00:00Z' } }, 201)) as { id: string };
     await answer(overrideListSchema, '/v1/schedules/primary/overrides?all=true');
     await answer(removedOverrideSchema, `/v1/schedules/primary/overrides/${o.id}`, { method: 'DELETE' });
+  });
+
+  it('the schedule as a definition resource', async () => {
+    const list = (await answer(definitionListSchema, '/v1/schedules')) as z.infer<typeof definitionListSchema>;
+    expect(list.items.map((i) => [i.kind, i.name])).toEqual([['Schedule', 'primary']]);
+    await answer(definitionViewSchema, '/v1/schedules/primary');
+    await answer(definitionViewSchema, '/v1/paging/users/ann');
   });
 
   it('calendar feeds', async () => {
