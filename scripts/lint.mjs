@@ -45,7 +45,6 @@ const routeQueriesAllowed = new Map([
   ['src/routing/routes.ts', 'issue 11 phase B: src/routing is being changed by the paging-throughput work'],
   ['src/integrations/routes.ts', 'issue 11 phase B: moves with the paging area (item 2)'],
   ['src/capacity/routes.ts', 'issue 11 phase B: src/capacity is being extended on another branch'],
-  ['src/cluster/routes.ts', 'issue 11 phase B: the leader-tenures query moves to cluster/leadership.ts'],
 ]);
 /** Files that wire other folders' modules or routes besides src/runtime/modules.ts, with the reason. */
 const wiringAllowed = new Map([

@@ -4,6 +4,7 @@
  */
 import type { CoreContext, KeelModule } from '../module/context.js';
 import type { DoctorFacts } from './doctor-checks.js';
+import { currentLeaders, leaderTenures, listMembers } from './membership.js';
 import { clusterRoutes, doctorRoutes } from './routes.js';
 
 export interface ClusterWiring {
@@ -16,6 +17,14 @@ export interface ClusterWiring {
 export function clusterModule(ctx: CoreContext, w: ClusterWiring): KeelModule {
   return {
     name: 'cluster',
-    routes: [...doctorRoutes({ facts: w.facts }), ...(w.stream ? clusterRoutes({ store: ctx.store, ...w.stream }) : [])],
+    routes: [
+      ...doctorRoutes({ facts: w.facts }),
+      ...(w.stream
+        ? clusterRoutes({
+            reads: { members: () => listMembers(ctx.store), leaders: () => currentLeaders(ctx.store), tenures: (f) => leaderTenures(ctx.store, f) },
+            ...w.stream,
+          })
+        : []),
+    ],
   };
 }
