@@ -2,7 +2,7 @@
  * The web console served by Keel itself at `/` (same origin as the API, so the session cookie and
  * CSRF token work unchanged). Its routes only exist where the API does (the `api` role).
  */
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { consoleRoutes } from './routes.js';
 import { ConsoleFiles, defaultConsoleDir } from './static-files.js';
 

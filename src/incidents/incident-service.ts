@@ -6,19 +6,17 @@
  * (escalation starts on open and stops on acknowledge/resolve), and after commit the change is
  * published on the bus as `incident.changed`.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
-import type { Database } from '../store/schema.js';
+import type { Database, Db } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { AfterCommit } from './after-commit.js';
 import type { PagingMetrics } from './prometheus.js';
 import type { IncidentsTable } from './tables.js';
 import { appendTimeline, type TimelineInput } from './timeline.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export const INCIDENT_STATES = ['triggered', 'acknowledged', 'mitigated', 'resolved', 'closed'] as const;
 export type IncidentState = (typeof INCIDENT_STATES)[number];

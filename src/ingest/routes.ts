@@ -9,20 +9,7 @@ import { ingestRefusal } from './admission.js';
 import { INGEST_CONTENT_TYPES, type IngestService } from './ingest-service.js';
 import type { IngestLimits } from './limits.js';
 import { readEvents } from './read-events.js';
-
-const ingestAnswer = z.object({
-  accepted: z.number().int(),
-  rejected: z.number().int(),
-  errors: z.array(
-    z.object({
-      index: z.number().int(),
-      line: z.number().int().optional(),
-      field: z.string(),
-      reason: z.string(),
-      code: z.string(),
-    }),
-  ),
-});
+import { eventPageSchema, ingestAnswerSchema } from './schemas.js';
 
 const eventsQuery = z
   .object({
@@ -51,7 +38,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
         if (refusal) throw refusal;
       },
       responses: [
-        { status: 202, description: 'Accepted events are durable', schema: ingestAnswer },
+        { status: 202, description: 'Accepted events are durable', schema: ingestAnswerSchema },
         { status: 400, description: 'Malformed or empty body' },
         { status: 413, description: 'Body or event count over the limit' },
         { status: 415, description: 'Unsupported Content-Type or Content-Encoding' },
@@ -86,7 +73,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       query: eventsQuery,
       // A long poll may wait 60 s for events.
       timeoutMs: 90_000,
-      responses: [{ status: 200, description: 'A page of events' }],
+      responses: [{ status: 200, description: 'A page of events', schema: eventPageSchema }],
       handler: async ({ query, principal, request }) => {
         const fromTs = timeParam('from', query.from, undefined, deps.clock.now());
         const toTs = timeParam('to', query.to, undefined, deps.clock.now());

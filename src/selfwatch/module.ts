@@ -10,7 +10,7 @@
 import { statfsSync } from 'node:fs';
 import client from 'prom-client';
 import { AuditQuery } from '../audit/audit-query.js';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { certificateExpiry, configuredCertificates } from './certificates.js';
 
 /** The whole chain is read each time: often enough to page within the hour, rare enough to cost little. */

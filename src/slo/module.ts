@@ -3,7 +3,7 @@
  * the leader, the backfill, the burn-rate evaluator and counter pruning; plus the routes.
  */
 import type { Transaction } from 'kysely';
-import type { CoreContext, KeelModule, LeaderLease } from '../core/context.js';
+import type { CoreContext, KeelModule, LeaderLease } from '../module/context.js';
 import type { Database } from '../store/schema.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { SloAggregator } from './aggregator.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
-import type { Roles } from '../../src/core/context.js';
+import type { Roles } from '../../src/module/context.js';
 import { startDistributed, type DistributedInstance } from '../../src/runtime/distributed.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { runCliWithEnv } from '../helpers/cli.js';
