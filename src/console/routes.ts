@@ -53,7 +53,7 @@ export function consoleRoutes(files: ConsoleFiles): AnyRoute[] {
       permission: 'public',
       params: z.object({ file: z.string().max(100) }).strict(),
       responses: [
-        { status: 200, description: 'The file' },
+        { status: 200, description: 'The file (script, style sheet, font or image, by its extension)', contentType: 'application/octet-stream' },
         { status: 404, description: 'No such file' },
       ],
       handler: async ({ params, request, reply }) => {

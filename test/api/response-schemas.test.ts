@@ -9,7 +9,6 @@ import { startTestKeel, type TestKeel } from '../helpers/keel.js';
 
 const NOT_YET = [
   '/healthz',
-  '/metrics',
   '/readyz',
   '/v1/audit',
   '/v1/audit/verify',
@@ -21,19 +20,16 @@ const NOT_YET = [
   '/v1/definitions',
   '/v1/definitions/:kind/:name',
   '/v1/definitions/:kind/:name/history',
-  '/v1/export/prometheus-rules',
   '/v1/heartbeats',
   '/v1/incidents/:id/notifications',
   '/v1/integrations',
   '/v1/keys',
   '/v1/links',
   '/v1/log',
-  '/v1/oncall/users/:id/ical',
   '/v1/paging/alerts',
   '/v1/paging/people',
   '/v1/paging/secrets',
   '/v1/paging/smtp',
-  '/v1/schedules/:id/ical',
   '/v1/secrets/status',
   '/v1/session',
   '/v1/slo-backfills',
@@ -59,7 +55,8 @@ afterAll(async () => t?.close());
 
 describe('GET routes declare their answers', () => {
   it('every GET route has a 2xx response schema, except the ones not done yet', () => {
-    const gets = t.keel.routes.filter((r) => r.method === 'GET');
+    // JSON answers only: the console's pages and assets declare their HTML, script or style type.
+    const gets = t.keel.routes.filter((r) => r.method === 'GET' && r.responses.every((x) => x.status >= 300 || x.contentType === undefined || x.contentType === 'application/json'));
     const without = gets.filter((r) => !r.responses.some((x) => x.status >= 200 && x.status < 300 && x.schema)).map((r) => r.url);
     expect([...new Set(without)].sort()).toEqual(NOT_YET);
     // The incident, on-call and event answers are among the declared ones.
