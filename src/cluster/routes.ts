@@ -1,13 +1,14 @@
 /** GET /v1/doctor (durability and health checks) and GET /v1/cluster (processes and leaders). */
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
+import type { KeelModule } from '../core/context.js';
 import type { Store } from '../store/store.js';
 import { doctorChecks, type DoctorFacts } from './doctor-checks.js';
 import { currentLeaders, listMembers } from './membership.js';
 
 const checkSchema = z.object({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), message: z.string() });
 
-export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts> }): AnyRoute[] {
+export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts>; modules?: KeelModule[] }): AnyRoute[] {
   return [
     defineRoute({
       method: 'GET',
@@ -21,7 +22,7 @@ export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts> }): AnyRo
       responses: [{ status: 200, description: 'Checks', schema: z.object({ mode: z.string(), status: z.enum(['ok', 'warn', 'fail']), checks: z.array(checkSchema) }) }],
       handler: async () => {
         const facts = await deps.facts();
-        const checks = doctorChecks(facts);
+        const checks = [...doctorChecks(facts), ...(await Promise.all((deps.modules ?? []).map((m) => m.doctor?.() ?? []))).flat()];
         const status = checks.some((c) => c.status === 'fail') ? 'fail' : checks.some((c) => c.status === 'warn') ? 'warn' : 'ok';
         return { mode: facts.mode, status, checks };
       },

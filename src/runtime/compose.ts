@@ -83,7 +83,7 @@ export interface ComposeInput {
   /** Facts added to /readyz (role, leaderships held). */
   describe?: () => Record<string, unknown>;
   /** Routes of the composition root itself (cluster status, doctor). */
-  extraRoutes?: (ctx: CoreContext) => AnyRoute[];
+  extraRoutes?: (ctx: CoreContext, modules: KeelModule[]) => AnyRoute[];
   /** Listen (default true); tests may use `app.inject` instead. */
   listen?: boolean;
 }
@@ -188,14 +188,14 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       logReadiness: input.logReadiness,
       ...(input.describe ? { describe: input.describe } : {}),
     }),
-    ...(ingest ? ingestRoutes({ ingest, log, limits, metrics, clock }) : []),
+    ...(ingest ? ingestRoutes({ ingest, log, limits, metrics, clock, bus }) : []),
   ];
   if (roles.api) {
     routes.push(
       ...authRoutes({ keys, tenants, quotaDefaults: config.quota }),
       ...definitionRoutes({ definitions: ctx.definitions }),
       ...modules.flatMap((m) => m.routes ?? []),
-      ...(input.extraRoutes?.(ctx) ?? []),
+      ...(input.extraRoutes?.(ctx, modules) ?? []),
     );
   }
   const app = buildServer({

@@ -186,8 +186,8 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       readiness,
       logReadiness: roles.ingest || roles.worker || roles.api,
       describe: () => ({ role, holder, leads: leadership.held() }),
-      extraRoutes: () => [
-        ...doctorRoutes({ facts }),
+      extraRoutes: (_ctx, modules) => [
+        ...doctorRoutes({ facts, modules }),
         ...clusterRoutes({ store, partitions: config.nats.partitions, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix }),
       ],
       ...(opts.listen !== undefined ? { listen: opts.listen } : {}),

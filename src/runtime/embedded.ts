@@ -90,7 +90,7 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
     ...(opts.bootstrapKey !== undefined ? { bootstrapKey: opts.bootstrapKey } : {}),
     readiness: [{ name: 'state_store', check: () => store.ping() }],
     logReadiness: true,
-    extraRoutes: () => doctorRoutes({ facts: () => embeddedFacts({ log, config }) }),
+    extraRoutes: (_ctx, modules) => doctorRoutes({ facts: () => embeddedFacts({ log, config }), modules }),
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
   });
   opened.push(() => keel.close());

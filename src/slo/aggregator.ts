@@ -45,7 +45,16 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   private readonly writer: CounterWriter;
   private committedDeltas: FoldResult | undefined;
 
-  constructor(private readonly deps: { metrics: SloMetrics; maxBreakdownValues: number; logger: Logger; clock: Clock }) {
+  constructor(
+    private readonly deps: {
+      metrics: SloMetrics;
+      maxBreakdownValues: number;
+      logger: Logger;
+      clock: Clock;
+      /** Told of the batches whose counts just committed (Keel's own freshness SLO). */
+      onCounted?: (batches: LogBatch[]) => void;
+    },
+  ) {
     this.writer = new CounterWriter(deps.maxBreakdownValues);
   }
 
@@ -86,8 +95,9 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     this.committedDeltas = deltas;
   }
 
-  afterCommit(): void {
+  afterCommit(batches: LogBatch[] = []): void {
     this.writer.committed();
+    this.deps.onCounted?.(batches);
     const deltas = this.committedDeltas;
     this.committedDeltas = undefined;
     if (!deltas) return;
