@@ -121,6 +121,8 @@ export function selfDefinitionsYaml(slos: ResolvedSelfSlo[], options: { escalati
       `  name: ${SELF_SERVICE}`,
       'spec:',
       '  description: Keel itself (built in; docs/self-monitoring.md)',
+      // One incident per burning SLO and per alert about Keel: different failures, different fixes.
+      '  alertGrouping: {by: [slo, alertname]}',
       ...(options.escalationPolicy ? [`  escalationPolicy: ${options.escalationPolicy}`] : []),
     ].join('\n'),
   ];
