@@ -174,7 +174,8 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
       await resync();
       if (settings.enabled && paging.state !== 'ok') {
         ctx.logger.warn({ selfMonitoring: paging }, pagingMessage());
-        process.stderr.write(`\n!!! Keel self-monitoring: ${pagingMessage()} !!!\n\n`);
+        // Beside the log line, where an operator starting Keel sees it (not with logLevel: silent).
+        if (ctx.config.logLevel !== 'silent') process.stderr.write(`\n!!! Keel self-monitoring: ${pagingMessage()} !!!\n\n`);
       }
       recorder?.start();
       ctx.whileLeader('audit-verify', async (lease) => {
