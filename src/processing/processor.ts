@@ -38,6 +38,12 @@ export interface BatchProcessor<P = unknown> {
    * data it needs throws `ReadAgain`, and the runner reads the same batches again with data.
    */
   needsData?(): boolean;
+  /**
+   * Asked per batch by the embedded runner when `needsData` is true: false reads that batch's
+   * header only (the SLO aggregator for a tenant without SLOs, while Keel's own SLOs need
+   * keel-system's events). The same `ReadAgain` rule applies.
+   */
+  needsDataFor?(tenant: string): boolean;
 }
 
 export { DEFAULT_GATHER_MS, ReadAgain };
@@ -108,6 +114,7 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
               maxBatches: options.maxBatches ?? 64,
               maxBytes: options.maxBytes ?? 16 * 1024 * 1024,
               headersOnly: processor.readsData === false || processor.needsData?.() === false,
+              ...(processor.needsDataFor ? { dataFor: (tenant: string) => processor.needsDataFor!(tenant) } : {}),
             });
           } catch (err) {
             logger.error({ err, processor: processor.name, partition: p }, 'reading the event log failed');

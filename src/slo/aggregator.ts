@@ -78,6 +78,11 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     return this.snapshot.version < 0 || this.snapshot.tenants.size > 0;
   }
 
+  /** Only tenants with SLOs need their events read (Keel's own SLOs define some in keel-system). */
+  needsDataFor(tenant: string): boolean {
+    return this.snapshot.version < 0 || this.snapshot.tenants.has(tenant);
+  }
+
   async process(trx: Transaction<Database>, batches: LogBatch[], prepared?: Prepared): Promise<void> {
     this.writer.begin();
     await lockPartition(trx, batches[0]!.partition);
