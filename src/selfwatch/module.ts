@@ -105,6 +105,8 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
   // keel-system), or its name.
   let paging: { state: 'unset' | 'missing' | 'ok'; policy?: string } = { state: 'unset' };
   const sync = async () => {
+    // Disabled on a data dir that never had it: nothing to create or remove.
+    if (!settings.enabled && !(await ctx.tenants.get(SELF_TENANT))) return;
     await ctx.tenants.ensure(SELF_TENANT);
     const slos = resolveSelfSlos(settings);
     const policy = settings.escalationPolicy;
