@@ -151,6 +151,11 @@ selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerif
     expect(JSON.stringify(page.body.alerts)).toContain('ingest-availability');
     const incidents = await http(`${keel.url}/v1/incidents?service=keel&state=all`, { key: sk });
     expect(incidents.body.incidents.length).toBeGreaterThanOrEqual(1);
+    // That page is itself a notification delivered: Keel's notification SLOs count it.
+    await waitFor('the delivered page counted by notification-delivery and -latency', async () => {
+      const [delivery, latency] = [await sloEvents(keel, sk, 'notification-delivery'), await sloEvents(keel, sk, 'notification-latency')];
+      return delivery.total >= 1 && delivery.good === delivery.total && latency.total >= 1;
+    }, 30_000);
   }, 180_000);
 
   it('an audit entry altered behind Keel’s back opens an incident in keel-system with the runbook link', async () => {
