@@ -190,10 +190,17 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
     },
     stop: async () => {
       for (const u of unsubscribe) u();
-      await syncing;
-      await recorder?.stop();
+      // A shutdown never waits long on Keel's own bookkeeping: the last second of outcomes is
+      // worth less than a prompt exit (a log that cannot take them would hold the stop).
+      await bounded(syncing, 2_000);
+      if (recorder) await bounded(recorder.stop(), 2_000);
     },
   };
+}
+
+function bounded(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

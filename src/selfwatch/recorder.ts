@@ -31,6 +31,7 @@ export class SelfRecorder {
   private buffers = new Map<SelfSignal, Reservoir>();
   private flushing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly dropped: client.Counter<'signal'>;
   private readonly recorded: client.Counter<'signal'>;
 
@@ -83,6 +84,8 @@ export class SelfRecorder {
 
   start(): void {
     const tick = () => {
+      // A flush running while stop() was called must not schedule another after it.
+      if (this.stopped) return;
       this.timer = setTimeout(() => void this.flush().finally(tick), this.deps.flushIntervalMs);
       this.timer.unref();
     };
@@ -90,6 +93,7 @@ export class SelfRecorder {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
