@@ -161,10 +161,13 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
   const alertsLoop = async (lease: LeaderLease) => {
     const covered = [CERTIFICATE_EXPIRING, DISK_FILLING, CONSUMER_LAG, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING];
     while (!lease.signal.aborted) {
-      await selfAlerts
+      const round = selfAlerts
         .evaluate()
         .then((conditions) => selfAlerts.report(conditions, covered))
         .catch((err: unknown) => ctx.logger.warn({ err }, 'alerts about Keel could not be evaluated; retrying later'));
+      // A lost leadership or a shutdown does not wait for a slow source (the log's statistics):
+      // the round finishes on its own, and its signals are deduplicated.
+      await untilDoneOrAborted(round, lease.signal);
       await pause(settings.checkInterval, lease.signal);
     }
   };
@@ -196,6 +199,19 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
       if (recorder) await bounded(recorder.stop(), 2_000);
     },
   };
+}
+
+async function untilDoneOrAborted(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = () => resolve();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function bounded(work: Promise<void>, ms: number): Promise<void> {
