@@ -14,11 +14,12 @@ export interface ClusterWiring {
   stream?: { partitions: number; stream: string; subjectPrefix: string };
 }
 
-export function clusterModule(ctx: CoreContext, w: ClusterWiring): KeelModule {
+/** `modules`: every module of this process, read when `keel doctor` runs (their `doctor` checks). */
+export function clusterModule(ctx: CoreContext, w: ClusterWiring, modules: () => KeelModule[]): KeelModule {
   return {
     name: 'cluster',
     routes: [
-      ...doctorRoutes({ facts: w.facts }),
+      ...doctorRoutes({ facts: w.facts, moduleChecks: async () => (await Promise.all(modules().map((m) => m.doctor?.() ?? []))).flat() }),
       ...(w.stream
         ? clusterRoutes({
             reads: { members: () => listMembers(ctx.store), leaders: () => currentLeaders(ctx.store), tenures: (f) => leaderTenures(ctx.store, f) },

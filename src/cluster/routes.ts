@@ -1,6 +1,7 @@
 /** GET /v1/doctor (durability and health checks) and GET /v1/cluster (processes and leaders). */
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
+import type { DoctorCheck } from '../module/context.js';
 import { doctorChecks, type DoctorFacts } from './doctor-checks.js';
 import type { Member, Tenure } from './membership.js';
 
@@ -13,7 +14,8 @@ export interface ClusterReads {
 
 const checkSchema = z.object({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), message: z.string() });
 
-export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts> }): AnyRoute[] {
+/** `moduleChecks`: what the domains add to `keel doctor` (KeelModule.doctor), gathered by the caller. */
+export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts>; moduleChecks?: () => Promise<DoctorCheck[]> }): AnyRoute[] {
   return [
     defineRoute({
       method: 'GET',
@@ -27,7 +29,7 @@ export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts> }): AnyRo
       responses: [{ status: 200, description: 'Checks', schema: z.object({ mode: z.string(), status: z.enum(['ok', 'warn', 'fail']), checks: z.array(checkSchema) }) }],
       handler: async () => {
         const facts = await deps.facts();
-        const checks = doctorChecks(facts);
+        const checks = [...doctorChecks(facts), ...((await deps.moduleChecks?.()) ?? [])];
         const status = checks.some((c) => c.status === 'fail') ? 'fail' : checks.some((c) => c.status === 'warn') ? 'warn' : 'ok';
         return { mode: facts.mode, status, checks };
       },

@@ -1,5 +1,6 @@
 /** HTTP routes of ingest: send events, read them back. */
 import { z } from 'zod';
+import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { timeParam, timeText } from '../core/time-input.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
@@ -21,7 +22,14 @@ const eventsQuery = z
   })
   .strict();
 
-export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limits: IngestLimits; metrics: KeelMetrics; clock: Clock }): AnyRoute[] {
+declare module '../core/bus.js' {
+  interface BusEvents {
+    /** Every answer of `POST /v1/events` (refusals at admission and 401s included), for Keel's own SLOs. */
+    'ingest.answered': { tenant: string; status: number; latencyMs: number };
+  }
+}
+
+export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limits: IngestLimits; metrics: KeelMetrics; clock: Clock; bus?: Bus }): AnyRoute[] {
   return [
     defineRoute({
       method: 'POST',
@@ -60,6 +68,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       },
       onResponse: (request, reply) => {
         deps.metrics.ingestRequests.inc({ tenant: request.principal?.tenant ?? '', status: String(reply.statusCode) });
+        deps.bus?.emit('ingest.answered', { tenant: request.principal?.tenant ?? '', status: reply.statusCode, latencyMs: reply.elapsedTime });
       },
     }),
     defineRoute({

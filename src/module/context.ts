@@ -78,6 +78,13 @@ export interface CoreContext {
   whileLeader(name: string, fn: (lease: LeaderLease) => Promise<void>): void;
 }
 
+/** One line of `keel doctor` (GET /v1/doctor): ok, warn (works, but not as production needs), fail. */
+export interface DoctorCheck {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  message: string;
+}
+
 /** A domain's contribution to a running Keel: its routes, background work and readiness checks. */
 export interface KeelModule {
   name: string;
@@ -88,6 +95,8 @@ export interface KeelModule {
    */
   servedByEveryRole?: boolean;
   readiness?: ReadinessCheck[];
+  /** Checks the domain adds to `keel doctor`. */
+  doctor?(): Promise<DoctorCheck[]>;
   /** Starts background work (processors, evaluators); called once after every module is built. */
   start?(): Promise<void>;
   /** Stops background work; called before the adapters close. */

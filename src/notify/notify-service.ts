@@ -43,6 +43,8 @@ declare module '../core/bus.js' {
       userId: string | null;
       status: 'sent' | 'failed' | 'canceled';
       attempts: number;
+      /** From the job's creation (the page was decided) to this outcome, in ms (Keel's own SLOs). */
+      queuedMs: number;
     };
   }
 }
@@ -482,6 +484,7 @@ export class NotifyService {
           userId: job.user_id,
           status,
           attempts: attempt,
+          queuedMs: Math.max(0, now - job.created_at),
         });
       });
     });

@@ -32,6 +32,12 @@ export interface BatchProcessor<P = unknown> {
    * data it needs throws `ReadAgain`, and the runner reads the same batches again with data.
    */
   needsData?(): boolean;
+  /**
+   * Asked per batch by the embedded runner when `needsData` is true: false reads that batch's
+   * header only (the SLO aggregator for a tenant without SLOs, while Keel's own SLOs need
+   * keel-system's events). The same `ReadAgain` rule applies.
+   */
+  needsDataFor?(tenant: string): boolean;
 }
 
 export interface RunnerOptions {

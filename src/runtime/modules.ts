@@ -63,7 +63,7 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
     selfWatchModule(ctx),
     verifyModule(ctx),
     consoleModule(ctx),
-    clusterModule(ctx, runtime.cluster),
+    clusterModule(ctx, runtime.cluster, () => domains),
   ];
   const telemetry = telemetryModule(ctx, {
     auth: auth.authenticator,

@@ -281,13 +281,18 @@ describe('starting the distributed mode', () => {
 });
 
 describe('keel doctor, embedded', () => {
-  it('reports the embedded log and disk', async () => {
-    const t = await startTestKeel();
+  it('reports the embedded log and disk, and warns while Keel’s own pages reach nobody', async () => {
+    // The product default: self-monitoring on, no escalation policy named for it.
+    const t = await startTestKeel({ selfMonitoring: {} });
     try {
       const r = await runCliWithEnv(['doctor'], { KEEL_URL: t.url, KEEL_API_KEY: t.adminKey });
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/keel doctor \(embedded mode\): OK/);
+      expect(r.stdout).toMatch(/keel doctor \(embedded mode\): WARN/);
       expect(r.stdout).toMatch(/OK\s+log\.writable/);
+      expect(r.stdout).toMatch(/OK\s+self\.monitoring/);
+      expect(r.stdout).toMatch(/WARN\s+self\.paging\s+selfMonitoring\.escalationPolicy is not set: .* page NOBODY/);
+      const strict = await runCliWithEnv(['doctor', '--strict'], { KEEL_URL: t.url, KEEL_API_KEY: t.adminKey });
+      expect(strict.code).toBe(1);
     } finally {
       await t.close();
     }
