@@ -13,6 +13,23 @@ export interface UsageMinutesTable {
   bytes: number;
 }
 
+/**
+ * History of every tracked limit, sampled by the leader. `res` 0 is a raw sample (every
+ * capacity.sampleInterval, kept capacity.rawRetention); older raw samples are rolled up into one
+ * row per hour (`res` 1: the hour's peak usage and its last capacity), kept capacity.hourlyRetention.
+ */
+export interface CapacitySamplesTable {
+  limit_id: string;
+  /** The tenant a limit belongs to ('' for Keel's own, system-wide limits). */
+  tenant_id: string;
+  at: number;
+  res: number;
+  usage: number;
+  /** null: the limit has no known capacity (tracked, not forecast). */
+  capacity: number | null;
+}
+
 export interface CapacityTables {
   usage_minutes: UsageMinutesTable;
+  capacity_samples: CapacitySamplesTable;
 }

@@ -1,0 +1,107 @@
+/** `keel capacity …`: the ranked report of every tracked limit. */
+import type { Command } from 'commander';
+import { clientOf, globals } from '../context.js';
+import { printJson, printTable } from '../output.js';
+
+export interface LimitLine {
+  id: string;
+  tenant: string | null;
+  title: string;
+  unit: string;
+  usage: number;
+  capacity: number | null;
+  utilisation: number | null;
+  trendPerDay: number | null;
+  model: string | null;
+  backtestError: number | null;
+  exhaustion: { status: string; at: string | null; earliest: string | null; latest: string | null; notBefore: string | null; reason?: string };
+  action: string;
+}
+
+interface ReportAnswer {
+  at: string;
+  horizon: string;
+  limits: LimitLine[];
+}
+
+function num(v: number | null, digits = 3): string {
+  if (v === null) return '-';
+  const a = Math.abs(v);
+  const p = (x: number): string => Number(x.toPrecision(digits)).toString();
+  if (a >= 1e9) return `${p(v / 1e9)}G`;
+  if (a >= 1e6) return `${p(v / 1e6)}M`;
+  if (a >= 1e3) return `${p(v / 1e3)}k`;
+  return Number(v.toPrecision(digits)).toString();
+}
+
+const day = (iso: string | null): string => (iso === null ? '?' : iso.slice(0, 16).replace('T', ' '));
+
+export function whenText(l: LimitLine): string {
+  const e = l.exhaustion;
+  if (e.status === 'exhausted') return 'NOW (at or over capacity)';
+  if (e.status === 'forecast') return `${day(e.at)} (band ${day(e.earliest)} – ${e.latest === null ? 'beyond horizon' : day(e.latest)})`;
+  if (e.status === 'not_before') return `not before ${day(e.notBefore)}`;
+  return `unknown: ${e.reason ?? 'no forecast'}`;
+}
+
+export function lineRows(limits: LimitLine[]) {
+  return limits.map((l) => ({
+    limit: l.id,
+    use: `${num(l.usage)}/${num(l.capacity)} ${l.unit}`.trim(),
+    util: l.utilisation === null ? '-' : `${(l.utilisation * 100).toFixed(1)}%`,
+    trend: l.trendPerDay === null ? '-' : `${l.trendPerDay >= 0 ? '+' : ''}${num(l.trendPerDay)}/day`,
+    model: l.model === null ? '-' : `${l.model}${l.backtestError === null ? '' : ` ±${(l.backtestError * 100).toFixed(1)}%`}`,
+    exhaustion: whenText(l),
+  }));
+}
+
+export function markdown(r: ReportAnswer): string {
+  const out = [`# Capacity report`, '', `At ${r.at}; forecasts look to ${r.horizon}. Soonest exhaustion first.`, '', '| limit | use / capacity | utilisation | trend | model (back-tested error) | exhaustion | action |', '|---|---|---|---|---|---|---|'];
+  const rows = lineRows(r.limits);
+  r.limits.forEach((l, i) => {
+    const row = rows[i]!;
+    out.push(`| \`${l.id}\` ${l.title} | ${row.use} | ${row.util} | ${row.trend} | ${row.model} | ${row.exhaustion} | ${l.action} |`);
+  });
+  return `${out.join('\n')}\n`;
+}
+
+interface ForecastOpts {
+  growth?: string;
+  horizon?: string;
+  adjust?: string[];
+  model?: string;
+}
+
+function forecastQuery(o: ForecastOpts): Record<string, string | undefined> {
+  return { growth: o.growth, horizon: o.horizon, adjust: o.adjust && o.adjust.length > 0 ? o.adjust.join(',') : undefined, model: o.model };
+}
+
+function withForecastOptions(cmd: Command): Command {
+  return cmd
+    .option('--growth <rate>', 'what-if growth replacing the fitted trend, e.g. 20%/month')
+    .option('--horizon <duration>', 'how far ahead to look, e.g. 14d or 90d (default: capacity.horizon)')
+    .option('--adjust <DATE:+N%>', 'a planned change from DATE on, e.g. 2026-05-01:+30% (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--model <model>', 'force linear or seasonal (default: the smaller back-tested error)');
+}
+
+export function registerCapacity(program: Command): void {
+  const capacity = program.command('capacity').description('Every limit Keel tracks: utilisation, trend and time to exhaustion, growth planning');
+  withForecastOptions(
+    capacity
+      .command('report')
+      .description('Every tracked limit ranked by time to exhaustion, with utilisation, trend, band and the action that would help')
+      .option('--md', 'print a Markdown table (for a ticket or a wiki page)')
+      .option('-t, --tenant <tenant>', 'one tenant\'s limits (system admins see every limit without it)'),
+  ).action(async (opts: ForecastOpts & { md?: boolean; tenant?: string }, cmd: Command) => {
+    const res = await clientOf(cmd).call<ReportAnswer>('GET', '/v1/capacity', { query: { ...forecastQuery(opts), tenant: opts.tenant } });
+    if (globals(cmd).json) return printJson(res);
+    if (opts.md) return void process.stdout.write(markdown(res));
+    process.stdout.write(`capacity at ${res.at}, looking to ${res.horizon}; soonest exhaustion first\n`);
+    printTable(lineRows(res.limits), ['limit', 'use', 'util', 'trend', 'model', 'exhaustion']);
+    const urgent = res.limits.filter((l) => l.exhaustion.status === 'exhausted' || l.exhaustion.status === 'forecast');
+    if (urgent.length > 0) {
+      process.stdout.write('\nwhat would help\n');
+      for (const l of urgent) process.stdout.write(`  ${l.id}: ${l.action}\n`);
+    }
+  });
+}
