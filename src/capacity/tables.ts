@@ -32,4 +32,24 @@ export interface CapacitySamplesTable {
 export interface CapacityTables {
   usage_minutes: UsageMinutesTable;
   capacity_samples: CapacitySamplesTable;
+  daily_quotas: DailyQuotasTable;
+  daily_quota_usage: DailyQuotaUsageTable;
+}
+
+/** A tenant's daily volume quota (events per UTC day), besides its rate quota. */
+export interface DailyQuotasTable {
+  tenant_id: string;
+  events_per_day: number;
+  updated_at: number;
+}
+
+/**
+ * Events charged against the daily quota per tenant and UTC day, shared by every ingest
+ * instance. Instances lease chunks (charged here when leased, given back when unused), so the
+ * sum accepted never passes the quota.
+ */
+export interface DailyQuotaUsageTable {
+  tenant_id: string;
+  day: number;
+  used: number;
 }

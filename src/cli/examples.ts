@@ -88,6 +88,8 @@ export const EXAMPLES: Record<string, string[]> = {
   'paging alerts': ['keel paging alerts', 'keel paging alerts --status firing --limit 50'],
   'paging route-test': ['keel paging route-test -l team=web -l alertname=HighErrorRate --severity critical'],
   'capacity report': ['keel capacity report', 'keel capacity report --md > capacity.md', 'keel capacity report --growth 20%/month --adjust 2026-05-01:+30% --json'],
+  'capacity quota show': ['keel capacity quota show acme', 'keel capacity quota show acme --json'],
+  'capacity quota set': ['keel capacity quota set acme --events-per-day 50M', 'keel capacity quota set acme --none'],
   usage: ['keel usage --step hour --from 2026-03-01T00:00:00Z', 'keel usage --tenant acme --totals --json'],
   doctor: ['keel doctor', 'keel doctor --url http://keel-api:7070 --strict'],
   'verify counts': ['keel verify counts', 'keel verify counts --since 2026-03-01T10:00:00Z --json', 'keel verify counts --since 6h'],

@@ -35,6 +35,8 @@ import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import { telemetryRoutes, type ReadinessCheck } from '../telemetry/routes.js';
 import { domainModules } from './modules.js';
+import { DailyQuotaGate } from '../capacity/daily-quota-gate.js';
+import { DailyQuotaService } from '../capacity/daily-quota-service.js';
 import { SealedColumns } from '../core/sealed-columns.js';
 import { loadKeyring } from './secret-key.js';
 import { assertPortFree, assertSecretsReadable, listenFailed } from './start-checks.js';
@@ -154,12 +156,17 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
   const limits = ingestLimits(config);
   let parser: BatchParser | undefined;
   let ingest: IngestService | undefined;
+  let dailyQuotas: DailyQuotaGate | undefined;
   if (roles.ingest || roles.api) {
     const threads = config.ingest.parseThreads ?? defaultParseThreads();
     parser = threads > 0 ? new ThreadedParser(threads, limits) : new InlineParser(limits);
     const p = parser;
     started.push(() => p.close());
-    ingest = new IngestService({ log, tenants, quotas: input.quotas, parser, limits, metrics, clock, bus });
+    // Daily volume quotas in front of the rate quota, leased from the state store (src/capacity).
+    const quotas = new DailyQuotaGate(input.quotas, { service: new DailyQuotaService(store), clock, logger, bus });
+    dailyQuotas = quotas;
+    started.push(() => quotas.close());
+    ingest = new IngestService({ log, tenants, quotas, parser, limits, metrics, clock, bus });
   }
 
   metrics.onSourceFailure = (source, err) => logger.warn({ err, source }, 'metrics of this source show last-known values (keel_scrape_stale) until it answers again');
@@ -245,6 +252,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       await leadership.stop();
       for (const m of [...modules].reverse()) await m.stop?.();
       await parser?.close();
+      await dailyQuotas?.close();
     },
   };
 }

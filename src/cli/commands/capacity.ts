@@ -1,5 +1,6 @@
 /** `keel capacity …`: the ranked report of every tracked limit. */
 import type { Command } from 'commander';
+import { UsageError } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -104,4 +105,52 @@ export function registerCapacity(program: Command): void {
       for (const l of urgent) process.stdout.write(`  ${l.id}: ${l.action}\n`);
     }
   });
+  registerCapacityQuota(capacity);
+}
+
+interface QuotaAnswer {
+  tenant: string;
+  eventsPerDay: number | null;
+  day: string;
+  usedToday: number;
+  remaining: number | null;
+  utilisation: number | null;
+  resetsAt: string;
+}
+
+function printQuota(q: QuotaAnswer): void {
+  if (q.eventsPerDay === null) process.stdout.write(`tenant ${q.tenant}: no daily volume quota (${q.usedToday} events counted on ${q.day})\n`);
+  else process.stdout.write(`tenant ${q.tenant}: ${q.usedToday} of ${q.eventsPerDay} events/day used on ${q.day} (UTC, ${((q.utilisation ?? 0) * 100).toFixed(1)} %), ${q.remaining} left, resets ${q.resetsAt}\n`);
+}
+
+export function registerCapacityQuota(capacity: Command): void {
+  const quota = capacity.command('quota').description('Daily volume quotas per tenant (events per UTC day), besides the rate quota');
+  quota
+    .command('show')
+    .description('A tenant\'s daily volume quota and what it used today')
+    .argument('<tenant>', 'the tenant')
+    .action(async (tenant: string, _o: unknown, cmd: Command) => {
+      const res = await clientOf(cmd).call<QuotaAnswer>('GET', `/v1/capacity/quotas/${encodeURIComponent(tenant)}`);
+      if (globals(cmd).json) return printJson(res);
+      printQuota(res);
+    });
+  quota
+    .command('set')
+    .description('Set or remove a tenant\'s daily volume quota (system admins)')
+    .argument('<tenant>', 'the tenant')
+    .option('--events-per-day <n>', 'events per UTC day, e.g. 50000000 or 50M')
+    .option('--none', 'remove the daily quota')
+    .action(async (tenant: string, o: { eventsPerDay?: string; none?: boolean }, cmd: Command) => {
+      if ((o.eventsPerDay === undefined) === !o.none) throw new UsageError('give --events-per-day N or --none');
+      let eventsPerDay: number | null = null;
+      if (o.eventsPerDay !== undefined) {
+        const m = /^(\d+(?:\.\d+)?)([kKmMgGbB]?)$/.exec(o.eventsPerDay.trim());
+        const mult: Record<string, number> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6, g: 1e9, G: 1e9, b: 1e9, B: 1e9 };
+        if (!m) throw new UsageError(`--events-per-day: "${o.eventsPerDay}" is not a number of events (e.g. 50000000 or 50M)`);
+        eventsPerDay = Math.round(Number(m[1]) * mult[m[2]!]!);
+      }
+      const res = await clientOf(cmd).call<QuotaAnswer>('PUT', `/v1/capacity/quotas/${encodeURIComponent(tenant)}`, { body: { eventsPerDay } });
+      if (globals(cmd).json) return printJson(res);
+      printQuota(res);
+    });
 }
