@@ -9,6 +9,8 @@ import { describeLimit, type LimitKind, type LimitReading } from './limits.js';
 export interface ReportOptions {
   now: number;
   horizonMs: number;
+  /** The caller chose the horizon (else a Limit's own horizon applies). */
+  horizonGiven?: boolean;
   growthPerMonth?: number;
   adjustments?: readonly Adjustment[];
   model?: ModelName;

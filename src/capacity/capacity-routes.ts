@@ -50,6 +50,7 @@ function options(q: { growth?: string | undefined; horizon?: string | undefined;
   return {
     now,
     horizonMs: q.horizon !== undefined ? parseHorizon(q.horizon) : defaultHorizon,
+    horizonGiven: q.horizon !== undefined,
     ...(q.growth !== undefined ? { growthPerMonth: parseGrowth(q.growth) } : {}),
     ...(q.adjust !== undefined ? { adjustments: parseAdjustments(q.adjust, now) } : {}),
     ...(q.model !== undefined ? { model: q.model } : {}),

@@ -10,6 +10,10 @@ import type { Store } from '../store/store.js';
 import { limitReport, rankLimits, type LimitReport, type ReportOptions } from './capacity-report.js';
 import { HOUR_MS, type Point } from './forecast.js';
 import type { LimitReading } from './limits.js';
+import { parseHorizon } from './forecast-input.js';
+import { aggregateOf, mergeMinute } from './limit-fold.js';
+import type { LimitSpec } from './limit-kind.js';
+import { minuteOf } from './usage-fold.js';
 
 export const RAW = 0;
 export const HOURLY = 1;
@@ -95,8 +99,12 @@ export class CapacityService {
 
   async report(scope: ReportScope, o: ReportOptions): Promise<LimitReport[]> {
     const out: LimitReport[] = [];
+    const users = await userLimitInfo(this.store);
     for (const r of await this.latest(scope)) {
-      out.push(limitReport(r, await this.history(r.id, o.now - this.config.capacity.history, o.now), o));
+      const user = users.get(r.id);
+      // A Limit's own horizon, unless the caller asked for one.
+      const opts = user?.horizonMs !== undefined && !o.horizonGiven ? { ...o, horizonMs: user.horizonMs } : o;
+      out.push(limitReport(r, await this.history(r.id, o.now - this.config.capacity.history, o.now), opts, user));
     }
     return rankLimits(out);
   }
@@ -105,6 +113,70 @@ export class CapacityService {
     const r = (await this.latest(scope)).find((l) => l.id === id);
     if (!r) throw new KeelError('not_found', `no tracked limit "${id}"${scope.tenant !== undefined ? ` in tenant "${scope.tenant}"` : ''} (keel capacity report lists them)`);
     const history = await this.history(r.id, o.now - this.config.capacity.history, o.now);
-    return { report: limitReport(r, history, o), history };
+    const user = (await userLimitInfo(this.store)).get(r.id);
+    const opts = user?.horizonMs !== undefined && !o.horizonGiven ? { ...o, horizonMs: user.horizonMs } : o;
+    return { report: limitReport(r, history, opts, user), history };
   }
+}
+
+/** Title, unit and horizon of each `Limit` definition, by limit id (`limit.<tenant>.<name>`). */
+export async function userLimitInfo(store: Store): Promise<Map<string, { title?: string; unit?: string; horizonMs?: number }>> {
+  const rows = await store.db.selectFrom('capacity_limits').select(['tenant_id', 'name', 'spec']).execute();
+  const out = new Map<string, { title?: string; unit?: string; horizonMs?: number }>();
+  for (const r of rows) {
+    const spec = JSON.parse(r.spec) as LimitSpec;
+    out.set(userLimitId(r.tenant_id, r.name), {
+      ...(spec.title !== undefined ? { title: spec.title } : {}),
+      ...(spec.unit !== undefined ? { unit: spec.unit } : {}),
+      ...(spec.horizon !== undefined ? { horizonMs: parseHorizon(spec.horizon) } : {}),
+    });
+  }
+  return out;
+}
+
+export function userLimitId(tenant: string, name: string): string {
+  return `limit.${tenant}.${name}`;
+}
+
+/**
+ * The current reading of every `Limit`: the busiest minute since `from` (its aggregate of the
+ * usage field) and the capacity (the number, or the capacity field's aggregate in that minute).
+ */
+export async function readUserLimits(store: Store, from: number, to: number): Promise<LimitReading[]> {
+  const defs = await store.db.selectFrom('capacity_limits').select(['tenant_id', 'name', 'spec']).execute();
+  if (defs.length === 0) return [];
+  const rows = await store.db
+    .selectFrom('limit_minutes')
+    .selectAll()
+    .where('minute', '>=', minuteOf(from))
+    .where('minute', '<=', to)
+    .execute();
+  const out: LimitReading[] = [];
+  for (const d of defs) {
+    const spec = JSON.parse(d.spec) as LimitSpec;
+    const byMinute = new Map<number, { n: number; sum: number; max: number; capN: number; capSum: number; capMax: number | null }[]>();
+    for (const r of rows) {
+      if (r.tenant_id !== d.tenant_id || r.name !== d.name) continue;
+      const list = byMinute.get(Number(r.minute)) ?? [];
+      list.push({ n: Number(r.n), sum: Number(r.sum), max: Number(r.max), capN: Number(r.cap_n), capSum: Number(r.cap_sum), capMax: r.cap_max === null ? null : Number(r.cap_max) });
+      byMinute.set(Number(r.minute), list);
+    }
+    let best: { usage: number; capacity: number | null } | null = null;
+    for (const parts of byMinute.values()) {
+      const m = mergeMinute(parts);
+      const usage = aggregateOf(spec.usage.aggregate, m);
+      let capacity: number | null;
+      if (typeof spec.capacity === 'number') capacity = spec.capacity;
+      else if (m.capN === 0) capacity = null;
+      else capacity = aggregateOf(spec.capacity.aggregate, { n: m.capN, sum: m.capSum, max: m.capMax ?? 0 });
+      if (!best || usage > best.usage) best = { usage, capacity };
+    }
+    if (best) out.push({ id: userLimitId(d.tenant_id, d.name), tenant: d.tenant_id, usage: best.usage, capacity: best.capacity });
+  }
+  return out;
+}
+
+/** Removes per-minute Limit aggregates before `before` (the samples keep the history). */
+export async function pruneLimitMinutes(store: Store, before: number): Promise<void> {
+  await store.db.deleteFrom('limit_minutes').where('minute', '<', before).execute();
 }

@@ -11,7 +11,10 @@ import { readBuiltinLimits } from './builtin-limits.js';
 import { capacityRoutes } from './capacity-routes.js';
 import client from 'prom-client';
 import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, type CapacityAlert } from './capacity-alerts.js';
-import { CapacityService } from './capacity-service.js';
+import { CapacityService, pruneLimitMinutes, readUserLimits } from './capacity-service.js';
+import { limitKind } from './limit-kind.js';
+import { limitsProcessor } from './limit-processor.js';
+import { AttributeCatalogue } from '../slo/attribute-catalogue.js';
 import { dayOf } from './daily-quota.js';
 import { DailyQuotaService } from './daily-quota-service.js';
 import { quotaRoutes } from './quota-routes.js';
@@ -56,6 +59,10 @@ export function capacityModule(ctx: CoreContext): KeelModule {
   const quotas = new DailyQuotaService(ctx.store);
   const gauges = capacityGauges(ctx);
   let runner: ProcessorRunner | undefined;
+  let limitsRunner: ProcessorRunner | undefined;
+  // The SLOs' sampler of a tenant's recent events: a Limit reading a field none has is a plan warning.
+  const catalogue = new AttributeCatalogue(ctx.log);
+  ctx.kinds.register(limitKind({ unseen: (tenant, uses) => catalogue.unseenNow(tenant, uses) }));
   return {
     name: 'capacity',
     routes: [
@@ -65,12 +72,14 @@ export function capacityModule(ctx: CoreContext): KeelModule {
     ],
     start: async () => {
       runner = runProcessor(ctx, usageProcessor());
+      limitsRunner = runProcessor(ctx, limitsProcessor({ logger: ctx.logger }));
       ctx.whileLeader(USAGE_RETENTION_LEADERSHIP, (lease) => retentionLoop(ctx, usage, lease));
       ctx.whileLeader(CAPACITY_SAMPLER_LEADERSHIP, (lease) => samplerLoop(ctx, capacity, quotas, gauges, lease));
       ctx.whileLeader(DAILY_NOTICES_LEADERSHIP, (lease) => noticesLoop(ctx, quotas, usage, lease));
     },
     stop: async () => {
       await runner?.stop();
+      await limitsRunner?.stop();
     },
   };
 }
@@ -100,10 +109,12 @@ async function samplerLoop(ctx: CoreContext, capacity: CapacityService, quotas: 
       const now = ctx.clock.now();
       const readings: LimitReading[] = await readBuiltinLimits({ store: ctx.store, log: ctx.log, tenants: ctx.tenants, config: ctx.config, logger: ctx.logger }, now, interval);
       for (const q of await quotas.states(now)) if (q.eventsPerDay !== null) readings.push({ id: `tenant.${q.tenant}.daily`, tenant: q.tenant, usage: q.used, capacity: q.eventsPerDay });
+      readings.push(...(await readUserLimits(ctx.store, now - interval, now)));
       await lease.assertHeld();
       await capacity.record(now, readings);
       await capacity.rollUp(now);
       await quotas.prune(dayOf(now) - 7 * 86_400_000);
+      await pruneLimitMinutes(ctx.store, now - 2 * 86_400_000);
       const report = await capacity.report({}, { now, horizonMs: ctx.config.capacity.horizon });
       gauges.utilisation.reset();
       gauges.seconds.reset();

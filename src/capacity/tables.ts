@@ -34,6 +34,8 @@ export interface CapacityTables {
   capacity_samples: CapacitySamplesTable;
   daily_quotas: DailyQuotasTable;
   daily_quota_usage: DailyQuotaUsageTable;
+  capacity_limits: CapacityLimitsTable;
+  limit_minutes: LimitMinutesTable;
 }
 
 /** A tenant's daily volume quota (events per UTC day), besides its rate quota. */
@@ -52,4 +54,30 @@ export interface DailyQuotaUsageTable {
   tenant_id: string;
   day: number;
   used: number;
+}
+
+/** `Limit` definitions (keel apply), kept here by the kind's onChange for the processor and sampler. */
+export interface CapacityLimitsTable {
+  tenant_id: string;
+  name: string;
+  /** The normalised spec (JSON). */
+  spec: string;
+  updated_at: number;
+}
+
+/**
+ * Per-minute aggregates of a `Limit`'s usage field (and capacity field) over the tenant's matching
+ * events, by minute of arrival, written by the `limits` processor (exactly once, per partition).
+ */
+export interface LimitMinutesTable {
+  tenant_id: string;
+  name: string;
+  minute: number;
+  partition: number;
+  n: number;
+  sum: number;
+  max: number;
+  cap_n: number;
+  cap_sum: number;
+  cap_max: number | null;
 }

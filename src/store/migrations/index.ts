@@ -24,6 +24,7 @@ import * as m0524 from './0524_ack_timeouts.js';
 import * as m0540 from './0540_leader_leases.js';
 import * as m0720 from './0720_capacity_samples.js';
 import * as m0721 from './0721_daily_quotas.js';
+import * as m0722 from './0722_limits.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '0540_leader_leases': m0540,
   '0720_capacity_samples': m0720,
   '0721_daily_quotas': m0721,
+  '0722_limits': m0722,
 };
