@@ -6,6 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limitAlerts } from '../../src/capacity/capacity-alerts.js';
 import { CapacityService, HOURLY, RAW } from '../../src/capacity/capacity-service.js';
 import { loadConfig } from '../../src/core/config.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
@@ -52,6 +53,22 @@ describe.each(['sqlite', 'postgres'] as const)('capacity history on %s', (engine
     expect(acme.exhaustion.secondsToExhaustion).toBeCloseTo((30 * D) / 1000, -2);
     expect(limits[1]!.exhaustion).toMatchObject({ status: 'not_before', notBefore: new Date(now + 60 * D).toISOString() });
     expect(limits[2]!.exhaustion).toMatchObject({ status: 'unknown', reason: 'no capacity is known for this limit' });
+  });
+
+  it('alerts: forecast to run out within the horizon, and at 80 % / 95 % now', async () => {
+    const now = START + 10 * D;
+    const [acme] = await svc.report({ tenant: 'acme' }, { now, horizonMs: 60 * D });
+    expect(limitAlerts(acme!).map((a) => [a.tenant, a.dedupKey, a.status, a.severity])).toEqual([
+      ['acme', 'capacity:tenant.acme.rate:utilisation', 'resolved', 'warning'],
+      ['acme', 'capacity:tenant.acme.rate:forecast', 'firing', 'warning'],
+    ]);
+    // Within 14 days it is not forecast to run out (30 days away): nothing fires.
+    const [later] = await svc.report({ tenant: 'acme' }, { now, horizonMs: 14 * D });
+    expect(limitAlerts(later!).map((a) => a.status)).toEqual(['resolved', 'resolved']);
+    const at = (u: number) => limitAlerts({ ...acme!, utilisation: u })[0]!;
+    expect([at(0.79).status, at(0.8).status, at(0.8).severity, at(0.95).severity]).toEqual(['resolved', 'firing', 'warning', 'critical']);
+    // Keel's own limits alert in the system tenant.
+    expect(limitAlerts({ ...acme!, tenant: null })[0]!.tenant).toBe('default');
   });
 
   it('what-if growth and a planned launch move the date', async () => {

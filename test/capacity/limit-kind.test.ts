@@ -142,4 +142,23 @@ spec:
     expect(seats.usage % 90).toBe(0);
     expect(seats.usage).toBeGreaterThanOrEqual(90);
   });
+
+  it('raises utilisation alerts through the alert pipeline and exports the gauges', async () => {
+    // prod-cpu at 75 %: no alert; seats at 90 % or over: a warning (critical from 95 %).
+    const deadline = Date.now() + 20_000;
+    let alerts: any[] = [];
+    for (;;) {
+      alerts = (await http(`${t.url}/v1/paging/alerts?limit=200`, { key: admin })).body.alerts;
+      if (alerts.some((a) => a.dedup_key === 'capacity:limit.acme.seats:utilisation' && a.status === 'firing')) break;
+      if (Date.now() > deadline) throw new Error(`no capacity alert: ${JSON.stringify(alerts)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const seats = alerts.find((a) => a.dedup_key === 'capacity:limit.acme.seats:utilisation');
+    expect(seats).toMatchObject({ source: 'capacity', labels: { limit: 'limit.acme.seats', kind: 'user', condition: 'utilisation' } });
+    expect(['warning', 'critical']).toContain(seats.severity);
+    expect(seats.summary).toContain('of its capacity');
+    expect(alerts.find((a) => a.dedup_key === 'capacity:limit.acme.prod-cpu:utilisation' && a.status === 'firing')).toBeUndefined();
+    const metrics = await http(`${t.url}/metrics`, { key: t.adminKey });
+    expect(String(metrics.body)).toMatch(/keel_capacity_utilisation_ratio\{limit="limit\.acme\.prod-cpu",tenant="acme"\} 0\.75/);
+  });
 });
