@@ -12,6 +12,10 @@ import type { CapacityService, ReportScope } from './capacity-service.js';
 import type { Adjustment } from './forecast.js';
 import { parseGrowth, parseHorizon } from './forecast-input.js';
 import { LIMIT_ID } from './limits.js';
+import { SENT } from '../api/route.js';
+import { plotSpec, renderSvg, svgToPng } from './plot.js';
+import { grownLoad, plan, PLAN_FIGURES } from './capacity-plan.js';
+import { parseLoad } from './forecast-input.js';
 
 const forecastQuery = {
   growth: z.string().max(40).optional().describe('What-if growth replacing the fitted trend, e.g. `20%/month`, `5%/week`.'),
@@ -65,8 +69,81 @@ function scopeOf(principal: Principal, tenant: string | undefined): ReportScope 
   return principal.superuser ? {} : { tenant: principal.tenant };
 }
 
-export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; horizonMs: number }): AnyRoute[] {
+const plotQuery = z.object({ ...forecastQuery, format: z.enum(['svg', 'png']).default('svg').describe('svg or png') }).strict();
+const planQuery = z
+  .object({
+    load: z.string().max(40).optional().describe('Projected peak load, e.g. `500000/s`, `30M/min`.'),
+    growth: z.string().max(40).optional().describe('Growth of the measured peak load, e.g. `20%/month` (with `at`).'),
+    at: z.string().max(40).optional().describe('The date the growth is projected to (with `growth`).'),
+  })
+  .strict();
+
+export interface PlanFacts {
+  /** Peak ingest over the last 7 days (events/s) and stored bytes per event over the last day. */
+  measured(now: number): Promise<{ peakLoad: number; bytesPerEvent: number | null }>;
+  retentionMs: number;
+  replicas: number;
+  perNode?: number;
+  nodePricePerMonth?: number;
+}
+
+export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; horizonMs: number; plan: PlanFacts }): AnyRoute[] {
   return [
+    defineRoute({
+      method: 'GET',
+      url: '/v1/capacity/limits/:id/plot',
+      summary: 'A picture of one limit: usage history, forecast, band and the capacity line',
+      description: 'Rendered on the server by Vega-Lite (SVG) and resvg (PNG): title, axes with units and UTC dates.',
+      tags: ['capacity'],
+      permission: 'capacity:read',
+      params: limitParams,
+      query: plotQuery,
+      responses: [
+        { status: 200, description: 'image/svg+xml or image/png', contentType: 'image/svg+xml' },
+        { status: 400, description: 'Invalid growth, horizon or adjustment' },
+        { status: 404, description: 'No such limit (or another tenant\'s)' },
+      ],
+      handler: async ({ params, query, principal, reply }) => {
+        const now = deps.clock.now();
+        const o = options(query, now, deps.horizonMs);
+        const r = await deps.capacity.limit(params.id, principal.superuser ? {} : { tenant: principal.tenant }, o);
+        const svg = await renderSvg(plotSpec(r.report, r.history, o));
+        if (query.format === 'png') void reply.type('image/png').send(svgToPng(svg));
+        else void reply.type('image/svg+xml; charset=utf-8').send(svg);
+        return SENT;
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/capacity/plan',
+      summary: 'Nodes, partitions, disk and stream size (and cost) for a projected load',
+      description: `From the per-node figures measured in BENCHMARKS.md (embedded ${PLAN_FIGURES.embeddedPerNode} events/s per node, distributed ${PLAN_FIGURES.distributedPerNode} per 2-core node), sized at 70 % of them; bytes per event measured from usage over the last day; cost with capacity.nodePricePerMonth.`,
+      tags: ['capacity'],
+      permission: 'system:read',
+      query: planQuery,
+      responses: [{ status: 200, description: 'The plan' }, { status: 400, description: 'Neither load nor growth and at, or invalid values' }],
+      handler: async ({ query }) => {
+        const now = deps.clock.now();
+        const measured = await deps.plan.measured(now);
+        let load: number;
+        if (query.load !== undefined) {
+          if (query.growth !== undefined || query.at !== undefined) throw new KeelError('validation_failed', 'give either load, or growth and at', { details: [{ path: 'load', message: 'not with growth/at' }] });
+          load = parseLoad(query.load);
+        } else if (query.growth !== undefined && query.at !== undefined) {
+          const at = timeParam('at', query.at, now, now);
+          if (at <= now) throw new KeelError('validation_failed', 'at: must be in the future', { details: [{ path: 'at', message: 'must be in the future' }] });
+          if (measured.peakLoad <= 0) throw new KeelError('validation_failed', 'growth: no ingest measured in the last 7 days to grow from; give load instead', { details: [{ path: 'growth', message: 'no measured load' }] });
+          load = grownLoad(measured.peakLoad, parseGrowth(query.growth), now, at);
+        } else throw new KeelError('validation_failed', 'give load (e.g. 500000/s), or growth (e.g. 20%/month) and at (a date)', { details: [{ path: 'load', message: 'required' }] });
+        const bytesPerEvent = measured.bytesPerEvent ?? PLAN_FIGURES.defaultBytesPerEvent;
+        return {
+          measuredPeakLoad: measured.peakLoad,
+          bytesPerEventMeasured: measured.bytesPerEvent !== null,
+          retention: deps.plan.retentionMs,
+          ...plan({ load, bytesPerEvent, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, ...(deps.plan.perNode !== undefined ? { perNode: deps.plan.perNode } : {}), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
+        };
+      },
+    }),
     defineRoute({
       method: 'GET',
       url: '/v1/capacity',

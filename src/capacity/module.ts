@@ -7,7 +7,7 @@
 import type { CoreContext, KeelModule, LeaderLease } from '../core/context.js';
 import { pause } from '../core/pause.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
-import { readBuiltinLimits } from './builtin-limits.js';
+import { peakMinutes, readBuiltinLimits } from './builtin-limits.js';
 import { capacityRoutes } from './capacity-routes.js';
 import client from 'prom-client';
 import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, type CapacityAlert } from './capacity-alerts.js';
@@ -67,7 +67,24 @@ export function capacityModule(ctx: CoreContext): KeelModule {
     name: 'capacity',
     routes: [
       ...usageRoutes({ usage, clock: ctx.clock, log: ctx.log, store: ctx.store }),
-      ...capacityRoutes({ capacity, clock: ctx.clock, horizonMs: ctx.config.capacity.horizon }),
+      ...capacityRoutes({
+        capacity,
+        clock: ctx.clock,
+        horizonMs: ctx.config.capacity.horizon,
+        plan: {
+          measured: async (now) => {
+            const peak = await peakMinutes(ctx.store, now - 7 * 86_400_000, now);
+            const day = await usage.totals({ from: now - 86_400_000, to: now });
+            const events = day.reduce((a, u) => a + u.events, 0);
+            const bytes = day.reduce((a, u) => a + u.bytes, 0);
+            return { peakLoad: peak.total / 60, bytesPerEvent: events > 0 ? bytes / events : null };
+          },
+          retentionMs: ctx.config.log.retention.maxAge,
+          replicas: ctx.config.nats.replicas,
+          ...(ctx.config.capacity.nodeIngestEventsPerSecond !== undefined ? { perNode: ctx.config.capacity.nodeIngestEventsPerSecond } : {}),
+          ...(ctx.config.capacity.nodePricePerMonth !== undefined ? { nodePricePerMonth: ctx.config.capacity.nodePricePerMonth } : {}),
+        },
+      }),
       ...quotaRoutes({ quotas, tenants: ctx.tenants, clock: ctx.clock, bus: ctx.bus }),
     ],
     start: async () => {

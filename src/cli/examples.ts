@@ -90,6 +90,8 @@ export const EXAMPLES: Record<string, string[]> = {
   'capacity report': ['keel capacity report', 'keel capacity report --md > capacity.md', 'keel capacity report --growth 20%/month --adjust 2026-05-01:+30% --json'],
   'capacity quota show': ['keel capacity quota show acme', 'keel capacity quota show acme --json'],
   'capacity quota set': ['keel capacity quota set acme --events-per-day 50M', 'keel capacity quota set acme --none'],
+  'capacity plot': ['keel capacity plot tenant.acme.rate -o acme-rate.svg', 'keel capacity plot log.disk -o log-disk.png --horizon 90d --growth 20%/month'],
+  'capacity plan': ['keel capacity plan --load 500000/s', 'keel capacity plan --growth 20%/month --at 2027-06-01 --json'],
   usage: ['keel usage --step hour --from 2026-03-01T00:00:00Z', 'keel usage --tenant acme --totals --json'],
   doctor: ['keel doctor', 'keel doctor --url http://keel-api:7070 --strict'],
   'verify counts': ['keel verify counts', 'keel verify counts --since 2026-03-01T10:00:00Z --json', 'keel verify counts --since 6h'],

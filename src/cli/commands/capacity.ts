@@ -1,4 +1,6 @@
 /** `keel capacity …`: the ranked report of every tracked limit. */
+import { renameSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../args.js';
 import { clientOf, globals } from '../context.js';
@@ -106,6 +108,51 @@ export function registerCapacity(program: Command): void {
     }
   });
   registerCapacityQuota(capacity);
+  withForecastOptions(
+    capacity
+      .command('plot')
+      .description('Draw a limit: usage history, forecast, band and the capacity line (rendered by Keel, SVG or PNG by the file\'s extension)')
+      .argument('<limit>', 'the limit id (keel capacity report lists them), e.g. tenant.acme.rate')
+      .requiredOption('-o, --output <file>', 'file.svg or file.png'),
+  ).action(async (limit: string, opts: ForecastOpts & { output: string }, cmd: Command) => {
+    const ext = extname(opts.output).toLowerCase();
+    if (ext !== '.svg' && ext !== '.png') throw new UsageError(`-o ${opts.output}: the file must end in .svg or .png`);
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries({ ...forecastQuery(opts), format: ext.slice(1) })) if (v !== undefined) qs.set(k, v);
+    const tmp = `${opts.output}.${process.pid}.tmp`;
+    await clientOf(cmd).download('GET', `/v1/capacity/limits/${encodeURIComponent(limit)}/plot?${qs.toString()}`, tmp);
+    renameSync(tmp, opts.output);
+    const bytes = statSync(opts.output).size;
+    if (globals(cmd).json) return printJson({ limit, file: opts.output, format: ext.slice(1), bytes });
+    process.stdout.write(`wrote ${opts.output} (${bytes} bytes)\n`);
+  });
+  capacity
+    .command('plan')
+    .description('Nodes, partitions, disk and stream size (and cost) for a projected load, from the measured per-node figures')
+    .option('--load <rate>', 'projected peak load, e.g. 500000/s or 30M/min')
+    .option('--growth <rate>', 'growth of the measured peak load, e.g. 20%/month (with --at)')
+    .option('--at <date>', 'the date to project the growth to (with --growth)')
+    .action(async (opts: { load?: string; growth?: string; at?: string }, cmd: Command) => {
+      const res = await clientOf(cmd).call<PlanAnswer>('GET', '/v1/capacity/plan', { query: { load: opts.load, growth: opts.growth, at: opts.at } });
+      if (globals(cmd).json) return printJson(res);
+      const gb = (b: number) => `${num(b / 1e9)} GB`;
+      const money = (m: number | null) => (m === null ? '- (set capacity.nodePricePerMonth)' : m.toFixed(2));
+      process.stdout.write(`projected peak load ${num(res.load)} events/s (measured peak ${num(res.measuredPeakLoad)}/s), ${Math.round(res.bytesPerEvent)} bytes per event${res.bytesPerEventMeasured ? ' (measured)' : ' (benchmark default)'}\n\n`);
+      process.stdout.write(`embedded:    ${res.embedded.nodes} node(s), log disk ${gb(res.embedded.diskBytes)}; cost/month ${money(res.embedded.costPerMonth)}\n`);
+      for (const n of res.embedded.notes) process.stdout.write(`  - ${n}\n`);
+      const d = res.distributed;
+      process.stdout.write(`distributed: ${d.nodes} nodes (${d.ingestNodes} ingest, ${d.workerNodes} worker, ${d.natsNodes} NATS, 1 PostgreSQL), ${d.partitions} partitions, stream ${gb(d.streamBytes)}; cost/month ${money(d.costPerMonth)}, per billion events ${money(d.costPerBillionEvents)}\n`);
+      for (const n of d.notes) process.stdout.write(`  - ${n}\n`);
+    });
+}
+
+interface PlanAnswer {
+  load: number;
+  measuredPeakLoad: number;
+  bytesPerEvent: number;
+  bytesPerEventMeasured: boolean;
+  embedded: { nodes: number; diskBytes: number; costPerMonth: number | null; notes: string[] };
+  distributed: { nodes: number; ingestNodes: number; workerNodes: number; natsNodes: number; partitions: number; streamBytes: number; costPerMonth: number | null; costPerBillionEvents: number | null; notes: string[] };
 }
 
 interface QuotaAnswer {
