@@ -108,5 +108,15 @@ describe('daily quota across two ingest instances', () => {
       if (Date.now() > deadline) throw new Error(`counted ${counted} of ${sum}; alerts ${JSON.stringify(alerts.map((a: { dedup_key: string }) => a.dedup_key))}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+
+    // The distributed mode's own limits are tracked too: the stream and PostgreSQL.
+    const report = (await http(`${main.url}/v1/capacity`, { key: ADMIN_KEY })).body.limits as { id: string; usage: number; capacity: number | null }[];
+    const byId = new Map(report.map((l) => [l.id, l]));
+    for (const id of ['stream.bytes', 'stream.messages', 'postgres.size', 'postgres.connections', 'node.ingest', 'tenant.capped.rate', 'tenant.capped.daily', 'consumer.usage.lag']) expect(byId.has(id), id).toBe(true);
+    expect(byId.get('stream.messages')!.usage).toBeGreaterThan(0);
+    expect(byId.get('postgres.connections')!.capacity).toBeGreaterThan(0);
+    // Two live ingest members × the measured 179,200 events/s per node.
+    expect(byId.get('node.ingest')!.capacity).toBe(2 * 179_200);
+    expect(byId.get('tenant.capped.daily')!.capacity).toBe(20_000);
   });
 });
