@@ -32,6 +32,7 @@ export const PERMISSIONS = [
   'paging:write',
   'integrations:manage',
   'usage:read',
+  'capacity:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -70,6 +71,7 @@ export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: tr
   'paging:write': { role: 'editor' },
   'integrations:manage': { role: 'admin' },
   'usage:read': { role: 'viewer' },
+  'capacity:read': { role: 'viewer' },
 };
 
 /**

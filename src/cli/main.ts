@@ -21,6 +21,7 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
+import { registerCapacity } from './commands/capacity.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
 import { addExamples } from './examples.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerSlo(program);
   registerPaging(program);
   registerUsage(program);
+  registerCapacity(program);
   registerDoctor(program);
   registerVerify(program);
   registerBench(program);

@@ -9,6 +9,7 @@
  * that much of its rate is parked elsewhere. While PostgreSQL is unreachable each instance falls
  * back to its own in-memory bucket (fail open: up to the full rate per instance).
  */
+import { returnAllLeases, returnIdleLeases } from '../core/leased-tokens.js';
 import type { Transaction } from 'kysely';
 import type { Tenant } from '../auth/tenants.js';
 import type { Clock } from '../core/clock.js';
@@ -128,16 +129,7 @@ export class SharedQuotas implements QuotaGate {
   /** Gives back leases an instance has not used for a second, so other instances can have them. */
   private async returnIdle(): Promise<void> {
     const now = this.o.clock.now();
-    for (const [id, a] of this.allowances) {
-      if (a.tokens <= 0 || now - a.lastUsed < IDLE_RETURN_MS) continue;
-      const tokens = a.tokens;
-      a.tokens = 0;
-      try {
-        await this.giveBackShared(id, a, tokens, now);
-      } catch {
-        a.tokens += tokens;
-      }
-    }
+    await returnIdleLeases(this.allowances, now, IDLE_RETURN_MS, () => true, (id, a, tokens) => this.giveBackShared(id, a, tokens, now));
   }
 
   private async giveBackShared(tenantId: string, a: Allowance, tokens: number, now: number): Promise<void> {
@@ -152,13 +144,9 @@ export class SharedQuotas implements QuotaGate {
   async close(): Promise<void> {
     clearInterval(this.timer);
     const now = this.o.clock.now();
-    for (const [id, a] of this.allowances) {
-      if (a.tokens > 0) await this.giveBackShared(id, a, a.tokens, now).catch(() => undefined);
-      a.tokens = 0;
-    }
+    await returnAllLeases(this.allowances, () => true, (id, a, tokens) => this.giveBackShared(id, a, tokens, now));
   }
 }
-
 /** The tenant's bucket row, created full on first use, locked until the transaction ends. */
 async function lockBucket(trx: Transaction<Database>, tenantId: string, burst: number, now: number): Promise<BucketState> {
   await trx

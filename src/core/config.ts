@@ -332,9 +332,33 @@ export const configSchema = z
         usageRetention: duration.default(400 * 86_400_000),
         /** How often the leader removes usage older than the retention. */
         retentionInterval: duration.default(60_000),
+        /** How often the leader samples every tracked limit (capacity history). */
+        sampleInterval: duration.default(300_000),
+        /** Raw samples are kept this long, then rolled up into one per hour (the hour's peak). */
+        rawRetention: duration.default(8 * 86_400_000),
+        /** Hourly roll-ups are kept this long. */
+        hourlyRetention: duration.default(400 * 86_400_000),
+        /** Forecasts fit this much history. */
+        history: duration.default(28 * 86_400_000),
+        /** A limit forecast to run out within this long alerts (and is ranked first). */
+        horizon: duration.default(14 * 86_400_000),
+        /** Ingest events/s one node carries; default: the measured figure in BENCHMARKS.md for the mode. */
+        nodeIngestEventsPerSecond: z.number().positive().optional(),
+        /** PostgreSQL database size to plan against (bytes); without it the size is tracked, not forecast. */
+        postgresMaxBytes: size.optional(),
+        /** Price of one node per month (any currency), for `keel capacity plan`. */
+        nodePricePerMonth: z.number().nonnegative().optional(),
       })
       .strict()
-      .default({ usageRetention: 400 * 86_400_000, retentionInterval: 60_000 }),
+      .default({
+        usageRetention: 400 * 86_400_000,
+        retentionInterval: 60_000,
+        sampleInterval: 300_000,
+        rawRetention: 8 * 86_400_000,
+        hourlyRetention: 400 * 86_400_000,
+        history: 28 * 86_400_000,
+        horizon: 14 * 86_400_000,
+      }),
     /** Coordination of the distributed roles. */
     cluster: z
       .object({

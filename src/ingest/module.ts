@@ -48,7 +48,7 @@ export function ingestModule(ctx: CoreContext, deps: { quotas: QuotaGate }): Ing
     name: 'ingest',
     ingest,
     servedByEveryRole: true,
-    routes: ingestRoutes({ ingest, log, limits, metrics, clock }),
+    routes: ingestRoutes({ ingest, log, limits, metrics, clock, bus }),
     stop: () => parser.close(),
   };
 }

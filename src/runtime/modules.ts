@@ -45,7 +45,8 @@ export interface DomainModules {
 }
 
 export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainModules {
-  const ingest = ingestModule(ctx, { quotas: runtime.quotas });
+  const capacity = capacityModule(ctx, { rateQuotas: runtime.quotas });
+  const ingest = ingestModule(ctx, { quotas: capacity.quotaGate });
   const auth = authModule(ctx);
   const backups = backupModule(ctx, VERSION);
   const paging = pagingModule(ctx);
@@ -56,7 +57,7 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
     definitionsModule(ctx),
     auditModule(ctx),
     backups,
-    capacityModule(ctx),
+    capacity,
     sloModule(ctx),
     complianceModule(ctx, { accounts: auth.accounts, rotation: auth.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db) }),
     paging,

@@ -26,6 +26,7 @@ const ROWS: [Permission, Mark, Mark, Mark, Mark, Mark, Mark][] = [
   ['oncall:read',                        0,     1,     1,       1,     1,    1],
   ['paging:read',                        0,     1,     1,       1,     1,    1],
   ['usage:read',                         0,     1,     1,       1,     1,    1],
+  ['capacity:read',                      0,     1,     1,       1,     1,    1],
   ['incidents:respond',                  0,     0,     1,       1,     1,    1],
   ['definitions:write',                  0,     0,     0,       1,     1,    1],
   ['slo:write',                          0,     0,     0,       1,     1,    1],

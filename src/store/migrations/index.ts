@@ -22,6 +22,9 @@ import * as m0522 from './0522_postmortem_edited.js';
 import * as m0523 from './0523_notification_kind.js';
 import * as m0524 from './0524_ack_timeouts.js';
 import * as m0540 from './0540_leader_leases.js';
+import * as m0720 from './0720_capacity_samples.js';
+import * as m0721 from './0721_daily_quotas.js';
+import * as m0722 from './0722_limits.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -43,4 +46,7 @@ export const migrations: Record<string, Migration> = {
   '0523_notification_kind': m0523,
   '0524_ack_timeouts': m0524,
   '0540_leader_leases': m0540,
+  '0720_capacity_samples': m0720,
+  '0721_daily_quotas': m0721,
+  '0722_limits': m0722,
 };

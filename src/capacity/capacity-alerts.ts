@@ -1,0 +1,72 @@
+/**
+ * Which capacity alerts should be open, pure: for each limit, one alert while it is at 80 % or
+ * more now (`warning`; `critical` from 95 %), one while it is forecast to run out within the
+ * horizon (`warning`), and for daily quotas the 80 % and 100 % notices. They go through the alert
+ * pipeline (`ctx.alerts.signal`), so policies route them, page, open incidents, run runbooks.
+ */
+import type { LimitReport } from './capacity-report.js';
+import { noticeLevel } from './daily-quota.js';
+
+export const CAPACITY_SOURCE = 'capacity';
+export const SYSTEM_TENANT_ID = 'default';
+
+export interface CapacityAlert {
+  tenant: string;
+  dedupKey: string;
+  status: 'firing' | 'resolved';
+  severity: string;
+  summary: string;
+  labels: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+export function limitAlerts(r: LimitReport): CapacityAlert[] {
+  const tenant = r.tenant ?? SYSTEM_TENANT_ID;
+  const labels = { limit: r.id, kind: r.kind };
+  const out: CapacityAlert[] = [];
+  const u = r.utilisation;
+  const high = u !== null && u >= 0.8;
+  out.push({
+    tenant,
+    dedupKey: `capacity:${r.id}:utilisation`,
+    status: high ? 'firing' : 'resolved',
+    severity: u !== null && u >= 0.95 ? 'critical' : 'warning',
+    summary: high ? `${r.title} is at ${pct(u)} of its capacity (${r.usage} of ${r.capacity} ${r.unit}); ${r.action}` : `${r.title} is below 80 % of its capacity`,
+    labels: { ...labels, condition: 'utilisation' },
+    values: { usage: r.usage, capacity: r.capacity, utilisation: u },
+  });
+  const soon = r.exhaustion.status === 'forecast';
+  out.push({
+    tenant,
+    dedupKey: `capacity:${r.id}:forecast`,
+    status: soon ? 'firing' : 'resolved',
+    severity: 'warning',
+    summary: soon
+      ? `${r.title} is forecast to run out at ${r.exhaustion.at} (band ${r.exhaustion.earliest} – ${r.exhaustion.latest ?? 'beyond the horizon'}; ${r.model} model); ${r.action}`
+      : `${r.title} is no longer forecast to run out within the horizon`,
+    labels: { ...labels, condition: 'forecast' },
+    values: { at: r.exhaustion.at, earliest: r.exhaustion.earliest, latest: r.exhaustion.latest, model: r.model, backtestError: r.backtestError, trendPerDay: r.trendPerDay },
+  });
+  return out;
+}
+
+/** The daily quota's notices: 80 % (warning) and 100 % (critical) of today's quota. */
+export function dailyQuotaAlerts(tenant: string, used: number, quota: number, day: string): CapacityAlert[] {
+  const level = noticeLevel(used, quota);
+  return ([80, 100] as const).map((thr) => ({
+    tenant,
+    dedupKey: `capacity:tenant.${tenant}.daily:${thr}`,
+    status: level >= thr ? 'firing' : 'resolved',
+    severity: thr === 100 ? 'critical' : 'warning',
+    summary:
+      level >= thr
+        ? thr === 100
+          ? `tenant "${tenant}" used its whole daily volume quota of ${quota} events on ${day} (UTC): further events are refused with 429 until midnight UTC`
+          : `tenant "${tenant}" used ${used} of its daily volume quota of ${quota} events on ${day} (UTC): 80 % reached`
+        : `tenant "${tenant}" is below ${thr} % of its daily volume quota`,
+    labels: { limit: `tenant.${tenant}.daily`, kind: 'daily_quota', condition: `daily_${thr}` },
+    values: { used, quota, day },
+  }));
+}

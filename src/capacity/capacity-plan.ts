@@ -1,0 +1,103 @@
+/**
+ * Growth planning, pure: for a projected load, the nodes, partitions, disk and stream size the
+ * embedded and distributed modes need, from the per-node figures measured in BENCHMARKS.md, and
+ * the cost with a configured node price.
+ *
+ * The figures (BENCHMARKS.md, 2-vCPU machine):
+ *   embedded: 558,500 durable events/s on one node (`keel bench ingest`, 2026-12-04);
+ *   distributed: 179,200 events/s median for one 2-core machine (`keel bench ingest --mode
+ *   distributed`, 2026-11-25); CPU per 1,000 events: ingest 3.83 ms, worker 0.56 ms, nats-server
+ *   1.38 ms, PostgreSQL 0.25 ms (2026-12-04 run); one stream leader accepts ~1 M events/s
+ *   (the raw-publish ceiling), so past that the advice is several Keel clusters (tenant groups).
+ * Nodes are sized to run at most at TARGET_UTILISATION of those figures, leaving headroom for
+ * bursts and a lost node.
+ */
+import { MONTH_MS } from './forecast.js';
+
+export const PLAN_FIGURES = {
+  embeddedPerNode: 558_500,
+  distributedPerNode: 179_200,
+  cpuMsPer1000: { ingest: 3.83, worker: 0.56, nats: 1.38, postgres: 0.25 },
+  coresPerNode: 2,
+  streamLeaderCeiling: 1_000_000,
+  defaultPartitions: 8,
+  /** A partition is processed by one worker at a time: at ~1 ms of CPU per 1,000 events (all processors) one core folds ~1 M events/s; half of that per partition. */
+  perPartition: 500_000,
+  /** Size of the benchmark's events, when no usage has been measured yet. */
+  defaultBytesPerEvent: 260,
+} as const;
+
+export const TARGET_UTILISATION = 0.7;
+
+export interface PlanInput {
+  /** Projected peak load, events per second. */
+  load: number;
+  /** Average stored bytes per event (measured from usage, or the default). */
+  bytesPerEvent: number;
+  retentionMs: number;
+  replicas: number;
+  /** Override of the measured per-node figure (capacity.nodeIngestEventsPerSecond). */
+  perNode?: number;
+  nodePricePerMonth?: number;
+}
+
+export interface ModePlan {
+  nodes: number;
+  partitions?: number;
+  /** Bytes the log holds at this load over the retention (per copy for the embedded disk, all replicas for the stream). */
+  diskBytes: number;
+  streamBytes?: number;
+  costPerMonth: number | null;
+  costPerBillionEvents: number | null;
+  notes: string[];
+}
+
+export interface Plan {
+  load: number;
+  bytesPerEvent: number;
+  embedded: ModePlan;
+  distributed: ModePlan & { ingestNodes: number; workerNodes: number; natsNodes: number };
+}
+
+function cost(nodes: number, load: number, price: number | undefined): { costPerMonth: number | null; costPerBillionEvents: number | null } {
+  if (price === undefined) return { costPerMonth: null, costPerBillionEvents: null };
+  const perMonth = nodes * price;
+  const eventsPerMonth = load * (MONTH_MS / 1000);
+  return { costPerMonth: perMonth, costPerBillionEvents: eventsPerMonth > 0 ? perMonth / (eventsPerMonth / 1e9) : null };
+}
+
+export function plan(i: PlanInput): Plan {
+  const F = PLAN_FIGURES;
+  const logBytes = i.load * i.bytesPerEvent * (i.retentionMs / 1000);
+  const embeddedPerNode = i.perNode ?? F.embeddedPerNode;
+  const embeddedFits = i.load <= embeddedPerNode * TARGET_UTILISATION;
+  const embeddedNotes = embeddedFits
+    ? [`one embedded node carries ${Math.round(embeddedPerNode)} events/s (BENCHMARKS.md); this load uses ${((i.load / embeddedPerNode) * 100).toFixed(0)} % of it`]
+    : [`over ${Math.round(embeddedPerNode * TARGET_UTILISATION)} events/s (${TARGET_UTILISATION * 100} % of one embedded node's ${Math.round(embeddedPerNode)}): the embedded mode runs on one node; use the distributed mode`];
+  const perNode = i.perNode ?? F.distributedPerNode;
+  const ingestNodes = Math.max(2, Math.ceil(i.load / (perNode * TARGET_UTILISATION)));
+  const partitions = Math.max(F.defaultPartitions, Math.ceil(i.load / F.perPartition));
+  const workerCores = ((i.load / 1000) * F.cpuMsPer1000.worker) / 1000 / TARGET_UTILISATION;
+  const workerNodes = Math.max(1, Math.min(partitions, Math.ceil(workerCores / F.coresPerNode)));
+  const natsCores = ((i.load / 1000) * F.cpuMsPer1000.nats) / 1000 / TARGET_UTILISATION;
+  const natsNodes = Math.max(i.replicas, Math.ceil(natsCores / F.coresPerNode));
+  const streamBytes = logBytes * i.replicas;
+  const notes = [
+    `ingest: ${ingestNodes} nodes at ${Math.round(perNode)} events/s each (measured per 2-core machine), ${TARGET_UTILISATION * 100} % target`,
+    `workers: ${workerNodes} (partitions bound them: a partition is folded by one worker at a time)`,
+    `PostgreSQL: one server (≤ 4 transactions/s per partition and processor while caught up; not the bound)`,
+  ];
+  if (i.load > F.streamLeaderCeiling * TARGET_UTILISATION) notes.push(`over ${F.streamLeaderCeiling * TARGET_UTILISATION} events/s: past what one stream leader accepts (~1 M/s measured); run several Keel clusters (tenant groups)`);
+  const dNodes = ingestNodes + workerNodes + natsNodes + 1;
+  return {
+    load: i.load,
+    bytesPerEvent: i.bytesPerEvent,
+    embedded: { nodes: embeddedFits ? 1 : Math.ceil(i.load / (embeddedPerNode * TARGET_UTILISATION)), diskBytes: logBytes, ...cost(1, i.load, embeddedFits ? i.nodePricePerMonth : undefined), notes: embeddedNotes },
+    distributed: { nodes: dNodes, ingestNodes, workerNodes, natsNodes, partitions, diskBytes: streamBytes, streamBytes, ...cost(dNodes, i.load, i.nodePricePerMonth), notes },
+  };
+}
+
+/** The load at `at` growing from `now`'s `current` by `perMonth` (compounding per 30 days). */
+export function grownLoad(current: number, perMonth: number, now: number, at: number): number {
+  return current * Math.pow(1 + perMonth, (at - now) / MONTH_MS);
+}

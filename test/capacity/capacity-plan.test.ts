@@ -1,0 +1,49 @@
+/** Growth planning (pure): nodes, partitions, disk, stream size and cost, computed by hand from the BENCHMARKS.md figures. */
+import { describe, expect, it } from 'vitest';
+import { grownLoad, plan } from '../../src/capacity/capacity-plan.js';
+
+const WEEK = 7 * 86_400_000;
+
+describe('capacity plan', () => {
+  it('500,000 events/s for a week of 260-byte events, R3, 200 per node and month', () => {
+    const p = plan({ load: 500_000, bytesPerEvent: 260, retentionMs: WEEK, replicas: 3, nodePricePerMonth: 200 });
+    // Embedded: one node carries 558,500/s; 70 % of it is 390,950 < 500,000: distributed advised.
+    expect(p.embedded.notes[0]).toContain('use the distributed mode');
+    expect(p.embedded.costPerMonth).toBeNull();
+    // 500,000 · 260 B · 604,800 s = 78.624 TB of log; three replicas in the stream.
+    expect(p.embedded.diskBytes).toBe(500_000 * 260 * 604_800);
+    expect(p.distributed.streamBytes).toBe(3 * 500_000 * 260 * 604_800);
+    // Ingest: 500,000 / (179,200 · 0.7 = 125,440) = 3.99 → 4 nodes.
+    expect(p.distributed.ingestNodes).toBe(4);
+    // Partitions: max(8, 500,000 / 500,000) = 8.
+    expect(p.distributed.partitions).toBe(8);
+    // Workers: 500 thousand-event units · 0.56 ms = 280 ms/s = 0.28 cores / 0.7 = 0.4 cores → 1 node.
+    expect(p.distributed.workerNodes).toBe(1);
+    // NATS: 500 · 1.38 ms = 0.69 cores / 0.7 = 0.99 → 1 node, but at least the 3 replicas.
+    expect(p.distributed.natsNodes).toBe(3);
+    // 4 + 1 + 3 + PostgreSQL = 9 nodes · 200 = 1,800 a month.
+    expect(p.distributed.nodes).toBe(9);
+    expect(p.distributed.costPerMonth).toBe(1_800);
+    // A 30-day month at 500,000/s is 1,296 billion events: 1,800 / 1,296 = 1.3889 per billion.
+    expect(p.distributed.costPerBillionEvents).toBeCloseTo(1_800 / 1_296, 9);
+  });
+
+  it('a small load fits one embedded node; a huge one is told to split the stream', () => {
+    const small = plan({ load: 100_000, bytesPerEvent: 300, retentionMs: WEEK, replicas: 1, nodePricePerMonth: 100 });
+    expect(small.embedded.nodes).toBe(1);
+    expect(small.embedded.costPerMonth).toBe(100);
+    expect(small.embedded.notes[0]).toContain('uses 18 %');
+    const huge = plan({ load: 3_000_000, bytesPerEvent: 260, retentionMs: WEEK, replicas: 3 });
+    // 3,000,000 / 500,000 = 6 < 8 partitions; 3,000,000 / 125,440 = 23.9 → 24 ingest nodes.
+    expect(huge.distributed.partitions).toBe(8);
+    expect(huge.distributed.ingestNodes).toBe(24);
+    expect(huge.distributed.notes.join('\n')).toContain('several Keel clusters');
+    expect(huge.distributed.costPerMonth).toBeNull();
+    expect(plan({ load: 6_000_000, bytesPerEvent: 260, retentionMs: WEEK, replicas: 3 }).distributed.partitions).toBe(12);
+  });
+
+  it('grows a load by a monthly rate to a date', () => {
+    // 100,000/s growing 20 % a month for 90 days (three 30-day months): 100,000 · 1.2³ = 172,800.
+    expect(grownLoad(100_000, 0.2, 0, 90 * 86_400_000)).toBeCloseTo(172_800, 6);
+  });
+});
