@@ -20,6 +20,7 @@ import type { JetStreamLogTables } from '../log/jetstream/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
 import type { RoutingTables } from '../routing/tables.js';
+import type { RunbookTables } from '../runbooks/tables.js';
 import type { SloTables } from '../slo/tables.js';
 
 export interface Database
@@ -37,3 +38,6 @@ export interface Database
 
 /** Paging and incidents (issue 4). */
 export interface Database extends RoutingTables, IncidentTables, EscalationTables, NotifyTables, OncallTables, IntegrationTables {}
+
+/** Runbooks as code (issue 13). */
+export interface Database extends RunbookTables {}
