@@ -43,7 +43,7 @@ const httpSchema = z
     url: text(2000),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'a header name'), text(4000)).default({}),
     body: text(64 * 1024).optional(),
-    /** Statuses that count as success (default: any 2xx). */
+    /** Statuses that count as success (by default every 2xx). */
     expectStatus: z.array(z.number().int().min(100).max(599)).min(1).max(20).optional(),
   })
   .strict();
