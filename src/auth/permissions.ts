@@ -32,6 +32,12 @@ export const PERMISSIONS = [
   'paging:write',
   'integrations:manage',
   'usage:read',
+  // Runbooks: reading runs and the toil ledger; starting and aborting runs; approving steps and
+  // deciding on steps whose outcome is unknown; changing runbooks.
+  'runbooks:read',
+  'runbooks:run',
+  'runbooks:approve',
+  'runbooks:manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -70,6 +76,10 @@ export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: tr
   'paging:write': { role: 'editor' },
   'integrations:manage': { role: 'admin' },
   'usage:read': { role: 'viewer' },
+  'runbooks:read': { role: 'viewer' },
+  'runbooks:run': { role: 'responder' },
+  'runbooks:approve': { role: 'responder' },
+  'runbooks:manage': { role: 'editor' },
 };
 
 /**

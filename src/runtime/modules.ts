@@ -9,6 +9,7 @@ import { complianceModule } from '../compliance/module.js';
 import type { CoreContext, KeelModule } from '../core/context.js';
 import { incidentEvidence } from '../incidents/evidence.js';
 import { pagingModule } from '../paging/module.js';
+import { runbooksModule } from '../runbooks/module.js';
 import { servicesModule } from '../services/module.js';
 import { sloEvidence } from '../slo/evidence.js';
 import { sloModule } from '../slo/module.js';
@@ -19,6 +20,7 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
   const security = securityModule(ctx);
   const backups = backupModule(ctx, VERSION);
   const slo = sloModule(ctx);
+  const paging = pagingModule(ctx);
   return [
     servicesModule(ctx),
     security,
@@ -27,7 +29,8 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     capacityModule(ctx),
     slo,
     complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db) }),
-    pagingModule(ctx),
+    paging,
+    runbooksModule(ctx, paging),
     selfWatchModule(ctx),
   ];
 }
