@@ -21,6 +21,7 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
+import { registerRunbooks } from './commands/runbooks.js';
 import { registerCompletion } from './commands/completion.js';
 import { addExamples } from './examples.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerSlo(program);
   registerPaging(program);
   registerUsage(program);
+  registerRunbooks(program);
   registerDoctor(program);
   registerVerify(program);
   registerBench(program);
