@@ -43,6 +43,8 @@ export interface ExecutorDeps {
   defaultStepTimeoutMs: number;
   pollIntervalMs: number;
   concurrency: number;
+  /** Automatic starts (alert matchers, schedules), run by the leader before each look for due runs. */
+  triggers?: (fence: Fence) => Promise<void>;
 }
 
 class Stopped extends Error {}
@@ -73,6 +75,11 @@ export class RunExecutor {
         await this.deps.runs.transition(id, async () => ({ type: 'recover' }), { actor: 'system', fence });
       }
       while (!this.stopped && !control.signal.aborted) {
+        if (this.deps.triggers) {
+          await this.deps.triggers(fence).catch((err: unknown) => {
+            if (!control.signal.aborted) this.deps.logger.error({ err }, 'runbook triggers failed; retried on the next pass');
+          });
+        }
         const now = this.deps.clock.now();
         const free = this.deps.concurrency - active.size;
         if (free > 0) {

@@ -13,19 +13,23 @@ import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
 import { RunService } from './runs.js';
 import { ToilService } from './toil.js';
+import { TriggerService } from './trigger-service.js';
 
 export interface RunbooksModule extends KeelModule {
   runs: RunService;
   executor: RunExecutor;
   toil: ToilService;
+  triggers: TriggerService;
 }
 
 export function runbooksModule(ctx: CoreContext, paging: PagingModule): RunbooksModule {
   const { store, clock, config } = ctx;
   ctx.kinds.register(runbookKind());
-  const runs = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents });
-  const toil = new ToilService(store);
   const status = new SloStatusService(store.db, clock);
+  const budget = async (tenant: string, name: string) => (await status.status(tenant, name)).objectives[0]?.errorBudget.remainingPercent ?? undefined;
+  const runs = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents, budget });
+  const toil = new ToilService(store);
+  const triggers = new TriggerService({ store, clock, runs, audit: ctx.audit, alerts: ctx.alerts });
   const slo = async (tenant: string, name: string): Promise<SloFigures | undefined> => {
     const s = await status.status(tenant, name);
     const o = s.objectives[0];
@@ -53,7 +57,15 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
     defaultStepTimeoutMs: config.runbooks.defaultStepTimeout,
     pollIntervalMs: config.runbooks.pollInterval,
     concurrency: config.runbooks.concurrency,
+    triggers: async (fence) => {
+      while ((await triggers.alertsStep(fence)) > 0) {
+        // the whole backlog, a batch per transaction
+      }
+      await triggers.schedulesStep(fence);
+    },
   });
+  // A new alert transition wakes the executor at once (trigger-to-first-step latency).
+  const unsubscribe = ctx.bus.on('alert.transition', () => executor.wake());
   runs.onChange = () => executor.wake();
   const routes = [
     ...runbookRoutes({ runs, toil, clock, wake: () => executor.wake() }),
@@ -64,11 +76,13 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
     runs,
     executor,
     toil,
+    triggers,
     routes,
     start: async () => {
       if (ctx.roles.evaluator) ctx.whileLeader('runbooks', (lease) => executor.lead(lease));
     },
     stop: async () => {
+      unsubscribe();
       await executor.stop();
     },
   };

@@ -96,8 +96,23 @@ export class RunService {
       clock: Clock;
       audit: AuditLog;
       incidents: IncidentService;
+      /** The remaining error budget (percent) of an SLO, for `guard` (undefined: cannot tell). */
+      budget?: (tenant: string, slo: string) => Promise<number | undefined>;
     },
   ) {}
+
+  /**
+   * Why the error-budget guard refuses a run now (at or below the threshold, or unreadable), or
+   * undefined. Read outside any transaction: the SLO status reads the store on its own (on SQLite,
+   * inside a transaction it would wait for itself).
+   */
+  async guardProblem(tenant: string, runbook: string, spec: RunbookSpec): Promise<string | undefined> {
+    if (!spec.guard) return undefined;
+    const left = await this.deps.budget?.(tenant, spec.guard.slo).catch(() => undefined);
+    if (left === undefined) return `runbook ${runbook} is guarded by SLO ${spec.guard.slo}, whose error budget cannot be read now; not running it`;
+    if (left <= spec.guard.minBudgetRemainingPercent) return `runbook ${runbook} needs more than ${spec.guard.minBudgetRemainingPercent}% of SLO ${spec.guard.slo}'s error budget left; ${left}% is left`;
+    return undefined;
+  }
 
   async definition(db: Db, tenant: string, name: string): Promise<{ spec: RunbookSpec; version: number }> {
     const rows = await readSpecs<RunbookDefinition>(db, tenant, 'Runbook');
@@ -167,11 +182,11 @@ export class RunService {
       await this.record(trx, run, [{ event: 'run.created', step: null, actor: input.actor, data: { runbook: input.runbook, version, trigger: input.trigger, params } }, ...journal], input.actor, fx);
       return run;
     };
-    if (db) {
-      const fx = new AfterCommit();
-      const run = await work(db, fx);
-      return run;
-    }
+    // With a caller's transaction (triggers), the caller checked the guard before opening it.
+    if (db) return work(db, new AfterCommit());
+    const { spec } = await this.definition(this.deps.store.db, input.tenant, input.runbook);
+    const refused = await this.guardProblem(input.tenant, input.runbook, spec);
+    if (refused) throw new KeelError('conflict', refused);
     return this.inTransaction(work);
   }
 
@@ -302,7 +317,8 @@ export class RunService {
     return this.transition(id, async () => ({ type: 'abort', actor, ...(reason ? { reason } : {}) }), { actor, tenant });
   }
 
-  private async inTransaction<T>(fn: (trx: Transaction<Database>, fx: AfterCommit) => Promise<T>): Promise<T> {
+  /** A transaction retried when another writer moved the run or took the audit sequence number first. */
+  async inTransaction<T>(fn: (trx: Transaction<Database>, fx: AfterCommit) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const fx = new AfterCommit();
       try {

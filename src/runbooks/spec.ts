@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { analyzeCel } from '../cel/compile.js';
 import { parseDurationMs } from '../core/time.js';
 import type { FieldError } from '../definitions/kinds.js';
+import { scheduleProblem } from './schedule.js';
 import { checkPath, references, type TemplateScope } from './templates.js';
 
 function durationBetween(minMs: number, maxMs: number, example: string) {
@@ -148,10 +149,17 @@ const triggersSchema = z
     cooldown: durationBetween(0, 7 * 86_400_000, '10m').default('10m'),
     /** Template naming what may run once at a time (default: the runbook). */
     concurrencyKey: text(500).optional(),
-    /** When a run for the same key is active: `skip` the new one, or `queue` it. */
-    onConflict: z.enum(['skip', 'queue']).default('skip'),
     /** Circuit breaker: at most this many automatic runs per hour, then page instead. */
     maxRunsPerHour: z.number().int().min(1).max(1000).default(6),
+    /** Cron (5 fields, or 6 with seconds) in a time zone; missed times while Keel was down fire once. */
+    schedule: z
+      .object({
+        cron: z.string().min(1).max(200),
+        timeZone: z.string().min(1).max(100).default('UTC'),
+        params: z.record(z.string(), z.union([z.string().max(1000), z.number(), z.boolean()])).default({}),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -162,6 +170,8 @@ export const runbookSpecSchema = z
     steps: z.array(stepSchema).min(1).max(50),
     verify: z.object({ until: text(4096), timeout: durationBetween(1000, 86_400_000, '10m'), every: durationBetween(100, 3_600_000, '30s').default('15s') }).strict().optional(),
     triggers: triggersSchema.optional(),
+    /** Error-budget guard: no run (manual or automatic) while this SLO's remaining budget is at or below the threshold. */
+    guard: z.object({ slo: z.string().min(1).max(128), minBudgetRemainingPercent: z.number().min(0).max(100) }).strict().optional(),
   })
   .strict();
 
@@ -291,6 +301,10 @@ export function checkRunbook(spec: RunbookSpec): FieldError[] {
     seen.set(step.name, outputFields(step));
   });
   if (spec.verify) errors.push(...checkCel(spec.verify.until, ['verify', 'until'], { params, steps: seen, secrets: false }, 'slo'));
+  if (spec.triggers?.schedule) {
+    const why = scheduleProblem(spec.triggers.schedule.cron, spec.triggers.schedule.timeZone);
+    if (why) errors.push({ path: ['triggers', 'schedule', why.field], message: why.message });
+  }
   if (spec.triggers) {
     const alertScope: TemplateScope = { params: new Set(), steps: new Map(), secrets: false };
     spec.triggers.alerts.forEach((m, i) => {

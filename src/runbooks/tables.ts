@@ -43,7 +43,17 @@ export interface RunbookJournalTable {
   data_json: string;
 }
 
+/** Per scheduled runbook: the last scheduled time that fired (a run starts in the same transaction). */
+export interface RunbookSchedulesTable {
+  tenant_id: string;
+  runbook: string;
+  /** The cron expression and time zone this state is for (a change starts the schedule afresh). */
+  cron: string;
+  last_fire_at: number;
+}
+
 export interface RunbookTables {
+  runbook_schedules: RunbookSchedulesTable;
   runbook_runs: RunbookRunsTable;
   runbook_journal: RunbookJournalTable;
 }

@@ -23,6 +23,7 @@ import * as m0523 from './0523_notification_kind.js';
 import * as m0524 from './0524_ack_timeouts.js';
 import * as m0540 from './0540_leader_leases.js';
 import * as m0700 from './0700_runbooks.js';
+import * as m0701 from './0701_runbook_schedules.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0524_ack_timeouts': m0524,
   '0540_leader_leases': m0540,
   '0700_runbooks': m0700,
+  '0701_runbook_schedules': m0701,
 };
