@@ -103,6 +103,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'keel bench ingest --rate 174000 --connections 16',
     'keel bench ingest --mode distributed --nats nats://127.0.0.1:4222 --postgres postgres://postgres@127.0.0.1:5432/test --scaling',
   ],
+  'bench runbooks': ['keel bench runbooks', 'keel bench runbooks --runs 1000 --alerts 50 --json'],
   'bench security': ['keel bench security --duration 10'],
   'bench slo': ['keel bench slo --slos 100 --rate 20000'],
   completion: ['keel completion bash > /etc/bash_completion.d/keel', 'keel completion zsh > "${fpath[1]}/_keel"', 'keel completion fish > ~/.config/fish/completions/keel.fish'],

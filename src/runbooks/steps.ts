@@ -66,6 +66,9 @@ export async function runHttp(step: RunbookStep, values: Record<string, unknown>
       signal: both,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      // A fresh connection per step: a kept-alive socket the server closed meanwhile fails as
+      // "other side closed", and whether such a request reached the server is unknowable.
+      reset: true,
     });
     sent = true;
     const raw = await res.body.text();
