@@ -10,6 +10,7 @@ import type { CoreContext, KeelModule } from '../core/context.js';
 import { incidentEvidence } from '../incidents/evidence.js';
 import { pagingModule } from '../paging/module.js';
 import { runbooksModule } from '../runbooks/module.js';
+import { ToilService } from '../runbooks/toil.js';
 import { servicesModule } from '../services/module.js';
 import { sloEvidence } from '../slo/evidence.js';
 import { sloModule } from '../slo/module.js';
@@ -28,7 +29,7 @@ export function domainModules(ctx: CoreContext): KeelModule[] {
     backups,
     capacityModule(ctx),
     slo,
-    complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db) }),
+    complianceModule(ctx, { accounts: security.accounts, rotation: security.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db), automation: new ToilService(ctx.store).evidence() }),
     paging,
     runbooksModule(ctx, paging),
     selfWatchModule(ctx),

@@ -126,6 +126,11 @@ spec:
     ]);
     expect(JSON.stringify(audit.body)).not.toContain('tok-SECRET');
     expect((await http(`${t.url}/v1/audit/verify`, { key: t.adminKey })).body.ok).toBe(true);
+
+    // The compliance report has the automated-change evidence.
+    const report = await http(`${t.url}/v1/compliance/report`, { key: t.adminKey });
+    expect(report.status).toBe(200);
+    expect(report.body.automated_changes.rows).toContainEqual({ runbook: 'restart-web', team: 'default', runs: 1, automatic: 0, manual: 1, succeeded: 1, failed: 0, approved_steps: 0 });
   });
 
   it('an approval waits for a named person; others are refused; approving continues the run', async () => {

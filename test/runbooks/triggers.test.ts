@@ -151,6 +151,44 @@ spec:
     expect(hits).not.toContain('/risky');
   });
 
+  it('waits until a live SLO figure holds, and verifies the outcome by it', async () => {
+    await apply(`apiVersion: keel/v1
+kind: Runbook
+metadata: {name: judged}
+spec:
+  steps:
+    - name: budget-ok
+      wait: {until: 'slo["checkout-availability"].budget_remaining > 50', every: 100ms}
+      timeout: 1m
+    - name: call
+      http: {url: "${base}/judged"}
+  verify: {until: 'slo["checkout-availability"].budget_remaining >= 100 && slo["checkout-availability"].burn_rate < 1', timeout: 1m, every: 100ms}
+---
+apiVersion: keel/v1
+kind: Runbook
+metadata: {name: never}
+spec:
+  steps:
+    - name: hopeless
+      wait: {until: 'slo["checkout-availability"].budget_remaining > 100', every: 100ms}
+      timeout: 300ms
+`);
+    const run = await http(`${t.url}/v1/runbooks/judged/runs`, { key: t.adminKey, json: {} });
+    const done = await waitFor('the judged run', async () => {
+      const r = await http(`${t.url}/v1/runbooks/runs/${run.body.id}`, { key: t.adminKey });
+      return ['succeeded', 'failed'].includes(r.body.status) ? r.body : undefined;
+    });
+    expect(done).toMatchObject({ status: 'succeeded', outcome: 'verified' });
+    const passed = done.journal.find((j: { event: string }) => j.event === 'verify.passed');
+    expect(passed.data.figures['checkout-availability']).toMatchObject({ budget_remaining: 100, burn_rate: 0 });
+    const never = await http(`${t.url}/v1/runbooks/never/runs`, { key: t.adminKey, json: {} });
+    const failed = await waitFor('the hopeless run', async () => {
+      const r = await http(`${t.url}/v1/runbooks/runs/${never.body.id}`, { key: t.adminKey });
+      return r.body.status === 'failed' ? r.body : undefined;
+    });
+    expect(failed.error).toBe('step hopeless: the condition did not hold in time');
+  });
+
   it('fires a cron schedule, in its time zone, once per scheduled time', async () => {
     await apply(`apiVersion: keel/v1
 kind: Runbook
