@@ -28,6 +28,10 @@ describe('examples/runbooks', () => {
     expect(files).toEqual(['keel-consumer-lag.yaml', 'keel-data-disk-filling.yaml', 'keel-leader-lost.yaml', 'keel-notification-channel-failing.yaml']);
     const r = await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: files.map((f) => ({ file: f, content: readFileSync(join(DIR, f), 'utf8') })) } });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
+    // The secret they name cannot be deleted from under them.
+    const del = await http(`${t.url}/v1/paging/secrets/keel-ops-key`, { method: 'DELETE', key: t.adminKey });
+    expect(del.status).toBe(409);
+    expect(del.body.error.message).toBe('secret keel-ops-key is used by Runbook keel-consumer-lag, Runbook keel-data-disk-filling, Runbook keel-leader-lost; change them first');
   });
 
   it('dry-runs each with every parameter and template resolved and nothing run', async () => {
