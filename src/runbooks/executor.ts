@@ -37,6 +37,8 @@ export interface ExecutorDeps {
   /** Pause/resume/quota of a tenant's ingest (idempotent sets). */
   setIngest(tenant: string, patch: { paused?: boolean; eventsPerSecond?: number | null; burst?: number | null }): Promise<void>;
   slo(tenant: string, name: string): Promise<SloFigures | undefined>;
+  /** Applies (creates or updates) a Silence definition of the tenant. */
+  silence(tenant: string, name: string, spec: { matchers: string[]; startsAt: string; endsAt: string; createdBy: string; comment: string }, actor: string): Promise<void>;
   systemTenant: string;
   commands: readonly string[];
   maxOutputBytes: number;
@@ -198,6 +200,20 @@ export class RunExecutor {
     if (step.http) return runHttp(step, values, effects, timeoutMs, signal);
     if (step.command) return runCommand(step, values, effects, timeoutMs, signal);
     const k = step.keel!;
+    if (k.action === 'alerts.silence') {
+      // One silence per run and step, by name: after a crash the rerun updates the same one.
+      const name = `runbook-${run.id.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${step.name}`;
+      const now = this.deps.clock.now();
+      const matchers = (k.matchers ?? []).map((m) => render(m, values, () => ''));
+      const comment = k.text ? render(k.text, values, () => '') : `silenced by runbook ${run.runbook} (run ${run.id})`;
+      try {
+        await this.deps.silence(run.tenant, name, { matchers, startsAt: new Date(now).toISOString(), endsAt: new Date(now + durationMs(k.duration!)).toISOString(), createdBy: `runbook:${run.runbook}`, comment }, `runbook:${run.runbook}`);
+      } catch (e) {
+        if (isKeelError(e)) return { ok: false, error: e.message };
+        throw e;
+      }
+      return { ok: true, output: { action: k.action, silence: name, result: 'done' } };
+    }
     const tenant = k.tenant ? render(k.tenant, values, () => '') : run.tenant;
     if (tenant !== run.tenant && run.tenant !== this.deps.systemTenant) return { ok: false, error: `a runbook of tenant ${run.tenant} cannot change tenant ${tenant}` };
     try {

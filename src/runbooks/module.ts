@@ -51,6 +51,10 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
       await ctx.tenants.update(tenant, patch);
     },
     slo,
+    silence: async (tenant, name, spec, actor) => {
+      const doc = { apiVersion: 'keel/v1', kind: 'Silence', metadata: { name }, spec };
+      await ctx.definitions.apply(tenant, [{ file: `${name}.json`, content: JSON.stringify(doc) }], actor);
+    },
     systemTenant: SYSTEM_TENANT,
     commands: config.runbooks.commands,
     maxOutputBytes: config.runbooks.maxOutputBytes,

@@ -138,7 +138,7 @@ export class RunService {
       const resolved: Record<string, unknown> = {};
       if (s.http) Object.assign(resolved, { method: s.http.method, url: shown(s.http.url), headers: Object.fromEntries(Object.entries(s.http.headers).map(([k, v]) => [k, shown(v)])), ...(s.http.body !== undefined ? { body: shown(s.http.body) } : {}) });
       if (s.command) Object.assign(resolved, { argv: s.command.argv.map(shown), env: Object.fromEntries(Object.entries(s.command.env).map(([k, v]) => [k, shown(v)])) });
-      if (s.keel) Object.assign(resolved, { action: s.keel.action, ...(s.keel.text !== undefined ? { text: shown(s.keel.text) } : {}), ...(s.keel.severity ? { severity: s.keel.severity } : {}), ...(s.keel.tenant ? { tenant: shown(s.keel.tenant) } : {}), incident: s.keel.incident ? shown(s.keel.incident) : (incident?.number ?? null) });
+      if (s.keel) Object.assign(resolved, { action: s.keel.action, ...(s.keel.text !== undefined ? { text: shown(s.keel.text) } : {}), ...(s.keel.severity ? { severity: s.keel.severity } : {}), ...(s.keel.tenant ? { tenant: shown(s.keel.tenant) } : {}), ...(s.keel.matchers ? { matchers: s.keel.matchers.map(shown), duration: s.keel.duration } : {}), incident: s.keel.incident ? shown(s.keel.incident) : (incident?.number ?? null) });
       if (s.wait) Object.assign(resolved, s.wait.duration ? { duration: s.wait.duration } : { until: s.wait.until, every: s.wait.every, timeout: s.timeout });
       if (s.approval) Object.assign(resolved, { users: s.approval.users, ...(s.approval.role ? { role: s.approval.role } : {}), timeout: s.timeout });
       if (s.condition) Object.assign(resolved, { if: s.condition.if, else: s.condition.else });

@@ -57,7 +57,7 @@ const commandSchema = z
   })
   .strict();
 
-export const KEEL_ACTIONS = ['incident.note', 'incident.severity', 'incident.mitigate', 'incident.resolve', 'ingest.pause', 'ingest.resume', 'ingest.quota'] as const;
+export const KEEL_ACTIONS = ['incident.note', 'incident.severity', 'incident.mitigate', 'incident.resolve', 'ingest.pause', 'ingest.resume', 'ingest.quota', 'alerts.silence'] as const;
 export type KeelAction = (typeof KEEL_ACTIONS)[number];
 
 const keelSchema = z
@@ -71,6 +71,9 @@ const keelSchema = z
     /** ingest.*: the tenant (default: the runbook's own; another tenant only from the system tenant). */
     tenant: text(100).optional(),
     eventsPerSecond: z.number().int().min(1).max(100_000_000).nullable().optional(),
+    /** alerts.silence: label matchers as in a Silence (`service="web"`), and for how long. */
+    matchers: z.array(z.string().min(1).max(1000)).min(1).max(50).optional(),
+    duration: durationBetween(60_000, 7 * 86_400_000, '1h').optional(),
     burst: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
   })
   .strict();
@@ -192,7 +195,7 @@ export function outputFields(step: RunbookStep): string[] {
     case 'command':
       return ['exit_code', 'stdout', 'stderr'];
     case 'keel':
-      return ['action', 'incident', 'tenant', 'result'];
+      return ['action', 'incident', 'tenant', 'silence', 'result'];
     case 'wait':
       return ['waited_ms'];
     case 'approval':
@@ -222,6 +225,7 @@ function templatedFields(step: RunbookStep): { path: (string | number)[]; text: 
   }
   if (step.keel) {
     for (const k of ['text', 'incident', 'tenant'] as const) if (step.keel[k] !== undefined) out.push({ path: ['keel', k], text: step.keel[k], secrets: false });
+    (step.keel.matchers ?? []).forEach((m, j) => out.push({ path: ['keel', 'matchers', j], text: m, secrets: false }));
   }
   if (step.approval?.message !== undefined) out.push({ path: ['approval', 'message'], text: step.approval.message, secrets: false });
   return out;
@@ -295,6 +299,7 @@ export function checkRunbook(spec: RunbookSpec): FieldError[] {
         if (!step.timeout) errors.push({ path: [...at, 'timeout'], message: 'a wait until a condition needs a timeout' });
       }
     }
+    if (step.keel?.action === 'alerts.silence' && (!step.keel.matchers || !step.keel.duration)) errors.push({ path: [...at, 'keel'], message: 'alerts.silence needs matchers and a duration' });
     if (step.approval && step.approval.users.length === 0 && !step.approval.role) errors.push({ path: [...at, 'approval'], message: 'an approval names users or a role' });
     if (step.approval && !step.timeout) errors.push({ path: [...at, 'timeout'], message: 'an approval needs a timeout' });
     if (parseDurationMs(step.retries.maxBackoff) < parseDurationMs(step.retries.backoff)) errors.push({ path: [...at, 'retries', 'maxBackoff'], message: 'at least backoff' });

@@ -38,6 +38,8 @@ spec:
       keel: {action: ingest.quota, tenant: "{{ params.tenant }}", eventsPerSecond: 500, burst: 1000}
     - name: resume
       keel: {action: ingest.resume, tenant: "{{ params.tenant }}"}
+    - name: quiet
+      keel: {action: alerts.silence, matchers: ['tenant="{{ params.tenant }}"'], duration: 1h, text: "noisy while {{ params.tenant }} is limited"}
     - name: resolve
       keel: {action: incident.resolve, text: "fixed by runbook ops"}
 `;
@@ -53,7 +55,14 @@ spec:
     const incident = await http(`${t.url}/v1/incidents/${inc.body.number}`, { key: t.adminKey });
     expect(incident.body).toMatchObject({ severity: 'SEV1', state: 'resolved' });
     const journal = done.journal.map((j: { event: string; step: string | null }) => `${j.event} ${j.step ?? ''}`.trim());
-    expect(journal.filter((e: string) => e.startsWith('step.succeeded'))).toEqual(['step.succeeded sev', 'step.succeeded pause', 'step.succeeded paused', 'step.succeeded limit', 'step.succeeded resume', 'step.succeeded resolve']);
+    expect(journal.filter((e: string) => e.startsWith('step.succeeded'))).toEqual(['step.succeeded sev', 'step.succeeded pause', 'step.succeeded paused', 'step.succeeded limit', 'step.succeeded resume', 'step.succeeded quiet', 'step.succeeded resolve']);
+    // The silence is a Silence definition, for an hour, named after the run and step.
+    const silenceName = done.steps.find((s: { name: string }) => s.name === 'quiet').output.silence;
+    const silence = await http(`${t.url}/v1/definitions/Silence/${silenceName}`, { key: t.adminKey });
+    expect(silence.status).toBe(200);
+    const spec = silence.body.spec ?? silence.body.definition?.spec;
+    expect(spec).toMatchObject({ matchers: ['tenant="acme"'], createdBy: 'runbook:ops', comment: 'noisy while acme is limited' });
+    expect(Date.parse(spec.endsAt) - Date.parse(spec.startsAt)).toBe(3_600_000);
     // The audit of the pause shows the tenant it paused.
     const audit = await http(`${t.url}/v1/audit?action=runbooks.step.succeeded&limit=100`, { key: t.adminKey });
     expect(audit.body.entries.find((e: { target: string }) => e.target === `runbook-run/${run.body.id}/pause`).after.output).toEqual({ action: 'ingest.pause', tenant: 'acme', result: 'done' });
