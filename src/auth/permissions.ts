@@ -33,6 +33,12 @@ export const PERMISSIONS = [
   'integrations:manage',
   'usage:read',
   'capacity:read',
+  // Runbooks: reading runs and the toil ledger; starting and aborting runs; approving steps and
+  // deciding on steps whose outcome is unknown; changing runbooks.
+  'runbooks:read',
+  'runbooks:run',
+  'runbooks:approve',
+  'runbooks:manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -72,6 +78,10 @@ export const PERMISSION_GRANTS: Record<Permission, { role: Role; systemOnly?: tr
   'integrations:manage': { role: 'admin' },
   'usage:read': { role: 'viewer' },
   'capacity:read': { role: 'viewer' },
+  'runbooks:read': { role: 'viewer' },
+  'runbooks:run': { role: 'responder' },
+  'runbooks:approve': { role: 'responder' },
+  'runbooks:manage': { role: 'editor' },
 };
 
 /**

@@ -22,6 +22,7 @@ import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
 import { registerCapacity } from './commands/capacity.js';
+import { registerRunbooks } from './commands/runbooks.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerDemo } from './commands/demo.js';
 import { addExamples } from './examples.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerPaging(program);
   registerUsage(program);
   registerCapacity(program);
+  registerRunbooks(program);
   registerDoctor(program);
   registerVerify(program);
   registerBench(program);

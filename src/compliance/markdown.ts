@@ -83,5 +83,9 @@ export function reportMarkdown(r: ComplianceReport): string {
   out.push(section(r.slos));
   out.push(`## Incidents\n`);
   out.push(section(r.incidents));
+  if (r.automated_changes) {
+    out.push(`## Automated changes and approvals (runbooks)\n`);
+    out.push(section(r.automated_changes));
+  }
   return out.join('\n');
 }

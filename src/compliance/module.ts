@@ -13,7 +13,7 @@ import { complianceRoutes } from './routes.js';
 export function complianceModule(
   ctx: CoreContext,
   deps: { accounts: Accounts; rotation: SecretRotation; backups: BackupService },
-  sources: { slos?: EvidenceSource; incidents?: EvidenceSource } = {},
+  sources: { slos?: EvidenceSource; incidents?: EvidenceSource; automation?: EvidenceSource } = {},
 ): KeelModule {
   return {
     name: 'compliance',
@@ -27,7 +27,7 @@ export function complianceModule(
       backups: deps.backups,
       config: ctx.config,
       clock: ctx.clock,
-      sources: { slos: sources.slos ?? definedSlos(ctx.store, ctx.definitions), incidents: sources.incidents ?? alertCounts(ctx.store) },
+      sources: { slos: sources.slos ?? definedSlos(ctx.store, ctx.definitions), incidents: sources.incidents ?? alertCounts(ctx.store), ...(sources.automation ? { automation: sources.automation } : {}) },
     }),
   };
 }

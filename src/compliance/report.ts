@@ -30,7 +30,8 @@ export interface ComplianceDeps {
   backups: BackupService;
   config: KeelConfig;
   clock: Clock;
-  sources: { slos: EvidenceSource; incidents: EvidenceSource };
+  /** `automation`: automated changes and their approvals (the runbooks domain), when installed. */
+  sources: { slos: EvidenceSource; incidents: EvidenceSource; automation?: EvidenceSource };
 }
 
 export interface ReportUser {
@@ -81,6 +82,8 @@ export interface ComplianceReport {
   backups: { status: 'ok' | 'stale' | 'none' | 'not applicable'; last_backup_at: string | null; age_hours: number | null; max_age_hours: number; in_period: number };
   slos: EvidenceSection;
   incidents: EvidenceSection;
+  /** SOC 2 change evidence: runbook runs (automatic and manual) and the approvals they needed. */
+  automated_changes?: EvidenceSection;
 }
 
 /** `viewer`: who asks; a team admin's report keeps the sign-in record of people other teams share. */
@@ -136,6 +139,7 @@ export async function buildReport(deps: ComplianceDeps, scope: EvidenceScope, vi
     },
     slos: await deps.sources.slos.collect(scope),
     incidents: await deps.sources.incidents.collect(scope),
+    ...(deps.sources.automation ? { automated_changes: await deps.sources.automation.collect(scope) } : {}),
   };
 }
 

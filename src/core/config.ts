@@ -252,6 +252,22 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Runbooks as code (docs/runbooks-as-code.md). */
+    runbooks: z
+      .object({
+        /** Executables `command` steps may run (absolute paths); none by default. Runbooks cannot widen this. */
+        commands: z.array(z.string().regex(/^\//, 'an absolute path')).max(100).default([]),
+        /** How often the executor looks for due runs when nothing woke it. */
+        pollInterval: duration.default(1_000),
+        /** Timeout of http, command and keel steps that set none. */
+        defaultStepTimeout: duration.default(60_000),
+        /** Output kept per step (http body, command stdout and stderr each). */
+        maxOutputBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+        /** Runs the executor drives at once. */
+        concurrency: z.number().int().min(1).max(256).default(16),
+      })
+      .strict()
+      .prefault({}),
     secrets: z
       .object({
         keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).'),

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 
 /**
@@ -25,6 +25,23 @@ export class AfterCommit {
       } catch (e) {
         onError(e);
       }
+    }
+  }
+}
+
+/**
+ * Runs `fn` in a transaction, then its after-commit effects; a failure `retry` accepts (a unique
+ * clash or a version conflict with a concurrent writer) runs it again from the start.
+ */
+export async function inRetriedTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>, fx: AfterCommit) => Promise<T>, retry: (err: unknown, attempt: number) => boolean): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const fx = new AfterCommit();
+    try {
+      const result = await db.transaction().execute((trx) => fn(trx, fx));
+      fx.run();
+      return result;
+    } catch (e) {
+      if (!retry(e, attempt)) throw e;
     }
   }
 }

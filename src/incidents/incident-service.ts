@@ -13,7 +13,7 @@ import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
 import type { Database, Db } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { AfterCommit } from './after-commit.js';
+import { inRetriedTransaction, type AfterCommit } from './after-commit.js';
 import type { PagingMetrics } from './prometheus.js';
 import type { IncidentsTable } from './tables.js';
 import { appendTimeline, type TimelineInput } from './timeline.js';
@@ -111,17 +111,7 @@ export class IncidentService {
    * (two writers racing on PostgreSQL) is retried.
    */
   async inTransaction<T>(fn: (trx: Transaction<Database>, fx: AfterCommit) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const fx = new AfterCommit();
-      try {
-        const result = await this.store.db.transaction().execute((trx) => fn(trx, fx));
-        fx.run();
-        return result;
-      } catch (e) {
-        if (attempt < 5 && isUniqueViolation(e)) continue;
-        throw e;
-      }
-    }
+    return inRetriedTransaction(this.store.db, fn, (e, attempt) => attempt < 5 && isUniqueViolation(e));
   }
 
   async find(db: Db, tenant: string, ref: string): Promise<Incident | undefined> {

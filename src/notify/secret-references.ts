@@ -32,5 +32,8 @@ export async function secretUsers(db: Kysely<Database>, tenant: string, name: st
     for (const c of u.spec.contactMethods ?? []) if (secretsOf(targetOf(c)).includes(name)) out.push(`User ${u.name} (contact method ${c.name})`);
   }
   for (const c of await readSpecs<Target>(db, tenant, 'Channel')) if (secretsOf(c.spec).includes(name)) out.push(`Channel ${c.name}`);
+  // Runbooks name secrets in templates ({{ secrets.NAME }}) of their http and command steps.
+  const template = new RegExp(`\\{\\{\\s*secrets\\.${name.replace(/[^A-Za-z0-9_-]/g, '')}\\s*\\}\\}`);
+  for (const r of await readSpecs<unknown>(db, tenant, 'Runbook')) if (template.test(JSON.stringify(r.spec))) out.push(`Runbook ${r.name}`);
   return out;
 }

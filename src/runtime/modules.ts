@@ -15,6 +15,8 @@ import { incidentEvidence } from '../incidents/evidence.js';
 import { ingestModule, type IngestModule } from '../ingest/module.js';
 import type { QuotaGate } from '../ingest/quotas.js';
 import { pagingModule, type PagingModule } from '../paging/module.js';
+import { runbooksModule } from '../runbooks/module.js';
+import { ToilService } from '../runbooks/toil.js';
 import { servicesModule } from '../services/module.js';
 import { sloEvidence } from '../slo/evidence.js';
 import { sloModule } from '../slo/module.js';
@@ -59,8 +61,9 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
     backups,
     capacity,
     sloModule(ctx),
-    complianceModule(ctx, { accounts: auth.accounts, rotation: auth.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db) }),
+    complianceModule(ctx, { accounts: auth.accounts, rotation: auth.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db), automation: new ToilService(ctx.store).evidence() }),
     paging,
+    runbooksModule(ctx, paging),
     selfWatchModule(ctx),
     verifyModule(ctx),
     consoleModule(ctx),

@@ -21,6 +21,7 @@ import type { JetStreamLogTables } from '../log/jetstream/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
 import type { RoutingTables } from '../routing/tables.js';
+import type { RunbookTables } from '../runbooks/tables.js';
 import type { SloTables } from '../slo/tables.js';
 
 export interface Database
@@ -41,3 +42,5 @@ export interface Database extends RoutingTables, IncidentTables, EscalationTable
 
 /** What a query function runs on: the store's connection or a transaction it is part of. */
 export type Db = Kysely<Database> | Transaction<Database>;
+/** Runbooks as code (issue 13). */
+export interface Database extends RunbookTables {}

@@ -80,6 +80,27 @@ export function registerBench(program: Command): void {
     });
 
   bench
+    .command('runbooks')
+    .description('Runbook runs/s (3 steps: http, keel, http) and alert-to-first-step latency, beside the Store commit ceiling measured in the same run')
+    .option('--runs <n>', 'runs of the 3-step runbook', positiveInt, 300)
+    .option('--alerts <n>', 'alerts sent one at a time for the trigger latency', positiveInt, 30)
+    .option('--concurrency <n>', 'runs started at a time', positiveInt, 16)
+    .action(async (opts: { runs: number; alerts: number; concurrency: number }, cmd: Command) => {
+      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
+      const { benchRunbooks } = await import('../../bench/runbooks-bench.js');
+      const r = await benchRunbooks({ runs: opts.runs, alerts: opts.alerts, concurrency: opts.concurrency, log: (l) => process.stderr.write(`${l}\n`) });
+      if (json) return void process.stdout.write(`${JSON.stringify(r)}\n`);
+      process.stdout.write(
+        [
+          `runs: ${r.runs_per_s} runs/s over ${r.runs} runs (${r.commits_per_run} commits each: ${Math.round(r.runs_per_s * r.commits_per_run)} commits/s)`,
+          `ceiling: ${r.ceiling_commits_per_s} bare commits/s, one at a time (${r.ceiling_runs_per_s} runs/s at ${r.commits_per_run} commits per run)`,
+          `alert to first step: p50 ${r.trigger_to_first_step_ms.p50} ms, p99 ${r.trigger_to_first_step_ms.p99} ms, max ${r.trigger_to_first_step_ms.max} ms (${r.trigger_to_first_step_ms.samples} alerts)`,
+          '',
+        ].join('\n'),
+      );
+    });
+
+  bench
     .command('security')
     .description('Authentication, audit verification and sign-in: each beside a ceiling measured in the same run')
     .option('--duration <s>', 'seconds per HTTP measurement', positiveNumber, 5)

@@ -1,0 +1,252 @@
+/**
+ * The executor: the leader-only loop that drives runs. When it takes the leadership it first
+ * recovers runs a stopped process left mid-step (the run machine reruns them only when safe);
+ * then it takes due runs, journals a step as started, runs it, and journals its result, each
+ * write in a transaction fenced by the lease. A step that was running when this process stops
+ * is left "started", exactly as a crash leaves it, and recovered the same way.
+ */
+import type { Transaction } from 'kysely';
+import type { LeaderLease } from '../module/context.js';
+import type { Clock } from '../core/clock.js';
+import { isKeelError, KeelError } from '../core/errors.js';
+import { Waker } from '../core/waker.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import type { IncidentService } from '../incidents/incident-service.js';
+import type { Database } from '../store/schema.js';
+import type { Logger } from '../telemetry/logger.js';
+import { holds, sloNames } from './conditions.js';
+import { nextAction } from './run-machine.js';
+import { templateValues, type RunRecord, type RunService } from './runs.js';
+import { durationMs, planOf, type RunbookStep } from './spec.js';
+import { runCommand, runHttp, type EffectDeps, type StepResult } from './steps.js';
+import { render, TemplateError } from './templates.js';
+
+export interface SloFigures {
+  burn_rate: number | null;
+  budget_remaining: number | null;
+  compliance: number | null;
+}
+
+export interface ExecutorDeps {
+  runs: RunService;
+  clock: Clock;
+  logger: Logger;
+  incidents: IncidentService;
+  /** A tenant's paging secret by name (throws when missing). */
+  secret(tenant: string, name: string): Promise<string>;
+  /** Pause/resume/quota of a tenant's ingest (idempotent sets). */
+  setIngest(tenant: string, patch: { paused?: boolean; eventsPerSecond?: number | null; burst?: number | null }): Promise<void>;
+  slo(tenant: string, name: string): Promise<SloFigures | undefined>;
+  /** Applies (creates or updates) a Silence definition of the tenant. */
+  silence(tenant: string, name: string, spec: { matchers: string[]; startsAt: string; endsAt: string; createdBy: string; comment: string }, actor: string): Promise<void>;
+  systemTenant: string;
+  commands: readonly string[];
+  maxOutputBytes: number;
+  defaultStepTimeoutMs: number;
+  pollIntervalMs: number;
+  concurrency: number;
+  /** Automatic starts (alert matchers, schedules), run by the leader before each look for due runs. */
+  triggers?: (fence: Fence) => Promise<void>;
+}
+
+class Stopped extends Error {}
+
+export class RunExecutor {
+  private readonly waker = new Waker();
+  private stopped = false;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  wake(): void {
+    this.waker.wake();
+  }
+
+  /** The leader's loop; returns when the lease is lost or the executor stops. */
+  async lead(lease: LeaderLease): Promise<void> {
+    const fence: Fence = (trx) => lease.assertHeld(trx);
+    const control = new AbortController();
+    const onAbort = () => {
+      control.abort();
+      this.waker.wake();
+    };
+    lease.signal.addEventListener('abort', onAbort, { once: true });
+    const active = new Map<string, Promise<void>>();
+    const loop = async () => {
+      for (const id of await this.deps.runs.started()) {
+        await this.deps.runs.transition(id, async () => ({ type: 'recover' }), { actor: 'system', fence });
+      }
+      while (!this.stopped && !control.signal.aborted) {
+        if (this.deps.triggers) {
+          await this.deps.triggers(fence).catch((err: unknown) => {
+            if (!control.signal.aborted) this.deps.logger.error({ err }, 'runbook triggers failed; retried on the next pass');
+          });
+        }
+        const now = this.deps.clock.now();
+        const free = this.deps.concurrency - active.size;
+        if (free > 0) {
+          for (const r of await this.deps.runs.due(now, free + active.size)) {
+            if (active.has(r.id) || active.size >= this.deps.concurrency) continue;
+            const p = this.drive(r.id, lease, control.signal)
+              .catch((err: unknown) => {
+                if (!(err instanceof Stopped) && !control.signal.aborted) this.deps.logger.error({ err, run: r.id }, 'runbook run step failed to record');
+              })
+              .finally(() => {
+                active.delete(r.id);
+                this.waker.wake();
+              });
+            active.set(r.id, p);
+          }
+        }
+        const next = await this.deps.runs.nextDue();
+        const wait = next === null ? this.deps.pollIntervalMs : Math.max(0, Math.min(this.deps.pollIntervalMs, next - this.deps.clock.now()));
+        await this.waker.sleep(Math.max(wait, active.size > 0 && next !== null && next <= now ? 10 : 0));
+      }
+      await Promise.allSettled(active.values());
+    };
+    this.running = loop();
+    try {
+      await this.running;
+    } finally {
+      lease.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.waker.wake();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Moves one run as far as it goes now. */
+  private async drive(id: string, lease: LeaderLease, signal: AbortSignal): Promise<void> {
+    const fence: Fence = (trx) => lease.assertHeld(trx);
+    for (let guard = 0; guard < 1000; guard++) {
+      if (this.stopped || signal.aborted) throw new Stopped();
+      const run = await this.deps.runs.read(id);
+      const action = nextAction(planOf(run.spec), run.state, this.deps.clock.now());
+      switch (action.kind) {
+        case 'execute':
+          await this.execute(run, action.step, lease, signal);
+          break;
+        case 'condition': {
+          const step = run.spec.steps[action.step]!;
+          const result = holds(step.condition!.if, templateValues(run));
+          await this.deps.runs.transition(id, async () => ({ type: 'condition', result }), { actor: 'system', fence });
+          break;
+        }
+        case 'poll': {
+          const source = action.step === 'verify' ? run.spec.verify!.until : run.spec.steps[action.step]!.wait!.until!;
+          const figures = await this.figures(run.tenant, source);
+          const ok = holds(source, { slo: figures });
+          await this.deps.runs.transition(id, async () => ({ type: 'poll', holds: ok, figures }), { actor: 'system', fence });
+          break;
+        }
+        case 'tick':
+          await this.deps.runs.transition(id, async () => ({ type: 'tick' }), { actor: 'system', fence });
+          break;
+        default:
+          return;
+      }
+    }
+  }
+
+  private async figures(tenant: string, source: string): Promise<Record<string, SloFigures>> {
+    const out: Record<string, SloFigures> = {};
+    for (const name of sloNames(source)) {
+      const f = await this.deps.slo(tenant, name).catch(() => undefined);
+      if (f) out[name] = f;
+    }
+    return out;
+  }
+
+  private async execute(run: RunRecord, index: number, lease: LeaderLease, signal: AbortSignal): Promise<void> {
+    const fence: Fence = (trx) => lease.assertHeld(trx);
+    const step = run.spec.steps[index]!;
+    // Journaled as started before anything happens: a crash from here on is seen at restart.
+    const started = await this.deps.runs.transition(run.id, async () => ({ type: 'start' }), { actor: 'system', fence });
+    const values = templateValues(started);
+    const timeoutMs = step.timeout ? durationMs(step.timeout) : this.deps.defaultStepTimeoutMs;
+    if (step.keel && step.keel.action.startsWith('incident.')) {
+      // Incident actions commit in the same transaction as the step's result: exactly once.
+      try {
+        await this.deps.runs.transition(run.id, async (_r, trx, fx) => ({ type: 'finished', ok: true, output: await this.incidentAction(started, step, values, trx, fx) }), { actor: 'system', fence });
+      } catch (e) {
+        if (!isKeelError(e) && !(e instanceof TemplateError)) throw e;
+        const error = (e as Error).message;
+        await this.deps.runs.transition(run.id, async () => ({ type: 'finished', ok: false, error }), { actor: 'system', fence });
+      }
+      return;
+    }
+    // Side effects outside the database: checked against the lease just before they happen.
+    await lease.assertHeld();
+    let result: StepResult;
+    try {
+      result = await this.effect(started, step, values, timeoutMs, signal);
+    } catch (e) {
+      if (signal.aborted || this.stopped) throw new Stopped();
+      result = { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+    if (signal.aborted || this.stopped) throw new Stopped();
+    await this.deps.runs.transition(
+      run.id,
+      async () => (result.ok ? { type: 'finished', ok: true, output: result.output ?? {} } : { type: 'finished', ok: false, error: result.error ?? 'failed', ...(result.output !== undefined ? { output: result.output } : {}), ...(result.unknownOutcome ? { unknownOutcome: true } : {}) }),
+      { actor: 'system', fence },
+    );
+  }
+
+  private async effect(run: RunRecord, step: RunbookStep, values: Record<string, unknown>, timeoutMs: number, signal: AbortSignal): Promise<StepResult> {
+    const effects: EffectDeps = { secret: (name) => this.deps.secret(run.tenant, name), commands: this.deps.commands, maxOutputBytes: this.deps.maxOutputBytes };
+    if (step.http) return runHttp(step, values, effects, timeoutMs, signal);
+    if (step.command) return runCommand(step, values, effects, timeoutMs, signal);
+    const k = step.keel!;
+    if (k.action === 'alerts.silence') {
+      // One silence per run and step, by name: after a crash the rerun updates the same one.
+      const name = `runbook-${run.id.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${step.name}`;
+      const now = this.deps.clock.now();
+      const matchers = (k.matchers ?? []).map((m) => render(m, values, () => ''));
+      const comment = k.text ? render(k.text, values, () => '') : `silenced by runbook ${run.runbook} (run ${run.id})`;
+      try {
+        await this.deps.silence(run.tenant, name, { matchers, startsAt: new Date(now).toISOString(), endsAt: new Date(now + durationMs(k.duration!)).toISOString(), createdBy: `runbook:${run.runbook}`, comment }, `runbook:${run.runbook}`);
+      } catch (e) {
+        if (isKeelError(e)) return { ok: false, error: e.message };
+        throw e;
+      }
+      return { ok: true, output: { action: k.action, silence: name, result: 'done' } };
+    }
+    const tenant = k.tenant ? render(k.tenant, values, () => '') : run.tenant;
+    if (tenant !== run.tenant && run.tenant !== this.deps.systemTenant) return { ok: false, error: `a runbook of tenant ${run.tenant} cannot change tenant ${tenant}` };
+    try {
+      if (k.action === 'ingest.pause') await this.deps.setIngest(tenant, { paused: true });
+      else if (k.action === 'ingest.resume') await this.deps.setIngest(tenant, { paused: false });
+      else await this.deps.setIngest(tenant, { ...(k.eventsPerSecond !== undefined ? { eventsPerSecond: k.eventsPerSecond } : {}), ...(k.burst !== undefined ? { burst: k.burst } : {}) });
+    } catch (e) {
+      if (isKeelError(e)) return { ok: false, error: e.message };
+      throw e;
+    }
+    return { ok: true, output: { action: k.action, tenant, result: 'done' } };
+  }
+
+  private async incidentAction(run: RunRecord, step: RunbookStep, values: Record<string, unknown>, trx: Transaction<Database>, fx: AfterCommit): Promise<unknown> {
+    const k = step.keel!;
+    const ref = k.incident ? render(k.incident, values, () => '') : run.incidentId;
+    if (!ref) throw new KeelError('bad_request', `step ${step.name}: the run is tied to no incident and the step names none`);
+    const incident = await this.deps.incidents.require(trx, run.tenant, ref);
+    const actor = `runbook:${run.runbook}`;
+    const text = k.text === undefined ? undefined : render(k.text, values, () => '');
+    switch (k.action) {
+      case 'incident.note':
+        await this.deps.incidents.note(trx, incident, text ?? '', actor, fx, 'runbook', { run_id: run.id, step: step.name });
+        break;
+      case 'incident.severity':
+        await this.deps.incidents.update(trx, incident, { severity: k.severity! }, actor, fx);
+        break;
+      default: {
+        const to = k.action === 'incident.mitigate' ? 'mitigated' : 'resolved';
+        // Already there (a person was faster): the step's goal holds, so it succeeds.
+        if (incident.state !== to) await this.deps.incidents.transition(trx, incident, to, actor, fx, text);
+      }
+    }
+    return { action: k.action, incident: incident.number, result: 'done' };
+  }
+}

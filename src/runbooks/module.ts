@@ -1,0 +1,93 @@
+/**
+ * Runbooks as code (docs/runbooks-as-code.md), wired: the Runbook kind, the run service, the
+ * leader-only executor, the HTTP routes. Uses the paging module's incidents and sealed secrets.
+ */
+import type { CoreContext, KeelModule } from '../module/context.js';
+import { KeelError } from '../core/errors.js';
+import { SYSTEM_TENANT } from '../auth/tenants.js';
+import { definitionResource } from '../paging/definition-routes.js';
+import type { PagingModule } from '../paging/module.js';
+import { SloStatusService } from '../slo/status.js';
+import { RunExecutor, type SloFigures } from './executor.js';
+import { runbookKind } from './kind.js';
+import { runbookRoutes } from './routes.js';
+import { RunService } from './runs.js';
+import { ToilService } from './toil.js';
+import { TriggerService } from './trigger-service.js';
+
+export interface RunbooksModule extends KeelModule {
+  runs: RunService;
+  executor: RunExecutor;
+  toil: ToilService;
+  triggers: TriggerService;
+}
+
+export function runbooksModule(ctx: CoreContext, paging: PagingModule): RunbooksModule {
+  const { store, clock, config } = ctx;
+  ctx.kinds.register(runbookKind());
+  const status = new SloStatusService(store.db, clock);
+  const budget = async (tenant: string, name: string) => (await status.status(tenant, name)).objectives[0]?.errorBudget.remainingPercent ?? undefined;
+  const runs = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents, budget });
+  const toil = new ToilService(store);
+  const triggers = new TriggerService({ store, clock, runs, audit: ctx.audit, alerts: ctx.alerts });
+  const slo = async (tenant: string, name: string): Promise<SloFigures | undefined> => {
+    const s = await status.status(tenant, name);
+    const o = s.objectives[0];
+    if (!o) return undefined;
+    const shortest = [...o.burnRates].sort((a, b) => a.seconds - b.seconds)[0];
+    return { burn_rate: shortest?.burnRate ?? null, budget_remaining: o.errorBudget.remainingPercent, compliance: o.sli };
+  };
+  const executor = new RunExecutor({
+    runs,
+    clock,
+    logger: ctx.logger,
+    incidents: paging.incidents,
+    secret: async (tenant, name) => {
+      const v = await paging.secretStore.open(tenant, name);
+      if (v === undefined) throw new KeelError('not_found', `no secret named "${name}"`);
+      return v;
+    },
+    setIngest: async (tenant, patch) => {
+      await ctx.tenants.update(tenant, patch);
+    },
+    slo,
+    silence: async (tenant, name, spec, actor) => {
+      const doc = { apiVersion: 'keel/v1', kind: 'Silence', metadata: { name }, spec };
+      await ctx.definitions.apply(tenant, [{ file: `${name}.json`, content: JSON.stringify(doc) }], actor);
+    },
+    systemTenant: SYSTEM_TENANT,
+    commands: config.runbooks.commands,
+    maxOutputBytes: config.runbooks.maxOutputBytes,
+    defaultStepTimeoutMs: config.runbooks.defaultStepTimeout,
+    pollIntervalMs: config.runbooks.pollInterval,
+    concurrency: config.runbooks.concurrency,
+    triggers: async (fence) => {
+      while ((await triggers.alertsStep(fence)) > 0) {
+        // the whole backlog, a batch per transaction
+      }
+      await triggers.schedulesStep(fence);
+    },
+  });
+  // A new alert transition wakes the executor at once (trigger-to-first-step latency).
+  const unsubscribe = ctx.bus.on('alert.transition', () => executor.wake());
+  runs.onChange = () => executor.wake();
+  const routes = [
+    ...runbookRoutes({ runs, toil, clock, wake: () => executor.wake() }),
+    ...definitionResource(ctx.definitions, { kind: 'Runbook', path: '/v1/runbooks', tag: 'runbooks', noun: 'runbook', read: 'runbooks:read', write: 'runbooks:manage' }),
+  ];
+  return {
+    name: 'runbooks',
+    runs,
+    executor,
+    toil,
+    triggers,
+    routes,
+    start: async () => {
+      if (ctx.roles.evaluator) ctx.whileLeader('runbooks', (lease) => executor.lead(lease));
+    },
+    stop: async () => {
+      unsubscribe();
+      await executor.stop();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * What the side-effect steps do: `http` (secrets from the sealed store by name, never in the
+ * record), `command` (allow-listed executables, argv, no shell, bounded output, timeout) and the
+ * rendering of templates for them. `keel` steps are in keel-actions.ts (they commit with their
+ * record). Results are plain data for the run machine; secrets are redacted before they leave here.
+ */
+import { spawn } from 'node:child_process';
+import { request } from 'undici';
+import type { RunbookStep } from './spec.js';
+import { render } from './templates.js';
+
+export interface StepResult {
+  ok: boolean;
+  output?: unknown;
+  error?: string;
+  /** The step may have had its effect although it did not finish (timeout after sending). */
+  unknownOutcome?: boolean;
+}
+
+export interface EffectDeps {
+  /** A secret's value; throws when the tenant has no such secret. */
+  secret(name: string): Promise<string>;
+  commands: readonly string[];
+  maxOutputBytes: number;
+}
+
+/** Replaces every secret value in a text with a mark. */
+export function redactor(values: Iterable<string>): (text: string) => string {
+  const list = [...values].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
+  return (text) => list.reduce((t, v) => t.split(v).join('[redacted]'), text);
+}
+
+/** Renders with secrets opened; `used` collects their values for redaction. */
+async function renderWithSecrets(text: string, values: Record<string, unknown>, deps: EffectDeps, used: Set<string>): Promise<string> {
+  const names = [...text.matchAll(/\{\{\s*secrets\.([A-Za-z0-9_-]+)\s*\}\}/g)].map((m) => m[1]!);
+  const opened = new Map<string, string>();
+  for (const n of names) {
+    const v = await deps.secret(n);
+    opened.set(n, v);
+    used.add(v);
+  }
+  return render(text, values, (n) => opened.get(n) ?? '');
+}
+
+function bounded(text: string, max: number): string {
+  return Buffer.byteLength(text) <= max ? text : `${Buffer.from(text).subarray(0, max).toString()}… [truncated]`;
+}
+
+export async function runHttp(step: RunbookStep, values: Record<string, unknown>, deps: EffectDeps, timeoutMs: number, signal: AbortSignal): Promise<StepResult> {
+  const spec = step.http!;
+  const used = new Set<string>();
+  const url = await renderWithSecrets(spec.url, values, deps, used);
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.headers)) headers[k] = await renderWithSecrets(v, values, deps, used);
+  const body = spec.body === undefined ? undefined : await renderWithSecrets(spec.body, values, deps, used);
+  const clean = redactor(used);
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) return { ok: false, error: `not an http(s) URL: ${clean(url)}` };
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const both = AbortSignal.any([timeout, signal]);
+  let sent = false;
+  try {
+    const res = await request(url, {
+      method: spec.method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal: both,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      // A fresh connection per step: a kept-alive socket the server closed meanwhile fails as
+      // "other side closed", and whether such a request reached the server is unknowable.
+      reset: true,
+    });
+    sent = true;
+    const raw = await res.body.text();
+    const text = clean(bounded(raw, deps.maxOutputBytes));
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const output = { status: res.statusCode, body: text, ...(json !== undefined ? { json } : {}) };
+    const ok = spec.expectStatus ? spec.expectStatus.includes(res.statusCode) : res.statusCode >= 200 && res.statusCode < 300;
+    return ok ? { ok, output } : { ok, output, error: `HTTP ${res.statusCode}${spec.expectStatus ? ` (expected ${spec.expectStatus.join(', ')})` : ''}` };
+  } catch (e) {
+    if (signal.aborted) throw e;
+    const err = e as { code?: string; message?: string };
+    // Refused or unresolvable: nothing reached the server, so the failure is definite.
+    const notSent = !sent && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET_BEFORE'].includes(err.code ?? '');
+    const message = timeout.aborted ? `timed out after ${timeoutMs} ms` : clean(err.message ?? String(e));
+    return { ok: false, error: message, ...(notSent ? {} : { unknownOutcome: true }) };
+  }
+}
+
+export async function runCommand(step: RunbookStep, values: Record<string, unknown>, deps: EffectDeps, timeoutMs: number, signal: AbortSignal): Promise<StepResult> {
+  const spec = step.command!;
+  const used = new Set<string>();
+  const argv = spec.argv.map((a) => render(a, values, () => ''));
+  const exe = argv[0]!;
+  if (!deps.commands.includes(exe)) {
+    return { ok: false, error: `"${exe}" is not on this deployment's allow-list of commands (runbooks.commands: ${deps.commands.join(', ') || 'empty'})` };
+  }
+  const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
+  for (const [k, v] of Object.entries(spec.env)) env[k] = await renderWithSecrets(v, values, deps, used);
+  const clean = redactor(used);
+  return new Promise<StepResult>((resolve, reject) => {
+    const child = spawn(exe, argv.slice(1), { shell: false, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    const keep = (list: Buffer[], n: number, d: Buffer) => {
+      if (n < deps.maxOutputBytes) list.push(d.subarray(0, deps.maxOutputBytes - n));
+      return n + d.length;
+    };
+    child.stdout.on('data', (d: Buffer) => (outBytes = keep(out, outBytes, d)));
+    child.stderr.on('data', (d: Buffer) => (errBytes = keep(err, errBytes, d)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const onAbort = () => child.kill('SIGKILL');
+    signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve({ ok: false, error: `could not start ${exe}: ${e.message}` });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (signal.aborted) return reject(new Error('stopped'));
+      const text = (list: Buffer[], n: number) => clean(Buffer.concat(list).toString()) + (n > deps.maxOutputBytes ? '… [truncated]' : '');
+      const output = { exit_code: code ?? -1, stdout: text(out, outBytes), stderr: text(err, errBytes) };
+      if (timedOut) return resolve({ ok: false, output, error: `timed out after ${timeoutMs} ms`, unknownOutcome: true });
+      resolve(code === 0 ? { ok: true, output } : { ok: false, output, error: `exit code ${code ?? 'none (killed)'}` });
+    });
+  });
+}

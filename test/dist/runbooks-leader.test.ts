@@ -1,0 +1,124 @@
+/**
+ * Runbook runs in the distributed mode (two evaluators on the PostgreSQL and NATS of this machine):
+ * the evaluator leading `runbooks` is SIGKILLed while two steps are in flight and an approval is
+ * pending. The standby takes over: the step that is safe to repeat runs again, the one that is not
+ * waits "outcome unknown" for a person, the approval is still pending, and every run ends definite
+ * with its journal and the audit chain agreeing.
+ */
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_ADMIN_KEY, KeelCluster, tenuresOf } from '../helpers/cluster.js';
+import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
+import { http } from '../helpers/keel.js';
+import { waitFor } from '../helpers/paging.js';
+import { NATS_URL, PG_URL } from '../helpers/stores.js';
+
+let names: ClusterNames;
+let cluster: KeelCluster;
+let receiver: Server;
+let base = '';
+const hits = new Map<string, number>();
+const held: ServerResponse[] = [];
+let holding = true;
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    hits.set(req.url!, (hits.get(req.url!) ?? 0) + 1);
+    req.resume();
+    if (holding && req.url!.startsWith('/hold')) held.push(res);
+    else res.end('{}');
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const a = receiver.address();
+  base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  names = uniqueNames('rbk');
+  cluster = new KeelCluster({
+    nats: { url: NATS_URL, stream: names.stream, subjectPrefix: names.prefix, partitions: 2 },
+    postgres: { url: PG_URL, schema: names.schema },
+    runbooks: { pollInterval: '100ms' },
+  });
+  await cluster.spawn('api');
+  await Promise.all(['evaluator', 'evaluator'].map((r) => cluster.spawn(r)));
+}, 240_000);
+
+afterAll(async () => {
+  for (const r of held) r.destroy();
+  receiver?.closeAllConnections();
+  await new Promise((r) => receiver?.close(r));
+  await cluster?.stop();
+  if (names) await cleanup(names);
+});
+
+describe('runbook runs when the leading evaluator is SIGKILLed', () => {
+  it('resumes on the standby: reruns only what is safe to repeat, keeps the approval, journal and audit agree', async () => {
+    const api = cluster.live('api')[0]!.url;
+    const call = (path: string, json?: unknown) => http(`${api}${path}`, { key: CLUSTER_ADMIN_KEY, ...(json !== undefined ? { json } : {}) });
+    const book = (name: string, first: string) => `apiVersion: keel/v1
+kind: Runbook
+metadata: {name: ${name}}
+spec:
+  steps:
+    - name: call
+${first}
+    - name: after
+      http: {url: "${base}/after/${name}"}
+      safeToRepeat: true
+`;
+    const yaml = [
+      book('once', `      http: {method: POST, url: "${base}/hold/once"}\n      timeout: 1h`),
+      book('repeatable', `      http: {url: "${base}/hold/repeatable"}\n      safeToRepeat: true\n      timeout: 1h`),
+      book('approved', `      approval: {role: admin}\n      timeout: 1h`),
+    ].join('---\n');
+    const applied = await call('/v1/definitions/apply', { sources: [{ file: 'rb.yaml', content: yaml }] });
+    expect(applied.status, applied.text).toBe(200);
+    const ids: Record<string, string> = {};
+    for (const name of ['once', 'repeatable', 'approved']) ids[name] = (await call(`/v1/runbooks/${name}/runs`, {})).body.id;
+    await waitFor('both held requests', () => hits.get('/hold/once') === 1 && hits.get('/hold/repeatable') === 1, 60_000);
+
+    const leader = (await tenuresOf(api, 'runbooks')).find((t) => t.ended_at === null)!;
+    const victim = cluster.live('evaluator').find((p) => leader.holder.includes(`:${p.child.pid}:`))!;
+    expect(victim).toBeDefined();
+    await cluster.kill(victim);
+    holding = false;
+    for (const r of held.splice(0)) r.destroy();
+
+    const survivor = cluster.live('evaluator')[0]!;
+    const repeated = await waitFor(
+      'the repeatable run to end on the standby',
+      async () => {
+        const r = await call(`/v1/runbooks/runs/${ids.repeatable}`);
+        return r.body.status === 'succeeded' ? r.body : undefined;
+      },
+      90_000,
+    );
+    expect(hits.get('/hold/repeatable')).toBe(2);
+    expect(repeated.journal.map((j: { event: string }) => j.event)).toContain('step.interrupted');
+    const now = (await tenuresOf(api, 'runbooks')).find((t) => t.ended_at === null)!;
+    expect(now.holder).toContain(`:${survivor.child.pid}:`);
+
+    const unknown = await waitFor('the once run to wait for a person', async () => {
+      const r = await call(`/v1/runbooks/runs/${ids.once}`);
+      return r.body.phase === 'unknown' ? r.body : undefined;
+    });
+    expect(unknown.steps[0]).toMatchObject({ status: 'unknown', attempts: 1 });
+    expect((await call(`/v1/runbooks/runs/${ids.approved}`)).body).toMatchObject({ status: 'waiting', phase: 'approval' });
+    expect(hits.get('/hold/once')).toBe(1);
+
+    expect((await call(`/v1/runbooks/runs/${ids.once}/decide`, { decision: 'retry' })).status).toBe(200);
+    expect((await call(`/v1/runbooks/runs/${ids.approved}/approve`, {})).status).toBe(200);
+    for (const name of ['once', 'approved']) {
+      await waitFor(`${name} to end`, async () => (await call(`/v1/runbooks/runs/${ids[name]}`)).body.status === 'succeeded', 30_000);
+    }
+    // Retried on a person's word: the second request is the one they asked for.
+    expect(hits.get('/hold/once')).toBe(2);
+    for (const name of ['once', 'repeatable', 'approved']) expect(hits.get(`/after/${name}`)).toBe(1);
+
+    const audit = await call('/v1/audit?limit=1000');
+    for (const name of ['once', 'repeatable', 'approved']) {
+      const run = (await call(`/v1/runbooks/runs/${ids[name]}`)).body;
+      const entries = audit.body.entries.filter((e: { target: string }) => e.target.startsWith(`runbook-run/${ids[name]}`));
+      expect(entries.map((e: { action: string }) => e.action)).toEqual(run.journal.map((j: { event: string }) => `runbooks.${j.event}`));
+    }
+    expect((await call('/v1/audit/verify')).body.ok).toBe(true);
+  });
+});

@@ -1,0 +1,117 @@
+/** `keel runbooks …` commands, and the command, condition and wait steps, on a real embedded Keel. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keel } from '../helpers/cli.js';
+import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
+import { waitFor } from '../helpers/paging.js';
+
+let t: TestKeel;
+beforeAll(async () => {
+  t = await startTestKeel({ runbooks: { pollInterval: '50ms', commands: ['/bin/echo', '/bin/sh'], maxOutputBytes: 1024 } });
+  const yaml = `apiVersion: keel/v1
+kind: Runbook
+metadata: {name: echo}
+spec:
+  parameters:
+    who: {type: string, required: true}
+    loud: {type: bool, default: false}
+  steps:
+    - name: say
+      command:
+        argv: [/bin/echo, "hello {{ params.who }}"]
+      safeToRepeat: true
+    - name: loud
+      condition: {if: "params.loud == true", else: pause}
+    - name: shout
+      command:
+        argv: [/bin/sh, -c, "echo HELLO; exit 3"]
+    - name: pause
+      wait: {duration: 10ms}
+---
+apiVersion: keel/v1
+kind: Runbook
+metadata: {name: forbidden}
+spec:
+  steps:
+    - name: rm
+      command:
+        argv: [/bin/rm, -rf, /tmp/nothing-here]
+---
+apiVersion: keel/v1
+kind: Runbook
+metadata: {name: noisy}
+spec:
+  steps:
+    - name: big
+      command:
+        argv: [/bin/sh, -c, "head -c 5000 /dev/zero | tr '\\\\0' x"]
+`;
+  const r = await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: [{ file: 'rb.yaml', content: yaml }] } });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const cli = (args: string[]) => keel(args, { url: t.url, key: t.adminKey });
+
+async function ended(id: string) {
+  return waitFor(`run ${id} to end`, async () => {
+    const r = await http(`${t.url}/v1/runbooks/runs/${id}`, { key: t.adminKey });
+    return ['succeeded', 'failed', 'aborted'].includes(r.body.status) ? r.body : undefined;
+  });
+}
+
+describe('keel runbooks and step kinds', () => {
+  it('dry-runs with --param and shows each step resolved, running nothing', async () => {
+    const r = await cli(['runbooks', 'run', 'echo', '--param', 'who=ann', '--dry-run', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout);
+    expect(body.params).toEqual({ who: 'ann', loud: false });
+    expect(body.steps.map((s: { name: string; kind: string }) => `${s.name}:${s.kind}`)).toEqual(['say:command', 'loud:condition', 'shout:command', 'pause:wait']);
+    expect(body.steps[0].resolved.argv).toEqual(['/bin/echo', 'hello ann']);
+    expect((await cli(['runbooks', 'runs', '--json'])).stdout).toBe('{\n  "runs": []\n}\n');
+  });
+
+  it('refuses a bad parameter from the command line with its name (exit 1)', async () => {
+    const r = await cli(['runbooks', 'run', 'echo', '--param', 'loud=maybe']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('params.who: required');
+    expect(r.stderr).toContain('params.loud: true or false, not "maybe"');
+  });
+
+  it('runs a command step (argv, no shell), skips by a false condition, waits, and shows the run', async () => {
+    const r = await cli(['runbooks', 'run', 'echo', '-p', 'who=ann; rm -rf /', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const run = await ended(JSON.parse(r.stdout).id);
+    expect(run.status).toBe('succeeded');
+    // One argv element, not a shell line: the text is echoed as it is.
+    expect(run.steps[0].output).toEqual({ exit_code: 0, stdout: 'hello ann; rm -rf /\n', stderr: '' });
+    expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded', 'skipped', 'succeeded']);
+    expect(run.steps[1].output).toEqual({ result: false });
+    const show = await cli(['runbooks', 'show', run.id]);
+    expect(show.stdout).toContain(`run ${run.id} of echo: succeeded`);
+    expect(show.stdout).toContain('step.skipped');
+  });
+
+  it('fails a run whose command exits non-zero, with the exit code and output', async () => {
+    const r = await cli(['runbooks', 'run', 'echo', '-p', 'who=bob', '-p', 'loud=true', '--json']);
+    const run = await ended(JSON.parse(r.stdout).id);
+    expect(run).toMatchObject({ status: 'failed', error: 'step shout failed: exit code 3' });
+    expect(run.steps[2].output).toEqual({ exit_code: 3, stdout: 'HELLO\n', stderr: '' });
+  });
+
+  it('refuses an executable that is not on the deployment allow-list, and bounds the output', async () => {
+    const run = await ended((await http(`${t.url}/v1/runbooks/forbidden/runs`, { key: t.adminKey, json: {} })).body.id);
+    expect(run.error).toBe('step rm failed: "/bin/rm" is not on this deployment\'s allow-list of commands (runbooks.commands: /bin/echo, /bin/sh)');
+    const noisy = await ended((await http(`${t.url}/v1/runbooks/noisy/runs`, { key: t.adminKey, json: {} })).body.id);
+    expect(noisy.status).toBe('succeeded');
+    expect(noisy.steps[0].output.stdout).toBe(`${'x'.repeat(1024)}… [truncated]`);
+  });
+
+  it('lists runs, and counts them in the toil ledger', async () => {
+    const runs = JSON.parse((await cli(['runbooks', 'runs', '--runbook', 'echo', '--json'])).stdout).runs;
+    expect(runs).toHaveLength(2);
+    const toil = JSON.parse((await cli(['runbooks', 'toil', '--since', '30d', '--json'])).stdout);
+    expect(toil.runbooks.find((r: { runbook: string }) => r.runbook === 'echo')).toMatchObject({ team: 'default', runs: 2, manual_runs: 2, automatic_runs: 0, succeeded: 1, failed: 1 });
+  });
+});

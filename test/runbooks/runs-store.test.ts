@@ -1,0 +1,65 @@
+/** RunService on both stores: a run's state, journal and audit entries commit together; concurrent people cannot both move a run. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { Bus } from '../../src/core/bus.js';
+import { FakeClock } from '../../src/core/clock.js';
+import { IncidentService } from '../../src/incidents/incident-service.js';
+import { runbookKind } from '../../src/runbooks/kind.js';
+import { RunService } from '../../src/runbooks/runs.js';
+import type { Principal } from '../../src/auth/principal.js';
+import { openTestStore, type TestStore } from '../helpers/stores.js';
+
+const admin = { kind: 'key', tenant: 'default', actor: 'key:keel_adm', permissions: new Set(['users:manage', 'incidents:respond', 'definitions:write']), superuser: true, keyId: 'k', keyPrefix: 'keel_adm', scopes: ['admin'] } as unknown as Principal;
+
+for (const engine of ['sqlite', 'postgres'] as const) {
+  describe(`runbook runs on ${engine}`, () => {
+    let s: TestStore;
+    let runs: RunService;
+    const clock = new FakeClock('2026-06-01T10:00:00Z');
+    beforeAll(async () => {
+      s = await openTestStore(engine);
+      const parsed = runbookKind().parse({
+        apiVersion: 'keel/v1',
+        kind: 'Runbook',
+        metadata: { name: 'gate' },
+        spec: { parameters: { n: { type: 'number', default: 1 } }, steps: [{ name: 'ok', approval: { role: 'admin' }, timeout: '1h' }, { name: 'w', wait: { duration: '1m' } }] },
+      });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      await s.store.db.insertInto('definitions').values({ tenant_id: 'default', kind: 'Runbook', name: 'gate', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 3, updated_at: clock.now(), updated_by: 'test' }).execute();
+      runs = new RunService({ store: s.store, clock, audit: new AuditLog(s.store, clock), incidents: new IncidentService(s.store, clock, new Bus()) });
+    });
+    afterAll(async () => {
+      await s?.close();
+    });
+
+    it('creates a run with its journal and audit entries, and lets exactly one of two concurrent approvals through', async () => {
+      const run = await runs.start({ tenant: 'default', runbook: 'gate', params: {}, actor: 'key:keel_adm', trigger: 'manual' });
+      expect(run).toMatchObject({ runbook: 'gate', runbookVersion: 3, params: { n: 1 }, state: { status: 'waiting', phase: 'approval' } });
+      const results = await Promise.allSettled([runs.approve('default', run.id, admin, true), runs.approve('default', run.id, admin, true)]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason.message).toContain('is not waiting for an approval');
+      const after = await runs.find('default', run.id);
+      expect(after.state).toMatchObject({ status: 'running', phase: 'waiting', step: 1 });
+      expect(after.version).toBe(2);
+      const journal = await runs.journal('default', run.id);
+      expect(journal.map((j) => j.event)).toEqual(['run.created', 'approval.requested', 'approval.approved', 'step.succeeded', 'step.waiting']);
+      const audit = await s.store.db.selectFrom('audit_log').select(['action', 'target']).where('target', 'like', `runbook-run/${run.id}%`).orderBy('seq').execute();
+      expect(audit.map((a) => a.action)).toEqual(journal.map((j) => `runbooks.${j.event}`));
+      // Due when the wait ends, not before.
+      expect((await runs.due(clock.now() + 59_999, 10)).map((r) => r.id)).not.toContain(run.id);
+      expect((await runs.due(clock.now() + 60_000, 10)).map((r) => r.id)).toContain(run.id);
+    });
+
+    it('refuses an unknown runbook (404) and bad parameters (400, each named)', async () => {
+      await expect(runs.start({ tenant: 'default', runbook: 'nope', params: {}, actor: 'a', trigger: 'manual' })).rejects.toMatchObject({ status: 404 });
+      await expect(runs.start({ tenant: 'default', runbook: 'gate', params: { n: 'x', m: 1 }, actor: 'a', trigger: 'manual' })).rejects.toMatchObject({
+        status: 400,
+        details: [
+          { path: 'params.m', message: 'unknown parameter (the runbook has n)' },
+          { path: 'params.n', message: 'a number, not "x"' },
+        ],
+      });
+    });
+  });
+}
