@@ -302,7 +302,16 @@ export class EscalationService {
       });
     } catch (err) {
       this.deps.logger.warn({ err, timers: timers.length }, 'firing a batch of escalation timers failed; firing them one by one');
-      for (const t of timers) if (!this.stopped) await this.fire(t);
+      let failed: unknown;
+      for (const t of timers) {
+        try {
+          await this.fire(t);
+        } catch (e) {
+          failed ??= e;
+        }
+      }
+      // The scheduler logs it and backs off; the timer that failed stays due and is tried again.
+      if (failed !== undefined) throw failed;
       return;
     }
     fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
