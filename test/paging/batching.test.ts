@@ -153,8 +153,8 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('batched paging on %s: one fa
     try {
       for (const k of ['esc-a', 'esc-b', 'esc-c']) await fire(k);
       await stack.consumer.drain();
-      const incidents = await Promise.all(['esc-a', 'esc-b', 'esc-c'].map(async (k) => (await waitFor(`the ${k} incident`, () => incidentOf(k)))!));
-      const [a, b, c] = incidents as [{ id: string }, { id: string }, { id: string }];
+      const incidents = await Promise.all(['esc-a', 'esc-b', 'esc-c'].map((k) => waitFor(`the ${k} incident`, () => incidentOf(k))));
+      const [a, b, c] = incidents.map((i) => ({ id: i.id })) as [{ id: string }, { id: string }, { id: string }];
       const timers = await ts.store.db
         .selectFrom('escalation_timers')
         .selectAll()
@@ -194,7 +194,8 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('batched paging on %s: one fa
     try {
       for (const k of ['out-a', 'out-b', 'out-c']) await fire(k);
       await stack.consumer.drain();
-      const [, b] = (await Promise.all(['out-a', 'out-b', 'out-c'].map(async (k) => (await waitFor(`the ${k} incident`, () => incidentOf(k)))!))) as [{ id: string }, { id: string }, { id: string }];
+      const b = await waitFor('the out-b incident', () => incidentOf('out-b'));
+      for (const k of ['out-a', 'out-c']) await waitFor(`the ${k} incident`, () => incidentOf(k));
       heal = await injectFault(ts.store, 'fail_record', 'notification_jobs', 'UPDATE', `NEW.incident_id = '${b.id}' AND NEW.status = 'sent'`);
       // The three pages are answered together, so their outcomes arrive in the same turn and are
       // recorded in one transaction, which the refused one rolls back.
