@@ -29,6 +29,11 @@ import type { Bus } from '../core/bus.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { UnpagedIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
 
+/** Due timers fired per transaction. */
+export const FIRE_BATCH = 50;
+
+type FireReads = Map<string, Promise<unknown>>;
+
 export interface EscalationDeps {
   store: Store;
   clock: Clock;
@@ -253,10 +258,10 @@ export class EscalationService {
           .orderBy('due_at')
           .limit(50)
           .execute();
-        for (const t of due) {
-          if (run.stopped) break;
-          await this.fire(t, run.fence);
-          // SQLite resolves synchronously: let HTTP and timers run between firings.
+        // Due timers fire in batches, each batch in one transaction (one commit for many pages);
+        // SQLite resolves synchronously, so HTTP and timers run between batches.
+        for (let i = 0; i < due.length && !run.stopped; i += FIRE_BATCH) {
+          await this.fireBatch(due.slice(i, i + FIRE_BATCH), run.fence);
           await new Promise((r) => setImmediate(r));
         }
         const acks = await store.db.selectFrom('ack_timeouts').select('incident_id').where('fired_at', 'is', null).where('canceled_at', 'is', null).where('due_at', '<=', now).limit(50).execute();
@@ -287,86 +292,135 @@ export class EscalationService {
     const fx = this.deps.newAfterCommit();
     await this.deps.store.db.transaction().execute(async (trx) => {
       await fence?.(trx);
-      const now = this.deps.clock.now();
-      const claimed = await trx
-        .updateTable('escalation_timers')
-        .set({ fired_at: now })
-        .where('id', '=', timer.id)
-        .where('fired_at', 'is', null)
-        .where('canceled_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 0) return;
-      const row = await trx.selectFrom('incidents').selectAll().where('id', '=', timer.incident_id).executeTakeFirst();
-      if (!row) return;
-      const incident = toIncident(row);
-      if (incident.state !== 'triggered') return;
-      const policyName = incident.escalationPolicy!;
-      const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', policyName);
-      const step = policy?.steps[timer.step];
-      if (!policy || !step) {
-        await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
-        await this.markIfNobodyReached(trx, incident, policy ? 'nobody_to_page' : 'policy_missing', policy ? `escalation policy ${policyName} ended before anyone was paged` : `escalation policy ${policyName} was deleted before anyone was paged`, fx);
-        await appendTimeline(trx, incident, {
-          at: now,
-          actor: 'system',
-          type: 'escalation',
-          message: policy ? `Escalation policy ${policyName} has no step ${timer.step + 1} any more; escalation ends` : `Escalation policy ${policyName} was deleted; escalation ends`,
-          data: { policy: policyName, pass: timer.pass, step: timer.step },
-        });
-        return;
-      }
-      const esc = { policy: policyName, pass: timer.pass, step: timer.step };
-      const directory = await Directory.load(trx, incident.tenant);
-      const people = new Map<string, { person: Person; why: string }>();
-      const missing: string[] = [];
-      for (const u of step.notify.users ?? []) {
-        const p = directory.handle(u);
-        if (p) people.set(p.id ?? p.email, { person: p, why: Directory.label(p) });
-        else missing.push(`user ${u}`);
-      }
-      for (const s of step.notify.schedules ?? []) {
-        const who = await this.deps.oncall.onCallAt(trx, incident.tenant, s, now, directory).catch(() => null);
-        if (!who) {
-          missing.push(`nobody on call in ${s}`);
-          continue;
+      await this.fireIn(trx, timer, fx, new Map());
+    });
+    fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
+  }
+
+  /**
+   * Fires several due timers in ONE transaction: each is claimed, paged and rescheduled exactly as
+   * `fire` does, one after the other, so the outcome is the same as firing them one by one, with
+   * one commit (one fsync) instead of one per timer. If any of them fails, the whole batch rolls
+   * back (no claim, no page, no after-commit effect survives) and its timers are fired one by one,
+   * so the others still page and the failing one fails alone, as it would have.
+   */
+  async fireBatch(timers: EscalationTimersTable[], fence?: Fence): Promise<void> {
+    if (timers.length === 0) return;
+    if (timers.length === 1) return this.fire(timers[0]!, fence);
+    const fx = this.deps.newAfterCommit();
+    try {
+      await this.deps.store.db.transaction().execute(async (trx) => {
+        await fence?.(trx);
+        // Policies and directories read once per tenant in the batch: nothing in it changes them.
+        const reads: FireReads = new Map();
+        for (const t of timers) await this.fireIn(trx, t, fx, reads);
+      });
+    } catch (err) {
+      this.deps.logger.warn({ err, timers: timers.length }, 'firing a batch of escalation timers failed; firing them one by one');
+      let failed: unknown;
+      for (const t of timers) {
+        try {
+          await this.fire(t, fence);
+        } catch (e) {
+          failed ??= e;
         }
-        const key = who.person.id ?? who.person.email;
-        if (!people.has(key)) people.set(key, { person: who.person, why: `${Directory.label(who.person)} (on call in ${s})` });
       }
-      let jobs = 0;
-      for (const { person } of people.values()) jobs += await this.deps.notify.pagePerson(trx, incident, person, esc, fx);
-      const channels: string[] = [];
-      for (const c of step.notify.channels ?? []) {
-        const target = await readSpec<Target>(trx, incident.tenant, 'Channel', c);
-        if (!target) {
-          missing.push(`channel ${c}`);
-          continue;
-        }
-        const { metadata: _m, ...t } = target as Target & { metadata?: unknown };
-        jobs += await this.deps.notify.notifyChannel(trx, incident, c, t as Target, esc, fx);
-        channels.push(c);
-      }
-      const whom = [...[...people.values()].map((p) => p.why), ...channels.map((c) => `channel ${c}`)];
+      // The scheduler logs it and backs off; the timer that failed stays due and is tried again.
+      if (failed !== undefined) throw failed;
+      return;
+    }
+    fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
+  }
+
+  /** Reads shared by the timers of one transaction (definitions and people do not change in it). */
+  private cachedRead<T>(reads: FireReads, key: string, read: () => Promise<T>): Promise<T> {
+    let p = reads.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = read();
+      reads.set(key, p);
+    }
+    return p;
+  }
+
+  private async fireIn(trx: Transaction<Database>, timer: EscalationTimersTable, fx: AfterCommit, reads: FireReads): Promise<void> {
+    const now = this.deps.clock.now();
+    const claimed = await trx
+      .updateTable('escalation_timers')
+      .set({ fired_at: now })
+      .where('id', '=', timer.id)
+      .where('fired_at', 'is', null)
+      .where('canceled_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(claimed.numUpdatedRows) === 0) return;
+    const row = await trx.selectFrom('incidents').selectAll().where('id', '=', timer.incident_id).executeTakeFirst();
+    if (!row) return;
+    const incident = toIncident(row);
+    if (incident.state !== 'triggered') return;
+    const policyName = incident.escalationPolicy!;
+    const policy = await this.cachedRead(reads, `policy\u0000${incident.tenant}\u0000${policyName}`, () => readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', policyName));
+    const step = policy?.steps[timer.step];
+    if (!policy || !step) {
+      await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+      await this.markIfNobodyReached(trx, incident, policy ? 'nobody_to_page' : 'policy_missing', policy ? `escalation policy ${policyName} ended before anyone was paged` : `escalation policy ${policyName} was deleted before anyone was paged`, fx);
       await appendTimeline(trx, incident, {
         at: now,
         actor: 'system',
         type: 'escalation',
-        message: `Escalation step ${timer.step + 1} of ${policyName}${policy.repeat > 0 ? ` (pass ${timer.pass + 1} of ${policy.repeat + 1})` : ''}: ${whom.length ? `paging ${whom.join(', ')}` : 'nobody to page'}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
-        data: { policy: policyName, pass: timer.pass, step: timer.step, paged: [...people.values()].map((p) => p.person.id), channels, missing, jobs },
+        message: policy ? `Escalation policy ${policyName} has no step ${timer.step + 1} any more; escalation ends` : `Escalation policy ${policyName} was deleted; escalation ends`,
+        data: { policy: policyName, pass: timer.pass, step: timer.step },
       });
-      await trx.updateTable('escalations').set({ pass: timer.pass, step: timer.step, updated_at: now }).where('incident_id', '=', incident.id).execute();
-      const next = nextPosition(policy, timer);
-      if (!next) {
-        await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
-        await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
-        return;
+      return;
+    }
+    const esc = { policy: policyName, pass: timer.pass, step: timer.step };
+    const directory = await this.cachedRead(reads, `directory\u0000${incident.tenant}`, () => Directory.load(trx, incident.tenant));
+    const people = new Map<string, { person: Person; why: string }>();
+    const missing: string[] = [];
+    for (const u of step.notify.users ?? []) {
+      const p = directory.handle(u);
+      if (p) people.set(p.id ?? p.email, { person: p, why: Directory.label(p) });
+      else missing.push(`user ${u}`);
+    }
+    for (const s of step.notify.schedules ?? []) {
+      const who = await this.deps.oncall.onCallAt(trx, incident.tenant, s, now, directory).catch(() => null);
+      if (!who) {
+        missing.push(`nobody on call in ${s}`);
+        continue;
       }
-      // Nobody could be paged: do not sit out the wait, go to the next step now.
-      const due = jobs > 0 ? now + waitMs(policy, timer.step) : now;
-      await this.schedule(trx, incident, next.pass, next.step, due);
-      fx.add(() => this.wake());
+      const key = who.person.id ?? who.person.email;
+      if (!people.has(key)) people.set(key, { person: who.person, why: `${Directory.label(who.person)} (on call in ${s})` });
+    }
+    let jobs = 0;
+    for (const { person } of people.values()) jobs += await this.deps.notify.pagePerson(trx, incident, person, esc, fx);
+    const channels: string[] = [];
+    for (const c of step.notify.channels ?? []) {
+      const target = await this.cachedRead(reads, `channel\u0000${incident.tenant}\u0000${c}`, () => readSpec<Target>(trx, incident.tenant, 'Channel', c));
+      if (!target) {
+        missing.push(`channel ${c}`);
+        continue;
+      }
+      const { metadata: _m, ...t } = target as Target & { metadata?: unknown };
+      jobs += await this.deps.notify.notifyChannel(trx, incident, c, t as Target, esc, fx);
+      channels.push(c);
+    }
+    const whom = [...[...people.values()].map((p) => p.why), ...channels.map((c) => `channel ${c}`)];
+    await appendTimeline(trx, incident, {
+      at: now,
+      actor: 'system',
+      type: 'escalation',
+      message: `Escalation step ${timer.step + 1} of ${policyName}${policy.repeat > 0 ? ` (pass ${timer.pass + 1} of ${policy.repeat + 1})` : ''}: ${whom.length ? `paging ${whom.join(', ')}` : 'nobody to page'}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
+      data: { policy: policyName, pass: timer.pass, step: timer.step, paged: [...people.values()].map((p) => p.person.id), channels, missing, jobs },
     });
-    fx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed'));
+    await trx.updateTable('escalations').set({ pass: timer.pass, step: timer.step, updated_at: now }).where('incident_id', '=', incident.id).execute();
+    const next = nextPosition(policy, timer);
+    if (!next) {
+      await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
+      await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
+      return;
+    }
+    // Nobody could be paged: do not sit out the wait, go to the next step now.
+    const due = jobs > 0 ? now + waitMs(policy, timer.step) : now;
+    await this.schedule(trx, incident, next.pass, next.step, due);
+    fx.add(() => this.wake());
   }
 
   /**

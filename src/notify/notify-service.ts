@@ -85,6 +85,21 @@ export interface NotifyDeps {
   newAfterCommit(): AfterCommit;
 }
 
+/** Delivery outcomes recorded per transaction. */
+export const RECORD_BATCH = 64;
+
+/** How one attempt ended, to be recorded. */
+interface Outcome {
+  job: NotificationJobsTable;
+  status: 'sent' | 'failed' | 'canceled' | 'retry';
+  result: DeliveryResult | null;
+  latency: number;
+  /** Why it was not sent (canceled). */
+  reason?: string;
+  /** Until the next attempt (retry). */
+  delay?: number;
+}
+
 export class NotifyService {
   /** Cached once known to be committed. */
   private linkKey: Buffer | undefined;
@@ -347,12 +362,17 @@ export class NotifyService {
           let q = store.db.selectFrom('notification_jobs').selectAll().where('status', '=', 'pending').where('next_attempt_at', '<=', now);
           if (busy.length) q = q.where('id', 'not in', busy);
           const fresh = await q.orderBy('next_attempt_at').limit(free).execute();
-          for (const job of fresh) {
-            this.inFlight.add(job.id);
-            void this.attempt(job).finally(() => {
-              this.inFlight.delete(job.id);
-              this.wake();
-            });
+          if (fresh.length > 0) {
+            for (const job of fresh) this.inFlight.add(job.id);
+            // One check of the lease and one read of the incidents' states for all of them,
+            // just before they are sent.
+            const cleared = this.clear(fresh);
+            for (const job of fresh) {
+              void this.attempt(job, cleared).finally(() => {
+                this.inFlight.delete(job.id);
+                this.wake();
+              });
+            }
           }
           if (fresh.length === 0) {
             // Sleep until the next job not already being delivered is due; a delivery that
@@ -373,25 +393,43 @@ export class NotifyService {
     }
   }
 
-  private async attempt(job: NotificationJobsTable): Promise<void> {
-    const { store, clock, logger } = this.deps;
+  /**
+   * Before a set of jobs is sent: a deposed leader (one resuming after a stall, its lease gone)
+   * must not page, so the lease is checked against the store just before the deliveries, in the
+   * transaction that reads the states of their incidents. Undefined: do not send.
+   */
+  private async clear(jobs: NotificationJobsTable[]): Promise<Map<string, string> | undefined> {
+    const { store, logger } = this.deps;
+    const ids = [...new Set(jobs.map((j) => j.incident_id).filter((id): id is string => id !== null))];
     try {
-      // A deposed leader (one resuming after a stall, its lease gone) must not page: the lease is
-      // checked against the store just before the delivery.
-      if (this.fence) await store.db.transaction().execute((trx) => this.fence!(trx));
+      return await store.db.transaction().execute(async (trx) => {
+        try {
+          await this.fence?.(trx);
+        } catch (err) {
+          logger.warn({ err, deliveries: jobs.map((j) => j.id) }, 'not delivering: this process no longer leads paging');
+          return undefined;
+        }
+        const rows = ids.length ? await trx.selectFrom('incidents').select(['id', 'state']).where('id', 'in', ids).execute() : [];
+        return new Map(rows.map((r) => [r.id, r.state]));
+      });
     } catch (err) {
-      logger.warn({ err, delivery: job.id }, 'not delivering: this process no longer leads paging');
-      return;
+      // The store cannot be read: the jobs stay pending and are tried again.
+      logger.error({ err, deliveries: jobs.map((j) => j.id) }, 'reading incidents before delivery failed');
+      return undefined;
     }
+  }
+
+  private async attempt(job: NotificationJobsTable, cleared: Promise<Map<string, string> | undefined>): Promise<void> {
+    const { clock, logger } = this.deps;
+    const states = await cleared;
+    if (!states) return;
     try {
-      const incident = job.incident_id
-        ? await store.db.selectFrom('incidents').select(['state', 'number']).where('id', '=', job.incident_id).executeTakeFirst()
-        : undefined;
+      const state = job.incident_id ? states.get(job.incident_id) : undefined;
       const message = JSON.parse(job.message_json) as PageMessage;
       // A page is for an unacknowledged incident: once someone acknowledged (or it resolved),
       // pages still waiting (delayed rules, retries) are dropped.
-      if (incident && incident.state !== 'triggered' && isPage(message)) {
-        await this.finish(job, 'canceled', null, 0, `incident is ${incident.state}`);
+      if (state !== undefined && state !== 'triggered' && isPage(message)) {
+        await this.record({ job, status: 'canceled', result: null, latency: 0, reason: `incident is ${state}` });
         return;
       }
       const started = performance.now();
@@ -401,94 +439,151 @@ export class NotifyService {
       );
       const latency = Math.round((performance.now() - started) * 10) / 10;
       this.deps.metrics.deliverySeconds.observe({ channel: job.channel }, latency / 1000);
-      await this.record(job, result, latency);
+      await this.record(this.outcome(job, result, latency));
     } catch (err) {
       // Recording failed (store down): the job stays pending and is tried again.
       logger.error({ err, delivery: job.id }, 'recording a notification attempt failed');
     }
   }
 
-  private async record(job: NotificationJobsTable, result: DeliveryResult, latency: number): Promise<void> {
-    const attempt = job.attempts + 1;
-    if (result.ok) return this.finish(job, 'sent', result, latency);
+  /** What an attempt's result means for its job: sent, retried later, or failed for good. */
+  private outcome(job: NotificationJobsTable, result: DeliveryResult, latency: number): Outcome {
+    if (result.ok) return { job, status: 'sent', result, latency };
     const { config } = this.deps;
+    const attempt = job.attempts + 1;
     if (result.retryable && attempt < config.maxAttempts) {
-      const delay = backoffDelay(attempt, { initialMs: config.initialBackoffMs, maxMs: config.maxBackoffMs });
-      const now = this.deps.clock.now();
-      const fx = this.deps.newAfterCommit();
-      await this.deps.store.db.transaction().execute(async (trx) => {
-        await this.fence?.(trx);
-        await trx
-          .updateTable('notification_jobs')
-          .set({ attempts: attempt, next_attempt_at: now + delay, updated_at: now, last_error: result.error, last_status: result.status, latency_ms: latency })
-          .where('id', '=', job.id)
-          .where('status', '=', 'pending')
-          .execute();
-        await this.insertAttempt(trx, job.id, attempt, now, result, latency);
-        await this.timeline(trx, job, now, `Delivery to ${who(job)} via ${job.target_name} failed (${result.error}); retry ${attempt + 1} of ${config.maxAttempts} in ${(delay / 1000).toFixed(1)}s`, {
-          status: 'retrying',
-          attempt,
-          status_code: result.status,
-          error: result.error,
-          latency_ms: latency,
-          next_attempt_in_ms: delay,
-        });
-      });
-      this.deps.metrics.notifications.inc({ channel: job.channel, outcome: 'retry' });
-      fx.run();
-      return;
+      return { job, status: 'retry', result, latency, delay: backoffDelay(attempt, { initialMs: config.initialBackoffMs, maxMs: config.maxBackoffMs }) };
     }
-    return this.finish(job, 'failed', result, latency);
+    return { job, status: 'failed', result, latency };
   }
 
-  private async finish(job: NotificationJobsTable, status: 'sent' | 'failed' | 'canceled', result: DeliveryResult | null, latency: number, reason?: string): Promise<void> {
+  // ---- recording outcomes, many per transaction ------------------------------------------
+
+  private readonly toRecord: { outcome: Outcome; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private recording = false;
+
+  /**
+   * Records an outcome; resolves once it is committed. Outcomes that arrive together (deliveries
+   * answered in the same turn of the event loop, or while the previous batch was being written)
+   * are recorded in one transaction: one commit for many deliveries. Until its outcome is
+   * committed a job stays pending and in flight, so it is neither fetched again nor lost.
+   */
+  private record(outcome: Outcome): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.toRecord.push({ outcome, resolve, reject });
+      if (!this.recording) {
+        this.recording = true;
+        setImmediate(() => void this.recordPending());
+      }
+    });
+  }
+
+  private async recordPending(): Promise<void> {
+    while (this.toRecord.length > 0) {
+      const batch = this.toRecord.splice(0, RECORD_BATCH);
+      const fx = this.deps.newAfterCommit();
+      try {
+        await this.deps.store.db.transaction().execute(async (trx) => {
+          await this.fence?.(trx);
+          for (const b of batch) await this.recordIn(trx, b.outcome, fx);
+        });
+        fx.run();
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        if (batch.length === 1) batch[0]!.reject(err);
+        else {
+          // The batch rolled back whole: each outcome on its own, so one that cannot be recorded
+          // does not hold back the others (it stays pending and is tried again).
+          this.deps.logger.warn({ err, deliveries: batch.length }, 'recording a batch of delivery outcomes failed; recording them one by one');
+          for (const b of batch) {
+            const one = this.deps.newAfterCommit();
+            try {
+              await this.deps.store.db.transaction().execute(async (trx) => {
+                await this.fence?.(trx);
+                await this.recordIn(trx, b.outcome, one);
+              });
+              one.run();
+              b.resolve();
+            } catch (e) {
+              b.reject(e);
+            }
+          }
+        }
+      }
+      // SQLite resolves synchronously: let HTTP and timers run between batches.
+      await new Promise((r) => setImmediate(r));
+    }
+    this.recording = false;
+  }
+
+  private async recordIn(trx: Transaction<Database>, o: Outcome, fx: AfterCommit): Promise<void> {
+    const { job, result, latency } = o;
     const now = this.deps.clock.now();
-    const attempt = result ? job.attempts + 1 : job.attempts;
-    const fx = this.deps.newAfterCommit();
-    await this.deps.store.db.transaction().execute(async (trx) => {
-      await this.fence?.(trx);
-      const r = await trx
+    if (o.status === 'retry' && result) {
+      const { config } = this.deps;
+      const attempt = job.attempts + 1;
+      const delay = o.delay ?? 0;
+      await trx
         .updateTable('notification_jobs')
-        .set({
-          status,
-          attempts: attempt,
-          updated_at: now,
-          ...(status === 'sent' ? { sent_at: now } : {}),
-          ...(result ? { last_error: result.error, last_status: result.status, latency_ms: latency } : { last_error: reason ?? null }),
-        })
+        .set({ attempts: attempt, next_attempt_at: now + delay, updated_at: now, last_error: result.error, last_status: result.status, latency_ms: latency })
         .where('id', '=', job.id)
         .where('status', '=', 'pending')
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return;
-      if (result) await this.insertAttempt(trx, job.id, attempt, now, result, latency);
-      const event = (JSON.parse(job.message_json) as PageMessage).event;
-      const message =
-        status === 'sent'
-          ? `${event === 'incident.triggered' || event === 'incident.escalated' ? 'Paged' : `Sent ${event} to`} ${who(job)} via ${job.target_name} (${job.channel}${result?.status ? `, ${result.status}` : ''}, ${latency} ms, attempt ${attempt})`
-          : status === 'failed'
-            ? `Could not page ${who(job)} via ${job.target_name} after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${result?.error ?? 'unknown error'}`
-            : `Notification to ${who(job)} via ${job.target_name} not sent: ${reason}`;
-      await this.timeline(trx, job, now, message, {
+        .execute();
+      await this.insertAttempt(trx, job.id, attempt, now, result, latency);
+      await this.timeline(trx, job, now, `Delivery to ${who(job)} via ${job.target_name} failed (${result.error}); retry ${attempt + 1} of ${config.maxAttempts} in ${(delay / 1000).toFixed(1)}s`, {
+        status: 'retrying',
+        attempt,
+        status_code: result.status,
+        error: result.error,
+        latency_ms: latency,
+        next_attempt_in_ms: delay,
+      });
+      fx.add(() => this.deps.metrics.notifications.inc({ channel: job.channel, outcome: 'retry' }));
+      return;
+    }
+    const status = o.status === 'retry' ? 'failed' : o.status;
+    const reason = o.reason;
+    const attempt = result ? job.attempts + 1 : job.attempts;
+    const r = await trx
+      .updateTable('notification_jobs')
+      .set({
         status,
         attempts: attempt,
-        ...(result ? { status_code: result.status, error: result.error, latency_ms: latency } : {}),
-      });
-      if (status === 'failed') for (const h of this.hooks) await h.deliveryFailed?.(trx, { ...job, status, attempts: attempt }, fx);
-      fx.add(() => {
-        this.deps.metrics.notifications.inc({ channel: job.channel, outcome: status });
-        this.deps.bus.emit('notification.sent', {
-          tenant: job.tenant_id,
-          incidentId: job.incident_id,
-          deliveryId: job.id,
-          channel: job.channel,
-          userId: job.user_id,
-          status,
-          attempts: attempt,
-          queuedMs: Math.max(0, now - job.created_at),
-        });
+        updated_at: now,
+        ...(status === 'sent' ? { sent_at: now } : {}),
+        ...(result ? { last_error: result.error, last_status: result.status, latency_ms: latency } : { last_error: reason ?? null }),
+      })
+      .where('id', '=', job.id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return;
+    if (result) await this.insertAttempt(trx, job.id, attempt, now, result, latency);
+    const event = (JSON.parse(job.message_json) as PageMessage).event;
+    const message =
+      status === 'sent'
+        ? `${event === 'incident.triggered' || event === 'incident.escalated' ? 'Paged' : `Sent ${event} to`} ${who(job)} via ${job.target_name} (${job.channel}${result?.status ? `, ${result.status}` : ''}, ${latency} ms, attempt ${attempt})`
+        : status === 'failed'
+          ? `Could not page ${who(job)} via ${job.target_name} after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${result?.error ?? 'unknown error'}`
+          : `Notification to ${who(job)} via ${job.target_name} not sent: ${reason}`;
+    await this.timeline(trx, job, now, message, {
+      status,
+      attempts: attempt,
+      ...(result ? { status_code: result.status, error: result.error, latency_ms: latency } : {}),
+    });
+    if (status === 'failed') for (const h of this.hooks) await h.deliveryFailed?.(trx, { ...job, status, attempts: attempt }, fx);
+    fx.add(() => {
+      this.deps.metrics.notifications.inc({ channel: job.channel, outcome: status });
+      this.deps.bus.emit('notification.sent', {
+        tenant: job.tenant_id,
+        incidentId: job.incident_id,
+        deliveryId: job.id,
+        channel: job.channel,
+        userId: job.user_id,
+        status,
+        attempts: attempt,
+        queuedMs: Math.max(0, now - job.created_at),
       });
     });
-    fx.run();
   }
 
   private async insertAttempt(trx: Transaction<Database>, jobId: string, attempt: number, at: number, result: DeliveryResult, latency: number): Promise<void> {

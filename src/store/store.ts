@@ -9,6 +9,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvide
 import { migrations } from './migrations/index.js';
 import { createPostgresPool, ensureSchema, withStartupLock, type PostgresHandle, type PostgresOptions } from './postgres.js';
 import type { Database } from './schema.js';
+import { CachingSqliteDatabase, type StatementCacheStats } from './statement-cache.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -17,6 +18,8 @@ export interface Store {
   readonly engine: StoreEngine;
   /** Set for PostgreSQL: the pool and connection settings (cluster code opens its own connections). */
   readonly postgres?: PostgresHandle;
+  /** Set for SQLite: the prepared-statement cache every query goes through (its counters, for tests). */
+  readonly statementCache?: { stats(): StatementCacheStats };
   /** Runs a cheap query; throws when the store cannot be reached or written. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -49,11 +52,14 @@ export async function openSqliteStore(path: string): Promise<Store> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Statements are prepared once per SQL text and reused (see statement-cache.ts).
+  const statements = new CachingSqliteDatabase(sqlite);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   await migrate(db);
   return {
     db,
     engine: 'sqlite',
+    statementCache: statements,
     ping: async () => {
       sqlite.prepare('SELECT 1').get();
     },

@@ -26,7 +26,7 @@ import { PeopleService } from '../../src/people/people-service.js';
 import { PagingConsumer } from '../../src/routing/paging-consumer.js';
 import { serviceKind } from '../../src/services/service-kind.js';
 import type { Store } from '../../src/store/store.js';
-import { createLogger } from '../../src/telemetry/logger.js';
+import { createLogger, type Logger } from '../../src/telemetry/logger.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
 
 export interface PagingStack {
@@ -35,12 +35,17 @@ export interface PagingStack {
   incidents: IncidentService;
   escalation: EscalationService;
   consumer: PagingConsumer;
+  notify: NotifyService;
   stop(): Promise<void>;
 }
 
-export async function startPagingStack(store: Store, clock: Clock, yaml: string): Promise<PagingStack> {
+/**
+ * `deliver`: also run the notification worker (webhooks are sent); without it, jobs stay pending
+ * for the test to read. `logger`: to see what the services log (default silent).
+ */
+export async function startPagingStack(store: Store, clock: Clock, yaml: string, options: { deliver?: boolean; logger?: Logger } = {}): Promise<PagingStack> {
   const bus = new Bus();
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   const box = new AesGcmSecretBox([randomBytes(32)]);
   const metrics = new PagingMetrics(new KeelMetrics().registry);
   const kinds = new KindRegistry();
@@ -69,15 +74,18 @@ export async function startPagingStack(store: Store, clock: Clock, yaml: string)
   await definitions.apply('acme', [{ file: 'paging.yaml', content: yaml }], 'test');
   consumer.run();
   escalation.run();
+  if (options.deliver) notify.run();
   return {
     definitions,
     alerts,
     incidents,
     escalation,
     consumer,
+    notify,
     stop: async () => {
       await consumer.stop();
       await escalation.stop();
+      if (options.deliver) await notify.stop();
     },
   };
 }

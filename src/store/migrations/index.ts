@@ -27,6 +27,7 @@ import * as m0721 from './0721_daily_quotas.js';
 import * as m0722 from './0722_limits.js';
 import * as m0700 from './0700_runbooks.js';
 import * as m0701 from './0701_runbook_schedules.js';
+import * as m0600 from './0600_paging_lookups.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '0722_limits': m0722,
   '0700_runbooks': m0700,
   '0701_runbook_schedules': m0701,
+  '0600_paging_lookups': m0600,
 };
