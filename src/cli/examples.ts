@@ -94,6 +94,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'bench ingest': [
     'keel bench ingest --duration 10',
     'keel bench ingest --rate 174000 --connections 16',
+    'keel bench ingest --tenants 1000 --batch 100',
     'keel bench ingest --mode distributed --nats nats://127.0.0.1:4222 --postgres postgres://postgres@127.0.0.1:5432/test --scaling',
   ],
   'bench security': ['keel bench security --duration 10'],

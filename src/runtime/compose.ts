@@ -246,6 +246,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       await steps.step('leader work', () => leadership.stop());
       for (const m of [...modules].reverse()) await steps.step(`module ${m.name}`, async () => m.stop?.());
       await steps.step('parse threads', async () => parser?.close());
+      await steps.step('API key last-use times', () => keys.flushLastUsed());
     },
   };
 }

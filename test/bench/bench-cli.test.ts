@@ -14,6 +14,26 @@ describe('keel bench ingest', () => {
     expect(out.stored_events).toBeGreaterThanOrEqual(out.acknowledged_events!);
     expect(r.stderr).toContain('ceiling:');
   });
+
+  it('with --tenants, measures the load spread over that many tenants beside the single-tenant figure', async () => {
+    const r = await runCli(['bench', 'ingest', '--tenants', '5', '--duration', '1', '--warmup', '0', '--connections', '2', '--batch', '50', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { events_per_s: number; stored_events: number; acknowledged_events: number; many_tenants: Record<string, number> };
+    const many = out.many_tenants;
+    expect(many.tenants).toBe(5);
+    expect(many.failures).toBe(0);
+    expect(many.events_per_s).toBeGreaterThan(0);
+    // The ratio is the two figures of this run, not a separately measured number.
+    expect(many.ratio_to_single_tenant).toBeCloseTo(many.events_per_s / out.events_per_s, 1);
+    expect(out.stored_events).toBeGreaterThanOrEqual(out.acknowledged_events);
+    expect(r.stderr).toContain('creating 5 tenants, each with its own key and quota');
+  });
+
+  it('refuses more tenants than it creates, with the limit', async () => {
+    const r = await runCli(['bench', 'ingest', '--tenants', '10001']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--tenants must be 1 to 10000');
+  });
 });
 
 describe('keel bench slo', () => {
