@@ -11,6 +11,7 @@ import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
+import { encodeCursor, type PageKey } from '../core/page-cursor.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { AfterCommit } from './after-commit.js';
@@ -140,13 +141,36 @@ export class IncidentService {
     return i;
   }
 
-  async list(tenant: string, filter: { states?: IncidentState[]; service?: string; limit?: number; from?: number; to?: number } = {}): Promise<Incident[]> {
+  async list(tenant: string, filter: { states?: IncidentState[]; service?: string; limit?: number; from?: number; to?: number; after?: PageKey } = {}): Promise<Incident[]> {
+    return (await this.page(tenant, filter)).incidents;
+  }
+
+  /**
+   * A page of incidents, newest first, and the cursor of the next page (null on the last one).
+   * Keyset: the next page starts after the last row's (opened_at, number), which the index
+   * incidents_opened_number serves at any depth.
+   */
+  async page(
+    tenant: string,
+    filter: { states?: IncidentState[]; service?: string; limit?: number; from?: number; to?: number; after?: PageKey } = {},
+  ): Promise<{ incidents: Incident[]; nextCursor: string | null }> {
+    const limit = filter.limit ?? 100;
     let q = this.store.db.selectFrom('incidents').selectAll().where('tenant_id', '=', tenant).orderBy('opened_at', 'desc').orderBy('number', 'desc');
     if (filter.states?.length) q = q.where('state', 'in', filter.states);
     if (filter.service) q = q.where('service', '=', filter.service);
     if (filter.from !== undefined) q = q.where('opened_at', '>=', filter.from);
     if (filter.to !== undefined) q = q.where('opened_at', '<', filter.to);
-    return (await q.limit(filter.limit ?? 100).execute()).map(toIncident);
+    const after = filter.after;
+    if (after) {
+      const number = Number(after.tie);
+      // The redundant `opened_at <= at` lets the store seek in the index instead of scanning to it.
+      q = q.where('opened_at', '<=', after.at).where((eb) => eb.or([eb('opened_at', '<', after.at), eb('number', '<', number)]));
+    }
+    const rows = (await q.limit(limit + 1).execute()).map(toIncident);
+    const more = rows.length > limit;
+    const incidents = more ? rows.slice(0, limit) : rows;
+    const last = incidents[incidents.length - 1];
+    return { incidents, nextCursor: more && last ? encodeCursor({ at: last.openedAt, tie: last.number }) : null };
   }
 
   /** The open incident of a service with this grouping key, if any. */

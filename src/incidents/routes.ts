@@ -7,6 +7,7 @@ import { KeelError } from '../core/errors.js';
 import { readSpec } from '../definitions/read-specs.js';
 import { Directory } from '../oncall/directory.js';
 import { iso, timeParam, timeText } from '../core/time-input.js';
+import { decodeCursor } from '../core/page-cursor.js';
 import type { Store } from '../store/store.js';
 import { ACTION_STATUSES, type ActionItems } from './action-items.js';
 import { OPEN_STATES, ROLES, SEVERITIES, type Incident, type IncidentService, type IncidentState } from './incident-service.js';
@@ -47,6 +48,7 @@ const listQuery = z
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     from: timeText.optional().describe('Incidents opened at or after (RFC 3339, date, epoch ms, now-24h or 7d)'),
     to: timeText.optional().describe('Incidents opened before (RFC 3339, date, epoch ms, now-24h or 7d)'),
+    cursor: z.string().max(200).optional().describe('The next_cursor of the previous page: continue after its last incident'),
   })
   .strict();
 
@@ -155,18 +157,22 @@ export function incidentRoutes(deps: IncidentRouteDeps): AnyRoute[] {
       tags: ['incidents'],
       permission: 'incidents:read',
       query: listQuery,
-      responses: [{ status: 200, description: 'Incidents, newest first' }],
+      responses: [
+        { status: 200, description: 'Incidents, newest first; next_cursor continues after the last one (null on the last page)' },
+        { status: 400, description: 'A cursor that is not a next_cursor of this list' },
+      ],
       handler: async ({ query, principal }) => {
         const state = query.state ?? 'open';
         const states = state === 'all' ? undefined : state === 'open' ? [...OPEN_STATES] : (state.split(',') as IncidentState[]);
-        const list = await incidents.list(principal.tenant, {
+        const page = await incidents.page(principal.tenant, {
           ...(states ? { states } : {}),
           ...(query.service ? { service: query.service } : {}),
           limit: query.limit,
           ...(query.from ? { from: timeParam('from', query.from, 0, clock.now()) } : {}),
           ...(query.to ? { to: timeParam('to', query.to, 0, clock.now()) } : {}),
+          ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
         });
-        return { incidents: list.map(incidentView) };
+        return { incidents: page.incidents.map(incidentView), next_cursor: page.nextCursor };
       },
     }),
     defineRoute({

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { DistributedBenchResult, RunFigures } from '../../bench/distributed-bench.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, UsageError } from '../args.js';
-import { registerPagingBench } from './bench-paging.js';
+import { registerHistoryBench, registerPagingBench } from './bench-paging.js';
 
 interface IngestOpts {
   duration: number;
@@ -24,6 +24,7 @@ interface IngestOpts {
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
   registerPagingBench(bench);
+  registerHistoryBench(bench);
   registerSloEvalBench(bench);
 
   bench

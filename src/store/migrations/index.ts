@@ -22,6 +22,7 @@ import * as m0522 from './0522_postmortem_edited.js';
 import * as m0523 from './0523_notification_kind.js';
 import * as m0524 from './0524_ack_timeouts.js';
 import * as m0540 from './0540_leader_leases.js';
+import * as m0780 from './0780_history_indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '0523_notification_kind': m0523,
   '0524_ack_timeouts': m0524,
   '0540_leader_leases': m0540,
+  '0780_history_indexes': m0780,
 };
