@@ -86,6 +86,7 @@ export async function benchHistory(o: HistoryBenchOptions): Promise<HistoryBench
       };
       /** Follows next_cursor `pages` times and returns the path of the page reached. */
       const deep = async (path: string, pages: number): Promise<string> => {
+        if (pages <= 0) return path;
         let cursor: string | null = null;
         for (let i = 0; i < pages; i++) {
           const r: { body: Record<string, unknown> } = await get(cursor ? `${path}&cursor=${encodeURIComponent(cursor)}` : path);

@@ -36,7 +36,7 @@ export function registerBench(program: Command): void {
     .option('--connections <n>', 'concurrent HTTP connections (default 8 embedded, 16 distributed)', positiveInt)
     .option('--batch <n>', 'events per request', positiveInt, 1000)
     .option('--rate <events/s>', 'embedded: offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
-    .option('--tenants <n>', 'embedded: also measure the same load spread over n tenants (1-10000), each with its own key and quota, beside the single-tenant figure', positiveInt)
+    .option('--tenants <n>', 'embedded: also measure the same load spread over n tenants (1-10000), each with its own key and quota, beside the single-tenant figure (three alternating rounds of each, --duration each)', positiveInt)
     .option('--parse-threads <n>', 'parse threads in the server (embedded; default: its own default)', nonNegativeInt)
     .option('--nats <urls>', 'distributed: NATS JetStream server(s) (env KEEL_NATS_URL)')
     .option('--postgres <url>', 'distributed: PostgreSQL URL (env KEEL_POSTGRES_URL)')
@@ -82,7 +82,7 @@ export function registerBench(program: Command): void {
             ? [
                 `${n(r.many_tenants.tenants)} tenants:`.padEnd(18) +
                   `${n(r.many_tenants.events_per_s)} events/s (p50 ${r.many_tenants.p50_ms} ms, p99 ${r.many_tenants.p99_ms} ms), ${r.many_tenants.ratio_to_single_tenant} of the single-tenant figure above, ${r.many_tenants.ratio_to_ceiling} of the ceiling`,
-                `                  ${r.many_tenants.failures} failed ${JSON.stringify(r.many_tenants.statuses)}; tenants and keys created in ${r.many_tenants.setup_s} s`,
+                `                  ${r.many_tenants.failures} failed ${JSON.stringify(r.many_tenants.statuses)}; ${r.many_tenants.rounds} rounds alternating with the single tenant; tenants and keys created in ${r.many_tenants.setup_s} s`,
               ]
             : []),
           `check:            ${n(r.acknowledged_events)} acknowledged in the window${r.many_tenants ? 's' : ''}, ${n(r.stored_events)} stored in total (warm-up included)`,
