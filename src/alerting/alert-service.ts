@@ -9,11 +9,11 @@
  * and appends an `acknowledged` transition: the alert stays open (status `firing`, so repeats
  * still dedup into it), and paging acknowledges its incident in outbox order, after the trigger.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { randomBase62 } from '../core/ids.js';
-import type { Database } from '../store/schema.js';
+import type { Database, Db } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { AlertsTable } from './tables.js';
 
@@ -88,8 +88,6 @@ export interface SignalResult {
   /** Set when the signal opened or resolved an alert. */
   transition?: AlertTransition;
 }
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export class AlertService {
   constructor(

@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 description of the HTTP API, generated from the route definitions. */
 import { z } from 'zod';
 import type { AnyRoute } from './route.js';
+import { ERROR_CODES } from '../core/errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -70,7 +71,7 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
       error: {
         type: 'object',
         required: ['code', 'message'],
-        properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'array', items: { type: 'object' } } },
+        properties: { code: { type: 'string', enum: [...ERROR_CODES] }, message: { type: 'string' }, details: { type: 'array', items: { type: 'object' } } },
       },
     },
   };

@@ -136,7 +136,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   void app.register(fastifyCookie);
   void app.register(fastifyHelmet, {
-    // An API and, later, a UI served by Keel itself: nothing is loaded from elsewhere or framed.
+    // The API and the console Keel serves at / (src/console/): nothing is loaded from elsewhere or framed.
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],
@@ -144,6 +144,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
         formAction: ["'self'"],
+        // Over plain HTTP (a LAN install, tests) upgrading the console's own requests to https
+        // would break every one of them; with TLS there is nothing to upgrade.
+        upgradeInsecureRequests: deps.tls ? [] : null,
       },
     },
     // HSTS only means something over TLS; on plain HTTP it would pin nothing.

@@ -3,7 +3,7 @@
  * store, those lines are anchors that reveal entries removed from the end of the chain. At start
  * and every minute, requests a stopped process left unfinished become entries (audit-log.ts).
  */
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { AuditQuery } from './audit-query.js';
 import { auditRoutes } from './routes.js';
 

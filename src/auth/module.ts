@@ -1,13 +1,14 @@
 /**
- * Security: people's sign-in (passwords, sessions, single sign-on), their roles, and stored
+ * Auth: tenants and API keys, people's sign-in (passwords, sessions, single sign-on), their roles, and stored
  * secrets' encryption. Besides routes it supplies the server's Authenticator, which every request
  * of every domain goes through.
  */
 import { Counter } from 'prom-client';
 import type { Authenticator } from '../api/server.js';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { Accounts } from './accounts.js';
 import { createAuthenticator } from './authenticator.js';
+import { authRoutes } from './routes.js';
 import { OidcSignIn } from './oidc/oidc-sign-in.js';
 import { oidcRoutes } from './oidc/oidc-routes.js';
 import { SsoProviderStore } from './oidc/provider-store.js';
@@ -20,14 +21,14 @@ import { SignInThrottle } from './sign-in-throttle.js';
 import { userRoutes } from './user-routes.js';
 import type { CookiePolicy } from './session-cookies.js';
 
-export interface SecurityModule extends KeelModule {
+export interface AuthModule extends KeelModule {
   authenticator: Authenticator;
   sessions: SessionService;
   accounts: Accounts;
   rotation: SecretRotation;
 }
 
-export function securityModule(ctx: CoreContext): SecurityModule {
+export function authModule(ctx: CoreContext): AuthModule {
   const { config, store, clock, people, audit } = ctx;
   const sec = config.security;
   const sessions = new SessionService(store, people, clock, { ttlMs: sec.sessions.ttl, idleMs: sec.sessions.idleTimeout });
@@ -53,12 +54,13 @@ export function securityModule(ctx: CoreContext): SecurityModule {
   const rotation = new SecretRotation(store, ctx.keyring, ctx.sealed);
   let sweeper: NodeJS.Timeout | undefined;
   return {
-    name: 'security',
+    name: 'auth',
     authenticator: createAuthenticator({ keys: ctx.keys, sessions, tenants: ctx.tenants }),
     sessions,
     accounts,
     rotation,
     routes: [
+      ...authRoutes({ keys: ctx.keys, tenants: ctx.tenants, quotaDefaults: config.quota }),
       ...sessionRoutes({ people, tenants: ctx.tenants, accounts, sessions, signIn, cookies }),
       ...userRoutes({ people, accounts, tenants: ctx.tenants }),
       ...oidcRoutes({ providers, oidc, cookies, publicUrl: sec.publicUrl?.replace(/\/+$/, '') }),
@@ -74,11 +76,4 @@ export function securityModule(ctx: CoreContext): SecurityModule {
       if (sweeper) clearInterval(sweeper);
     },
   };
-}
-
-/** The security module's authenticator, for the server (fails loudly if the module is missing). */
-export function authenticatorOf(modules: KeelModule[]): Authenticator {
-  const m = modules.find((x): x is SecurityModule => x.name === 'security' && 'authenticator' in x);
-  if (!m) throw new Error('the security module is not among the domain modules; every request needs its authenticator');
-  return m.authenticator;
 }

@@ -1,6 +1,6 @@
 /** Backups of the embedded default (`keel backup`); `keel restore` works offline (restore.ts). */
-import type { CoreContext, KeelModule } from '../core/context.js';
-import { sealedUsage } from '../core/sealed-usage.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
+import { sealedUsage } from '../store/sealed-usage.js';
 import { BackupService } from './backup-service.js';
 import { backupRoutes } from './routes.js';
 

@@ -58,7 +58,7 @@ const TIERS = ['free', 'free', 'free', 'pro', 'enterprise'];
 
 /**
  * Events of the fleet shape (`fleetSloDocuments`): `services` services with five routes each and a
- * customer tier, otherwise like `benchEvent` (about the same size).
+ * customer tier, otherwise `benchEvent`s (about the same size).
  */
 export function fleetBodies(services: number, count: number, batch: number, now = Date.now(), seed = 42): Buffer[] {
   const rnd = prng(seed);
@@ -67,21 +67,9 @@ export function fleetBodies(services: number, count: number, batch: number, now 
     const lines: string[] = [];
     for (let i = 0; i < batch; i++) {
       const k = Math.floor(rnd() * services);
-      const bad = rnd() < 0.01;
-      lines.push(
-        JSON.stringify({
-          ts: new Date(now - Math.floor(rnd() * 5000)).toISOString(),
-          service: fleetService(k),
-          route: fleetRoute(k, Math.floor(rnd() * 5)),
-          method: METHODS[i % METHODS.length],
-          tier: TIERS[Math.floor(rnd() * TIERS.length)],
-          status: bad ? 503 : rnd() < 0.05 ? 404 : 200,
-          latency_ms: Math.round(Math.exp(rnd() * 6) * 10) / 10,
-          region: REGIONS[Math.floor(rnd() * REGIONS.length)],
-          trace_id: hex(32, rnd),
-          user_id: `user-${Math.floor(rnd() * 1_000_000).toString().padStart(7, '0')}`,
-        }),
-      );
+      const route = fleetRoute(k, Math.floor(rnd() * 5));
+      const tier = TIERS[Math.floor(rnd() * TIERS.length)];
+      lines.push(JSON.stringify({ ...benchEvent(i, now, rnd), service: fleetService(k), route, tier }));
     }
     out.push(Buffer.from(`${lines.join('\n')}\n`));
   }

@@ -20,7 +20,7 @@ import { resolveSlo } from '../slo/resolve.js';
 import { benchBodies, fleetBodies, jsonParseCeiling } from './events.js';
 import { percentile, runLoad } from './load.js';
 import { PROBE_SLO, benchSloDocuments, fleetSloDocuments } from './slo-bench-slos.js';
-import { spawnKeel } from './spawn-keel.js';
+import { keelCall, spawnKeel } from './spawn-keel.js';
 
 export type SloBenchShape = 'templates' | 'fleet';
 
@@ -267,12 +267,7 @@ export async function benchSlo(o: SloBenchOptions): Promise<SloBenchResult> {
 async function freshness(o: SloBenchOptions): Promise<NonNullable<SloBenchResult['freshness']>> {
   const keel = await spawnKeel();
   try {
-    const call = async (method: 'GET' | 'POST', path: string, key: string, body?: string, type = 'application/json') => {
-      const res = await request(`${keel.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': type }, ...(body !== undefined ? { body } : {}) });
-      const text = await res.body.text();
-      if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
-      return JSON.parse(text) as Record<string, unknown>;
-    };
+    const call = keelCall(keel.url);
     await call('POST', '/v1/tenants', keel.adminKey, JSON.stringify({ id: 'bench', eventsPerSecond: 1e9, burst: 1e9 }));
     const admin = (await call('POST', '/v1/keys', keel.adminKey, JSON.stringify({ tenant: 'bench', scopes: ['admin'], name: 'bench-admin' }))).key as string;
     const ingest = (await call('POST', '/v1/keys', keel.adminKey, JSON.stringify({ tenant: 'bench', scopes: ['ingest'], name: 'bench-ingest' }))).key as string;

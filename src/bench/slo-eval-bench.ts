@@ -12,7 +12,7 @@ import { sampleCpu } from './cpu-accounting.js';
 import { fleetBodies } from './events.js';
 import { percentile } from './load.js';
 import { fleetSloDocuments } from './slo-bench-slos.js';
-import { spawnKeel } from './spawn-keel.js';
+import { keelCall, spawnKeel } from './spawn-keel.js';
 
 export interface SloEvalBenchOptions {
   slos: number;
@@ -56,12 +56,7 @@ function dirBytes(dir: string): number {
 export async function benchSloEvaluation(o: SloEvalBenchOptions): Promise<SloEvalBenchResult> {
   const keel = await spawnKeel({ readyTimeoutMs: 60_000 });
   try {
-    const call = async (method: 'GET' | 'POST', path: string, key: string, body?: string, type = 'application/json') => {
-      const res = await request(`${keel.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': type }, ...(body !== undefined ? { body } : {}), headersTimeout: 600_000, bodyTimeout: 600_000 });
-      const text = await res.body.text();
-      if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
-      return JSON.parse(text) as Record<string, unknown>;
-    };
+    const call = keelCall(keel.url);
     await call('POST', '/v1/tenants', keel.adminKey, JSON.stringify({ id: 'fleet', eventsPerSecond: 1e9, burst: 1e9 }));
     const admin = (await call('POST', '/v1/keys', keel.adminKey, JSON.stringify({ tenant: 'fleet', scopes: ['admin'], name: 'bench-admin' }))).key as string;
     const ingest = (await call('POST', '/v1/keys', keel.adminKey, JSON.stringify({ tenant: 'fleet', scopes: ['ingest'], name: 'bench-ingest' }))).key as string;

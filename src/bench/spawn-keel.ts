@@ -33,6 +33,24 @@ export interface KeelProcess {
   cleanup(): void;
 }
 
+export type KeelCall = (method: 'GET' | 'POST' | 'PUT', path: string, key: string, body?: string, type?: string) => Promise<Record<string, unknown>>;
+
+/** A JSON API call for benchmarks: the answer's JSON, or an Error naming the call and status. */
+export function keelCall(url: string, timeoutMs = 300_000): KeelCall {
+  return async (method, path, key, body, type = 'application/json') => {
+    const res = await request(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': type },
+      ...(body !== undefined ? { body } : {}),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  };
+}
+
 export async function waitReady(url: string, timeoutMs = 20_000, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

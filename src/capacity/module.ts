@@ -2,7 +2,7 @@
  * Capacity: usage metering. The `usage` processor counts what arrives (on workers), the API reads
  * it back, and a leader-only loop removes usage older than the configured retention.
  */
-import type { CoreContext, KeelModule, LeaderLease } from '../core/context.js';
+import type { CoreContext, KeelModule, LeaderLease } from '../module/context.js';
 import { pause } from '../core/pause.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { usageRoutes } from './routes.js';

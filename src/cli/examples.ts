@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 
 export const EXAMPLES: Record<string, string[]> = {
+  demo: ['keel demo', 'keel demo --port 7070 --outage-after 60', 'keel demo --url http://127.0.0.1:7070 --api-key "$KEEL_API_KEY" --exit --json'],
   start: ['keel start', 'keel start --data-dir /var/lib/keel --port 7070 --host 0.0.0.0', 'keel start --role ingest --nats nats://nats-1:4222 --postgres postgres://keel@db/keel'],
   'keys create': ['keel keys create --tenant shop --scopes ingest,read --name collector', 'keel keys create --tenant shop --scopes admin'],
   'keys list': ['keel keys list', 'keel keys list --tenant shop --json'],

@@ -22,6 +22,7 @@ import { registerSso } from './commands/sso.js';
 import { registerUsers } from './commands/users.js';
 import { registerUsage } from './commands/usage.js';
 import { registerCompletion } from './commands/completion.js';
+import { registerDemo } from './commands/demo.js';
 import { addExamples } from './examples.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerVersion } from './commands/version.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerVerify(program);
   registerBench(program);
+  registerDemo(program);
   registerMigrate(program);
   registerVersion(program);
   registerCompletion(program);

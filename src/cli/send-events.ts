@@ -5,6 +5,7 @@
  * with backoff, and the last acknowledged offset of every file kept in a state file so `--resume`
  * continues after it (also once the server has forgotten the keys).
  */
+import type { IngestAnswer } from '../ingest/schemas.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -159,11 +160,7 @@ export async function withRetries<T>(call: () => Promise<T>, policy: RetryPolicy
   }
 }
 
-export interface IngestAnswer {
-  accepted: number;
-  rejected: number;
-  errors: { index: number; line?: number; field: string; reason: string }[];
-}
+export type { IngestAnswer };
 
 export function postBatch(client: KeelClient, batch: Batch, key: string): () => Promise<IngestAnswer> {
   return () => client.call<IngestAnswer>('POST', '/v1/events', { raw: batch.body, headers: { 'content-type': 'application/x-ndjson', 'idempotency-key': key } });

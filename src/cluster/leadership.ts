@@ -29,7 +29,7 @@ import pg from 'pg';
 import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
 import { pause } from '../core/pause.js';
-import type { LeaderLease } from '../core/context.js';
+import type { LeaderLease } from '../module/context.js';
 import type { Database } from '../store/schema.js';
 import type { PostgresHandle } from '../store/postgres.js';
 import type { Logger } from '../telemetry/logger.js';

@@ -5,7 +5,7 @@
  * committed past (the embedded log's rule); and idempotency answers older than their TTL go.
  */
 import type { KeelConfig } from '../core/config.js';
-import type { LeaderLease } from '../core/context.js';
+import type { LeaderLease } from '../module/context.js';
 import { pause } from '../core/pause.js';
 import type { JetStreamEventLog } from '../log/jetstream/jetstream-event-log.js';
 import type { Store } from '../store/store.js';

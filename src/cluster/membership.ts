@@ -91,3 +91,19 @@ export async function currentLeaders(store: Store, now = Date.now()): Promise<{ 
   }
   return out;
 }
+
+export interface Tenure {
+  name: string;
+  holder: string;
+  started_at: number;
+  beat_at: number;
+  ended_at: number | null;
+}
+
+/** Leadership tenures, newest first (of one leadership when named). */
+export async function leaderTenures(store: Store, filter: { name?: string | undefined; limit: number }): Promise<Tenure[]> {
+  let q = store.db.selectFrom('leader_tenures').selectAll().orderBy('started_at', 'desc').orderBy('id', 'desc').limit(filter.limit);
+  if (filter.name) q = q.where('name', '=', filter.name);
+  const rows = await q.execute();
+  return rows.map((r) => ({ name: r.name, holder: r.holder, started_at: Number(r.started_at), beat_at: Number(r.beat_at), ended_at: r.ended_at === null ? null : Number(r.ended_at) }));
+}

@@ -1,13 +1,21 @@
 /** GET /v1/doctor (durability and health checks) and GET /v1/cluster (processes and leaders). */
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
-import type { Store } from '../store/store.js';
+import type { DoctorCheck } from '../module/context.js';
 import { doctorChecks, type DoctorFacts } from './doctor-checks.js';
-import { currentLeaders, listMembers } from './membership.js';
+import type { Member, Tenure } from './membership.js';
+
+/** What the cluster routes read (cluster/membership.ts, bound to the store by cluster/module.ts). */
+export interface ClusterReads {
+  members(): Promise<Member[]>;
+  leaders(): Promise<{ name: string; holder: string; since: number; beatAt: number }[]>;
+  tenures(filter: { name?: string | undefined; limit: number }): Promise<Tenure[]>;
+}
 
 const checkSchema = z.object({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), message: z.string() });
 
-export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts> }): AnyRoute[] {
+/** `moduleChecks`: what the domains add to `keel doctor` (KeelModule.doctor), gathered by the caller. */
+export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts>; moduleChecks?: () => Promise<DoctorCheck[]> }): AnyRoute[] {
   return [
     defineRoute({
       method: 'GET',
@@ -21,7 +29,7 @@ export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts> }): AnyRo
       responses: [{ status: 200, description: 'Checks', schema: z.object({ mode: z.string(), status: z.enum(['ok', 'warn', 'fail']), checks: z.array(checkSchema) }) }],
       handler: async () => {
         const facts = await deps.facts();
-        const checks = doctorChecks(facts);
+        const checks = [...doctorChecks(facts), ...((await deps.moduleChecks?.()) ?? [])];
         const status = checks.some((c) => c.status === 'fail') ? 'fail' : checks.some((c) => c.status === 'warn') ? 'warn' : 'ok';
         return { mode: facts.mode, status, checks };
       },
@@ -29,7 +37,7 @@ export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts> }): AnyRo
   ];
 }
 
-export function clusterRoutes(deps: { store: Store; partitions: number; stream: string; subjectPrefix: string }): AnyRoute[] {
+export function clusterRoutes(deps: { reads: ClusterReads; partitions: number; stream: string; subjectPrefix: string }): AnyRoute[] {
   return [
     defineRoute({
       method: 'GET',
@@ -40,7 +48,7 @@ export function clusterRoutes(deps: { store: Store; partitions: number; stream: 
       query: z.object({}).strict(),
       responses: [{ status: 200, description: 'Members and leaders' }],
       handler: async () => {
-        const [members, leaders] = await Promise.all([listMembers(deps.store), currentLeaders(deps.store)]);
+        const [members, leaders] = await Promise.all([deps.reads.members(), deps.reads.leaders()]);
         return {
           stream: deps.stream,
           subjects: `${deps.subjectPrefix}.<partition>.<tenant>`,
@@ -65,18 +73,7 @@ export function clusterRoutes(deps: { store: Store; partitions: number; stream: 
         .strict(),
       responses: [{ status: 200, description: 'Tenures' }],
       handler: async ({ query }) => {
-        let q = deps.store.db.selectFrom('leader_tenures').selectAll().orderBy('started_at', 'desc').orderBy('id', 'desc').limit(query.limit);
-        if (query.name) q = q.where('name', '=', query.name);
-        const rows = await q.execute();
-        return {
-          tenures: rows.map((r) => ({
-            name: r.name,
-            holder: r.holder,
-            started_at: Number(r.started_at),
-            beat_at: Number(r.beat_at),
-            ended_at: r.ended_at === null ? null : Number(r.ended_at),
-          })),
-        };
+        return { tenures: await deps.reads.tenures({ name: query.name, limit: query.limit }) };
       },
     }),
   ];

@@ -6,7 +6,7 @@ import { AuditQuery } from '../audit/audit-query.js';
 import type { Accounts } from '../auth/accounts.js';
 import type { SecretRotation } from '../auth/secret-rotation.js';
 import type { BackupService } from '../backup/backup-service.js';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { alertCounts, definedSlos, type EvidenceSource } from './evidence.js';
 import { complianceRoutes } from './routes.js';
 

@@ -93,6 +93,17 @@ const securitySchema = z
   .strict()
   .prefault({});
 
+/** An override of one of Keel's built-in SLOs (src/selfwatch/definitions.ts). */
+const selfSloOverride = z
+  .object({
+    enabled: z.boolean().optional(),
+    target: z.number().gt(0).lt(1).optional(),
+    /** The latency or freshness bound of a latency SLO, in ms. */
+    thresholdMs: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .optional();
+
 export const configSchema = z
   .object({
     dataDir: z.string().default('./keel-data'),
@@ -205,6 +216,42 @@ export const configSchema = z
         pollInterval: 1_000,
         unpagedFallback: 'admins',
       }),
+    /** Keel watching itself: its own SLOs and alerts about itself (docs/self-monitoring.md). */
+    selfMonitoring: z
+      .object({
+        /** Records Keel's own outcomes and keeps its built-in SLOs and alerts; false removes the SLOs. */
+        enabled: z.boolean().default(true),
+        /**
+         * EscalationPolicy in the `keel-system` tenant that Keel's own SLO burns and alerts page.
+         * Unset: they open incidents that page nobody, and start and `keel doctor` say so.
+         */
+        escalationPolicy: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,126}[a-z0-9])?$/, 'a definition name').optional(),
+        /** Outcomes are written to the `keel-system` log once per interval (one append). */
+        flushInterval: duration.default(1_000),
+        /** Outcomes kept per signal and interval; beyond it a uniform sample is kept. */
+        maxEventsPerFlush: z.number().int().min(10).max(100_000).default(2_000),
+        /** How often the alerts about Keel are evaluated. */
+        checkInterval: duration.default(30_000),
+        /** How often the leader verifies the whole audit chain. */
+        auditVerifyInterval: duration.default(15 * 60_000),
+        /** Prefix of runbook links (`<prefix>disk-filling.md`); an https URL of your docs makes them clickable. */
+        runbookBaseUrl: z.string().min(1).default('docs/runbooks/'),
+        /** Overrides of the built-in SLOs, by name: `enabled: false`, `target`, `thresholdMs`. */
+        slos: z
+          .object({
+            'ingest-availability': selfSloOverride,
+            'ingest-latency': selfSloOverride,
+            'processing-freshness': selfSloOverride,
+            'notification-delivery': selfSloOverride,
+            'notification-latency': selfSloOverride,
+          })
+          .strict()
+          .prefault({}),
+        /** Alerts about Keel raised by Keel itself; false leaves them to the exported Prometheus rules. */
+        alerts: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     secrets: z
       .object({
         keyFile: z.string().optional().describe('File with the 32-byte key sealing stored secrets (default <dataDir>/secret.key).'),

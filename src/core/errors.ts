@@ -53,6 +53,9 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+/** Every code an error body can carry (the OpenAPI description lists them as an enum). */
+export const ERROR_CODES = Object.keys(STATUS) as ErrorCode[];
+
 export interface ErrorDetail {
   /** Dotted path of the offending field, e.g. `spec.objectives[0].target`. */
   path?: string;
@@ -91,6 +94,14 @@ export class KeelError extends Error {
 }
 
 export const isKeelError = (e: unknown): e is KeelError => e instanceof KeelError;
+
+/**
+ * A 400 about one field: the message names the field's path first, and `details` carries the path
+ * (and, when given, a shorter message for it) so a client can point at the field.
+ */
+export function fieldError(path: string, message: string, detail: string = message): KeelError {
+  return new KeelError('validation_failed', `${path}: ${message}`, { details: [{ path, message: detail }] });
+}
 
 export function notFound(what: string): KeelError {
   return new KeelError('not_found', `${what} not found`);

@@ -3,10 +3,7 @@
  * configuration lives as definitions (paging reads Routes, Schedules, EscalationPolicies... in
  * the same transaction as the effects it derives from them).
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from '../store/schema.js';
 
 export interface NamedSpec<T> {
   name: string;

@@ -1,15 +1,13 @@
 /** Postmortem action items: tracked with an owner and a status, per incident and across them. */
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Database } from '../store/schema.js';
+import type { Database, Db } from '../store/schema.js';
 import type { AfterCommit } from './after-commit.js';
 import type { Incident } from './incident-service.js';
 import type { IncidentActionItemsTable } from './tables.js';
 import { appendTimeline } from './timeline.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export const ACTION_STATUSES = ['open', 'in_progress', 'done', 'wont_do'] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];

@@ -6,20 +6,17 @@
  * (escalation starts on open and stops on acknowledge/resolve), and after commit the change is
  * published on the bus as `incident.changed`.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
-import { encodeCursor, type PageKey } from '../core/page-cursor.js';
-import type { Database } from '../store/schema.js';
+import type { Database, Db } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { AfterCommit } from './after-commit.js';
 import type { PagingMetrics } from './prometheus.js';
 import type { IncidentsTable } from './tables.js';
 import { appendTimeline, type TimelineInput } from './timeline.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export const INCIDENT_STATES = ['triggered', 'acknowledged', 'mitigated', 'resolved', 'closed'] as const;
 export type IncidentState = (typeof INCIDENT_STATES)[number];
@@ -141,36 +138,26 @@ export class IncidentService {
     return i;
   }
 
-  async list(tenant: string, filter: { states?: IncidentState[]; service?: string; limit?: number; from?: number; to?: number; after?: PageKey } = {}): Promise<Incident[]> {
-    return (await this.page(tenant, filter)).incidents;
-  }
-
   /**
-   * A page of incidents, newest first, and the cursor of the next page (null on the last one).
-   * Keyset: the next page starts after the last row's (opened_at, number), which the index
-   * incidents_opened_number serves at any depth.
+   * Newest first (opening time, then number). `before` is the last incident of the previous page:
+   * the next page starts after it, so paging never skips or repeats an incident and costs one
+   * index range scan however deep it goes.
    */
-  async page(
+  async list(
     tenant: string,
-    filter: { states?: IncidentState[]; service?: string; limit?: number; from?: number; to?: number; after?: PageKey } = {},
-  ): Promise<{ incidents: Incident[]; nextCursor: string | null }> {
-    const limit = filter.limit ?? 100;
+    filter: { states?: IncidentState[]; service?: string; severities?: Incident['severity'][]; before?: { openedAt: number; number: number }; limit?: number; from?: number; to?: number } = {},
+  ): Promise<Incident[]> {
     let q = this.store.db.selectFrom('incidents').selectAll().where('tenant_id', '=', tenant).orderBy('opened_at', 'desc').orderBy('number', 'desc');
     if (filter.states?.length) q = q.where('state', 'in', filter.states);
     if (filter.service) q = q.where('service', '=', filter.service);
+    if (filter.severities?.length) q = q.where('severity', 'in', filter.severities);
+    const before = filter.before;
+    // The redundant `opened_at <= before` lets the store seek in the index (tenant_id, opened_at,
+    // number) instead of walking to the cursor from the newest incident (migration 0780).
+    if (before) q = q.where('opened_at', '<=', before.openedAt).where((eb) => eb.or([eb('opened_at', '<', before.openedAt), eb('number', '<', before.number)]));
     if (filter.from !== undefined) q = q.where('opened_at', '>=', filter.from);
     if (filter.to !== undefined) q = q.where('opened_at', '<', filter.to);
-    const after = filter.after;
-    if (after) {
-      const number = Number(after.tie);
-      // The redundant `opened_at <= at` lets the store seek in the index instead of scanning to it.
-      q = q.where('opened_at', '<=', after.at).where((eb) => eb.or([eb('opened_at', '<', after.at), eb('number', '<', number)]));
-    }
-    const rows = (await q.limit(limit + 1).execute()).map(toIncident);
-    const more = rows.length > limit;
-    const incidents = more ? rows.slice(0, limit) : rows;
-    const last = incidents[incidents.length - 1];
-    return { incidents, nextCursor: more && last ? encodeCursor({ at: last.openedAt, tie: last.number }) : null };
+    return (await q.limit(filter.limit ?? 100).execute()).map(toIncident);
   }
 
   /** The open incident of a service with this grouping key, if any. */

@@ -60,17 +60,7 @@ export class PostmortemService {
       items.map(async (a) => ({ id: a.id, title: a.title, owner: a.ownerUserId ? await label(a.ownerUserId) : null, status: a.status })),
     );
     const now = this.clock.now();
-    let impact: SloImpact[] | null = null;
-    let impactError: string | undefined;
-    if (this.providers.length && incident.service) {
-      impact = [];
-      try {
-        for (const p of this.providers) impact.push(...(await p.impact(incident.tenant, incident.service, incident.openedAt, incident.resolvedAt ?? now, incident.id)));
-      } catch (err) {
-        this.logger.warn({ err, incident: incident.id }, 'SLO impact lookup failed');
-        impactError = (err as Error).message;
-      }
-    } else if (this.providers.length) impact = [];
+    const { impact, impactError } = await this.sloImpact(incident);
     return renderPostmortem({
       incident,
       roles,
@@ -89,6 +79,23 @@ export class PostmortemService {
       ...(impactError ? { impactError } : {}),
       generatedAt: now,
     });
+  }
+
+  /**
+   * The error budget the incident cost each SLO of its service (null when no SLO engine is
+   * registered); a failed lookup is reported, not thrown, so a postmortem still renders.
+   */
+  async sloImpact(incident: Incident): Promise<{ impact: SloImpact[] | null; impactError?: string }> {
+    if (!this.providers.length) return { impact: null };
+    if (!incident.service) return { impact: [] };
+    const impact: SloImpact[] = [];
+    try {
+      for (const p of this.providers) impact.push(...(await p.impact(incident.tenant, incident.service, incident.openedAt, incident.resolvedAt ?? this.clock.now(), incident.id)));
+      return { impact };
+    } catch (err) {
+      this.logger.warn({ err, incident: incident.id }, 'SLO impact lookup failed');
+      return { impact, impactError: (err as Error).message };
+    }
   }
 
   /**

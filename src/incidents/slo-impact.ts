@@ -1,6 +1,6 @@
 /**
- * What an incident cost in SLO terms. The SLO engine implements this and registers it on the
- * paging module (`pagingOf(ctx).registerSloImpactProvider(...)`); postmortems render what it
+ * What an incident cost in SLO terms. The SLO engine implements this and registers it with the
+ * paging module's `registerSloImpactProvider`; postmortems render what it
  * returns for the incident's service and time range.
  */
 export interface SloImpact {

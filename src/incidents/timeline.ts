@@ -3,10 +3,7 @@
  * state changes, escalation steps, notifications (with attempts, status and latency), roles,
  * notes, runbook runs, postmortem and action items.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from '../store/schema.js';
 
 export type TimelineType =
   | 'alert'

@@ -1,5 +1,6 @@
 /** HTTP routes of ingest: send events, read them back. */
 import { z } from 'zod';
+import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { timeParam, timeText } from '../core/time-input.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
@@ -9,20 +10,7 @@ import { ingestRefusal } from './admission.js';
 import { INGEST_CONTENT_TYPES, type IngestService } from './ingest-service.js';
 import type { IngestLimits } from './limits.js';
 import { readEvents } from './read-events.js';
-
-const ingestAnswer = z.object({
-  accepted: z.number().int(),
-  rejected: z.number().int(),
-  errors: z.array(
-    z.object({
-      index: z.number().int(),
-      line: z.number().int().optional(),
-      field: z.string(),
-      reason: z.string(),
-      code: z.string(),
-    }),
-  ),
-});
+import { eventPageSchema, ingestAnswerSchema } from './schemas.js';
 
 const eventsQuery = z
   .object({
@@ -34,7 +22,14 @@ const eventsQuery = z
   })
   .strict();
 
-export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limits: IngestLimits; metrics: KeelMetrics; clock: Clock }): AnyRoute[] {
+declare module '../core/bus.js' {
+  interface BusEvents {
+    /** Every answer of `POST /v1/events` (refusals at admission and 401s included), for Keel's own SLOs. */
+    'ingest.answered': { tenant: string; status: number; latencyMs: number };
+  }
+}
+
+export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limits: IngestLimits; metrics: KeelMetrics; clock: Clock; bus?: Bus }): AnyRoute[] {
   return [
     defineRoute({
       method: 'POST',
@@ -51,7 +46,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
         if (refusal) throw refusal;
       },
       responses: [
-        { status: 202, description: 'Accepted events are durable', schema: ingestAnswer },
+        { status: 202, description: 'Accepted events are durable', schema: ingestAnswerSchema },
         { status: 400, description: 'Malformed or empty body' },
         { status: 413, description: 'Body or event count over the limit' },
         { status: 415, description: 'Unsupported Content-Type or Content-Encoding' },
@@ -73,6 +68,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       },
       onResponse: (request, reply) => {
         deps.metrics.ingestRequests.inc({ tenant: request.principal?.tenant ?? '', status: String(reply.statusCode) });
+        deps.bus?.emit('ingest.answered', { tenant: request.principal?.tenant ?? '', status: reply.statusCode, latencyMs: reply.elapsedTime });
       },
     }),
     defineRoute({
@@ -86,7 +82,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       query: eventsQuery,
       // A long poll may wait 60 s for events.
       timeoutMs: 90_000,
-      responses: [{ status: 200, description: 'A page of events' }],
+      responses: [{ status: 200, description: 'A page of events', schema: eventPageSchema }],
       handler: async ({ query, principal, request }) => {
         const fromTs = timeParam('from', query.from, undefined, deps.clock.now());
         const toTs = timeParam('to', query.to, undefined, deps.clock.now());

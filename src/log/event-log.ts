@@ -68,6 +68,11 @@ export interface ReadOptions {
   maxBytes?: number;
   /** Batch headers only (`data` empty, `bytes` set): for processors that only count. */
   headersOnly?: boolean;
+  /**
+   * Data only for batches of the tenants this accepts, headers for the others (the embedded log;
+   * the distributed log reads all or nothing per consumer and ignores it).
+   */
+  dataFor?: (tenant: string) => boolean;
 }
 
 export interface TenantReadOptions extends ReadOptions {

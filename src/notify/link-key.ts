@@ -6,11 +6,9 @@
  * transaction leaves no key behind that a link could depend on.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { SecretBox } from '../core/secrets.js';
-import type { Database } from '../store/schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Database, Db } from '../store/schema.js';
 
 export async function readLinkKey(db: Db, box: SecretBox): Promise<Buffer | undefined> {
   const row = await db.selectFrom('paging_settings').select('sealed').where('tenant_id', '=', '*').where('key', '=', 'link_key').executeTakeFirst();

@@ -43,6 +43,8 @@ declare module '../core/bus.js' {
       userId: string | null;
       status: 'sent' | 'failed' | 'canceled';
       attempts: number;
+      /** From the job's creation (the page was decided) to this outcome, in ms (Keel's own SLOs). */
+      queuedMs: number;
     };
   }
 }
@@ -284,7 +286,8 @@ export class NotifyService {
         state: incident.state,
         service: incident.service,
         opened_at: new Date(incident.openedAt).toISOString(),
-        url: `${base}/v1/incidents/${incident.id}`,
+        // The console's incident page (the team in the link, for people in several teams).
+        url: `${base}/incidents/${encodeURIComponent(incident.id)}?team=${encodeURIComponent(incident.tenant)}`,
       },
       alerts: alerts.map((a) => {
         const slo = (JSON.parse(a.details_json) as { page?: SloPageDetails }).page;
@@ -481,6 +484,7 @@ export class NotifyService {
           userId: job.user_id,
           status,
           attempts: attempt,
+          queuedMs: Math.max(0, now - job.created_at),
         });
       });
     });

@@ -3,14 +3,11 @@
  * SecretBox before they are stored. Values are never returned by the API and never logged;
  * delivery opens them just before use.
  */
-import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import type { SecretBox } from '../core/secrets.js';
-import type { Database } from '../store/schema.js';
+import type { Db } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface SecretInfo {
   name: string;

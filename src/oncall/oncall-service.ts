@@ -3,17 +3,14 @@
  * `Rotation`, and names people (User name, email, user id). Overrides are rows (a person covers
  * a time range), created and removed through the API.
  */
-import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { readSpec, readSpecs } from '../definitions/read-specs.js';
-import type { Database } from '../store/schema.js';
+import type { Db } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { Directory, type Person } from './directory.js';
 import { Rotation, type OverrideSpan, type ScheduleSpec } from './rotation.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** Longest range one shifts query may cover. */
 export const MAX_RANGE_MS = 366 * 86_400_000;
@@ -47,6 +44,35 @@ export class OncallService {
     const spec = await readSpec<ScheduleSpec>(db, tenant, 'Schedule', name);
     if (!spec) throw new KeelError('not_found', `schedule "${name}" not found`);
     return spec;
+  }
+
+  /** A schedule's spec (404 for an unknown schedule). */
+  requireSchedule(tenant: string, name: string): Promise<ScheduleSpec> {
+    return this.schedule(this.store.db, tenant, name);
+  }
+
+  scheduleNamesOf(tenant: string): Promise<string[]> {
+    return this.scheduleNames(this.store.db, tenant);
+  }
+
+  /** A person named in a request (User name, email or user id); 404 otherwise. */
+  async person(tenant: string, ref: string): Promise<Person> {
+    const db = this.store.db;
+    const p = await (await Directory.load(db, tenant)).resolve(db, ref);
+    if (!p) throw new KeelError('not_found', `user "${ref}" not found (a User name, email or user id)`);
+    return p;
+  }
+
+  /** The people these user ids name (absent: not a member of the tenant any more). */
+  async peopleByIds(tenant: string, ids: string[]): Promise<Map<string, Person>> {
+    const db = this.store.db;
+    const directory = await Directory.load(db, tenant);
+    const out = new Map<string, Person>();
+    for (const id of new Set(ids)) {
+      const p = await directory.resolve(db, id);
+      if (p) out.set(id, p);
+    }
+    return out;
   }
 
   async scheduleNames(db: Db, tenant: string): Promise<string[]> {

@@ -10,6 +10,7 @@ import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
 import type { DefinitionsService } from '../definitions/definitions-service.js';
 import type { Definition } from '../definitions/kinds.js';
+import { definitionListSchema, definitionViewSchema } from '../definitions/schemas.js';
 
 export interface ResourceOptions {
   kind: string;
@@ -67,7 +68,7 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
         summary: `List ${o.noun}s`,
         tags: [o.tag],
         permission: o.read,
-        responses: [{ status: 200, description: `${o.noun}s` }],
+        responses: [{ status: 200, description: `${o.noun}s`, schema: definitionListSchema }],
         handler: async ({ principal }) => ({ items: (await definitions.list(principal.tenant, o.kind)).map(view) }),
       }),
     );
@@ -84,7 +85,7 @@ export function definitionResource(definitions: DefinitionsService, o: ResourceO
       tags: [o.tag],
       permission: o.read,
       params: nameParam,
-      responses: [{ status: 200, description: `The ${o.noun}` }],
+      responses: [{ status: 200, description: `The ${o.noun}`, schema: definitionViewSchema }],
       handler: async ({ params, principal }) => {
         const d = await definitions.get(principal.tenant, o.kind, params.id);
         if (!d) throw new KeelError('not_found', `${o.noun} "${params.id}" not found`);

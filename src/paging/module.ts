@@ -6,28 +6,33 @@
  * incidents/, escalation/, notify/, oncall/ and integrations/.
  */
 import type { Transaction } from 'kysely';
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import type { Database } from '../store/schema.js';
 import { AfterCommit } from '../incidents/after-commit.js';
 import { ActionItems } from '../incidents/action-items.js';
 import { IncidentService, OPEN_STATES } from '../incidents/incident-service.js';
 import { PostmortemService } from '../incidents/postmortem-service.js';
 import { PagingMetrics } from '../incidents/prometheus.js';
+import { IncidentQueries } from '../incidents/incident-queries.js';
 import { incidentRoutes } from '../incidents/routes.js';
 import type { SloImpactProvider } from '../incidents/slo-impact.js';
 import { summarise } from '../incidents/metrics.js';
+import { readIncidentFacts } from '../incidents/incident-facts.js';
 import { EscalationService } from '../escalation/escalation-service.js';
+import { escalationProgress } from '../escalation/escalation-queries.js';
 import { policyKind } from '../escalation/policy-kind.js';
 import { HeartbeatService, heartbeatKind } from '../integrations/heartbeats.js';
 import { IntegrationKeys } from '../integrations/keys.js';
 import { integrationRoutes } from '../integrations/routes.js';
 import { channelKind } from '../notify/channel-kind.js';
 import { NotifyService } from '../notify/notify-service.js';
+import { pagesBetween } from '../notify/page-history.js';
 import { notifyRoutes } from '../notify/routes.js';
 import { SecretStore } from '../notify/secret-store.js';
 import { SmtpSettingsStore } from '../notify/smtp-settings.js';
 import { userKind } from '../notify/user-kind.js';
 import { OncallService } from '../oncall/oncall-service.js';
+import { IcalFeeds } from '../oncall/ical-feeds.js';
 import { oncallRoutes } from '../oncall/routes.js';
 import { scheduleKind } from '../oncall/schedule-kind.js';
 import { maintenanceWindowKind, routeKind, silenceKind } from '../routing/kinds.js';
@@ -59,13 +64,6 @@ export interface PagingModule extends KeelModule {
 interface PagingLease {
   signal?: AbortSignal;
   assertHeld?(db: Transaction<Database>): Promise<void>;
-}
-
-const modules = new WeakMap<CoreContext, PagingModule>();
-
-/** The paging module of a running Keel (for wiring other domains, and for tests). */
-export function pagingOf(ctx: CoreContext): PagingModule | undefined {
-  return modules.get(ctx);
 }
 
 export function pagingModule(ctx: CoreContext): PagingModule {
@@ -127,7 +125,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
 
   const d = ctx.definitions;
   const routes = [
-    ...incidentRoutes({ store, clock, incidents, actions, postmortems }),
+    ...incidentRoutes({ clock, incidents, actions, postmortems, queries: new IncidentQueries(store, incidents, actions, { escalationProgress, pagesBetween }) }),
     ...notifyRoutes({
       store,
       clock,
@@ -136,7 +134,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       secrets: secretStore,
       smtp,
     }),
-    ...oncallRoutes({ store, clock, oncall, keys: ctx.keys, publicUrl }),
+    ...oncallRoutes({ clock, oncall, feeds: new IcalFeeds(store, clock), keys: ctx.keys, publicUrl }),
     ...integrationRoutes({ store, logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
     ...routingRoutes({ store, clock }),
     ...definitionResource(d, { kind: 'Schedule', path: '/v1/schedules', tag: 'oncall', noun: 'schedule', read: 'oncall:read', write: 'paging:write' }),
@@ -169,11 +167,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       .where('state', 'in', [...OPEN_STATES])
       .groupBy(['tenant_id', 'service', 'severity'])
       .execute();
-    const recent = await db
-      .selectFrom('incidents')
-      .select(['tenant_id', 'service', 'severity', 'opened_at', 'acknowledged_at', 'resolved_at'])
-      .where('opened_at', '>=', now - 30 * 86_400_000)
-      .execute();
+    const recent = await readIncidentFacts(db, { from: now - 30 * 86_400_000 });
     const timers = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
     const jobs = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
     const last = await db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
@@ -184,19 +178,11 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     metrics.mttr.reset();
     const groups = new Map<string, typeof recent>();
     for (const r of recent) {
-      for (const key of [`${r.tenant_id}\u0000`, `${r.tenant_id}\u0000${r.service ?? ''}`]) groups.set(key, [...(groups.get(key) ?? []), r]);
+      for (const key of [`${r.tenant}\u0000`, `${r.tenant}\u0000${r.service ?? ''}`]) groups.set(key, [...(groups.get(key) ?? []), r]);
     }
     for (const [key, rows] of groups) {
       const [tenant, service] = key.split('\u0000') as [string, string];
-      const s = summarise(
-        rows.map((r) => ({
-          service: r.service,
-          severity: r.severity,
-          openedAt: Number(r.opened_at),
-          acknowledgedAt: r.acknowledged_at === null ? null : Number(r.acknowledged_at),
-          resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
-        })),
-      );
+      const s = summarise(rows);
       if (s.mtta_seconds !== null) metrics.mtta.set({ tenant, service }, s.mtta_seconds);
       if (s.mttr_seconds !== null) metrics.mttr.set({ tenant, service }, s.mttr_seconds);
     }
@@ -237,7 +223,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     await loops;
   };
 
-  const mod: PagingModule = {
+  return {
     name: 'paging',
     routes,
     incidents,
@@ -260,6 +246,4 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       await loops;
     },
   };
-  modules.set(ctx, mod);
-  return mod;
 }

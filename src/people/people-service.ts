@@ -1,10 +1,9 @@
 /** Users and team membership. */
-import type { Kysely, Transaction } from 'kysely';
 import { DateTime } from 'luxon';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import type { Database } from '../store/schema.js';
+import type { Db } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 
 export const ROLES = ['viewer', 'responder', 'editor', 'admin'] as const;
@@ -24,8 +23,6 @@ export interface Membership {
   userId: string;
   role: Role;
 }
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export function isRole(r: string): r is Role {
   return (ROLES as readonly string[]).includes(r);

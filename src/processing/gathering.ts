@@ -1,4 +1,5 @@
-/** What the processor runners share: the gathering pause and the read-again signal. */
+/** What the processor runners share: the gathering pause, the read-again signal, draining. */
+import type { EventLog } from '../log/event-log.js';
 
 /**
  * Once caught up, a runner waits this long (ms) after each transaction before reading what came
@@ -20,5 +21,21 @@ export class ReadAgain extends Error {
   constructor() {
     super('batches must be read again with their data');
     this.name = 'ReadAgain';
+  }
+}
+
+/**
+ * Resolves once every partition's committed position reached what the log held when it was called
+ * (`drain()` of both runners); `poll` runs before each wait (the embedded runner wakes its loops).
+ */
+export async function drainPositions(log: EventLog, positions: Map<number, number>, name: string, timeoutMs: number, pollMs: number, poll?: () => void): Promise<void> {
+  const stats = await log.stats();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const done = stats.lastPositions.every((target, p) => (positions.get(p) ?? 0) >= target);
+    if (done) return;
+    if (Date.now() > deadline) throw new Error(`processor ${name} did not catch up within ${timeoutMs} ms`);
+    poll?.();
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }

@@ -1,8 +1,5 @@
 /** Read and advance consumer positions, inside the caller's transaction. */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from '../store/schema.js';
 
 export async function readPosition(db: Db, consumer: string, partition = 0): Promise<number> {
   const row = await db

@@ -5,68 +5,15 @@
  * keep the exactly-once contract: results and position commit in one transaction, and a batch at
  * or below the committed position is never processed again.
  */
-import type { Transaction } from 'kysely';
-import type { CoreContext } from '../core/context.js';
+import type { CoreContext } from '../module/context.js';
 import type { LogBatch } from '../log/event-log.js';
-import type { Database } from '../store/schema.js';
-import { DEFAULT_GATHER_MS, ReadAgain } from './gathering.js';
+import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './batch-processor.js';
+import { DEFAULT_GATHER_MS, ReadAgain, drainPositions } from './gathering.js';
 import { readPosition, writePosition } from './positions.js';
 import { runSubscribedProcessor } from './subscribed-runner.js';
 
-export interface BatchProcessor<P = unknown> {
-  /** Consumer name: its positions, its retention hold on the log, its lag metric. */
-  readonly name: string;
-  /**
-   * Optional CPU work on the batches before the transaction opens (e.g. the SLO fold), so the
-   * transaction (and, on SQLite, the one state connection) is held only for the writes. A runner
-   * that calls it passes the result to `process`; a runner that does not (or a result the
-   * processor finds stale) makes `process` do the work itself, so this stays backward compatible.
-   */
-  prepare?(batches: LogBatch[]): Promise<P>;
-  /** Folds the batches (all of one partition, in order, none seen before) into state inside trx. */
-  process(trx: Transaction<Database>, batches: LogBatch[], prepared?: P): Promise<void>;
-  /** Runs after the transaction committed (publish bus events, refresh caches). */
-  afterCommit?(batches: LogBatch[]): void;
-  /**
-   * False for processors that never read `batch.data` (they count `count` and `bytes`): the
-   * distributed log then sends them batch headers only, not every event again. Default true.
-   */
-  readsData?: boolean;
-  /**
-   * Asked before each read by the embedded runner: false lets it read headers only this time
-   * (e.g. the SLO aggregator while no SLO is defined). A processor that then meets a batch whose
-   * data it needs throws `ReadAgain`, and the runner reads the same batches again with data.
-   */
-  needsData?(): boolean;
-}
-
 export { DEFAULT_GATHER_MS, ReadAgain };
-
-export interface RunnerOptions {
-  /** Batches read per transaction. */
-  maxBatches?: number;
-  maxBytes?: number;
-  /** Wait between polls when the log has nothing new (ms). */
-  idleMs?: number;
-  /**
-   * Once caught up, wait this long before reading what arrives next (ms; default 0), so one
-   * transaction covers several appends: each commit is an fsync on the state store, which on
-   * SQLite also holds the event loop. Bounds commits per second at the cost of that much delay.
-   */
-  gatherMs?: number;
-  /** The same for the JetStream runner (default SUBSCRIBED_GATHER_MS). */
-  subscribedGatherMs?: number;
-  /** JetStream runner: a held partition that does not advance for this long with a backlog is restarted (default 15 s). */
-  stallMs?: number;
-}
-
-export interface ProcessorRunner {
-  /** Position committed per partition. */
-  positions(): Map<number, number>;
-  /** Resolves once everything appended before the call has been processed. */
-  drain(timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { BatchProcessor, ProcessorRunner, RunnerOptions } from './batch-processor.js';
 
 /**
  * Runs a processor over every partition of the log, from the positions it committed. A failed
@@ -149,17 +96,7 @@ export function runProcessor<P>(ctx: CoreContext, processor: BatchProcessor<P>, 
 
   return {
     positions: () => new Map(positions),
-    drain: async (timeoutMs = 30_000) => {
-      const stats = await log.stats();
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const done = stats.lastPositions.every((target, p) => (positions.get(p) ?? 0) >= target);
-        if (done) return;
-        if (Date.now() > deadline) throw new Error(`processor ${processor.name} did not catch up within ${timeoutMs} ms`);
-        wake?.();
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
+    drain: (timeoutMs = 30_000) => drainPositions(log, positions, processor.name, timeoutMs, 10, () => wake?.()),
     stop: async () => {
       stopped = true;
       unsubscribe();

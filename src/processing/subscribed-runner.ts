@@ -8,12 +8,12 @@
  * stored at a new position is recognised by its id (counted-batches.ts). Nothing is counted twice
  * and nothing is skipped.
  */
-import type { CoreContext } from '../core/context.js';
+import type { CoreContext } from '../module/context.js';
 import type { LogBatch, LogDelivery, LogSubscription } from '../log/event-log.js';
 import { CountedBatches } from './counted-batches.js';
 import { lockPosition, readPosition, writePosition } from './positions.js';
-import { ReadAgain, SUBSCRIBED_GATHER_MS } from './gathering.js';
-import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './processor.js';
+import { ReadAgain, SUBSCRIBED_GATHER_MS, drainPositions } from './gathering.js';
+import type { BatchProcessor, ProcessorRunner, RunnerOptions } from './batch-processor.js';
 import { observe, type PartitionWatch } from './progress-watchdog.js';
 
 const DEFAULT_STALL_MS = 15_000;
@@ -187,16 +187,7 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
 
   return {
     positions: () => new Map(positions),
-    drain: async (timeoutMs = 30_000) => {
-      const stats = await log.stats();
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const done = stats.lastPositions.every((target, p) => (positions.get(p) ?? 0) >= target);
-        if (done) return;
-        if (Date.now() > deadline) throw new Error(`processor ${processor.name} did not catch up within ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    drain: (timeoutMs = 30_000) => drainPositions(log, positions, processor.name, timeoutMs, 20),
     stop: async () => {
       controller.abort();
       clearInterval(watchdog);

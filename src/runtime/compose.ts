@@ -3,38 +3,30 @@
  * quotas, leadership) and the roles this process runs, it builds the services, the domain modules
  * and the HTTP server. Holds no logic; the two modes differ only in what they pass in.
  */
-import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { AlertService } from '../alerting/alert-service.js';
-import type { AnyRoute } from '../api/route.js';
 import { buildServer } from '../api/server.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { ApiKeyService } from '../auth/api-keys.js';
 import { bootstrap } from '../auth/bootstrap.js';
-import { authenticatorOf } from '../auth/module.js';
-import { authRoutes } from '../auth/routes.js';
-import { metricsAccess } from '../telemetry/metrics-access.js';
 import { TenantService } from '../auth/tenants.js';
 import type { Leadership } from '../cluster/leadership.js';
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
-import type { CoreContext, KeelModule, Roles } from '../core/context.js';
+import type { CoreContext, KeelModule, Roles } from '../module/context.js';
 import { DefinitionsService } from '../definitions/definitions-service.js';
 import { KindRegistry } from '../definitions/kinds.js';
-import { definitionRoutes } from '../definitions/routes.js';
-import { InlineParser, ThreadedParser, type BatchParser } from '../ingest/batch-parser.js';
-import { IngestService } from '../ingest/ingest-service.js';
-import type { IngestLimits } from '../ingest/limits.js';
 import type { QuotaGate } from '../ingest/quotas.js';
-import { ingestRoutes } from '../ingest/routes.js';
 import type { EventLog } from '../log/event-log.js';
 import { PeopleService } from '../people/people-service.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
-import { telemetryRoutes, type ReadinessCheck } from '../telemetry/routes.js';
-import { domainModules } from './modules.js';
+import type { ReadinessCheck } from '../telemetry/routes.js';
+import type { AnyRoute } from '../api/route.js';
+import type { ClusterWiring } from '../cluster/module.js';
+import { domainModules, type DomainModules } from './modules.js';
 import { ShutdownSteps } from '../core/shutdown.js';
 import { SealedColumns } from '../core/sealed-columns.js';
 import { loadKeyring } from './secret-key.js';
@@ -42,26 +34,6 @@ import { assertPortFree, assertSecretsReadable, listenFailed } from './start-che
 import { VERSION } from './version.js';
 
 export const ALL_ROLES: Roles = { ingest: true, worker: true, evaluator: true, api: true };
-
-export function ingestLimits(config: KeelConfig): IngestLimits {
-  return {
-    maxEventBytes: config.ingest.maxEventBytes,
-    maxRequestBytes: config.ingest.maxRequestBytes,
-    maxEventsPerRequest: config.ingest.maxEventsPerRequest,
-    maxFutureSkewMs: config.ingest.maxFutureSkew,
-    maxDepth: config.ingest.maxDepth,
-    maxIdLength: 256,
-  };
-}
-
-/**
- * Parse threads: one per core, at most 4 (0 parses on the main thread). The main thread mostly
- * waits on sockets and the writer thread on fsync, so parsing gets every core: measured on 2 cores,
- * 2 parse threads ingest 562k events/s against 419k with 1 (BENCHMARKS.md).
- */
-export function defaultParseThreads(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
-}
 
 export interface ComposeInput {
   config: KeelConfig;
@@ -83,8 +55,8 @@ export interface ComposeInput {
   logReadiness: boolean;
   /** Facts added to /readyz (role, leaderships held). */
   describe?: () => Record<string, unknown>;
-  /** Routes of the composition root itself (cluster status, doctor). */
-  extraRoutes?: (ctx: CoreContext) => AnyRoute[];
+  /** What `keel doctor` and GET /v1/cluster report about this mode. */
+  cluster: ClusterWiring;
   /** Listen (default true); tests may use `app.inject` instead. */
   listen?: boolean;
 }
@@ -92,7 +64,8 @@ export interface ComposeInput {
 export interface ComposedKeel {
   app: FastifyInstance;
   ctx: CoreContext;
-  modules: KeelModule[];
+  /** The domain modules (`modules.all` in start order; typed handles for the runtime and tests). */
+  modules: DomainModules;
   routes: AnyRoute[];
   url: string;
   bootstrapKey?: { adminKey: string; generated: boolean };
@@ -152,55 +125,20 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     whileLeader: (name, fn) => leadership.run(name, fn),
   };
 
-  const limits = ingestLimits(config);
-  let parser: BatchParser | undefined;
-  let ingest: IngestService | undefined;
-  if (roles.ingest || roles.api) {
-    const threads = config.ingest.parseThreads ?? defaultParseThreads();
-    parser = threads > 0 ? new ThreadedParser(threads, limits) : new InlineParser(limits);
-    const p = parser;
-    started.push(() => p.close());
-    ingest = new IngestService({ log, tenants, quotas: input.quotas, parser, limits, metrics, clock, bus });
-  }
-
-  metrics.onSourceFailure = (source, err) => logger.warn({ err, source }, 'metrics of this source show last-known values (keel_scrape_stale) until it answers again');
-  metrics.dependency(store.engine, () => store.ping());
-  metrics.onScrape('log', async () => {
-    metrics.overloaded.set(log.health().overloaded ? 1 : 0);
-    const s = await log.stats();
-    metrics.logBytes.set(s.bytes);
-    metrics.logBatches.set(s.batches);
-    metrics.logEvents.set(s.events);
-    metrics.consumerLag.reset();
-    for (const c of s.consumers) metrics.consumerLag.set({ consumer: c.name, partition: String(c.partition) }, c.lagEvents);
+  const modules = domainModules(ctx, {
+    quotas: input.quotas,
+    readiness: input.readiness,
+    logReadiness: input.logReadiness,
+    describe: input.describe,
+    cluster: input.cluster,
   });
-
-  const modules: KeelModule[] = domainModules(ctx);
-  const auth = authenticatorOf(modules);
+  // Stopped again (in reverse) if a later step fails: the ingest module's parse threads are running.
+  started.push(() => stopAll(modules.all));
   // The modules have registered their sealed columns; nothing has started or sealed anything yet.
   await assertSecretsReadable({ db: store.db, sealed: ctx.sealed, keyring, config, logger });
-  const routes: AnyRoute[] = [
-    ...telemetryRoutes({
-      fullMetrics: metricsAccess({ token: config.security.metrics.token, auth }),
-      metrics,
-      log,
-      version: VERSION,
-      checks: [...input.readiness, ...modules.flatMap((m) => m.readiness ?? [])],
-      logReadiness: input.logReadiness,
-      ...(input.describe ? { describe: input.describe } : {}),
-    }),
-    ...(ingest ? ingestRoutes({ ingest, log, limits, metrics, clock }) : []),
-  ];
-  if (roles.api) {
-    routes.push(
-      ...authRoutes({ keys, tenants, quotaDefaults: config.quota }),
-      ...definitionRoutes({ definitions: ctx.definitions }),
-      ...modules.flatMap((m) => m.routes ?? []),
-      ...(input.extraRoutes?.(ctx) ?? []),
-    );
-  }
+  const routes: AnyRoute[] = modules.all.filter((m) => roles.api || m.servedByEveryRole).flatMap((m) => m.routes ?? []);
   const app = buildServer({
-    auth,
+    auth: modules.auth.authenticator,
     audit,
     metrics,
     logger,
@@ -214,10 +152,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
   });
   started.push(() => app.close());
 
-  for (const m of modules) {
-    await m.start?.();
-    started.push(async () => m.stop?.());
-  }
+  for (const m of modules.all) await m.start?.();
 
   let url = '';
   if (input.listen !== false) {
@@ -244,9 +179,13 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       closed = true;
       await steps.step('http server (requests in flight)', () => app.close());
       await steps.step('leader work', () => leadership.stop());
-      for (const m of [...modules].reverse()) await steps.step(`module ${m.name}`, async () => m.stop?.());
-      await steps.step('parse threads', async () => parser?.close());
+      // The ingest module's stop closes the parse threads.
+      for (const m of [...modules.all].reverse()) await steps.step(`module ${m.name}`, async () => m.stop?.());
       await steps.step('API key last-use times', () => keys.flushLastUsed());
     },
   };
+}
+
+async function stopAll(modules: KeelModule[]): Promise<void> {
+  for (const m of [...modules].reverse()) await m.stop?.();
 }

@@ -14,13 +14,12 @@ import { NoLeadership, PostgresLeadership, newHolderId, type Leadership } from '
 import { logRetentionLoop } from '../cluster/log-retention.js';
 import { startMembership } from '../cluster/membership.js';
 import { registerClusterGauges } from '../cluster/metrics.js';
-import { clusterRoutes, doctorRoutes } from '../cluster/routes.js';
 import { agreeOnSetting } from '../cluster/settings.js';
 import { SharedQuotas } from '../cluster/shared-quotas.js';
 import { Bus } from '../core/bus.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
-import type { CoreContext, Roles } from '../core/context.js';
+import type { CoreContext, Roles } from '../module/context.js';
 import { KeelError } from '../core/errors.js';
 import { LocalQuotas, type QuotaGate } from '../ingest/quotas.js';
 import { redactNatsUrl } from '../log/jetstream/connection.js';
@@ -32,6 +31,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import type { ReadinessCheck } from '../telemetry/routes.js';
 import { composeKeel } from './compose.js';
+import type { DomainModules } from './modules.js';
 import { roleLabel } from './roles.js';
 import { VERSION } from './version.js';
 
@@ -49,6 +49,8 @@ export interface DistributedOptions {
 export interface DistributedInstance {
   app: FastifyInstance;
   ctx: CoreContext;
+  /** The domain modules: typed handles for tests. */
+  modules: DomainModules;
   store: Store;
   log: JetStreamEventLog;
   metrics: KeelMetrics;
@@ -188,10 +190,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
       readiness,
       logReadiness: roles.ingest || roles.worker || roles.api,
       describe: () => ({ role, holder, leads: leadership.held() }),
-      extraRoutes: () => [
-        ...doctorRoutes({ facts }),
-        ...clusterRoutes({ store, partitions: config.nats.partitions, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix }),
-      ],
+      cluster: { facts, stream: { partitions: config.nats.partitions, stream: config.nats.stream, subjectPrefix: config.nats.subjectPrefix } },
       ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
     });
   } catch (e) {
@@ -221,6 +220,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
   return {
     app: keel.app,
     ctx,
+    modules: keel.modules,
     store,
     log: jlog,
     metrics,

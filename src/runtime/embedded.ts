@@ -8,11 +8,10 @@ import type { AnyRoute } from '../api/route.js';
 import { ShutdownSteps } from '../core/shutdown.js';
 import { embeddedFacts } from '../cluster/doctor.js';
 import { LocalLeadership, newHolderId } from '../cluster/leadership.js';
-import { doctorRoutes } from '../cluster/routes.js';
 import { Bus } from '../core/bus.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { KeelConfig } from '../core/config.js';
-import type { CoreContext } from '../core/context.js';
+import type { CoreContext } from '../module/context.js';
 import { LocalQuotas } from '../ingest/quotas.js';
 import { SqliteEventLog } from '../log/sqlite/sqlite-event-log.js';
 import { openSqliteStore, type Store } from '../store/store.js';
@@ -21,11 +20,13 @@ import type { Logger } from '../telemetry/logger.js';
 import { KeelMetrics } from '../telemetry/metrics.js';
 import { ALL_ROLES, composeKeel } from './compose.js';
 
-export { defaultParseThreads, ingestLimits } from './compose.js';
+import type { DomainModules } from './modules.js';
 
 export interface KeelInstance {
   app: FastifyInstance;
   ctx: CoreContext;
+  /** The domain modules: typed handles for tests (`modules.paging.consumer`). */
+  modules: DomainModules;
   /** Every route the server serves (the security route walk enumerates them). */
   routes: AnyRoute[];
   store: Store;
@@ -92,7 +93,7 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
     ...(opts.bootstrapKey !== undefined ? { bootstrapKey: opts.bootstrapKey } : {}),
     readiness: [{ name: 'state_store', check: () => store.ping() }],
     logReadiness: true,
-    extraRoutes: () => doctorRoutes({ facts: () => embeddedFacts({ log, config }) }),
+    cluster: { facts: () => embeddedFacts({ log, config }) },
     ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
   });
   opened.push(() => keel.close());
@@ -118,6 +119,7 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
   return {
     app: keel.app,
     ctx: keel.ctx,
+    modules: keel.modules,
     routes: keel.routes,
     store,
     log,

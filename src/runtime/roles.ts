@@ -1,5 +1,5 @@
 /** `--role ingest|worker|evaluator|api|all`, or several joined by commas (`ingest,worker`). */
-import type { Roles } from '../core/context.js';
+import type { Roles } from '../module/context.js';
 import { KeelError } from '../core/errors.js';
 
 export const ROLE_NAMES = ['ingest', 'worker', 'evaluator', 'api'] as const;

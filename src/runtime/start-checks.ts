@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { KeelConfig } from '../core/config.js';
 import { KeelError } from '../core/errors.js';
 import type { SealedColumns } from '../core/sealed-columns.js';
-import { sealedUsage } from '../core/sealed-usage.js';
+import { sealedUsage } from '../store/sealed-usage.js';
 import type { SecretKeyring } from '../core/secret-keyring.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';

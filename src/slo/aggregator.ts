@@ -45,7 +45,16 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   private readonly writer: CounterWriter;
   private committedDeltas: FoldResult | undefined;
 
-  constructor(private readonly deps: { metrics: SloMetrics; maxBreakdownValues: number; logger: Logger; clock: Clock }) {
+  constructor(
+    private readonly deps: {
+      metrics: SloMetrics;
+      maxBreakdownValues: number;
+      logger: Logger;
+      clock: Clock;
+      /** Told of the batches whose counts just committed (Keel's own freshness SLO). */
+      onCounted?: (batches: LogBatch[]) => void;
+    },
+  ) {
     this.writer = new CounterWriter(deps.maxBreakdownValues);
   }
 
@@ -69,6 +78,11 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     return this.snapshot.version < 0 || this.snapshot.tenants.size > 0;
   }
 
+  /** Only tenants with SLOs need their events read (Keel's own SLOs define some in keel-system). */
+  needsDataFor(tenant: string): boolean {
+    return this.snapshot.version < 0 || this.snapshot.tenants.has(tenant);
+  }
+
   async process(trx: Transaction<Database>, batches: LogBatch[], prepared?: Prepared): Promise<void> {
     this.writer.begin();
     await lockPartition(trx, batches[0]!.partition);
@@ -86,8 +100,9 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     this.committedDeltas = deltas;
   }
 
-  afterCommit(): void {
+  afterCommit(batches: LogBatch[] = []): void {
     this.writer.committed();
+    this.deps.onCounted?.(batches);
     const deltas = this.committedDeltas;
     this.committedDeltas = undefined;
     if (!deltas) return;

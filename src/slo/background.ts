@@ -4,7 +4,7 @@
  * the leadership is lost (lease.signal aborts), so a deposed leader stops working at once, and it
  * hands the lease to its body to fence the body's writes.
  */
-import type { LeaderLease } from '../core/context.js';
+import type { LeaderLease } from '../module/context.js';
 
 export class BackgroundLoop {
   private stopped = false;

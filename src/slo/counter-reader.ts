@@ -3,12 +3,9 @@
  * the middle, fine at the edges), the union of those ranges is read in one query, and each window
  * is summed from the rows in its own ranges.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Db } from '../store/schema.js';
 import { sliceVerdict } from './counter-writer.js';
 import { decompose, decomposeSlices, type BucketRange } from './windows.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Window {
   from: number;

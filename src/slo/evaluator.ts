@@ -264,7 +264,7 @@ export class SloEvaluator {
       if (changed) {
         // A page carries what the responder needs: the burn per window, the budget left, the runbook.
         const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
-        if (page && gen && d.windowMs !== undefined) Object.assign(page, { top_breakdown: await topBreakdownOf(trx, gen, d.objective, now - d.windowMs, now) });
+        if (page && gen && d.windowMs !== undefined) Object.assign(page, { top_breakdown: await topBreakdownOf(trx, gen, d.objective, windowEnd(now) - d.windowMs, windowEnd(now)) });
         const summary = d.name === NO_DATA
           ? d.firing
             ? d.summary!

@@ -185,19 +185,23 @@ function countShared(g: CompiledGen, d: GenDelta, record: CelRecord, bucket: num
   if (g.filterId >= 0 && evaluate(g.filterId, record, expressions, shared) !== true) return;
   if (g.kind === 'ratio') {
     const good = g.goodId >= 0 ? evaluate(g.goodId, record, expressions, shared) === true : evaluate(g.badId, record, expressions, shared) !== true;
-    const s = d.streams[0]!;
-    s.all.add(bucket, good);
-    if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
+    countEvent(g, d, 0, record, bucket, good);
     return;
   }
-  const v = evaluate(g.valueId, record, expressions, shared);
+  countValue(g, d, record, bucket, evaluate(g.valueId, record, expressions, shared));
+}
+
+/** Counts an event in one stream: its bucket, and its breakdown combination if the SLO has one. */
+function countEvent(g: CompiledGen, d: GenDelta, stream: number, record: CelRecord, bucket: number, good: boolean): void {
+  const s = d.streams[stream]!;
+  s.all.add(bucket, good);
+  if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
+}
+
+/** A threshold SLO's event: good per objective when its value meets the objective's limit. */
+function countValue(g: CompiledGen, d: GenDelta, record: CelRecord, bucket: number, v: CelValue): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) return;
-  for (let o = 0; o < g.ops.length; o++) {
-    const good = compare(v, g.ops[o]!, g.limits[o]!);
-    const s = d.streams[o]!;
-    s.all.add(bucket, good);
-    if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
-  }
+  for (let o = 0; o < g.ops.length; o++) countEvent(g, d, o, record, bucket, compare(v, g.ops[o]!, g.limits[o]!));
 }
 
 /** Scans a batch's events, calling `each` with the record and its 10 s bucket; returns the count. */
@@ -242,21 +246,8 @@ function foldEveryGen(plan: TenantPlan, batch: LogBatch, include: (gen: Compiled
       const g = gens[i]!;
       if (g.filter !== null && g.filter(record) !== true) continue;
       const d = deltas[i]!;
-      if (g.kind === 'ratio') {
-        const good = g.good !== null ? g.good(record) === true : g.bad!(record) !== true;
-        const s = d.streams[0]!;
-        s.all.add(bucket, good);
-        if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
-      } else {
-        const v = g.value!(record);
-        if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-        for (let o = 0; o < g.ops.length; o++) {
-          const good = compare(v, g.ops[o]!, g.limits[o]!);
-          const s = d.streams[o]!;
-          s.all.add(bucket, good);
-          if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
-        }
-      }
+      if (g.kind === 'ratio') countEvent(g, d, 0, record, bucket, g.good !== null ? g.good(record) === true : g.bad!(record) !== true);
+      else countValue(g, d, record, bucket, g.value!(record));
     }
   });
   for (const d of deltas) d.events += events;

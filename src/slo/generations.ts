@@ -1,9 +1,6 @@
 /** Reading generations and their backfill positions. */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database, Db } from '../store/schema.js';
 import type { ResolvedSlo } from './model.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Generation {
   uid: string;

@@ -2,8 +2,7 @@
  * Measures an SLO generation at a point in time: for each objective, the counts over the SLO
  * window and over each alert window, in events and in the budgeting method's units.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Db } from '../store/schema.js';
 import { sumSliceWindows, sumWindows, type Counts, type Window } from './counter-reader.js';
 import { OVERALL } from './counter-writer.js';
 import { scaleWindow } from './default-policy.js';
@@ -12,8 +11,6 @@ import type { Units } from './math.js';
 import type { ResolvedSlo } from './model.js';
 import { windowLength } from './resolve.js';
 import { HOUR, type SloWindow } from './windows.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Measured {
   events: Counts;

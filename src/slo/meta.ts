@@ -5,10 +5,8 @@
  * the lock row first in their transactions; in PostgreSQL that serialises them, so the position a
  * claim reads is exactly the one after which the aggregator counts the new generation.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import { sql } from 'kysely';
+import type { Db } from '../store/schema.js';
 
 async function increment(db: Db, key: string): Promise<void> {
   await db

@@ -3,7 +3,7 @@
  * the leader, the backfill, the burn-rate evaluator and counter pruning; plus the routes.
  */
 import type { Transaction } from 'kysely';
-import type { CoreContext, KeelModule, LeaderLease } from '../core/context.js';
+import type { CoreContext, KeelModule, LeaderLease } from '../module/context.js';
 import type { Database } from '../store/schema.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { SloAggregator } from './aggregator.js';
@@ -21,6 +21,13 @@ import { sloRoutes } from './routes.js';
 import { SloStatusService } from './status.js';
 import { SLO_KINDS } from './sync.js';
 
+declare module '../core/bus.js' {
+  interface BusEvents {
+    /** Batches whose SLO counts just committed (their events are counted): Keel's freshness SLO. */
+    'slo.counted': { batches: { tenant: string; receivedAt: number; count: number }[] };
+  }
+}
+
 export function sloModule(ctx: CoreContext): KeelModule {
   const { store, logger, clock, config } = ctx;
   // Only the API reads the sample (plan warnings, SLO status), on demand, per tenant.
@@ -35,7 +42,13 @@ export function sloModule(ctx: CoreContext): KeelModule {
   );
   const evaluator = new SloEvaluator({ db: store.db, alerts: ctx.alerts, clock, logger, metrics, minBadEvents: config.slo.minBadEvents });
   const backfiller = new Backfiller({ db: store.db, log: ctx.log, clock, logger, metrics, maxBreakdownValues: config.slo.maxBreakdownValues });
-  const aggregator = new SloAggregator({ metrics, maxBreakdownValues: config.slo.maxBreakdownValues, logger, clock });
+  const aggregator = new SloAggregator({
+    metrics,
+    maxBreakdownValues: config.slo.maxBreakdownValues,
+    logger,
+    clock,
+    onCounted: (batches) => ctx.bus.emit('slo.counted', { batches: batches.map((b) => ({ tenant: b.tenant, receivedAt: b.receivedAt, count: b.count })) }),
+  });
   let runner: ProcessorRunner | undefined;
   const onError = (what: string) => (err: unknown) => logger.error({ err }, `slo ${what} failed`);
   // Leader work fences its transactions with the lease: a deposed leader commits nothing.

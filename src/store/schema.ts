@@ -4,6 +4,7 @@
  * PostgreSQL, read back as numbers), booleans are 0/1, structured values are JSON text, so one
  * migration set serves SQLite and PostgreSQL alike.
  */
+import type { Kysely, Transaction } from 'kysely';
 import type { AlertingTables } from '../alerting/tables.js';
 import type { AuditTables } from '../audit/tables.js';
 import type { AuthTables } from '../auth/tables.js';
@@ -37,3 +38,6 @@ export interface Database
 
 /** Paging and incidents (issue 4). */
 export interface Database extends RoutingTables, IncidentTables, EscalationTables, NotifyTables, OncallTables, IntegrationTables {}
+
+/** What a query function runs on: the store's connection or a transaction it is part of. */
+export type Db = Kysely<Database> | Transaction<Database>;

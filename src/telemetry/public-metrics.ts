@@ -29,6 +29,8 @@ export const PUBLIC_LABELS: ReadonlySet<string> = new Set([
   'role',
   // what a TLS certificate is for (server, client): a fixed vocabulary.
   'use',
+  // which of Keel's own outcomes (ingest, freshness, notification): a fixed vocabulary.
+  'signal',
   // prom-client's process and Node.js metrics.
   'le',
   'quantile',

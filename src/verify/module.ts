@@ -2,7 +2,7 @@
  * Verification that spans domains: `keel verify counts` (usage and SLO counters against the
  * readable event log). Routes only; no tables, no background work.
  */
-import type { CoreContext, KeelModule } from '../core/context.js';
+import type { CoreContext, KeelModule } from '../module/context.js';
 import { verifyRoutes } from './routes.js';
 import { VerifyCountsService } from './verify-counts.js';
 

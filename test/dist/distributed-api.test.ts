@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
-import type { Roles } from '../../src/core/context.js';
+import type { Roles } from '../../src/module/context.js';
 import { startDistributed, type DistributedInstance } from '../../src/runtime/distributed.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { runCliWithEnv } from '../helpers/cli.js';
@@ -189,6 +189,10 @@ describe('roles', () => {
     const evaluator = await start({ ingest: false, worker: false, evaluator: true, api: false });
     const keysOnIngest = await http(`${ingest.url}/v1/keys`, { key: ADMIN_KEY });
     expect(keysOnIngest.status).toBe(404);
+    // The web console comes with the API (the api role), not with ingest.
+    const consoleOnApi = await http(`${main.url}/incidents/inc_1?team=acme`);
+    expect([consoleOnApi.status, consoleOnApi.text]).toEqual([200, expect.stringContaining('<div id="app"></div>')]);
+    expect((await http(`${ingest.url}/incidents/inc_1`)).status).toBe(404);
     const eventsOnEvaluator = await send(evaluator.url, ndjson([{ a: 1 }]), ingestKey);
     expect(eventsOnEvaluator.status).toBe(404);
     const ri = await http(`${ingest.url}/readyz`);
@@ -277,13 +281,18 @@ describe('starting the distributed mode', () => {
 });
 
 describe('keel doctor, embedded', () => {
-  it('reports the embedded log and disk', async () => {
-    const t = await startTestKeel();
+  it('reports the embedded log and disk, and warns while Keel’s own pages reach nobody', async () => {
+    // The product default: self-monitoring on, no escalation policy named for it.
+    const t = await startTestKeel({ selfMonitoring: {} });
     try {
       const r = await runCliWithEnv(['doctor'], { KEEL_URL: t.url, KEEL_API_KEY: t.adminKey });
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/keel doctor \(embedded mode\): OK/);
+      expect(r.stdout).toMatch(/keel doctor \(embedded mode\): WARN/);
       expect(r.stdout).toMatch(/OK\s+log\.writable/);
+      expect(r.stdout).toMatch(/OK\s+self\.monitoring/);
+      expect(r.stdout).toMatch(/WARN\s+self\.paging\s+selfMonitoring\.escalationPolicy is not set: .* page NOBODY/);
+      const strict = await runCliWithEnv(['doctor', '--strict'], { KEEL_URL: t.url, KEEL_API_KEY: t.adminKey });
+      expect(strict.code).toBe(1);
     } finally {
       await t.close();
     }

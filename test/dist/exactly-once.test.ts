@@ -13,7 +13,7 @@ import { usageProcessor } from '../../src/capacity/usage-processor.js';
 import { UsageService } from '../../src/capacity/usage-service.js';
 import { Bus } from '../../src/core/bus.js';
 import { FakeClock, type Clock } from '../../src/core/clock.js';
-import type { CoreContext } from '../../src/core/context.js';
+import type { CoreContext } from '../../src/module/context.js';
 import type { AppendBatch, EventLog, LogDelivery, LogSubscription } from '../../src/log/event-log.js';
 import type { JetStreamEventLog } from '../../src/log/jetstream/jetstream-event-log.js';
 import { KEEP_MS } from '../../src/processing/counted-batches.js';

@@ -10,7 +10,7 @@ import { usageProcessor } from '../../src/capacity/usage-processor.js';
 import { UsageService } from '../../src/capacity/usage-service.js';
 import { Bus } from '../../src/core/bus.js';
 import { systemClock } from '../../src/core/clock.js';
-import type { CoreContext } from '../../src/core/context.js';
+import type { CoreContext } from '../../src/module/context.js';
 import type { AppendBatch } from '../../src/log/event-log.js';
 import { JetStreamEventLog } from '../../src/log/jetstream/jetstream-event-log.js';
 import { idempotentBatchId } from '../../src/log/jetstream/idempotency.js';

@@ -7,7 +7,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresLeadership } from '../../src/cluster/leadership.js';
-import type { LeaderLease } from '../../src/core/context.js';
+import type { LeaderLease } from '../../src/module/context.js';
 import { openPostgresStore, type Store } from '../../src/store/store.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { PG_URL, dropSchema, randomSchema } from '../helpers/stores.js';

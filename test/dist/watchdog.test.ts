@@ -7,7 +7,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CoreContext } from '../../src/core/context.js';
+import type { CoreContext } from '../../src/module/context.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { EventLog, LogBatch, LogDelivery, LogStats, LogSubscription } from '../../src/log/event-log.js';
 import { runSubscribedProcessor } from '../../src/processing/subscribed-runner.js';

@@ -72,14 +72,17 @@ describe.each(['sqlite', 'postgres'] as const)('history pages on %s', (engine) =
   });
   afterAll(async () => ts?.close());
 
-  async function walkIncidents(filter: Parameters<IncidentService['page']>[1], pageSize: number): Promise<number[][]> {
+  /** Pages as GET /v1/incidents makes them: limit + 1 rows, the next page before the last shown. */
+  async function walkIncidents(filter: Parameters<IncidentService['list']>[1], pageSize: number): Promise<number[][]> {
     const pages: number[][] = [];
-    let after: PageKey | undefined;
+    let before: { openedAt: number; number: number } | undefined;
     for (let i = 0; i < 20; i++) {
-      const p = await incidents.page('acme', { ...filter, limit: pageSize, ...(after ? { after } : {}) });
-      pages.push(p.incidents.map((x) => x.number));
-      if (!p.nextCursor) return pages;
-      after = decodeCursor(p.nextCursor);
+      const rows = await incidents.list('acme', { ...filter, limit: pageSize + 1, ...(before ? { before } : {}) });
+      const page = rows.slice(0, pageSize);
+      pages.push(page.map((x) => x.number));
+      if (rows.length <= pageSize) return pages;
+      const last = page[page.length - 1]!;
+      before = { openedAt: last.openedAt, number: last.number };
     }
     throw new Error('more than 20 pages');
   }
@@ -118,11 +121,11 @@ describe.each(['sqlite', 'postgres'] as const)('history pages on %s', (engine) =
   });
 
   it('neither repeats nor skips a row when incidents are opened on top while paging', async () => {
-    const first = await incidents.page('acme', { limit: 5 });
-    expect(first.incidents.map((x) => x.number)).toEqual([12, 11, 10, 9, 8]);
+    const first = await incidents.list('acme', { limit: 5 });
+    expect(first.map((x) => x.number)).toEqual([12, 11, 10, 9, 8]);
     await insertIncident(13, 20, 'triggered');
-    const second = await incidents.page('acme', { limit: 5, after: decodeCursor(first.nextCursor!) });
-    expect(second.incidents.map((x) => x.number)).toEqual([7, 6, 5, 4, 3]);
+    const second = await incidents.list('acme', { limit: 5, before: { openedAt: first[4]!.openedAt, number: first[4]!.number } });
+    expect(second.map((x) => x.number)).toEqual([7, 6, 5, 4, 3]);
     await ts.store.db.deleteFrom('incidents').where('number', '=', 13).execute();
   });
 
@@ -161,7 +164,10 @@ describe('list cursors over HTTP', () => {
     const alerts = await http(`${t.url}/v1/paging/alerts`, { key: t.adminKey });
     expect(alerts.status).toBe(200);
     expect(alerts.body).toEqual({ alerts: [], next_cursor: null });
-    for (const path of ['/v1/incidents?cursor=not-a-cursor', '/v1/paging/alerts?cursor=WzEsMiwzXQ', `/v1/incidents?cursor=${Buffer.from('[1.5,"x"]').toString('base64url')}`]) {
+    const incidentCursor = await http(`${t.url}/v1/incidents?cursor=not-a-cursor`, { key: t.adminKey });
+    expect(incidentCursor.status).toBe(400);
+    expect(incidentCursor.body.error.code).toBe('validation_failed');
+    for (const path of ['/v1/paging/alerts?cursor=not-a-cursor', '/v1/paging/alerts?cursor=WzEsMiwzXQ', `/v1/paging/alerts?cursor=${Buffer.from('[1.5,"x"]').toString('base64url')}`]) {
       const bad = await http(`${t.url}${path}`, { key: t.adminKey });
       expect(bad.status, path).toBe(400);
       expect(bad.body.error.code).toBe('validation_failed');

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
-import { pagingOf } from '../../src/paging/module.js';
 import { keel } from '../helpers/cli.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startReceiver, userDoc, waitFor, type Receiver } from '../helpers/paging.js';
@@ -21,7 +20,7 @@ const api = (path: string, init: Parameters<typeof http>[1] = {}) => http(`${t.u
 beforeAll(async () => {
   rx = await startReceiver();
   t = await startPagingKeel({}, { clock });
-  pagingOf(t.keel.ctx)!.registerSloImpactProvider({
+  t.keel.modules.paging.registerSloImpactProvider({
     impact: async (tenant, service, from, to) => {
       impactCalls.push({ tenant, service, from, to });
       return [{ slo: 'checkout-availability', budgetConsumed: 0.125, badEvents: 1234 }];

@@ -39,6 +39,16 @@ describe('SqliteEventLog', () => {
     expect(stats).toMatchObject({ batches: 5, events: 5, lastPositions: [Math.max(...positions)] });
   });
 
+  it('reads data only for the tenants dataFor accepts, headers with their size for the others', async () => {
+    await log.append(batch('acme', [{ a: 1 }]));
+    await log.append(batch('keel-system', [{ signal: 'ingest' }]));
+    const read = await log.read(0, 0, { dataFor: (t) => t === 'keel-system' });
+    expect(read.map((b) => [b.tenant, Buffer.from(b.data).toString('utf8'), b.bytes])).toEqual([
+      ['acme', '', 8],
+      ['keel-system', '{"signal":"ingest"}\n', 20],
+    ]);
+  });
+
   it('keeps positions monotonic across a restart after retention emptied the log', async () => {
     await log.append(batch('t', [{ a: 1 }], 1));
     const r = await log.sweep({ now: 10_000, maxAgeMs: 1, maxBytes: 0, idempotencyTtlMs: 1 });

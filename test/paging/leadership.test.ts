@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KindRegistry } from '../../src/definitions/kinds.js';
 import { DefinitionsService } from '../../src/definitions/definitions-service.js';
-import { pagingModule, pagingOf } from '../../src/paging/module.js';
+import { pagingModule } from '../../src/paging/module.js';
 import { serviceKind } from '../../src/services/service-kind.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
-import type { CoreContext } from '../../src/core/context.js';
+import type { CoreContext } from '../../src/module/context.js';
 import { startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
 
@@ -39,7 +39,7 @@ describe('paging leadership', () => {
     await mod.start!();
     await ctx.definitions.apply('default', [{ file: 's.yaml', content: 'apiVersion: keel/v1\nkind: Service\nmetadata: {name: fenced}\n' }], 'test');
     // The embedded instance's own module leads too: stop its consumer so only ours reads the outbox.
-    await pagingOf(base)!.consumer.stop();
+    await t.keel.modules.paging.consumer.stop();
 
     let held = false;
     let checks = 0;

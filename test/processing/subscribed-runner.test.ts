@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../src/core/bus.js';
 import { FakeClock } from '../../src/core/clock.js';
-import type { CoreContext } from '../../src/core/context.js';
+import type { CoreContext } from '../../src/module/context.js';
 import type { EventLog, LogBatch, LogDelivery, LogStats, LogSubscription, SubscribeOptions } from '../../src/log/event-log.js';
 import { KEEP_MS } from '../../src/processing/counted-batches.js';
 import { readPosition } from '../../src/processing/positions.js';

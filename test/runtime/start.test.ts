@@ -191,7 +191,7 @@ describe('keel admin create-key', () => {
       // Mistakes are usage errors that say what is wrong.
       const noTenant = await runCli(['admin', 'create-key', '--data-dir', dir, '--tenant', 'nope']);
       expect(noTenant.code).toBe(2);
-      expect(noTenant.stderr).toContain('tenant "nope" does not exist in this data dir (tenants: default)');
+      expect(noTenant.stderr).toContain('tenant "nope" does not exist in this data dir (tenants: default, keel-system)');
       const empty = mkdtempSync(join(tmpdir(), 'keel-admin-'));
       const noState = await runCli(['admin', 'create-key', '--data-dir', empty]);
       rmSync(empty, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * chain (it does not lead audit-verify: api/ingest roles, standbys) must not export it at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LeaderLease } from '../../src/core/context.js';
+import type { LeaderLease } from '../../src/module/context.js';
 import { selfWatchModule } from '../../src/selfwatch/module.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
 import { startTestKeel, type TestKeel } from '../helpers/keel.js';

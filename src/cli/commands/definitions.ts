@@ -7,6 +7,7 @@ import YAML from 'yaml';
 import { ApiError, EXIT } from '../client.js';
 import { answer, clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
+import { readStdin } from '../read-secret.js';
 
 interface PlanItem {
   action: 'create' | 'update' | 'delete' | 'unchanged';
@@ -47,12 +48,6 @@ export async function collectSources(paths: string[]): Promise<{ file: string; c
   }
   if (out.length === 0) throw new UsageError(`no YAML files found in ${paths.join(', ')}`);
   return out;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const SYMBOL = { create: '+', update: '~', delete: '-', unchanged: ' ' } as const;

@@ -1,15 +1,12 @@
 /** `keel events send|list|tail`. */
+import type { EventPageAnswer } from '../../ingest/schemas.js';
 import type { Command } from 'commander';
 import { UsageError, positiveInt, time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, ttyProgress, ttyProgressDone } from '../output.js';
 import { SendState, batchKey, batches, postBatch, sourceOf, withRetries, type RetryPolicy } from '../send-events.js';
 
-interface Page {
-  events: Record<string, unknown>[];
-  cursor: string;
-  has_more: boolean;
-}
+type Page = EventPageAnswer;
 
 
 export function registerEvents(program: Command): void {

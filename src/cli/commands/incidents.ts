@@ -3,39 +3,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { editInEditor } from '../editor.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatDuration } from '../../incidents/postmortem.js';
+import type { ActionItemAnswer, IncidentAnswer, IncidentDetailAnswer, IncidentMetricsAnswer, TimelineEntryAnswer } from '../../incidents/schemas.js';
 import { UsageError, positiveInt, time } from '../args.js';
 import { ApiError } from '../client.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
-interface IncidentView {
-  id: string;
-  number: number;
-  title: string;
-  summary: string;
-  service: string | null;
-  severity: string;
-  state: string;
-  opened_at: string;
-  acknowledged_at: string | null;
-  resolved_at: string | null;
-  escalation_policy: string | null;
-  paged_nobody: { reason: string; since: string } | null;
-}
-
-interface Detail extends IncidentView {
-  roles: Record<string, { email?: string; name?: string; user_id: string }>;
-  alerts: { summary: string; severity: string; source: string; status: string; count: number }[];
-  escalation: { policy: string; status: string; pass: number; step: number; next: { at: string } | null } | null;
-  action_items: { id: string; title: string; status: string; owner: { email?: string } | null }[];
-}
-
-interface Entry {
-  at: string;
-  actor: string;
-  type: string;
-  message: string;
-}
+// The answers' types come from the routes' response schemas (src/incidents/schemas.ts).
+type IncidentView = IncidentAnswer;
+type Detail = IncidentDetailAnswer;
+type Entry = TimelineEntryAnswer;
 
 const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
 
@@ -298,11 +275,11 @@ export function registerIncidents(program: Command): void {
     .action(async (id: string | undefined, opts: { status?: string; owner?: string }, cmd: Command) => {
       const client = clientOf(cmd);
       const res = id
-        ? await client.call<{ action_items: Record<string, unknown>[] }>('GET', path(id, '/action-items'))
-        : await client.call<{ action_items: Record<string, unknown>[] }>('GET', '/v1/action-items', { query: { status: opts.status, owner: opts.owner } });
+        ? await client.call<{ action_items: ActionItemAnswer[] }>('GET', path(id, '/action-items'))
+        : await client.call<{ action_items: ActionItemAnswer[] }>('GET', '/v1/action-items', { query: { status: opts.status, owner: opts.owner } });
       if (globals(cmd).json) return printJson(res);
       printTable(
-        res.action_items.map((a) => ({ ...a, owner: (a.owner as { email?: string } | null)?.email ?? '-' })),
+        res.action_items.map((a) => ({ ...a, owner: a.owner?.email ?? '-' })),
         ['id', 'status', 'title', 'owner', 'incident_id'],
       );
     });
@@ -333,13 +310,8 @@ export function registerIncidents(program: Command): void {
     .option('--to <time>', 'end (default now)', time)
     .option('--service <service>', 'only this service')
     .action(async (opts: { from?: string; to?: string; service?: string }, cmd: Command) => {
-      interface Summary {
-        incidents: number;
-        mtta_seconds: number | null;
-        mttr_seconds: number | null;
-        by_severity: Record<string, number>;
-      }
-      const res = await clientOf(cmd).call<{ from: string; to: string; overall: Summary; services: (Summary & { service: string })[]; on_call_load: { user: string; pages: number; pages_per_week: number }[] }>(
+      type Summary = IncidentMetricsAnswer['overall'];
+      const res = await clientOf(cmd).call<IncidentMetricsAnswer>(
         'GET',
         '/v1/incidents/metrics',
         { query: { from: opts.from, to: opts.to, service: opts.service } },

@@ -11,24 +11,16 @@ import { KeelClient } from '../client.js';
 import { UsageError, port, positiveInt, time } from '../args.js';
 import { answer, clientOf, globals } from '../context.js';
 import { printFields, printJson, printTable } from '../output.js';
+import { readStdinValue } from '../read-secret.js';
+import type { OncallNowAnswer, OverrideAnswer, OverrideListAnswer, PersonAnswer, ScheduleShiftsAnswer } from '../../oncall/schemas.js';
 import { registerIncidents } from './incidents.js';
 
-interface Person {
-  handle: string | null;
-  email: string;
-  name: string;
-}
-
-const who = (p: Person | null | undefined) => (p ? `${p.name} <${p.email}>` : '(nobody)');
+// Answer types come from the on-call routes' response schemas (src/oncall/schemas.ts).
+/** A person as answers name them; an override's person who left the tenant is only a user id. */
+const who = (p: PersonAnswer | { user_id: string } | null | undefined) => (!p ? '(nobody)' : 'email' in p ? `${p.name} <${p.email}>` : p.user_id);
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
 function registerOncall(program: Command): void {
@@ -40,7 +32,7 @@ function registerOncall(program: Command): void {
     .option('-s, --schedule <schedule>', 'only this schedule')
     .option('--at <time>', 'at this time instead of now (a date, RFC 3339, 7d or now-1h)', time)
     .action(async (opts: { schedule?: string; at?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ oncall: { schedule: string; on_call: Person | null; source: string | null; until: string | null; next: { user: Person; start: string } | null }[] }>(
+      const res = await clientOf(cmd).call<OncallNowAnswer>(
         'GET',
         '/v1/oncall',
         { query: { schedule: opts.schedule, at: opts.at } },
@@ -59,7 +51,7 @@ function registerOncall(program: Command): void {
     .option('--at <time>', 'start (a date, RFC 3339 or now+1h; default now)', time)
     .option('--until <time>', 'end (a date, RFC 3339 or now+1h; default 7 days after start)', time)
     .action(async (schedule: string, opts: { at?: string; until?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ time_zone: string; shifts: { user: Person; start: string; end: string; source: string }[]; gaps: { start: string; end: string }[] }>(
+      const res = await clientOf(cmd).call<ScheduleShiftsAnswer>(
         'GET',
         `/v1/schedules/${encodeURIComponent(schedule)}/oncall`,
         { query: { at: opts.at, until: opts.until } },
@@ -82,7 +74,7 @@ function registerOncall(program: Command): void {
     .requiredOption('--start <time>', 'a date, RFC 3339 or now+1h', time)
     .requiredOption('--end <time>', 'a date, RFC 3339 or now+1h', time)
     .action(async (schedule: string, opts: { user: string; start: string; end: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ id: string; user: Person; start: string; end: string }>('POST', `/v1/schedules/${encodeURIComponent(schedule)}/overrides`, { body: opts });
+      const res = await clientOf(cmd).call<OverrideAnswer>('POST', `/v1/schedules/${encodeURIComponent(schedule)}/overrides`, { body: opts });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`override ${res.id}: ${who(res.user)} on call in ${schedule} from ${res.start} to ${res.end}\n`);
     });
@@ -92,7 +84,7 @@ function registerOncall(program: Command): void {
     .argument('<schedule>')
     .option('--all', 'past ones too')
     .action(async (schedule: string, opts: { all?: boolean }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ overrides: { id: string; user: Person; start: string; end: string; created_by: string }[] }>(
+      const res = await clientOf(cmd).call<OverrideListAnswer>(
         'GET',
         `/v1/schedules/${encodeURIComponent(schedule)}/overrides`,
         { query: { all: opts.all ? 'true' : undefined } },
@@ -252,7 +244,7 @@ function registerPagingSettings(program: Command): void {
     .option('--value <value>', 'the value (visible in shell history; prefer standard input)')
     .option('--from-file <file>', 'read the value from a file')
     .action(async (name: string, opts: { value?: string; fromFile?: string }, cmd: Command) => {
-      const value = opts.value ?? (opts.fromFile ? readFileSync(opts.fromFile, 'utf8').replace(/\r?\n$/, '') : await readStdin());
+      const value = opts.value ?? (opts.fromFile ? readFileSync(opts.fromFile, 'utf8').replace(/\r?\n$/, '') : await readStdinValue());
       if (!value) throw new UsageError('the secret value is empty');
       const res = await clientOf(cmd).call<{ name: string; created: boolean }>('POST', '/v1/paging/secrets', { body: { name, value } });
       if (globals(cmd).json) return printJson(res);
@@ -287,7 +279,7 @@ function registerPagingSettings(program: Command): void {
     .option('--password-stdin', 'read the password from standard input')
     .requiredOption('--from <address>', 'sender, e.g. "Keel <keel@example.com>"')
     .action(async (opts: { host: string; port: number; secure?: boolean; requireTls?: boolean; user?: string; passwordStdin?: boolean; from: string }, cmd: Command) => {
-      const password = opts.passwordStdin ? await readStdin() : undefined;
+      const password = opts.passwordStdin ? await readStdinValue() : undefined;
       const res = await clientOf(cmd).call('PUT', '/v1/paging/smtp', {
         body: {
           host: opts.host,

@@ -450,15 +450,19 @@ export class JetStreamEventLog implements EventLog {
     return out;
   }
 
-  async stats(): Promise<LogStats> {
-    const now = Date.now();
-    if (this.statsCache && now - this.statsCache.at < 1_000) return this.statsCache.stats;
-    let info: StreamInfo;
+  /** The stream's state; unreachable → `unavailable` (a 503 the client may retry). */
+  private async streamState(): Promise<StreamInfo> {
     try {
-      info = await this.jsm.streams.info(this.o.stream.name);
+      return await this.jsm.streams.info(this.o.stream.name);
     } catch (e) {
       throw new KeelError('unavailable', `cannot read the event stream's state: ${(e as Error).message}`, { retryAfterSeconds: 2, cause: e });
     }
+  }
+
+  async stats(): Promise<LogStats> {
+    const now = Date.now();
+    if (this.statsCache && now - this.statsCache.at < 1_000) return this.statsCache.stats;
+    const info = await this.streamState();
     const lastPositions: number[] = [];
     let sampledEvents = 0;
     let sampled = 0;
@@ -486,12 +490,7 @@ export class JetStreamEventLog implements EventLog {
   }
 
   async prunedBefore(): Promise<number | undefined> {
-    let info: StreamInfo;
-    try {
-      info = await this.jsm.streams.info(this.o.stream.name);
-    } catch (e) {
-      throw new KeelError('unavailable', `cannot read the event stream's state: ${(e as Error).message}`, { retryAfterSeconds: 2, cause: e });
-    }
+    const info = await this.streamState();
     const { first_seq: firstSeq, messages, last_seq: lastSeq } = info.state;
     if (messages === 0) return lastSeq > 0 ? Date.now() : undefined;
     if (firstSeq <= 1) return undefined;

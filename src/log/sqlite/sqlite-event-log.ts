@@ -164,7 +164,7 @@ export class SqliteEventLog implements EventLog {
     const rows = this.reader
       .prepare(`SELECT ${BATCH_COLUMNS} FROM batches WHERE position > ? ORDER BY position LIMIT ?`)
       .all(after, options.maxBatches ?? 100) as BatchRow[];
-    return this.load(rows, options.maxBytes, options.headersOnly);
+    return this.load(rows, options.maxBytes, options.headersOnly, options.dataFor);
   }
 
   async readTenant(tenant: string, after: number, options: TenantReadOptions = {}): Promise<LogBatch[]> {
@@ -179,16 +179,17 @@ export class SqliteEventLog implements EventLog {
   }
 
   /** Rows to batches, reading data from segment files, up to maxBytes (at least one batch). */
-  private async load(rows: BatchRow[], maxBytes: number | undefined, headersOnly = false): Promise<LogBatch[]> {
+  private async load(rows: BatchRow[], maxBytes: number | undefined, headersOnly = false, dataFor?: (tenant: string) => boolean): Promise<LogBatch[]> {
     const picked: BatchRow[] = [];
+    const skip = (r: BatchRow) => headersOnly || (dataFor !== undefined && !dataFor(r.tenant));
     let total = 0;
     for (const r of rows) {
-      if (!headersOnly && maxBytes !== undefined && picked.length > 0 && total + r.bytes > maxBytes) break;
-      total += r.bytes;
+      if (!skip(r) && maxBytes !== undefined && picked.length > 0 && total + r.bytes > maxBytes) break;
+      if (!skip(r)) total += r.bytes;
       picked.push(r);
     }
     const data = await Promise.all(
-      picked.map((r) => (headersOnly ? EMPTY : r.segId === null ? r.data : this.segments.read(r.segId, r.segOffset!, r.bytes))),
+      picked.map((r) => (skip(r) ? EMPTY : r.segId === null ? r.data : this.segments.read(r.segId, r.segOffset!, r.bytes))),
     );
     return picked.map((r, i) => ({
       partition: 0,

@@ -4,9 +4,9 @@
  * cannot open what is stored refuses to start instead of silently losing every secret).
  */
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
-import type { SealedColumns } from './sealed-columns.js';
-import { sealedKeyId } from './secrets.js';
+import type { Database } from './schema.js';
+import type { SealedColumns } from '../core/sealed-columns.js';
+import { sealedKeyId } from '../core/secrets.js';
 
 export interface SealedUsage {
   /** Key ids that sealed at least one stored value, sorted. */

@@ -18,12 +18,12 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
 import type { ReadinessCheck } from '../telemetry/routes.js';
-import type { Bus } from './bus.js';
-import type { Clock } from './clock.js';
-import type { KeelConfig } from './config.js';
-import type { SealedColumns } from './sealed-columns.js';
-import type { SecretKeyring } from './secret-keyring.js';
-import type { SecretBox } from './secrets.js';
+import type { Bus } from '../core/bus.js';
+import type { Clock } from '../core/clock.js';
+import type { KeelConfig } from '../core/config.js';
+import type { SealedColumns } from '../core/sealed-columns.js';
+import type { SecretKeyring } from '../core/secret-keyring.js';
+import type { SecretBox } from '../core/secrets.js';
 
 /** Which roles this process runs (the embedded default runs them all). */
 export interface Roles {
@@ -78,11 +78,25 @@ export interface CoreContext {
   whileLeader(name: string, fn: (lease: LeaderLease) => Promise<void>): void;
 }
 
+/** One line of `keel doctor` (GET /v1/doctor): ok, warn (works, but not as production needs), fail. */
+export interface DoctorCheck {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  message: string;
+}
+
 /** A domain's contribution to a running Keel: its routes, background work and readiness checks. */
 export interface KeelModule {
   name: string;
   routes?: AnyRoute[];
+  /**
+   * Whether a process without the api role serves these routes too (health, metrics, ingest);
+   * other modules' routes are served by api processes only.
+   */
+  servedByEveryRole?: boolean;
   readiness?: ReadinessCheck[];
+  /** Checks the domain adds to `keel doctor`. */
+  doctor?(): Promise<DoctorCheck[]>;
   /** Starts background work (processors, evaluators); called once after every module is built. */
   start?(): Promise<void>;
   /** Stops background work; called before the adapters close. */

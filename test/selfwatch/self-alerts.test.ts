@@ -1,0 +1,124 @@
+/**
+ * Alerts about Keel raised by Keel, on a Keel of this process (real SQLite, real webhook receiver)
+ * driven by a fake clock so the rules' `for` durations pass without waiting: a channel whose
+ * notifications fail opens KeelNotificationChannelFailing after 10 minutes (critical: an incident
+ * of the keel Service), a certificate expiring within 14 days raises KeelCertificateExpiring after
+ * an hour (a warning: an alert without an incident), and both resolve once their cause is gone.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/core/clock.js';
+import { SelfAlerts } from '../../src/selfwatch/self-alerts.js';
+import { CERTIFICATE_EXPIRING, NOTIFICATION_CHANNEL_FAILING } from '../../src/selfwatch/thresholds.js';
+import { http, type TestKeel } from '../helpers/keel.js';
+import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startReceiver, userDoc, waitFor, type Receiver } from '../helpers/paging.js';
+
+const work = mkdtempSync(join(tmpdir(), 'keel-self-alerts-'));
+const cert = join(work, 'client.pem');
+const key = join(work, 'client.key');
+let t: TestKeel;
+let rx: Receiver;
+let clock: FakeClock;
+let sk: string;
+
+beforeAll(async () => {
+  rx = await startReceiver();
+  rx.status.set('/ann', 500);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '10', '-subj', '/CN=keel', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  clock = new FakeClock(Date.now());
+  t = await startPagingKeel(
+    {
+      paging: { pollInterval: 25, delivery: { maxAttempts: 1, initialBackoff: 20, maxBackoff: 80, timeout: 2000 } },
+      // A client certificate for PostgreSQL (unused by the embedded mode, still watched).
+      postgres: { tls: { cert, key } },
+      selfMonitoring: { checkInterval: '1h' },
+    },
+    { clock },
+  );
+  const r = await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'keel-system', scopes: ['admin'] } });
+  sk = r.body.key as string;
+  await setSecret(t, 'ann-hook', 'ann-secret');
+  await applyOk(
+    t,
+    `${userDoc('ann', `${rx.url}/ann`)}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: checkout}
+spec: {steps: [{notify: {users: [ann]}, wait: 1h}]}
+---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: checkout}
+spec: {escalationPolicy: checkout}
+`,
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await t?.close();
+  await rx?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface AlertView {
+  dedup_key: string;
+  status: string;
+  severity: string;
+  labels: Record<string, string>;
+  paging: { service: string | null; incident_id: string | null } | null;
+}
+
+async function selfAlerts(): Promise<AlertView[]> {
+  const r = await http(`${t.url}/v1/paging/alerts`, { key: sk });
+  expect(r.status, r.text).toBe(200);
+  return r.body.alerts;
+}
+
+describe('alerts about Keel raised by Keel', () => {
+  it('a failing notification channel opens an incident of the keel service after 10 minutes; a near certificate expiry is a warning after an hour', async () => {
+    const watcher = new SelfAlerts({ alerts: t.keel.ctx.alerts, store: t.keel.ctx.store, log: t.keel.ctx.log, clock, logger: t.keel.ctx.logger, config: t.keel.ctx.config });
+    const covered = [NOTIFICATION_CHANNEL_FAILING, CERTIFICATE_EXPIRING];
+    const routingKey = await integrationKey(t, 'events-v2', 'checkout');
+    expect((await http(`${t.url}/v1/integrations/events-v2`, { json: eventsV2(routingKey) })).status).toBe(202);
+    await waitFor('ann’s page to fail', () => rx.requests.some((r) => r.path === '/ann'));
+    await waitFor('the notification recorded as failed', async () => {
+      const rows = await t.keel.ctx.store.db.selectFrom('notification_jobs').select('status').execute();
+      return rows.length > 0 && rows.every((r) => r.status === 'failed');
+    });
+
+    await watcher.report(await watcher.evaluate(), covered);
+    expect(await selfAlerts()).toEqual([]);
+    clock.advance(10 * 60_000);
+    await watcher.report(await watcher.evaluate(), covered);
+    // Under an hour: the certificate is still pending; the channel fires.
+    const firing = await waitFor('the channel alert routed to an incident', async () => {
+      const list = await selfAlerts();
+      return list.length === 1 && list[0]!.paging?.incident_id ? list : undefined;
+    });
+    expect(firing[0]).toMatchObject({
+      dedup_key: 'keel/KeelNotificationChannelFailing/webhook',
+      status: 'firing',
+      severity: 'critical',
+      labels: { alertname: 'KeelNotificationChannelFailing', runbook_url: 'docs/runbooks/notification-channel-failing.md', instance: 'webhook' },
+    });
+    const incident = await http(`${t.url}/v1/incidents/${firing[0]!.paging!.incident_id}`, { key: sk });
+    expect(incident.body.service).toBe('keel');
+
+    clock.advance(50 * 60_000);
+    await watcher.report(await watcher.evaluate(), covered);
+    // An hour later: the failed notification left the 15-minute window (resolved); the certificate fires.
+    const after = new Map((await selfAlerts()).map((a) => [a.dedup_key, a]));
+    expect(after.get('keel/KeelNotificationChannelFailing/webhook')?.status).toBe('resolved');
+    expect(after.get('keel/KeelCertificateExpiring/postgres_client')).toMatchObject({
+      status: 'firing',
+      severity: 'warning',
+      labels: { alertname: 'KeelCertificateExpiring', runbook_url: 'docs/runbooks/certificate-expiry.md', instance: 'postgres_client' },
+    });
+    const processed = await waitFor('paging processed the certificate alert', async () => (await selfAlerts()).find((a) => a.dedup_key === 'keel/KeelCertificateExpiring/postgres_client')?.paging);
+    expect(processed).toMatchObject({ service: 'keel', incident_id: null });
+  }, 120_000);
+});
