@@ -14,6 +14,8 @@ export interface LoadOptions {
   /** One URL, or several (an ingest fleet): connection i goes to urls[i % n], like a load balancer. */
   url: string | string[];
   apiKey: string;
+  /** Several keys (many tenants): request i is sent with apiKeys[i % n] instead of apiKey. */
+  apiKeys?: string[];
   bodies: Buffer[];
   eventsPerBody: number;
   connections: number;
@@ -39,7 +41,9 @@ export function percentile(sorted: number[], p: number): number {
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const urls = Array.isArray(o.url) ? o.url : [o.url];
   const pools = urls.map((u) => new Pool(u, { connections: Math.ceil(o.connections / urls.length), pipelining: 1, keepAliveTimeout: 60_000 }));
-  const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/x-ndjson' };
+  const keys = o.apiKeys && o.apiKeys.length > 0 ? o.apiKeys : [o.apiKey];
+  const headerSets = keys.map((key) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' }));
+  let h = 0;
   const warmEnd = performance.now() + o.warmupS * 1000;
   const end = warmEnd + o.durationS * 1000;
   const result: LoadResult = { requests: 0, events: 0, failures: 0, statuses: {}, seconds: o.durationS, latenciesMs: [] };
@@ -52,6 +56,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     const pool = pools[connection % pools.length]!;
     while (performance.now() < end) {
       const body = o.bodies[k++ % o.bodies.length]!;
+      const headers = headerSets[h++ % headerSets.length]!;
       let t0 = performance.now();
       if (interval > 0) {
         const due = start + scheduled++ * interval;

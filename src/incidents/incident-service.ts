@@ -142,7 +142,9 @@ export class IncidentService {
     if (filter.service) q = q.where('service', '=', filter.service);
     if (filter.severities?.length) q = q.where('severity', 'in', filter.severities);
     const before = filter.before;
-    if (before) q = q.where((eb) => eb.or([eb('opened_at', '<', before.openedAt), eb.and([eb('opened_at', '=', before.openedAt), eb('number', '<', before.number)])]));
+    // The redundant `opened_at <= before` lets the store seek in the index (tenant_id, opened_at,
+    // number) instead of walking to the cursor from the newest incident (migration 0780).
+    if (before) q = q.where('opened_at', '<=', before.openedAt).where((eb) => eb.or([eb('opened_at', '<', before.openedAt), eb('number', '<', before.number)]));
     if (filter.from !== undefined) q = q.where('opened_at', '>=', filter.from);
     if (filter.to !== undefined) q = q.where('opened_at', '<', filter.to);
     return (await q.limit(filter.limit ?? 100).execute()).map(toIncident);

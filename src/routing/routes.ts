@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import type { Clock } from '../core/clock.js';
+import { decodeCursor } from '../core/page-cursor.js';
+import { listPagingAlerts } from './alert-list.js';
 import { readSpec, readSpecs } from '../definitions/read-specs.js';
 import { iso, timeParam, timeText } from '../core/time-input.js';
 import type { Store } from '../store/store.js';
@@ -24,54 +26,20 @@ export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] 
         .object({
           status: z.enum(['firing', 'resolved']).optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
+          cursor: z.string().max(300).optional().describe('The next_cursor of the previous page: continue after its last alert'),
         })
         .strict(),
-      responses: [{ status: 200, description: 'Alerts, most recently seen first' }],
+      responses: [
+        { status: 200, description: 'Alerts, most recently seen first; next_cursor continues after the last one (null on the last page)' },
+        { status: 400, description: 'A cursor that is not a next_cursor of this list' },
+      ],
       handler: async ({ query, principal }) => {
-        let q = db
-          .selectFrom('alerts')
-          .leftJoin('paging_alerts', 'paging_alerts.alert_id', 'alerts.id')
-          .select([
-            'alerts.id',
-            'alerts.dedup_key',
-            'alerts.source',
-            'alerts.status',
-            'alerts.severity',
-            'alerts.summary',
-            'alerts.labels_json',
-            'alerts.count',
-            'alerts.first_seen',
-            'alerts.last_seen',
-            'alerts.resolved_at',
-            'alerts.acknowledged_at',
-            'paging_alerts.service',
-            'paging_alerts.route',
-            'paging_alerts.incident_id',
-            'paging_alerts.suppressed_by',
-            'paging_alerts.processed_at',
-          ])
-          .where('alerts.tenant_id', '=', principal.tenant)
-          .orderBy('alerts.last_seen', 'desc')
-          .limit(query.limit);
-        if (query.status) q = q.where('alerts.status', '=', query.status);
-        const rows = await q.execute();
-        return {
-          alerts: rows.map((r) => ({
-            id: r.id,
-            dedup_key: r.dedup_key,
-            source: r.source,
-            status: r.status,
-            severity: r.severity,
-            summary: r.summary,
-            labels: JSON.parse(r.labels_json) as Record<string, string>,
-            count: Number(r.count),
-            first_seen: iso(Number(r.first_seen)),
-            last_seen: iso(Number(r.last_seen)),
-            resolved_at: iso(r.resolved_at === null ? null : Number(r.resolved_at)),
-            acknowledged_at: iso(r.acknowledged_at === null || r.acknowledged_at === undefined ? null : Number(r.acknowledged_at)),
-            paging: r.processed_at === null ? null : { service: r.service, route: r.route, incident_id: r.incident_id, suppressed_by: r.suppressed_by },
-          })),
-        };
+        const page = await listPagingAlerts(db, principal.tenant, {
+          limit: query.limit,
+          ...(query.status ? { status: query.status } : {}),
+          ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+        });
+        return { alerts: page.alerts, next_cursor: page.nextCursor };
       },
     }),
     defineRoute({

@@ -181,6 +181,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       await steps.step('leader work', () => leadership.stop());
       // The ingest module's stop closes the parse threads.
       for (const m of [...modules.all].reverse()) await steps.step(`module ${m.name}`, async () => m.stop?.());
+      await steps.step('API key last-use times', () => keys.flushLastUsed());
     },
   };
 }

@@ -14,6 +14,26 @@ describe('keel bench ingest', () => {
     expect(out.stored_events).toBeGreaterThanOrEqual(out.acknowledged_events!);
     expect(r.stderr).toContain('ceiling:');
   });
+
+  it('with --tenants, measures the load spread over that many tenants beside the single-tenant figure', async () => {
+    const r = await runCli(['bench', 'ingest', '--tenants', '5', '--duration', '1', '--warmup', '0', '--connections', '2', '--batch', '50', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { events_per_s: number; stored_events: number; acknowledged_events: number; many_tenants: { tenants: number; failures: number; events_per_s: number; ratio_to_single_tenant: number } };
+    const many = out.many_tenants;
+    expect(many.tenants).toBe(5);
+    expect(many.failures).toBe(0);
+    expect(many.events_per_s).toBeGreaterThan(0);
+    // The ratio is the two figures of this run, not a separately measured number.
+    expect(many.ratio_to_single_tenant).toBeCloseTo(many.events_per_s / out.events_per_s, 1);
+    expect(out.stored_events).toBeGreaterThanOrEqual(out.acknowledged_events);
+    expect(r.stderr).toContain('creating 5 tenants, each with its own key and quota');
+  });
+
+  it('refuses more tenants than it creates, with the limit', async () => {
+    const r = await runCli(['bench', 'ingest', '--tenants', '10001']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--tenants must be 1 to 10000');
+  });
 });
 
 describe('keel bench slo', () => {
@@ -35,5 +55,39 @@ describe('keel bench slo', () => {
     const many = await runCli(['bench', 'slo', '--no-freshness', '--slos', '10001']);
     expect(many.code).toBe(2);
     expect(many.stderr).toContain('--slos must be 1 to 10000');
+  });
+});
+
+describe('keel bench history', () => {
+  it('builds the history and times every list, deep page, filter and metric beside the ceiling', async () => {
+    const r = await runCli(['bench', 'history', '--alerts', '10000', '--incidents', '1000', '--calls', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { alerts: number; incidents: number; ceiling_ms: number; timings: { name: string; median_ms: number; rows: number }[] };
+    expect(out.alerts).toBe(10_000);
+    expect(out.incidents).toBe(1000);
+    expect(out.ceiling_ms).toBeGreaterThan(0);
+    expect(out.timings.map((t) => t.name)).toEqual([
+      'incidents: first page',
+      'incidents: page 20',
+      'incidents: open ones',
+      'incidents: one service, resolved',
+      'incidents: one service, deep page',
+      'alerts: first page',
+      'alerts: page 200',
+      'alerts: firing ones',
+      'metrics: last 30 days',
+      'metrics: the year',
+      'metrics: the year, one service',
+    ]);
+    // Full pages at depth: the cursors reached them (1,000 incidents: 20 pages of 50; 10,000 alerts: 200).
+    expect(out.timings.find((t) => t.name === 'incidents: page 20')!.rows).toBe(50);
+    expect(out.timings.find((t) => t.name === 'alerts: page 200')!.rows).toBe(50);
+    expect(out.timings.find((t) => t.name === 'incidents: open ones')!.rows).toBe(20);
+  });
+
+  it('refuses a history outside its limits', async () => {
+    const r = await runCli(['bench', 'history', '--alerts', '5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--alerts must be 10000 to 1000000, got 5');
   });
 });

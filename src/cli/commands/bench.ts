@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { DistributedBenchResult, RunFigures } from '../../bench/distributed-bench.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, UsageError } from '../args.js';
-import { registerPagingBench } from './bench-paging.js';
+import { registerHistoryBench, registerPagingBench } from './bench-paging.js';
 
 interface IngestOpts {
   duration: number;
@@ -18,11 +18,13 @@ interface IngestOpts {
   workers: number;
   partitions: number;
   scaling?: boolean;
+  tenants?: number;
 }
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Measure Keel on this machine (not a test: prints figures)');
   registerPagingBench(bench);
+  registerHistoryBench(bench);
   registerSloEvalBench(bench);
 
   bench
@@ -34,6 +36,7 @@ export function registerBench(program: Command): void {
     .option('--connections <n>', 'concurrent HTTP connections (default 8 embedded, 16 distributed)', positiveInt)
     .option('--batch <n>', 'events per request', positiveInt, 1000)
     .option('--rate <events/s>', 'embedded: offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
+    .option('--tenants <n>', 'embedded: also measure the same load spread over n tenants (1-10000), each with its own key and quota, beside the single-tenant figure (three alternating rounds of each, --duration each)', positiveInt)
     .option('--parse-threads <n>', 'parse threads in the server (embedded; default: its own default)', nonNegativeInt)
     .option('--nats <urls>', 'distributed: NATS JetStream server(s) (env KEEL_NATS_URL)')
     .option('--postgres <url>', 'distributed: PostgreSQL URL (env KEEL_POSTGRES_URL)')
@@ -50,6 +53,7 @@ export function registerBench(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       if (opts.mode === 'distributed') return distributed(opts, json, log);
       if (opts.mode !== 'embedded') throw new UsageError(`--mode must be embedded or distributed, got "${opts.mode}"`);
+      if (opts.tenants !== undefined && opts.tenants > 10_000) throw new UsageError(`--tenants must be 1 to 10000, got ${opts.tenants}`);
       const { benchIngest } = await import('../../bench/ingest-bench.js');
       const r = await benchIngest({
         durationS: opts.duration,
@@ -60,6 +64,7 @@ export function registerBench(program: Command): void {
         log,
         ...(opts.parseThreads !== undefined ? { parseThreads: opts.parseThreads } : {}),
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
+        ...(opts.tenants !== undefined ? { tenants: opts.tenants } : {}),
       });
       if (json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -73,7 +78,14 @@ export function registerBench(program: Command): void {
           `ceiling:          ${n(r.ceiling_events_per_s)} events/s (one core, bare JSON.parse of the same NDJSON)`,
           `ratio:            ${r.ratio}`,
           `failed requests:  ${r.failures} ${JSON.stringify(r.statuses)}`,
-          `check:            ${n(r.acknowledged_events)} acknowledged in the window, ${n(r.stored_events)} stored in total (warm-up included)`,
+          ...(r.many_tenants
+            ? [
+                `${n(r.many_tenants.tenants)} tenants:`.padEnd(18) +
+                  `${n(r.many_tenants.events_per_s)} events/s (p50 ${r.many_tenants.p50_ms} ms, p99 ${r.many_tenants.p99_ms} ms), ${r.many_tenants.ratio_to_single_tenant} of the single-tenant figure above, ${r.many_tenants.ratio_to_ceiling} of the ceiling`,
+                `                  ${r.many_tenants.failures} failed ${JSON.stringify(r.many_tenants.statuses)}; ${r.many_tenants.rounds} rounds alternating with the single tenant; tenants and keys created in ${r.many_tenants.setup_s} s`,
+              ]
+            : []),
+          `check:            ${n(r.acknowledged_events)} acknowledged in the window${r.many_tenants ? 's' : ''}, ${n(r.stored_events)} stored in total (warm-up included)`,
           '',
         ].join('\n'),
       );

@@ -28,6 +28,7 @@ import * as m0722 from './0722_limits.js';
 import * as m0700 from './0700_runbooks.js';
 import * as m0701 from './0701_runbook_schedules.js';
 import * as m0600 from './0600_paging_lookups.js';
+import * as m0780 from './0780_history_indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '0700_runbooks': m0700,
   '0701_runbook_schedules': m0701,
   '0600_paging_lookups': m0600,
+  '0780_history_indexes': m0780,
 };
