@@ -89,6 +89,9 @@ export interface SignalResult {
   transition?: AlertTransition;
 }
 
+/** The lock that keeps `alert_transitions` committing in the order of its numbers (Store.serializeCommits). */
+const TRANSITIONS_LOCK = 'alert_transitions';
+
 /** Signals recorded per transaction (SQLite). */
 export const SIGNAL_BATCH = 100;
 
@@ -177,6 +180,8 @@ export class AlertService {
    * caller publishes the result after its commit.
    */
   async signalIn(trx: Transaction<Database>, s: AlertSignal): Promise<SignalResult> {
+    // Taken before any alert row is locked (see appendTransition), so lock order never inverts.
+    await this.store.serializeCommits(trx, TRANSITIONS_LOCK);
     const at = s.at ?? this.clock.now();
     const open = await trx
       .selectFrom('alerts')
@@ -256,6 +261,7 @@ export class AlertService {
   }
 
   async acknowledgeIn(trx: Transaction<Database>, tenant: string, dedupKey: string, at?: number): Promise<SignalResult | undefined> {
+    await this.store.serializeCommits(trx, TRANSITIONS_LOCK);
     const when = at ?? this.clock.now();
     const open = await trx
       .selectFrom('alerts')
@@ -278,6 +284,7 @@ export class AlertService {
    * into an alert nobody watches any more.
    */
   async resolveIn(trx: Transaction<Database>, alertIds: string[], at: number, values: Record<string, unknown>): Promise<SignalResult[]> {
+    await this.store.serializeCommits(trx, TRANSITIONS_LOCK);
     if (alertIds.length === 0) return [];
     const open = await trx.selectFrom('alerts').selectAll().where('id', 'in', alertIds).where('status', '=', 'firing').execute();
     const out: SignalResult[] = [];
@@ -314,6 +321,8 @@ export class AlertService {
     at: number,
     values: Record<string, unknown>,
   ): Promise<AlertTransition> {
+    // Consumers read the outbox by position: rows must commit in the order of their numbers.
+    await this.store.serializeCommits(trx, TRANSITIONS_LOCK);
     const r = await trx
       .insertInto('alert_transitions')
       .values({ tenant_id: tenant, alert_id: alertId, dedup_key: dedupKey, status, at, values_json: JSON.stringify(values) })

@@ -5,9 +5,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.js';
-import { createPostgresPool, ensureSchema, withStartupLock, type PostgresHandle, type PostgresOptions } from './postgres.js';
+import { advisoryKey, createPostgresPool, ensureSchema, withStartupLock, type PostgresHandle, type PostgresOptions } from './postgres.js';
 import type { Database } from './schema.js';
 import { CachingSqliteDatabase, type StatementCacheStats } from './statement-cache.js';
 
@@ -22,6 +22,14 @@ export interface Store {
   readonly statementCache?: { stats(): StatementCacheStats };
   /** Runs a cheap query; throws when the store cannot be reached or written. */
   ping(): Promise<void>;
+  /**
+   * Holds the lock `name` until `trx` ends, so the transactions that take it commit in the order
+   * they took it. An outbox read by position (`seq > last seen`) needs it: on PostgreSQL a serial
+   * key is assigned at insert, not at commit, so without it a later row can commit first, a reader
+   * moves past the earlier one's number, and the earlier row is never read (an alert that pages
+   * nobody). SQLite has one writer at a time already.
+   */
+  serializeCommits(trx: Transaction<Database>, name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,6 +71,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
     ping: async () => {
       sqlite.prepare('SELECT 1').get();
     },
+    serializeCommits: async () => undefined,
     close: () => db.destroy(),
   };
 }
@@ -89,6 +98,9 @@ export async function openPostgresStore(connectionString: string, options: Postg
     postgres: handle,
     ping: async () => {
       await handle.pool.query('SELECT 1');
+    },
+    serializeCommits: async (trx, name) => {
+      await sql`SELECT pg_advisory_xact_lock(${advisoryKey(handle.schema ?? '', name)}::bigint)`.execute(trx);
     },
     close: () => db.destroy(),
   };
