@@ -253,7 +253,9 @@ describe('every page', () => {
         }
         await p.goto(`${t.url}${path}`);
         await p.waitForSelector('main h1');
-        await p.waitForFunction("!document.querySelector('main [aria-live=polite].muted')");
+        // Until the page's loading note is gone (a selector wait: a function wait is evaluated as a
+        // string, which the console's CSP refuses, as it should).
+        await p.waitForSelector('main [aria-live=polite].muted', { state: 'detached' });
         problems.push(...(await seriousViolations(p)).map((v) => `${name}@${width}: ${v}`));
         await screenshot(p, `${name}-${width}`);
       }

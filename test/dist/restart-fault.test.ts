@@ -190,8 +190,9 @@ describe('dependencies restarted under load', () => {
     const db = new pg.Client({ connectionString: postgres.url, ssl: { ca: readFileSync(postgres.caFile!, 'utf8') } });
     await db.connect();
     try {
-      const row = (await db.query('SELECT partition, minute FROM usage_minutes ORDER BY events DESC LIMIT 1')).rows[0] as { partition: number; minute: string };
-      await db.query('UPDATE usage_minutes SET events = events + 7 WHERE partition = $1 AND minute = $2', [row.partition, row.minute]);
+      // acme's row only: Keel's own outcomes (tenant keel-system) share partitions and minutes with it.
+      const row = (await db.query("SELECT partition, minute FROM usage_minutes WHERE tenant_id = 'acme' ORDER BY events DESC LIMIT 1")).rows[0] as { partition: number; minute: string };
+      await db.query("UPDATE usage_minutes SET events = events + 7 WHERE tenant_id = 'acme' AND partition = $1 AND minute = $2", [row.partition, row.minute]);
       const report = await verifyCounts(ingestUrl, 1);
       expect(report.ok).toBe(false);
       expect(report.differences).toHaveLength(1);
@@ -199,13 +200,13 @@ describe('dependencies restarted under load', () => {
       expect(report.differences[0]!.batches.length).toBeGreaterThan(0);
       const d = report.differences[0] as unknown as { log: { events: number }; counted: { events: number } };
       expect(d.counted.events - d.log.events).toBe(7);
-      await db.query('UPDATE usage_minutes SET events = events - 7 WHERE partition = $1 AND minute = $2', [row.partition, row.minute]);
+      await db.query("UPDATE usage_minutes SET events = events - 7 WHERE tenant_id = 'acme' AND partition = $1 AND minute = $2", [row.partition, row.minute]);
       await verifyCounts(ingestUrl, 0, [slo]);
 
       // The same for an SLO counter: one minute of the SLO's overall series gets 5 more events.
       const minute = (
         await db.query(
-          "SELECT c.series_id, c.bucket FROM slo_counts c JOIN slo_series s ON s.id = c.series_id WHERE s.breakdown = '' AND c.res = 60 ORDER BY c.total DESC LIMIT 1",
+          "SELECT c.series_id, c.bucket FROM slo_counts c JOIN slo_series s ON s.id = c.series_id JOIN slo_generations g ON g.uid = s.gen_uid WHERE g.tenant_id = 'acme' AND s.breakdown = '' AND c.res = 60 ORDER BY c.total DESC LIMIT 1",
         )
       ).rows[0] as { series_id: number; bucket: string };
       await db.query('UPDATE slo_counts SET total = total + 5 WHERE series_id = $1 AND res = 60 AND bucket = $2', [minute.series_id, minute.bucket]);
