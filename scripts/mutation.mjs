@@ -30,6 +30,7 @@ if (!reportOnly) {
         '--mutate', m.mutate.join(','),
         '--testFiles', m.testFiles.join(','),
         '--incrementalFile', `test/mutation/incremental/${name}.json`,
+        ...(m.timeoutMS ? ['--timeoutMS', String(m.timeoutMS)] : []),
         ...(force ? ['--force'] : []),
       ],
       {
@@ -39,6 +40,7 @@ if (!reportOnly) {
           ...process.env,
           STRYKER_JSON_REPORT: `reports/mutation/${name}.json`,
           STRYKER_STATIC: m.static ? 'true' : 'false',
+          ...(m.env ?? {}),
         },
       },
     );

@@ -30,6 +30,13 @@ export async function dropSchema(schema: string, url = PG_URL): Promise<void> {
   }
 }
 
+/**
+ * The engines tests that run on both run on: both, unless KEEL_TEST_ENGINES narrows them (the
+ * mutation run of escalation-service uses SQLite only: its logic does not depend on the engine,
+ * and each mutant would otherwise pay for a PostgreSQL schema and its migrations).
+ */
+export const TEST_ENGINES: StoreEngine[] = (process.env.KEEL_TEST_ENGINES?.split(',') ?? ['sqlite', 'postgres']) as StoreEngine[];
+
 export async function openTestStore(engine: StoreEngine): Promise<TestStore> {
   if (engine === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'keel-store-'));
