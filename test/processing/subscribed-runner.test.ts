@@ -195,7 +195,7 @@ function start(processor = probe(), partitions = 1, options: RunnerOptions = {})
 const logged = (msg: string) =>
   lines
     .filter((l) => l.msg === msg)
-    .map(({ time: _t, pid: _p, hostname: _h, service: _s, msg: _m, err, ...rest }) => ({ ...rest, ...(err ? { err: (err as { message: string }).message } : {}) }));
+    .map(({ time: _t, pid: _p, hostname: _h, service: _s, msg: _m, err, ...rest }): Record<string, unknown> => ({ ...rest, ...(err ? { err: (err as { message: string }).message } : {}) }));
 
 const position = (p = 0) => readPosition(ts.store.db, 'probe', p);
 const results = async () => (await ts.store.db.selectFrom('counted_batches').select('position').where('consumer', '=', 'probe-results').orderBy('position').execute()).map((r) => Number(r.position));
@@ -497,7 +497,7 @@ describe('the progress watchdog of the subscribing runner', () => {
     expect(warning).toMatchObject({ level: 'warn', processor: 'probe', partition: 0, position: 1, logEnd: 3 });
     expect(warning!.stalledForMs).toBeGreaterThanOrEqual(300);
     expect(String(warning!.reason)).toMatch(/^a pull has not returned for \d s$/);
-    const [[labels, seconds]] = (await gaugeAtRestart!)!;
+    const [labels, seconds] = (await gaugeAtRestart!)[0]!;
     expect(labels).toEqual({ consumer: 'probe', partition: '0' });
     expect(seconds).toBeGreaterThanOrEqual(0.3);
     expect(seconds).toBeLessThan(60);
