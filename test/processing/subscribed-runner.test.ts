@@ -525,7 +525,7 @@ describe('the progress watchdog of the subscribing runner', () => {
     log.deaf = 1;
     start(probe(), 1, { stallMs: 300 });
     log.last[0] = 3; // appended, but this worker does not hold the partition
-    await new Promise((r) => setTimeout(r, 1_200));
+    await new Promise((r) => setTimeout(r, 800));
     expect(log.subscribes).toBe(1);
     expect(await stalledGauge()).toEqual([[{ consumer: 'probe', partition: '0' }, 0]]);
     await runner!.stop();
@@ -533,7 +533,7 @@ describe('the progress watchdog of the subscribing runner', () => {
     start(probe(), 1, { stallMs: 300 });
     log.deliver([batch(1)]);
     await until('1', async () => (await position()) === 1);
-    await new Promise((r) => setTimeout(r, 1_200));
+    await new Promise((r) => setTimeout(r, 800));
     expect(log.subscribes).toBe(1);
     expect(restarts()).toEqual([]);
   });
