@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import type { Incident } from '../../src/incidents/incident-service.js';
-import { waitFor } from '../helpers/paging.js';
+import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
 import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
@@ -46,11 +46,15 @@ async function transition(id: string, to: 'acknowledged' | 'resolved') {
 /** The incident's pages as "pass/step address status", in the order they were made. */
 async function pages(id: string): Promise<string[]> {
   const rows = await ts.store.db.selectFrom('notification_jobs').selectAll().where('incident_id', '=', id).orderBy('created_at').orderBy('pass').orderBy('step').orderBy('target_json').execute();
-  return rows.map((j) => `${j.pass}/${j.step} ${(JSON.parse(j.target_json) as { address: string }).address} ${j.status}`);
+  return rows.map((j) => { const t = JSON.parse(j.target_json) as { address?: string; url?: string }; return `${j.pass}/${j.step} ${t.address ?? t.url} ${j.status}`; });
 }
 
 async function timeline(id: string, type = 'escalation'): Promise<string[]> {
   return (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', id).where('type', '=', type).orderBy('seq').execute()).map((e) => e.message);
+}
+
+async function timelineData(id: string): Promise<[string, unknown][]> {
+  return (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', id).where('type', '=', 'escalation').orderBy('seq').execute()).map((e) => [e.message, JSON.parse(e.data_json) as unknown]);
 }
 
 /** The incident's timers as "pass/step due(minutes after `t0`) fired|pending|canceled". */
@@ -67,7 +71,7 @@ async function advance(ms: number) {
 }
 
 /** Lets the scheduler run a few rounds (to show that something does NOT happen). */
-const settle = () => new Promise((r) => setTimeout(r, 300));
+const settle = () => new Promise((r) => setTimeout(r, 200));
 
 describe('escalation, with pages that are on their way', () => {
   const YAML = `${user('ann')}---
@@ -115,13 +119,49 @@ metadata: {name: patient}
 spec: {acknowledgementTimeout: 30m, steps: [{notify: {users: [ann]}, wait: 1h}]}
 ---
 apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: oncall}
+spec: {steps: [{notify: {schedules: [primary]}, wait: 10m}]}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: fleeting}
+spec:
+  steps:
+    - {notify: {schedules: [empty]}, wait: 1h}
+    - {notify: {users: [ann]}, wait: 1h}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: doomed}
+spec:
+  steps:
+    - {notify: {schedules: [empty]}, wait: 1h}
+    - {notify: {users: [ann]}, wait: 1h}
+---
+apiVersion: keel/v1
 kind: Service
 metadata: {name: patient}
 spec: {escalationPolicy: patient, autoResolve: false}
 ---
 apiVersion: keel/v1
 kind: Service
+metadata: {name: calm}
+spec: {escalationPolicy: team, autoResolve: false}
+---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: hush}
+spec: {escalationPolicy: silent}
+---
+apiVersion: keel/v1
+kind: Service
 metadata: {name: orphan}
+spec: {}
+---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: stray}
 spec: {}
 `;
 
@@ -174,6 +214,9 @@ spec: {}
     ]);
     // Pages were on their way: the incident is not marked as having paged nobody.
     expect((await incident(inc.id)).unpaged).toBeNull();
+    const [first, second] = await timelineData(inc.id);
+    expect(first![1]).toEqual({ policy: 'team', pass: 0, step: 0, paged: [expect.any(String)], channels: ['ops'], missing: [], jobs: 2 });
+    expect(second![1]).toEqual({ policy: 'team', pass: 0, step: 1, paged: [expect.any(String)], channels: [], missing: [], jobs: 1 });
   });
 
   it('runs at once through every step and pass of a policy that can page nobody, and says nobody was paged', async () => {
@@ -201,23 +244,93 @@ spec: {}
     expect(await timeline(asked.id)).toEqual(['Nobody was paged: service (none) has no escalation policy; the tenant has no admin to notify']);
   });
 
-  it('starts the escalation of an unpaged incident once its service gets a policy', async () => {
-    const inc = await signal('orphan', 'firing');
-    await waitFor('marked', async () => (await incident(inc.id)).unpaged !== null);
-    expect((await incident(inc.id)).unpaged?.reason).toBe('service orphan has no escalation policy');
-    expect(await pages(inc.id)).toEqual([]);
-    await stack.definitions.apply('acme', [{ file: 'orphan.yaml', content: 'apiVersion: keel/v1\nkind: Service\nmetadata: {name: orphan}\nspec: {escalationPolicy: team}\n' }], 'test');
-    await waitFor('the first step', async () => (await pages(inc.id)).length === 2);
-    expect(await pages(inc.id)).toEqual(['0/0 ben@example.com pending', '0/0 ops@example.com pending']);
-    const now = await incident(inc.id);
+  it('starts the escalation of an unpaged incident once its service gets a policy (noticed when applied, or when the scheduler starts), once', async () => {
+    const service = (name: string, policy: string) => ({ file: `${name}.yaml`, content: `apiVersion: keel/v1\nkind: Service\nmetadata: {name: ${name}}\nspec: {escalationPolicy: ${policy}}\n` });
+    const orphan = await signal('orphan', 'firing');
+    const stray = await signal('stray', 'firing');
+    const hush = await signal('hush', 'firing');
+    await waitFor('marked', async () => (await incident(orphan.id)).unpaged !== null && (await incident(stray.id)).unpaged !== null && (await incident(hush.id)).unpaged !== null);
+    expect((await incident(orphan.id)).unpaged?.reason).toBe('service orphan has no escalation policy');
+    expect((await incident(hush.id)).unpaged?.reason).toBe('no step of escalation policy silent had anyone to page');
+    expect(await pages(orphan.id)).toEqual([]);
+    const hushTimeline = await timeline(hush.id);
+    expect(hushTimeline).toHaveLength(5);
+
+    // Applied while the scheduler runs.
+    await stack.definitions.apply('acme', [service('orphan', 'oncall')], 'test');
+    await waitFor('the first step', async () => (await pages(orphan.id)).length === 1);
+    expect(await pages(orphan.id)).toEqual(['0/0 ben@example.com pending']);
+    const now = await incident(orphan.id);
     expect(now.unpaged).toBeNull();
-    expect(now.escalationPolicy).toBe('team');
-    expect((await timeline(inc.id)).slice(1)).toEqual(['Service orphan now has escalation policy team: escalation starts', 'Escalation step 1 of team (pass 1 of 2): paging ben, channel ops']);
-    // Applying definitions again does not start it twice.
-    await stack.definitions.apply('acme', [{ file: 'orphan.yaml', content: 'apiVersion: keel/v1\nkind: Service\nmetadata: {name: orphan}\nspec: {escalationPolicy: team, description: again}\n' }], 'test');
+    expect(now.escalationPolicy).toBe('oncall');
+    expect((await timelineData(orphan.id)).slice(1)).toEqual([
+      ['Service orphan now has escalation policy oncall: escalation starts', { policy: 'oncall', previously_unpaged: 'service orphan has no escalation policy' }],
+      ['Escalation step 1 of oncall: paging ben (on call in primary)', { policy: 'oncall', pass: 0, step: 0, paged: [expect.any(String)], channels: [], missing: [], jobs: 1 }],
+    ]);
+    // The incident whose service still has no policy, and the one whose policy pages nobody, are left as they are.
     await settle();
+    expect(await timeline(stray.id)).toEqual(['Nobody was paged: service stray has no escalation policy; the tenant has no admin to notify']);
+    expect((await incident(stray.id)).unpaged).not.toBeNull();
+    expect(await timeline(hush.id)).toEqual(hushTimeline);
+
+    // Applied while the scheduler is stopped: noticed when it starts.
+    await stack.escalation.stop();
+    await stack.definitions.apply('acme', [service('hush', 'oncall')], 'test');
+    stack.escalation.run();
+    await waitFor('the hush page', async () => (await pages(hush.id)).length === 1);
+    expect(await timers(hush.id, 0)).toHaveLength(1);
+    expect((await timeline(hush.id)).slice(5)).toEqual(['Service hush now has escalation policy oncall: escalation starts', 'Escalation step 1 of oncall: paging ben (on call in primary)']);
+    // Applying again starts nothing twice.
+    await stack.definitions.apply('acme', [service('orphan', 'oncall'), service('hush', 'oncall')], 'test');
+    await settle();
+    expect(await pages(orphan.id)).toHaveLength(1);
+    expect(await pages(hush.id)).toHaveLength(1);
+    for (const i of [orphan, stray, hush]) await transition(i.id, 'resolved');
+  });
+
+  it('leaves an acknowledged incident alone when its policy has no acknowledgement timeout', async () => {
+    const inc = await signal('calm', 'firing');
+    await waitFor('the pages', async () => (await pages(inc.id)).length === 2);
+    await transition(inc.id, 'acknowledged');
+    await advance(3 * 60 * MIN);
+    await settle();
+    expect((await incident(inc.id)).state).toBe('acknowledged');
     expect(await pages(inc.id)).toHaveLength(2);
     await transition(inc.id, 'resolved');
+  });
+
+  it('ends, saying nobody was paged, when the policy lost its next step or was deleted before anyone was paged', async () => {
+    // The scheduler may commit two firings (the first step of each), then its lease is lost.
+    let budget = 2;
+    await stack.escalation.stop();
+    const shortened = await open('shortened', 'fleeting');
+    const deleted = await open('deleted', 'doomed');
+    stack.escalation.run(async () => {
+      if (budget-- <= 0) throw new Error('lease lost');
+    });
+    try {
+      await waitFor('both first steps', async () => (await timers(shortened.id, 0)).length === 2 && (await timers(deleted.id, 0)).length === 2);
+      await stack.definitions.apply('acme', [{ file: 'fleeting.yaml', content: 'apiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: fleeting}\nspec: {steps: [{notify: {schedules: [empty]}, wait: 1h}]}\n' }], 'test');
+      await stack.definitions.remove('acme', 'EscalationPolicy', 'doomed', 'test');
+      budget = Infinity;
+      stack.escalation.wake();
+      await waitFor('both ended', async () => (await incident(shortened.id)).unpaged !== null && (await incident(deleted.id)).unpaged !== null);
+      expect((await incident(shortened.id)).unpaged?.reason).toBe('escalation policy fleeting ended before anyone was paged');
+      expect((await incident(deleted.id)).unpaged?.reason).toBe('escalation policy doomed was deleted before anyone was paged');
+      expect((await timelineData(shortened.id)).slice(1)).toEqual([
+        ['Nobody was paged: escalation policy fleeting ended before anyone was paged; the tenant has no admin to notify', expect.anything()],
+        ['Escalation policy fleeting has no step 2 any more; escalation ends', { policy: 'fleeting', pass: 0, step: 1 }],
+      ]);
+      expect((await timeline(deleted.id)).slice(1)).toEqual([
+        'Nobody was paged: escalation policy doomed was deleted before anyone was paged; the tenant has no admin to notify',
+        'Escalation policy doomed was deleted; escalation ends',
+      ]);
+      expect(await stack.escalation.state(shortened.id)).toMatchObject({ status: 'exhausted' });
+      expect(await stack.escalation.state(deleted.id)).toMatchObject({ status: 'exhausted' });
+    } finally {
+      await stack.escalation.stop();
+      stack.escalation.run();
+    }
   });
 
   it('triggers again an acknowledged incident whose alert still fires after the acknowledgement timeout, from the first step; each acknowledgement re-arms it', async () => {
@@ -290,9 +403,27 @@ spec: {}
 });
 
 describe('escalation, when pages fail', () => {
-  // No SMTP server is configured: every email page fails for good at its first attempt.
-  const YAML = `${user('cid')}---
+  // No SMTP server is configured: every email page fails for good at its first attempt; eve's
+  // webhook page is delivered.
+  let rx: Receiver;
+  const YAML = () => `${user('cid')}---
 ${user('dan')}---
+apiVersion: keel/v1
+kind: User
+metadata: {name: eve}
+spec:
+  email: eve@example.com
+  name: eve
+  contactMethods: [{name: hook, type: webhook, url: "${rx.url}/eve"}]
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: mixed}
+spec:
+  steps:
+    - {notify: {users: [eve]}, wait: 5m}
+    - {notify: {users: [cid]}, wait: 5m}
+---
 apiVersion: keel/v1
 kind: EscalationPolicy
 metadata: {name: failing}
@@ -303,13 +434,15 @@ spec:
 `;
 
   beforeAll(async () => {
+    rx = await startReceiver();
     ts = await openTestStore('sqlite');
-    stack = await startPagingStack(ts.store, clock, YAML);
+    stack = await startPagingStack(ts.store, clock, YAML());
     stack.notify.run();
   });
   afterAll(async () => {
     await stack?.stop();
     await ts?.close();
+    await rx?.close();
   });
 
   it('goes to the next step at once when every page of a step failed, and says nobody was paged when the last step’s failed too', async () => {
@@ -326,5 +459,20 @@ spec:
       'Nobody was paged: every page of its escalation failed; the tenant has no admin to notify',
     ]);
     expect(await stack.escalation.state(inc.id)).toEqual({ policy: 'failing', status: 'exhausted', pass: 0, step: 1, nextAt: null });
+    expect((await timelineData(inc.id))[1]).toEqual(['Every page of step 1 failed; escalating to the next step now', { pass: 0, step: 0 }]);
+  });
+
+  it('does not say nobody was paged when a page was delivered and a later step’s failed', async () => {
+    const t0 = clock.now();
+    const inc = await open('mixed', 'mixed');
+    await waitFor('eve’s page delivered', async () => (await pages(inc.id))[0]?.endsWith(' sent'));
+    expect(rx.requests.filter((r) => r.path === '/eve')).toHaveLength(1);
+    await advance(5 * MIN);
+    await waitFor('cid’s page failed', async () => (await pages(inc.id))[1]?.endsWith(' failed'));
+    await waitFor('exhausted', async () => (await stack.escalation.state(inc.id))?.status === 'exhausted');
+    await settle();
+    expect((await incident(inc.id)).unpaged).toBeNull();
+    expect(await timers(inc.id, t0)).toEqual(['0/0 +0m fired', '0/1 +5m fired']);
+    expect(await timeline(inc.id)).toEqual(['Escalation step 1 of mixed: paging eve', 'Escalation step 2 of mixed: paging cid']);
   });
 });

@@ -140,7 +140,9 @@ class ScriptedLog {
   }
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+// Shorter in a mutation run (KEEL_TEST_WAIT_MS, scripts/mutation.mjs): a mutant that stops
+// progress then fails in seconds.
+async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = Number(process.env.KEEL_TEST_WAIT_MS ?? 10_000)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
