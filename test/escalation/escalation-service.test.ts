@@ -71,7 +71,7 @@ async function advance(ms: number) {
 }
 
 /** Lets the scheduler run a few rounds (to show that something does NOT happen). */
-const settle = () => new Promise((r) => setTimeout(r, 200));
+const settle = () => new Promise((r) => setTimeout(r, 150));
 
 describe('escalation, with pages that are on their way', () => {
   const YAML = `${user('ann')}---
@@ -242,6 +242,12 @@ spec: {}
     expect((await incident(declared.id)).unpaged).toBeNull();
     const asked = await open('declared, paging asked', null, 'integration:test');
     expect(await timeline(asked.id)).toEqual(['Nobody was paged: service (none) has no escalation policy; the tenant has no admin to notify']);
+    const unknown = await open('unknown policy', 'nope');
+    expect(await stack.escalation.state(unknown.id)).toBeUndefined();
+    expect(await timelineData(unknown.id)).toEqual([
+      ['Escalation policy nope not found: nobody is paged', { policy: 'nope' }],
+      ['Nobody was paged: escalation policy nope does not exist; the tenant has no admin to notify', expect.anything()],
+    ]);
   });
 
   it('starts the escalation of an unpaged incident once its service gets a policy (noticed when applied, or when the scheduler starts), once', async () => {
@@ -292,11 +298,16 @@ spec: {}
     const inc = await signal('calm', 'firing');
     await waitFor('the pages', async () => (await pages(inc.id)).length === 2);
     await transition(inc.id, 'acknowledged');
+    // Acknowledging stopped the escalation: step 2 never fires.
+    expect(await stack.escalation.state(inc.id)).toEqual({ policy: 'team', status: 'stopped', pass: 0, step: 0, nextAt: null });
     await advance(3 * 60 * MIN);
     await settle();
     expect((await incident(inc.id)).state).toBe('acknowledged');
     expect(await pages(inc.id)).toHaveLength(2);
     await transition(inc.id, 'resolved');
+    // Noted once, with who stopped it, not again when resolved.
+    const notes = (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', inc.id).where('type', '=', 'escalation').orderBy('seq').execute()).map((e) => [e.actor, e.message, JSON.parse(e.data_json)]);
+    expect(notes.slice(1)).toEqual([['user:ann', 'Escalation stopped: incident acknowledged', { status: 'stopped' }]]);
   });
 
   it('ends, saying nobody was paged, when the policy lost its next step or was deleted before anyone was paged', async () => {
