@@ -57,6 +57,11 @@ async function timelineData(id: string): Promise<[string, unknown][]> {
   return (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', id).where('type', '=', 'escalation').orderBy('seq').execute()).map((e) => [e.message, JSON.parse(e.data_json) as unknown]);
 }
 
+/** Who wrote the incident's escalation entries. */
+async function actors(id: string): Promise<string[]> {
+  return [...new Set((await ts.store.db.selectFrom('incident_timeline').select('actor').where('incident_id', '=', id).where('type', '=', 'escalation').execute()).map((e) => e.actor))];
+}
+
 /** The incident's timers as "pass/step due(minutes after `t0`) fired|pending|canceled". */
 async function timers(id: string, t0: number): Promise<string[]> {
   const rows = await ts.store.db.selectFrom('escalation_timers').selectAll().where('incident_id', '=', id).orderBy('pass').orderBy('step').execute();
@@ -214,6 +219,7 @@ spec: {}
     ]);
     // Pages were on their way: the incident is not marked as having paged nobody.
     expect((await incident(inc.id)).unpaged).toBeNull();
+    expect(await actors(inc.id)).toEqual(['system']);
     const [first, second] = await timelineData(inc.id);
     expect(first![1]).toEqual({ policy: 'team', pass: 0, step: 0, paged: [expect.any(String)], channels: ['ops'], missing: [], jobs: 2 });
     expect(second![1]).toEqual({ policy: 'team', pass: 0, step: 1, paged: [expect.any(String)], channels: [], missing: [], jobs: 1 });
@@ -233,6 +239,7 @@ spec: {}
       'Nobody was paged: no step of escalation policy silent had anyone to page; the tenant has no admin to notify',
     ]);
     expect((await incident(inc.id)).unpaged).toEqual({ reason: 'no step of escalation policy silent had anyone to page', at: t0 });
+    expect((await timelineData(inc.id))[4]![1]).toEqual({ unpaged: 'nobody_to_page', reason: 'no step of escalation policy silent had anyone to page', fallback: 'admins', admins: [] });
   });
 
   it('says nobody is paged when an alert’s service has no policy, and not when someone declared without one', async () => {
@@ -329,13 +336,15 @@ spec: {}
       expect((await incident(shortened.id)).unpaged?.reason).toBe('escalation policy fleeting ended before anyone was paged');
       expect((await incident(deleted.id)).unpaged?.reason).toBe('escalation policy doomed was deleted before anyone was paged');
       expect((await timelineData(shortened.id)).slice(1)).toEqual([
-        ['Nobody was paged: escalation policy fleeting ended before anyone was paged; the tenant has no admin to notify', expect.anything()],
+        ['Nobody was paged: escalation policy fleeting ended before anyone was paged; the tenant has no admin to notify', { unpaged: 'nobody_to_page', reason: 'escalation policy fleeting ended before anyone was paged', fallback: 'admins', admins: [] }],
         ['Escalation policy fleeting has no step 2 any more; escalation ends', { policy: 'fleeting', pass: 0, step: 1 }],
       ]);
-      expect((await timeline(deleted.id)).slice(1)).toEqual([
-        'Nobody was paged: escalation policy doomed was deleted before anyone was paged; the tenant has no admin to notify',
-        'Escalation policy doomed was deleted; escalation ends',
+      expect((await timelineData(deleted.id)).slice(1)).toEqual([
+        ['Nobody was paged: escalation policy doomed was deleted before anyone was paged; the tenant has no admin to notify', { unpaged: 'policy_missing', reason: 'escalation policy doomed was deleted before anyone was paged', fallback: 'admins', admins: [] }],
+        ['Escalation policy doomed was deleted; escalation ends', { policy: 'doomed', pass: 0, step: 1 }],
       ]);
+      expect(await actors(shortened.id)).toEqual(['system']);
+      expect(await actors(deleted.id)).toEqual(['system']);
       expect(await stack.escalation.state(shortened.id)).toMatchObject({ status: 'exhausted' });
       expect(await stack.escalation.state(deleted.id)).toMatchObject({ status: 'exhausted' });
     } finally {
@@ -428,6 +437,29 @@ spec:
   contactMethods: [{name: hook, type: webhook, url: "${rx.url}/eve"}]
 ---
 apiVersion: keel/v1
+kind: Schedule
+metadata: {name: empty}
+spec:
+  timeZone: UTC
+  layers: [{name: later, users: [dan], start: "2030-01-07", turn: 1w}]
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: half}
+spec:
+  steps:
+    - {notify: {users: [cid, eve]}, wait: 30m}
+    - {notify: {users: [dan]}, wait: 5m}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: hushed}
+spec:
+  steps:
+    - {notify: {users: [cid]}, wait: 30m}
+    - {notify: {schedules: [empty]}, wait: 5m}
+---
+apiVersion: keel/v1
 kind: EscalationPolicy
 metadata: {name: mixed}
 spec:
@@ -471,13 +503,35 @@ spec:
     ]);
     expect(await stack.escalation.state(inc.id)).toEqual({ policy: 'failing', status: 'exhausted', pass: 0, step: 1, nextAt: null });
     expect((await timelineData(inc.id))[1]).toEqual(['Every page of step 1 failed; escalating to the next step now', { pass: 0, step: 0 }]);
+    expect((await timelineData(inc.id))[3]![1]).toEqual({ unpaged: 'pages_failed', reason: 'every page of its escalation failed', fallback: 'admins', admins: [] });
+    expect(await actors(inc.id)).toEqual(['system']);
+  });
+
+  it('waits the step’s wait when one of its pages failed and another is on its way or delivered', async () => {
+    const t0 = clock.now();
+    const inc = await open('half', 'half');
+    await waitFor('cid failed, eve delivered', async () => {
+      const p = await pages(inc.id);
+      return p.length === 2 && p.some((x) => x.includes('cid@') && x.endsWith(' failed')) && p.some((x) => x.endsWith('/eve sent'));
+    });
+    await settle();
+    expect(await timers(inc.id, t0)).toEqual(['0/0 +0m fired', '0/1 +30m pending']);
+    expect(await pages(inc.id)).toHaveLength(2);
+    expect(await timeline(inc.id)).toEqual(['Escalation step 1 of half: paging cid, eve']);
+    await transition(inc.id, 'resolved');
+  });
+
+  it('says every page failed, not that nobody could be paged, when earlier pages failed and the last step had nobody', async () => {
+    const inc = await open('hushed', 'hushed');
+    await waitFor('marked', async () => (await incident(inc.id)).unpaged !== null);
+    expect((await incident(inc.id)).unpaged?.reason).toBe('every page of its escalation failed');
   });
 
   it('does not say nobody was paged when a page was delivered and a later step’s failed', async () => {
     const t0 = clock.now();
     const inc = await open('mixed', 'mixed');
     await waitFor('eve’s page delivered', async () => (await pages(inc.id))[0]?.endsWith(' sent'));
-    expect(rx.requests.filter((r) => r.path === '/eve')).toHaveLength(1);
+    expect(rx.requests.filter((r) => r.path === '/eve' && r.body.incident?.id === inc.id)).toHaveLength(1);
     await advance(5 * MIN);
     await waitFor('cid’s page failed', async () => (await pages(inc.id))[1]?.endsWith(' failed'));
     await waitFor('exhausted', async () => (await stack.escalation.state(inc.id))?.status === 'exhausted');
