@@ -16,20 +16,47 @@ for (const m of wanted) if (!MODULES[m]) throw new Error(`unknown module ${m}; m
 const names = wanted.length ? wanted : Object.keys(MODULES);
 mkdirSync(join(root, 'test/mutation/incremental'), { recursive: true });
 
+/**
+ * A module's `skip` leaves out a stretch of a file (code that only paces a loop): from the first
+ * line containing `from` up to, not including, the next line containing `to`. Found by content,
+ * not line numbers, so a change elsewhere in the file does not move it; a marker that is gone
+ * stops the run instead of mutating the wrong lines.
+ */
+function mutateSpecs(m) {
+  return m.mutate.flatMap((file) => {
+    const skips = (m.skip ?? []).filter((s) => s.file === file);
+    if (skips.length === 0) return [file];
+    const lines = readFileSync(join(root, file), 'utf8').split('\n');
+    const out = [];
+    let start = 1;
+    for (const s of skips) {
+      const a = lines.findIndex((l, i) => i + 1 >= start && l.includes(s.from)) + 1;
+      const b = a > 0 ? lines.findIndex((l, i) => i + 1 > a && l.includes(s.to)) + 1 : 0;
+      if (a === 0 || b === 0) throw new Error(`${file}: the skipped stretch "${s.from}" … "${s.to}" is not in the file any more; update test/mutation/modules.mjs`);
+      if (a > start) out.push(`${file}:${start}-${a - 1}`);
+      start = b;
+    }
+    out.push(`${file}:${start}-${lines.length}`);
+    return out;
+  });
+}
+
 const stryker = join(root, 'node_modules/.bin/stryker');
 let failed = false;
 if (!reportOnly) {
   for (const name of names) {
     const m = MODULES[name];
-    process.stdout.write(`\n=== mutation testing: ${name} (${m.mutate.join(', ')})\n`);
+    const mutate = mutateSpecs(m);
+    process.stdout.write(`\n=== mutation testing: ${name} (${mutate.join(', ')})\n`);
     const r = spawnSync(
       stryker,
       [
         'run',
         'stryker.config.mjs',
-        '--mutate', m.mutate.join(','),
+        '--mutate', mutate.join(','),
         '--testFiles', m.testFiles.join(','),
         '--incrementalFile', `test/mutation/incremental/${name}.json`,
+        ...(m.timeoutMS ? ['--timeoutMS', String(m.timeoutMS)] : []),
         ...(force ? ['--force'] : []),
       ],
       {
@@ -39,6 +66,7 @@ if (!reportOnly) {
           ...process.env,
           STRYKER_JSON_REPORT: `reports/mutation/${name}.json`,
           STRYKER_STATIC: m.static ? 'true' : 'false',
+          ...(m.env ?? {}),
         },
       },
     );

@@ -9,7 +9,7 @@ import { FakeClock } from '../../src/core/clock.js';
 import type { StoreEngine } from '../../src/store/store.js';
 import { waitFor } from '../helpers/paging.js';
 import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';
-import { openTestStore, type TestStore } from '../helpers/stores.js';
+import { openTestStore, TEST_ENGINES, type TestStore } from '../helpers/stores.js';
 
 const MIN = 60_000;
 const user = (name: string) => `apiVersion: keel/v1
@@ -58,7 +58,7 @@ metadata: {name: uneven}
 spec: {escalationPolicy: uneven}
 `;
 
-describe.each<StoreEngine>(['sqlite', 'postgres'])('escalation timing on %s', (engine) => {
+describe.each<StoreEngine>(TEST_ENGINES)('escalation timing on %s', (engine) => {
   const clock = new FakeClock('2026-06-01T12:00:00Z');
   let ts: TestStore;
   let stack: PagingStack;

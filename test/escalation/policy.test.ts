@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
-import { firingPlan, nextPosition, type EscalationPolicySpec } from '../../src/escalation/policy.js';
+import { ackTimeoutMs, firingPlan, nextPosition, type EscalationPolicySpec } from '../../src/escalation/policy.js';
 import { backoffDelay } from '../../src/notify/backoff.js';
 import { signLink, verifyLink } from '../../src/notify/links.js';
 
@@ -67,5 +67,16 @@ describe('signed one-click links', () => {
     expect(verifyLink(key, `${forged}.${sig}`, clock.now())).toMatchObject({ ok: false, reason: 'bad_signature' });
     expect(verifyLink(Buffer.alloc(32, 8), token, clock.now())).toMatchObject({ ok: false, reason: 'bad_signature' });
     expect(verifyLink(key, 'garbage', clock.now())).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+});
+
+describe('the acknowledgement timeout', () => {
+  it('is the policy’s duration in ms, and off when absent, zero or not a duration', () => {
+    expect(ackTimeoutMs({ ...policy, acknowledgementTimeout: '30m' })).toBe(1_800_000);
+    expect(ackTimeoutMs({ ...policy, acknowledgementTimeout: '1ms' })).toBe(1);
+    expect(ackTimeoutMs(policy)).toBeNull();
+    expect(ackTimeoutMs({ ...policy, acknowledgementTimeout: '' })).toBeNull();
+    expect(ackTimeoutMs({ ...policy, acknowledgementTimeout: '0m' })).toBeNull();
+    expect(ackTimeoutMs({ ...policy, acknowledgementTimeout: 'soon' })).toBeNull();
   });
 });

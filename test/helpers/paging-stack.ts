@@ -9,6 +9,7 @@ import { AuditLog } from '../../src/audit/audit-log.js';
 import { Bus } from '../../src/core/bus.js';
 import type { Clock } from '../../src/core/clock.js';
 import { AesGcmSecretBox } from '../../src/core/secrets.js';
+import { channelKind } from '../../src/notify/channel-kind.js';
 import { DefinitionsService } from '../../src/definitions/definitions-service.js';
 import { KindRegistry } from '../../src/definitions/kinds.js';
 import { EscalationService } from '../../src/escalation/escalation-service.js';
@@ -52,6 +53,7 @@ export async function startPagingStack(store: Store, clock: Clock, yaml: string,
   const people = new PeopleService(store, clock);
   kinds.register(serviceKind());
   kinds.register(userKind(people, new AuditLog(store, clock)));
+  kinds.register(channelKind());
   kinds.register(scheduleKind());
   kinds.register(policyKind());
   const definitions = new DefinitionsService(store, kinds, clock, bus);
@@ -69,7 +71,7 @@ export async function startPagingStack(store: Store, clock: Clock, yaml: string,
     newAfterCommit: () => new AfterCommit(),
     config: { publicUrl: 'http://keel.example', linkTtlMs: 3_600_000, maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20, timeoutMs: 1000, concurrency: 4, pollIntervalMs: 20 },
   });
-  const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall: new OncallService(store, clock), pollIntervalMs: 20, newAfterCommit: () => new AfterCommit() });
+  const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall: new OncallService(store, clock), pollIntervalMs: 20, newAfterCommit: () => new AfterCommit(), bus });
   const consumer = new PagingConsumer({ store, clock, bus, logger, alerts, incidents, metrics, pollIntervalMs: 20, newAfterCommit: () => new AfterCommit() });
   await definitions.apply('acme', [{ file: 'paging.yaml', content: yaml }], 'test');
   consumer.run();
@@ -85,7 +87,7 @@ export async function startPagingStack(store: Store, clock: Clock, yaml: string,
     stop: async () => {
       await consumer.stop();
       await escalation.stop();
-      if (options.deliver) await notify.stop();
+      await notify.stop();
     },
   };
 }

@@ -67,7 +67,11 @@ export async function applyOk(t: TestKeel, yaml: string): Promise<void> {
   expect(r.status, JSON.stringify(r.body)).toBe(200);
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+// A mutation run (scripts/mutation.mjs) shortens the wait: a mutant that stops something from
+// happening then fails its test in seconds instead of 15 s (the tests run one at a time there).
+const WAIT_MS = Number(process.env.KEEL_TEST_WAIT_MS ?? 15_000);
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = WAIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -3,9 +3,13 @@
  * redelivery, copy and failure the log can produce is scripted, so each exactly-once rule is
  * checked on its own: the committed position skips what was committed (ids or not), ids skip
  * copies at new positions (in the same or a later delivery) until they are pruned, a failed
- * transaction commits nothing and is delivered again after a growing pause, and drain/stop keep
- * their promises.
+ * transaction commits nothing and is delivered again after a growing pause, drain/stop keep
+ * their promises, a lost acknowledgement or a failed release is logged without harm, a slow
+ * transaction keeps its delivery, the gathering pause, and the progress watchdog (a stuck pull or
+ * a consumer that delivers nothing while the log holds more is restarted from the committed
+ * position, a partition held elsewhere or caught up is left alone).
  */
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../src/core/bus.js';
 import { FakeClock } from '../../src/core/clock.js';
@@ -13,8 +17,9 @@ import type { CoreContext } from '../../src/module/context.js';
 import type { EventLog, LogBatch, LogDelivery, LogStats, LogSubscription, SubscribeOptions } from '../../src/log/event-log.js';
 import { KEEP_MS } from '../../src/processing/counted-batches.js';
 import { readPosition } from '../../src/processing/positions.js';
-import { ReadAgain, runProcessor, type BatchProcessor, type ProcessorRunner } from '../../src/processing/processor.js';
+import { ReadAgain, runProcessor, type BatchProcessor, type ProcessorRunner, type RunnerOptions } from '../../src/processing/processor.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { KeelMetrics } from '../../src/telemetry/metrics.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
 const batch = (position: number, id?: string, partition = 0): LogBatch => ({ partition, position, tenant: 't', receivedAt: 0, count: 1, minTs: 0, maxTs: 0, data: new Uint8Array(), ...(id ? { id } : {}) });
@@ -32,6 +37,22 @@ class ScriptedLog {
   closed = 0;
   released: string[] = [];
   fence: ((p: number) => void) | undefined;
+  /** What `owned()` answers (undefined: the subscription has no `owned`). */
+  owned: boolean | undefined = true;
+  /** Pulls that never return (counted down as pulls find them). */
+  stuck = 0;
+  /** Subscriptions that never deliver anything (counted down as subscriptions are made). */
+  deaf = 0;
+  /** Deliveries made without a fence (logs whose partitions are not shared). */
+  fenceless = false;
+  failAcks = 0;
+  /** 'missing': the log has no releasePartitions; 'fails': it throws. */
+  release: 'ok' | 'missing' | 'fails' = 'ok';
+  /** The committed position the runner gave each subscription. */
+  committedAt: number[] = [];
+  /** How long each pull was allowed to wait (ms). */
+  pullWaits: number[] = [];
+  workings = 0;
   private wake: (() => void) | undefined;
 
   constructor(readonly partitions = 1) {
@@ -43,8 +64,12 @@ class ScriptedLog {
     const positions = batches.map((b) => b.position);
     const d: LogDelivery = {
       batches,
-      fence: async () => this.fence?.(partition),
+      ...(this.fenceless ? {} : { fence: async () => this.fence?.(partition) }),
       ack: async () => {
+        if (this.failAcks > 0) {
+          this.failAcks--;
+          throw new Error('ack lost');
+        }
         this.acks.push(positions);
       },
       retry: (delayMs) => {
@@ -52,7 +77,9 @@ class ScriptedLog {
         this.queues[partition]!.unshift(d);
         this.wake?.();
       },
-      working: () => undefined,
+      working: () => {
+        this.workings++;
+      },
     };
     this.queues[partition]!.push(d);
     this.last[partition] = Math.max(this.last[partition]!, ...positions);
@@ -63,43 +90,59 @@ class ScriptedLog {
     const self = this;
     return {
       partitions: this.partitions,
-      async subscribe(_consumer: string, partition: number, _committed: () => Promise<number>, options: SubscribeOptions = {}): Promise<LogSubscription> {
+      async subscribe(_consumer: string, partition: number, committed: () => Promise<number>, options: SubscribeOptions = {}): Promise<LogSubscription> {
         self.subscribes++;
         if (self.failSubscribes > 0) {
           self.failSubscribes--;
           throw new Error('log unreachable');
         }
+        self.committedAt.push(await committed());
         self.headersOnly.push(typeof options.headersOnly === 'function' ? options.headersOnly() : options.headersOnly);
+        const deaf = self.deaf > 0;
+        if (deaf) self.deaf--;
         return {
           next: async (ms) => {
+            self.pullWaits.push(ms);
             if (self.failNexts > 0) {
               self.failNexts--;
               throw new Error('pull failed');
             }
             const q = self.queues[partition]!;
-            if (q.length === 0) await new Promise<void>((r) => {
+            if (q.length === 0 || deaf) await new Promise<void>((r) => {
                 const t = setTimeout(r, ms);
-                self.wake = () => {
+                if (!deaf) self.wake = () => {
                   clearTimeout(t);
                   r();
                 };
               });
-            return q.shift();
+            if (self.stuck > 0) {
+              self.stuck--;
+              return new Promise<never>(() => undefined);
+            }
+            return deaf ? undefined : q.shift();
           },
+          ...(self.owned === undefined ? {} : { owned: () => self.owned! }),
           close: async () => {
             self.closed++;
           },
         };
       },
       stats: async () => ({ lastPositions: [...self.last] }) as unknown as LogStats,
-      releasePartitions: async (consumer: string) => {
-        self.released.push(consumer);
-      },
+      ...(self.release === 'missing'
+        ? {}
+        : {
+            releasePartitions: async (consumer: string) => {
+              if (self.release === 'fails') throw new Error('release refused');
+              self.released.push(consumer);
+            },
+          }),
     } as unknown as EventLog;
   }
 }
 
-async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+// Shorter in a mutation run (KEEL_TEST_WAIT_MS, scripts/mutation.mjs): a mutant that stops
+// progress then fails in seconds.
+async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = Number(process.env.KEEL_TEST_WAIT_MS ?? 10_000)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -113,6 +156,9 @@ let runner: ProcessorRunner | undefined;
 let processed: number[][];
 let after: number[][];
 let fail: (Error | undefined)[];
+/** What the runner logged (pino JSON lines). */
+let lines: Record<string, unknown>[];
+let metrics: KeelMetrics;
 const clock = new FakeClock('2026-02-01T00:00:00Z');
 
 function probe(over: Partial<BatchProcessor> = {}): BatchProcessor {
@@ -130,12 +176,28 @@ function probe(over: Partial<BatchProcessor> = {}): BatchProcessor {
   };
 }
 
-function start(processor = probe(), partitions = 1): ProcessorRunner {
+function start(processor = probe(), partitions = 1, options: RunnerOptions = {}): ProcessorRunner {
   log = log.partitions === partitions ? log : new ScriptedLog(partitions);
-  const ctx = { log: log.asEventLog(), store: ts.store, logger: createLogger('silent'), clock, bus: new Bus(), roles: { ingest: false, worker: true, evaluator: false, api: false } } as unknown as CoreContext;
-  runner = runProcessor(ctx, processor, { idleMs: 20, subscribedGatherMs: 0 });
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  metrics = new KeelMetrics();
+  const ctx = { log: log.asEventLog(), store: ts.store, logger, metrics, clock, bus: new Bus(), roles: { ingest: false, worker: true, evaluator: false, api: false } } as unknown as CoreContext;
+  runner = runProcessor(ctx, processor, { idleMs: 20, subscribedGatherMs: 0, ...options });
   return runner;
 }
+
+/** The log lines with this message, as { level, processor, partition, … } without pino's own fields. */
+const logged = (msg: string) =>
+  lines
+    .filter((l) => l.msg === msg)
+    .map(({ time: _t, pid: _p, hostname: _h, service: _s, msg: _m, err, ...rest }): Record<string, unknown> => ({ ...rest, ...(err ? { err: (err as { message: string }).message } : {}) }));
 
 const position = (p = 0) => readPosition(ts.store.db, 'probe', p);
 const results = async () => (await ts.store.db.selectFrom('counted_batches').select('position').where('consumer', '=', 'probe-results').orderBy('position').execute()).map((r) => Number(r.position));
@@ -146,6 +208,7 @@ beforeEach(async () => {
   processed = [];
   after = [];
   fail = [];
+  lines = [];
 });
 afterEach(async () => {
   await runner?.stop();
@@ -221,6 +284,11 @@ describe('the subscribing runner', () => {
     log.deliver([batch(3)]);
     await until('3', async () => (await position()) === 3);
     expect(log.retries[2]).toEqual({ positions: [3], delayMs: 100 });
+    expect(logged('processing failed; the batch will be delivered again')).toEqual([
+      { level: 'error', processor: 'probe', partition: 0, retryInMs: 100, err: 'boom' },
+      { level: 'error', processor: 'probe', partition: 0, retryInMs: 200, err: 'boom again' },
+      { level: 'error', processor: 'probe', partition: 0, retryInMs: 100, err: 'once more' },
+    ]);
   });
 
   it('refuses the commit when the fence says the partition is no longer this worker’s', async () => {
@@ -268,6 +336,8 @@ describe('the subscribing runner', () => {
     await until('1', async () => (await position()) === 1);
     expect(log.subscribes).toBe(3);
     expect(log.closed).toBe(1);
+    expect(logged('cannot subscribe to the event log; retrying')).toEqual([{ level: 'warn', processor: 'probe', partition: 0, err: 'log unreachable' }]);
+    expect(logged('reading the event log failed; subscribing again')).toEqual([{ level: 'warn', processor: 'probe', partition: 0, err: 'pull failed' }]);
   });
 
   it('starts from the committed position and keeps partitions apart', async () => {
@@ -290,6 +360,8 @@ describe('the subscribing runner', () => {
     log.deliver([batch(2, undefined, 1), batch(3, undefined, 1)], 1);
     await runner!.drain(10_000);
     expect(processed).toEqual([[3]]);
+    // Each subscription was told where to start: nothing committed, then 1 and 2.
+    expect([...log.committedAt].sort()).toEqual([0, 0, 1, 2]);
   });
 
   it('drains once everything appended before the call is committed, and says when it does not', async () => {
@@ -309,5 +381,162 @@ describe('the subscribing runner', () => {
     runner = undefined;
     expect(log.closed).toBe(1);
     expect(log.released).toEqual(['probe']);
+  });
+
+  it('stops on a log that cannot hand partitions back, and logs a refused hand-back', async () => {
+    log.release = 'missing';
+    start();
+    await until('subscribed', () => log.subscribes === 1);
+    await runner!.stop();
+    log = new ScriptedLog();
+    log.release = 'fails';
+    start();
+    await until('subscribed', () => log.subscribes === 1);
+    await runner!.stop();
+    runner = undefined;
+    expect(logged('releasing partitions failed')).toEqual([{ level: 'warn', err: 'release refused' }]);
+  });
+
+  it('pulls wait idleMs for a delivery (2 s unless configured)', async () => {
+    start();
+    await until('a pull', () => log.pullWaits.length > 0);
+    expect(log.pullWaits[0]).toBe(20);
+    await runner!.stop();
+    log = new ScriptedLog();
+    start(probe(), 1, { idleMs: undefined });
+    await until('a pull', () => log.pullWaits.length > 0);
+    expect(log.pullWaits[0]).toBe(2_000);
+  });
+
+  it('commits deliveries that carry no fence, and processors without afterCommit', async () => {
+    log.fenceless = true;
+    start(probe({ afterCommit: undefined }));
+    log.deliver([batch(1)]);
+    await until('1', async () => (await position()) === 1);
+    log.deliver([batch(2)]);
+    await until('2', async () => (await position()) === 2);
+    expect(processed).toEqual([[1], [2]]);
+    expect(after).toEqual([]);
+  });
+
+  it('logs a lost acknowledgement and goes on; the redelivered batch is then skipped', async () => {
+    log.failAcks = 1;
+    start();
+    log.deliver([batch(1, 'a')]);
+    await until('1', async () => (await position()) === 1);
+    // JetStream delivers the unacknowledged batch again, then the next one.
+    log.deliver([batch(1, 'a')]);
+    log.deliver([batch(2, 'b')]);
+    await until('2 acks', () => log.acks.length === 2);
+    expect(processed).toEqual([[1], [2]]);
+    expect(logged('acknowledging a batch failed')).toEqual([{ level: 'warn', processor: 'probe', partition: 0, err: 'ack lost' }]);
+  });
+
+  it('keeps a delivery its own while a slow transaction runs', async () => {
+    start(
+      probe({
+        async process(_trx, batches) {
+          // Longer than the 2 s after which the log would hand the delivery to another worker.
+          await new Promise((r) => setTimeout(r, 2_300));
+          processed.push(batches.map((b) => b.position));
+        },
+      }),
+    );
+    log.deliver([batch(1)]);
+    await until('1', async () => (await position()) === 1);
+    expect(log.workings).toBe(1);
+  });
+
+  it('once caught up, waits the gathering pause before the next pull, unless the delivery was full; stop ends the pause', async () => {
+    start(probe(), 1, { subscribedGatherMs: 3_600_000, maxBatches: 2 });
+    // A full delivery (maxBatches): no pause.
+    log.deliver([batch(1), batch(2)]);
+    await until('2', async () => (await position()) === 2);
+    log.deliver([batch(3)]);
+    await until('3', async () => (await position()) === 3);
+    // Not full: the runner pauses (an hour here) before it pulls again.
+    log.deliver([batch(4)]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processed).toEqual([[1, 2], [3]]);
+    await runner!.stop();
+    runner = undefined;
+    // The default: 32 batches make a full delivery.
+    log = new ScriptedLog();
+    processed = [];
+    start(probe(), 1, { subscribedGatherMs: 3_600_000 });
+    log.deliver([batch(5)]);
+    await until('5', async () => (await position()) === 5);
+    log.deliver([batch(6)]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processed).toEqual([[5]]);
+  });
+});
+
+describe('the progress watchdog of the subscribing runner', () => {
+  const restarts = () => logged('partition makes no progress; starting its subscription again from the committed position');
+  const stalledGauge = async () => (await metrics.partitionStalled.get()).values.map((v) => [v.labels, v.value]);
+
+  it('restarts a partition whose pull never returns while the log holds more, from the committed position, saying why', async () => {
+    start(probe(), 1, { stallMs: 300 });
+    log.deliver([batch(1)]);
+    await until('1', async () => (await position()) === 1);
+    // The gauge as the watchdog set it in the round that restarted the partition.
+    let gaugeAtRestart: Promise<[unknown, number][]> | undefined;
+    const push = lines.push.bind(lines);
+    lines.push = (...items) => {
+      if (items.some((l) => String(l.msg).startsWith('partition makes no progress'))) gaugeAtRestart ??= stalledGauge() as Promise<[unknown, number][]>;
+      return push(...items);
+    };
+    log.stuck = 1;
+    log.deliver([batch(2), batch(3)]);
+    await until('3', async () => (await position()) === 3);
+    expect(processed).toEqual([[1], [2, 3]]);
+    expect(log.subscribes).toBe(2);
+    expect(log.closed).toBe(1);
+    expect(log.committedAt).toEqual([0, 1]);
+    const [warning, ...more] = restarts();
+    expect(more).toEqual([]);
+    expect(warning).toMatchObject({ level: 'warn', processor: 'probe', partition: 0, position: 1, logEnd: 3 });
+    expect(warning!.stalledForMs).toBeGreaterThanOrEqual(300);
+    expect(String(warning!.reason)).toMatch(/^a pull has not returned for \d s$/);
+    const [labels, seconds] = (await gaugeAtRestart!)[0]!;
+    expect(labels).toEqual({ consumer: 'probe', partition: '0' });
+    expect(seconds).toBeGreaterThanOrEqual(0.3);
+    expect(seconds).toBeLessThan(60);
+    // Caught up again: the gauge goes back to 0 and nothing is restarted any more.
+    await until('the gauge at 0', async () => (await stalledGauge())[0]![1] === 0);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(log.subscribes).toBe(2);
+    expect(restarts()).toHaveLength(1);
+  });
+
+  it('restarts a partition whose consumer delivers nothing while the log holds more', async () => {
+    log.deaf = 1;
+    start(probe(), 1, { stallMs: 300 });
+    log.deliver([batch(1), batch(2), batch(3)]);
+    await until('3', async () => (await position()) === 3);
+    expect(processed).toEqual([[1, 2, 3]]);
+    expect(log.subscribes).toBe(2);
+    expect(restarts()).toEqual([
+      expect.objectContaining({ processor: 'probe', partition: 0, position: 0, logEnd: 3, reason: 'deliveries brought nothing while the log holds up to position 3' }),
+    ]);
+  });
+
+  it('leaves alone a partition another worker holds, and one that is caught up', async () => {
+    log.owned = false;
+    log.deaf = 1;
+    start(probe(), 1, { stallMs: 300 });
+    log.last[0] = 3; // appended, but this worker does not hold the partition
+    await new Promise((r) => setTimeout(r, 800));
+    expect(log.subscribes).toBe(1);
+    expect(await stalledGauge()).toEqual([[{ consumer: 'probe', partition: '0' }, 0]]);
+    await runner!.stop();
+    log = new ScriptedLog();
+    start(probe(), 1, { stallMs: 300 });
+    log.deliver([batch(1)]);
+    await until('1', async () => (await position()) === 1);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(log.subscribes).toBe(1);
+    expect(restarts()).toEqual([]);
   });
 });
