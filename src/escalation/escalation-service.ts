@@ -7,6 +7,7 @@
  * resolving cancels pending timers in the transaction that changes the state. A step whose pages
  * all failed for good, or that had nobody to page, escalates to the next step at once.
  */
+import { escalationProgress } from './escalation-queries.js';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { randomBase62 } from '../core/ids.js';
@@ -181,19 +182,8 @@ export class EscalationService {
   }
 
   async state(incidentId: string): Promise<EscalationState | undefined> {
-    const db = this.deps.store.db;
-    const e = await db.selectFrom('escalations').selectAll().where('incident_id', '=', incidentId).executeTakeFirst();
-    if (!e) return undefined;
-    const next = await db
-      .selectFrom('escalation_timers')
-      .select('due_at')
-      .where('incident_id', '=', incidentId)
-      .where('fired_at', 'is', null)
-      .where('canceled_at', 'is', null)
-      .orderBy('due_at')
-      .limit(1)
-      .executeTakeFirst();
-    return { policy: e.policy, status: e.status, pass: Number(e.pass), step: Number(e.step), nextAt: next ? Number(next.due_at) : null };
+    const p = await escalationProgress(this.deps.store.db, incidentId);
+    return p ? { policy: p.policy, status: p.status, pass: p.pass, step: p.step, nextAt: p.next?.dueAt ?? null } : undefined;
   }
 
   private async schedule(trx: Transaction<Database>, incident: Incident, pass: number, step: number, due: number): Promise<void> {
