@@ -18,6 +18,7 @@ import type { EventLog, LogBatch } from '../log/event-log.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { readPosition } from './positions.js';
+import { KeelError } from '../core/errors.js';
 
 export interface CountCheckRange {
   /** What the caller asked to compare from (ms). */
@@ -47,6 +48,30 @@ const PAGE = 500;
 /** Arrival order and position order may differ by this much between ingest processes. */
 export const ARRIVAL_SKEW_MS = 60_000;
 
+/** Empty answers of the log in a row, short of a position the counters stand for, before giving up. */
+const EMPTY_READS = 10;
+
+/**
+ * The next batches of a partition after `after`, up to `upTo` (none when the log holds nothing
+ * after `after`, or retention removed batches). An empty answer while the log holds more is
+ * read again (the log just restarted, a temporary consumer timed out): stopping there would report
+ * every later batch as counted but not in the log. Still empty after several tries, the check
+ * fails with `unavailable` (retry) rather than report differences it did not see.
+ */
+async function readPage(log: EventLog, partition: number, after: number, upTo: number, pruned: boolean): Promise<LogBatch[]> {
+  for (let attempt = 1; ; attempt++) {
+    const page = (await log.read(partition, after, { maxBatches: PAGE })).filter((b) => b.position <= upTo);
+    if (page.length > 0) return page;
+    // Nothing after `after` in the log at all, or retention removed batches (the range compared
+    // already starts where the log is complete): the read is complete.
+    if (pruned || ((await log.stats()).lastPositions[partition] ?? 0) <= after) return [];
+    if (attempt >= EMPTY_READS) {
+      throw new KeelError('unavailable', `the event log answered no batch of partition ${partition} after position ${after}, while the counters stand for position ${upTo}: the comparison is incomplete; try again`, { retryAfterSeconds: 2 });
+    }
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+  }
+}
+
 /** Loads every check in one snapshot and hands each its batches; then ask each for its `result()`. */
 export async function runCountChecks(o: { log: EventLog; store: Store; since: number; now: number; checks: CountCheck<unknown>[] }): Promise<CountCheckRun> {
   const pruned = await o.log.prunedBefore();
@@ -69,7 +94,7 @@ export async function runCountChecks(o: { log: EventLog; store: Store; since: nu
     let after = 0;
     let read = 0;
     while (after < upTo) {
-      const page = (await o.log.read(p, after, { maxBatches: PAGE })).filter((b) => b.position <= upTo);
+      const page = await readPage(o.log, p, after, upTo, pruned !== undefined);
       if (page.length === 0) break;
       after = page[page.length - 1]!.position;
       read += page.length;
