@@ -55,6 +55,12 @@ describe('keel bench slo', () => {
     const many = await runCli(['bench', 'slo', '--no-freshness', '--slos', '10001']);
     expect(many.code).toBe(2);
     expect(many.stderr).toContain('--slos must be 1 to 10000');
+    const fresh = await runCli(['bench', 'slo', '--slos', '2000']);
+    expect(fresh.code).toBe(2);
+    expect(fresh.stderr).toContain('the freshness measurement runs up to 1000 SLOs: add --no-freshness');
+    const evalFew = await runCli(['bench', 'slo-eval', '--slos', '5']);
+    expect(evalFew.code).toBe(2);
+    expect(evalFew.stderr).toContain('--slos must be 10 to 10000');
   });
 });
 
