@@ -5,10 +5,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.js';
 import { advisoryKey, createPostgresPool, ensureSchema, withStartupLock, type PostgresHandle, type PostgresOptions } from './postgres.js';
 import type { Database } from './schema.js';
+import { OneSchemaPostgresDialect } from './schema-introspector.js';
 import { CachingSqliteDatabase, type StatementCacheStats } from './statement-cache.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -82,7 +83,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
  */
 export async function openPostgresStore(connectionString: string, options: PostgresOptions = {}): Promise<Store> {
   const handle = createPostgresPool(connectionString, options);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: handle.pool }) });
+  const db = new Kysely<Database>({ dialect: new OneSchemaPostgresDialect({ pool: handle.pool }, handle.schema ?? 'public') });
   try {
     await withStartupLock(handle, 'migrate', async () => {
       await ensureSchema(handle);
