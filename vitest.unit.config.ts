@@ -18,7 +18,7 @@ export default defineConfig({
       'test/core/time-input.test.ts',
       'test/core/waker.test.ts',
       'test/escalation/policy.test.ts',
-      'test/incidents/metrics-postmortem.test.ts',
+      'test/paging/incidents/metrics-postmortem.test.ts',
       'test/ingest/parse-batch.test.ts',
       'test/ingest/quotas.test.ts',
       'test/ingest/time.test.ts',

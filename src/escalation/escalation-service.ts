@@ -12,9 +12,9 @@ import type { Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { randomBase62 } from '../core/ids.js';
 import { readSpec } from '../definitions/read-specs.js';
-import type { AfterCommit, Fence } from '../incidents/after-commit.js';
-import { toIncident, type Incident, type IncidentService } from '../incidents/incident-service.js';
-import { appendTimeline } from '../incidents/timeline.js';
+import type { AfterCommit, Fence } from '../paging/incidents/after-commit.js';
+import { toIncident, type Incident, type IncidentService } from '../paging/incidents/incident-service.js';
+import { appendTimeline } from '../paging/incidents/timeline.js';
 import { Directory, type Person } from '../oncall/directory.js';
 import type { OncallService } from '../oncall/oncall-service.js';
 import type { NotificationJobsTable } from '../notify/tables.js';
@@ -27,7 +27,7 @@ import { ackTimeoutMs, nextPosition, waitMs, type EscalationPolicySpec } from '.
 import type { EscalationTimersTable } from './tables.js';
 import { Waker } from '../core/waker.js';
 import type { Bus } from '../core/bus.js';
-import type { PagingMetrics } from '../incidents/prometheus.js';
+import type { PagingMetrics } from '../paging/incidents/prometheus.js';
 import { UnpagedIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
 
 /** Due timers fired per transaction. */

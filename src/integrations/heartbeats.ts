@@ -14,7 +14,7 @@ import { parseDurationMs } from '../core/time.js';
 import type { KindHandler } from '../definitions/kinds.js';
 import { missingReference, specParser, type WithMetadata } from '../definitions/spec-parser.js';
 import type { Database } from '../store/schema.js';
-import type { Fence } from '../incidents/after-commit.js';
+import type { Fence } from '../paging/incidents/after-commit.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { HeartbeatsTable } from './tables.js';

@@ -11,10 +11,10 @@ import type { AlertService, AlertTransition } from '../alerting/alert-service.js
 import type { Bus } from '../core/bus.js';
 import type { Clock } from '../core/clock.js';
 import { readSpec, readSpecs, type NamedSpec } from '../definitions/read-specs.js';
-import type { AfterCommit, Fence } from '../incidents/after-commit.js';
-import { OPEN_STATES, toIncident, type IncidentService } from '../incidents/incident-service.js';
-import type { PagingMetrics } from '../incidents/prometheus.js';
-import { appendTimeline } from '../incidents/timeline.js';
+import type { AfterCommit, Fence } from '../paging/incidents/after-commit.js';
+import { OPEN_STATES, toIncident, type IncidentService } from '../paging/incidents/incident-service.js';
+import type { PagingMetrics } from '../paging/incidents/prometheus.js';
+import { appendTimeline } from '../paging/incidents/timeline.js';
 import { readPosition, writePosition } from '../processing/positions.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';

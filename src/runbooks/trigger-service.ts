@@ -11,7 +11,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../core/clock.js';
 import { isKeelError } from '../core/errors.js';
 import { readSpecs } from '../definitions/read-specs.js';
-import type { Fence } from '../incidents/after-commit.js';
+import type { Fence } from '../paging/incidents/after-commit.js';
 import { lockPosition, readPosition, writePosition } from '../processing/positions.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';

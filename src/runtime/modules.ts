@@ -11,7 +11,7 @@ import { complianceModule } from '../compliance/module.js';
 import { consoleModule } from '../console/module.js';
 import type { CoreContext, KeelModule } from '../module/context.js';
 import { definitionsModule } from '../definitions/module.js';
-import { incidentEvidence } from '../incidents/evidence.js';
+import { incidentEvidence } from '../paging/incidents/evidence.js';
 import { ingestModule, type IngestModule } from '../ingest/module.js';
 import type { QuotaGate } from '../ingest/quotas.js';
 import { pagingModule, type PagingModule } from '../paging/module.js';

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
-import type { Incident } from '../../src/incidents/incident-service.js';
+import type { Incident } from '../../src/paging/incidents/incident-service.js';
 import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
 import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';

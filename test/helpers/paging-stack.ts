@@ -14,9 +14,9 @@ import { DefinitionsService } from '../../src/definitions/definitions-service.js
 import { KindRegistry } from '../../src/definitions/kinds.js';
 import { EscalationService } from '../../src/escalation/escalation-service.js';
 import { policyKind } from '../../src/escalation/policy-kind.js';
-import { AfterCommit } from '../../src/incidents/after-commit.js';
-import { IncidentService } from '../../src/incidents/incident-service.js';
-import { PagingMetrics } from '../../src/incidents/prometheus.js';
+import { AfterCommit } from '../../src/paging/incidents/after-commit.js';
+import { IncidentService } from '../../src/paging/incidents/incident-service.js';
+import { PagingMetrics } from '../../src/paging/incidents/prometheus.js';
 import { NotifyService } from '../../src/notify/notify-service.js';
 import { SecretStore } from '../../src/notify/secret-store.js';
 import { SmtpSettingsStore } from '../../src/notify/smtp-settings.js';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Bus } from '../../src/core/bus.js';
 import { FakeClock } from '../../src/core/clock.js';
-import { IncidentService } from '../../src/incidents/incident-service.js';
+import { IncidentService } from '../../src/paging/incidents/incident-service.js';
 import { runbookKind } from '../../src/runbooks/kind.js';
 import { RunService } from '../../src/runbooks/runs.js';
 import type { Principal } from '../../src/auth/principal.js';

@@ -1,13 +1,13 @@
 /** HTTP routes of the incident itself: declare, list, show, change, respond (ack/mitigate/resolve/close), timeline, notes, roles. */
 import { z } from 'zod';
-import { defineRoute, type AnyRoute, type AuditNote } from '../api/route.js';
-import { actorOf, type Principal } from '../auth/principal.js';
-import { timeParam, timeText } from '../core/time-input.js';
+import { defineRoute, type AnyRoute, type AuditNote } from '../../api/route.js';
+import { actorOf, type Principal } from '../../auth/principal.js';
+import { timeParam, timeText } from '../../core/time-input.js';
 import type { IncidentQueries } from './incident-queries.js';
 import { OPEN_STATES, ROLES, SEVERITIES, type Incident, type IncidentRole, type IncidentService, type IncidentState } from './incident-service.js';
 import { idParam } from './route-params.js';
 import { incidentView } from './views.js';
-import type { Clock } from '../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import { incidentDetailSchema, incidentListSchema, incidentSchema, rolesSchema, timelineSchema } from './schemas.js';
 
 const noteBody = z.object({ note: z.string().max(5000).optional() }).strict();

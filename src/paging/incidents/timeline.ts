@@ -3,7 +3,7 @@
  * state changes, escalation steps, notifications (with attempts, status and latency), roles,
  * notes, runbook runs, postmortem and action items.
  */
-import type { Db } from '../store/schema.js';
+import type { Db } from '../../store/schema.js';
 
 export type TimelineType =
   | 'alert'

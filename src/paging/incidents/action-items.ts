@@ -1,9 +1,9 @@
 /** Postmortem action items: tracked with an owner and a status, per incident and across them. */
 import type { Transaction } from 'kysely';
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
-import type { Database, Db } from '../store/schema.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Database, Db } from '../../store/schema.js';
 import type { AfterCommit } from './after-commit.js';
 import type { Incident } from './incident-service.js';
 import type { IncidentActionItemsTable } from './tables.js';

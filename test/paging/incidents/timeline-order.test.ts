@@ -4,10 +4,10 @@
  * before the incident it opened was recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
-import { keel } from '../helpers/cli.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, startPagingKeel, waitFor } from '../helpers/paging.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import { keel } from '../../helpers/cli.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { applyOk, startPagingKeel, waitFor } from '../../helpers/paging.js';
 
 const T0 = Date.parse('2026-03-02T09:00:00.372Z');
 const clock = new FakeClock(T0);

@@ -3,15 +3,15 @@
  * action items; people named in a request; the metrics over a range. Other domains' tables are
  * read through their own query functions (alerting, escalation, notify, oncall, definitions).
  */
-import { alertsByIds } from '../alerting/alert-queries.js';
-import { iso } from '../core/time-input.js';
-import { fieldError } from '../core/errors.js';
-import { readSpec } from '../definitions/read-specs.js';
-import type { EscalationProgress } from '../escalation/escalation-queries.js';
-import type { PageRecord } from '../notify/page-history.js';
-import { Directory } from '../oncall/directory.js';
-import type { Db } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import { alertsByIds } from '../../alerting/alert-queries.js';
+import { iso } from '../../core/time-input.js';
+import { fieldError } from '../../core/errors.js';
+import { readSpec } from '../../definitions/read-specs.js';
+import type { EscalationProgress } from '../../escalation/escalation-queries.js';
+import type { PageRecord } from '../../notify/page-history.js';
+import { Directory } from '../../oncall/directory.js';
+import type { Db } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
 import type { ActionItem, ActionItems, ActionStatus } from './action-items.js';
 import { incidentServices, readIncidentFacts } from './incident-facts.js';
 import type { Incident, IncidentService } from './incident-service.js';

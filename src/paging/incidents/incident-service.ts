@@ -7,12 +7,12 @@
  * published on the bus as `incident.changed`.
  */
 import type { Transaction } from 'kysely';
-import type { Bus } from '../core/bus.js';
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import { randomBase62 } from '../core/ids.js';
-import type { Database, Db } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { Bus } from '../../core/bus.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import { randomBase62 } from '../../core/ids.js';
+import type { Database, Db } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
 import { inRetriedTransaction, type AfterCommit } from './after-commit.js';
 import type { PagingMetrics } from './prometheus.js';
 import type { IncidentsTable } from './tables.js';
@@ -57,7 +57,7 @@ export interface Incident {
 
 export type IncidentChange = 'opened' | 'alert' | 'state' | 'severity' | 'updated' | 'role' | 'note' | 'postmortem' | 'action_item';
 
-declare module '../core/bus.js' {
+declare module '../../core/bus.js' {
   interface BusEvents {
     /** After commit: an incident opened or changed (state, severity, roles, notes...). */
     'incident.changed': { tenant: string; incident: Incident; change: IncidentChange; actor: string; from?: IncidentState };

@@ -1,7 +1,7 @@
 /**
  * What the incident routes answer, as zod schemas: the OpenAPI description documents them and
  * the CLI infers its types from them (`z.infer`), so neither copies the views by hand.
- * test/incidents/response-schemas.test.ts parses real answers with them (strict: a field a view
+ * test/paging/incidents/response-schemas.test.ts parses real answers with them (strict: a field a view
  * adds or drops without its schema fails there).
  */
 import { z } from 'zod';

@@ -5,13 +5,13 @@
  * a cursor that is not one is a 400 naming the field. Expected orders are written by hand.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../src/core/bus.js';
-import { FakeClock } from '../../src/core/clock.js';
-import { decodeCursor, type PageKey } from '../../src/core/page-cursor.js';
-import { IncidentService } from '../../src/incidents/incident-service.js';
-import { listPagingAlerts } from '../../src/routing/alert-list.js';
-import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
-import { openTestStore, type TestStore } from '../helpers/stores.js';
+import { Bus } from '../../../src/core/bus.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import { decodeCursor, type PageKey } from '../../../src/core/page-cursor.js';
+import { IncidentService } from '../../../src/paging/incidents/incident-service.js';
+import { listPagingAlerts } from '../../../src/routing/alert-list.js';
+import { http, startTestKeel, type TestKeel } from '../../helpers/keel.js';
+import { openTestStore, type TestStore } from '../../helpers/stores.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const MIN = 60_000;

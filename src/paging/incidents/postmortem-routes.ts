@@ -1,14 +1,14 @@
 /** HTTP routes of postmortems: generate from the incident's record, store an edited one, read it. */
 import { z } from 'zod';
-import { defineRoute, type AnyRoute } from '../api/route.js';
-import { actorOf } from '../auth/principal.js';
-import { KeelError } from '../core/errors.js';
+import { defineRoute, type AnyRoute } from '../../api/route.js';
+import { actorOf } from '../../auth/principal.js';
+import { KeelError } from '../../core/errors.js';
 import type { IncidentQueries } from './incident-queries.js';
 import { MAX_POSTMORTEM_BYTES, postmortemBody, postmortemView } from './postmortem-body.js';
 import type { PostmortemService } from './postmortem-service.js';
 import { idParam } from './route-params.js';
 import { postmortemSchema, sloImpactSchema } from './schemas.js';
-import { iso } from '../core/time-input.js';
+import { iso } from '../../core/time-input.js';
 
 export function postmortemRoutes(deps: { queries: IncidentQueries; postmortems: PostmortemService }): AnyRoute[] {
   const { queries, postmortems } = deps;

@@ -1,7 +1,7 @@
 /** HTTP routes of action items: per incident and across incidents. */
 import { z } from 'zod';
-import { defineRoute, type AnyRoute } from '../api/route.js';
-import { actorOf } from '../auth/principal.js';
+import { defineRoute, type AnyRoute } from '../../api/route.js';
+import { actorOf } from '../../auth/principal.js';
 import { ACTION_STATUSES, type ActionItems, type ActionStatus } from './action-items.js';
 import type { IncidentQueries } from './incident-queries.js';
 import type { IncidentService } from './incident-service.js';

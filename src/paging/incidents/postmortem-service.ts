@@ -3,11 +3,11 @@
  * the SLO impact (from the registered provider), renders the Markdown, stores it. A stored
  * postmortem can be replaced by an edited one; closing an incident requires one.
  */
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Store } from '../store/store.js';
-import { Directory } from '../oncall/directory.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { Store } from '../../store/store.js';
+import { Directory } from '../../oncall/directory.js';
 import type { ActionItems } from './action-items.js';
 import type { AfterCommit } from './after-commit.js';
 import type { Incident, IncidentService } from './incident-service.js';

@@ -1,5 +1,5 @@
 /**
- * The incident routes declare their answers (src/incidents/schemas.ts): real answers of an
+ * The incident routes declare their answers (src/paging/incidents/schemas.ts): real answers of an
  * incident that paged, has a commander, a note, an action item and a postmortem parse with the
  * strict schemas (a field a view adds or drops without its schema fails here), and the OpenAPI
  * description carries them.
@@ -16,9 +16,9 @@ import {
   postmortemSchema,
   rolesSchema,
   timelineSchema,
-} from '../../src/incidents/schemas.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, personWithPolicy, setSecret, startPagingKeel, startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
+} from '../../../src/paging/incidents/schemas.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { applyOk, personWithPolicy, setSecret, startPagingKeel, startReceiver, waitFor, type Receiver } from '../../helpers/paging.js';
 
 let t: TestKeel;
 let rx: Receiver;

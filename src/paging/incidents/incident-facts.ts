@@ -2,7 +2,7 @@
  * The facts MTTA/MTTR are computed from (metrics.ts), read from the incidents table: one mapping
  * for the API's metrics and the Prometheus gauges alike.
  */
-import type { Db } from '../store/schema.js';
+import type { Db } from '../../store/schema.js';
 import type { IncidentFacts } from './metrics.js';
 
 export interface TenantIncidentFacts extends IncidentFacts {

@@ -1,8 +1,8 @@
 /** The postmortem over HTTP: the body of an edit (Markdown itself, or JSON) and the answer's shape. */
 import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
-import { KeelError } from '../core/errors.js';
-import { iso } from '../core/time-input.js';
+import { KeelError } from '../../core/errors.js';
+import { iso } from '../../core/time-input.js';
 import type { StoredPostmortem } from './postmortem-service.js';
 
 export const MAX_POSTMORTEM_BYTES = 1024 * 1024;

@@ -4,8 +4,8 @@
  * `GET /v1/incidents/metrics`), and incidents of SEV1/SEV2 still without a postmortem.
  */
 import type { Kysely } from 'kysely';
-import type { EvidenceScope, EvidenceSection, EvidenceSource } from '../compliance/evidence.js';
-import type { Database } from '../store/schema.js';
+import type { EvidenceScope, EvidenceSection, EvidenceSource } from '../../compliance/evidence.js';
+import type { Database } from '../../store/schema.js';
 import { summarise, type IncidentFacts } from './metrics.js';
 
 export function incidentEvidence(db: Kysely<Database>): EvidenceSource {

@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
-import { keel } from '../helpers/cli.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startReceiver, userDoc, waitFor, type Receiver } from '../helpers/paging.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import { keel } from '../../helpers/cli.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startReceiver, userDoc, waitFor, type Receiver } from '../../helpers/paging.js';
 
 const clock = new FakeClock('2026-04-06T10:00:00Z');
 let t: TestKeel;

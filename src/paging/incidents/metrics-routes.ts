@@ -1,9 +1,9 @@
 /** HTTP route of incident metrics: MTTA, MTTR, incidents by severity, pages per person per week. */
 import { z } from 'zod';
-import { defineRoute, type AnyRoute } from '../api/route.js';
-import type { Clock } from '../core/clock.js';
-import { fieldError } from '../core/errors.js';
-import { timeParam, timeText } from '../core/time-input.js';
+import { defineRoute, type AnyRoute } from '../../api/route.js';
+import type { Clock } from '../../core/clock.js';
+import { fieldError } from '../../core/errors.js';
+import { timeParam, timeText } from '../../core/time-input.js';
 import type { IncidentQueries } from './incident-queries.js';
 import { incidentMetricsSchema } from './schemas.js';
 

@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keel, runCli } from '../helpers/cli.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { startPagingKeel } from '../helpers/paging.js';
+import { keel, runCli } from '../../helpers/cli.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { startPagingKeel } from '../../helpers/paging.js';
 
 let t: TestKeel;
 let number: number;

@@ -1,5 +1,5 @@
 /** How incidents, timeline entries and action items look in the API (snake_case, ISO times). */
-import { iso } from '../core/time-input.js';
+import { iso } from '../../core/time-input.js';
 import type { ActionItem } from './action-items.js';
 import type { Incident } from './incident-service.js';
 import type { TimelineEntry } from './timeline.js';

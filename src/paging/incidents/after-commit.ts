@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database } from '../../store/schema.js';
 
 /**
  * Called first in every transaction of leader-only work: throws unless this process still holds

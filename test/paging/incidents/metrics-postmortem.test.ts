@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Incident } from '../../src/incidents/incident-service.js';
-import { incidentMetrics, isoWeek } from '../../src/incidents/metrics.js';
-import { formatDuration, renderPostmortem } from '../../src/incidents/postmortem.js';
+import type { Incident } from '../../../src/paging/incidents/incident-service.js';
+import { incidentMetrics, isoWeek } from '../../../src/paging/incidents/metrics.js';
+import { formatDuration, renderPostmortem } from '../../../src/paging/incidents/postmortem.js';
 
 const T = Date.parse('2026-03-02T00:00:00Z'); // a Monday
 const H = 3_600_000;
