@@ -17,7 +17,7 @@ export default defineConfig({
       'test/core/json-limits.test.ts',
       'test/core/time-input.test.ts',
       'test/core/waker.test.ts',
-      'test/escalation/policy.test.ts',
+      'test/paging/escalation/policy.test.ts',
       'test/paging/incidents/metrics-postmortem.test.ts',
       'test/ingest/parse-batch.test.ts',
       'test/ingest/quotas.test.ts',

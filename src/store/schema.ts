@@ -10,7 +10,7 @@ import type { AuditTables } from '../audit/tables.js';
 import type { AuthTables } from '../auth/tables.js';
 import type { BackupTables } from '../backup/tables.js';
 import type { DefinitionTables } from '../definitions/tables.js';
-import type { EscalationTables } from '../escalation/tables.js';
+import type { EscalationTables } from '../paging/escalation/tables.js';
 import type { IncidentTables } from '../paging/incidents/tables.js';
 import type { IntegrationTables } from '../integrations/tables.js';
 import type { NotifyTables } from '../notify/tables.js';

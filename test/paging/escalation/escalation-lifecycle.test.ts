@@ -5,10 +5,10 @@
  * (silence is never quiet). Driven by a fake clock on SQLite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
-import { waitFor } from '../helpers/paging.js';
-import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';
-import { openTestStore, type TestStore } from '../helpers/stores.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import { waitFor } from '../../helpers/paging.js';
+import { startPagingStack, type PagingStack } from '../../helpers/paging-stack.js';
+import { openTestStore, type TestStore } from '../../helpers/stores.js';
 
 const MIN = 60_000;
 const YAML = `apiVersion: keel/v1

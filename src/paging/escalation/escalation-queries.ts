@@ -1,5 +1,5 @@
 /** Reads of the escalation tables for other domains (an incident shows where its escalation is). */
-import type { Db } from '../store/schema.js';
+import type { Db } from '../../store/schema.js';
 
 export interface EscalationProgress {
   policy: string;

@@ -5,11 +5,11 @@
  * last pass.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
-import type { StoreEngine } from '../../src/store/store.js';
-import { waitFor } from '../helpers/paging.js';
-import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';
-import { openTestStore, TEST_ENGINES, type TestStore } from '../helpers/stores.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import type { StoreEngine } from '../../../src/store/store.js';
+import { waitFor } from '../../helpers/paging.js';
+import { startPagingStack, type PagingStack } from '../../helpers/paging-stack.js';
+import { openTestStore, TEST_ENGINES, type TestStore } from '../../helpers/stores.js';
 
 const MIN = 60_000;
 const user = (name: string) => `apiVersion: keel/v1

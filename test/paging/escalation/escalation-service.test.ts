@@ -10,11 +10,11 @@
  * Expectations are written from the policies below, not from the code.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
-import type { Incident } from '../../src/paging/incidents/incident-service.js';
-import { startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
-import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';
-import { openTestStore, type TestStore } from '../helpers/stores.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import type { Incident } from '../../../src/paging/incidents/incident-service.js';
+import { startReceiver, waitFor, type Receiver } from '../../helpers/paging.js';
+import { startPagingStack, type PagingStack } from '../../helpers/paging-stack.js';
+import { openTestStore, type TestStore } from '../../helpers/stores.js';
 
 const MIN = 60_000;
 const user = (name: string) => `apiVersion: keel/v1

@@ -9,25 +9,25 @@
  */
 import { escalationProgress } from './escalation-queries.js';
 import type { Transaction } from 'kysely';
-import type { Clock } from '../core/clock.js';
-import { randomBase62 } from '../core/ids.js';
-import { readSpec } from '../definitions/read-specs.js';
-import type { AfterCommit, Fence } from '../paging/incidents/after-commit.js';
-import { toIncident, type Incident, type IncidentService } from '../paging/incidents/incident-service.js';
-import { appendTimeline } from '../paging/incidents/timeline.js';
-import { Directory, type Person } from '../oncall/directory.js';
-import type { OncallService } from '../oncall/oncall-service.js';
-import type { NotificationJobsTable } from '../notify/tables.js';
-import type { NotifyService } from '../notify/notify-service.js';
-import type { Target } from '../notify/targets.js';
-import type { Database } from '../store/schema.js';
-import type { Store } from '../store/store.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Clock } from '../../core/clock.js';
+import { randomBase62 } from '../../core/ids.js';
+import { readSpec } from '../../definitions/read-specs.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import { toIncident, type Incident, type IncidentService } from '../incidents/incident-service.js';
+import { appendTimeline } from '../incidents/timeline.js';
+import { Directory, type Person } from '../../oncall/directory.js';
+import type { OncallService } from '../../oncall/oncall-service.js';
+import type { NotificationJobsTable } from '../../notify/tables.js';
+import type { NotifyService } from '../../notify/notify-service.js';
+import type { Target } from '../../notify/targets.js';
+import type { Database } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
+import type { Logger } from '../../telemetry/logger.js';
 import { ackTimeoutMs, nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
 import type { EscalationTimersTable } from './tables.js';
-import { Waker } from '../core/waker.js';
-import type { Bus } from '../core/bus.js';
-import type { PagingMetrics } from '../paging/incidents/prometheus.js';
+import { Waker } from '../../core/waker.js';
+import type { Bus } from '../../core/bus.js';
+import type { PagingMetrics } from '../incidents/prometheus.js';
 import { UnpagedIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
 
 /** Due timers fired per transaction. */

@@ -7,14 +7,14 @@
  * `none`. Silence must never look like calm.
  */
 import type { Transaction } from 'kysely';
-import type { Clock } from '../core/clock.js';
-import type { AfterCommit } from '../paging/incidents/after-commit.js';
-import type { Incident } from '../paging/incidents/incident-service.js';
-import type { PagingMetrics } from '../paging/incidents/prometheus.js';
-import { appendTimeline } from '../paging/incidents/timeline.js';
-import type { NotifyService } from '../notify/notify-service.js';
-import { Directory } from '../oncall/directory.js';
-import type { Database } from '../store/schema.js';
+import type { Clock } from '../../core/clock.js';
+import type { AfterCommit } from '../incidents/after-commit.js';
+import type { Incident } from '../incidents/incident-service.js';
+import type { PagingMetrics } from '../incidents/prometheus.js';
+import { appendTimeline } from '../incidents/timeline.js';
+import type { NotifyService } from '../../notify/notify-service.js';
+import { Directory } from '../../oncall/directory.js';
+import type { Database } from '../../store/schema.js';
 
 export type UnpagedCause = 'no_policy' | 'policy_missing' | 'nobody_to_page' | 'pages_failed';
 export type UnpagedFallback = 'admins' | 'none';

@@ -1,8 +1,8 @@
 /** `keel/v1 EscalationPolicy`: ordered steps (notify users, on-call of schedules, channels; then wait), repeated. */
 import { z } from 'zod';
-import { parseDurationMs } from '../core/time.js';
-import type { FieldError, KindHandler } from '../definitions/kinds.js';
-import { missingReference, specParser, type WithMetadata } from '../definitions/spec-parser.js';
+import { parseDurationMs } from '../../core/time.js';
+import type { FieldError, KindHandler } from '../../definitions/kinds.js';
+import { missingReference, specParser, type WithMetadata } from '../../definitions/spec-parser.js';
 
 const names = z.array(z.string().min(1)).max(50).optional();
 

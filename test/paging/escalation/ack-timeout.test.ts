@@ -3,9 +3,9 @@
  * to triggered and pages again after the policy's `acknowledgementTimeout`; default off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../src/core/clock.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, eventsV2, integrationKey, startPagingKeel, startReceiver, userDoc, waitFor, webhookSecrets, type Receiver } from '../helpers/paging.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { applyOk, eventsV2, integrationKey, startPagingKeel, startReceiver, userDoc, waitFor, webhookSecrets, type Receiver } from '../../helpers/paging.js';
 
 const T0 = Date.parse('2026-05-04T10:00:00Z');
 const clock = new FakeClock(T0);

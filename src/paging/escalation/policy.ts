@@ -3,7 +3,7 @@
  * policy repeats `repeat` more times; it stops once the incident is acknowledged or resolved.
  * Pure: explicit times, no I/O.
  */
-import { parseDurationMs } from '../core/time.js';
+import { parseDurationMs } from '../../core/time.js';
 
 export interface EscalationTargets {
   users?: string[];
