@@ -1,7 +1,7 @@
 /** `keel/v1 Runbook`: parsed and checked at `plan` (templates, CEL, skips), stored as a definition. */
 import type { KindHandler } from '../definitions/kinds.js';
 import { specParser, type WithMetadata } from '../definitions/spec-parser.js';
-import { loadSecretNames } from '../notify/secret-references.js';
+import { loadSecretNames } from '../paging/notify/secret-references.js';
 import { checkRunbook, runbookSpecSchema, type RunbookSpec } from './spec.js';
 import { secretNames } from './templates.js';
 

@@ -13,7 +13,7 @@ import type { DefinitionTables } from '../definitions/tables.js';
 import type { EscalationTables } from '../paging/escalation/tables.js';
 import type { IncidentTables } from '../paging/incidents/tables.js';
 import type { IntegrationTables } from '../integrations/tables.js';
-import type { NotifyTables } from '../notify/tables.js';
+import type { NotifyTables } from '../paging/notify/tables.js';
 import type { OncallTables } from '../oncall/tables.js';
 import type { CapacityTables } from '../capacity/tables.js';
 import type { ClusterTables } from '../cluster/tables.js';

@@ -17,9 +17,9 @@ import { toIncident, type Incident, type IncidentService } from '../incidents/in
 import { appendTimeline } from '../incidents/timeline.js';
 import { Directory, type Person } from '../../oncall/directory.js';
 import type { OncallService } from '../../oncall/oncall-service.js';
-import type { NotificationJobsTable } from '../../notify/tables.js';
-import type { NotifyService } from '../../notify/notify-service.js';
-import type { Target } from '../../notify/targets.js';
+import type { NotificationJobsTable } from '../notify/tables.js';
+import type { NotifyService } from '../notify/notify-service.js';
+import type { Target } from '../notify/targets.js';
 import type { Database } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';

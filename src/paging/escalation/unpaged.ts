@@ -12,7 +12,7 @@ import type { AfterCommit } from '../incidents/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
-import type { NotifyService } from '../../notify/notify-service.js';
+import type { NotifyService } from '../notify/notify-service.js';
 import { Directory } from '../../oncall/directory.js';
 import type { Database } from '../../store/schema.js';
 

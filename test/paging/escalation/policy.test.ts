@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/core/clock.js';
 import { ackTimeoutMs, firingPlan, nextPosition, type EscalationPolicySpec } from '../../../src/paging/escalation/policy.js';
-import { backoffDelay } from '../../../src/notify/backoff.js';
-import { signLink, verifyLink } from '../../../src/notify/links.js';
+import { backoffDelay } from '../../../src/paging/notify/backoff.js';
+import { signLink, verifyLink } from '../../../src/paging/notify/links.js';
 
 const policy: EscalationPolicySpec = {
   repeat: 1,

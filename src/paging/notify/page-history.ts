@@ -1,5 +1,5 @@
 /** Reads of the notification jobs for other domains: who was paged when (on-call load). */
-import type { Db } from '../store/schema.js';
+import type { Db } from '../../store/schema.js';
 
 export interface PageRecord {
   userId: string;

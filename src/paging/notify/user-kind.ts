@@ -9,13 +9,13 @@
 import type { Transaction } from 'kysely';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { parseDurationMs } from '../core/time.js';
-import type { DefinitionChange, FieldError, KindHandler, ValidationContext } from '../definitions/kinds.js';
-import { specParser, type WithMetadata } from '../definitions/spec-parser.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import { joinTeam, teamOwnsProfile } from '../people/membership.js';
-import type { PeopleService } from '../people/people-service.js';
-import type { Database } from '../store/schema.js';
+import { parseDurationMs } from '../../core/time.js';
+import type { DefinitionChange, FieldError, KindHandler, ValidationContext } from '../../definitions/kinds.js';
+import { specParser, type WithMetadata } from '../../definitions/spec-parser.js';
+import type { AuditLog } from '../../audit/audit-log.js';
+import { joinTeam, teamOwnsProfile } from '../../people/membership.js';
+import type { PeopleService } from '../../people/people-service.js';
+import type { Database } from '../../store/schema.js';
 import { loadSecretNames, missingSecrets } from './secret-references.js';
 import { contactMethodSchema, targetOf, type ContactMethod } from './targets.js';
 

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { SecretBox } from '../core/secrets.js';
-import type { Database, Db } from '../store/schema.js';
+import type { SecretBox } from '../../core/secrets.js';
+import type { Database, Db } from '../../store/schema.js';
 
 export async function readLinkKey(db: Db, box: SecretBox): Promise<Buffer | undefined> {
   const row = await db.selectFrom('paging_settings').select('sealed').where('tenant_id', '=', '*').where('key', '=', 'link_key').executeTakeFirst();

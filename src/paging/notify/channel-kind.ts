@@ -1,7 +1,7 @@
 /** `keel/v1 Channel`: a shared destination (a team's Slack channel, a chat-ops webhook) that escalation steps notify. */
 import type { z } from 'zod';
-import type { KindHandler } from '../definitions/kinds.js';
-import { specParser, type WithMetadata } from '../definitions/spec-parser.js';
+import type { KindHandler } from '../../definitions/kinds.js';
+import { specParser, type WithMetadata } from '../../definitions/spec-parser.js';
 import { loadSecretNames, missingSecrets } from './secret-references.js';
 import { targetSchema, type Target } from './targets.js';
 

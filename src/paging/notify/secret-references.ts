@@ -4,9 +4,9 @@
  * `apply` refuse them instead, naming the field.
  */
 import type { Kysely } from 'kysely';
-import { readSpecs } from '../definitions/read-specs.js';
-import type { FieldError, ValidationContext } from '../definitions/kinds.js';
-import type { Database } from '../store/schema.js';
+import { readSpecs } from '../../definitions/read-specs.js';
+import type { FieldError, ValidationContext } from '../../definitions/kinds.js';
+import type { Database } from '../../store/schema.js';
 import { secretsOf, targetOf, type ContactMethod, type Target } from './targets.js';
 
 /** The names of the tenant's stored paging secrets (a `KindHandler.load`). */

@@ -7,18 +7,18 @@
  * (escalation moves on to the next step instead of waiting).
  */
 import type { Kysely, Transaction } from 'kysely';
-import type { Bus } from '../core/bus.js';
-import type { Clock } from '../core/clock.js';
-import type { SecretBox } from '../core/secrets.js';
-import { randomBase62 } from '../core/ids.js';
-import type { AfterCommit, Fence } from '../paging/incidents/after-commit.js';
-import type { Incident } from '../paging/incidents/incident-service.js';
-import type { PagingMetrics } from '../paging/incidents/prometheus.js';
-import { appendTimeline } from '../paging/incidents/timeline.js';
-import { Directory, type Person } from '../oncall/directory.js';
-import type { Database } from '../store/schema.js';
-import type { Store } from '../store/store.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { Bus } from '../../core/bus.js';
+import type { Clock } from '../../core/clock.js';
+import type { SecretBox } from '../../core/secrets.js';
+import { randomBase62 } from '../../core/ids.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import type { Incident } from '../incidents/incident-service.js';
+import type { PagingMetrics } from '../incidents/prometheus.js';
+import { appendTimeline } from '../incidents/timeline.js';
+import { Directory, type Person } from '../../oncall/directory.js';
+import type { Database } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
+import type { Logger } from '../../telemetry/logger.js';
 import { backoffDelay } from './backoff.js';
 import { deliver, type DeliveryResult } from './deliver.js';
 import { ensureLinkKey, readLinkKey } from './link-key.js';
@@ -28,11 +28,11 @@ import type { SecretStore } from './secret-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { NotificationJobsTable } from './tables.js';
 import { describeTarget, type Target } from './targets.js';
-import { Waker } from '../core/waker.js';
+import { Waker } from '../../core/waker.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-declare module '../core/bus.js' {
+declare module '../../core/bus.js' {
   interface BusEvents {
     /** After each final delivery outcome (sent, failed, canceled because the incident moved on). */
     'notification.sent': {

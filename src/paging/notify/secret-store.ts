@@ -3,11 +3,11 @@
  * SecretBox before they are stored. Values are never returned by the API and never logged;
  * delivery opens them just before use.
  */
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import type { SecretBox } from '../core/secrets.js';
-import type { Db } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import type { SecretBox } from '../../core/secrets.js';
+import type { Db } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
 
 export interface SecretInfo {
   name: string;

@@ -1,8 +1,8 @@
 /** A tenant's SMTP server for email notifications; the password is stored sealed (its own column) and never returned. */
 import { z } from 'zod';
-import type { Clock } from '../core/clock.js';
-import type { SecretBox } from '../core/secrets.js';
-import type { Store } from '../store/store.js';
+import type { Clock } from '../../core/clock.js';
+import type { SecretBox } from '../../core/secrets.js';
+import type { Store } from '../../store/store.js';
 
 export const smtpSettingsBody = z
   .object({

@@ -1,13 +1,13 @@
 /** HTTP routes of notifications: deliveries of an incident, one-click links, secrets, SMTP, people's contact methods. */
 import { z } from 'zod';
-import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import type { IncidentService } from '../paging/incidents/incident-service.js';
-import { actorOf } from '../paging/incidents/routes.js';
-import { Directory } from '../oncall/directory.js';
-import { iso } from '../core/time-input.js';
-import type { Store } from '../store/store.js';
+import { SENT, defineRoute, type AnyRoute } from '../../api/route.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import type { IncidentService } from '../incidents/incident-service.js';
+import { actorOf } from '../incidents/routes.js';
+import { Directory } from '../../oncall/directory.js';
+import { iso } from '../../core/time-input.js';
+import type { Store } from '../../store/store.js';
 import { verifyLink, type LinkClaims } from './links.js';
 import type { NotifyService } from './notify-service.js';
 import { secretUsers } from './secret-references.js';

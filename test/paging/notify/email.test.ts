@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, eventsV2, integrationKey, startPagingKeel, waitFor } from '../helpers/paging.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { applyOk, eventsV2, integrationKey, startPagingKeel, waitFor } from '../../helpers/paging.js';
 
 interface Mail {
   from: string;
