@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { AlertService, SignalResult } from '../alerting/alert-service.js';
 import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
-import { bearerOf } from '../oncall/bearer.js';
+import { bearerOf } from '../paging/oncall/bearer.js';
 import { formatZodIssues } from '../core/config.js';
 import { KeelError, isKeelError } from '../core/errors.js';
 import { parseLimitedJson } from '../core/json-limits.js';

@@ -14,7 +14,7 @@ import type { EscalationTables } from '../paging/escalation/tables.js';
 import type { IncidentTables } from '../paging/incidents/tables.js';
 import type { IntegrationTables } from '../integrations/tables.js';
 import type { NotifyTables } from '../paging/notify/tables.js';
-import type { OncallTables } from '../oncall/tables.js';
+import type { OncallTables } from '../paging/oncall/tables.js';
 import type { CapacityTables } from '../capacity/tables.js';
 import type { ClusterTables } from '../cluster/tables.js';
 import type { JetStreamLogTables } from '../log/jetstream/tables.js';

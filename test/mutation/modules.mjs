@@ -68,7 +68,7 @@ export const MODULES = {
     testFiles: ['test/ingest/token-bucket.test.ts', 'test/ingest/quotas.test.ts'],
   },
   rotation: {
-    mutate: ['src/oncall/rotation.ts'],
-    testFiles: ['test/oncall/rotation.test.ts', 'test/oncall/rotation-edges.test.ts'],
+    mutate: ['src/paging/oncall/rotation.ts'],
+    testFiles: ['test/paging/oncall/rotation.test.ts', 'test/paging/oncall/rotation-edges.test.ts'],
   },
 };

@@ -13,7 +13,7 @@ import type { Incident } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import type { NotifyService } from '../notify/notify-service.js';
-import { Directory } from '../../oncall/directory.js';
+import { Directory } from '../oncall/directory.js';
 import type { Database } from '../../store/schema.js';
 
 export type UnpagedCause = 'no_policy' | 'policy_missing' | 'nobody_to_page' | 'pages_failed';

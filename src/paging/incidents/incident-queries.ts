@@ -9,7 +9,7 @@ import { fieldError } from '../../core/errors.js';
 import { readSpec } from '../../definitions/read-specs.js';
 import type { EscalationProgress } from '../escalation/escalation-queries.js';
 import type { PageRecord } from '../notify/page-history.js';
-import { Directory } from '../../oncall/directory.js';
+import { Directory } from '../oncall/directory.js';
 import type { Db } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { ActionItem, ActionItems, ActionStatus } from './action-items.js';

@@ -7,7 +7,7 @@ import type { Clock } from '../../core/clock.js';
 import { KeelError } from '../../core/errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { Store } from '../../store/store.js';
-import { Directory } from '../../oncall/directory.js';
+import { Directory } from '../oncall/directory.js';
 import type { ActionItems } from './action-items.js';
 import type { AfterCommit } from './after-commit.js';
 import type { Incident, IncidentService } from './incident-service.js';

@@ -15,7 +15,7 @@ import type { AfterCommit, Fence } from '../incidents/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
-import { Directory, type Person } from '../../oncall/directory.js';
+import { Directory, type Person } from '../oncall/directory.js';
 import type { Database } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';

@@ -5,7 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { KeelError } from '../../core/errors.js';
 import type { IncidentService } from '../incidents/incident-service.js';
 import { actorOf } from '../incidents/routes.js';
-import { Directory } from '../../oncall/directory.js';
+import { Directory } from '../oncall/directory.js';
 import { iso } from '../../core/time-input.js';
 import type { Store } from '../../store/store.js';
 import { verifyLink, type LinkClaims } from './links.js';

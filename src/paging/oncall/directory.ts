@@ -3,8 +3,8 @@
  * (by email), so schedules and policies can name `alice` while pages, roles and metrics carry
  * the user id. A reference is a User name, an email or a user id.
  */
-import { readSpecs } from '../definitions/read-specs.js';
-import type { Db } from '../store/schema.js';
+import { readSpecs } from '../../definitions/read-specs.js';
+import type { Db } from '../../store/schema.js';
 
 export interface Person {
   /** User definition name, when the user is defined in this tenant. */

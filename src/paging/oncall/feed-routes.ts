@@ -1,11 +1,11 @@
 /** HTTP routes of iCalendar feeds: the feeds themselves (token or API key) and their tokens. */
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
-import type { ApiKeyService } from '../auth/api-keys.js';
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import { iso } from '../core/time-input.js';
+import { SENT, defineRoute, type AnyRoute } from '../../api/route.js';
+import type { ApiKeyService } from '../../auth/api-keys.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import { iso } from '../../core/time-input.js';
 import { bearerOf } from './bearer.js';
 import type { Person } from './directory.js';
 import { renderIcal } from './ical.js';

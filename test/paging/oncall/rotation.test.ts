@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Rotation, type ScheduleSpec } from '../../src/oncall/rotation.js';
+import { Rotation, type ScheduleSpec } from '../../../src/paging/oncall/rotation.js';
 
 const t = (s: string) => Date.parse(s);
 const shifts = (spec: ScheduleSpec, from: string, to: string, overrides: ConstructorParameters<typeof Rotation>[1] = []) =>

@@ -1,5 +1,5 @@
 /**
- * The on-call routes declare their answers (src/oncall/schemas.ts): real answers parse with the
+ * The on-call routes declare their answers (src/paging/oncall/schemas.ts): real answers parse with the
  * strict schemas, so a view that adds or drops a field without its schema fails here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +14,10 @@ import {
   removedOverrideSchema,
   revokedFeedSchema,
   scheduleShiftsSchema,
-} from '../../src/oncall/schemas.js';
-import { definitionListSchema, definitionViewSchema } from '../../src/definitions/schemas.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, startPagingKeel } from '../helpers/paging.js';
+} from '../../../src/paging/oncall/schemas.js';
+import { definitionListSchema, definitionViewSchema } from '../../../src/definitions/schemas.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { applyOk, startPagingKeel } from '../../helpers/paging.js';
 
 let t: TestKeel;
 

@@ -1,5 +1,5 @@
 /** How people and shifts look in the on-call API. */
-import { iso } from '../core/time-input.js';
+import { iso } from '../../core/time-input.js';
 import type { Person } from './directory.js';
 import type { PersonShift } from './oncall-service.js';
 

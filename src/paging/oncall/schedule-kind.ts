@@ -1,8 +1,8 @@
 /** `keel/v1 Schedule`: an IANA time zone and ordered layers of rotations (see rotation.ts for the semantics). */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import type { FieldError, KindHandler } from '../definitions/kinds.js';
-import { missingReference, specParser, type WithMetadata } from '../definitions/spec-parser.js';
+import type { FieldError, KindHandler } from '../../definitions/kinds.js';
+import { missingReference, specParser, type WithMetadata } from '../../definitions/spec-parser.js';
 import { WEEKDAYS, parseLocalDate, parseLocalInstant, parseTimeOfDay, parseTurn } from './rotation.js';
 
 const timeOfDay = z.string().refine((v) => !Number.isNaN(parseTimeOfDay(v)), 'a local time of day, HH:mm (00:00-23:59)');

@@ -1,8 +1,8 @@
 import ical from 'node-ical';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keel, runCli } from '../helpers/cli.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { apply, applyOk, startPagingKeel } from '../helpers/paging.js';
+import { keel, runCli } from '../../helpers/cli.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { apply, applyOk, startPagingKeel } from '../../helpers/paging.js';
 
 let t: TestKeel;
 

@@ -1,8 +1,8 @@
 /** HTTP routes of who is on call: now (or at a time) per schedule, a schedule's shifts and gaps, a person's shifts. */
 import { z } from 'zod';
-import { defineRoute, type AnyRoute } from '../api/route.js';
-import type { Clock } from '../core/clock.js';
-import { iso, timeParam, timeText } from '../core/time-input.js';
+import { defineRoute, type AnyRoute } from '../../api/route.js';
+import type { Clock } from '../../core/clock.js';
+import { iso, timeParam, timeText } from '../../core/time-input.js';
 import type { OncallService } from './oncall-service.js';
 import { personView, shiftView } from './views.js';
 import { oncallNowSchema, personShiftsSchema, scheduleShiftsSchema } from './schemas.js';

@@ -1,6 +1,6 @@
 /**
  * What the on-call routes answer, as zod schemas: the OpenAPI description documents them and the
- * CLI infers its types from them. test/oncall/response-schemas.test.ts parses real answers.
+ * CLI infers its types from them. test/paging/oncall/response-schemas.test.ts parses real answers.
  */
 import { z } from 'zod';
 

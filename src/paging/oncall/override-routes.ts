@@ -1,9 +1,9 @@
 /** HTTP routes of schedule overrides: someone covers a time range. */
 import { z } from 'zod';
-import { defineRoute, type AnyRoute } from '../api/route.js';
-import type { Clock } from '../core/clock.js';
-import { fieldError } from '../core/errors.js';
-import { iso, timeParam, timeText } from '../core/time-input.js';
+import { defineRoute, type AnyRoute } from '../../api/route.js';
+import type { Clock } from '../../core/clock.js';
+import { fieldError } from '../../core/errors.js';
+import { iso, timeParam, timeText } from '../../core/time-input.js';
 import type { OncallService } from './oncall-service.js';
 import { personView } from './views.js';
 import { overrideListSchema, overrideSchema, removedOverrideSchema } from './schemas.js';

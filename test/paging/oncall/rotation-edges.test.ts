@@ -4,7 +4,7 @@
  * chosen days, tie-breaks between overrides, and segments over ranges that start or end mid-turn.
  */
 import { describe, expect, it } from 'vitest';
-import { Rotation, localDay, parseLocalDate, parseLocalInstant, parseTimeOfDay, parseTurn, wallClock, type LayerSpec, type ScheduleSpec } from '../../src/oncall/rotation.js';
+import { Rotation, localDay, parseLocalDate, parseLocalInstant, parseTimeOfDay, parseTurn, wallClock, type LayerSpec, type ScheduleSpec } from '../../../src/paging/oncall/rotation.js';
 
 const t = (s: string) => Date.parse(s);
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -3,12 +3,12 @@
  * `Rotation`, and names people (User name, email, user id). Overrides are rows (a person covers
  * a time range), created and removed through the API.
  */
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
-import { readSpec, readSpecs } from '../definitions/read-specs.js';
-import type { Db } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import { readSpec, readSpecs } from '../../definitions/read-specs.js';
+import type { Db } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
 import { Directory, type Person } from './directory.js';
 import { Rotation, type OverrideSpan, type ScheduleSpec } from './rotation.js';
 

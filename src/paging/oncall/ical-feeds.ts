@@ -2,10 +2,10 @@
  * Calendar feed tokens (the `ical_feeds` table): created with the token shown once, found by the
  * token's hash when a calendar app fetches a feed, listed and revoked.
  */
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
-import type { Store } from '../store/store.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Store } from '../../store/store.js';
 import { hashFeedToken, newFeedToken } from './ical.js';
 
 export type FeedKind = 'schedule' | 'user';
