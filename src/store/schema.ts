@@ -20,7 +20,7 @@ import type { ClusterTables } from '../cluster/tables.js';
 import type { JetStreamLogTables } from '../log/jetstream/tables.js';
 import type { PeopleTables } from '../people/tables.js';
 import type { ProcessingTables } from '../processing/tables.js';
-import type { RoutingTables } from '../routing/tables.js';
+import type { RoutingTables } from '../paging/routing/tables.js';
 import type { RunbookTables } from '../runbooks/tables.js';
 import type { SloTables } from '../slo/tables.js';
 

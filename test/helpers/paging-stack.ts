@@ -24,7 +24,7 @@ import { userKind } from '../../src/paging/notify/user-kind.js';
 import { OncallService } from '../../src/paging/oncall/oncall-service.js';
 import { scheduleKind } from '../../src/paging/oncall/schedule-kind.js';
 import { PeopleService } from '../../src/people/people-service.js';
-import { PagingConsumer } from '../../src/routing/paging-consumer.js';
+import { PagingConsumer } from '../../src/paging/routing/paging-consumer.js';
 import { serviceKind } from '../../src/services/service-kind.js';
 import type { Store } from '../../src/store/store.js';
 import { createLogger, type Logger } from '../../src/telemetry/logger.js';

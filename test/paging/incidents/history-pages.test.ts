@@ -9,7 +9,7 @@ import { Bus } from '../../../src/core/bus.js';
 import { FakeClock } from '../../../src/core/clock.js';
 import { decodeCursor, type PageKey } from '../../../src/core/page-cursor.js';
 import { IncidentService } from '../../../src/paging/incidents/incident-service.js';
-import { listPagingAlerts } from '../../../src/routing/alert-list.js';
+import { listPagingAlerts } from '../../../src/paging/routing/alert-list.js';
 import { http, startTestKeel, type TestKeel } from '../../helpers/keel.js';
 import { openTestStore, type TestStore } from '../../helpers/stores.js';
 

@@ -4,8 +4,8 @@
  * incident, and at what incident severity. Also the reference checks for these fields.
  */
 import { z } from 'zod';
-import type { FieldError, ValidationContext } from '../definitions/kinds.js';
-import { missingReference } from '../definitions/spec-parser.js';
+import type { FieldError, ValidationContext } from '../../definitions/kinds.js';
+import { missingReference } from '../../definitions/spec-parser.js';
 
 export const INCIDENT_SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
 export type IncidentSeverity = (typeof INCIDENT_SEVERITIES)[number];

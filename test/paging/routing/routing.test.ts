@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { groupingKey, matchLabels } from '../../src/routing/grouping.js';
-import { MatcherError, matches, matchesAll, parseMatcher } from '../../src/routing/matchers.js';
-import { compileRoutes, routeAlert } from '../../src/routing/router.js';
-import { suppressedBy } from '../../src/routing/suppression.js';
+import { groupingKey, matchLabels } from '../../../src/paging/routing/grouping.js';
+import { MatcherError, matches, matchesAll, parseMatcher } from '../../../src/paging/routing/matchers.js';
+import { compileRoutes, routeAlert } from '../../../src/paging/routing/router.js';
+import { suppressedBy } from '../../../src/paging/routing/suppression.js';
 
 describe('matchers (Alertmanager syntax)', () => {
   it('parses equality, inequality and anchored regexes', () => {

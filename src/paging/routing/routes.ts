@@ -1,12 +1,12 @@
 /** HTTP routes of alert routing: recent alerts with what paging decided, and a routing dry run. */
 import { z } from 'zod';
-import { defineRoute, type AnyRoute } from '../api/route.js';
-import type { Clock } from '../core/clock.js';
-import { decodeCursor } from '../core/page-cursor.js';
+import { defineRoute, type AnyRoute } from '../../api/route.js';
+import type { Clock } from '../../core/clock.js';
+import { decodeCursor } from '../../core/page-cursor.js';
 import { listPagingAlerts } from './alert-list.js';
-import { readSpec, readSpecs } from '../definitions/read-specs.js';
-import { iso, timeParam, timeText } from '../core/time-input.js';
-import type { Store } from '../store/store.js';
+import { readSpec, readSpecs } from '../../definitions/read-specs.js';
+import { iso, timeParam, timeText } from '../../core/time-input.js';
+import type { Store } from '../../store/store.js';
 import { groupingKey, matchLabels } from './grouping.js';
 import { compileRoutes, routeAlert, type RouteSpec } from './router.js';
 import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js';

@@ -4,9 +4,9 @@
  * index alerts_tenant_seen_id serves at any depth (a year of alerts pages in flat time).
  */
 import type { Kysely } from 'kysely';
-import { iso } from '../core/time-input.js';
-import { encodeCursor, type PageKey } from '../core/page-cursor.js';
-import type { Database } from '../store/schema.js';
+import { iso } from '../../core/time-input.js';
+import { encodeCursor, type PageKey } from '../../core/page-cursor.js';
+import type { Database } from '../../store/schema.js';
 
 export async function listPagingAlerts(db: Kysely<Database>, tenant: string, o: { limit: number; status?: 'firing' | 'resolved'; after?: PageKey }) {
   let q = db

@@ -1,8 +1,8 @@
 /** `keel/v1 Route`, `Silence` and `MaintenanceWindow`. */
 import { z } from 'zod';
-import { parseRfc3339 } from '../core/time.js';
-import type { FieldError, KindHandler } from '../definitions/kinds.js';
-import { missingReference, specParser, type WithMetadata } from '../definitions/spec-parser.js';
+import { parseRfc3339 } from '../../core/time.js';
+import type { FieldError, KindHandler } from '../../definitions/kinds.js';
+import { missingReference, specParser, type WithMetadata } from '../../definitions/spec-parser.js';
 import { MatcherError, parseMatcher } from './matchers.js';
 
 const matcherList = z.array(z.string().min(1).max(1000)).max(50);

@@ -7,23 +7,23 @@
  * transaction). A crash therefore never loses a transition's effects and never applies them twice.
  */
 import type { Transaction } from 'kysely';
-import type { AlertService, AlertTransition } from '../alerting/alert-service.js';
-import type { Bus } from '../core/bus.js';
-import type { Clock } from '../core/clock.js';
-import { readSpec, readSpecs, type NamedSpec } from '../definitions/read-specs.js';
-import type { AfterCommit, Fence } from '../paging/incidents/after-commit.js';
-import { OPEN_STATES, toIncident, type IncidentService } from '../paging/incidents/incident-service.js';
-import type { PagingMetrics } from '../paging/incidents/prometheus.js';
-import { appendTimeline } from '../paging/incidents/timeline.js';
-import { readPosition, writePosition } from '../processing/positions.js';
-import type { Database } from '../store/schema.js';
-import type { Store } from '../store/store.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { AlertService, AlertTransition } from '../../alerting/alert-service.js';
+import type { Bus } from '../../core/bus.js';
+import type { Clock } from '../../core/clock.js';
+import { readSpec, readSpecs, type NamedSpec } from '../../definitions/read-specs.js';
+import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import { OPEN_STATES, toIncident, type IncidentService } from '../incidents/incident-service.js';
+import type { PagingMetrics } from '../incidents/prometheus.js';
+import { appendTimeline } from '../incidents/timeline.js';
+import { readPosition, writePosition } from '../../processing/positions.js';
+import type { Database } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
+import type { Logger } from '../../telemetry/logger.js';
 import { groupingKey, matchLabels } from './grouping.js';
 import { compileRoutes, routeAlert, type RouteSpec } from './router.js';
 import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js';
 import { suppressedBy, type MaintenanceWindowSpec, type SilenceSpec } from './suppression.js';
-import { Waker } from '../core/waker.js';
+import { Waker } from '../../core/waker.js';
 
 export const PAGING_CONSUMER = 'paging';
 

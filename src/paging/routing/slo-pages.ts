@@ -4,7 +4,7 @@
  * service with such SLOs but no escalation policy would page nobody when its budget burns; `plan`,
  * `apply` and `keel paging route-test` say so before the outage.
  */
-import type { FieldError, ValidationContext } from '../definitions/kinds.js';
+import type { FieldError, ValidationContext } from '../../definitions/kinds.js';
 import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js';
 
 /** Severities of Keel's default SLO alert policy (src/slo/default-policy.ts). */
