@@ -12,7 +12,7 @@ import type { BackupTables } from '../backup/tables.js';
 import type { DefinitionTables } from '../definitions/tables.js';
 import type { EscalationTables } from '../paging/escalation/tables.js';
 import type { IncidentTables } from '../paging/incidents/tables.js';
-import type { IntegrationTables } from '../integrations/tables.js';
+import type { IntegrationTables } from '../paging/integrations/tables.js';
 import type { NotifyTables } from '../paging/notify/tables.js';
 import type { OncallTables } from '../paging/oncall/tables.js';
 import type { CapacityTables } from '../capacity/tables.js';

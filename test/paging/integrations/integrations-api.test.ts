@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { applyOk, eventsV2, integrationKey, startPagingKeel, waitFor } from '../helpers/paging.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { applyOk, eventsV2, integrationKey, startPagingKeel, waitFor } from '../../helpers/paging.js';
 
 let t: TestKeel;
 let amKey: string;

@@ -7,10 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { AlertLink, AlertSignal } from '../alerting/alert-service.js';
-import { formatPath } from '../core/config.js';
-import { parseLimitedJson } from '../core/json-limits.js';
-import { parseRfc3339 } from '../core/time.js';
+import type { AlertLink, AlertSignal } from '../../alerting/alert-service.js';
+import { formatPath } from '../../core/config.js';
+import { parseLimitedJson } from '../../core/json-limits.js';
+import { parseRfc3339 } from '../../core/time.js';
 import { INTEGRATION_MAX_DEPTH } from './limits.js';
 
 export const EVENTS_V2_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;

@@ -5,8 +5,8 @@
  * pages rather than being missed). Pure: no I/O.
  */
 import { z } from 'zod';
-import type { AlertLink, AlertSignal } from '../alerting/alert-service.js';
-import { parseRfc3339 } from '../core/time.js';
+import type { AlertLink, AlertSignal } from '../../alerting/alert-service.js';
+import { parseRfc3339 } from '../../core/time.js';
 
 const labels = z.record(z.string(), z.string());
 const time = z.string().refine((v) => Number.isFinite(parseRfc3339(v)), 'an RFC 3339 time');

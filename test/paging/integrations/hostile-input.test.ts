@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertSurvivesHostileInput } from '../helpers/hostile.js';
-import { http, type TestKeel } from '../helpers/keel.js';
-import { alertmanagerBody, applyOk, eventsV2, integrationKey, startPagingKeel } from '../helpers/paging.js';
+import { assertSurvivesHostileInput } from '../../helpers/hostile.js';
+import { http, type TestKeel } from '../../helpers/keel.js';
+import { alertmanagerBody, applyOk, eventsV2, integrationKey, startPagingKeel } from '../../helpers/paging.js';
 
 let t: TestKeel;
 let amKey: string;

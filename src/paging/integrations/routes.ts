@@ -3,15 +3,15 @@
  * (public routes that check the integration key themselves), and managing integration keys.
  */
 import { z } from 'zod';
-import type { AlertService, SignalResult } from '../alerting/alert-service.js';
-import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
-import { bearerOf } from '../paging/oncall/bearer.js';
-import { formatZodIssues } from '../core/config.js';
-import { KeelError, isKeelError } from '../core/errors.js';
-import { parseLimitedJson } from '../core/json-limits.js';
-import { readSpec } from '../definitions/read-specs.js';
-import type { Logger } from '../telemetry/logger.js';
-import type { Store } from '../store/store.js';
+import type { AlertService, SignalResult } from '../../alerting/alert-service.js';
+import { SENT, defineRoute, type AnyRoute } from '../../api/route.js';
+import { bearerOf } from '../oncall/bearer.js';
+import { formatZodIssues } from '../../core/config.js';
+import { KeelError, isKeelError } from '../../core/errors.js';
+import { parseLimitedJson } from '../../core/json-limits.js';
+import { readSpec } from '../../definitions/read-specs.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { Store } from '../../store/store.js';
 import { alertmanagerPayload, alertmanagerSignals } from './alertmanager.js';
 import { alertDedupKey, eventsV2Signal, invalidEvent, newDedupKey, parseEventsV2 } from './events-v2.js';
 import type { HeartbeatService } from './heartbeats.js';

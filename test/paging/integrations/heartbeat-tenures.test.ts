@@ -5,11 +5,11 @@
  */
 import type { Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeartbeatService } from '../../src/integrations/heartbeats.js';
-import type { Database } from '../../src/store/schema.js';
-import { createLogger } from '../../src/telemetry/logger.js';
-import { startTestKeel, type TestKeel } from '../helpers/keel.js';
-import { waitFor } from '../helpers/paging.js';
+import { HeartbeatService } from '../../../src/paging/integrations/heartbeats.js';
+import type { Database } from '../../../src/store/schema.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
+import { startTestKeel, type TestKeel } from '../../helpers/keel.js';
+import { waitFor } from '../../helpers/paging.js';
 
 let t: TestKeel;
 

@@ -7,18 +7,18 @@
  */
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
-import type { AlertService, SignalResult } from '../alerting/alert-service.js';
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import { parseDurationMs } from '../core/time.js';
-import type { KindHandler } from '../definitions/kinds.js';
-import { missingReference, specParser, type WithMetadata } from '../definitions/spec-parser.js';
-import type { Database } from '../store/schema.js';
-import type { Fence } from '../paging/incidents/after-commit.js';
-import type { Store } from '../store/store.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { AlertService, SignalResult } from '../../alerting/alert-service.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import { parseDurationMs } from '../../core/time.js';
+import type { KindHandler } from '../../definitions/kinds.js';
+import { missingReference, specParser, type WithMetadata } from '../../definitions/spec-parser.js';
+import type { Database } from '../../store/schema.js';
+import type { Fence } from '../incidents/after-commit.js';
+import type { Store } from '../../store/store.js';
+import type { Logger } from '../../telemetry/logger.js';
 import type { HeartbeatsTable } from './tables.js';
-import { Waker } from '../core/waker.js';
+import { Waker } from '../../core/waker.js';
 
 const duration = (min: number, max: number, example: string) =>
   z.string().refine((v) => {

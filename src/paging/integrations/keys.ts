@@ -6,11 +6,11 @@
  * clients check), shown once, stored as a sha256 for lookup and sealed by the SecretBox.
  */
 import { createHash } from 'node:crypto';
-import type { Clock } from '../core/clock.js';
-import { KeelError } from '../core/errors.js';
-import { newId, randomBase62 } from '../core/ids.js';
-import type { SecretBox } from '../core/secrets.js';
-import type { Store } from '../store/store.js';
+import type { Clock } from '../../core/clock.js';
+import { KeelError } from '../../core/errors.js';
+import { newId, randomBase62 } from '../../core/ids.js';
+import type { SecretBox } from '../../core/secrets.js';
+import type { Store } from '../../store/store.js';
 import type { IntegrationKeysTable } from './tables.js';
 
 export const INTEGRATION_TYPES = ['alertmanager', 'events-v2', 'heartbeat'] as const;
