@@ -10,14 +10,12 @@ import type { CoreContext, KeelModule } from '../module/context.js';
 import type { Database } from '../store/schema.js';
 import { AfterCommit } from './incidents/after-commit.js';
 import { ActionItems } from './incidents/action-items.js';
-import { IncidentService, OPEN_STATES } from './incidents/incident-service.js';
+import { IncidentService } from './incidents/incident-service.js';
 import { PostmortemService } from './incidents/postmortem-service.js';
 import { PagingMetrics } from './incidents/prometheus.js';
 import { IncidentQueries } from './incidents/incident-queries.js';
 import { incidentRoutes } from './incidents/routes.js';
 import type { SloImpactProvider } from './incidents/slo-impact.js';
-import { summarise } from './incidents/metrics.js';
-import { readIncidentFacts } from './incidents/incident-facts.js';
 import { EscalationService } from './escalation/escalation-service.js';
 import { escalationProgress } from './escalation/escalation-queries.js';
 import { policyKind } from './escalation/policy-kind.js';
@@ -36,10 +34,10 @@ import { IcalFeeds } from './oncall/ical-feeds.js';
 import { oncallRoutes } from './oncall/routes.js';
 import { scheduleKind } from './oncall/schedule-kind.js';
 import { maintenanceWindowKind, routeKind, silenceKind } from './routing/kinds.js';
-import { PAGING_CONSUMER, PagingConsumer } from './routing/paging-consumer.js';
+import { PagingConsumer } from './routing/paging-consumer.js';
 import { routingRoutes } from './routing/routes.js';
-import { readPosition } from '../processing/positions.js';
 import { definitionResource } from './definition-routes.js';
+import { scrapePagingGauges } from './scrape.js';
 import { sloImpactProvider } from './slo-impact.js';
 
 export interface PagingModule extends KeelModule {
@@ -155,41 +153,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     ...definitionResource(d, { kind: 'Channel', path: '/v1/channels', tag: 'paging', noun: 'channel', read: 'paging:read', write: 'paging:write' }),
   ];
 
-  // Every query first, then the gauges: a query that fails (PostgreSQL down) leaves the last
-  // values in place, marked stale, instead of half-reset gauges.
-  ctx.metrics.onScrape('paging', async () => {
-    const db = store.db;
-    const now = clock.now();
-    const open = await db
-      .selectFrom('incidents')
-      .select(['tenant_id', 'service', 'severity'])
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('state', 'in', [...OPEN_STATES])
-      .groupBy(['tenant_id', 'service', 'severity'])
-      .execute();
-    const recent = await readIncidentFacts(db, { from: now - 30 * 86_400_000 });
-    const timers = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
-    const jobs = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
-    const last = await db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
-    const position = await readPosition(db, PAGING_CONSUMER);
-    metrics.openIncidents.reset();
-    for (const r of open) metrics.openIncidents.set({ tenant: r.tenant_id, service: r.service ?? '', severity: r.severity }, Number(r.n));
-    metrics.mtta.reset();
-    metrics.mttr.reset();
-    const groups = new Map<string, typeof recent>();
-    for (const r of recent) {
-      for (const key of [`${r.tenant}\u0000`, `${r.tenant}\u0000${r.service ?? ''}`]) groups.set(key, [...(groups.get(key) ?? []), r]);
-    }
-    for (const [key, rows] of groups) {
-      const [tenant, service] = key.split('\u0000') as [string, string];
-      const s = summarise(rows);
-      if (s.mtta_seconds !== null) metrics.mtta.set({ tenant, service }, s.mtta_seconds);
-      if (s.mttr_seconds !== null) metrics.mttr.set({ tenant, service }, s.mttr_seconds);
-    }
-    metrics.pendingTimers.set(Number(timers?.n ?? 0));
-    metrics.pendingJobs.set(Number(jobs?.n ?? 0));
-    metrics.outboxLag.set(Math.max(0, Number(last?.s ?? 0) - position));
-  });
+  ctx.metrics.onScrape('paging', () => scrapePagingGauges(store.db, clock, metrics));
 
   // The leader loops run while this process leads 'paging' (the embedded default always does;
   // the distributed mode passes a lease that aborts when the leadership moves, and fences writes).

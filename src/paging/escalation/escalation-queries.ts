@@ -30,3 +30,9 @@ export async function escalationProgress(db: Db, incidentId: string): Promise<Es
     next: next ? { pass: Number(next.pass), step: Number(next.step), dueAt: Number(next.due_at) } : null,
   };
 }
+
+/** Escalation steps waiting to fire, across tenants (the pending-timers gauge). */
+export async function pendingTimerCount(db: Db): Promise<number> {
+  const r = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+  return Number(r?.n ?? 0);
+}

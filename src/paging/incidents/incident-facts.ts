@@ -3,6 +3,7 @@
  * for the API's metrics and the Prometheus gauges alike.
  */
 import type { Db } from '../../store/schema.js';
+import { OPEN_STATES } from './incident-service.js';
 import type { IncidentFacts } from './metrics.js';
 
 export interface TenantIncidentFacts extends IncidentFacts {
@@ -33,4 +34,16 @@ export async function incidentServices(db: Db, ids: string[]): Promise<Map<strin
     for (const r of rows) out.set(r.id, r.service);
   }
   return out;
+}
+
+/** Open incidents counted by tenant, service and severity (the open-incidents gauge). */
+export async function openIncidentCounts(db: Db): Promise<{ tenant: string; service: string | null; severity: string; count: number }[]> {
+  const rows = await db
+    .selectFrom('incidents')
+    .select(['tenant_id', 'service', 'severity'])
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('state', 'in', [...OPEN_STATES])
+    .groupBy(['tenant_id', 'service', 'severity'])
+    .execute();
+  return rows.map((r) => ({ tenant: r.tenant_id, service: r.service, severity: r.severity, count: Number(r.n) }));
 }

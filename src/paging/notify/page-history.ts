@@ -27,3 +27,9 @@ export async function pagesBetween(db: Db, tenant: string, from: number, to: num
     .execute();
   return rows.map((r) => ({ userId: r.user_id!, incidentId: r.incident_id!, at: Number(r.at) }));
 }
+
+/** Notifications waiting to be delivered, across tenants (the pending-jobs gauge). */
+export async function pendingJobCount(db: Db): Promise<number> {
+  const r = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
+  return Number(r?.n ?? 0);
+}

@@ -7,6 +7,7 @@
  * transaction). A crash therefore never loses a transition's effects and never applies them twice.
  */
 import type { Transaction } from 'kysely';
+import { lastTransitionSeq } from '../../alerting/alert-queries.js';
 import type { AlertService, AlertTransition } from '../../alerting/alert-service.js';
 import type { Bus } from '../../core/bus.js';
 import type { Clock } from '../../core/clock.js';
@@ -16,7 +17,7 @@ import { OPEN_STATES, toIncident, type IncidentService } from '../incidents/inci
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import { readPosition, writePosition } from '../../processing/positions.js';
-import type { Database } from '../../store/schema.js';
+import type { Database, Db } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { groupingKey, matchLabels } from './grouping.js';
@@ -26,6 +27,13 @@ import { suppressedBy, type MaintenanceWindowSpec, type SilenceSpec } from './su
 import { Waker } from '../../core/waker.js';
 
 export const PAGING_CONSUMER = 'paging';
+
+/** Transitions appended to the outbox that paging has not processed yet (the outbox-lag gauge). */
+export async function pagingOutboxLag(db: Db): Promise<number> {
+  const last = await lastTransitionSeq(db);
+  const position = await readPosition(db, PAGING_CONSUMER);
+  return Math.max(0, last - position);
+}
 
 /** Transitions per transaction. */
 const GROUP = 20;
@@ -100,8 +108,7 @@ export class PagingConsumer {
 
   /** Resolves once every transition appended before the call has been processed. */
   async drain(timeoutMs = 30_000): Promise<void> {
-    const last = await this.deps.store.db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
-    const target = Number(last?.s ?? 0);
+    const target = await lastTransitionSeq(this.deps.store.db);
     const deadline = Date.now() + timeoutMs;
     while (this.position < target) {
       if (Date.now() > deadline) throw new Error(`paging did not catch up within ${timeoutMs} ms`);

@@ -172,6 +172,9 @@ describe('incident lifecycle through the CLI and the API', () => {
     expect(prom.text).toMatch(/keel_incident_mttr_seconds\{tenant="default",service="checkout"\} 1200/);
     expect(prom.text).toMatch(/keel_incident_time_to_acknowledge_seconds_count\{tenant="default",service="checkout"\} 2/);
     expect(prom.text).toMatch(/keel_pages_total\{tenant="default",user="alice@example.com"\} 1/);
+    // The scrape-time gauges: both incidents are resolved, so none is open and no escalation step waits.
+    expect(prom.text).not.toMatch(/^keel_incidents_open\{/m);
+    expect(prom.text).toMatch(/^keel_escalation_timers_pending 0$/m);
     // promtool lints paging's metric families (prom-client's own nodejs_* defaults are not ours).
     const ours = prom.text
       .split('\n')
