@@ -14,6 +14,7 @@ export default defineConfig({
       'test/cel/compile.test.ts',
       'test/cluster/doctor-checks.test.ts',
       'test/cluster/log-retention.test.ts',
+      'test/core/background-loop.test.ts',
       'test/core/json-limits.test.ts',
       'test/core/time-input.test.ts',
       'test/core/waker.test.ts',
