@@ -25,7 +25,7 @@ import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { ackTimeoutMs, nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
 import type { EscalationTimersTable } from './tables.js';
-import { Waker } from '../../core/waker.js';
+import { BackgroundLoop, type Tenure } from '../../core/background-loop.js';
 import type { Bus } from '../../core/bus.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { UnpagedIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
@@ -59,20 +59,19 @@ export interface EscalationState {
   nextAt: number | null;
 }
 
-interface LoopRun {
-  fence: Fence | undefined;
-  stopped: boolean;
-  loop?: Promise<void>;
-}
-
 export class EscalationService {
-  private readonly waker = new Waker();
+  /** The scheduler: one tenure per leadership, fenced by that tenure's fence. */
+  private readonly loop: BackgroundLoop<Fence | undefined>;
   private readonly unpaged: UnpagedIncidents;
   /** Definitions changed (or the loop just started): look for unpaged incidents a policy now covers. */
   private adoptPending = true;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: EscalationDeps) {
+    this.loop = new BackgroundLoop((tenure) => this.round(tenure), (err, failures) => {
+      deps.logger.error({ err }, 'escalation scheduler failed; retrying');
+      return Math.min(5000, 100 * 2 ** (failures - 1));
+    });
     this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
     deps.incidents.addHooks({
       opened: (trx, incident, fx, opened) => this.start(trx, incident, fx, opened.expectsPaging),
@@ -87,7 +86,7 @@ export class EscalationService {
   }
 
   wake(): void {
-    this.waker.wake();
+    this.loop.wake();
   }
 
   /** Starts the incident's policy: the first step is due now. */
@@ -196,85 +195,61 @@ export class EscalationService {
 
   // ---- scheduler ---------------------------------------------------------------------------
 
-  /**
-   * The loop of one tenure, with its own fence and stop flag: a tenure's loop still finishing
-   * when the next tenure starts must neither pick up the new tenure's fence nor be revived by it
-   * (both were fields of the service, replaced by every run()).
-   */
-  private current: LoopRun | undefined;
-
+  /** Runs the scheduler (leader only) until stop(); its transactions check `fence` first. */
   run(fence?: Fence): void {
-    const run: LoopRun = { fence, stopped: false };
-    this.current = run;
     this.adoptPending = true;
     this.unsubscribe?.();
     this.unsubscribe = this.deps.bus?.on('definitions.applied', () => {
       this.adoptPending = true;
       this.wake();
     });
-    run.loop = this.work(run);
+    void this.loop.run(fence);
   }
 
   async stop(): Promise<void> {
-    const run = this.current;
-    if (!run) return;
-    run.stopped = true;
-    if (this.current === run) {
-      this.unsubscribe?.();
-      this.unsubscribe = undefined;
-    }
-    this.wake();
-    await run.loop;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.loop.stop();
   }
 
-
-  private async work(run: LoopRun): Promise<void> {
-    const { store, clock, logger, pollIntervalMs } = this.deps;
-    let failures = 0;
-    while (!run.stopped) {
-      let waitFor = pollIntervalMs;
-      try {
-        if (this.adoptPending) {
-          this.adoptPending = false;
-          await this.adoptUnpaged(run.fence);
-        }
-        const now = clock.now();
-        const due = await store.db
-          .selectFrom('escalation_timers')
-          .selectAll()
-          .where('fired_at', 'is', null)
-          .where('canceled_at', 'is', null)
-          .where('due_at', '<=', now)
-          .orderBy('due_at')
-          .limit(50)
-          .execute();
-        // Due timers fire in batches, each batch in one transaction (one commit for many pages);
-        // SQLite resolves synchronously, so HTTP and timers run between batches.
-        for (let i = 0; i < due.length && !run.stopped; i += FIRE_BATCH) {
-          await this.fireBatch(due.slice(i, i + FIRE_BATCH), run.fence);
-          await new Promise((r) => setImmediate(r));
-        }
-        const acks = await store.db.selectFrom('ack_timeouts').select('incident_id').where('fired_at', 'is', null).where('canceled_at', 'is', null).where('due_at', '<=', now).limit(50).execute();
-        for (const a of acks) if (!run.stopped) await this.fireAckTimeout(a.incident_id, run.fence);
-        if (due.length === 50 || acks.length === 50) waitFor = 0;
-        else {
-          const nextAck = await store.db.selectFrom('ack_timeouts').select((eb) => eb.fn.min('due_at').as('t')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
-          if (nextAck?.t !== null && nextAck?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(nextAck.t) - clock.now()));
-          const next = await store.db
-            .selectFrom('escalation_timers')
-            .select((eb) => eb.fn.min('due_at').as('t'))
-            .where('fired_at', 'is', null)
-            .where('canceled_at', 'is', null)
-            .executeTakeFirst();
-          if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
-        }
-        failures = 0;
-      } catch (err) {
-        logger.error({ err }, 'escalation scheduler failed; retrying');
-        waitFor = Math.min(5000, 100 * 2 ** failures++);
-      }
-      if (!run.stopped) await (waitFor > 0 ? this.waker.sleep(waitFor) : new Promise((r) => setImmediate(r)));
+  /** One round of the scheduler: fire what is due; returns how long to wait for the next due step. */
+  private async round(tenure: Tenure<Fence | undefined>): Promise<number> {
+    const { store, clock, pollIntervalMs } = this.deps;
+    const fence = tenure.context;
+    let waitFor = pollIntervalMs;
+    if (this.adoptPending) {
+      this.adoptPending = false;
+      await this.adoptUnpaged(fence);
     }
+    const now = clock.now();
+    const due = await store.db
+      .selectFrom('escalation_timers')
+      .selectAll()
+      .where('fired_at', 'is', null)
+      .where('canceled_at', 'is', null)
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
+      .limit(50)
+      .execute();
+    // Due timers fire in batches, each batch in one transaction (one commit for many pages);
+    // SQLite resolves synchronously, so HTTP and timers run between batches.
+    for (let i = 0; i < due.length && !tenure.over; i += FIRE_BATCH) {
+      await this.fireBatch(due.slice(i, i + FIRE_BATCH), fence);
+      await new Promise((r) => setImmediate(r));
+    }
+    const acks = await store.db.selectFrom('ack_timeouts').select('incident_id').where('fired_at', 'is', null).where('canceled_at', 'is', null).where('due_at', '<=', now).limit(50).execute();
+    for (const a of acks) if (!tenure.over) await this.fireAckTimeout(a.incident_id, fence);
+    if (due.length === 50 || acks.length === 50) return 0;
+    const nextAck = await store.db.selectFrom('ack_timeouts').select((eb) => eb.fn.min('due_at').as('t')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+    if (nextAck?.t !== null && nextAck?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(nextAck.t) - clock.now()));
+    const next = await store.db
+      .selectFrom('escalation_timers')
+      .select((eb) => eb.fn.min('due_at').as('t'))
+      .where('fired_at', 'is', null)
+      .where('canceled_at', 'is', null)
+      .executeTakeFirst();
+    if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
+    return waitFor;
   }
 
   /** Fires one timer: claim, page, schedule the next step, all in one transaction. */

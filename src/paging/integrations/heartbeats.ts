@@ -18,7 +18,7 @@ import type { Fence } from '../incidents/after-commit.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { HeartbeatsTable } from './tables.js';
-import { Waker } from '../../core/waker.js';
+import { BackgroundLoop } from '../../core/background-loop.js';
 
 const duration = (min: number, max: number, example: string) =>
   z.string().refine((v) => {
@@ -131,11 +131,17 @@ export function heartbeatView(r: HeartbeatsTable): HeartbeatView {
 }
 
 export class HeartbeatService {
-  private readonly waker = new Waker();
+  /** The checker: one tenure per leadership, fenced by that tenure's fence. */
+  private readonly loop: BackgroundLoop<Fence | undefined>;
 
   constructor(
     private readonly deps: { store: Store; clock: Clock; alerts: AlertService; logger: Logger; pollIntervalMs: number },
-  ) {}
+  ) {
+    this.loop = new BackgroundLoop((tenure) => this.round(tenure.context), (err) => {
+      deps.logger.error({ err }, 'heartbeat check failed; retrying');
+      return Math.max(deps.pollIntervalMs, 5);
+    });
+  }
 
   async list(tenant: string): Promise<HeartbeatView[]> {
     const rows = await this.deps.store.db.selectFrom('heartbeats').selectAll().where('tenant_id', '=', tenant).orderBy('name').execute();
@@ -163,25 +169,13 @@ export class HeartbeatService {
     return view;
   }
 
-  /**
-   * The loop of one tenure, with its own fence and stop flag: a tenure's loop that is still
-   * finishing when the next tenure starts must neither pick up the new tenure's fence nor be
-   * revived by it (both were fields of the service, replaced by every run()).
-   */
-  private current: { fence: Fence | undefined; stopped: boolean; loop?: Promise<void> } | undefined;
-
+  /** Runs the checker (leader only) until stop(); its transactions check `fence` first. */
   run(fence?: Fence): void {
-    const run: { fence: Fence | undefined; stopped: boolean; loop?: Promise<void> } = { fence, stopped: false };
-    this.current = run;
-    run.loop = this.work(run);
+    void this.loop.run(fence);
   }
 
   async stop(): Promise<void> {
-    const run = this.current;
-    if (!run) return;
-    run.stopped = true;
-    this.waker.wake();
-    await run.loop;
+    await this.loop.stop();
   }
 
   /** Marks overdue heartbeats down and alerts; returns how many went down. */
@@ -221,19 +215,13 @@ export class HeartbeatService {
     return down;
   }
 
-  private async work(run: { fence: Fence | undefined; stopped: boolean }): Promise<void> {
-    const { store, clock, logger, pollIntervalMs } = this.deps;
-    while (!run.stopped) {
-      let waitFor = pollIntervalMs;
-      try {
-        await this.check(run.fence);
-        const next = await store.db.selectFrom('heartbeats').select((eb) => eb.fn.min('due_at').as('t')).where('status', '=', 'up').executeTakeFirst();
-        if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
-      } catch (err) {
-        logger.error({ err }, 'heartbeat check failed; retrying');
-      }
-      if (run.stopped) break;
-      await this.waker.sleep(Math.max(waitFor, 5));
-    }
+  /** One round: overdue heartbeats go down; returns how long until the next one is due. */
+  private async round(fence: Fence | undefined): Promise<number> {
+    const { store, clock, pollIntervalMs } = this.deps;
+    let waitFor = pollIntervalMs;
+    await this.check(fence);
+    const next = await store.db.selectFrom('heartbeats').select((eb) => eb.fn.min('due_at').as('t')).where('status', '=', 'up').executeTakeFirst();
+    if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
+    return Math.max(waitFor, 5);
   }
 }

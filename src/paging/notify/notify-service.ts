@@ -28,7 +28,7 @@ import type { SecretStore } from './secret-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { NotificationJobsTable } from './tables.js';
 import { describeTarget, type Target } from './targets.js';
-import { Waker } from '../../core/waker.js';
+import { BackgroundLoop } from '../../core/background-loop.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -105,11 +105,17 @@ export class NotifyService {
   private linkKey: Buffer | undefined;
   private readonly hooks: NotifyHooks[] = [];
   private readonly inFlight = new Set<string>();
-  private stopped = false;
-  private readonly waker = new Waker();
-  private loop: Promise<void> | undefined;
+  /** The delivery loop: one tenure per leadership, fenced by that tenure's fence. */
+  private readonly loop: BackgroundLoop<Fence | undefined>;
+  /** When used link tokens were last pruned (0: at the first round of a tenure). */
+  private prunedAt = 0;
 
-  constructor(private readonly deps: NotifyDeps) {}
+  constructor(private readonly deps: NotifyDeps) {
+    this.loop = new BackgroundLoop((tenure) => this.round(tenure.context), (err, failures) => {
+      deps.logger.error({ err }, 'notification worker failed; retrying');
+      return Math.min(5000, 100 * 2 ** (failures - 1));
+    });
+  }
 
   /** The link-signing key for verifying links; undefined while no link was ever issued. */
   async verificationKey(): Promise<Buffer | undefined> {
@@ -131,7 +137,7 @@ export class NotifyService {
   }
 
   wake(): void {
-    this.waker.wake();
+    this.loop.wake();
   }
 
   /** Pages a person: one job per notification rule (delayed rules wait), within `trx`. */
@@ -326,71 +332,55 @@ export class NotifyService {
 
   // ---- delivery worker ---------------------------------------------------------------------
 
-  /** Starts the delivery loop (leader only). */
-  private fence: Fence | undefined;
-
+  /** Runs the delivery loop (leader only) until stop(); its transactions check `fence` first. */
   run(fence?: Fence): void {
-    this.fence = fence;
-    this.stopped = false;
-    this.loop = this.work();
+    this.prunedAt = 0;
+    void this.loop.run(fence);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
     while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
   }
 
-
-  private async work(): Promise<void> {
-    const { store, clock, logger, config } = this.deps;
-    let failures = 0;
-    let pruned = 0;
-    while (!this.stopped) {
-      let waitMs = config.pollIntervalMs;
-      try {
-        // Used link tokens only matter until they would have expired anyway.
-        if (clock.now() - pruned > 10 * 60_000) {
-          pruned = clock.now();
-          await store.db.deleteFrom('used_link_tokens').where('expires_at', '<', pruned).execute();
-        }
-        const free = config.concurrency - this.inFlight.size;
-        const busy = [...this.inFlight];
-        if (free > 0) {
-          const now = clock.now();
-          let q = store.db.selectFrom('notification_jobs').selectAll().where('status', '=', 'pending').where('next_attempt_at', '<=', now);
-          if (busy.length) q = q.where('id', 'not in', busy);
-          const fresh = await q.orderBy('next_attempt_at').limit(free).execute();
-          if (fresh.length > 0) {
-            for (const job of fresh) this.inFlight.add(job.id);
-            // One check of the lease and one read of the incidents' states for all of them,
-            // just before they are sent.
-            const cleared = this.clear(fresh);
-            for (const job of fresh) {
-              void this.attempt(job, cleared).finally(() => {
-                this.inFlight.delete(job.id);
-                this.wake();
-              });
-            }
-          }
-          if (fresh.length === 0) {
-            // Sleep until the next job not already being delivered is due; a delivery that
-            // finishes (or a new job) wakes the loop earlier.
-            let nq = store.db.selectFrom('notification_jobs').select((eb) => eb.fn.min('next_attempt_at').as('t')).where('status', '=', 'pending');
-            if (busy.length) nq = nq.where('id', 'not in', busy);
-            const next = await nq.executeTakeFirst();
-            if (next?.t !== null && next?.t !== undefined) waitMs = Math.max(1, Math.min(waitMs, Number(next.t) - now));
-          } else waitMs = 0;
-        }
-        failures = 0;
-      } catch (err) {
-        logger.error({ err }, 'notification worker failed; retrying');
-        waitMs = Math.min(5000, 100 * 2 ** failures++);
-      }
-      // SQLite queries resolve synchronously: yield so HTTP and timers run between rounds.
-      if (!this.stopped) await (waitMs > 0 ? this.waker.sleep(waitMs) : new Promise((r) => setImmediate(r)));
+  /** One round: start the due deliveries there is room for; returns how long to wait for the next. */
+  private async round(fence: Fence | undefined): Promise<number> {
+    const { store, clock, config } = this.deps;
+    let waitMs = config.pollIntervalMs;
+    // Used link tokens only matter until they would have expired anyway.
+    if (clock.now() - this.prunedAt > 10 * 60_000) {
+      this.prunedAt = clock.now();
+      await store.db.deleteFrom('used_link_tokens').where('expires_at', '<', this.prunedAt).execute();
     }
+    const free = config.concurrency - this.inFlight.size;
+    const busy = [...this.inFlight];
+    if (free > 0) {
+      const now = clock.now();
+      let q = store.db.selectFrom('notification_jobs').selectAll().where('status', '=', 'pending').where('next_attempt_at', '<=', now);
+      if (busy.length) q = q.where('id', 'not in', busy);
+      const fresh = await q.orderBy('next_attempt_at').limit(free).execute();
+      if (fresh.length > 0) {
+        for (const job of fresh) this.inFlight.add(job.id);
+        // One check of the lease and one read of the incidents' states for all of them,
+        // just before they are sent.
+        const cleared = this.clear(fresh, fence);
+        for (const job of fresh) {
+          void this.attempt(job, cleared, fence).finally(() => {
+            this.inFlight.delete(job.id);
+            this.wake();
+          });
+        }
+      }
+      if (fresh.length === 0) {
+        // Sleep until the next job not already being delivered is due; a delivery that
+        // finishes (or a new job) wakes the loop earlier.
+        let nq = store.db.selectFrom('notification_jobs').select((eb) => eb.fn.min('next_attempt_at').as('t')).where('status', '=', 'pending');
+        if (busy.length) nq = nq.where('id', 'not in', busy);
+        const next = await nq.executeTakeFirst();
+        if (next?.t !== null && next?.t !== undefined) waitMs = Math.max(1, Math.min(waitMs, Number(next.t) - now));
+      } else waitMs = 0;
+    }
+    return waitMs;
   }
 
   /**
@@ -398,13 +388,13 @@ export class NotifyService {
    * must not page, so the lease is checked against the store just before the deliveries, in the
    * transaction that reads the states of their incidents. Undefined: do not send.
    */
-  private async clear(jobs: NotificationJobsTable[]): Promise<Map<string, string> | undefined> {
+  private async clear(jobs: NotificationJobsTable[], fence: Fence | undefined): Promise<Map<string, string> | undefined> {
     const { store, logger } = this.deps;
     const ids = [...new Set(jobs.map((j) => j.incident_id).filter((id): id is string => id !== null))];
     try {
       return await store.db.transaction().execute(async (trx) => {
         try {
-          await this.fence?.(trx);
+          await fence?.(trx);
         } catch (err) {
           logger.warn({ err, deliveries: jobs.map((j) => j.id) }, 'not delivering: this process no longer leads paging');
           return undefined;
@@ -419,7 +409,7 @@ export class NotifyService {
     }
   }
 
-  private async attempt(job: NotificationJobsTable, cleared: Promise<Map<string, string> | undefined>): Promise<void> {
+  private async attempt(job: NotificationJobsTable, cleared: Promise<Map<string, string> | undefined>, fence: Fence | undefined): Promise<void> {
     const { clock, logger } = this.deps;
     const states = await cleared;
     if (!states) return;
@@ -429,7 +419,7 @@ export class NotifyService {
       // A page is for an unacknowledged incident: once someone acknowledged (or it resolved),
       // pages still waiting (delayed rules, retries) are dropped.
       if (state !== undefined && state !== 'triggered' && isPage(message)) {
-        await this.record({ job, status: 'canceled', result: null, latency: 0, reason: `incident is ${state}` });
+        await this.record({ job, status: 'canceled', result: null, latency: 0, reason: `incident is ${state}` }, fence);
         return;
       }
       const started = performance.now();
@@ -439,7 +429,7 @@ export class NotifyService {
       );
       const latency = Math.round((performance.now() - started) * 10) / 10;
       this.deps.metrics.deliverySeconds.observe({ channel: job.channel }, latency / 1000);
-      await this.record(this.outcome(job, result, latency));
+      await this.record(this.outcome(job, result, latency), fence);
     } catch (err) {
       // Recording failed (store down): the job stays pending and is tried again.
       logger.error({ err, delivery: job.id }, 'recording a notification attempt failed');
@@ -459,7 +449,7 @@ export class NotifyService {
 
   // ---- recording outcomes, many per transaction ------------------------------------------
 
-  private readonly toRecord: { outcome: Outcome; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly toRecord: { outcome: Outcome; fence: Fence | undefined; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private recording = false;
 
   /**
@@ -468,9 +458,9 @@ export class NotifyService {
    * are recorded in one transaction: one commit for many deliveries. Until its outcome is
    * committed a job stays pending and in flight, so it is neither fetched again nor lost.
    */
-  private record(outcome: Outcome): Promise<void> {
+  private record(outcome: Outcome, fence: Fence | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.toRecord.push({ outcome, resolve, reject });
+      this.toRecord.push({ outcome, fence, resolve, reject });
       if (!this.recording) {
         this.recording = true;
         setImmediate(() => void this.recordPending());
@@ -484,7 +474,9 @@ export class NotifyService {
       const fx = this.deps.newAfterCommit();
       try {
         await this.deps.store.db.transaction().execute(async (trx) => {
-          await this.fence?.(trx);
+          // The fence of each tenure whose deliveries are in the batch (one, unless a tenure
+          // ended while its last outcomes waited).
+          for (const fence of new Set(batch.map((b) => b.fence))) await fence?.(trx);
           for (const b of batch) await this.recordIn(trx, b.outcome, fx);
         });
         fx.run();
@@ -499,7 +491,7 @@ export class NotifyService {
             const one = this.deps.newAfterCommit();
             try {
               await this.deps.store.db.transaction().execute(async (trx) => {
-                await this.fence?.(trx);
+                await b.fence?.(trx);
                 await this.recordIn(trx, b.outcome, one);
               });
               one.run();

@@ -24,7 +24,7 @@ import { groupingKey, matchLabels } from './grouping.js';
 import { compileRoutes, routeAlert, type RouteSpec } from './router.js';
 import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js';
 import { suppressedBy, type MaintenanceWindowSpec, type SilenceSpec } from './suppression.js';
-import { Waker } from '../../core/waker.js';
+import { BackgroundLoop, type Tenure } from '../../core/background-loop.js';
 
 export const PAGING_CONSUMER = 'paging';
 
@@ -52,14 +52,28 @@ export interface ConsumerDeps {
 
 type Outcome = 'incident' | 'attached' | 'suppressed' | 'recorded' | 'unrouted' | 'resolved' | 'acknowledged' | 'ignored';
 
+/** A group of transitions whose transaction failed: the round ends, and the next reads again from the committed position. */
+class GroupFailed extends Error {
+  constructor(
+    readonly from: number,
+    readonly err: unknown,
+  ) {
+    super(`paging transitions from ${from} failed`);
+  }
+}
+
 export class PagingConsumer {
-  private stopped = false;
-  private readonly waker = new Waker();
-  private loop: Promise<void> | undefined;
+  /** The consumer: one tenure per leadership, fenced by that tenure's fence. */
+  private readonly loop: BackgroundLoop<Fence | undefined>;
   private unsubscribe: (() => void) | undefined;
   private position = 0;
 
   constructor(private readonly deps: ConsumerDeps) {
+    this.loop = new BackgroundLoop((tenure) => this.round(tenure), (err, failures) => {
+      if (err instanceof GroupFailed) deps.logger.error({ err: err.err, from: err.from }, 'paging transitions failed; retrying from the committed position');
+      else deps.logger.error({ err }, 'reading alert transitions failed');
+      return Math.min(5000, 100 * 2 ** (failures - 1));
+    });
     deps.incidents.addHooks({
       stateChanged: (trx, incident, _from, actor, fx) => (incident.state === 'resolved' ? this.resolveAlertsOf(trx, incident.id, actor, fx) : Promise.resolve()),
     });
@@ -82,23 +96,18 @@ export class PagingConsumer {
   }
 
   wake(): void {
-    this.waker.wake();
+    this.loop.wake();
   }
 
-  private fence: Fence | undefined;
-
+  /** Runs the consumer (leader only) until stop(); its transactions check `fence` first. */
   run(fence?: Fence): void {
-    this.fence = fence;
-    this.stopped = false;
     this.unsubscribe = this.deps.bus.on('alert.transition', () => this.wake());
-    this.loop = this.work();
+    void this.loop.run(fence);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
   }
 
   /** Position committed so far (the seq of the last transition processed). */
@@ -118,51 +127,41 @@ export class PagingConsumer {
   }
 
 
-  private async work(): Promise<void> {
+  /**
+   * One round: the next transitions after the committed position (read again at a tenure's
+   * start: another process may have led meanwhile), processed in groups; returns how long to wait.
+   */
+  private async round(tenure: Tenure<Fence | undefined>): Promise<number> {
     const { store, logger, alerts, clock } = this.deps;
-    let failures = 0;
-    this.position = await readPosition(store.db, PAGING_CONSUMER);
-    while (!this.stopped) {
-      let batch: AlertTransition[];
+    const fence = tenure.context;
+    if (tenure.rounds === 0) this.position = await readPosition(store.db, PAGING_CONSUMER);
+    const batch = await alerts.transitionsAfter(this.position, 100);
+    if (batch.length === 0) return this.deps.pollIntervalMs;
+    // Small groups of transitions share one transaction (and one fsync): the effects of each
+    // and the position after the last commit together, so a crash still loses or repeats none.
+    for (let i = 0; i < batch.length && !tenure.over; i += GROUP) {
+      const group = batch.slice(i, i + GROUP);
+      const fx = this.deps.newAfterCommit();
       try {
-        batch = await alerts.transitionsAfter(this.position, 100);
+        const outcomes: { tenant: string; outcome: Outcome }[] = [];
+        await store.db.transaction().execute(async (trx) => {
+          await fence?.(trx);
+          // Definitions read once per group: the same within one transaction, and a storm of
+          // alerts would otherwise read the tenant's Routes, Silences and windows per alert.
+          this.specs = new Map();
+          for (const t of group) outcomes.push({ tenant: t.tenant, outcome: await this.process(trx, t, fx) });
+          await writePosition(trx, PAGING_CONSUMER, 0, group[group.length - 1]!.seq, clock.now());
+        });
+        this.position = group[group.length - 1]!.seq;
+        for (const o of outcomes) this.deps.metrics.alertsRouted.inc(o);
+        fx.run((err) => logger.error({ err }, 'after-commit effect failed'));
+        // SQLite resolves synchronously: a backlog must not starve HTTP and timers.
+        await new Promise((r) => setImmediate(r));
       } catch (err) {
-        logger.error({ err }, 'reading alert transitions failed');
-        await this.waker.sleep(Math.min(5000, 100 * 2 ** failures++));
-        continue;
-      }
-      if (batch.length === 0) {
-        await this.waker.sleep(this.deps.pollIntervalMs);
-        continue;
-      }
-      // Small groups of transitions share one transaction (and one fsync): the effects of each
-      // and the position after the last commit together, so a crash still loses or repeats none.
-      for (let i = 0; i < batch.length && !this.stopped; i += GROUP) {
-        const group = batch.slice(i, i + GROUP);
-        const fx = this.deps.newAfterCommit();
-        try {
-          const outcomes: { tenant: string; outcome: Outcome }[] = [];
-          await store.db.transaction().execute(async (trx) => {
-            await this.fence?.(trx);
-            // Definitions read once per group: the same within one transaction, and a storm of
-            // alerts would otherwise read the tenant's Routes, Silences and windows per alert.
-            this.specs = new Map();
-            for (const t of group) outcomes.push({ tenant: t.tenant, outcome: await this.process(trx, t, fx) });
-            await writePosition(trx, PAGING_CONSUMER, 0, group[group.length - 1]!.seq, clock.now());
-          });
-          this.position = group[group.length - 1]!.seq;
-          for (const o of outcomes) this.deps.metrics.alertsRouted.inc(o);
-          fx.run((err) => logger.error({ err }, 'after-commit effect failed'));
-          failures = 0;
-          // SQLite resolves synchronously: a backlog must not starve HTTP and timers.
-          await new Promise((r) => setImmediate(r));
-        } catch (err) {
-          logger.error({ err, from: group[0]!.seq }, 'paging transitions failed; retrying from the committed position');
-          await this.waker.sleep(Math.min(5000, 100 * 2 ** failures++));
-          break;
-        }
+        throw new GroupFailed(group[0]!.seq, err);
       }
     }
+    return 0;
   }
 
   private specs = new Map<string, Promise<unknown>>();
