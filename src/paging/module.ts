@@ -36,6 +36,7 @@ import { scheduleKind } from './oncall/schedule-kind.js';
 import { maintenanceWindowKind, routeKind, silenceKind } from './routing/kinds.js';
 import { PagingConsumer } from './routing/paging-consumer.js';
 import { routingRoutes } from './routing/routes.js';
+import { RoutingQueries } from './routing/routing-queries.js';
 import { definitionResource } from './definition-routes.js';
 import { scrapePagingGauges } from './scrape.js';
 import { sloImpactProvider } from './slo-impact.js';
@@ -134,7 +135,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     }),
     ...oncallRoutes({ clock, oncall, feeds: new IcalFeeds(store, clock), keys: ctx.keys, publicUrl }),
     ...integrationRoutes({ store, logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
-    ...routingRoutes({ store, clock }),
+    ...routingRoutes({ queries: new RoutingQueries(store), clock }),
     ...definitionResource(d, { kind: 'Schedule', path: '/v1/schedules', tag: 'oncall', noun: 'schedule', read: 'oncall:read', write: 'paging:write' }),
     ...definitionResource(d, { kind: 'EscalationPolicy', path: '/v1/escalation-policies', tag: 'paging', noun: 'escalation policy', read: 'paging:read', write: 'paging:write' }),
     ...definitionResource(d, { kind: 'Route', path: '/v1/alert-routes', tag: 'paging', noun: 'alert route', read: 'paging:read', write: 'paging:write' }),

@@ -3,18 +3,10 @@ import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../../api/route.js';
 import type { Clock } from '../../core/clock.js';
 import { decodeCursor } from '../../core/page-cursor.js';
-import { listPagingAlerts } from './alert-list.js';
-import { readSpec, readSpecs } from '../../definitions/read-specs.js';
 import { iso, timeParam, timeText } from '../../core/time-input.js';
-import type { Store } from '../../store/store.js';
-import { groupingKey, matchLabels } from './grouping.js';
-import { compileRoutes, routeAlert, type RouteSpec } from './router.js';
-import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './service-paging.js';
-import { pagingSlos, unpagedSloMessage } from './slo-pages.js';
-import { suppressedBy, type MaintenanceWindowSpec, type SilenceSpec } from './suppression.js';
+import type { RoutingQueries } from './routing-queries.js';
 
-export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] {
-  const db = deps.store.db;
+export function routingRoutes(deps: { queries: RoutingQueries; clock: Clock }): AnyRoute[] {
   return [
     defineRoute({
       method: 'GET',
@@ -34,7 +26,7 @@ export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] 
         { status: 400, description: 'A cursor that is not a next_cursor of this list' },
       ],
       handler: async ({ query, principal }) => {
-        const page = await listPagingAlerts(db, principal.tenant, {
+        const page = await deps.queries.alerts(principal.tenant, {
           limit: query.limit,
           ...(query.status ? { status: query.status } : {}),
           ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
@@ -60,39 +52,8 @@ export function routingRoutes(deps: { store: Store; clock: Clock }): AnyRoute[] 
         .strict(),
       responses: [{ status: 200, description: 'The decision' }],
       handler: async ({ body, principal }) => {
-        const tenant = principal.tenant;
         const at = timeParam('at', body.at, deps.clock.now(), deps.clock.now());
-        const alert = { labels: body.labels, source: body.source, severity: body.severity, service: body.service ?? null };
-        const decision = routeAlert({ service: alert.service, labels: matchLabels(alert, null) }, compileRoutes(await readSpecs<RouteSpec>(db, tenant, 'Route')));
-        if (!decision.service) return { service: null, route: null, pages: false, reason: 'no route matches and there is no default route' };
-        const service = await readSpec<ServicePaging>(db, tenant, 'Service', decision.service);
-        if (!service) return { service: decision.service, route: decision.route, pages: false, reason: `Service ${decision.service} is not defined` };
-        const labels = matchLabels(alert, decision.service);
-        const suppressed = suppressedBy(
-          { labels, service: decision.service, at },
-          await readSpecs<SilenceSpec>(db, tenant, 'Silence'),
-          await readSpecs<MaintenanceWindowSpec>(db, tenant, 'MaintenanceWindow'),
-        );
-        const pageSeverities = service.pageSeverities ?? DEFAULT_PAGE_SEVERITIES;
-        const pages = !suppressed && pageSeverities.includes(body.severity) && Boolean(service.escalationPolicy);
-        const warnings: string[] = [];
-        if (!service.escalationPolicy) {
-          const specs = new Map<string, unknown>();
-          for (const kind of ['AlertPolicy', 'AlertCondition']) for (const d of await readSpecs(db, tenant, kind)) specs.set(`${kind}/${d.name}`, d.spec);
-          const slos = pagingSlos(decision.service, service, await readSpecs(db, tenant, 'SLO'), (kind, name) => specs.get(`${kind}/${name}`));
-          if (slos.length) warnings.push(unpagedSloMessage(decision.service, slos));
-        }
-        return {
-          service: decision.service,
-          route: decision.route,
-          grouping_key: groupingKey(decision.service, service.alertGrouping?.by ?? [], labels),
-          suppressed_by: suppressed,
-          opens_incident: !suppressed && pageSeverities.includes(body.severity),
-          escalation_policy: service.escalationPolicy ?? null,
-          pages,
-          warnings,
-          ...(pages ? {} : { reason: suppressed ? `suppressed by ${suppressed}` : !pageSeverities.includes(body.severity) ? `severity ${body.severity} is not one of ${pageSeverities.join(', ')}` : 'the service has no escalation policy' }),
-        };
+        return deps.queries.routeTest(principal.tenant, body, at);
       },
     }),
   ];
