@@ -57,7 +57,6 @@ const anyAllowed = new Set(['src/api/route.ts']);
  */
 const routeQueriesAllowed = new Map([
   ['src/paging/notify/routes.ts', 'issue 11 phase B: notify is being changed by the paging-throughput work; split with notify-service.ts'],
-  ['src/paging/integrations/routes.ts', 'issue 11 phase B: moves with the paging area (item 2)'],
 ]);
 /** Files that wire other folders' modules or routes besides src/runtime/modules.ts, with the reason. */
 const wiringAllowed = new Map([]);

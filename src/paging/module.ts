@@ -21,6 +21,7 @@ import { escalationProgress } from './escalation/escalation-queries.js';
 import { policyKind } from './escalation/policy-kind.js';
 import { HeartbeatService, heartbeatKind } from './integrations/heartbeats.js';
 import { IntegrationKeys } from './integrations/keys.js';
+import { IntegrationIntake } from './integrations/intake.js';
 import { integrationRoutes } from './integrations/routes.js';
 import { channelKind } from './notify/channel-kind.js';
 import { NotifyService } from './notify/notify-service.js';
@@ -134,7 +135,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       smtp,
     }),
     ...oncallRoutes({ clock, oncall, feeds: new IcalFeeds(store, clock), keys: ctx.keys, publicUrl }),
-    ...integrationRoutes({ store, logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
+    ...integrationRoutes({ intake: new IntegrationIntake(store, ctx.alerts), logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
     ...routingRoutes({ queries: new RoutingQueries(store), clock }),
     ...definitionResource(d, { kind: 'Schedule', path: '/v1/schedules', tag: 'oncall', noun: 'schedule', read: 'oncall:read', write: 'paging:write' }),
     ...definitionResource(d, { kind: 'EscalationPolicy', path: '/v1/escalation-policies', tag: 'paging', noun: 'escalation policy', read: 'paging:read', write: 'paging:write' }),

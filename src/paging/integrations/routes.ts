@@ -3,23 +3,22 @@
  * (public routes that check the integration key themselves), and managing integration keys.
  */
 import { z } from 'zod';
-import type { AlertService, SignalResult } from '../../alerting/alert-service.js';
+import type { AlertService } from '../../alerting/alert-service.js';
 import { SENT, defineRoute, type AnyRoute } from '../../api/route.js';
 import { bearerOf } from '../oncall/bearer.js';
 import { formatZodIssues } from '../../core/config.js';
 import { KeelError, isKeelError } from '../../core/errors.js';
 import { parseLimitedJson } from '../../core/json-limits.js';
-import { readSpec } from '../../definitions/read-specs.js';
 import type { Logger } from '../../telemetry/logger.js';
-import type { Store } from '../../store/store.js';
 import { alertmanagerPayload, alertmanagerSignals } from './alertmanager.js';
 import { alertDedupKey, eventsV2Signal, invalidEvent, newDedupKey, parseEventsV2 } from './events-v2.js';
 import type { HeartbeatService } from './heartbeats.js';
+import type { IntegrationIntake } from './intake.js';
 import { ALERTMANAGER_MAX_BYTES, EVENTS_V2_MAX_BYTES, HEARTBEAT_MAX_BYTES, INTEGRATION_MAX_DEPTH } from './limits.js';
 import { INTEGRATION_TYPES, type IntegrationKey, type IntegrationKeys } from './keys.js';
 
 export interface IntegrationRouteDeps {
-  store: Store;
+  intake: IntegrationIntake;
   logger: Logger;
   alerts: AlertService;
   keys: IntegrationKeys;
@@ -72,7 +71,7 @@ function bearer(request: { headers: import('node:http').IncomingHttpHeaders }): 
 }
 
 export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
-  const { store, logger, alerts, keys, heartbeats } = deps;
+  const { intake, logger, alerts, keys, heartbeats } = deps;
   return [
     defineRoute({
       method: 'POST',
@@ -100,13 +99,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
           throw new KeelError('validation_failed', details.map((d) => `${d.path || '(body)'}: ${d.message}`).join('; '), { details });
         }
         const signals = alertmanagerSignals(parsed.data, integration);
-        const results = await retryable(logger, 'the alerts', () =>
-          store.db.transaction().execute(async (trx) => {
-            const out: SignalResult[] = [];
-            for (const s of signals) out.push(await alerts.signalIn(trx, s));
-            return out;
-          }),
-        );
+        const results = await retryable(logger, 'the alerts', () => intake.signalAll(signals));
         for (const r of results) alerts.publish(r);
         const count = (st: string) => results.filter((r) => r.transition?.status === st).length;
         return { alerts: results.length, opened: count('firing'), resolved: count('resolved'), updated: results.filter((r) => !r.transition).length };
@@ -203,7 +196,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
         .strict(),
       responses: [{ status: 201, description: 'The key (shown once) and where to send' }],
       handler: async ({ body, principal, audit }) => {
-        if (body.service && !(await readSpec(store.db, principal.tenant, 'Service', body.service))) {
+        if (body.service && !(await intake.serviceExists(principal.tenant, body.service))) {
           throw new KeelError('validation_failed', `service: no Service named "${body.service}"`, { details: [{ path: 'service', message: 'unknown service' }] });
         }
         const { key, info } = await keys.create({
