@@ -26,6 +26,7 @@ import { integrationRoutes } from './integrations/routes.js';
 import { channelKind } from './notify/channel-kind.js';
 import { NotifyService } from './notify/notify-service.js';
 import { pagesBetween } from './notify/page-history.js';
+import { NotifyQueries } from './notify/notify-queries.js';
 import { notifyRoutes } from './notify/routes.js';
 import { SecretStore } from './notify/secret-store.js';
 import { SmtpSettingsStore } from './notify/smtp-settings.js';
@@ -127,7 +128,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   const routes = [
     ...incidentRoutes({ clock, incidents, actions, postmortems, queries: new IncidentQueries(store, incidents, actions, { escalationProgress, pagesBetween }) }),
     ...notifyRoutes({
-      store,
+      queries: new NotifyQueries(store, incidents),
       clock,
       incidents,
       notify,
