@@ -82,6 +82,16 @@ describe('the console, driven by a responder', () => {
     await page.waitForSelector('[data-testid="budget-left"]');
     const status = (await api('/v1/slos/checkout-availability')).body;
     expect(status.objectives[0].errorBudget.remainingPercent).toBeLessThan(100);
+    // Burn rates per alert window in the list; the outage burns the 5-minute window past 14.4.
+    await page.goBack();
+    const rates = page.locator('tbody tr', { hasText: 'Checkout availability' }).first().locator('[data-testid="burn-rates"]');
+    expect(await rates.textContent()).toMatch(/^5m [\d.]+× · 30m [\d.]+× · 1h [\d.]+×/);
+    expect(await rates.locator('.bad').first().textContent()).toMatch(/^[\d.]+×$/);
+    const listed = (await api('/v1/slos')).body.slos.find((s: { name: string }) => s.name === 'checkout-availability').objectives[0].burnRates;
+    expect(listed[0]).toMatchObject({ window: '5m', burnRate: expect.any(Number) });
+    expect(listed[0].burnRate).toBeGreaterThan(14.4);
+    await first.locator('a').click();
+    await page.waitForSelector('[data-testid="budget-left"]');
     expect(await page.textContent('main')).toContain('route=/api/pay');
     await page.waitForSelector('[data-testid="slo-charts"] canvas');
     expect(await page.locator('[data-testid="slo-charts"] .chart').count()).toBe(3);
