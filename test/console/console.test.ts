@@ -267,6 +267,9 @@ describe('every page', () => {
         // string, which the console's CSP refuses, as it should).
         await p.waitForSelector('main [aria-live=polite].muted', { state: 'detached' });
         problems.push(...(await seriousViolations(p)).map((v) => `${name}@${width}: ${v}`));
+        // Nothing wider than the screen: wide tables scroll inside their own region.
+        const pageWidth = (await p.evaluate('document.documentElement.scrollWidth')) as number;
+        if (pageWidth > width) problems.push(`${name}@${width}: the page is ${pageWidth} px wide`);
         await screenshot(p, `${name}-${width}`);
       }
       await ctx.close();
