@@ -119,6 +119,24 @@ describe('the console, driven by a responder', () => {
     await page.waitForSelector('.timeline li:has-text("Rolled back payments in eu-west")');
   });
 
+  it('shows what someone else does on the incident page and in the queue without a reload (polling)', async () => {
+    // A reload would drop this mark.
+    await page.evaluate('window.keelTestMark = "still here"');
+    const note = await api(`/v1/incidents/${incident.id}/notes`, { method: 'POST', json: { text: 'Bob: payments rollback at 50 %' } });
+    expect(note.status).toBe(201);
+    await page.waitForSelector('.timeline li:has-text("Bob: payments rollback at 50 %")', { timeout: 15_000 });
+    expect(await page.evaluate('window.keelTestMark')).toBe('still here');
+    await page.goto(`${t.url}/incidents?state=open`);
+    await page.waitForSelector('tr.selected');
+    await page.evaluate('window.keelTestMark = "still here"');
+    const declared = await api('/v1/incidents', { method: 'POST', json: { title: 'Images load slowly', service: 'catalog', severity: 'SEV4', page: false } });
+    expect(declared.status).toBe(201);
+    await page.waitForSelector('tbody tr:has-text("Images load slowly")', { timeout: 15_000 });
+    expect(await page.evaluate('window.keelTestMark')).toBe('still here');
+    await page.goto(`${t.url}/incidents/${incident.id}?team=demo`);
+    await page.waitForSelector('button:text-is("Resolve")');
+  });
+
   it('resolves the incident', async () => {
     demo.heal();
     await page.click('button:text-is("Resolve")');
