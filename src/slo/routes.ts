@@ -45,7 +45,7 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
     defineRoute({
       method: 'GET',
       url: '/v1/slos',
-      summary: 'List SLOs with their SLI, error budget, firing alerts and backfill state',
+      summary: 'List SLOs with their SLI, error budget, burn rates over the alert windows, firing alerts and backfill state',
       tags: ['slo'],
       permission: 'slo:read',
       query: z.object({}).strict(),
