@@ -51,6 +51,7 @@ export const sloListSchema = z
                 sli: figure,
                 budgetRemainingPercent: figure,
                 events: z.object({ good: z.number(), total: z.number() }).strict(),
+                burnRates: z.array(z.object({ window: duration, burnRate: figure }).strict()).describe('Burn rate over each alert window'),
               })
               .strict(),
           ),
