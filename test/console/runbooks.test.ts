@@ -289,4 +289,16 @@ describe('the console’s runbook pages', () => {
     }
     expect(problems).toEqual([]);
   });
+
+  it('rejects a waiting step with a reason: the run fails, the journal keeps who and why', async () => {
+    const run = await startRun('failover');
+    await page.goto(`${t.url}/runbooks/runs/${run}`);
+    await page.waitForSelector('[data-testid="approval"] button:text-is("Reject")');
+    await page.fill('#reject-reason', 'not during the sale');
+    await page.click('[data-testid="approval"] button:text-is("Reject")');
+    await page.waitForSelector('[data-testid="run-facts"] .badge:text-is("failed")');
+    expect(await page.locator('[data-testid="approval"]').count()).toBe(0);
+    const rejected = ((await runOf(run)).journal as { event: string; actor: string; data: { reason?: string } }[]).find((j) => j.event === 'approval.rejected');
+    expect(rejected).toMatchObject({ actor: `user:${dana.email}`, data: { reason: 'not during the sale' } });
+  });
 });
