@@ -23,6 +23,7 @@ import { backoffDelay } from './backoff.js';
 import { deliver, type DeliveryResult } from './deliver.js';
 import { ensureLinkKey, readLinkKey } from './link-key.js';
 import { signLink } from './links.js';
+import type { ApprovalMessage, NotificationMessage } from './approval-message.js';
 import { isPage, type PageMessage, type SloPageDetails } from './message.js';
 import type { SecretStore } from './secret-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
@@ -142,19 +143,7 @@ export class NotifyService {
       await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'notification', message: `Cannot page ${label}: no such user`, data: { user: label } });
       return 0;
     }
-    const rules = await trx
-      .selectFrom('notification_rules')
-      .innerJoin('contact_methods', (j) =>
-        j
-          .onRef('contact_methods.tenant_id', '=', 'notification_rules.tenant_id')
-          .onRef('contact_methods.user_id', '=', 'notification_rules.user_id')
-          .onRef('contact_methods.name', '=', 'notification_rules.contact_method'),
-      )
-      .select(['notification_rules.delay_ms', 'contact_methods.name', 'contact_methods.type', 'contact_methods.config_json'])
-      .where('notification_rules.tenant_id', '=', incident.tenant)
-      .where('notification_rules.user_id', '=', person.id)
-      .orderBy('notification_rules.position')
-      .execute();
+    const rules = await this.rulesOf(trx, incident.tenant, person.id);
     if (rules.length === 0) {
       await appendTimeline(trx, incident, {
         at: now,
@@ -183,6 +172,56 @@ export class NotifyService {
       this.deps.metrics.pages.inc({ tenant: incident.tenant, user: person.email });
       this.wake();
     });
+    return rules.length;
+  }
+
+  /** A person's contact methods in the order of their notification rules, with each rule's delay. */
+  private async rulesOf(trx: Transaction<Database>, tenant: string, userId: string) {
+    return trx
+      .selectFrom('notification_rules')
+      .innerJoin('contact_methods', (j) =>
+        j
+          .onRef('contact_methods.tenant_id', '=', 'notification_rules.tenant_id')
+          .onRef('contact_methods.user_id', '=', 'notification_rules.user_id')
+          .onRef('contact_methods.name', '=', 'notification_rules.contact_method'),
+      )
+      .select(['notification_rules.delay_ms', 'contact_methods.name', 'contact_methods.type', 'contact_methods.config_json'])
+      .where('notification_rules.tenant_id', '=', tenant)
+      .where('notification_rules.user_id', '=', userId)
+      .orderBy('notification_rules.position')
+      .execute();
+  }
+
+  /**
+   * Asks a person to approve a runbook step, within the transaction that started the wait: one job
+   * per contact method of their notification rules, all at once (the wait has its own timeout; a
+   * rule's delay is for pages that escalate), each with its own signed single-use link that
+   * expires with the step. Returns the number of jobs (0: the person has no contact methods).
+   */
+  async requestApproval(
+    trx: Transaction<Database>,
+    fx: AfterCommit,
+    r: { tenant: string; incident: { id: string; number: number } | null; person: Person; run: { id: string; runbook: string }; step: { name: string; message: string | null }; exp: number; linkPath: string },
+  ): Promise<number> {
+    if (!r.person.id) return 0;
+    const rules = await this.rulesOf(trx, r.tenant, r.person.id);
+    if (rules.length === 0) return 0;
+    const key = await this.issuingKey(trx, fx);
+    const base = this.deps.config.publicUrl.replace(/\/+$/, '');
+    for (const rule of rules) {
+      const token = signLink(key, { tenant: r.tenant, action: 'approve', run: r.run.id, step: r.step.name, user: r.person.id, exp: r.exp });
+      const message: ApprovalMessage = {
+        event: 'runbook.approval_requested',
+        tenant: r.tenant,
+        run: { ...r.run, url: `${base}/runbooks/runs/${encodeURIComponent(r.run.id)}?team=${encodeURIComponent(r.tenant)}`, incident: r.incident },
+        step: r.step,
+        expires_at: new Date(r.exp).toISOString(),
+        approve_url: `${base}${r.linkPath}?token=${token}`,
+        recipient: { user_id: r.person.id, name: r.person.name, email: r.person.email },
+      };
+      await this.insertJob(trx, { tenant: r.tenant, id: r.incident?.id ?? null }, { userId: r.person.id, targetName: rule.name, target: JSON.parse(rule.config_json) as Target, message, delayMs: 0, esc: null });
+    }
+    fx.add(() => this.wake());
     return rules.length;
   }
 
@@ -244,8 +283,8 @@ export class NotifyService {
 
   private async insertJob(
     trx: Transaction<Database>,
-    incident: Incident,
-    j: { userId: string | null; targetName: string; target: Target; message: PageMessage; delayMs: number; esc: EscalationContext | null },
+    owner: { tenant: string; id: string | null },
+    j: { userId: string | null; targetName: string; target: Target; message: NotificationMessage; delayMs: number; esc: EscalationContext | null },
   ): Promise<string> {
     const now = this.deps.clock.now();
     const id = `dlv_${randomBase62(16)}`;
@@ -253,8 +292,8 @@ export class NotifyService {
       .insertInto('notification_jobs')
       .values({
         id,
-        tenant_id: incident.tenant,
-        incident_id: incident.id,
+        tenant_id: owner.tenant,
+        incident_id: owner.id,
         user_id: j.userId,
         target_name: j.targetName,
         channel: j.target.type,
@@ -425,7 +464,7 @@ export class NotifyService {
     if (!states) return;
     try {
       const state = job.incident_id ? states.get(job.incident_id) : undefined;
-      const message = JSON.parse(job.message_json) as PageMessage;
+      const message = JSON.parse(job.message_json) as NotificationMessage;
       // A page is for an unacknowledged incident: once someone acknowledged (or it resolved),
       // pages still waiting (delayed rules, retries) are dropped.
       if (state !== undefined && state !== 'triggered' && isPage(message)) {
@@ -558,7 +597,7 @@ export class NotifyService {
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return;
     if (result) await this.insertAttempt(trx, job.id, attempt, now, result, latency);
-    const event = (JSON.parse(job.message_json) as PageMessage).event;
+    const event = (JSON.parse(job.message_json) as NotificationMessage).event;
     const message =
       status === 'sent'
         ? `${event === 'incident.triggered' || event === 'incident.escalated' ? 'Paged' : `Sent ${event} to`} ${who(job)} via ${job.target_name} (${job.channel}${result?.status ? `, ${result.status}` : ''}, ${latency} ms, attempt ${attempt})`
@@ -622,6 +661,6 @@ export class NotifyService {
 }
 
 function who(job: NotificationJobsTable): string {
-  const m = JSON.parse(job.message_json) as PageMessage;
+  const m = JSON.parse(job.message_json) as NotificationMessage;
   return m.recipient ? m.recipient.name : `channel ${job.target_name}`;
 }

@@ -8,6 +8,9 @@ import { SYSTEM_TENANT } from '../auth/tenants.js';
 import { definitionResource } from '../paging/definition-routes.js';
 import type { PagingModule } from '../paging/module.js';
 import { SloStatusService } from '../slo/status.js';
+import { LinkGate } from '../notify/link-gate.js';
+import { approvalLinkRoutes } from './approval-link-routes.js';
+import { ApprovalLinks } from './approval-links.js';
 import { RunExecutor, type SloFigures } from './executor.js';
 import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
@@ -27,7 +30,10 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
   ctx.kinds.register(runbookKind());
   const status = new SloStatusService(store.db, clock);
   const budget = async (tenant: string, name: string) => (await status.status(tenant, name)).objectives[0]?.errorBudget.remainingPercent ?? undefined;
-  const runs = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents, budget });
+  // Approval steps ask their approvers through their contact methods (signed one-click links).
+  const runs: RunService = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents, budget, approvalRequested: (trx, run, step, fx) => approvals.requested(trx, run, step, fx) });
+  const gate = new LinkGate({ db: store.db, clock, key: () => paging.notify.verificationKey() });
+  const approvals = new ApprovalLinks({ db: store.db, runs, notify: paging.notify, people: ctx.people, gate, logger: ctx.logger });
   const toil = new ToilService(store);
   const triggers = new TriggerService({ store, clock, runs, audit: ctx.audit, alerts: ctx.alerts });
   const slo = async (tenant: string, name: string): Promise<SloFigures | undefined> => {
@@ -73,6 +79,7 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
   runs.onChange = () => executor.wake();
   const routes = [
     ...runbookRoutes({ runs, toil, clock, wake: () => executor.wake() }),
+    ...approvalLinkRoutes(approvals),
     ...definitionResource(ctx.definitions, { kind: 'Runbook', path: '/v1/runbooks', tag: 'runbooks', noun: 'runbook', read: 'runbooks:read', write: 'runbooks:manage' }),
   ];
   return {
