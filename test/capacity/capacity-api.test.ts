@@ -78,11 +78,12 @@ describe('GET /v1/capacity', () => {
     expect(capacityReportAnswer.safeParse(report.body).error).toBeUndefined();
     const limit = await http(`${t.url}/v1/capacity/limits/tenant.acme.rate`, { key: t.adminKey });
     expect(limitAnswer.safeParse(limit.body).error).toBeUndefined();
-    expect((await http(`${t.url}/v1/capacity/quotas/acme`, { key: t.adminKey, method: 'PUT', json: { eventsPerDay: 1_000_000 } })).status).toBe(200);
-    const quota = await http(`${t.url}/v1/capacity/quotas/acme`, { key: acmeRead });
+    // On the system tenant: a daily quota's samples would add a limit to what acme's key sees below.
+    expect((await http(`${t.url}/v1/capacity/quotas/default`, { key: t.adminKey, method: 'PUT', json: { eventsPerDay: 1_000_000 } })).status).toBe(200);
+    const quota = await http(`${t.url}/v1/capacity/quotas/default`, { key: t.adminKey });
     expect(dailyQuotaAnswer.safeParse(quota.body).error).toBeUndefined();
-    expect(quota.body).toMatchObject({ tenant: 'acme', eventsPerDay: 1_000_000, remaining: 1_000_000 - quota.body.usedToday });
-    expect((await http(`${t.url}/v1/capacity/quotas/acme`, { key: t.adminKey, method: 'PUT', json: { eventsPerDay: null } })).status).toBe(200);
+    expect(quota.body).toMatchObject({ tenant: 'default', eventsPerDay: 1_000_000, remaining: 1_000_000 - quota.body.usedToday });
+    expect((await http(`${t.url}/v1/capacity/quotas/default`, { key: t.adminKey, method: 'PUT', json: { eventsPerDay: null } })).status).toBe(200);
   });
 
   it('refuses nonsense with the field', async () => {
