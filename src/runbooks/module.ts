@@ -11,6 +11,7 @@ import { SloStatusService } from '../slo/status.js';
 import { LinkGate } from '../notify/link-gate.js';
 import { approvalLinkRoutes } from './approval-link-routes.js';
 import { ApprovalLinks } from './approval-links.js';
+import { DailyQuotaService } from '../capacity/daily-quota-service.js';
 import { RunExecutor, type SloFigures } from './executor.js';
 import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
@@ -43,6 +44,13 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
     const shortest = [...o.burnRates].sort((a, b) => a.seconds - b.seconds)[0];
     return { burn_rate: shortest?.burnRate ?? null, budget_remaining: o.errorBudget.remainingPercent, compliance: o.sli };
   };
+  // The daily volume quota (capacity), as PUT /v1/capacity/quotas/{tenant} sets it: stored, then
+  // every ingest instance told (the others pick it up within 2 s).
+  const dailyQuotas = new DailyQuotaService(store);
+  const setDailyQuota = async (tenant: string, eventsPerDay: number | null) => {
+    await dailyQuotas.set(tenant, eventsPerDay, clock.now());
+    ctx.bus.emit('capacity.daily_quota_changed', { tenant });
+  };
   const executor = new RunExecutor({
     runs,
     clock,
@@ -53,8 +61,9 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
       if (v === undefined) throw new KeelError('not_found', `no secret named "${name}"`);
       return v;
     },
-    setIngest: async (tenant, patch) => {
-      await ctx.tenants.update(tenant, patch);
+    setIngest: async (tenant, { eventsPerDay, ...patch }) => {
+      await ctx.tenants.update(tenant, patch); // also refuses a tenant that does not exist
+      if (eventsPerDay !== undefined) await setDailyQuota(tenant, eventsPerDay);
     },
     slo,
     silence: async (tenant, name, spec, actor) => {
