@@ -9,5 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // Every Keel a test starts (in process or spawned, which inherit the environment) checks its
+    // JSON answers against the schemas its routes declare: a mismatch is a 500 the test sees.
+    env: { KEEL_CHECK_RESPONSES: '1' },
   },
 });

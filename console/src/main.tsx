@@ -14,6 +14,9 @@ import { Alerts } from './pages/alerts';
 import { Oncall } from './pages/oncall';
 import { Audit } from './pages/audit';
 import { Settings } from './pages/settings';
+import { RunDetail, Runs } from './pages/runbooks';
+import { Capacity } from './pages/capacity';
+import { CapacityLimit } from './pages/capacity-limit';
 import './style.css';
 
 const NAV: { path: string; label: string; permission: string }[] = [
@@ -22,6 +25,8 @@ const NAV: { path: string; label: string; permission: string }[] = [
   { path: '/slos', label: 'SLOs', permission: 'slo:read' },
   { path: '/alerts', label: 'Alerts', permission: 'incidents:read' },
   { path: '/oncall', label: 'On-call', permission: 'oncall:read' },
+  { path: '/runbooks', label: 'Runbooks', permission: 'runbooks:read' },
+  { path: '/capacity', label: 'Capacity', permission: 'capacity:read' },
   { path: '/audit', label: 'Audit', permission: 'audit:read' },
   { path: '/settings', label: 'Settings', permission: 'users:manage' },
 ];
@@ -35,6 +40,10 @@ function Content({ path }: { path: string }) {
   if ((m = path.match(/^\/slos\/([^/]+)$/))) return <SloDetail name={decodeURIComponent(m[1]!)} />;
   if (path === '/alerts') return <Alerts />;
   if (path === '/oncall') return <Oncall />;
+  if (path === '/runbooks') return <Runs />;
+  if ((m = path.match(/^\/runbooks\/runs\/([^/]+)$/))) return <RunDetail id={decodeURIComponent(m[1]!)} />;
+  if (path === '/capacity') return <Capacity />;
+  if ((m = path.match(/^\/capacity\/([^/]+)$/))) return <CapacityLimit id={decodeURIComponent(m[1]!)} />;
   if (path === '/audit') return <Audit />;
   if (path === '/settings') return <Settings />;
   return <p>No page here. <a href={href('/now')}>Go to Now</a>.</p>;

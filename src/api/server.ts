@@ -55,6 +55,8 @@ export interface ServerDeps {
   requestTimeoutMs?: number;
   /** Longest a handler may run before the client gets a 503 (routes may declare more). */
   handlerTimeoutMs?: number;
+  /** Check each JSON answer against its route's declared schema (config `server.checkResponses`). */
+  checkResponses?: boolean;
   tls?: { cert: string; key: string };
   /** Browser origins allowed to call the API; none: CORS is off. */
   corsOrigins?: string[];
@@ -367,8 +369,23 @@ function register(app: FastifyInstance, def: AnyRoute, deps: ServerDeps): void {
       const result = await withinTime(work, Math.max(deps.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS, def.timeoutMs ?? 0), route);
       if (result === SENT) return reply;
       const status = def.responses[0]?.status ?? 200;
+      if (deps.checkResponses) checkDeclaredAnswer(def, status, result);
       void reply.code(status);
       return result;
     },
   });
+}
+
+/**
+ * The answer as the client will read it (after JSON serialisation: dates become strings,
+ * undefined fields vanish) against the schema the route declares for its status. A mismatch is
+ * Keel's bug, not the caller's: a 500 naming the route and the first fields that differ.
+ */
+function checkDeclaredAnswer(def: AnyRoute, status: number, result: unknown): void {
+  const schema = def.responses.find((r) => r.status === status && (r.contentType ?? 'application/json') === 'application/json')?.schema;
+  if (!schema || result === undefined) return;
+  const parsed = schema.safeParse(JSON.parse(JSON.stringify(result)) as unknown);
+  if (parsed.success) return;
+  const fields = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new KeelError('internal', `${def.method} ${def.url} answered ${status} with a body its declared schema refuses: ${fields.join('; ')}`);
 }

@@ -15,6 +15,8 @@ import { LIMIT_ID } from './limits.js';
 import { SENT } from '../api/route.js';
 import { plotSpec, renderSvg, svgToPng } from './plot.js';
 import { grownLoad, plan, PLAN_FIGURES } from './capacity-plan.js';
+import type { IngestFigures } from './ingest-figures.js';
+import { capacityReportAnswer, limitAnswer, planAnswer } from './schemas.js';
 import { parseLoad } from './forecast-input.js';
 
 const forecastQuery = {
@@ -83,7 +85,8 @@ export interface PlanFacts {
   measured(now: number): Promise<{ peakLoad: number; bytesPerEvent: number | null }>;
   retentionMs: number;
   replicas: number;
-  perNode?: number;
+  /** Per-node and per-partition figures: recorded bench results, configured, or BENCHMARKS.md's. */
+  figures(): Promise<IngestFigures>;
   nodePricePerMonth?: number;
 }
 
@@ -117,11 +120,12 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       method: 'GET',
       url: '/v1/capacity/plan',
       summary: 'Nodes, partitions, disk and stream size (and cost) for a projected load',
-      description: `From the per-node figures measured in BENCHMARKS.md (embedded ${PLAN_FIGURES.embeddedPerNode} events/s per node, distributed ${PLAN_FIGURES.distributedPerNode} per 2-core node), sized at 70 % of them; bytes per event measured from usage over the last day; cost with capacity.nodePricePerMonth.`,
+      description:
+        'From the per-node ingest and per-partition figures recorded by `keel bench ingest --record` on your machines, else capacity.nodeIngestEventsPerSecond, else the ones measured in BENCHMARKS.md (each named in `figures` with its source), sized at 70 % of them; bytes per event measured from usage over the last day; cost with capacity.nodePricePerMonth.',
       tags: ['capacity'],
       permission: 'system:read',
       query: planQuery,
-      responses: [{ status: 200, description: 'The plan' }, { status: 400, description: 'Neither load nor growth and at, or invalid values' }],
+      responses: [{ status: 200, description: 'The plan', schema: planAnswer }, { status: 400, description: 'Neither load nor growth and at, or invalid values' }],
       handler: async ({ query }) => {
         const now = deps.clock.now();
         const measured = await deps.plan.measured(now);
@@ -140,7 +144,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
           measuredPeakLoad: measured.peakLoad,
           bytesPerEventMeasured: measured.bytesPerEvent !== null,
           retention: deps.plan.retentionMs,
-          ...plan({ load, bytesPerEvent, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, ...(deps.plan.perNode !== undefined ? { perNode: deps.plan.perNode } : {}), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
+          ...plan({ load, bytesPerEvent, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, figures: await deps.plan.figures(), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
         };
       },
     }),
@@ -154,7 +158,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       permission: 'capacity:read',
       query: reportQuery,
       responses: [
-        { status: 200, description: 'The ranked limits' },
+        { status: 200, description: 'The ranked limits', schema: capacityReportAnswer },
         { status: 400, description: 'Invalid growth, horizon or adjustment' },
       ],
       handler: async ({ query, principal }) => {
@@ -174,7 +178,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       params: limitParams,
       query: limitQuery,
       responses: [
-        { status: 200, description: 'The limit' },
+        { status: 200, description: 'The limit', schema: limitAnswer },
         { status: 400, description: 'Invalid growth, horizon or adjustment' },
         { status: 404, description: 'No such limit (or another tenant\'s)' },
       ],

@@ -120,9 +120,16 @@ export const configSchema = z
          */
         shutdownTimeout: duration.default(20_000),
         tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
+        /**
+         * Development and tests: every JSON answer is checked against the schema its route
+         * declares (the OpenAPI description); a mismatch is a 500 naming the field, so a declared
+         * answer cannot drift from the real one. Off in production: it costs a parse per answer.
+         * Also KEEL_CHECK_RESPONSES=1.
+         */
+        checkResponses: z.boolean().default(false),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 7070, requestTimeout: 30_000, shutdownTimeout: 20_000 }),
+      .default({ host: '127.0.0.1', port: 7070, requestTimeout: 30_000, shutdownTimeout: 20_000, checkResponses: false }),
     ingest: z
       .object({
         maxEventBytes: size.default(64 * 1024),
@@ -438,11 +445,12 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   o[parts[parts.length - 1]!] = value;
 }
 
-const ENV: Record<string, { path: string; type: 'string' | 'number' }> = {
+const ENV: Record<string, { path: string; type: 'string' | 'number' | 'boolean' }> = {
   KEEL_DATA_DIR: { path: 'dataDir', type: 'string' },
   KEEL_LOG_LEVEL: { path: 'logLevel', type: 'string' },
   KEEL_HOST: { path: 'server.host', type: 'string' },
   KEEL_PORT: { path: 'server.port', type: 'number' },
+  KEEL_CHECK_RESPONSES: { path: 'server.checkResponses', type: 'boolean' },
   KEEL_PARSE_THREADS: { path: 'ingest.parseThreads', type: 'number' },
   KEEL_NATS_URL: { path: 'nats.url', type: 'string' },
   KEEL_NATS_USER: { path: 'nats.user', type: 'string' },
@@ -474,7 +482,10 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
   for (const [name, spec] of Object.entries(ENV)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    const value = spec.type === 'number' ? Number(v) : v;
+    if (spec.type === 'boolean' && !['1', '0', 'true', 'false'].includes(v)) {
+      throw new KeelError('validation_failed', `${name}="${v}" is not a boolean (1, 0, true or false)`);
+    }
+    const value = spec.type === 'number' ? Number(v) : spec.type === 'boolean' ? v === '1' || v === 'true' : v;
     if (spec.type === 'number' && !Number.isFinite(value)) {
       throw new KeelError('validation_failed', `${name}="${v}" is not a number`);
     }

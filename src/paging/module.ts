@@ -26,6 +26,7 @@ import { integrationRoutes } from './integrations/routes.js';
 import { channelKind } from './notify/channel-kind.js';
 import { NotifyService } from './notify/notify-service.js';
 import { pagesBetween } from './notify/page-history.js';
+import { LinkGate } from './notify/link-gate.js';
 import { NotifyQueries } from './notify/notify-queries.js';
 import { notifyRoutes } from './notify/routes.js';
 import { SecretStore } from './notify/secret-store.js';
@@ -129,6 +130,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     ...incidentRoutes({ clock, incidents, actions, postmortems, queries: new IncidentQueries(store, incidents, actions, { escalationProgress, pagesBetween }) }),
     ...notifyRoutes({
       queries: new NotifyQueries(store, incidents),
+      gate: new LinkGate({ db: store.db, clock, key: () => notify.verificationKey() }),
       clock,
       incidents,
       notify,

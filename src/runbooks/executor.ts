@@ -35,7 +35,7 @@ export interface ExecutorDeps {
   /** A tenant's paging secret by name (throws when missing). */
   secret(tenant: string, name: string): Promise<string>;
   /** Pause/resume/quota of a tenant's ingest (idempotent sets). */
-  setIngest(tenant: string, patch: { paused?: boolean; eventsPerSecond?: number | null; burst?: number | null }): Promise<void>;
+  setIngest(tenant: string, patch: { paused?: boolean; eventsPerSecond?: number | null; burst?: number | null; eventsPerDay?: number | null }): Promise<void>;
   slo(tenant: string, name: string): Promise<SloFigures | undefined>;
   /** Applies (creates or updates) a Silence definition of the tenant. */
   silence(tenant: string, name: string, spec: { matchers: string[]; startsAt: string; endsAt: string; createdBy: string; comment: string }, actor: string): Promise<void>;
@@ -219,7 +219,7 @@ export class RunExecutor {
     try {
       if (k.action === 'ingest.pause') await this.deps.setIngest(tenant, { paused: true });
       else if (k.action === 'ingest.resume') await this.deps.setIngest(tenant, { paused: false });
-      else await this.deps.setIngest(tenant, { ...(k.eventsPerSecond !== undefined ? { eventsPerSecond: k.eventsPerSecond } : {}), ...(k.burst !== undefined ? { burst: k.burst } : {}) });
+      else await this.deps.setIngest(tenant, { ...(k.eventsPerSecond !== undefined ? { eventsPerSecond: k.eventsPerSecond } : {}), ...(k.burst !== undefined ? { burst: k.burst } : {}), ...(k.eventsPerDay !== undefined ? { eventsPerDay: k.eventsPerDay } : {}) });
     } catch (e) {
       if (isKeelError(e)) return { ok: false, error: e.message };
       throw e;

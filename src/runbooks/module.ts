@@ -8,6 +8,10 @@ import { SYSTEM_TENANT } from '../auth/tenants.js';
 import { definitionResource } from '../paging/definition-routes.js';
 import type { PagingModule } from '../paging/module.js';
 import { SloStatusService } from '../slo/status.js';
+import { LinkGate } from '../paging/notify/link-gate.js';
+import { approvalLinkRoutes } from './approval-link-routes.js';
+import { ApprovalLinks } from './approval-links.js';
+import { DailyQuotaService } from '../capacity/daily-quota-service.js';
 import { RunExecutor, type SloFigures } from './executor.js';
 import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
@@ -27,7 +31,10 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
   ctx.kinds.register(runbookKind());
   const status = new SloStatusService(store.db, clock);
   const budget = async (tenant: string, name: string) => (await status.status(tenant, name)).objectives[0]?.errorBudget.remainingPercent ?? undefined;
-  const runs = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents, budget });
+  // Approval steps ask their approvers through their contact methods (signed one-click links).
+  const runs: RunService = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents, budget, approvalRequested: (trx, run, step, fx) => approvals.requested(trx, run, step, fx) });
+  const gate = new LinkGate({ db: store.db, clock, key: () => paging.notify.verificationKey() });
+  const approvals = new ApprovalLinks({ db: store.db, runs, notify: paging.notify, people: ctx.people, gate, logger: ctx.logger });
   const toil = new ToilService(store);
   const triggers = new TriggerService({ store, clock, runs, audit: ctx.audit, alerts: ctx.alerts });
   const slo = async (tenant: string, name: string): Promise<SloFigures | undefined> => {
@@ -36,6 +43,13 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
     if (!o) return undefined;
     const shortest = [...o.burnRates].sort((a, b) => a.seconds - b.seconds)[0];
     return { burn_rate: shortest?.burnRate ?? null, budget_remaining: o.errorBudget.remainingPercent, compliance: o.sli };
+  };
+  // The daily volume quota (capacity), as PUT /v1/capacity/quotas/{tenant} sets it: stored, then
+  // every ingest instance told (the others pick it up within 2 s).
+  const dailyQuotas = new DailyQuotaService(store);
+  const setDailyQuota = async (tenant: string, eventsPerDay: number | null) => {
+    await dailyQuotas.set(tenant, eventsPerDay, clock.now());
+    ctx.bus.emit('capacity.daily_quota_changed', { tenant });
   };
   const executor = new RunExecutor({
     runs,
@@ -47,8 +61,9 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
       if (v === undefined) throw new KeelError('not_found', `no secret named "${name}"`);
       return v;
     },
-    setIngest: async (tenant, patch) => {
-      await ctx.tenants.update(tenant, patch);
+    setIngest: async (tenant, { eventsPerDay, ...patch }) => {
+      await ctx.tenants.update(tenant, patch); // also refuses a tenant that does not exist
+      if (eventsPerDay !== undefined) await setDailyQuota(tenant, eventsPerDay);
     },
     slo,
     silence: async (tenant, name, spec, actor) => {
@@ -73,6 +88,7 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
   runs.onChange = () => executor.wake();
   const routes = [
     ...runbookRoutes({ runs, toil, clock, wake: () => executor.wake() }),
+    ...approvalLinkRoutes(approvals),
     ...definitionResource(ctx.definitions, { kind: 'Runbook', path: '/v1/runbooks', tag: 'runbooks', noun: 'runbook', read: 'runbooks:read', write: 'runbooks:manage' }),
   ];
   return {

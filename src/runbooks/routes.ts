@@ -10,6 +10,7 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 
 export function runView(r: RunRecord) {
   const current = r.state.steps[r.state.step];
+  const approval = r.spec.steps[r.state.step]?.approval;
   return {
     id: r.id,
     runbook: r.runbook,
@@ -19,6 +20,8 @@ export function runView(r: RunRecord) {
     outcome: r.state.outcome,
     error: r.state.error,
     current_step: current?.name ?? null,
+    // Who may decide the approval the run waits on (the console shows its buttons to them).
+    approval: r.state.phase === 'approval' && approval ? { step: current?.name ?? null, users: approval.users, role: approval.role ?? null, message: approval.message ?? null, expires_at: iso(r.state.deadline) } : null,
     trigger: r.trigger,
     actor: r.actor,
     params: r.params,

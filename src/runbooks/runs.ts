@@ -98,6 +98,8 @@ export class RunService {
       incidents: IncidentService;
       /** The remaining error budget (percent) of an SLO, for `guard` (undefined: cannot tell). */
       budget?: (tenant: string, slo: string) => Promise<number | undefined>;
+      /** An approval step started waiting: ask its approvers, in the same transaction. */
+      approvalRequested?: (trx: Transaction<Database>, run: RunRecord, step: string, fx: AfterCommit) => Promise<void>;
     },
   ) {}
 
@@ -331,7 +333,7 @@ export class RunService {
   }
 
   /** Journal rows, audit entries and timeline entries of one change, in its transaction. */
-  private async record(trx: Transaction<Database>, run: RunRecord, journal: JournalEntry[], actor: string, _fx: AfterCommit): Promise<void> {
+  private async record(trx: Transaction<Database>, run: RunRecord, journal: JournalEntry[], actor: string, fx: AfterCommit): Promise<void> {
     const now = this.deps.clock.now();
     for (const j of journal) {
       const rec = j.step ? run.state.steps.find((s) => s.name === j.step) : undefined;
@@ -339,6 +341,7 @@ export class RunService {
       const who = j.actor ?? (j.event === 'run.created' ? actor : `runbook:${run.runbook}`);
       await trx.insertInto('runbook_journal').values({ run_id: run.id, tenant_id: run.tenant, at: now, step: j.step, event: j.event, actor: who, data_json: JSON.stringify(data) }).execute();
       await this.deps.audit.recordIn(trx, { actor: who, action: `runbooks.${j.event}`, tenant: run.tenant, target: `runbook-run/${run.id}${j.step ? `/${j.step}` : ''}`, after: { runbook: run.runbook, ...data } });
+      if (j.event === 'approval.requested' && j.step) await this.deps.approvalRequested?.(trx, run, j.step, fx);
       if (run.incidentId && TIMELINE_EVENTS.has(j.event)) {
         await appendTimeline(trx, { id: run.incidentId, tenant: run.tenant }, {
           at: now,

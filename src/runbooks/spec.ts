@@ -72,6 +72,8 @@ const keelSchema = z
     /** ingest.*: the tenant (default: the runbook's own; another tenant only from the system tenant). */
     tenant: text(100).optional(),
     eventsPerSecond: z.number().int().min(1).max(100_000_000).nullable().optional(),
+    /** ingest.quota: the tenant's daily volume quota (events per UTC day; null removes it). */
+    eventsPerDay: z.number().int().min(1).max(1e15).nullable().optional(),
     /** alerts.silence: label matchers as in a Silence (`service="web"`), and for how long. */
     matchers: z.array(z.string().min(1).max(1000)).min(1).max(50).optional(),
     duration: durationBetween(60_000, 7 * 86_400_000, '1h').optional(),

@@ -147,6 +147,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
     requestTimeoutMs: config.server.requestTimeout,
     bodyLimit: config.security.maxBodyBytes,
     handlerTimeoutMs: config.security.handlerTimeout,
+    checkResponses: config.server.checkResponses,
     corsOrigins: config.security.cors.origins,
     ...(config.server.tls ? { tls: config.server.tls } : {}),
   });

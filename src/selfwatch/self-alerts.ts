@@ -37,6 +37,13 @@ export interface Condition {
   values?: Record<string, unknown>;
 }
 
+/** What the disk condition reads of a filesystem (as `statfs` gives it: counts of blocks). */
+export interface FsSpace {
+  blocks: number;
+  bsize: number;
+  bavail: number;
+}
+
 export class SelfAlerts {
   private readonly tracker = new ForTracker();
   /** Dedup keys this process saw firing, so it resolves them once their condition is gone. */
@@ -51,6 +58,8 @@ export class SelfAlerts {
       clock: Clock;
       logger: Logger;
       config: KeelConfig;
+      /** The data directory's filesystem; injectable so a test can let it fill on a fake clock. */
+      statfs?: (path: string) => FsSpace;
     },
   ) {}
 
@@ -145,7 +154,7 @@ export class SelfAlerts {
   private disk(): Condition[] {
     if (this.deps.store.engine !== 'sqlite') return [];
     const now = this.deps.clock.now();
-    const fs = statfsSync(this.deps.config.dataDir);
+    const fs = (this.deps.statfs ?? statfsSync)(this.deps.config.dataDir);
     const size = fs.blocks * fs.bsize;
     const free = fs.bavail * fs.bsize;
     this.diskSamples.push({ at: now, free });

@@ -10,6 +10,7 @@ import { SENT, defineRoute, type AnyRoute } from '../api/route.js';
 import { KeelError } from '../core/errors.js';
 import { parseDuration } from '../core/units.js';
 import type { DefinitionsService } from '../definitions/definitions-service.js';
+import { sloAlertsSchema, sloBackfillsSchema, sloBucketsSchema, sloListSchema, sloSeriesSchema, sloStatusSchema } from './schemas.js';
 import type { SloStatusService } from './status.js';
 
 const nameParams = z.object({ name: z.string().min(1).max(200) }).strict();
@@ -44,11 +45,11 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
     defineRoute({
       method: 'GET',
       url: '/v1/slos',
-      summary: 'List SLOs with their SLI, error budget, firing alerts and backfill state',
+      summary: 'List SLOs with their SLI, error budget, burn rates over the alert windows, firing alerts and backfill state',
       tags: ['slo'],
       permission: 'slo:read',
       query: z.object({}).strict(),
-      responses: [{ status: 200, description: 'SLOs' }],
+      responses: [{ status: 200, description: 'SLOs', schema: sloListSchema }],
       handler: async ({ principal }) => status.list(principal.tenant),
     }),
     defineRoute({
@@ -116,7 +117,7 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
       params: nameParams,
       query: z.object({}).strict(),
       responses: [
-        { status: 200, description: 'Status' },
+        { status: 200, description: 'Status', schema: sloStatusSchema },
         { status: 404, description: 'No such SLO' },
       ],
       handler: async ({ params, principal }) => status.status(principal.tenant, params.name),
@@ -137,7 +138,7 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
         })
         .strict(),
       responses: [
-        { status: 200, description: 'Series per objective' },
+        { status: 200, description: 'Series per objective', schema: sloSeriesSchema },
         { status: 400, description: 'Bad range or step' },
         { status: 404, description: 'No such SLO' },
       ],
@@ -175,7 +176,7 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
         })
         .strict(),
       responses: [
-        { status: 200, description: 'Buckets, oldest first' },
+        { status: 200, description: 'Buckets, oldest first', schema: sloBucketsSchema },
         { status: 404, description: 'No such SLO' },
       ],
       handler: async ({ params, query, principal }) => {
@@ -199,7 +200,7 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
       params: nameParams,
       query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict(),
       responses: [
-        { status: 200, description: 'State and transitions, newest first' },
+        { status: 200, description: 'State and transitions, newest first', schema: sloAlertsSchema },
         { status: 404, description: 'No such SLO' },
       ],
       handler: async ({ params, query, principal }) => status.alerts(principal.tenant, params.name, query.limit),
@@ -213,7 +214,7 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
       params: nameParams,
       query: z.object({}).strict(),
       responses: [
-        { status: 200, description: 'Progress' },
+        { status: 200, description: 'Progress', schema: sloBackfillsSchema },
         { status: 404, description: 'No such SLO' },
       ],
       handler: async ({ params, principal }) => status.backfills(principal.tenant, params.name),
@@ -225,7 +226,7 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
       tags: ['slo'],
       permission: 'slo:read',
       query: z.object({}).strict(),
-      responses: [{ status: 200, description: 'Progress per SLO' }],
+      responses: [{ status: 200, description: 'Progress per SLO', schema: sloBackfillsSchema }],
       handler: async ({ principal }) => status.backfills(principal.tenant),
     }),
     defineRoute({

@@ -73,7 +73,8 @@ export class SloStatusService {
     const firing = await this.db.selectFrom('slo_alert_state').select(['slo_name', 'severity']).where('tenant_id', '=', tenant).where('status', '=', 'firing').execute();
     const out = [];
     for (const g of gens) {
-      const measures = await measureGeneration(this.db, g, sloWindowAt(g.slo.window, now), windowEnd(now), []);
+      // The alert windows too: the list shows each objective's burn rates (one read of the counters either way).
+      const measures = await measureGeneration(this.db, g, sloWindowAt(g.slo.window, now), windowEnd(now), alertWindows(g.slo));
       out.push({
         name: g.name,
         ...(g.slo.displayName ? { displayName: g.slo.displayName } : {}),
@@ -86,6 +87,7 @@ export class SloStatusService {
           sli: round(sli(m.slo.units)),
           budgetRemainingPercent: round(budget(m.slo.units, m.target).remainingRatio * 100, 3),
           events: { good: m.slo.events.good, total: m.slo.events.total },
+          burnRates: [...m.windows.entries()].map(([ms, v]) => ({ window: formatDuration(ms), burnRate: round(burnRate(v.units, m.target), 6) })),
         })),
         firing: [...new Set(firing.filter((f) => f.slo_name === g.name).map((f) => f.severity))],
         backfill: backfillProgress(g, parts.get(g.uid) ?? []),

@@ -82,6 +82,16 @@ describe('the console, driven by a responder', () => {
     await page.waitForSelector('[data-testid="budget-left"]');
     const status = (await api('/v1/slos/checkout-availability')).body;
     expect(status.objectives[0].errorBudget.remainingPercent).toBeLessThan(100);
+    // Burn rates per alert window in the list; the outage burns the 5-minute window past 14.4.
+    await page.goBack();
+    const rates = page.locator('tbody tr', { hasText: 'Checkout availability' }).first().locator('[data-testid="burn-rates"]');
+    expect(await rates.textContent()).toMatch(/^5m [\d.]+× · 30m [\d.]+× · 1h [\d.]+×/);
+    expect(await rates.locator('.bad').first().textContent()).toMatch(/^[\d.]+×$/);
+    const listed = (await api('/v1/slos')).body.slos.find((s: { name: string }) => s.name === 'checkout-availability').objectives[0].burnRates;
+    expect(listed[0]).toMatchObject({ window: '5m', burnRate: expect.any(Number) });
+    expect(listed[0].burnRate).toBeGreaterThan(14.4);
+    await first.locator('a').click();
+    await page.waitForSelector('[data-testid="budget-left"]');
     expect(await page.textContent('main')).toContain('route=/api/pay');
     await page.waitForSelector('[data-testid="slo-charts"] canvas');
     expect(await page.locator('[data-testid="slo-charts"] .chart').count()).toBe(3);
@@ -107,6 +117,24 @@ describe('the console, driven by a responder', () => {
     await page.fill('#note-text', 'Rolled back payments in eu-west');
     await page.click('button:text-is("Add note")');
     await page.waitForSelector('.timeline li:has-text("Rolled back payments in eu-west")');
+  });
+
+  it('shows what someone else does on the incident page and in the queue without a reload (polling)', async () => {
+    // A reload would drop this mark.
+    await page.evaluate('window.keelTestMark = "still here"');
+    const note = await api(`/v1/incidents/${incident.id}/notes`, { method: 'POST', json: { text: 'Bob: payments rollback at 50 %' } });
+    expect(note.status).toBe(201);
+    await page.waitForSelector('.timeline li:has-text("Bob: payments rollback at 50 %")', { timeout: 15_000 });
+    expect(await page.evaluate('window.keelTestMark')).toBe('still here');
+    await page.goto(`${t.url}/incidents?state=open`);
+    await page.waitForSelector('tr.selected');
+    await page.evaluate('window.keelTestMark = "still here"');
+    const declared = await api('/v1/incidents', { method: 'POST', json: { title: 'Images load slowly', service: 'catalog', severity: 'SEV4', page: false } });
+    expect(declared.status).toBe(201);
+    await page.waitForSelector('tbody tr:has-text("Images load slowly")', { timeout: 15_000 });
+    expect(await page.evaluate('window.keelTestMark')).toBe('still here');
+    await page.goto(`${t.url}/incidents/${incident.id}?team=demo`);
+    await page.waitForSelector('button:text-is("Resolve")');
   });
 
   it('resolves the incident', async () => {
@@ -257,6 +285,9 @@ describe('every page', () => {
         // string, which the console's CSP refuses, as it should).
         await p.waitForSelector('main [aria-live=polite].muted', { state: 'detached' });
         problems.push(...(await seriousViolations(p)).map((v) => `${name}@${width}: ${v}`));
+        // Nothing wider than the screen: wide tables scroll inside their own region.
+        const pageWidth = (await p.evaluate('document.documentElement.scrollWidth')) as number;
+        if (pageWidth > width) problems.push(`${name}@${width}: the page is ${pageWidth} px wide`);
         await screenshot(p, `${name}-${width}`);
       }
       await ctx.close();

@@ -40,6 +40,15 @@ const ANSWER_WITHIN_MS = 4_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How long each /metrics answer took during an outage (ms), printed for docs/distributed.md. */
+const scrapeTimes: Record<'nats' | 'postgres', number[]> = { nats: [], postgres: [] };
+async function timedScrape(outage: 'nats' | 'postgres', url: string): Promise<{ status: number; text: string }> {
+  const start = performance.now();
+  const m = await scrape(url, ANSWER_WITHIN_MS);
+  scrapeTimes[outage].push(Math.round(performance.now() - start));
+  return m;
+}
+
 async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await ok().catch(() => false))) {
@@ -122,13 +131,14 @@ describe('dependencies restarted under load', () => {
     expect(early).toContain('"code":"unavailable"');
     // /metrics answers on every process while NATS is down, and says that it is.
     for (const url of [ingestUrl, workerUrl]) {
-      const m = await scrape(url, ANSWER_WITHIN_MS);
+      const m = await timedScrape('nats', url);
       expect(m.status).toBe(200);
       expect(sample(m.text, 'keel_nats_connected')).toBe(0);
       expect(sample(m.text, 'keel_dependency_up{dependency="nats"}')).toBe(0);
       expect(sample(m.text, 'keel_dependency_up{dependency="postgres"}')).toBe(1);
     }
-    expect(sample((await scrape(ingestUrl, ANSWER_WITHIN_MS)).text, 'keel_scrape_stale{source="log"}')).toBe(1);
+    expect(sample((await timedScrape('nats', ingestUrl)).text, 'keel_scrape_stale{source="log"}')).toBe(1);
+    console.info(`/metrics answer times with NATS down (ms): ${scrapeTimes.nats.join(', ')}`);
     await sleep(1_500);
     await nats.restart();
     const upAt = Date.now();
@@ -146,7 +156,7 @@ describe('dependencies restarted under load', () => {
     // /metrics answers on every process while PostgreSQL is down: what shows the outage is there,
     // and the values that come from PostgreSQL are the last known ones, marked stale.
     for (const url of [ingestUrl, workerUrl]) {
-      const m = await scrape(url, ANSWER_WITHIN_MS);
+      const m = await timedScrape('postgres', url);
       expect(m.status, m.text).toBe(200);
       expect(sample(m.text, 'keel_nats_connected')).toBe(1);
       expect(sample(m.text, 'keel_dependency_up{dependency="postgres"}')).toBe(0);
@@ -154,7 +164,8 @@ describe('dependencies restarted under load', () => {
       expect(sample(m.text, 'keel_scrape_stale{source="paging"}')).toBe(1);
       expect(sample(m.text, 'keel_scrape_stale{source="cluster"}')).toBe(0);
     }
-    const w = (await scrape(workerUrl, ANSWER_WITHIN_MS)).text;
+    const w = (await timedScrape('postgres', workerUrl)).text;
+    console.info(`/metrics answer times with PostgreSQL down (ms): ${scrapeTimes.postgres.join(', ')}`);
     expect(w).toMatch(/^keel_cluster_leader\{leadership="paging"\} [01]$/m);
     expect(sample(w, 'keel_log_partitions_owned{consumer="usage"}')).toBeGreaterThanOrEqual(0);
     await sleep(1_500);

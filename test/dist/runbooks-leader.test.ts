@@ -7,7 +7,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_ADMIN_KEY, KeelCluster, tenuresOf } from '../helpers/cluster.js';
+import { CLUSTER_ADMIN_KEY, KeelCluster, tenuresOf, verifyCounts } from '../helpers/cluster.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
 import { http } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
@@ -120,5 +120,8 @@ ${first}
       expect(entries.map((e: { action: string }) => e.action)).toEqual(run.journal.map((j: { event: string }) => `runbooks.${j.event}`));
     }
     expect((await call('/v1/audit/verify')).body.ok).toBe(true);
+    // As at the end of every distributed fault test: the counters (here Keel's own outcomes,
+    // recorded by every process) equal what the log holds.
+    await verifyCounts(api);
   });
 });

@@ -79,6 +79,9 @@ describe('what a page says', () => {
     expect(clicked.status, clicked.text).toBe(200);
     expect(clicked.body.by).toBe('user:ann@example.com');
     const id = (await waitFor('the webhook page', () => rx.requests.find((r) => r.path === '/ann' && r.body.alerts?.[0]?.summary === 'Slack me'))).body.incident.id as string;
+    // "Open incident" opens the console's incident page, with the team in the link.
+    const open = new URL(/<([^|>]+)\|Open incident>/.exec(slack.body.text as string)![1]!.replace(/&amp;/g, '&'));
+    expect(open.pathname + open.search).toBe(`/incidents/${id}?team=default`);
     const tl = (await http(`${t.url}/v1/incidents/${id}/timeline?type=state`, { key: t.adminKey })).body.timeline as any[];
     expect(tl.find((e) => e.data.to === 'acknowledged')?.actor).toBe('user:ann@example.com');
     const acked = await waitFor('incident.acknowledged', () => hooks('incident.acknowledged', id)[0]);

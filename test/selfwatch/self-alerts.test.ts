@@ -4,6 +4,8 @@
  * notifications fail opens KeelNotificationChannelFailing after 10 minutes (critical: an incident
  * of the keel Service), a certificate expiring within 14 days raises KeelCertificateExpiring after
  * an hour (a warning: an alert without an incident), and both resolve once their cause is gone.
+ * The data directory's filesystem (statfs injected, 4 KiB blocks) filling on the 6 h trend raises
+ * KeelDataDiskFilling after 30 minutes (a warning); a disk as empty that does not fill does not.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { SelfAlerts } from '../../src/selfwatch/self-alerts.js';
-import { CERTIFICATE_EXPIRING, NOTIFICATION_CHANNEL_FAILING } from '../../src/selfwatch/thresholds.js';
+import { CERTIFICATE_EXPIRING, DISK_FILLING, NOTIFICATION_CHANNEL_FAILING } from '../../src/selfwatch/thresholds.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startReceiver, userDoc, waitFor, type Receiver } from '../helpers/paging.js';
 
@@ -121,4 +123,52 @@ describe('alerts about Keel raised by Keel', () => {
     const processed = await waitFor('paging processed the certificate alert', async () => (await selfAlerts()).find((a) => a.dedup_key === 'keel/KeelCertificateExpiring/postgres_client')?.paging);
     expect(processed).toMatchObject({ service: 'keel', incident_id: null });
   }, 120_000);
+});
+
+describe('KeelDataDiskFilling raised by Keel', () => {
+  const H = 3_600_000;
+  const disk = { blocks: 1000, bsize: 4096, bavail: 0 };
+  const watcher = () =>
+    new SelfAlerts({ alerts: t.keel.ctx.alerts, store: t.keel.ctx.store, log: t.keel.ctx.log, clock, logger: t.keel.ctx.logger, config: t.keel.ctx.config, statfs: () => disk });
+  const diskAlert = async () => (await selfAlerts()).find((a) => a.dedup_key === 'keel/KeelDataDiskFilling');
+
+  it('fires as a warning once under a quarter is free and the 6 h trend is full within a day for 30 minutes; resolves when space returns', async () => {
+    // 20 % free and steady for three hours: little space, but not filling.
+    const steady = watcher();
+    disk.bavail = 200;
+    for (let h = 0; h < 3; h++) {
+      await steady.report(await steady.evaluate(), [DISK_FILLING]);
+      clock.advance(H);
+    }
+    expect(await diskAlert()).toBeUndefined();
+
+    // 22 %, then 21 %, then 20.5 % free: 10 blocks an hour, empty in about 20 h.
+    const filling = watcher();
+    disk.bavail = 220;
+    await filling.report(await filling.evaluate(), [DISK_FILLING]);
+    clock.advance(H);
+    disk.bavail = 210;
+    await filling.report(await filling.evaluate(), [DISK_FILLING]);
+    // The condition holds from here; `for` is 30 minutes.
+    expect(await diskAlert()).toBeUndefined();
+    clock.advance(H / 2);
+    disk.bavail = 205;
+    await filling.report(await filling.evaluate(), [DISK_FILLING]);
+    const firing = await waitFor('paging processed the disk alert', async () => {
+      const a = await diskAlert();
+      return a?.paging ? a : undefined;
+    });
+    expect(firing).toMatchObject({
+      status: 'firing',
+      severity: 'warning',
+      labels: { alertname: 'KeelDataDiskFilling', runbook_url: 'docs/runbooks/disk-filling.md' },
+      paging: { service: 'keel', incident_id: null },
+    });
+
+    // Old data deleted: 60 % free, the alert resolves.
+    clock.advance(H / 2);
+    disk.bavail = 600;
+    await filling.report(await filling.evaluate(), [DISK_FILLING]);
+    expect((await diskAlert())?.status).toBe('resolved');
+  }, 60_000);
 });

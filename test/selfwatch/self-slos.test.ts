@@ -80,7 +80,7 @@ describe('Keel’s own SLOs', () => {
       'burn',
       `${FAST}
 log: {maxBytes: 30000}
-selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerifyInterval: 500ms}
+selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerifyInterval: 500ms, slos: {ingest-latency: {thresholdMs: 60000}}}
 `,
     );
     keel = await spawnKeel({ args: ['--config', config] });
@@ -131,6 +131,9 @@ selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerif
       return e.total === 7 && e.good === 7;
     }, 30_000);
     await waitFor('5 batches counted as fresh', async () => (await sloEvents(keel, sk, 'processing-freshness')).total === 5, 30_000);
+    // Ingest latency counts the 202s only (not the 415 or the 401), each acknowledged well within 60 s.
+    await waitFor('5 acknowledgements counted by ingest-latency', async () => (await sloEvents(keel, sk, 'ingest-latency')).total === 5, 30_000);
+    expect(await sloEvents(keel, sk, 'ingest-latency')).toEqual({ good: 5, total: 5 });
     expect(rx.requests.filter((r) => r.path === '/oncall')).toEqual([]);
 
     // 31 KB in one batch takes the log over log.maxBytes: from then on ingest refuses with 503.
@@ -145,6 +148,9 @@ selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerif
       const e = await sloEvents(keel, sk, 'ingest-availability');
       return e.total === 20 && e.good === 8;
     }, 30_000);
+    // The 503s are no acknowledgement: ingest-latency counted only the one more 202.
+    await waitFor('6 acknowledgements counted by ingest-latency', async () => (await sloEvents(keel, sk, 'ingest-latency')).total === 6, 30_000);
+    expect(await sloEvents(keel, sk, 'ingest-latency')).toEqual({ good: 6, total: 6 });
 
     const page = await waitFor('the ops person paged for ingest-availability', () => rx.requests.find((r) => r.path === '/oncall' && r.body?.event === 'incident.triggered'), 60_000);
     expect(page.body.incident.service).toBe('keel');

@@ -88,6 +88,23 @@ describe('SLO status', () => {
     expect(s.window.coverage).toEqual({ from: '2026-06-01T10:00:00.000Z', percent: 0.28, complete: false });
   });
 
+  it('lists each objective with its burn rates over the alert windows (the console’s SLO list)', async () => {
+    const list = (await http(`${t.url}/v1/slos`, { key: t.adminKey })).body.slos as { name: string; objectives: { burnRates: { window: string; burnRate: number }[] }[] }[];
+    const rates = list.find((s) => s.name === 'checkout')!.objectives[0]!.burnRates;
+    // The default policy's windows (page 1h/5m, 6h/30m; ticket 1d/2h, 3d/6h), shortest first.
+    expect(rates.map((r) => r.window)).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d']);
+    const burn = (ms: number) => {
+      const inside = checkout.filter((e) => Date.parse(e.ts) >= T0 - ms);
+      return inside.filter((e) => e.status >= 500).length / inside.length / 0.01;
+    };
+    // Everything failed in the last ten minutes: 100 % bad over a 1 % budget.
+    expect(rates.find((r) => r.window === '5m')!.burnRate).toBeCloseTo(100, 4);
+    expect(rates.find((r) => r.window === '1h')!.burnRate).toBeCloseTo(burn(3_600_000), 4);
+    // The same figures as the SLO's own status.
+    const s = await status(t.url, t.adminKey, 'checkout');
+    expect(rates).toEqual(s.objectives[0].burnRates.map((b: { window: string; burnRate: number }) => ({ window: b.window, burnRate: b.burnRate })));
+  });
+
   it('says the window is complete when the history reaches back to its start', async () => {
     expect((await applyYaml(t.url, t.adminKey, ratioSlo('checkout-hourly', { window: '1h' }))).status).toBe(200);
     await settled(t.url, t.adminKey);

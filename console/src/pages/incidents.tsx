@@ -88,7 +88,13 @@ export function Incidents() {
         </label>
       </form>
       <p class="muted small">
-        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>Enter</kbd> open{respond ? <>, <kbd>a</kbd> acknowledge, <kbd>r</kbd> resolve</> : null}. Updates every few seconds.
+        Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>Enter</kbd> open
+        {respond ? (
+          <>
+            , <kbd>a</kbd> acknowledge, <kbd>r</kbd> resolve
+          </>
+        ) : null}
+        . Updates every few seconds.
       </p>
       {msg ? <p role="status">{msg}</p> : null}
       <ErrorBox error={list.error} />
@@ -97,37 +103,47 @@ export function Incidents() {
       ) : rows.length === 0 ? (
         <p class="muted">No incidents match.</p>
       ) : (
-        <table class="queue">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Title</th>
-              <th scope="col">Severity</th>
-              <th scope="col">State</th>
-              <th scope="col" class="hide-narrow">Service</th>
-              <th scope="col">Opened</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((i, n) => (
-              <tr data-row={n} aria-selected={n === sel} class={n === sel ? 'selected' : ''} onClick={() => setSel(n)}>
-                <td>{i.number}</td>
-                <td>
-                  <a href={href(`/incidents/${encodeURIComponent(i.id)}`)}>{i.title}</a>
-                  {i.paged_nobody ? <> <Badge text="paged nobody" tone="bad" /></> : null}
-                </td>
-                <td>
-                  <Badge text={i.severity} />
-                </td>
-                <td>
-                  <Badge text={i.state} />
-                </td>
-                <td class="hide-narrow">{i.service ?? '—'}</td>
-                <td>{ago(i.opened_at)}</td>
+        // Scrolls inside its region on a phone, not the whole page.
+        <div class="scroll" tabIndex={0} role="region" aria-label="Incident queue">
+          <table class="queue">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Title</th>
+                <th scope="col">Severity</th>
+                <th scope="col">State</th>
+                <th scope="col" class="hide-narrow">
+                  Service
+                </th>
+                <th scope="col">Opened</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((i, n) => (
+                <tr data-row={n} aria-selected={n === sel} class={n === sel ? 'selected' : ''} onClick={() => setSel(n)}>
+                  <td>{i.number}</td>
+                  <td>
+                    <a href={href(`/incidents/${encodeURIComponent(i.id)}`)}>{i.title}</a>
+                    {i.paged_nobody ? (
+                      <>
+                        {' '}
+                        <Badge text="paged nobody" tone="bad" />
+                      </>
+                    ) : null}
+                  </td>
+                  <td>
+                    <Badge text={i.severity} />
+                  </td>
+                  <td>
+                    <Badge text={i.state} />
+                  </td>
+                  <td class="hide-narrow">{i.service ?? '—'}</td>
+                  <td>{ago(i.opened_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <nav class="pager" aria-label="Pages of incidents">
         {cursor ? (

@@ -1,13 +1,11 @@
-/** SLOs sorted by error budget remaining (least first): objective, SLI, budget, firing alerts. */
+/** SLOs sorted by error budget remaining (least first): objective, SLI, budget, burn rates over the alert windows, firing alerts. */
 import { get } from '../api';
 import { href } from '../router';
 import { Badge, ErrorBox, Loading, Page, pct, useData } from '../ui';
 
 export function Slos() {
   const slos = useData(() => get('/v1/slos'), []);
-  const rows = ((slos.data?.slos ?? []) as any[])
-    .flatMap((s) => s.objectives.map((o: any) => ({ s, o })))
-    .sort((a, b) => a.o.budgetRemainingPercent - b.o.budgetRemainingPercent);
+  const rows = ((slos.data?.slos ?? []) as any[]).flatMap((s) => s.objectives.map((o: any) => ({ s, o }))).sort((a, b) => a.o.budgetRemainingPercent - b.o.budgetRemainingPercent);
   return (
     <Page title="SLOs">
       <ErrorBox error={slos.error} />
@@ -24,7 +22,10 @@ export function Slos() {
                 <th scope="col">Objective</th>
                 <th scope="col">SLI</th>
                 <th scope="col">Budget left</th>
-                <th scope="col" class="hide-narrow">Window</th>
+                <th scope="col">Burn rates</th>
+                <th scope="col" class="hide-narrow">
+                  Window
+                </th>
                 <th scope="col">Alerts</th>
               </tr>
             </thead>
@@ -43,6 +44,16 @@ export function Slos() {
                   <td>
                     <span class={o.budgetRemainingPercent < 0 ? 'bad' : o.budgetRemainingPercent < 25 ? 'warn' : ''}>{pct(o.budgetRemainingPercent, 1)}</span>
                     <meter min={0} max={100} value={Math.max(0, o.budgetRemainingPercent)} aria-label={`budget left of ${s.name}`} />
+                  </td>
+                  <td class="small" data-testid="burn-rates">
+                    {(o.burnRates ?? []).map((b: any, i: number) => (
+                      <>
+                        {i ? ' · ' : ''}
+                        <span class="nowrap">
+                          {b.window} <span class={b.burnRate >= 14.4 ? 'bad' : b.burnRate >= 1 ? 'warn' : ''}>{Number(b.burnRate.toFixed(2))}×</span>
+                        </span>
+                      </>
+                    ))}
                   </td>
                   <td class="hide-narrow">{s.window}</td>
                   <td>{s.firing.length ? <Badge text={`firing ${s.firing.join(', ')}`} tone="bad" /> : <span class="muted">none</span>}</td>

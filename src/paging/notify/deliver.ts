@@ -7,7 +7,8 @@
 import { createHmac } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { request } from 'undici';
-import { emailContent, slackBody, webhookBody, type PageMessage } from './message.js';
+import { approvalEmail, approvalSlackBody, isApproval, type NotificationMessage } from './approval-message.js';
+import { emailContent, slackBody, webhookBody } from './message.js';
 import type { SecretStore } from './secret-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
 import type { Target } from './targets.js';
@@ -31,7 +32,7 @@ export function signBody(secret: string, body: string | Buffer): string {
 }
 
 export async function deliver(
-  job: { id: string; tenant: string; target: Target; message: PageMessage },
+  job: { id: string; tenant: string; target: Target; message: NotificationMessage },
   deps: DeliveryDeps,
 ): Promise<DeliveryResult> {
   try {
@@ -55,7 +56,7 @@ export async function deliver(
         const url = await deps.secrets.open(job.tenant, job.target.webhookUrlSecret);
         if (url === undefined) return permanent(`Slack webhook URL secret "${job.target.webhookUrlSecret}" is not set (keel paging secret set ${job.target.webhookUrlSecret})`);
         if (!/^https?:\/\//i.test(url)) return permanent(`secret "${job.target.webhookUrlSecret}" is not an http(s) URL`);
-        return await post(url, JSON.stringify(slackBody(job.message)), { 'content-type': 'application/json', 'x-keel-delivery': job.id }, deps.timeoutMs);
+        return await post(url, JSON.stringify(isApproval(job.message) ? approvalSlackBody(job.message) : slackBody(job.message)), { 'content-type': 'application/json', 'x-keel-delivery': job.id }, deps.timeoutMs);
       }
       case 'email':
         return await sendEmail(job.id, job.tenant, job.target.address, job.message, deps);
@@ -77,7 +78,7 @@ async function post(url: string, body: string, headers: Record<string, string>, 
   return { ok: false, status: res.statusCode, error: `HTTP ${res.statusCode}${text ? `: ${text.slice(0, 200)}` : ''}`, retryable };
 }
 
-async function sendEmail(id: string, tenant: string, to: string, m: PageMessage, deps: DeliveryDeps): Promise<DeliveryResult> {
+async function sendEmail(id: string, tenant: string, to: string, m: NotificationMessage, deps: DeliveryDeps): Promise<DeliveryResult> {
   const smtp = await deps.smtp.get(tenant);
   if (!smtp) return permanent('no SMTP server is configured for this tenant (keel paging smtp set)');
   const transport = nodemailer.createTransport({
@@ -92,7 +93,7 @@ async function sendEmail(id: string, tenant: string, to: string, m: PageMessage,
     // Local relays often have self-signed certificates; TLS still encrypts.
     tls: { rejectUnauthorized: smtp.requireTls },
   });
-  const content = emailContent(m);
+  const content = isApproval(m) ? approvalEmail(m) : emailContent(m);
   try {
     await transport.sendMail({ from: smtp.from, to, subject: content.subject, text: content.text, html: content.html, headers: { 'X-Keel-Delivery': id } });
     return { ok: true, status: 250, error: null, retryable: false };

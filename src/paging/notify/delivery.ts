@@ -12,7 +12,8 @@ import { appendTimeline } from '../incidents/timeline.js';
 import type { Database } from '../../store/schema.js';
 import { backoffDelay } from './backoff.js';
 import { deliver, type DeliveryResult } from './deliver.js';
-import { isPage, type PageMessage } from './message.js';
+import type { NotificationMessage } from './approval-message.js';
+import { isPage } from './message.js';
 import type { NotifyDeps, NotifyHooks } from './notify-deps.js';
 import type { NotificationJobsTable } from './tables.js';
 import type { Target } from './targets.js';
@@ -155,7 +156,7 @@ export class DeliveryWorker {
     if (!states) return;
     try {
       const state = job.incident_id ? states.get(job.incident_id) : undefined;
-      const message = JSON.parse(job.message_json) as PageMessage;
+      const message = JSON.parse(job.message_json) as NotificationMessage;
       // A page is for an unacknowledged incident: once someone acknowledged (or it resolved),
       // pages still waiting (delayed rules, retries) are dropped.
       if (state !== undefined && state !== 'triggered' && isPage(message)) {
@@ -290,7 +291,7 @@ export class DeliveryWorker {
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return;
     if (result) await this.insertAttempt(trx, job.id, attempt, now, result, latency);
-    const event = (JSON.parse(job.message_json) as PageMessage).event;
+    const event = (JSON.parse(job.message_json) as NotificationMessage).event;
     const message =
       status === 'sent'
         ? `${event === 'incident.triggered' || event === 'incident.escalated' ? 'Paged' : `Sent ${event} to`} ${who(job)} via ${job.target_name} (${job.channel}${result?.status ? `, ${result.status}` : ''}, ${latency} ms, attempt ${attempt})`
@@ -339,6 +340,6 @@ export class DeliveryWorker {
 }
 
 function who(job: NotificationJobsTable): string {
-  const m = JSON.parse(job.message_json) as PageMessage;
+  const m = JSON.parse(job.message_json) as NotificationMessage;
   return m.recipient ? m.recipient.name : `channel ${job.target_name}`;
 }

@@ -1,24 +1,38 @@
 /**
- * Signed one-click links in notifications (acknowledge, resolve). The token carries what it does
+ * Signed one-click links in notifications (acknowledge or resolve an incident, approve a runbook
+ * step). The token carries what it does
  * and until when, and an HMAC-SHA256 over it with Keel's link key (a random key stored sealed by
  * the SecretBox); the link route records each token's id when used, so a link works once.
  * Pure: keys and times are parameters.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type LinkAction = 'ack' | 'resolve';
+export type LinkAction = 'ack' | 'resolve' | 'approve';
 
-export interface LinkClaims {
+interface ClaimsBase {
   /** Token id (random), remembered once used. */
   id: string;
   tenant: string;
-  incident: string;
-  action: LinkAction;
   /** The person the notification went to (null for channels): the actor of the action. */
   user: string | null;
   /** Expiry, epoch ms. */
   exp: number;
 }
+
+export interface IncidentLinkClaims extends ClaimsBase {
+  action: 'ack' | 'resolve';
+  incident: string;
+}
+
+/** Approves (or rejects) one approval step of one runbook run. */
+export interface ApprovalLinkClaims extends ClaimsBase {
+  action: 'approve';
+  run: string;
+  step: string;
+}
+
+export type LinkClaims = IncidentLinkClaims | ApprovalLinkClaims;
+type Unsigned<C> = C extends LinkClaims ? Omit<C, 'id'> & { id?: string } : never;
 
 export type VerifyResult = { ok: true; claims: LinkClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired'; claims?: LinkClaims };
 
@@ -26,8 +40,8 @@ function mac(key: Buffer, payload: string): Buffer {
   return createHmac('sha256', key).update(payload).digest();
 }
 
-export function signLink(key: Buffer, claims: Omit<LinkClaims, 'id'> & { id?: string }): string {
-  const full: LinkClaims = { ...claims, id: claims.id ?? randomBytes(12).toString('base64url') };
+export function signLink(key: Buffer, claims: Unsigned<LinkClaims>): string {
+  const full = { ...claims, id: claims.id ?? randomBytes(12).toString('base64url') };
   const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
   return `${payload}.${mac(key, payload).toString('base64url')}`;
 }
@@ -45,9 +59,12 @@ export function verifyLink(key: Buffer, token: string, now: number): VerifyResul
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  if (typeof claims.exp !== 'number' || typeof claims.id !== 'string' || (claims.action !== 'ack' && claims.action !== 'resolve')) {
-    return { ok: false, reason: 'malformed' };
-  }
+  if (typeof claims.exp !== 'number' || typeof claims.id !== 'string' || !wellFormed(claims)) return { ok: false, reason: 'malformed' };
   if (now >= claims.exp) return { ok: false, reason: 'expired', claims };
   return { ok: true, claims };
+}
+
+function wellFormed(c: LinkClaims): boolean {
+  if (c.action === 'ack' || c.action === 'resolve') return typeof c.incident === 'string';
+  return c.action === 'approve' && typeof c.run === 'string' && typeof c.step === 'string';
 }

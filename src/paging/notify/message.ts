@@ -43,7 +43,7 @@ export interface PageMessage {
 }
 
 /** Pages wake people; the other events only inform, and go out whatever the incident's state. */
-export function isPage(m: PageMessage): boolean {
+export function isPage(m: { event: string }): boolean {
   return m.event === 'incident.triggered' || m.event === 'incident.escalated';
 }
 
@@ -59,18 +59,18 @@ function round(v: number): string {
   return Number.isFinite(v) ? String(Math.round(v * 100) / 100) : String(v);
 }
 
-export interface WebhookBody extends PageMessage {
+export type WebhookBody<M extends { event: string } = PageMessage> = M & {
   delivery_id: string;
   sent_at: string;
-}
+};
 
-export function webhookBody(m: PageMessage, deliveryId: string, now: number): WebhookBody {
+export function webhookBody<M extends { event: string }>(m: M, deliveryId: string, now: number): WebhookBody<M> {
   return { delivery_id: deliveryId, sent_at: new Date(now).toISOString(), ...m };
 }
 
 const SEVERITY_EMOJI: Record<string, string> = { SEV1: ':red_circle:', SEV2: ':large_orange_circle:', SEV3: ':large_yellow_circle:', SEV4: ':white_circle:' };
 
-function slackEscape(s: string): string {
+export function slackEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
@@ -94,9 +94,13 @@ export function slackBody(m: PageMessage): { text: string; blocks: unknown[] } {
   if (m.links.length) lines.push(`*Links:* ${m.links.map((l) => `<${l.href}|${slackEscape(l.text ?? l.href)}>`).join(' · ')}`);
   if (m.escalation && m.event === 'incident.escalated') lines.push(`_Escalated: step ${m.escalation.step + 1}, pass ${m.escalation.pass + 1} of ${slackEscape(m.escalation.policy)}_`);
   const actions = `<${m.ack_url}|Acknowledge> · <${m.resolve_url}|Resolve> · <${m.incident.url}|Open incident>`;
-  const text = `${lines.join('\n')}\n${actions}`;
+  return slackSections(lines, actions);
+}
+
+/** A Slack message of two sections, what happened and what to do; `text` is the preview. */
+export function slackSections(lines: string[], actions: string): { text: string; blocks: unknown[] } {
   return {
-    text,
+    text: `${lines.join('\n')}\n${actions}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
       { type: 'section', text: { type: 'mrkdwn', text: actions } },

@@ -1,11 +1,10 @@
 /**
- * Notify's reads and the link-token write for its routes: incidents as a link or a delivery list
- * shows them, the person a link was sent to, whether a link was used, the people who can be
- * paged with their contact methods and rules, and which definitions name a secret.
+ * Notify's reads for its routes: incidents as a link or a delivery list shows them, the person a
+ * link was sent to, the people who can be paged with their contact methods and rules, and which
+ * definitions name a secret.
  */
 import type { IncidentService } from '../incidents/incident-service.js';
 import { Directory } from '../oncall/directory.js';
-import type { Db } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import { secretUsers } from './secret-references.js';
 
@@ -18,12 +17,6 @@ export class NotifyQueries {
   /** The incident (by id or number), or not_found. */
   incident(tenant: string, ref: string) {
     return this.incidents.require(this.store.db, tenant, ref);
-  }
-
-  /** When the link token was used, if it was. */
-  async linkUsedAt(tokenId: string): Promise<number | undefined> {
-    const used = await this.store.db.selectFrom('used_link_tokens').select('used_at').where('token_id', '=', tokenId).executeTakeFirst();
-    return used ? Number(used.used_at) : undefined;
   }
 
   /** The person a link was sent to (by user id or handle), if still known. */
@@ -53,17 +46,4 @@ export class NotifyQueries {
       notification_rules: rules.filter((r) => r.user_id === p.id).map((r) => ({ after_ms: Number(r.delay_ms), contact_method: r.contact_method })),
     }));
   }
-}
-
-/**
- * Marks a link token used, inside the transaction that acts on it; false when it already was
- * (the primary key makes a token single-use, even with two clicks racing).
- */
-export async function useLinkToken(trx: Db, token: { id: string; exp: number }, now: number): Promise<boolean> {
-  const used = await trx
-    .insertInto('used_link_tokens')
-    .values({ token_id: token.id, used_at: now, expires_at: token.exp })
-    .onConflict((oc) => oc.column('token_id').doNothing())
-    .executeTakeFirst();
-  return Number(used.numInsertedOrUpdatedRows ?? 0n) > 0;
 }

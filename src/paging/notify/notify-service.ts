@@ -43,6 +43,11 @@ export class NotifyService {
     return this.queue.pagePerson(trx, incident, person, esc, fx);
   }
 
+  /** Asks a person to approve a runbook step, within `trx` (see NotificationQueue.requestApproval). */
+  requestApproval(trx: Transaction<Database>, fx: AfterCommit, r: Parameters<NotificationQueue['requestApproval']>[2]): Promise<number> {
+    return this.queue.requestApproval(trx, fx, r);
+  }
+
   incidentStateChanged(trx: Transaction<Database>, incident: Incident, actor: string, fx: AfterCommit): Promise<void> {
     return this.queue.incidentStateChanged(trx, incident, actor, fx);
   }

@@ -12,6 +12,7 @@ import { Directory, type Person } from '../oncall/directory.js';
 import type { Database } from '../../store/schema.js';
 import { ensureLinkKey, readLinkKey } from './link-key.js';
 import { signLink } from './links.js';
+import type { ApprovalMessage, NotificationMessage } from './approval-message.js';
 import { isPage, type PageMessage, type SloPageDetails } from './message.js';
 import type { EscalationContext, NotifyDeps } from './notify-deps.js';
 import type { NotificationJobsTable } from './tables.js';
@@ -52,19 +53,7 @@ export class NotificationQueue {
       await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'notification', message: `Cannot page ${label}: no such user`, data: { user: label } });
       return 0;
     }
-    const rules = await trx
-      .selectFrom('notification_rules')
-      .innerJoin('contact_methods', (j) =>
-        j
-          .onRef('contact_methods.tenant_id', '=', 'notification_rules.tenant_id')
-          .onRef('contact_methods.user_id', '=', 'notification_rules.user_id')
-          .onRef('contact_methods.name', '=', 'notification_rules.contact_method'),
-      )
-      .select(['notification_rules.delay_ms', 'contact_methods.name', 'contact_methods.type', 'contact_methods.config_json'])
-      .where('notification_rules.tenant_id', '=', incident.tenant)
-      .where('notification_rules.user_id', '=', person.id)
-      .orderBy('notification_rules.position')
-      .execute();
+    const rules = await this.rulesOf(trx, incident.tenant, person.id);
     if (rules.length === 0) {
       await appendTimeline(trx, incident, {
         at: now,
@@ -93,6 +82,56 @@ export class NotificationQueue {
       this.deps.metrics.pages.inc({ tenant: incident.tenant, user: person.email });
       this.wake();
     });
+    return rules.length;
+  }
+
+  /** A person's contact methods in the order of their notification rules, with each rule's delay. */
+  private async rulesOf(trx: Transaction<Database>, tenant: string, userId: string) {
+    return trx
+      .selectFrom('notification_rules')
+      .innerJoin('contact_methods', (j) =>
+        j
+          .onRef('contact_methods.tenant_id', '=', 'notification_rules.tenant_id')
+          .onRef('contact_methods.user_id', '=', 'notification_rules.user_id')
+          .onRef('contact_methods.name', '=', 'notification_rules.contact_method'),
+      )
+      .select(['notification_rules.delay_ms', 'contact_methods.name', 'contact_methods.type', 'contact_methods.config_json'])
+      .where('notification_rules.tenant_id', '=', tenant)
+      .where('notification_rules.user_id', '=', userId)
+      .orderBy('notification_rules.position')
+      .execute();
+  }
+
+  /**
+   * Asks a person to approve a runbook step, within the transaction that started the wait: one job
+   * per contact method of their notification rules, all at once (the wait has its own timeout; a
+   * rule's delay is for pages that escalate), each with its own signed single-use link that
+   * expires with the step. Returns the number of jobs (0: the person has no contact methods).
+   */
+  async requestApproval(
+    trx: Transaction<Database>,
+    fx: AfterCommit,
+    r: { tenant: string; incident: { id: string; number: number } | null; person: Person; run: { id: string; runbook: string }; step: { name: string; message: string | null }; exp: number; linkPath: string },
+  ): Promise<number> {
+    if (!r.person.id) return 0;
+    const rules = await this.rulesOf(trx, r.tenant, r.person.id);
+    if (rules.length === 0) return 0;
+    const key = await this.issuingKey(trx, fx);
+    const base = this.deps.config.publicUrl.replace(/\/+$/, '');
+    for (const rule of rules) {
+      const token = signLink(key, { tenant: r.tenant, action: 'approve', run: r.run.id, step: r.step.name, user: r.person.id, exp: r.exp });
+      const message: ApprovalMessage = {
+        event: 'runbook.approval_requested',
+        tenant: r.tenant,
+        run: { ...r.run, url: `${base}/runbooks/runs/${encodeURIComponent(r.run.id)}?team=${encodeURIComponent(r.tenant)}`, incident: r.incident },
+        step: r.step,
+        expires_at: new Date(r.exp).toISOString(),
+        approve_url: `${base}${r.linkPath}?token=${token}`,
+        recipient: { user_id: r.person.id, name: r.person.name, email: r.person.email },
+      };
+      await this.insertJob(trx, { tenant: r.tenant, id: r.incident?.id ?? null }, { userId: r.person.id, targetName: rule.name, target: JSON.parse(rule.config_json) as Target, message, delayMs: 0, esc: null });
+    }
+    fx.add(() => this.wake());
     return rules.length;
   }
 
@@ -154,8 +193,8 @@ export class NotificationQueue {
 
   private async insertJob(
     trx: Transaction<Database>,
-    incident: Incident,
-    j: { userId: string | null; targetName: string; target: Target; message: PageMessage; delayMs: number; esc: EscalationContext | null },
+    owner: { tenant: string; id: string | null },
+    j: { userId: string | null; targetName: string; target: Target; message: NotificationMessage; delayMs: number; esc: EscalationContext | null },
   ): Promise<string> {
     const now = this.deps.clock.now();
     const id = `dlv_${randomBase62(16)}`;
@@ -163,8 +202,8 @@ export class NotificationQueue {
       .insertInto('notification_jobs')
       .values({
         id,
-        tenant_id: incident.tenant,
-        incident_id: incident.id,
+        tenant_id: owner.tenant,
+        incident_id: owner.id,
         user_id: j.userId,
         target_name: j.targetName,
         channel: j.target.type,

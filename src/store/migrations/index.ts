@@ -25,6 +25,7 @@ import * as m0540 from './0540_leader_leases.js';
 import * as m0720 from './0720_capacity_samples.js';
 import * as m0721 from './0721_daily_quotas.js';
 import * as m0722 from './0722_limits.js';
+import * as m0723 from './0723_bench_results.js';
 import * as m0700 from './0700_runbooks.js';
 import * as m0701 from './0701_runbook_schedules.js';
 import * as m0600 from './0600_paging_lookups.js';
@@ -53,6 +54,7 @@ export const migrations: Record<string, Migration> = {
   '0720_capacity_samples': m0720,
   '0721_daily_quotas': m0721,
   '0722_limits': m0722,
+  '0723_bench_results': m0723,
   '0700_runbooks': m0700,
   '0701_runbook_schedules': m0701,
   '0600_paging_lookups': m0600,

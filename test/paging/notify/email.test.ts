@@ -120,6 +120,12 @@ describe('email notifications over SMTP', () => {
     expect(text).toContain('Service:  mail');
     expect(text).toContain('[critical] Mail queue stuck (events-v2)');
     expect(text).toContain('Runbook: https://runbooks.example/mail');
+    // "Incident:" opens the console's incident page (not the JSON API), with the team in the link.
+    const incident = (await http(`${t.url}/v1/incidents/1`, { key: t.adminKey })).body;
+    const open = new URL(/Incident: +(\S+)/.exec(text)![1]!);
+    expect(open.pathname + open.search).toBe(`/incidents/${incident.id}?team=default`);
+    const page = await http(`${t.url}${open.pathname}${open.search}`);
+    expect([page.status, page.headers['content-type']]).toEqual([200, 'text/html; charset=utf-8']);
     const ackUrl = /Acknowledge: (\S+)/.exec(text)![1]!;
     const u = new URL(ackUrl);
     const ack = await http(`${t.url}${u.pathname}${u.search}`, { method: 'POST' });
