@@ -164,6 +164,8 @@ export const configSchema = z
         maxLagEvents: z.number().int().nonnegative().default(100_000_000),
         groupCommitDelay: duration.default(0),
         sweepInterval: duration.default(30_000),
+        /** Embedded log: rewrite sealed segments compressed in the background (docs/capacity.md). */
+        compress: z.boolean().default(true),
       })
       .strict()
       .default({
@@ -173,6 +175,7 @@ export const configSchema = z
         maxLagEvents: 100_000_000,
         groupCommitDelay: 0,
         sweepInterval: 30_000,
+        compress: true,
       }),
     idempotency: z.object({ ttl: duration.default(86_400_000) }).strict().default({ ttl: 86_400_000 }),
     slo: z
