@@ -74,6 +74,22 @@ export class KeelMetrics {
     help: 'Batches removed by log retention.',
     registers: [this.registry],
   });
+  readonly compactedBytes = new client.Counter({
+    name: 'keel_log_compacted_bytes_total',
+    help: 'Embedded log compaction: NDJSON bytes of the batches compacted (form="ndjson") and the bytes they take compacted (form="stored").',
+    labelNames: ['form'] as const,
+    registers: [this.registry],
+  });
+  readonly compactionCpu = new client.Counter({
+    name: 'keel_log_compaction_cpu_seconds_total',
+    help: 'CPU time the embedded log compactor thread spent encoding segments.',
+    registers: [this.registry],
+  });
+  readonly compactionFailures = new client.Counter({
+    name: 'keel_log_compaction_failures_total',
+    help: 'Segments the embedded log compactor could not compact (they stay as appended and readable).',
+    registers: [this.registry],
+  });
   readonly overloaded = new client.Gauge({
     name: 'keel_ingest_overloaded',
     help: '1 while ingest refuses appends (log over its disk or lag limit), else 0.',
