@@ -318,6 +318,8 @@ export const configSchema = z
         publishTimeout: duration.default(5_000),
         /** The stream refuses appends (503) above this size; 0 = only JetStream's own storage limit. */
         maxBytes: size.default(0),
+        /** The stream's own storage compression (`s2` needs nats-server 2.10 or later; docs/capacity.md#disk). */
+        compression: z.enum(['none', 's2']).default('none'),
       })
       .strict()
       .default({
@@ -329,6 +331,7 @@ export const configSchema = z
         ackWait: 10_000,
         publishTimeout: 5_000,
         maxBytes: 0,
+        compression: 'none',
       }),
     /** The distributed mode's state store. */
     postgres: z
