@@ -1,6 +1,6 @@
 /** The frames compacted segments store: exact round trips, and the size the bench's events take. */
 import { describe, expect, it } from 'vitest';
-import { benchBodies } from '../../src/bench/events.js';
+import { benchBodies, prng } from '../../src/bench/events.js';
 import { FrameCodec, decodeBatch, encodeBatch } from '../../src/log/sqlite/batch-codec.js';
 
 const roundTrip = (text: string) => {
@@ -31,9 +31,32 @@ describe('batch frames', () => {
     expect(roundTrip(`${text}\n`)).toEqual({ codec: FrameCodec.Columnar, back: `${text}\n` });
   });
 
-  it('falls back to brotli of the text for lines that would not re-serialize the same', () => {
-    for (const text of ['{ "a": 1 }\n', '{"2":"x","1":1}\n', '{"a":1,"a":2}\n', '{"a":1}', '{"a":1}\n\n{"b":2}\n', '[1,2]\n', '1.0\n', '{"n":1.0}\n', '']) {
+  it('keeps key order, duplicate keys, number spellings, escapes and spaces inside values as they came', () => {
+    const text = '{"2":"x","1":1}\n{"a":1,"a":2}\n{"n":1.0,"e":1E3}\n{"q":"a\\"b\\\\","o":{"x":"}"},"l":[1,"]",{}]}\n{"a": 1}\n{}\n';
+    expect(roundTrip(text)).toEqual({ codec: FrameCodec.Columnar, back: text });
+  });
+
+  it('falls back to brotli of the text for lines that are not a flat run of "key":value pairs', () => {
+    for (const text of ['{ "a": 1 }\n', '{"a":1}', '{"a":1}\n\n{"b":2}\n', '[1,2]\n', '1.0\n', '{"a":1,}\n', '{"a":"unclosed}\n', '{"a":1 "b":2}\n', '']) {
       expect(roundTrip(text)).toEqual({ codec: FrameCodec.Brotli, back: text });
+    }
+  });
+
+  it('decodes random flat and nested objects byte for byte', () => {
+    const rnd = prng(5);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const value = (depth: number): unknown =>
+      depth > 1 || rnd() < 0.6
+        ? pick<() => unknown>([() => Math.floor(rnd() * 1e6) / 100, () => pick(['', 'a"b', '\\', '}{][,:', 'é\u0000\t', 'ff00aa']), () => rnd() < 0.5, () => null])()
+        : rnd() < 0.5
+          ? Array.from({ length: Math.floor(rnd() * 3) }, () => value(depth + 1))
+          : Object.fromEntries(Array.from({ length: Math.floor(rnd() * 3) }, (_, i) => [`k${i}`, value(depth + 1)]));
+    for (let round = 0; round < 50; round++) {
+      const lines = Array.from({ length: 1 + Math.floor(rnd() * 20) }, () =>
+        JSON.stringify(Object.fromEntries(Array.from({ length: Math.floor(rnd() * 6) }, () => [pick(['a', 'b', 'id', '"q"', '1', '']), value(0)]))),
+      );
+      const text = `${lines.join('\n')}\n`;
+      expect(roundTrip(text)).toEqual({ codec: FrameCodec.Columnar, back: text });
     }
   });
 

@@ -6,8 +6,8 @@
  * of the NDJSON as it is stops at 45-47 B/event, because each event carries 48 random hex digits
  * (trace and span ids) that a byte-oriented coder stores at ~4.3 bits each among the JSON around
  * them. Split into columns (one per attribute) with hex-id columns stored as their binary bytes,
- * the same events take 36 B/event. A batch whose lines do not re-serialize byte for byte (spaces,
- * key order, duplicate keys, a missing final newline) is stored as brotli of the NDJSON instead.
+ * the same events take 36 B/event. A batch with a line that is not a flat `{"key":value,…}` run
+ * (a blank line, spaces between the tokens, no final newline) is stored as brotli of the NDJSON.
  */
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 
@@ -36,7 +36,7 @@ interface Column {
 }
 
 interface ColumnarHeader {
-  /** Key lists, one per distinct shape (ordered keys) of the batch's events. */
+  /** Key lists (each key as its JSON text, quotes included), one per distinct shape of the batch's events. */
   shapes: string[][];
   /** Per column in `keys` order: the byte length of each value when stored as binary hex, else 0. */
   hex: number[];
@@ -51,8 +51,10 @@ export function encodeBatch(ndjson: Uint8Array): Buffer {
 }
 
 /**
- * Columns, or undefined when the batch would not come back byte for byte: every line is rebuilt
- * from its parsed values the way the decoder will rebuild it and compared with the original.
+ * Columns, or undefined when a line is not a flat run of `"key":value` pairs. Lines are split,
+ * not parsed: each key and value is kept as its exact text, and the decoder joins them back with
+ * the same `{`, `:`, `,` and `}`, so the round trip is byte for byte by construction (and costs a
+ * scan of the line, not a JSON.parse and a JSON.stringify of every value).
  */
 function encodeColumnar(ndjson: Uint8Array): Buffer | undefined {
   const text = Buffer.from(ndjson.buffer, ndjson.byteOffset, ndjson.byteLength).toString('utf8');
@@ -61,38 +63,19 @@ function encodeColumnar(ndjson: Uint8Array): Buffer | undefined {
   const shapeKeys: string[][] = [];
   const shapeIds: number[] = [];
   const columns = new Map<string, Column>();
+  const keys: string[] = [];
   let pos = 0;
   while (pos < text.length) {
     const nl = text.indexOf('\n', pos);
-    const line = text.slice(pos, nl);
+    keys.length = 0;
+    if (!splitLine(text, pos, nl, keys, columns)) return undefined;
     pos = nl + 1;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      return undefined;
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-    const o = parsed as Record<string, unknown>;
-    let rebuilt = '{';
-    let shape = '';
-    const keys: string[] = [];
-    for (const k in o) {
-      const v = JSON.stringify(o[k]);
-      let c = columns.get(k);
-      if (!c) columns.set(k, (c = { key: k, values: [] }));
-      c.values.push(v);
-      rebuilt += `${keys.length > 0 ? ',' : ''}${JSON.stringify(k)}:${v}`;
-      keys.push(k);
-      shape += `${k}\u0000`;
-    }
-    rebuilt += '}';
-    if (rebuilt !== line) return undefined;
+    const shape = keys.join('\u0000');
     let id = shapes.get(shape);
     if (id === undefined) {
       id = shapeKeys.length;
       shapes.set(shape, id);
-      shapeKeys.push(keys);
+      shapeKeys.push([...keys]);
     }
     shapeIds.push(id);
   }
@@ -109,7 +92,7 @@ function encodeColumnar(ndjson: Uint8Array): Buffer | undefined {
       for (const v of c.values) off += b.write(v.slice(1, -1), off, 'hex');
       binary.push(b);
     } else {
-      // JSON texts never hold a raw newline, so one separates values.
+      // A line holds no newline, so neither does a value: one separates values.
       textParts.push(c.values.join(SEP));
     }
   }
@@ -117,6 +100,86 @@ function encodeColumnar(ndjson: Uint8Array): Buffer | undefined {
   const lengths = Buffer.allocUnsafe(4);
   lengths.writeUInt32LE(packed.byteLength, 0);
   return Buffer.concat([Buffer.of(FrameCodec.Columnar), lengths, packed, ...binary]);
+}
+
+const QUOTE = 34;
+const COMMA = 44;
+const COLON = 58;
+const BACKSLASH = 92;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+
+/**
+ * Splits `{"k":v,"k2":v2}` (text[start, end)) into key texts (pushed on `keys`) and value texts
+ * (appended to their key's column); false when the line has another form.
+ */
+function splitLine(text: string, start: number, end: number, keys: string[], columns: Map<string, Column>): boolean {
+  if (end - start < 2 || text.charCodeAt(start) !== OPEN_BRACE || text.charCodeAt(end - 1) !== CLOSE_BRACE) return false;
+  const last = end - 1;
+  if (start + 1 === last) return true;
+  let i = start + 1;
+  for (;;) {
+    if (text.charCodeAt(i) !== QUOTE) return false;
+    const keyEnd = stringEnd(text, i, last);
+    if (keyEnd < 0 || text.charCodeAt(keyEnd) !== COLON) return false;
+    const valueEnd = valueEndAt(text, keyEnd + 1, last);
+    if (valueEnd < 0) return false;
+    const key = text.slice(i, keyEnd);
+    let c = columns.get(key);
+    if (!c) columns.set(key, (c = { key, values: [] }));
+    c.values.push(text.slice(keyEnd + 1, valueEnd));
+    keys.push(key);
+    if (valueEnd === last) return true;
+    if (text.charCodeAt(valueEnd) !== COMMA) return false;
+    i = valueEnd + 1;
+  }
+}
+
+/** Index just past the string starting with the quote at `i`, or -1 if it does not close before `limit`. */
+function stringEnd(text: string, i: number, limit: number): number {
+  let k = i + 1;
+  for (;;) {
+    const q = text.indexOf('"', k);
+    if (q < 0 || q >= limit) return -1;
+    let backslashes = 0;
+    while (text.charCodeAt(q - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+    k = q + 1;
+  }
+}
+
+/** Index just past the value starting at `i` (a string, an object or array, or a scalar), or -1. */
+function valueEndAt(text: string, i: number, limit: number): number {
+  const c = text.charCodeAt(i);
+  if (c === QUOTE) return stringEnd(text, i, limit);
+  if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+    let depth = 0;
+    let k = i;
+    while (k < limit) {
+      const ch = text.charCodeAt(k);
+      if (ch === QUOTE) {
+        k = stringEnd(text, k, limit);
+        if (k < 0) return -1;
+        continue;
+      }
+      if (ch === OPEN_BRACE || ch === OPEN_BRACKET) depth++;
+      else if (ch === CLOSE_BRACE || ch === CLOSE_BRACKET) {
+        depth--;
+        if (depth === 0) return k + 1;
+      }
+      k++;
+    }
+    return -1;
+  }
+  let k = i;
+  while (k < limit) {
+    const ch = text.charCodeAt(k);
+    if (ch === COMMA || ch === CLOSE_BRACE || ch === QUOTE || ch === OPEN_BRACE || ch === OPEN_BRACKET) break;
+    k++;
+  }
+  return k > i ? k : -1;
 }
 
 /** Byte width when every value is a quoted lowercase hex string of one even length, else 0. */
@@ -155,8 +218,6 @@ function decodeColumnar(buf: Buffer): Buffer {
   const header = JSON.parse(text.slice(0, headerEnd)) as ColumnarHeader;
   const parts = text.slice(headerEnd + 1).split(SEP);
   const shapeIds = parts[0]!.split(',').map(Number);
-  const keyJson = new Map<string, string>();
-  for (const k of header.keys) keyJson.set(k, JSON.stringify(k));
   // Each column's values in event order, read through a cursor.
   const counts = new Map<string, number>();
   for (const id of shapeIds) for (const k of header.shapes[id]!) counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -186,7 +247,7 @@ function decodeColumnar(buf: Buffer): Buffer {
   for (const id of shapeIds) {
     const keys = header.shapes[id]!;
     out += '{';
-    for (let i = 0; i < keys.length; i++) out += `${i > 0 ? ',' : ''}${keyJson.get(keys[i]!)!}:${readers.get(keys[i]!)!()}`;
+    for (let i = 0; i < keys.length; i++) out += `${i > 0 ? ',' : ''}${keys[i]!}:${readers.get(keys[i]!)!()}`;
     out += '}\n';
   }
   return Buffer.from(out, 'utf8');
