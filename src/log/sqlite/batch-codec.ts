@@ -218,37 +218,48 @@ function decodeColumnar(buf: Buffer): Buffer {
   const header = JSON.parse(text.slice(0, headerEnd)) as ColumnarHeader;
   const parts = text.slice(headerEnd + 1).split(SEP);
   const shapeIds = parts[0]!.split(',').map(Number);
-  // Each column's values in event order, read through a cursor.
+  // Each column's values in event order: text columns as an array, hex columns from their bytes,
+  // read through a cursor per column.
   const counts = new Map<string, number>();
   for (const id of shapeIds) for (const k of header.shapes[id]!) counts.set(k, (counts.get(k) ?? 0) + 1);
-  const readers = new Map<string, () => string>();
+  const column = new Map<string, number>();
+  const texts: (string[] | undefined)[] = [];
+  const hexStarts: number[] = [];
+  const widths: number[] = [];
   let next = 1;
   header.keys.forEach((k, i) => {
+    column.set(k, i);
     const n = counts.get(k) ?? 0;
     const width = header.hex[i]!;
+    widths.push(width);
+    hexStarts.push(binaryAt);
     if (width > 0) {
-      const start = binaryAt;
+      texts.push(undefined);
       binaryAt += n * width;
-      let at = start;
-      readers.set(k, () => {
-        const v = `"${buf.toString('hex', at, at + width)}"`;
-        at += width;
-        return v;
-      });
     } else {
-      const values = parts.slice(next, next + n);
+      texts.push(parts.slice(next, next + n));
       next += n;
-      let at = 0;
-      readers.set(k, () => values[at++]!);
     }
   });
   if (binaryAt !== buf.byteLength) throw new CorruptFrameError(`batch frame holds ${buf.byteLength} bytes, its columns ${binaryAt}`);
+  const plans = header.shapes.map((keys) => ({
+    columns: keys.map((k) => column.get(k)!),
+    prefixes: keys.map((k, i) => `${i === 0 ? '{' : ','}${k}:`),
+  }));
+  const cursors = new Array<number>(header.keys.length).fill(0);
   let out = '';
   for (const id of shapeIds) {
-    const keys = header.shapes[id]!;
-    out += '{';
-    for (let i = 0; i < keys.length; i++) out += `${i > 0 ? ',' : ''}${keys[i]!}:${readers.get(keys[i]!)!()}`;
-    out += '}\n';
+    const plan = plans[id]!;
+    let line = plan.columns.length === 0 ? '{' : '';
+    for (let i = 0; i < plan.columns.length; i++) {
+      const c = plan.columns[i]!;
+      const at = cursors[c]!;
+      cursors[c] = at + 1;
+      const t = texts[c];
+      const from = hexStarts[c]! + at * widths[c]!;
+      line += plan.prefixes[i]! + (t !== undefined ? t[at]! : `"${buf.toString('hex', from, from + widths[c]!)}"`);
+    }
+    out += `${line}}\n`;
   }
   return Buffer.from(out, 'utf8');
 }
