@@ -83,6 +83,30 @@ describe('log compaction', () => {
     }
   });
 
+  it('retention removes compacted segments and counts their disk bytes out', async () => {
+    const path = tempLog();
+    const log = await SqliteEventLog.open({ path, segmentBytes: 2 * 1024, sealIdleMs: 50, sealMinBytes: 1 });
+    try {
+      const data = (b: number) => Buffer.from(`${Array.from({ length: 30 }, (_, i) => JSON.stringify({ b, i, region: 'eu-west-1' })).join('\n')}\n`);
+      for (let b = 0; b < 20; b++) await log.append({ tenant: 't', data: data(b), count: 30, minTs: b, maxTs: b, receivedAt: b * 1000 });
+      await until(async () => (await log.stats()).uncompactedBytes === 0);
+      const before = segmentFiles(path).filter((f) => f.endsWith('.cseg')).length;
+      expect(before).toBeGreaterThan(3);
+      // Everything that arrived before 15 s goes.
+      const r = await log.sweep({ now: 20_000, maxAgeMs: 5_000, maxBytes: 0, idempotencyTtlMs: 1 });
+      expect(r.deletedBatches).toBe(15);
+      expect(segmentFiles(path).filter((f) => f.endsWith('.cseg')).length).toBeLessThan(before);
+      const kept = await readAll(log);
+      expect(kept.map((b) => JSON.parse([...eventLines(b.data)][0]!).b)).toEqual([15, 16, 17, 18, 19]);
+      const stats = await log.stats();
+      expect(stats.bytes).toBe(kept.reduce((s, b) => s + b.bytes!, 0));
+      expect(stats.diskBytes).toBeLessThan(stats.bytes);
+      expect(stats.diskBytes).toBeGreaterThan(0);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('keeps segments as appended with compression off', async () => {
     const path = tempLog();
     const log = await SqliteEventLog.open({ path, segmentBytes: 1024, compress: false, sealIdleMs: 50, sealMinBytes: 1 });
