@@ -38,14 +38,22 @@ const frames = bodies.map((b) => encodeBatch(b));
 const t0 = performance.now();
 for (const f of frames) decodeBatch(f);
 const decodeUs = ((performance.now() - t0) * 1000) / events;
+// Frames are per batch: small batches share less with each other than a batch's own events do.
+const byBatchSize = [1, 10, 100, 1000].map((size) => {
+  const count = Math.max(8, 20_000 / size);
+  const bytes = benchBodies(count, size).reduce((sum, b) => sum + encodeBatch(b).byteLength, 0);
+  return { events_per_batch: size, bytes_per_event: Math.round((bytes / (count * size)) * 10) / 10 };
+});
 const result = {
   json_parse_us_per_event: Math.round((1e6 / ceiling) * 100) / 100,
   codecs: rows,
   keel_decode_us_per_event: Math.round(decodeUs * 100) / 100,
+  keel_by_batch_size: byBatchSize,
 };
 if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
 else {
   process.stdout.write(`bare JSON.parse of the same NDJSON: ${result.json_parse_us_per_event} µs per event (one core)\n`);
   for (const r of rows) process.stdout.write(`${r.codec.padEnd(28)} ${String(r.bytes_per_event).padStart(6)} B/event  ${String(r.encode_us_per_event).padStart(6)} µs/event to encode\n`);
   process.stdout.write(`Keel's frames decode at ${result.keel_decode_us_per_event} µs per event\n`);
+  process.stdout.write(`Keel's frames by batch size: ${byBatchSize.map((b) => `${b.events_per_batch} events/batch ${b.bytes_per_event} B/event`).join(', ')}\n`);
 }
