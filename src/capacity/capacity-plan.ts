@@ -24,6 +24,11 @@ export const PLAN_FIGURES = {
   defaultPartitions: 8,
   /** Size of the benchmark's events, when no usage has been measured yet. */
   defaultBytesPerEvent: 260,
+  /**
+   * Disk bytes per NDJSON byte of a compacted embedded log segment, when the log has compacted
+   * nothing yet to measure: the bench's events, 36 of 261 bytes (BENCHMARKS.md, 2026-12-05).
+   */
+  compactedFraction: 36 / 261,
 } as const;
 
 export const TARGET_UTILISATION = 0.7;
@@ -33,6 +38,8 @@ export interface PlanInput {
   load: number;
   /** Average stored bytes per event (measured from usage, or the default). */
   bytesPerEvent: number;
+  /** Bytes an event takes on the embedded log's disk (compacted segments); default bytesPerEvent. */
+  diskBytesPerEvent?: number;
   retentionMs: number;
   replicas: number;
   /** Per-node ingest and per-partition figures (recorded, configured or BENCHMARKS.md's; default the latter). */
@@ -42,6 +49,8 @@ export interface PlanInput {
 
 export interface ModePlan {
   nodes: number;
+  /** Bytes per event the disk figure is computed with. */
+  diskBytesPerEvent: number;
   partitions?: number;
   /** Bytes the log holds at this load over the retention (per copy for the embedded disk, all replicas for the stream). */
   diskBytes: number;
@@ -70,6 +79,7 @@ export function plan(i: PlanInput): Plan {
   const F = PLAN_FIGURES;
   const logBytes = i.load * i.bytesPerEvent * (i.retentionMs / 1000);
   const figures = i.figures ?? DOCUMENTED_FIGURES;
+  const embeddedDiskPerEvent = i.diskBytesPerEvent ?? i.bytesPerEvent;
   const embeddedPerNode = figures.embeddedPerNode.value;
   const embeddedFits = i.load <= embeddedPerNode * TARGET_UTILISATION;
   const embeddedNotes = embeddedFits
@@ -97,9 +107,19 @@ export function plan(i: PlanInput): Plan {
     load: i.load,
     bytesPerEvent: i.bytesPerEvent,
     figures,
-    embedded: { nodes: embeddedFits ? 1 : Math.ceil(i.load / (embeddedPerNode * TARGET_UTILISATION)), diskBytes: logBytes, ...cost(1, i.load, embeddedFits ? i.nodePricePerMonth : undefined), notes: embeddedNotes },
-    distributed: { nodes: dNodes, ingestNodes, workerNodes, natsNodes, partitions, diskBytes: streamBytes, streamBytes, ...cost(dNodes, i.load, i.nodePricePerMonth), notes },
+    embedded: { nodes: embeddedFits ? 1 : Math.ceil(i.load / (embeddedPerNode * TARGET_UTILISATION)), diskBytesPerEvent: embeddedDiskPerEvent, diskBytes: i.load * embeddedDiskPerEvent * (i.retentionMs / 1000), ...cost(1, i.load, embeddedFits ? i.nodePricePerMonth : undefined), notes: embeddedNotes },
+    distributed: { nodes: dNodes, ingestNodes, workerNodes, natsNodes, partitions, diskBytesPerEvent: i.bytesPerEvent, diskBytes: streamBytes, streamBytes, ...cost(dNodes, i.load, i.nodePricePerMonth), notes },
   };
+}
+
+/**
+ * Disk bytes per NDJSON byte in the embedded log's compacted segments (the part still as
+ * appended left out); null before anything was compacted, or for a log that does not say.
+ */
+export function compactedFraction(s: { bytes: number; diskBytes?: number; uncompactedBytes?: number }): number | null {
+  if (s.diskBytes === undefined || s.uncompactedBytes === undefined) return null;
+  const ndjson = s.bytes - s.uncompactedBytes;
+  return ndjson > 0 ? (s.diskBytes - s.uncompactedBytes) / ndjson : null;
 }
 
 /** The load at `at` growing from `now`'s `current` by `perMonth` (compounding per 30 days). */

@@ -82,7 +82,9 @@ const planQuery = z
 
 export interface PlanFacts {
   /** Peak ingest over the last 7 days (events/s) and stored bytes per event over the last day. */
-  measured(now: number): Promise<{ peakLoad: number; bytesPerEvent: number | null }>;
+  measured(now: number): Promise<{ peakLoad: number; bytesPerEvent: number | null; compactedFraction: number | null }>;
+  /** Whether the embedded log compacts its segments (log.compress). */
+  compress: boolean;
   retentionMs: number;
   replicas: number;
   /** Per-node and per-partition figures: recorded bench results, configured, or BENCHMARKS.md's. */
@@ -121,7 +123,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       url: '/v1/capacity/plan',
       summary: 'Nodes, partitions, disk and stream size (and cost) for a projected load',
       description:
-        'From the per-node ingest and per-partition figures recorded by `keel bench ingest --record` on your machines, else capacity.nodeIngestEventsPerSecond, else the ones measured in BENCHMARKS.md (each named in `figures` with its source), sized at 70 % of them; bytes per event measured from usage over the last day; cost with capacity.nodePricePerMonth.',
+        'From the per-node ingest and per-partition figures recorded by `keel bench ingest --record` on your machines, else capacity.nodeIngestEventsPerSecond, else the ones measured in BENCHMARKS.md (each named in `figures` with its source), sized at 70 % of them; bytes per event measured from usage over the last day, and on the embedded log\'s disk the fraction its compacted segments keep; cost with capacity.nodePricePerMonth.',
       tags: ['capacity'],
       permission: 'system:read',
       query: planQuery,
@@ -140,11 +142,14 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
           load = grownLoad(measured.peakLoad, parseGrowth(query.growth), now, at);
         } else throw new KeelError('validation_failed', 'give load (e.g. 500000/s), or growth (e.g. 20%/month) and at (a date)', { details: [{ path: 'load', message: 'required' }] });
         const bytesPerEvent = measured.bytesPerEvent ?? PLAN_FIGURES.defaultBytesPerEvent;
+        // The embedded log's disk: NDJSON bytes times what compaction leaves of them, measured on this log's compacted segments.
+        const fraction = deps.plan.compress ? (measured.compactedFraction ?? PLAN_FIGURES.compactedFraction) : 1;
         return {
           measuredPeakLoad: measured.peakLoad,
           bytesPerEventMeasured: measured.bytesPerEvent !== null,
+          compactedFractionMeasured: deps.plan.compress && measured.compactedFraction !== null,
           retention: deps.plan.retentionMs,
-          ...plan({ load, bytesPerEvent, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, figures: await deps.plan.figures(), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
+          ...plan({ load, bytesPerEvent, diskBytesPerEvent: bytesPerEvent * fraction, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, figures: await deps.plan.figures(), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
         };
       },
     }),

@@ -10,6 +10,7 @@ import { DailyQuotaGate } from './daily-quota-gate.js';
 import { pause } from '../core/pause.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { peakMinutes, readBuiltinLimits } from './builtin-limits.js';
+import { compactedFraction } from './capacity-plan.js';
 import { capacityRoutes } from './capacity-routes.js';
 import client from 'prom-client';
 import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, type CapacityAlert } from './capacity-alerts.js';
@@ -92,8 +93,9 @@ export function capacityModule(ctx: CoreContext, deps: { rateQuotas: QuotaGate }
             const day = await usage.totals({ from: now - 86_400_000, to: now });
             const events = day.reduce((a, u) => a + u.events, 0);
             const bytes = day.reduce((a, u) => a + u.bytes, 0);
-            return { peakLoad: peak.total / 60, bytesPerEvent: events > 0 ? bytes / events : null };
+            return { peakLoad: peak.total / 60, bytesPerEvent: events > 0 ? bytes / events : null, compactedFraction: compactedFraction(await ctx.log.stats()) };
           },
+          compress: ctx.config.log.compress,
           retentionMs: ctx.config.log.retention.maxAge,
           replicas: ctx.config.nats.replicas,
           figures,
@@ -191,3 +193,4 @@ async function noticesLoop(ctx: CoreContext, quotas: DailyQuotaService, usage: U
     await pause(interval, lease.signal);
   }
 }
+

@@ -1,6 +1,6 @@
 /** Growth planning (pure): nodes, partitions, disk, stream size and cost, computed by hand from the BENCHMARKS.md figures. */
 import { describe, expect, it } from 'vitest';
-import { grownLoad, plan } from '../../src/capacity/capacity-plan.js';
+import { compactedFraction, grownLoad, plan } from '../../src/capacity/capacity-plan.js';
 import { ingestFigures } from '../../src/capacity/ingest-figures.js';
 
 const WEEK = 7 * 86_400_000;
@@ -70,6 +70,21 @@ describe('capacity plan', () => {
     expect(p.distributed.workerNodes).toBe(2);
     expect(p.figures).toBe(f);
     expect(p.distributed.notes.join('\n')).toContain('partitions: 8 at 500000 events/s each');
+  });
+
+  it('sizes the embedded disk with the bytes per event compaction leaves, the stream with the NDJSON', () => {
+    const p = plan({ load: 100_000, bytesPerEvent: 261, diskBytesPerEvent: 36, retentionMs: WEEK, replicas: 3 });
+    // 100,000 · 36 B · 604,800 s = 2.177 TB on the embedded disk instead of 15.79 TB.
+    expect(p.embedded.diskBytes).toBe(100_000 * 36 * 604_800);
+    expect(p.embedded.diskBytesPerEvent).toBe(36);
+    expect(p.distributed.streamBytes).toBe(3 * 100_000 * 261 * 604_800);
+  });
+
+  it('measures the compacted fraction on the compacted part of the log only', () => {
+    // 1,000,000 NDJSON bytes, 200,000 of them not compacted yet, the other 800,000 in 100,000 bytes.
+    expect(compactedFraction({ bytes: 1_000_000, diskBytes: 300_000, uncompactedBytes: 200_000 })).toBe(0.125);
+    expect(compactedFraction({ bytes: 5_000, diskBytes: 5_000, uncompactedBytes: 5_000 })).toBeNull();
+    expect(compactedFraction({ bytes: 5_000 })).toBeNull();
   });
 
   it('grows a load by a monthly rate to a date', () => {

@@ -13,6 +13,7 @@ interface IngestOpts {
   connections?: number;
   batch: number;
   parseThreads?: number;
+  compactionWait: number;
   rate?: number;
   mode: string;
   nats?: string;
@@ -43,6 +44,7 @@ export function registerBench(program: Command): void {
     .option('--rate <events/s>', 'embedded: offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
     .option('--tenants <n>', 'embedded: also measure the same load spread over n tenants (1-10000), each with its own key and quota, beside the single-tenant figure (three alternating rounds of each, --duration each)', positiveInt)
     .option('--parse-threads <n>', 'parse threads in the server (embedded; default: its own default)', nonNegativeInt)
+    .option('--compaction-wait <s>', 'embedded: after the load, wait up to this long for compaction to catch up before measuring bytes per event on disk', nonNegativeNumber, 300)
     .option('--nats <urls>', 'distributed: NATS JetStream server(s) (env KEEL_NATS_URL)')
     .option('--postgres <url>', 'distributed: PostgreSQL URL (env KEEL_POSTGRES_URL)')
     .option('--ingest <n>', 'distributed: ingest processes', positiveInt, 2)
@@ -72,6 +74,7 @@ export function registerBench(program: Command): void {
         ...(opts.parseThreads !== undefined ? { parseThreads: opts.parseThreads } : {}),
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
         ...(opts.tenants !== undefined ? { tenants: opts.tenants } : {}),
+        compactionWaitS: opts.compactionWait,
       });
       // Recorded after printing: a refused or unreachable --record must not lose the figures.
       const record = async () => {
@@ -97,6 +100,7 @@ export function registerBench(program: Command): void {
               ]
             : []),
           `check:            ${n(r.acknowledged_events)} acknowledged in the window${r.many_tenants ? 's' : ''}, ${n(r.stored_events)} stored in total (warm-up included)`,
+          `disk:             ${r.log_disk.disk_bytes_per_event} bytes per event on disk (segments and index; ${r.log_disk.ndjson_bytes_per_event} as NDJSON), ${n(r.log_disk.uncompacted_bytes)} bytes not compacted after ${r.log_disk.compaction_wait_s} s; WAL ${n(r.log_disk.wal_bytes)} bytes; compaction ${r.log_disk.compaction_cpu_us_per_event ?? '-'} µs CPU per event`,
           '',
         ].join('\n'),
       );
