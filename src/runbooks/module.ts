@@ -8,7 +8,9 @@ import { SYSTEM_TENANT } from '../auth/tenants.js';
 import { definitionResource } from '../paging/definition-routes.js';
 import type { PagingModule } from '../paging/module.js';
 import { SloStatusService } from '../slo/status.js';
+import { recountSlo } from '../slo/sync.js';
 import { RunExecutor, type SloFigures } from './executor.js';
+import { KeelActions } from './keel-actions.js';
 import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
 import { RunService } from './runs.js';
@@ -22,7 +24,7 @@ export interface RunbooksModule extends KeelModule {
   triggers: TriggerService;
 }
 
-export function runbooksModule(ctx: CoreContext, paging: PagingModule): RunbooksModule {
+export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { evaluateSlos(tenant: string): Promise<{ evaluated: number; transitions: number }> }): RunbooksModule {
   const { store, clock, config } = ctx;
   ctx.kinds.register(runbookKind());
   const status = new SloStatusService(store.db, clock);
@@ -41,7 +43,8 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
     runs,
     clock,
     logger: ctx.logger,
-    incidents: paging.incidents,
+    keel: new KeelActions({ clock, incidents: paging.incidents, notify: paging.notify, oncall: paging.oncall, recountSlo }),
+    evaluateSlos: slos.evaluateSlos,
     secret: async (tenant, name) => {
       const v = await paging.secretStore.open(tenant, name);
       if (v === undefined) throw new KeelError('not_found', `no secret named "${name}"`);

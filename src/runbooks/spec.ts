@@ -58,7 +58,7 @@ const commandSchema = z
   })
   .strict();
 
-export const KEEL_ACTIONS = ['incident.note', 'incident.severity', 'incident.mitigate', 'incident.resolve', 'ingest.pause', 'ingest.resume', 'ingest.quota', 'alerts.silence'] as const;
+export const KEEL_ACTIONS = ['incident.note', 'incident.severity', 'incident.mitigate', 'incident.resolve', 'ingest.pause', 'ingest.resume', 'ingest.quota', 'alerts.silence', 'page', 'slo.evaluate', 'slo.backfill'] as const;
 export type KeelAction = (typeof KEEL_ACTIONS)[number];
 
 const keelSchema = z
@@ -76,8 +76,16 @@ const keelSchema = z
     matchers: z.array(z.string().min(1).max(1000)).min(1).max(50).optional(),
     duration: durationBetween(60_000, 7 * 86_400_000, '1h').optional(),
     burst: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
+    /** page: User definitions (by name) to page, and Schedules whose on-call person to page. */
+    users: z.array(text(200).min(1)).min(1).max(20).optional(),
+    schedules: z.array(text(200).min(1)).min(1).max(20).optional(),
+    /** slo.backfill: the SLO to count again from the event log. */
+    slo: text(200).min(1).optional(),
   })
   .strict();
+
+/** Fields of a keel step that only some actions read: given to another action, they are refused. */
+const ACTION_FIELDS: Record<'users' | 'schedules' | 'slo', readonly KeelAction[]> = { users: ['page'], schedules: ['page'], slo: ['slo.backfill'] };
 
 const waitSchema = z
   .object({
@@ -195,7 +203,7 @@ export function outputFields(step: RunbookStep): string[] {
     case 'command':
       return ['exit_code', 'stdout', 'stderr'];
     case 'keel':
-      return ['action', 'incident', 'tenant', 'silence', 'result'];
+      return ['action', 'incident', 'tenant', 'silence', 'result', 'paged', 'missing', 'notifications', 'slo', 'generation', 'evaluated', 'transitions'];
     case 'wait':
       return ['waited_ms'];
     case 'approval':
@@ -224,8 +232,8 @@ function templatedFields(step: RunbookStep): { path: (string | number)[]; text: 
     for (const [k, v] of Object.entries(step.command.env)) out.push({ path: ['command', 'env', k], text: v, secrets: true });
   }
   if (step.keel) {
-    for (const k of ['text', 'incident', 'tenant'] as const) if (step.keel[k] !== undefined) out.push({ path: ['keel', k], text: step.keel[k], secrets: false });
-    (step.keel.matchers ?? []).forEach((m, j) => out.push({ path: ['keel', 'matchers', j], text: m, secrets: false }));
+    for (const k of ['text', 'incident', 'tenant', 'slo'] as const) if (step.keel[k] !== undefined) out.push({ path: ['keel', k], text: step.keel[k], secrets: false });
+    for (const k of ['matchers', 'users', 'schedules'] as const) (step.keel[k] ?? []).forEach((m, j) => out.push({ path: ['keel', k, j], text: m, secrets: false }));
   }
   if (step.approval?.message !== undefined) out.push({ path: ['approval', 'message'], text: step.approval.message, secrets: false });
   return out;
@@ -253,6 +261,17 @@ function checkCel(source: string, path: (string | number)[], scope: TemplateScop
 }
 
 export const SLO_FIELDS = ['burn_rate', 'budget_remaining', 'compliance'];
+
+function checkKeelFields(k: NonNullable<RunbookStep['keel']>, at: (string | number)[]): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [field, actions] of Object.entries(ACTION_FIELDS) as [keyof typeof ACTION_FIELDS, readonly KeelAction[]][]) {
+    if (k[field] !== undefined && !actions.includes(k.action)) errors.push({ path: [...at, field], message: `only ${actions.join(', ')} reads ${field}, not ${k.action}` });
+  }
+  if (k.action === 'page' && !k.users && !k.schedules) errors.push({ path: at, message: 'page names users or schedules (or both) to page' });
+  if (k.action === 'slo.backfill' && k.slo === undefined) errors.push({ path: [...at, 'slo'], message: 'slo.backfill names the SLO to count again' });
+  if (k.action === 'incident.severity' && k.severity === undefined) errors.push({ path: [...at, 'severity'], message: 'incident.severity sets a severity (SEV1 to SEV4)' });
+  return errors;
+}
 
 /** The runbook's own consistency: names, skips, templates, CEL, parameter types. */
 export function checkRunbook(spec: RunbookSpec): FieldError[] {
@@ -300,6 +319,7 @@ export function checkRunbook(spec: RunbookSpec): FieldError[] {
       }
     }
     if (step.keel?.action === 'alerts.silence' && (!step.keel.matchers || !step.keel.duration)) errors.push({ path: [...at, 'keel'], message: 'alerts.silence needs matchers and a duration' });
+    if (step.keel) errors.push(...checkKeelFields(step.keel, [...at, 'keel']));
     if (step.approval && step.approval.users.length === 0 && !step.approval.role) errors.push({ path: [...at, 'approval'], message: 'an approval names users or a role' });
     if (step.approval && !step.timeout) errors.push({ path: [...at, 'timeout'], message: 'an approval needs a timeout' });
     if (parseDurationMs(step.retries.maxBackoff) < parseDurationMs(step.retries.backoff)) errors.push({ path: [...at, 'retries', 'maxBackoff'], message: 'at least backoff' });
