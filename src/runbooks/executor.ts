@@ -11,7 +11,7 @@ import { isKeelError } from '../core/errors.js';
 import { Waker } from '../core/waker.js';
 import type { Fence } from '../incidents/after-commit.js';
 import type { Logger } from '../telemetry/logger.js';
-import { holds, sloNames } from './conditions.js';
+import { figureNames, holds } from './conditions.js';
 import { TRANSACTIONAL_ACTIONS, type KeelActions } from './keel-actions.js';
 import { nextAction } from './run-machine.js';
 import { templateValues, type RunRecord, type RunService } from './runs.js';
@@ -23,6 +23,19 @@ export interface SloFigures {
   burn_rate: number | null;
   budget_remaining: number | null;
   compliance: number | null;
+}
+
+/** A tracked limit's latest sample, as a wait reads it (`limits["ID"].utilisation`). */
+export interface LimitFigures {
+  utilisation: number | null;
+  usage: number;
+  capacity: number | null;
+}
+
+/** What a wait or verify condition was evaluated over (journaled with verify.passed). */
+export interface LiveFigures {
+  slo: Record<string, SloFigures>;
+  limits: Record<string, LimitFigures>;
 }
 
 export interface ExecutorDeps {
@@ -37,6 +50,8 @@ export interface ExecutorDeps {
   /** Pause/resume/quota of a tenant's ingest (idempotent sets). */
   setIngest(tenant: string, patch: { paused?: boolean; eventsPerSecond?: number | null; burst?: number | null }): Promise<void>;
   slo(tenant: string, name: string): Promise<SloFigures | undefined>;
+  /** The latest samples of the named limits the tenant may read (its own; every limit from the system tenant). */
+  limits(tenant: string, ids: string[]): Promise<Record<string, LimitFigures>>;
   /** Applies (creates or updates) a Silence definition of the tenant. */
   silence(tenant: string, name: string, spec: { matchers: string[]; startsAt: string; endsAt: string; createdBy: string; comment: string }, actor: string): Promise<void>;
   systemTenant: string;
@@ -138,7 +153,7 @@ export class RunExecutor {
         case 'poll': {
           const source = action.step === 'verify' ? run.spec.verify!.until : run.spec.steps[action.step]!.wait!.until!;
           const figures = await this.figures(run.tenant, source);
-          const ok = holds(source, { slo: figures });
+          const ok = holds(source, { ...figures });
           await this.deps.runs.transition(id, async () => ({ type: 'poll', holds: ok, figures }), { actor: 'system', fence });
           break;
         }
@@ -151,13 +166,16 @@ export class RunExecutor {
     }
   }
 
-  private async figures(tenant: string, source: string): Promise<Record<string, SloFigures>> {
-    const out: Record<string, SloFigures> = {};
-    for (const name of sloNames(source)) {
+  private async figures(tenant: string, source: string): Promise<LiveFigures> {
+    const slo: Record<string, SloFigures> = {};
+    for (const name of figureNames(source, 'slo')) {
       const f = await this.deps.slo(tenant, name).catch(() => undefined);
-      if (f) out[name] = f;
+      if (f) slo[name] = f;
     }
-    return out;
+    const ids = figureNames(source, 'limits');
+    // Unreadable now (a database hiccup): the condition does not hold this time and is polled again.
+    const limits = ids.length ? await this.deps.limits(tenant, ids).catch(() => ({})) : {};
+    return { slo, limits };
   }
 
   private async execute(run: RunRecord, index: number, lease: LeaderLease, signal: AbortSignal): Promise<void> {

@@ -9,7 +9,8 @@ import { definitionResource } from '../paging/definition-routes.js';
 import type { PagingModule } from '../paging/module.js';
 import { SloStatusService } from '../slo/status.js';
 import { recountSlo } from '../slo/sync.js';
-import { RunExecutor, type SloFigures } from './executor.js';
+import { CapacityService } from '../capacity/capacity-service.js';
+import { RunExecutor, type LimitFigures, type SloFigures } from './executor.js';
 import { KeelActions } from './keel-actions.js';
 import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
@@ -31,6 +32,8 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { e
   const budget = async (tenant: string, name: string) => (await status.status(tenant, name)).objectives[0]?.errorBudget.remainingPercent ?? undefined;
   const runs = new RunService({ store, clock, audit: ctx.audit, incidents: paging.incidents, budget });
   const toil = new ToilService(store);
+  // Read only: the latest sample of each limit, for waits over a limit's utilisation.
+  const capacity = new CapacityService(store, config);
   const triggers = new TriggerService({ store, clock, runs, audit: ctx.audit, alerts: ctx.alerts });
   const slo = async (tenant: string, name: string): Promise<SloFigures | undefined> => {
     const s = await status.status(tenant, name);
@@ -54,6 +57,13 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { e
       await ctx.tenants.update(tenant, patch);
     },
     slo,
+    limits: async (tenant, ids) => {
+      const out: Record<string, LimitFigures> = {};
+      for (const r of await capacity.latest(tenant === SYSTEM_TENANT ? {} : { tenant })) {
+        if (ids.includes(r.id)) out[r.id] = { utilisation: r.capacity !== null && r.capacity > 0 ? r.usage / r.capacity : null, usage: r.usage, capacity: r.capacity };
+      }
+      return out;
+    },
     silence: async (tenant, name, spec, actor) => {
       const doc = { apiVersion: 'keel/v1', kind: 'Silence', metadata: { name }, spec };
       await ctx.definitions.apply(tenant, [{ file: `${name}.json`, content: JSON.stringify(doc) }], actor);

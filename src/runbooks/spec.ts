@@ -91,7 +91,7 @@ const waitSchema = z
   .object({
     /** Wait this long. */
     duration: durationBetween(1, 7 * 86_400_000, '5m').optional(),
-    /** Or until this CEL condition over live SLO figures holds (`slo["checkout"].burn_rate < 1`). */
+    /** Or until this CEL condition over live figures holds (`slo["checkout"].burn_rate < 1`, `limits["log.disk"].utilisation < 0.8`). */
     until: text(4096).optional(),
     /** How often `until` is evaluated. */
     every: durationBetween(100, 3_600_000, '30s').default('15s'),
@@ -249,9 +249,8 @@ function checkCel(source: string, path: (string | number)[], scope: TemplateScop
   const errors: FieldError[] = [];
   for (const p of r.analysis.paths) {
     if (roots === 'slo') {
-      if (p[0] !== 'slo' || p.length !== 3 || !SLO_FIELDS.includes(p[2]!)) {
-        errors.push({ path, message: `"${p.join('.')}": a wait reads live SLO figures only: slo["NAME"].${SLO_FIELDS.join(' | ')}` });
-      }
+      const ok = p.length === 3 && ((p[0] === 'slo' && SLO_FIELDS.includes(p[2]!)) || (p[0] === 'limits' && LIMIT_FIELDS.includes(p[2]!)));
+      if (!ok) errors.push({ path, message: `"${p.join('.')}": a wait reads live figures only: slo["NAME"].${SLO_FIELDS.join(' | ')} or limits["ID"].${LIMIT_FIELDS.join(' | ')}` });
       continue;
     }
     const why = p[0] === 'secrets' ? 'a condition cannot read secrets' : checkPath(p, { ...scope, secrets: false });
@@ -261,6 +260,8 @@ function checkCel(source: string, path: (string | number)[], scope: TemplateScop
 }
 
 export const SLO_FIELDS = ['burn_rate', 'budget_remaining', 'compliance'];
+/** A tracked limit's latest sample (keel capacity report): utilisation is usage over capacity (0 to 1). */
+export const LIMIT_FIELDS = ['utilisation', 'usage', 'capacity'];
 
 function checkKeelFields(k: NonNullable<RunbookStep['keel']>, at: (string | number)[]): FieldError[] {
   const errors: FieldError[] = [];
