@@ -78,7 +78,19 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { e
       while ((await triggers.alertsStep(fence)) > 0) {
         // the whole backlog, a batch per transaction
       }
+      while ((await triggers.incidentsStep(fence)) > 0) {
+        // likewise
+      }
       await triggers.schedulesStep(fence);
+      await triggers.queuedStep(fence);
+    },
+  });
+  // Every opened incident is noted in its own transaction, for the incident triggers: none is missed
+  // across a crash, and the pass that starts its runs deletes the note in the same commit.
+  paging.incidents.addHooks({
+    opened: async (trx, incident, fx) => {
+      await trx.insertInto('runbook_incident_triggers').values({ incident_id: incident.id, tenant_id: incident.tenant, opened_at: incident.openedAt }).execute();
+      fx.add(() => executor.wake());
     },
   });
   // A new alert transition wakes the executor at once (trigger-to-first-step latency).

@@ -144,18 +144,33 @@ const stepSchema = z
   })
   .strict();
 
-const matcherSchema = z
+/** What alert and incident matchers share: label equality, a CEL `when`, parameters as templates. */
+const matcherFields = {
+  /** Label equality (all must match); `service` and `severity` are matched as labels too (for incidents: its alerts' labels). */
+  labels: z.record(z.string().min(1).max(200), z.string().max(1000)).default({}),
+  /** And this CEL over `alert.*` (or `incident.*`) holds (`alert.labels.env == "prod" && alert.severity != "info"`). */
+  when: text(4096).optional(),
+  /** Runs for the runbook's parameters, as templates over `alert.*` or `incident.*` (e.g. tenant: "{{ alert.labels.tenant }}"). */
+  params: z.record(z.string(), text(1000)).default({}),
+};
+
+const matcherSchema = z.object(matcherFields).strict();
+
+const incidentMatcherSchema = z
   .object({
-    /** Label equality (all must match); `service` and `severity` are matched as labels too. */
-    labels: z.record(z.string().min(1).max(200), z.string().max(1000)).default({}),
-    /** Runs for the runbook's parameters, as templates over `alert.*` (e.g. tenant: "{{ alert.labels.tenant }}"). */
-    params: z.record(z.string(), text(1000)).default({}),
+    ...matcherFields,
+    /** The incident opened with one of these severities (default: every severity). */
+    severities: z.array(z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4'])).min(1).max(4).optional(),
   })
   .strict();
 
 const triggersSchema = z
   .object({
     alerts: z.array(matcherSchema).max(20).default([]),
+    /** Incidents as they open (declared, or opened by an alert); the run is tied to the incident. */
+    incidents: z.array(incidentMatcherSchema).max(20).default([]),
+    /** A trigger while a run of the same concurrency key is active: skip it, or queue it to start when that run ends. */
+    concurrencyPolicy: z.enum(['skip', 'queue']).default('skip'),
     /** No second automatic run for the same concurrency key within this long. */
     cooldown: durationBetween(0, 7 * 86_400_000, '10m').default('10m'),
     /** Template naming what may run once at a time (default: the runbook). */
@@ -239,15 +254,20 @@ function templatedFields(step: RunbookStep): { path: (string | number)[]; text: 
   return out;
 }
 
+/** The paths a boolean CEL expression reads, or why it is refused. */
+function celPaths(source: string, path: (string | number)[]): { ok: true; paths: string[][] } | { ok: false; error: FieldError } {
+  const r = analyzeCel(source, 'bool');
+  if (r.ok) return { ok: true, paths: r.analysis.paths };
+  const message = r.problem.message.startsWith('references no event attribute') ? 'the condition reads nothing, so it never changes' : `${r.problem.message} (at character ${r.problem.offset + 1})`;
+  return { ok: false, error: { path, message } };
+}
+
 /** CEL paths: the roots a condition may read (params, steps, alert, incident) or a wait may (slo). */
 function checkCel(source: string, path: (string | number)[], scope: TemplateScope, roots: 'run' | 'slo'): FieldError[] {
-  const r = analyzeCel(source, 'bool');
-  if (!r.ok) {
-    if (r.problem.message.startsWith('references no event attribute')) return [{ path, message: 'the condition reads nothing, so it never changes' }];
-    return [{ path, message: `${r.problem.message} (at character ${r.problem.offset + 1})` }];
-  }
+  const r = celPaths(source, path);
+  if (!r.ok) return [r.error];
   const errors: FieldError[] = [];
-  for (const p of r.analysis.paths) {
+  for (const p of r.paths) {
     if (roots === 'slo') {
       const ok = p.length === 3 && ((p[0] === 'slo' && SLO_FIELDS.includes(p[2]!)) || (p[0] === 'limits' && LIMIT_FIELDS.includes(p[2]!)));
       if (!ok) errors.push({ path, message: `"${p.join('.')}": a wait reads live figures only: slo["NAME"].${SLO_FIELDS.join(' | ')} or limits["ID"].${LIMIT_FIELDS.join(' | ')}` });
@@ -332,16 +352,44 @@ export function checkRunbook(spec: RunbookSpec): FieldError[] {
     if (why) errors.push({ path: ['triggers', 'schedule', why.field], message: why.message });
   }
   if (spec.triggers) {
-    const alertScope: TemplateScope = { params: new Set(), steps: new Map(), secrets: false };
-    spec.triggers.alerts.forEach((m, i) => {
-      for (const [k, v] of Object.entries(m.params)) {
-        if (!params.has(k)) errors.push({ path: ['triggers', 'alerts', i, 'params', k], message: `unknown parameter "${k}"` });
-        for (const ref of references(v)) {
-          const why = ref.path[0] === 'alert' ? checkPath(ref.path, alertScope) : 'a trigger reads only alert.* fields';
-          if (why) errors.push({ path: ['triggers', 'alerts', i, 'params', k], message: `${ref.raw}: ${why}` });
-        }
+    for (const source of ['alerts', 'incidents'] as const) {
+      const root = source === 'alerts' ? 'alert' : 'incident';
+      spec.triggers[source].forEach((m, i) => errors.push(...checkMatcher(m, root, params, ['triggers', source, i])));
+    }
+    if (spec.triggers.concurrencyKey !== undefined) {
+      for (const ref of references(spec.triggers.concurrencyKey)) {
+        const why = ref.path[0] === 'alert' || ref.path[0] === 'incident' ? checkPath(ref.path, TRIGGER_SCOPE) : 'a concurrency key reads only alert.* or incident.* fields';
+        if (why) errors.push({ path: ['triggers', 'concurrencyKey'], message: `${ref.raw}: ${why}` });
       }
-    });
+    }
+  }
+  return errors;
+}
+
+const TRIGGER_SCOPE: TemplateScope = { params: new Set(), steps: new Map(), secrets: false };
+
+/** A trigger matcher's params (templates) and `when` (CEL) read only the alert's or the incident's fields. */
+function checkMatcher(m: { params: Record<string, string>; when?: string | undefined }, root: 'alert' | 'incident', params: ReadonlySet<string>, at: (string | number)[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const only = `an ${root} trigger reads only ${root}.* fields`;
+  for (const [k, v] of Object.entries(m.params)) {
+    if (!params.has(k)) errors.push({ path: [...at, 'params', k], message: `unknown parameter "${k}"` });
+    for (const ref of references(v)) {
+      const why = ref.path[0] === root ? checkPath(ref.path, TRIGGER_SCOPE) : only;
+      if (why) errors.push({ path: [...at, 'params', k], message: `${ref.raw}: ${why}` });
+    }
+  }
+  if (m.when !== undefined) {
+    const r = celPaths(m.when, [...at, 'when']);
+    if (!r.ok) errors.push(r.error);
+    else {
+      for (const p of r.paths) {
+        // An incident's labels are its alerts' labels (matched, not a template field of runs).
+        const labels = root === 'incident' && p[0] === 'incident' && p[1] === 'labels' && p.length === 3;
+        const why = labels ? undefined : p[0] === root ? checkPath(p, TRIGGER_SCOPE) : only;
+        if (why) errors.push({ path: [...at, 'when'], message: why });
+      }
+    }
   }
   return errors;
 }
