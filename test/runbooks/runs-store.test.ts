@@ -51,6 +51,25 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       expect((await runs.due(clock.now() + 60_000, 10)).map((r) => r.id)).toContain(run.id);
     });
 
+    it('starts the run queued for a concurrency key in the commit that ends the run ahead, oldest first', async () => {
+      const ahead = await runs.start({ tenant: 'default', runbook: 'gate', params: {}, actor: 'alert:x', trigger: 'alert', concurrencyKey: 'eu' });
+      const second = await runs.start({ tenant: 'default', runbook: 'gate', params: {}, actor: 'alert:y', trigger: 'alert', concurrencyKey: 'eu', queued: true });
+      const third = await runs.start({ tenant: 'default', runbook: 'gate', params: {}, actor: 'alert:z', trigger: 'alert', concurrencyKey: 'eu', queued: true });
+      expect(second.state).toMatchObject({ status: 'queued', dueAt: null });
+      expect((await runs.list('default', { status: ['queued'] })).map((r) => r.id).sort()).toEqual([second.id, third.id].sort());
+      // The key is busy: nothing for the trigger pass to start.
+      expect(await runs.freeQueuedKeys()).toEqual([]);
+      await runs.abort('default', ahead.id, 'key:keel_adm');
+      expect((await runs.find('default', second.id)).state).toMatchObject({ status: 'waiting', phase: 'approval' });
+      expect((await runs.find('default', third.id)).state.status).toBe('queued');
+      expect((await runs.journal('default', second.id)).map((j) => j.event)).toEqual(['run.created', 'run.queued', 'run.dequeued', 'approval.requested']);
+      // A queued run can be aborted; the next one then waits for the running one only.
+      await runs.abort('default', third.id, 'key:keel_adm');
+      expect((await runs.find('default', third.id)).state.status).toBe('aborted');
+      await runs.abort('default', second.id, 'key:keel_adm');
+      expect(await runs.freeQueuedKeys()).toEqual([]);
+    });
+
     it('refuses an unknown runbook (404) and bad parameters (400, each named)', async () => {
       await expect(runs.start({ tenant: 'default', runbook: 'nope', params: {}, actor: 'a', trigger: 'manual' })).rejects.toMatchObject({ status: 404 });
       await expect(runs.start({ tenant: 'default', runbook: 'gate', params: { n: 'x', m: 1 }, actor: 'a', trigger: 'manual' })).rejects.toMatchObject({
