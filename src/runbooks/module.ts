@@ -12,7 +12,10 @@ import { LinkGate } from '../paging/notify/link-gate.js';
 import { approvalLinkRoutes } from './approval-link-routes.js';
 import { ApprovalLinks } from './approval-links.js';
 import { DailyQuotaService } from '../capacity/daily-quota-service.js';
-import { RunExecutor, type SloFigures } from './executor.js';
+import { recountSlo } from '../slo/sync.js';
+import { CapacityService } from '../capacity/capacity-service.js';
+import { RunExecutor, type LimitFigures, type SloFigures } from './executor.js';
+import { KeelActions } from './keel-actions.js';
 import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
 import { RunService } from './runs.js';
@@ -26,7 +29,7 @@ export interface RunbooksModule extends KeelModule {
   triggers: TriggerService;
 }
 
-export function runbooksModule(ctx: CoreContext, paging: PagingModule): RunbooksModule {
+export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { evaluateSlos(tenant: string): Promise<{ evaluated: number; transitions: number }> }): RunbooksModule {
   const { store, clock, config } = ctx;
   ctx.kinds.register(runbookKind());
   const status = new SloStatusService(store.db, clock);
@@ -36,6 +39,8 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
   const gate = new LinkGate({ db: store.db, clock, key: () => paging.notify.verificationKey() });
   const approvals = new ApprovalLinks({ db: store.db, runs, notify: paging.notify, people: ctx.people, gate, logger: ctx.logger });
   const toil = new ToilService(store);
+  // Read only: the latest sample of each limit, for waits over a limit's utilisation.
+  const capacity = new CapacityService(store, config);
   const triggers = new TriggerService({ store, clock, runs, audit: ctx.audit, alerts: ctx.alerts });
   const slo = async (tenant: string, name: string): Promise<SloFigures | undefined> => {
     const s = await status.status(tenant, name);
@@ -55,7 +60,8 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
     runs,
     clock,
     logger: ctx.logger,
-    incidents: paging.incidents,
+    keel: new KeelActions({ clock, incidents: paging.incidents, notify: paging.notify, oncall: paging.oncall, recountSlo }),
+    evaluateSlos: slos.evaluateSlos,
     secret: async (tenant, name) => {
       const v = await paging.secretStore.open(tenant, name);
       if (v === undefined) throw new KeelError('not_found', `no secret named "${name}"`);
@@ -66,6 +72,13 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
       if (eventsPerDay !== undefined) await setDailyQuota(tenant, eventsPerDay);
     },
     slo,
+    limits: async (tenant, ids) => {
+      const out: Record<string, LimitFigures> = {};
+      for (const r of await capacity.latest(tenant === SYSTEM_TENANT ? {} : { tenant })) {
+        if (ids.includes(r.id)) out[r.id] = { utilisation: r.capacity !== null && r.capacity > 0 ? r.usage / r.capacity : null, usage: r.usage, capacity: r.capacity };
+      }
+      return out;
+    },
     silence: async (tenant, name, spec, actor) => {
       const doc = { apiVersion: 'keel/v1', kind: 'Silence', metadata: { name }, spec };
       await ctx.definitions.apply(tenant, [{ file: `${name}.json`, content: JSON.stringify(doc) }], actor);
@@ -80,7 +93,19 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
       while ((await triggers.alertsStep(fence)) > 0) {
         // the whole backlog, a batch per transaction
       }
+      while ((await triggers.incidentsStep(fence)) > 0) {
+        // likewise
+      }
       await triggers.schedulesStep(fence);
+      await triggers.queuedStep(fence);
+    },
+  });
+  // Every opened incident is noted in its own transaction, for the incident triggers: none is missed
+  // across a crash, and the pass that starts its runs deletes the note in the same commit.
+  paging.incidents.addHooks({
+    opened: async (trx, incident, fx) => {
+      await trx.insertInto('runbook_incident_triggers').values({ incident_id: incident.id, tenant_id: incident.tenant, opened_at: incident.openedAt }).execute();
+      fx.add(() => executor.wake());
     },
   });
   // A new alert transition wakes the executor at once (trigger-to-first-step latency).

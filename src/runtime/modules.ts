@@ -52,6 +52,7 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
   const auth = authModule(ctx);
   const backups = backupModule(ctx, VERSION);
   const paging = pagingModule(ctx);
+  const slo = sloModule(ctx);
   const domains: KeelModule[] = [
     ingest,
     servicesModule(ctx),
@@ -60,10 +61,10 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
     auditModule(ctx),
     backups,
     capacity,
-    sloModule(ctx),
+    slo,
     complianceModule(ctx, { accounts: auth.accounts, rotation: auth.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db), automation: new ToilService(ctx.store).evidence() }),
     paging,
-    runbooksModule(ctx, paging),
+    runbooksModule(ctx, paging, { evaluateSlos: slo.evaluate }),
     selfWatchModule(ctx),
     verifyModule(ctx),
     consoleModule(ctx),

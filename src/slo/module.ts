@@ -28,7 +28,12 @@ declare module '../core/bus.js' {
   }
 }
 
-export function sloModule(ctx: CoreContext): KeelModule {
+export interface SloModule extends KeelModule {
+  /** Evaluates one tenant's SLO burn-rate alerts now (`keel slo evaluate`, a runbook's `slo.evaluate`). */
+  evaluate(tenant: string): Promise<{ evaluated: number; transitions: number }>;
+}
+
+export function sloModule(ctx: CoreContext): SloModule {
   const { store, logger, clock, config } = ctx;
   // Only the API reads the sample (plan warnings, SLO status), on demand, per tenant.
   const catalogue = new AttributeCatalogue(ctx.log);
@@ -75,13 +80,15 @@ export function sloModule(ctx: CoreContext): KeelModule {
     if (e.changes.some((c) => SLO_KINDS.includes(c.kind))) backfillLoop.wake();
   });
 
+  const evaluate = (tenant: string) => evaluator.evaluateAll(undefined, tenant);
   return {
     name: 'slo',
+    evaluate,
     routes: sloRoutes({
       definitions: ctx.definitions,
       status,
       clock: ctx.clock,
-      evaluate: (tenant) => evaluator.evaluateAll(undefined, tenant),
+      evaluate,
       rules: async (tenant) => prometheusRules(tenant, await currentGenerations(store.db, tenant), config.slo.minBadEvents),
     }),
     start: async () => {

@@ -87,9 +87,13 @@ export interface IncidentHooks {
   stateChanged?(trx: Transaction<Database>, incident: Incident, from: IncidentState, actor: string, fx: AfterCommit): Promise<void>;
 }
 
-/** Actors that are not people: their resolutions do not count as acknowledgements for MTTA. */
+/**
+ * Actors that are not people: their mitigations and resolutions do not count as acknowledgements
+ * for MTTA. A runbook step (`runbook:NAME`) is automation acting, not a person responding: counting
+ * it would make MTTA look better the more incidents automation closes before anyone looks.
+ */
 export function isAutomatic(actor: string): boolean {
-  return actor === 'system' || actor.startsWith('integration:');
+  return actor === 'system' || actor.startsWith('integration:') || actor.startsWith('runbook:');
 }
 
 export class IncidentService {
