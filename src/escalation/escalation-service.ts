@@ -400,11 +400,16 @@ export class EscalationService {
       message: `Escalation step ${timer.step + 1} of ${policyName}${policy.repeat > 0 ? ` (pass ${timer.pass + 1} of ${policy.repeat + 1})` : ''}: ${whom.length ? `paging ${whom.join(', ')}` : 'nobody to page'}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
       data: { policy: policyName, pass: timer.pass, step: timer.step, paged: [...people.values()].map((p) => p.person.id), channels, missing, jobs },
     });
-    await trx.updateTable('escalations').set({ pass: timer.pass, step: timer.step, updated_at: now }).where('incident_id', '=', incident.id).execute();
     const next = nextPosition(policy, timer);
+    // One update for the position and, at the last step, the end of the escalation.
+    await trx
+      .updateTable('escalations')
+      .set({ pass: timer.pass, step: timer.step, updated_at: now, ...(next ? {} : { status: 'exhausted' }) })
+      .where('incident_id', '=', incident.id)
+      .execute();
     if (!next) {
-      await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
-      await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
+      // Pages were just queued (pending): somebody is being reached, no need to look.
+      if (jobs === 0) await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
       return;
     }
     // Nobody could be paged: do not sit out the wait, go to the next step now.
