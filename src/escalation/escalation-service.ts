@@ -71,6 +71,11 @@ export class EscalationService {
   /** Definitions changed (or the loop just started): look for unpaged incidents a policy now covers. */
   private adoptPending = true;
   private unsubscribe: (() => void) | undefined;
+  /**
+   * Policies read by `start`, per transaction (dropped with it): definitions are written only by
+   * their own apply transactions, never in one that opens incidents.
+   */
+  private readonly startReads = new WeakMap<Transaction<Database>, FireReads>();
 
   constructor(private readonly deps: EscalationDeps) {
     this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
@@ -101,7 +106,11 @@ export class EscalationService {
       return;
     }
     const now = this.deps.clock.now();
-    const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy);
+    const policyName = incident.escalationPolicy;
+    // Read once per transaction: the paging consumer opens many incidents of one service in one.
+    let reads = this.startReads.get(trx);
+    if (!reads) this.startReads.set(trx, (reads = new Map()));
+    const policy = await this.cachedRead(reads, `policy\u0000${incident.tenant}\u0000${policyName}`, () => readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', policyName));
     if (!policy) {
       await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: `Escalation policy ${incident.escalationPolicy} not found: nobody is paged`, data: { policy: incident.escalationPolicy } });
       await this.unpaged.mark(trx, incident, 'policy_missing', `escalation policy ${incident.escalationPolicy} does not exist`, fx);
