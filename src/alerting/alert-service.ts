@@ -209,28 +209,29 @@ export class AlertService {
         return { alert: toAlert((await this.row(trx, open.id))!) };
       }
       const id = `alt_${randomBase62(14)}`;
-      await trx
-        .insertInto('alerts')
-        .values({
-          id,
-          tenant_id: s.tenant,
-          dedup_key: s.dedupKey,
-          source: s.source,
-          service: s.service ?? null,
-          status: 'firing',
-          severity: s.severity,
-          summary: s.summary,
-          labels_json: JSON.stringify(s.labels ?? {}),
-          details_json: JSON.stringify(s.details ?? {}),
-          links_json: JSON.stringify(s.links ?? []),
-          first_seen: at,
-          last_seen: at,
-          count: 1,
-          resolved_at: null,
-        })
-        .execute();
+      const row: AlertsTable = {
+        id,
+        tenant_id: s.tenant,
+        dedup_key: s.dedupKey,
+        source: s.source,
+        service: s.service ?? null,
+        status: 'firing',
+        severity: s.severity,
+        summary: s.summary,
+        labels_json: JSON.stringify(s.labels ?? {}),
+        details_json: JSON.stringify(s.details ?? {}),
+        links_json: JSON.stringify(s.links ?? []),
+        first_seen: at,
+        last_seen: at,
+        count: 1,
+        resolved_at: null,
+        acknowledged_at: null,
+      };
+      await trx.insertInto('alerts').values(row).execute();
       const transition = await this.appendTransition(trx, s.tenant, id, s.dedupKey, 'firing', at, s.values ?? {});
-      return { alert: toAlert((await this.row(trx, id))!), transition };
+      // The row as inserted (no column has a default or trigger of its own): not read back, a
+      // statement per alert saved in a storm.
+      return { alert: toAlert(row), transition };
     }
     if (!open) {
       // Resolving what is not open (a repeat, or a resolve for an unknown key) changes nothing.

@@ -58,6 +58,9 @@ export class TriggerService {
       const books = new Map<string, RunbookDefinition[]>();
       for (const t of rows) {
         if (t.status !== 'firing') continue;
+        if (!books.has(t.tenant_id)) books.set(t.tenant_id, await this.books(trx, t.tenant_id));
+        // A tenant without alert-triggered runbooks: its alerts are not read (a storm's alerts each cost a read).
+        if (!books.get(t.tenant_id)!.some((b) => b.triggers?.alerts.length)) continue;
         const a = await trx.selectFrom('alerts').selectAll().where('id', '=', t.alert_id).executeTakeFirst();
         // Runbooks' own alerts (an open circuit breaker) never start runbooks: no loops.
         if (!a || a.source === 'runbooks') continue;
@@ -70,7 +73,6 @@ export class TriggerService {
           status: 'firing',
           service: a.service,
         };
-        if (!books.has(t.tenant_id)) books.set(t.tenant_id, await this.books(trx, t.tenant_id));
         for (const book of books.get(t.tenant_id)!) {
           const matcher = book.triggers?.alerts.find((m) => matchesAlert(m, alert));
           if (!matcher) continue;

@@ -27,6 +27,7 @@ export function registerPagingBench(bench: Command): void {
           `storm to page:    ${n(r.pages_per_s)} pages/s end to end (${n(r.alerts)} alerts at once); p50 ${r.alert_to_page_p50_ms} ms, p99 ${r.alert_to_page_p99_ms} ms`,
           `ceiling:          ${n(r.ceiling_commits_per_s)} durable commits/s on this disk = ${n(r.ceiling_alerts_per_s)} alerts/s at ${r.commits_per_alert} commits per alert`,
           `ratio:            ${r.ratio}`,
+          `keel cpu:         ${r.keel_cpu_ms_per_alert} ms per paged alert (${n(r.keel_cpu_ms)} ms of the Keel process's CPU for the storm; steadier than rates on a loaded machine)`,
           `check:            ${n(r.pages_received)} of ${n(r.alerts)} paged, ${r.duplicate_pages} duplicate deliveries, ${r.failed_requests} failed requests`,
           '',
         ].join('\n'),

@@ -66,6 +66,11 @@ export class EscalationService {
   /** Definitions changed (or the loop just started): look for unpaged incidents a policy now covers. */
   private adoptPending = true;
   private unsubscribe: (() => void) | undefined;
+  /**
+   * Policies read by `start`, per transaction (dropped with it): definitions are written only by
+   * their own apply transactions, never in one that opens incidents.
+   */
+  private readonly startReads = new WeakMap<Transaction<Database>, FireReads>();
 
   constructor(private readonly deps: EscalationDeps) {
     this.loop = new BackgroundLoop((tenure) => this.round(tenure), (err, failures) => {
@@ -100,7 +105,11 @@ export class EscalationService {
       return;
     }
     const now = this.deps.clock.now();
-    const policy = await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy);
+    const policyName = incident.escalationPolicy;
+    // Read once per transaction: the paging consumer opens many incidents of one service in one.
+    let reads = this.startReads.get(trx);
+    if (!reads) this.startReads.set(trx, (reads = new Map()));
+    const policy = await this.cachedRead(reads, `policy\u0000${incident.tenant}\u0000${policyName}`, () => readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', policyName));
     if (!policy) {
       await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: `Escalation policy ${incident.escalationPolicy} not found: nobody is paged`, data: { policy: incident.escalationPolicy } });
       await this.unpaged.mark(trx, incident, 'policy_missing', `escalation policy ${incident.escalationPolicy} does not exist`, fx);
@@ -375,11 +384,16 @@ export class EscalationService {
       message: `Escalation step ${timer.step + 1} of ${policyName}${policy.repeat > 0 ? ` (pass ${timer.pass + 1} of ${policy.repeat + 1})` : ''}: ${whom.length ? `paging ${whom.join(', ')}` : 'nobody to page'}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
       data: { policy: policyName, pass: timer.pass, step: timer.step, paged: [...people.values()].map((p) => p.person.id), channels, missing, jobs },
     });
-    await trx.updateTable('escalations').set({ pass: timer.pass, step: timer.step, updated_at: now }).where('incident_id', '=', incident.id).execute();
     const next = nextPosition(policy, timer);
+    // One update for the position and, at the last step, the end of the escalation.
+    await trx
+      .updateTable('escalations')
+      .set({ pass: timer.pass, step: timer.step, updated_at: now, ...(next ? {} : { status: 'exhausted' }) })
+      .where('incident_id', '=', incident.id)
+      .execute();
     if (!next) {
-      await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
-      await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
+      // Pages were just queued (pending): somebody is being reached, no need to look.
+      if (jobs === 0) await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
       return;
     }
     // Nobody could be paged: do not sit out the wait, go to the next step now.

@@ -29,12 +29,23 @@ export interface IntegrationKey {
   lastUsedAt: number | null;
 }
 
+/**
+ * A key found in the last few seconds is not looked up again (a storm of Events v2 requests
+ * otherwise costs a lookup each). Revoking through this instance drops it at once; a revocation
+ * made by another process (the distributed mode's other API processes) is honoured within this
+ * bound. Only keys that exist are kept, so unknown keys cannot fill the cache and a new key
+ * works at once.
+ */
+export const INTEGRATION_KEY_CACHE_MS = 5_000;
+const CACHE_MAX_KEYS = 10_000;
+
 export function hashIntegrationKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
 export class IntegrationKeys {
   private readonly lastUsedWritten = new Map<string, number>();
+  private readonly cache = new Map<string, { row: IntegrationKeysTable; expires: number }>();
 
   constructor(
     private readonly store: Store,
@@ -78,6 +89,7 @@ export class IntegrationKeys {
       await this.store.db.updateTable('integration_keys').set({ revoked_at: now }).where('id', '=', id).execute();
       row.revoked_at = now;
     }
+    this.cache.delete(row.key_hash);
     return toInfo(row);
   }
 
@@ -87,7 +99,7 @@ export class IntegrationKeys {
    * type: 403.
    */
   async authenticate(key: string, type: IntegrationType, unknown: 'unauthorized' | 'not_found' = 'unauthorized'): Promise<IntegrationKey> {
-    const row = await this.store.db.selectFrom('integration_keys').selectAll().where('key_hash', '=', hashIntegrationKey(key)).executeTakeFirst();
+    const row = await this.lookup(hashIntegrationKey(key));
     if (!row || row.revoked_at !== null) {
       throw new KeelError(unknown, row ? 'this integration key has been revoked' : 'unknown integration key');
     }
@@ -99,6 +111,21 @@ export class IntegrationKeys {
       await this.store.db.updateTable('integration_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
     }
     return toInfo(row);
+  }
+
+  /** The key's row, from the cache while it is fresh (see INTEGRATION_KEY_CACHE_MS). */
+  private async lookup(hash: string): Promise<IntegrationKeysTable | undefined> {
+    const now = this.clock.now();
+    const hit = this.cache.get(hash);
+    if (hit && hit.expires > now) return hit.row;
+    this.cache.delete(hash);
+    const row = await this.store.db.selectFrom('integration_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst();
+    if (row) {
+      // Bounded: the oldest entry goes first (a Map keeps insertion order).
+      if (this.cache.size >= CACHE_MAX_KEYS) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(hash, { row, expires: now + INTEGRATION_KEY_CACHE_MS });
+    }
+    return row;
   }
 }
 

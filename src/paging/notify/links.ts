@@ -5,7 +5,8 @@
  * the SecretBox); the link route records each token's id when used, so a link works once.
  * Pure: keys and times are parameters.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomBase62 } from '../../core/ids.js';
 
 export type LinkAction = 'ack' | 'resolve' | 'approve';
 
@@ -41,7 +42,9 @@ function mac(key: Buffer, payload: string): Buffer {
 }
 
 export function signLink(key: Buffer, claims: Unsigned<LinkClaims>): string {
-  const full = { ...claims, id: claims.id ?? randomBytes(12).toString('base64url') };
+  // 16 base62 characters (≈95 bits) from the pooled CSPRNG bytes: two links per page, and a
+  // CSPRNG call each was a visible share of a paging storm.
+  const full = { ...claims, id: claims.id ?? randomBase62(16) };
   const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
   return `${payload}.${mac(key, payload).toString('base64url')}`;
 }

@@ -85,8 +85,23 @@ export class NotificationQueue {
     return rules.length;
   }
 
+  /**
+   * Rules read per transaction (dropped with it): an escalation batch pages the same people for
+   * many incidents, and contact methods and rules are never written in a transaction that pages.
+   */
+  private readonly rulesRead = new WeakMap<Transaction<Database>, Map<string, ReturnType<NotificationQueue['readRules']>>>();
+
   /** A person's contact methods in the order of their notification rules, with each rule's delay. */
-  private async rulesOf(trx: Transaction<Database>, tenant: string, userId: string) {
+  private rulesOf(trx: Transaction<Database>, tenant: string, userId: string): ReturnType<NotificationQueue['readRules']> {
+    let reads = this.rulesRead.get(trx);
+    if (!reads) this.rulesRead.set(trx, (reads = new Map()));
+    const key = `${tenant}\u0000${userId}`;
+    let rules = reads.get(key);
+    if (!rules) reads.set(key, (rules = this.readRules(trx, tenant, userId)));
+    return rules;
+  }
+
+  private async readRules(trx: Transaction<Database>, tenant: string, userId: string) {
     return trx
       .selectFrom('notification_rules')
       .innerJoin('contact_methods', (j) =>

@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../../core/clock.js';
 import { KeelError } from '../../core/errors.js';
-import type { SecretBox } from '../../core/secrets.js';
+import { sealedKeyId, type SecretBox } from '../../core/secrets.js';
 import type { Db } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 
@@ -16,7 +16,12 @@ export interface SecretInfo {
   updatedBy: string;
 }
 
+/** Sealed values kept opened (a Map from sealed text to plain text, oldest dropped first). */
+const OPENED_MAX = 1_000;
+
 export class SecretStore {
+  private readonly opened = new Map<string, string>();
+
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
@@ -50,9 +55,21 @@ export class SecretStore {
     if (Number(r.numDeletedRows) === 0) throw new KeelError('not_found', `secret "${name}" not found`);
   }
 
-  /** The plain value, for delivery only; undefined when no such secret is stored. */
+  /**
+   * The plain value, for delivery only; undefined when no such secret is stored. The row is read
+   * every time (a rotated or removed secret is honoured by the next delivery, whichever process
+   * changed it); only the unsealing of a sealed value already opened is skipped.
+   */
   async open(tenant: string, name: string, db: Db = this.store.db): Promise<string | undefined> {
     const row = await db.selectFrom('paging_secrets').select('sealed').where('tenant_id', '=', tenant).where('name', '=', name).executeTakeFirst();
-    return row ? this.box.open(row.sealed) : undefined;
+    if (!row) return undefined;
+    let plain = this.opened.get(row.sealed);
+    // Checked against the box's keys each time: a value whose key was removed must fail as before.
+    if (plain === undefined || !this.box.keyIds().includes(sealedKeyId(row.sealed) ?? '')) {
+      plain = this.box.open(row.sealed);
+      if (this.opened.size >= OPENED_MAX) this.opened.delete(this.opened.keys().next().value!);
+      this.opened.set(row.sealed, plain);
+    }
+    return plain;
   }
 }

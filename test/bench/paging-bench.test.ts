@@ -1,0 +1,18 @@
+/** `keel bench paging` end to end, small: every alert paged once, and Keel's CPU per alert reported. */
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+describe('keel bench paging', () => {
+  it('pages every storm alert once and reports the Keel process CPU per alert', async () => {
+    const r = await runCli(['bench', 'paging', '--alerts', '40', '--single', '2', '--concurrency', '4', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, number>;
+    expect(out.pages_received).toBe(40);
+    expect(out.duplicate_pages).toBe(0);
+    expect(out.failed_requests).toBe(0);
+    // Paging 40 alerts costs the Keel process some CPU (Linux /proc accounting), and the figure
+    // per alert is the total divided by the alerts.
+    expect(out.keel_cpu_ms).toBeGreaterThan(0);
+    expect(out.keel_cpu_ms_per_alert).toBeCloseTo(out.keel_cpu_ms! / 40, 1);
+  }, 120_000);
+});
