@@ -15,6 +15,8 @@ import { Oncall } from './pages/oncall';
 import { Audit } from './pages/audit';
 import { Settings } from './pages/settings';
 import { RunDetail, Runs } from './pages/runbooks';
+import { Capacity } from './pages/capacity';
+import { CapacityLimit } from './pages/capacity-limit';
 import './style.css';
 
 const NAV: { path: string; label: string; permission: string }[] = [
@@ -24,6 +26,7 @@ const NAV: { path: string; label: string; permission: string }[] = [
   { path: '/alerts', label: 'Alerts', permission: 'incidents:read' },
   { path: '/oncall', label: 'On-call', permission: 'oncall:read' },
   { path: '/runbooks', label: 'Runbooks', permission: 'runbooks:read' },
+  { path: '/capacity', label: 'Capacity', permission: 'capacity:read' },
   { path: '/audit', label: 'Audit', permission: 'audit:read' },
   { path: '/settings', label: 'Settings', permission: 'users:manage' },
 ];
@@ -39,6 +42,8 @@ function Content({ path }: { path: string }) {
   if (path === '/oncall') return <Oncall />;
   if (path === '/runbooks') return <Runs />;
   if ((m = path.match(/^\/runbooks\/runs\/([^/]+)$/))) return <RunDetail id={decodeURIComponent(m[1]!)} />;
+  if (path === '/capacity') return <Capacity />;
+  if ((m = path.match(/^\/capacity\/([^/]+)$/))) return <CapacityLimit id={decodeURIComponent(m[1]!)} />;
   if (path === '/audit') return <Audit />;
   if (path === '/settings') return <Settings />;
   return <p>No page here. <a href={href('/now')}>Go to Now</a>.</p>;

@@ -15,12 +15,12 @@ import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Store } from '../store/store.js';
-import { listSegments, segmentDir, segmentFileName } from '../log/sqlite/segments.js';
+import { listSegments, segmentDir, segmentFileName, type SegmentKind } from '../log/sqlite/segments.js';
 import { writeContainer, type BackupManifest } from './container.js';
 
 /** How a segment file is named inside a backup (the container holds flat names). */
-export function backupSegmentName(id: number): string {
-  return `segment-${segmentFileName(id)}`;
+export function backupSegmentName(id: number, kind: SegmentKind = 'seg'): string {
+  return `segment-${segmentFileName(id, kind)}`;
 }
 
 /** Copies the first `length` bytes of an open file to `dest`. */
@@ -79,15 +79,24 @@ async function snapshot(source: string, dest: string): Promise<void> {
   }
 }
 
-/** Segments the (copied) log index points into, with the end of their last indexed batch. */
-function indexedSegments(logCopy: string): { id: number; end: number }[] {
+/**
+ * Segments the (copied) log index points into, with the end of their last indexed batch: in the
+ * file as appended, or in the compacted one once the index points there.
+ */
+function indexedSegments(logCopy: string): { id: number; kind: SegmentKind; end: number }[] {
   const db = new Database(logCopy, { readonly: true, fileMustExist: true });
   try {
     const cols = db.prepare('PRAGMA table_info(batches)').all() as { name: string }[];
     if (!cols.some((c) => c.name === 'seg_id')) return [];
+    const compacted = cols.some((c) => c.name === 'stored');
     return db
-      .prepare('SELECT seg_id AS id, MAX(seg_offset + bytes) AS end FROM batches WHERE seg_id IS NOT NULL GROUP BY seg_id ORDER BY seg_id')
-      .all() as { id: number; end: number }[];
+      .prepare(
+        compacted
+          ? `SELECT seg_id AS id, CASE WHEN stored IS NULL THEN 'seg' ELSE 'cseg' END AS kind, MAX(seg_offset + COALESCE(stored, bytes)) AS end
+             FROM batches WHERE seg_id IS NOT NULL GROUP BY seg_id, stored IS NULL ORDER BY seg_id`
+          : `SELECT seg_id AS id, 'seg' AS kind, MAX(seg_offset + bytes) AS end FROM batches WHERE seg_id IS NOT NULL GROUP BY seg_id ORDER BY seg_id`,
+      )
+      .all() as { id: number; kind: SegmentKind; end: number }[];
   } finally {
     db.close();
   }
@@ -119,20 +128,26 @@ export class BackupService {
     try {
       const copies: { name: string; path: string }[] = [];
       const segDir = segmentDir(join(this.deps.dataDir, 'log.db'));
-      const openSegments = new Map<number, number>();
+      // Keyed by file name: a segment may be open both as appended and compacted.
+      const openSegments = new Map<string, number>();
       try {
         for (const name of BACKUP_FILES) {
-          if (name === 'log.db') for (const id of listSegments(segDir)) openSegments.set(id, openSync(join(segDir, segmentFileName(id)), 'r'));
+          if (name === 'log.db') {
+            for (const kind of ['seg', 'cseg'] as const) {
+              for (const id of listSegments(segDir, kind)) openSegments.set(segmentFileName(id, kind), openSync(join(segDir, segmentFileName(id, kind)), 'r'));
+            }
+          }
           const dest = join(dir, name);
           await snapshot(join(this.deps.dataDir, name), dest);
           copies.push({ name, path: dest });
         }
         for (const seg of indexedSegments(join(dir, 'log.db'))) {
-          const fd = openSegments.get(seg.id) ?? openSync(join(segDir, segmentFileName(seg.id)), 'r');
-          openSegments.set(seg.id, fd);
-          const dest = join(dir, backupSegmentName(seg.id));
+          const file = segmentFileName(seg.id, seg.kind);
+          const fd = openSegments.get(file) ?? openSync(join(segDir, file), 'r');
+          openSegments.set(file, fd);
+          const dest = join(dir, backupSegmentName(seg.id, seg.kind));
           copyPrefix(fd, seg.end, dest);
-          copies.push({ name: backupSegmentName(seg.id), path: dest });
+          copies.push({ name: backupSegmentName(seg.id, seg.kind), path: dest });
         }
       } finally {
         for (const fd of openSegments.values()) closeSync(fd);

@@ -80,7 +80,7 @@ async function unpack(file: string, manifest: BackupManifest, dataOffset: number
   let offset = dataOffset;
   for (const f of manifest.files) {
     // Segment files of the log go back beside log.db, where the log looks for them.
-    const segment = /^segment-(\d{12}\.seg)$/.exec(f.name);
+    const segment = /^segment-(\d{12}\.c?seg)$/.exec(f.name);
     let dest = join(dir, f.name);
     if (segment) {
       const segments = segmentDir(join(dir, 'log.db'));

@@ -5,6 +5,7 @@
  */
 import { request } from 'undici';
 import { benchBodies, jsonParseCeiling } from './events.js';
+import { measureLogDisk, type LogDiskResult } from './log-disk.js';
 import { percentile, runLoad, type LoadResult } from './load.js';
 import { spawnKeel } from './spawn-keel.js';
 
@@ -21,6 +22,8 @@ export interface IngestBenchOptions {
    * own key and quota, through the API) and measure again with requests spread over their keys.
    */
   tenants?: number;
+  /** Longest wait after the load for compaction to catch up before measuring the disk (s). */
+  compactionWaitS?: number;
   json: boolean;
   log: (line: string) => void;
 }
@@ -45,6 +48,8 @@ export interface IngestBenchResult {
   acknowledged_events: number;
   /** With --tenants: the same load spread over N tenants, in the same run as the figures above. */
   many_tenants: ManyTenantsResult | null;
+  /** The log's files once compaction caught up (after the throughput window). */
+  log_disk: LogDiskResult;
 }
 
 export interface ManyTenantsResult {
@@ -148,6 +153,8 @@ export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchRes
     }
     const stats = await request(`${keel.url}/v1/log`, { headers: admin });
     const s = (await stats.body.json()) as { events: number };
+    // After the throughput window, so the wait (and the compactor's catching up) is not in it.
+    const disk = await measureLogDisk({ url: keel.url, adminKey: keel.adminKey, dataDir: keel.dataDir, timeoutS: o.compactionWaitS ?? 300, stallS: 60, log: o.log });
     return {
       events_per_s: Math.round(eventsPerS),
       p50_ms: round(percentile(load.latenciesMs, 50)),
@@ -166,6 +173,7 @@ export async function benchIngest(o: IngestBenchOptions): Promise<IngestBenchRes
       stored_events: s.events,
       acknowledged_events: load.events + (manyResult?.acknowledged_events ?? 0),
       many_tenants: manyResult,
+      log_disk: disk,
     };
   } finally {
     await keel.stop('SIGTERM');

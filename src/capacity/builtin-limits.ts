@@ -11,7 +11,8 @@ import type { EventLog } from '../log/event-log.js';
 import { listMembers } from '../cluster/membership.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
-import { MEASURED_INGEST_PER_NODE, type LimitReading } from './limits.js';
+import type { IngestFigures } from './ingest-figures.js';
+import type { LimitReading } from './limits.js';
 import { MINUTE_MS, minuteOf } from './usage-fold.js';
 
 interface StreamLike {
@@ -28,6 +29,8 @@ export interface ProbeDeps {
   tenants: TenantService;
   config: KeelConfig;
   logger: Logger;
+  /** Per-node ingest capacity: recorded bench results, else configured, else BENCHMARKS.md's. */
+  figures: IngestFigures;
 }
 
 /** Peak events per minute (per tenant and in all) over complete minutes in [from, to). */
@@ -64,7 +67,7 @@ export async function readBuiltinLimits(d: ProbeDeps, now: number, windowMs: num
     const members = await listMembers(d.store, now).catch(() => []);
     ingestNodes = Math.max(1, members.filter((m) => m.live && (m.role === 'all' || m.role.split(',').includes('ingest'))).length);
   }
-  const perNode = d.config.capacity.nodeIngestEventsPerSecond ?? MEASURED_INGEST_PER_NODE[distributed ? 'distributed' : 'embedded'];
+  const perNode = (distributed ? d.figures.distributedPerNode : d.figures.embeddedPerNode).value;
   out.push({ id: 'node.ingest', tenant: '', usage: peaks.total / 60, capacity: perNode * ingestNodes });
 
   const stats = await d.log.stats();

@@ -15,6 +15,8 @@ import { LIMIT_ID } from './limits.js';
 import { SENT } from '../api/route.js';
 import { plotSpec, renderSvg, svgToPng } from './plot.js';
 import { grownLoad, plan, PLAN_FIGURES } from './capacity-plan.js';
+import type { IngestFigures } from './ingest-figures.js';
+import { capacityReportAnswer, limitAnswer, planAnswer } from './schemas.js';
 import { parseLoad } from './forecast-input.js';
 
 const forecastQuery = {
@@ -80,10 +82,13 @@ const planQuery = z
 
 export interface PlanFacts {
   /** Peak ingest over the last 7 days (events/s) and stored bytes per event over the last day. */
-  measured(now: number): Promise<{ peakLoad: number; bytesPerEvent: number | null }>;
+  measured(now: number): Promise<{ peakLoad: number; bytesPerEvent: number | null; compactedFraction: number | null }>;
+  /** Whether the embedded log compacts its segments (log.compress). */
+  compress: boolean;
   retentionMs: number;
   replicas: number;
-  perNode?: number;
+  /** Per-node and per-partition figures: recorded bench results, configured, or BENCHMARKS.md's. */
+  figures(): Promise<IngestFigures>;
   nodePricePerMonth?: number;
 }
 
@@ -117,11 +122,12 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       method: 'GET',
       url: '/v1/capacity/plan',
       summary: 'Nodes, partitions, disk and stream size (and cost) for a projected load',
-      description: `From the per-node figures measured in BENCHMARKS.md (embedded ${PLAN_FIGURES.embeddedPerNode} events/s per node, distributed ${PLAN_FIGURES.distributedPerNode} per 2-core node), sized at 70 % of them; bytes per event measured from usage over the last day; cost with capacity.nodePricePerMonth.`,
+      description:
+        'From the per-node ingest and per-partition figures recorded by `keel bench ingest --record` on your machines, else capacity.nodeIngestEventsPerSecond, else the ones measured in BENCHMARKS.md (each named in `figures` with its source), sized at 70 % of them; bytes per event measured from usage over the last day, and on the embedded log\'s disk the fraction its compacted segments keep; cost with capacity.nodePricePerMonth.',
       tags: ['capacity'],
       permission: 'system:read',
       query: planQuery,
-      responses: [{ status: 200, description: 'The plan' }, { status: 400, description: 'Neither load nor growth and at, or invalid values' }],
+      responses: [{ status: 200, description: 'The plan', schema: planAnswer }, { status: 400, description: 'Neither load nor growth and at, or invalid values' }],
       handler: async ({ query }) => {
         const now = deps.clock.now();
         const measured = await deps.plan.measured(now);
@@ -136,11 +142,14 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
           load = grownLoad(measured.peakLoad, parseGrowth(query.growth), now, at);
         } else throw new KeelError('validation_failed', 'give load (e.g. 500000/s), or growth (e.g. 20%/month) and at (a date)', { details: [{ path: 'load', message: 'required' }] });
         const bytesPerEvent = measured.bytesPerEvent ?? PLAN_FIGURES.defaultBytesPerEvent;
+        // The embedded log's disk: NDJSON bytes times what compaction leaves of them, measured on this log's compacted segments.
+        const fraction = deps.plan.compress ? (measured.compactedFraction ?? PLAN_FIGURES.compactedFraction) : 1;
         return {
           measuredPeakLoad: measured.peakLoad,
           bytesPerEventMeasured: measured.bytesPerEvent !== null,
+          compactedFractionMeasured: deps.plan.compress && measured.compactedFraction !== null,
           retention: deps.plan.retentionMs,
-          ...plan({ load, bytesPerEvent, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, ...(deps.plan.perNode !== undefined ? { perNode: deps.plan.perNode } : {}), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
+          ...plan({ load, bytesPerEvent, diskBytesPerEvent: bytesPerEvent * fraction, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, figures: await deps.plan.figures(), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
         };
       },
     }),
@@ -154,7 +163,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       permission: 'capacity:read',
       query: reportQuery,
       responses: [
-        { status: 200, description: 'The ranked limits' },
+        { status: 200, description: 'The ranked limits', schema: capacityReportAnswer },
         { status: 400, description: 'Invalid growth, horizon or adjustment' },
       ],
       handler: async ({ query, principal }) => {
@@ -174,7 +183,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       params: limitParams,
       query: limitQuery,
       responses: [
-        { status: 200, description: 'The limit' },
+        { status: 200, description: 'The limit', schema: limitAnswer },
         { status: 400, description: 'Invalid growth, horizon or adjustment' },
         { status: 404, description: 'No such limit (or another tenant\'s)' },
       ],

@@ -137,6 +137,46 @@ function sse(xs: readonly number[], ys: readonly number[], f: LineFit): number {
 }
 
 /**
+ * The squared error of two least-squares lines split at s (points [0, s) and [s, n)), from running
+ * sums of the values centred on their means (centring keeps the sums' magnitudes, and so their
+ * rounding, small).
+ */
+function twoLineErrors(xs: readonly number[], ys: readonly number[]): (s: number) => number {
+  const n = xs.length;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]! / n;
+    my += ys[i]! / n;
+  }
+  const sx = new Float64Array(n + 1);
+  const sy = new Float64Array(n + 1);
+  const sxx = new Float64Array(n + 1);
+  const sxy = new Float64Array(n + 1);
+  const syy = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]! - mx;
+    const y = ys[i]! - my;
+    sx[i + 1] = sx[i]! + x;
+    sy[i + 1] = sy[i]! + y;
+    sxx[i + 1] = sxx[i]! + x * x;
+    sxy[i + 1] = sxy[i]! + x * y;
+    syy[i + 1] = syy[i]! + y * y;
+  }
+  const range = (a: number, b: number): number => {
+    const k = b - a;
+    const X = sx[b]! - sx[a]!;
+    const Y = sy[b]! - sy[a]!;
+    const XX = sxx[b]! - sxx[a]! - (X * X) / k;
+    const XY = sxy[b]! - sxy[a]! - (X * Y) / k;
+    const YY = syy[b]! - syy[a]! - (Y * Y) / k;
+    // A flat run of x (sxx 0) fits a level: its error is the values' spread, as leastSquares does.
+    return Math.max(0, XX > 0 ? YY - (XY * XY) / XX : YY);
+  };
+  return (s) => range(0, s) + range(s, n);
+}
+
+/**
  * A level shift (a new tenant, a migration): the split that best explains the history as two
  * lines, kept when it explains it far better than one line (an F statistic over 20). The
  * forecast then uses only the points after it.
@@ -152,14 +192,19 @@ export function findStep(points: readonly Point[]): number | null {
   const whole = sse(xs, ys, leastSquares(xs, ys));
   const minSide = Math.max(6, Math.floor(n / 10));
   const stride = Math.max(1, Math.floor(n / 100));
+  // Each candidate split's two-line error from running sums, O(1) a split instead of two fits over
+  // copies of the history (`keel bench capacity`: this search was most of a forecast's time).
+  const splitSse = twoLineErrors(xs, ys);
   let best: { at: number; sse: number } | null = null;
   for (let s = minSide; s <= n - minSide; s += stride) {
-    const a = leastSquares(xs.slice(0, s), ys.slice(0, s));
-    const b = leastSquares(xs.slice(s), ys.slice(s));
-    const split = sse(xs.slice(0, s), ys.slice(0, s), a) + sse(xs.slice(s), ys.slice(s), b);
+    const split = splitSse(s);
     if (!best || split < best.sse) best = { at: s, sse: split };
   }
   if (!best) return null;
+  // The chosen split's error exactly, from its two fits (running sums lose digits on large values).
+  const left = { xs: xs.slice(0, best.at), ys: ys.slice(0, best.at) };
+  const right = { xs: xs.slice(best.at), ys: ys.slice(best.at) };
+  best.sse = sse(left.xs, left.ys, leastSquares(left.xs, left.ys)) + sse(right.xs, right.ys, leastSquares(right.xs, right.ys));
   const f = ((whole - best.sse) / 2) / (Math.max(best.sse, 1e-12) / (n - 4));
   return f > 50 && whole > 1e-9 ? points[best.at]!.t : null;
 }

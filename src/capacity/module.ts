@@ -10,6 +10,7 @@ import { DailyQuotaGate } from './daily-quota-gate.js';
 import { pause } from '../core/pause.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { peakMinutes, readBuiltinLimits } from './builtin-limits.js';
+import { compactedFraction } from './capacity-plan.js';
 import { capacityRoutes } from './capacity-routes.js';
 import client from 'prom-client';
 import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, type CapacityAlert } from './capacity-alerts.js';
@@ -20,6 +21,9 @@ import { AttributeCatalogue } from '../slo/attribute-catalogue.js';
 import { dayOf } from './daily-quota.js';
 import { DailyQuotaService } from './daily-quota-service.js';
 import { quotaRoutes } from './quota-routes.js';
+import { BenchResultService } from './bench-results.js';
+import { benchResultRoutes } from './bench-result-routes.js';
+import { ingestFigures, type IngestFigures } from './ingest-figures.js';
 import type { LimitReading } from './limits.js';
 import { usageRoutes } from './routes.js';
 import { usageProcessor } from './usage-processor.js';
@@ -64,6 +68,8 @@ export function capacityModule(ctx: CoreContext, deps: { rateQuotas: QuotaGate }
   const usage = new UsageService(ctx.store);
   const capacity = new CapacityService(ctx.store, ctx.config);
   const quotas = new DailyQuotaService(ctx.store);
+  const benchResults = new BenchResultService(ctx.store);
+  const figures = async () => ingestFigures(await benchResults.latest(), ctx.config.capacity.nodeIngestEventsPerSecond);
   // Daily volume quotas in front of the rate quota, leased from the state store; only where ingest runs.
   const dailyGate = ctx.roles.ingest || ctx.roles.api ? new DailyQuotaGate(deps.rateQuotas, { service: quotas, clock: ctx.clock, logger: ctx.logger, bus: ctx.bus }) : undefined;
   const gauges = capacityGauges(ctx);
@@ -87,21 +93,23 @@ export function capacityModule(ctx: CoreContext, deps: { rateQuotas: QuotaGate }
             const day = await usage.totals({ from: now - 86_400_000, to: now });
             const events = day.reduce((a, u) => a + u.events, 0);
             const bytes = day.reduce((a, u) => a + u.bytes, 0);
-            return { peakLoad: peak.total / 60, bytesPerEvent: events > 0 ? bytes / events : null };
+            return { peakLoad: peak.total / 60, bytesPerEvent: events > 0 ? bytes / events : null, compactedFraction: compactedFraction(await ctx.log.stats()) };
           },
+          compress: ctx.config.log.compress,
           retentionMs: ctx.config.log.retention.maxAge,
           replicas: ctx.config.nats.replicas,
-          ...(ctx.config.capacity.nodeIngestEventsPerSecond !== undefined ? { perNode: ctx.config.capacity.nodeIngestEventsPerSecond } : {}),
+          figures,
           ...(ctx.config.capacity.nodePricePerMonth !== undefined ? { nodePricePerMonth: ctx.config.capacity.nodePricePerMonth } : {}),
         },
       }),
       ...quotaRoutes({ quotas, tenants: ctx.tenants, clock: ctx.clock, bus: ctx.bus }),
+      ...benchResultRoutes({ results: benchResults, figures, clock: ctx.clock }),
     ],
     start: async () => {
       runner = runProcessor(ctx, usageProcessor());
       limitsRunner = runProcessor(ctx, limitsProcessor({ logger: ctx.logger }));
       ctx.whileLeader(USAGE_RETENTION_LEADERSHIP, (lease) => retentionLoop(ctx, usage, lease));
-      ctx.whileLeader(CAPACITY_SAMPLER_LEADERSHIP, (lease) => samplerLoop(ctx, capacity, quotas, gauges, lease));
+      ctx.whileLeader(CAPACITY_SAMPLER_LEADERSHIP, (lease) => samplerLoop(ctx, capacity, quotas, figures, gauges, lease));
       ctx.whileLeader(DAILY_NOTICES_LEADERSHIP, (lease) => noticesLoop(ctx, quotas, usage, lease));
     },
     stop: async () => {
@@ -130,12 +138,12 @@ async function retentionLoop(ctx: CoreContext, usage: UsageService, lease: Leade
  * database) is a gap in the history, which the forecasts tolerate; a sample is keyed by its time,
  * so a deposed leader's late write adds a point, never a double count.
  */
-async function samplerLoop(ctx: CoreContext, capacity: CapacityService, quotas: DailyQuotaService, gauges: Gauges, lease: LeaderLease): Promise<void> {
+async function samplerLoop(ctx: CoreContext, capacity: CapacityService, quotas: DailyQuotaService, figures: () => Promise<IngestFigures>, gauges: Gauges, lease: LeaderLease): Promise<void> {
   const interval = ctx.config.capacity.sampleInterval;
   while (!lease.signal.aborted) {
     try {
       const now = ctx.clock.now();
-      const readings: LimitReading[] = await readBuiltinLimits({ store: ctx.store, log: ctx.log, tenants: ctx.tenants, config: ctx.config, logger: ctx.logger }, now, interval);
+      const readings: LimitReading[] = await readBuiltinLimits({ store: ctx.store, log: ctx.log, tenants: ctx.tenants, config: ctx.config, logger: ctx.logger, figures: await figures() }, now, interval);
       for (const q of await quotas.states(now)) if (q.eventsPerDay !== null) readings.push({ id: `tenant.${q.tenant}.daily`, tenant: q.tenant, usage: q.used, capacity: q.eventsPerDay });
       readings.push(...(await readUserLimits(ctx.store, now - interval, now)));
       await lease.assertHeld();
@@ -185,3 +193,4 @@ async function noticesLoop(ctx: CoreContext, quotas: DailyQuotaService, usage: U
     await pause(interval, lease.signal);
   }
 }
+

@@ -52,7 +52,8 @@ export function plotSpec(r: LimitReport, history: readonly Point[], o: ReportOpt
     layer: [
       { mark: { type: 'area', opacity: 0.2, color: '#4c78a8' }, transform: [{ filter: 'datum.low != null' }], encoding: { x, y: { field: 'low', type: 'quantitative', title: `usage${unit}` }, y2: { field: 'high' } } },
       { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#e45756', '#4c78a8'] } }, strokeDash: { field: 'series', type: 'nominal', legend: null, scale: { range: [[6, 4], [1, 0]] } } } },
-      ...(r.capacity !== null ? [{ mark: { type: 'rule', color: '#d62728', strokeWidth: 2 }, encoding: { y: { datum: r.capacity } } }, { mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#d62728' }, encoding: { y: { datum: r.capacity }, x: { value: 0 }, text: { value: `capacity ${r.capacity}${unit}` } } }] : []),
+      // One row of their own: on the chart's data the line and its label were drawn once per row.
+      ...(r.capacity !== null ? [{ data: { values: [{}] }, mark: { type: 'rule', color: '#d62728', strokeWidth: 2 }, encoding: { y: { datum: r.capacity } } }, { data: { values: [{}] }, mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#d62728' }, encoding: { y: { datum: r.capacity }, x: { value: 0 }, text: { value: `capacity ${r.capacity}${unit}` } } }] : []),
     ],
   };
   return spec as unknown as TopLevelSpec;

@@ -9,6 +9,7 @@ import { KeelError } from '../core/errors.js';
 import { DAY_MS } from './forecast.js';
 import type { DailyQuotaService, DailyQuotaState } from './daily-quota-service.js';
 import './daily-quota-gate.js';
+import { dailyQuotaAnswer } from './schemas.js';
 
 const tenantParam = z.object({ tenant: z.string().regex(TENANT_ID, 'must be 1-63 lowercase letters, digits, "-" or "_"') }).strict();
 /** Up to a quadrillion events a day: anything larger is a typo. */
@@ -47,7 +48,7 @@ export function quotaRoutes(deps: { quotas: DailyQuotaService; tenants: TenantSe
       tags: ['capacity'],
       permission: 'capacity:read',
       params: tenantParam,
-      responses: [{ status: 200, description: 'The quota' }, { status: 404, description: 'No such tenant' }],
+      responses: [{ status: 200, description: 'The quota', schema: dailyQuotaAnswer }, { status: 404, description: 'No such tenant' }],
       handler: async ({ params, principal }) => {
         assertTenantAccess(principal, params.tenant);
         if (!(await deps.tenants.get(params.tenant))) throw new KeelError('not_found', `tenant "${params.tenant}" not found`);
@@ -64,7 +65,7 @@ export function quotaRoutes(deps: { quotas: DailyQuotaService; tenants: TenantSe
       audit: 'capacity.daily_quota.set',
       params: tenantParam,
       body: quotaBody,
-      responses: [{ status: 200, description: 'The quota' }, { status: 400, description: 'Invalid quota' }, { status: 404, description: 'No such tenant' }],
+      responses: [{ status: 200, description: 'The quota', schema: dailyQuotaAnswer }, { status: 400, description: 'Invalid quota' }, { status: 404, description: 'No such tenant' }],
       handler: async ({ params, body, principal, audit }) => {
         if (!principal.superuser) {
           assertTenantAccess(principal, params.tenant);

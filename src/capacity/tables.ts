@@ -36,6 +36,7 @@ export interface CapacityTables {
   daily_quota_usage: DailyQuotaUsageTable;
   capacity_limits: CapacityLimitsTable;
   limit_minutes: LimitMinutesTable;
+  capacity_bench_results: BenchResultsTable;
 }
 
 /** A tenant's daily volume quota (events per UTC day), besides its rate quota. */
@@ -80,4 +81,24 @@ export interface LimitMinutesTable {
   cap_n: number;
   cap_sum: number;
   cap_max: number | null;
+}
+
+/**
+ * Ingest capacity measured by `keel bench ingest --record` on the user's own machines: the
+ * node-ingest limit and the growth plan use the latest of each mode instead of BENCHMARKS.md's.
+ */
+export interface BenchResultsTable {
+  /** embedded | distributed */
+  mode: string;
+  recorded_at: number;
+  /** Durable events/s the bench measured for one node (distributed: the machine that ran every role). */
+  events_per_s: number;
+  /** The ceiling measured in the same run (JSON.parse on one core, or raw JetStream publish). */
+  ceiling_events_per_s: number;
+  cores: number;
+  load_average: number;
+  /** Distributed: the log's partitions and the worker's CPU per 1,000 events (a partition's fold cost). */
+  partitions: number | null;
+  worker_cpu_ms_per_1000: number | null;
+  recorded_by: string;
 }

@@ -3,7 +3,7 @@
  * sent...). Producers emit; later features subscribe without the producer knowing them. Each
  * domain adds its events to `BusEvents` by declaration merging:
  *
- *   declare module '../core/bus.js' { interface BusEvents { 'alert.fired': AlertFired } }
+ *   declare module './bus.js' { interface BusEvents { 'alert.fired': AlertFired } }
  *
  * Listeners run synchronously in emit order; a throwing listener is reported, not propagated, so
  * one subscriber cannot break a producer.

@@ -171,6 +171,8 @@ export const configSchema = z
         maxLagEvents: z.number().int().nonnegative().default(100_000_000),
         groupCommitDelay: duration.default(0),
         sweepInterval: duration.default(30_000),
+        /** Embedded log: rewrite sealed segments compressed in the background (docs/capacity.md). */
+        compress: z.boolean().default(true),
       })
       .strict()
       .default({
@@ -180,6 +182,7 @@ export const configSchema = z
         maxLagEvents: 100_000_000,
         groupCommitDelay: 0,
         sweepInterval: 30_000,
+        compress: true,
       }),
     idempotency: z.object({ ttl: duration.default(86_400_000) }).strict().default({ ttl: 86_400_000 }),
     slo: z
@@ -322,6 +325,8 @@ export const configSchema = z
         publishTimeout: duration.default(5_000),
         /** The stream refuses appends (503) above this size; 0 = only JetStream's own storage limit. */
         maxBytes: size.default(0),
+        /** The stream's own storage compression (`s2` needs nats-server 2.10 or later; docs/capacity.md#disk). */
+        compression: z.enum(['none', 's2']).default('none'),
       })
       .strict()
       .default({
@@ -333,6 +338,7 @@ export const configSchema = z
         ackWait: 10_000,
         publishTimeout: 5_000,
         maxBytes: 0,
+        compression: 'none',
       }),
     /** The distributed mode's state store. */
     postgres: z

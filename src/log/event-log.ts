@@ -97,6 +97,13 @@ export interface LogStats {
   /** Set when `events` is an estimate (JetStream counts messages, not events). */
   eventsEstimated?: boolean;
   bytes: number;
+  /**
+   * Bytes the batches take on disk where the log knows it (the embedded log: compacted segments
+   * hold a fraction of `bytes`); undefined where it does not.
+   */
+  diskBytes?: number;
+  /** Of `bytes`, what is still stored as received (waiting for compaction). */
+  uncompactedBytes?: number;
   /** Highest position per partition (0 when empty). */
   lastPositions: number[];
   consumers: ConsumerState[];

@@ -8,38 +8,40 @@
 import type { Transaction } from 'kysely';
 import type { CoreContext, KeelModule } from '../module/context.js';
 import type { Database } from '../store/schema.js';
-import { AfterCommit } from '../incidents/after-commit.js';
-import { ActionItems } from '../incidents/action-items.js';
-import { IncidentService, OPEN_STATES } from '../incidents/incident-service.js';
-import { PostmortemService } from '../incidents/postmortem-service.js';
-import { PagingMetrics } from '../incidents/prometheus.js';
-import { IncidentQueries } from '../incidents/incident-queries.js';
-import { incidentRoutes } from '../incidents/routes.js';
-import type { SloImpactProvider } from '../incidents/slo-impact.js';
-import { summarise } from '../incidents/metrics.js';
-import { readIncidentFacts } from '../incidents/incident-facts.js';
-import { EscalationService } from '../escalation/escalation-service.js';
-import { escalationProgress } from '../escalation/escalation-queries.js';
-import { policyKind } from '../escalation/policy-kind.js';
-import { HeartbeatService, heartbeatKind } from '../integrations/heartbeats.js';
-import { IntegrationKeys } from '../integrations/keys.js';
-import { integrationRoutes } from '../integrations/routes.js';
-import { channelKind } from '../notify/channel-kind.js';
-import { NotifyService } from '../notify/notify-service.js';
-import { pagesBetween } from '../notify/page-history.js';
-import { notifyRoutes } from '../notify/routes.js';
-import { SecretStore } from '../notify/secret-store.js';
-import { SmtpSettingsStore } from '../notify/smtp-settings.js';
-import { userKind } from '../notify/user-kind.js';
-import { OncallService } from '../oncall/oncall-service.js';
-import { IcalFeeds } from '../oncall/ical-feeds.js';
-import { oncallRoutes } from '../oncall/routes.js';
-import { scheduleKind } from '../oncall/schedule-kind.js';
-import { maintenanceWindowKind, routeKind, silenceKind } from '../routing/kinds.js';
-import { PAGING_CONSUMER, PagingConsumer } from '../routing/paging-consumer.js';
-import { routingRoutes } from '../routing/routes.js';
-import { readPosition } from '../processing/positions.js';
+import { AfterCommit } from './incidents/after-commit.js';
+import { ActionItems } from './incidents/action-items.js';
+import { IncidentService } from './incidents/incident-service.js';
+import { PostmortemService } from './incidents/postmortem-service.js';
+import { PagingMetrics } from './incidents/prometheus.js';
+import { IncidentQueries } from './incidents/incident-queries.js';
+import { incidentRoutes } from './incidents/routes.js';
+import type { SloImpactProvider } from './incidents/slo-impact.js';
+import { EscalationService } from './escalation/escalation-service.js';
+import { escalationProgress } from './escalation/escalation-queries.js';
+import { policyKind } from './escalation/policy-kind.js';
+import { HeartbeatService, heartbeatKind } from './integrations/heartbeats.js';
+import { IntegrationKeys } from './integrations/keys.js';
+import { IntegrationIntake } from './integrations/intake.js';
+import { integrationRoutes } from './integrations/routes.js';
+import { channelKind } from './notify/channel-kind.js';
+import { NotifyService } from './notify/notify-service.js';
+import { pagesBetween } from './notify/page-history.js';
+import { LinkGate } from './notify/link-gate.js';
+import { NotifyQueries } from './notify/notify-queries.js';
+import { notifyRoutes } from './notify/routes.js';
+import { SecretStore } from './notify/secret-store.js';
+import { SmtpSettingsStore } from './notify/smtp-settings.js';
+import { userKind } from './notify/user-kind.js';
+import { OncallService } from './oncall/oncall-service.js';
+import { IcalFeeds } from './oncall/ical-feeds.js';
+import { oncallRoutes } from './oncall/routes.js';
+import { scheduleKind } from './oncall/schedule-kind.js';
+import { maintenanceWindowKind, routeKind, silenceKind } from './routing/kinds.js';
+import { PagingConsumer } from './routing/paging-consumer.js';
+import { routingRoutes } from './routing/routes.js';
+import { RoutingQueries } from './routing/routing-queries.js';
 import { definitionResource } from './definition-routes.js';
+import { scrapePagingGauges } from './scrape.js';
 import { sloImpactProvider } from './slo-impact.js';
 
 export interface PagingModule extends KeelModule {
@@ -127,7 +129,8 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   const routes = [
     ...incidentRoutes({ clock, incidents, actions, postmortems, queries: new IncidentQueries(store, incidents, actions, { escalationProgress, pagesBetween }) }),
     ...notifyRoutes({
-      store,
+      queries: new NotifyQueries(store, incidents),
+      gate: new LinkGate({ db: store.db, clock, key: () => notify.verificationKey() }),
       clock,
       incidents,
       notify,
@@ -135,8 +138,8 @@ export function pagingModule(ctx: CoreContext): PagingModule {
       smtp,
     }),
     ...oncallRoutes({ clock, oncall, feeds: new IcalFeeds(store, clock), keys: ctx.keys, publicUrl }),
-    ...integrationRoutes({ store, logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
-    ...routingRoutes({ store, clock }),
+    ...integrationRoutes({ intake: new IntegrationIntake(store, ctx.alerts), logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
+    ...routingRoutes({ queries: new RoutingQueries(store), clock }),
     ...definitionResource(d, { kind: 'Schedule', path: '/v1/schedules', tag: 'oncall', noun: 'schedule', read: 'oncall:read', write: 'paging:write' }),
     ...definitionResource(d, { kind: 'EscalationPolicy', path: '/v1/escalation-policies', tag: 'paging', noun: 'escalation policy', read: 'paging:read', write: 'paging:write' }),
     ...definitionResource(d, { kind: 'Route', path: '/v1/alert-routes', tag: 'paging', noun: 'alert route', read: 'paging:read', write: 'paging:write' }),
@@ -155,41 +158,7 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     ...definitionResource(d, { kind: 'Channel', path: '/v1/channels', tag: 'paging', noun: 'channel', read: 'paging:read', write: 'paging:write' }),
   ];
 
-  // Every query first, then the gauges: a query that fails (PostgreSQL down) leaves the last
-  // values in place, marked stale, instead of half-reset gauges.
-  ctx.metrics.onScrape('paging', async () => {
-    const db = store.db;
-    const now = clock.now();
-    const open = await db
-      .selectFrom('incidents')
-      .select(['tenant_id', 'service', 'severity'])
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('state', 'in', [...OPEN_STATES])
-      .groupBy(['tenant_id', 'service', 'severity'])
-      .execute();
-    const recent = await readIncidentFacts(db, { from: now - 30 * 86_400_000 });
-    const timers = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
-    const jobs = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
-    const last = await db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
-    const position = await readPosition(db, PAGING_CONSUMER);
-    metrics.openIncidents.reset();
-    for (const r of open) metrics.openIncidents.set({ tenant: r.tenant_id, service: r.service ?? '', severity: r.severity }, Number(r.n));
-    metrics.mtta.reset();
-    metrics.mttr.reset();
-    const groups = new Map<string, typeof recent>();
-    for (const r of recent) {
-      for (const key of [`${r.tenant}\u0000`, `${r.tenant}\u0000${r.service ?? ''}`]) groups.set(key, [...(groups.get(key) ?? []), r]);
-    }
-    for (const [key, rows] of groups) {
-      const [tenant, service] = key.split('\u0000') as [string, string];
-      const s = summarise(rows);
-      if (s.mtta_seconds !== null) metrics.mtta.set({ tenant, service }, s.mtta_seconds);
-      if (s.mttr_seconds !== null) metrics.mttr.set({ tenant, service }, s.mttr_seconds);
-    }
-    metrics.pendingTimers.set(Number(timers?.n ?? 0));
-    metrics.pendingJobs.set(Number(jobs?.n ?? 0));
-    metrics.outboxLag.set(Math.max(0, Number(last?.s ?? 0) - position));
-  });
+  ctx.metrics.onScrape('paging', () => scrapePagingGauges(store.db, clock, metrics));
 
   // The leader loops run while this process leads 'paging' (the embedded default always does;
   // the distributed mode passes a lease that aborts when the leadership moves, and fences writes).

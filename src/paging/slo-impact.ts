@@ -14,8 +14,8 @@
  */
 import type { Kysely } from 'kysely';
 import { readSpec } from '../definitions/read-specs.js';
-import type { SloImpact, SloImpactProvider } from '../incidents/slo-impact.js';
-import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from '../routing/service-paging.js';
+import type { SloImpact, SloImpactProvider } from './incidents/slo-impact.js';
+import { DEFAULT_PAGE_SEVERITIES, type ServicePaging } from './routing/service-paging.js';
 import { parseFormattedDuration } from '../slo/durations.js';
 import { currentGenerations } from '../slo/generations.js';
 import { measureGeneration } from '../slo/measure.js';

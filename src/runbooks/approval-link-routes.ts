@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import { KeelError, fieldError } from '../core/errors.js';
-import { answerLink, escapeHtml } from '../notify/link-gate.js';
+import { answerLink, escapeHtml } from '../paging/notify/link-gate.js';
 import { APPROVAL_LINK_PATH, type ApprovalLinks } from './approval-links.js';
 
 const tokenQuery = z.object({ token: z.string().min(10).max(2048) }).strict();

@@ -7,11 +7,11 @@
  */
 import type { Transaction } from 'kysely';
 import { KeelError } from '../core/errors.js';
-import type { AfterCommit } from '../incidents/after-commit.js';
-import type { LinkGate } from '../notify/link-gate.js';
-import type { ApprovalLinkClaims } from '../notify/links.js';
-import type { NotifyService } from '../notify/notify-service.js';
-import { Directory, type Person } from '../oncall/directory.js';
+import type { AfterCommit } from '../paging/incidents/after-commit.js';
+import type { LinkGate } from '../paging/notify/link-gate.js';
+import type { ApprovalLinkClaims } from '../paging/notify/links.js';
+import type { NotifyService } from '../paging/notify/notify-service.js';
+import { Directory, type Person } from '../paging/oncall/directory.js';
 import { ROLES, type PeopleService } from '../people/people-service.js';
 import type { Database, Db } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';

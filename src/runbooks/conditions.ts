@@ -1,6 +1,6 @@
 /**
  * CEL conditions of runbooks (condition steps over params and step outputs; waits and verify over
- * live SLO figures), compiled with Keel's CEL compiler (src/cel). Pure: values are passed in.
+ * live SLO and limit figures), compiled with Keel's CEL compiler (src/cel). Pure: values are passed in.
  */
 import { AttributeSlots } from '../cel/attribute-slots.js';
 import { analyzeCel, compileCel } from '../cel/compile.js';
@@ -15,11 +15,14 @@ export function holds(source: string, values: Record<string, unknown>): boolean 
   return fn(record) === true;
 }
 
-/** The SLO names a wait or verify condition reads (`slo["checkout"].burn_rate` → checkout). */
-export function sloNames(source: string): string[] {
+/**
+ * The names a wait or verify condition reads under `root`: SLOs (`slo["checkout"].burn_rate` →
+ * checkout) or limits (`limits["log.disk"].utilisation` → log.disk).
+ */
+export function figureNames(source: string, root: 'slo' | 'limits'): string[] {
   const r = analyzeCel(source, 'bool');
   if (!r.ok) return [];
-  return [...new Set(r.analysis.paths.filter((p) => p[0] === 'slo' && p.length === 3).map((p) => p[1]!))];
+  return [...new Set(r.analysis.paths.filter((p) => p[0] === root && p.length === 3).map((p) => p[1]!))];
 }
 
 function celValue(v: unknown): CelValue {

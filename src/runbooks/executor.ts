@@ -5,16 +5,16 @@
  * write in a transaction fenced by the lease. A step that was running when this process stops
  * is left "started", exactly as a crash leaves it, and recovered the same way.
  */
-import type { Transaction } from 'kysely';
 import type { LeaderLease } from '../module/context.js';
 import type { Clock } from '../core/clock.js';
-import { isKeelError, KeelError } from '../core/errors.js';
+import { isKeelError } from '../core/errors.js';
 import { Waker } from '../core/waker.js';
-import type { AfterCommit, Fence } from '../incidents/after-commit.js';
-import type { IncidentService } from '../incidents/incident-service.js';
+import type { AfterCommit, Fence } from '../paging/incidents/after-commit.js';
+import type { IncidentService } from '../paging/incidents/incident-service.js';
 import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
-import { holds, sloNames } from './conditions.js';
+import { figureNames, holds } from './conditions.js';
+import { TRANSACTIONAL_ACTIONS, type KeelActions } from './keel-actions.js';
 import { nextAction } from './run-machine.js';
 import { templateValues, type RunRecord, type RunService } from './runs.js';
 import { durationMs, planOf, type RunbookStep } from './spec.js';
@@ -27,16 +27,33 @@ export interface SloFigures {
   compliance: number | null;
 }
 
+/** A tracked limit's latest sample, as a wait reads it (`limits["ID"].utilisation`). */
+export interface LimitFigures {
+  utilisation: number | null;
+  usage: number;
+  capacity: number | null;
+}
+
+/** What a wait or verify condition was evaluated over (journaled with verify.passed). */
+export interface LiveFigures {
+  slo: Record<string, SloFigures>;
+  limits: Record<string, LimitFigures>;
+}
+
 export interface ExecutorDeps {
   runs: RunService;
   clock: Clock;
   logger: Logger;
-  incidents: IncidentService;
+  keel: KeelActions;
+  /** Evaluates a tenant's SLO burn-rate alerts now (`slo.evaluate`; evaluating again is harmless). */
+  evaluateSlos(tenant: string): Promise<{ evaluated: number; transitions: number }>;
   /** A tenant's paging secret by name (throws when missing). */
   secret(tenant: string, name: string): Promise<string>;
   /** Pause/resume/quota of a tenant's ingest (idempotent sets). */
-  setIngest(tenant: string, patch: { paused?: boolean; eventsPerSecond?: number | null; burst?: number | null }): Promise<void>;
+  setIngest(tenant: string, patch: { paused?: boolean; eventsPerSecond?: number | null; burst?: number | null; eventsPerDay?: number | null }): Promise<void>;
   slo(tenant: string, name: string): Promise<SloFigures | undefined>;
+  /** The latest samples of the named limits the tenant may read (its own; every limit from the system tenant). */
+  limits(tenant: string, ids: string[]): Promise<Record<string, LimitFigures>>;
   /** Applies (creates or updates) a Silence definition of the tenant. */
   silence(tenant: string, name: string, spec: { matchers: string[]; startsAt: string; endsAt: string; createdBy: string; comment: string }, actor: string): Promise<void>;
   systemTenant: string;
@@ -138,7 +155,7 @@ export class RunExecutor {
         case 'poll': {
           const source = action.step === 'verify' ? run.spec.verify!.until : run.spec.steps[action.step]!.wait!.until!;
           const figures = await this.figures(run.tenant, source);
-          const ok = holds(source, { slo: figures });
+          const ok = holds(source, { ...figures });
           await this.deps.runs.transition(id, async () => ({ type: 'poll', holds: ok, figures }), { actor: 'system', fence });
           break;
         }
@@ -151,13 +168,16 @@ export class RunExecutor {
     }
   }
 
-  private async figures(tenant: string, source: string): Promise<Record<string, SloFigures>> {
-    const out: Record<string, SloFigures> = {};
-    for (const name of sloNames(source)) {
+  private async figures(tenant: string, source: string): Promise<LiveFigures> {
+    const slo: Record<string, SloFigures> = {};
+    for (const name of figureNames(source, 'slo')) {
       const f = await this.deps.slo(tenant, name).catch(() => undefined);
-      if (f) out[name] = f;
+      if (f) slo[name] = f;
     }
-    return out;
+    const ids = figureNames(source, 'limits');
+    // Unreadable now (a database hiccup): the condition does not hold this time and is polled again.
+    const limits = ids.length ? await this.deps.limits(tenant, ids).catch(() => ({})) : {};
+    return { slo, limits };
   }
 
   private async execute(run: RunRecord, index: number, lease: LeaderLease, signal: AbortSignal): Promise<void> {
@@ -167,10 +187,10 @@ export class RunExecutor {
     const started = await this.deps.runs.transition(run.id, async () => ({ type: 'start' }), { actor: 'system', fence });
     const values = templateValues(started);
     const timeoutMs = step.timeout ? durationMs(step.timeout) : this.deps.defaultStepTimeoutMs;
-    if (step.keel && step.keel.action.startsWith('incident.')) {
-      // Incident actions commit in the same transaction as the step's result: exactly once.
+    if (step.keel && TRANSACTIONAL_ACTIONS.has(step.keel.action)) {
+      // Incident actions, pages and SLO recounts commit in the same transaction as the step's result: exactly once.
       try {
-        await this.deps.runs.transition(run.id, async (_r, trx, fx) => ({ type: 'finished', ok: true, output: await this.incidentAction(started, step, values, trx, fx) }), { actor: 'system', fence });
+        await this.deps.runs.transition(run.id, async (_r, trx, fx) => ({ type: 'finished', ok: true, output: await this.deps.keel.inTransaction(started, step, values, trx, fx) }), { actor: 'system', fence });
       } catch (e) {
         if (!isKeelError(e) && !(e instanceof TemplateError)) throw e;
         const error = (e as Error).message;
@@ -214,39 +234,20 @@ export class RunExecutor {
       }
       return { ok: true, output: { action: k.action, silence: name, result: 'done' } };
     }
+    if (k.action === 'slo.evaluate') {
+      const r = await this.deps.evaluateSlos(run.tenant);
+      return { ok: true, output: { action: k.action, evaluated: r.evaluated, transitions: r.transitions, result: 'done' } };
+    }
     const tenant = k.tenant ? render(k.tenant, values, () => '') : run.tenant;
     if (tenant !== run.tenant && run.tenant !== this.deps.systemTenant) return { ok: false, error: `a runbook of tenant ${run.tenant} cannot change tenant ${tenant}` };
     try {
       if (k.action === 'ingest.pause') await this.deps.setIngest(tenant, { paused: true });
       else if (k.action === 'ingest.resume') await this.deps.setIngest(tenant, { paused: false });
-      else await this.deps.setIngest(tenant, { ...(k.eventsPerSecond !== undefined ? { eventsPerSecond: k.eventsPerSecond } : {}), ...(k.burst !== undefined ? { burst: k.burst } : {}) });
+      else await this.deps.setIngest(tenant, { ...(k.eventsPerSecond !== undefined ? { eventsPerSecond: k.eventsPerSecond } : {}), ...(k.burst !== undefined ? { burst: k.burst } : {}), ...(k.eventsPerDay !== undefined ? { eventsPerDay: k.eventsPerDay } : {}) });
     } catch (e) {
       if (isKeelError(e)) return { ok: false, error: e.message };
       throw e;
     }
     return { ok: true, output: { action: k.action, tenant, result: 'done' } };
-  }
-
-  private async incidentAction(run: RunRecord, step: RunbookStep, values: Record<string, unknown>, trx: Transaction<Database>, fx: AfterCommit): Promise<unknown> {
-    const k = step.keel!;
-    const ref = k.incident ? render(k.incident, values, () => '') : run.incidentId;
-    if (!ref) throw new KeelError('bad_request', `step ${step.name}: the run is tied to no incident and the step names none`);
-    const incident = await this.deps.incidents.require(trx, run.tenant, ref);
-    const actor = `runbook:${run.runbook}`;
-    const text = k.text === undefined ? undefined : render(k.text, values, () => '');
-    switch (k.action) {
-      case 'incident.note':
-        await this.deps.incidents.note(trx, incident, text ?? '', actor, fx, 'runbook', { run_id: run.id, step: step.name });
-        break;
-      case 'incident.severity':
-        await this.deps.incidents.update(trx, incident, { severity: k.severity! }, actor, fx);
-        break;
-      default: {
-        const to = k.action === 'incident.mitigate' ? 'mitigated' : 'resolved';
-        // Already there (a person was faster): the step's goal holds, so it succeeds.
-        if (incident.state !== to) await this.deps.incidents.transition(trx, incident, to, actor, fx, text);
-      }
-    }
-    return { action: k.action, incident: incident.number, result: 'done' };
   }
 }

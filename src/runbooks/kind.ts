@@ -1,7 +1,7 @@
 /** `keel/v1 Runbook`: parsed and checked at `plan` (templates, CEL, skips), stored as a definition. */
-import type { KindHandler } from '../definitions/kinds.js';
-import { specParser, type WithMetadata } from '../definitions/spec-parser.js';
-import { loadSecretNames } from '../notify/secret-references.js';
+import type { FieldError, KindHandler, ValidationContext } from '../definitions/kinds.js';
+import { missingReference, specParser, type WithMetadata } from '../definitions/spec-parser.js';
+import { loadSecretNames } from '../paging/notify/secret-references.js';
 import { checkRunbook, runbookSpecSchema, type RunbookSpec } from './spec.js';
 import { secretNames } from './templates.js';
 
@@ -16,9 +16,9 @@ export function runbookKind(): KindHandler<RunbookDefinition> {
     load: loadSecretNames,
     // A runbook naming a secret that is not stored would fail at its first run, in an outage.
     validate: (spec, _name, ctx) => {
+      const errors = references(spec, ctx);
       const names = ctx.loaded('Runbook');
-      if (!(names instanceof Set)) return [];
-      const errors: { path: (string | number)[]; message: string }[] = [];
+      if (!(names instanceof Set)) return errors;
       spec.steps.forEach((s, i) => {
         const fields: [(string | number)[], string][] = [];
         if (s.http) {
@@ -36,4 +36,22 @@ export function runbookKind(): KindHandler<RunbookDefinition> {
       return errors;
     },
   };
+}
+
+/**
+ * The people, schedules and SLOs keel steps name (a template is resolved only when the run starts):
+ * a page to a schedule that does not exist would reach nobody, in an outage.
+ */
+function references(spec: RunbookSpec, ctx: ValidationContext): FieldError[] {
+  const errors: FieldError[] = [];
+  const fixed = (v: string) => !v.includes('{{');
+  spec.steps.forEach((s, i) => {
+    const k = s.keel;
+    if (!k) return;
+    const at = ['spec', 'steps', i, 'keel'];
+    (k.users ?? []).forEach((u, j) => fixed(u) && errors.push(...missingReference(ctx, 'User', u, [...at, 'users', j])));
+    (k.schedules ?? []).forEach((u, j) => fixed(u) && errors.push(...missingReference(ctx, 'Schedule', u, [...at, 'schedules', j])));
+    if (k.slo !== undefined && fixed(k.slo)) errors.push(...missingReference(ctx, 'SLO', k.slo, [...at, 'slo']));
+  });
+  return errors;
 }

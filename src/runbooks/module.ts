@@ -8,10 +8,14 @@ import { SYSTEM_TENANT } from '../auth/tenants.js';
 import { definitionResource } from '../paging/definition-routes.js';
 import type { PagingModule } from '../paging/module.js';
 import { SloStatusService } from '../slo/status.js';
-import { LinkGate } from '../notify/link-gate.js';
+import { LinkGate } from '../paging/notify/link-gate.js';
 import { approvalLinkRoutes } from './approval-link-routes.js';
 import { ApprovalLinks } from './approval-links.js';
-import { RunExecutor, type SloFigures } from './executor.js';
+import { DailyQuotaService } from '../capacity/daily-quota-service.js';
+import { recountSlo } from '../slo/sync.js';
+import { CapacityService } from '../capacity/capacity-service.js';
+import { RunExecutor, type LimitFigures, type SloFigures } from './executor.js';
+import { KeelActions } from './keel-actions.js';
 import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
 import { RunService } from './runs.js';
@@ -25,7 +29,7 @@ export interface RunbooksModule extends KeelModule {
   triggers: TriggerService;
 }
 
-export function runbooksModule(ctx: CoreContext, paging: PagingModule): RunbooksModule {
+export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { evaluateSlos(tenant: string): Promise<{ evaluated: number; transitions: number }> }): RunbooksModule {
   const { store, clock, config } = ctx;
   ctx.kinds.register(runbookKind());
   const status = new SloStatusService(store.db, clock);
@@ -35,6 +39,8 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
   const gate = new LinkGate({ db: store.db, clock, key: () => paging.notify.verificationKey() });
   const approvals = new ApprovalLinks({ db: store.db, runs, notify: paging.notify, people: ctx.people, gate, logger: ctx.logger });
   const toil = new ToilService(store);
+  // Read only: the latest sample of each limit, for waits over a limit's utilisation.
+  const capacity = new CapacityService(store, config);
   const triggers = new TriggerService({ store, clock, runs, audit: ctx.audit, alerts: ctx.alerts });
   const slo = async (tenant: string, name: string): Promise<SloFigures | undefined> => {
     const s = await status.status(tenant, name);
@@ -43,20 +49,36 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
     const shortest = [...o.burnRates].sort((a, b) => a.seconds - b.seconds)[0];
     return { burn_rate: shortest?.burnRate ?? null, budget_remaining: o.errorBudget.remainingPercent, compliance: o.sli };
   };
+  // The daily volume quota (capacity), as PUT /v1/capacity/quotas/{tenant} sets it: stored, then
+  // every ingest instance told (the others pick it up within 2 s).
+  const dailyQuotas = new DailyQuotaService(store);
+  const setDailyQuota = async (tenant: string, eventsPerDay: number | null) => {
+    await dailyQuotas.set(tenant, eventsPerDay, clock.now());
+    ctx.bus.emit('capacity.daily_quota_changed', { tenant });
+  };
   const executor = new RunExecutor({
     runs,
     clock,
     logger: ctx.logger,
-    incidents: paging.incidents,
+    keel: new KeelActions({ clock, incidents: paging.incidents, notify: paging.notify, oncall: paging.oncall, recountSlo }),
+    evaluateSlos: slos.evaluateSlos,
     secret: async (tenant, name) => {
       const v = await paging.secretStore.open(tenant, name);
       if (v === undefined) throw new KeelError('not_found', `no secret named "${name}"`);
       return v;
     },
-    setIngest: async (tenant, patch) => {
-      await ctx.tenants.update(tenant, patch);
+    setIngest: async (tenant, { eventsPerDay, ...patch }) => {
+      await ctx.tenants.update(tenant, patch); // also refuses a tenant that does not exist
+      if (eventsPerDay !== undefined) await setDailyQuota(tenant, eventsPerDay);
     },
     slo,
+    limits: async (tenant, ids) => {
+      const out: Record<string, LimitFigures> = {};
+      for (const r of await capacity.latest(tenant === SYSTEM_TENANT ? {} : { tenant })) {
+        if (ids.includes(r.id)) out[r.id] = { utilisation: r.capacity !== null && r.capacity > 0 ? r.usage / r.capacity : null, usage: r.usage, capacity: r.capacity };
+      }
+      return out;
+    },
     silence: async (tenant, name, spec, actor) => {
       const doc = { apiVersion: 'keel/v1', kind: 'Silence', metadata: { name }, spec };
       await ctx.definitions.apply(tenant, [{ file: `${name}.json`, content: JSON.stringify(doc) }], actor);
@@ -71,7 +93,19 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule): Runbooks
       while ((await triggers.alertsStep(fence)) > 0) {
         // the whole backlog, a batch per transaction
       }
+      while ((await triggers.incidentsStep(fence)) > 0) {
+        // likewise
+      }
       await triggers.schedulesStep(fence);
+      await triggers.queuedStep(fence);
+    },
+  });
+  // Every opened incident is noted in its own transaction, for the incident triggers: none is missed
+  // across a crash, and the pass that starts its runs deletes the note in the same commit.
+  paging.incidents.addHooks({
+    opened: async (trx, incident, fx) => {
+      await trx.insertInto('runbook_incident_triggers').values({ incident_id: incident.id, tenant_id: incident.tenant, opened_at: incident.openedAt }).execute();
+      fx.add(() => executor.wake());
     },
   });
   // A new alert transition wakes the executor at once (trigger-to-first-step latency).

@@ -90,7 +90,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       query: z
         .object({
           runbook: z.string().max(128).optional(),
-          status: z.enum(['running', 'waiting', 'succeeded', 'failed', 'aborted']).optional(),
+          status: z.enum(['queued', 'running', 'waiting', 'succeeded', 'failed', 'aborted']).optional(),
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         })
         .strict(),

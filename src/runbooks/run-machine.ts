@@ -10,7 +10,8 @@
  */
 import type { StepKind } from './step-kinds.js';
 
-export type RunStatus = 'running' | 'waiting' | 'succeeded' | 'failed' | 'aborted';
+/** queued: waits for the run ahead of it with the same concurrency key to end (a trigger's `concurrencyPolicy: queue`). */
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'aborted';
 /**
  * ready: the current step can start. started: a step with side effects was journaled as started.
  * backoff: a failed attempt waits to be retried. approval: waits for a person's approval.
@@ -77,7 +78,9 @@ export type RunEvent =
   | { type: 'condition'; result: boolean }
   | { type: 'poll'; holds: boolean; figures?: unknown }
   | { type: 'tick' }
-  | { type: 'abort'; actor: string; reason?: string };
+  | { type: 'abort'; actor: string; reason?: string }
+  /** The run ahead of a queued run ended: it enters its first step now. */
+  | { type: 'dequeue' };
 
 export interface JournalEntry {
   event: string;
@@ -94,6 +97,8 @@ export type NextAction =
   | { kind: 'tick' }
   | { kind: 'sleep'; until: number }
   | { kind: 'person' }
+  /** Behind another run of its concurrency key: only that run's end moves it. */
+  | { kind: 'queued' }
   | { kind: 'finished' };
 
 export class MachineError extends Error {}
@@ -104,22 +109,35 @@ export function isFinal(status: RunStatus): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'aborted';
 }
 
-/** A new run, entering its first step. */
-export function initialState(plan: MachinePlan, now: number): { state: RunState; journal: JournalEntry[] } {
-  const state: RunState = {
-    status: 'running',
+/** A run at its first step, nothing entered yet. */
+function blankState(plan: MachinePlan, status: RunStatus, dueAt: number | null): RunState {
+  return {
+    status,
     phase: 'ready',
     step: 0,
-    dueAt: now,
+    dueAt,
     deadline: null,
     steps: plan.steps.map((s) => ({ name: s.name, status: 'pending', attempts: 0, startedAt: null, finishedAt: null })),
     outcome: null,
     error: null,
     finishedAt: null,
   };
+}
+
+/** A new run, entering its first step. */
+export function initialState(plan: MachinePlan, now: number): { state: RunState; journal: JournalEntry[] } {
+  const state = blankState(plan, 'running', now);
   const journal: JournalEntry[] = [];
   enter(plan, state, 0, now, journal);
   return { state, journal };
+}
+
+/**
+ * A run queued behind another run of its concurrency key: nothing entered yet (a first wait or
+ * approval starts its clock only when the run leaves the queue).
+ */
+export function queuedState(plan: MachinePlan, key: string): { state: RunState; journal: JournalEntry[] } {
+  return { state: blankState(plan, 'queued', null), journal: [{ event: 'run.queued', step: null, data: { concurrency_key: key } }] };
 }
 
 /** The backoff before retry number `attempt` (1-based): doubling from `backoffMs`, capped. */
@@ -129,6 +147,7 @@ export function backoffMs(retries: MachineStep['retries'], attempt: number): num
 
 export function nextAction(plan: MachinePlan, state: RunState, now: number): NextAction {
   if (isFinal(state.status)) return { kind: 'finished' };
+  if (state.status === 'queued') return { kind: 'queued' };
   switch (state.phase) {
     case 'ready': {
       const step = plan.steps[state.step]!;
@@ -169,6 +188,14 @@ export function apply(plan: MachinePlan, current: RunState, event: RunEvent, now
       return { state, journal };
     }
     throw new MachineError(`the run is already ${state.status}`);
+  }
+  if (state.status === 'queued' || event.type === 'dequeue') {
+    if (event.type === 'dequeue' && state.status === 'queued') {
+      journal.push({ event: 'run.dequeued', step: null });
+      enter(plan, state, 0, now, journal);
+      return { state, journal };
+    }
+    if (event.type !== 'abort') throw new MachineError(state.status === 'queued' ? `the run is queued behind another run of its concurrency key, so it cannot take "${event.type}"` : 'the run is not queued');
   }
   const need = (...phases: Phase[]) => {
     if (!phases.includes(state.phase)) throw new MachineError(`the run is ${describe(state)}, so it cannot take "${event.type}"`);

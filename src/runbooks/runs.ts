@@ -11,14 +11,14 @@ import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { readSpecs } from '../definitions/read-specs.js';
-import { AfterCommit, inRetriedTransaction, type Fence } from '../incidents/after-commit.js';
-import { isUniqueViolation, type IncidentService } from '../incidents/incident-service.js';
-import { appendTimeline } from '../incidents/timeline.js';
+import { AfterCommit, inRetriedTransaction, type Fence } from '../paging/incidents/after-commit.js';
+import { isUniqueViolation, type IncidentService } from '../paging/incidents/incident-service.js';
+import { appendTimeline } from '../paging/incidents/timeline.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { RunbookDefinition } from './kind.js';
 import { resolveParams, type ParamValue } from './params.js';
-import { apply, initialState, isFinal, MachineError, type JournalEntry, type RunEvent, type RunState } from './run-machine.js';
+import { apply, initialState, isFinal, MachineError, queuedState, type JournalEntry, type RunEvent, type RunState } from './run-machine.js';
 import { planOf, stepKind, type RunbookSpec } from './spec.js';
 import type { RunbookRunsTable } from './tables.js';
 import { render, TemplateError } from './templates.js';
@@ -67,10 +67,12 @@ export interface StartInput {
   runbook: string;
   params: Record<string, ParamValue>;
   actor: string;
-  trigger: 'manual' | 'alert' | 'schedule';
+  trigger: 'manual' | 'alert' | 'incident' | 'schedule';
   incident?: string;
   alert?: AlertContext;
   concurrencyKey?: string | null;
+  /** Queued behind the active run of its concurrency key (a trigger's `concurrencyPolicy: queue`). */
+  queued?: boolean;
 }
 
 /** What a dry run shows: every step with its templates resolved, nothing run. */
@@ -84,7 +86,7 @@ export interface DryRunStep {
 class VersionConflict extends Error {}
 
 /** Journal events that also go on the incident timeline (the rest stay in the run's journal). */
-const TIMELINE_EVENTS = new Set(['run.created', 'run.succeeded', 'run.failed', 'run.aborted', 'step.succeeded', 'step.failed', 'step.outcome_unknown', 'approval.requested', 'approval.approved', 'approval.rejected', 'approval.timed_out', 'verify.passed', 'verify.failed']);
+const TIMELINE_EVENTS = new Set(['run.created', 'run.queued', 'run.dequeued', 'run.succeeded', 'run.failed', 'run.aborted', 'step.succeeded', 'step.failed', 'step.outcome_unknown', 'approval.requested', 'approval.approved', 'approval.rejected', 'approval.timed_out', 'verify.passed', 'verify.failed']);
 
 export class RunService {
   /** Called after a change commits (wakes the executor). */
@@ -140,7 +142,7 @@ export class RunService {
       const resolved: Record<string, unknown> = {};
       if (s.http) Object.assign(resolved, { method: s.http.method, url: shown(s.http.url), headers: Object.fromEntries(Object.entries(s.http.headers).map(([k, v]) => [k, shown(v)])), ...(s.http.body !== undefined ? { body: shown(s.http.body) } : {}) });
       if (s.command) Object.assign(resolved, { argv: s.command.argv.map(shown), env: Object.fromEntries(Object.entries(s.command.env).map(([k, v]) => [k, shown(v)])) });
-      if (s.keel) Object.assign(resolved, { action: s.keel.action, ...(s.keel.text !== undefined ? { text: shown(s.keel.text) } : {}), ...(s.keel.severity ? { severity: s.keel.severity } : {}), ...(s.keel.tenant ? { tenant: shown(s.keel.tenant) } : {}), ...(s.keel.matchers ? { matchers: s.keel.matchers.map(shown), duration: s.keel.duration } : {}), incident: s.keel.incident ? shown(s.keel.incident) : (incident?.number ?? null) });
+      if (s.keel) Object.assign(resolved, { action: s.keel.action, ...(s.keel.text !== undefined ? { text: shown(s.keel.text) } : {}), ...(s.keel.severity ? { severity: s.keel.severity } : {}), ...(s.keel.tenant ? { tenant: shown(s.keel.tenant) } : {}), ...(s.keel.matchers ? { matchers: s.keel.matchers.map(shown), duration: s.keel.duration } : {}), ...(s.keel.users ? { users: s.keel.users.map(shown) } : {}), ...(s.keel.schedules ? { schedules: s.keel.schedules.map(shown) } : {}), ...(s.keel.slo !== undefined ? { slo: shown(s.keel.slo) } : {}), incident: s.keel.incident ? shown(s.keel.incident) : (incident?.number ?? null) });
       if (s.wait) Object.assign(resolved, s.wait.duration ? { duration: s.wait.duration } : { until: s.wait.until, every: s.wait.every, timeout: s.timeout });
       if (s.approval) Object.assign(resolved, { users: s.approval.users, ...(s.approval.role ? { role: s.approval.role } : {}), timeout: s.timeout });
       if (s.condition) Object.assign(resolved, { if: s.condition.if, else: s.condition.else });
@@ -156,7 +158,7 @@ export class RunService {
       const params = resolveParams(spec.parameters, input.params);
       const incident = input.incident ? await this.deps.incidents.require(trx, input.tenant, input.incident) : undefined;
       const now = this.deps.clock.now();
-      const { state, journal } = initialState(planOf(spec), now);
+      const { state, journal } = input.queued && input.concurrencyKey ? queuedState(planOf(spec), input.concurrencyKey) : initialState(planOf(spec), now);
       const context = { ...(input.alert ? { alert: input.alert } : {}), ...(incident ? { incident: incidentContext(incident) } : {}) };
       const row: RunbookRunsTable = {
         id: newId('run'),
@@ -272,25 +274,66 @@ export class RunService {
         if (e instanceof MachineError) throw new KeelError('conflict', `run ${id}: ${e.message}`);
         throw e;
       }
-      const r = await trx
-        .updateTable('runbook_runs')
-        .set({
-          status: next.state.status,
-          phase: next.state.phase,
-          due_at: next.state.dueAt,
-          state_json: JSON.stringify(next.state),
-          updated_at: now,
-          finished_at: next.state.finishedAt,
-          version: run.version + 1,
-        })
-        .where('id', '=', id)
-        .where('version', '=', run.version)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) throw new VersionConflict();
-      const after: RunRecord = { ...run, state: next.state, version: run.version + 1, updatedAt: now, finishedAt: next.state.finishedAt };
-      await this.record(trx, after, next.journal, options.actor, fx);
+      const after = await this.write(trx, run, next, now, options.actor, fx);
+      // The run ended: the next run queued for its concurrency key starts, in the same commit.
+      if (isFinal(after.state.status) && !isFinal(run.state.status) && run.concurrencyKey !== null) await this.dequeue(trx, run.tenant, run.runbook, run.concurrencyKey, fx);
       return after;
     });
+  }
+
+  /** Writes a run's next state (guarded by its version) with its journal. */
+  private async write(trx: Transaction<Database>, run: RunRecord, next: { state: RunState; journal: JournalEntry[] }, now: number, actor: string, fx: AfterCommit): Promise<RunRecord> {
+    const r = await trx
+      .updateTable('runbook_runs')
+      .set({
+        status: next.state.status,
+        phase: next.state.phase,
+        due_at: next.state.dueAt,
+        state_json: JSON.stringify(next.state),
+        updated_at: now,
+        finished_at: next.state.finishedAt,
+        version: run.version + 1,
+      })
+      .where('id', '=', run.id)
+      .where('version', '=', run.version)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw new VersionConflict();
+    const after: RunRecord = { ...run, state: next.state, version: run.version + 1, updatedAt: now, finishedAt: next.state.finishedAt };
+    await this.record(trx, after, next.journal, actor, fx);
+    return after;
+  }
+
+  /**
+   * Starts the oldest run queued for a concurrency key when no run of the key is active. Called
+   * in the transaction that ends a run, and by the trigger pass for every queued key (a queue
+   * row that committed after the run ahead of it ended, or one left by a crash).
+   */
+  async dequeue(trx: Transaction<Database>, tenant: string, runbook: string, key: string, fx: AfterCommit): Promise<RunRecord | undefined> {
+    const base = trx.selectFrom('runbook_runs').where('tenant_id', '=', tenant).where('runbook', '=', runbook).where('concurrency_key', '=', key);
+    const active = await base.select('id').where('status', 'in', ['running', 'waiting']).limit(1).executeTakeFirst();
+    if (active) return undefined;
+    const row = await base.selectAll().where('status', '=', 'queued').orderBy('created_at').orderBy('id').limit(1).executeTakeFirst();
+    if (!row) return undefined;
+    const run = toRun(row);
+    const now = this.deps.clock.now();
+    return this.write(trx, run, apply(planOf(run.spec), run.state, { type: 'dequeue' }, now), now, 'system', fx);
+  }
+
+  /**
+   * Concurrency keys with queued runs and no active run (tenant, runbook, key): what `dequeue`
+   * would start. Read first, so a pass with nothing to start writes nothing (a write wakes the
+   * executor, whose next pass would look again).
+   */
+  async freeQueuedKeys(): Promise<{ tenant: string; runbook: string; key: string }[]> {
+    const db = this.deps.store.db;
+    const rows = await db.selectFrom('runbook_runs').select(['tenant_id', 'runbook', 'concurrency_key']).distinct().where('status', '=', 'queued').execute();
+    const out: { tenant: string; runbook: string; key: string }[] = [];
+    for (const r of rows) {
+      if (r.concurrency_key === null) continue;
+      const active = await db.selectFrom('runbook_runs').select('id').where('tenant_id', '=', r.tenant_id).where('runbook', '=', r.runbook).where('concurrency_key', '=', r.concurrency_key).where('status', 'in', ['running', 'waiting']).limit(1).executeTakeFirst();
+      if (!active) out.push({ tenant: r.tenant_id, runbook: r.runbook, key: r.concurrency_key });
+    }
+    return out;
   }
 
   /** A person approves (or rejects) the approval step the run waits on. */

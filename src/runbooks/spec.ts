@@ -58,7 +58,7 @@ const commandSchema = z
   })
   .strict();
 
-export const KEEL_ACTIONS = ['incident.note', 'incident.severity', 'incident.mitigate', 'incident.resolve', 'ingest.pause', 'ingest.resume', 'ingest.quota', 'alerts.silence'] as const;
+export const KEEL_ACTIONS = ['incident.note', 'incident.severity', 'incident.mitigate', 'incident.resolve', 'ingest.pause', 'ingest.resume', 'ingest.quota', 'alerts.silence', 'page', 'slo.evaluate', 'slo.backfill'] as const;
 export type KeelAction = (typeof KEEL_ACTIONS)[number];
 
 const keelSchema = z
@@ -72,18 +72,28 @@ const keelSchema = z
     /** ingest.*: the tenant (default: the runbook's own; another tenant only from the system tenant). */
     tenant: text(100).optional(),
     eventsPerSecond: z.number().int().min(1).max(100_000_000).nullable().optional(),
+    /** ingest.quota: the tenant's daily volume quota (events per UTC day; null removes it). */
+    eventsPerDay: z.number().int().min(1).max(1e15).nullable().optional(),
     /** alerts.silence: label matchers as in a Silence (`service="web"`), and for how long. */
     matchers: z.array(z.string().min(1).max(1000)).min(1).max(50).optional(),
     duration: durationBetween(60_000, 7 * 86_400_000, '1h').optional(),
     burst: z.number().int().min(1).max(1_000_000_000).nullable().optional(),
+    /** page: User definitions (by name) to page, and Schedules whose on-call person to page. */
+    users: z.array(text(200).min(1)).min(1).max(20).optional(),
+    schedules: z.array(text(200).min(1)).min(1).max(20).optional(),
+    /** slo.backfill: the SLO to count again from the event log. */
+    slo: text(200).min(1).optional(),
   })
   .strict();
+
+/** Fields of a keel step that only some actions read: given to another action, they are refused. */
+const ACTION_FIELDS: Record<'users' | 'schedules' | 'slo', readonly KeelAction[]> = { users: ['page'], schedules: ['page'], slo: ['slo.backfill'] };
 
 const waitSchema = z
   .object({
     /** Wait this long. */
     duration: durationBetween(1, 7 * 86_400_000, '5m').optional(),
-    /** Or until this CEL condition over live SLO figures holds (`slo["checkout"].burn_rate < 1`). */
+    /** Or until this CEL condition over live figures holds (`slo["checkout"].burn_rate < 1`, `limits["log.disk"].utilisation < 0.8`). */
     until: text(4096).optional(),
     /** How often `until` is evaluated. */
     every: durationBetween(100, 3_600_000, '30s').default('15s'),
@@ -136,18 +146,33 @@ const stepSchema = z
   })
   .strict();
 
-const matcherSchema = z
+/** What alert and incident matchers share: label equality, a CEL `when`, parameters as templates. */
+const matcherFields = {
+  /** Label equality (all must match); `service` and `severity` are matched as labels too (for incidents: its alerts' labels). */
+  labels: z.record(z.string().min(1).max(200), z.string().max(1000)).default({}),
+  /** And this CEL over `alert.*` (or `incident.*`) holds (`alert.labels.env == "prod" && alert.severity != "info"`). */
+  when: text(4096).optional(),
+  /** Runs for the runbook's parameters, as templates over `alert.*` or `incident.*` (e.g. tenant: "{{ alert.labels.tenant }}"). */
+  params: z.record(z.string(), text(1000)).default({}),
+};
+
+const matcherSchema = z.object(matcherFields).strict();
+
+const incidentMatcherSchema = z
   .object({
-    /** Label equality (all must match); `service` and `severity` are matched as labels too. */
-    labels: z.record(z.string().min(1).max(200), z.string().max(1000)).default({}),
-    /** Runs for the runbook's parameters, as templates over `alert.*` (e.g. tenant: "{{ alert.labels.tenant }}"). */
-    params: z.record(z.string(), text(1000)).default({}),
+    ...matcherFields,
+    /** The incident opened with one of these severities (default: every severity). */
+    severities: z.array(z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4'])).min(1).max(4).optional(),
   })
   .strict();
 
 const triggersSchema = z
   .object({
     alerts: z.array(matcherSchema).max(20).default([]),
+    /** Incidents as they open (declared, or opened by an alert); the run is tied to the incident. */
+    incidents: z.array(incidentMatcherSchema).max(20).default([]),
+    /** A trigger while a run of the same concurrency key is active: skip it, or queue it to start when that run ends. */
+    concurrencyPolicy: z.enum(['skip', 'queue']).default('skip'),
     /** No second automatic run for the same concurrency key within this long. */
     cooldown: durationBetween(0, 7 * 86_400_000, '10m').default('10m'),
     /** Template naming what may run once at a time (default: the runbook). */
@@ -195,7 +220,7 @@ export function outputFields(step: RunbookStep): string[] {
     case 'command':
       return ['exit_code', 'stdout', 'stderr'];
     case 'keel':
-      return ['action', 'incident', 'tenant', 'silence', 'result'];
+      return ['action', 'incident', 'tenant', 'silence', 'result', 'paged', 'missing', 'notifications', 'slo', 'generation', 'evaluated', 'transitions'];
     case 'wait':
       return ['waited_ms'];
     case 'approval':
@@ -224,26 +249,30 @@ function templatedFields(step: RunbookStep): { path: (string | number)[]; text: 
     for (const [k, v] of Object.entries(step.command.env)) out.push({ path: ['command', 'env', k], text: v, secrets: true });
   }
   if (step.keel) {
-    for (const k of ['text', 'incident', 'tenant'] as const) if (step.keel[k] !== undefined) out.push({ path: ['keel', k], text: step.keel[k], secrets: false });
-    (step.keel.matchers ?? []).forEach((m, j) => out.push({ path: ['keel', 'matchers', j], text: m, secrets: false }));
+    for (const k of ['text', 'incident', 'tenant', 'slo'] as const) if (step.keel[k] !== undefined) out.push({ path: ['keel', k], text: step.keel[k], secrets: false });
+    for (const k of ['matchers', 'users', 'schedules'] as const) (step.keel[k] ?? []).forEach((m, j) => out.push({ path: ['keel', k, j], text: m, secrets: false }));
   }
   if (step.approval?.message !== undefined) out.push({ path: ['approval', 'message'], text: step.approval.message, secrets: false });
   return out;
 }
 
+/** The paths a boolean CEL expression reads, or why it is refused. */
+function celPaths(source: string, path: (string | number)[]): { ok: true; paths: string[][] } | { ok: false; error: FieldError } {
+  const r = analyzeCel(source, 'bool');
+  if (r.ok) return { ok: true, paths: r.analysis.paths };
+  const message = r.problem.message.startsWith('references no event attribute') ? 'the condition reads nothing, so it never changes' : `${r.problem.message} (at character ${r.problem.offset + 1})`;
+  return { ok: false, error: { path, message } };
+}
+
 /** CEL paths: the roots a condition may read (params, steps, alert, incident) or a wait may (slo). */
 function checkCel(source: string, path: (string | number)[], scope: TemplateScope, roots: 'run' | 'slo'): FieldError[] {
-  const r = analyzeCel(source, 'bool');
-  if (!r.ok) {
-    if (r.problem.message.startsWith('references no event attribute')) return [{ path, message: 'the condition reads nothing, so it never changes' }];
-    return [{ path, message: `${r.problem.message} (at character ${r.problem.offset + 1})` }];
-  }
+  const r = celPaths(source, path);
+  if (!r.ok) return [r.error];
   const errors: FieldError[] = [];
-  for (const p of r.analysis.paths) {
+  for (const p of r.paths) {
     if (roots === 'slo') {
-      if (p[0] !== 'slo' || p.length !== 3 || !SLO_FIELDS.includes(p[2]!)) {
-        errors.push({ path, message: `"${p.join('.')}": a wait reads live SLO figures only: slo["NAME"].${SLO_FIELDS.join(' | ')}` });
-      }
+      const ok = p.length === 3 && ((p[0] === 'slo' && SLO_FIELDS.includes(p[2]!)) || (p[0] === 'limits' && LIMIT_FIELDS.includes(p[2]!)));
+      if (!ok) errors.push({ path, message: `"${p.join('.')}": a wait reads live figures only: slo["NAME"].${SLO_FIELDS.join(' | ')} or limits["ID"].${LIMIT_FIELDS.join(' | ')}` });
       continue;
     }
     const why = p[0] === 'secrets' ? 'a condition cannot read secrets' : checkPath(p, { ...scope, secrets: false });
@@ -253,6 +282,19 @@ function checkCel(source: string, path: (string | number)[], scope: TemplateScop
 }
 
 export const SLO_FIELDS = ['burn_rate', 'budget_remaining', 'compliance'];
+/** A tracked limit's latest sample (keel capacity report): utilisation is usage over capacity (0 to 1). */
+export const LIMIT_FIELDS = ['utilisation', 'usage', 'capacity'];
+
+function checkKeelFields(k: NonNullable<RunbookStep['keel']>, at: (string | number)[]): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const [field, actions] of Object.entries(ACTION_FIELDS) as [keyof typeof ACTION_FIELDS, readonly KeelAction[]][]) {
+    if (k[field] !== undefined && !actions.includes(k.action)) errors.push({ path: [...at, field], message: `only ${actions.join(', ')} reads ${field}, not ${k.action}` });
+  }
+  if (k.action === 'page' && !k.users && !k.schedules) errors.push({ path: at, message: 'page names users or schedules (or both) to page' });
+  if (k.action === 'slo.backfill' && k.slo === undefined) errors.push({ path: [...at, 'slo'], message: 'slo.backfill names the SLO to count again' });
+  if (k.action === 'incident.severity' && k.severity === undefined) errors.push({ path: [...at, 'severity'], message: 'incident.severity sets a severity (SEV1 to SEV4)' });
+  return errors;
+}
 
 /** The runbook's own consistency: names, skips, templates, CEL, parameter types. */
 export function checkRunbook(spec: RunbookSpec): FieldError[] {
@@ -300,6 +342,7 @@ export function checkRunbook(spec: RunbookSpec): FieldError[] {
       }
     }
     if (step.keel?.action === 'alerts.silence' && (!step.keel.matchers || !step.keel.duration)) errors.push({ path: [...at, 'keel'], message: 'alerts.silence needs matchers and a duration' });
+    if (step.keel) errors.push(...checkKeelFields(step.keel, [...at, 'keel']));
     if (step.approval && step.approval.users.length === 0 && !step.approval.role) errors.push({ path: [...at, 'approval'], message: 'an approval names users or a role' });
     if (step.approval && !step.timeout) errors.push({ path: [...at, 'timeout'], message: 'an approval needs a timeout' });
     if (parseDurationMs(step.retries.maxBackoff) < parseDurationMs(step.retries.backoff)) errors.push({ path: [...at, 'retries', 'maxBackoff'], message: 'at least backoff' });
@@ -311,16 +354,44 @@ export function checkRunbook(spec: RunbookSpec): FieldError[] {
     if (why) errors.push({ path: ['triggers', 'schedule', why.field], message: why.message });
   }
   if (spec.triggers) {
-    const alertScope: TemplateScope = { params: new Set(), steps: new Map(), secrets: false };
-    spec.triggers.alerts.forEach((m, i) => {
-      for (const [k, v] of Object.entries(m.params)) {
-        if (!params.has(k)) errors.push({ path: ['triggers', 'alerts', i, 'params', k], message: `unknown parameter "${k}"` });
-        for (const ref of references(v)) {
-          const why = ref.path[0] === 'alert' ? checkPath(ref.path, alertScope) : 'a trigger reads only alert.* fields';
-          if (why) errors.push({ path: ['triggers', 'alerts', i, 'params', k], message: `${ref.raw}: ${why}` });
-        }
+    for (const source of ['alerts', 'incidents'] as const) {
+      const root = source === 'alerts' ? 'alert' : 'incident';
+      spec.triggers[source].forEach((m, i) => errors.push(...checkMatcher(m, root, params, ['triggers', source, i])));
+    }
+    if (spec.triggers.concurrencyKey !== undefined) {
+      for (const ref of references(spec.triggers.concurrencyKey)) {
+        const why = ref.path[0] === 'alert' || ref.path[0] === 'incident' ? checkPath(ref.path, TRIGGER_SCOPE) : 'a concurrency key reads only alert.* or incident.* fields';
+        if (why) errors.push({ path: ['triggers', 'concurrencyKey'], message: `${ref.raw}: ${why}` });
       }
-    });
+    }
+  }
+  return errors;
+}
+
+const TRIGGER_SCOPE: TemplateScope = { params: new Set(), steps: new Map(), secrets: false };
+
+/** A trigger matcher's params (templates) and `when` (CEL) read only the alert's or the incident's fields. */
+function checkMatcher(m: { params: Record<string, string>; when?: string | undefined }, root: 'alert' | 'incident', params: ReadonlySet<string>, at: (string | number)[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const only = `an ${root} trigger reads only ${root}.* fields`;
+  for (const [k, v] of Object.entries(m.params)) {
+    if (!params.has(k)) errors.push({ path: [...at, 'params', k], message: `unknown parameter "${k}"` });
+    for (const ref of references(v)) {
+      const why = ref.path[0] === root ? checkPath(ref.path, TRIGGER_SCOPE) : only;
+      if (why) errors.push({ path: [...at, 'params', k], message: `${ref.raw}: ${why}` });
+    }
+  }
+  if (m.when !== undefined) {
+    const r = celPaths(m.when, [...at, 'when']);
+    if (!r.ok) errors.push(r.error);
+    else {
+      for (const p of r.paths) {
+        // An incident's labels are its alerts' labels (matched, not a template field of runs).
+        const labels = root === 'incident' && p[0] === 'incident' && p[1] === 'labels' && p.length === 3;
+        const why = labels ? undefined : p[0] === root ? checkPath(p, TRIGGER_SCOPE) : only;
+        if (why) errors.push({ path: [...at, 'when'], message: why });
+      }
+    }
   }
   return errors;
 }

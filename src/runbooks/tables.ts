@@ -16,10 +16,10 @@ export interface RunbookRunsTable {
   /** alert / incident the run is tied to (templates read them). */
   context_json: string;
   incident_id: string | null;
-  /** manual, alert, schedule. */
+  /** manual, alert, incident, schedule. */
   trigger: string;
   actor: string;
-  /** running, waiting, succeeded, failed, aborted (copied from state_json for queries). */
+  /** queued, running, waiting, succeeded, failed, aborted (copied from state_json for queries). */
   status: string;
   phase: string;
   due_at: number | null;
@@ -52,7 +52,19 @@ export interface RunbookSchedulesTable {
   last_fire_at: number;
 }
 
+/**
+ * Incidents opened since the trigger pass last looked: written by the incident's own transaction
+ * (an IncidentHooks.opened hook), deleted by the transaction that starts the runs they match, so
+ * an incident starts a run at most once and none is missed across a crash.
+ */
+export interface RunbookIncidentTriggersTable {
+  incident_id: string;
+  tenant_id: string;
+  opened_at: number;
+}
+
 export interface RunbookTables {
+  runbook_incident_triggers: RunbookIncidentTriggersTable;
   runbook_schedules: RunbookSchedulesTable;
   runbook_runs: RunbookRunsTable;
   runbook_journal: RunbookJournalTable;

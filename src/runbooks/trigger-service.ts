@@ -11,17 +11,17 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../core/clock.js';
 import { isKeelError } from '../core/errors.js';
 import { readSpecs } from '../definitions/read-specs.js';
-import type { Fence } from '../incidents/after-commit.js';
+import type { Fence } from '../paging/incidents/after-commit.js';
 import { lockPosition, readPosition, writePosition } from '../processing/positions.js';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { RunbookDefinition } from './kind.js';
 import type { ParamValue } from './params.js';
-import type { AlertContext, RunService } from './runs.js';
+import { incidentContext, type AlertContext, type RunService } from './runs.js';
 import { dueFire, lastFireAt } from './schedule.js';
 import { durationMs } from './spec.js';
 import { render, TemplateError } from './templates.js';
-import { decideTrigger, matchesAlert } from './triggers.js';
+import { decideTrigger, matchesAlert, matchesIncident, type IncidentFacts } from './triggers.js';
 
 export const RUNBOOK_ALERTS_CONSUMER = 'runbooks-alerts';
 const BATCH = 100;
@@ -70,24 +70,16 @@ export class TriggerService {
           status: 'firing',
           service: a.service,
         };
-        if (!books.has(t.tenant_id)) books.set(t.tenant_id, (await readSpecs<RunbookDefinition>(trx, t.tenant_id, 'Runbook')).map((d) => ({ ...d.spec, metadata: { ...d.spec.metadata, name: d.name } })));
+        if (!books.has(t.tenant_id)) books.set(t.tenant_id, await this.books(trx, t.tenant_id));
         for (const book of books.get(t.tenant_id)!) {
           const matcher = book.triggers?.alerts.find((m) => matchesAlert(m, alert));
           if (!matcher) continue;
-          const values = { alert };
-          let params: Record<string, ParamValue>;
-          let key: string;
-          try {
-            params = Object.fromEntries(Object.entries(matcher.params).map(([k, v]) => [k, render(v, values, () => '')]));
-            key = book.triggers!.concurrencyKey ? render(book.triggers!.concurrencyKey, values, () => '') : book.metadata.name;
-          } catch (e) {
-            if (!(e instanceof TemplateError)) throw e;
-            await this.skipped(trx, t.tenant_id, book.metadata.name, 'template', e.message, alert);
-            continue;
-          }
+          const rendered = await this.rendered(trx, t.tenant_id, book, matcher.params, { alert }, { alert });
+          if (!rendered) continue;
+          const { params, key } = rendered;
           const guarded = guards.get(`${t.tenant_id}/${book.metadata.name}`);
           if (guarded) {
-            await this.skipped(trx, t.tenant_id, book.metadata.name, 'guard', guarded, alert);
+            await this.skipped(trx, t.tenant_id, book.metadata.name, 'guard', guarded, { alert });
             continue;
           }
           const started = await this.maybeStart(trx, t.tenant_id, book, key, now, { params, alert, actor: `alert:${alert.source}/${alert.dedup_key}`, trigger: 'alert' }, published);
@@ -99,6 +91,93 @@ export class TriggerService {
     });
     for (const r of published) this.deps.alerts.publish(r);
     return n;
+  }
+
+  /**
+   * Matches the incidents opened since the last pass (rows the incidents' own transactions wrote)
+   * against runbooks' incident triggers; the runs start and the rows go in one transaction.
+   * Returns how many incidents it read.
+   */
+  async incidentsStep(fence?: Fence): Promise<number> {
+    const pending = await this.deps.store.db.selectFrom('runbook_incident_triggers').select('incident_id').limit(1).executeTakeFirst();
+    if (!pending) return 0;
+    const guards = await this.guards();
+    const published: SignalResult[] = [];
+    const n = await this.deps.runs.inTransaction(async (trx) => {
+      if (fence) await fence(trx);
+      const now = this.deps.clock.now();
+      const rows = await trx.selectFrom('runbook_incident_triggers').selectAll().orderBy('opened_at').orderBy('incident_id').limit(BATCH).execute();
+      const books = new Map<string, RunbookDefinition[]>();
+      for (const row of rows) {
+        const incident = await this.incidentFacts(trx, row.tenant_id, row.incident_id);
+        if (!books.has(row.tenant_id)) books.set(row.tenant_id, await this.books(trx, row.tenant_id));
+        for (const book of incident ? books.get(row.tenant_id)! : []) {
+          const matcher = book.triggers?.incidents.find((m) => matchesIncident(m, incident!));
+          if (!matcher) continue;
+          const start = { incident: incident!, actor: `incident:${incident!.number}`, trigger: 'incident' as const };
+          const rendered = await this.rendered(trx, row.tenant_id, book, matcher.params, { incident: incident! }, start);
+          if (!rendered) continue;
+          const guarded = guards.get(`${row.tenant_id}/${book.metadata.name}`);
+          if (guarded) {
+            await this.skipped(trx, row.tenant_id, book.metadata.name, 'guard', guarded, start);
+            continue;
+          }
+          await this.maybeStart(trx, row.tenant_id, book, rendered.key, now, { ...start, params: rendered.params }, published);
+        }
+      }
+      if (rows.length) await trx.deleteFrom('runbook_incident_triggers').where('incident_id', 'in', rows.map((r) => r.incident_id)).execute();
+      return rows.length;
+    });
+    for (const r of published) this.deps.alerts.publish(r);
+    return n;
+  }
+
+  /** Starts queued runs whose concurrency key has no active run (normally done when the run ahead ends). */
+  async queuedStep(fence?: Fence): Promise<number> {
+    let started = 0;
+    for (const q of await this.deps.runs.freeQueuedKeys()) {
+      const run = await this.deps.runs.inTransaction(async (trx, fx) => {
+        if (fence) await fence(trx);
+        return this.deps.runs.dequeue(trx, q.tenant, q.runbook, q.key, fx);
+      });
+      if (run) started += 1;
+    }
+    return started;
+  }
+
+  private async books(trx: Transaction<Database>, tenant: string): Promise<RunbookDefinition[]> {
+    return (await readSpecs<RunbookDefinition>(trx, tenant, 'Runbook')).map((d) => ({ ...d.spec, metadata: { ...d.spec.metadata, name: d.name } }));
+  }
+
+  /** A matched trigger's params and concurrency key, rendered; a template without a value is an audited skip. */
+  private async rendered(
+    trx: Transaction<Database>,
+    tenant: string,
+    book: RunbookDefinition,
+    params: Record<string, string>,
+    values: Record<string, unknown>,
+    cause: { alert?: AlertContext; incident?: IncidentFacts },
+  ): Promise<{ params: Record<string, ParamValue>; key: string } | undefined> {
+    try {
+      return {
+        params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, render(v, values, () => '')])),
+        key: book.triggers!.concurrencyKey ? render(book.triggers!.concurrencyKey, values, () => '') : book.metadata.name,
+      };
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      await this.skipped(trx, tenant, book.metadata.name, 'template', e.message, cause);
+      return undefined;
+    }
+  }
+
+  /** The incident's fields and the labels of its alerts (the first attached alert's win). */
+  private async incidentFacts(trx: Transaction<Database>, tenant: string, id: string): Promise<IncidentFacts | undefined> {
+    const i = await trx.selectFrom('incidents').select(['id', 'number', 'title', 'severity', 'service', 'state']).where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();
+    if (!i) return undefined;
+    const alerts = await trx.selectFrom('incident_alerts').innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id').select('alerts.labels_json').where('incident_alerts.incident_id', '=', id).orderBy('incident_alerts.attached_at', 'desc').execute();
+    const labels: Record<string, string> = {};
+    for (const a of alerts) Object.assign(labels, JSON.parse(a.labels_json) as Record<string, string>);
+    return { ...incidentContext({ ...i, number: Number(i.number) }), labels };
   }
 
   /** Fires the schedules that are due; returns how many runs it started. */
@@ -149,13 +228,13 @@ export class TriggerService {
     book: RunbookDefinition,
     key: string,
     now: number,
-    start: { params: Record<string, ParamValue>; alert?: AlertContext; actor: string; trigger: 'alert' | 'schedule'; at?: number },
+    start: { params: Record<string, ParamValue>; alert?: AlertContext; incident?: IncidentFacts; actor: string; trigger: 'alert' | 'incident' | 'schedule'; at?: number },
     published: SignalResult[],
   ): Promise<boolean> {
     const name = book.metadata.name;
     const triggers = book.triggers;
     const base = trx.selectFrom('runbook_runs').where('tenant_id', '=', tenant).where('runbook', '=', name);
-    const active = await base.select((eb) => eb.fn.countAll().as('n')).where('concurrency_key', '=', key).where('status', 'in', ['running', 'waiting']).executeTakeFirst();
+    const active = await base.select((eb) => eb.fn.countAll().as('n')).where('concurrency_key', '=', key).where('status', 'in', ['queued', 'running', 'waiting']).executeTakeFirst();
     const last = await base.select((eb) => eb.fn.max('created_at').as('t')).where('concurrency_key', '=', key).where('trigger', '!=', 'manual').executeTakeFirst();
     const hour = await base.select((eb) => eb.fn.countAll().as('n')).where('trigger', '!=', 'manual').where('created_at', '>', now - 3_600_000).executeTakeFirst();
     const decision = decideTrigger({
@@ -165,9 +244,10 @@ export class TriggerService {
       cooldownMs: triggers ? durationMs(triggers.cooldown) : 0,
       maxRunsPerHour: triggers?.maxRunsPerHour ?? 6,
       now,
+      queue: triggers?.concurrencyPolicy === 'queue',
     });
-    if (decision !== 'run') {
-      await this.skipped(trx, tenant, name, decision, decisionText(decision, triggers?.maxRunsPerHour ?? 6), start.alert, start.at);
+    if (decision !== 'run' && decision !== 'queue') {
+      await this.skipped(trx, tenant, name, decision, decisionText(decision, triggers?.maxRunsPerHour ?? 6), start, start.at);
       if (decision === 'breaker') {
         published.push(
           await this.deps.alerts.signalIn(trx, {
@@ -184,22 +264,23 @@ export class TriggerService {
       return false;
     }
     try {
-      await this.deps.runs.start({ tenant, runbook: name, params: start.params, actor: start.actor, trigger: start.trigger, concurrencyKey: key, ...(start.alert ? { alert: start.alert } : {}) }, trx);
+      const queued = decision === 'queue';
+      await this.deps.runs.start({ tenant, runbook: name, params: start.params, actor: start.actor, trigger: start.trigger, concurrencyKey: key, queued, ...(start.alert ? { alert: start.alert } : {}), ...(start.incident ? { incident: start.incident.id } : {}) }, trx);
       return true;
     } catch (e) {
       if (!isKeelError(e)) throw e;
-      await this.skipped(trx, tenant, name, 'refused', e.message, start.alert, start.at);
+      await this.skipped(trx, tenant, name, 'refused', e.message, start, start.at);
       return false;
     }
   }
 
-  private async skipped(trx: Transaction<Database>, tenant: string, runbook: string, reason: string, message: string, alert?: AlertContext, at?: number): Promise<void> {
+  private async skipped(trx: Transaction<Database>, tenant: string, runbook: string, reason: string, message: string, cause?: { alert?: AlertContext; incident?: IncidentFacts }, at?: number): Promise<void> {
     await this.deps.audit.recordIn(trx, {
       actor: 'system',
       action: 'runbooks.trigger.skipped',
       tenant,
       target: `runbook/${runbook}`,
-      after: { reason, message, ...(alert ? { alert: alert.dedup_key } : {}), ...(at !== undefined ? { scheduled_at: new Date(at).toISOString() } : {}) },
+      after: { reason, message, ...(cause?.alert ? { alert: cause.alert.dedup_key } : {}), ...(cause?.incident ? { incident: cause.incident.number } : {}), ...(at !== undefined ? { scheduled_at: new Date(at).toISOString() } : {}) },
     });
   }
 }

@@ -134,6 +134,7 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
           scheme: { prefix: config.nats.subjectPrefix, partitions: config.nats.partitions },
           replicas: config.nats.replicas,
           duplicateWindowMs: config.nats.duplicateWindow,
+          compression: config.nats.compression,
           maxAgeMs: config.log.retention.maxAge,
           maxBytes: config.nats.maxBytes,
         },

@@ -76,6 +76,18 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
       metrics.commitGroupRequests.observe(g.requests);
       metrics.commitGroupEvents.observe(g.events);
     },
+    compress: config.log.compress,
+    onCompaction: (e) => {
+      if (e.ok) {
+        metrics.compactedBytes.inc({ form: 'ndjson' }, e.bytes);
+        metrics.compactedBytes.inc({ form: 'stored' }, e.stored);
+        metrics.compactionCpu.inc(e.cpuMs / 1000);
+        logger.debug({ segment: e.segment, batches: e.batches, bytes: e.bytes, stored: e.stored, cpuMs: e.cpuMs }, 'log segment compacted');
+        return;
+      }
+      metrics.compactionFailures.inc();
+      logger.error({ segment: e.segment, error: e.error }, 'log segment compaction failed; the segment stays as appended');
+    },
   });
   opened.push(() => log.close());
 

@@ -11,7 +11,7 @@ import { complianceModule } from '../compliance/module.js';
 import { consoleModule } from '../console/module.js';
 import type { CoreContext, KeelModule } from '../module/context.js';
 import { definitionsModule } from '../definitions/module.js';
-import { incidentEvidence } from '../incidents/evidence.js';
+import { incidentEvidence } from '../paging/incidents/evidence.js';
 import { ingestModule, type IngestModule } from '../ingest/module.js';
 import type { QuotaGate } from '../ingest/quotas.js';
 import { pagingModule, type PagingModule } from '../paging/module.js';
@@ -52,6 +52,7 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
   const auth = authModule(ctx);
   const backups = backupModule(ctx, VERSION);
   const paging = pagingModule(ctx);
+  const slo = sloModule(ctx);
   const domains: KeelModule[] = [
     ingest,
     servicesModule(ctx),
@@ -60,10 +61,10 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
     auditModule(ctx),
     backups,
     capacity,
-    sloModule(ctx),
+    slo,
     complianceModule(ctx, { accounts: auth.accounts, rotation: auth.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db), automation: new ToilService(ctx.store).evidence() }),
     paging,
-    runbooksModule(ctx, paging),
+    runbooksModule(ctx, paging, { evaluateSlos: slo.evaluate }),
     selfWatchModule(ctx),
     verifyModule(ctx),
     consoleModule(ctx),

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import type { KindHandler } from '../definitions/kinds.js';
 import { documentSchema, type Metadata } from '../definitions/metadata.js';
 import { parseWith } from '../definitions/zod-errors.js';
-import { pagingReferencesTo, servicePagingFields, validateServicePaging, type ServicePaging } from '../routing/service-paging.js';
-import { servicePagingWarnings } from '../routing/slo-pages.js';
+import { pagingReferencesTo, servicePagingFields, validateServicePaging, type ServicePaging } from '../paging/routing/service-paging.js';
+import { servicePagingWarnings } from '../paging/routing/slo-pages.js';
 
 export const openSloServiceSpec = z.object({ description: z.string().max(1050).optional() }).strict();
 

@@ -10,7 +10,7 @@ import { SloAggregator } from './aggregator.js';
 import { AttributeCatalogue, unseenMessage } from './attribute-catalogue.js';
 import { sloAttributeUses } from './attribute-paths.js';
 import { Backfiller } from './backfill.js';
-import { BackgroundLoop } from './background.js';
+import { BackgroundLoop } from '../core/background-loop.js';
 import { SloEvaluator } from './evaluator.js';
 import { currentGenerations } from './generations.js';
 import { sloKinds } from './kinds.js';
@@ -28,7 +28,12 @@ declare module '../core/bus.js' {
   }
 }
 
-export function sloModule(ctx: CoreContext): KeelModule {
+export interface SloModule extends KeelModule {
+  /** Evaluates one tenant's SLO burn-rate alerts now (`keel slo evaluate`, a runbook's `slo.evaluate`). */
+  evaluate(tenant: string): Promise<{ evaluated: number; transitions: number }>;
+}
+
+export function sloModule(ctx: CoreContext): SloModule {
   const { store, logger, clock, config } = ctx;
   // Only the API reads the sample (plan warnings, SLO status), on demand, per tenant.
   const catalogue = new AttributeCatalogue(ctx.log);
@@ -50,15 +55,19 @@ export function sloModule(ctx: CoreContext): KeelModule {
     onCounted: (batches) => ctx.bus.emit('slo.counted', { batches: batches.map((b) => ({ tenant: b.tenant, receivedAt: b.receivedAt, count: b.count })) }),
   });
   let runner: ProcessorRunner | undefined;
-  const onError = (what: string) => (err: unknown) => logger.error({ err }, `slo ${what} failed`);
+  // A failed round is logged and tried again after 5 s.
+  const onError = (what: string) => (err: unknown) => {
+    logger.error({ err }, `slo ${what} failed`);
+    return 5000;
+  };
   // Leader work fences its transactions with the lease: a deposed leader commits nothing.
   const fenceOf = (lease?: LeaderLease) => (lease ? (trx: Transaction<Database>) => lease.assertHeld(trx) : undefined);
-  const backfillLoop = new BackgroundLoop(async (lease) => ((await backfiller.step(fenceOf(lease))) ? 0 : 2000), onError('backfill'));
-  const evaluatorLoop = new BackgroundLoop(async (lease) => {
+  const backfillLoop = new BackgroundLoop<LeaderLease>(async ({ context: lease }) => ((await backfiller.step(fenceOf(lease))) ? 0 : 2000), onError('backfill'));
+  const evaluatorLoop = new BackgroundLoop<LeaderLease>(async ({ context: lease }) => {
     await evaluator.evaluateAll(fenceOf(lease));
     return config.slo.evaluationInterval;
   }, onError('evaluation'));
-  const maintenanceLoop = new BackgroundLoop(async (lease) => {
+  const maintenanceLoop = new BackgroundLoop<LeaderLease>(async ({ context: lease }) => {
     const r = await pruneSlo(store.db, clock.now(), fenceOf(lease));
     if (r.rows > 0 || r.retired > 0) logger.info(r, 'slo counters pruned');
     return config.slo.maintenanceInterval;
@@ -71,25 +80,27 @@ export function sloModule(ctx: CoreContext): KeelModule {
     if (e.changes.some((c) => SLO_KINDS.includes(c.kind))) backfillLoop.wake();
   });
 
+  const evaluate = (tenant: string) => evaluator.evaluateAll(undefined, tenant);
   return {
     name: 'slo',
+    evaluate,
     routes: sloRoutes({
       definitions: ctx.definitions,
       status,
       clock: ctx.clock,
-      evaluate: (tenant) => evaluator.evaluateAll(undefined, tenant),
+      evaluate,
       rules: async (tenant) => prometheusRules(tenant, await currentGenerations(store.db, tenant), config.slo.minBadEvents),
     }),
     start: async () => {
       // 100 ms of gathering: at most ~10 counter commits per second under any ingest rate.
       if (ctx.roles.worker) runner = runProcessor(ctx, aggregator, { gatherMs: 100 });
-      ctx.whileLeader('slo-backfill', (lease) => backfillLoop.runWhile(lease));
-      if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', (lease) => evaluatorLoop.runWhile(lease));
-      ctx.whileLeader('slo-maintenance', (lease) => maintenanceLoop.runWhile(lease));
+      ctx.whileLeader('slo-backfill', (lease) => backfillLoop.run(lease, lease.signal));
+      if (ctx.roles.evaluator) ctx.whileLeader('slo-evaluator', (lease) => evaluatorLoop.run(lease, lease.signal));
+      ctx.whileLeader('slo-maintenance', (lease) => maintenanceLoop.run(lease, lease.signal));
     },
     stop: async () => {
       unsubscribe();
-      await Promise.all([backfillLoop.stop(), evaluatorLoop.stop(), maintenanceLoop.stop()]);
+      await Promise.all([backfillLoop.close(), evaluatorLoop.close(), maintenanceLoop.close()]);
       await runner?.stop();
     },
   };

@@ -39,23 +39,7 @@ export async function syncTenant(trx: Transaction<Database>, tenant: string, now
       continue;
     }
     if (current) await retire(trx, current.uid, current.backfill_started_at, now);
-    await trx
-      .insertInto('slo_generations')
-      .values({
-        uid: newId('slog'),
-        tenant_id: tenant,
-        slo_name: d.name,
-        fingerprint,
-        plan_json: plan,
-        status: 'backfilling',
-        current: 1,
-        created_at: now,
-        backfill_started_at: null,
-        backfill_finished_at: null,
-        backfill_events: 0,
-        retired_at: null,
-      })
-      .execute();
+    await newGeneration(trx, tenant, d.name, fingerprint, plan, now);
     changed = true;
   }
   for (const g of gens) {
@@ -65,6 +49,30 @@ export async function syncTenant(trx: Transaction<Database>, tenant: string, now
     }
   }
   if (changed) await bumpVersion(trx);
+}
+
+async function newGeneration(trx: Transaction<Database>, tenant: string, name: string, fingerprint: string, plan: string, now: number): Promise<string> {
+  const uid = newId('slog');
+  await trx
+    .insertInto('slo_generations')
+    .values({ uid, tenant_id: tenant, slo_name: name, fingerprint, plan_json: plan, status: 'backfilling', current: 1, created_at: now, backfill_started_at: null, backfill_finished_at: null, backfill_events: 0, retired_at: null })
+    .execute();
+  return uid;
+}
+
+/**
+ * Counts an SLO again from the event log (a runbook's `slo.backfill`, e.g. after late or corrected
+ * events): its current generation is retired and a new one with the same plan is backfilled, the
+ * same way a change of what is counted starts one. Within `trx`, so it happens exactly once with
+ * whatever records it. Undefined when the tenant has no such SLO.
+ */
+export async function recountSlo(trx: Transaction<Database>, tenant: string, name: string, now: number): Promise<string | undefined> {
+  const current = await trx.selectFrom('slo_generations').selectAll().where('tenant_id', '=', tenant).where('slo_name', '=', name).where('current', '=', 1).executeTakeFirst();
+  if (!current) return undefined;
+  await retire(trx, current.uid, current.backfill_started_at, now);
+  const uid = await newGeneration(trx, tenant, name, current.fingerprint, current.plan_json, now);
+  await bumpVersion(trx);
+  return uid;
 }
 
 /** A generation nothing has counted yet (its backfill never claimed a position) is simply removed. */

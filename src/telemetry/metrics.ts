@@ -51,6 +51,8 @@ export class KeelMetrics {
   });
 
   readonly logBytes = new client.Gauge({ name: 'keel_log_bytes', help: 'Bytes of event data retained in the log.', registers: [this.registry] });
+  readonly logDiskBytes = new client.Gauge({ name: 'keel_log_disk_bytes', help: 'Bytes the retained batches take in the embedded log\'s segment files (compacted or as appended).', registers: [this.registry] });
+  readonly logUncompactedBytes = new client.Gauge({ name: 'keel_log_uncompacted_bytes', help: 'Bytes of retained batches the embedded log has not compacted yet (its compaction backlog, with the active segment).', registers: [this.registry] });
   readonly logBatches = new client.Gauge({ name: 'keel_log_batches', help: 'Batches retained in the log.', registers: [this.registry] });
   readonly logEvents = new client.Gauge({
     name: 'keel_log_events_appended',
@@ -72,6 +74,22 @@ export class KeelMetrics {
   readonly retentionDeleted = new client.Counter({
     name: 'keel_log_retention_deleted_batches_total',
     help: 'Batches removed by log retention.',
+    registers: [this.registry],
+  });
+  readonly compactedBytes = new client.Counter({
+    name: 'keel_log_compacted_bytes_total',
+    help: 'Embedded log compaction: NDJSON bytes of the batches compacted (form="ndjson") and the bytes they take compacted (form="stored").',
+    labelNames: ['form'] as const,
+    registers: [this.registry],
+  });
+  readonly compactionCpu = new client.Counter({
+    name: 'keel_log_compaction_cpu_seconds_total',
+    help: 'CPU time the embedded log compactor thread spent encoding segments.',
+    registers: [this.registry],
+  });
+  readonly compactionFailures = new client.Counter({
+    name: 'keel_log_compaction_failures_total',
+    help: 'Segments the embedded log compactor could not compact (they stay as appended and readable).',
     registers: [this.registry],
   });
   readonly overloaded = new client.Gauge({

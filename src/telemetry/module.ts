@@ -27,6 +27,8 @@ export function telemetryModule(ctx: CoreContext, w: TelemetryWiring): KeelModul
     metrics.overloaded.set(log.health().overloaded ? 1 : 0);
     const s = await log.stats();
     metrics.logBytes.set(s.bytes);
+    if (s.diskBytes !== undefined) metrics.logDiskBytes.set(s.diskBytes);
+    if (s.uncompactedBytes !== undefined) metrics.logUncompactedBytes.set(s.uncompactedBytes);
     metrics.logBatches.set(s.batches);
     metrics.logEvents.set(s.events);
     metrics.consumerLag.reset();

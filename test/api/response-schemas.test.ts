@@ -9,10 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKeel, type TestKeel } from '../helpers/keel.js';
 
 const NOT_YET = [
-  '/v1/capacity',
-  '/v1/capacity/limits/:id',
-  '/v1/capacity/plan',
-  '/v1/capacity/quotas/:tenant',
   '/v1/heartbeats',
   '/v1/incidents/:id/notifications',
   '/v1/integrations',

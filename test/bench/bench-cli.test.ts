@@ -4,9 +4,15 @@ import { runCli } from '../helpers/cli.js';
 
 describe('keel bench ingest', () => {
   it('prints one JSON object with the documented keys', async () => {
-    const r = await runCli(['bench', 'ingest', '--duration', '1', '--warmup', '0', '--connections', '2', '--batch', '200', '--json']);
+    const r = await runCli(['bench', 'ingest', '--duration', '1', '--warmup', '0', '--connections', '2', '--batch', '200', '--compaction-wait', '0', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as Record<string, number>;
+    const out = JSON.parse(r.stdout) as Record<string, number> & { log_disk: Record<string, number> };
+    // Bytes per event on disk, from the log's files: a second of load stays in the active
+    // segment (not compacted), so its size on disk is at least the NDJSON's.
+    for (const k of ['disk_bytes_per_event', 'ndjson_bytes_per_event', 'segment_bytes', 'uncompacted_bytes']) expect(typeof out.log_disk[k], k).toBe('number');
+    expect(out.log_disk.ndjson_bytes_per_event).toBeCloseTo(out.bytes_per_event!, -1);
+    expect(out.log_disk.disk_bytes_per_event).toBeGreaterThanOrEqual(out.log_disk.ndjson_bytes_per_event!);
+    expect(r.stderr).toContain('waiting for compaction:');
     for (const k of ['events_per_s', 'p50_ms', 'p99_ms', 'ceiling_events_per_s', 'ratio']) expect(typeof out[k], k).toBe('number');
     expect(out.events_per_s).toBeGreaterThan(0);
     expect(out.failures).toBe(0);
@@ -16,7 +22,7 @@ describe('keel bench ingest', () => {
   });
 
   it('with --tenants, measures the load spread over that many tenants beside the single-tenant figure', async () => {
-    const r = await runCli(['bench', 'ingest', '--tenants', '5', '--duration', '1', '--warmup', '0', '--connections', '2', '--batch', '50', '--json']);
+    const r = await runCli(['bench', 'ingest', '--tenants', '5', '--duration', '1', '--warmup', '0', '--connections', '2', '--batch', '50', '--compaction-wait', '0', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { events_per_s: number; stored_events: number; acknowledged_events: number; many_tenants: { tenants: number; failures: number; events_per_s: number; ratio_to_single_tenant: number } };
     const many = out.many_tenants;

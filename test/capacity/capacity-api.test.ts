@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keel } from '../helpers/cli.js';
 import { http, ndjson, startTestKeel, type TestKeel } from '../helpers/keel.js';
+import { capacityReportAnswer, dailyQuotaAnswer, limitAnswer } from '../../src/capacity/schemas.js';
 
 let t: TestKeel;
 let acmeRead: string;
@@ -70,6 +71,19 @@ describe('GET /v1/capacity', () => {
     expect(r.status).toBe(200);
     expect(r.body.history.length).toBeGreaterThanOrEqual(3);
     expect(r.body.history[0]).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\dT/), expect.any(Number)]);
+  });
+
+  it('answers as their declared response schemas say (strict: no field added or dropped)', async () => {
+    const report = await http(`${t.url}/v1/capacity?growth=20%25/month`, { key: t.adminKey });
+    expect(capacityReportAnswer.safeParse(report.body).error).toBeUndefined();
+    const limit = await http(`${t.url}/v1/capacity/limits/tenant.acme.rate`, { key: t.adminKey });
+    expect(limitAnswer.safeParse(limit.body).error).toBeUndefined();
+    // On the system tenant: a daily quota's samples would add a limit to what acme's key sees below.
+    expect((await http(`${t.url}/v1/capacity/quotas/default`, { key: t.adminKey, method: 'PUT', json: { eventsPerDay: 1_000_000 } })).status).toBe(200);
+    const quota = await http(`${t.url}/v1/capacity/quotas/default`, { key: t.adminKey });
+    expect(dailyQuotaAnswer.safeParse(quota.body).error).toBeUndefined();
+    expect(quota.body).toMatchObject({ tenant: 'default', eventsPerDay: 1_000_000, remaining: 1_000_000 - quota.body.usedToday });
+    expect((await http(`${t.url}/v1/capacity/quotas/default`, { key: t.adminKey, method: 'PUT', json: { eventsPerDay: null } })).status).toBe(200);
   });
 
   it('refuses nonsense with the field', async () => {

@@ -74,6 +74,11 @@ describe('keel capacity plot / plan', () => {
     expect(p.distributed.costPerMonth).toBe(200 * p.distributed.nodes);
     const text = await keel(['capacity', 'plan', '--load', '100k/s'], { url: t.url, key: t.adminKey });
     expect(text.stdout).toContain('embedded:    1 node(s)');
+    // Nothing compacted yet on this small log: the bench's compaction (36 of 261 bytes) applies.
+    expect(p.compactedFractionMeasured).toBe(false);
+    expect(p.embedded.diskBytesPerEvent).toBeCloseTo((p.bytesPerEvent * 36) / 261, 6);
+    expect(p.distributed.diskBytesPerEvent).toBe(p.bytesPerEvent);
+    expect(text.stdout).toContain(`at ${Math.round((p.bytesPerEvent * 36) / 261)} bytes per event on disk`);
     for (const [q, msg] of [
       ['', 'give load'],
       ['?load=fast', 'load: "fast"'],

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { forecast, type Point } from '../../src/capacity/forecast.js';
+import { findStep, fit, forecast, type Point } from '../../src/capacity/forecast.js';
 import { parseGrowth, parseHorizon, parseLoad } from '../../src/capacity/forecast-input.js';
 
 const H = 3_600_000;
@@ -240,5 +240,54 @@ describe('forecast input', () => {
     expect(() => parseLoad('lots')).toThrow('load: "lots"');
     expect(() => parseHorizon('0d', 'spec.horizon')).toThrow('spec.horizon: "0d" is not a duration between 1h and 5y');
     expect(() => parseHorizon('100y')).toThrow('between 1h and 5y');
+  });
+});
+
+describe('step search by running sums', () => {
+  /** The search as it was before running sums: two least-squares fits over copies at every split. */
+  function stepBySlices(points: Point[]): number | null {
+    const n = points.length;
+    if (n < 24) return null;
+    const t0 = points[0]!.t;
+    const xs = points.map((p) => (p.t - t0) / H);
+    const shape = points[n - 1]!.t - t0 >= 2 * D ? fit(points, 'seasonal', { detectStep: false }) : null;
+    const ys = points.map((p) => (shape ? p.v - shape.daily[new Date(p.t).getUTCHours()]! - shape.weekly[(new Date(p.t).getUTCDay() + 6) % 7]! : p.v));
+    const line = (a: number[], b: number[]) => {
+      const mx = a.reduce((x, y) => x + y, 0) / a.length;
+      const my = b.reduce((x, y) => x + y, 0) / b.length;
+      let sxx = 0;
+      let sxy = 0;
+      a.forEach((x, i) => ((sxx += (x - mx) ** 2), (sxy += (x - mx) * (b[i]! - my))));
+      const slope = sxx > 0 ? sxy / sxx : 0;
+      return a.reduce((e, x, i) => e + (b[i]! - (my - slope * mx + slope * x)) ** 2, 0);
+    };
+    const whole = line(xs, ys);
+    const minSide = Math.max(6, Math.floor(n / 10));
+    const stride = Math.max(1, Math.floor(n / 100));
+    let best: { at: number; sse: number } | null = null;
+    for (let s = minSide; s <= n - minSide; s += stride) {
+      const e = line(xs.slice(0, s), ys.slice(0, s)) + line(xs.slice(s), ys.slice(s));
+      if (!best || e < best.sse) best = { at: s, sse: e };
+    }
+    const f = (whole - best!.sse) / 2 / (Math.max(best!.sse, 1e-12) / (n - 4));
+    return f > 50 && whole > 1e-9 ? points[best!.at]!.t : null;
+  }
+
+  it('finds the same level shift as two fits at every split, on histories with and without one', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 30, max: 400 }),
+        fc.double({ min: 1, max: 1e9, noNaN: true }),
+        fc.double({ min: -0.5, max: 3, noNaN: true }),
+        fc.double({ min: 0.1, max: 0.9, noNaN: true }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (hours, level, jump, where, seed) => {
+          const at = START + Math.floor(hours * where) * H;
+          const pts = history(hours, (t) => level * (1 + (t >= at ? jump : 0)) + (level / 1000) * ((t - START) / H), level * 0.01, seed);
+          expect(findStep(pts)).toBe(stepBySlices(pts));
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

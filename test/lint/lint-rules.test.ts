@@ -88,6 +88,29 @@ describe('scripts/lint.mjs', () => {
     expect(type.ok, type.output).toBe(true);
   });
 
+  it("lets an area's module.ts wire its own parts, and checks each part as a domain of its own", () => {
+    const area = {
+      ...healthy,
+      'src/paging/alpha/routes.ts': 'export function alphaRoutes() { return []; }\n',
+      'src/paging/beta/beta-service.ts': 'export const beta = 1;\n',
+      'src/paging/module.ts': "import { alphaRoutes } from './alpha/routes.js';\nimport { beta } from './beta/beta-service.js';\nexport function pagingModule() { return { name: 'paging', routes: alphaRoutes(), beta }; }\n",
+    };
+    const wired = lint(area);
+    expect(wired.ok, wired.output).toBe(true);
+    // A sibling part is not the area's wiring.
+    const sibling = lint({ ...area, 'src/paging/beta/more.ts': "import { alphaRoutes } from '../alpha/routes.js';\nexport const all = alphaRoutes();\n" });
+    expect(sibling.ok).toBe(false);
+    expect(sibling.output).toContain('src/paging/beta/more.ts: imports alphaRoutes from src/paging/alpha/routes.ts; a domain is wired only in src/runtime/modules.ts');
+    // Two parts of one area importing each other are a cycle between domains.
+    const cycle = lint({
+      ...area,
+      'src/paging/alpha/uses-beta.ts': "import { beta } from '../beta/beta-service.js';\nexport const a = beta;\n",
+      'src/paging/beta/uses-alpha.ts': "import { alphaRoutes } from '../alpha/routes.js';\nexport type B = typeof alphaRoutes;\nexport const b = alphaRoutes;\n",
+    });
+    expect(cycle.ok).toBe(false);
+    expect(cycle.output).toMatch(/circular imports between domains: (paging\/alpha -> paging\/beta -> paging\/alpha|paging\/beta -> paging\/alpha -> paging\/beta)/);
+  });
+
   it('fails on a run-time cycle between domain folders and on an import of a composition root', () => {
     const cycle = lint({
       ...healthy,

@@ -35,17 +35,17 @@ export const MODULES = {
     testFiles: ['test/auth/permissions.test.ts', 'test/auth/authenticator.test.ts'],
   },
   'escalation-policy': {
-    mutate: ['src/escalation/policy.ts'],
-    testFiles: ['test/escalation/policy.test.ts'],
+    mutate: ['src/paging/escalation/policy.ts'],
+    testFiles: ['test/paging/escalation/policy.test.ts'],
   },
   // The paging stack on SQLite with a fake clock (KEEL_TEST_ENGINES keeps other tests' PostgreSQL
   // halves out), and waits of 2 s instead of 15 s: a mutant that stops a page or a
   // step fails its test quickly instead of running into Stryker's timeout (which restarts vitest).
   'escalation-service': {
-    mutate: ['src/escalation/escalation-service.ts'],
+    mutate: ['src/paging/escalation/escalation-service.ts'],
     // escalation-service.test.ts covers what escalation-timing and escalation-lifecycle check
     // (each file's stack costs every mutant its setup; with all three a run took ~1.5 h here).
-    testFiles: ['test/escalation/escalation-service.test.ts'],
+    testFiles: ['test/paging/escalation/escalation-service.test.ts'],
     env: { KEEL_TEST_WAIT_MS: '2000', KEEL_TEST_ENGINES: 'sqlite' },
     timeoutMS: 10_000,
     // Scope: firing a step (claim, fence, who is paged, waits, passes, the nobody-to-page and
@@ -55,8 +55,8 @@ export const MODULES = {
     // hooks, `start`, `halt`, `armAckTimeout`, `fireAckTimeout`, `state`, the scheduler loop and
     // `adoptUnpaged`) are tested in escalation-service.test.ts but not mutated here.
     skip: [
-      { file: 'src/escalation/escalation-service.ts', from: 'export interface EscalationDeps', to: '  /** Fires one timer: claim, page' },
-      { file: 'src/escalation/escalation-service.ts', from: '  private async adoptUnpaged', to: '  /** Every page of a step failed for good' },
+      { file: 'src/paging/escalation/escalation-service.ts', from: 'export interface EscalationDeps', to: '  /** Fires one timer: claim, page' },
+      { file: 'src/paging/escalation/escalation-service.ts', from: '  private async adoptUnpaged', to: '  /** Every page of a step failed for good' },
     ],
   },
   idempotency: {
@@ -68,7 +68,7 @@ export const MODULES = {
     testFiles: ['test/ingest/token-bucket.test.ts', 'test/ingest/quotas.test.ts'],
   },
   rotation: {
-    mutate: ['src/oncall/rotation.ts'],
-    testFiles: ['test/oncall/rotation.test.ts', 'test/oncall/rotation-edges.test.ts'],
+    mutate: ['src/paging/oncall/rotation.ts'],
+    testFiles: ['test/paging/oncall/rotation.test.ts', 'test/paging/oncall/rotation-edges.test.ts'],
   },
 };

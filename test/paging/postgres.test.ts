@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
-import type { IncidentService } from '../../src/incidents/incident-service.js';
+import type { IncidentService } from '../../src/paging/incidents/incident-service.js';
 import type { AlertService } from '../../src/alerting/alert-service.js';
-import type { EscalationService } from '../../src/escalation/escalation-service.js';
+import type { EscalationService } from '../../src/paging/escalation/escalation-service.js';
 import type { Store } from '../../src/store/store.js';
 import { waitFor } from '../helpers/paging.js';
 import { startPagingStack, type PagingStack } from '../helpers/paging-stack.js';

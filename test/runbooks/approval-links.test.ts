@@ -4,7 +4,7 @@
  * again when it is used (a person whose role was lowered meanwhile may no longer approve).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approvalSlackBody, type ApprovalMessage } from '../../src/notify/approval-message.js';
+import { approvalSlackBody, type ApprovalMessage } from '../../src/paging/notify/approval-message.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { applyOk, startPagingKeel, startReceiver, userDoc, waitFor, webhookSecrets, type Receiver } from '../helpers/paging.js';
 import { addUser } from '../helpers/security.js';

@@ -54,6 +54,10 @@ spec:
     expect(tenant.body).toMatchObject({ paused: false, events_per_second: 500, burst: 1000 });
     const incident = await http(`${t.url}/v1/incidents/${inc.body.number}`, { key: t.adminKey });
     expect(incident.body).toMatchObject({ severity: 'SEV1', state: 'resolved' });
+    // Resolved by automation, not by a person: no acknowledgement, so MTTA does not count it.
+    expect(incident.body.acknowledged_at).toBeNull();
+    const metrics = await http(`${t.url}/v1/incidents/metrics`, { key: t.adminKey });
+    expect(metrics.body.overall).toMatchObject({ incidents: 1, acknowledged: 0, mtta_seconds: null });
     const journal = done.journal.map((j: { event: string; step: string | null }) => `${j.event} ${j.step ?? ''}`.trim());
     expect(journal.filter((e: string) => e.startsWith('step.succeeded'))).toEqual(['step.succeeded sev', 'step.succeeded pause', 'step.succeeded paused', 'step.succeeded limit', 'step.succeeded resume', 'step.succeeded quiet', 'step.succeeded resolve']);
     // The silence is a Silence definition, for an hour, named after the run and step.

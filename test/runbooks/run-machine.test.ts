@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apply, backoffMs, initialState, nextAction, type MachinePlan, type MachineStep, type RunState } from '../../src/runbooks/run-machine.js';
+import { apply, backoffMs, initialState, MachineError, nextAction, queuedState, type MachinePlan, type MachineStep, type RunState } from '../../src/runbooks/run-machine.js';
 
 const T0 = Date.parse('2026-06-01T10:00:00Z');
 
@@ -19,6 +19,22 @@ function run(plan: MachinePlan, state: RunState, events: Parameters<typeof apply
 }
 
 describe('runbook run machine', () => {
+  it('a queued run does nothing until dequeued, then enters its first step (a wait’s clock starts then); it may be aborted', () => {
+    const plan: MachinePlan = { steps: [step('w', { kind: 'wait', timeoutMs: 60_000, everyMs: 1000 }), step('b')] };
+    const { state, journal } = queuedState(plan, 'eu');
+    expect(journal).toEqual([{ event: 'run.queued', step: null, data: { concurrency_key: 'eu' } }]);
+    expect(state).toMatchObject({ status: 'queued', dueAt: null, deadline: null });
+    expect(nextAction(plan, state, T0)).toEqual({ kind: 'queued' });
+    expect(() => apply(plan, state, { type: 'start' }, T0)).toThrow(MachineError);
+    expect(() => apply(plan, state, { type: 'approve', actor: 'user:a' }, T0)).toThrow('the run is queued behind another run of its concurrency key');
+    const later = T0 + 3_600_000;
+    const d = run(plan, state, [{ type: 'dequeue' }], later);
+    expect(d.journal).toEqual(['run.dequeued', 'step.waiting w']);
+    expect(d.state).toMatchObject({ status: 'running', phase: 'waiting', deadline: later + 60_000 });
+    expect(() => apply(plan, d.state, { type: 'dequeue' }, later)).toThrow('the run is not queued');
+    expect(run(plan, state, [{ type: 'abort', actor: 'user:a' }]).state.status).toBe('aborted');
+  });
+
   it('runs effect steps in order and succeeds', () => {
     const plan: MachinePlan = { steps: [step('a'), step('b', { kind: 'keel' })] };
     const { state } = initialState(plan, T0);

@@ -3,9 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { Bus } from '../../src/core/bus.js';
 import { FakeClock } from '../../src/core/clock.js';
-import { IncidentService } from '../../src/incidents/incident-service.js';
+import { IncidentService } from '../../src/paging/incidents/incident-service.js';
 import { runbookKind } from '../../src/runbooks/kind.js';
 import { RunService } from '../../src/runbooks/runs.js';
+import { TriggerService } from '../../src/runbooks/trigger-service.js';
+import { AlertService } from '../../src/alerting/alert-service.js';
+import { AfterCommit } from '../../src/paging/incidents/after-commit.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
@@ -49,6 +52,49 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       // Due when the wait ends, not before.
       expect((await runs.due(clock.now() + 59_999, 10)).map((r) => r.id)).not.toContain(run.id);
       expect((await runs.due(clock.now() + 60_000, 10)).map((r) => r.id)).toContain(run.id);
+    });
+
+    it('starts the run queued for a concurrency key in the commit that ends the run ahead, oldest first', async () => {
+      const ahead = await runs.start({ tenant: 'default', runbook: 'gate', params: {}, actor: 'alert:x', trigger: 'alert', concurrencyKey: 'eu' });
+      clock.advance(1);
+      const second = await runs.start({ tenant: 'default', runbook: 'gate', params: {}, actor: 'alert:y', trigger: 'alert', concurrencyKey: 'eu', queued: true });
+      clock.advance(1);
+      const third = await runs.start({ tenant: 'default', runbook: 'gate', params: {}, actor: 'alert:z', trigger: 'alert', concurrencyKey: 'eu', queued: true });
+      expect(second.state).toMatchObject({ status: 'queued', dueAt: null });
+      expect((await runs.list('default', { status: ['queued'] })).map((r) => r.id).sort()).toEqual([second.id, third.id].sort());
+      // The key is busy: nothing for the trigger pass to start.
+      expect(await runs.freeQueuedKeys()).toEqual([]);
+      await runs.abort('default', ahead.id, 'key:keel_adm');
+      expect((await runs.find('default', second.id)).state).toMatchObject({ status: 'waiting', phase: 'approval' });
+      expect((await runs.find('default', third.id)).state.status).toBe('queued');
+      expect((await runs.journal('default', second.id)).map((j) => j.event)).toEqual(['run.created', 'run.queued', 'run.dequeued', 'approval.requested']);
+      // A queued run can be aborted; the next one then waits for the running one only.
+      await runs.abort('default', third.id, 'key:keel_adm');
+      expect((await runs.find('default', third.id)).state.status).toBe('aborted');
+      await runs.abort('default', second.id, 'key:keel_adm');
+      expect(await runs.freeQueuedKeys()).toEqual([]);
+    });
+
+    it('starts a run for an opened incident that matches, once, and deletes its note in the same commit', async () => {
+      const parsed = runbookKind().parse({
+        apiVersion: 'keel/v1',
+        kind: 'Runbook',
+        metadata: { name: 'on-sev1' },
+        spec: { triggers: { incidents: [{ severities: ['SEV1'], when: 'incident.title != "drill"' }] }, steps: [{ name: 'w', wait: { duration: '1m' } }] },
+      });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      await s.store.db.insertInto('definitions').values({ tenant_id: 'default', kind: 'Runbook', name: 'on-sev1', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 1, updated_at: clock.now(), updated_by: 'test' }).execute();
+      const incidents = new IncidentService(s.store, clock, new Bus());
+      incidents.addHooks({ opened: async (trx, i) => void (await trx.insertInto('runbook_incident_triggers').values({ incident_id: i.id, tenant_id: i.tenant, opened_at: i.openedAt }).execute()) });
+      const open = (title: string, severity: 'SEV1' | 'SEV2') => incidents.inTransaction((trx, fx) => incidents.open(trx, { tenant: 'default', title, service: null, severity, createdBy: 'user:a' }, fx ?? new AfterCommit()));
+      const real = await open('db down', 'SEV1');
+      await open('drill', 'SEV1');
+      await open('minor', 'SEV2');
+      const triggers = new TriggerService({ store: s.store, clock, runs, audit: new AuditLog(s.store, clock), alerts: new AlertService(s.store, clock, new Bus()) });
+      expect(await triggers.incidentsStep()).toBe(3);
+      expect(await triggers.incidentsStep()).toBe(0);
+      const started = await runs.list('default', { runbook: 'on-sev1' });
+      expect(started.map((r) => [r.trigger, r.actor, r.incidentId])).toEqual([['incident', `incident:${real.number}`, real.id]]);
     });
 
     it('refuses an unknown runbook (404) and bad parameters (400, each named)', async () => {

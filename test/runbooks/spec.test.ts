@@ -58,7 +58,12 @@ describe('Runbook kind', () => {
       'spec.steps.1.condition.else: "a" is not after this step: a condition only skips forward',
     ]);
     expect(errors({ steps: [{ name: 'w', wait: { until: 'params.x > 1' }, timeout: '5m' }] })).toEqual([
-      'spec.steps.0.wait.until: "params.x": a wait reads live SLO figures only: slo["NAME"].burn_rate | budget_remaining | compliance',
+      'spec.steps.0.wait.until: "params.x": a wait reads live figures only: slo["NAME"].burn_rate | budget_remaining | compliance or limits["ID"].utilisation | usage | capacity',
+    ]);
+    // A limit's utilisation is a live figure too; an unknown field of it is refused with the step's path.
+    expect(errors({ steps: [{ name: 'w', wait: { until: 'limits["log.disk"].utilisation < 0.8 && slo["checkout"].burn_rate < 1' }, timeout: '5m' }] })).toEqual([]);
+    expect(errors({ steps: [{ name: 'w', wait: { until: 'limits["log.disk"].percent < 80' }, timeout: '5m' }] })).toEqual([
+      'spec.steps.0.wait.until: "limits.log.disk.percent": a wait reads live figures only: slo["NAME"].burn_rate | budget_remaining | compliance or limits["ID"].utilisation | usage | capacity',
     ]);
     expect(errors({ steps: [{ name: 'w', wait: { until: 'slo["checkout"].burn_rate < 1' } }] })).toEqual(['spec.steps.0.timeout: a wait until a condition needs a timeout']);
   });

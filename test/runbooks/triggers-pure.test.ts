@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dueFire, lastFireAt, nextFireAt, scheduleProblem } from '../../src/runbooks/schedule.js';
-import { decideTrigger, matchesAlert } from '../../src/runbooks/triggers.js';
+import { decideTrigger, matchesAlert, matchesIncident } from '../../src/runbooks/triggers.js';
 
 const alert = { labels: { alertname: 'DiskFilling', host: 'db-1' }, summary: 's', severity: 'critical', source: 'alertmanager', dedup_key: 'k', status: 'firing', service: 'db' };
 
@@ -10,6 +10,32 @@ describe('trigger decisions', () => {
     expect(matchesAlert({ labels: { alertname: 'DiskFilling', service: 'db', severity: 'critical' } }, alert)).toBe(true);
     expect(matchesAlert({ labels: { alertname: 'DiskFilling', host: 'db-2' } }, alert)).toBe(false);
     expect(matchesAlert({ labels: { service: 'web' } }, alert)).toBe(false);
+  });
+
+  it('matches a CEL `when` over the alert after the labels', () => {
+    expect(matchesAlert({ labels: { alertname: 'DiskFilling' }, when: 'alert.labels.host == "db-1" && alert.severity == "critical"' }, alert)).toBe(true);
+    expect(matchesAlert({ labels: { alertname: 'DiskFilling' }, when: 'alert.labels.host != "db-1"' }, alert)).toBe(false);
+    expect(matchesAlert({ labels: { alertname: 'Other' }, when: 'alert.labels.host == "db-1"' }, alert)).toBe(false);
+  });
+
+  it('matches an incident by severity list, labels of its alerts (with service and severity) and `when`', () => {
+    const incident = { id: 'inc_1', number: 7, title: 'db down', severity: 'SEV2', service: 'db', state: 'triggered', labels: { env: 'prod' } };
+    expect(matchesIncident({ labels: {} }, incident)).toBe(true);
+    expect(matchesIncident({ labels: {}, severities: ['SEV1', 'SEV2'] }, incident)).toBe(true);
+    expect(matchesIncident({ labels: {}, severities: ['SEV1'] }, incident)).toBe(false);
+    expect(matchesIncident({ labels: { env: 'prod', service: 'db', severity: 'SEV2' } }, incident)).toBe(true);
+    expect(matchesIncident({ labels: { env: 'dev' } }, incident)).toBe(false);
+    expect(matchesIncident({ labels: {}, when: 'incident.labels.env == "prod" && incident.number > 5' }, incident)).toBe(true);
+    expect(matchesIncident({ labels: {}, when: 'incident.title == "web down"' }, incident)).toBe(false);
+  });
+
+  it('queues behind an active run when asked to, after the cooldown and the breaker', () => {
+    const base = { activeForKey: 1, lastRunForKey: null, automaticRunsLastHour: 0, cooldownMs: 600_000, maxRunsPerHour: 3, now: 1_000_000, queue: true };
+    expect(decideTrigger(base)).toBe('queue');
+    expect(decideTrigger({ ...base, queue: false })).toBe('concurrent');
+    expect(decideTrigger({ ...base, lastRunForKey: 1_000_000 - 1 })).toBe('cooldown');
+    expect(decideTrigger({ ...base, automaticRunsLastHour: 3 })).toBe('breaker');
+    expect(decideTrigger({ ...base, activeForKey: 0 })).toBe('run');
   });
 
   it('checks the concurrency key first, then the cooldown, then the breaker', () => {

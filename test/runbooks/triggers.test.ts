@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
+import { CapacityService } from '../../src/capacity/capacity-service.js';
 
 let t: TestKeel;
 let receiver: Server;
@@ -180,13 +181,57 @@ spec:
     });
     expect(done).toMatchObject({ status: 'succeeded', outcome: 'verified' });
     const passed = done.journal.find((j: { event: string }) => j.event === 'verify.passed');
-    expect(passed.data.figures['checkout-availability']).toMatchObject({ budget_remaining: 100, burn_rate: 0 });
+    expect(passed.data.figures.slo['checkout-availability']).toMatchObject({ budget_remaining: 100, burn_rate: 0 });
     const never = await http(`${t.url}/v1/runbooks/never/runs`, { key: t.adminKey, json: {} });
     const failed = await waitFor('the hopeless run', async () => {
       const r = await http(`${t.url}/v1/runbooks/runs/${never.body.id}`, { key: t.adminKey });
       return r.body.status === 'failed' ? r.body : undefined;
     });
     expect(failed.error).toBe('step hopeless: the condition did not hold in time');
+  });
+
+  it('waits until a limit’s utilisation holds, and gives up after the timeout', async () => {
+    const capacity = new CapacityService(t.keel.ctx.store, t.keel.ctx.config);
+    const sample = (usage: number) => capacity.record(Date.now(), [{ id: 'limit.default.queue', tenant: 'default', usage, capacity: 200 }]);
+    await sample(180);
+    await apply(`apiVersion: keel/v1
+kind: Runbook
+metadata: {name: drain}
+spec:
+  steps:
+    - name: drained
+      wait: {until: 'limits["limit.default.queue"].utilisation < 0.5', every: 100ms}
+      timeout: 1m
+  verify: {until: 'limits["limit.default.queue"].usage <= 60 && limits["limit.default.queue"].capacity == 200.0', timeout: 1m, every: 100ms}
+---
+apiVersion: keel/v1
+kind: Runbook
+metadata: {name: drain-fast}
+spec:
+  steps:
+    - name: drained
+      wait: {until: 'limits["limit.default.queue"].utilisation < 0.1', every: 100ms}
+      timeout: 300ms
+`);
+    const run = await http(`${t.url}/v1/runbooks/drain/runs`, { key: t.adminKey, json: {} });
+    const fast = await http(`${t.url}/v1/runbooks/drain-fast/runs`, { key: t.adminKey, json: {} });
+    const failed = await waitFor('the impatient run', async () => {
+      const r = await http(`${t.url}/v1/runbooks/runs/${fast.body.id}`, { key: t.adminKey });
+      return r.body.status === 'failed' ? r.body : undefined;
+    });
+    expect(failed.error).toBe('step drained: the condition did not hold in time');
+    // 90 % used: still waiting.
+    const meanwhile = (await http(`${t.url}/v1/runbooks/runs/${run.body.id}`, { key: t.adminKey })).body;
+    expect([meanwhile.status, meanwhile.steps[0].status]).toEqual(['running', 'running']);
+    await new Promise((r) => setTimeout(r, 5));
+    await sample(60);
+    const done = await waitFor('the drain run', async () => {
+      const r = await http(`${t.url}/v1/runbooks/runs/${run.body.id}`, { key: t.adminKey });
+      return ['succeeded', 'failed'].includes(r.body.status) ? r.body : undefined;
+    });
+    expect(done).toMatchObject({ status: 'succeeded', outcome: 'verified' });
+    const passed = done.journal.find((j: { event: string }) => j.event === 'verify.passed');
+    expect(passed.data.figures).toEqual({ slo: {}, limits: { 'limit.default.queue': { utilisation: 0.3, usage: 60, capacity: 200 } } });
   });
 
   it('fires a cron schedule, in its time zone, once per scheduled time', async () => {

@@ -2,7 +2,10 @@
 import type { Command } from 'commander';
 import type { DistributedBenchResult, RunFigures } from '../../bench/distributed-bench.js';
 import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, UsageError } from '../args.js';
+import { availableParallelism, loadavg } from 'node:os';
 import { registerHistoryBench, registerPagingBench } from './bench-paging.js';
+import { recordBench } from './bench-record.js';
+import { registerCapacityBench } from './bench-capacity.js';
 
 interface IngestOpts {
   duration: number;
@@ -10,6 +13,7 @@ interface IngestOpts {
   connections?: number;
   batch: number;
   parseThreads?: number;
+  compactionWait: number;
   rate?: number;
   mode: string;
   nats?: string;
@@ -19,6 +23,7 @@ interface IngestOpts {
   partitions: number;
   scaling?: boolean;
   tenants?: number;
+  record?: boolean;
 }
 
 export function registerBench(program: Command): void {
@@ -26,6 +31,7 @@ export function registerBench(program: Command): void {
   registerPagingBench(bench);
   registerHistoryBench(bench);
   registerSloEvalBench(bench);
+  registerCapacityBench(bench);
 
   bench
     .command('ingest')
@@ -38,12 +44,14 @@ export function registerBench(program: Command): void {
     .option('--rate <events/s>', 'embedded: offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
     .option('--tenants <n>', 'embedded: also measure the same load spread over n tenants (1-10000), each with its own key and quota, beside the single-tenant figure (three alternating rounds of each, --duration each)', positiveInt)
     .option('--parse-threads <n>', 'parse threads in the server (embedded; default: its own default)', nonNegativeInt)
+    .option('--compaction-wait <s>', 'embedded: after the load, wait up to this long for compaction to catch up before measuring bytes per event on disk', nonNegativeNumber, 300)
     .option('--nats <urls>', 'distributed: NATS JetStream server(s) (env KEEL_NATS_URL)')
     .option('--postgres <url>', 'distributed: PostgreSQL URL (env KEEL_POSTGRES_URL)')
     .option('--ingest <n>', 'distributed: ingest processes', positiveInt, 2)
     .option('--workers <n>', 'distributed: worker processes', positiveInt, 1)
     .option('--partitions <n>', 'distributed: event log partitions', positiveInt, 8)
     .option('--scaling', 'distributed: also run with 1, 2 and 4 ingest processes')
+    .option('--record', 'after printing, send the measured figure to the Keel at --url / KEEL_URL (a system admin key): it becomes that Keel\'s node ingest capacity (keel capacity report, keel capacity plan)')
     .addHelpText(
       'after',
       '\nThe distributed bench creates its own stream and schema (random names) and removes them afterwards.',
@@ -51,7 +59,8 @@ export function registerBench(program: Command): void {
     .action(async (opts: IngestOpts, cmd: Command) => {
       const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      if (opts.mode === 'distributed') return distributed(opts, json, log);
+      const loadAverage = Math.round(loadavg()[0]! * 100) / 100;
+      if (opts.mode === 'distributed') return distributed(opts, json, log, opts.record ? cmd : undefined);
       if (opts.mode !== 'embedded') throw new UsageError(`--mode must be embedded or distributed, got "${opts.mode}"`);
       if (opts.tenants !== undefined && opts.tenants > 10_000) throw new UsageError(`--tenants must be 1 to 10000, got ${opts.tenants}`);
       const { benchIngest } = await import('../../bench/ingest-bench.js');
@@ -65,10 +74,15 @@ export function registerBench(program: Command): void {
         ...(opts.parseThreads !== undefined ? { parseThreads: opts.parseThreads } : {}),
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
         ...(opts.tenants !== undefined ? { tenants: opts.tenants } : {}),
+        compactionWaitS: opts.compactionWait,
       });
+      // Recorded after printing: a refused or unreachable --record must not lose the figures.
+      const record = async () => {
+        if (opts.record) await recordBench(cmd, { mode: 'embedded', eventsPerSecond: r.events_per_s, ceilingEventsPerSecond: r.ceiling_events_per_s, cores: availableParallelism(), loadAverage }, log);
+      };
       if (json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
-        return;
+        return record();
       }
       const n = (v: number) => v.toLocaleString('en-US');
       process.stdout.write(
@@ -86,9 +100,11 @@ export function registerBench(program: Command): void {
               ]
             : []),
           `check:            ${n(r.acknowledged_events)} acknowledged in the window${r.many_tenants ? 's' : ''}, ${n(r.stored_events)} stored in total (warm-up included)`,
+          `disk:             ${r.log_disk.disk_bytes_per_event} bytes per event on disk (segments and index; ${r.log_disk.ndjson_bytes_per_event} as NDJSON), ${n(r.log_disk.uncompacted_bytes)} bytes not compacted after ${r.log_disk.compaction_wait_s} s; WAL ${n(r.log_disk.wal_bytes)} bytes; compaction ${r.log_disk.compaction_cpu_us_per_event ?? '-'} µs CPU per event`,
           '',
         ].join('\n'),
       );
+      await record();
     });
 
   bench
@@ -224,7 +240,7 @@ export function registerSloEvalBench(bench: Command): void {
     });
 }
 
-async function distributed(opts: IngestOpts, json: boolean, log: (line: string) => void): Promise<void> {
+async function distributed(opts: IngestOpts, json: boolean, log: (line: string) => void, record: Command | undefined): Promise<void> {
   const nats = opts.nats ?? process.env.KEEL_NATS_URL;
   const postgres = opts.postgres ?? process.env.KEEL_POSTGRES_URL;
   if (!nats || !postgres) {
@@ -244,11 +260,12 @@ async function distributed(opts: IngestOpts, json: boolean, log: (line: string) 
     scaling: Boolean(opts.scaling),
     log,
   });
-  if (json) {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
-    return;
+  process.stdout.write(json ? `${JSON.stringify(r)}\n` : report(r));
+  if (record) {
+    const worker = r.cpu_ms_per_1000_events.worker;
+    const figures = { mode: 'distributed' as const, eventsPerSecond: r.events_per_s, ceilingEventsPerSecond: r.ceiling_events_per_s, cores: r.cores, loadAverage: r.load_average_1m, partitions: r.partitions };
+    await recordBench(record, worker !== undefined && worker > 0 ? { ...figures, workerCpuMsPer1000: worker } : figures, log);
   }
-  process.stdout.write(report(r));
 }
 
 function report(r: DistributedBenchResult): string {

@@ -138,7 +138,7 @@ export function registerCapacity(program: Command): void {
       const gb = (b: number) => `${num(b / 1e9)} GB`;
       const money = (m: number | null) => (m === null ? '- (set capacity.nodePricePerMonth)' : m.toFixed(2));
       process.stdout.write(`projected peak load ${num(res.load)} events/s (measured peak ${num(res.measuredPeakLoad)}/s), ${Math.round(res.bytesPerEvent)} bytes per event${res.bytesPerEventMeasured ? ' (measured)' : ' (benchmark default)'}\n\n`);
-      process.stdout.write(`embedded:    ${res.embedded.nodes} node(s), log disk ${gb(res.embedded.diskBytes)}; cost/month ${money(res.embedded.costPerMonth)}\n`);
+      process.stdout.write(`embedded:    ${res.embedded.nodes} node(s), log disk ${gb(res.embedded.diskBytes)} at ${Math.round(res.embedded.diskBytesPerEvent)} bytes per event on disk${res.compactedFractionMeasured ? ' (compaction measured on this log)' : ''}; cost/month ${money(res.embedded.costPerMonth)}\n`);
       for (const n of res.embedded.notes) process.stdout.write(`  - ${n}\n`);
       const d = res.distributed;
       process.stdout.write(`distributed: ${d.nodes} nodes (${d.ingestNodes} ingest, ${d.workerNodes} worker, ${d.natsNodes} NATS, 1 PostgreSQL), ${d.partitions} partitions, stream ${gb(d.streamBytes)}; cost/month ${money(d.costPerMonth)}, per billion events ${money(d.costPerBillionEvents)}\n`);
@@ -151,7 +151,8 @@ interface PlanAnswer {
   measuredPeakLoad: number;
   bytesPerEvent: number;
   bytesPerEventMeasured: boolean;
-  embedded: { nodes: number; diskBytes: number; costPerMonth: number | null; notes: string[] };
+  compactedFractionMeasured: boolean;
+  embedded: { nodes: number; diskBytes: number; diskBytesPerEvent: number; costPerMonth: number | null; notes: string[] };
   distributed: { nodes: number; ingestNodes: number; workerNodes: number; natsNodes: number; partitions: number; streamBytes: number; costPerMonth: number | null; costPerBillionEvents: number | null; notes: string[] };
 }
 

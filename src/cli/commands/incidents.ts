@@ -2,14 +2,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { editInEditor } from '../editor.js';
 import { Command, InvalidArgumentError } from 'commander';
-import { formatDuration } from '../../incidents/postmortem.js';
-import type { ActionItemAnswer, IncidentAnswer, IncidentDetailAnswer, IncidentMetricsAnswer, TimelineEntryAnswer } from '../../incidents/schemas.js';
+import { formatDuration } from '../../paging/incidents/postmortem.js';
+import type { ActionItemAnswer, IncidentAnswer, IncidentDetailAnswer, IncidentMetricsAnswer, TimelineEntryAnswer } from '../../paging/incidents/schemas.js';
 import { UsageError, positiveInt, time } from '../args.js';
 import { ApiError } from '../client.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
-// The answers' types come from the routes' response schemas (src/incidents/schemas.ts).
+// The answers' types come from the routes' response schemas (src/paging/incidents/schemas.ts).
 type IncidentView = IncidentAnswer;
 type Detail = IncidentDetailAnswer;
 type Entry = TimelineEntryAnswer;

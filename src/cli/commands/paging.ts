@@ -12,10 +12,10 @@ import { UsageError, port, positiveInt, time } from '../args.js';
 import { answer, clientOf, globals } from '../context.js';
 import { printFields, printJson, printTable } from '../output.js';
 import { readStdinValue } from '../read-secret.js';
-import type { OncallNowAnswer, OverrideAnswer, OverrideListAnswer, PersonAnswer, ScheduleShiftsAnswer } from '../../oncall/schemas.js';
+import type { OncallNowAnswer, OverrideAnswer, OverrideListAnswer, PersonAnswer, ScheduleShiftsAnswer } from '../../paging/oncall/schemas.js';
 import { registerIncidents } from './incidents.js';
 
-// Answer types come from the on-call routes' response schemas (src/oncall/schemas.ts).
+// Answer types come from the on-call routes' response schemas (src/paging/oncall/schemas.ts).
 /** A person as answers name them; an override's person who left the tenant is only a user id. */
 const who = (p: PersonAnswer | { user_id: string } | null | undefined) => (!p ? '(nobody)' : 'email' in p ? `${p.name} <${p.email}>` : p.user_id);
 

@@ -86,7 +86,7 @@ export function registerRunbooks(program: Command): void {
     .command('runs')
     .description('Runs, newest first')
     .option('-r, --runbook <name>', 'only runs of this runbook')
-    .option('-s, --status <status>', 'running, waiting, succeeded, failed or aborted')
+    .option('-s, --status <status>', 'queued, running, waiting, succeeded, failed or aborted')
     .option('-n, --limit <n>', 'at most this many', positiveInt, 100)
     .action(async (opts: { runbook?: string; status?: string; limit: number }, cmd: Command) => {
       const res = await clientOf(cmd).call<{ runs: RunView[] }>('GET', '/v1/runbooks/runs', { query: { runbook: opts.runbook, status: opts.status, limit: opts.limit } });

@@ -117,7 +117,7 @@ export class JetStreamEventLog implements EventLog {
     try {
       const jsm = await jetstreamManager(link.nc, { timeout: 5_000 });
       const js = jetstream(link.nc, { timeout: 5_000 });
-      const info = await ensureStream(jsm, o.stream, o.logger);
+      const info = await ensureStream(jsm, o.stream, o.logger, link.nc.info?.version);
       const log = new JetStreamEventLog(o, link, js, jsm);
       log.lastStreamInfo = info;
       log.monitor();

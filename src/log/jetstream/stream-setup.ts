@@ -8,6 +8,7 @@ import {
   JetStreamApiError,
   RetentionPolicy,
   StorageType,
+  StoreCompression,
   type JetStreamManager,
   type StreamConfig,
   type StreamInfo,
@@ -25,6 +26,8 @@ export interface StreamSettings {
   maxAgeMs: number;
   /** The stream refuses new messages (ingest answers 503) above this size; 0 = no stream limit. */
   maxBytes: number;
+  /** The stream's storage compression (nats-server 2.10+); default none. */
+  compression?: 'none' | 's2';
 }
 
 const ms = (v: number) => Math.round(v * 1e6);
@@ -42,11 +45,22 @@ export function desiredStreamConfig(s: StreamSettings): Partial<StreamConfig> & 
     max_bytes: s.maxBytes > 0 ? s.maxBytes : -1,
     duplicate_window: ms(s.duplicateWindowMs),
     allow_direct: true,
+    // Only when asked: servers before 2.10 do not know the field.
+    ...(s.compression === 's2' ? { compression: StoreCompression.S2 } : {}),
   };
 }
 
-export async function ensureStream(jsm: JetStreamManager, s: StreamSettings, logger: Logger): Promise<StreamInfo> {
+/** Whether a nats-server version ("2.9.10") has stream compression (2.10 and later). */
+export function serverCompresses(version: string | undefined): boolean {
+  const [major = 0, minor = 0] = (version ?? '').split('.').map((p) => Number.parseInt(p, 10));
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
+export async function ensureStream(jsm: JetStreamManager, s: StreamSettings, logger: Logger, serverVersion?: string): Promise<StreamInfo> {
   const want = desiredStreamConfig(s);
+  if (s.compression === 's2' && !serverCompresses(serverVersion)) {
+    throw new KeelError('validation_failed', `nats.compression: s2 needs nats-server 2.10 or later; this server is ${serverVersion ?? 'of an unknown version'} (set nats.compression to none or upgrade the server)`);
+  }
   let info: StreamInfo | undefined;
   try {
     info = await jsm.streams.info(s.name);
@@ -73,13 +87,16 @@ export async function ensureStream(jsm: JetStreamManager, s: StreamSettings, log
     c.duplicate_window !== want.duplicate_window ||
     c.discard !== want.discard ||
     c.allow_direct !== want.allow_direct ||
+    (c.compression ?? StoreCompression.None) !== (want.compression ?? StoreCompression.None) ||
     JSON.stringify(c.subjects) !== JSON.stringify(want.subjects);
   if (!differs) return info;
   if (c.storage !== StorageType.File) {
     throw new KeelError('validation_failed', `stream ${s.name} exists with ${c.storage} storage; Keel needs file storage (durable)`);
   }
   try {
-    const updated = await jsm.streams.update(s.name, { ...c, ...want });
+    // A stream compressed before and not wanted so now: say none explicitly (want leaves the field out).
+    const compression = c.compression !== undefined && want.compression === undefined ? { compression: StoreCompression.None } : {};
+    const updated = await jsm.streams.update(s.name, { ...c, ...want, ...compression });
     logger.warn({ stream: s.name, replicas: s.replicas }, 'updated the event stream to the configured settings');
     return updated;
   } catch (e) {

@@ -5,8 +5,13 @@ export interface WriterOptions {
   path: string;
   /** Wait this long after the first waiting append before committing, to gather more (0 = none). */
   groupCommitDelayMs: number;
-  /** Roll to a new segment file past this size (default 256 MiB). */
+  /** Roll to a new segment file past this size (default 64 MiB). */
   segmentBytes?: number;
+  /** Compact sealed segments in the background (compaction.ts); default true. */
+  compress?: boolean;
+  /** Seal the active segment once idle this long (ms) and holding at least sealMinBytes. */
+  sealIdleMs?: number;
+  sealMinBytes?: number;
 }
 
 export type WriterRequest =
@@ -21,6 +26,10 @@ export interface WriterTotals {
   bytes: number;
   lastPosition: number;
   eventsEnd: number;
+  /** Bytes the batches take in segment files: compacted frames, or NDJSON until compacted. */
+  diskBytes: number;
+  /** NDJSON bytes of batches not compacted yet. */
+  uncompactedBytes: number;
 }
 
 export interface SweepResult {
@@ -35,4 +44,12 @@ export type WriterResponse =
   | { id: number; ok: true; result: AppendResult | SweepResult | null; totals: WriterTotals; groupSize?: number }
   | { id: number; ok: false; error: string; totals?: WriterTotals };
 
-export type WriterEvent = { op: 'ready'; totals: WriterTotals } | { op: 'commitGroup'; requests: number; events: number; bytes: number };
+/** One segment compacted (NDJSON `bytes` now stored in `stored` bytes), or why it was not. */
+export type CompactionEvent =
+  | { op: 'compaction'; ok: true; segment: number; batches: number; bytes: number; stored: number; cpuMs: number }
+  | { op: 'compaction'; ok: false; segment: number; error: string };
+
+export type WriterEvent =
+  | { op: 'ready'; totals: WriterTotals }
+  | { op: 'commitGroup'; requests: number; events: number; bytes: number }
+  | (CompactionEvent & { totals: WriterTotals });

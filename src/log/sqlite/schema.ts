@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 
-export const LOG_SCHEMA_VERSION = 2;
+export const LOG_SCHEMA_VERSION = 3;
 
 export function openLogDatabase(path: string, options: { readonly?: boolean } = {}): Database.Database {
   const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
@@ -26,14 +26,23 @@ export function openLogDatabase(path: string, options: { readonly?: boolean } = 
   return db;
 }
 
+/**
+ * v3: `stored` is the length of a batch's frame in its compacted segment (NULL while the batch is
+ * in its segment as appended, `bytes` long); the index on seg_id finds a segment's batches.
+ */
+const V3 = `
+  ALTER TABLE batches ADD COLUMN stored INTEGER;
+  CREATE INDEX IF NOT EXISTS batches_segment ON batches (seg_id);
+`;
+
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version >= LOG_SCHEMA_VERSION) return;
-  if (version === 1) {
+  if (version === 1 || version === 2) {
     // v2 keeps batch data in segment files (segments.ts); v1 rows keep their blobs and stay readable.
     db.exec(`
-      ALTER TABLE batches ADD COLUMN seg_id INTEGER;
-      ALTER TABLE batches ADD COLUMN seg_offset INTEGER;
+      ${version === 1 ? 'ALTER TABLE batches ADD COLUMN seg_id INTEGER; ALTER TABLE batches ADD COLUMN seg_offset INTEGER;' : ''}
+      ${V3}
       PRAGMA user_version = ${LOG_SCHEMA_VERSION};
     `);
     return;
@@ -52,8 +61,10 @@ function migrate(db: Database.Database): void {
       -- empty when the data is in a segment file (seg_id, seg_offset, bytes)
       data BLOB NOT NULL,
       seg_id INTEGER,
-      seg_offset INTEGER
+      seg_offset INTEGER,
+      stored INTEGER
     );
+    CREATE INDEX IF NOT EXISTS batches_segment ON batches (seg_id);
     CREATE INDEX IF NOT EXISTS batches_tenant ON batches (tenant, position);
     CREATE INDEX IF NOT EXISTS batches_received ON batches (received_at);
     CREATE TABLE IF NOT EXISTS idempotency (

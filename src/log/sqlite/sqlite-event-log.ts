@@ -20,7 +20,8 @@ import type {
   ReadOptions,
   TenantReadOptions,
 } from '../event-log.js';
-import type { SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
+import { decodeBatch } from './batch-codec.js';
+import type { CompactionEvent, SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
 import { openLogDatabase } from './schema.js';
 import { SegmentReader, segmentDir } from './segments.js';
 
@@ -37,8 +38,15 @@ export interface SqliteEventLogOptions {
   path: string;
   groupCommitDelayMs?: number;
   segmentBytes?: number;
+  /** Compact sealed segments in the background (default true). */
+  compress?: boolean;
+  /** Seal an idle active segment for compaction after this long (default 10 s) … */
+  sealIdleMs?: number;
+  /** … when it holds at least this much (default 16 MiB). */
+  sealMinBytes?: number;
   limits?: Partial<SqliteLogLimits>;
   onCommitGroup?: (g: { requests: number; events: number; bytes: number }) => void;
+  onCompaction?: (e: CompactionEvent) => void;
 }
 
 type Pending = { resolve: (r: WriterResponse & { ok: true }) => void; reject: (e: Error) => void };
@@ -54,12 +62,14 @@ interface BatchRow {
   data: Buffer;
   segId: number | null;
   segOffset: number | null;
+  /** Frame length in the compacted segment; null while the batch is as appended. */
+  stored: number | null;
 }
 
 const EMPTY = new Uint8Array(0);
 
 const BATCH_COLUMNS =
-  'position, tenant, received_at AS receivedAt, count, min_ts AS minTs, max_ts AS maxTs, bytes, data, seg_id AS segId, seg_offset AS segOffset';
+  'position, tenant, received_at AS receivedAt, count, min_ts AS minTs, max_ts AS maxTs, bytes, data, seg_id AS segId, seg_offset AS segOffset, stored';
 
 export class SqliteEventLog implements EventLog {
   readonly partitions = 1;
@@ -97,6 +107,9 @@ export class SqliteEventLog implements EventLog {
       path: options.path,
       groupCommitDelayMs: options.groupCommitDelayMs ?? 0,
       ...(options.segmentBytes ? { segmentBytes: options.segmentBytes } : {}),
+      ...(options.compress !== undefined ? { compress: options.compress } : {}),
+      ...(options.sealIdleMs !== undefined ? { sealIdleMs: options.sealIdleMs } : {}),
+      ...(options.sealMinBytes !== undefined ? { sealMinBytes: options.sealMinBytes } : {}),
     };
     const worker = new Worker(workerUrl(import.meta.url, 'writer-worker'), { workerData: workerOptions });
     const checkpointer = new Worker(workerUrl(import.meta.url, 'checkpoint-worker'), {
@@ -123,6 +136,11 @@ export class SqliteEventLog implements EventLog {
   private onMessage(m: WriterResponse | WriterEvent): void {
     if ('op' in m) {
       if (m.op === 'commitGroup') this.options.onCommitGroup?.(m);
+      if (m.op === 'compaction') {
+        this.totals = m.totals;
+        const { totals: _, ...event } = m;
+        this.options.onCompaction?.(event);
+      }
       return;
     }
     if (m.totals) this.totals = m.totals;
@@ -188,9 +206,7 @@ export class SqliteEventLog implements EventLog {
       if (!skip(r)) total += r.bytes;
       picked.push(r);
     }
-    const data = await Promise.all(
-      picked.map((r) => (skip(r) ? EMPTY : r.segId === null ? r.data : this.segments.read(r.segId, r.segOffset!, r.bytes))),
-    );
+    const data = await Promise.all(picked.map((r) => (skip(r) ? EMPTY : this.dataOf(r))));
     return picked.map((r, i) => ({
       partition: 0,
       position: r.position,
@@ -202,6 +218,22 @@ export class SqliteEventLog implements EventLog {
       data: data[i]!,
       bytes: r.bytes,
     }));
+  }
+
+  /** A batch's NDJSON: from its row (v1), its segment as appended, or its compacted frame. */
+  private async dataOf(r: BatchRow, retried = false): Promise<Uint8Array> {
+    if (r.segId === null) return r.data;
+    try {
+      if (r.stored === null) return await this.segments.read(r.segId, r.segOffset!, r.bytes);
+      return decodeBatch(await this.segments.read(r.segId, r.segOffset!, r.stored, 'cseg'));
+    } catch (e) {
+      // Compaction swapped the segment between reading the row and opening its file: the row
+      // now points into the compacted file.
+      if (retried || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const now = this.reader.prepare(`SELECT ${BATCH_COLUMNS} FROM batches WHERE position = ?`).get(r.position) as BatchRow | undefined;
+      if (!now) throw e;
+      return this.dataOf(now, true);
+    }
   }
 
   async commit(consumer: string, _partition: number, position: number): Promise<void> {
@@ -246,6 +278,8 @@ export class SqliteEventLog implements EventLog {
       batches: t.batches,
       events: t.eventsEnd,
       bytes: t.bytes,
+      diskBytes: t.diskBytes,
+      uncompactedBytes: t.uncompactedBytes,
       lastPositions: [t.lastPosition],
       consumers: this.consumers(),
     };

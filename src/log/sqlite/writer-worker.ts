@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { AppendResult } from '../event-log.js';
 import type { SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
+import { CompactionScheduler, recoverSegments } from './compaction-scheduler.js';
 import { openLogDatabase } from './schema.js';
 import { SegmentWriter, segmentDir } from './segments.js';
 
@@ -21,6 +22,7 @@ const insertBatch = db.prepare(
 const lastPlaced = db
   .prepare('SELECT seg_id AS segment, seg_offset + bytes AS end FROM batches WHERE seg_id IS NOT NULL ORDER BY position DESC LIMIT 1')
   .get() as { segment: number; end: number } | undefined;
+recoverSegments(segmentDir(options.path), db);
 const segments = new SegmentWriter(segmentDir(options.path), lastPlaced, options.segmentBytes);
 const oldestSegment = db.prepare('SELECT MIN(seg_id) AS s FROM batches');
 const findIdem = db.prepare('SELECT response, body_hash AS bodyHash FROM idempotency WHERE tenant = ? AND key = ?');
@@ -34,7 +36,8 @@ const upsertConsumer = db.prepare(
 const deleteConsumer = db.prepare('DELETE FROM consumers WHERE name = ?');
 const minConsumer = db.prepare('SELECT MIN(position) AS p FROM consumers');
 const oldestBatches = db.prepare(
-  'SELECT position, bytes, received_at AS receivedAt FROM batches WHERE position <= ? ORDER BY position LIMIT 500',
+  `SELECT position, bytes, COALESCE(stored, bytes) AS disk, stored IS NULL AS raw, received_at AS receivedAt
+   FROM batches WHERE position <= ? ORDER BY position LIMIT 500`,
 );
 const deleteUpTo = db.prepare('DELETE FROM batches WHERE position <= ?');
 const deleteIdem = db.prepare('DELETE FROM idempotency WHERE created_at < ?');
@@ -44,7 +47,9 @@ const totals: WriterTotals = (() => {
   const r = db
     .prepare(
       `SELECT COUNT(*) AS batches, COALESCE(SUM(bytes), 0) AS bytes,
-              COALESCE(MAX(position), 0) AS lastPosition, COALESCE(MAX(events_end), 0) AS eventsEnd FROM batches`,
+              COALESCE(MAX(position), 0) AS lastPosition, COALESCE(MAX(events_end), 0) AS eventsEnd,
+              COALESCE(SUM(COALESCE(stored, bytes)), 0) AS diskBytes,
+              COALESCE(SUM(CASE WHEN stored IS NULL THEN bytes ELSE 0 END), 0) AS uncompactedBytes FROM batches`,
     )
     .get() as WriterTotals;
   // AUTOINCREMENT remembers the highest position ever used, even after retention emptied the table.
@@ -52,6 +57,19 @@ const totals: WriterTotals = (() => {
   if (seq && seq.seq > r.lastPosition) r.lastPosition = seq.seq;
   return r;
 })();
+
+const compaction =
+  options.compress === false
+    ? undefined
+    : new CompactionScheduler({
+        dir: segmentDir(options.path),
+        db,
+        segments,
+        totals,
+        sealIdleMs: options.sealIdleMs ?? 10_000,
+        sealMinBytes: options.sealMinBytes ?? 16 * 1024 * 1024,
+        report: (e) => port.postMessage({ ...e, totals: snapshot() } satisfies WriterEvent),
+      });
 
 let queue: WriterRequest[] = [];
 let scheduled = false;
@@ -116,7 +134,9 @@ function commitAppends(appends: Extract<WriterRequest, { op: 'append' }>[]): voi
     }
     // 2. The data, durable before any index row points at it.
     const fresh = appends.filter((_, i) => results[i] === undefined);
+    const activeBefore = segments.active;
     const placements = segments.append(fresh.map((a) => a.data));
+    compaction?.appended(activeBefore);
     // 3. The index (and remembered answers) in one transaction: the commit is the acknowledgement.
     db.transaction(() => {
       let k = 0;
@@ -131,6 +151,8 @@ function commitAppends(appends: Extract<WriterRequest, { op: 'append' }>[]): voi
         totals.lastPosition = position;
         totals.batches += 1;
         totals.bytes += a.data.byteLength;
+        totals.diskBytes += a.data.byteLength;
+        totals.uncompactedBytes += a.data.byteLength;
         events += a.count;
         bytes += a.data.byteLength;
         if (a.idempotency) {
@@ -168,10 +190,12 @@ function handleOther(w: WriterRequest): void {
         reply({ id: w.id, ok: true, result: sweep(w.now, w.maxAgeMs, w.maxBytes, w.idempotencyTtlMs), totals: snapshot() });
         return;
       case 'close':
-        segments.close();
-        db.close();
-        reply({ id: w.id, ok: true, result: null, totals: snapshot() });
-        port.close();
+        void (compaction?.close() ?? Promise.resolve()).finally(() => {
+          segments.close();
+          db.close();
+          reply({ id: w.id, ok: true, result: null, totals: snapshot() });
+          port.close();
+        });
         return;
       case 'append':
         return;
@@ -192,9 +216,11 @@ function sweep(now: number, maxAgeMs: number, maxBytes: number, idempotencyTtlMs
   const limit = consumerFloor ?? Number.MAX_SAFE_INTEGER;
   const cutoff = maxAgeMs > 0 ? now - maxAgeMs : -Infinity;
   for (;;) {
-    const rows = oldestBatches.all(limit) as { position: number; bytes: number; receivedAt: number }[];
+    const rows = oldestBatches.all(limit) as { position: number; bytes: number; disk: number; raw: number; receivedAt: number }[];
     let upTo = -1;
     let freed = 0;
+    let freedDisk = 0;
+    let freedRaw = 0;
     let over = totals.bytes;
     let n = 0;
     for (const r of rows) {
@@ -203,6 +229,8 @@ function sweep(now: number, maxAgeMs: number, maxBytes: number, idempotencyTtlMs
       if (!tooOld && !tooBig) break;
       upTo = r.position;
       freed += r.bytes;
+      freedDisk += r.disk;
+      if (r.raw) freedRaw += r.bytes;
       over -= r.bytes;
       n++;
     }
@@ -210,6 +238,8 @@ function sweep(now: number, maxAgeMs: number, maxBytes: number, idempotencyTtlMs
     db.transaction(() => deleteUpTo.run(upTo))();
     totals.batches -= n;
     totals.bytes -= freed;
+    totals.diskBytes -= freedDisk;
+    totals.uncompactedBytes -= freedRaw;
     result.deletedBatches += n;
     result.deletedBytes += freed;
     if (rows.length < 500 || n < rows.length) break;

@@ -25,8 +25,10 @@ import * as m0540 from './0540_leader_leases.js';
 import * as m0720 from './0720_capacity_samples.js';
 import * as m0721 from './0721_daily_quotas.js';
 import * as m0722 from './0722_limits.js';
+import * as m0723 from './0723_bench_results.js';
 import * as m0700 from './0700_runbooks.js';
 import * as m0701 from './0701_runbook_schedules.js';
+import * as m0702 from './0702_runbook_incident_triggers.js';
 import * as m0600 from './0600_paging_lookups.js';
 import * as m0780 from './0780_history_indexes.js';
 
@@ -53,8 +55,10 @@ export const migrations: Record<string, Migration> = {
   '0720_capacity_samples': m0720,
   '0721_daily_quotas': m0721,
   '0722_limits': m0722,
+  '0723_bench_results': m0723,
   '0700_runbooks': m0700,
   '0701_runbook_schedules': m0701,
+  '0702_runbook_incident_triggers': m0702,
   '0600_paging_lookups': m0600,
   '0780_history_indexes': m0780,
 };
