@@ -28,7 +28,7 @@ export const logStatsSchema = z
     events: z.number().int(),
     eventsEstimated: z.boolean().optional().describe('`events` is an estimate (JetStream counts messages, not events)'),
     bytes: z.number().int(),
-    // Optional: only a log that knows its size on disk reports them (the embedded log once it compacts: the storage branch).
+    // Optional: only a log that knows its size on disk reports them (the embedded log; JetStream does not).
     diskBytes: z.number().int().optional().describe('Bytes the batches take on disk, where the log knows it (compacted segments hold a fraction of `bytes`)'),
     uncompactedBytes: z.number().int().optional().describe('Of `bytes`, what is still stored as received (waiting for compaction)'),
     lastPositions: z.array(z.number().int()).describe('Highest position per partition (0 when empty)'),
