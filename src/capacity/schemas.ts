@@ -48,6 +48,7 @@ export const figuresSchema = z.object({ embeddedPerNode: figure, distributedPerN
 const modePlan = {
   nodes: z.number().int(),
   partitions: z.number().int().optional(),
+  diskBytesPerEvent: z.number().describe('Bytes an event takes on this mode\'s log disk: compacted segments (embedded), NDJSON (the stream)'),
   diskBytes: z.number(),
   streamBytes: z.number().optional(),
   costPerMonth: z.number().nullable(),
@@ -59,6 +60,7 @@ export const planAnswer = z
   .object({
     measuredPeakLoad: z.number(),
     bytesPerEventMeasured: z.boolean(),
+    compactedFractionMeasured: z.boolean().describe('Whether the embedded disk figure uses the fraction measured on this log\'s compacted segments (else the bench\'s 36 of 261)'),
     retention: z.number().describe('ms'),
     load: z.number(),
     bytesPerEvent: z.number(),
