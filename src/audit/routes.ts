@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import type { AuditQuery } from './audit-query.js';
 import { entryView } from './audit-query.js';
+import { auditPageSchema, chainResultSchema } from './schemas.js';
 
 const anchor = z
   .string()
@@ -35,7 +36,7 @@ export function auditRoutes(deps: { query: AuditQuery; clock: Clock }): AnyRoute
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         })
         .strict(),
-      responses: [{ status: 200, description: 'A page of entries; `next_after` continues it' }],
+      responses: [{ status: 200, description: 'A page of entries; `next_after` continues it', schema: auditPageSchema }],
       handler: async ({ query: q, principal }) => {
         let tenant: string | undefined = principal.tenant;
         if (principal.superuser) tenant = q.tenant;
@@ -65,7 +66,7 @@ export function auditRoutes(deps: { query: AuditQuery; clock: Clock }): AnyRoute
       permission: 'audit:read',
       query: z.object({ anchor }).strict(),
       timeoutMs: 600_000,
-      responses: [{ status: 200, description: '`ok`, entries checked, the head (seq and hash, to remember), the first problem' }],
+      responses: [{ status: 200, description: '`ok`, entries checked, the head (seq and hash, to remember), the first problem', schema: chainResultSchema }],
       handler: async ({ query: q }) => {
         const a = q.anchor ? { seq: Number(q.anchor.split(':')[0]), hash: q.anchor.split(':')[1]! } : undefined;
         return query.verify(a);

@@ -5,6 +5,7 @@ import { KeelError } from '../core/errors.js';
 import type { ApiKeyService, ApiKeyInfo } from './api-keys.js';
 import { SCOPES } from './permissions.js';
 import type { Principal } from './principal.js';
+import { createdKeySchema, keyListSchema, keyViewSchema, tenantListSchema, tenantViewSchema } from './schemas.js';
 import { SYSTEM_TENANT, TENANT_ID, type Tenant, type TenantService } from './tenants.js';
 
 const scopeList = z.array(z.enum(SCOPES)).min(1);
@@ -83,7 +84,7 @@ export function authRoutes(deps: {
       permission: 'keys:manage',
       audit: 'keys.create',
       body: createKeyBody,
-      responses: [{ status: 201, description: 'The new key (shown once)' }],
+      responses: [{ status: 201, description: 'The new key (shown once)', schema: createdKeySchema }],
       handler: async ({ body, principal, audit }) => {
         const tenant = body.tenant ?? principal.tenant;
         assertTenantAccess(principal, tenant);
@@ -110,7 +111,7 @@ export function authRoutes(deps: {
           include_revoked: z.enum(['true', 'false']).optional(),
         })
         .strict(),
-      responses: [{ status: 200, description: 'Keys' }],
+      responses: [{ status: 200, description: 'Keys', schema: keyListSchema }],
       handler: async ({ query, principal }) => {
         const tenant = principal.superuser ? query.tenant : principal.tenant;
         if (query.tenant) assertTenantAccess(principal, query.tenant);
@@ -126,7 +127,7 @@ export function authRoutes(deps: {
       permission: 'keys:manage',
       audit: 'keys.revoke',
       params: idParam,
-      responses: [{ status: 200, description: 'The revoked key' }],
+      responses: [{ status: 200, description: 'The revoked key', schema: keyViewSchema }],
       handler: async ({ params, principal, audit }) => {
         const k = await keys.get(params.id);
         // Another team's key answers exactly as an unknown id: its existence is not confirmed.
@@ -142,7 +143,7 @@ export function authRoutes(deps: {
       summary: 'List tenants',
       tags: ['tenants'],
       permission: 'tenants:read',
-      responses: [{ status: 200, description: 'Tenants visible to the key' }],
+      responses: [{ status: 200, description: 'Tenants visible to the key', schema: tenantListSchema }],
       handler: async ({ principal }) => {
         const list = principal.superuser ? await tenants.list() : [await tenants.require(principal.tenant)];
         return { tenants: list.map((t) => tenantView(t, quotaDefaults)) };
@@ -155,7 +156,7 @@ export function authRoutes(deps: {
       tags: ['tenants'],
       permission: 'tenants:read',
       params: idParam,
-      responses: [{ status: 200, description: 'The tenant' }],
+      responses: [{ status: 200, description: 'The tenant', schema: tenantViewSchema }],
       handler: async ({ params, principal }) => {
         assertTenantAccess(principal, params.id);
         return tenantView(await tenants.require(params.id), quotaDefaults);
@@ -169,7 +170,7 @@ export function authRoutes(deps: {
       permission: 'tenants:manage',
       audit: 'tenants.create',
       body: tenantBody,
-      responses: [{ status: 201, description: 'The tenant' }],
+      responses: [{ status: 201, description: 'The tenant', schema: tenantViewSchema }],
       handler: async ({ body, principal, audit }) => {
         if (!principal.superuser) {
           throw new KeelError('forbidden', `only admins of the "${SYSTEM_TENANT}" tenant create tenants`);
@@ -194,7 +195,7 @@ export function authRoutes(deps: {
       audit: 'tenants.update',
       params: idParam,
       body: tenantPatch,
-      responses: [{ status: 200, description: 'The tenant' }],
+      responses: [{ status: 200, description: 'The tenant', schema: tenantViewSchema }],
       handler: async ({ params, body, principal, audit }) => {
         if (!principal.superuser) {
           assertTenantAccess(principal, params.id);

@@ -1,6 +1,7 @@
 /** HTTP routes of stored secrets: encryption status and key rotation (`keel secrets …`). */
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
+import { encryptionStatusSchema, rotationSchema } from './schemas.js';
 import type { SecretRotation } from './secret-rotation.js';
 
 export function secretRoutes(deps: { rotation: SecretRotation }): AnyRoute[] {
@@ -11,7 +12,7 @@ export function secretRoutes(deps: { rotation: SecretRotation }): AnyRoute[] {
       summary: 'Encryption status of stored secrets: algorithm, key source, values per key',
       tags: ['secrets'],
       permission: 'compliance:read',
-      responses: [{ status: 200, description: 'Status (counts and key ids only; never a key or a secret)' }],
+      responses: [{ status: 200, description: 'Status (counts and key ids only; never a key or a secret)', schema: encryptionStatusSchema }],
       handler: async () => deps.rotation.status(),
     }),
     defineRoute({
@@ -25,7 +26,7 @@ export function secretRoutes(deps: { rotation: SecretRotation }): AnyRoute[] {
       audit: 'secrets.rotate',
       body: z.object({ new_key: z.boolean().optional() }).strict(),
       timeoutMs: 600_000,
-      responses: [{ status: 200, description: 'What was re-encrypted, and the status after' }],
+      responses: [{ status: 200, description: 'What was re-encrypted, and the status after', schema: rotationSchema }],
       handler: async ({ body, audit }) => {
         const before = await deps.rotation.status();
         const r = await deps.rotation.rotate({ newKey: body.new_key ?? false });

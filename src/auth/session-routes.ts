@@ -10,6 +10,7 @@ import type { Principal } from './principal.js';
 import { clearSessionCookies, setSessionCookies, type CookiePolicy } from './session-cookies.js';
 import { SESSION_COOKIE, csrfTokenFor, type SessionService } from './sessions.js';
 import { TENANT_ID, type TenantService } from './tenants.js';
+import { passwordChangedSchema, sessionSchema, sessionTeamSchema, signedInSchema, signedOutSchema } from './schemas.js';
 import { iso, userView } from './views.js';
 
 const email = z.string().trim().min(3).max(320).regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address');
@@ -44,7 +45,7 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
       audit: 'auth.sign_in',
       body: z.object({ email, password, team: team.optional() }).strict(),
       responses: [
-        { status: 200, description: 'Signed in' },
+        { status: 200, description: 'Signed in', schema: signedInSchema },
         { status: 401, description: 'Invalid email or password' },
         { status: 429, description: 'Locked after too many failures (see Retry-After)' },
       ],
@@ -77,7 +78,7 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
       tags: ['auth'],
       permission: 'session:use',
       audit: 'auth.sign_out',
-      responses: [{ status: 200, description: 'Signed out' }],
+      responses: [{ status: 200, description: 'Signed out', schema: signedOutSchema }],
       handler: async ({ principal, reply, audit }) => {
         const user = requireUser(principal);
         await sessions.revoke(user.sessionId);
@@ -92,7 +93,7 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
       summary: 'Who am I: the caller, its team, role or scopes, and permissions',
       tags: ['auth'],
       permission: 'session:use',
-      responses: [{ status: 200, description: 'The caller' }],
+      responses: [{ status: 200, description: 'The caller: an API key, or a signed-in person and their session', schema: sessionSchema }],
       handler: async ({ principal, request }) => {
         const permissions = [...principal.permissions].sort();
         if (principal.kind === 'key') {
@@ -124,7 +125,7 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
       permission: 'session:use',
       audit: 'session.switch_team',
       body: z.object({ team }).strict(),
-      responses: [{ status: 200, description: 'The team and role now in use' }],
+      responses: [{ status: 200, description: 'The team and role now in use', schema: sessionTeamSchema }],
       handler: async ({ principal, body, request, audit }) => {
         const user = requireUser(principal);
         // The teams this session opens: a session signed in with a team-bound password opens one.
@@ -147,7 +148,7 @@ export function sessionRoutes(deps: SessionRouteDeps): AnyRoute[] {
       audit: 'users.password_change',
       body: z.object({ current_password: password, new_password: password }).strict(),
       responses: [
-        { status: 200, description: 'Changed' },
+        { status: 200, description: 'Changed', schema: passwordChangedSchema },
         { status: 403, description: 'The current password is wrong' },
       ],
       handler: async ({ principal, body, request, audit }) => {

@@ -9,6 +9,7 @@ import { MAX_PASSWORD_LENGTH } from './passwords.js';
 import type { Principal } from './principal.js';
 import { TENANT_ID } from './tenants.js';
 import { assertTenantAccess } from './routes.js';
+import { addedUserSchema, passwordSetSchema, userListSchema, userRemovedSchema, userViewSchema } from './schemas.js';
 import { userView } from './views.js';
 
 const email = z.string().trim().min(3).max(320).regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address');
@@ -33,7 +34,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       tags: ['users'],
       permission: 'users:read',
       query: z.object({ team: team.optional() }).strict(),
-      responses: [{ status: 200, description: 'Members' }],
+      responses: [{ status: 200, description: 'Members', schema: userListSchema }],
       handler: async ({ principal, query }) => {
         const t = teamOf(principal, query.team);
         const members = await people.members(t);
@@ -47,7 +48,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       tags: ['users'],
       permission: 'users:read',
       params: userParam,
-      responses: [{ status: 200, description: 'The user' }],
+      responses: [{ status: 200, description: 'The user', schema: userViewSchema }],
       handler: async ({ principal, params }) => {
         const { user, memberships } = await accounts.visible(principal, params.user);
         const role = memberships.find((m) => m.tenant === principal.tenant)?.role;
@@ -74,7 +75,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
         })
         .strict(),
       responses: [
-        { status: 201, description: 'The member' },
+        { status: 201, description: 'The member (an existing person: the membership only)', schema: addedUserSchema },
         { status: 409, description: 'Already a member of the team' },
       ],
       handler: async ({ principal, body, audit }) => {
@@ -121,7 +122,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
           team: team.optional(),
         })
         .strict(),
-      responses: [{ status: 200, description: 'The member' }],
+      responses: [{ status: 200, description: 'The member', schema: userViewSchema }],
       handler: async ({ principal, params, body, audit }) => {
         const t = teamOf(principal, body.team);
         const { user, memberships } = await accounts.visible(principal, params.user, t);
@@ -162,7 +163,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       audit: 'users.set_password',
       params: userParam,
       body: z.object({ password: z.string().min(1).max(MAX_PASSWORD_LENGTH) }).strict(),
-      responses: [{ status: 200, description: 'Set' }],
+      responses: [{ status: 200, description: 'Set', schema: passwordSetSchema }],
       handler: async ({ principal, params, body, audit }) => {
         const { user, memberships } = await accounts.visible(principal, params.user);
         accounts.assertOwnsAllTeams(principal, user, memberships, 'set their password');
@@ -181,7 +182,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       audit: 'users.remove',
       params: userParam,
       query: z.object({ team: team.optional() }).strict(),
-      responses: [{ status: 200, description: 'Removed' }],
+      responses: [{ status: 200, description: 'Removed', schema: userRemovedSchema }],
       handler: async ({ principal, params, query, audit }) => {
         const t = teamOf(principal, query.team);
         const { user, memberships } = await accounts.visible(principal, params.user, t);

@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { defineRoute, SENT, type AnyRoute } from '../api/route.js';
 import type { BackupRecord, BackupService } from './backup-service.js';
+import { backupListSchema } from './schemas.js';
 
 export function backupView(b: BackupRecord) {
   return {
@@ -53,7 +54,7 @@ export function backupRoutes(deps: { backups: BackupService }): AnyRoute[] {
       summary: 'Backups taken, newest first',
       tags: ['backups'],
       permission: 'compliance:read',
-      responses: [{ status: 200, description: 'Backups' }],
+      responses: [{ status: 200, description: 'Backups', schema: backupListSchema }],
       handler: async () => ({ backups: (await deps.backups.list()).map(backupView) }),
     }),
   ];

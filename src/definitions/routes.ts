@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import { KeelError } from '../core/errors.js';
 import type { DefinitionsService } from './definitions-service.js';
+import { definitionHistorySchema, definitionWithDocumentSchema, planSchema, storedDefinitionListSchema, storedDefinitionSchema } from './schemas.js';
 
 const sources = z
   .object({
@@ -28,7 +29,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       auditExempt: 'only computes a plan; nothing is changed',
       body: sources,
       responses: [
-        { status: 200, description: 'The plan' },
+        { status: 200, description: 'The plan', schema: planSchema },
         { status: 400, description: 'Invalid documents; every error with file, line and field path' },
       ],
       handler: async ({ body, principal }) => definitions.plan(principal.tenant, body.sources, { prune: body.prune ?? false }),
@@ -42,7 +43,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       audit: 'definitions.apply',
       body: sources,
       responses: [
-        { status: 200, description: 'What was applied' },
+        { status: 200, description: 'What was applied', schema: planSchema },
         { status: 400, description: 'Invalid documents; nothing was applied' },
         { status: 409, description: 'A concurrent apply changed the same definitions' },
       ],
@@ -61,7 +62,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       tags: ['definitions'],
       permission: 'definitions:read',
       query: z.object({ kind: z.string().max(100).optional() }).strict(),
-      responses: [{ status: 200, description: 'Definitions' }],
+      responses: [{ status: 200, description: 'Definitions', schema: storedDefinitionListSchema }],
       handler: async ({ query, principal }) => ({ definitions: (await definitions.list(principal.tenant, query.kind)).map((d) => definitions.withDocument(d)) }),
     }),
     defineRoute({
@@ -71,7 +72,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       tags: ['definitions'],
       permission: 'definitions:read',
       params: kindName,
-      responses: [{ status: 200, description: 'The definition; `document` is the YAML document that applies it again as is' }],
+      responses: [{ status: 200, description: 'The definition; `document` is the YAML document that applies it again as is', schema: definitionWithDocumentSchema }],
       handler: async ({ params, principal }) => {
         const d = await definitions.get(principal.tenant, params.kind, params.name);
         if (!d) throw new KeelError('not_found', `${params.kind}/${params.name} not found`);
@@ -85,7 +86,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       tags: ['definitions'],
       permission: 'definitions:read',
       params: kindName,
-      responses: [{ status: 200, description: 'Versions, oldest first' }],
+      responses: [{ status: 200, description: 'Versions, oldest first', schema: definitionHistorySchema }],
       handler: async ({ params, principal }) => {
         const versions = await definitions.history(principal.tenant, params.kind, params.name);
         if (versions.length === 0) throw new KeelError('not_found', `${params.kind}/${params.name} not found`);
@@ -101,7 +102,7 @@ export function definitionRoutes(deps: { definitions: DefinitionsService }): Any
       audit: 'definitions.delete',
       params: kindName,
       responses: [
-        { status: 200, description: 'The deleted definition' },
+        { status: 200, description: 'The deleted definition', schema: storedDefinitionSchema },
         { status: 409, description: 'Other definitions still reference it' },
       ],
       handler: async ({ params, principal, audit }) => {

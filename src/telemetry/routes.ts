@@ -5,6 +5,7 @@ import type { EventLog } from '../log/event-log.js';
 import type { AuthRequest } from '../api/server.js';
 import type { KeelMetrics } from './metrics.js';
 import { publicExposition } from './public-metrics.js';
+import { healthSchema, logStatsSchema, readinessSchema } from './schemas.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -30,7 +31,7 @@ export function telemetryRoutes(deps: {
       summary: 'Liveness: the process is up',
       tags: ['operations'],
       permission: 'public',
-      responses: [{ status: 200, description: 'Up' }],
+      responses: [{ status: 200, description: 'Up', schema: healthSchema }],
       handler: async () => ({ status: 'ok', version: deps.version }),
     }),
     defineRoute({
@@ -40,8 +41,8 @@ export function telemetryRoutes(deps: {
       tags: ['operations'],
       permission: 'public',
       responses: [
-        { status: 200, description: 'Ready' },
-        { status: 503, description: 'A dependency is down; the body says which' },
+        { status: 200, description: 'Ready', schema: readinessSchema },
+        { status: 503, description: 'A dependency is down; the body says which', schema: readinessSchema },
       ],
       handler: async ({ reply }) => {
         const results: Record<string, { ok: boolean; error?: string }> = {};
@@ -93,7 +94,7 @@ export function telemetryRoutes(deps: {
       tags: ['operations'],
       permission: 'system:read',
       query: z.object({}).strict(),
-      responses: [{ status: 200, description: 'Statistics' }],
+      responses: [{ status: 200, description: 'Statistics', schema: logStatsSchema }],
       handler: async () => {
         const s = await deps.log.stats();
         return { ...s, health: deps.log.health() };

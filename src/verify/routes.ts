@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../api/route.js';
 import { timeParam, timeText } from '../core/time-input.js';
+import { verifyCountsSchema } from './schemas.js';
 import type { VerifyCountsService } from './verify-counts.js';
 
 const verifyQuery = z
@@ -27,7 +28,7 @@ export function verifyRoutes(deps: { verify: VerifyCountsService; now: () => num
       query: verifyQuery,
       timeoutMs: 600_000,
       responses: [
-        { status: 200, description: 'The comparison (`ok: false` when a counter differs from the log)' },
+        { status: 200, description: 'The comparison (`ok: false` when a counter differs from the log)', schema: verifyCountsSchema },
         { status: 400, description: 'Invalid `since`' },
       ],
       handler: async ({ query }) => {

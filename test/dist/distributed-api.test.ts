@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import type { Roles } from '../../src/module/context.js';
 import { startDistributed, type DistributedInstance } from '../../src/runtime/distributed.js';
+import { readinessSchema } from '../../src/telemetry/schemas.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { runCliWithEnv } from '../helpers/cli.js';
 import { cleanup, uniqueNames, type ClusterNames } from '../helpers/dist.js';
@@ -206,6 +207,8 @@ describe('roles', () => {
     }
     expect(re.body).toMatchObject({ role: 'evaluator', checks: { state_store: { ok: true }, leadership: { ok: true } } });
     expect(re.body.checks.event_log).toBeUndefined();
+    // /readyz sends its answer itself, past the server's check: the distributed facts (role, holder, leads) are declared too.
+    for (const r of [ri, re]) expect(readinessSchema.safeParse(r.body).error).toBeUndefined();
     const cluster = await http(`${main.url}/v1/cluster`, { key: ADMIN_KEY });
     expect(cluster.status).toBe(200);
     expect(cluster.body.partitions).toBe(4);

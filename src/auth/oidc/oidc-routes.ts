@@ -8,6 +8,7 @@ import { TENANT_ID } from '../tenants.js';
 import { iso } from '../views.js';
 import { OIDC_COOKIE, OidcSignIn } from './oidc-sign-in.js';
 import type { SsoProvider, SsoProviderStore } from './provider-store.js';
+import { signInProvidersSchema, ssoProviderListSchema, ssoProviderSchema } from './schemas.js';
 
 const providerId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lowercase letters, digits, "-" or "_"');
 const providerParam = z.object({ provider: providerId }).strict();
@@ -39,7 +40,7 @@ export function oidcRoutes(deps: { providers: SsoProviderStore; oidc: OidcSignIn
       summary: 'Single sign-on providers to offer on a sign-in page',
       tags: ['auth'],
       permission: 'public',
-      responses: [{ status: 200, description: 'Providers' }],
+      responses: [{ status: 200, description: 'Providers', schema: signInProvidersSchema }],
       handler: async () => ({
         providers: (await providers.list()).map((p) => ({ id: p.id, display_name: p.displayName, login_url: `/v1/auth/oidc/${p.id}/login` })),
       }),
@@ -52,7 +53,7 @@ export function oidcRoutes(deps: { providers: SsoProviderStore; oidc: OidcSignIn
       permission: 'public',
       params: providerParam,
       query: z.object({ return_to: z.string().max(2000).optional().describe('Path on this server to go to after signing in') }).strict(),
-      responses: [{ status: 302, description: 'To the provider' }],
+      responses: [{ status: 302, description: 'To the provider: its authorization URL in `Location`, an empty body' }],
       handler: async ({ params, query, request, reply }) => {
         const { url, cookie } = await oidc.begin(params.provider, baseUrl(request), query.return_to);
         void reply.setCookie(OIDC_COOKIE, cookie, { ...pendingCookie, maxAge: 600 });
@@ -71,7 +72,7 @@ export function oidcRoutes(deps: { providers: SsoProviderStore; oidc: OidcSignIn
       // The provider's parameters (code, state, iss, session_state, error...) are read by openid-client.
       query: z.record(z.string(), z.union([z.string().max(4096), z.array(z.string().max(4096))])),
       responses: [
-        { status: 302, description: 'Signed in; to the page the sign-in started from' },
+        { status: 302, description: 'Signed in (session cookies set); `Location` is the page the sign-in started from, the body empty' },
         { status: 400, description: 'No sign-in in progress in this browser' },
         { status: 401, description: 'The provider refused, or the code exchange failed' },
       ],
@@ -104,7 +105,7 @@ export function oidcRoutes(deps: { providers: SsoProviderStore; oidc: OidcSignIn
       summary: 'List single sign-on providers (client secrets are never shown)',
       tags: ['auth'],
       permission: 'system:manage',
-      responses: [{ status: 200, description: 'Providers' }],
+      responses: [{ status: 200, description: 'Providers', schema: ssoProviderListSchema }],
       handler: async ({ request }) => ({ providers: (await providers.list()).map((p) => providerView(p, baseUrl(request))) }),
     }),
     defineRoute({
@@ -127,7 +128,7 @@ export function oidcRoutes(deps: { providers: SsoProviderStore; oidc: OidcSignIn
           default_role: z.enum(ROLES),
         })
         .strict(),
-      responses: [{ status: 200, description: 'The provider' }],
+      responses: [{ status: 200, description: 'The provider', schema: ssoProviderSchema }],
       handler: async ({ params, body, principal, request, audit }) => {
         const { before, after } = await providers.put(
           params.provider,
@@ -156,7 +157,7 @@ export function oidcRoutes(deps: { providers: SsoProviderStore; oidc: OidcSignIn
       permission: 'system:manage',
       audit: 'sso.provider_remove',
       params: providerParam,
-      responses: [{ status: 200, description: 'The removed provider' }],
+      responses: [{ status: 200, description: 'The removed provider', schema: ssoProviderSchema }],
       handler: async ({ params, request, audit }) => {
         const p = await providers.remove(params.provider);
         oidc.forget(params.provider);

@@ -3,16 +3,14 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 import { entryFromView, type AuditEntryView } from '../../audit/audit-query.js';
+import type { AuditPageAnswer } from '../../audit/schemas.js';
 import { ChainVerifier, type ChainResult } from '../../audit/verify-chain.js';
 import { HandledError } from './definitions.js';
 import { time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable, progress, progressDone } from '../output.js';
 
-interface Page {
-  entries: AuditEntryView[];
-  next_after: number | null;
-}
+type Page = AuditPageAnswer;
 
 interface Filters {
   since?: string;

@@ -8,20 +8,9 @@ import { ApiError, EXIT } from '../client.js';
 import { answer, clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 import { readStdin } from '../read-secret.js';
+import type { PlanAnswer } from '../../definitions/schemas.js';
 
-interface PlanItem {
-  action: 'create' | 'update' | 'delete' | 'unchanged';
-  kind: string;
-  name: string;
-  file?: string;
-  line?: number;
-  diff: { path: string; before?: unknown; after?: unknown }[];
-}
-interface Plan {
-  items: PlanItem[];
-  summary: { create: number; update: number; delete: number; unchanged: number };
-  warnings?: { file: string; line: number; path: string; message: string; kind?: string; name?: string }[];
-}
+type Plan = PlanAnswer;
 
 /** Files given with -f: YAML files, directories searched recursively for *.yaml / *.yml, or `-` (standard input). */
 export async function collectSources(paths: string[]): Promise<{ file: string; content: string }[]> {

@@ -2,19 +2,8 @@
 import type { Command } from 'commander';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
+import type { CreatedKeyAnswer, KeyListAnswer, KeyViewAnswer } from '../../auth/schemas.js';
 
-interface KeyView {
-  id: string;
-  tenant: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  created_at: string;
-  revoked_at: string | null;
-  last_used_at: string | null;
-  key?: string;
-  tenant_created?: boolean;
-}
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('Create, list and revoke API keys');
@@ -26,7 +15,7 @@ export function registerKeys(program: Command): void {
     .requiredOption('-s, --scopes <scopes>', 'comma-separated scopes: ingest, read, respond, write, admin (read, respond, write and admin hold what the viewer, responder, editor and admin roles hold)')
     .option('-n, --name <name>', 'a name to recognise the key by')
     .action(async (opts: { tenant?: string; scopes: string; name?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<KeyView>('POST', '/v1/keys', {
+      const res = await clientOf(cmd).call<CreatedKeyAnswer>('POST', '/v1/keys', {
         body: {
           ...(opts.tenant ? { tenant: opts.tenant } : {}),
           scopes: opts.scopes.split(',').map((s) => s.trim()).filter(Boolean),
@@ -45,7 +34,7 @@ export function registerKeys(program: Command): void {
     .option('-t, --tenant <tenant>', 'only keys of this tenant')
     .option('--all', 'include revoked keys')
     .action(async (opts: { tenant?: string; all?: boolean }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ keys: KeyView[] }>('GET', '/v1/keys', {
+      const res = await clientOf(cmd).call<KeyListAnswer>('GET', '/v1/keys', {
         query: { tenant: opts.tenant, include_revoked: opts.all ? 'true' : undefined },
       });
       if (globals(cmd).json) return printJson(res);
@@ -60,7 +49,7 @@ export function registerKeys(program: Command): void {
     .description('Revoke an API key; requests with it are refused from now on')
     .argument('<id>', 'key id (from keys list)')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<KeyView>('DELETE', `/v1/keys/${encodeURIComponent(id)}`);
+      const res = await clientOf(cmd).call<KeyViewAnswer>('DELETE', `/v1/keys/${encodeURIComponent(id)}`);
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`revoked ${res.id} (${res.prefix}…) of tenant "${res.tenant}"\n`);
     });

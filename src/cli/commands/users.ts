@@ -3,19 +3,10 @@ import type { Command } from 'commander';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 import { readStdinSecret } from '../read-secret.js';
+import type { AddedUserAnswer, UserListAnswer, UserViewAnswer } from '../../auth/schemas.js';
 
 const ROLES = 'viewer, responder, editor or admin';
 
-interface UserView {
-  id: string;
-  email: string;
-  name: string;
-  role?: string;
-  disabled: boolean;
-  has_password: boolean;
-  last_sign_in_at: string | null;
-  last_sign_in_method: string | null;
-}
 
 const path = (u: string) => `/v1/users/${encodeURIComponent(u)}`;
 
@@ -33,7 +24,7 @@ export function registerUsers(program: Command): void {
     .option('--password-stdin', 'read an initial password from standard input')
     .action(async (email: string, opts: { role: string; name?: string; team?: string; timeZone?: string; passwordStdin?: boolean }, cmd: Command) => {
       const password = opts.passwordStdin ? await readStdinSecret() : undefined;
-      const res = await clientOf(cmd).call<UserView>('POST', '/v1/users', {
+      const res = await clientOf(cmd).call<AddedUserAnswer>('POST', '/v1/users', {
         body: {
           email,
           name: opts.name ?? email.split('@')[0],
@@ -52,7 +43,7 @@ export function registerUsers(program: Command): void {
     .description('List the members of a team with roles and last sign-in')
     .option('-t, --team <team>', 'team (admins of the system tenant may name any)')
     .action(async (opts: { team?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ team: string; users: UserView[] }>('GET', '/v1/users', { query: { team: opts.team } });
+      const res = await clientOf(cmd).call<UserListAnswer>('GET', '/v1/users', { query: { team: opts.team } });
       if (globals(cmd).json) return printJson(res);
       printTable(
         res.users.map((u) => ({ ...u, sign_in: u.has_password ? 'password' : 'sso', last_sign_in: u.last_sign_in_at ? `${u.last_sign_in_at} (${u.last_sign_in_method})` : null })),
@@ -75,7 +66,7 @@ export function registerUsers(program: Command): void {
     .argument('<role>', ROLES)
     .option('-t, --team <team>', 'team (default: the team of your key)')
     .action(async (user: string, role: string, opts: { team?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<UserView>('PATCH', path(user), { body: { role, ...(opts.team ? { team: opts.team } : {}) } });
+      const res = await clientOf(cmd).call<UserViewAnswer>('PATCH', path(user), { body: { role, ...(opts.team ? { team: opts.team } : {}) } });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`${res.email} is now ${res.role}\n`);
     });
@@ -89,7 +80,7 @@ export function registerUsers(program: Command): void {
       .description(disabled ? 'Disable a user: signed out everywhere, no sign-in, no pages' : 'Enable a disabled user again')
       .argument('<user>', 'email or id')
       .action(async (user: string, _opts: unknown, cmd: Command) => {
-        const res = await clientOf(cmd).call<UserView>('PATCH', path(user), { body: { disabled } });
+        const res = await clientOf(cmd).call<UserViewAnswer>('PATCH', path(user), { body: { disabled } });
         if (globals(cmd).json) return printJson(res);
         process.stdout.write(`${res.email} ${disabled ? 'disabled' : 'enabled'}\n`);
       });

@@ -3,30 +3,7 @@ import type { Command } from 'commander';
 import { time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
-
-interface Figures {
-  good: number;
-  bad: number;
-  total: number;
-}
-
-interface VerifyAnswer {
-  ok: boolean;
-  since: string;
-  log: { completeFrom: string | null };
-  buckets: number;
-  partitions: { partition: number; position: number; positions: Record<string, number>; batchesRead: number }[];
-  differences: { partition: number; tenant: string; minute: string; log: { events: number; bytes: number }; counted: { events: number; bytes: number }; batches: string[] }[];
-  usage: { from: string; limitedBy: string | null };
-  slo: {
-    buckets: number;
-    compared: { tenant: string; slo: string; from: string; limitedBy: string | null }[];
-    skipped: { tenant: string; slo: string; reason: string }[];
-    notCompared: string;
-    differenceCount: number;
-    differences: { tenant: string; slo: string; objective: number; resolution: number; bucket: string; log: Figures; counted: Figures; batches: string[]; partitions: number[] }[];
-  };
-}
+import type { VerifyCountsAnswer } from '../../verify/schemas.js';
 
 export function registerVerify(program: Command): void {
   const verify = program.command('verify').description('Check Keel’s state against its sources');
@@ -39,7 +16,7 @@ export function registerVerify(program: Command): void {
       '\nUsage is compared per partition, tenant and minute of arrival; SLO good/total per SLO, objective, resolution and bucket of event time (overall series of fully backfilled SLOs).\nExit code: 0 when the counters equal the log, 1 when one differs (the figures, batch ids and partitions are printed).',
     )
     .action(async (opts: { since?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<VerifyAnswer>('GET', '/v1/verify/counts', { query: { since: opts.since } });
+      const res = await clientOf(cmd).call<VerifyCountsAnswer>('GET', '/v1/verify/counts', { query: { since: opts.since } });
       if (globals(cmd).json) printJson(res);
       else {
         const read = res.partitions.reduce((n, p) => n + p.batchesRead, 0);
