@@ -115,7 +115,7 @@ describe('keel runbooks and step kinds', () => {
     expect(toil.runbooks.find((r: { runbook: string }) => r.runbook === 'echo')).toMatchObject({ team: 'default', runs: 2, manual_runs: 2, automatic_runs: 0, succeeded: 1, failed: 1 });
   });
 
-  it('approves and aborts from the CLI, gives a command its parameters and secrets as environment, and ranks hand-approved runbooks first in the toil ledger', async () => {
+  it('approves and aborts from the CLI, gives a command its parameters and secrets as environment, branches on its output, and ranks hand-approved runbooks first in the toil ledger', async () => {
     const s = await http(`${t.url}/v1/paging/secrets`, { key: t.adminKey, json: { name: 'cli-token', value: 'tok-CLI-98765' } });
     expect(s.status).toBeLessThan(300);
     const yaml = `apiVersion: keel/v1
@@ -132,6 +132,10 @@ spec:
       command:
         argv: [/bin/sh, -c, 'echo "$WHO $TOKEN"']
         env: {WHO: "{{ params.who }}", TOKEN: "{{ secrets.cli-token }}"}
+    - name: failed
+      condition: {if: "steps.greet.output.exit_code != 0", else: end}
+    - name: alarm
+      wait: {duration: 10ms}
 `;
     const a = await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: [{ file: 'gated.yaml', content: yaml }] } });
     expect(a.status, JSON.stringify(a.body)).toBe(200);
@@ -149,6 +153,9 @@ spec:
     // The secret reached the command (it printed it) and is redacted in what Keel recorded.
     expect(run.steps[1].output).toEqual({ exit_code: 0, stdout: 'ann [redacted]\n', stderr: '' });
     expect(JSON.stringify(run)).not.toContain('tok-CLI');
+    // A condition over an earlier step's output: exit code 0, so the run skips to its end.
+    expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'skipped']);
+    expect(run.steps[2].output).toEqual({ result: false });
 
     const other = JSON.parse((await cli(['runbooks', 'run', 'gated', '-p', 'who=bob', '--json'])).stdout).id;
     const aborted = await cli(['runbooks', 'abort', other, '--reason', 'not today', '--json']);
