@@ -114,4 +114,60 @@ describe('keel runbooks and step kinds', () => {
     const toil = JSON.parse((await cli(['runbooks', 'toil', '--since', '30d', '--json'])).stdout);
     expect(toil.runbooks.find((r: { runbook: string }) => r.runbook === 'echo')).toMatchObject({ team: 'default', runs: 2, manual_runs: 2, automatic_runs: 0, succeeded: 1, failed: 1 });
   });
+
+  it('approves and aborts from the CLI, gives a command its parameters and secrets as environment, branches on its output, and ranks hand-approved runbooks first in the toil ledger', async () => {
+    const s = await http(`${t.url}/v1/paging/secrets`, { key: t.adminKey, json: { name: 'cli-token', value: 'tok-CLI-98765' } });
+    expect(s.status).toBeLessThan(300);
+    const yaml = `apiVersion: keel/v1
+kind: Runbook
+metadata: {name: gated}
+spec:
+  parameters:
+    who: {type: string, required: true}
+  steps:
+    - name: confirm
+      approval: {role: admin}
+      timeout: 1h
+    - name: greet
+      command:
+        argv: [/bin/sh, -c, 'echo "$WHO $TOKEN"']
+        env: {WHO: "{{ params.who }}", TOKEN: "{{ secrets.cli-token }}"}
+    - name: failed
+      condition: {if: "steps.greet.output.exit_code != 0", else: end}
+    - name: alarm
+      wait: {duration: 10ms}
+`;
+    const a = await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: [{ file: 'gated.yaml', content: yaml }] } });
+    expect(a.status, JSON.stringify(a.body)).toBe(200);
+
+    const started = await cli(['runbooks', 'run', 'gated', '-p', 'who=ann', '--json']);
+    expect(started.code, started.stderr).toBe(0);
+    const id = JSON.parse(started.stdout).id;
+    expect(JSON.parse(started.stdout)).toMatchObject({ status: 'waiting', phase: 'approval', current_step: 'confirm' });
+    await new Promise((r) => setTimeout(r, 1_100)); // a person takes their time: the ledger counts it
+    const approved = await cli(['runbooks', 'approve', id]);
+    expect(approved.code, approved.stderr).toBe(0);
+    const run = await ended(id);
+    expect(run.status).toBe('succeeded');
+    expect(run.steps[0].output.approved_by).toMatch(/^key:/);
+    // The secret reached the command (it printed it) and is redacted in what Keel recorded.
+    expect(run.steps[1].output).toEqual({ exit_code: 0, stdout: 'ann [redacted]\n', stderr: '' });
+    expect(JSON.stringify(run)).not.toContain('tok-CLI');
+    // A condition over an earlier step's output: exit code 0, so the run skips to its end.
+    expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'skipped']);
+    expect(run.steps[2].output).toEqual({ result: false });
+
+    const other = JSON.parse((await cli(['runbooks', 'run', 'gated', '-p', 'who=bob', '--json'])).stdout).id;
+    const aborted = await cli(['runbooks', 'abort', other, '--reason', 'not today', '--json']);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    expect(JSON.parse(aborted.stdout).status).toBe('aborted');
+
+    const toil = JSON.parse((await cli(['runbooks', 'toil', '--since', '30d', '--json'])).stdout);
+    const gated = toil.runbooks.find((r: { runbook: string }) => r.runbook === 'gated');
+    expect(gated).toMatchObject({ team: 'default', runs: 2, manual_runs: 2, automatic_runs: 0, succeeded: 1, failed: 1, hand_approved_steps: 1, person_decisions: 0 });
+    expect(gated.waiting_seconds).toBeGreaterThanOrEqual(1);
+    expect(gated.waiting_seconds).toBeLessThan(60);
+    // score = manual runs + hand-approved steps + decisions + hours waited: gated 3, echo 2, the others 1 (ties by name).
+    expect(toil.runbooks.map((r: { runbook: string; score: number }) => `${r.runbook}:${r.score}`)).toEqual(['gated:3', 'echo:2', 'forbidden:1', 'noisy:1']);
+  });
 });

@@ -182,4 +182,24 @@ spec:
     const list = await http(`${t.url}/v1/runbooks/runs?runbook=flaky`, { key: t.adminKey });
     expect(list.body.runs.map((r: { id: string }) => r.id)).toEqual([run.body.id]);
   });
+
+  it('judges an http step by its expected status: an expected 500 goes on, an unexpected 200 fails naming both', async () => {
+    const yaml = `apiVersion: keel/v1
+kind: Runbook
+metadata: {name: statuses}
+spec:
+  steps:
+    - name: down
+      http: {url: "${receiverUrl}/fail/expected", expectStatus: [500]}
+    - name: accepted
+      http: {method: POST, url: "${receiverUrl}/accept", expectStatus: [202, 204]}
+`;
+    expect((await apply(yaml)).status).toBe(200);
+    const run = await http(`${t.url}/v1/runbooks/statuses/runs`, { key: t.adminKey, json: {} });
+    const done = await finished(run.body.id);
+    expect(done).toMatchObject({ status: 'failed', error: 'step accepted failed: HTTP 200 (expected 202, 204)' });
+    expect(done.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'failed']);
+    expect(done.steps[0].output.status).toBe(500);
+    expect(received.filter((r) => r.url === '/accept')).toHaveLength(1);
+  });
 });

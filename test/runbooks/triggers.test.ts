@@ -105,7 +105,7 @@ spec:
     expect((await http(`${t.url}/v1/runbooks/runs?runbook=one-at-a-time`, { key: t.adminKey })).body.runs).toHaveLength(1);
   });
 
-  it('refuses a run while the guard SLO has too little error budget left', async () => {
+  it('refuses a run while the guard SLO has too little error budget left, by hand (409) and from an alert (an audited skip)', async () => {
     await apply(`apiVersion: openslo/v1
 kind: Service
 metadata: {name: checkout}
@@ -131,6 +131,9 @@ kind: Runbook
 metadata: {name: risky}
 spec:
   guard: {slo: checkout-availability, minBudgetRemainingPercent: 100}
+  triggers:
+    alerts:
+      - labels: {alertname: RiskyThing}
   steps:
     - name: call
       http: {url: "${base}/risky"}
@@ -149,6 +152,10 @@ spec:
     expect(refused.body.error.message).toBe("runbook risky needs more than 100% of SLO checkout-availability's error budget left; 100% is left");
     const ok = await http(`${t.url}/v1/runbooks/careful/runs`, { key: t.adminKey, json: {} });
     expect(ok.status).toBe(201);
+    await fire('risky/r-1', { alertname: 'RiskyThing', host: 'r-1' });
+    const guarded = await waitFor('the guard to skip the alert', async () => (await skipped('guard')).find((e) => e.target === 'runbook/risky'));
+    expect(guarded.after).toEqual({ reason: 'guard', message: "runbook risky needs more than 100% of SLO checkout-availability's error budget left; 100% is left", alert: 'risky/r-1' });
+    expect((await http(`${t.url}/v1/runbooks/runs?runbook=risky`, { key: t.adminKey })).body.runs).toEqual([]);
     expect(hits).not.toContain('/risky');
   });
 
