@@ -1,27 +1,48 @@
 /**
  * What the capacity sampler gives out beyond the report rows the other tests check: the
- * seconds-to-exhaustion gauge and the forecast alert of a limit planted to run out in two days,
+ * seconds-to-exhaustion gauge and the forecast alert of a limit planted to run out in two days (and
+ * a runbook that alert starts, as any alert would),
  * peaks over the last hour, day and week that differ, and the `log.retention` limit (the bytes the
  * wanted retention would take at the bytes per hour kept now), with a batch received two hours ago.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityService } from '../../src/capacity/capacity-service.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
-import { waitFor } from '../helpers/paging.js';
+import { applyOk, startReceiver, waitFor, type Receiver } from '../helpers/paging.js';
 
 const H = 3_600_000;
 const D = 24 * H;
 let t: TestKeel;
 let capacity: CapacityService;
+let receiver: Receiver;
 
 beforeAll(async () => {
-  t = await startTestKeel({ capacity: { sampleInterval: '200ms' } });
+  t = await startTestKeel({ capacity: { sampleInterval: '200ms' }, runbooks: { pollInterval: '50ms' } });
   capacity = new CapacityService(t.keel.store, t.keel.ctx.config);
+  // What the runbook below calls when the forecast alert starts it.
+  receiver = await startReceiver();
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  await t?.close();
+  await receiver?.close();
+});
 
 describe('the capacity sampler', () => {
-  it('exports the seconds to exhaustion and fires the forecast alert of a limit running out in two days', async () => {
+  it('exports the seconds to exhaustion and fires the forecast alert of a limit running out in two days, which starts a runbook', async () => {
+    await applyOk(t, `apiVersion: keel/v1
+kind: Runbook
+metadata: {name: grow-disk}
+spec:
+  parameters:
+    limit: {type: string, required: true}
+  triggers:
+    alerts:
+      - labels: {condition: forecast}
+        params: {limit: "{{ alert.labels.limit }}"}
+  steps:
+    - name: grow
+      http: {url: "${receiver.url}/grow/{{ params.limit }}"}
+`);
     // 50 → 80 of 100 over three days (10 a day): 100 is reached two days after the last sample.
     const plantedAt = Date.now();
     for (let h = 72; h >= 0; h--) await capacity.record(plantedAt - h * H, [{ id: 'limit.default.disk', tenant: 'default', usage: 80 - (10 * h) / 24, capacity: 100 }]);
@@ -40,6 +61,13 @@ describe('the capacity sampler', () => {
     // 80 % now: the utilisation alert fires too, as a warning (critical from 95 %).
     const alerts: any[] = (await http(`${t.url}/v1/paging/alerts?limit=200`, { key: t.adminKey })).body.alerts;
     expect(alerts.find((a) => a.dedup_key === 'capacity:limit.default.disk:utilisation')).toMatchObject({ status: 'firing', severity: 'warning' });
+    // The forecast alert starts the runbook like any alert (the utilisation alert does not match).
+    const run = await waitFor('the runbook run', async () => {
+      const r = await http(`${t.url}/v1/runbooks/runs?runbook=grow-disk`, { key: t.adminKey });
+      return r.body.runs.find((x: { status: string }) => x.status === 'succeeded');
+    });
+    expect(run).toMatchObject({ trigger: 'alert', actor: 'alert:capacity/capacity:limit.default.disk:forecast', params: { limit: 'limit.default.disk' } });
+    expect(receiver.requests.map((r) => r.path)).toEqual(['/grow/limit.default.disk']);
   });
 
   it('reports the peaks of the last hour, day and week, each over its own window', async () => {
