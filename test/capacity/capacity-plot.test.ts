@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plotSpec, renderSvg } from '../../src/capacity/plot.js';
 import { limitReport } from '../../src/capacity/capacity-report.js';
+import { minuteOf } from '../../src/capacity/usage-fold.js';
 import { keel } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
 
@@ -90,5 +91,22 @@ describe('keel capacity plot / plan', () => {
       expect({ q, status: res.status }).toEqual({ q, status: 400 });
       expect(res.body.error.message).toContain(msg);
     }
+  });
+  it('plans for the measured peak grown by a rate to a date', async () => {
+    // A busy minute ten minutes ago, as the usage processor would have counted it: 6,000,000
+    // events in a minute is a peak of 100,000 events/s.
+    await t.keel.store.db.insertInto('usage_minutes').values({ tenant_id: 'default', minute: minuteOf(Date.now() - 600_000), partition: 0, events: 6_000_000, bytes: 6_000_000 * 260 }).execute();
+    const at = new Date(Date.now() + 90 * 86_400_000).toISOString();
+    const r = await keel(['capacity', 'plan', '--growth', '20%/month', '--at', at, '--json'], { url: t.url, key: t.adminKey });
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.stdout);
+    // 100,000 · 1.2³ (three 30-day months) = 172,800/s; the seconds between here and the server move it by < 0.1.
+    expect(p.measuredPeakLoad).toBe(100_000);
+    expect(p.load).toBeCloseTo(172_800, 0);
+    // Embedded: 70 % of 558,500 = 390,950 carries it on one node; distributed: 172,800 / 125,440 → 2 ingest nodes.
+    expect(p.embedded.nodes).toBe(1);
+    expect(p.distributed.ingestNodes).toBe(2);
+    const text = await keel(['capacity', 'plan', '--growth', '20%/month', '--at', at], { url: t.url, key: t.adminKey });
+    expect(text.stdout).toContain('projected peak load 173k events/s (measured peak 100k/s)');
   });
 });

@@ -88,6 +88,17 @@ describe.each(['sqlite', 'postgres'] as const)('capacity history on %s', (engine
     await expect(svc.limit('tenant.acme.rate', { tenant: 'beta' }, { now, horizonMs: 14 * D })).rejects.toThrow('no tracked limit "tenant.acme.rate" in tenant "beta"');
   });
 
+  it('forecasts over the configured history only (capacity.history)', async () => {
+    const now = START + 10 * D;
+    const short = new CapacityService(ts.store, loadConfig({ env: {}, overrides: { dataDir: config.dataDir, 'capacity.history': '2d' } }));
+    const [acme] = await short.report({ tenant: 'acme' }, { now, horizonMs: 60 * D });
+    // Two days of 10-minute samples, both ends kept: 2 × 144 + 1; the 28-day history holds all 10 days.
+    expect(acme!.samples).toBe(2 * 144 + 1);
+    expect((await svc.report({ tenant: 'acme' }, { now, horizonMs: 60 * D }))[0]!.samples).toBe(10 * 144 + 1);
+    // The same growth of 100 a day is found from the shorter history.
+    expect(acme!.trendPerDay).toBeCloseTo(100, 3);
+  });
+
   it('rolls raw samples older than the raw retention into hourly peaks and drops expired hours', async () => {
     const now = START + 10 * D;
     const before = await ts.store.db.selectFrom('capacity_samples').select((eb) => eb.fn.countAll<number>().as('n')).where('limit_id', '=', 'tenant.acme.rate').executeTakeFirstOrThrow();
