@@ -85,8 +85,17 @@ export function Page({ title, children, actions }: { title: string; children: Co
   );
 }
 
+/** The API's message for a field, under it (the input names it with aria-describedby). */
+function FieldMessage({ id, msg }: { id: string; msg: string | undefined }) {
+  return msg ? (
+    <span class="field-error" id={`${id}-err`}>
+      {msg}
+    </span>
+  ) : null;
+}
+
 /** A labelled input whose API error (by field path) shows next to it. */
-export function Field(props: { label: string; name: string; idPrefix?: string; value: string; onInput(v: string): void; error?: ApiError | undefined; type?: 'text' | 'email' | 'password' | 'number'; required?: boolean; placeholder?: string; autocomplete?: string }) {
+export function Field(props: { label: string; name: string; idPrefix?: string; value: string; onInput(v: string): void; error?: ApiError | undefined; type?: 'text' | 'email' | 'password' | 'number'; inputMode?: 'decimal'; required?: boolean; placeholder?: string; autocomplete?: string }) {
   // Unique per page: several forms may have a field of the same name.
   const id = `f-${props.idPrefix ?? ''}${props.name}`;
   const msg = props.error?.field(props.name);
@@ -97,6 +106,7 @@ export function Field(props: { label: string; name: string; idPrefix?: string; v
         id={id}
         name={props.name}
         type={(props.type ?? 'text') as 'text'}
+        inputMode={props.inputMode}
         value={props.value}
         required={props.required}
         placeholder={props.placeholder}
@@ -105,11 +115,24 @@ export function Field(props: { label: string; name: string; idPrefix?: string; v
         aria-describedby={msg ? `${id}-err` : undefined}
         onInput={(e) => props.onInput((e.target as HTMLInputElement).value)}
       />
-      {msg ? (
-        <span class="field-error" id={`${id}-err`}>
-          {msg}
-        </span>
-      ) : null}
+      <FieldMessage id={id} msg={msg} />
+    </div>
+  );
+}
+
+/** A labelled select whose API error (by field path) shows next to it, as `Field` does. */
+export function SelectField(props: { label: string; name: string; idPrefix?: string; value: string; options: { value: string; label: string }[]; onInput(v: string): void; error?: ApiError | undefined; required?: boolean }) {
+  const id = `f-${props.idPrefix ?? ''}${props.name}`;
+  const msg = props.error?.field(props.name);
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select id={id} name={props.name} value={props.value} required={props.required} aria-invalid={msg ? 'true' : undefined} aria-describedby={msg ? `${id}-err` : undefined} onChange={(e) => props.onInput((e.target as HTMLSelectElement).value)}>
+        {props.options.map((o) => (
+          <option value={o.value}>{o.label}</option>
+        ))}
+      </select>
+      <FieldMessage id={id} msg={msg} />
     </div>
   );
 }

@@ -4,7 +4,9 @@
  * the mail) a link whose page names the run and step; its Approve button (a POST: the GET changed
  * nothing) approves once. The run's page shows each step's state, output (secrets redacted) and
  * journal, refreshes by itself, and offers approve/reject and the outcome-unknown decisions to the
- * people who may make them.
+ * people who may make them. People who may run runbooks start one from the Runbooks page: inputs
+ * from its typed parameters, a dry run that shows each step resolved, the API's messages next to
+ * the fields they name.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -120,6 +122,22 @@ spec:
     - name: purge
       timeout: 300ms
       http: {method: POST, url: "${receiverUrl}/hang"}
+---
+apiVersion: keel/v1
+kind: Runbook
+metadata: {name: drain-region}
+spec:
+  description: Shift traffic away from a region
+  parameters:
+    region: {type: enum, values: [eu-west, us-east], required: true}
+    percent: {type: number, default: 50, description: share of traffic to move}
+    reason: {type: string, required: true}
+    announce: {type: bool, default: false}
+  steps:
+    - name: shift
+      http: {method: POST, url: "${receiverUrl}/shift?region={{ params.region }}&percent={{ params.percent }}", body: "{{ params.reason }}"}
+    - name: check
+      http: {method: GET, url: "${receiverUrl}/status?region={{ params.region }}&announce={{ params.announce }}"}
 `,
   );
   browser = await launch();
@@ -271,7 +289,88 @@ describe('the console’s runbook pages', () => {
     })()`);
     expect(status).toBe(403);
     expect((await runOf(run)).status).toBe('waiting');
+    // Without runbooks:run, the Runbooks page lists runs but offers no form to start one.
+    await p.goto(`${t.url}/runbooks`);
+    await p.waitForSelector(`tr[data-run="${run}"]`);
+    expect(await p.locator('form[aria-label="Run a runbook"]').count()).toBe(0);
+    expect(await p.locator('h2:text-is("Run a runbook")').count()).toBe(0);
     await ctx.close();
+  });
+
+  it('starts a run from the Runbooks page: typed inputs, a dry run, the API’s message next to its field, then the run', async () => {
+    const drains = async () => ((await api('/v1/runbooks/runs?runbook=drain-region')).body.runs as unknown[]).length;
+    await page.goto(`${t.url}/runbooks`);
+    await page.waitForSelector('form[aria-label="Run a runbook"]');
+    await page.selectOption('select[name="runbook"]', 'drain-region');
+    await page.waitForSelector('p.muted:text-is("Shift traffic away from a region")');
+    // One input per declared parameter, defaults filled in; the enum and the bool are choices.
+    expect(await page.locator('form[aria-label="Run a runbook"] label').allTextContents()).toEqual(['Runbook', 'region (required)', 'percent — share of traffic to move', 'reason (required)', 'announce', 'Incident (number or id, optional)']);
+    expect(await page.inputValue('input[name="params.percent"]')).toBe('50');
+    expect(await page.locator('select[name="params.region"] option').allTextContents()).toEqual(['choose…', 'eu-west', 'us-east']);
+    expect(await page.inputValue('select[name="params.announce"]')).toBe('false');
+    await page.selectOption('select[name="params.region"]', 'eu-west');
+    await page.fill('input[name="params.percent"]', '25');
+    await page.fill('input[name="params.reason"]', 'sale traffic');
+
+    // The dry run: each step resolved, nothing run.
+    await page.click('button:text-is("Dry run")');
+    await page.waitForSelector('[data-testid="dry-run"] li[data-step="check"]');
+    expect(await page.textContent('[data-testid="dry-run"] h3')).toBe('Dry run of drain-region (version 1): nothing was run');
+    expect(await page.textContent('[data-testid="dry-run"] p.muted')).toBe('Parameters: region = eu-west, percent = 25, reason = sale traffic, announce = false');
+    const shift = JSON.parse((await page.textContent('[data-testid="dry-run"] li[data-step="shift"] pre'))!);
+    expect(shift).toEqual({ method: 'POST', url: `${receiverUrl}/shift?region=eu-west&percent=25`, headers: {}, body: 'sale traffic' });
+    expect(await page.textContent('[data-testid="dry-run"] li[data-step="check"] pre')).toContain(`"url": "${receiverUrl}/status?region=eu-west&announce=false"`);
+    expect(await drains()).toBe(0);
+
+    // A number that is not one: the API's message under the field, everything typed kept.
+    await page.fill('input[name="params.percent"]', 'lots');
+    await page.fill('input[name="incident"]', '4242');
+    await page.click('form[aria-label="Run a runbook"] button:text-is("Run")');
+    await page.waitForSelector('#f-run-params\\.percent-err');
+    expect(await page.textContent('#f-run-params\\.percent-err')).toBe('a number, not "lots"');
+    expect(await page.getAttribute('input[name="params.percent"]', 'aria-invalid')).toBe('true');
+    expect(await page.locator('[data-testid="dry-run"]').count()).toBe(0);
+    expect([await page.inputValue('select[name="params.region"]'), await page.inputValue('input[name="params.percent"]'), await page.inputValue('input[name="params.reason"]'), await page.inputValue('input[name="incident"]')]).toEqual(['eu-west', 'lots', 'sale traffic', '4242']);
+    // Then an incident that does not exist: its message next to the incident field.
+    await page.fill('input[name="params.percent"]', '30');
+    await page.click('form[aria-label="Run a runbook"] button:text-is("Run")');
+    await page.waitForSelector('#f-run-incident-err');
+    expect(await page.textContent('#f-run-incident-err')).toBe('incident 4242 not found');
+    expect(await page.locator('#f-run-params\\.percent-err').count()).toBe(0);
+    expect(await drains()).toBe(0);
+
+    // Run for real: the run's page, its steps running and succeeding.
+    await page.fill('input[name="incident"]', '');
+    await page.click('form[aria-label="Run a runbook"] button:text-is("Run")');
+    await page.waitForURL(/\/runbooks\/runs\/[^/]+$/);
+    await page.waitForSelector('h1:text-is("Run of drain-region")');
+    await page.waitForSelector('[data-testid="run-facts"] .badge:text-is("succeeded")');
+    expect(await page.locator('ol.steps li > strong').allTextContents()).toEqual(['shift', 'check']);
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    expect(await page.textContent('[data-testid="run-facts"]')).toContain(`manual by user:${dana.email}`);
+    expect(await runOf(id)).toMatchObject({ runbook: 'drain-region', trigger: 'manual', status: 'succeeded', params: { region: 'eu-west', percent: 30, reason: 'sale traffic', announce: false }, steps: [{ name: 'shift', status: 'succeeded' }, { name: 'check', status: 'succeeded' }] });
+    expect(await drains()).toBe(1);
+  });
+
+  it('has no serious accessibility violations with the form filled and a dry run shown, and fits 375 px', async () => {
+    const problems: string[] = [];
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${t.url}/runbooks`);
+      await page.waitForSelector('form[aria-label="Run a runbook"]');
+      await page.selectOption('select[name="runbook"]', 'drain-region');
+      await page.selectOption('select[name="params.region"]', 'us-east');
+      await page.fill('input[name="params.reason"]', 'x'.repeat(120));
+      await page.click('button:text-is("Dry run")');
+      await page.waitForSelector('[data-testid="dry-run"] li[data-step="check"]');
+      await page.waitForSelector('main [aria-live=polite].muted', { state: 'detached' });
+      problems.push(...(await seriousViolations(page)).map((v) => `run-form@${width}: ${v}`));
+      const pageWidth = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      if (pageWidth > width) problems.push(`run-form@${width}: the page is ${pageWidth} px wide`);
+      await screenshot(page, `run-form-${width}`);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(problems).toEqual([]);
   });
 
   it('has no serious accessibility violations (axe-core), at 1280 and 375 px', async () => {

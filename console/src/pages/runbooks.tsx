@@ -3,12 +3,14 @@
  * redacted by the API), the journal, and what a person may do: approve or reject a waiting
  * approval step, decide about a step whose outcome is unknown (retry, skip, abort), abort a run.
  * A run's page refreshes every two seconds, so a step's output shows as soon as it is recorded.
+ * People who may run runbooks start one from the list page (runbook-form.tsx).
  */
 import { useState } from 'preact/hooks';
 import { get, post, qs } from '../api';
 import { href, setQuery, useLocation } from '../router';
 import { Action, Badge, ErrorBox, Loading, Page, ago, can, useData, useSession, when } from '../ui';
 import type { Session } from '../api';
+import { RunForm } from './runbook-form';
 
 /** Live step output: how often an open run is read again. */
 const RUN_POLL_MS = 2000;
@@ -18,11 +20,13 @@ const ROLE_RANK = ['viewer', 'responder', 'editor', 'admin'];
 const tone = (status: string) => (status === 'succeeded' ? 'ok' : status === 'failed' || status === 'unknown' ? 'bad' : status === 'waiting' || status === 'running' ? 'pending' : 'neutral');
 
 export function Runs() {
+  const s = useSession();
   const { query } = useLocation();
   const status = query.get('status') ?? '';
   const list = useData(() => get(`/v1/runbooks/runs${qs({ status, limit: 100 })}`), [status]);
   return (
     <Page title="Runbook runs">
+      {can(s, 'runbooks:run') ? <RunForm /> : null}
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
         <label>
           Status{' '}
