@@ -4,7 +4,6 @@
  * as ANY held partition stands still (not only when all do): under steady load on the other
  * partitions, a stuck one is still found and started again from its committed position.
  */
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Bus } from '../../src/core/bus.js';
 import { FakeClock } from '../../src/core/clock.js';
@@ -28,6 +27,8 @@ class TwoPartitionLog {
   /** Batches partition 1 had committed when partition 0 was subscribed again. */
   movingAtRestart: number | undefined;
   committedOnMoving = 0;
+  /** Reads of the log's ends that fail (counted down). */
+  failStats = 0;
 
   private delivery(batches: LogBatch[]): LogDelivery {
     return { batches, ack: async () => undefined, retry: () => undefined, working: () => undefined };
@@ -59,7 +60,13 @@ class TwoPartitionLog {
     return {
       partitions: 2,
       subscribe,
-      stats: async () => ({ lastPositions: [...this.last] }) as unknown as LogStats,
+      stats: async () => {
+        if (this.failStats > 0) {
+          this.failStats--;
+          throw new Error('log unreachable');
+        }
+        return { lastPositions: [...this.last] } as unknown as LogStats;
+      },
       releasePartitions: async () => undefined,
     } as unknown as EventLog;
   }
@@ -76,18 +83,11 @@ afterEach(async () => {
   await ts.close();
 });
 
-it('restarts the stuck partition while another partition keeps advancing, and leaves the advancing one alone', async () => {
-  const log = new TwoPartitionLog();
+/** Runs the probe processor on `log`; returns what it logs and partition 0's processed positions. */
+function start(log: TwoPartitionLog): { lines: Record<string, unknown>[]; processed: number[] } {
+  // What the runner logs, one JSON line per call (pino writes each line to `write`).
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger(
-    'info',
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
   const ctx = { log: log.asEventLog(), store: ts.store, logger, metrics: new KeelMetrics(), clock: new FakeClock('2026-02-01T00:00:00Z'), bus: new Bus(), roles: { ingest: false, worker: true, evaluator: false, api: false } } as unknown as CoreContext;
   const processed: number[] = [];
   runner = runProcessor(
@@ -103,21 +103,49 @@ it('restarts the stuck partition while another partition keeps advancing, and le
     },
     { idleMs: 20, subscribedGatherMs: 0, stallMs: 300 },
   );
+  return { lines, processed };
+}
 
-  // Shorter in a mutation run (KEEL_TEST_WAIT_MS): a mutant that never restarts fails in seconds.
+/** Until partition 0 committed what the log holds (shorter in a mutation run: KEEL_TEST_WAIT_MS). */
+async function untilRestarted(log: TwoPartitionLog): Promise<void> {
   const deadline = Date.now() + Number(process.env.KEEL_TEST_WAIT_MS ?? 10_000);
   while ((await readPosition(ts.store.db, 'probe', 0)) !== STUCK_END) {
     if (Date.now() > deadline) throw new Error(`partition 0 was not restarted; partition 1 committed ${log.committedOnMoving} batches meanwhile`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+const RESTART = 'partition makes no progress; starting its subscription again from the committed position';
+
+it('restarts the stuck partition while another partition keeps advancing, and leaves the advancing one alone', async () => {
+  const log = new TwoPartitionLog();
+  const { lines, processed } = start(log);
+  await untilRestarted(log);
 
   expect(processed).toEqual([1, 2, 3]);
   expect(log.subscribes).toEqual([2, 1]);
   // Partition 1 was advancing while partition 0 stood still (a batch every 10 ms; the restart
   // comes after at least 300 ms).
   expect(log.movingAtRestart).toBeGreaterThanOrEqual(5);
-  const restarts = lines.filter((l) => l.msg === 'partition makes no progress; starting its subscription again from the committed position');
+  const restarts = lines.filter((l) => l.msg === RESTART);
   expect(restarts).toHaveLength(1);
   expect(restarts[0]).toMatchObject({ level: 'warn', processor: 'probe', partition: 0, position: 0, logEnd: STUCK_END });
   expect(String(restarts[0]!.reason)).toMatch(/^a pull has not returned for \d s$/);
+});
+
+it('says once that it cannot read the log’s ends while that fails, and once that it can again, in the round that restarts the stuck partition', async () => {
+  const log = new TwoPartitionLog();
+  log.failStats = 3;
+  const { lines } = start(log);
+  await untilRestarted(log);
+  const watchdog = lines
+    .filter((l) => String(l.msg).startsWith('progress watchdog') || l.msg === RESTART)
+    .map((l) => [l.level, l.msg, l.processor, (l.err as { message?: string } | undefined)?.message]);
+  expect(watchdog).toEqual([
+    ['warn', 'progress watchdog cannot read the log; partitions are not checked for stalls until it can', 'probe', 'log unreachable'],
+    // The round that reads the ends again finds partition 0 stalled since before the failures.
+    ['warn', RESTART, 'probe', undefined],
+    ['info', 'progress watchdog reads the log again', 'probe', undefined],
+  ]);
+  expect(log.failStats).toBe(0);
 });
