@@ -16,7 +16,7 @@ export const MODULES = {
   },
   'slo-counter-writer': {
     mutate: ['src/slo/counter-writer.ts'],
-    testFiles: ['test/slo/threshold-boundaries.test.ts', 'test/slo/counter-writer.test.ts'],
+    testFiles: ['test/slo/threshold-boundaries.test.ts', 'test/slo/counter-writer.test.ts', 'test/slo/counter-writer-order.test.ts'],
   },
   'slo-math': {
     mutate: ['src/slo/math.ts', 'src/slo/alert-rules.ts'],
