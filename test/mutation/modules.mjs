@@ -7,7 +7,7 @@
  */
 export const MODULES = {
   processing: {
-    mutate: ['src/processing/subscribed-runner.ts', 'src/processing/counted-batches.ts', 'src/processing/positions.ts'],
+    mutate: ['src/processing/subscribed-runner.ts', 'src/processing/counted-batches.ts', 'src/processing/positions.ts', 'src/processing/gathering.ts'],
     // test/dist/exactly-once.test.ts kills the same mutants on a real JetStream, at ~10 s a run.
     testFiles: ['test/processing/*.test.ts'],
     // A mutant that stops progress fails its test after 3 s instead of 10.
@@ -16,7 +16,7 @@ export const MODULES = {
   },
   'slo-counter-writer': {
     mutate: ['src/slo/counter-writer.ts'],
-    testFiles: ['test/slo/threshold-boundaries.test.ts', 'test/slo/counter-writer.test.ts'],
+    testFiles: ['test/slo/threshold-boundaries.test.ts', 'test/slo/counter-writer.test.ts', 'test/slo/counter-writer-order.test.ts'],
   },
   'slo-math': {
     mutate: ['src/slo/math.ts', 'src/slo/alert-rules.ts'],

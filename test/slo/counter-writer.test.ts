@@ -29,7 +29,10 @@ function slo(method: ResolvedSlo['method'], timeSliceTarget?: number): ResolvedS
   };
 }
 
-/** A fold result for generation `uid`: [bucket, good, bad] cells, and per breakdown value (more streams: one per objective). */
+/**
+ * A fold result for generation `uid`: [bucket, good, bad] cells, and per breakdown value (more
+ * streams: one per objective). A breakdown key `eu|web` is the combination of two attributes' values.
+ */
 function fold(uid: string, cells: [number, number, number][], combos: Record<string, [number, number, number][]> = {}, ...more: [number, number, number][][]): FoldResult {
   const fill = (list: [number, number, number][]) => {
     const c = new BucketCells();
@@ -39,7 +42,7 @@ function fold(uid: string, cells: [number, number, number][], combos: Record<str
     }
     return c;
   };
-  const stream = { all: fill(cells), combos: Object.entries(combos).map(([v, list]) => ({ values: [v], cells: fill(list) })), comboTree: new Map() };
+  const stream = { all: fill(cells), combos: Object.entries(combos).map(([v, list]) => ({ values: v.split('|'), cells: fill(list) })), comboTree: new Map() };
   const others = more.map((list) => ({ all: fill(list), combos: [], comboTree: new Map() }));
   return new Map([[uid, { uid, events: 0, streams: [stream, ...others] }]]);
 }
@@ -284,5 +287,80 @@ describe('the counter writer', () => {
     expect(sliceRollupLevels(7 * 60_000)).toEqual([]);
     expect(sliceRollupLevels(2 * HOUR)).toEqual([DAY]);
     expect(sliceRollupLevels(2 * DAY)).toEqual([]);
+  });
+
+  it('writes every objective of a ratio SLO from its one stream', async () => {
+    gens.twoTargets = { slo: { ...slo('Occurrences'), breakdown: [], objectives: [{ name: 'a', target: 0.9 }, { name: 'b', target: 0.99 }] }, kind: 'ratio' };
+    await write(new CounterWriter(10), fold('twoTargets', [[S0, 3, 1]]));
+    const rows = await ts.store.db.selectFrom('slo_series').selectAll().where('gen_uid', '=', 'twoTargets').orderBy('objective').execute();
+    expect(rows.map((r) => [Number(r.objective), r.breakdown])).toEqual([
+      [0, OVERALL],
+      [1, OVERALL],
+    ]);
+    expect((await counts(Number(rows[0]!.id)))[0]).toEqual([10, S0, 3, 4]);
+    expect((await counts(Number(rows[1]!.id)))[0]).toEqual([10, S0, 3, 4]);
+  });
+
+  it('keeps an occurrence SLO out of the slice tables even when its objective names a slice window', async () => {
+    gens.occSliced = { slo: { ...slo('Occurrences'), breakdown: [], objectives: [{ name: 'o', target: 0.5, timeSliceMs: 60_000, timeSliceTarget: 0.5 }] }, kind: 'ratio' };
+    await write(new CounterWriter(10), fold('occSliced', [[S0, 1, 1]]));
+    const overall = (await seriesOf('occSliced')).get(OVERALL)!;
+    expect((await counts(overall))[0]).toEqual([10, S0, 1, 2]);
+    expect(await ts.store.db.selectFrom('slo_slices').select('bucket').where('series_id', '=', overall).execute()).toEqual([]);
+    expect(await rollups(overall)).toEqual([]);
+  });
+
+  it('writes each attribute’s marginals (its value whatever the others are) when there are two attributes', async () => {
+    gens.twoAttrs = { slo: { ...slo('Occurrences'), breakdown: [['region'], ['tier']] }, kind: 'ratio' };
+    await write(new CounterWriter(10), fold('twoAttrs', [[S0, 3, 1]], { 'eu|web': [[S0, 1, 0]], 'eu|api': [[S0, 1, 1]], 'us|web': [[S0, 1, 0]] }));
+    const series = await seriesOf('twoAttrs');
+    const tenSeconds = async (key: string) => (await counts(series.get(key)!))[0];
+    expect([...series.keys()].sort()).toEqual(
+      [OVERALL, '["eu","api"]', '["eu","web"]', '["us","web"]', '{"a":0,"v":"eu"}', '{"a":0,"v":"us"}', '{"a":1,"v":"api"}', '{"a":1,"v":"web"}'].sort(),
+    );
+    expect(await tenSeconds('{"a":0,"v":"eu"}')).toEqual([10, S0, 2, 3]);
+    expect(await tenSeconds('{"a":0,"v":"us"}')).toEqual([10, S0, 1, 1]);
+    expect(await tenSeconds('{"a":1,"v":"web"}')).toEqual([10, S0, 2, 2]);
+    expect(await tenSeconds('{"a":1,"v":"api"}')).toEqual([10, S0, 1, 2]);
+    expect(await tenSeconds('["eu","api"]')).toEqual([10, S0, 1, 2]);
+  });
+
+  it('finds the series it has not cached yet: a new combination of a cached generation, a new generation beside a cached one', async () => {
+    gens.cachedA = { slo: slo('Occurrences'), kind: 'ratio' };
+    gens.cachedB = { slo: slo('Occurrences'), kind: 'ratio' };
+    const w = new CounterWriter(10);
+    await write(w, fold('cachedA', [[S0, 1, 0]], { eu: [[S0, 1, 0]] }));
+    await write(w, fold('cachedA', [[S0, 2, 0]], { eu: [[S0, 1, 0]], us: [[S0, 1, 0]] }));
+    await write(w, new Map([...fold('cachedA', [[S0, 1, 0]]), ...fold('cachedB', [[S0, 0, 2]])]));
+    const a = await seriesOf('cachedA');
+    expect([...a.keys()].sort()).toEqual([OVERALL, '["eu"]', '["us"]'].sort());
+    expect((await counts(a.get('["us"]')!))[0]).toEqual([10, S0, 1, 1]);
+    expect((await counts(a.get(OVERALL)!))[0]).toEqual([10, S0, 4, 4]);
+    expect((await counts((await seriesOf('cachedB')).get(OVERALL)!))[0]).toEqual([10, S0, 0, 2]);
+  });
+
+  it('admits a new combination while under the cap when other writers made the earlier ones', async () => {
+    gens.capC = { slo: slo('Occurrences'), kind: 'ratio' };
+    await write(new CounterWriter(3), fold('capC', [[S0, 2, 0]], { eu: [[S0, 1, 0]], us: [[S0, 1, 0]] }));
+    await write(new CounterWriter(3), fold('capC', [[S0, 1, 0]], { ap: [[S0, 1, 0]] }));
+    await write(new CounterWriter(3), fold('capC', [[S0, 1, 0]], { sa: [[S0, 1, 0]] }));
+    expect([...(await seriesOf('capC')).keys()].sort()).toEqual([OVERALL, '["ap"]', '["eu"]', '["us"]', OTHER_KEY].sort());
+  });
+
+  it('creates the series of one write in key order (the order concurrent writers lock them in)', async () => {
+    gens.zeta = { slo: slo('Occurrences'), kind: 'ratio' };
+    gens.alpha = { slo: slo('Occurrences'), kind: 'ratio' };
+    await write(new CounterWriter(10), new Map([...fold('zeta', [[S0, 2, 0]], { us: [[S0, 1, 0]], eu: [[S0, 1, 0]] }), ...fold('alpha', [[S0, 1, 0]], { eu: [[S0, 1, 0]] })]));
+    const rows = await ts.store.db.selectFrom('slo_series').select(['gen_uid', 'breakdown']).where('gen_uid', 'in', ['zeta', 'alpha']).orderBy('id').execute();
+    expect(rows.map((r) => `${r.gen_uid} ${r.breakdown}`)).toEqual(['alpha ', 'alpha ["eu"]', 'zeta ', 'zeta ["eu"]', 'zeta ["us"]']);
+  });
+
+  it('creates exactly one chunk (1000) of new series in one write', async () => {
+    gens.wide = { slo: slo('Occurrences'), kind: 'ratio' };
+    const combos = Object.fromEntries(Array.from({ length: 999 }, (_, i): [string, [number, number, number][]] => [`r${i}`, [[S0, 1, 0]]]));
+    await write(new CounterWriter(5_000), fold('wide', [[S0, 999, 0]], combos));
+    const series = await seriesOf('wide');
+    expect(series.size).toBe(1000);
+    expect((await counts(series.get('["r998"]')!))[0]).toEqual([10, S0, 1, 1]);
   });
 });

@@ -9,6 +9,8 @@
  * a service that gets a policy starts the escalation of its incident that paged nobody.
  * Expectations are written from the policies below, not from the code.
  */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/core/clock.js';
 import type { Incident } from '../../../src/paging/incidents/incident-service.js';
@@ -425,10 +427,40 @@ spec: {}
   });
 });
 
+/**
+ * A webhook receiver that holds each request until the test releases it, then refuses it for
+ * good (HTTP 400): a page that fails at a moment the test chooses (within the stack's 1 s
+ * delivery timeout).
+ */
+async function startGate(): Promise<{ url: string; held: () => number; release: () => void; close: () => Promise<void> }> {
+  const held: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => held.push(res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const release = () => {
+    for (const res of held.splice(0)) {
+      res.statusCode = 400;
+      res.end('refused on purpose');
+    }
+  };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held: () => held.length,
+    release,
+    close: () => {
+      release();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
 describe('escalation, when pages fail', () => {
   // No SMTP server is configured: every email page fails for good at its first attempt; eve's
-  // webhook page is delivered.
+  // webhook page is delivered; fay's is held by the gate and refused when the test says.
   let rx: Receiver;
+  let gate: Awaited<ReturnType<typeof startGate>>;
   const YAML = () => `${user('cid')}---
 ${user('dan')}---
 apiVersion: keel/v1
@@ -438,6 +470,44 @@ spec:
   email: eve@example.com
   name: eve
   contactMethods: [{name: hook, type: webhook, url: "${rx.url}/eve"}]
+---
+apiVersion: keel/v1
+kind: User
+metadata: {name: fay}
+spec:
+  email: fay@example.com
+  name: fay
+  contactMethods: [{name: hook, type: webhook, url: "${gate.url}/fay"}]
+---
+apiVersion: keel/v1
+kind: Schedule
+metadata: {name: vacant}
+spec:
+  timeZone: UTC
+  layers: [{name: later, users: [cid], start: "2030-01-07", turn: 1w}]
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: barren}
+spec: {steps: [{notify: {schedules: [empty, vacant]}, wait: 5m}]}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: ordered}
+spec:
+  steps:
+    - {notify: {users: [eve, fay]}, wait: 30m}
+    - {notify: {users: [dan]}, wait: 5m}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: lone}
+spec: {steps: [{notify: {users: [fay]}, wait: 5m}]}
+---
+apiVersion: keel/v1
+kind: Service
+metadata: {name: late}
+spec: {}
 ---
 apiVersion: keel/v1
 kind: Schedule
@@ -481,6 +551,7 @@ spec:
 
   beforeAll(async () => {
     rx = await startReceiver();
+    gate = await startGate();
     ts = await openTestStore('sqlite');
     stack = await startPagingStack(ts.store, clock, YAML());
     stack.notify.run();
@@ -489,6 +560,7 @@ spec:
     await stack?.stop();
     await ts?.close();
     await rx?.close();
+    await gate?.close();
   });
 
   it('goes to the next step at once when every page of a step failed, and says nobody was paged when the last step’s failed too', async () => {
@@ -542,5 +614,67 @@ spec:
     expect((await incident(inc.id)).unpaged).toBeNull();
     expect(await timers(inc.id, t0)).toEqual(['0/0 +0m fired', '0/1 +5m fired']);
     expect(await timeline(inc.id)).toEqual(['Escalation step 1 of mixed: paging eve', 'Escalation step 2 of mixed: paging cid']);
+  });
+
+  it('names everything a step misses: nobody on call in either of its schedules', async () => {
+    const inc = await open('barren', 'barren');
+    await waitFor('exhausted', async () => (await stack.escalation.state(inc.id))?.status === 'exhausted');
+    expect((await timelineData(inc.id))[0]).toEqual([
+      'Escalation step 1 of barren: nobody to page; missing: nobody on call in empty, nobody on call in vacant',
+      { policy: 'barren', pass: 0, step: 0, paged: [], channels: [], missing: ['nobody on call in empty', 'nobody on call in vacant'], jobs: 0 },
+    ]);
+  });
+
+  it('waits the step’s wait when a page fails after its sibling page was delivered', async () => {
+    const t0 = clock.now();
+    const inc = await open('ordered', 'ordered');
+    await waitFor('eve’s page delivered while fay’s is held', async () => gate.held() === 1 && (await pages(inc.id)).includes(`0/0 ${rx.url}/eve sent`));
+    gate.release();
+    await waitFor('fay’s page failed', async () => (await pages(inc.id)).includes(`0/0 ${gate.url}/fay failed`));
+    await settle();
+    expect((await pages(inc.id)).sort()).toEqual([`0/0 ${gate.url}/fay failed`, `0/0 ${rx.url}/eve sent`].sort());
+    expect(await timers(inc.id, t0)).toEqual(['0/0 +0m fired', '0/1 +30m pending']);
+    expect(await timeline(inc.id)).toEqual(['Escalation step 1 of ordered: paging eve, fay']);
+    await transition(inc.id, 'resolved');
+  });
+
+  it('does not say nobody was paged when the last step’s only page fails after the incident was acknowledged', async () => {
+    const inc = await open('lone', 'lone');
+    await waitFor('fay’s page held', () => gate.held() === 1);
+    await waitFor('exhausted', async () => (await stack.escalation.state(inc.id))?.status === 'exhausted');
+    await transition(inc.id, 'acknowledged');
+    gate.release();
+    await waitFor('fay’s page failed', async () => (await pages(inc.id))[0] === `0/0 ${gate.url}/fay failed`);
+    await settle();
+    expect((await incident(inc.id)).unpaged).toBeNull();
+    expect(await timeline(inc.id)).toEqual(['Escalation step 1 of lone: paging fay']);
+    await transition(inc.id, 'resolved');
+  });
+
+  // Last: it makes ada an admin of the tenant, which the tests above expect not to have one.
+  it('leaves the escalation’s waits alone when a notice to the tenant’s admins fails (it belongs to no step)', async () => {
+    const t0 = clock.now();
+    await ts.store.db.insertInto('users').values({ id: 'usr_ada', email: 'ada@example.com', name: 'ada', time_zone: 'UTC', created_at: t0, disabled: 0 }).execute();
+    await ts.store.db.insertInto('team_members').values({ tenant_id: 'acme', user_id: 'usr_ada', role: 'admin', created_at: t0 }).execute();
+    // The notice stays pending until the service has a policy and its first step paged eve.
+    // (The last test: a failure here leaves no stopped worker behind for another.)
+    await stack.notify.stop();
+    const inc = await signal('late', 'firing');
+    await waitFor('marked', async () => (await incident(inc.id)).unpaged !== null);
+    await stack.definitions.apply('acme', [{ file: 'late.yaml', content: 'apiVersion: keel/v1\nkind: Service\nmetadata: {name: late}\nspec: {escalationPolicy: mixed}\n' }], 'test');
+    await waitFor('eve’s page', async () => (await pages(inc.id)).length === 2);
+    stack.notify.run();
+    await waitFor('the notice failed, eve’s page delivered', async () => {
+      const p = await pages(inc.id);
+      return p.includes('null/null ada@example.com failed') && p.includes(`0/0 ${rx.url}/eve sent`);
+    });
+    await settle();
+    expect(await timers(inc.id, t0)).toEqual(['0/0 +0m fired', '0/1 +5m pending']);
+    expect(await timeline(inc.id)).toEqual([
+      "Nobody was paged: service late has no escalation policy; notifying the tenant's admins: ada@example.com",
+      'Service late now has escalation policy mixed: escalation starts',
+      'Escalation step 1 of mixed: paging eve',
+    ]);
+    await transition(inc.id, 'resolved');
   });
 });
