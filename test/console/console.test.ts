@@ -248,6 +248,34 @@ describe('a viewer', () => {
   });
 });
 
+describe('a responder whose role is lowered while the page is open', () => {
+  it('changes the severity, and a refused change shows the API’s message beside the control', async () => {
+    const responder = demo.people.find((x) => x.role === 'responder')!;
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const p = await ctx.newPage();
+    try {
+      await signIn(p, t.url, responder.email, responder.password);
+      await p.goto(`${t.url}/incidents/${incident.id}`);
+      await p.waitForSelector('label:has-text("Severity") select');
+      const before = (await api(`/v1/incidents/${incident.id}`)).body.severity as string;
+      const next = before === 'SEV3' ? 'SEV4' : 'SEV3';
+      await p.selectOption('label:has-text("Severity") select', next);
+      await p.waitForSelector(`.facts :text-is("${next}")`);
+      expect((await api(`/v1/incidents/${incident.id}`)).body.severity).toBe(next);
+      expect(await p.locator('.actions-row [role=alert]').count()).toBe(0);
+      // An admin makes them a viewer; the page still shows the control until it reloads.
+      expect((await api(`/v1/users/${encodeURIComponent(responder.email)}`, { method: 'PATCH', json: { role: 'viewer' } })).status).toBe(200);
+      await p.selectOption('label:has-text("Severity") select', before);
+      await p.waitForSelector('.actions-row [role=alert]');
+      expect(await p.textContent('.actions-row [role=alert]')).toContain('incidents:respond');
+      expect((await api(`/v1/incidents/${incident.id}`)).body.severity).toBe(next);
+    } finally {
+      await api(`/v1/users/${encodeURIComponent(responder.email)}`, { method: 'PATCH', json: { role: 'responder' } });
+      await ctx.close();
+    }
+  });
+});
+
 describe('every page', () => {
   const pages = (): [string, string][] => [
     ['sign-in', '/sign-in'],

@@ -16,6 +16,8 @@ export function IncidentDetail({ id }: { id: string }) {
   const respond = can(s, 'incidents:respond');
   const base = `/v1/incidents/${encodeURIComponent(id)}`;
   const inc = useData(() => get(base), [id]);
+  // A refused severity change is shown beside the control, never swallowed.
+  const [severityError, setSeverityError] = useState<ApiError | undefined>(undefined);
   const timeline = useData(() => get(`${base}/timeline`), [id]);
   const notes = useData(() => get(`${base}/notifications`), [id]);
   const impact = useData(() => get(`${base}/slo-impact`), [id], 30_000);
@@ -65,7 +67,12 @@ export function IncidentDetail({ id }: { id: string }) {
             <select
               value={i.severity}
               onChange={async (e) => {
-                await patch(base, { severity: (e.target as HTMLSelectElement).value }).catch(() => undefined);
+                try {
+                  await patch(base, { severity: (e.target as HTMLSelectElement).value });
+                  setSeverityError(undefined);
+                } catch (err) {
+                  setSeverityError(err instanceof ApiError ? err : new ApiError(0, 'network', String(err)));
+                }
                 await reload();
               }}
             >
@@ -74,6 +81,7 @@ export function IncidentDetail({ id }: { id: string }) {
               ))}
             </select>
           </label>
+          <ErrorBox error={severityError} />
         </div>
       ) : null}
       <div class="grid">
