@@ -104,7 +104,16 @@ export async function runCommand(step: RunbookStep, values: Record<string, unkno
   for (const [k, v] of Object.entries(spec.env)) env[k] = await renderWithSecrets(v, values, deps, used);
   const clean = redactor(used);
   return new Promise<StepResult>((resolve, reject) => {
-    const child = spawn(exe, argv.slice(1), { shell: false, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, killed whole: a shell's children would otherwise outlive the timeout,
+    // keep the output pipes open, and hold the step (and the run) until they ended by themselves.
+    const child = spawn(exe, argv.slice(1), { shell: false, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let outBytes = 0;
@@ -118,9 +127,9 @@ export async function runCommand(step: RunbookStep, values: Record<string, unkno
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      killGroup();
     }, timeoutMs);
-    const onAbort = () => child.kill('SIGKILL');
+    const onAbort = () => killGroup();
     signal.addEventListener('abort', onAbort, { once: true });
     child.on('error', (e) => {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 /** `keel runbooks …` commands, and the command, condition and wait steps, on a real embedded Keel. */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keel } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
@@ -35,6 +36,16 @@ spec:
     - name: rm
       command:
         argv: [/bin/rm, -rf, /tmp/nothing-here]
+---
+apiVersion: keel/v1
+kind: Runbook
+metadata: {name: hangs}
+spec:
+  steps:
+    - name: stuck
+      timeout: 1s
+      command:
+        argv: [/bin/sh, -c, "sleep 31.25; echo never"]
 ---
 apiVersion: keel/v1
 kind: Runbook
@@ -108,6 +119,21 @@ describe('keel runbooks and step kinds', () => {
     expect(noisy.steps[0].output.stdout).toBe(`${'x'.repeat(1024)}… [truncated]`);
   });
 
+  it('kills a command at its step timeout, children too, and waits for a person (outcome unknown)', async () => {
+    const id = (await http(`${t.url}/v1/runbooks/hangs/runs`, { key: t.adminKey, json: {} })).body.id as string;
+    const run = await waitFor(`run ${id} to stop at the timed-out step`, async () => {
+      const r = await http(`${t.url}/v1/runbooks/runs/${id}`, { key: t.adminKey });
+      return r.body.steps?.[0]?.status !== 'running' && r.body.steps?.[0]?.status !== 'pending' ? r.body : undefined;
+    });
+    expect(run.steps[0].error ?? run.error).toContain('timed out after 1000 ms');
+    // Not safe to repeat: the run is not failed or retried silently, a person decides.
+    expect(run.status).not.toBe('succeeded');
+    expect(JSON.stringify(run)).toMatch(/unknown/);
+    // The shell's child is gone too: nothing of the step keeps running after its timeout.
+    const ps = execFileSync('/bin/ps', ['-eo', 'args'], { encoding: 'utf8' });
+    expect(ps.split('\n').filter((l) => l.includes('sleep 31.25'))).toEqual([]);
+  });
+
   it('lists runs, and counts them in the toil ledger', async () => {
     const runs = JSON.parse((await cli(['runbooks', 'runs', '--runbook', 'echo', '--json'])).stdout).runs;
     expect(runs).toHaveLength(2);
@@ -168,6 +194,6 @@ spec:
     expect(gated.waiting_seconds).toBeGreaterThanOrEqual(1);
     expect(gated.waiting_seconds).toBeLessThan(60);
     // score = manual runs + hand-approved steps + decisions + hours waited: gated 3, echo 2, the others 1 (ties by name).
-    expect(toil.runbooks.map((r: { runbook: string; score: number }) => `${r.runbook}:${r.score}`)).toEqual(['gated:3', 'echo:2', 'forbidden:1', 'noisy:1']);
+    expect(toil.runbooks.map((r: { runbook: string; score: number }) => `${r.runbook}:${r.score}`)).toEqual(['gated:3', 'echo:2', 'forbidden:1', 'hangs:1', 'noisy:1']);
   });
 });
