@@ -54,9 +54,10 @@ describe('the capacity page', () => {
     const p = await page(1280);
     await p.click('nav a:text-is("Capacity")');
     await p.waitForSelector('[data-testid="capacity-limits"] tbody tr');
-    const first = p.locator('[data-testid="capacity-limits"] tbody tr').first();
-    expect(await first.getAttribute('data-limit')).toBe('limit.acme.disk');
-    const cells = await first.locator('td').allTextContents();
+    // acme's disk runs out in two days, before any of Keel's own limits of a quiet machine; the data
+    // disk under a test suite's writes may forecast sooner, so the row is found by its limit.
+    const row = p.locator('[data-testid="capacity-limits"] tbody tr[data-limit="limit.acme.disk"]');
+    const cells = await row.locator('td').allTextContents();
     expect(cells[0]).toBe('limit.acme.disklimit disk of tenant acme');
     expect(cells[1]).toBe('80 / 100');
     expect(cells[2]).toBe('80.0%');
@@ -71,10 +72,15 @@ describe('the capacity page', () => {
     expect(await rate.nth(1).textContent()).toMatch(/ \/ 1k events\/s$/);
     expect(await rate.nth(5).textContent()).toContain('keel tenants update acme --events-per-second N');
     expect(await p.locator('tr[data-limit="node.ingest"]').count()).toBe(1);
-    // The order is the API's ranking.
-    const api = (await http(`${t.url}/v1/capacity`, { key: t.adminKey })).body.limits.map((l: { id: string }) => l.id);
-    const ids = await p.locator('[data-testid="capacity-limits"] tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-limit')));
-    expect(ids.slice(0, 3)).toEqual(api.slice(0, 3));
+    // Ranked by what the page shows: at capacity first, then the dated exhaustions soonest first,
+    // then the limits that do not run out within the horizon. (Keel's own limits, e.g. the disk the
+    // whole test suite writes to, are sampled every 200 ms and move between two reads, so the
+    // page's order is checked against its own figures, not against a second call to the API.)
+    const shownRanks = (await p.locator('[data-testid="capacity-limits"] tbody tr td:nth-child(5)').allTextContents()).map((text) =>
+      text.startsWith('at capacity') ? -Infinity : /^\d{4}-\d\d-\d\d \d\d:\d\d UTC/.test(text) ? shown(text) : Infinity,
+    );
+    expect(shownRanks.length).toBeGreaterThan(3);
+    expect(shownRanks).toEqual([...shownRanks].sort((a, b) => a - b));
     await p.context().close();
   });
 
