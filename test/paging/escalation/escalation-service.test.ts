@@ -166,6 +166,14 @@ spec: {steps: [{notify: {channels: [pager]}, wait: 10m}, {notify: {users: [ann]}
 ---
 apiVersion: keel/v1
 kind: EscalationPolicy
+metadata: {name: tardy}
+spec:
+  steps:
+    - {notify: {users: [ann]}, wait: 10m}
+    - {notify: {schedules: [empty]}, wait: 10m}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
 metadata: {name: brittle}
 spec: {steps: [{notify: {users: [ann]}, wait: 10m}]}
 ---
@@ -424,6 +432,19 @@ spec: {}
     await settle();
     expect((await incident(inc.id)).state).toBe('resolved');
     expect(await pages(inc.id)).toHaveLength(1);
+  });
+
+  it('does not say nobody was paged when the last step has nobody but an earlier step’s page is still on its way', async () => {
+    const t0 = clock.now();
+    const inc = await open('tardy', 'tardy');
+    await waitFor('step 1', async () => (await pages(inc.id)).length === 1);
+    await advance(10 * MIN);
+    await waitFor('exhausted', async () => (await stack.escalation.state(inc.id))?.status === 'exhausted');
+    expect(await timeline(inc.id)).toEqual(['Escalation step 1 of tardy: paging ann', 'Escalation step 2 of tardy: nobody to page; missing: nobody on call in empty']);
+    expect(await pages(inc.id)).toEqual(['0/0 ann@example.com pending']);
+    expect((await incident(inc.id)).unpaged).toBeNull();
+    expect(await timers(inc.id, t0)).toEqual(['0/0 +0m fired', '0/1 +10m fired']);
+    await transition(inc.id, 'resolved');
   });
 
   it('fires a batch of due timers in one transaction, each incident by its own policy, reading the people once; a policy changed since is used by the next batch', async () => {
