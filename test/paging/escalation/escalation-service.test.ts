@@ -11,9 +11,11 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../../src/core/clock.js';
 import type { Incident } from '../../../src/paging/incidents/incident-service.js';
+import { Directory } from '../../../src/paging/oncall/directory.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
 import { startReceiver, waitFor, type Receiver } from '../../helpers/paging.js';
 import { startPagingStack, type PagingStack } from '../../helpers/paging-stack.js';
 import { openTestStore, type TestStore } from '../../helpers/stores.js';
@@ -68,6 +70,12 @@ async function actors(id: string): Promise<string[]> {
 async function timers(id: string, t0: number): Promise<string[]> {
   const rows = await ts.store.db.selectFrom('escalation_timers').selectAll().where('incident_id', '=', id).orderBy('pass').orderBy('step').execute();
   return rows.map((t) => `${t.pass}/${t.step} +${(Number(t.due_at) - t0) / MIN}m ${t.fired_at !== null ? 'fired' : t.canceled_at !== null ? 'canceled' : 'pending'}`);
+}
+
+/** The due timer of each incident, in the order given (as the scheduler hands them to `fireBatch`). */
+async function dueTimers(...ids: string[]) {
+  const rows = await ts.store.db.selectFrom('escalation_timers').selectAll().where('incident_id', 'in', ids).where('fired_at', 'is', null).where('canceled_at', 'is', null).execute();
+  return ids.map((id) => rows.find((r) => r.incident_id === id)!);
 }
 
 const incident = async (id: string) => (await stack.incidents.inTransaction((trx) => stack.incidents.find(trx, 'acme', id)))!;
@@ -147,6 +155,29 @@ spec:
     - {notify: {users: [ann]}, wait: 1h}
 ---
 apiVersion: keel/v1
+kind: Channel
+metadata: {name: pager}
+spec: {type: email, address: pager@example.com}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: relay}
+spec: {steps: [{notify: {channels: [pager]}, wait: 10m}, {notify: {users: [ann]}, wait: 10m}]}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: tardy}
+spec:
+  steps:
+    - {notify: {users: [ann]}, wait: 10m}
+    - {notify: {schedules: [empty]}, wait: 10m}
+---
+apiVersion: keel/v1
+kind: EscalationPolicy
+metadata: {name: brittle}
+spec: {steps: [{notify: {users: [ann]}, wait: 10m}]}
+---
+apiVersion: keel/v1
 kind: Service
 metadata: {name: patient}
 spec: {escalationPolicy: patient, autoResolve: false}
@@ -172,9 +203,12 @@ metadata: {name: stray}
 spec: {}
 `;
 
+  /** What the services logged at warn and above (the batch tests read the scheduler's warnings). */
+  const logged: { level: string; msg: string; timers?: number }[] = [];
+
   beforeAll(async () => {
     ts = await openTestStore('sqlite');
-    stack = await startPagingStack(ts.store, clock, YAML);
+    stack = await startPagingStack(ts.store, clock, YAML, { logger: createLogger('warn', { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) }) });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -398,6 +432,102 @@ spec: {}
     await settle();
     expect((await incident(inc.id)).state).toBe('resolved');
     expect(await pages(inc.id)).toHaveLength(1);
+  });
+
+  it('does not say nobody was paged when the last step has nobody but an earlier step’s page is still on its way', async () => {
+    const t0 = clock.now();
+    const inc = await open('tardy', 'tardy');
+    await waitFor('step 1', async () => (await pages(inc.id)).length === 1);
+    await advance(10 * MIN);
+    await waitFor('exhausted', async () => (await stack.escalation.state(inc.id))?.status === 'exhausted');
+    expect(await timeline(inc.id)).toEqual(['Escalation step 1 of tardy: paging ann', 'Escalation step 2 of tardy: nobody to page; missing: nobody on call in empty']);
+    expect(await pages(inc.id)).toEqual(['0/0 ann@example.com pending']);
+    expect((await incident(inc.id)).unpaged).toBeNull();
+    expect(await timers(inc.id, t0)).toEqual(['0/0 +0m fired', '0/1 +10m fired']);
+    await transition(inc.id, 'resolved');
+  });
+
+  it('fires a batch of due timers in one transaction, each incident by its own policy, reading the people once; a policy changed since is used by the next batch', async () => {
+    await stack.escalation.stop();
+    const load = vi.spyOn(Directory, 'load');
+    logged.length = 0;
+    const t0 = clock.now();
+    const a = await open('batch, team', 'team');
+    const b = await open('batch, relay', 'relay');
+    const c = await open('batch, oncall', 'oncall');
+    // Another tenant with its own people and its own policy named team.
+    await stack.definitions.apply('beta', [{ file: 'beta.yaml', content: `${user('zed')}---\napiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: team}\nspec: {steps: [{notify: {users: [zed]}, wait: 10m}]}\n` }], 'test');
+    const d = await stack.incidents.inTransaction((trx, fx) => stack.incidents.open(trx, { tenant: 'beta', title: 'batch, beta', service: null, severity: 'SEV2', createdBy: 'test', escalationPolicy: 'team' }, fx));
+    try {
+      let transactions = 0;
+      await stack.escalation.fireBatch(await dueTimers(a.id, b.id, d.id, c.id), async () => {
+        transactions++;
+      });
+      expect(transactions).toBe(1);
+      // Once per tenant in the batch.
+      expect(load).toHaveBeenCalledTimes(2);
+      expect(await pages(a.id)).toEqual(['0/0 ben@example.com pending', '0/0 ops@example.com pending']);
+      expect(await pages(b.id)).toEqual(['0/0 pager@example.com pending']);
+      expect(await pages(c.id)).toEqual(['0/0 ben@example.com pending']);
+      expect(await pages(d.id)).toEqual(['0/0 zed@example.com pending']);
+      expect(await timers(b.id, t0)).toEqual(['0/0 +0m fired', '0/1 +10m pending']);
+      // relay's second step now pages the ops channel instead of ann.
+      await stack.definitions.apply('acme', [{ file: 'relay.yaml', content: 'apiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: relay}\nspec: {steps: [{notify: {channels: [pager]}, wait: 10m}, {notify: {channels: [ops]}, wait: 10m}]}\n' }], 'test');
+      clock.advance(10 * MIN);
+      load.mockClear();
+      await stack.escalation.fireBatch(await dueTimers(a.id, b.id));
+      expect(load).toHaveBeenCalledTimes(1);
+      expect((await pages(a.id)).slice(2)).toEqual(['0/1 ann@example.com pending']);
+      expect((await pages(b.id)).slice(1)).toEqual(['0/1 ops@example.com pending']);
+      expect(logged.filter((l) => l.level === 'warn')).toEqual([]);
+    } finally {
+      load.mockRestore();
+      for (const i of [a, b, c]) await transition(i.id, 'resolved');
+      await stack.incidents.inTransaction(async (trx, fx) => stack.incidents.transition(trx, (await stack.incidents.find(trx, 'beta', d.id))!, 'resolved', 'user:ann', fx));
+      stack.escalation.run();
+    }
+  });
+
+  it('fires a batch’s timers one by one when the batch fails: the others page, the failing one stays due and its error is reported; a refused fence pages nobody', async () => {
+    await stack.escalation.stop();
+    const t0 = clock.now();
+    const a = await open('sound', 'team');
+    const b = await open('damaged', 'brittle');
+    const c = await open('sound too', 'oncall');
+    const brittle = () => ts.store.db.updateTable('definitions').where('tenant_id', '=', 'acme').where('kind', '=', 'EscalationPolicy').where('name', '=', 'brittle');
+    const warnings = () => logged.filter((l) => l.level === 'warn').map((l) => [l.msg, l.timers]);
+    const { spec_json: intact } = await ts.store.db.selectFrom('definitions').select('spec_json').where('tenant_id', '=', 'acme').where('kind', '=', 'EscalationPolicy').where('name', '=', 'brittle').executeTakeFirstOrThrow();
+    logged.length = 0;
+    try {
+      const due = await dueTimers(a.id, b.id, c.id);
+      await expect(stack.escalation.fireBatch(due, async () => { throw new Error('lease lost'); })).rejects.toThrow('lease lost');
+      for (const i of [a, b, c]) expect(await pages(i.id)).toEqual([]);
+      expect(warnings()).toEqual([['firing a batch of escalation timers failed; firing them one by one', 3]]);
+      // brittle's stored definition is damaged: firing its incident's timer fails.
+      await brittle().set({ spec_json: '{damaged' }).execute();
+      await expect(stack.escalation.fireBatch(due)).rejects.toThrow(SyntaxError);
+      expect(await pages(a.id)).toEqual(['0/0 ben@example.com pending', '0/0 ops@example.com pending']);
+      expect(await pages(b.id)).toEqual([]);
+      expect(await pages(c.id)).toEqual(['0/0 ben@example.com pending']);
+      expect(await timers(b.id, t0)).toEqual(['0/0 +0m pending']);
+      expect(await timers(c.id, t0)).toEqual(['0/0 +0m fired']);
+      expect(warnings()).toHaveLength(2);
+      // Repaired, and the lease lost only for the batch's transaction: each timer then pages on its own.
+      await brittle().set({ spec_json: intact }).execute();
+      clock.advance(10 * MIN);
+      let asked = 0;
+      await stack.escalation.fireBatch(await dueTimers(a.id, b.id), async () => {
+        if (asked++ === 0) throw new Error('lease lost');
+      });
+      expect(asked).toBe(3);
+      expect((await pages(a.id)).slice(2)).toEqual(['0/1 ann@example.com pending']);
+      expect(await pages(b.id)).toEqual(['0/0 ann@example.com pending']);
+      expect(warnings()).toHaveLength(3);
+    } finally {
+      await brittle().set({ spec_json: intact }).execute();
+      for (const i of [a, b, c]) await transition(i.id, 'resolved');
+      stack.escalation.run();
+    }
   });
 
   it('pages nobody while its lease is lost (the fence refuses), and each step once when it is back', async () => {
