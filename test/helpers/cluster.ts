@@ -230,7 +230,7 @@ export function partialUpload(url: string, headers: Record<string, string>, decl
 
 export interface VerifyCountsAnswer {
   ok: boolean;
-  differences: { partition: number; tenant: string; minute: string; batches: string[] }[];
+  differences: { partition: number; tenant: string; minute: string; batches: string[]; log: { events: number }; counted: { events: number } }[];
   slo: {
     buckets: number;
     compared: { tenant: string; slo: string; generation: string }[];

@@ -58,3 +58,42 @@ export function testLogOptions(names: ClusterNames, store: Store, over: Partial<
 export function openTestLog(names: ClusterNames, store: Store, over: Parameters<typeof testLogOptions>[2] = {}): Promise<JetStreamEventLog> {
   return JetStreamEventLog.open(testLogOptions(names, store, over));
 }
+
+/**
+ * One tenant's events as the stream holds them now, read message by message with NATS's own
+ * client (not Keel's reader, so it can judge `keel verify counts`): each batch once (a republished
+ * copy carries the same Keel-Batch id), summed from the Keel-Count headers.
+ */
+export async function tenantEventsInStream(o: {
+  url: string;
+  user?: string;
+  pass?: string;
+  caFile?: string;
+  stream: string;
+  prefix: string;
+  tenant: string;
+}): Promise<number> {
+  const nc = await connect({
+    servers: o.url,
+    timeout: 5_000,
+    ...(o.user ? { user: o.user, pass: o.pass ?? '' } : {}),
+    ...(o.caFile ? { tls: { caFile: o.caFile } } : {}),
+  });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+    const { first_seq: first, last_seq: last } = (await jsm.streams.info(o.stream)).state;
+    const seen = new Set<string>();
+    let events = 0;
+    for (let seq = first; seq <= last && first > 0; seq++) {
+      const m = await jsm.streams.getMessage(o.stream, { seq }).catch(() => undefined);
+      if (!m || !m.subject.startsWith(`${o.prefix}.`) || !m.subject.endsWith(`.${o.tenant}`)) continue;
+      const batch = m.header?.get('Keel-Batch') ?? `seq ${seq}`;
+      if (seen.has(batch)) continue;
+      seen.add(batch);
+      events += Number(m.header?.get('Keel-Count') ?? 0);
+    }
+    return events;
+  } finally {
+    await nc.close();
+  }
+}
