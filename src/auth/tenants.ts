@@ -15,9 +15,9 @@ export interface Tenant {
 }
 
 export interface TenantQuotaUpdate {
-  eventsPerSecond?: number | null;
-  burst?: number | null;
-  paused?: boolean;
+  eventsPerSecond?: number | null | undefined;
+  burst?: number | null | undefined;
+  paused?: boolean | undefined;
 }
 
 export function assertTenantId(id: string): void {

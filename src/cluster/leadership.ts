@@ -123,7 +123,7 @@ interface Entry {
   name: string;
   fn: LeaderWork;
   /** Set while this process holds the lease. */
-  tenure?: Tenure;
+  tenure?: Tenure | undefined;
 }
 
 export interface PostgresLeadershipOptions {

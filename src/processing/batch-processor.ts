@@ -20,7 +20,7 @@ export interface BatchProcessor<P = unknown> {
   /** Folds the batches (all of one partition, in order, none seen before) into state inside trx. */
   process(trx: Transaction<Database>, batches: LogBatch[], prepared?: P): Promise<void>;
   /** Runs after the transaction committed (publish bus events, refresh caches). */
-  afterCommit?(batches: LogBatch[]): void;
+  afterCommit?: ((batches: LogBatch[]) => void) | undefined;
   /**
    * False for processors that never read `batch.data` (they count `count` and `bytes`): the
    * distributed log then sends them batch headers only, not every event again. Default true.
@@ -45,7 +45,7 @@ export interface RunnerOptions {
   maxBatches?: number;
   maxBytes?: number;
   /** Wait between polls when the log has nothing new (ms). */
-  idleMs?: number;
+  idleMs?: number | undefined;
   /**
    * Once caught up, wait this long before reading what arrives next (ms; default 0), so one
    * transaction covers several appends: each commit is an fsync on the state store, which on

@@ -112,7 +112,7 @@ export function runbookUrl(base: string, page: string): string {
  * The YAML of the built-in Service and the enabled SLOs. `escalationPolicy` is set only when the
  * policy exists in the tenant (a reference to a missing one would refuse the whole apply).
  */
-export function selfDefinitionsYaml(slos: ResolvedSelfSlo[], options: { escalationPolicy?: string; runbookBaseUrl: string }): string {
+export function selfDefinitionsYaml(slos: ResolvedSelfSlo[], options: { escalationPolicy?: string | undefined; runbookBaseUrl: string }): string {
   const docs: string[] = [
     [
       'apiVersion: keel/v1',

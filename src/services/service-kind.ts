@@ -21,7 +21,7 @@ export const keelServiceSpec = z
 
 export interface ServiceSpec extends ServicePaging {
   metadata: Metadata;
-  description?: string;
+  description?: string | undefined;
 }
 
 export const SERVICE_KIND_ORDER = 10;

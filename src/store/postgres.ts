@@ -9,23 +9,23 @@ import pg from 'pg';
 
 export interface PostgresTls {
   /** PEM file of the CA that signed the server's certificate. */
-  ca?: string;
+  ca?: string | undefined;
   /** PEM files of a client certificate and key (certificate authentication). */
-  cert?: string;
-  key?: string;
+  cert?: string | undefined;
+  key?: string | undefined;
   /** Verify the server's certificate (default true; false only for tests with self-signed certs). */
-  rejectUnauthorized?: boolean;
+  rejectUnauthorized?: boolean | undefined;
 }
 
 export interface PostgresOptions {
   /** Tables live in this schema (created if missing); default: the server's search_path. */
-  schema?: string;
-  poolSize?: number;
-  tls?: PostgresTls;
+  schema?: string | undefined;
+  poolSize?: number | undefined;
+  tls?: PostgresTls | undefined;
   /** Shown in pg_stat_activity, so operators can tell Keel's connections apart. */
-  applicationName?: string;
+  applicationName?: string | undefined;
   /** Told of errors of idle connections (a restarting server), which must not crash the process. */
-  onError?: (err: Error) => void;
+  onError?: ((err: Error) => void) | undefined;
 }
 
 /** What cluster code needs to open its own connections with the same settings. */

@@ -67,7 +67,7 @@ export interface HttpResult<T = any> {
 
 export async function http<T = any>(
   url: string,
-  options: { method?: string; key?: string; headers?: Record<string, string>; body?: string | Buffer; json?: unknown } = {},
+  options: { method?: string; key?: string | undefined; headers?: Record<string, string>; body?: string | Buffer; json?: unknown } = {},
 ): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;

@@ -189,7 +189,7 @@ export function registerIncidents(program: Command): void {
     .option('--unassign <role>', 'remove whoever holds this role')
     .action(async (id: string, opts: { commander?: string; communications?: string; scribe?: string; unassign?: string }, cmd: Command) => {
       const client = clientOf(cmd);
-      let roles: Record<string, { name?: string; email?: string; user_id: string }> | undefined;
+      let roles: Record<string, { name?: string | undefined; email?: string | undefined; user_id: string }> | undefined;
       for (const role of ['commander', 'communications', 'scribe'] as const) {
         const user = opts[role];
         if (user) roles = await client.call('PUT', path(id, `/roles/${role}`), { body: { user } });

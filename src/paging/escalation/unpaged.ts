@@ -22,7 +22,7 @@ export type UnpagedFallback = 'admins' | 'none';
 export interface UnpagedDeps {
   clock: Clock;
   notify: NotifyService;
-  metrics?: PagingMetrics;
+  metrics?: PagingMetrics | undefined;
   fallback: UnpagedFallback;
 }
 

@@ -300,7 +300,7 @@ export class IncidentService {
   async update(
     trx: Transaction<Database>,
     incident: Incident,
-    patch: { title?: string; summary?: string; severity?: Severity },
+    patch: { title?: string | undefined; summary?: string | undefined; severity?: Severity | undefined },
     actor: string,
     fx: AfterCommit,
   ): Promise<Incident> {

@@ -28,8 +28,8 @@ export interface IncidentsTable {
   closed_at: number | null;
   created_by: string;
   /** Why this incident paged nobody (null: someone was paged, or paging is under way). */
-  unpaged_reason?: string | null;
-  unpaged_at?: number | null;
+  unpaged_reason?: string | null | undefined;
+  unpaged_at?: number | null | undefined;
 }
 
 /** Last incident number per tenant: one atomic upsert hands out the next, with no clashes. */

@@ -24,7 +24,7 @@ export interface SmtpSettings {
   host: string;
   port: number;
   secure: boolean;
-  user?: string;
+  user?: string | undefined;
   password?: string;
   from: string;
   requireTls: boolean;

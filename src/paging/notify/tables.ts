@@ -32,7 +32,7 @@ export interface NotificationJobsTable {
   pass: number | null;
   step: number | null;
   /** `page` (wakes someone) or `update` (incident.acknowledged/resolved to webhooks paged before). */
-  kind?: string;
+  kind?: string | undefined;
 }
 
 export interface NotificationAttemptsTable {

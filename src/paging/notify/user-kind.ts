@@ -56,7 +56,7 @@ function checkUser(spec: z.output<typeof userSpecSchema>): FieldError[] {
 }
 
 /** The rules in effect: the listed ones, or every contact method at once. */
-export function effectiveRules(spec: { contactMethods: ContactMethod[]; notificationRules?: { after: string; contactMethod: string }[] }): { delayMs: number; contactMethod: string }[] {
+export function effectiveRules(spec: { contactMethods: ContactMethod[]; notificationRules?: { after: string; contactMethod: string }[] | undefined }): { delayMs: number; contactMethod: string }[] {
   const rules = spec.notificationRules ?? spec.contactMethods.map((c) => ({ after: '0m', contactMethod: c.name }));
   return rules.map((r) => ({ delayMs: parseDurationMs(r.after), contactMethod: r.contactMethod }));
 }
