@@ -43,7 +43,10 @@ export function runSubscribedProcessor(ctx: CoreContext, processor: BatchProcess
     const { fresh, committed } = await store.db.transaction().execute(async (trx) => {
       await d.fence?.(trx);
       const committed = await lockPosition(trx, processor.name, p, clock.now());
-      const unseen = d.batches.filter((b) => b.position > committed);
+      // In position order: a delivery is not always in order (JetStream hands a redelivered batch
+      // whose acknowledgement was lost, e.g. across a server restart, after newer ones), and the
+      // position written must be the highest one counted, never the last one handed.
+      const unseen = d.batches.filter((b) => b.position > committed).sort((a, b) => a.position - b.position);
       // A copy of a batch already counted (the log stored it twice) advances the position only.
       const fresh = unseen.length > 0 ? await counted.claim(trx, unseen, clock.now()) : [];
       if (fresh.length > 0) await processor.process(trx, fresh);
