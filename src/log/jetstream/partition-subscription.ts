@@ -123,7 +123,9 @@ export function openPartitionSubscription(d: SubscriptionDeps, processor: string
         if (b) batches.push(b);
       }
       for (const b of batches) d.onDelivered?.(b.count);
-      const last = messages[messages.length - 1]!;
+      // Ack-all covers every message up to the one acknowledged: the highest sequence, which is not
+      // the last one handed when a redelivered message follows newer ones.
+      const last = messages.reduce((a, m) => (m.seq > a.seq ? m : a));
       const delivery: LogDelivery = {
         batches,
         fence: (db) => d.leases.fence(db, partition, epoch),
