@@ -4,6 +4,7 @@ import { defineRoute, SENT, type AnyRoute } from '../api/route.js';
 import type { Clock } from '../core/clock.js';
 import { timeParam, timeText } from '../core/time-input.js';
 import type { RunRecord, RunService } from './runs.js';
+import { runDetailSchema, runListSchema, runSchema, toilLedgerSchema } from './schemas.js';
 import type { ToilService } from './toil.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -63,7 +64,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
         .strict()
         .prefault({}),
       responses: [
-        { status: 201, description: 'The run, started' },
+        { status: 201, description: 'The run, started', schema: runSchema },
         { status: 200, description: 'The dry run: each step resolved' },
         { status: 400, description: 'Invalid parameters (each named params.NAME)' },
         { status: 404, description: 'No such runbook or incident' },
@@ -94,7 +95,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
           limit: z.coerce.number().int().min(1).max(1000).default(100),
         })
         .strict(),
-      responses: [{ status: 200, description: 'Runs' }],
+      responses: [{ status: 200, description: 'Runs', schema: runListSchema }],
       handler: async ({ query, principal }) => ({
         runs: (await deps.runs.list(principal.tenant, { ...(query.runbook ? { runbook: query.runbook } : {}), ...(query.status ? { status: [query.status] } : {}), limit: query.limit })).map(runView),
       }),
@@ -106,7 +107,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       tags: ['runbooks'],
       permission: 'runbooks:read',
       params: idParams,
-      responses: [{ status: 200, description: 'The run' }, { status: 404, description: 'No such run' }],
+      responses: [{ status: 200, description: 'The run', schema: runDetailSchema }, { status: 404, description: 'No such run' }],
       handler: async ({ params, principal }) => {
         const run = await deps.runs.find(principal.tenant, params.id);
         const journal = await deps.runs.journal(principal.tenant, params.id);
@@ -123,7 +124,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       params: idParams,
       body: z.object({ approve: z.boolean().default(true), reason: z.string().max(2000).optional() }).strict().prefault({}),
       responses: [
-        { status: 200, description: 'The run after the decision' },
+        { status: 200, description: 'The run after the decision', schema: runSchema },
         { status: 403, description: 'The step names other approvers' },
         { status: 409, description: 'The run is not waiting for an approval' },
       ],
@@ -142,7 +143,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       auditExempt: 'the decision is audited (runbooks.step.retry/skip/abort) in the transaction that records it',
       params: idParams,
       body: z.object({ decision: z.enum(['retry', 'skip', 'abort']) }).strict(),
-      responses: [{ status: 200, description: 'The run after the decision' }, { status: 409, description: 'No step of the run has an unknown outcome' }],
+      responses: [{ status: 200, description: 'The run after the decision', schema: runSchema }, { status: 409, description: 'No step of the run has an unknown outcome' }],
       handler: async ({ params, body, principal }) => {
         const run = await deps.runs.decide(principal.tenant, params.id, body.decision, principal.actor);
         deps.wake();
@@ -158,7 +159,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       auditExempt: 'the abort is audited (runbooks.run.aborted) in the transaction that records it',
       params: idParams,
       body: z.object({ reason: z.string().max(2000).optional() }).strict().prefault({}),
-      responses: [{ status: 200, description: 'The run, aborted' }, { status: 409, description: 'The run already ended' }],
+      responses: [{ status: 200, description: 'The run, aborted', schema: runSchema }, { status: 409, description: 'The run already ended' }],
       handler: async ({ params, body, principal }) => runView(await deps.runs.abort(principal.tenant, params.id, principal.actor, body.reason)),
     }),
     defineRoute({
@@ -168,7 +169,7 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       tags: ['runbooks'],
       permission: 'runbooks:read',
       query: z.object({ since: timeText.optional().describe('From (RFC 3339, date, epoch ms, now-24h or 30d); default 30 days ago.') }).strict(),
-      responses: [{ status: 200, description: 'The ledger' }],
+      responses: [{ status: 200, description: 'The ledger', schema: toilLedgerSchema }],
       handler: async ({ query, principal }) => {
         const now = deps.clock.now();
         const since = timeParam('since', query.since, now - 30 * 86_400_000, now);

@@ -4,6 +4,7 @@ import { editInEditor } from '../editor.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatDuration } from '../../paging/incidents/postmortem.js';
 import type { ActionItemAnswer, IncidentAnswer, IncidentDetailAnswer, IncidentMetricsAnswer, TimelineEntryAnswer } from '../../paging/incidents/schemas.js';
+import type { DeliveriesAnswer } from '../../paging/notify/schemas.js';
 import { UsageError, positiveInt, time } from '../args.js';
 import { ApiError } from '../client.js';
 import { clientOf, globals } from '../context.js';
@@ -174,7 +175,7 @@ export function registerIncidents(program: Command): void {
     .description('Deliveries of an incident: channel, status, attempts, latency')
     .argument('<id>', 'incident number or id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ notifications: Record<string, unknown>[] }>('GET', path(id, '/notifications'));
+      const res = await clientOf(cmd).call<DeliveriesAnswer>('GET', path(id, '/notifications'));
       if (globals(cmd).json) return printJson(res);
       printTable(res.notifications, ['delivery_id', 'target', 'channel', 'status', 'attempts', 'last_status', 'latency_ms', 'sent_at', 'last_error']);
     });

@@ -12,10 +12,13 @@ import { UsageError, port, positiveInt, time } from '../args.js';
 import { answer, clientOf, globals } from '../context.js';
 import { printFields, printJson, printTable } from '../output.js';
 import { readStdinValue } from '../read-secret.js';
+import type { CreatedIntegrationAnswer, HeartbeatAnswer, HeartbeatListAnswer, IntegrationKeyAnswer, IntegrationListAnswer } from '../../paging/integrations/schemas.js';
+import type { PeopleAnswer, SecretListAnswer, SmtpViewAnswer, StoredSecretAnswer } from '../../paging/notify/schemas.js';
 import type { OncallNowAnswer, OverrideAnswer, OverrideListAnswer, PersonAnswer, ScheduleShiftsAnswer } from '../../paging/oncall/schemas.js';
+import type { PagingAlertListAnswer } from '../../paging/routing/schemas.js';
 import { registerIncidents } from './incidents.js';
 
-// Answer types come from the on-call routes' response schemas (src/paging/oncall/schemas.ts).
+// Answer types come from the routes' response schemas (src/paging/*/schemas.ts).
 /** A person as answers name them; an override's person who left the tenant is only a user id. */
 const who = (p: PersonAnswer | { user_id: string } | null | undefined) => (!p ? '(nobody)' : 'email' in p ? `${p.name} <${p.email}>` : p.user_id);
 
@@ -184,7 +187,7 @@ function registerIntegrations(program: Command): void {
     .option('-s, --service <service>', 'the service its alerts belong to (default: placed by Routes)')
     .option('-n, --name <name>', 'a name to recognise it by')
     .action(async (opts: { type: string; service?: string; name?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ id: string; key: string; endpoint: string; type: string; service: string | null }>('POST', '/v1/integrations', { body: opts });
+      const res = await clientOf(cmd).call<CreatedIntegrationAnswer>('POST', '/v1/integrations', { body: opts });
       if (globals(cmd).json) return printJson(res);
       process.stderr.write(`integration ${res.id} (${res.type}${res.service ? `, service ${res.service}` : ''}); send to ${res.endpoint}. Key, shown once:\n`);
       process.stdout.write(`${res.key}\n`);
@@ -195,16 +198,16 @@ function registerIntegrations(program: Command): void {
     .option('-s, --service <service>')
     .option('--all', 'include revoked keys')
     .action(async (opts: { service?: string; all?: boolean }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ integrations: Record<string, unknown>[] }>('GET', '/v1/integrations', { query: { service: opts.service, include_revoked: opts.all ? 'true' : undefined } });
+      const res = await clientOf(cmd).call<IntegrationListAnswer>('GET', '/v1/integrations', { query: { service: opts.service, include_revoked: opts.all ? 'true' : undefined } });
       if (globals(cmd).json) return printJson(res);
-      printTable(res.integrations.map((k) => ({ ...k, prefix: `${String(k.prefix)}…` })), ['id', 'type', 'service', 'name', 'prefix', 'last_used_at', 'revoked_at']);
+      printTable(res.integrations.map((k) => ({ ...k, prefix: `${k.prefix}…` })), ['id', 'type', 'service', 'name', 'prefix', 'last_used_at', 'revoked_at']);
     });
   integrations
     .command('revoke')
     .description('Revoke an integration key')
     .argument('<id>')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ id: string }>('DELETE', `/v1/integrations/${encodeURIComponent(id)}`);
+      const res = await clientOf(cmd).call<IntegrationKeyAnswer>('DELETE', `/v1/integrations/${encodeURIComponent(id)}`);
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`revoked ${res.id}\n`);
     });
@@ -215,7 +218,7 @@ function registerHeartbeats(program: Command): void {
   hb.command('list')
     .description('Heartbeats with their state, last ping and deadline')
     .action(async (_opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ heartbeats: Record<string, unknown>[] }>('GET', '/v1/heartbeats');
+      const res = await clientOf(cmd).call<HeartbeatListAnswer>('GET', '/v1/heartbeats');
       if (globals(cmd).json) return printJson(res);
       printTable(res.heartbeats, ['name', 'service', 'status', 'last_ping_at', 'due_at']);
     });
@@ -227,7 +230,7 @@ function registerHeartbeats(program: Command): void {
       // Read when used, never shown as a default: --help must not print a key.
       const key = opts.key ?? process.env.KEEL_HEARTBEAT_KEY;
       if (!key) throw new UsageError('give --key or set KEEL_HEARTBEAT_KEY');
-      const res = await new KeelClient({ url: globals(cmd).url, apiKey: key }).call<{ name: string; due_at: string }>('POST', `/v1/heartbeats/${encodeURIComponent(name)}`);
+      const res = await new KeelClient({ url: globals(cmd).url, apiKey: key }).call<HeartbeatAnswer>('POST', `/v1/heartbeats/${encodeURIComponent(name)}`);
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`pinged ${res.name}; next ping due by ${res.due_at}\n`);
     });
@@ -246,7 +249,7 @@ function registerPagingSettings(program: Command): void {
     .action(async (name: string, opts: { value?: string; fromFile?: string }, cmd: Command) => {
       const value = opts.value ?? (opts.fromFile ? readFileSync(opts.fromFile, 'utf8').replace(/\r?\n$/, '') : await readStdinValue());
       if (!value) throw new UsageError('the secret value is empty');
-      const res = await clientOf(cmd).call<{ name: string; created: boolean }>('POST', '/v1/paging/secrets', { body: { name, value } });
+      const res = await clientOf(cmd).call<StoredSecretAnswer>('POST', '/v1/paging/secrets', { body: { name, value } });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`secret ${res.name} ${res.created ? 'stored' : 'replaced'}\n`);
     });
@@ -254,7 +257,7 @@ function registerPagingSettings(program: Command): void {
     .command('list')
     .description('Names of stored secrets')
     .action(async (_opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ secrets: Record<string, unknown>[] }>('GET', '/v1/paging/secrets');
+      const res = await clientOf(cmd).call<SecretListAnswer>('GET', '/v1/paging/secrets');
       if (globals(cmd).json) return printJson(res);
       printTable(res.secrets, ['name', 'updated_at', 'updated_by']);
     });
@@ -298,7 +301,7 @@ function registerPagingSettings(program: Command): void {
     .command('show')
     .description('Show the SMTP settings (never the password)')
     .action(async (_opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<Record<string, unknown>>('GET', '/v1/paging/smtp');
+      const res = await clientOf(cmd).call<SmtpViewAnswer>('GET', '/v1/paging/smtp');
       answer(cmd, res, () => printFields(res));
     });
 
@@ -306,7 +309,7 @@ function registerPagingSettings(program: Command): void {
     .command('people')
     .description('People who can be paged, with contact methods and notification rules')
     .action(async (_opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ people: { handle: string; email: string; name: string; contact_methods: { name: string; type: string }[] }[] }>('GET', '/v1/paging/people');
+      const res = await clientOf(cmd).call<PeopleAnswer>('GET', '/v1/paging/people');
       if (globals(cmd).json) return printJson(res);
       printTable(
         res.people.map((p) => ({ ...p, contact_methods: p.contact_methods.map((c) => `${c.name}(${c.type})`) })),
@@ -320,7 +323,7 @@ function registerPagingSettings(program: Command): void {
     .option('-s, --status <status>', 'firing or resolved')
     .option('-n, --limit <n>', 'at most this many', positiveInt, 50)
     .action(async (opts: { status?: string; limit: number }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ alerts: (Record<string, unknown> & { paging: Record<string, unknown> | null })[] }>('GET', '/v1/paging/alerts', { query: { status: opts.status, limit: opts.limit } });
+      const res = await clientOf(cmd).call<PagingAlertListAnswer>('GET', '/v1/paging/alerts', { query: { status: opts.status, limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
       printTable(
         res.alerts.map((a) => ({ ...a, service: a.paging?.service, incident: a.paging?.incident_id, suppressed: a.paging?.suppressed_by })),

@@ -3,36 +3,15 @@ import { Command, InvalidArgumentError } from 'commander';
 import { positiveInt, time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
+import type { RunAnswer, RunDetailAnswer, RunListAnswer, ToilLedgerAnswer } from '../../runbooks/schemas.js';
 
-interface StepView {
-  name: string;
-  /** Dry runs: the step's kind and its fields resolved. */
-  kind?: string;
-  resolved?: Record<string, unknown>;
-  status: string;
-  attempts: number;
-  started_at: string | null;
-  finished_at: string | null;
-  output?: unknown;
-  error?: string;
-}
+type RunView = RunAnswer;
 
-interface RunView {
-  id: string;
-  runbook: string;
-  status: string;
-  phase: string;
-  outcome: string | null;
-  error: string | null;
-  current_step: string | null;
-  trigger: string;
-  actor: string;
+/** A dry run's answer: sent beside the start's 201 as a 200 of its own, so not a declared answer. */
+interface DryRunView {
+  dry_run: true;
   params: Record<string, unknown>;
-  incident: { number: number } | null;
-  created_at: string;
-  finished_at: string | null;
-  steps: StepView[];
-  journal?: { at: string; step: string | null; event: string; actor: string; data: Record<string, unknown> }[];
+  steps: { name: string; kind: string; resolved: Record<string, unknown> }[];
 }
 
 /** `--param k=v`, repeatable. */
@@ -70,11 +49,11 @@ export function registerRunbooks(program: Command): void {
     .option('--dry-run', 'resolve every parameter and template and show each step, without side effects')
     .option('--incident <id>', 'tie the run to an incident (number or id): templates read it, steps go on its timeline')
     .action(async (name: string, opts: { param: Record<string, string>; dryRun?: boolean; incident?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<RunView & { dry_run?: boolean }>('POST', `/v1/runbooks/${encodeURIComponent(name)}/runs`, {
+      const res = await clientOf(cmd).call<RunView | DryRunView>('POST', `/v1/runbooks/${encodeURIComponent(name)}/runs`, {
         body: { params: opts.param, dry_run: Boolean(opts.dryRun), ...(opts.incident ? { incident: opts.incident } : {}) },
       });
       if (globals(cmd).json) return printJson(res);
-      if (res.dry_run) {
+      if ('dry_run' in res) {
         process.stdout.write(`dry run of ${name} (parameters ${JSON.stringify(res.params)}): nothing was run\n`);
         for (const [i, s] of res.steps.entries()) process.stdout.write(`${i + 1}. ${s.name} [${s.kind}] ${JSON.stringify(s.resolved)}\n`);
         return;
@@ -89,7 +68,7 @@ export function registerRunbooks(program: Command): void {
     .option('-s, --status <status>', 'queued, running, waiting, succeeded, failed or aborted')
     .option('-n, --limit <n>', 'at most this many', positiveInt, 100)
     .action(async (opts: { runbook?: string; status?: string; limit: number }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ runs: RunView[] }>('GET', '/v1/runbooks/runs', { query: { runbook: opts.runbook, status: opts.status, limit: opts.limit } });
+      const res = await clientOf(cmd).call<RunListAnswer>('GET', '/v1/runbooks/runs', { query: { runbook: opts.runbook, status: opts.status, limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
       printTable(
         res.runs.map((r) => ({ ...r, step: r.current_step ?? '', incident: r.incident ? `#${r.incident.number}` : '' })),
@@ -102,11 +81,11 @@ export function registerRunbooks(program: Command): void {
     .description('One run: its steps, their outputs (secrets redacted) and its journal')
     .argument('<run>', 'the run id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const r = await clientOf(cmd).call<RunView>('GET', `/v1/runbooks/runs/${encodeURIComponent(id)}`);
+      const r = await clientOf(cmd).call<RunDetailAnswer>('GET', `/v1/runbooks/runs/${encodeURIComponent(id)}`);
       if (globals(cmd).json) return printJson(r);
       printRun(r);
       process.stdout.write('\njournal\n');
-      for (const j of r.journal ?? []) process.stdout.write(`${j.at}  ${j.event.padEnd(22)} ${j.step ?? ''}  (${j.actor})${typeof j.data.error === 'string' ? `  ${j.data.error}` : ''}\n`);
+      for (const j of r.journal) process.stdout.write(`${j.at}  ${j.event.padEnd(22)} ${j.step ?? ''}  (${j.actor})${typeof j.data.error === 'string' ? `  ${j.data.error}` : ''}\n`);
     });
 
   runbooks
@@ -149,7 +128,7 @@ export function registerRunbooks(program: Command): void {
     .description('The toil ledger: manual runs, hand-approved steps and time spent waiting on people, per runbook, best automation candidates first')
     .option('--since <time>', 'from (a date, RFC 3339, epoch ms, 30d or now-7d; default 30d)', time)
     .action(async (opts: { since?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ from: string; to: string; runbooks: Record<string, unknown>[] }>('GET', '/v1/runbooks/toil', { query: { since: opts.since } });
+      const res = await clientOf(cmd).call<ToilLedgerAnswer>('GET', '/v1/runbooks/toil', { query: { since: opts.since } });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`toil from ${res.from} to ${res.to}\n`);
       printTable(res.runbooks, ['runbook', 'team', 'runs', 'manual_runs', 'automatic_runs', 'hand_approved_steps', 'person_decisions', 'waiting_seconds', 'score']);

@@ -16,6 +16,7 @@ import type { HeartbeatService } from './heartbeats.js';
 import type { IntegrationIntake } from './intake.js';
 import { ALERTMANAGER_MAX_BYTES, EVENTS_V2_MAX_BYTES, HEARTBEAT_MAX_BYTES, INTEGRATION_MAX_DEPTH } from './limits.js';
 import { INTEGRATION_TYPES, type IntegrationKey, type IntegrationKeys } from './keys.js';
+import { createdIntegrationSchema, heartbeatListSchema, heartbeatSchema, integrationKeySchema, integrationListSchema } from './schemas.js';
 
 export interface IntegrationRouteDeps {
   intake: IntegrationIntake;
@@ -160,7 +161,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       params: z.object({ name: z.string().min(1).max(200) }).strict(),
       rawBody: { contentTypes: ['*/*'], bodyLimit: HEARTBEAT_MAX_BYTES },
       responses: [
-        { status: 200, description: 'The heartbeat with its next deadline' },
+        { status: 200, description: 'The heartbeat with its next deadline', schema: heartbeatSchema },
         { status: 401, description: 'Missing, unknown or revoked integration key' },
         { status: 403, description: 'The key is not a heartbeat key' },
         { status: 404, description: 'No such heartbeat (for the key’s service)' },
@@ -176,7 +177,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       summary: 'Heartbeats and their state (up/down, last ping, deadline)',
       tags: ['integrations'],
       permission: 'paging:read',
-      responses: [{ status: 200, description: 'Heartbeats' }],
+      responses: [{ status: 200, description: 'Heartbeats', schema: heartbeatListSchema }],
       handler: async ({ principal }) => ({ heartbeats: await heartbeats.list(principal.tenant) }),
     }),
     defineRoute({
@@ -194,7 +195,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
           name: z.string().min(1).max(200).optional(),
         })
         .strict(),
-      responses: [{ status: 201, description: 'The key (shown once) and where to send' }],
+      responses: [{ status: 201, description: 'The key (shown once) and where to send', schema: createdIntegrationSchema }],
       handler: async ({ body, principal, audit }) => {
         if (body.service && !(await intake.serviceExists(principal.tenant, body.service))) {
           throw new KeelError('validation_failed', `service: no Service named "${body.service}"`, { details: [{ path: 'service', message: 'unknown service' }] });
@@ -219,7 +220,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       tags: ['integrations'],
       permission: 'paging:read',
       query: z.object({ service: z.string().max(200).optional(), include_revoked: z.enum(['true', 'false']).optional() }).strict(),
-      responses: [{ status: 200, description: 'Keys' }],
+      responses: [{ status: 200, description: 'Keys', schema: integrationListSchema }],
       handler: async ({ query, principal }) => ({
         integrations: (await keys.list(principal.tenant, { ...(query.service ? { service: query.service } : {}), includeRevoked: query.include_revoked === 'true' })).map(keyView),
       }),
@@ -232,7 +233,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): AnyRoute[] {
       permission: 'integrations:manage',
       audit: 'integrations.revoke',
       params: z.object({ id: z.string().min(1).max(100) }).strict(),
-      responses: [{ status: 200, description: 'The revoked key' }],
+      responses: [{ status: 200, description: 'The revoked key', schema: integrationKeySchema }],
       handler: async ({ params, principal, audit }) => {
         const k = await keys.revoke(principal.tenant, params.id);
         audit({ target: `integration/${k.id}`, after: keyView(k) });

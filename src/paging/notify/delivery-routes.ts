@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineRoute, type AnyRoute } from '../../api/route.js';
 import { iso } from '../../core/time-input.js';
 import type { NotifyRouteDeps } from './route-deps.js';
+import { deliveriesSchema } from './schemas.js';
 
 export function deliveryRoutes({ queries, notify }: Pick<NotifyRouteDeps, 'queries' | 'notify'>): AnyRoute[] {
   return [
@@ -13,7 +14,7 @@ export function deliveryRoutes({ queries, notify }: Pick<NotifyRouteDeps, 'queri
       tags: ['incidents'],
       permission: 'incidents:read',
       params: z.object({ id: z.string().min(1).max(100) }).strict(),
-      responses: [{ status: 200, description: 'Deliveries, oldest first' }],
+      responses: [{ status: 200, description: 'Deliveries, oldest first', schema: deliveriesSchema }],
       handler: async ({ params, principal }) => {
         const i = await queries.incident(principal.tenant, params.id);
         const jobs = await notify.jobsOf(i.id);

@@ -10,6 +10,7 @@ import { iso } from '../../core/time-input.js';
 import { answerLink, escapeHtml } from './link-gate.js';
 import type { IncidentLinkClaims } from './links.js';
 import type { NotifyRouteDeps } from './route-deps.js';
+import { incidentLinkSchema, usedIncidentLinkSchema } from './schemas.js';
 
 const VERB = { ack: 'Acknowledge', resolve: 'Resolve' } as const;
 
@@ -36,7 +37,7 @@ export function linkRoutes({ gate, incidents, queries }: Pick<NotifyRouteDeps, '
       authenticatesItself: 'a signed, expiring, single-use link token (?token=)',
       query: tokenQuery,
       responses: [
-        { status: 200, description: 'What the link does' },
+        { status: 200, description: 'What the link does (JSON; a browser asking for HTML gets a confirmation page)', schema: incidentLinkSchema },
         { status: 401, description: 'Bad signature' },
         { status: 410, description: 'Expired or already used' },
       ],
@@ -64,7 +65,7 @@ export function linkRoutes({ gate, incidents, queries }: Pick<NotifyRouteDeps, '
       query: tokenQuery,
       rawBody: { contentTypes: ['application/x-www-form-urlencoded', 'application/json', 'text/plain'], bodyLimit: 4096 },
       responses: [
-        { status: 200, description: 'Done' },
+        { status: 200, description: 'Done (JSON; a browser asking for HTML gets a page)', schema: usedIncidentLinkSchema },
         { status: 401, description: 'Bad signature' },
         { status: 409, description: 'The incident is already past that state' },
         { status: 410, description: 'Expired or already used' },

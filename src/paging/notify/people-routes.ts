@@ -1,6 +1,7 @@
 /** HTTP route of the people who can be paged: users, contact methods and notification rules. */
 import { defineRoute, type AnyRoute } from '../../api/route.js';
 import type { NotifyRouteDeps } from './route-deps.js';
+import { peopleSchema } from './schemas.js';
 
 export function peopleRoutes({ queries }: Pick<NotifyRouteDeps, 'queries'>): AnyRoute[] {
   return [
@@ -10,7 +11,7 @@ export function peopleRoutes({ queries }: Pick<NotifyRouteDeps, 'queries'>): Any
       summary: 'People who can be paged: users, contact methods and notification rules',
       tags: ['paging'],
       permission: 'paging:read',
-      responses: [{ status: 200, description: 'People' }],
+      responses: [{ status: 200, description: 'People', schema: peopleSchema }],
       handler: async ({ principal }) => ({ people: await queries.people(principal.tenant) }),
     }),
   ];

@@ -5,6 +5,7 @@ import { KeelError } from '../../core/errors.js';
 import { iso } from '../../core/time-input.js';
 import { actorOf } from '../incidents/routes.js';
 import type { NotifyRouteDeps } from './route-deps.js';
+import { secretListSchema, smtpViewSchema, storedSecretSchema } from './schemas.js';
 import { smtpSettingsBody } from './smtp-settings.js';
 import { SECRET_NAME } from './targets.js';
 
@@ -18,7 +19,7 @@ export function settingsRoutes({ queries, secrets, smtp }: Pick<NotifyRouteDeps,
       summary: 'Names of stored secrets (values are never shown)',
       tags: ['paging'],
       permission: 'paging:read',
-      responses: [{ status: 200, description: 'Secrets' }],
+      responses: [{ status: 200, description: 'Secrets', schema: secretListSchema }],
       handler: async ({ principal }) => ({
         secrets: (await secrets.list(principal.tenant)).map((s) => ({ name: s.name, created_at: iso(s.createdAt), updated_at: iso(s.updatedAt), updated_by: s.updatedBy })),
       }),
@@ -31,7 +32,7 @@ export function settingsRoutes({ queries, secrets, smtp }: Pick<NotifyRouteDeps,
       permission: 'integrations:manage',
       audit: 'paging.secret.set',
       body: z.object({ name: secretParam.shape.name, value: z.string().min(1).max(8192) }).strict(),
-      responses: [{ status: 200, description: 'Stored (the value is not returned)' }],
+      responses: [{ status: 200, description: 'Stored (the value is not returned)', schema: storedSecretSchema }],
       handler: async ({ body, principal, audit }) => {
         const { info, created } = await secrets.set(principal.tenant, body.name, body.value, actorOf(principal));
         audit({ target: `secret/${body.name}`, after: { name: body.name, created } });
@@ -66,7 +67,7 @@ export function settingsRoutes({ queries, secrets, smtp }: Pick<NotifyRouteDeps,
       tags: ['paging'],
       permission: 'paging:read',
       responses: [
-        { status: 200, description: 'Settings' },
+        { status: 200, description: 'Settings', schema: smtpViewSchema },
         { status: 404, description: 'None configured' },
       ],
       handler: async ({ principal }) => {
@@ -83,7 +84,7 @@ export function settingsRoutes({ queries, secrets, smtp }: Pick<NotifyRouteDeps,
       permission: 'integrations:manage',
       audit: 'paging.smtp.set',
       body: smtpSettingsBody,
-      responses: [{ status: 200, description: 'Settings (without the password)' }],
+      responses: [{ status: 200, description: 'Settings (without the password)', schema: smtpViewSchema }],
       handler: async ({ body, principal, audit }) => {
         await smtp.set(principal.tenant, body);
         const v = await smtp.view(principal.tenant);

@@ -5,6 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import { decodeCursor } from '../../core/page-cursor.js';
 import { iso, timeParam, timeText } from '../../core/time-input.js';
 import type { RoutingQueries } from './routing-queries.js';
+import { pagingAlertListSchema } from './schemas.js';
 
 export function routingRoutes(deps: { queries: RoutingQueries; clock: Clock }): AnyRoute[] {
   return [
@@ -22,7 +23,7 @@ export function routingRoutes(deps: { queries: RoutingQueries; clock: Clock }): 
         })
         .strict(),
       responses: [
-        { status: 200, description: 'Alerts, most recently seen first; next_cursor continues after the last one (null on the last page)' },
+        { status: 200, description: 'Alerts, most recently seen first; next_cursor continues after the last one (null on the last page)', schema: pagingAlertListSchema },
         { status: 400, description: 'A cursor that is not a next_cursor of this list' },
       ],
       handler: async ({ query, principal }) => {
