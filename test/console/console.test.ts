@@ -57,7 +57,15 @@ describe('the console, driven by a responder', () => {
     await signIn(page, t.url, ann().email, ann().password);
     await page.waitForSelector('[data-testid="am-i-on-call"]');
     expect(await page.textContent('[data-testid="am-i-on-call"]')).toContain('You are on call (primary)');
-    await page.waitForSelector(`main a:text("#${incident.number}")`);
+    // The incident paged ann: it waits for her acknowledgement (GET /v1/incidents/waiting-for-me).
+    await page.waitForSelector(`[data-testid="waiting-for-me"] a:text("#${incident.number}")`);
+    // The demo's outage burns checkout availability past 14.4× over its shortest (5m) window: it
+    // leads the SLOs burning fastest, with that burn rate.
+    const top = page.locator('[data-testid="burning"] li').first();
+    await top.waitFor();
+    expect(await top.textContent()).toContain('Checkout availability');
+    const burn = Number((await top.locator('[data-testid="burn-now"] strong').textContent())!.replace('×', ''));
+    expect(burn).toBeGreaterThan(14.4);
   });
 
   it('a wrong password gets the API’s message and keeps what was typed', async () => {

@@ -8,23 +8,16 @@ export function Now() {
   const me = s.user?.email;
   const oncall = useData(() => (can(s, 'oncall:read') ? get('/v1/oncall') : Promise.resolve({ oncall: [] })), []);
   const open = useData(() => get(`/v1/incidents${qs({ state: 'open', limit: 50 })}`), []);
-  // Triggered incidents that paged me (their deliveries name the people paged).
-  const mine = useData(async () => {
-    if (!s.user) return [];
-    const triggered = (await get(`/v1/incidents${qs({ state: 'triggered', limit: 20 })}`)).incidents as any[];
-    const out = [];
-    for (const i of triggered) {
-      const n = (await get(`/v1/incidents/${encodeURIComponent(i.id)}/notifications`)).notifications as any[];
-      if (n.some((x) => x.user_id === s.user!.id)) out.push(i);
-    }
-    return out;
-  }, []);
+  // Triggered incidents that paged me: one API call (GET /v1/incidents/waiting-for-me).
+  const mine = useData(async () => (s.user ? ((await get('/v1/incidents/waiting-for-me')).incidents as any[]) : []), []);
   const slos = useData(() => (can(s, 'slo:read') ? get('/v1/slos') : Promise.resolve({ slos: [] })), []);
   const schedules = (oncall.data?.oncall ?? []) as any[];
   const onCallNow = schedules.filter((o) => o.on_call?.email === me);
+  // Burning fastest: the highest burn rate over the shortest alert window (the burn right now),
+  // then the least budget left; SLOs with no events yet (no burn rate) last.
   const burning = ((slos.data?.slos ?? []) as any[])
-    .flatMap((x) => x.objectives.map((o: any) => ({ slo: x, o })))
-    .sort((a, b) => a.o.budgetRemainingPercent - b.o.budgetRemainingPercent)
+    .flatMap((x) => x.objectives.map((o: any) => ({ slo: x, o, burn: currentBurn(o.burnRates ?? []) })))
+    .sort((a, b) => (b.burn ?? -1) - (a.burn ?? -1) || a.o.budgetRemainingPercent - b.o.budgetRemainingPercent)
     .slice(0, 5);
   return (
     <Page title="Now">
@@ -51,7 +44,7 @@ export function Now() {
             </>
           )}
         </article>
-        <article class="card">
+        <article class="card" data-testid="waiting-for-me">
           <h2>Waiting for your acknowledgement</h2>
           <ErrorBox error={mine.error} />
           {!mine.data ? <Loading what="incidents" /> : mine.data.length === 0 ? <p class="muted">Nothing is waiting for you.</p> : <IncidentList list={mine.data} />}
@@ -61,7 +54,7 @@ export function Now() {
           <ErrorBox error={open.error} />
           {!open.data ? <Loading what="incidents" /> : open.data.incidents.length === 0 ? <p class="muted">No open incidents.</p> : <IncidentList list={open.data.incidents} />}
         </article>
-        <article class="card">
+        <article class="card" data-testid="burning">
           <h2>SLOs burning fastest</h2>
           <ErrorBox error={slos.error} />
           {!slos.data ? (
@@ -70,10 +63,11 @@ export function Now() {
             <p class="muted">No SLOs yet.</p>
           ) : (
             <ul class="plain">
-              {burning.map(({ slo, o }) => (
+              {burning.map(({ slo, o, burn }) => (
                 <li>
                   <a href={href(`/slos/${encodeURIComponent(slo.name)}`)}>{slo.displayName ?? slo.name}</a> {o.name ? <span class="muted">({o.name})</span> : null}: budget{' '}
                   <strong class={o.budgetRemainingPercent < 0 ? 'bad' : o.budgetRemainingPercent < 25 ? 'warn' : ''}>{pct(o.budgetRemainingPercent, 1)}</strong> left
+                  {burn !== null ? <span data-testid="burn-now"> · burning <strong class={burn >= 14.4 ? 'bad' : burn >= 1 ? 'warn' : ''}>{Number(burn.toFixed(2))}×</strong></span> : null}
                   {slo.firing.length ? <> <Badge text={`firing ${slo.firing.join(', ')}`} tone="bad" /></> : null}
                 </li>
               ))}
@@ -95,4 +89,13 @@ export function IncidentList({ list }: { list: any[] }) {
       ))}
     </ul>
   );
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** The burn rate over the shortest alert window (`5m`, `1h`, …), or null when it has none yet. */
+export function currentBurn(rates: { window: string; burnRate: number | null }[]): number | null {
+  const seconds = (w: string) => Number.parseFloat(w) * (UNIT_SECONDS[w.replace(/^[\d.]+/, '')] ?? Number.NaN);
+  const shortest = [...rates].filter((r) => Number.isFinite(seconds(r.window))).sort((a, b) => seconds(a.window) - seconds(b.window))[0];
+  return shortest?.burnRate ?? null;
 }

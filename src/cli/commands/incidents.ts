@@ -50,6 +50,21 @@ export function registerIncidents(program: Command): void {
     });
 
   incidents
+    .command('waiting')
+    .description('Triggered incidents that paged you (or --user), waiting for an acknowledgement')
+    .option('--user <user>', 'this person (user id, email or handle); required with an API key')
+    .addHelpText('after', '\nExamples:\n  keel incidents waiting\n  keel incidents waiting --user ann@example.com --json\n')
+    .action(async (opts: { user?: string }, cmd: Command) => {
+      const res = await clientOf(cmd).call<{ incidents: IncidentView[] }>('GET', '/v1/incidents/waiting-for-me', { query: { user: opts.user } });
+      if (globals(cmd).json) return printJson(res);
+      if (res.incidents.length === 0) return void process.stdout.write('Nothing is waiting for an acknowledgement.\n');
+      printTable(
+        res.incidents.map((i) => ({ '#': i.number, ...i })),
+        ['#', 'severity', 'state', 'service', 'title', 'opened_at', 'id'],
+      );
+    });
+
+  incidents
     .command('show')
     .description('Show an incident: state, roles, alerts, escalation, action items and timeline')
     .argument('<id>', 'incident number or id')

@@ -3,10 +3,13 @@
  * link was sent to, the people who can be paged with their contact methods and rules, and which
  * definitions name a secret.
  */
-import type { IncidentService } from '../incidents/incident-service.js';
+import type { Incident, IncidentService } from '../incidents/incident-service.js';
 import { Directory } from '../oncall/directory.js';
 import type { Store } from '../../store/store.js';
 import { secretUsers } from './secret-references.js';
+
+/** Triggered incidents read per query by `waitingFor`. */
+const WAITING_PAGE = 200;
 
 export class NotifyQueries {
   constructor(
@@ -17,6 +20,34 @@ export class NotifyQueries {
   /** The incident (by id or number), or not_found. */
   incident(tenant: string, ref: string) {
     return this.incidents.require(this.store.db, tenant, ref);
+  }
+
+  /**
+   * Triggered incidents that paged this person (a page was queued for them), newest first. The
+   * triggered incidents are read page by page (few at any time) and those with a page to the
+   * person kept, so none is missed however many are open.
+   */
+  async waitingFor(tenant: string, userId: string): Promise<Incident[]> {
+    const db = this.store.db;
+    const out: Incident[] = [];
+    for (let before: { openedAt: number; number: number } | undefined; ; ) {
+      const page = await this.incidents.list(tenant, { states: ['triggered'], limit: WAITING_PAGE, ...(before ? { before } : {}) });
+      if (page.length === 0) return out;
+      const paged = await db
+        .selectFrom('notification_jobs')
+        .select('incident_id')
+        .distinct()
+        .where('tenant_id', '=', tenant)
+        .where('user_id', '=', userId)
+        .where('incident_id', 'in', page.map((i) => i.id))
+        .where((eb) => eb.or([eb('kind', 'is', null), eb('kind', '=', 'page')]))
+        .execute();
+      const ids = new Set(paged.map((r) => r.incident_id));
+      out.push(...page.filter((i) => ids.has(i.id)));
+      if (page.length < WAITING_PAGE) return out;
+      const last = page[page.length - 1]!;
+      before = { openedAt: last.openedAt, number: last.number };
+    }
   }
 
   /** The person a link was sent to (by user id or handle), if still known. */
