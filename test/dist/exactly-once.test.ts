@@ -15,11 +15,13 @@ import { Bus } from '../../src/core/bus.js';
 import { FakeClock, type Clock } from '../../src/core/clock.js';
 import type { CoreContext } from '../../src/module/context.js';
 import type { AppendBatch, EventLog, LogDelivery, LogSubscription } from '../../src/log/event-log.js';
+import { HDR_REPUBLISHED } from '../../src/log/jetstream/batch-message.js';
 import type { JetStreamEventLog } from '../../src/log/jetstream/jetstream-event-log.js';
 import { KEEP_MS } from '../../src/processing/counted-batches.js';
 import { readPosition } from '../../src/processing/positions.js';
 import { runProcessor, type ProcessorRunner } from '../../src/processing/processor.js';
 import { openPostgresStore, type Store } from '../../src/store/store.js';
+import { VerifyCountsService } from '../../src/verify/verify-counts.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { cleanup, openTestLog, uniqueNames } from '../helpers/dist.js';
 import { NATS_URL, PG_URL } from '../helpers/stores.js';
@@ -99,6 +101,16 @@ async function counted(store: Store, tenant: string): Promise<number> {
   return totals.find((t) => t.tenant === tenant)?.events ?? 0;
 }
 
+/**
+ * `keel verify counts`' own check, in process: the usage counters equal what the stream holds
+ * (a copy counted once on both sides), over buckets that really hold counts.
+ */
+async function expectVerified(log: EventLog, store: Store): Promise<void> {
+  const r = await new VerifyCountsService({ log, store, usageRetentionMs: 30 * 86_400_000 }).run(0, Date.now() + 60_000);
+  expect(r.usage.differences).toEqual([]);
+  expect(r.usage.buckets).toBeGreaterThan(0);
+}
+
 const opened: { runner?: ProcessorRunner; log?: JetStreamEventLog; store?: Store; names: ReturnType<typeof uniqueNames> }[] = [];
 afterEach(async () => {
   for (const o of opened.splice(0)) {
@@ -140,6 +152,7 @@ describe('exactly-once on JetStream', () => {
     if (b.kind !== 'appended') throw new Error('not appended');
     await waitFor('the next batch committed', () => readPosition(o.store.db, 'usage', 0), (p) => p === b.position);
     expect(await counted(o.store, 'again')).toBe(5);
+    await expectVerified(o.log, o.store);
   });
 
   it('counts once a copy of a batch that arrives in a later delivery than its original', async () => {
@@ -158,6 +171,8 @@ describe('exactly-once on JetStream', () => {
       const stored = await (await jetstreamManager(nc)).streams.getMessage(o.names.stream, { seq: a.position });
       const id = stored!.header!.get('Nats-Msg-Id');
       expect(id).not.toBe('');
+      // Marked as Keel marks every message it publishes again (the only way a copy is stored).
+      stored!.header!.set(HDR_REPUBLISHED, '1');
       const copy = await jetstream(nc).publish(stored!.subject, stored!.data, { msgID: id, headers: stored!.header! });
       expect(copy.duplicate).toBe(false);
       copyAt = copy.seq;
@@ -171,5 +186,6 @@ describe('exactly-once on JetStream', () => {
     const withCopy = tap.deliveries.find((d) => d.positions.includes(copyAt))!;
     expect(withCopy.positions).not.toContain(a.position);
     expect(await counted(o.store, 'copied')).toBe(3);
+    await expectVerified(o.log, o.store);
   });
 });
