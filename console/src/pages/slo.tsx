@@ -15,6 +15,8 @@ const RANGES: Record<string, { from: string; step?: string }> = {
   '30d': { from: 'now-30d', step: '12h' },
 };
 const COLORS = ['#c0392b', '#e67e22', '#2980b9', '#8e44ad', '#16a085', '#7f8c8d'];
+/** The API names a condition's comparison (`gt`, …); people read the symbol. */
+const OPS: Record<string, string> = { gt: '>', gte: '≥', lt: '<', lte: '≤' };
 
 export function SloDetail({ name }: { name: string }) {
   const { query } = useLocation();
@@ -152,7 +154,7 @@ export function SloDetail({ name }: { name: string }) {
               {st.policies.flatMap((p: any) =>
                 p.conditions.map((c: any) => (
                   <li>
-                    <Badge text={c.severity} tone="neutral" /> {p.name}/{c.name}: burn {c.op ?? '>'} {c.threshold} over {c.longWindow} and {c.shortWindow}
+                    <Badge text={c.severity} tone="neutral" /> {p.name}/{c.name}: burn {OPS[c.op] ?? c.op ?? '>'} {c.threshold} over {c.longWindow} and {c.shortWindow}
                     {c.alertAfter && c.alertAfter !== '0s' ? `, for ${c.alertAfter}` : ''}
                   </li>
                 )),
@@ -162,7 +164,8 @@ export function SloDetail({ name }: { name: string }) {
           <ul class="plain">
             {alerts.data.alerts.map((a: any) => (
               <li>
-                <Badge text={a.status} /> {a.policy} {a.severity} since {when(a.since)}
+                <Badge text={a.status} /> {a.policy} {a.severity}
+                {a.values?.noData ? ' (no data)' : ''} since {when(a.since)}
               </li>
             ))}
           </ul>
