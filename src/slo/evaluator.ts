@@ -33,6 +33,15 @@ export function dedupKey(slo: string, objectives: number, objective: number, pol
   return `slo/${slo}${objectives > 1 ? `#${objective}` : ''}/${policy}/${severity}`;
 }
 
+/**
+ * The dedup key of a stored alert state: named by its alert key's last part, which is its
+ * severity, or `nodata` for a policy's no-data alert (whose severity is the policy's page one).
+ * Taking the severity instead gave a no-data alert the dedup key of the policy's page alert.
+ */
+export function dedupKeyOfState(slo: string, objectives: number, row: { objective: number | string; policy: string; alert_key: string }): string {
+  return dedupKey(slo, objectives, Number(row.objective), row.policy, row.alert_key.slice(row.alert_key.lastIndexOf('/') + 1));
+}
+
 type StateRow = Database['slo_alert_state'];
 
 /** SLOs whose alert states one evaluation transaction writes. */
@@ -326,7 +335,7 @@ export class SloEvaluator {
         results.push(
           await this.deps.alerts.signalIn(trx, {
             tenant,
-            dedupKey: dedupKey(name, objectives, Number(r.objective), r.policy, r.severity),
+            dedupKey: dedupKeyOfState(name, objectives, r),
             source: 'slo',
             status: 'resolved',
             severity: r.severity,

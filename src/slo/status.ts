@@ -14,7 +14,7 @@ import { windowBreakdown } from './breakdown-window.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
 import { coverage, type Coverage } from './coverage.js';
-import { dedupKey } from './evaluator.js';
+import { dedupKeyOfState } from './evaluator.js';
 import { backfillPartitions, currentGeneration, currentGenerations, type Generation } from './generations.js';
 import { budget, burnRate, forecast, sli, type Units } from './math.js';
 import { alertWindows, forecastWindow, measureGeneration, measureGenerationAt, overallSeries, type ObjectiveMeasure } from './measure.js';
@@ -132,7 +132,7 @@ export class SloStatusService {
         severity: r.severity,
         status: r.status,
         since: iso(Number(r.since)),
-        dedupKey: dedupKey(name, g.slo.objectives.length, Number(r.objective), r.policy, r.severity),
+        dedupKey: dedupKeyOfState(name, g.slo.objectives.length, r),
         values: JSON.parse(r.values_json) as unknown,
       })),
       policies: g.slo.policies.map((p) => ({
@@ -314,7 +314,7 @@ export class SloStatusService {
         severity: r.severity,
         status: r.status,
         since: iso(Number(r.since)),
-        dedupKey: dedupKey(name, objectives, Number(r.objective), r.policy, r.severity),
+        dedupKey: dedupKeyOfState(name, objectives, r),
         values: JSON.parse(r.values_json) as unknown,
       })),
       transitions: history.map((h) => ({ alert: h.alert_key, status: h.status, at: iso(Number(h.at)), values: JSON.parse(h.values_json) as unknown })),

@@ -82,4 +82,22 @@ describe('an SLO whose events stop arriving', () => {
     await evaluate();
     expect(await transitions()).toEqual(['slo/checkout-availability/default/nodata firing', 'slo/checkout-availability/default/nodata resolved', 'slo/checkout-availability/default/nodata firing']);
   });
+
+  it('is named by its own dedup key in the SLO’s answer, and a deleted SLO resolves it (not the page alert)', async () => {
+    // Still firing from the previous test. Its stored state has the page severity; it used to be
+    // listed, and resolved on deletion, under the page alert's dedup key.
+    const status = (await http(`${t.url}/v1/slos/checkout-availability`, { key: t.adminKey })).body as { alerts: { severity: string; status: string; dedupKey: string }[] };
+    expect(status.alerts.filter((a) => a.status === 'firing').map((a) => `${a.dedupKey} ${a.severity}`)).toEqual(['slo/checkout-availability/default/nodata page']);
+    expect((await http(`${t.url}/v1/slos/checkout-availability`, { method: 'DELETE', key: t.adminKey })).status).toBe(200);
+    await evaluate();
+    const all = (await t.keel.ctx.alerts.transitionsAfter(0, 1000)).filter((x) => x.dedupKey.startsWith('slo/checkout-availability/')).map((x) => `${x.dedupKey} ${x.status}`);
+    expect(all).toEqual([
+      'slo/checkout-availability/default/nodata firing',
+      'slo/checkout-availability/default/nodata resolved',
+      'slo/checkout-availability/default/nodata firing',
+      'slo/checkout-availability/default/nodata resolved',
+    ]);
+    const firing = ((await http(`${t.url}/v1/paging/alerts?status=firing`, { key: t.adminKey })).body.alerts as { dedup_key: string }[]).map((a) => a.dedup_key);
+    expect(firing.filter((k) => k.startsWith('slo/checkout-availability/'))).toEqual([]);
+  });
 });
