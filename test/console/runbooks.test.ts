@@ -35,9 +35,15 @@ const mails: { to: string[]; raw: string }[] = [];
 
 const api = (path: string, init: { method?: string; json?: unknown } = {}) => http(`${t.url}${path}`, { key: t.adminKey, ...init });
 
-/** The text part of a mail, quoted-printable decoded (nodemailer writes long lines that way). */
+/**
+ * The text part of a mail, quoted-printable decoded (nodemailer writes long lines that way). Parts
+ * are split at the mail's own boundary: a soft line break can start a line of the link's token
+ * with "--", which is not a boundary.
+ */
 function mailText(raw: string): string {
-  const plain = raw.split(/--[^\r\n]+\r?\n/).find((p) => /content-type:\s*text\/plain/i.test(p)) ?? raw;
+  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(raw)?.[1];
+  const parts = boundary ? raw.split(`--${boundary}`) : [raw];
+  const plain = parts.find((p) => /content-type:\s*text\/plain/i.test(p)) ?? raw;
   const body = plain.split(/\r?\n\r?\n/).slice(1).join('\n\n');
   return /quoted-printable/i.test(plain) ? body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))) : body;
 }
