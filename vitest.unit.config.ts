@@ -31,6 +31,7 @@ export default defineConfig({
       'test/paging/oncall/rotation.test.ts',
       'test/processing/progress-watchdog.test.ts',
       'test/paging/routing/routing.test.ts',
+      'test/runbooks/redaction.test.ts',
       'test/runtime/roles-and-redaction.test.ts',
       'test/slo/alert-rules.test.ts',
       'test/slo/event-scanner.test.ts',

@@ -39,7 +39,7 @@ async function commitCeiling(seconds: number): Promise<number> {
     const state = JSON.stringify({ steps: Array.from({ length: 3 }, (_, i) => ({ name: `s${i}`, status: 'succeeded', output: { status: 200, body: '{}' } })) });
     await store.db
       .insertInto('runbook_runs')
-      .values({ id: 'r', tenant_id: 't', runbook: 'b', runbook_version: 1, spec_json: '{}', params_json: '{}', context_json: '{}', incident_id: null, trigger: 'manual', actor: 'a', status: 'running', phase: 'ready', due_at: 0, state_json: state, concurrency_key: null, created_at: 0, updated_at: 0, finished_at: null, version: 1 })
+      .values({ id: 'r', tenant_id: 't', runbook: 'b', runbook_version: 1, spec_json: '{}', params_json: '{}', context_json: '{}', incident_id: null, trigger: 'manual', actor: 'a', status: 'running', phase: 'ready', due_at: 0, state_json: state, concurrency_key: null, created_at: 0, updated_at: 0, finished_at: null, version: 1, live_output_json: null })
       .execute();
     let n = 0;
     const end = Date.now() + seconds * 1000;

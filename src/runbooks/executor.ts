@@ -62,6 +62,8 @@ export interface ExecutorDeps {
   defaultStepTimeoutMs: number;
   pollIntervalMs: number;
   concurrency: number;
+  /** How often at most a running command's output so far is recorded (default 1 s). */
+  liveOutputEveryMs?: number;
   /** Automatic starts (alert matchers, schedules), run by the leader before each look for due runs. */
   triggers?: (fence: Fence) => Promise<void>;
 }
@@ -168,6 +170,23 @@ export class RunExecutor {
     }
   }
 
+  /**
+   * Records a running step's output so far on the run's row (not journaled, not audited: the
+   * step's result is, with its final output). A failed write only delays the live view.
+   */
+  private liveOutput(run: RunRecord, step: RunbookStep, startedVersion: number): NonNullable<EffectDeps['progress']> {
+    const attempt = run.state.steps.find((s) => s.name === step.name)?.attempts ?? 0;
+    return {
+      everyMs: this.deps.liveOutputEveryMs ?? 1000,
+      report: async (output) => {
+        await this.deps.runs.recordLive(run.id, startedVersion, { step: step.name, attempt, ...output, at: this.deps.clock.now() }).catch((err: unknown) => {
+          this.deps.logger.warn({ err, run: run.id, step: step.name }, 'live step output not recorded; tried again in a second');
+          throw err;
+        });
+      },
+    };
+  }
+
   private async figures(tenant: string, source: string): Promise<LiveFigures> {
     const slo: Record<string, SloFigures> = {};
     for (const name of figureNames(source, 'slo')) {
@@ -202,7 +221,7 @@ export class RunExecutor {
     await lease.assertHeld();
     let result: StepResult;
     try {
-      result = await this.effect(started, step, values, timeoutMs, signal);
+      result = await this.effect(started, step, values, timeoutMs, signal, started.version);
     } catch (e) {
       if (signal.aborted || this.stopped) throw new Stopped();
       result = { ok: false, error: e instanceof Error ? e.message : String(e) };
@@ -215,8 +234,8 @@ export class RunExecutor {
     );
   }
 
-  private async effect(run: RunRecord, step: RunbookStep, values: Record<string, unknown>, timeoutMs: number, signal: AbortSignal): Promise<StepResult> {
-    const effects: EffectDeps = { secret: (name) => this.deps.secret(run.tenant, name), commands: this.deps.commands, maxOutputBytes: this.deps.maxOutputBytes };
+  private async effect(run: RunRecord, step: RunbookStep, values: Record<string, unknown>, timeoutMs: number, signal: AbortSignal, startedVersion: number): Promise<StepResult> {
+    const effects: EffectDeps = { secret: (name) => this.deps.secret(run.tenant, name), commands: this.deps.commands, maxOutputBytes: this.deps.maxOutputBytes, progress: this.liveOutput(run, step, startedVersion) };
     if (step.http) return runHttp(step, values, effects, timeoutMs, signal);
     if (step.command) return runCommand(step, values, effects, timeoutMs, signal);
     const k = step.keel!;

@@ -3,11 +3,22 @@ import { z } from 'zod';
 import { defineRoute, SENT, type AnyRoute } from '../api/route.js';
 import type { Clock } from '../core/clock.js';
 import { timeParam, timeText } from '../core/time-input.js';
-import type { RunRecord, RunService } from './runs.js';
+import type { LiveOutput, RunRecord, RunService } from './runs.js';
 import { runDetailSchema, runListSchema, runSchema, toilLedgerSchema } from './schemas.js';
 import type { ToilService } from './toil.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+/**
+ * The output so far of a step that is running (or whose run stopped while it ran), for its
+ * current attempt. Every recorded change but a recovery clears it, so once the step's result is
+ * recorded only its output shows.
+ */
+function liveOutputOf(r: RunRecord, s: RunRecord['state']['steps'][number]): LiveOutput | null {
+  const live = r.live;
+  if (!live || live.step !== s.name || live.attempt !== s.attempts) return null;
+  return s.status === 'running' || s.status === 'unknown' ? live : null;
+}
 
 export function runView(r: RunRecord) {
   const current = r.state.steps[r.state.step];
@@ -30,15 +41,19 @@ export function runView(r: RunRecord) {
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
     finished_at: iso(r.finishedAt),
-    steps: r.state.steps.map((s) => ({
-      name: s.name,
-      status: s.status,
-      attempts: s.attempts,
-      started_at: iso(s.startedAt),
-      finished_at: iso(s.finishedAt),
-      ...(s.output !== undefined ? { output: s.output } : {}),
-      ...(s.error ? { error: s.error } : {}),
-    })),
+    steps: r.state.steps.map((s) => {
+      const live = liveOutputOf(r, s);
+      return {
+        name: s.name,
+        status: s.status,
+        attempts: s.attempts,
+        started_at: iso(s.startedAt),
+        finished_at: iso(s.finishedAt),
+        ...(s.output !== undefined ? { output: s.output } : {}),
+        ...(live ? { live_output: { stdout: live.stdout, stderr: live.stderr, updated_at: iso(live.at)! } } : {}),
+        ...(s.error ? { error: s.error } : {}),
+      };
+    }),
   };
 }
 

@@ -60,6 +60,20 @@ export interface RunRecord {
   updatedAt: number;
   finishedAt: number | null;
   version: number;
+  /** What the running command step printed so far (null when none is recorded). */
+  live: LiveOutput | null;
+}
+
+/**
+ * A running command step's output so far, with the step and attempt it belongs to: shown as the
+ * step's live output only while that attempt has no recorded output of its own.
+ */
+export interface LiveOutput {
+  step: string;
+  attempt: number;
+  stdout: string;
+  stderr: string;
+  at: number;
 }
 
 export interface StartInput {
@@ -180,6 +194,7 @@ export class RunService {
         updated_at: now,
         finished_at: null,
         version: 1,
+        live_output_json: null,
       };
       await trx.insertInto('runbook_runs').values(row).execute();
       const run = toRun(row);
@@ -251,6 +266,17 @@ export class RunService {
   }
 
   /**
+   * Records a running step's output so far: one column of one row, no journal row, no audit entry
+   * (the step's result carries its final output there). Only while the run is at `version`, the
+   * one the step's start wrote: once the result (or an abort, or another leader's recovery) is
+   * recorded, a late report changes nothing. False when it did not land.
+   */
+  async recordLive(id: string, version: number, live: LiveOutput): Promise<boolean> {
+    const r = await this.deps.store.db.updateTable('runbook_runs').set({ live_output_json: JSON.stringify(live) }).where('id', '=', id).where('version', '=', version).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
    * Moves a run by one event, in one transaction: `make` reads the run (and may do a keel step's
    * work in the same transaction) and returns the event, or null to change nothing.
    */
@@ -274,15 +300,16 @@ export class RunService {
         if (e instanceof MachineError) throw new KeelError('conflict', `run ${id}: ${e.message}`);
         throw e;
       }
-      const after = await this.write(trx, run, next, now, options.actor, fx);
+      // A recovery keeps what an interrupted step printed (shown as partial while a person decides).
+      const after = await this.write(trx, run, next, now, options.actor, fx, event.type === 'recover');
       // The run ended: the next run queued for its concurrency key starts, in the same commit.
       if (isFinal(after.state.status) && !isFinal(run.state.status) && run.concurrencyKey !== null) await this.dequeue(trx, run.tenant, run.runbook, run.concurrencyKey, fx);
       return after;
     });
   }
 
-  /** Writes a run's next state (guarded by its version) with its journal. */
-  private async write(trx: Transaction<Database>, run: RunRecord, next: { state: RunState; journal: JournalEntry[] }, now: number, actor: string, fx: AfterCommit): Promise<RunRecord> {
+  /** Writes a run's next state (guarded by its version) with its journal; clears the live output unless `keepLive`. */
+  private async write(trx: Transaction<Database>, run: RunRecord, next: { state: RunState; journal: JournalEntry[] }, now: number, actor: string, fx: AfterCommit, keepLive = false): Promise<RunRecord> {
     const r = await trx
       .updateTable('runbook_runs')
       .set({
@@ -293,12 +320,13 @@ export class RunService {
         updated_at: now,
         finished_at: next.state.finishedAt,
         version: run.version + 1,
+        ...(keepLive ? {} : { live_output_json: null }),
       })
       .where('id', '=', run.id)
       .where('version', '=', run.version)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw new VersionConflict();
-    const after: RunRecord = { ...run, state: next.state, version: run.version + 1, updatedAt: now, finishedAt: next.state.finishedAt };
+    const after: RunRecord = { ...run, state: next.state, version: run.version + 1, updatedAt: now, finishedAt: next.state.finishedAt, live: keepLive ? run.live : null };
     await this.record(trx, after, next.journal, actor, fx);
     return after;
   }
@@ -447,6 +475,7 @@ export function toRun(row: RunbookRunsTable): RunRecord {
     updatedAt: Number(row.updated_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     version: Number(row.version),
+    live: row.live_output_json ? (JSON.parse(row.live_output_json) as LiveOutput) : null,
   };
 }
 

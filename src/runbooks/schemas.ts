@@ -16,6 +16,11 @@ export const runStepSchema = z
     started_at: time.nullable(),
     finished_at: time.nullable(),
     output: z.unknown().optional().describe('What the step produced (secrets redacted)'),
+    live_output: z
+      .object({ stdout: z.string(), stderr: z.string(), updated_at: time })
+      .strict()
+      .optional()
+      .describe('A command step that is running (or was interrupted by a stop): what it printed so far, secrets redacted and bounded as its output; recorded at most once a second, replaced by output when the step ends'),
     error: z.string().optional(),
   })
   .strict();

@@ -22,12 +22,44 @@ export interface EffectDeps {
   secret(name: string): Promise<string>;
   commands: readonly string[];
   maxOutputBytes: number;
+  /**
+   * A running command's output so far, redacted and bounded as its final output: `report` is
+   * called at most every `everyMs`, and only when the output changed since the last report.
+   */
+  progress?: { everyMs: number; report(output: PartialOutput): Promise<void> };
 }
 
-/** Replaces every secret value in a text with a mark. */
-export function redactor(values: Iterable<string>): (text: string) => string {
+/** What a command step has printed so far (while it runs). */
+export interface PartialOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Replaces every secret value in a text with a mark. `partial`: the text is output still being
+ * written, so a secret's first characters at its very end are held back too (the rest may follow
+ * in the next chunk; whole, it is redacted then).
+ */
+export function redactor(values: Iterable<string>): (text: string, partial?: boolean) => string {
   const list = [...values].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
-  return (text) => list.reduce((t, v) => t.split(v).join('[redacted]'), text);
+  return (text, partial = false) => {
+    const clean = list.reduce((t, v) => t.split(v).join('[redacted]'), text);
+    return partial ? clean.slice(0, clean.length - secretStartAtEnd(clean, list)) : clean;
+  };
+}
+
+/** How many characters at the end of `text` could be the beginning of one of the secrets. */
+function secretStartAtEnd(text: string, secrets: readonly string[]): number {
+  let longest = 0;
+  for (const v of secrets) {
+    for (let k = Math.min(v.length - 1, text.length); k > longest; k--) {
+      if (text.endsWith(v.slice(0, k))) {
+        longest = k;
+        break;
+      }
+    }
+  }
+  return longest;
 }
 
 /** Renders with secrets opened; `used` collects their values for redaction. */
@@ -124,6 +156,11 @@ export async function runCommand(step: RunbookStep, values: Record<string, unkno
     };
     child.stdout.on('data', (d: Buffer) => (outBytes = keep(out, outBytes, d)));
     child.stderr.on('data', (d: Buffer) => (errBytes = keep(err, errBytes, d)));
+    // The same text for the live output as for the final one: bounded, then secrets redacted.
+    const text = (list: Buffer[], n: number, partial = false) => clean(Buffer.concat(list).toString(), partial) + (n > deps.maxOutputBytes ? '… [truncated]' : '');
+    const progress = live(deps.progress, () => ({ stdout: text(out, outBytes, true), stderr: text(err, errBytes, true) }));
+    child.stdout.on('data', progress.changed);
+    child.stderr.on('data', progress.changed);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -131,19 +168,56 @@ export async function runCommand(step: RunbookStep, values: Record<string, unkno
     }, timeoutMs);
     const onAbort = () => killGroup();
     signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (e) => {
+    const settled = () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
-      resolve({ ok: false, error: `could not start ${exe}: ${e.message}` });
+      return progress.stop();
+    };
+    child.on('error', (e) => {
+      void settled().then(() => resolve({ ok: false, error: `could not start ${exe}: ${e.message}` }));
     });
     child.on('close', (code) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      if (signal.aborted) return reject(new Error('stopped'));
-      const text = (list: Buffer[], n: number) => clean(Buffer.concat(list).toString()) + (n > deps.maxOutputBytes ? '… [truncated]' : '');
-      const output = { exit_code: code ?? -1, stdout: text(out, outBytes), stderr: text(err, errBytes) };
-      if (timedOut) return resolve({ ok: false, output, error: `timed out after ${timeoutMs} ms`, unknownOutcome: true });
-      resolve(code === 0 ? { ok: true, output } : { ok: false, output, error: `exit code ${code ?? 'none (killed)'}` });
+      void settled().then(() => {
+        if (signal.aborted) return reject(new Error('stopped'));
+        const output = { exit_code: code ?? -1, stdout: text(out, outBytes), stderr: text(err, errBytes) };
+        if (timedOut) return resolve({ ok: false, output, error: `timed out after ${timeoutMs} ms`, unknownOutcome: true });
+        resolve(code === 0 ? { ok: true, output } : { ok: false, output, error: `exit code ${code ?? 'none (killed)'}` });
+      });
     });
   });
+}
+
+/**
+ * Throttled reports of a running command's output: at most one every `everyMs`, none while the
+ * previous one is being written, none when nothing changed. `stop` ends them and waits for the
+ * one in flight, so the step's result is recorded after its last live report.
+ */
+function live(progress: EffectDeps['progress'], snapshot: () => PartialOutput): { changed: () => void; stop: () => Promise<void> } {
+  if (!progress) return { changed: () => undefined, stop: async () => undefined };
+  let dirty = false;
+  let last = '';
+  let inFlight: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (!dirty || inFlight) return;
+    dirty = false;
+    const now = snapshot();
+    const key = JSON.stringify(now);
+    if (key === last) return;
+    last = key;
+    inFlight = progress
+      .report(now)
+      .catch(() => {
+        // Not recorded: the next tick reports again, changed or not.
+        dirty = true;
+        last = '';
+      })
+      .finally(() => (inFlight = undefined));
+  }, progress.everyMs);
+  return {
+    changed: () => void (dirty = true),
+    stop: async () => {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
 }

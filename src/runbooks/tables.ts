@@ -30,6 +30,11 @@ export interface RunbookRunsTable {
   finished_at: number | null;
   /** Incremented by every write; a write with a stale version changes nothing. */
   version: number;
+  /**
+   * The running command step's output so far (LiveOutput as JSON): written without a version
+   * change or journal row, cleared by every recorded change but `recover` (runs.ts).
+   */
+  live_output_json: string | null;
 }
 
 export interface RunbookJournalTable {

@@ -3,13 +3,17 @@
  * Chromium against a real Keel: an approval step emails its approver (a real SMTP server catches
  * the mail) a link whose page names the run and step; its Approve button (a POST: the GET changed
  * nothing) approves once. The run's page shows each step's state, output (secrets redacted) and
- * journal, refreshes by itself, and offers approve/reject and the outcome-unknown decisions to the
+ * journal, refreshes by itself (a running command step's output so far shows under it, marked
+ * live, until its recorded output replaces it), and offers approve/reject and the outcome-unknown decisions to the
  * people who may make them. People who may run runbooks start one from the Runbooks page: inputs
  * from its typed parameters, a dry run that shows each step resolved, the API's messages next to
  * the fields they name.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,9 +35,15 @@ const mails: { to: string[]; raw: string }[] = [];
 
 const api = (path: string, init: { method?: string; json?: unknown } = {}) => http(`${t.url}${path}`, { key: t.adminKey, ...init });
 
-/** The text part of a mail, quoted-printable decoded (nodemailer writes long lines that way). */
+/**
+ * The text part of a mail, quoted-printable decoded (nodemailer writes long lines that way). Parts
+ * are split at the mail's own boundary: a soft line break can start a line of the link's token
+ * with "--", which is not a boundary.
+ */
 function mailText(raw: string): string {
-  const plain = raw.split(/--[^\r\n]+\r?\n/).find((p) => /content-type:\s*text\/plain/i.test(p)) ?? raw;
+  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(raw)?.[1];
+  const parts = boundary ? raw.split(`--${boundary}`) : [raw];
+  const plain = parts.find((p) => /content-type:\s*text\/plain/i.test(p)) ?? raw;
   const body = plain.split(/\r?\n\r?\n/).slice(1).join('\n\n');
   return /quoted-printable/i.test(plain) ? body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))) : body;
 }
@@ -75,7 +85,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  t = await startPagingKeel({ runbooks: { pollInterval: '50ms' } });
+  t = await startPagingKeel({ runbooks: { pollInterval: '50ms', commands: ['/bin/sh'] } });
   const put = await api('/v1/paging/smtp', { method: 'PUT', json: { host: '127.0.0.1', port: (smtp.server.address() as AddressInfo).port, from: 'keel@example.com' } });
   expect(put.status, put.text).toBe(200);
   expect((await api('/v1/paging/secrets', { json: { name: 'ops-token', value: SECRET } })).status).toBeLessThan(300);
@@ -138,6 +148,19 @@ spec:
       http: {method: POST, url: "${receiverUrl}/shift?region={{ params.region }}&percent={{ params.percent }}", body: "{{ params.reason }}"}
     - name: check
       http: {method: GET, url: "${receiverUrl}/status?region={{ params.region }}&announce={{ params.announce }}"}
+---
+apiVersion: keel/v1
+kind: Runbook
+metadata: {name: reindex}
+spec:
+  parameters:
+    gate: {type: string, required: true}
+  steps:
+    - name: rebuild
+      timeout: 2m
+      command:
+        argv: [/bin/sh, -c, 'echo "reindexing: 40% done, token $TOKEN"; while [ ! -e "$GATE" ]; do sleep 0.05; done; echo "reindexing: 100% done"']
+        env: {GATE: "{{ params.gate }}", TOKEN: "{{ secrets.ops-token }}"}
 `,
   );
   browser = await launch();
@@ -260,6 +283,32 @@ describe('the console’s runbook pages', () => {
     await page.waitForSelector('[data-testid="run-facts"] .badge:text-is("succeeded")');
     expect(await page.locator('[data-testid="journal"] td:text-is("approval.approved")').count()).toBe(1);
     expect((await runOf(run)).steps[0].output).toEqual({ approved_by: `user:${dana.email}` });
+  });
+
+  it('shows a running command step’s output so far under it, marked live, then its recorded output when it ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-console-live-'));
+    const gate = join(dir, 'gate');
+    const r = await api('/v1/runbooks/reindex/runs', { json: { params: { gate } } });
+    expect(r.status, r.text).toBe(201);
+    await page.goto(`${t.url}/runbooks/runs/${r.body.id}`);
+    const step = page.locator('li[data-step="rebuild"]');
+    // The command waits for the gate after its first line: the line shows while the step runs.
+    await page.waitForSelector('li[data-step="rebuild"] [data-testid="live-output"] pre:has-text("40% done")');
+    expect(await step.locator('> .badge').textContent()).toBe('running');
+    expect(await step.locator('[data-testid="live-output"] .badge').textContent()).toBe('live');
+    expect(await step.locator('[data-testid="live-output"] p').textContent()).toMatch(/^live output so far · updated /);
+    expect(await step.locator('[data-testid="live-output"] pre').textContent()).toBe('reindexing: 40% done, token [redacted]\n');
+    expect(await page.textContent('main')).not.toContain('100% done');
+    expect(await page.textContent('main')).not.toContain(SECRET);
+    expect(await step.locator('pre[aria-label="Output of rebuild"]').count()).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'run-live-output');
+
+    writeFileSync(gate, '');
+    await page.waitForSelector('li[data-step="rebuild"] > .badge:text-is("succeeded")');
+    expect(await step.locator('[data-testid="live-output"]').count()).toBe(0);
+    expect(JSON.parse((await step.locator('pre[aria-label="Output of rebuild"]').textContent())!)).toEqual({ exit_code: 0, stdout: 'reindexing: 40% done, token [redacted]\nreindexing: 100% done\n', stderr: '' });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('offers retry, skip and abort on a step whose outcome is unknown; skipping ends the run', async () => {

@@ -196,4 +196,29 @@ spec:
     // score = manual runs + hand-approved steps + decisions + hours waited: gated 3, echo 2, the others 1 (ties by name).
     expect(toil.runbooks.map((r: { runbook: string; score: number }) => `${r.runbook}:${r.score}`)).toEqual(['gated:3', 'echo:2', 'forbidden:1', 'hangs:1', 'noisy:1']);
   });
+  // Last: its run of echo would change the counts the tests above expect.
+  it('ties a run to an incident with --incident: the run names it, the incident’s timeline shows the run’s entries', async () => {
+    const inc = await http(`${t.url}/v1/incidents`, { key: t.adminKey, json: { title: 'echo drill', severity: 'SEV3', page: false } });
+    expect(inc.status, inc.text).toBe(201);
+    const r = await cli(['runbooks', 'run', 'echo', '-p', 'who=inc', '--incident', String(inc.body.number), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const started = JSON.parse(r.stdout);
+    expect(started.incident).toEqual({ id: inc.body.id, number: inc.body.number });
+    const run = await ended(started.id);
+    expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', incident: { id: inc.body.id, number: inc.body.number } });
+    const show = await cli(['runbooks', 'show', run.id]);
+    expect(show.stdout).toContain(`, incident #${inc.body.number}\n`);
+    const timeline = await http(`${t.url}/v1/incidents/${inc.body.number}/timeline?type=runbook`, { key: t.adminKey });
+    expect(timeline.status, timeline.text).toBe(200);
+    const entries = timeline.body.timeline as { message: string; data: { run_id: string; event: string; step?: string } }[];
+    expect(entries.map((e) => e.message)).toEqual(['Runbook echo: run created', 'Runbook echo: step succeeded say', 'Runbook echo: step succeeded loud', 'Runbook echo: step succeeded pause', 'Runbook echo: run succeeded']);
+    expect(entries.every((e) => e.data.run_id === run.id)).toBe(true);
+    // The same entries as the run's journal holds for them.
+    const journaled = run.journal.filter((j: { event: string }) => entries.some((e) => e.data.event === j.event)).map((j: { event: string; step: string | null }) => `${j.event} ${j.step ?? ''}`);
+    expect(entries.map((e) => `${e.data.event} ${e.data.step ?? ''}`)).toEqual(journaled);
+    // An unknown incident: refused from the command line, nothing started.
+    const bad = await cli(['runbooks', 'run', 'echo', '-p', 'who=x', '--incident', '99999']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('99999');
+  });
 });

@@ -5,6 +5,7 @@ import { Bus } from '../../src/core/bus.js';
 import { FakeClock } from '../../src/core/clock.js';
 import { IncidentService } from '../../src/paging/incidents/incident-service.js';
 import { runbookKind } from '../../src/runbooks/kind.js';
+import { runView } from '../../src/runbooks/routes.js';
 import { RunService } from '../../src/runbooks/runs.js';
 import { TriggerService } from '../../src/runbooks/trigger-service.js';
 import { AlertService } from '../../src/alerting/alert-service.js';
@@ -95,6 +96,41 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       expect(await triggers.incidentsStep()).toBe(0);
       const started = await runs.list('default', { runbook: 'on-sev1' });
       expect(started.map((r) => [r.trigger, r.actor, r.incidentId])).toEqual([['incident', `incident:${real.number}`, real.id]]);
+    });
+
+    it('keeps a running step’s live output on the run’s row only: shown while the step runs and after a stop, replaced by its recorded result, never journaled', async () => {
+      const parsed = runbookKind().parse({ apiVersion: 'keel/v1', kind: 'Runbook', metadata: { name: 'cmd' }, spec: { steps: [{ name: 'talk', command: { argv: ['/bin/echo', 'x'] } }] } });
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      await s.store.db.insertInto('definitions').values({ tenant_id: 'default', kind: 'Runbook', name: 'cmd', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 1, updated_at: clock.now(), updated_by: 'test' }).execute();
+      const run = await runs.start({ tenant: 'default', runbook: 'cmd', params: {}, actor: 'key:keel_adm', trigger: 'manual' });
+      const started = await runs.transition(run.id, async () => ({ type: 'start' }), { actor: 'system' });
+      const at = clock.now();
+      expect(await runs.recordLive(run.id, started.version, { step: 'talk', attempt: 1, stdout: 'one\n', stderr: '', at })).toBe(true);
+      const live = await runs.find('default', run.id);
+      expect(live.version).toBe(started.version);
+      expect(runView(live).steps).toEqual([{ name: 'talk', status: 'running', attempts: 1, started_at: new Date(at).toISOString(), finished_at: null, live_output: { stdout: 'one\n', stderr: '', updated_at: new Date(at).toISOString() } }]);
+      // Keel stopped while the step ran: the recovery keeps what it printed, shown beside the outcome-unknown step.
+      await runs.transition(run.id, async () => ({ type: 'recover' }), { actor: 'system' });
+      const stopped = runView(await runs.find('default', run.id));
+      expect(stopped).toMatchObject({ status: 'waiting', phase: 'unknown', steps: [{ status: 'unknown', live_output: { stdout: 'one\n' } }] });
+      // A report written for the version the start left lands no more once the run moved on.
+      expect(await runs.recordLive(run.id, started.version, { step: 'talk', attempt: 1, stdout: 'one\ntwo\n', stderr: '', at })).toBe(false);
+      await runs.decide('default', run.id, 'retry', 'user:a@example.com');
+      expect(runView(await runs.find('default', run.id)).steps[0]).not.toHaveProperty('live_output');
+      const again = await runs.transition(run.id, async () => ({ type: 'start' }), { actor: 'system' });
+      expect(await runs.recordLive(run.id, again.version, { step: 'talk', attempt: 2, stdout: 'one\n', stderr: 'warn\n', at })).toBe(true);
+      expect(runView(await runs.find('default', run.id)).steps[0]).toMatchObject({ attempts: 2, live_output: { stdout: 'one\n', stderr: 'warn\n' } });
+      await runs.transition(run.id, async () => ({ type: 'finished', ok: true, output: { exit_code: 0, stdout: 'one\ntwo\n', stderr: 'warn\n' } }), { actor: 'system' });
+      // A report still in flight when the result committed: refused, the result stays alone.
+      expect(await runs.recordLive(run.id, again.version, { step: 'talk', attempt: 2, stdout: 'one\n', stderr: '', at })).toBe(false);
+      const done = await runs.find('default', run.id);
+      expect(done.live).toBeNull();
+      expect(runView(done).steps).toEqual([{ name: 'talk', status: 'succeeded', attempts: 2, started_at: new Date(at).toISOString(), finished_at: new Date(at).toISOString(), output: { exit_code: 0, stdout: 'one\ntwo\n', stderr: 'warn\n' } }]);
+      // Live reports wrote no journal row and no audit entry: only the recorded changes did.
+      const journal = await runs.journal('default', run.id);
+      expect(journal.map((j) => j.event)).toEqual(['run.created', 'step.started', 'step.outcome_unknown', 'step.retry', 'step.started', 'step.succeeded', 'run.succeeded']);
+      const audit = await s.store.db.selectFrom('audit_log').select('action').where('target', 'like', `runbook-run/${run.id}%`).orderBy('seq').execute();
+      expect(audit.map((a) => a.action)).toEqual(journal.map((j) => `runbooks.${j.event}`));
     });
 
     it('refuses an unknown runbook (404) and bad parameters (400, each named)', async () => {

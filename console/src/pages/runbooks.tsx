@@ -2,7 +2,8 @@
  * Runbook runs: the list (newest first) and one run with each step's state and output (secrets are
  * redacted by the API), the journal, and what a person may do: approve or reject a waiting
  * approval step, decide about a step whose outcome is unknown (retry, skip, abort), abort a run.
- * A run's page refreshes every two seconds, so a step's output shows as soon as it is recorded.
+ * A run's page refreshes every two seconds, so a step's output shows as soon as it is recorded, and
+ * a running command step's output so far shows under it, marked live.
  * People who may run runbooks start one from the list page (runbook-form.tsx).
  */
 import { useState } from 'preact/hooks';
@@ -91,6 +92,24 @@ function mayApprove(s: Session, approval: { users: string[]; role: string | null
   return approval.role !== null && s.role !== undefined && ROLE_RANK.indexOf(s.role) >= ROLE_RANK.indexOf(approval.role);
 }
 
+/**
+ * What a running command step has printed so far (the API records it at most once a second; this
+ * page reads it every two seconds). `stopped`: Keel stopped while the step ran, so it is all there is.
+ */
+function LiveOutput({ step, live, stopped }: { step: string; live: { stdout: string; stderr: string; updated_at: string }; stopped: boolean }) {
+  const text = [live.stdout, live.stderr ? `--- stderr ---\n${live.stderr}` : ''].filter(Boolean).join(live.stdout.endsWith('\n') ? '' : '\n');
+  return (
+    <div class="live-output" data-testid="live-output">
+      <p class="muted">
+        <Badge text={stopped ? 'partial' : 'live'} tone="pending" /> {stopped ? 'printed before Keel stopped' : 'output so far'} · updated {when(live.updated_at)}
+      </p>
+      <pre class="output" tabIndex={0} aria-label={`Output so far of ${step}`}>
+        {text || '(nothing printed yet)'}
+      </pre>
+    </div>
+  );
+}
+
 export function RunDetail({ id }: { id: string }) {
   const s = useSession();
   const base = `/v1/runbooks/runs/${encodeURIComponent(id)}`;
@@ -176,6 +195,7 @@ export function RunDetail({ id }: { id: string }) {
                 {JSON.stringify(st.output, null, 2)}
               </pre>
             ) : null}
+            {st.live_output ? <LiveOutput step={st.name} live={st.live_output} stopped={st.status !== 'running'} /> : null}
           </li>
         ))}
       </ol>

@@ -38,6 +38,15 @@ function printRun(r: RunView): void {
   );
 }
 
+/** A running command step's output so far (the API's live_output), each stream indented. */
+function printLive(step: string, live: NonNullable<RunDetailAnswer['steps'][number]['live_output']>): void {
+  process.stdout.write(`\nstep ${step}, output so far (live, updated ${live.updated_at}):\n`);
+  const indent = (text: string) => text.replace(/\n$/, '').split('\n').map((l) => `  ${l}\n`).join('');
+  if (live.stdout) process.stdout.write(indent(live.stdout));
+  if (live.stderr) process.stdout.write(`stderr:\n${indent(live.stderr)}`);
+  if (!live.stdout && !live.stderr) process.stdout.write('  (nothing yet)\n');
+}
+
 export function registerRunbooks(program: Command): void {
   const runbooks = program.command('runbooks').description('Runbooks as code: run them, approve their steps, see their runs and the toil they save');
 
@@ -84,6 +93,7 @@ export function registerRunbooks(program: Command): void {
       const r = await clientOf(cmd).call<RunDetailAnswer>('GET', `/v1/runbooks/runs/${encodeURIComponent(id)}`);
       if (globals(cmd).json) return printJson(r);
       printRun(r);
+      for (const s of r.steps) if (s.live_output) printLive(s.name, s.live_output);
       process.stdout.write('\njournal\n');
       for (const j of r.journal) process.stdout.write(`${j.at}  ${j.event.padEnd(22)} ${j.step ?? ''}  (${j.actor})${typeof j.data.error === 'string' ? `  ${j.data.error}` : ''}\n`);
     });

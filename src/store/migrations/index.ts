@@ -31,6 +31,7 @@ import * as m0701 from './0701_runbook_schedules.js';
 import * as m0702 from './0702_runbook_incident_triggers.js';
 import * as m0600 from './0600_paging_lookups.js';
 import * as m0780 from './0780_history_indexes.js';
+import * as m0810 from './0810_runbook_live_output.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -61,4 +62,5 @@ export const migrations: Record<string, Migration> = {
   '0702_runbook_incident_triggers': m0702,
   '0600_paging_lookups': m0600,
   '0780_history_indexes': m0780,
+  '0810_runbook_live_output': m0810,
 };
