@@ -8,7 +8,7 @@
 import type { Transaction } from 'kysely';
 import type { CoreContext, KeelModule } from '../module/context.js';
 import type { Database } from '../store/schema.js';
-import { AfterCommit } from './incidents/after-commit.js';
+import { AfterCommit } from '../core/after-commit.js';
 import { ActionItems } from './incidents/action-items.js';
 import { IncidentService } from './incidents/incident-service.js';
 import { PostmortemService } from './incidents/postmortem-service.js';

@@ -8,7 +8,7 @@ import { runbookKind } from '../../src/runbooks/kind.js';
 import { RunService } from '../../src/runbooks/runs.js';
 import { TriggerService } from '../../src/runbooks/trigger-service.js';
 import { AlertService } from '../../src/alerting/alert-service.js';
-import { AfterCommit } from '../../src/paging/incidents/after-commit.js';
+import { AfterCommit } from '../../src/core/after-commit.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
