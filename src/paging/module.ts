@@ -5,9 +5,7 @@
  * notification delivery, heartbeat checker). Composition only; the logic lives in routing/,
  * incidents/, escalation/, notify/, oncall/ and integrations/.
  */
-import type { Transaction } from 'kysely';
-import type { CoreContext, KeelModule } from '../module/context.js';
-import type { Database } from '../store/schema.js';
+import { fenceOf, type CoreContext, type KeelModule, type LeaderLease } from '../module/context.js';
 import { AfterCommit } from '../core/after-commit.js';
 import { ActionItems } from './incidents/action-items.js';
 import { IncidentService } from './incidents/incident-service.js';
@@ -57,15 +55,6 @@ export interface PagingModule extends KeelModule {
   smtp: SmtpSettingsStore;
   /** Where postmortems get the error budget each SLO lost (the SLO engine's is registered here). */
   registerSloImpactProvider(p: SloImpactProvider): void;
-}
-
-/**
- * What leader-only work may be given (the distributed runtime's lease): an abort signal when the
- * leadership is lost, and a check to run first in each transaction (fencing).
- */
-interface PagingLease {
-  signal?: AbortSignal;
-  assertHeld?(db: Transaction<Database>): Promise<void>;
 }
 
 export function pagingModule(ctx: CoreContext): PagingModule {
@@ -160,8 +149,8 @@ export function pagingModule(ctx: CoreContext): PagingModule {
 
   ctx.metrics.onScrape('paging', () => scrapePagingGauges(store.db, clock, metrics));
 
-  // The leader loops run while this process leads 'paging' (the embedded default always does;
-  // the distributed mode passes a lease that aborts when the leadership moves, and fences writes).
+  // The leader loops run while this process leads 'paging' (the embedded default always does, its
+  // lease aborting when Keel stops; the distributed mode's aborts when the leadership moves).
   let moduleStopped = false;
   let release: (() => void) | undefined;
   const stopped = new Promise<void>((r) => (release = r));
@@ -172,21 +161,20 @@ export function pagingModule(ctx: CoreContext): PagingModule {
     await escalation.stop();
     await notify.stop();
   };
-  const lead = async (lease?: PagingLease): Promise<void> => {
+  const lead = async (lease: LeaderLease): Promise<void> => {
     if (moduleStopped) return;
     // The previous tenure's loops stop first: a new tenure can begin (a lease taken back one poll
     // after it was lost) while they are still finishing, and their stop() would then stop these.
     await loops?.catch(() => undefined);
-    if (moduleStopped || lease?.signal?.aborted) return;
-    const fence = lease?.assertHeld ? (trx: Transaction<Database>) => lease.assertHeld!(trx) : undefined;
+    if (moduleStopped || lease.signal.aborted) return;
+    const fence = fenceOf(lease);
     consumer.run(fence);
     escalation.run(fence);
     notify.run(fence);
     heartbeats.run(fence);
     const done = new Promise<void>((resolve) => {
       void stopped.then(resolve);
-      if (lease?.signal?.aborted) resolve();
-      lease?.signal?.addEventListener('abort', () => resolve(), { once: true });
+      lease.signal.addEventListener('abort', () => resolve(), { once: true });
     });
     loops = done.then(stopLoops);
     await loops;
