@@ -13,7 +13,7 @@ import type { DefinitionsService } from '../definitions/definitions-service.js';
 import type { KindRegistry } from '../definitions/kinds.js';
 import type { PeopleService } from '../people/people-service.js';
 import type { EventLog } from '../log/event-log.js';
-import type { Database } from '../store/schema.js';
+import type { Database, DbFence } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { KeelMetrics } from '../telemetry/metrics.js';
@@ -44,6 +44,11 @@ export interface LeaderLease {
    * transaction whose writes must never come from a deposed leader (fencing).
    */
   assertHeld(db?: Kysely<Database> | Transaction<Database>): Promise<void>;
+}
+
+/** The lease as the fence leader-only work checks first in each transaction (a deposed leader commits nothing). */
+export function fenceOf(lease: LeaderLease): DbFence {
+  return (trx) => lease.assertHeld(trx);
 }
 
 export interface CoreContext {

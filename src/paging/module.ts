@@ -1,45 +1,32 @@
 /**
- * The paging and incidents domain, wired: definition kinds (User, Channel, Schedule,
- * EscalationPolicy, Route, Silence, MaintenanceWindow, Heartbeat), services, HTTP routes,
- * Prometheus metrics, and the leader-only loops (outbox consumer, escalation scheduler,
- * notification delivery, heartbeat checker). Composition only; the logic lives in routing/,
- * incidents/, escalation/, notify/, oncall/ and integrations/.
+ * The paging and incidents area, wired: each part (incidents/, notify/, oncall/, escalation/,
+ * routing/, integrations/) builds its own services in its `build.ts`; this file builds them in
+ * dependency order and registers what they return (definition kinds and their REST resources,
+ * routes, sealed columns, leader-only loops), with the area's Prometheus scrape.
  */
-import type { Transaction } from 'kysely';
-import type { CoreContext, KeelModule } from '../module/context.js';
-import type { Database } from '../store/schema.js';
-import { AfterCommit } from './incidents/after-commit.js';
-import { ActionItems } from './incidents/action-items.js';
-import { IncidentService } from './incidents/incident-service.js';
-import { PostmortemService } from './incidents/postmortem-service.js';
-import { PagingMetrics } from './incidents/prometheus.js';
-import { IncidentQueries } from './incidents/incident-queries.js';
-import { incidentRoutes } from './incidents/routes.js';
-import type { SloImpactProvider } from './incidents/slo-impact.js';
-import { EscalationService } from './escalation/escalation-service.js';
+import { AfterCommit } from '../core/after-commit.js';
+import { fenceOf, type CoreContext, type KeelModule, type LeaderLease } from '../module/context.js';
+import { buildEscalation } from './escalation/build.js';
+import type { EscalationService } from './escalation/escalation-service.js';
 import { escalationProgress } from './escalation/escalation-queries.js';
-import { policyKind } from './escalation/policy-kind.js';
-import { HeartbeatService, heartbeatKind } from './integrations/heartbeats.js';
-import { IntegrationKeys } from './integrations/keys.js';
-import { IntegrationIntake } from './integrations/intake.js';
-import { integrationRoutes } from './integrations/routes.js';
-import { channelKind } from './notify/channel-kind.js';
-import { NotifyService } from './notify/notify-service.js';
+import { buildIncidents } from './incidents/build.js';
+import type { IncidentService } from './incidents/incident-service.js';
+import type { PostmortemService } from './incidents/postmortem-service.js';
+import { PagingMetrics } from './incidents/prometheus.js';
+import type { SloImpactProvider } from './incidents/slo-impact.js';
+import { buildIntegrations } from './integrations/build.js';
+import type { HeartbeatService } from './integrations/heartbeats.js';
+import type { IntegrationKeys } from './integrations/keys.js';
+import { buildNotify } from './notify/build.js';
+import type { NotifyService } from './notify/notify-service.js';
 import { pagesBetween } from './notify/page-history.js';
-import { LinkGate } from './notify/link-gate.js';
-import { NotifyQueries } from './notify/notify-queries.js';
-import { notifyRoutes } from './notify/routes.js';
-import { SecretStore } from './notify/secret-store.js';
-import { SmtpSettingsStore } from './notify/smtp-settings.js';
-import { userKind } from './notify/user-kind.js';
-import { OncallService } from './oncall/oncall-service.js';
-import { IcalFeeds } from './oncall/ical-feeds.js';
-import { oncallRoutes } from './oncall/routes.js';
-import { scheduleKind } from './oncall/schedule-kind.js';
-import { maintenanceWindowKind, routeKind, silenceKind } from './routing/kinds.js';
-import { PagingConsumer } from './routing/paging-consumer.js';
-import { routingRoutes } from './routing/routes.js';
-import { RoutingQueries } from './routing/routing-queries.js';
+import type { SecretStore } from './notify/secret-store.js';
+import type { SmtpSettingsStore } from './notify/smtp-settings.js';
+import { buildOncall } from './oncall/build.js';
+import type { OncallService } from './oncall/oncall-service.js';
+import type { PagingBase } from './part.js';
+import { buildRouting } from './routing/build.js';
+import type { PagingConsumer } from './routing/paging-consumer.js';
 import { definitionResource } from './definition-routes.js';
 import { scrapePagingGauges } from './scrape.js';
 import { sloImpactProvider } from './slo-impact.js';
@@ -59,134 +46,53 @@ export interface PagingModule extends KeelModule {
   registerSloImpactProvider(p: SloImpactProvider): void;
 }
 
-/**
- * What leader-only work may be given (the distributed runtime's lease): an abort signal when the
- * leadership is lost, and a check to run first in each transaction (fencing).
- */
-interface PagingLease {
-  signal?: AbortSignal;
-  assertHeld?(db: Transaction<Database>): Promise<void>;
-}
-
 export function pagingModule(ctx: CoreContext): PagingModule {
-  const { store, clock, bus, logger, config } = ctx;
+  const { store, clock, config } = ctx;
   const cfg = config.paging;
-  const metrics = new PagingMetrics(ctx.metrics.registry);
-  const publicUrl = () => (cfg.publicUrl ?? `http://${config.server.host}:${config.server.port}`).replace(/\/+$/, '');
-  const newAfterCommit = () => new AfterCommit();
+  const base: PagingBase = {
+    ctx,
+    metrics: new PagingMetrics(ctx.metrics.registry),
+    publicUrl: () => (cfg.publicUrl ?? `http://${config.server.host}:${config.server.port}`).replace(/\/+$/, ''),
+    newAfterCommit: () => new AfterCommit(),
+  };
 
-  // Every sealed secret paging stores, so key rotation re-encrypts them and reports can list them.
-  ctx.sealed.register({ table: 'paging_secrets', key: ['tenant_id', 'name'], column: 'sealed', description: 'paging secrets (webhook signing secrets, Slack webhook URLs)' });
-  ctx.sealed.register({ table: 'paging_settings', key: ['tenant_id', 'key'], column: 'sealed', description: 'SMTP passwords and the notification link-signing key' });
-  ctx.sealed.register({ table: 'integration_keys', key: ['id'], column: 'sealed', description: 'integration keys (Alertmanager, Events v2, heartbeats)' });
+  // Each part after the parts it uses.
+  const incidents = buildIncidents(base, { elsewhere: { escalationProgress, pagesBetween }, sloImpact: sloImpactProvider(store.db) });
+  const notify = buildNotify(base, { incidents: incidents.incidents });
+  const oncall = buildOncall(base);
+  const escalation = buildEscalation(base, { incidents: incidents.incidents, notify: notify.notify, oncall: oncall.oncall });
+  const routing = buildRouting(base, { incidents: incidents.incidents });
+  const integrations = buildIntegrations(base);
+  const parts = [incidents, notify, oncall, escalation, routing, integrations];
 
-  ctx.kinds.register(userKind(ctx.people, ctx.audit));
-  ctx.kinds.register(channelKind());
-  ctx.kinds.register(scheduleKind());
-  ctx.kinds.register(policyKind());
-  ctx.kinds.register(routeKind());
-  ctx.kinds.register(silenceKind());
-  ctx.kinds.register(maintenanceWindowKind());
-  ctx.kinds.register(heartbeatKind({ clock, alerts: ctx.alerts }));
+  for (const p of parts) for (const c of p.sealed ?? []) ctx.sealed.register(c);
+  for (const p of parts) for (const k of p.kinds ?? []) ctx.kinds.register(k);
+  const routes = [...parts.flatMap((p) => p.routes ?? []), ...parts.flatMap((p) => p.resources ?? []).flatMap((r) => definitionResource(ctx.definitions, r))];
+  const leaderLoops = parts.flatMap((p) => p.loops ?? []);
 
-  const secretStore = new SecretStore(store, ctx.secrets, clock);
-  const smtp = new SmtpSettingsStore(store, ctx.secrets, clock);
-  const integrationKeys = new IntegrationKeys(store, ctx.secrets, clock);
-  const incidents = new IncidentService(store, clock, bus, metrics);
-  const actions = new ActionItems(clock);
-  const postmortems = new PostmortemService(store, clock, logger, incidents, actions);
-  postmortems.registerSloImpactProvider(sloImpactProvider(store.db));
-  const oncall = new OncallService(store, clock);
-  const notify = new NotifyService({
-    store,
-    clock,
-    bus,
-    logger,
-    metrics,
-    secrets: secretStore,
-    smtp,
-    box: ctx.secrets,
-    newAfterCommit,
-    config: {
-      get publicUrl() {
-        return publicUrl();
-      },
-      linkTtlMs: cfg.linkTtl,
-      maxAttempts: cfg.delivery.maxAttempts,
-      initialBackoffMs: cfg.delivery.initialBackoff,
-      maxBackoffMs: cfg.delivery.maxBackoff,
-      timeoutMs: cfg.delivery.timeout,
-      concurrency: cfg.delivery.concurrency,
-      pollIntervalMs: cfg.pollInterval,
-    },
-  });
-  incidents.addHooks({ stateChanged: (trx, incident, _from, actor, fx) => notify.incidentStateChanged(trx, incident, actor, fx) });
-  const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall, pollIntervalMs: cfg.pollInterval, newAfterCommit, unpagedFallback: cfg.unpagedFallback, metrics, bus });
-  const consumer = new PagingConsumer({ store, clock, bus, logger, alerts: ctx.alerts, incidents, metrics, pollIntervalMs: cfg.pollInterval, newAfterCommit });
-  const heartbeats = new HeartbeatService({ store, clock, alerts: ctx.alerts, logger, pollIntervalMs: cfg.pollInterval });
+  ctx.metrics.onScrape('paging', () => scrapePagingGauges(store.db, clock, base.metrics));
 
-  const d = ctx.definitions;
-  const routes = [
-    ...incidentRoutes({ clock, incidents, actions, postmortems, queries: new IncidentQueries(store, incidents, actions, { escalationProgress, pagesBetween }) }),
-    ...notifyRoutes({
-      queries: new NotifyQueries(store, incidents),
-      gate: new LinkGate({ db: store.db, clock, key: () => notify.verificationKey() }),
-      clock,
-      incidents,
-      notify,
-      secrets: secretStore,
-      smtp,
-    }),
-    ...oncallRoutes({ clock, oncall, feeds: new IcalFeeds(store, clock), keys: ctx.keys, publicUrl }),
-    ...integrationRoutes({ intake: new IntegrationIntake(store, ctx.alerts), logger, alerts: ctx.alerts, keys: integrationKeys, heartbeats, publicUrl }),
-    ...routingRoutes({ queries: new RoutingQueries(store), clock }),
-    ...definitionResource(d, { kind: 'Schedule', path: '/v1/schedules', tag: 'oncall', noun: 'schedule', read: 'oncall:read', write: 'paging:write' }),
-    ...definitionResource(d, { kind: 'EscalationPolicy', path: '/v1/escalation-policies', tag: 'paging', noun: 'escalation policy', read: 'paging:read', write: 'paging:write' }),
-    ...definitionResource(d, { kind: 'Route', path: '/v1/alert-routes', tag: 'paging', noun: 'alert route', read: 'paging:read', write: 'paging:write' }),
-    ...definitionResource(d, { kind: 'Silence', path: '/v1/silences', tag: 'paging', noun: 'silence', read: 'paging:read', write: 'paging:write', generatedNamePrefix: 'silence' }),
-    ...definitionResource(d, {
-      kind: 'MaintenanceWindow',
-      path: '/v1/maintenance-windows',
-      tag: 'paging',
-      noun: 'maintenance window',
-      read: 'paging:read',
-      write: 'paging:write',
-      generatedNamePrefix: 'maintenance',
-    }),
-    ...definitionResource(d, { kind: 'Heartbeat', path: '/v1/heartbeats', tag: 'integrations', noun: 'heartbeat', read: 'paging:read', write: 'paging:write', noList: true }),
-    ...definitionResource(d, { kind: 'User', path: '/v1/paging/users', tag: 'paging', noun: 'user', read: 'paging:read', write: 'paging:write' }),
-    ...definitionResource(d, { kind: 'Channel', path: '/v1/channels', tag: 'paging', noun: 'channel', read: 'paging:read', write: 'paging:write' }),
-  ];
-
-  ctx.metrics.onScrape('paging', () => scrapePagingGauges(store.db, clock, metrics));
-
-  // The leader loops run while this process leads 'paging' (the embedded default always does;
-  // the distributed mode passes a lease that aborts when the leadership moves, and fences writes).
+  // The leader loops run while this process leads 'paging' (the embedded default always does, its
+  // lease aborting when Keel stops; the distributed mode's aborts when the leadership moves).
   let moduleStopped = false;
   let release: (() => void) | undefined;
   const stopped = new Promise<void>((r) => (release = r));
   let loops: Promise<void> | undefined;
+  // Stopped in reverse: the parts that make work (alerts, timers) before those that carry it out.
   const stopLoops = async () => {
-    await consumer.stop();
-    await heartbeats.stop();
-    await escalation.stop();
-    await notify.stop();
+    for (const l of [...leaderLoops].reverse()) await l.stop();
   };
-  const lead = async (lease?: PagingLease): Promise<void> => {
+  const lead = async (lease: LeaderLease): Promise<void> => {
     if (moduleStopped) return;
     // The previous tenure's loops stop first: a new tenure can begin (a lease taken back one poll
     // after it was lost) while they are still finishing, and their stop() would then stop these.
     await loops?.catch(() => undefined);
-    if (moduleStopped || lease?.signal?.aborted) return;
-    const fence = lease?.assertHeld ? (trx: Transaction<Database>) => lease.assertHeld!(trx) : undefined;
-    consumer.run(fence);
-    escalation.run(fence);
-    notify.run(fence);
-    heartbeats.run(fence);
+    if (moduleStopped || lease.signal.aborted) return;
+    const fence = fenceOf(lease);
+    for (const l of leaderLoops) l.run(fence);
     const done = new Promise<void>((resolve) => {
       void stopped.then(resolve);
-      if (lease?.signal?.aborted) resolve();
-      lease?.signal?.addEventListener('abort', () => resolve(), { once: true });
+      lease.signal.addEventListener('abort', () => resolve(), { once: true });
     });
     loops = done.then(stopLoops);
     await loops;
@@ -195,17 +101,17 @@ export function pagingModule(ctx: CoreContext): PagingModule {
   return {
     name: 'paging',
     routes,
-    incidents,
-    consumer,
-    escalation,
-    notify,
-    oncall,
-    heartbeats,
-    postmortems,
-    integrationKeys,
-    secretStore,
-    smtp,
-    registerSloImpactProvider: (p) => postmortems.registerSloImpactProvider(p),
+    incidents: incidents.incidents,
+    postmortems: incidents.postmortems,
+    notify: notify.notify,
+    secretStore: notify.secretStore,
+    smtp: notify.smtp,
+    oncall: oncall.oncall,
+    escalation: escalation.escalation,
+    consumer: routing.consumer,
+    heartbeats: integrations.heartbeats,
+    integrationKeys: integrations.integrationKeys,
+    registerSloImpactProvider: (p) => incidents.postmortems.registerSloImpactProvider(p),
     start: async () => {
       ctx.whileLeader('paging', lead);
     },

@@ -7,7 +7,7 @@
  */
 import type { Transaction } from 'kysely';
 import { KeelError } from '../core/errors.js';
-import type { AfterCommit } from '../paging/incidents/after-commit.js';
+import type { AfterCommit } from '../core/after-commit.js';
 import type { LinkGate } from '../paging/notify/link-gate.js';
 import type { ApprovalLinkClaims } from '../paging/notify/links.js';
 import type { NotifyService } from '../paging/notify/notify-service.js';

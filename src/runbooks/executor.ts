@@ -5,13 +5,13 @@
  * write in a transaction fenced by the lease. A step that was running when this process stops
  * is left "started", exactly as a crash leaves it, and recovered the same way.
  */
-import type { LeaderLease } from '../module/context.js';
+import { fenceOf, type LeaderLease } from '../module/context.js';
 import type { Clock } from '../core/clock.js';
 import { isKeelError } from '../core/errors.js';
 import { Waker } from '../core/waker.js';
-import type { AfterCommit, Fence } from '../paging/incidents/after-commit.js';
+import type { AfterCommit } from '../core/after-commit.js';
 import type { IncidentService } from '../paging/incidents/incident-service.js';
-import type { Database } from '../store/schema.js';
+import type { DbFence } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { figureNames, holds } from './conditions.js';
 import { TRANSACTIONAL_ACTIONS, type KeelActions } from './keel-actions.js';
@@ -65,7 +65,7 @@ export interface ExecutorDeps {
   /** How often at most a running command's output so far is recorded (default 1 s). */
   liveOutputEveryMs?: number;
   /** Automatic starts (alert matchers, schedules), run by the leader before each look for due runs. */
-  triggers?: (fence: Fence) => Promise<void>;
+  triggers?: (fence: DbFence) => Promise<void>;
 }
 
 class Stopped extends Error {}
@@ -83,7 +83,7 @@ export class RunExecutor {
 
   /** The leader's loop; returns when the lease is lost or the executor stops. */
   async lead(lease: LeaderLease): Promise<void> {
-    const fence: Fence = (trx) => lease.assertHeld(trx);
+    const fence = fenceOf(lease);
     const control = new AbortController();
     const onAbort = () => {
       control.abort();
@@ -139,7 +139,7 @@ export class RunExecutor {
 
   /** Moves one run as far as it goes now. */
   private async drive(id: string, lease: LeaderLease, signal: AbortSignal): Promise<void> {
-    const fence: Fence = (trx) => lease.assertHeld(trx);
+    const fence = fenceOf(lease);
     for (let guard = 0; guard < 1000; guard++) {
       if (this.stopped || signal.aborted) throw new Stopped();
       const run = await this.deps.runs.read(id);
@@ -200,7 +200,7 @@ export class RunExecutor {
   }
 
   private async execute(run: RunRecord, index: number, lease: LeaderLease, signal: AbortSignal): Promise<void> {
-    const fence: Fence = (trx) => lease.assertHeld(trx);
+    const fence = fenceOf(lease);
     const step = run.spec.steps[index]!;
     // Journaled as started before anything happens: a crash from here on is seen at restart.
     const started = await this.deps.runs.transition(run.id, async () => ({ type: 'start' }), { actor: 'system', fence });

@@ -8,7 +8,7 @@
 import type { Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
-import type { AfterCommit } from '../paging/incidents/after-commit.js';
+import type { AfterCommit } from '../core/after-commit.js';
 import type { Incident, IncidentService } from '../paging/incidents/incident-service.js';
 import type { NotifyService } from '../paging/notify/notify-service.js';
 import { Directory, type Person } from '../paging/oncall/directory.js';

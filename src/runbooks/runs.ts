@@ -11,10 +11,10 @@ import type { Clock } from '../core/clock.js';
 import { KeelError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { readSpecs } from '../definitions/read-specs.js';
-import { AfterCommit, inRetriedTransaction, type Fence } from '../paging/incidents/after-commit.js';
+import { AfterCommit, inRetriedTransaction } from '../core/after-commit.js';
 import { isUniqueViolation, type IncidentService } from '../paging/incidents/incident-service.js';
 import { appendTimeline } from '../paging/incidents/timeline.js';
-import type { Database } from '../store/schema.js';
+import type { Database, DbFence } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { RunbookDefinition } from './kind.js';
 import { resolveParams, type ParamValue } from './params.js';
@@ -283,7 +283,7 @@ export class RunService {
   async transition(
     id: string,
     make: (run: RunRecord, trx: Transaction<Database>, fx: AfterCommit) => Promise<RunEvent | null>,
-    options: { actor: string; fence?: Fence; tenant?: string },
+    options: { actor: string; fence?: DbFence; tenant?: string },
   ): Promise<RunRecord> {
     return this.inTransaction(async (trx, fx) => {
       if (options.fence) await options.fence(trx);

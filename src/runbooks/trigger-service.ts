@@ -11,9 +11,8 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../core/clock.js';
 import { isKeelError } from '../core/errors.js';
 import { readSpecs } from '../definitions/read-specs.js';
-import type { Fence } from '../paging/incidents/after-commit.js';
 import { lockPosition, readPosition, writePosition } from '../processing/positions.js';
-import type { Database } from '../store/schema.js';
+import type { Database, DbFence } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { RunbookDefinition } from './kind.js';
 import type { ParamValue } from './params.js';
@@ -44,7 +43,7 @@ export class TriggerService {
   }
 
   /** Handles the next batch of alert transitions; returns how many it read. */
-  async alertsStep(fence?: Fence): Promise<number> {
+  async alertsStep(fence?: DbFence): Promise<number> {
     const published: SignalResult[] = [];
     const pending = await this.deps.store.db.selectFrom('alert_transitions').select('seq').where('seq', '>', await readPosition(this.deps.store.db, RUNBOOK_ALERTS_CONSUMER)).limit(1).executeTakeFirst();
     if (!pending) return 0;
@@ -100,7 +99,7 @@ export class TriggerService {
    * against runbooks' incident triggers; the runs start and the rows go in one transaction.
    * Returns how many incidents it read.
    */
-  async incidentsStep(fence?: Fence): Promise<number> {
+  async incidentsStep(fence?: DbFence): Promise<number> {
     const pending = await this.deps.store.db.selectFrom('runbook_incident_triggers').select('incident_id').limit(1).executeTakeFirst();
     if (!pending) return 0;
     const guards = await this.guards();
@@ -135,7 +134,7 @@ export class TriggerService {
   }
 
   /** Starts queued runs whose concurrency key has no active run (normally done when the run ahead ends). */
-  async queuedStep(fence?: Fence): Promise<number> {
+  async queuedStep(fence?: DbFence): Promise<number> {
     let started = 0;
     for (const q of await this.deps.runs.freeQueuedKeys()) {
       const run = await this.deps.runs.inTransaction(async (trx, fx) => {
@@ -183,7 +182,7 @@ export class TriggerService {
   }
 
   /** Fires the schedules that are due; returns how many runs it started. */
-  async schedulesStep(fence?: Fence): Promise<number> {
+  async schedulesStep(fence?: DbFence): Promise<number> {
     const now = this.deps.clock.now();
     const rows = await this.deps.store.db.selectFrom('definitions').select(['tenant_id', 'name', 'spec_json']).where('kind', '=', 'Runbook').execute();
     let started = 0;

@@ -13,7 +13,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Clock } from '../core/clock.js';
 import type { EventLog } from '../log/event-log.js';
 import { readPosition } from '../processing/positions.js';
-import type { Database } from '../store/schema.js';
+import type { Database, DbFence } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SLO_CONSUMER } from './aggregator.js';
 import { compileTenantPlan } from './compiled.js';
@@ -23,8 +23,6 @@ import { backfillPartitions, currentGenerations, type BackfillPartition, type Ge
 import { bumpVersion, lockPartition } from './meta.js';
 import type { SloMetrics } from './metrics.js';
 import { retentionMs } from './retention.js';
-
-type Fence = (trx: Transaction<Database>) => Promise<void>;
 
 const MAX_BATCHES = 64;
 const MAX_BYTES = 16 * 1024 * 1024;
@@ -52,7 +50,7 @@ export class Backfiller {
    * same batches twice); it is passed down, not kept in a field, so a step of a tenure that ended
    * never runs with the next tenure's fence.
    */
-  async step(fence?: Fence): Promise<boolean> {
+  async step(fence?: DbFence): Promise<boolean> {
     const pending = (await currentGenerations(this.deps.db)).filter((g) => g.status === 'backfilling');
     if (pending.length === 0) return false;
     for (const g of pending) if (g.backfillStartedAt === null) await this.claim(g.uid, fence);
@@ -65,7 +63,7 @@ export class Backfiller {
     return true;
   }
 
-  private async claim(uid: string, fence: Fence | undefined): Promise<void> {
+  private async claim(uid: string, fence: DbFence | undefined): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
       await fence?.(trx);
@@ -85,7 +83,7 @@ export class Backfiller {
     });
   }
 
-  private async advance(tenant: string, gens: Generation[], fence: Fence | undefined): Promise<void> {
+  private async advance(tenant: string, gens: Generation[], fence: DbFence | undefined): Promise<void> {
     const now = this.deps.clock.now();
     const parts = await backfillPartitions(
       this.deps.db,

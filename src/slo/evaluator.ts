@@ -10,7 +10,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { AlertService, SignalResult } from '../alerting/alert-service.js';
 import type { Clock } from '../core/clock.js';
 import { readSpec } from '../definitions/read-specs.js';
-import type { Database } from '../store/schema.js';
+import type { Database, DbFence } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { alertsOf, evaluatePolicy, eventsStopped, noDataWindow, type ConditionResult } from './alert-rules.js';
 import { rankBreakdowns } from './breakdown-rank.js';
@@ -86,14 +86,11 @@ export interface EvaluatorDeps {
   minBadEvents: number;
 }
 
-/** Checked inside every state transaction: the leader's lease (a deposed leader writes nothing). */
-type Fence = (trx: Transaction<Database>) => Promise<void>;
-
 export class SloEvaluator {
   constructor(private readonly deps: EvaluatorDeps) {}
 
   /** Evaluates every tenant's SLOs, or one tenant's (`keel slo evaluate` acts on the caller's tenant only). */
-  async evaluateAll(fence?: Fence, tenant?: string): Promise<{ evaluated: number; transitions: number }> {
+  async evaluateAll(fence?: DbFence, tenant?: string): Promise<{ evaluated: number; transitions: number }> {
     // The fence travels with this call, never in a field: a concurrent unfenced call (`keel slo
     // evaluate`) must not strip the leader's fence off the transactions still to come.
     const now = this.deps.clock.now();
@@ -145,7 +142,7 @@ export class SloEvaluator {
    * commits. If the group's transaction fails, each SLO is written alone, so one SLO's failure
    * never holds back the others' alerts.
    */
-  private async applyGroup(group: Planned[], now: number, fence: Fence | undefined): Promise<{ applied: number; transitions: number }> {
+  private async applyGroup(group: Planned[], now: number, fence: DbFence | undefined): Promise<{ applied: number; transitions: number }> {
     if (group.length === 0) return { applied: 0, transitions: 0 };
     let results: SignalResult[] = [];
     let applied = 0;

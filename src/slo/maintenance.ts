@@ -3,7 +3,7 @@
  * no single transaction grows large.
  */
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../store/schema.js';
+import type { Database, DbFence } from '../store/schema.js';
 import { currentGenerations } from './generations.js';
 import { fineRetentionMs, retentionMs } from './retention.js';
 import { DAY, floorTo } from './windows.js';
@@ -12,7 +12,7 @@ import { DAY, floorTo } from './windows.js';
  * `fence` runs first in every transaction that deletes (the leader lease's `assertHeld`): a
  * deposed leader's prune, resumed after a stall, deletes nothing.
  */
-export async function pruneSlo(db: Kysely<Database>, now: number, fence?: (trx: Transaction<Database>) => Promise<void>): Promise<{ rows: number; retired: number }> {
+export async function pruneSlo(db: Kysely<Database>, now: number, fence?: DbFence): Promise<{ rows: number; retired: number }> {
   let rows = 0;
   for (const g of await currentGenerations(db)) {
     const ids = (await db.selectFrom('slo_series').select('id').where('gen_uid', '=', g.uid).execute()).map((r) => Number(r.id));

@@ -2,9 +2,7 @@
  * The SLO engine as a Keel module: the OpenSLO kinds, the live aggregator (worker role), and, on
  * the leader, the backfill, the burn-rate evaluator and counter pruning; plus the routes.
  */
-import type { Transaction } from 'kysely';
-import type { CoreContext, KeelModule, LeaderLease } from '../module/context.js';
-import type { Database } from '../store/schema.js';
+import { fenceOf, type CoreContext, type KeelModule, type LeaderLease } from '../module/context.js';
 import { runProcessor, type ProcessorRunner } from '../processing/processor.js';
 import { SloAggregator } from './aggregator.js';
 import { AttributeCatalogue, unseenMessage } from './attribute-catalogue.js';
@@ -60,8 +58,7 @@ export function sloModule(ctx: CoreContext): SloModule {
     logger.error({ err }, `slo ${what} failed`);
     return 5000;
   };
-  // Leader work fences its transactions with the lease: a deposed leader commits nothing.
-  const fenceOf = (lease?: LeaderLease) => (lease ? (trx: Transaction<Database>) => lease.assertHeld(trx) : undefined);
+  // Leader work fences its transactions with the lease (`fenceOf`): a deposed leader commits nothing.
   const backfillLoop = new BackgroundLoop<LeaderLease>(async ({ context: lease }) => ((await backfiller.step(fenceOf(lease))) ? 0 : 2000), onError('backfill'));
   const evaluatorLoop = new BackgroundLoop<LeaderLease>(async ({ context: lease }) => {
     await evaluator.evaluateAll(fenceOf(lease));

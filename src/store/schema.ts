@@ -5,6 +5,7 @@
  * migration set serves SQLite and PostgreSQL alike.
  */
 import type { Kysely, Transaction } from 'kysely';
+import type { Fence } from '../core/after-commit.js';
 import type { AlertingTables } from '../alerting/tables.js';
 import type { AuditTables } from '../audit/tables.js';
 import type { AuthTables } from '../auth/tables.js';
@@ -42,5 +43,7 @@ export interface Database extends RoutingTables, IncidentTables, EscalationTable
 
 /** What a query function runs on: the store's connection or a transaction it is part of. */
 export type Db = Kysely<Database> | Transaction<Database>;
+/** The fence of leader-only work (`core/after-commit.ts`) on Keel's schema. */
+export type DbFence = Fence<Transaction<Database>>;
 /** Runbooks as code (issue 13). */
 export interface Database extends RunbookTables {}

@@ -14,7 +14,7 @@ import { DefinitionsService } from '../../src/definitions/definitions-service.js
 import { KindRegistry } from '../../src/definitions/kinds.js';
 import { EscalationService } from '../../src/paging/escalation/escalation-service.js';
 import { policyKind } from '../../src/paging/escalation/policy-kind.js';
-import { AfterCommit } from '../../src/paging/incidents/after-commit.js';
+import { AfterCommit } from '../../src/core/after-commit.js';
 import { IncidentService } from '../../src/paging/incidents/incident-service.js';
 import { PagingMetrics } from '../../src/paging/incidents/prometheus.js';
 import { NotifyService } from '../../src/paging/notify/notify-service.js';

@@ -9,7 +9,7 @@ import { runView } from '../../src/runbooks/routes.js';
 import { RunService } from '../../src/runbooks/runs.js';
 import { TriggerService } from '../../src/runbooks/trigger-service.js';
 import { AlertService } from '../../src/alerting/alert-service.js';
-import { AfterCommit } from '../../src/paging/incidents/after-commit.js';
+import { AfterCommit } from '../../src/core/after-commit.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 

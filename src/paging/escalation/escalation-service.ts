@@ -12,7 +12,7 @@ import type { Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { randomBase62 } from '../../core/ids.js';
 import { readSpec } from '../../definitions/read-specs.js';
-import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import { toIncident, type Incident, type IncidentService } from '../incidents/incident-service.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import { Directory, type Person } from '../oncall/directory.js';
@@ -20,7 +20,7 @@ import type { OncallService } from '../oncall/oncall-service.js';
 import type { NotificationJobsTable } from '../notify/tables.js';
 import type { NotifyService } from '../notify/notify-service.js';
 import type { Target } from '../notify/targets.js';
-import type { Database } from '../../store/schema.js';
+import type { Database, DbFence } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { ackTimeoutMs, nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
@@ -61,7 +61,7 @@ export interface EscalationState {
 
 export class EscalationService {
   /** The scheduler: one tenure per leadership, fenced by that tenure's fence. */
-  private readonly loop: BackgroundLoop<Fence | undefined>;
+  private readonly loop: BackgroundLoop<DbFence | undefined>;
   private readonly unpaged: UnpagedIncidents;
   /** Definitions changed (or the loop just started): look for unpaged incidents a policy now covers. */
   private adoptPending = true;
@@ -158,7 +158,7 @@ export class EscalationService {
    * An acknowledgement timed out: if the incident is still acknowledged and an alert of it still
    * fires, it is triggered again and its policy escalates from the first step.
    */
-  async fireAckTimeout(incidentId: string, fence?: Fence): Promise<void> {
+  async fireAckTimeout(incidentId: string, fence?: DbFence): Promise<void> {
     const fx = this.deps.newAfterCommit();
     await this.deps.store.db.transaction().execute(async (trx) => {
       await fence?.(trx);
@@ -205,7 +205,7 @@ export class EscalationService {
   // ---- scheduler ---------------------------------------------------------------------------
 
   /** Runs the scheduler (leader only) until stop(); its transactions check `fence` first. */
-  run(fence?: Fence): void {
+  run(fence?: DbFence): void {
     this.adoptPending = true;
     this.unsubscribe?.();
     this.unsubscribe = this.deps.bus?.on('definitions.applied', () => {
@@ -222,7 +222,7 @@ export class EscalationService {
   }
 
   /** One round of the scheduler: fire what is due; returns how long to wait for the next due step. */
-  private async round(tenure: Tenure<Fence | undefined>): Promise<number> {
+  private async round(tenure: Tenure<DbFence | undefined>): Promise<number> {
     const { store, clock, pollIntervalMs } = this.deps;
     const fence = tenure.context;
     let waitFor = pollIntervalMs;
@@ -262,7 +262,7 @@ export class EscalationService {
   }
 
   /** Fires one timer: claim, page, schedule the next step, all in one transaction. */
-  async fire(timer: EscalationTimersTable, fence?: Fence): Promise<void> {
+  async fire(timer: EscalationTimersTable, fence?: DbFence): Promise<void> {
     const fx = this.deps.newAfterCommit();
     await this.deps.store.db.transaction().execute(async (trx) => {
       await fence?.(trx);
@@ -278,7 +278,7 @@ export class EscalationService {
    * back (no claim, no page, no after-commit effect survives) and its timers are fired one by one,
    * so the others still page and the failing one fails alone, as it would have.
    */
-  async fireBatch(timers: EscalationTimersTable[], fence?: Fence): Promise<void> {
+  async fireBatch(timers: EscalationTimersTable[], fence?: DbFence): Promise<void> {
     if (timers.length === 0) return;
     if (timers.length === 1) return this.fire(timers[0]!, fence);
     const fx = this.deps.newAfterCommit();
@@ -417,7 +417,7 @@ export class EscalationService {
    * Open, unacknowledged incidents that paged nobody whose service now has an escalation policy
    * (a new one, or the one that was missing now exists): their escalation starts.
    */
-  private async adoptUnpaged(fence: Fence | undefined): Promise<void> {
+  private async adoptUnpaged(fence: DbFence | undefined): Promise<void> {
     const { store } = this.deps;
     const candidates = await store.db.selectFrom('incidents').select('id').where('unpaged_at', 'is not', null).where('state', '=', 'triggered').where('service', 'is not', null).execute();
     for (const c of candidates) {

@@ -8,7 +8,7 @@
  */
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import type { AfterCommit } from '../incidents/after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';

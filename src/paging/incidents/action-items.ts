@@ -4,7 +4,7 @@ import type { Clock } from '../../core/clock.js';
 import { KeelError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Database, Db } from '../../store/schema.js';
-import type { AfterCommit } from './after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import type { Incident } from './incident-service.js';
 import type { IncidentActionItemsTable } from './tables.js';
 import { appendTimeline } from './timeline.js';

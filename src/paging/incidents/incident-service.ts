@@ -13,7 +13,7 @@ import { KeelError } from '../../core/errors.js';
 import { randomBase62 } from '../../core/ids.js';
 import type { Database, Db } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
-import { inRetriedTransaction, type AfterCommit } from './after-commit.js';
+import { inRetriedTransaction, type AfterCommit } from '../../core/after-commit.js';
 import type { PagingMetrics } from './prometheus.js';
 import type { IncidentsTable } from './tables.js';
 import { appendTimeline, type TimelineInput } from './timeline.js';

@@ -9,7 +9,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { Store } from '../../store/store.js';
 import { Directory } from '../oncall/directory.js';
 import type { ActionItems } from './action-items.js';
-import type { AfterCommit } from './after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import type { Incident, IncidentService } from './incident-service.js';
 import { renderPostmortem } from './postmortem.js';
 import type { SloImpact, SloImpactProvider } from './slo-impact.js';

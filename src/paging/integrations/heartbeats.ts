@@ -13,8 +13,7 @@ import { KeelError } from '../../core/errors.js';
 import { parseDurationMs } from '../../core/time.js';
 import type { KindHandler } from '../../definitions/kinds.js';
 import { missingReference, specParser, type WithMetadata } from '../../definitions/spec-parser.js';
-import type { Database } from '../../store/schema.js';
-import type { Fence } from '../incidents/after-commit.js';
+import type { Database, DbFence } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { HeartbeatsTable } from './tables.js';
@@ -132,7 +131,7 @@ export function heartbeatView(r: HeartbeatsTable): HeartbeatView {
 
 export class HeartbeatService {
   /** The checker: one tenure per leadership, fenced by that tenure's fence. */
-  private readonly loop: BackgroundLoop<Fence | undefined>;
+  private readonly loop: BackgroundLoop<DbFence | undefined>;
 
   constructor(
     private readonly deps: { store: Store; clock: Clock; alerts: AlertService; logger: Logger; pollIntervalMs: number },
@@ -170,7 +169,7 @@ export class HeartbeatService {
   }
 
   /** Runs the checker (leader only) until stop(); its transactions check `fence` first. */
-  run(fence?: Fence): void {
+  run(fence?: DbFence): void {
     void this.loop.run(fence);
   }
 
@@ -179,7 +178,7 @@ export class HeartbeatService {
   }
 
   /** Marks overdue heartbeats down and alerts; returns how many went down. */
-  async check(fence?: Fence): Promise<number> {
+  async check(fence?: DbFence): Promise<number> {
     const { store, clock, alerts } = this.deps;
     const now = clock.now();
     const due = await store.db.selectFrom('heartbeats').selectAll().where('status', '=', 'up').where('due_at', '<=', now).limit(100).execute();
@@ -216,7 +215,7 @@ export class HeartbeatService {
   }
 
   /** One round: overdue heartbeats go down; returns how long until the next one is due. */
-  private async round(fence: Fence | undefined): Promise<number> {
+  private async round(fence: DbFence | undefined): Promise<number> {
     const { store, clock, pollIntervalMs } = this.deps;
     let waitFor = pollIntervalMs;
     await this.check(fence);

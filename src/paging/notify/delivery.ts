@@ -7,9 +7,9 @@
  */
 import type { Transaction } from 'kysely';
 import { BackgroundLoop } from '../../core/background-loop.js';
-import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import { appendTimeline } from '../incidents/timeline.js';
-import type { Database } from '../../store/schema.js';
+import type { Database, DbFence } from '../../store/schema.js';
 import { backoffDelay } from './backoff.js';
 import { deliver, type DeliveryResult } from './deliver.js';
 import type { NotificationMessage } from './approval-message.js';
@@ -53,7 +53,7 @@ export class DeliveryWorker {
   private readonly hooks: NotifyHooks[] = [];
   private readonly inFlight = new Set<string>();
   /** The delivery loop: one tenure per leadership, fenced by that tenure's fence. */
-  private readonly loop: BackgroundLoop<Fence | undefined>;
+  private readonly loop: BackgroundLoop<DbFence | undefined>;
   /** When used link tokens were last pruned (0: at the first round of a tenure). */
   private prunedAt = 0;
 
@@ -74,7 +74,7 @@ export class DeliveryWorker {
 
 
   /** Runs the delivery loop (leader only) until stop(); its transactions check `fence` first. */
-  run(fence?: Fence): void {
+  run(fence?: DbFence): void {
     this.prunedAt = 0;
     void this.loop.run(fence);
   }
@@ -85,7 +85,7 @@ export class DeliveryWorker {
   }
 
   /** One round: start the due deliveries there is room for; returns how long to wait for the next. */
-  private async round(fence: Fence | undefined): Promise<number> {
+  private async round(fence: DbFence | undefined): Promise<number> {
     const { store, clock, config } = this.deps;
     let waitMs = config.pollIntervalMs;
     // Used link tokens only matter until they would have expired anyway.
@@ -129,7 +129,7 @@ export class DeliveryWorker {
    * must not page, so the lease is checked against the store just before the deliveries, in the
    * transaction that reads the states of their incidents. Undefined: do not send.
    */
-  private async clear(jobs: NotificationJobsTable[], fence: Fence | undefined): Promise<Map<string, string> | undefined> {
+  private async clear(jobs: NotificationJobsTable[], fence: DbFence | undefined): Promise<Map<string, string> | undefined> {
     const { store, logger } = this.deps;
     const ids = [...new Set(jobs.map((j) => j.incident_id).filter((id): id is string => id !== null))];
     try {
@@ -150,7 +150,7 @@ export class DeliveryWorker {
     }
   }
 
-  private async attempt(job: NotificationJobsTable, cleared: Promise<Map<string, string> | undefined>, fence: Fence | undefined): Promise<void> {
+  private async attempt(job: NotificationJobsTable, cleared: Promise<Map<string, string> | undefined>, fence: DbFence | undefined): Promise<void> {
     const { clock, logger } = this.deps;
     const states = await cleared;
     if (!states) return;
@@ -190,7 +190,7 @@ export class DeliveryWorker {
 
   // ---- recording outcomes, many per transaction ------------------------------------------
 
-  private readonly toRecord: { outcome: Outcome; fence: Fence | undefined; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private readonly toRecord: { outcome: Outcome; fence: DbFence | undefined; resolve: () => void; reject: (err: unknown) => void }[] = [];
   private recording = false;
 
   /**
@@ -199,7 +199,7 @@ export class DeliveryWorker {
    * are recorded in one transaction: one commit for many deliveries. Until its outcome is
    * committed a job stays pending and in flight, so it is neither fetched again nor lost.
    */
-  private record(outcome: Outcome, fence: Fence | undefined): Promise<void> {
+  private record(outcome: Outcome, fence: DbFence | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
       this.toRecord.push({ outcome, fence, resolve, reject });
       if (!this.recording) {

@@ -3,7 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Bus } from '../../core/bus.js';
 import type { Clock } from '../../core/clock.js';
 import type { SecretBox } from '../../core/secrets.js';
-import type { AfterCommit } from '../incidents/after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import type { Database } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';

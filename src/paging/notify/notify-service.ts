@@ -5,10 +5,10 @@
  * failed for good to the hooks (escalation moves on to the next step instead of waiting).
  */
 import type { Transaction } from 'kysely';
-import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
 import type { Person } from '../oncall/directory.js';
-import type { Database } from '../../store/schema.js';
+import type { Database, DbFence } from '../../store/schema.js';
 import { DeliveryWorker } from './delivery.js';
 import type { EscalationContext, NotifyDeps, NotifyHooks } from './notify-deps.js';
 import { NotificationQueue } from './queueing.js';
@@ -62,7 +62,7 @@ export class NotifyService {
   }
 
   /** Runs the delivery loop (leader only) until stop(); its transactions check `fence` first. */
-  run(fence?: Fence): void {
+  run(fence?: DbFence): void {
     this.delivery.run(fence);
   }
 

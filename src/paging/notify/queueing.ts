@@ -5,7 +5,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { randomBase62 } from '../../core/ids.js';
-import type { AfterCommit } from '../incidents/after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import { Directory, type Person } from '../oncall/directory.js';

@@ -12,12 +12,12 @@ import type { AlertService, AlertTransition } from '../../alerting/alert-service
 import type { Bus } from '../../core/bus.js';
 import type { Clock } from '../../core/clock.js';
 import { readSpec, readSpecs, type NamedSpec } from '../../definitions/read-specs.js';
-import type { AfterCommit, Fence } from '../incidents/after-commit.js';
+import type { AfterCommit } from '../../core/after-commit.js';
 import { OPEN_STATES, toIncident, type IncidentService } from '../incidents/incident-service.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import { readPosition, writePosition } from '../../processing/positions.js';
-import type { Database, Db } from '../../store/schema.js';
+import type { Database, Db, DbFence } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { groupingKey, matchLabels } from './grouping.js';
@@ -64,7 +64,7 @@ class GroupFailed extends Error {
 
 export class PagingConsumer {
   /** The consumer: one tenure per leadership, fenced by that tenure's fence. */
-  private readonly loop: BackgroundLoop<Fence | undefined>;
+  private readonly loop: BackgroundLoop<DbFence | undefined>;
   private unsubscribe: (() => void) | undefined;
   private position = 0;
 
@@ -100,7 +100,7 @@ export class PagingConsumer {
   }
 
   /** Runs the consumer (leader only) until stop(); its transactions check `fence` first. */
-  run(fence?: Fence): void {
+  run(fence?: DbFence): void {
     this.unsubscribe = this.deps.bus.on('alert.transition', () => this.wake());
     void this.loop.run(fence);
   }
@@ -131,7 +131,7 @@ export class PagingConsumer {
    * One round: the next transitions after the committed position (read again at a tenure's
    * start: another process may have led meanwhile), processed in groups; returns how long to wait.
    */
-  private async round(tenure: Tenure<Fence | undefined>): Promise<number> {
+  private async round(tenure: Tenure<DbFence | undefined>): Promise<number> {
     const { store, logger, alerts, clock } = this.deps;
     const fence = tenure.context;
     if (tenure.rounds === 0) this.position = await readPosition(store.db, PAGING_CONSUMER);

@@ -1,11 +1,14 @@
+/**
+ * Transactions of domain work: their fence and their after-commit effects. Generic over the
+ * transaction type, since core/ knows no schema (`store/schema.ts` names the concrete `DbFence`).
+ */
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../../store/schema.js';
 
 /**
  * Called first in every transaction of leader-only work: throws unless this process still holds
  * the leadership (the distributed mode's lease), so a deposed leader's writes roll back.
  */
-export type Fence = (trx: Transaction<Database>) => Promise<void>;
+export type Fence<Trx> = (trx: Trx) => Promise<void>;
 
 /**
  * Effects that must wait until a transaction committed (bus events, waking loops, metrics):
@@ -33,7 +36,7 @@ export class AfterCommit {
  * Runs `fn` in a transaction, then its after-commit effects; a failure `retry` accepts (a unique
  * clash or a version conflict with a concurrent writer) runs it again from the start.
  */
-export async function inRetriedTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>, fx: AfterCommit) => Promise<T>, retry: (err: unknown, attempt: number) => boolean): Promise<T> {
+export async function inRetriedTransaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<DB>, fx: AfterCommit) => Promise<T>, retry: (err: unknown, attempt: number) => boolean): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const fx = new AfterCommit();
     try {
