@@ -32,11 +32,16 @@ describe('compaction gate', () => {
   it('waits while Keel uses half the cores or more, runs below', () => {
     const base = { cores: 2, uncompactedBytes: 2 * GiB, maxBacklogBytes: 4 * GiB };
     expect(SATURATED_SHARE).toBe(0.5);
-    expect(compactionGate({ ...base, samples: samples([0.9, 0.95, 0.9, 0.95], 2) })).toEqual({ run: false, reason: 'saturated', share: 0.925, wait: 0 });
+    // The share told is the larger of the window's (0.925) and its last second's (0.95).
+    expect(compactionGate({ ...base, samples: samples([0.9, 0.95, 0.9, 0.95], 2) })).toEqual({ run: false, reason: 'saturated', share: 0.95, wait: 0 });
     expect(compactionGate({ ...base, samples: samples([0.5, 0.5], 2) })).toEqual({ run: false, reason: 'saturated', share: 0.5, wait: 0 });
-    expect(compactionGate({ ...base, samples: samples([0.25, 0.5], 2) })).toEqual({ run: true, reason: 'idle', share: 0.375, wait: 0 });
-    // A busy second inside a quiet window does not stop it; the window's share decides.
+    expect(compactionGate({ ...base, samples: samples([0.5, 0.25], 2) })).toEqual({ run: true, reason: 'idle', share: 0.375, wait: 0 });
+    // A busy second inside a quiet window does not stop it ...
     expect(compactionGate({ ...base, samples: samples([0, 0, 1, 0, 0], 2) })).toEqual({ run: true, reason: 'idle', share: 0.2, wait: 0 });
+    // ... but a busy last second does (a peak that just began), though the window's share is 0.2;
+    expect(compactionGate({ ...base, samples: samples([0, 0, 0, 0, 1], 2) })).toEqual({ run: false, reason: 'saturated', share: 1, wait: 0 });
+    // and a quiet last second in a busy window does not start it.
+    expect(compactionGate({ ...base, samples: samples([1, 1, 1, 1, 0], 2) })).toEqual({ run: false, reason: 'saturated', share: 0.8, wait: 0 });
     expect(compactionGate({ ...base, samples: samples([0.3, 0.3], 2), saturatedShare: 0.25 })).toMatchObject({ run: false, reason: 'saturated' });
   });
 
@@ -46,6 +51,10 @@ describe('compaction gate', () => {
     expect(compactionGate({ ...base, samples: samples([0.2, 0.2, 0.2], 2, 1.5) })).toEqual({ run: false, reason: 'saturated', share: 0.2, wait: 1.5 });
     expect(compactionGate({ ...base, samples: samples([0.2, 0.2], 2, 0.25) })).toMatchObject({ run: false, wait: 0.25 });
     expect(compactionGate({ ...base, samples: samples([0.2, 0.2], 2, 0.2) })).toEqual({ run: true, reason: 'idle', share: 0.2, wait: 0.2 });
+    // Waiting that just began counts as much: 0.1 over the window, 0.5 in its last second.
+    const waitNow = samples([0.2, 0.2, 0.2, 0.2], 2);
+    waitNow[4]!.waitMs = 500;
+    expect(compactionGate({ ...base, samples: waitNow })).toEqual({ run: false, reason: 'saturated', share: 0.2, wait: 0.5 });
     // 900 ms of waiting over 3 s: 0.3.
     expect(cpuWait([{ at: 0, cpuMs: 0, waitMs: 100 }, { at: 3000, cpuMs: 0, waitMs: 1000 }])).toBeCloseTo(0.3, 12);
     // Where the system does not tell waiting (not Linux), only the share decides.

@@ -13,7 +13,8 @@
  * Short of CPU is either of: Keel's threads used half of its cores or more (a rate at which
  * compaction, about twice the CPU per event of ingest itself, could not keep up anyway), or they
  * waited for a CPU a quarter of a thread's time or more (the node is busy, with Keel's own work or
- * another program's). The compactor's own CPU and waiting are left out of both.
+ * another program's), over the window or over its last interval. The compactor's own CPU and
+ * waiting are left out of both.
  */
 
 /**
@@ -70,9 +71,21 @@ export function cpuWait(samples: readonly CpuSample[]): number | undefined {
   return Math.max(0, last.waitMs - first.waitMs) / (last.at - first.at);
 }
 
+/** The larger of the two: over the whole window, and since the sample before the newest. */
+function worst(f: (s: readonly CpuSample[]) => number | undefined, samples: readonly CpuSample[]): number | undefined {
+  const window = f(samples);
+  const recent = f(samples.slice(-2));
+  return window === undefined || recent === undefined ? window : Math.max(window, recent);
+}
+
+/**
+ * Saturated by the window or by its last interval: a load that just began (the first segment of a
+ * peak seals within a second) stops compaction at once, and a short dip in a busy window does not
+ * start it.
+ */
 export function compactionGate(i: GateInput): GateDecision {
-  const share = cpuShare(i.samples, i.cores);
-  const wait = cpuWait(i.samples);
+  const share = worst((s) => cpuShare(s, i.cores), i.samples);
+  const wait = worst(cpuWait, i.samples);
   if (i.uncompactedBytes > i.maxBacklogBytes) return { run: true, reason: 'backlog', share, wait };
   if (share === undefined) return { run: true, reason: 'unmeasured', share, wait };
   if (share >= (i.saturatedShare ?? SATURATED_SHARE) || (wait ?? 0) >= (i.saturatedWait ?? SATURATED_WAIT)) {

@@ -77,6 +77,7 @@ export class CompactionScheduler {
   private readonly cores: number;
   private readonly cpu: (compactorTid: number | undefined) => CpuSample;
   private deferred = false;
+  private sampledAt = -Infinity;
 
   constructor(private readonly o: CompactionSchedulerOptions) {
     this.cores = o.cores ?? usableCores();
@@ -107,9 +108,14 @@ export class CompactionScheduler {
 
   /** Each tick: a CPU sample for the gate, the idle seal, and another look at what waits. */
   private tick(): void {
-    this.window.add(this.cpu(this.compactorTid));
+    this.sample();
     this.sealIfIdle();
     this.next();
+  }
+
+  private sample(): void {
+    this.sampledAt = performance.now();
+    this.window.add(this.cpu(this.compactorTid));
   }
 
   private sealIfIdle(): void {
@@ -125,6 +131,9 @@ export class CompactionScheduler {
 
   private next(): void {
     if (this.running || this.closed || this.queue.length === 0) return;
+    // A fresh sample when the last one is older than a tenth of a second: a segment that seals as
+    // a peak begins is judged by the load of that moment, not of the quiet seconds before it.
+    if (performance.now() - this.sampledAt >= 100) this.sample();
     const gate = compactionGate({
       samples: this.window.all,
       cores: this.cores,
