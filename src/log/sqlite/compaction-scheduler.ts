@@ -1,7 +1,7 @@
 /**
  * The writer thread's side of compaction: which sealed segments wait, one job at a time on the
- * compactor thread, when the next one may start (compaction-gate.ts: not while Keel keeps the
- * cores busy, unless the backlog passed its bound), and the index update that swaps a segment to
+ * compactor thread, when the next one may start (compaction-gate.ts: not while Keel is short of
+ * CPU, unless the backlog passed its bound), and the index update that swaps a segment to
  * its compacted file (step 3 and 4 of compaction.ts). Every index write stays on the writer
  * thread, the log's only writer.
  */
