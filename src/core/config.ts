@@ -173,8 +173,29 @@ export const configSchema = z
         sweepInterval: duration.default(30_000),
         /** Embedded log: rewrite sealed segments compressed in the background (docs/capacity.md). */
         compress: z.boolean().default(true),
+        /**
+         * Embedded log: while Keel is short of CPU, compaction waits, until more than this many
+         * NDJSON bytes wait for it (then it runs whatever the load). 0: it never waits. Default
+         * 4 GiB, or half of `maxBytes` when that is smaller (appends stop at `maxBytes`).
+         */
+        compactionMaxBacklog: size.optional(),
       })
       .strict()
+      .superRefine((log, ctx) => {
+        // Appends stop above log.maxBytes, so a larger bound would never be reached: a node kept
+        // busy would never compact.
+        if (log.compactionMaxBacklog !== undefined && log.maxBytes > 0 && log.compactionMaxBacklog >= log.maxBytes) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['compactionMaxBacklog'],
+            message: `${log.compactionMaxBacklog} bytes must be below log.maxBytes (${log.maxBytes}): a backlog that large is never reached, so a busy node would never compact`,
+          });
+        }
+      })
+      .transform(({ compactionMaxBacklog, ...log }) => ({
+        ...log,
+        compactionMaxBacklog: compactionMaxBacklog ?? (log.maxBytes > 0 ? Math.min(4 * 1024 ** 3, Math.floor(log.maxBytes / 2)) : 4 * 1024 ** 3),
+      }))
       .default({
         retention: { maxAge: 7 * 86_400_000, maxBytes: 50 * 1024 ** 3 },
         maxBytes: 60 * 1024 ** 3,
@@ -183,6 +204,7 @@ export const configSchema = z
         groupCommitDelay: 0,
         sweepInterval: 30_000,
         compress: true,
+        compactionMaxBacklog: 4 * 1024 ** 3,
       }),
     idempotency: z.object({ ttl: duration.default(86_400_000) }).strict().default({ ttl: 86_400_000 }),
     slo: z

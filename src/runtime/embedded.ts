@@ -77,7 +77,17 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
       metrics.commitGroupEvents.observe(g.events);
     },
     compress: config.log.compress,
+    compactionMaxBacklogBytes: config.log.compactionMaxBacklog,
     onCompaction: (e) => {
+      if (e.op === 'compactionGate') {
+        metrics.compactionDeferred.set(e.deferred ? 1 : 0);
+        const percent = (x: number | null) => (x === null ? undefined : Math.round(x * 100));
+        logger.info(
+          { cpuPercentOfCores: percent(e.share), waitingThreadPercent: percent(e.wait), uncompactedBytes: e.uncompactedBytes },
+          e.deferred ? 'log compaction waits: Keel is short of CPU' : 'log compaction resumes',
+        );
+        return;
+      }
       if (e.ok) {
         metrics.compactedBytes.inc({ form: 'ndjson' }, e.bytes);
         metrics.compactedBytes.inc({ form: 'stored' }, e.stored);
@@ -90,6 +100,7 @@ async function build(opts: StartOptions, opened: (() => Promise<void>)[]): Promi
     },
   });
   opened.push(() => log.close());
+  if (config.log.compress) metrics.compactionMaxBacklog.set(config.log.compactionMaxBacklog);
 
   const keel = await composeKeel({
     config,

@@ -87,6 +87,16 @@ export class KeelMetrics {
     help: 'CPU time the embedded log compactor thread spent encoding segments.',
     registers: [this.registry],
   });
+  readonly compactionDeferred = new client.Gauge({
+    name: 'keel_log_compaction_deferred',
+    help: '1 while the embedded log compactor waits because Keel is short of CPU (its threads use half the cores or wait for one; the backlog under log.compactionMaxBacklog), else 0.',
+    registers: [this.registry],
+  });
+  readonly compactionMaxBacklog = new client.Gauge({
+    name: 'keel_log_compaction_max_backlog_bytes',
+    help: 'log.compactionMaxBacklog: above this keel_log_uncompacted_bytes the embedded log compacts whatever the load (0 with compaction off or never deferred).',
+    registers: [this.registry],
+  });
   readonly compactionFailures = new client.Counter({
     name: 'keel_log_compaction_failures_total',
     help: 'Segments the embedded log compactor could not compact (they stay as appended and readable).',

@@ -25,5 +25,8 @@ describe('log disk metrics', () => {
     });
     expect(log.diskBytes).toBe(log.bytes);
     expect(log.uncompactedBytes).toBe(log.bytes);
+    // The bound the KeelLogCompactionBehind alert compares the backlog with (log.compactionMaxBacklog,
+    // 4 GiB by default), and compaction not waiting for a busy Keel.
+    expect({ bound: gauge('keel_log_compaction_max_backlog_bytes'), deferred: gauge('keel_log_compaction_deferred') }).toEqual({ bound: 4 * 1024 ** 3, deferred: 0 });
   });
 });

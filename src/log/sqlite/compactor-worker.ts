@@ -3,29 +3,34 @@
  * ingest keeps the cores it needs and compaction uses what is left (it catches up when load
  * drops). The writer thread sends jobs one at a time and owns every index change.
  */
-import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { compactSegment, type CompactionJob, type CompactionResult } from './compaction.js';
+import { ownThreadId } from './thread-cpu.js';
 
 const { dir } = workerData as { dir: string };
 const port = parentPort!;
 
-export type CompactorReply = { ok: true; result: CompactionResult } | { ok: false; segment: number; error: string };
+export type CompactorReply =
+  | { ok: true; result: CompactionResult }
+  | { ok: false; segment: number; error: string }
+  /** Sent once at start: the thread's id, so the scheduler can leave its CPU out of Keel's load. */
+  | { started: true; tid: number | undefined };
 
 /**
  * Linux sets priority per thread: /proc/thread-self names this thread's id, and setpriority on it
  * leaves the process's other threads as they are. Elsewhere the thread keeps normal priority.
  */
-function lowerOwnPriority(): void {
+function lowerOwnPriority(tid: number | undefined): void {
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+    if (tid !== undefined) setPriority(tid, 19);
   } catch {
-    // not Linux, or not allowed: compaction still works, at normal priority
+    // not allowed: compaction still works, at normal priority
   }
 }
-lowerOwnPriority();
+const tid = ownThreadId();
+lowerOwnPriority(tid);
+port.postMessage({ started: true, tid } satisfies CompactorReply);
 
 port.on('message', (job: CompactionJob) => {
   try {

@@ -12,6 +12,8 @@ export interface WriterOptions {
   /** Seal the active segment once idle this long (ms) and holding at least sealMinBytes. */
   sealIdleMs?: number;
   sealMinBytes?: number;
+  /** Compact whatever the load once this many NDJSON bytes wait (compaction-gate.ts; default 4 GiB). */
+  compactionMaxBacklogBytes?: number;
 }
 
 export type WriterRequest =
@@ -44,10 +46,15 @@ export type WriterResponse =
   | { id: number; ok: true; result: AppendResult | SweepResult | null; totals: WriterTotals; groupSize?: number }
   | { id: number; ok: false; error: string; totals?: WriterTotals };
 
-/** One segment compacted (NDJSON `bytes` now stored in `stored` bytes), or why it was not. */
+/**
+ * One segment compacted (NDJSON `bytes` now stored in `stored` bytes), or why it was not; or
+ * compaction began or stopped waiting for a saturated Keel (`share`: of the cores used, `wait`:
+ * thread-seconds per second waiting for a CPU; the compactor's own aside).
+ */
 export type CompactionEvent =
   | { op: 'compaction'; ok: true; segment: number; batches: number; bytes: number; stored: number; cpuMs: number }
-  | { op: 'compaction'; ok: false; segment: number; error: string };
+  | { op: 'compaction'; ok: false; segment: number; error: string }
+  | { op: 'compactionGate'; deferred: boolean; share: number | null; wait: number | null; uncompactedBytes: number };
 
 export type WriterEvent =
   | { op: 'ready'; totals: WriterTotals }

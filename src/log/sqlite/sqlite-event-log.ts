@@ -44,6 +44,8 @@ export interface SqliteEventLogOptions {
   sealIdleMs?: number;
   /** … when it holds at least this much (default 16 MiB). */
   sealMinBytes?: number;
+  /** Compact even while Keel is saturated once this many NDJSON bytes wait (default 4 GiB; 0: never wait). */
+  compactionMaxBacklogBytes?: number;
   limits?: Partial<SqliteLogLimits>;
   onCommitGroup?: (g: { requests: number; events: number; bytes: number }) => void;
   onCompaction?: (e: CompactionEvent) => void;
@@ -110,6 +112,7 @@ export class SqliteEventLog implements EventLog {
       ...(options.compress !== undefined ? { compress: options.compress } : {}),
       ...(options.sealIdleMs !== undefined ? { sealIdleMs: options.sealIdleMs } : {}),
       ...(options.sealMinBytes !== undefined ? { sealMinBytes: options.sealMinBytes } : {}),
+      ...(options.compactionMaxBacklogBytes !== undefined ? { compactionMaxBacklogBytes: options.compactionMaxBacklogBytes } : {}),
     };
     const worker = new Worker(workerUrl(import.meta.url, 'writer-worker'), { workerData: workerOptions });
     const checkpointer = new Worker(workerUrl(import.meta.url, 'checkpoint-worker'), {
@@ -136,7 +139,7 @@ export class SqliteEventLog implements EventLog {
   private onMessage(m: WriterResponse | WriterEvent): void {
     if ('op' in m) {
       if (m.op === 'commitGroup') this.options.onCommitGroup?.(m);
-      if (m.op === 'compaction') {
+      if (m.op === 'compaction' || m.op === 'compactionGate') {
         this.totals = m.totals;
         const { totals: _, ...event } = m;
         this.options.onCompaction?.(event);

@@ -7,6 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { AppendResult } from '../event-log.js';
 import type { SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
+import { DEFAULT_MAX_BACKLOG_BYTES } from './compaction-gate.js';
 import { CompactionScheduler, recoverSegments } from './compaction-scheduler.js';
 import { openLogDatabase } from './schema.js';
 import { SegmentWriter, segmentDir } from './segments.js';
@@ -68,6 +69,7 @@ const compaction =
         totals,
         sealIdleMs: options.sealIdleMs ?? 10_000,
         sealMinBytes: options.sealMinBytes ?? 16 * 1024 * 1024,
+        maxBacklogBytes: options.compactionMaxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES,
         report: (e) => port.postMessage({ ...e, totals: snapshot() } satisfies WriterEvent),
       });
 
