@@ -105,7 +105,9 @@ export async function jetstreamCeiling(natsUrl: string, bodies: Buffer[], batch:
   }
 }
 
-interface BenchCluster {
+export interface BenchCluster {
+  /** The bootstrap admin key of every process. */
+  adminKey: string;
   ingest: KeelProcess[];
   workers: KeelProcess[];
   coordinator: KeelProcess;
@@ -114,7 +116,13 @@ interface BenchCluster {
   stop(): Promise<void>;
 }
 
-async function startCluster(o: DistributedBenchOptions, ingest: number, workers: number): Promise<BenchCluster> {
+/** What starting and dropping a bench cluster needs (`keel bench slo-eval --mode distributed` reuses them). */
+export type ClusterOptions = Pick<DistributedBenchOptions, 'natsUrl' | 'postgresUrl' | 'partitions'> & {
+  /** More sections of every process's keel.yaml (e.g. longer timeouts for a bench that calls a slow route). */
+  config?: Record<string, unknown>;
+};
+
+export async function startCluster(o: ClusterOptions, ingest: number, workers: number): Promise<BenchCluster> {
   const id = randomBase62(8).toLowerCase();
   const stream = `KEEL_BENCH_${id}`;
   const schema = `keel_bench_${id}`;
@@ -126,6 +134,7 @@ async function startCluster(o: DistributedBenchOptions, ingest: number, workers:
       nats: { url: o.natsUrl, stream, subjectPrefix: `keelbench.${id}.ev`, partitions: o.partitions },
       postgres: { url: o.postgresUrl, schema },
       quota: { eventsPerSecond: 1e9, burst: 1e9 },
+      ...o.config,
     }),
   );
   const env = { KEEL_SECRET_KEY: randomBytes(32).toString('hex'), KEEL_LOG_LEVEL: 'warn' };
@@ -144,14 +153,14 @@ async function startCluster(o: DistributedBenchOptions, ingest: number, workers:
     // The coordinator (api + evaluator) runs migrations and bootstrap and serves the admin API; it idles during the load.
     const coordinator = await spawnRole('api,evaluator');
     const started = await Promise.all([...Array.from({ length: ingest }, () => spawnRole('ingest')), ...Array.from({ length: workers }, () => spawnRole('worker'))]);
-    return { ingest: started.slice(0, ingest), workers: started.slice(ingest), coordinator, stream, schema, stop };
+    return { adminKey: ADMIN_KEY, ingest: started.slice(0, ingest), workers: started.slice(ingest), coordinator, stream, schema, stop };
   } catch (e) {
     await stop();
     throw e;
   }
 }
 
-async function dropCluster(o: DistributedBenchOptions, c: BenchCluster): Promise<void> {
+export async function dropCluster(o: ClusterOptions, c: BenchCluster): Promise<void> {
   await c.stop();
   const client = new pg.Client({ connectionString: o.postgresUrl });
   await client.connect();

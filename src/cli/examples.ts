@@ -116,7 +116,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'bench security': ['keel bench security --duration 10'],
   'bench history': ['keel bench history', 'keel bench history --alerts 20000 --incidents 2000 --json'],
   'bench slo': ['keel bench slo --slos 100 --rate 20000', 'keel bench slo --no-freshness --shape fleet --slos 10000'],
-  'bench slo-eval': ['keel bench slo-eval --slos 1000', 'keel bench slo-eval --slos 10000 --events 100 --json'],
+  'bench slo-eval': ['keel bench slo-eval --slos 1000', 'keel bench slo-eval --slos 10000 --events 100 --json', 'keel bench slo-eval --mode distributed --nats nats://127.0.0.1:4222 --postgres postgres://postgres@127.0.0.1:5432/test'],
   completion: ['keel completion bash > /etc/bash_completion.d/keel', 'keel completion zsh > "${fpath[1]}/_keel"', 'keel completion fish > ~/.config/fish/completions/keel.fish'],
 };
 

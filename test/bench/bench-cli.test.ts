@@ -67,6 +67,12 @@ describe('keel bench slo', () => {
     const evalFew = await runCli(['bench', 'slo-eval', '--slos', '5']);
     expect(evalFew.code).toBe(2);
     expect(evalFew.stderr).toContain('--slos must be 10 to 10000');
+    const evalMode = await runCli(['bench', 'slo-eval', '--mode', 'cluster']);
+    expect(evalMode.code).toBe(2);
+    expect(evalMode.stderr).toContain('--mode must be embedded or distributed, got "cluster"');
+    const evalNoPostgres = await runCli(['bench', 'slo-eval', '--mode', 'distributed', '--nats', 'nats://127.0.0.1:4222'], { env: { KEEL_POSTGRES_URL: '' } });
+    expect(evalNoPostgres.code).toBe(2);
+    expect(evalNoPostgres.stderr).toContain('--mode distributed needs --nats <urls> and --postgres <url>');
   });
 });
 

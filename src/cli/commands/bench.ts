@@ -217,11 +217,22 @@ export function registerSloEvalBench(bench: Command): void {
     .option('--slos <n>', 'fleet SLOs (n/10 services, ten SLOs each; 10-10000)', positiveInt, 1000)
     .option('--events <thousands>', 'thousands of fleet events sent before the ticks', positiveInt, 50)
     .option('--ticks <n>', 'evaluation ticks timed', positiveInt, 5)
-    .action(async (opts: { slos: number; events: number; ticks: number }, cmd: Command) => {
+    .option('--mode <mode>', 'embedded (one process, SQLite) or distributed (api/evaluator, ingest and worker roles on NATS + PostgreSQL)', 'embedded')
+    .option('--nats <urls>', 'distributed: NATS JetStream server(s) (env KEEL_NATS_URL)')
+    .option('--postgres <url>', 'distributed: PostgreSQL URL (env KEEL_POSTGRES_URL)')
+    .action(async (opts: { slos: number; events: number; ticks: number; mode: string; nats?: string; postgres?: string }, cmd: Command) => {
       const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
       if (opts.slos < 10 || opts.slos > 10_000) throw new UsageError('--slos must be 10 to 10000');
+      if (opts.mode !== 'embedded' && opts.mode !== 'distributed') throw new UsageError(`--mode must be embedded or distributed, got "${opts.mode}"`);
+      let distributed: { natsUrl: string; postgresUrl: string } | undefined;
+      if (opts.mode === 'distributed') {
+        const natsUrl = opts.nats ?? process.env.KEEL_NATS_URL;
+        const postgresUrl = opts.postgres ?? process.env.KEEL_POSTGRES_URL;
+        if (!natsUrl || !postgresUrl) throw new UsageError('--mode distributed needs --nats <urls> and --postgres <url> (or KEEL_NATS_URL and KEEL_POSTGRES_URL)');
+        distributed = { natsUrl, postgresUrl };
+      }
       const { benchSloEvaluation } = await import('../../bench/slo-eval-bench.js');
-      const r = await benchSloEvaluation({ slos: opts.slos, events: opts.events, ticks: opts.ticks, log: (line) => process.stderr.write(`${line}\n`) });
+      const r = await benchSloEvaluation({ slos: opts.slos, events: opts.events, ticks: opts.ticks, ...(distributed ? { distributed } : {}), log: (line) => process.stderr.write(`${line}\n`) });
       if (json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
@@ -230,10 +241,10 @@ export function registerSloEvalBench(bench: Command): void {
       process.stdout.write(
         [
           `SLO evaluation (${n(r.slos)} SLOs, ${n(r.events)} events): tick p50 ${n(r.tick_p50_ms)} ms, max ${n(r.tick_max_ms)} ms (${n(r.per_slo_us)} µs per SLO)`,
-          `Keel's CPU per tick:                      ${n(r.tick_cpu_ms)} ms (${n(r.cpu_per_slo_us)} µs per SLO)`,
+          `${`Keel's CPU per tick (${r.mode}):`.padEnd(42)}${n(r.tick_cpu_ms)} ms (${n(r.cpu_per_slo_us)} µs per SLO)${r.tick_postgres_cpu_ms !== undefined ? `, of which PostgreSQL ${n(r.tick_postgres_cpu_ms)} ms` : ''}`,
           `ceiling (the evaluation interval):        ${n(r.evaluation_interval_ms)} ms (tick/interval ${r.tick_vs_interval})`,
           `apply, count:                             ${n(r.apply_ms)} ms to apply, backfills done ${n(r.backfill_ms)} ms after the last event`,
-          `data dir:                                 ${n(r.data_dir_bytes)} bytes (${n(r.data_dir_bytes_per_slo)} per SLO)`,
+          `${(r.mode === 'embedded' ? 'data dir:' : 'PostgreSQL schema:').padEnd(42)}${n(r.data_dir_bytes)} bytes (${n(r.data_dir_bytes_per_slo)} per SLO)`,
           '',
         ].join('\n'),
       );
