@@ -76,7 +76,16 @@ spec:
   const now = Date.now();
   const events = [];
   for (let ts = now - 30 * 86_400_000; ts < now; ts += 60_000) events.push({ ts, service: 'shop', status: Math.floor(ts / 3_600_000) % 83 === 0 ? 503 : 200 });
-  for (let i = 0; i < events.length; i += 10_000) await call('POST', '/v1/events', undefined, events.slice(i, i + 10_000).map((e) => JSON.stringify(e)).join('\n'));
+  for (let i = 0; i < events.length; i += 10_000)
+    await call(
+      'POST',
+      '/v1/events',
+      undefined,
+      events
+        .slice(i, i + 10_000)
+        .map((e) => JSON.stringify(e))
+        .join('\n'),
+    );
   log(`sent ${events.length} events over 30 days`);
 
   // 10,000 incidents through the API, eight at a time.
@@ -140,11 +149,12 @@ spec:
   await page.goto(`${keel.url}/incidents?state=all`);
   await page.waitForSelector('tr.selected');
   const queueMs = Date.now() - q0;
-  const listBytes = await page.evaluate(() =>
-    performance
-      .getEntriesByType('resource')
-      .filter((e) => e.name.includes('/v1/incidents?'))
-      .map((e) => e.decodedBodySize)[0],
+  const listBytes = await page.evaluate(
+    () =>
+      performance
+        .getEntriesByType('resource')
+        .filter((e) => e.name.includes('/v1/incidents?'))
+        .map((e) => e.decodedBodySize)[0],
   );
   out.queue.browserFirstPageMs = queueMs;
   out.queue.rowsShown = await page.locator('tbody tr').count();
@@ -172,7 +182,9 @@ else {
   process.stdout.write('First load (empty cache), per page: compressed JS (raw), compressed CSS; budget < 150 KB compressed JS\n');
   for (const f of out.firstLoad) process.stdout.write(`  ${f.path.padEnd(26)} ${kb(f.jsGzipBytes).padStart(9)} (${kb(f.jsBytes)})  css ${kb(f.cssGzipBytes)}\n`);
   const q = out.queue;
-  process.stdout.write(`Incident queue, ${q.incidents} incidents: first page in the browser ${q.browserFirstPageMs} ms (${q.rowsShown} rows, list answer ${kb(q.listResponseBytes)}); every page by cursor: ${q.pages} pages in ${q.walkAllMs} ms, slowest ${q.slowestPageMs} ms\n`);
+  process.stdout.write(
+    `Incident queue, ${q.incidents} incidents: first page in the browser ${q.browserFirstPageMs} ms (${q.rowsShown} rows, list answer ${kb(q.listResponseBytes)}); every page by cursor: ${q.pages} pages in ${q.walkAllMs} ms, slowest ${q.slowestPageMs} ms\n`,
+  );
   const s = out.slo30d;
   process.stdout.write(`SLO page, 30-day window: navigation to three drawn charts ${s.pageToChartsMs} ms (series API ${s.seriesApiMs} ms, ${kb(s.seriesBytes ?? 0)})\n`);
 }

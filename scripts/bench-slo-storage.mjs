@@ -77,7 +77,10 @@ async function embedded() {
         const rows = db.prepare('SELECT res, COUNT(*) AS n, COUNT(DISTINCT series_id) AS series FROM slo_counts GROUP BY res ORDER BY res').all();
         const series = Number(db.prepare('SELECT COUNT(*) AS n FROM slo_series').get().n);
         // Every b-tree of the counter tables: the tables and their primary-key and unique indexes.
-        const objects = db.prepare(`SELECT name FROM sqlite_schema WHERE tbl_name IN (${COUNTER_TABLES.map(() => '?').join(',')})`).all(...COUNTER_TABLES).map((r) => r.name);
+        const objects = db
+          .prepare(`SELECT name FROM sqlite_schema WHERE tbl_name IN (${COUNTER_TABLES.map(() => '?').join(',')})`)
+          .all(...COUNTER_TABLES)
+          .map((r) => r.name);
         const sizes = db.prepare(`SELECT name, SUM(pgsize) AS bytes, SUM(payload) AS payload FROM dbstat WHERE name IN (${objects.map(() => '?').join(',')}) GROUP BY name`).all(...objects);
         const countsBytes = sizes.filter((s) => s.name === 'slo_counts' || s.name.startsWith('sqlite_autoindex_slo_counts')).reduce((a, s) => a + s.bytes, 0);
         return { rows, series, sizes: Object.fromEntries(sizes.map((s) => [s.name, s.bytes])), countsBytes, totalBytes: sizes.reduce((a, s) => a + s.bytes, 0) };
@@ -153,7 +156,10 @@ try {
   const started = Date.now();
   for (let t = now - HOURS * 3_600_000 + STEP_MS; t <= now; t += STEP_MS) {
     const [body] = fleetBodies(services, 1, BATCH, t, t % 2_147_483_647);
-    svc0 += body.toString().split('\n').filter((l) => l.includes('"service":"svc-0000"')).length;
+    svc0 += body
+      .toString()
+      .split('\n')
+      .filter((l) => l.includes('"service":"svc-0000"')).length;
     await send('POST', '/v1/events', ingest, body.toString(), 'application/x-ndjson');
     events += BATCH;
   }
@@ -207,8 +213,12 @@ else {
   process.stdout.write(
     [
       `SLO counter storage, ${out.mode}: ${out.slos} fleet SLOs (${out.series} series, ${out.series_per_slo} per SLO), ${n(out.events)} events over ${out.hours_of_event_time} h of event time`,
-      `rows by resolution:            ${Object.entries(out.rows_by_resolution).map(([k, v]) => `${k} ${n(v.rows)}`).join(', ')}`,
-      `bytes (tables + indexes):      ${Object.entries(out.table_bytes).map(([k, v]) => `${k} ${n(v)}`).join(', ')}`,
+      `rows by resolution:            ${Object.entries(out.rows_by_resolution)
+        .map(([k, v]) => `${k} ${n(v.rows)}`)
+        .join(', ')}`,
+      `bytes (tables + indexes):      ${Object.entries(out.table_bytes)
+        .map(([k, v]) => `${k} ${n(v)}`)
+        .join(', ')}`,
       `per counter row:               ${out.bytes_per_counter_row} bytes${out.compact_bytes_per_counter_row !== undefined ? ` (${out.compact_bytes_per_counter_row} after VACUUM FULL)` : ''}`,
       `per SLO per day (this traffic): ${n(out.measured_bytes_per_slo_per_day)} bytes`,
       `per SLO per day (dense: every series in every 10 s bucket, ${n(out.dense_rows_per_series_per_day)} rows): ${n(out.dense_bytes_per_slo_per_day)} bytes`,

@@ -21,6 +21,9 @@ export function summarize(profile, top = 15) {
     samples: total,
     gc_pct: pct(self.get('(garbage collector)') ?? 0),
     idle_pct: pct(self.get('(idle)') ?? 0),
-    top_self: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([fn, n]) => ({ fn, self_pct: pct(n) })),
+    top_self: [...self.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([fn, n]) => ({ fn, self_pct: pct(n) })),
   };
 }

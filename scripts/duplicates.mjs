@@ -47,7 +47,9 @@ try {
     const k = key(a, b);
     found.add(k);
     if (allowedKeys.has(k)) continue;
-    problems.push(`repeated code (${d.lines} lines, ${d.tokens} tokens): ${dir}/${a}:${d.firstFile.start}-${d.firstFile.end} and ${dir}/${b}:${d.secondFile.start}-${d.secondFile.end}; share it, or list the pair with its reason in scripts/duplicates.mjs`);
+    problems.push(
+      `repeated code (${d.lines} lines, ${d.tokens} tokens): ${dir}/${a}:${d.firstFile.start}-${d.firstFile.end} and ${dir}/${b}:${d.secondFile.start}-${d.secondFile.end}; share it, or list the pair with its reason in scripts/duplicates.mjs`,
+    );
   }
   if (dir === 'src') for (const k of allowedKeys.keys()) if (!found.has(k)) problems.push(`scripts/duplicates.mjs allows ${k}, which no longer repeats: remove the entry`);
   if (problems.length) {

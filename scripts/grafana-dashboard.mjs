@@ -10,32 +10,65 @@ const ds = { type: 'prometheus', uid: '${datasource}' };
 
 /** [title, unit, [expr, legend]...] per panel, in rows of two. */
 const rows = [
-  ['Ingest', [
-    ['Events accepted and rejected', 'short', ['sum by (outcome) (rate(keel_ingest_events_total{namespace=~"$namespace"}[$__rate_interval]))', '{{outcome}}']],
-    ['Event requests by status', 'reqps', ['sum by (status) (rate(keel_ingest_requests_total{namespace=~"$namespace"}[$__rate_interval]))', '{{status}}']],
-    ['Acknowledgement latency (POST /v1/events)', 's',
-      ['histogram_quantile(0.99, sum by (le) (rate(keel_http_request_duration_seconds_bucket{namespace=~"$namespace",route="/v1/events",method="POST"}[$__rate_interval])))', 'p99'],
-      ['histogram_quantile(0.5, sum by (le) (rate(keel_http_request_duration_seconds_bucket{namespace=~"$namespace",route="/v1/events",method="POST"}[$__rate_interval])))', 'p50']],
-    ['Ingest refusing (503)', 'short', ['max by (instance) (keel_ingest_overloaded{namespace=~"$namespace"})', '{{instance}}']],
-  ]],
-  ['Event log and processing', [
-    ['Consumer lag (events)', 'short', ['sum by (consumer) (max by (consumer, partition) (keel_log_consumer_lag_events{namespace=~"$namespace"}))', '{{consumer}}']],
-    ['Log size', 'bytes', ['max(keel_log_bytes{namespace=~"$namespace"})', 'bytes retained']],
-    ['Partitions owned per worker', 'short', ['sum by (instance, consumer) (keel_log_partitions_owned{namespace=~"$namespace"})', '{{instance}} {{consumer}}']],
-    ['Leaderships held', 'short', ['sum by (leadership) (keel_cluster_leader{namespace=~"$namespace"})', '{{leadership}}'], ['min(keel_nats_connected{namespace=~"$namespace"})', 'NATS connected (min)']],
-  ]],
-  ['SLOs', [
-    ['SLO events counted (good / bad)', 'short', ['sum by (slo, good) (rate(keel_slo_events_total{namespace=~"$namespace"}[$__rate_interval]))', '{{slo}} good={{good}}']],
-    ['SLO evaluations', 'short', ['sum by (outcome) (rate(keel_slo_evaluations_total{namespace=~"$namespace"}[$__rate_interval]))', '{{outcome}}']],
-  ]],
-  ['Paging', [
-    ['Pages and notifications', 'short',
-      ['sum(rate(keel_pages_total{namespace=~"$namespace"}[$__rate_interval]))', 'pages'],
-      ['sum by (channel, outcome) (rate(keel_notifications_total{namespace=~"$namespace"}[$__rate_interval]))', '{{channel}} {{outcome}}']],
-    ['Notification delivery latency (p99)', 's', ['histogram_quantile(0.99, sum by (le, channel) (rate(keel_notification_delivery_seconds_bucket{namespace=~"$namespace"}[$__rate_interval])))', '{{channel}}']],
-    ['Open incidents', 'short', ['sum by (severity) (max by (tenant, service, severity) (keel_incidents_open{namespace=~"$namespace"}))', '{{severity}}']],
-    ['Paging backlog', 'short', ['max(keel_paging_outbox_lag{namespace=~"$namespace"})', 'alert transitions'], ['max(keel_notification_jobs_pending{namespace=~"$namespace"})', 'notifications pending'], ['max(keel_escalation_timers_pending{namespace=~"$namespace"})', 'escalation timers']],
-  ]],
+  [
+    'Ingest',
+    [
+      ['Events accepted and rejected', 'short', ['sum by (outcome) (rate(keel_ingest_events_total{namespace=~"$namespace"}[$__rate_interval]))', '{{outcome}}']],
+      ['Event requests by status', 'reqps', ['sum by (status) (rate(keel_ingest_requests_total{namespace=~"$namespace"}[$__rate_interval]))', '{{status}}']],
+      [
+        'Acknowledgement latency (POST /v1/events)',
+        's',
+        ['histogram_quantile(0.99, sum by (le) (rate(keel_http_request_duration_seconds_bucket{namespace=~"$namespace",route="/v1/events",method="POST"}[$__rate_interval])))', 'p99'],
+        ['histogram_quantile(0.5, sum by (le) (rate(keel_http_request_duration_seconds_bucket{namespace=~"$namespace",route="/v1/events",method="POST"}[$__rate_interval])))', 'p50'],
+      ],
+      ['Ingest refusing (503)', 'short', ['max by (instance) (keel_ingest_overloaded{namespace=~"$namespace"})', '{{instance}}']],
+    ],
+  ],
+  [
+    'Event log and processing',
+    [
+      ['Consumer lag (events)', 'short', ['sum by (consumer) (max by (consumer, partition) (keel_log_consumer_lag_events{namespace=~"$namespace"}))', '{{consumer}}']],
+      ['Log size', 'bytes', ['max(keel_log_bytes{namespace=~"$namespace"})', 'bytes retained']],
+      ['Partitions owned per worker', 'short', ['sum by (instance, consumer) (keel_log_partitions_owned{namespace=~"$namespace"})', '{{instance}} {{consumer}}']],
+      [
+        'Leaderships held',
+        'short',
+        ['sum by (leadership) (keel_cluster_leader{namespace=~"$namespace"})', '{{leadership}}'],
+        ['min(keel_nats_connected{namespace=~"$namespace"})', 'NATS connected (min)'],
+      ],
+    ],
+  ],
+  [
+    'SLOs',
+    [
+      ['SLO events counted (good / bad)', 'short', ['sum by (slo, good) (rate(keel_slo_events_total{namespace=~"$namespace"}[$__rate_interval]))', '{{slo}} good={{good}}']],
+      ['SLO evaluations', 'short', ['sum by (outcome) (rate(keel_slo_evaluations_total{namespace=~"$namespace"}[$__rate_interval]))', '{{outcome}}']],
+    ],
+  ],
+  [
+    'Paging',
+    [
+      [
+        'Pages and notifications',
+        'short',
+        ['sum(rate(keel_pages_total{namespace=~"$namespace"}[$__rate_interval]))', 'pages'],
+        ['sum by (channel, outcome) (rate(keel_notifications_total{namespace=~"$namespace"}[$__rate_interval]))', '{{channel}} {{outcome}}'],
+      ],
+      [
+        'Notification delivery latency (p99)',
+        's',
+        ['histogram_quantile(0.99, sum by (le, channel) (rate(keel_notification_delivery_seconds_bucket{namespace=~"$namespace"}[$__rate_interval])))', '{{channel}}'],
+      ],
+      ['Open incidents', 'short', ['sum by (severity) (max by (tenant, service, severity) (keel_incidents_open{namespace=~"$namespace"}))', '{{severity}}']],
+      [
+        'Paging backlog',
+        'short',
+        ['max(keel_paging_outbox_lag{namespace=~"$namespace"})', 'alert transitions'],
+        ['max(keel_notification_jobs_pending{namespace=~"$namespace"})', 'notifications pending'],
+        ['max(keel_escalation_timers_pending{namespace=~"$namespace"})', 'escalation timers'],
+      ],
+    ],
+  ],
 ];
 
 export function dashboard() {
@@ -72,7 +105,18 @@ export function dashboard() {
     templating: {
       list: [
         { name: 'datasource', type: 'datasource', query: 'prometheus', label: 'Prometheus' },
-        { name: 'namespace', type: 'query', datasource: ds, query: 'label_values(keel_log_bytes, namespace)', includeAll: true, multi: true, allValue: '.*', current: { text: 'All', value: '$__all' }, label: 'Namespace', refresh: 2 },
+        {
+          name: 'namespace',
+          type: 'query',
+          datasource: ds,
+          query: 'label_values(keel_log_bytes, namespace)',
+          includeAll: true,
+          multi: true,
+          allValue: '.*',
+          current: { text: 'All', value: '$__all' },
+          label: 'Namespace',
+          refresh: 2,
+        },
       ],
     },
     annotations: { list: [] },

@@ -55,8 +55,7 @@ const anyAllowed = new Set(['src/api/route.ts']);
  * Route files that still hold queries, each with its reason; the list may only shrink (a listed
  * file that no longer offends is an error too, so the entry is removed).
  */
-const routeQueriesAllowed = new Map([
-]);
+const routeQueriesAllowed = new Map([]);
 /** Files that wire other folders' modules or routes besides src/runtime/modules.ts, with the reason. */
 const wiringAllowed = new Map([]);
 
@@ -64,16 +63,21 @@ const texts = new Map(srcFiles.map((f) => [f, readFileSync(f, 'utf8')]));
 
 for (const f of srcFiles) {
   const r = rel(f);
-  texts.get(f).split('\n').forEach((line, i) => {
-    const code = line.replace(/\/\/.*$/, '');
-    if (!anyAllowed.has(r) && /(:\s*any\b|<any>|as any\b|any\[\])/.test(code)) problems.push(`${r}:${i + 1}: \`any\` in domain code`);
-    if (/\bconsole\.log\(/.test(code)) problems.push(`${r}:${i + 1}: console.log (use the logger or process.stdout)`);
-  });
+  texts
+    .get(f)
+    .split('\n')
+    .forEach((line, i) => {
+      const code = line.replace(/\/\/.*$/, '');
+      if (!anyAllowed.has(r) && /(:\s*any\b|<any>|as any\b|any\[\])/.test(code)) problems.push(`${r}:${i + 1}: \`any\` in domain code`);
+      if (/\bconsole\.log\(/.test(code)) problems.push(`${r}:${i + 1}: console.log (use the logger or process.stdout)`);
+    });
 }
 for (const f of testFiles) {
-  readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
-    if (/\b(it|test|describe)\.(skip|todo)\b|\bxit\(/.test(line)) problems.push(`${rel(f)}:${i + 1}: skipped test`);
-  });
+  readFileSync(f, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (/\b(it|test|describe)\.(skip|todo)\b|\bxit\(/.test(line)) problems.push(`${rel(f)}:${i + 1}: skipped test`);
+    });
 }
 
 /** Every import or re-export of a file: { spec, target (absolute .ts path, if relative), typeOnly, names (value bindings) }. */
@@ -100,7 +104,19 @@ const imports = new Map(srcFiles.map((f) => [f, importsOf(f)]));
 
 // File-level cycles, type imports included (Tarjan's strongly connected components).
 {
-  const graph = new Map(srcFiles.map((f) => [f, [...new Set(imports.get(f).filter((i) => i.target && texts.has(i.target)).map((i) => i.target))]]));
+  const graph = new Map(
+    srcFiles.map((f) => [
+      f,
+      [
+        ...new Set(
+          imports
+            .get(f)
+            .filter((i) => i.target && texts.has(i.target))
+            .map((i) => i.target),
+        ),
+      ],
+    ]),
+  );
   let index = 0;
   const stack = [];
   const onStack = new Set();

@@ -53,9 +53,12 @@ if (!reportOnly) {
       [
         'run',
         'stryker.config.mjs',
-        '--mutate', mutate.join(','),
-        '--testFiles', m.testFiles.join(','),
-        '--incrementalFile', `test/mutation/incremental/${name}.json`,
+        '--mutate',
+        mutate.join(','),
+        '--testFiles',
+        m.testFiles.join(','),
+        '--incrementalFile',
+        `test/mutation/incremental/${name}.json`,
         ...(m.timeoutMS ? ['--timeoutMS', String(m.timeoutMS)] : []),
         ...(force ? ['--force'] : []),
       ],
@@ -88,7 +91,9 @@ for (const name of names) {
       count[mu.status] = (count[mu.status] ?? 0) + 1;
       if (mu.status === 'Survived' || mu.status === 'NoCoverage') {
         const line = f.source.split('\n')[mu.location.start.line - 1] ?? '';
-        survivors.push(`  ${path}:${mu.location.start.line}:${mu.location.start.column} ${mu.mutatorName} [${mu.status}] ${mu.replacement !== undefined ? `→ ${JSON.stringify(mu.replacement).slice(0, 80)}` : ''}\n      ${line.trim().slice(0, 140)}`);
+        survivors.push(
+          `  ${path}:${mu.location.start.line}:${mu.location.start.column} ${mu.mutatorName} [${mu.status}] ${mu.replacement !== undefined ? `→ ${JSON.stringify(mu.replacement).slice(0, 80)}` : ''}\n      ${line.trim().slice(0, 140)}`,
+        );
       }
     }
   }
@@ -99,7 +104,9 @@ for (const name of names) {
 process.stdout.write('\n=== mutation score per module\n');
 process.stdout.write('module               score   killed timeout survived no-cov\n');
 for (const r of rows) {
-  process.stdout.write(`${r.name.padEnd(20)} ${r.score.toFixed(1).padStart(5)} % ${String(r.Killed).padStart(7)} ${String(r.Timeout).padStart(7)} ${String(r.Survived).padStart(8)} ${String(r.NoCoverage).padStart(6)}\n`);
+  process.stdout.write(
+    `${r.name.padEnd(20)} ${r.score.toFixed(1).padStart(5)} % ${String(r.Killed).padStart(7)} ${String(r.Timeout).padStart(7)} ${String(r.Survived).padStart(8)} ${String(r.NoCoverage).padStart(6)}\n`,
+  );
 }
 for (const r of rows) {
   if (r.survivors.length === 0) continue;

@@ -17,7 +17,10 @@ process.kill(Number(pid), 'SIGUSR1');
 let target;
 for (let i = 0; i < 50 && !target; i++) {
   await new Promise((r) => setTimeout(r, 200));
-  target = await fetch('http://127.0.0.1:9229/json/list').then((r) => r.json()).then((l) => l[0]).catch(() => undefined);
+  target = await fetch('http://127.0.0.1:9229/json/list')
+    .then((r) => r.json())
+    .then((l) => l[0])
+    .catch(() => undefined);
 }
 if (!target) throw new Error(`process ${pid} opened no inspector on 127.0.0.1:9229`);
 const ws = new WebSocket(target.webSocketDebuggerUrl);
@@ -28,11 +31,12 @@ ws.onmessage = (m) => {
   const msg = JSON.parse(m.data);
   if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg.result);
 };
-const send = (method, params = {}) => new Promise((resolve) => {
-  const id = next++;
-  pending.set(id, resolve);
-  ws.send(JSON.stringify({ id, method, params }));
-});
+const send = (method, params = {}) =>
+  new Promise((resolve) => {
+    const id = next++;
+    pending.set(id, resolve);
+    ws.send(JSON.stringify({ id, method, params }));
+  });
 await send('Profiler.enable');
 await send('Profiler.setSamplingInterval', { interval: 1000 });
 await send('Profiler.start');

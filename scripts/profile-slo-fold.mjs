@@ -37,7 +37,10 @@ const services = Math.ceil(SLOS / 10);
 const allBodies = fleetBodies(services, 64, 1000);
 const all = batchesOf(allBodies);
 const hot = batchesOf(fleetBodies(HOT, 64, 1000));
-const plan = compileTenantPlan('bench', benchSlos(SLOS, 'fleet').map((slo, i) => ({ uid: `bench-${i}`, slo })));
+const plan = compileTenantPlan(
+  'bench',
+  benchSlos(SLOS, 'fleet').map((slo, i) => ({ uid: `bench-${i}`, slo })),
+);
 
 /** The bench's fold loop (a fresh result every 64 batches, as the aggregator's transactions). */
 function foldRate(batches, seconds) {

@@ -62,7 +62,12 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   if (!res.ok) {
     const e = json?.error;
     if (res.status === 401 && !path.startsWith('/v1/auth/')) window.dispatchEvent(new CustomEvent('keel:signed-out'));
-    throw new ApiError(res.status, e?.code ?? 'error', e?.message ?? `${res.status} ${res.statusText}`, Array.isArray(e?.details) ? e.details.map((d: any) => ({ path: Array.isArray(d.path) ? d.path.join('.') : String(d.path ?? ''), message: String(d.message ?? '') })) : []);
+    throw new ApiError(
+      res.status,
+      e?.code ?? 'error',
+      e?.message ?? `${res.status} ${res.statusText}`,
+      Array.isArray(e?.details) ? e.details.map((d: any) => ({ path: Array.isArray(d.path) ? d.path.join('.') : String(d.path ?? ''), message: String(d.message ?? '') })) : [],
+    );
   }
   return (json ?? text) as T;
 }

@@ -46,7 +46,11 @@ function Content({ path }: { path: string }) {
   if ((m = path.match(/^\/capacity\/([^/]+)$/))) return <CapacityLimit id={decodeURIComponent(m[1]!)} />;
   if (path === '/audit') return <Audit />;
   if (path === '/settings') return <Settings />;
-  return <p>No page here. <a href={href('/now')}>Go to Now</a>.</p>;
+  return (
+    <p>
+      No page here. <a href={href('/now')}>Go to Now</a>.
+    </p>
+  );
 }
 
 function App() {
@@ -69,7 +73,12 @@ function App() {
   }, []);
   useEffect(() => setMenu(false), [path]);
 
-  if (session === undefined) return <main id="main"><p class="muted">Loading…</p></main>;
+  if (session === undefined)
+    return (
+      <main id="main">
+        <p class="muted">Loading…</p>
+      </main>
+    );
   if (session === null || path === '/sign-in') {
     return (
       <main id="main">
@@ -86,9 +95,13 @@ function App() {
   const who = session.user?.email ?? `key (${session.team})`;
   return (
     <SessionContext.Provider value={session}>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header class="top">
-        <a class="brand" href={href('/now')}>Keel</a>
+        <a class="brand" href={href('/now')}>
+          Keel
+        </a>
         <button type="button" class="menu-toggle" aria-expanded={menu} aria-controls="nav" onClick={() => setMenu(!menu)}>
           Menu
         </button>

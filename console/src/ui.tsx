@@ -67,7 +67,11 @@ export function ErrorBox({ error }: { error: ApiError | undefined }) {
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p class="muted" aria-live="polite">Loading {what}…</p>;
+  return (
+    <p class="muted" aria-live="polite">
+      Loading {what}…
+    </p>
+  );
 }
 
 export function Page({ title, children, actions }: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
@@ -95,7 +99,19 @@ function FieldMessage({ id, msg }: { id: string; msg: string | undefined }) {
 }
 
 /** A labelled input whose API error (by field path) shows next to it. */
-export function Field(props: { label: string; name: string; idPrefix?: string; value: string; onInput(v: string): void; error?: ApiError | undefined; type?: 'text' | 'email' | 'password' | 'number'; inputMode?: 'decimal'; required?: boolean; placeholder?: string; autocomplete?: string }) {
+export function Field(props: {
+  label: string;
+  name: string;
+  idPrefix?: string;
+  value: string;
+  onInput(v: string): void;
+  error?: ApiError | undefined;
+  type?: 'text' | 'email' | 'password' | 'number';
+  inputMode?: 'decimal';
+  required?: boolean;
+  placeholder?: string;
+  autocomplete?: string;
+}) {
   // Unique per page: several forms may have a field of the same name.
   const id = `f-${props.idPrefix ?? ''}${props.name}`;
   const msg = props.error?.field(props.name);
@@ -121,13 +137,30 @@ export function Field(props: { label: string; name: string; idPrefix?: string; v
 }
 
 /** A labelled select whose API error (by field path) shows next to it, as `Field` does. */
-export function SelectField(props: { label: string; name: string; idPrefix?: string; value: string; options: { value: string; label: string }[]; onInput(v: string): void; error?: ApiError | undefined; required?: boolean }) {
+export function SelectField(props: {
+  label: string;
+  name: string;
+  idPrefix?: string;
+  value: string;
+  options: { value: string; label: string }[];
+  onInput(v: string): void;
+  error?: ApiError | undefined;
+  required?: boolean;
+}) {
   const id = `f-${props.idPrefix ?? ''}${props.name}`;
   const msg = props.error?.field(props.name);
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
-      <select id={id} name={props.name} value={props.value} required={props.required} aria-invalid={msg ? 'true' : undefined} aria-describedby={msg ? `${id}-err` : undefined} onChange={(e) => props.onInput((e.target as HTMLSelectElement).value)}>
+      <select
+        id={id}
+        name={props.name}
+        value={props.value}
+        required={props.required}
+        aria-invalid={msg ? 'true' : undefined}
+        aria-describedby={msg ? `${id}-err` : undefined}
+        onChange={(e) => props.onInput((e.target as HTMLSelectElement).value)}
+      >
         {props.options.map((o) => (
           <option value={o.value}>{o.label}</option>
         ))}

@@ -37,6 +37,9 @@ export async function alertsByIds(db: Db, ids: string[]): Promise<AlertSummary[]
 
 /** The number of the last transition appended to the outbox (0 when none): how far its consumers have to read. */
 export async function lastTransitionSeq(db: Db): Promise<number> {
-  const last = await db.selectFrom('alert_transitions').select((eb) => eb.fn.max('seq').as('s')).executeTakeFirst();
+  const last = await db
+    .selectFrom('alert_transitions')
+    .select((eb) => eb.fn.max('seq').as('s'))
+    .executeTakeFirst();
   return Number(last?.s ?? 0);
 }

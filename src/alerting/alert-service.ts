@@ -183,13 +183,7 @@ export class AlertService {
     // Taken before any alert row is locked (see appendTransition), so lock order never inverts.
     await this.store.serializeCommits(trx, TRANSITIONS_LOCK);
     const at = s.at ?? this.clock.now();
-    const open = await trx
-      .selectFrom('alerts')
-      .selectAll()
-      .where('tenant_id', '=', s.tenant)
-      .where('dedup_key', '=', s.dedupKey)
-      .where('status', '=', 'firing')
-      .executeTakeFirst();
+    const open = await trx.selectFrom('alerts').selectAll().where('tenant_id', '=', s.tenant).where('dedup_key', '=', s.dedupKey).where('status', '=', 'firing').executeTakeFirst();
     if (s.status === 'firing') {
       if (open) {
         await trx
@@ -235,18 +229,15 @@ export class AlertService {
     }
     if (!open) {
       // Resolving what is not open (a repeat, or a resolve for an unknown key) changes nothing.
-      const last = await trx
-        .selectFrom('alerts')
-        .selectAll()
-        .where('tenant_id', '=', s.tenant)
-        .where('dedup_key', '=', s.dedupKey)
-        .orderBy('last_seen', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const last = await trx.selectFrom('alerts').selectAll().where('tenant_id', '=', s.tenant).where('dedup_key', '=', s.dedupKey).orderBy('last_seen', 'desc').limit(1).executeTakeFirst();
       if (last) return { alert: toAlert(last) };
       return { alert: phantom(s, at) };
     }
-    await trx.updateTable('alerts').set({ status: 'resolved', resolved_at: at, last_seen: Math.max(Number(open.last_seen), at) }).where('id', '=', open.id).execute();
+    await trx
+      .updateTable('alerts')
+      .set({ status: 'resolved', resolved_at: at, last_seen: Math.max(Number(open.last_seen), at) })
+      .where('id', '=', open.id)
+      .execute();
     const transition = await this.appendTransition(trx, s.tenant, open.id, s.dedupKey, 'resolved', at, s.values ?? {});
     return { alert: toAlert((await this.row(trx, open.id))!), transition };
   }
@@ -264,13 +255,7 @@ export class AlertService {
   async acknowledgeIn(trx: Transaction<Database>, tenant: string, dedupKey: string, at?: number): Promise<SignalResult | undefined> {
     await this.store.serializeCommits(trx, TRANSITIONS_LOCK);
     const when = at ?? this.clock.now();
-    const open = await trx
-      .selectFrom('alerts')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('dedup_key', '=', dedupKey)
-      .where('status', '=', 'firing')
-      .executeTakeFirst();
+    const open = await trx.selectFrom('alerts').selectAll().where('tenant_id', '=', tenant).where('dedup_key', '=', dedupKey).where('status', '=', 'firing').executeTakeFirst();
     if (!open) return undefined;
     if (open.acknowledged_at !== null && open.acknowledged_at !== undefined) return { alert: toAlert(open) };
     await trx.updateTable('alerts').set({ acknowledged_at: when }).where('id', '=', open.id).execute();
@@ -338,7 +323,12 @@ export class AlertService {
   }
 
   async list(tenant: string, filter: { status?: AlertStatus; limit?: number } = {}): Promise<Alert[]> {
-    let q = this.store.db.selectFrom('alerts').selectAll().where('tenant_id', '=', tenant).orderBy('last_seen', 'desc').limit(filter.limit ?? 100);
+    let q = this.store.db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('tenant_id', '=', tenant)
+      .orderBy('last_seen', 'desc')
+      .limit(filter.limit ?? 100);
     if (filter.status) q = q.where('status', '=', filter.status);
     return (await q.execute()).map(toAlert);
   }

@@ -26,11 +26,6 @@ export function installCors(app: FastifyInstance, origins: string[]): void {
     if (!origin || !allowed.has(origin) || !req.headers['access-control-request-method']) {
       throw new KeelError('forbidden', `origin ${origin ?? '(none)'} is not allowed to call this API (security.cors.origins)`);
     }
-    void reply
-      .code(204)
-      .header('access-control-allow-methods', ALLOWED_METHODS)
-      .header('access-control-allow-headers', ALLOWED_HEADERS)
-      .header('access-control-max-age', '600')
-      .send();
+    void reply.code(204).header('access-control-allow-methods', ALLOWED_METHODS).header('access-control-allow-headers', ALLOWED_HEADERS).header('access-control-max-age', '600').send();
   });
 }

@@ -18,10 +18,7 @@ export function toKeelError(err: unknown, context: { bodyLimit?: number } = {}):
   const e = err as FastifyError & { status?: number };
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new KeelError(
-        'payload_too_large',
-        context.bodyLimit ? `request body is larger than ${context.bodyLimit} bytes` : 'request body is too large',
-      );
+      return new KeelError('payload_too_large', context.bodyLimit ? `request body is larger than ${context.bodyLimit} bytes` : 'request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new KeelError('unsupported_media_type', 'Content-Type is not supported by this endpoint; send application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -36,9 +36,7 @@ export function onClientError(err: Error & { code?: string; reason?: string }, s
   const ke = clientErrorAnswer(err);
   const body = JSON.stringify(ke.toJSON());
   if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${ke.status} ${STATUS_CODES[ke.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    socket.write(`HTTP/1.1 ${ke.status} ${STATUS_CODES[ke.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);
 }

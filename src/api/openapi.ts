@@ -84,13 +84,26 @@ export function buildOpenApi(routes: AnyRoute[], version: string): Json {
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer keel_…`' },
-        session: { type: 'apiKey', in: 'cookie', name: 'keel_session', description: 'The session cookie set by `POST /v1/auth/sign-in` or single sign-on. `X-Keel-Team` names the team a request acts on.' },
-        csrf: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'Required with the session cookie on every request that changes something: the `csrf_token` from sign-in or `GET /v1/session`.' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'keel_session',
+          description: 'The session cookie set by `POST /v1/auth/sign-in` or single sign-on. `X-Keel-Team` names the team a request acts on.',
+        },
+        csrf: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-CSRF-Token',
+          description: 'Required with the session cookie on every request that changes something: the `csrf_token` from sign-in or `GET /v1/session`.',
+        },
       },
       schemas: { Error: error },
       responses: {
         Unauthorized: { description: 'Missing, invalid or revoked API key, or an ended session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        Forbidden: { description: 'The key’s scopes or the person’s role lack the permission, or the CSRF token is missing', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        Forbidden: {
+          description: 'The key’s scopes or the person’s role lack the permission, or the CSRF token is missing',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     },
   };

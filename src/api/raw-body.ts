@@ -24,11 +24,7 @@ export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer
       if (received > limit || (buf && received > buf.length)) {
         cleanup();
         req.resume();
-        reject(
-          received > limit
-            ? new KeelError('payload_too_large', `request body is larger than ${limit} bytes`)
-            : new KeelError('bad_request', 'request body is longer than its Content-Length'),
-        );
+        reject(received > limit ? new KeelError('payload_too_large', `request body is larger than ${limit} bytes`) : new KeelError('bad_request', 'request body is longer than its Content-Length'));
         return;
       }
       if (buf) chunk.copy(buf, received - chunk.length);

@@ -219,7 +219,10 @@ function withinTime<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
-      () => reject(new KeelError('unavailable', `${what} took longer than ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}; it may still complete, check before retrying`, { retryAfterSeconds: 5 })),
+      () =>
+        reject(
+          new KeelError('unavailable', `${what} took longer than ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`}; it may still complete, check before retrying`, { retryAfterSeconds: 5 }),
+        ),
       ms,
     );
   });

@@ -30,20 +30,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 type Unhashed = Omit<AuditLogTable, 'hash'>;
 
 export function hashEntry(e: Unhashed): string {
-  const canonical = JSON.stringify([
-    e.seq,
-    e.at,
-    e.actor,
-    e.action,
-    e.tenant_id,
-    e.target,
-    e.before_json,
-    e.after_json,
-    e.source_ip,
-    e.request_id,
-    e.ok,
-    e.prev_hash,
-  ]);
+  const canonical = JSON.stringify([e.seq, e.at, e.actor, e.action, e.tenant_id, e.target, e.before_json, e.after_json, e.source_ip, e.request_id, e.ok, e.prev_hash]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 

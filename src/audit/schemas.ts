@@ -5,7 +5,10 @@
  */
 import { z } from 'zod';
 
-const hash = z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256, hex');
+const hash = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .describe('SHA-256, hex');
 
 export const auditEntrySchema = z
   .object({

@@ -92,7 +92,10 @@ export class ApiKeyService {
   }
 
   async count(): Promise<number> {
-    const r = await this.store.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const r = await this.store.db
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
@@ -168,7 +171,10 @@ export class ApiKeyService {
 }
 
 export function parseScopes(scopes: string[]): Scope[] {
-  const flat = scopes.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const flat = scopes
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (flat.length === 0) {
     throw new KeelError('validation_failed', `a key needs at least one scope: ${SCOPES.join(', ')}`, {
       details: [{ path: 'scopes', message: 'must not be empty' }],

@@ -84,10 +84,7 @@ export function createAuthenticator(deps: { keys: ApiKeyService; sessions: Sessi
       }
       if (!membership) throw notYourTeam(team);
       if (!SAFE_METHODS.has(req.method) && !csrfMatches(token, headerValue(req.headers[CSRF_HEADER]))) {
-        throw new KeelError(
-          'forbidden',
-          'missing or wrong X-CSRF-Token header: changes made with a session cookie need the csrf_token given at sign-in (also in GET /v1/session)',
-        );
+        throw new KeelError('forbidden', 'missing or wrong X-CSRF-Token header: changes made with a session cookie need the csrf_token given at sign-in (also in GET /v1/session)');
       }
       return userPrincipal(resolved, membership);
     },

@@ -8,11 +8,7 @@ import { SYSTEM_TENANT, type TenantService } from './tenants.js';
 
 export const MIN_BOOTSTRAP_KEY_LENGTH = 16;
 
-export async function bootstrap(
-  tenants: TenantService,
-  keys: ApiKeyService,
-  bootstrapKey: string | undefined,
-): Promise<{ adminKey: string; generated: boolean } | undefined> {
+export async function bootstrap(tenants: TenantService, keys: ApiKeyService, bootstrapKey: string | undefined): Promise<{ adminKey: string; generated: boolean } | undefined> {
   await tenants.ensure(SYSTEM_TENANT);
   if ((await keys.count()) > 0) return undefined;
   if (bootstrapKey !== undefined && bootstrapKey.length < MIN_BOOTSTRAP_KEY_LENGTH) {

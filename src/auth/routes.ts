@@ -68,11 +68,7 @@ function tenantView(t: Tenant, defaults: { eventsPerSecond: number; burst: numbe
   };
 }
 
-export function authRoutes(deps: {
-  keys: ApiKeyService;
-  tenants: TenantService;
-  quotaDefaults: { eventsPerSecond: number; burst: number };
-}): AnyRoute[] {
+export function authRoutes(deps: { keys: ApiKeyService; tenants: TenantService; quotaDefaults: { eventsPerSecond: number; burst: number } }): AnyRoute[] {
   const { keys, tenants, quotaDefaults } = deps;
   return [
     defineRoute({

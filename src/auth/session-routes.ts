@@ -13,7 +13,12 @@ import { TENANT_ID, type TenantService } from './tenants.js';
 import { passwordChangedSchema, sessionSchema, sessionTeamSchema, signedInSchema, signedOutSchema } from './schemas.js';
 import { iso, userView } from './views.js';
 
-const email = z.string().trim().min(3).max(320).regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address');
+const email = z
+  .string()
+  .trim()
+  .min(3)
+  .max(320)
+  .regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address');
 const password = z.string().min(1).max(MAX_PASSWORD_LENGTH);
 const team = z.string().regex(TENANT_ID, 'must be a team (tenant) name');
 

@@ -22,11 +22,9 @@ export interface TenantQuotaUpdate {
 
 export function assertTenantId(id: string): void {
   if (!TENANT_ID.test(id)) {
-    throw new KeelError(
-      'validation_failed',
-      `tenant "${id}" is not a valid name: use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`,
-      { details: [{ path: 'tenant', message: 'invalid tenant name' }] },
-    );
+    throw new KeelError('validation_failed', `tenant "${id}" is not a valid name: use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`, {
+      details: [{ path: 'tenant', message: 'invalid tenant name' }],
+    });
   }
 }
 

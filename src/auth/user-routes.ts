@@ -12,7 +12,12 @@ import { assertTenantAccess } from './routes.js';
 import { addedUserSchema, passwordSetSchema, userListSchema, userRemovedSchema, userViewSchema } from './schemas.js';
 import { userView } from './views.js';
 
-const email = z.string().trim().min(3).max(320).regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address');
+const email = z
+  .string()
+  .trim()
+  .min(3)
+  .max(320)
+  .regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address');
 const team = z.string().regex(TENANT_ID, 'must be a team (tenant) name');
 const role = z.enum(ROLES);
 const userParam = z.object({ user: z.string().min(1).max(320).describe('User id (usr_…) or email') }).strict();
@@ -156,8 +161,7 @@ export function userRoutes(deps: { people: PeopleService; accounts: Accounts; te
       method: 'PUT',
       url: '/v1/users/:user/password',
       summary: 'Set a user’s password (signs them out everywhere)',
-      description:
-        'A password a team admin sets opens that team only (its admins may know it), including after the person joins other teams; one a system admin sets opens all their teams.',
+      description: 'A password a team admin sets opens that team only (its admins may know it), including after the person joins other teams; one a system admin sets opens all their teams.',
       tags: ['users'],
       permission: 'users:manage',
       audit: 'users.set_password',

@@ -44,7 +44,11 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /** Writes the container; returns its size and sha256. */
-export async function writeContainer(out: string, manifest: Omit<BackupManifest, 'files'>, files: { name: string; path: string }[]): Promise<{ bytes: number; sha256: string; manifest: BackupManifest }> {
+export async function writeContainer(
+  out: string,
+  manifest: Omit<BackupManifest, 'files'>,
+  files: { name: string; path: string }[],
+): Promise<{ bytes: number; sha256: string; manifest: BackupManifest }> {
   const entries: ManifestFile[] = [];
   for (const f of files) entries.push({ name: f.name, bytes: statSync(f.path).size, sha256: await sha256File(f.path) });
   const full: BackupManifest = { ...manifest, files: entries };

@@ -21,11 +21,7 @@ export interface RestoreResult {
   warnings: string[];
 }
 
-export async function restoreBackup(
-  file: string,
-  dataDir: string,
-  options: { secretKeyFile?: string; onProgress?: (done: number, total: number) => void } = {},
-): Promise<RestoreResult> {
+export async function restoreBackup(file: string, dataDir: string, options: { secretKeyFile?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<RestoreResult> {
   if (!existsSync(file)) throw new KeelError('validation_failed', `backup file ${file} does not exist`);
   if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
     throw new KeelError('conflict', `${dataDir} is not empty; restore only into a new or empty directory, so nothing is overwritten`);
@@ -118,4 +114,3 @@ function alignLogRetention(dataDir: string): void {
     log.close();
   }
 }
-

@@ -1,7 +1,10 @@
 /** What the backup routes answer, as zod schemas (OpenAPI; checked in every test by `server.checkResponses`). */
 import { z } from 'zod';
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256, hex');
+const sha256 = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .describe('SHA-256, hex');
 
 export const backupViewSchema = z
   .object({

@@ -80,7 +80,15 @@ export async function jetstreamCeiling(natsUrl: string, bodies: Buffer[], batch:
   const subject = `keelbenchceil.${id}.0.bench`;
   try {
     const jsm = await jetstreamManager(link.nc);
-    await jsm.streams.add({ name: stream, subjects: [`keelbenchceil.${id}.>`], storage: StorageType.File, num_replicas: 1, retention: RetentionPolicy.Limits, discard: DiscardPolicy.New, duplicate_window: 120e9 });
+    await jsm.streams.add({
+      name: stream,
+      subjects: [`keelbenchceil.${id}.>`],
+      storage: StorageType.File,
+      num_replicas: 1,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New,
+      duplicate_window: 120e9,
+    });
     const js = jetstream(link.nc);
     const inFlight = 64;
     let sent = 0;
@@ -274,7 +282,9 @@ async function runOnce(o: DistributedBenchOptions, bodies: Buffer[], ingest: num
       counted_events: n,
       cpu_ms_per_1000_events: cpu.start && cpu.end ? cpuPerThousand(cpu.start, cpu.end, cpu.endTotal - cpu.startTotal) : {},
     };
-    o.log(`  → ${figures.events_per_s.toLocaleString('en-US')} events/s, p99 ack ${figures.p99_ms} ms, freshness p99 ${figures.freshness_p99_ms} ms, counted ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`);
+    o.log(
+      `  → ${figures.events_per_s.toLocaleString('en-US')} events/s, p99 ack ${figures.p99_ms} ms, freshness p99 ${figures.freshness_p99_ms} ms, counted ${n.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`,
+    );
     return figures;
   } finally {
     await counter.end().catch(() => undefined);

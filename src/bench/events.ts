@@ -8,7 +8,10 @@ const METHODS = ['GET', 'POST', 'PUT'];
 
 function hex(n: number, rnd: () => number): string {
   let s = '';
-  while (s.length < n) s += Math.floor(rnd() * 0xffffffff).toString(16).padStart(8, '0');
+  while (s.length < n)
+    s += Math.floor(rnd() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, n);
 }
 
@@ -37,7 +40,9 @@ export function benchEvent(i: number, now: number, rnd: () => number): Record<st
     region: REGIONS[Math.floor(rnd() * REGIONS.length)],
     trace_id: hex(32, rnd),
     span_id: hex(16, rnd),
-    user_id: `user-${Math.floor(rnd() * 1_000_000).toString().padStart(7, '0')}`,
+    user_id: `user-${Math.floor(rnd() * 1_000_000)
+      .toString()
+      .padStart(7, '0')}`,
   };
 }
 

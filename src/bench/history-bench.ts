@@ -110,7 +110,11 @@ export async function benchHistory(o: HistoryBenchOptions): Promise<HistoryBench
       await measure(`incidents: page ${incidentsPages + 1}`, await deep('/v1/incidents?state=all&limit=50', incidentsPages), 'incidents');
       await measure('incidents: open ones', '/v1/incidents?limit=50', 'incidents');
       await measure('incidents: one service, resolved', '/v1/incidents?state=resolved,closed&service=svc-3&limit=50', 'incidents');
-      await measure('incidents: one service, deep page', await deep('/v1/incidents?state=resolved,closed&service=svc-3&limit=50', Math.min(9, Math.floor(o.incidents / SERVICES / 50) - 1)), 'incidents');
+      await measure(
+        'incidents: one service, deep page',
+        await deep('/v1/incidents?state=resolved,closed&service=svc-3&limit=50', Math.min(9, Math.floor(o.incidents / SERVICES / 50) - 1)),
+        'incidents',
+      );
       await measure('alerts: first page', '/v1/paging/alerts?limit=50', 'alerts');
       await measure(`alerts: page ${alertPages + 1}`, await deep('/v1/paging/alerts?limit=50', alertPages), 'alerts');
       await measure('alerts: firing ones', '/v1/paging/alerts?status=firing&limit=50', 'alerts');
@@ -144,7 +148,7 @@ export function buildHistory(path: string, now: number, incidents: number, alert
   db.pragma('journal_mode = WAL');
   const severities = ['critical', 'high', 'medium', 'low'];
   let seed = 42;
-  const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const insIncident = db.prepare(
     `INSERT INTO incidents (id, tenant_id, number, title, summary, service, severity, state, grouping_key, escalation_policy, opened_at, acknowledged_at, mitigated_at, resolved_at, closed_at, created_by)
      VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, NULL, ?, ?, NULL, ?, ?, 'bench')`,
@@ -157,9 +161,7 @@ export function buildHistory(path: string, now: number, incidents: number, alert
     `INSERT INTO alerts (id, tenant_id, dedup_key, source, service, status, severity, summary, labels_json, details_json, links_json, first_seen, last_seen, count, resolved_at, acknowledged_at)
      VALUES (?, ?, ?, 'events-v2', ?, ?, ?, ?, ?, '{}', '[]', ?, ?, 1, ?, NULL)`,
   );
-  const insPaging = db.prepare(
-    `INSERT INTO paging_alerts (alert_id, tenant_id, service, route, incident_id, suppressed_by, grouping_key, processed_at) VALUES (?, ?, ?, 'default', ?, NULL, ?, ?)`,
-  );
+  const insPaging = db.prepare(`INSERT INTO paging_alerts (alert_id, tenant_id, service, route, incident_id, suppressed_by, grouping_key, processed_at) VALUES (?, ?, ?, 'default', ?, NULL, ?, ?)`);
   const span = 365 * DAY;
   db.transaction(() => {
     for (let i = 0; i < incidents; i++) {
@@ -180,7 +182,19 @@ export function buildHistory(path: string, now: number, incidents: number, alert
       const i = Math.min(incidents - 1, Math.floor((a / alerts) * incidents));
       const service = `svc-${i % SERVICES}`;
       const id = `alt_hist${String(a).padStart(8, '0')}`;
-      insAlert.run(id, TEAM, `dedup-${a}`, service, firing ? 'firing' : 'resolved', severities[a % 4], `${service} check ${a % 7} failed`, JSON.stringify({ service, check: String(a % 7) }), seen, seen, firing ? null : seen + 600_000);
+      insAlert.run(
+        id,
+        TEAM,
+        `dedup-${a}`,
+        service,
+        firing ? 'firing' : 'resolved',
+        severities[a % 4],
+        `${service} check ${a % 7} failed`,
+        JSON.stringify({ service, check: String(a % 7) }),
+        seen,
+        seen,
+        firing ? null : seen + 600_000,
+      );
       insPaging.run(id, TEAM, service, `inc_hist${String(i).padStart(7, '0')}`, `g${i}`, seen);
     }
   })();

@@ -39,14 +39,7 @@ const SEAL_MIN_BYTES = 16 * 1024 * 1024;
  * Waits until nothing is left to compact, or the uncompacted bytes stop shrinking for `stallS`
  * (15 s when what is left may be an active segment too small to seal), or `timeoutS`; then measures.
  */
-export async function measureLogDisk(o: {
-  url: string;
-  adminKey: string;
-  dataDir: string;
-  timeoutS: number;
-  stallS: number;
-  log: (line: string) => void;
-}): Promise<LogDiskResult> {
+export async function measureLogDisk(o: { url: string; adminKey: string; dataDir: string; timeoutS: number; stallS: number; log: (line: string) => void }): Promise<LogDiskResult> {
   const headers = { authorization: `Bearer ${o.adminKey}` };
   const stats = async () => (await (await request(`${o.url}/v1/log`, { headers })).body.json()) as LogAnswer;
   const t0 = performance.now();

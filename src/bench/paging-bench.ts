@@ -108,7 +108,9 @@ export async function benchPaging(o: PagingBenchOptions): Promise<PagingBenchRes
   const dataDir = join(scratch, 'data');
   o.log('measuring the ceiling: durable SQLite commits per second on this disk…');
   const commits = commitCeiling(scratch, 3);
-  o.log(`ceiling: ${Math.round(commits).toLocaleString('en-US')} commits/s → about ${Math.round(commits / COMMITS_PER_ALERT).toLocaleString('en-US')} alerts/s at ${COMMITS_PER_ALERT} commits per alert`);
+  o.log(
+    `ceiling: ${Math.round(commits).toLocaleString('en-US')} commits/s → about ${Math.round(commits / COMMITS_PER_ALERT).toLocaleString('en-US')} alerts/s at ${COMMITS_PER_ALERT} commits per alert`,
+  );
 
   const sentAt = new Map<string, number>();
   const pageLatency: number[] = [];

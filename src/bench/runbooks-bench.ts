@@ -24,7 +24,11 @@ export interface RunbooksBenchResult {
 }
 
 async function call(url: string, key: string, method: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await request(url, { method: method as 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await request(url, {
+    method: method as 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await res.body.text();
   return { status: res.statusCode, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
@@ -39,13 +43,38 @@ async function commitCeiling(seconds: number): Promise<number> {
     const state = JSON.stringify({ steps: Array.from({ length: 3 }, (_, i) => ({ name: `s${i}`, status: 'succeeded', output: { status: 200, body: '{}' } })) });
     await store.db
       .insertInto('runbook_runs')
-      .values({ id: 'r', tenant_id: 't', runbook: 'b', runbook_version: 1, spec_json: '{}', params_json: '{}', context_json: '{}', incident_id: null, trigger: 'manual', actor: 'a', status: 'running', phase: 'ready', due_at: 0, state_json: state, concurrency_key: null, created_at: 0, updated_at: 0, finished_at: null, version: 1, live_output_json: null })
+      .values({
+        id: 'r',
+        tenant_id: 't',
+        runbook: 'b',
+        runbook_version: 1,
+        spec_json: '{}',
+        params_json: '{}',
+        context_json: '{}',
+        incident_id: null,
+        trigger: 'manual',
+        actor: 'a',
+        status: 'running',
+        phase: 'ready',
+        due_at: 0,
+        state_json: state,
+        concurrency_key: null,
+        created_at: 0,
+        updated_at: 0,
+        finished_at: null,
+        version: 1,
+        live_output_json: null,
+      })
       .execute();
     let n = 0;
     const end = Date.now() + seconds * 1000;
     while (Date.now() < end) {
       await store.db.transaction().execute(async (trx) => {
-        await trx.updateTable('runbook_runs').set({ state_json: state, version: n + 2, updated_at: n }).where('id', '=', 'r').execute();
+        await trx
+          .updateTable('runbook_runs')
+          .set({ state_json: state, version: n + 2, updated_at: n })
+          .where('id', '=', 'r')
+          .execute();
         await trx.insertInto('runbook_journal').values({ run_id: 'r', tenant_id: 't', at: n, step: 's0', event: 'step.succeeded', actor: 'a', data_json: '{}' }).execute();
       });
       n++;
@@ -142,7 +171,11 @@ spec:
       const r = await request(`${keel.url}/v1/integrations/alertmanager`, {
         method: 'POST',
         headers: { authorization: `Bearer ${integration.key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ version: '4', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'BenchAlert', id }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: `bench-${id}` }] }),
+        body: JSON.stringify({
+          version: '4',
+          status: 'firing',
+          alerts: [{ status: 'firing', labels: { alertname: 'BenchAlert', id }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: `bench-${id}` }],
+        }),
       });
       await r.body.text();
       if (r.statusCode !== 200) throw new Error(`alert refused: HTTP ${r.statusCode}`);

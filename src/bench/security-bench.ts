@@ -84,7 +84,15 @@ export async function benchSecurity(o: SecurityBenchOptions): Promise<SecurityBe
     const audit = new AuditLog(store, systemClock);
     o.log(`writing ${o.auditEntries.toLocaleString('en-US')} audit entries…`);
     for (let i = 0; i < o.auditEntries; i++) {
-      await audit.record({ actor: 'key:keel_bench', action: 'keys.create', tenant: `t${i % 50}`, target: `key/key_${i}`, after: { name: `bench ${i}`, scopes: ['read'] }, sourceIp: '127.0.0.1', requestId: `r${i}` });
+      await audit.record({
+        actor: 'key:keel_bench',
+        action: 'keys.create',
+        tenant: `t${i % 50}`,
+        target: `key/key_${i}`,
+        after: { name: `bench ${i}`, scopes: ['read'] },
+        sourceIp: '127.0.0.1',
+        requestId: `r${i}`,
+      });
     }
     const t0 = performance.now();
     const result = await new AuditQuery(store).verify();

@@ -290,7 +290,7 @@ async function freshness(o: SloBenchOptions): Promise<NonNullable<SloBenchResult
         const want = probes;
         for (;;) {
           const s = await call('GET', '/v1/slos/freshness-probe', admin);
-          const total = ((s.objectives as { events: { total: number } }[])[0]!.events.total);
+          const total = (s.objectives as { events: { total: number } }[])[0]!.events.total;
           if (total >= want) {
             if (acked >= probeStart) latencies.push(Date.now() - acked);
             break;
@@ -332,4 +332,3 @@ async function freshness(o: SloBenchOptions): Promise<NonNullable<SloBenchResult
     keel.cleanup();
   }
 }
-

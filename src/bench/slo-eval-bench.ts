@@ -98,7 +98,10 @@ async function distributedTarget(d: { natsUrl: string; postgresUrl: string }): P
       const client = new pg.Client({ connectionString: d.postgresUrl });
       await client.connect();
       try {
-        const r = await client.query<{ n: string }>('SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relkind = \'r\'', [cluster.schema]);
+        const r = await client.query<{ n: string }>(
+          "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relkind = 'r'",
+          [cluster.schema],
+        );
         return Number(r.rows[0]!.n);
       } finally {
         await client.end();

@@ -16,13 +16,23 @@ const recordBody = z
     ceilingEventsPerSecond: z.number().positive('must be above 0').max(1e10, 'must be at most 1e10').describe('The ceiling measured in the same run.'),
     cores: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096, 'must be at most 4096'),
     loadAverage: z.number().min(0, 'must be at least 0').max(10_000, 'must be at most 10000').describe('1-minute load average when the bench started.'),
-    partitions: z.number().int('must be a whole number').min(1).max(10_000).optional().describe('Distributed: the log\'s partitions.'),
-    workerCpuMsPer1000: z.number().positive('must be above 0').max(1000, 'must be at most 1000').optional().describe('Distributed: the worker\'s CPU ms per 1,000 events.'),
+    partitions: z.number().int('must be a whole number').min(1).max(10_000).optional().describe("Distributed: the log's partitions."),
+    workerCpuMsPer1000: z.number().positive('must be above 0').max(1000, 'must be at most 1000').optional().describe("Distributed: the worker's CPU ms per 1,000 events."),
   })
   .strict();
 
 function resultView(r: BenchResult) {
-  return { mode: r.mode, recordedAt: new Date(r.recordedAt).toISOString(), eventsPerSecond: r.eventsPerSecond, ceilingEventsPerSecond: r.ceilingEventsPerSecond, cores: r.cores, loadAverage: r.loadAverage, partitions: r.partitions, workerCpuMsPer1000: r.workerCpuMsPer1000, recordedBy: r.recordedBy };
+  return {
+    mode: r.mode,
+    recordedAt: new Date(r.recordedAt).toISOString(),
+    eventsPerSecond: r.eventsPerSecond,
+    ceilingEventsPerSecond: r.ceilingEventsPerSecond,
+    cores: r.cores,
+    loadAverage: r.loadAverage,
+    partitions: r.partitions,
+    workerCpuMsPer1000: r.workerCpuMsPer1000,
+    recordedBy: r.recordedBy,
+  };
 }
 
 export function benchResultRoutes(deps: { results: BenchResultService; figures: () => Promise<IngestFigures>; clock: Clock }): AnyRoute[] {
@@ -38,13 +48,17 @@ export function benchResultRoutes(deps: { results: BenchResultService; figures: 
     defineRoute({
       method: 'POST',
       url: '/v1/capacity/bench-results',
-      summary: 'Record an ingest benchmark measured on this deployment\'s machines',
-      description: 'What `keel bench ingest --record` sends. The latest result of each mode becomes the capacity of the `node.ingest` limit and the per-node (and, distributed, per-partition) figure of `keel capacity plan`, instead of the configured or BENCHMARKS.md figure.',
+      summary: "Record an ingest benchmark measured on this deployment's machines",
+      description:
+        'What `keel bench ingest --record` sends. The latest result of each mode becomes the capacity of the `node.ingest` limit and the per-node (and, distributed, per-partition) figure of `keel capacity plan`, instead of the configured or BENCHMARKS.md figure.',
       tags: ['capacity'],
       permission: 'system:manage',
       audit: 'capacity.bench_result.record',
       body: recordBody,
-      responses: [{ status: 201, description: 'Recorded; the figures now in use', schema: benchResultsAnswer }, { status: 400, description: 'Invalid figures (the field is named)' }],
+      responses: [
+        { status: 201, description: 'Recorded; the figures now in use', schema: benchResultsAnswer },
+        { status: 400, description: 'Invalid figures (the field is named)' },
+      ],
       handler: async ({ body, principal, audit }) => {
         const r: BenchResult = {
           mode: body.mode,

@@ -91,7 +91,7 @@ export async function readBuiltinLimits(d: ProbeDeps, now: number, windowMs: num
       const size = fs.blocks * fs.bsize;
       out.push({ id: 'disk.data', tenant: '', usage: size - fs.bavail * fs.bsize, capacity: Math.max(1, size - d.config.log.minFreeDisk) });
     } catch (err) {
-      d.logger.warn({ err }, 'cannot read the data volume\'s size');
+      d.logger.warn({ err }, "cannot read the data volume's size");
     }
   } else if (hasStream(d.log)) {
     try {
@@ -100,7 +100,7 @@ export async function readBuiltinLimits(d: ProbeDeps, now: number, windowMs: num
       out.push({ id: 'stream.bytes', tenant: '', usage: info.state.bytes, capacity: maxBytes });
       out.push({ id: 'stream.messages', tenant: '', usage: info.state.messages, capacity: info.config.max_msgs > 0 ? info.config.max_msgs : null });
     } catch (err) {
-      d.logger.warn({ err }, 'cannot read the JetStream stream\'s state');
+      d.logger.warn({ err }, "cannot read the JetStream stream's state");
     }
   }
   if (d.store.engine === 'postgres') {
@@ -113,7 +113,7 @@ export async function readBuiltinLimits(d: ProbeDeps, now: number, windowMs: num
       out.push({ id: 'postgres.size', tenant: '', usage: Number(row.size), capacity: d.config.capacity.postgresMaxBytes ?? null });
       out.push({ id: 'postgres.connections', tenant: '', usage: Number(row.conns), capacity: Number(row.max) });
     } catch (err) {
-      d.logger.warn({ err }, 'cannot read PostgreSQL\'s size and connections');
+      d.logger.warn({ err }, "cannot read PostgreSQL's size and connections");
     }
   }
   return out;

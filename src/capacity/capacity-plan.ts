@@ -84,7 +84,9 @@ export function plan(i: PlanInput): Plan {
   const embeddedFits = i.load <= embeddedPerNode * TARGET_UTILISATION;
   const embeddedNotes = embeddedFits
     ? [`one embedded node carries ${Math.round(embeddedPerNode)} events/s (${figures.embeddedPerNode.source}); this load uses ${((i.load / embeddedPerNode) * 100).toFixed(0)} % of it`]
-    : [`over ${Math.round(embeddedPerNode * TARGET_UTILISATION)} events/s (${TARGET_UTILISATION * 100} % of one embedded node's ${Math.round(embeddedPerNode)}): the embedded mode runs on one node; use the distributed mode`];
+    : [
+        `over ${Math.round(embeddedPerNode * TARGET_UTILISATION)} events/s (${TARGET_UTILISATION * 100} % of one embedded node's ${Math.round(embeddedPerNode)}): the embedded mode runs on one node; use the distributed mode`,
+      ];
   const perNode = figures.distributedPerNode.value;
   const perPartition = figures.perPartition.value;
   const ingestNodes = Math.max(2, Math.ceil(i.load / (perNode * TARGET_UTILISATION)));
@@ -101,14 +103,32 @@ export function plan(i: PlanInput): Plan {
     `workers: ${workerNodes} (partitions bound them: a partition is folded by one worker at a time)`,
     `PostgreSQL: one server (≤ 4 transactions/s per partition and processor while caught up; not the bound)`,
   ];
-  if (i.load > F.streamLeaderCeiling * TARGET_UTILISATION) notes.push(`over ${F.streamLeaderCeiling * TARGET_UTILISATION} events/s: past what one stream leader accepts (~1 M/s measured); run several Keel clusters (tenant groups)`);
+  if (i.load > F.streamLeaderCeiling * TARGET_UTILISATION)
+    notes.push(`over ${F.streamLeaderCeiling * TARGET_UTILISATION} events/s: past what one stream leader accepts (~1 M/s measured); run several Keel clusters (tenant groups)`);
   const dNodes = ingestNodes + workerNodes + natsNodes + 1;
   return {
     load: i.load,
     bytesPerEvent: i.bytesPerEvent,
     figures,
-    embedded: { nodes: embeddedFits ? 1 : Math.ceil(i.load / (embeddedPerNode * TARGET_UTILISATION)), diskBytesPerEvent: embeddedDiskPerEvent, diskBytes: i.load * embeddedDiskPerEvent * (i.retentionMs / 1000), ...cost(1, i.load, embeddedFits ? i.nodePricePerMonth : undefined), notes: embeddedNotes },
-    distributed: { nodes: dNodes, ingestNodes, workerNodes, natsNodes, partitions, diskBytesPerEvent: i.bytesPerEvent, diskBytes: streamBytes, streamBytes, ...cost(dNodes, i.load, i.nodePricePerMonth), notes },
+    embedded: {
+      nodes: embeddedFits ? 1 : Math.ceil(i.load / (embeddedPerNode * TARGET_UTILISATION)),
+      diskBytesPerEvent: embeddedDiskPerEvent,
+      diskBytes: i.load * embeddedDiskPerEvent * (i.retentionMs / 1000),
+      ...cost(1, i.load, embeddedFits ? i.nodePricePerMonth : undefined),
+      notes: embeddedNotes,
+    },
+    distributed: {
+      nodes: dNodes,
+      ingestNodes,
+      workerNodes,
+      natsNodes,
+      partitions,
+      diskBytesPerEvent: i.bytesPerEvent,
+      diskBytes: streamBytes,
+      streamBytes,
+      ...cost(dNodes, i.load, i.nodePricePerMonth),
+      notes,
+    },
   };
 }
 

@@ -22,18 +22,14 @@ import { parseLoad } from './forecast-input.js';
 const forecastQuery = {
   growth: z.string().max(40).optional().describe('What-if growth replacing the fitted trend, e.g. `20%/month`, `5%/week`.'),
   horizon: z.string().max(20).optional().describe('How far ahead to look for exhaustion, e.g. `14d` (default capacity.horizon).'),
-  adjust: z
-    .string()
-    .max(400)
-    .optional()
-    .describe('Planned adjustments, comma-separated `DATE:+30%` (from DATE on, usage × 1.3), e.g. `2026-05-01:+30%,2026-06-01:-10%`.'),
+  adjust: z.string().max(400).optional().describe('Planned adjustments, comma-separated `DATE:+30%` (from DATE on, usage × 1.3), e.g. `2026-05-01:+30%,2026-06-01:-10%`.'),
   model: z.enum(['linear', 'seasonal']).optional().describe('Force a model (default: the one with the smaller back-tested error).'),
 };
 
 const reportQuery = z
   .object({
     ...forecastQuery,
-    tenant: z.string().regex(TENANT_ID, 'must be 1-63 lowercase letters, digits, "-" or "_"').optional().describe('One tenant\'s limits (system admins; others see only their own).'),
+    tenant: z.string().regex(TENANT_ID, 'must be 1-63 lowercase letters, digits, "-" or "_"').optional().describe("One tenant's limits (system admins; others see only their own)."),
   })
   .strict();
 
@@ -52,7 +48,11 @@ export function parseAdjustments(text: string, now: number): Adjustment[] {
   });
 }
 
-function options(q: { growth?: string | undefined; horizon?: string | undefined; adjust?: string | undefined; model?: 'linear' | 'seasonal' | undefined }, now: number, defaultHorizon: number): ReportOptions {
+function options(
+  q: { growth?: string | undefined; horizon?: string | undefined; adjust?: string | undefined; model?: 'linear' | 'seasonal' | undefined },
+  now: number,
+  defaultHorizon: number,
+): ReportOptions {
   return {
     now,
     horizonMs: q.horizon !== undefined ? parseHorizon(q.horizon) : defaultHorizon,
@@ -106,7 +106,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       responses: [
         { status: 200, description: 'image/svg+xml or image/png', contentType: 'image/svg+xml' },
         { status: 400, description: 'Invalid growth, horizon or adjustment' },
-        { status: 404, description: 'No such limit (or another tenant\'s)' },
+        { status: 404, description: "No such limit (or another tenant's)" },
       ],
       handler: async ({ params, query, principal, reply }) => {
         const now = deps.clock.now();
@@ -123,22 +123,27 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       url: '/v1/capacity/plan',
       summary: 'Nodes, partitions, disk and stream size (and cost) for a projected load',
       description:
-        'From the per-node ingest and per-partition figures recorded by `keel bench ingest --record` on your machines, else capacity.nodeIngestEventsPerSecond, else the ones measured in BENCHMARKS.md (each named in `figures` with its source), sized at 70 % of them; bytes per event measured from usage over the last day, and on the embedded log\'s disk the fraction its compacted segments keep; cost with capacity.nodePricePerMonth.',
+        "From the per-node ingest and per-partition figures recorded by `keel bench ingest --record` on your machines, else capacity.nodeIngestEventsPerSecond, else the ones measured in BENCHMARKS.md (each named in `figures` with its source), sized at 70 % of them; bytes per event measured from usage over the last day, and on the embedded log's disk the fraction its compacted segments keep; cost with capacity.nodePricePerMonth.",
       tags: ['capacity'],
       permission: 'system:read',
       query: planQuery,
-      responses: [{ status: 200, description: 'The plan', schema: planAnswer }, { status: 400, description: 'Neither load nor growth and at, or invalid values' }],
+      responses: [
+        { status: 200, description: 'The plan', schema: planAnswer },
+        { status: 400, description: 'Neither load nor growth and at, or invalid values' },
+      ],
       handler: async ({ query }) => {
         const now = deps.clock.now();
         const measured = await deps.plan.measured(now);
         let load: number;
         if (query.load !== undefined) {
-          if (query.growth !== undefined || query.at !== undefined) throw new KeelError('validation_failed', 'give either load, or growth and at', { details: [{ path: 'load', message: 'not with growth/at' }] });
+          if (query.growth !== undefined || query.at !== undefined)
+            throw new KeelError('validation_failed', 'give either load, or growth and at', { details: [{ path: 'load', message: 'not with growth/at' }] });
           load = parseLoad(query.load);
         } else if (query.growth !== undefined && query.at !== undefined) {
           const at = timeParam('at', query.at, now, now);
           if (at <= now) throw new KeelError('validation_failed', 'at: must be in the future', { details: [{ path: 'at', message: 'must be in the future' }] });
-          if (measured.peakLoad <= 0) throw new KeelError('validation_failed', 'growth: no ingest measured in the last 7 days to grow from; give load instead', { details: [{ path: 'growth', message: 'no measured load' }] });
+          if (measured.peakLoad <= 0)
+            throw new KeelError('validation_failed', 'growth: no ingest measured in the last 7 days to grow from; give load instead', { details: [{ path: 'growth', message: 'no measured load' }] });
           load = grownLoad(measured.peakLoad, parseGrowth(query.growth), now, at);
         } else throw new KeelError('validation_failed', 'give load (e.g. 500000/s), or growth (e.g. 20%/month) and at (a date)', { details: [{ path: 'load', message: 'required' }] });
         const bytesPerEvent = measured.bytesPerEvent ?? PLAN_FIGURES.defaultBytesPerEvent;
@@ -149,7 +154,15 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
           bytesPerEventMeasured: measured.bytesPerEvent !== null,
           compactedFractionMeasured: deps.plan.compress && measured.compactedFraction !== null,
           retention: deps.plan.retentionMs,
-          ...plan({ load, bytesPerEvent, diskBytesPerEvent: bytesPerEvent * fraction, retentionMs: deps.plan.retentionMs, replicas: deps.plan.replicas, figures: await deps.plan.figures(), ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}) }),
+          ...plan({
+            load,
+            bytesPerEvent,
+            diskBytesPerEvent: bytesPerEvent * fraction,
+            retentionMs: deps.plan.retentionMs,
+            replicas: deps.plan.replicas,
+            figures: await deps.plan.figures(),
+            ...(deps.plan.nodePricePerMonth !== undefined ? { nodePricePerMonth: deps.plan.nodePricePerMonth } : {}),
+          }),
         };
       },
     }),
@@ -158,7 +171,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       url: '/v1/capacity',
       summary: 'Every tracked limit ranked by time to exhaustion',
       description:
-        'Keel\'s own limits (rate quotas, daily quotas, event-log size and retention, the data volume, consumer lag, node ingest, the JetStream stream, PostgreSQL) and `Limit` definitions, each with utilisation now, peaks over 1 h, 1 d and 7 d, the trend, the forecast model and its back-tested error, and the time to exhaustion with a band (or `not_before` the horizon). A key sees its own tenant\'s limits; system admins see every limit.',
+        "Keel's own limits (rate quotas, daily quotas, event-log size and retention, the data volume, consumer lag, node ingest, the JetStream stream, PostgreSQL) and `Limit` definitions, each with utilisation now, peaks over 1 h, 1 d and 7 d, the trend, the forecast model and its back-tested error, and the time to exhaustion with a band (or `not_before` the horizon). A key sees its own tenant's limits; system admins see every limit.",
       tags: ['capacity'],
       permission: 'capacity:read',
       query: reportQuery,
@@ -177,7 +190,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       method: 'GET',
       url: '/v1/capacity/limits/:id',
       summary: 'One tracked limit with its forecast and history',
-      description: 'The limit\'s line of the report and its sampled history (`[time, usage]`, raw samples then hourly peaks) over capacity.history.',
+      description: "The limit's line of the report and its sampled history (`[time, usage]`, raw samples then hourly peaks) over capacity.history.",
       tags: ['capacity'],
       permission: 'capacity:read',
       params: limitParams,
@@ -185,7 +198,7 @@ export function capacityRoutes(deps: { capacity: CapacityService; clock: Clock; 
       responses: [
         { status: 200, description: 'The limit', schema: limitAnswer },
         { status: 400, description: 'Invalid growth, horizon or adjustment' },
-        { status: 404, description: 'No such limit (or another tenant\'s)' },
+        { status: 404, description: "No such limit (or another tenant's)" },
       ],
       handler: async ({ params, query, principal }) => {
         const now = deps.clock.now();

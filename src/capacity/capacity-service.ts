@@ -56,7 +56,11 @@ export class CapacityService {
       for (let i = 0; i < rows.length; i += 200) {
         await trx
           .insertInto('capacity_samples')
-          .values(rows.slice(i, i + 200).map((r) => ({ limit_id: r.limit_id, tenant_id: r.tenant_id, at: Number(r.hour), res: HOURLY, usage: Number(r.usage), capacity: r.capacity === null ? null : Number(r.capacity) })))
+          .values(
+            rows
+              .slice(i, i + 200)
+              .map((r) => ({ limit_id: r.limit_id, tenant_id: r.tenant_id, at: Number(r.hour), res: HOURLY, usage: Number(r.usage), capacity: r.capacity === null ? null : Number(r.capacity) })),
+          )
           .onConflict((oc) =>
             oc.columns(['limit_id', 'res', 'at']).doUpdateSet((eb) => ({
               usage: sql<number>`CASE WHEN ${eb.ref('excluded.usage')} > ${eb.ref('capacity_samples.usage')} THEN ${eb.ref('excluded.usage')} ELSE ${eb.ref('capacity_samples.usage')} END`,
@@ -65,7 +69,11 @@ export class CapacityService {
           .execute();
       }
       await trx.deleteFrom('capacity_samples').where('res', '=', RAW).where('at', '<', cut).execute();
-      const pruned = await trx.deleteFrom('capacity_samples').where('res', '=', HOURLY).where('at', '<', now - this.config.capacity.hourlyRetention).executeTakeFirst();
+      const pruned = await trx
+        .deleteFrom('capacity_samples')
+        .where('res', '=', HOURLY)
+        .where('at', '<', now - this.config.capacity.hourlyRetention)
+        .executeTakeFirst();
       return { rolled: rows.length, pruned: Number(pruned.numDeletedRows) };
     });
   }
@@ -75,7 +83,14 @@ export class CapacityService {
     let q = this.store.db
       .selectFrom('capacity_samples as s')
       .innerJoin(
-        (eb) => eb.selectFrom('capacity_samples').select(['limit_id']).select((e) => e.fn.max<number>('at').as('last')).where('res', '=', RAW).groupBy('limit_id').as('m'),
+        (eb) =>
+          eb
+            .selectFrom('capacity_samples')
+            .select(['limit_id'])
+            .select((e) => e.fn.max<number>('at').as('last'))
+            .where('res', '=', RAW)
+            .groupBy('limit_id')
+            .as('m'),
         (join) => join.onRef('m.limit_id', '=', 's.limit_id').onRef('m.last', '=', 's.at'),
       )
       .select(['s.limit_id', 's.tenant_id', 's.usage', 's.capacity', 's.at'])
@@ -86,14 +101,7 @@ export class CapacityService {
   }
 
   async history(limitId: string, from: number, to: number): Promise<Point[]> {
-    const rows = await this.store.db
-      .selectFrom('capacity_samples')
-      .select(['at', 'usage'])
-      .where('limit_id', '=', limitId)
-      .where('at', '>=', from)
-      .where('at', '<=', to)
-      .orderBy('at')
-      .execute();
+    const rows = await this.store.db.selectFrom('capacity_samples').select(['at', 'usage']).where('limit_id', '=', limitId).where('at', '>=', from).where('at', '<=', to).orderBy('at').execute();
     return rows.map((r) => ({ t: Number(r.at), v: Number(r.usage) }));
   }
 
@@ -145,12 +153,7 @@ export function userLimitId(tenant: string, name: string): string {
 export async function readUserLimits(store: Store, from: number, to: number): Promise<LimitReading[]> {
   const defs = await store.db.selectFrom('capacity_limits').select(['tenant_id', 'name', 'spec']).execute();
   if (defs.length === 0) return [];
-  const rows = await store.db
-    .selectFrom('limit_minutes')
-    .selectAll()
-    .where('minute', '>=', minuteOf(from))
-    .where('minute', '<=', to)
-    .execute();
+  const rows = await store.db.selectFrom('limit_minutes').selectAll().where('minute', '>=', minuteOf(from)).where('minute', '<=', to).execute();
   const out: LimitReading[] = [];
   for (const d of defs) {
     const spec = JSON.parse(d.spec) as LimitSpec;

@@ -152,13 +152,23 @@ export class DailyQuotaGate implements QuotaGate {
 
   private async returnIdle(): Promise<void> {
     const now = this.o.clock.now();
-    await returnIdleLeases(this.allowances, now, IDLE_RETURN_MS, (a) => a.day === dayOf(now), (id, a, tokens) => this.o.service.giveBack(id, a.day, tokens));
+    await returnIdleLeases(
+      this.allowances,
+      now,
+      IDLE_RETURN_MS,
+      (a) => a.day === dayOf(now),
+      (id, a, tokens) => this.o.service.giveBack(id, a.day, tokens),
+    );
   }
 
   /** Gives every unused lease back (on shutdown). */
   async close(): Promise<void> {
     clearInterval(this.timer);
     const now = this.o.clock.now();
-    await returnAllLeases(this.allowances, (a) => a.day === dayOf(now), (id, a, tokens) => this.o.service.giveBack(id, a.day, tokens));
+    await returnAllLeases(
+      this.allowances,
+      (a) => a.day === dayOf(now),
+      (id, a, tokens) => this.o.service.giveBack(id, a.day, tokens),
+    );
   }
 }

@@ -71,7 +71,12 @@ export class DailyQuotaService {
       const used = await lockUsage(trx, tenant, day);
       const r = leaseDaily(quota, used, need);
       if ('granted' in r) {
-        await trx.updateTable('daily_quota_usage').set({ used: used + r.granted }).where('tenant_id', '=', tenant).where('day', '=', day).execute();
+        await trx
+          .updateTable('daily_quota_usage')
+          .set({ used: used + r.granted })
+          .where('tenant_id', '=', tenant)
+          .where('day', '=', day)
+          .execute();
         return { ...r, used: used + r.granted };
       }
       return { ...r, used };
@@ -82,7 +87,12 @@ export class DailyQuotaService {
   async giveBack(tenant: string, day: number, events: number): Promise<void> {
     await this.store.db.transaction().execute(async (trx) => {
       const used = await lockUsage(trx, tenant, day);
-      await trx.updateTable('daily_quota_usage').set({ used: Math.max(0, used - events) }).where('tenant_id', '=', tenant).where('day', '=', day).execute();
+      await trx
+        .updateTable('daily_quota_usage')
+        .set({ used: Math.max(0, used - events) })
+        .where('tenant_id', '=', tenant)
+        .where('day', '=', day)
+        .execute();
     });
   }
 

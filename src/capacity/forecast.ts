@@ -52,10 +52,7 @@ export interface Band {
   high: number;
 }
 
-export type Exhaustion =
-  | { kind: 'already'; at: number }
-  | { kind: 'at'; at: number; earliest: number; latest: number | null }
-  | { kind: 'not_before'; horizon: number; earliest: number | null };
+export type Exhaustion = { kind: 'already'; at: number } | { kind: 'at'; at: number; earliest: number; latest: number | null } | { kind: 'not_before'; horizon: number; earliest: number | null };
 
 export interface Fit {
   model: ModelName;
@@ -205,7 +202,7 @@ export function findStep(points: readonly Point[]): number | null {
   const left = { xs: xs.slice(0, best.at), ys: ys.slice(0, best.at) };
   const right = { xs: xs.slice(best.at), ys: ys.slice(best.at) };
   best.sse = sse(left.xs, left.ys, leastSquares(left.xs, left.ys)) + sse(right.xs, right.ys, leastSquares(right.xs, right.ys));
-  const f = ((whole - best.sse) / 2) / (Math.max(best.sse, 1e-12) / (n - 4));
+  const f = (whole - best.sse) / 2 / (Math.max(best.sse, 1e-12) / (n - 4));
   return f > 50 && whole > 1e-9 ? points[best.at]!.t : null;
 }
 
@@ -340,13 +337,12 @@ export function forecast(points: readonly Point[], o: ForecastOptions): Forecast
     const span = sorted[sorted.length - 1]!.t - sorted[0]!.t;
     if (span >= 2 * DAY_MS) {
       backtests.seasonal = backtest(sorted, 'seasonal');
-      if (backtests.seasonal !== null && backtests.seasonal !== undefined && (backtests.linear === null || backtests.linear === undefined || backtests.seasonal < backtests.linear)) chosen = 'seasonal';
+      if (backtests.seasonal !== null && backtests.seasonal !== undefined && (backtests.linear === null || backtests.linear === undefined || backtests.seasonal < backtests.linear))
+        chosen = 'seasonal';
     }
   } else backtests[o.model] = backtest(sorted, o.model);
   const f = fit(sorted, chosen);
-  const trendPerDay = o.growthPerMonth !== undefined
-    ? (f.intercept + f.slopePerHour * ((o.now - f.t0) / HOUR_MS)) * (Math.pow(1 + o.growthPerMonth, DAY_MS / MONTH_MS) - 1)
-    : f.slopePerHour * 24;
+  const trendPerDay = o.growthPerMonth !== undefined ? (f.intercept + f.slopePerHour * ((o.now - f.t0) / HOUR_MS)) * (Math.pow(1 + o.growthPerMonth, DAY_MS / MONTH_MS) - 1) : f.slopePerHour * 24;
   return { fit: f, backtestError: backtests[f.model] ?? null, backtests, exhaustion: exhaustion(f, o), trendPerDay };
 }
 

@@ -29,7 +29,11 @@ export interface IngestFigures {
 const day = (t: number): string => new Date(t).toISOString().slice(0, 10);
 
 function perNode(mode: BenchMode, recorded: BenchResult | undefined, configured: number | undefined): Figure {
-  if (recorded) return { value: recorded.eventsPerSecond, source: `keel bench ingest${mode === 'distributed' ? ' --mode distributed' : ''} recorded ${day(recorded.recordedAt)} (${recorded.cores} cores, load average ${recorded.loadAverage})` };
+  if (recorded)
+    return {
+      value: recorded.eventsPerSecond,
+      source: `keel bench ingest${mode === 'distributed' ? ' --mode distributed' : ''} recorded ${day(recorded.recordedAt)} (${recorded.cores} cores, load average ${recorded.loadAverage})`,
+    };
   if (configured !== undefined) return { value: configured, source: 'capacity.nodeIngestEventsPerSecond' };
   return { value: MEASURED_INGEST_PER_NODE[mode], source: `BENCHMARKS.md (${mode === 'embedded' ? 'keel bench ingest, 2026-12-04' : 'keel bench ingest --mode distributed, median of 2026-11-25'})` };
 }
@@ -43,7 +47,10 @@ export function ingestFigures(recorded: Partial<Record<BenchMode, BenchResult>>,
     perPartition:
       workerCpu !== null
         ? { value: 1e6 / workerCpu, source: `one core of fold at the worker's ${workerCpu} ms of CPU per 1,000 events, keel bench ingest --mode distributed recorded ${day(d!.recordedAt)}` }
-        : { value: 1e6 / MEASURED_WORKER_CPU_MS_PER_1000, source: `one core of fold at the worker's ${MEASURED_WORKER_CPU_MS_PER_1000} ms of CPU per 1,000 events, BENCHMARKS.md (keel bench ingest --mode distributed, 2026-12-04)` },
+        : {
+            value: 1e6 / MEASURED_WORKER_CPU_MS_PER_1000,
+            source: `one core of fold at the worker's ${MEASURED_WORKER_CPU_MS_PER_1000} ms of CPU per 1,000 events, BENCHMARKS.md (keel bench ingest --mode distributed, 2026-12-04)`,
+          },
   };
 }
 

@@ -70,14 +70,7 @@ function record(event: unknown, slots: AttributeSlots): CelRecord {
 }
 
 /** Folds one batch's events (one tenant, one minute of arrival) into `acc`, keyed by limit name and minute. */
-export function foldLimitEvents(
-  acc: Map<string, LimitMinute>,
-  c: CompiledTenantLimits,
-  tenant: string,
-  partition: number,
-  minute: number,
-  events: Iterable<unknown>,
-): void {
+export function foldLimitEvents(acc: Map<string, LimitMinute>, c: CompiledTenantLimits, tenant: string, partition: number, minute: number, events: Iterable<unknown>): void {
   for (const e of events) {
     const r = record(e, c.slots);
     for (const l of c.limits) {
@@ -111,7 +104,14 @@ export function aggregateOf(a: LimitAggregate, m: { n: number; sum: number; max:
 }
 
 /** Combines rows of one minute from several partitions. */
-export function mergeMinute(rows: readonly { n: number; sum: number; max: number; capN: number; capSum: number; capMax: number | null }[]): { n: number; sum: number; max: number; capN: number; capSum: number; capMax: number | null } {
+export function mergeMinute(rows: readonly { n: number; sum: number; max: number; capN: number; capSum: number; capMax: number | null }[]): {
+  n: number;
+  sum: number;
+  max: number;
+  capN: number;
+  capSum: number;
+  capMax: number | null;
+} {
   const out = { n: 0, sum: 0, max: -Infinity, capN: 0, capSum: 0, capMax: null as number | null };
   for (const r of rows) {
     out.n += r.n;

@@ -43,7 +43,12 @@ interface Gauges {
 function capacityGauges(ctx: CoreContext): Gauges {
   // Set by the sampler's leader after each sample (other processes do not export them).
   return {
-    utilisation: new client.Gauge({ name: 'keel_capacity_utilisation_ratio', help: 'Usage over capacity of each tracked limit (keel capacity report), on the capacity-sampler leader.', labelNames: ['limit', 'tenant'] as const, registers: [ctx.metrics.registry] }),
+    utilisation: new client.Gauge({
+      name: 'keel_capacity_utilisation_ratio',
+      help: 'Usage over capacity of each tracked limit (keel capacity report), on the capacity-sampler leader.',
+      labelNames: ['limit', 'tenant'] as const,
+      registers: [ctx.metrics.registry],
+    }),
     seconds: new client.Gauge({
       name: 'keel_capacity_seconds_to_exhaustion',
       help: 'Seconds until each limit is forecast to run out (0: now); absent when not forecast to run out within the horizon.',
@@ -143,7 +148,11 @@ async function samplerLoop(ctx: CoreContext, capacity: CapacityService, quotas: 
   while (!lease.signal.aborted) {
     try {
       const now = ctx.clock.now();
-      const readings: LimitReading[] = await readBuiltinLimits({ store: ctx.store, log: ctx.log, tenants: ctx.tenants, config: ctx.config, logger: ctx.logger, figures: await figures() }, now, interval);
+      const readings: LimitReading[] = await readBuiltinLimits(
+        { store: ctx.store, log: ctx.log, tenants: ctx.tenants, config: ctx.config, logger: ctx.logger, figures: await figures() },
+        now,
+        interval,
+      );
       for (const q of await quotas.states(now)) if (q.eventsPerDay !== null) readings.push({ id: `tenant.${q.tenant}.daily`, tenant: q.tenant, usage: q.used, capacity: q.eventsPerDay });
       readings.push(...(await readUserLimits(ctx.store, now - interval, now)));
       await lease.assertHeld();
@@ -193,4 +202,3 @@ async function noticesLoop(ctx: CoreContext, quotas: DailyQuotaService, usage: U
     await pause(interval, lease.signal);
   }
 }
-

@@ -32,10 +32,23 @@ function exhaustionText(r: LimitReport): string {
 export function plotSpec(r: LimitReport, history: readonly Point[], o: ReportOptions): TopLevelSpec {
   const rows: Row[] = history.map((p) => ({ t: new Date(p.t).toISOString(), series: 'usage', v: p.v }));
   if (r.capacity !== null && r.capacity > 0 && history.length >= 3 && r.model !== null) {
-    const f = forecast(history, { now: o.now, capacity: r.capacity, horizonMs: o.horizonMs, model: r.model, ...(o.growthPerMonth !== undefined ? { growthPerMonth: o.growthPerMonth } : {}), ...(o.adjustments ? { adjustments: o.adjustments } : {}) });
+    const f = forecast(history, {
+      now: o.now,
+      capacity: r.capacity,
+      horizonMs: o.horizonMs,
+      model: r.model,
+      ...(o.growthPerMonth !== undefined ? { growthPerMonth: o.growthPerMonth } : {}),
+      ...(o.adjustments ? { adjustments: o.adjustments } : {}),
+    });
     for (let i = 0; i <= FORECAST_POINTS; i++) {
       const t = o.now + (o.horizonMs * i) / FORECAST_POINTS;
-      const b = forecastAt(f.fit, t, { now: o.now, capacity: r.capacity, horizonMs: o.horizonMs, ...(o.growthPerMonth !== undefined ? { growthPerMonth: o.growthPerMonth } : {}), ...(o.adjustments ? { adjustments: o.adjustments } : {}) });
+      const b = forecastAt(f.fit, t, {
+        now: o.now,
+        capacity: r.capacity,
+        horizonMs: o.horizonMs,
+        ...(o.growthPerMonth !== undefined ? { growthPerMonth: o.growthPerMonth } : {}),
+        ...(o.adjustments ? { adjustments: o.adjustments } : {}),
+      });
       rows.push({ t: new Date(t).toISOString(), series: `forecast (${f.fit.model})`, v: b.value, low: Math.max(0, b.low), high: b.high });
     }
   }
@@ -50,10 +63,41 @@ export function plotSpec(r: LimitReport, history: readonly Point[], o: ReportOpt
     title: { text: `${r.id}: ${r.title}`, subtitle: `${r.utilisation === null ? 'no capacity' : `${(r.utilisation * 100).toFixed(1)} % used now`}; ${exhaustionText(r)}` },
     data: { values: rows },
     layer: [
-      { mark: { type: 'area', opacity: 0.2, color: '#4c78a8' }, transform: [{ filter: 'datum.low != null' }], encoding: { x, y: { field: 'low', type: 'quantitative', title: `usage${unit}` }, y2: { field: 'high' } } },
-      { mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#e45756', '#4c78a8'] } }, strokeDash: { field: 'series', type: 'nominal', legend: null, scale: { range: [[6, 4], [1, 0]] } } } },
+      {
+        mark: { type: 'area', opacity: 0.2, color: '#4c78a8' },
+        transform: [{ filter: 'datum.low != null' }],
+        encoding: { x, y: { field: 'low', type: 'quantitative', title: `usage${unit}` }, y2: { field: 'high' } },
+      },
+      {
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: {
+          x,
+          y,
+          color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#e45756', '#4c78a8'] } },
+          strokeDash: {
+            field: 'series',
+            type: 'nominal',
+            legend: null,
+            scale: {
+              range: [
+                [6, 4],
+                [1, 0],
+              ],
+            },
+          },
+        },
+      },
       // One row of their own: on the chart's data the line and its label were drawn once per row.
-      ...(r.capacity !== null ? [{ data: { values: [{}] }, mark: { type: 'rule', color: '#d62728', strokeWidth: 2 }, encoding: { y: { datum: r.capacity } } }, { data: { values: [{}] }, mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#d62728' }, encoding: { y: { datum: r.capacity }, x: { value: 0 }, text: { value: `capacity ${r.capacity}${unit}` } } }] : []),
+      ...(r.capacity !== null
+        ? [
+            { data: { values: [{}] }, mark: { type: 'rule', color: '#d62728', strokeWidth: 2 }, encoding: { y: { datum: r.capacity } } },
+            {
+              data: { values: [{}] },
+              mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#d62728' },
+              encoding: { y: { datum: r.capacity }, x: { value: 0 }, text: { value: `capacity ${r.capacity}${unit}` } },
+            },
+          ]
+        : []),
     ],
   };
   return spec as unknown as TopLevelSpec;

@@ -43,12 +43,16 @@ export function quotaRoutes(deps: { quotas: DailyQuotaService; tenants: TenantSe
     defineRoute({
       method: 'GET',
       url: '/v1/capacity/quotas/:tenant',
-      summary: 'A tenant\'s daily volume quota and what it used today',
-      description: '`usedToday` counts events leased by ingest instances (charged when leased, given back when unused after a second), so it can run ahead of the events stored by up to one lease per instance.',
+      summary: "A tenant's daily volume quota and what it used today",
+      description:
+        '`usedToday` counts events leased by ingest instances (charged when leased, given back when unused after a second), so it can run ahead of the events stored by up to one lease per instance.',
       tags: ['capacity'],
       permission: 'capacity:read',
       params: tenantParam,
-      responses: [{ status: 200, description: 'The quota', schema: dailyQuotaAnswer }, { status: 404, description: 'No such tenant' }],
+      responses: [
+        { status: 200, description: 'The quota', schema: dailyQuotaAnswer },
+        { status: 404, description: 'No such tenant' },
+      ],
       handler: async ({ params, principal }) => {
         assertTenantAccess(principal, params.tenant);
         if (!(await deps.tenants.get(params.tenant))) throw new KeelError('not_found', `tenant "${params.tenant}" not found`);
@@ -58,14 +62,18 @@ export function quotaRoutes(deps: { quotas: DailyQuotaService; tenants: TenantSe
     defineRoute({
       method: 'PUT',
       url: '/v1/capacity/quotas/:tenant',
-      summary: 'Set or remove a tenant\'s daily volume quota',
+      summary: "Set or remove a tenant's daily volume quota",
       description: 'Applies at once on this instance and within 2 s on the others. Ingest over it answers 429 naming the quota until the next UTC midnight; 80 % and 100 % raise a `capacity` alert.',
       tags: ['capacity'],
       permission: 'tenants:manage',
       audit: 'capacity.daily_quota.set',
       params: tenantParam,
       body: quotaBody,
-      responses: [{ status: 200, description: 'The quota', schema: dailyQuotaAnswer }, { status: 400, description: 'Invalid quota' }, { status: 404, description: 'No such tenant' }],
+      responses: [
+        { status: 200, description: 'The quota', schema: dailyQuotaAnswer },
+        { status: 400, description: 'Invalid quota' },
+        { status: 404, description: 'No such tenant' },
+      ],
       handler: async ({ params, body, principal, audit }) => {
         if (!principal.superuser) {
           assertTenantAccess(principal, params.tenant);

@@ -53,11 +53,9 @@ export function usageRoutes(deps: { usage: UsageService; clock: Clock }): AnyRou
         const step: Step = query.step;
         const buckets = bucketCount(from, to, step);
         if (buckets > MAX_USAGE_BUCKETS) {
-          throw new KeelError(
-            'validation_failed',
-            `that range holds ${buckets} ${step} buckets, more than ${MAX_USAGE_BUCKETS}; narrow it or use a larger step`,
-            { details: [{ path: 'step', message: `at most ${MAX_USAGE_BUCKETS} buckets` }] },
-          );
+          throw new KeelError('validation_failed', `that range holds ${buckets} ${step} buckets, more than ${MAX_USAGE_BUCKETS}; narrow it or use a larger step`, {
+            details: [{ path: 'step', message: `at most ${MAX_USAGE_BUCKETS} buckets` }],
+          });
         }
         let tenant: string | undefined;
         if (query.tenant !== undefined) {

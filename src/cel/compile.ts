@@ -96,9 +96,7 @@ export function compileCel(source: string, kind: CelResultKind, slots: Attribute
   const body = gen.expression(r.analysis.ast);
   const temps = gen.temps > 0 ? `let ${Array.from({ length: gen.temps }, (_, i) => `t${i}`).join(', ')};` : '';
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the AST only; see the module comment.
-  const factory = new Function('H', 'K', 'S', 'R', 'O', `"use strict"; return function celExpression(r) { ${temps} return ${body}; };`) as (
-    ...args: unknown[]
-  ) => CompiledExpression;
+  const factory = new Function('H', 'K', 'S', 'R', 'O', `"use strict"; return function celExpression(r) { ${temps} return ${body}; };`) as (...args: unknown[]) => CompiledExpression;
   return factory(celRuntime, gen.constants, gen.sets, gen.regexes, OBJECT);
 }
 

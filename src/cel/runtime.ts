@@ -30,8 +30,7 @@ export const celRuntime = {
   },
   not: (a: CelValue): boolean | undefined => (typeof a === 'boolean' ? !a : undefined),
   neg: (a: CelValue): number | undefined => (typeof a === 'number' ? -a : undefined),
-  add: (a: CelValue, b: CelValue): number | string | undefined =>
-    typeof a === 'number' && typeof b === 'number' ? a + b : typeof a === 'string' && typeof b === 'string' ? a + b : undefined,
+  add: (a: CelValue, b: CelValue): number | string | undefined => (typeof a === 'number' && typeof b === 'number' ? a + b : typeof a === 'string' && typeof b === 'string' ? a + b : undefined),
   sub: (a: CelValue, b: CelValue): number | undefined => (typeof a === 'number' && typeof b === 'number' ? a - b : undefined),
   mul: (a: CelValue, b: CelValue): number | undefined => (typeof a === 'number' && typeof b === 'number' ? a * b : undefined),
   div: (a: CelValue, b: CelValue): number | undefined => (typeof a === 'number' && typeof b === 'number' ? a / b : undefined),
@@ -52,8 +51,7 @@ export const celRuntime = {
     if (typeof a === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(a)) return Number(a);
     return undefined;
   },
-  toString: (a: CelValue): string | undefined =>
-    typeof a === 'string' ? a : typeof a === 'number' || typeof a === 'boolean' ? String(a) : undefined,
+  toString: (a: CelValue): string | undefined => (typeof a === 'string' ? a : typeof a === 'number' || typeof a === 'boolean' ? String(a) : undefined),
 };
 
 export type CelRuntime = typeof celRuntime;

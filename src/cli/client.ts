@@ -109,12 +109,7 @@ export class KeelClient {
   }
 
   /** Streams an answer's body into a file (backups); returns the response headers. */
-  async download(
-    method: 'GET' | 'POST',
-    path: string,
-    file: string,
-    onBytes?: (total: number) => void,
-  ): Promise<Record<string, string | string[] | undefined>> {
+  async download(method: 'GET' | 'POST', path: string, file: string, onBytes?: (total: number) => void): Promise<Record<string, string | string[] | undefined>> {
     const headers: Record<string, string> = {};
     if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
     let res;

@@ -284,7 +284,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<Demo> {
       incident: async (timeoutMs = 180_000) => {
         const deadline = Date.now() + timeoutMs;
         for (;;) {
-          const list = await api.call<{ incidents: { id: string; number: number; title: string; service: string | null; opened_at: string }[] }>('GET', '/v1/incidents', { query: { state: 'all', service: 'checkout', limit: 1 } });
+          const list = await api.call<{ incidents: { id: string; number: number; title: string; service: string | null; opened_at: string }[] }>('GET', '/v1/incidents', {
+            query: { state: 'all', service: 'checkout', limit: 1 },
+          });
           const i = list.incidents[0];
           if (i && Date.parse(i.opened_at) >= outageAt - 1000) return { id: i.id, number: i.number, title: i.title };
           if (Date.now() > deadline) throw new Error(`no incident opened within ${Math.round(timeoutMs / 1000)} s of the outage`);

@@ -93,7 +93,11 @@ export const EXAMPLES: Record<string, string[]> = {
   'capacity quota set': ['keel capacity quota set acme --events-per-day 50M', 'keel capacity quota set acme --none'],
   'capacity plot': ['keel capacity plot tenant.acme.rate -o acme-rate.svg', 'keel capacity plot log.disk -o log-disk.png --horizon 90d --growth 20%/month'],
   'capacity plan': ['keel capacity plan --load 500000/s', 'keel capacity plan --growth 20%/month --at 2027-06-01 --json'],
-  'runbooks run': ['keel runbooks run restart-web --param service=web --dry-run', 'keel runbooks run restart-web --param service=web --incident 42', 'keel runbooks run drain-node -p node=n3 -p force=true --json'],
+  'runbooks run': [
+    'keel runbooks run restart-web --param service=web --dry-run',
+    'keel runbooks run restart-web --param service=web --incident 42',
+    'keel runbooks run drain-node -p node=n3 -p force=true --json',
+  ],
   'runbooks runs': ['keel runbooks runs', 'keel runbooks runs --runbook restart-web --status waiting --json'],
   'runbooks show': ['keel runbooks show run_4Fq9ZkP2mX7a'],
   'runbooks approve': ['keel runbooks approve run_4Fq9ZkP2mX7a', 'keel runbooks approve run_4Fq9ZkP2mX7a --reject --reason "not during the sale"'],
@@ -116,7 +120,11 @@ export const EXAMPLES: Record<string, string[]> = {
   'bench security': ['keel bench security --duration 10'],
   'bench history': ['keel bench history', 'keel bench history --alerts 20000 --incidents 2000 --json'],
   'bench slo': ['keel bench slo --slos 100 --rate 20000', 'keel bench slo --no-freshness --shape fleet --slos 10000'],
-  'bench slo-eval': ['keel bench slo-eval --slos 1000', 'keel bench slo-eval --slos 10000 --events 100 --json', 'keel bench slo-eval --mode distributed --nats nats://127.0.0.1:4222 --postgres postgres://postgres@127.0.0.1:5432/test'],
+  'bench slo-eval': [
+    'keel bench slo-eval --slos 1000',
+    'keel bench slo-eval --slos 10000 --events 100 --json',
+    'keel bench slo-eval --mode distributed --nats nats://127.0.0.1:4222 --postgres postgres://postgres@127.0.0.1:5432/test',
+  ],
   completion: ['keel completion bash > /etc/bash_completion.d/keel', 'keel completion zsh > "${fpath[1]}/_keel"', 'keel completion fish > ~/.config/fish/completions/keel.fish'],
 };
 

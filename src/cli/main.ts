@@ -40,10 +40,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
     .configureHelp({ showGlobalOptions: true })
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 success, 1 the request or command failed, 2 invalid usage, 3 Keel unreachable.',
-    );
+    .addHelpText('after', '\nExit codes: 0 success, 1 the request or command failed, 2 invalid usage, 3 Keel unreachable.');
   registerStart(program);
   registerKeys(program);
   registerTenants(program);

@@ -43,7 +43,11 @@ export function replicaChecks(states: ReplicaState[] | undefined, replicas: numb
   const list = read.map((s) => `${s.server}: ${s.messages} messages, ${s.bytes} bytes, last sequence ${s.lastSeq}`).join('; ');
   const out: Check[] = [];
   if (read.length + failed.length < (replicas ?? 1)) {
-    out.push({ name: 'nats.replicas.agree', status: 'warn', message: `nats.monitorUrl lists ${states.length} of the stream's ${replicas} servers: list every server's monitoring URL to compare all replicas` });
+    out.push({
+      name: 'nats.replicas.agree',
+      status: 'warn',
+      message: `nats.monitorUrl lists ${states.length} of the stream's ${replicas} servers: list every server's monitoring URL to compare all replicas`,
+    });
   }
   for (const f of failed) out.push({ name: 'nats.replicas.agree', status: 'warn', message: `cannot read the stream's state from ${f.server}: ${f.error}` });
   if (read.length < 2) return out;
@@ -83,7 +87,10 @@ export const MIN_REPLICAS = 3;
 
 /** Compares dotted versions numerically ("2.9.10" < "2.10.23"). */
 export function versionAtLeast(version: string, min: string): boolean {
-  const a = version.replace(/^v/, '').split(/[.-]/).map((x) => Number.parseInt(x, 10));
+  const a = version
+    .replace(/^v/, '')
+    .split(/[.-]/)
+    .map((x) => Number.parseInt(x, 10));
   const b = min.split('.').map((x) => Number(x));
   for (let i = 0; i < b.length; i++) {
     const x = Number.isFinite(a[i]) ? a[i]! : 0;
@@ -120,7 +127,8 @@ function natsChecks(n: NatsFacts): Check[] {
     out.push({
       name: 'nats.sync',
       status: 'warn',
-      message: 'cannot verify the server fsyncs every write: set nats.monitorUrl (the server\'s http://host:8222) so Keel can read sync_interval; production needs `sync_interval: always` (or R3 across failure domains, knowingly)',
+      message:
+        "cannot verify the server fsyncs every write: set nats.monitorUrl (the server's http://host:8222) so Keel can read sync_interval; production needs `sync_interval: always` (or R3 across failure domains, knowingly)",
     });
   } else if ('error' in m) {
     out.push({ name: 'nats.sync', status: 'warn', message: `cannot read the server's monitoring endpoint: ${m.error}` });
@@ -202,7 +210,11 @@ export function doctorChecks(f: DoctorFacts): Check[] {
       out.push(
         f.embedded.freeDiskBytes >= f.embedded.minFreeDiskBytes * 2
           ? { name: 'disk.free', status: 'ok', message: `${Math.round(f.embedded.freeDiskBytes / 1024 ** 3)} GiB free` }
-          : { name: 'disk.free', status: 'warn', message: `${Math.round(f.embedded.freeDiskBytes / 1024 ** 2)} MiB free; ingest stops below ${Math.round(f.embedded.minFreeDiskBytes / 1024 ** 2)} MiB` },
+          : {
+              name: 'disk.free',
+              status: 'warn',
+              message: `${Math.round(f.embedded.freeDiskBytes / 1024 ** 2)} MiB free; ingest stops below ${Math.round(f.embedded.minFreeDiskBytes / 1024 ** 2)} MiB`,
+            },
       );
     }
   }

@@ -226,7 +226,8 @@ export class PostgresLeadership implements Leadership {
   private expireUnrenewed(): void {
     const now = performance.now();
     for (const e of this.entries.values()) {
-      if (e.tenure && now >= e.tenure.validUntil) this.end(e, `the lease ran out ${Math.round(now - e.tenure.validUntil + this.leaseMs)} ms after its last renewal (a renewal is still waiting for PostgreSQL, or the process stalled)`);
+      if (e.tenure && now >= e.tenure.validUntil)
+        this.end(e, `the lease ran out ${Math.round(now - e.tenure.validUntil + this.leaseMs)} ms after its last renewal (a renewal is still waiting for PostgreSQL, or the process stalled)`);
     }
   }
 
@@ -323,11 +324,7 @@ export class PostgresLeadership implements Leadership {
         return;
       }
       const epoch = Number(won.rows[0]!.epoch);
-      const t = await client.query<{ id: number }>('INSERT INTO leader_tenures (name, holder, started_at, beat_at) VALUES ($1, $2, $3, $3) RETURNING id', [
-        e.name,
-        this.holder,
-        now,
-      ]);
+      const t = await client.query<{ id: number }>('INSERT INTO leader_tenures (name, holder, started_at, beat_at) VALUES ($1, $2, $3, $3) RETURNING id', [e.name, this.holder, now]);
       const id = Number(t.rows[0]!.id);
       await client.query('UPDATE leader_leases SET tenure_id = $2 WHERE name = $1', [e.name, id]);
       await client.query('COMMIT');

@@ -29,15 +29,15 @@ export function purgeFloor(o: {
   return keepFrom > o.firstSeq ? keepFrom : undefined;
 }
 
-export async function logRetentionLoop(
-  o: { log: JetStreamEventLog; store: Store; config: KeelConfig; logger: Logger; intervalMs: number },
-  lease: LeaderLease,
-): Promise<void> {
+export async function logRetentionLoop(o: { log: JetStreamEventLog; store: Store; config: KeelConfig; logger: Logger; intervalMs: number }, lease: LeaderLease): Promise<void> {
   while (!lease.signal.aborted) {
     try {
       await o.store.db.transaction().execute(async (trx) => {
         await lease.assertHeld(trx);
-        const r = await trx.deleteFrom('ingest_idempotency').where('created_at', '<', Date.now() - o.config.idempotency.ttl).executeTakeFirst();
+        const r = await trx
+          .deleteFrom('ingest_idempotency')
+          .where('created_at', '<', Date.now() - o.config.idempotency.ttl)
+          .executeTakeFirst();
         if (Number(r.numDeletedRows) > 0) o.logger.info({ answers: Number(r.numDeletedRows) }, 'expired idempotency answers removed');
       });
       const info = await o.log.streamInfo();

@@ -38,7 +38,10 @@ export function startMembership(o: { store: Store; id: string; role: string; url
         .values({ id: o.id, role: o.role, host: hostname(), pid: process.pid, url: o.url, version: o.version, started_at: startedAt, seen_at: now })
         .onConflict((oc) => oc.column('id').doUpdateSet({ seen_at: now, url: o.url }))
         .execute();
-      await o.store.db.deleteFrom('cluster_members').where('seen_at', '<', now - FORGET_MS).execute();
+      await o.store.db
+        .deleteFrom('cluster_members')
+        .where('seen_at', '<', now - FORGET_MS)
+        .execute();
       if (failing) o.logger.info('cluster membership heartbeat restored');
       failing = false;
     } catch (err) {
@@ -52,7 +55,11 @@ export function startMembership(o: { store: Store; id: string; role: string; url
   return {
     stop: async () => {
       clearInterval(timer);
-      await o.store.db.deleteFrom('cluster_members').where('id', '=', o.id).execute().catch(() => undefined);
+      await o.store.db
+        .deleteFrom('cluster_members')
+        .where('id', '=', o.id)
+        .execute()
+        .catch(() => undefined);
     },
   };
 }

@@ -21,8 +21,7 @@ export function doctorRoutes(deps: { facts: () => Promise<DoctorFacts>; moduleCh
       method: 'GET',
       url: '/v1/doctor',
       summary: 'Check what production needs: durability settings of NATS and PostgreSQL, live roles',
-      description:
-        'Each check is ok, warn (works, but not production-safe, e.g. a NATS server without `sync_interval: always`) or fail (broken now). `status` is the worst of them.',
+      description: 'Each check is ok, warn (works, but not production-safe, e.g. a NATS server without `sync_interval: always`) or fail (broken now). `status` is the worst of them.',
       tags: ['operations'],
       permission: 'system:read',
       query: z.object({}).strict(),

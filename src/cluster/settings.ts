@@ -14,9 +14,6 @@ export async function agreeOnSetting(store: Store, key: string, value: string, f
     .execute();
   const row = await store.db.selectFrom('cluster_settings').select('value').where('key', '=', key).executeTakeFirstOrThrow();
   if (row.value !== value) {
-    throw new KeelError(
-      'validation_failed',
-      `this cluster was created with ${key} = ${row.value}, but this process is configured with ${value}; every process must use the same ${flag}`,
-    );
+    throw new KeelError('validation_failed', `this cluster was created with ${key} = ${row.value}, but this process is configured with ${value}; every process must use the same ${flag}`);
   }
 }

@@ -41,9 +41,7 @@ export class SharedQuotas implements QuotaGate {
   private readonly timer: NodeJS.Timeout;
   private degraded = false;
 
-  constructor(
-    private readonly o: { store: Store; defaults: QuotaDefaults; clock: Clock; leaseMs: number; logger: Logger },
-  ) {
+  constructor(private readonly o: { store: Store; defaults: QuotaDefaults; clock: Clock; leaseMs: number; logger: Logger }) {
     this.fallback = new LocalQuotas(o.defaults, o.clock);
     this.timer = setInterval(() => void this.returnIdle(), IDLE_RETURN_MS);
     this.timer.unref();
@@ -129,7 +127,13 @@ export class SharedQuotas implements QuotaGate {
   /** Gives back leases an instance has not used for a second, so other instances can have them. */
   private async returnIdle(): Promise<void> {
     const now = this.o.clock.now();
-    await returnIdleLeases(this.allowances, now, IDLE_RETURN_MS, () => true, (id, a, tokens) => this.giveBackShared(id, a, tokens, now));
+    await returnIdleLeases(
+      this.allowances,
+      now,
+      IDLE_RETURN_MS,
+      () => true,
+      (id, a, tokens) => this.giveBackShared(id, a, tokens, now),
+    );
   }
 
   private async giveBackShared(tenantId: string, a: Allowance, tokens: number, now: number): Promise<void> {
@@ -144,7 +148,11 @@ export class SharedQuotas implements QuotaGate {
   async close(): Promise<void> {
     clearInterval(this.timer);
     const now = this.o.clock.now();
-    await returnAllLeases(this.allowances, () => true, (id, a, tokens) => this.giveBackShared(id, a, tokens, now));
+    await returnAllLeases(
+      this.allowances,
+      () => true,
+      (id, a, tokens) => this.giveBackShared(id, a, tokens, now),
+    );
   }
 }
 /** The tenant's bucket row, created full on first use, locked until the transaction ends. */

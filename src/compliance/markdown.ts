@@ -15,7 +15,14 @@ function table(headers: string[], rows: unknown[][]): string {
 
 function section(s: EvidenceSection): string {
   const headers = s.rows[0] ? Object.keys(s.rows[0]) : [];
-  return `${s.summary}.\n\n${s.rows.length ? table(headers, s.rows.map((r) => headers.map((h) => r[h]))) : ''}${s.note ? `\n_${s.note}._\n` : ''}`;
+  return `${s.summary}.\n\n${
+    s.rows.length
+      ? table(
+          headers,
+          s.rows.map((r) => headers.map((h) => r[h])),
+        )
+      : ''
+  }${s.note ? `\n_${s.note}._\n` : ''}`;
 }
 
 export function reportMarkdown(r: ComplianceReport): string {
@@ -28,7 +35,9 @@ export function reportMarkdown(r: ComplianceReport): string {
 
   out.push(`## Access review\n`);
   const s = a.summary;
-  out.push(`${s.users} user(s), ${s.admins} with an admin role, ${s.disabled} disabled, ${s.never_signed_in} never signed in. ${s.api_keys} active API key(s), ${s.api_keys_flagged} older than ${a.max_key_age_days} days; ${a.keys_revoked_in_period} revoked in the period.\n`);
+  out.push(
+    `${s.users} user(s), ${s.admins} with an admin role, ${s.disabled} disabled, ${s.never_signed_in} never signed in. ${s.api_keys} active API key(s), ${s.api_keys_flagged} older than ${a.max_key_age_days} days; ${a.keys_revoked_in_period} revoked in the period.\n`,
+  );
   out.push(`### People\n`);
   out.push(
     table(
@@ -59,15 +68,29 @@ export function reportMarkdown(r: ComplianceReport): string {
       : `Hash chain **BROKEN** at entry ${chain.problem!.seq}: ${chain.problem!.reason}.\n`,
   );
   out.push(`${r.audit.entries_in_period} entries in the period; ${r.audit.refused_in_period} refused actions, of which ${r.audit.failed_sign_ins_in_period} failed sign-ins.\n`);
-  out.push(table(['action', 'entries'], Object.entries(r.audit.by_action).sort((x, y) => y[1] - x[1]).map(([k, v]) => [k, v])));
+  out.push(
+    table(
+      ['action', 'entries'],
+      Object.entries(r.audit.by_action)
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, v]) => [k, v]),
+    ),
+  );
 
   out.push(`## Encryption\n`);
   out.push(
     `Stored secrets: ${e.algorithm}, key from ${e.key_source === 'env' ? 'the environment (KEEL_SECRET_KEY)' : `the key file ${e.key_location}`}; current key \`${e.current_key_id}\`, ${e.key_ids.length} key(s) configured. ${e.total_values} sealed value(s), ${e.under_older_keys} under older keys, ${e.unreadable} unreadable, ${e.not_sealed} not sealed.\n`,
   );
-  out.push(table(['table.column', 'what', 'values', 'by key'], e.columns.map((c) => [`${c.table}.${c.column}`, c.description, c.values, Object.entries(c.by_key).map(([k, n]) => `${k}: ${n}`)])));
+  out.push(
+    table(
+      ['table.column', 'what', 'values', 'by key'],
+      e.columns.map((c) => [`${c.table}.${c.column}`, c.description, c.values, Object.entries(c.by_key).map(([k, n]) => `${k}: ${n}`)]),
+    ),
+  );
   out.push(`API keys and session tokens are stored as SHA-256 hashes; passwords as scrypt hashes with a per-user salt.\n`);
-  out.push(`Transport: TLS ${e.transport.tls ? 'on' : '**off** (terminate TLS in front of Keel)'}; session cookie ${e.transport.session_cookie}; CORS ${e.transport.cors_origins.length ? e.transport.cors_origins.join(', ') : 'off'}.\n`);
+  out.push(
+    `Transport: TLS ${e.transport.tls ? 'on' : '**off** (terminate TLS in front of Keel)'}; session cookie ${e.transport.session_cookie}; CORS ${e.transport.cors_origins.length ? e.transport.cors_origins.join(', ') : 'off'}.\n`,
+  );
 
   out.push(`## Backups\n`);
   const b = r.backups;

@@ -27,7 +27,11 @@ export function complianceModule(
       backups: deps.backups,
       config: ctx.config,
       clock: ctx.clock,
-      sources: { slos: sources.slos ?? definedSlos(ctx.store, ctx.definitions), incidents: sources.incidents ?? alertCounts(ctx.store), ...(sources.automation ? { automation: sources.automation } : {}) },
+      sources: {
+        slos: sources.slos ?? definedSlos(ctx.store, ctx.definitions),
+        incidents: sources.incidents ?? alertCounts(ctx.store),
+        ...(sources.automation ? { automation: sources.automation } : {}),
+      },
     }),
   };
 }

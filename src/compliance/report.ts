@@ -96,7 +96,7 @@ export async function buildReport(deps: ComplianceDeps, scope: EvidenceScope, vi
   let refused = 0;
   let failedSignIns = 0;
   const byAction: Record<string, number> = {};
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await deps.audit.page({ limit: 1000, after, since: scope.from, until: scope.to, ...(scope.tenant !== undefined ? { tenant: scope.tenant } : {}) });
     for (const e of page) {
       entries++;

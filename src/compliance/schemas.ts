@@ -62,9 +62,7 @@ export const complianceReportSchema = z
         api_keys: z.array(reportKeySchema).describe('Keys not revoked'),
         keys_revoked_in_period: count,
         max_key_age_days: z.number(),
-        summary: z
-          .object({ users: count, admins: count, disabled: count, never_signed_in: count, api_keys: count, api_keys_flagged: count.describe('Keys older than the maximum age') })
-          .strict(),
+        summary: z.object({ users: count, admins: count, disabled: count, never_signed_in: count, api_keys: count, api_keys_flagged: count.describe('Keys older than the maximum age') }).strict(),
       })
       .strict(),
     audit: z

@@ -10,7 +10,23 @@ import { KeelError } from '../core/errors.js';
 import type { ConsoleFiles, StaticFile } from './static-files.js';
 
 /** The console's pages; each answers the shell, so a link to any of them works. */
-export const CONSOLE_PAGES = ['/', '/sign-in', '/now', '/incidents', '/incidents/:id', '/slos', '/slos/:name', '/alerts', '/oncall', '/runbooks', '/runbooks/runs/:id', '/capacity', '/capacity/:id', '/audit', '/settings'] as const;
+export const CONSOLE_PAGES = [
+  '/',
+  '/sign-in',
+  '/now',
+  '/incidents',
+  '/incidents/:id',
+  '/slos',
+  '/slos/:name',
+  '/alerts',
+  '/oncall',
+  '/runbooks',
+  '/runbooks/runs/:id',
+  '/capacity',
+  '/capacity/:id',
+  '/audit',
+  '/settings',
+] as const;
 
 const ASSET_NAME = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|svg|png|woff2)$/;
 

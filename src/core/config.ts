@@ -48,7 +48,10 @@ const securitySchema = z
     /** Longest a handler may run before the client gets a 503 (long polls declare more). */
     handlerTimeout: duration.default(30_000),
     /** Browser origins allowed to call the API (CORS); empty: CORS is off. */
-    cors: z.object({ origins: z.array(origin).default([]) }).strict().prefault({}),
+    cors: z
+      .object({ origins: z.array(origin).default([]) })
+      .strict()
+      .prefault({}),
     passwords: z
       .object({
         minLength: z.number().int().min(8).max(128).default(12),
@@ -73,9 +76,15 @@ const securitySchema = z
       .strict()
       .prefault({}),
     /** API keys older than this are flagged in the compliance report. */
-    apiKeys: z.object({ maxAge: duration.default(90 * 86_400_000) }).strict().prefault({}),
+    apiKeys: z
+      .object({ maxAge: duration.default(90 * 86_400_000) })
+      .strict()
+      .prefault({}),
     /** The compliance report flags the embedded backup as stale after this long. */
-    backups: z.object({ maxAge: duration.default(86_400_000) }).strict().prefault({}),
+    backups: z
+      .object({ maxAge: duration.default(86_400_000) })
+      .strict()
+      .prefault({}),
     /** The bearer token that opens the full /metrics (labels naming tenants and people); also KEEL_METRICS_TOKEN. */
     metrics: z
       .object({
@@ -206,7 +215,10 @@ export const configSchema = z
         compress: true,
         compactionMaxBacklog: 4 * 1024 ** 3,
       }),
-    idempotency: z.object({ ttl: duration.default(86_400_000) }).strict().default({ ttl: 86_400_000 }),
+    idempotency: z
+      .object({ ttl: duration.default(86_400_000) })
+      .strict()
+      .default({ ttl: 86_400_000 }),
     slo: z
       .object({
         /** How often the burn-rate evaluator runs. */
@@ -257,7 +269,10 @@ export const configSchema = z
          * EscalationPolicy in the `keel-system` tenant that Keel's own SLO burns and alerts page.
          * Unset: they open incidents that page nobody, and start and `keel doctor` say so.
          */
-        escalationPolicy: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,126}[a-z0-9])?$/, 'a definition name').optional(),
+        escalationPolicy: z
+          .string()
+          .regex(/^[a-z0-9]([a-z0-9._-]{0,126}[a-z0-9])?$/, 'a definition name')
+          .optional(),
         /** Outcomes are written to the `keel-system` log once per interval (one append). */
         flushInterval: duration.default(1_000),
         /** Outcomes kept per signal and interval; beyond it a uniform sample is kept. */
@@ -294,7 +309,12 @@ export const configSchema = z
         /** Timeout of http, command and keel steps that set none. */
         defaultStepTimeout: duration.default(60_000),
         /** Output kept per step (http body, command stdout and stderr each). */
-        maxOutputBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+        maxOutputBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(10 * 1024 * 1024)
+          .default(64 * 1024),
         /** Runs the executor drives at once. */
         concurrency: z.number().int().min(1).max(256).default(16),
       })
@@ -330,7 +350,10 @@ export const configSchema = z
           .string()
           .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'comma-separated http(s) URLs')
           .optional(),
-        stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"').default('KEEL_EVENTS'),
+        stream: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-"')
+          .default('KEEL_EVENTS'),
         subjectPrefix: z
           .string()
           .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens of letters, digits, "_" or "-"')
@@ -368,7 +391,10 @@ export const configSchema = z
         /** postgres://user:password@host:5432/db (sslmode=... accepted). */
         url: z.string().optional(),
         /** Keep Keel's tables in this schema (created if missing). */
-        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase identifier').optional(),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lowercase identifier')
+          .optional(),
         poolSize: z.number().int().min(1).max(200).default(10),
         tls: z
           .object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), rejectUnauthorized: z.boolean().default(true) })
@@ -542,11 +568,7 @@ export function loadConfig(options: LoadConfigOptions = {}): KeelConfig {
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issues = formatZodIssues(parsed.error);
-    throw new KeelError(
-      'validation_failed',
-      `invalid configuration: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`,
-      { details: issues },
-    );
+    throw new KeelError('validation_failed', `invalid configuration: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`, { details: issues });
   }
   const config = parsed.data;
   config.dataDir = resolve(config.dataDir);

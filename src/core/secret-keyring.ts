@@ -105,10 +105,7 @@ export class SecretKeyring {
   /** A new current key, written to the key file before anything is sealed with it; older keys stay to open old values. */
   generate(): string {
     if (this.source.kind !== 'file') {
-      throw new KeelError(
-        'conflict',
-        'the secret key comes from KEEL_SECRET_KEY: set the new key there, move the old one to KEEL_SECRET_KEY_PREVIOUS, restart, then rotate without --new-key',
-      );
+      throw new KeelError('conflict', 'the secret key comes from KEEL_SECRET_KEY: set the new key there, move the old one to KEEL_SECRET_KEY_PREVIOUS, restart, then rotate without --new-key');
     }
     const keys = [randomBytes(32), ...this.keys];
     writeKeyFile(this.source.location, keys);

@@ -65,25 +65,12 @@ export class DefinitionsService {
   }
 
   async get(tenant: string, kind: string, name: string): Promise<Definition | undefined> {
-    const row = await this.store.db
-      .selectFrom('definitions')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('kind', '=', kind)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const row = await this.store.db.selectFrom('definitions').selectAll().where('tenant_id', '=', tenant).where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
     return row && toDefinition(row);
   }
 
   async history(tenant: string, kind: string, name: string) {
-    const rows = await this.store.db
-      .selectFrom('definition_versions')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('kind', '=', kind)
-      .where('name', '=', name)
-      .orderBy('version')
-      .execute();
+    const rows = await this.store.db.selectFrom('definition_versions').selectAll().where('tenant_id', '=', tenant).where('kind', '=', kind).where('name', '=', name).orderBy('version').execute();
     return rows.map((r) => ({
       version: Number(r.version),
       action: r.action,

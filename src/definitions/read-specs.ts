@@ -12,23 +12,11 @@ export interface NamedSpec<T> {
 }
 
 export async function readSpecs<T>(db: Db, tenant: string, kind: string): Promise<NamedSpec<T>[]> {
-  const rows = await db
-    .selectFrom('definitions')
-    .select(['name', 'spec_json', 'version'])
-    .where('tenant_id', '=', tenant)
-    .where('kind', '=', kind)
-    .orderBy('name')
-    .execute();
+  const rows = await db.selectFrom('definitions').select(['name', 'spec_json', 'version']).where('tenant_id', '=', tenant).where('kind', '=', kind).orderBy('name').execute();
   return rows.map((r) => ({ name: r.name, spec: JSON.parse(r.spec_json) as T, version: Number(r.version) }));
 }
 
 export async function readSpec<T>(db: Db, tenant: string, kind: string, name: string): Promise<T | undefined> {
-  const row = await db
-    .selectFrom('definitions')
-    .select('spec_json')
-    .where('tenant_id', '=', tenant)
-    .where('kind', '=', kind)
-    .where('name', '=', name)
-    .executeTakeFirst();
+  const row = await db.selectFrom('definitions').select('spec_json').where('tenant_id', '=', tenant).where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
   return row ? (JSON.parse(row.spec_json) as T) : undefined;
 }

@@ -44,9 +44,7 @@ export const definitionWithDocumentSchema = storedDefinitionSchema.extend({ docu
 
 export const storedDefinitionListSchema = z.object({ definitions: z.array(definitionWithDocumentSchema) }).strict();
 
-const fieldDiffSchema = z
-  .object({ path: z.string().describe('Dotted field path'), before: z.unknown().optional(), after: z.unknown().optional() })
-  .strict();
+const fieldDiffSchema = z.object({ path: z.string().describe('Dotted field path'), before: z.unknown().optional(), after: z.unknown().optional() }).strict();
 
 export const definitionHistorySchema = z
   .object({
@@ -81,11 +79,7 @@ export const planSchema = z
     ),
     summary: z.object({ create: z.number().int(), update: z.number().int(), delete: z.number().int(), unchanged: z.number().int() }).strict(),
     warnings: z
-      .array(
-        z
-          .object({ file: z.string(), line: z.number().int(), path: z.string(), message: z.string(), kind: z.string().optional(), name: z.string().optional() })
-          .strict(),
-      )
+      .array(z.object({ file: z.string(), line: z.number().int(), path: z.string(), message: z.string(), kind: z.string().optional(), name: z.string().optional() }).strict())
       .describe('Located like errors, but they do not stop the apply'),
   })
   .strict();

@@ -9,10 +9,7 @@ import { parseWith } from './zod-errors.js';
 
 export type WithMetadata<T> = T & { metadata: Metadata };
 
-export function specParser<S extends z.ZodType>(
-  spec: S,
-  check?: (spec: z.output<S>) => FieldError[],
-): (doc: Record<string, unknown>) => ParseResult<WithMetadata<z.output<S>>> {
+export function specParser<S extends z.ZodType>(spec: S, check?: (spec: z.output<S>) => FieldError[]): (doc: Record<string, unknown>) => ParseResult<WithMetadata<z.output<S>>> {
   const schema = documentSchema(spec);
   return (doc) => {
     const r = parseWith(schema, { ...doc, spec: doc.spec ?? {} });
@@ -25,11 +22,6 @@ export function specParser<S extends z.ZodType>(
 }
 
 /** An error when `name` is not a definition of `kind` in the desired state. */
-export function missingReference(
-  ctx: { get(kind: string, name: string): unknown },
-  kind: string,
-  name: string,
-  path: (string | number)[],
-): FieldError[] {
+export function missingReference(ctx: { get(kind: string, name: string): unknown }, kind: string, name: string, path: (string | number)[]): FieldError[] {
   return ctx.get(kind, name) ? [] : [{ path, message: `no ${kind} named "${name}"` }];
 }

@@ -101,7 +101,5 @@ function lineOfPath(doc: Document.Parsed, lc: LineCounter, path: readonly (strin
 }
 
 export function formatErrors(errors: DefinitionError[]): string {
-  return errors
-    .map((e) => `${e.file}:${e.line}${e.kind ? ` ${e.kind}${e.name ? `/${e.name}` : ''}` : ''}${e.path ? ` ${e.path}` : ''}: ${e.message}`)
-    .join('\n');
+  return errors.map((e) => `${e.file}:${e.line}${e.kind ? ` ${e.kind}${e.name ? `/${e.name}` : ''}` : ''}${e.path ? ` ${e.path}` : ''}: ${e.message}`).join('\n');
 }

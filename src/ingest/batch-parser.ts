@@ -29,9 +29,7 @@ export class InlineParser implements BatchParser {
 }
 
 export type ParseWorkerRequest = { id: number; kind: BodyKind; body: Uint8Array; receivedAt: number };
-export type ParseWorkerResponse =
-  | { id: number; ok: true; batch: ParsedBatch }
-  | { id: number; ok: false; error: { code: string; message: string; details?: unknown } };
+export type ParseWorkerResponse = { id: number; ok: true; batch: ParsedBatch } | { id: number; ok: false; error: { code: string; message: string; details?: unknown } };
 
 interface Slot {
   worker: Worker;
@@ -90,9 +88,7 @@ export class ThreadedParser implements BatchParser {
       b.data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
       p.resolve(b);
     } else {
-      p.reject(
-        new KeelError(m.error.code as never, m.error.message, m.error.details ? { details: m.error.details as never } : {}),
-      );
+      p.reject(new KeelError(m.error.code as never, m.error.message, m.error.details ? { details: m.error.details as never } : {}));
     }
   }
 

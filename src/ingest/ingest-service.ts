@@ -93,12 +93,7 @@ export class IngestService {
     }
   }
 
-  private async process(
-    req: IngestRequest,
-    tenant: Tenant,
-    kind: BodyKind,
-    idem: { key: string; bodyHash: string } | undefined,
-  ): Promise<{ answer: string; bodyHash: string }> {
+  private async process(req: IngestRequest, tenant: Tenant, kind: BodyKind, idem: { key: string; bodyHash: string } | undefined): Promise<{ answer: string; bodyHash: string }> {
     const { log, quotas, metrics, limits, clock } = this.deps;
     const body = await decode(req.body, req.contentEncoding, limits.maxRequestBytes);
     metrics.ingestBytes.inc({ tenant: tenant.id }, body.length);
@@ -160,10 +155,7 @@ export class IngestService {
 
 function sameRequest(prior: { answer: string; bodyHash: string }, bodyHash: string, key: string): string {
   if (prior.bodyHash !== bodyHash) {
-    throw new KeelError(
-      'idempotency_key_reused',
-      `Idempotency-Key "${key}" was already used for a different request body; use a new key for a new request`,
-    );
+    throw new KeelError('idempotency_key_reused', `Idempotency-Key "${key}" was already used for a different request body; use a new key for a new request`);
   }
   return prior.answer;
 }
@@ -172,10 +164,7 @@ export function bodyKind(contentType: string | undefined): BodyKind {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') return 'json';
   if (NDJSON_TYPES.has(type)) return 'ndjson';
-  throw new KeelError(
-    'unsupported_media_type',
-    `Content-Type "${type || '(none)'}" is not supported; send application/x-ndjson or application/json`,
-  );
+  throw new KeelError('unsupported_media_type', `Content-Type "${type || '(none)'}" is not supported; send application/x-ndjson or application/json`);
 }
 
 async function decode(body: Buffer, encoding: string | undefined, maxBytes: number): Promise<Buffer> {

@@ -13,17 +13,7 @@ import { findJsonSyntaxError } from './json-error-offset.js';
 import type { IngestLimits } from './limits.js';
 
 export type RejectReason =
-  | 'invalid_json'
-  | 'invalid_utf8'
-  | 'not_object'
-  | 'event_too_large'
-  | 'invalid_ts'
-  | 'future_ts'
-  | 'invalid_id'
-  | 'duplicate_id'
-  | 'invalid_attribute'
-  | 'invalid_number'
-  | 'too_deep';
+  'invalid_json' | 'invalid_utf8' | 'not_object' | 'event_too_large' | 'invalid_ts' | 'future_ts' | 'invalid_id' | 'duplicate_id' | 'invalid_attribute' | 'invalid_number' | 'too_deep';
 
 export interface EventError {
   /** 0-based position of the event in the request (blank NDJSON lines are not events). */
@@ -61,12 +51,7 @@ class EventRejection {
  * EventRejection. Attribute values may be strings, numbers, booleans, null, or objects of those
  * (flattened with dots for filters); arrays are refused because filters cannot address them.
  */
-function checkEvent(
-  ev: unknown,
-  limits: IngestLimits,
-  receivedAt: number,
-  ids: Set<string> | undefined,
-): number | EventRejection {
+function checkEvent(ev: unknown, limits: IngestLimits, receivedAt: number, ids: Set<string> | undefined): number | EventRejection {
   if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) {
     return new EventRejection('not_object', '', `event must be a JSON object, got ${describe(ev)}`);
   }
@@ -87,11 +72,7 @@ function checkEvent(
         return new EventRejection('invalid_ts', 'ts', `must be an RFC 3339 string or epoch milliseconds, got ${describe(v)}`);
       }
       if (ts > receivedAt + limits.maxFutureSkewMs) {
-        return new EventRejection(
-          'future_ts',
-          'ts',
-          `is ${Math.round((ts - receivedAt) / 1000)} s in the future; the limit is ${limits.maxFutureSkewMs / 1000} s`,
-        );
+        return new EventRejection('future_ts', 'ts', `is ${Math.round((ts - receivedAt) / 1000)} s in the future; the limit is ${limits.maxFutureSkewMs / 1000} s`);
       }
       continue;
     }
@@ -175,10 +156,7 @@ export function parseNdjson(body: Buffer, limits: IngestLimits, receivedAt: numb
     if (lineEnd > lineStart && body[lineEnd - 1] === 13) lineEnd--; // CRLF
     if (isBlankRange(body, lineStart, lineEnd)) continue;
     if (index >= limits.maxEventsPerRequest) {
-      throw new KeelError(
-        'payload_too_large',
-        `request has more than ${limits.maxEventsPerRequest} events; send at most ${limits.maxEventsPerRequest} per request`,
-      );
+      throw new KeelError('payload_too_large', `request has more than ${limits.maxEventsPerRequest} events; send at most ${limits.maxEventsPerRequest} per request`);
     }
     const i = index++;
     if (lineEnd - lineStart > limits.maxEventBytes) {
@@ -250,11 +228,9 @@ export function parseJsonBody(body: Buffer, limits: IngestLimits, receivedAt: nu
   } catch (e) {
     const where = findJsonSyntaxError(body);
     const offset = where?.offset ?? body.length;
-    throw new KeelError(
-      'malformed_body',
-      `body is not valid JSON at byte ${offset}: ${where?.message ?? (e as Error).message}`,
-      { details: [{ path: '', message: where?.message ?? (e as Error).message, offset }] },
-    );
+    throw new KeelError('malformed_body', `body is not valid JSON at byte ${offset}: ${where?.message ?? (e as Error).message}`, {
+      details: [{ path: '', message: where?.message ?? (e as Error).message, offset }],
+    });
   }
   const events = Array.isArray(doc) ? doc : typeof doc === 'object' && doc !== null ? [doc] : undefined;
   if (!events) {
@@ -262,10 +238,7 @@ export function parseJsonBody(body: Buffer, limits: IngestLimits, receivedAt: nu
   }
   if (events.length === 0) throw new KeelError('empty_body', 'request body has no events');
   if (events.length > limits.maxEventsPerRequest) {
-    throw new KeelError(
-      'payload_too_large',
-      `request has ${events.length} events; send at most ${limits.maxEventsPerRequest} per request`,
-    );
+    throw new KeelError('payload_too_large', `request has ${events.length} events; send at most ${limits.maxEventsPerRequest} per request`);
   }
   const errors: EventError[] = [];
   const kept: string[] = [];

@@ -61,11 +61,7 @@ export class LocalQuotas implements QuotaGate {
 }
 
 export function overQuota(t: Tenant, retryAfterSeconds: number, b: { rate: number; burst: number }): KeelError {
-  return new KeelError(
-    'rate_limited',
-    `tenant "${t.id}" is over its ingest quota of ${b.rate} events/s (burst ${b.burst}); retry after ${retryAfterSeconds} s`,
-    { retryAfterSeconds },
-  );
+  return new KeelError('rate_limited', `tenant "${t.id}" is over its ingest quota of ${b.rate} events/s (burst ${b.burst}); retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
 }
 
 export function paused(t: Tenant): KeelError {

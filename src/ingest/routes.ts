@@ -52,7 +52,11 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
         { status: 415, description: 'Unsupported Content-Type or Content-Encoding' },
         { status: 422, description: 'Idempotency-Key reused for a different body' },
         { status: 429, description: 'Tenant over its ingest quota (see Retry-After)' },
-        { status: 503, description: '`unavailable`: the event log cannot store events now (NATS down, no quorum), answered before the body is read; `overloaded`: over its disk or lag limit; `outcome_unknown`: the log did not confirm the append in time, retry with the Idempotency-Key in `error.details` (see README). All with Retry-After' },
+        {
+          status: 503,
+          description:
+            '`unavailable`: the event log cannot store events now (NATS down, no quorum), answered before the body is read; `overloaded`: over its disk or lag limit; `outcome_unknown`: the log did not confirm the append in time, retry with the Idempotency-Key in `error.details` (see README). All with Retry-After',
+        },
       ],
       handler: async ({ request, reply, principal }) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

@@ -38,9 +38,7 @@ export interface IdempotencyRecord {
   response: string;
 }
 
-export type AppendResult =
-  | { kind: 'appended'; partition: number; position: number }
-  | { kind: 'duplicate'; response: string; bodyHash: string };
+export type AppendResult = { kind: 'appended'; partition: number; position: number } | { kind: 'duplicate'; response: string; bodyHash: string };
 
 export interface LogBatch {
   partition: number;

@@ -68,7 +68,11 @@ export class PeopleService {
   }
 
   async setDisabled(id: string, disabled: boolean, db: Db = this.store.db): Promise<void> {
-    await db.updateTable('users').set({ disabled: disabled ? 1 : 0 }).where('id', '=', id).execute();
+    await db
+      .updateTable('users')
+      .set({ disabled: disabled ? 1 : 0 })
+      .where('id', '=', id)
+      .execute();
   }
 
   async members(tenant: string, db: Db = this.store.db): Promise<(User & { role: Role })[]> {

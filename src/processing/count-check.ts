@@ -66,7 +66,11 @@ async function readPage(log: EventLog, partition: number, after: number, upTo: n
     // already starts where the log is complete): the read is complete.
     if (pruned || ((await log.stats()).lastPositions[partition] ?? 0) <= after) return [];
     if (attempt >= EMPTY_READS) {
-      throw new KeelError('unavailable', `the event log answered no batch of partition ${partition} after position ${after}, while the counters stand for position ${upTo}: the comparison is incomplete; try again`, { retryAfterSeconds: 2 });
+      throw new KeelError(
+        'unavailable',
+        `the event log answered no batch of partition ${partition} after position ${after}, while the counters stand for position ${upTo}: the comparison is incomplete; try again`,
+        { retryAfterSeconds: 2 },
+      );
     }
     await new Promise((r) => setTimeout(r, 200 * attempt));
   }

@@ -26,7 +26,11 @@ export class CountedBatches {
     const withId = batches.filter((b) => b.id !== undefined);
     if (withId.length === 0) return batches;
     if (now - this.lastPrune > PRUNE_EVERY_MS) {
-      await trx.deleteFrom('counted_batches').where('consumer', '=', this.consumer).where('counted_at', '<', now - KEEP_MS).execute();
+      await trx
+        .deleteFrom('counted_batches')
+        .where('consumer', '=', this.consumer)
+        .where('counted_at', '<', now - KEEP_MS)
+        .execute();
       this.lastPrune = now;
     }
     const claimed = await trx

@@ -2,12 +2,7 @@
 import type { Db } from '../store/schema.js';
 
 export async function readPosition(db: Db, consumer: string, partition = 0): Promise<number> {
-  const row = await db
-    .selectFrom('positions')
-    .select('position')
-    .where('consumer', '=', consumer)
-    .where('partition', '=', partition)
-    .executeTakeFirst();
+  const row = await db.selectFrom('positions').select('position').where('consumer', '=', consumer).where('partition', '=', partition).executeTakeFirst();
   return row ? Number(row.position) : 0;
 }
 

@@ -51,16 +51,30 @@ export function approvalLinkRoutes(links: ApprovalLinks): AnyRoute[] {
         {
           status: 200,
           description: 'What the link approves',
-          schema: z.object({ action: z.literal('approve'), run: z.object({ id: z.string(), runbook: z.string(), status: z.string() }), step: z.string(), approver: z.string(), expires_at: z.string() }),
+          schema: z.object({
+            action: z.literal('approve'),
+            run: z.object({ id: z.string(), runbook: z.string(), status: z.string() }),
+            step: z.string(),
+            approver: z.string(),
+            expires_at: z.string(),
+          }),
         },
         ...REFUSALS,
       ],
       handler: async ({ query, request, reply }) =>
         answerLink(request.headers.accept, reply, async () => {
           const v = await links.show(query.token);
-          const params = Object.entries(v.run.params).map(([k, val]) => `${escapeHtml(k)}=${escapeHtml(String(val))}`).join(', ');
+          const params = Object.entries(v.run.params)
+            .map(([k, val]) => `${escapeHtml(k)}=${escapeHtml(String(val))}`)
+            .join(', ');
           return {
-            json: { action: 'approve' as const, run: { id: v.run.id, runbook: v.run.runbook, status: v.run.state.status }, step: v.step.name, approver: v.approver.email, expires_at: iso(v.expiresAt) },
+            json: {
+              action: 'approve' as const,
+              run: { id: v.run.id, runbook: v.run.runbook, status: v.run.state.status },
+              step: v.step.name,
+              approver: v.approver.email,
+              expires_at: iso(v.expiresAt),
+            },
             title: `Approve step ${v.step.name}?`,
             body: () => `<p>Runbook <b>${escapeHtml(v.run.runbook)}</b>, run <code>${escapeHtml(v.run.id)}</code>, waits for your approval of step <b>${escapeHtml(v.step.name)}</b>.</p>
 ${v.step.message ? `<blockquote>${escapeHtml(v.step.message)}</blockquote>` : ''}
@@ -82,7 +96,11 @@ ${v.step.message ? `<blockquote>${escapeHtml(v.step.message)}</blockquote>` : ''
       query: tokenQuery,
       rawBody: { contentTypes: ['application/x-www-form-urlencoded', 'application/json'], bodyLimit: 4096 },
       responses: [
-        { status: 200, description: 'Decided', schema: z.object({ run: z.object({ id: z.string(), status: z.string(), current_step: z.string().nullable() }), decision: z.enum(['approve', 'reject']), by: z.string() }) },
+        {
+          status: 200,
+          description: 'Decided',
+          schema: z.object({ run: z.object({ id: z.string(), status: z.string(), current_step: z.string().nullable() }), decision: z.enum(['approve', 'reject']), by: z.string() }),
+        },
         { status: 400, description: 'No decision (decision: approve or reject)' },
         ...REFUSALS,
       ],
@@ -95,7 +113,8 @@ ${v.step.message ? `<blockquote>${escapeHtml(v.step.message)}</blockquote>` : ''
           return {
             json: { run: { id: run.id, status: run.state.status, current_step: run.state.steps[run.state.step]?.name ?? null }, decision, by: actor },
             title: approve ? 'Approved' : 'Rejected',
-            body: () => `<p>Runbook <b>${escapeHtml(run.runbook)}</b>, run <code>${escapeHtml(run.id)}</code>: ${approve ? 'approved' : 'rejected'} by ${escapeHtml(actor.replace(/^user:/, ''))}. The run is now ${escapeHtml(run.state.status)}.</p>`,
+            body: () =>
+              `<p>Runbook <b>${escapeHtml(run.runbook)}</b>, run <code>${escapeHtml(run.id)}</code>: ${approve ? 'approved' : 'rejected'} by ${escapeHtml(actor.replace(/^user:/, ''))}. The run is now ${escapeHtml(run.state.status)}.</p>`,
           };
         }),
     }),

@@ -34,9 +34,7 @@ export interface ApprovalLinkView {
 const rank = (role: string) => ROLES.indexOf(role as (typeof ROLES)[number]);
 
 export class ApprovalLinks {
-  constructor(
-    private readonly deps: { db: Db; runs: RunService; notify: NotifyService; people: PeopleService; gate: LinkGate; logger: Logger },
-  ) {}
+  constructor(private readonly deps: { db: Db; runs: RunService; notify: NotifyService; people: PeopleService; gate: LinkGate; logger: Logger }) {}
 
   /** The people who may approve: those named, and the team's members holding at least the role. */
   async approvers(db: Db, tenant: string, approval: Approval): Promise<Person[]> {

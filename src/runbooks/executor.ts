@@ -209,7 +209,10 @@ export class RunExecutor {
     if (step.keel && TRANSACTIONAL_ACTIONS.has(step.keel.action)) {
       // Incident actions, pages and SLO recounts commit in the same transaction as the step's result: exactly once.
       try {
-        await this.deps.runs.transition(run.id, async (_r, trx, fx) => ({ type: 'finished', ok: true, output: await this.deps.keel.inTransaction(started, step, values, trx, fx) }), { actor: 'system', fence });
+        await this.deps.runs.transition(run.id, async (_r, trx, fx) => ({ type: 'finished', ok: true, output: await this.deps.keel.inTransaction(started, step, values, trx, fx) }), {
+          actor: 'system',
+          fence,
+        });
       } catch (e) {
         if (!isKeelError(e) && !(e instanceof TemplateError)) throw e;
         const error = (e as Error).message;
@@ -229,13 +232,27 @@ export class RunExecutor {
     if (signal.aborted || this.stopped) throw new Stopped();
     await this.deps.runs.transition(
       run.id,
-      async () => (result.ok ? { type: 'finished', ok: true, output: result.output ?? {} } : { type: 'finished', ok: false, error: result.error ?? 'failed', ...(result.output !== undefined ? { output: result.output } : {}), ...(result.unknownOutcome ? { unknownOutcome: true } : {}) }),
+      async () =>
+        result.ok
+          ? { type: 'finished', ok: true, output: result.output ?? {} }
+          : {
+              type: 'finished',
+              ok: false,
+              error: result.error ?? 'failed',
+              ...(result.output !== undefined ? { output: result.output } : {}),
+              ...(result.unknownOutcome ? { unknownOutcome: true } : {}),
+            },
       { actor: 'system', fence },
     );
   }
 
   private async effect(run: RunRecord, step: RunbookStep, values: Record<string, unknown>, timeoutMs: number, signal: AbortSignal, startedVersion: number): Promise<StepResult> {
-    const effects: EffectDeps = { secret: (name) => this.deps.secret(run.tenant, name), commands: this.deps.commands, maxOutputBytes: this.deps.maxOutputBytes, progress: this.liveOutput(run, step, startedVersion) };
+    const effects: EffectDeps = {
+      secret: (name) => this.deps.secret(run.tenant, name),
+      commands: this.deps.commands,
+      maxOutputBytes: this.deps.maxOutputBytes,
+      progress: this.liveOutput(run, step, startedVersion),
+    };
     if (step.http) return runHttp(step, values, effects, timeoutMs, signal);
     if (step.command) return runCommand(step, values, effects, timeoutMs, signal);
     const k = step.keel!;
@@ -246,7 +263,12 @@ export class RunExecutor {
       const matchers = (k.matchers ?? []).map((m) => render(m, values, () => ''));
       const comment = k.text ? render(k.text, values, () => '') : `silenced by runbook ${run.runbook} (run ${run.id})`;
       try {
-        await this.deps.silence(run.tenant, name, { matchers, startsAt: new Date(now).toISOString(), endsAt: new Date(now + durationMs(k.duration!)).toISOString(), createdBy: `runbook:${run.runbook}`, comment }, `runbook:${run.runbook}`);
+        await this.deps.silence(
+          run.tenant,
+          name,
+          { matchers, startsAt: new Date(now).toISOString(), endsAt: new Date(now + durationMs(k.duration!)).toISOString(), createdBy: `runbook:${run.runbook}`, comment },
+          `runbook:${run.runbook}`,
+        );
       } catch (e) {
         if (isKeelError(e)) return { ok: false, error: e.message };
         throw e;
@@ -262,7 +284,12 @@ export class RunExecutor {
     try {
       if (k.action === 'ingest.pause') await this.deps.setIngest(tenant, { paused: true });
       else if (k.action === 'ingest.resume') await this.deps.setIngest(tenant, { paused: false });
-      else await this.deps.setIngest(tenant, { ...(k.eventsPerSecond !== undefined ? { eventsPerSecond: k.eventsPerSecond } : {}), ...(k.burst !== undefined ? { burst: k.burst } : {}), ...(k.eventsPerDay !== undefined ? { eventsPerDay: k.eventsPerDay } : {}) });
+      else
+        await this.deps.setIngest(tenant, {
+          ...(k.eventsPerSecond !== undefined ? { eventsPerSecond: k.eventsPerSecond } : {}),
+          ...(k.burst !== undefined ? { burst: k.burst } : {}),
+          ...(k.eventsPerDay !== undefined ? { eventsPerDay: k.eventsPerDay } : {}),
+        });
     } catch (e) {
       if (isKeelError(e)) return { ok: false, error: e.message };
       throw e;

@@ -71,7 +71,14 @@ export class KeelActions {
    * notification rules, as an escalation step does (one page per person even when named twice).
    * Reaching nobody is a failure: a runbook that meant to get a person must not report success.
    */
-  private async page(trx: Transaction<Database>, incident: Incident, users: string[], schedules: string[], stepName: string, fx: AfterCommit): Promise<{ paged: string[]; missing: string[]; notifications: number }> {
+  private async page(
+    trx: Transaction<Database>,
+    incident: Incident,
+    users: string[],
+    schedules: string[],
+    stepName: string,
+    fx: AfterCommit,
+  ): Promise<{ paged: string[]; missing: string[]; notifications: number }> {
     const now = this.deps.clock.now();
     const directory = await Directory.load(trx, incident.tenant);
     const people = new Map<string, Person>();

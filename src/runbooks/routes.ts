@@ -33,7 +33,10 @@ export function runView(r: RunRecord) {
     error: r.state.error,
     current_step: current?.name ?? null,
     // Who may decide the approval the run waits on (the console shows its buttons to them).
-    approval: r.state.phase === 'approval' && approval ? { step: current?.name ?? null, users: approval.users, role: approval.role ?? null, message: approval.message ?? null, expires_at: iso(r.state.deadline) } : null,
+    approval:
+      r.state.phase === 'approval' && approval
+        ? { step: current?.name ?? null, users: approval.users, role: approval.role ?? null, message: approval.message ?? null, expires_at: iso(r.state.deadline) }
+        : null,
     trigger: r.trigger,
     actor: r.actor,
     params: r.params,
@@ -85,7 +88,14 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
         { status: 404, description: 'No such runbook or incident' },
       ],
       handler: async ({ params, body, principal, reply }) => {
-        const input = { tenant: principal.tenant, runbook: params.name, params: body.params, actor: principal.actor, trigger: 'manual' as const, ...(body.incident ? { incident: body.incident } : {}) };
+        const input = {
+          tenant: principal.tenant,
+          runbook: params.name,
+          params: body.params,
+          actor: principal.actor,
+          trigger: 'manual' as const,
+          ...(body.incident ? { incident: body.incident } : {}),
+        };
         if (body.dry_run) {
           const dry = await deps.runs.dryRun(input);
           // Nothing was created: 200, sent here because the route's first answer is the 201.
@@ -122,7 +132,10 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       tags: ['runbooks'],
       permission: 'runbooks:read',
       params: idParams,
-      responses: [{ status: 200, description: 'The run', schema: runDetailSchema }, { status: 404, description: 'No such run' }],
+      responses: [
+        { status: 200, description: 'The run', schema: runDetailSchema },
+        { status: 404, description: 'No such run' },
+      ],
       handler: async ({ params, principal }) => {
         const run = await deps.runs.find(principal.tenant, params.id);
         const journal = await deps.runs.journal(principal.tenant, params.id);
@@ -137,7 +150,10 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       permission: 'runbooks:approve',
       auditExempt: 'the approval is audited (runbooks.approval.*) in the transaction that records it',
       params: idParams,
-      body: z.object({ approve: z.boolean().default(true), reason: z.string().max(2000).optional() }).strict().prefault({}),
+      body: z
+        .object({ approve: z.boolean().default(true), reason: z.string().max(2000).optional() })
+        .strict()
+        .prefault({}),
       responses: [
         { status: 200, description: 'The run after the decision', schema: runSchema },
         { status: 403, description: 'The step names other approvers' },
@@ -158,7 +174,10 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       auditExempt: 'the decision is audited (runbooks.step.retry/skip/abort) in the transaction that records it',
       params: idParams,
       body: z.object({ decision: z.enum(['retry', 'skip', 'abort']) }).strict(),
-      responses: [{ status: 200, description: 'The run after the decision', schema: runSchema }, { status: 409, description: 'No step of the run has an unknown outcome' }],
+      responses: [
+        { status: 200, description: 'The run after the decision', schema: runSchema },
+        { status: 409, description: 'No step of the run has an unknown outcome' },
+      ],
       handler: async ({ params, body, principal }) => {
         const run = await deps.runs.decide(principal.tenant, params.id, body.decision, principal.actor);
         deps.wake();
@@ -173,8 +192,14 @@ export function runbookRoutes(deps: { runs: RunService; toil: ToilService; clock
       permission: 'runbooks:run',
       auditExempt: 'the abort is audited (runbooks.run.aborted) in the transaction that records it',
       params: idParams,
-      body: z.object({ reason: z.string().max(2000).optional() }).strict().prefault({}),
-      responses: [{ status: 200, description: 'The run, aborted', schema: runSchema }, { status: 409, description: 'The run already ended' }],
+      body: z
+        .object({ reason: z.string().max(2000).optional() })
+        .strict()
+        .prefault({}),
+      responses: [
+        { status: 200, description: 'The run, aborted', schema: runSchema },
+        { status: 409, description: 'The run already ended' },
+      ],
       handler: async ({ params, body, principal }) => runView(await deps.runs.abort(principal.tenant, params.id, principal.actor, body.reason)),
     }),
     defineRoute({

@@ -195,7 +195,8 @@ export function apply(plan: MachinePlan, current: RunState, event: RunEvent, now
       enter(plan, state, 0, now, journal);
       return { state, journal };
     }
-    if (event.type !== 'abort') throw new MachineError(state.status === 'queued' ? `the run is queued behind another run of its concurrency key, so it cannot take "${event.type}"` : 'the run is not queued');
+    if (event.type !== 'abort')
+      throw new MachineError(state.status === 'queued' ? `the run is queued behind another run of its concurrency key, so it cannot take "${event.type}"` : 'the run is not queued');
   }
   const need = (...phases: Phase[]) => {
     if (!phases.includes(state.phase)) throw new MachineError(`the run is ${describe(state)}, so it cannot take "${event.type}"`);
@@ -354,7 +355,7 @@ function describe(state: RunState): string {
     case 'approval':
       return 'waiting for an approval';
     case 'unknown':
-      return "waiting for a person to decide on a step whose outcome is unknown";
+      return 'waiting for a person to decide on a step whose outcome is unknown';
     case 'started':
       return 'running a step';
     default:

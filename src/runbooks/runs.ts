@@ -100,7 +100,23 @@ export interface DryRunStep {
 class VersionConflict extends Error {}
 
 /** Journal events that also go on the incident timeline (the rest stay in the run's journal). */
-const TIMELINE_EVENTS = new Set(['run.created', 'run.queued', 'run.dequeued', 'run.succeeded', 'run.failed', 'run.aborted', 'step.succeeded', 'step.failed', 'step.outcome_unknown', 'approval.requested', 'approval.approved', 'approval.rejected', 'approval.timed_out', 'verify.passed', 'verify.failed']);
+const TIMELINE_EVENTS = new Set([
+  'run.created',
+  'run.queued',
+  'run.dequeued',
+  'run.succeeded',
+  'run.failed',
+  'run.aborted',
+  'step.succeeded',
+  'step.failed',
+  'step.outcome_unknown',
+  'approval.requested',
+  'approval.approved',
+  'approval.rejected',
+  'approval.timed_out',
+  'verify.passed',
+  'verify.failed',
+]);
 
 export class RunService {
   /** Called after a change commits (wakes the executor). */
@@ -128,7 +144,8 @@ export class RunService {
     if (!spec.guard) return undefined;
     const left = await this.deps.budget?.(tenant, spec.guard.slo).catch(() => undefined);
     if (left === undefined) return `runbook ${runbook} is guarded by SLO ${spec.guard.slo}, whose error budget cannot be read now; not running it`;
-    if (left <= spec.guard.minBudgetRemainingPercent) return `runbook ${runbook} needs more than ${spec.guard.minBudgetRemainingPercent}% of SLO ${spec.guard.slo}'s error budget left; ${left}% is left`;
+    if (left <= spec.guard.minBudgetRemainingPercent)
+      return `runbook ${runbook} needs more than ${spec.guard.minBudgetRemainingPercent}% of SLO ${spec.guard.slo}'s error budget left; ${left}% is left`;
     return undefined;
   }
 
@@ -149,14 +166,40 @@ export class RunService {
     const { spec, version } = await this.definition(db, input.tenant, input.runbook);
     const params = resolveParams(spec.parameters, input.params);
     const incident = input.incident ? incidentContext(await this.deps.incidents.require(db, input.tenant, input.incident)) : undefined;
-    const values = templateValues({ id: '(dry run)', runbook: input.runbook, actor: input.actor, trigger: input.trigger, params, context: { ...(input.alert ? { alert: input.alert } : {}), ...(incident ? { incident } : {}) }, state: null, spec });
+    const values = templateValues({
+      id: '(dry run)',
+      runbook: input.runbook,
+      actor: input.actor,
+      trigger: input.trigger,
+      params,
+      context: { ...(input.alert ? { alert: input.alert } : {}), ...(incident ? { incident } : {}) },
+      state: null,
+      spec,
+    });
     const shown = (text: string) => renderForRecord(text, values);
     const steps = spec.steps.map((s): DryRunStep => {
       const kind = stepKind(s);
       const resolved: Record<string, unknown> = {};
-      if (s.http) Object.assign(resolved, { method: s.http.method, url: shown(s.http.url), headers: Object.fromEntries(Object.entries(s.http.headers).map(([k, v]) => [k, shown(v)])), ...(s.http.body !== undefined ? { body: shown(s.http.body) } : {}) });
+      if (s.http)
+        Object.assign(resolved, {
+          method: s.http.method,
+          url: shown(s.http.url),
+          headers: Object.fromEntries(Object.entries(s.http.headers).map(([k, v]) => [k, shown(v)])),
+          ...(s.http.body !== undefined ? { body: shown(s.http.body) } : {}),
+        });
       if (s.command) Object.assign(resolved, { argv: s.command.argv.map(shown), env: Object.fromEntries(Object.entries(s.command.env).map(([k, v]) => [k, shown(v)])) });
-      if (s.keel) Object.assign(resolved, { action: s.keel.action, ...(s.keel.text !== undefined ? { text: shown(s.keel.text) } : {}), ...(s.keel.severity ? { severity: s.keel.severity } : {}), ...(s.keel.tenant ? { tenant: shown(s.keel.tenant) } : {}), ...(s.keel.matchers ? { matchers: s.keel.matchers.map(shown), duration: s.keel.duration } : {}), ...(s.keel.users ? { users: s.keel.users.map(shown) } : {}), ...(s.keel.schedules ? { schedules: s.keel.schedules.map(shown) } : {}), ...(s.keel.slo !== undefined ? { slo: shown(s.keel.slo) } : {}), incident: s.keel.incident ? shown(s.keel.incident) : (incident?.number ?? null) });
+      if (s.keel)
+        Object.assign(resolved, {
+          action: s.keel.action,
+          ...(s.keel.text !== undefined ? { text: shown(s.keel.text) } : {}),
+          ...(s.keel.severity ? { severity: s.keel.severity } : {}),
+          ...(s.keel.tenant ? { tenant: shown(s.keel.tenant) } : {}),
+          ...(s.keel.matchers ? { matchers: s.keel.matchers.map(shown), duration: s.keel.duration } : {}),
+          ...(s.keel.users ? { users: s.keel.users.map(shown) } : {}),
+          ...(s.keel.schedules ? { schedules: s.keel.schedules.map(shown) } : {}),
+          ...(s.keel.slo !== undefined ? { slo: shown(s.keel.slo) } : {}),
+          incident: s.keel.incident ? shown(s.keel.incident) : (incident?.number ?? null),
+        });
       if (s.wait) Object.assign(resolved, s.wait.duration ? { duration: s.wait.duration } : { until: s.wait.until, every: s.wait.every, timeout: s.timeout });
       if (s.approval) Object.assign(resolved, { users: s.approval.users, ...(s.approval.role ? { role: s.approval.role } : {}), timeout: s.timeout });
       if (s.condition) Object.assign(resolved, { if: s.condition.if, else: s.condition.else });
@@ -255,7 +298,11 @@ export class RunService {
   }
 
   async nextDue(): Promise<number | null> {
-    const r = await this.deps.store.db.selectFrom('runbook_runs').select((eb) => eb.fn.min('due_at').as('d')).where('status', 'in', ['running', 'waiting']).executeTakeFirst();
+    const r = await this.deps.store.db
+      .selectFrom('runbook_runs')
+      .select((eb) => eb.fn.min('due_at').as('d'))
+      .where('status', 'in', ['running', 'waiting'])
+      .executeTakeFirst();
     return r?.d === null || r?.d === undefined ? null : Number(r.d);
   }
 
@@ -272,7 +319,12 @@ export class RunService {
    * recorded, a late report changes nothing. False when it did not land.
    */
   async recordLive(id: string, version: number, live: LiveOutput): Promise<boolean> {
-    const r = await this.deps.store.db.updateTable('runbook_runs').set({ live_output_json: JSON.stringify(live) }).where('id', '=', id).where('version', '=', version).executeTakeFirst();
+    const r = await this.deps.store.db
+      .updateTable('runbook_runs')
+      .set({ live_output_json: JSON.stringify(live) })
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -309,7 +361,15 @@ export class RunService {
   }
 
   /** Writes a run's next state (guarded by its version) with its journal; clears the live output unless `keepLive`. */
-  private async write(trx: Transaction<Database>, run: RunRecord, next: { state: RunState; journal: JournalEntry[] }, now: number, actor: string, fx: AfterCommit, keepLive = false): Promise<RunRecord> {
+  private async write(
+    trx: Transaction<Database>,
+    run: RunRecord,
+    next: { state: RunState; journal: JournalEntry[] },
+    now: number,
+    actor: string,
+    fx: AfterCommit,
+    keepLive = false,
+  ): Promise<RunRecord> {
     const r = await trx
       .updateTable('runbook_runs')
       .set({
@@ -358,7 +418,15 @@ export class RunService {
     const out: { tenant: string; runbook: string; key: string }[] = [];
     for (const r of rows) {
       if (r.concurrency_key === null) continue;
-      const active = await db.selectFrom('runbook_runs').select('id').where('tenant_id', '=', r.tenant_id).where('runbook', '=', r.runbook).where('concurrency_key', '=', r.concurrency_key).where('status', 'in', ['running', 'waiting']).limit(1).executeTakeFirst();
+      const active = await db
+        .selectFrom('runbook_runs')
+        .select('id')
+        .where('tenant_id', '=', r.tenant_id)
+        .where('runbook', '=', r.runbook)
+        .where('concurrency_key', '=', r.concurrency_key)
+        .where('status', 'in', ['running', 'waiting'])
+        .limit(1)
+        .executeTakeFirst();
       if (!active) out.push({ tenant: r.tenant_id, runbook: r.runbook, key: r.concurrency_key });
     }
     return out;
@@ -370,7 +438,11 @@ export class RunService {
       id,
       async (run) => {
         const step = run.spec.steps[run.state.step];
-        if (run.state.phase !== 'approval' || !step?.approval) throw new KeelError('conflict', `run ${id} is not waiting for an approval (it is ${run.state.status}${run.state.phase === 'unknown' ? ', with a step whose outcome is unknown: use decide' : ''})`);
+        if (run.state.phase !== 'approval' || !step?.approval)
+          throw new KeelError(
+            'conflict',
+            `run ${id} is not waiting for an approval (it is ${run.state.status}${run.state.phase === 'unknown' ? ', with a step whose outcome is unknown: use decide' : ''})`,
+          );
         if (!mayApprove(step.approval, principal)) {
           const who = [...step.approval.users, ...(step.approval.role ? [`anyone with the ${step.approval.role} role`] : [])].join(', ');
           throw new KeelError('forbidden', `step ${step.name} may be approved only by ${who}`);
@@ -410,17 +482,30 @@ export class RunService {
       const rec = j.step ? run.state.steps.find((s) => s.name === j.step) : undefined;
       const data: Record<string, unknown> = { ...j.data, ...(rec && (j.event === 'step.succeeded' || j.event === 'step.failed') && rec.output !== undefined ? { output: rec.output } : {}) };
       const who = j.actor ?? (j.event === 'run.created' ? actor : `runbook:${run.runbook}`);
-      await trx.insertInto('runbook_journal').values({ run_id: run.id, tenant_id: run.tenant, at: now, step: j.step, event: j.event, actor: who, data_json: JSON.stringify(data) }).execute();
-      await this.deps.audit.recordIn(trx, { actor: who, action: `runbooks.${j.event}`, tenant: run.tenant, target: `runbook-run/${run.id}${j.step ? `/${j.step}` : ''}`, after: { runbook: run.runbook, ...data } });
+      await trx
+        .insertInto('runbook_journal')
+        .values({ run_id: run.id, tenant_id: run.tenant, at: now, step: j.step, event: j.event, actor: who, data_json: JSON.stringify(data) })
+        .execute();
+      await this.deps.audit.recordIn(trx, {
+        actor: who,
+        action: `runbooks.${j.event}`,
+        tenant: run.tenant,
+        target: `runbook-run/${run.id}${j.step ? `/${j.step}` : ''}`,
+        after: { runbook: run.runbook, ...data },
+      });
       if (j.event === 'approval.requested' && j.step) await this.deps.approvalRequested?.(trx, run, j.step, fx);
       if (run.incidentId && TIMELINE_EVENTS.has(j.event)) {
-        await appendTimeline(trx, { id: run.incidentId, tenant: run.tenant }, {
-          at: now,
-          actor: who,
-          type: 'runbook',
-          message: `Runbook ${run.runbook}: ${j.event.replace('.', ' ')}${j.step ? ` ${j.step}` : ''}${typeof data.error === 'string' ? ` (${data.error})` : ''}`,
-          data: { run_id: run.id, event: j.event, ...(j.step ? { step: j.step } : {}) },
-        });
+        await appendTimeline(
+          trx,
+          { id: run.incidentId, tenant: run.tenant },
+          {
+            at: now,
+            actor: who,
+            type: 'runbook',
+            message: `Runbook ${run.runbook}: ${j.event.replace('.', ' ')}${j.step ? ` ${j.step}` : ''}${typeof data.error === 'string' ? ` (${data.error})` : ''}`,
+            data: { run_id: run.id, event: j.event, ...(j.step ? { step: j.step } : {}) },
+          },
+        );
       }
     }
   }
@@ -438,7 +523,16 @@ export function incidentContext(i: { id: string; number: number; title: string; 
 }
 
 /** What templates and conditions read: params, earlier steps' outputs, alert, incident, run. */
-export function templateValues(run: { id: string; runbook: string; actor: string; trigger: string; params: Record<string, ParamValue>; context: RunRecord['context']; state: RunState | null; spec: RunbookSpec }): Record<string, unknown> {
+export function templateValues(run: {
+  id: string;
+  runbook: string;
+  actor: string;
+  trigger: string;
+  params: Record<string, ParamValue>;
+  context: RunRecord['context'];
+  state: RunState | null;
+  spec: RunbookSpec;
+}): Record<string, unknown> {
   const steps: Record<string, { output: unknown }> = {};
   for (const s of run.state?.steps ?? []) if (s.output !== undefined) steps[s.name] = { output: s.output };
   return { params: run.params, steps, alert: run.context.alert, incident: run.context.incident, run: { id: run.id, runbook: run.runbook, actor: run.actor, trigger: run.trigger } };

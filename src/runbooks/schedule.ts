@@ -24,12 +24,16 @@ export function scheduleProblem(cron: string, timeZone: string): { field: 'cron'
 /** The latest scheduled time at or before `now`. */
 export function lastFireAt(cron: string, timeZone: string, now: number): number {
   // prev() is strictly before currentDate: ask from one millisecond later so `now` itself counts.
-  return CronExpressionParser.parse(cron, { tz: timeZone, currentDate: new Date(now + 1) }).prev().getTime();
+  return CronExpressionParser.parse(cron, { tz: timeZone, currentDate: new Date(now + 1) })
+    .prev()
+    .getTime();
 }
 
 /** The next scheduled time after `now`. */
 export function nextFireAt(cron: string, timeZone: string, now: number): number {
-  return CronExpressionParser.parse(cron, { tz: timeZone, currentDate: new Date(now) }).next().getTime();
+  return CronExpressionParser.parse(cron, { tz: timeZone, currentDate: new Date(now) })
+    .next()
+    .getTime();
 }
 
 /**

@@ -20,7 +20,9 @@ export const runStepSchema = z
       .object({ stdout: z.string(), stderr: z.string(), updated_at: time })
       .strict()
       .optional()
-      .describe('A command step that is running (or was interrupted by a stop): what it printed so far, secrets redacted and bounded as its output; recorded at most once a second, replaced by output when the step ends'),
+      .describe(
+        'A command step that is running (or was interrupted by a stop): what it printed so far, secrets redacted and bounded as its output; recorded at most once a second, replaced by output when the step ends',
+      ),
     error: z.string().optional(),
   })
   .strict();
@@ -60,7 +62,14 @@ export const runSchema = z
 export const runListSchema = z.object({ runs: z.array(runSchema) }).strict();
 
 export const journalEntrySchema = z
-  .object({ seq: z.number().int(), at: time, step: z.string().nullable(), event: z.string().describe('e.g. run.created, step.succeeded, approval.approved'), actor: z.string(), data: z.record(z.string(), z.unknown()) })
+  .object({
+    seq: z.number().int(),
+    at: time,
+    step: z.string().nullable(),
+    event: z.string().describe('e.g. run.created, step.succeeded, approval.approved'),
+    actor: z.string(),
+    data: z.record(z.string(), z.unknown()),
+  })
   .strict();
 
 export const runDetailSchema = runSchema.extend({ journal: z.array(journalEntrySchema) }).strict();
@@ -69,23 +78,25 @@ export const toilLedgerSchema = z
   .object({
     from: time,
     to: time,
-    runbooks: z.array(
-      z
-        .object({
-          runbook: z.string(),
-          team: z.string(),
-          runs: z.number().int(),
-          manual_runs: z.number().int(),
-          automatic_runs: z.number().int(),
-          succeeded: z.number().int(),
-          failed: z.number().int().describe('Failed or aborted'),
-          hand_approved_steps: z.number().int(),
-          person_decisions: z.number().int().describe('Retry, skip or abort of a step whose outcome was unknown'),
-          waiting_seconds: z.number().int().describe('Time approval steps waited for a person'),
-          score: z.number().int().describe('Higher: more to gain from automating further'),
-        })
-        .strict(),
-    ).describe('Best candidates for automation first'),
+    runbooks: z
+      .array(
+        z
+          .object({
+            runbook: z.string(),
+            team: z.string(),
+            runs: z.number().int(),
+            manual_runs: z.number().int(),
+            automatic_runs: z.number().int(),
+            succeeded: z.number().int(),
+            failed: z.number().int().describe('Failed or aborted'),
+            hand_approved_steps: z.number().int(),
+            person_decisions: z.number().int().describe('Retry, skip or abort of a step whose outcome was unknown'),
+            waiting_seconds: z.number().int().describe('Time approval steps waited for a person'),
+            score: z.number().int().describe('Higher: more to gain from automating further'),
+          })
+          .strict(),
+      )
+      .describe('Best candidates for automation first'),
   })
   .strict();
 

@@ -13,10 +13,13 @@ import { scheduleProblem } from './schedule.js';
 import { checkPath, references, type TemplateScope } from './templates.js';
 
 function durationBetween(minMs: number, maxMs: number, example: string) {
-  return z.string().refine((v) => {
-    const ms = parseDurationMs(v);
-    return Number.isFinite(ms) && ms >= minMs && ms <= maxMs;
-  }, `a duration from ${fmt(minMs)} to ${fmt(maxMs)}, e.g. ${example}`);
+  return z.string().refine(
+    (v) => {
+      const ms = parseDurationMs(v);
+      return Number.isFinite(ms) && ms >= minMs && ms <= maxMs;
+    },
+    `a duration from ${fmt(minMs)} to ${fmt(maxMs)}, e.g. ${example}`,
+  );
 }
 function fmt(ms: number): string {
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
@@ -58,7 +61,19 @@ const commandSchema = z
   })
   .strict();
 
-export const KEEL_ACTIONS = ['incident.note', 'incident.severity', 'incident.mitigate', 'incident.resolve', 'ingest.pause', 'ingest.resume', 'ingest.quota', 'alerts.silence', 'page', 'slo.evaluate', 'slo.backfill'] as const;
+export const KEEL_ACTIONS = [
+  'incident.note',
+  'incident.severity',
+  'incident.mitigate',
+  'incident.resolve',
+  'ingest.pause',
+  'ingest.resume',
+  'ingest.quota',
+  'alerts.silence',
+  'page',
+  'slo.evaluate',
+  'slo.backfill',
+] as const;
 export type KeelAction = (typeof KEEL_ACTIONS)[number];
 
 const keelSchema = z
@@ -162,7 +177,11 @@ const incidentMatcherSchema = z
   .object({
     ...matcherFields,
     /** The incident opened with one of these severities (default: every severity). */
-    severities: z.array(z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4'])).min(1).max(4).optional(),
+    severities: z
+      .array(z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4']))
+      .min(1)
+      .max(4)
+      .optional(),
   })
   .strict();
 
@@ -196,10 +215,16 @@ export const runbookSpecSchema = z
     description: text(2000).optional(),
     parameters: z.record(NAME, parameterSchema).default({}),
     steps: z.array(stepSchema).min(1).max(50),
-    verify: z.object({ until: text(4096), timeout: durationBetween(1000, 86_400_000, '10m'), every: durationBetween(100, 3_600_000, '30s').default('15s') }).strict().optional(),
+    verify: z
+      .object({ until: text(4096), timeout: durationBetween(1000, 86_400_000, '10m'), every: durationBetween(100, 3_600_000, '30s').default('15s') })
+      .strict()
+      .optional(),
     triggers: triggersSchema.optional(),
     /** Error-budget guard: no run (manual or automatic) while this SLO's remaining budget is at or below the threshold. */
-    guard: z.object({ slo: z.string().min(1).max(128), minBudgetRemainingPercent: z.number().min(0).max(100) }).strict().optional(),
+    guard: z
+      .object({ slo: z.string().min(1).max(128), minBudgetRemainingPercent: z.number().min(0).max(100) })
+      .strict()
+      .optional(),
   })
   .strict();
 

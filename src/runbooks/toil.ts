@@ -27,7 +27,19 @@ export interface ToilRow {
 export function toilOf(runs: RunRecord[], decisions: Map<string, number>): ToilRow[] {
   const by = new Map<string, ToilRow>();
   for (const r of runs) {
-    const row = by.get(r.runbook) ?? { runbook: r.runbook, team: r.tenant, runs: 0, manual_runs: 0, automatic_runs: 0, succeeded: 0, failed: 0, hand_approved_steps: 0, person_decisions: 0, waiting_seconds: 0, score: 0 };
+    const row = by.get(r.runbook) ?? {
+      runbook: r.runbook,
+      team: r.tenant,
+      runs: 0,
+      manual_runs: 0,
+      automatic_runs: 0,
+      succeeded: 0,
+      failed: 0,
+      hand_approved_steps: 0,
+      person_decisions: 0,
+      waiting_seconds: 0,
+      score: 0,
+    };
     row.runs += 1;
     if (r.trigger === 'manual') row.manual_runs += 1;
     else row.automatic_runs += 1;
@@ -43,7 +55,11 @@ export function toilOf(runs: RunRecord[], decisions: Map<string, number>): ToilR
     row.person_decisions += decisions.get(r.id) ?? 0;
     by.set(r.runbook, row);
   }
-  const rows = [...by.values()].map((r) => ({ ...r, waiting_seconds: Math.round(r.waiting_seconds), score: r.manual_runs + r.hand_approved_steps + r.person_decisions + Math.round(r.waiting_seconds / 3600) }));
+  const rows = [...by.values()].map((r) => ({
+    ...r,
+    waiting_seconds: Math.round(r.waiting_seconds),
+    score: r.manual_runs + r.hand_approved_steps + r.person_decisions + Math.round(r.waiting_seconds / 3600),
+  }));
   return rows.sort((a, b) => b.score - a.score || a.runbook.localeCompare(b.runbook));
 }
 
@@ -80,7 +96,16 @@ export class ToilService {
     return {
       collect: async (scope: EvidenceScope): Promise<EvidenceSection> => {
         const { runs, approvals } = await this.runs(scope.tenant, scope.from, scope.to);
-        const rows = toilOf(runs, new Map()).map((r) => ({ runbook: r.runbook, team: r.team, runs: r.runs, automatic: r.automatic_runs, manual: r.manual_runs, succeeded: r.succeeded, failed: r.failed, approved_steps: r.hand_approved_steps }));
+        const rows = toilOf(runs, new Map()).map((r) => ({
+          runbook: r.runbook,
+          team: r.team,
+          runs: r.runs,
+          automatic: r.automatic_runs,
+          manual: r.manual_runs,
+          succeeded: r.succeeded,
+          failed: r.failed,
+          approved_steps: r.hand_approved_steps,
+        }));
         return {
           summary: `${runs.length} runbook runs (${runs.filter((r) => r.trigger !== 'manual').length} automatic), ${approvals} approval decisions recorded in the audit chain (runbooks.*)`,
           rows,

@@ -26,9 +26,7 @@ export const RUNBOOK_ALERTS_CONSUMER = 'runbooks-alerts';
 const BATCH = 100;
 
 export class TriggerService {
-  constructor(
-    private readonly deps: { store: Store; clock: Clock; runs: RunService; audit: AuditLog; alerts: AlertService },
-  ) {}
+  constructor(private readonly deps: { store: Store; clock: Clock; runs: RunService; audit: AuditLog; alerts: AlertService }) {}
 
   /** Guard refusals of every guarded runbook, read before a trigger transaction opens (see RunService.guardProblem). */
   private async guards(): Promise<Map<string, string>> {
@@ -45,7 +43,12 @@ export class TriggerService {
   /** Handles the next batch of alert transitions; returns how many it read. */
   async alertsStep(fence?: DbFence): Promise<number> {
     const published: SignalResult[] = [];
-    const pending = await this.deps.store.db.selectFrom('alert_transitions').select('seq').where('seq', '>', await readPosition(this.deps.store.db, RUNBOOK_ALERTS_CONSUMER)).limit(1).executeTakeFirst();
+    const pending = await this.deps.store.db
+      .selectFrom('alert_transitions')
+      .select('seq')
+      .where('seq', '>', await readPosition(this.deps.store.db, RUNBOOK_ALERTS_CONSUMER))
+      .limit(1)
+      .executeTakeFirst();
     if (!pending) return 0;
     const guards = await this.guards();
     const n = await this.deps.runs.inTransaction(async (trx) => {
@@ -126,7 +129,15 @@ export class TriggerService {
           await this.maybeStart(trx, row.tenant_id, book, rendered.key, now, { ...start, params: rendered.params }, published);
         }
       }
-      if (rows.length) await trx.deleteFrom('runbook_incident_triggers').where('incident_id', 'in', rows.map((r) => r.incident_id)).execute();
+      if (rows.length)
+        await trx
+          .deleteFrom('runbook_incident_triggers')
+          .where(
+            'incident_id',
+            'in',
+            rows.map((r) => r.incident_id),
+          )
+          .execute();
       return rows.length;
     });
     for (const r of published) this.deps.alerts.publish(r);
@@ -175,7 +186,13 @@ export class TriggerService {
   private async incidentFacts(trx: Transaction<Database>, tenant: string, id: string): Promise<IncidentFacts | undefined> {
     const i = await trx.selectFrom('incidents').select(['id', 'number', 'title', 'severity', 'service', 'state']).where('tenant_id', '=', tenant).where('id', '=', id).executeTakeFirst();
     if (!i) return undefined;
-    const alerts = await trx.selectFrom('incident_alerts').innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id').select('alerts.labels_json').where('incident_alerts.incident_id', '=', id).orderBy('incident_alerts.attached_at', 'desc').execute();
+    const alerts = await trx
+      .selectFrom('incident_alerts')
+      .innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
+      .select('alerts.labels_json')
+      .where('incident_alerts.incident_id', '=', id)
+      .orderBy('incident_alerts.attached_at', 'desc')
+      .execute();
     const labels: Record<string, string> = {};
     for (const a of alerts) Object.assign(labels, JSON.parse(a.labels_json) as Record<string, string>);
     return { ...incidentContext({ ...i, number: Number(i.number) }), labels };
@@ -209,13 +226,27 @@ export class TriggerService {
       const published: SignalResult[] = [];
       const ok = await this.deps.runs.inTransaction(async (trx) => {
         if (fence) await fence(trx);
-        const r = await trx.updateTable('runbook_schedules').set({ last_fire_at: fire }).where('tenant_id', '=', row.tenant_id).where('runbook', '=', row.name).where('last_fire_at', '=', last).executeTakeFirst();
+        const r = await trx
+          .updateTable('runbook_schedules')
+          .set({ last_fire_at: fire })
+          .where('tenant_id', '=', row.tenant_id)
+          .where('runbook', '=', row.name)
+          .where('last_fire_at', '=', last)
+          .executeTakeFirst();
         if (Number(r.numUpdatedRows) === 0) return false;
         if (guarded) {
           await this.skipped(trx, row.tenant_id, row.name, 'guard', guarded, undefined, fire);
           return false;
         }
-        return this.maybeStart(trx, row.tenant_id, { ...book, metadata: { ...book.metadata, name: row.name } }, row.name, now, { params: schedule.params, actor: 'schedule', trigger: 'schedule', at: fire }, published);
+        return this.maybeStart(
+          trx,
+          row.tenant_id,
+          { ...book, metadata: { ...book.metadata, name: row.name } },
+          row.name,
+          now,
+          { params: schedule.params, actor: 'schedule', trigger: 'schedule', at: fire },
+          published,
+        );
       });
       for (const p of published) this.deps.alerts.publish(p);
       if (ok) started += 1;
@@ -235,9 +266,21 @@ export class TriggerService {
     const name = book.metadata.name;
     const triggers = book.triggers;
     const base = trx.selectFrom('runbook_runs').where('tenant_id', '=', tenant).where('runbook', '=', name);
-    const active = await base.select((eb) => eb.fn.countAll().as('n')).where('concurrency_key', '=', key).where('status', 'in', ['queued', 'running', 'waiting']).executeTakeFirst();
-    const last = await base.select((eb) => eb.fn.max('created_at').as('t')).where('concurrency_key', '=', key).where('trigger', '!=', 'manual').executeTakeFirst();
-    const hour = await base.select((eb) => eb.fn.countAll().as('n')).where('trigger', '!=', 'manual').where('created_at', '>', now - 3_600_000).executeTakeFirst();
+    const active = await base
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('concurrency_key', '=', key)
+      .where('status', 'in', ['queued', 'running', 'waiting'])
+      .executeTakeFirst();
+    const last = await base
+      .select((eb) => eb.fn.max('created_at').as('t'))
+      .where('concurrency_key', '=', key)
+      .where('trigger', '!=', 'manual')
+      .executeTakeFirst();
+    const hour = await base
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('trigger', '!=', 'manual')
+      .where('created_at', '>', now - 3_600_000)
+      .executeTakeFirst();
     const decision = decideTrigger({
       activeForKey: Number(active?.n ?? 0),
       lastRunForKey: last?.t === null || last?.t === undefined ? null : Number(last.t),
@@ -266,7 +309,20 @@ export class TriggerService {
     }
     try {
       const queued = decision === 'queue';
-      await this.deps.runs.start({ tenant, runbook: name, params: start.params, actor: start.actor, trigger: start.trigger, concurrencyKey: key, queued, ...(start.alert ? { alert: start.alert } : {}), ...(start.incident ? { incident: start.incident.id } : {}) }, trx);
+      await this.deps.runs.start(
+        {
+          tenant,
+          runbook: name,
+          params: start.params,
+          actor: start.actor,
+          trigger: start.trigger,
+          concurrencyKey: key,
+          queued,
+          ...(start.alert ? { alert: start.alert } : {}),
+          ...(start.incident ? { incident: start.incident.id } : {}),
+        },
+        trx,
+      );
       return true;
     } catch (e) {
       if (!isKeelError(e)) throw e;
@@ -275,13 +331,27 @@ export class TriggerService {
     }
   }
 
-  private async skipped(trx: Transaction<Database>, tenant: string, runbook: string, reason: string, message: string, cause?: { alert?: AlertContext; incident?: IncidentFacts }, at?: number): Promise<void> {
+  private async skipped(
+    trx: Transaction<Database>,
+    tenant: string,
+    runbook: string,
+    reason: string,
+    message: string,
+    cause?: { alert?: AlertContext; incident?: IncidentFacts },
+    at?: number,
+  ): Promise<void> {
     await this.deps.audit.recordIn(trx, {
       actor: 'system',
       action: 'runbooks.trigger.skipped',
       tenant,
       target: `runbook/${runbook}`,
-      after: { reason, message, ...(cause?.alert ? { alert: cause.alert.dedup_key } : {}), ...(cause?.incident ? { incident: cause.incident.number } : {}), ...(at !== undefined ? { scheduled_at: new Date(at).toISOString() } : {}) },
+      after: {
+        reason,
+        message,
+        ...(cause?.alert ? { alert: cause.alert.dedup_key } : {}),
+        ...(cause?.incident ? { incident: cause.incident.number } : {}),
+        ...(at !== undefined ? { scheduled_at: new Date(at).toISOString() } : {}),
+      },
     });
   }
 }

@@ -44,7 +44,15 @@ export type TriggerDecision = 'run' | 'queue' | 'cooldown' | 'concurrent' | 'bre
  * runbook in the last hour: beyond it, a person is paged instead); then queue behind the active
  * run, or run.
  */
-export function decideTrigger(input: { activeForKey: number; lastRunForKey: number | null; automaticRunsLastHour: number; cooldownMs: number; maxRunsPerHour: number; now: number; queue?: boolean }): TriggerDecision {
+export function decideTrigger(input: {
+  activeForKey: number;
+  lastRunForKey: number | null;
+  automaticRunsLastHour: number;
+  cooldownMs: number;
+  maxRunsPerHour: number;
+  now: number;
+  queue?: boolean;
+}): TriggerDecision {
   if (input.activeForKey > 0 && !input.queue) return 'concurrent';
   if (input.lastRunForKey !== null && input.now - input.lastRunForKey < input.cooldownMs) return 'cooldown';
   if (input.automaticRunsLastHour >= input.maxRunsPerHour) return 'breaker';

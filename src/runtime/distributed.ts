@@ -97,10 +97,7 @@ export function assertDistributedConfig(config: KeelConfig, env: NodeJS.ProcessE
     throw new KeelError('validation_failed', `the distributed mode needs NATS JetStream and PostgreSQL: set ${missing.join(' and ')}`);
   }
   if (!env.KEEL_SECRET_KEY && !config.secrets.keyFile) {
-    throw new KeelError(
-      'validation_failed',
-      'the distributed mode needs one secret key shared by every process: set KEEL_SECRET_KEY (32 bytes, hex or base64) or secrets.keyFile',
-    );
+    throw new KeelError('validation_failed', 'the distributed mode needs one secret key shared by every process: set KEEL_SECRET_KEY (32 bytes, hex or base64) or secrets.keyFile');
   }
   return { natsUrl, postgresUrl };
 }
@@ -128,7 +125,15 @@ export async function startDistributed(opts: DistributedOptions): Promise<Distri
     await agreeOnSetting(store, 'stream', config.nats.stream, 'nats.stream');
     log = await untilReachable('NATS JetStream', logger, () =>
       JetStreamEventLog.open({
-        nats: { url: natsUrl, user: config.nats.user, password: config.nats.password, token: config.nats.token, credsFile: config.nats.credsFile, tls: config.nats.tls, name: `keel ${role} ${holder}` },
+        nats: {
+          url: natsUrl,
+          user: config.nats.user,
+          password: config.nats.password,
+          token: config.nats.token,
+          credsFile: config.nats.credsFile,
+          tls: config.nats.tls,
+          name: `keel ${role} ${holder}`,
+        },
         stream: {
           name: config.nats.stream,
           scheme: { prefix: config.nats.subjectPrefix, partitions: config.nats.partitions },

@@ -62,7 +62,11 @@ export function domainModules(ctx: CoreContext, runtime: RuntimeWiring): DomainM
     backups,
     capacity,
     slo,
-    complianceModule(ctx, { accounts: auth.accounts, rotation: auth.rotation, backups: backups.backups }, { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db), automation: new ToilService(ctx.store).evidence() }),
+    complianceModule(
+      ctx,
+      { accounts: auth.accounts, rotation: auth.rotation, backups: backups.backups },
+      { slos: sloEvidence(ctx.store.db), incidents: incidentEvidence(ctx.store.db), automation: new ToilService(ctx.store).evidence() },
+    ),
     paging,
     runbooksModule(ctx, paging, { evaluateSlos: slo.evaluate }),
     selfWatchModule(ctx),

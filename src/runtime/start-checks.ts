@@ -28,9 +28,7 @@ export async function assertPortFree(host: string, port: number): Promise<void> 
 export function listenFailed(err: unknown, host: string, port: number, keyLost: boolean): Error {
   const code = (err as NodeJS.ErrnoException).code;
   const where = `${host}:${port}`;
-  const after = keyLost
-    ? ' The admin key this first start created was not shown: mint a new one with keel admin create-key --data-dir <dir>.'
-    : ' Nothing was set up.';
+  const after = keyLost ? ' The admin key this first start created was not shown: mint a new one with keel admin create-key --data-dir <dir>.' : ' Nothing was set up.';
   if (code === 'EADDRINUSE') return new KeelError('conflict', `${where} is already in use (another Keel or another program): stop it, or start with --port <another port>.${after}`);
   if (code === 'EACCES') return new KeelError('conflict', `not allowed to listen on ${where} (ports below 1024 need privileges): start with --port <port above 1023>.${after}`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {

@@ -29,7 +29,11 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
   // Registered at this process's first verification, not before: an unlabelled gauge reads 0 until
   // set, and 0 here pages (KeelAuditChainBroken) from every process that does not lead audit-verify
   // (api/ingest roles, standbys) and from a leader that has not verified yet.
-  const chainValid = new client.Gauge({ name: 'keel_audit_chain_valid', help: '1 while the hash-chained audit log verifies, 0 once an entry was altered or removed (keel audit verify names it).', registers: [] });
+  const chainValid = new client.Gauge({
+    name: 'keel_audit_chain_valid',
+    help: '1 while the hash-chained audit log verifies, 0 once an entry was altered or removed (keel audit verify names it).',
+    registers: [],
+  });
   const chainVerifiedAt = new client.Gauge({ name: 'keel_audit_chain_verified_timestamp_seconds', help: 'When the audit chain was last verified (epoch seconds).', registers: [] });
   let chainExported = false;
   const certExpiry = new client.Gauge({
@@ -153,7 +157,14 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
     if (!settings.enabled) return [{ name: 'self.monitoring', status: 'warn', message: 'selfMonitoring.enabled is false: Keel records no SLOs of its own and raises no alerts about itself.' }];
     await syncing;
     return [
-      { name: 'self.monitoring', status: 'ok', message: `Keel’s own SLOs (${resolveSelfSlos(settings).filter((s) => s.enabled).map((s) => s.name).join(', ')}) live in tenant keel-system${settings.alerts ? '; Keel raises its alerts about itself' : '; alerts about Keel are left to Prometheus (selfMonitoring.alerts: false)'}.` },
+      {
+        name: 'self.monitoring',
+        status: 'ok',
+        message: `Keel’s own SLOs (${resolveSelfSlos(settings)
+          .filter((s) => s.enabled)
+          .map((s) => s.name)
+          .join(', ')}) live in tenant keel-system${settings.alerts ? '; Keel raises its alerts about itself' : '; alerts about Keel are left to Prometheus (selfMonitoring.alerts: false)'}.`,
+      },
       { name: 'self.paging', status: paging.state === 'ok' ? 'ok' : 'warn', message: pagingMessage() },
     ];
   };

@@ -15,17 +15,7 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { certificateExpiry, configuredCertificates } from './certificates.js';
 import { SELF_SERVICE, SELF_TENANT, runbookUrl } from './definitions.js';
-import {
-  AUDIT_CHAIN_BROKEN,
-  CERTIFICATE_EXPIRING,
-  CONSUMER_LAG,
-  DISK_FILLING,
-  ForTracker,
-  LEADER_LOST,
-  NOTIFICATION_CHANNEL_FAILING,
-  diskFilling,
-  type SelfAlertRule,
-} from './thresholds.js';
+import { AUDIT_CHAIN_BROKEN, CERTIFICATE_EXPIRING, CONSUMER_LAG, DISK_FILLING, ForTracker, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING, diskFilling, type SelfAlertRule } from './thresholds.js';
 
 /** One evaluated condition: which alert, for what (a label value), whether it holds, and why. */
 export interface Condition {

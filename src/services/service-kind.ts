@@ -41,14 +41,10 @@ export function serviceKind(): KindHandler<ServiceSpec> {
     validate: (spec, _name, ctx) => validateServicePaging(spec, ctx),
     warnings: (spec, name, ctx) => servicePagingWarnings(name, spec, ctx),
     // Which of its SLOs page depends on those SLOs and on alert policies and conditions.
-    warnsAbout: (name, changed) =>
-      changed.kind === 'SLO' ? (changed.spec as { service?: string }).service === name : changed.kind === 'AlertPolicy' || changed.kind === 'AlertCondition',
+    warnsAbout: (name, changed) => (changed.kind === 'SLO' ? (changed.spec as { service?: string }).service === name : changed.kind === 'AlertPolicy' || changed.kind === 'AlertCondition'),
     validateDelete: (name, ctx) => {
       const users = ctx.all('SLO').filter((d) => (d.spec as { service?: string }).service === name);
-      return [
-        ...(users.length ? [{ path: [], message: `Service ${name} is used by SLO ${users.map((u) => u.name).join(', ')}` }] : []),
-        ...pagingReferencesTo(name, ctx),
-      ];
+      return [...(users.length ? [{ path: [], message: `Service ${name} is used by SLO ${users.map((u) => u.name).join(', ')}` }] : []), ...pagingReferencesTo(name, ctx)];
     },
   };
 }

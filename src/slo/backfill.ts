@@ -27,7 +27,6 @@ import { retentionMs } from './retention.js';
 const MAX_BATCHES = 64;
 const MAX_BYTES = 16 * 1024 * 1024;
 
-
 export interface BackfillDeps {
   db: Kysely<Database>;
   log: EventLog;
@@ -179,7 +178,10 @@ export class Backfiller {
 }
 
 /** Progress of a generation's backfill, for the API and `keel slo backfill status`. */
-export function backfillProgress(gen: Generation, parts: BackfillPartition[]): {
+export function backfillProgress(
+  gen: Generation,
+  parts: BackfillPartition[],
+): {
   state: 'pending' | 'running' | 'done';
   percent: number;
   events: number;

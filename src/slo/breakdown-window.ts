@@ -23,7 +23,13 @@ export async function windowBreakdown(
   window: { from: number; to: number },
 ): Promise<WindowBreakdown> {
   const keys = rows.map((r) => ({ id: Number(r.id), key: parseBreakdownKey(r.breakdown) }));
-  const sums = (await sumWindows(db, keys.map((k) => k.id), [window])).map((x) => x[0]!);
+  const sums = (
+    await sumWindows(
+      db,
+      keys.map((k) => k.id),
+      [window],
+    )
+  ).map((x) => x[0]!);
   const candidates: Candidate[] = [];
   const other = { bad: 0, total: 0 };
   keys.forEach(({ key }, i) => {

@@ -107,7 +107,13 @@ export function compileTenantPlan(tenant: string, gens: { uid: string; slo: Reso
   const slots = new AttributeSlots();
   const cache = new ExpressionCache(slots);
   const compiled = gens.map((g) => compileGen(g.uid, tenant, g.slo, cache));
-  const index = options.index === false ? null : buildFoldIndex(compiled.map((g) => filterSource(g.slo)), slots);
+  const index =
+    options.index === false
+      ? null
+      : buildFoldIndex(
+          compiled.map((g) => filterSource(g.slo)),
+          slots,
+        );
   return { tenant, slots, scanner: new EventScanner(slots.paths, 'bytes', !slots.tsReferenced), gens: compiled, index, expressions: cache.expressions };
 }
 

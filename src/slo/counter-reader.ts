@@ -40,7 +40,11 @@ export async function sumWindows(db: Db, seriesIds: number[], windows: Window[])
     .selectFrom('slo_counts')
     .select(['series_id', 'res', 'bucket', 'good', 'total'])
     .where('series_id', 'in', seriesIds)
-    .where((eb) => eb.or((windows.length > SPAN_READ_WINDOWS ? spans(ranges.values()) : [...ranges.values()]).map((r) => eb.and([eb('res', '=', r.res / 1000), eb('bucket', '>=', r.from), eb('bucket', '<', r.to)]))))
+    .where((eb) =>
+      eb.or(
+        (windows.length > SPAN_READ_WINDOWS ? spans(ranges.values()) : [...ranges.values()]).map((r) => eb.and([eb('res', '=', r.res / 1000), eb('bucket', '>=', r.from), eb('bucket', '<', r.to)])),
+      ),
+    )
     .execute();
   // Rows by series and resolution, sorted by bucket, with running sums: each range of each window
   // is then two binary searches, however many windows (a chart's points) share the rows.

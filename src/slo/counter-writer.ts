@@ -125,7 +125,10 @@ export class CounterWriter {
         )
         .execute();
     }
-    await this.writeSlices(trx, slices.sort((a, b) => a.sid - b.sid));
+    await this.writeSlices(
+      trx,
+      slices.sort((a, b) => a.sid - b.sid),
+    );
   }
 
   private async writeSlices(trx: Transaction<Database>, work: SliceWork[]): Promise<void> {
@@ -135,9 +138,7 @@ export class CounterWriter {
         const after = await trx
           .insertInto('slo_slices')
           .values({ series_id: sid, bucket, good: delta.good, total: delta.total })
-          .onConflict((oc) =>
-            oc.columns(['series_id', 'bucket']).doUpdateSet({ good: sql`slo_slices.good + excluded.good`, total: sql`slo_slices.total + excluded.total` }),
-          )
+          .onConflict((oc) => oc.columns(['series_id', 'bucket']).doUpdateSet({ good: sql`slo_slices.good + excluded.good`, total: sql`slo_slices.total + excluded.total` }))
           .returning(['good', 'total'])
           .executeTakeFirstOrThrow();
         const now = sliceVerdict(Number(after.good), Number(after.total), target);

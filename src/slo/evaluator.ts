@@ -271,13 +271,14 @@ export class SloEvaluator {
         // A page carries what the responder needs: the burn per window, the budget left, the runbook.
         const page = d.firing ? await pageDetails(trx, tenant, name, d.values) : undefined;
         if (page && gen && d.windowMs !== undefined) Object.assign(page, { top_breakdown: await topBreakdownOf(trx, gen, d.objective, windowEnd(now) - d.windowMs, windowEnd(now)) });
-        const summary = d.name === NO_DATA
-          ? d.firing
-            ? d.summary!
-            : `SLO ${gen!.slo.displayName ?? name}: events arrive again (policy ${d.policy})`
-          : d.firing
-          ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
-          : `SLO ${gen!.slo.displayName ?? name} is no longer burning its error budget (policy ${d.policy})`;
+        const summary =
+          d.name === NO_DATA
+            ? d.firing
+              ? d.summary!
+              : `SLO ${gen!.slo.displayName ?? name}: events arrive again (policy ${d.policy})`
+            : d.firing
+              ? `SLO ${gen!.slo.displayName ?? name} is burning its error budget (${d.severity}, policy ${d.policy})`
+              : `SLO ${gen!.slo.displayName ?? name} is no longer burning its error budget (policy ${d.policy})`;
         results.push(
           await this.deps.alerts.signalIn(trx, {
             tenant,
@@ -301,7 +302,10 @@ export class SloEvaluator {
             values: d.values,
           }),
         );
-        await trx.insertInto('slo_alert_history').values({ tenant_id: tenant, slo_name: name, alert_key: d.key, status, at: now, values_json: JSON.stringify(d.values) }).execute();
+        await trx
+          .insertInto('slo_alert_history')
+          .values({ tenant_id: tenant, slo_name: name, alert_key: d.key, status, at: now, values_json: JSON.stringify(d.values) })
+          .execute();
       }
       const row = {
         tenant_id: tenant,
@@ -341,7 +345,10 @@ export class SloEvaluator {
             values,
           }),
         );
-        await trx.insertInto('slo_alert_history').values({ tenant_id: tenant, slo_name: name, alert_key: r.alert_key, status: 'resolved', at: now, values_json: JSON.stringify(values) }).execute();
+        await trx
+          .insertInto('slo_alert_history')
+          .values({ tenant_id: tenant, slo_name: name, alert_key: r.alert_key, status: 'resolved', at: now, values_json: JSON.stringify(values) })
+          .execute();
       }
       await trx.deleteFrom('slo_alert_state').where('tenant_id', '=', tenant).where('slo_name', '=', name).where('alert_key', '=', r.alert_key).execute();
     }
@@ -380,7 +387,12 @@ async function topBreakdownOf(trx: Transaction<Database>, gen: Generation, objec
   if (!overallRow) return [];
   const overall = (await sumWindows(trx, [Number(overallRow.id)], [{ from, to }]))[0]![0]!;
   const names = gen.slo.breakdown.map((p) => p.join('.'));
-  const { candidates } = await windowBreakdown(trx, names, series.filter((r) => r.breakdown !== OVERALL), { from, to });
+  const { candidates } = await windowBreakdown(
+    trx,
+    names,
+    series.filter((r) => r.breakdown !== OVERALL),
+    { from, to },
+  );
   return rankBreakdowns({ bad: overall.total - overall.good, total: overall.total }, candidates, 3).map((t) => ({ values: t.values, bad_events: t.bad, total_events: t.total }));
 }
 

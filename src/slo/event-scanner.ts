@@ -268,8 +268,7 @@ export class EventScanner {
         }
       }
       record[entry.slot] = this.string(entry.interned);
-    }
-    else if (c === 0x74) record[entry.slot] = this.literal(4, true);
+    } else if (c === 0x74) record[entry.slot] = this.literal(4, true);
     else if (c === 0x66) record[entry.slot] = this.literal(5, false);
     else if (c === 0x6e) record[entry.slot] = this.literal(4, null);
     else if (c === 0x5b) {
@@ -337,8 +336,22 @@ export class EventScanner {
     const se = dg(17) * 10 + dg(18);
     const t = d[s + 10];
     if (
-      y < 0 || mo < 1 || mo > 12 || day < 1 || day > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59 ||
-      d[s + 4] !== 0x2d || d[s + 7] !== 0x2d || d[s + 13] !== 0x3a || d[s + 16] !== 0x3a || (t !== 0x54 && t !== 0x74 && t !== 0x20)
+      y < 0 ||
+      mo < 1 ||
+      mo > 12 ||
+      day < 1 ||
+      day > daysIn(y, mo) ||
+      h < 0 ||
+      h > 23 ||
+      mi < 0 ||
+      mi > 59 ||
+      se < 0 ||
+      se > 59 ||
+      d[s + 4] !== 0x2d ||
+      d[s + 7] !== 0x2d ||
+      d[s + 13] !== 0x3a ||
+      d[s + 16] !== 0x3a ||
+      (t !== 0x54 && t !== 0x74 && t !== 0x20)
     ) {
       return NaN;
     }

@@ -75,7 +75,12 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     order: SERVICE_KIND_ORDER + 10,
     parse: parseSliDocument,
     warnings: (spec) => metricSourceRefs(spec, ['spec']).map((r) => ({ path: r.path, message: metricSourceRefWarning(r.ref) })),
-    validateDelete: (name, ctx) => inUse(name, 'SLI', users(ctx, 'SLO', (s) => (s as StoredSlo).indicatorRef === name).map((n) => `SLO ${n}`)),
+    validateDelete: (name, ctx) =>
+      inUse(
+        name,
+        'SLI',
+        users(ctx, 'SLO', (s) => (s as StoredSlo).indicatorRef === name).map((n) => `SLO ${n}`),
+      ),
     afterApply,
   };
   const target: KindHandler = {
@@ -83,7 +88,14 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     kind: 'AlertNotificationTarget',
     order: SERVICE_KIND_ORDER + 10,
     parse: parseTargetDocument,
-    validateDelete: (name, ctx) => inUse(name, 'AlertNotificationTarget', allPolicies(ctx).filter((p) => policyRefs(p.policy).targets.includes(name)).map((p) => p.owner)),
+    validateDelete: (name, ctx) =>
+      inUse(
+        name,
+        'AlertNotificationTarget',
+        allPolicies(ctx)
+          .filter((p) => policyRefs(p.policy).targets.includes(name))
+          .map((p) => p.owner),
+      ),
     afterApply,
   };
   const condition: KindHandler = {
@@ -91,7 +103,14 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     kind: 'AlertCondition',
     order: SERVICE_KIND_ORDER + 10,
     parse: parseConditionDocument,
-    validateDelete: (name, ctx) => inUse(name, 'AlertCondition', allPolicies(ctx).filter((p) => policyRefs(p.policy).conditions.includes(name)).map((p) => p.owner)),
+    validateDelete: (name, ctx) =>
+      inUse(
+        name,
+        'AlertCondition',
+        allPolicies(ctx)
+          .filter((p) => policyRefs(p.policy).conditions.includes(name))
+          .map((p) => p.owner),
+      ),
     afterApply,
   };
   const policy: KindHandler<Stored<AlertPolicyStored>> = {
@@ -108,7 +127,11 @@ export function sloKinds(clock: Clock, catalogue?: AttributeCatalogue): KindHand
     toDocument: policyDocument,
     validate: (spec, name, ctx) => resolvePolicy(name, spec, lookupOf(ctx), ['spec']).errors,
     validateDelete: (name, ctx) =>
-      inUse(name, 'AlertPolicy', users(ctx, 'SLO', (s) => ((s as StoredSlo).alertPolicies ?? []).some((p) => 'ref' in p && p.ref === name)).map((n) => `SLO ${n}`)),
+      inUse(
+        name,
+        'AlertPolicy',
+        users(ctx, 'SLO', (s) => ((s as StoredSlo).alertPolicies ?? []).some((p) => 'ref' in p && p.ref === name)).map((n) => `SLO ${n}`),
+      ),
     afterApply,
   };
   const slo: KindHandler<StoredSlo> = {

@@ -48,10 +48,7 @@ export async function pruneSlo(db: Kysely<Database>, now: number, fence?: DbFenc
   // Claims whose generation was replaced before its backfill began.
   await db.transaction().execute(async (trx) => {
     await fence?.(trx);
-    await trx
-      .deleteFrom('slo_backfill_partitions')
-      .where('gen_uid', 'not in', trx.selectFrom('slo_generations').select('uid'))
-      .execute();
+    await trx.deleteFrom('slo_backfill_partitions').where('gen_uid', 'not in', trx.selectFrom('slo_generations').select('uid')).execute();
   });
   return { rows, retired: retired.length };
 }

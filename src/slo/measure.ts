@@ -76,7 +76,8 @@ export async function measureGenerationAt(
     const events = sid === undefined ? windows.map(() => ({ good: 0, total: 0 })) : (await sumWindows(db, [sid], windows))[0]!;
     let units: Units[] = events;
     if (gen.slo.method !== 'Occurrences' && objective.timeSliceMs) {
-      const slices = sid === undefined ? windows.map(() => ({ goodSlices: 0, totalSlices: 0, ratioSum: 0 })) : await sumSliceWindows(db, sid, objective.timeSliceMs, objective.timeSliceTarget, windows);
+      const slices =
+        sid === undefined ? windows.map(() => ({ goodSlices: 0, totalSlices: 0, ratioSum: 0 })) : await sumSliceWindows(db, sid, objective.timeSliceMs, objective.timeSliceTarget, windows);
       units = slices.map((s) => (gen.slo.method === 'Timeslices' ? { good: s.goodSlices, total: s.totalSlices } : { good: s.ratioSum, total: s.totalSlices }));
     }
     points.forEach((p, i) => {

@@ -39,9 +39,7 @@ const keelSource = <S extends z.ZodType>(spec: S) =>
     .strict();
 
 const querySpec = z.object({ query: cel.describe('CEL condition over event attributes') }).strict();
-const thresholdSpec = z
-  .object({ query: cel.describe('CEL expression: the measured number'), filter: cel.optional().describe('CEL condition: which events are measured') })
-  .strict();
+const thresholdSpec = z.object({ query: cel.describe('CEL expression: the measured number'), filter: cel.optional().describe('CEL condition: which events are measured') }).strict();
 
 export const sliSpecSchema = z
   .object({
@@ -485,11 +483,8 @@ export function metricSourceRefs(sli: SliSpecBody | undefined, at: Path): { path
   return out;
 }
 
-export const metricSourceRefWarning = (ref: string) =>
-  `metricSourceRef "${ref}" is accepted but not queried: Keel evaluates the events it ingests with this metricSource's CEL query`;
+export const metricSourceRefWarning = (ref: string) => `metricSourceRef "${ref}" is accepted but not queried: Keel evaluates the events it ingests with this metricSource's CEL query`;
 
-const dataSourceSpecSchema = z
-  .object({ description: z.string().max(1050).optional(), type: z.string().min(1), connectionDetails: z.unknown().optional() })
-  .strict();
+const dataSourceSpecSchema = z.object({ description: z.string().max(1050).optional(), type: z.string().min(1), connectionDetails: z.unknown().optional() }).strict();
 export type DataSourceBody = z.output<typeof dataSourceSpecSchema>;
 export const parseDataSourceDocument = (doc: Record<string, unknown>) => parseTopLevel(doc, (raw, at) => parseWith(dataSourceSpecSchema, raw ?? {}, at));

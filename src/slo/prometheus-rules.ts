@@ -59,10 +59,7 @@ export function prometheusRules(tenant: string, gens: Generation[], defaultMinBa
           const rising = c.op === 'gt' || c.op === 'gte';
           const parts: string[] = [];
           if (p.alertWhenBreaching) {
-            const clauses = [
-              `keel_slo:error_ratio:rate${long}${labels} ${PROM_OP[c.op]} ${limit}`,
-              `keel_slo:error_ratio:rate${short}${labels} ${PROM_OP[c.op]} ${limit}`,
-            ];
+            const clauses = [`keel_slo:error_ratio:rate${long}${labels} ${PROM_OP[c.op]} ${limit}`, `keel_slo:error_ratio:rate${short}${labels} ${PROM_OP[c.op]} ${limit}`];
             if (rising) clauses.push(`keel_slo:bad_events:increase${long}${labels} >= ${floor}`, `keel_slo:bad_events:increase${short}${labels} >= ${floor}`);
             parts.push(`(\n  ${clauses.join('\n  and ')}\n)`);
           }

@@ -14,9 +14,7 @@ import { sloAlertsSchema, sloBackfillsSchema, sloBucketsSchema, sloListSchema, s
 import type { SloStatusService } from './status.js';
 
 const nameParams = z.object({ name: z.string().min(1).max(200) }).strict();
-const sloDocument = z
-  .record(z.string(), z.unknown())
-  .describe('An OpenSLO SLO document in JSON: {"apiVersion": "openslo/v1", "kind": "SLO", "metadata": {...}, "spec": {...}}');
+const sloDocument = z.record(z.string(), z.unknown()).describe('An OpenSLO SLO document in JSON: {"apiVersion": "openslo/v1", "kind": "SLO", "metadata": {...}, "spec": {...}}');
 
 export interface SloRouteDeps {
   definitions: DefinitionsService;
@@ -126,7 +124,8 @@ export function sloRoutes(deps: SloRouteDeps): AnyRoute[] {
       method: 'GET',
       url: '/v1/slos/:name/series',
       summary: 'SLI, budget remaining and burn rates as time series, for charts',
-      description: 'Points every `step` (whole minutes, e.g. 5m or 300) from `from` to `to` (RFC 3339, date, epoch ms, now-24h or 7d; default the last 24 hours), at most 1000 points. Each point is computed over the windows ending at it.',
+      description:
+        'Points every `step` (whole minutes, e.g. 5m or 300) from `from` to `to` (RFC 3339, date, epoch ms, now-24h or 7d; default the last 24 hours), at most 1000 points. Each point is computed over the windows ending at it.',
       tags: ['slo'],
       permission: 'slo:read',
       params: nameParams,

@@ -81,9 +81,7 @@ const objectiveStatusSchema = z
     sli: figure,
     events: z.object({ good: z.number(), bad: z.number(), total: z.number() }).strict(),
     slices: z.object({ good: figure, bad: figure, total: z.number() }).strict().optional().describe('Timeslices budgeting only'),
-    errorBudget: z
-      .object({ unit: z.enum(['events', 'slices']), total: figure, consumed: figure, remaining: figure, remainingPercent: figure, consumedPercent: figure })
-      .strict(),
+    errorBudget: z.object({ unit: z.enum(['events', 'slices']), total: figure, consumed: figure, remaining: figure, remainingPercent: figure, consumedPercent: figure }).strict(),
     burnRates: z.array(z.object({ window: duration, seconds: z.number(), burnRate: figure, badEvents: z.number(), totalEvents: z.number() }).strict()),
     forecast: z.object({ window: duration, burnRate: figure, exhausted: z.boolean(), exhaustsAt: time.nullable(), exhaustsInSeconds: z.number().nullable() }).strict(),
     topBreakdown: z
@@ -124,9 +122,7 @@ export const sloStatusSchema = z
         .object({
           name: z.string(),
           builtin: z.boolean(),
-          conditions: z.array(
-            z.object({ name: z.string(), severity: z.string(), op: z.string(), threshold: z.number(), longWindow: duration, shortWindow: duration, alertAfter: duration }).strict(),
-          ),
+          conditions: z.array(z.object({ name: z.string(), severity: z.string(), op: z.string(), threshold: z.number(), longWindow: duration, shortWindow: duration, alertAfter: duration }).strict()),
           notificationTargets: z.array(z.object({ name: z.string(), target: z.string(), description: z.string().optional() }).strict()),
         })
         .strict(),
@@ -184,6 +180,4 @@ export const sloAlertsSchema = z
   })
   .strict();
 
-export const sloBackfillsSchema = z
-  .object({ backfills: z.array(backfillProgressSchema.extend({ slo: z.string(), generation: z.string() }).strict()) })
-  .strict();
+export const sloBackfillsSchema = z.object({ backfills: z.array(backfillProgressSchema.extend({ slo: z.string(), generation: z.string() }).strict()) }).strict();

@@ -47,7 +47,12 @@ export class SloStatusService {
   private async coverage(g: Generation, w: SloWindow, series: Map<number, number>): Promise<Coverage> {
     const ids = [...series.values()];
     const counted = ids.length
-      ? await this.db.selectFrom('slo_counts').select((eb) => eb.fn.min('bucket').as('first')).where('series_id', 'in', ids).where('res', '=', 60).executeTakeFirst()
+      ? await this.db
+          .selectFrom('slo_counts')
+          .select((eb) => eb.fn.min('bucket').as('first'))
+          .where('series_id', 'in', ids)
+          .where('res', '=', 60)
+          .executeTakeFirst()
       : undefined;
     const first = counted?.first;
     return coverage(w, {
@@ -110,7 +115,12 @@ export class SloStatusService {
     for (const m of measures) {
       objectives.push({
         ...this.objectiveStatus(g, m, now, w),
-        ...(await this.breakdown(g, breakdownRows.filter((r) => Number(r.objective) === m.objective), m.slo.events, { from: w.start, to: w.end })),
+        ...(await this.breakdown(
+          g,
+          breakdownRows.filter((r) => Number(r.objective) === m.objective),
+          m.slo.events,
+          { from: w.start, to: w.end },
+        )),
       });
     }
     const alertRows = await this.db.selectFrom('slo_alert_state').selectAll().where('tenant_id', '=', tenant).where('slo_name', '=', name).orderBy('alert_key').execute();
@@ -138,7 +148,15 @@ export class SloStatusService {
       policies: g.slo.policies.map((p) => ({
         name: p.name,
         builtin: p.builtin,
-        conditions: p.conditions.map((c) => ({ name: c.name, severity: c.severity, op: c.op, threshold: c.threshold, longWindow: formatDuration(c.longMs), shortWindow: formatDuration(c.shortMs), alertAfter: formatDuration(c.alertAfterMs) })),
+        conditions: p.conditions.map((c) => ({
+          name: c.name,
+          severity: c.severity,
+          op: c.op,
+          threshold: c.threshold,
+          longWindow: formatDuration(c.longMs),
+          shortWindow: formatDuration(c.shortMs),
+          alertAfter: formatDuration(c.alertAfterMs),
+        })),
         notificationTargets: p.notificationTargets,
       })),
       backfill: backfillProgress(g, parts),
@@ -225,7 +243,9 @@ export class SloStatusService {
     if (step % MINUTE !== 0) throw new KeelError('validation_failed', '`step` must be a whole number of minutes', { details: [{ path: 'step', message: 'must be a multiple of 1m' }] });
     const points = Math.floor((to - from) / step) + 1;
     if (points > MAX_SERIES_POINTS) {
-      throw new KeelError('validation_failed', `from, to and step give ${points} points; at most ${MAX_SERIES_POINTS}`, { details: [{ path: 'step', message: `at most ${MAX_SERIES_POINTS} points` }] });
+      throw new KeelError('validation_failed', `from, to and step give ${points} points; at most ${MAX_SERIES_POINTS}`, {
+        details: [{ path: 'step', message: `at most ${MAX_SERIES_POINTS} points` }],
+      });
     }
     const series = await overallSeries(this.db, g.uid);
     const windows = alertWindows(g.slo);
@@ -236,7 +256,15 @@ export class SloStatusService {
     // Many points per read: one query per point made a 30-day chart take 6.4 s.
     for (let i = 0; i < times.length; i += SERIES_POINTS_PER_READ) {
       const chunk = times.slice(i, i + SERIES_POINTS_PER_READ);
-      measured.push(...(await measureGenerationAt(this.db, g, chunk.map((t) => ({ sloWindow: sloWindowEndingAt(g.slo.window, t), end: t })), windows, series)));
+      measured.push(
+        ...(await measureGenerationAt(
+          this.db,
+          g,
+          chunk.map((t) => ({ sloWindow: sloWindowEndingAt(g.slo.window, t), end: t })),
+          windows,
+          series,
+        )),
+      );
     }
     for (const [i, measures] of measured.entries()) {
       const t = times[i]!;
@@ -273,9 +301,15 @@ export class SloStatusService {
       .where('res', '=', q.resSeconds);
     if (q.from !== undefined) rows = rows.where('bucket', '>=', q.from);
     if (q.to !== undefined) rows = rows.where('bucket', '<', q.to);
-    const list = await rows.orderBy('bucket').orderBy('series_id').limit(MAX_BUCKETS + 1).execute();
+    const list = await rows
+      .orderBy('bucket')
+      .orderBy('series_id')
+      .limit(MAX_BUCKETS + 1)
+      .execute();
     if (list.length > MAX_BUCKETS) {
-      throw new KeelError('validation_failed', `more than ${MAX_BUCKETS} buckets match; narrow from/to or use a coarser res`, { details: [{ path: 'res', message: `at most ${MAX_BUCKETS} buckets` }] });
+      throw new KeelError('validation_failed', `more than ${MAX_BUCKETS} buckets match; narrow from/to or use a coarser res`, {
+        details: [{ path: 'res', message: `at most ${MAX_BUCKETS} buckets` }],
+      });
     }
     return {
       name,
@@ -295,14 +329,7 @@ export class SloStatusService {
 
   async alerts(tenant: string, name: string, limit: number) {
     const g = await currentGeneration(this.db, tenant, name);
-    const history = await this.db
-      .selectFrom('slo_alert_history')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('slo_name', '=', name)
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+    const history = await this.db.selectFrom('slo_alert_history').selectAll().where('tenant_id', '=', tenant).where('slo_name', '=', name).orderBy('id', 'desc').limit(limit).execute();
     if (!g && history.length === 0) throw new KeelError('not_found', `SLO ${name} not found`);
     const state = await this.db.selectFrom('slo_alert_state').selectAll().where('tenant_id', '=', tenant).where('slo_name', '=', name).orderBy('alert_key').execute();
     const objectives = g?.slo.objectives.length ?? 1;

@@ -55,7 +55,20 @@ async function newGeneration(trx: Transaction<Database>, tenant: string, name: s
   const uid = newId('slog');
   await trx
     .insertInto('slo_generations')
-    .values({ uid, tenant_id: tenant, slo_name: name, fingerprint, plan_json: plan, status: 'backfilling', current: 1, created_at: now, backfill_started_at: null, backfill_finished_at: null, backfill_events: 0, retired_at: null })
+    .values({
+      uid,
+      tenant_id: tenant,
+      slo_name: name,
+      fingerprint,
+      plan_json: plan,
+      status: 'backfilling',
+      current: 1,
+      created_at: now,
+      backfill_started_at: null,
+      backfill_finished_at: null,
+      backfill_events: 0,
+      retired_at: null,
+    })
     .execute();
   return uid;
 }

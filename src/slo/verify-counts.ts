@@ -150,7 +150,15 @@ export class SloCountCheck implements CountCheck<SloVerifyReport> {
 
   result(): SloVerifyReport {
     const report: SloVerifyReport = {
-      slos: this.checked.map((c) => ({ tenant: c.gen.tenant, slo: c.gen.name, generation: c.gen.uid, appliedAt: c.gen.createdAt, fineFrom: c.fineFrom, from: c.from, ...(c.limitedBy ? { limitedBy: c.limitedBy } : {}) })),
+      slos: this.checked.map((c) => ({
+        tenant: c.gen.tenant,
+        slo: c.gen.name,
+        generation: c.gen.uid,
+        appliedAt: c.gen.createdAt,
+        fineFrom: c.fineFrom,
+        from: c.from,
+        ...(c.limitedBy ? { limitedBy: c.limitedBy } : {}),
+      })),
       skipped: this.skipped,
       buckets: 0,
       differenceCount: 0,

@@ -36,9 +36,7 @@ export function windowEnd(now: number): number {
   return floorTo(now, FINE_MS);
 }
 
-export type TimeWindow =
-  | { rolling: true; ms: number; text: string }
-  | { rolling: false; amount: number; unit: DurationUnit; startTime: string; timeZone: string; text: string };
+export type TimeWindow = { rolling: true; ms: number; text: string } | { rolling: false; amount: number; unit: DurationUnit; startTime: string; timeZone: string; text: string };
 
 export interface SloWindow {
   start: number;
@@ -65,7 +63,7 @@ export function sloWindowEndingAt(tw: TimeWindow, t: number): SloWindow {
 
 /** Parses `2024-01-01 00:00:00` (or with a `T`) in a zone; undefined when invalid. */
 export function calendarStart(startTime: string, timeZone: string): DateTime | undefined {
-  for (const fmt of ["yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss", 'yyyy-MM-dd HH:mm', "yyyy-MM-dd'T'HH:mm", 'yyyy-MM-dd']) {
+  for (const fmt of ['yyyy-MM-dd HH:mm:ss', "yyyy-MM-dd'T'HH:mm:ss", 'yyyy-MM-dd HH:mm', "yyyy-MM-dd'T'HH:mm", 'yyyy-MM-dd']) {
     const d = DateTime.fromFormat(startTime, fmt, { zone: timeZone });
     if (d.isValid) return d;
   }

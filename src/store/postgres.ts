@@ -134,9 +134,7 @@ export function isConnectionError(err: unknown): boolean {
   // request body does not, and stays a 400.
   if (code === 'ECONNRESET' && typeof (e as { syscall?: unknown }).syscall === 'string') return true;
   const message = typeof e.message === 'string' ? e.message : '';
-  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
-    message,
-  );
+  return /Connection terminated|connection error|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
 }
 
 /** The URL with any password replaced, for logs and error messages. */

@@ -26,17 +26,7 @@ import type { RunbookTables } from '../runbooks/tables.js';
 import type { SloTables } from '../slo/tables.js';
 
 export interface Database
-  extends AuthTables,
-    AuditTables,
-    DefinitionTables,
-    AlertingTables,
-    ProcessingTables,
-    PeopleTables,
-    BackupTables,
-    SloTables,
-    ClusterTables,
-    JetStreamLogTables,
-    CapacityTables {}
+  extends AuthTables, AuditTables, DefinitionTables, AlertingTables, ProcessingTables, PeopleTables, BackupTables, SloTables, ClusterTables, JetStreamLogTables, CapacityTables {}
 
 /** Paging and incidents (issue 4). */
 export interface Database extends RoutingTables, IncidentTables, EscalationTables, NotifyTables, OncallTables, IntegrationTables {}

@@ -51,8 +51,16 @@ export class KeelMetrics {
   });
 
   readonly logBytes = new client.Gauge({ name: 'keel_log_bytes', help: 'Bytes of event data retained in the log.', registers: [this.registry] });
-  readonly logDiskBytes = new client.Gauge({ name: 'keel_log_disk_bytes', help: 'Bytes the retained batches take in the embedded log\'s segment files (compacted or as appended).', registers: [this.registry] });
-  readonly logUncompactedBytes = new client.Gauge({ name: 'keel_log_uncompacted_bytes', help: 'Bytes of retained batches the embedded log has not compacted yet (its compaction backlog, with the active segment).', registers: [this.registry] });
+  readonly logDiskBytes = new client.Gauge({
+    name: 'keel_log_disk_bytes',
+    help: "Bytes the retained batches take in the embedded log's segment files (compacted or as appended).",
+    registers: [this.registry],
+  });
+  readonly logUncompactedBytes = new client.Gauge({
+    name: 'keel_log_uncompacted_bytes',
+    help: 'Bytes of retained batches the embedded log has not compacted yet (its compaction backlog, with the active segment).',
+    registers: [this.registry],
+  });
   readonly logBatches = new client.Gauge({ name: 'keel_log_batches', help: 'Batches retained in the log.', registers: [this.registry] });
   readonly logEvents = new client.Gauge({
     name: 'keel_log_events_appended',

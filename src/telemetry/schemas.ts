@@ -13,7 +13,11 @@ export const readinessSchema = z
   .object({
     status: z.enum(['ready', 'unready']),
     checks: z.record(z.string(), checkSchema).describe('Each dependency by name (`event_log`, the store, the leases, ...)'),
-    ingest: z.object({ refusing: z.literal(true), reason: z.string() }).strict().optional().describe('Present while the event log refuses appends (disk, size or lag over limit)'),
+    ingest: z
+      .object({ refusing: z.literal(true), reason: z.string() })
+      .strict()
+      .optional()
+      .describe('Present while the event log refuses appends (disk, size or lag over limit)'),
     // The distributed mode's facts about this process (runtime/distributed.ts).
     role: z.string().optional().describe('The process’s roles (distributed mode)'),
     holder: z.string().optional().describe('This process’s lease holder id (distributed mode)'),

@@ -9,7 +9,9 @@ const verifyQuery = z
   .object({
     since: timeText
       .optional()
-      .describe("Compare from this time on (RFC 3339, date, epoch ms, now-24h or 7d); default one hour ago. What the log's or the counters' retention removed is not compared (the answer says from when it compared)."),
+      .describe(
+        "Compare from this time on (RFC 3339, date, epoch ms, now-24h or 7d); default one hour ago. What the log's or the counters' retention removed is not compared (the answer says from when it compared).",
+      ),
   })
   .strict();
 

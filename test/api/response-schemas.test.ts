@@ -31,7 +31,22 @@ describe('GET routes declare their answers', () => {
     // The incident, on-call and event answers are among the declared ones.
     const declared = gets.filter((r) => !without.includes(r.url)).map((r) => r.url);
     expect(declared).toEqual(
-      expect.arrayContaining(['/v1/incidents', '/v1/incidents/:id', '/v1/incidents/metrics', '/v1/oncall', '/v1/schedules/:id/oncall', '/v1/events', '/v1/doctor', '/v1/schedules', '/v1/alert-routes/:id', '/v1/session', '/v1/audit', '/v1/definitions', '/v1/verify/counts', '/healthz']),
+      expect.arrayContaining([
+        '/v1/incidents',
+        '/v1/incidents/:id',
+        '/v1/incidents/metrics',
+        '/v1/oncall',
+        '/v1/schedules/:id/oncall',
+        '/v1/events',
+        '/v1/doctor',
+        '/v1/schedules',
+        '/v1/alert-routes/:id',
+        '/v1/session',
+        '/v1/audit',
+        '/v1/definitions',
+        '/v1/verify/counts',
+        '/healthz',
+      ]),
     );
   });
 

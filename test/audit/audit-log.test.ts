@@ -106,7 +106,20 @@ describe('checking a chain (pure)', () => {
   function chain(n: number, first = 1, prev = GENESIS_HASH) {
     const out = [];
     for (let seq = first; seq < first + n; seq++) {
-      const row = { seq, at: clock.now() + seq, actor: 'a', action: 'b', tenant_id: 't', target: `x/${seq}`, before_json: null, after_json: null, source_ip: '', request_id: '', ok: 1, prev_hash: prev };
+      const row = {
+        seq,
+        at: clock.now() + seq,
+        actor: 'a',
+        action: 'b',
+        tenant_id: 't',
+        target: `x/${seq}`,
+        before_json: null,
+        after_json: null,
+        source_ip: '',
+        request_id: '',
+        ok: 1,
+        prev_hash: prev,
+      };
       const e = { ...row, hash: hashEntry(row) };
       out.push(e);
       prev = e.hash;

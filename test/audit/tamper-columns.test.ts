@@ -81,11 +81,19 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('audit entries on %s', (engin
     it(`names the entry whose ${column} was changed`, async () => {
       const original = (await row(2))[column];
       expect(original).not.toEqual(TAMPERED[column]);
-      await ts.store.db.updateTable('audit_log').set({ [column]: TAMPERED[column] }).where('seq', '=', 2).execute();
+      await ts.store.db
+        .updateTable('audit_log')
+        .set({ [column]: TAMPERED[column] })
+        .where('seq', '=', 2)
+        .execute();
       try {
         expect((await query.verify()).problem).toMatchObject({ seq: 2, kind: 'altered' });
       } finally {
-        await ts.store.db.updateTable('audit_log').set({ [column]: original }).where('seq', '=', 2).execute();
+        await ts.store.db
+          .updateTable('audit_log')
+          .set({ [column]: original })
+          .where('seq', '=', 2)
+          .execute();
       }
       expect((await query.verify()).ok).toBe(true);
     });
@@ -114,7 +122,11 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('audit entries on %s', (engin
   });
 
   it('names the first entry when its link to the genesis hash was changed', async () => {
-    await ts.store.db.updateTable('audit_log').set({ prev_hash: '1'.repeat(64) }).where('seq', '=', 1).execute();
+    await ts.store.db
+      .updateTable('audit_log')
+      .set({ prev_hash: '1'.repeat(64) })
+      .where('seq', '=', 1)
+      .execute();
     try {
       expect((await query.verify()).problem).toMatchObject({ seq: 1, kind: 'out_of_order' });
     } finally {

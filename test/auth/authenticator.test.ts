@@ -101,7 +101,10 @@ describe('sessions', () => {
     const inBeta = (await auth.authenticate(req({ cookies: { [SESSION_COOKIE]: token }, headers: { [TEAM_HEADER]: ['beta', 'acme'] } })))!;
     expect(inBeta).toMatchObject({ tenant: 'beta', role: 'viewer' });
     expect([...inBeta.permissions].sort()).toEqual([...expectedOfRole('viewer')].sort());
-    await expect(auth.authenticate(req({ cookies: { [SESSION_COOKIE]: token }, headers: { [TEAM_HEADER]: 'default' } }))).rejects.toMatchObject({ code: 'not_found', message: 'team "default" not found among your teams' });
+    await expect(auth.authenticate(req({ cookies: { [SESSION_COOKIE]: token }, headers: { [TEAM_HEADER]: 'default' } }))).rejects.toMatchObject({
+      code: 'not_found',
+      message: 'team "default" not found among your teams',
+    });
   });
 
   it('of a system admin act on any existing team as admin', async () => {

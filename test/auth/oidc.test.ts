@@ -21,10 +21,11 @@ beforeAll(async () => {
     mallory: { email: 'victim@acme.test', email_verified: false },
     noemail: { email: '' },
   });
-  const set = await keelCli(
-    ['sso', 'set', 'corp', '--issuer', idp.issuer, '--client-id', idp.clientId, '--client-secret-stdin', '--default-team', 'acme', '--default-role', 'responder', '--json'],
-    { url: t.url, key: t.adminKey, stdin: `${idp.clientSecret}\n` },
-  );
+  const set = await keelCli(['sso', 'set', 'corp', '--issuer', idp.issuer, '--client-id', idp.clientId, '--client-secret-stdin', '--default-team', 'acme', '--default-role', 'responder', '--json'], {
+    url: t.url,
+    key: t.adminKey,
+    stdin: `${idp.clientSecret}\n`,
+  });
   expect(set.code, set.stderr).toBe(0);
   expect(JSON.parse(set.stdout)).toMatchObject({ id: 'corp', client_secret_set: true, redirect_uri: `${t.url}/v1/auth/oidc/corp/callback` });
   expect(set.stdout).not.toContain(idp.clientSecret);

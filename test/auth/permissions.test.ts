@@ -23,7 +23,12 @@ describe('the permission table against the hand-written matrix (test/helpers/per
     for (const s of SCOPES) {
       for (const superuser of [false, true]) expect(sorted(permissionsOfScopes([s], superuser)), `${s}${superuser ? ' (system)' : ''}`).toEqual(sorted(expectedOfScopes([s], superuser)));
     }
-    const combos: Scope[][] = [['ingest', 'read'], ['ingest', 'write'], ['read', 'respond'], ['ingest', 'admin']];
+    const combos: Scope[][] = [
+      ['ingest', 'read'],
+      ['ingest', 'write'],
+      ['read', 'respond'],
+      ['ingest', 'admin'],
+    ];
     for (const c of combos) expect(sorted(permissionsOfScopes(c)), c.join(',')).toEqual(sorted(expectedOfScopes(c)));
     expect(sorted(permissionsOfScopes([]))).toEqual([]);
   });

@@ -64,13 +64,22 @@ describe('a person another team shares', () => {
     expect(after.id).toBe(before.id);
     // Team B's view of her, and where team B's pages reach her, are unchanged.
     const bPeople = (await http(`${t.url}/v1/paging/people`, { key: keys['tb-admin'] })).body.people;
-    expect(bPeople).toEqual([expect.objectContaining({ handle: 'bea', name: 'Bea Real', email: 'bea@corp.test', contact_methods: [expect.objectContaining({ name: 'mail', address: 'bea@corp.test' })] })]);
+    expect(bPeople).toEqual([
+      expect.objectContaining({ handle: 'bea', name: 'Bea Real', email: 'bea@corp.test', contact_methods: [expect.objectContaining({ name: 'mail', address: 'bea@corp.test' })] }),
+    ]);
     const bMember = await http(`${t.url}/v1/users/bea@corp.test`, { key: keys['tb-admin'] });
     expect(bMember.body).toMatchObject({ name: 'Bea Real', time_zone: 'Europe/Berlin', role: 'responder' });
 
     // She joined team A: team A's log says so with who did it, team B's log says so without naming team A.
     const aAdds = await auditOf('ta', 'users.add');
-    expect(aAdds).toEqual([expect.objectContaining({ tenant: 'ta', target: `user/${after.id}`, actor: expect.stringMatching(/^key:/), after: expect.objectContaining({ email: 'bea@corp.test', team: 'ta', role: 'responder', via: 'User b' }) })]);
+    expect(aAdds).toEqual([
+      expect.objectContaining({
+        tenant: 'ta',
+        target: `user/${after.id}`,
+        actor: expect.stringMatching(/^key:/),
+        after: expect.objectContaining({ email: 'bea@corp.test', team: 'ta', role: 'responder', via: 'User b' }),
+      }),
+    ]);
     const bJoined = await auditOf('tb', 'users.joined_other_team');
     expect(bJoined).toEqual([expect.objectContaining({ tenant: 'tb', target: `user/${after.id}`, actor: 'system' })]);
     expect(JSON.stringify(bJoined)).not.toMatch(/"ta"|key:/);

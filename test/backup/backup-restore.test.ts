@@ -48,8 +48,13 @@ describe('backup and restore', () => {
     expect((await http(`${a.url}/v1/definitions/apply`, { key: acmeKey, json: { sources: [{ file: 's.yaml', content: services }] } })).status).toBe(200);
     expect((await http(`${a.url}/v1/users`, { key: acmeKey, json: { email: 'ops@acme.test', name: 'Ops', role: 'admin', password: 'restored passphrase' } })).status).toBe(201);
     expect(
-      (await http(`${a.url}/v1/sso/providers/corp`, { method: 'PUT', ...admin, json: { issuer: 'https://idp.example.com', client_id: 'k', client_secret: 'sealed-sso-secret', default_team: 'acme', default_role: 'viewer' } }))
-        .status,
+      (
+        await http(`${a.url}/v1/sso/providers/corp`, {
+          method: 'PUT',
+          ...admin,
+          json: { issuer: 'https://idp.example.com', client_id: 'k', client_secret: 'sealed-sso-secret', default_team: 'acme', default_role: 'viewer' },
+        })
+      ).status,
     ).toBe(200);
 
     // Load: batches of 200 events, each event with a unique marker; remember when each was acknowledged.

@@ -24,7 +24,12 @@ describe('keel bench ingest', () => {
   it('with --tenants, measures the load spread over that many tenants beside the single-tenant figure', async () => {
     const r = await runCli(['bench', 'ingest', '--tenants', '5', '--duration', '1', '--warmup', '0', '--connections', '2', '--batch', '50', '--compaction-wait', '0', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { events_per_s: number; stored_events: number; acknowledged_events: number; many_tenants: { tenants: number; failures: number; events_per_s: number; ratio_to_single_tenant: number } };
+    const out = JSON.parse(r.stdout) as {
+      events_per_s: number;
+      stored_events: number;
+      acknowledged_events: number;
+      many_tenants: { tenants: number; failures: number; events_per_s: number; ratio_to_single_tenant: number };
+    };
     const many = out.many_tenants;
     expect(many.tenants).toBe(5);
     expect(many.failures).toBe(0);

@@ -7,7 +7,17 @@ describe('keel bench capacity', () => {
   it('times the report of N limits of H points beside the least-squares ceiling and the sample interval', async () => {
     const r = await runCli(['bench', 'capacity', '--limits', '30', '--points', '300', '--interval', '60', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { limits: number; points: number; report_ms: number; ceiling_least_squares_ms: number; report_vs_least_squares: number; sample_interval_ms: number; report_vs_interval: number; models: Record<string, number>; statuses: Record<string, number> };
+    const out = JSON.parse(r.stdout) as {
+      limits: number;
+      points: number;
+      report_ms: number;
+      ceiling_least_squares_ms: number;
+      report_vs_least_squares: number;
+      sample_interval_ms: number;
+      report_vs_interval: number;
+      models: Record<string, number>;
+      statuses: Record<string, number>;
+    };
     expect(out).toMatchObject({ limits: 30, points: 300, sample_interval_ms: 60_000 });
     expect(out.report_ms).toBeGreaterThan(0);
     expect(out.ceiling_least_squares_ms).toBeGreaterThan(0);

@@ -6,7 +6,14 @@ describe('keel bench runbooks', () => {
   it('runs every run, starts a run per alert, and reports runs/s, the commit ceiling and the trigger latency', async () => {
     const r = await runCli(['bench', 'runbooks', '--runs', '20', '--alerts', '3', '--concurrency', '4', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { runs: number; runs_per_s: number; commits_per_run: number; trigger_to_first_step_ms: { p50: number; p99: number; max: number; samples: number }; ceiling_commits_per_s: number; ceiling_runs_per_s: number };
+    const out = JSON.parse(r.stdout) as {
+      runs: number;
+      runs_per_s: number;
+      commits_per_run: number;
+      trigger_to_first_step_ms: { p50: number; p99: number; max: number; samples: number };
+      ceiling_commits_per_s: number;
+      ceiling_runs_per_s: number;
+    };
     expect(Object.keys(out).sort()).toEqual(['ceiling_commits_per_s', 'ceiling_runs_per_s', 'commits_per_run', 'runs', 'runs_per_s', 'trigger_to_first_step_ms']);
     expect(out.runs).toBe(20);
     expect(out.runs_per_s).toBeGreaterThan(0);

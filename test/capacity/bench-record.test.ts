@@ -44,7 +44,12 @@ describe('recorded bench results', () => {
     expect(run.stderr).toContain(`recorded into Keel at ${t.url}: embedded node ingest capacity now ${Math.round(measured.events_per_s).toLocaleString('en-US')} events/s (keel bench ingest recorded`);
     const stored = await http(`${t.url}/v1/capacity/bench-results`, { key: t.adminKey });
     benchResultsAnswer.parse(stored.body);
-    expect(stored.body.embedded).toMatchObject({ mode: 'embedded', eventsPerSecond: measured.events_per_s, ceilingEventsPerSecond: measured.ceiling_events_per_s, recordedBy: expect.stringMatching(/^key:/) });
+    expect(stored.body.embedded).toMatchObject({
+      mode: 'embedded',
+      eventsPerSecond: measured.events_per_s,
+      ceilingEventsPerSecond: measured.ceiling_events_per_s,
+      recordedBy: expect.stringMatching(/^key:/),
+    });
     expect(stored.body.figures.embeddedPerNode.value).toBe(measured.events_per_s);
     // The sampler's next reading uses it instead of the configured 50,000.
     await waitForCapacity(measured.events_per_s);
@@ -58,8 +63,11 @@ describe('recorded bench results', () => {
     expect(audit.body.entries[0].after).toMatchObject({ mode: 'embedded', eventsPerSecond: measured.events_per_s });
   }, 120_000);
 
-  it('a distributed result sets the per-partition figure from the worker\'s CPU per event', async () => {
-    const r = await http(`${t.url}/v1/capacity/bench-results`, { key: t.adminKey, json: { mode: 'distributed', eventsPerSecond: 150_000, ceilingEventsPerSecond: 1_000_000, cores: 2, loadAverage: 3.2, partitions: 8, workerCpuMsPer1000: 0.8 } });
+  it("a distributed result sets the per-partition figure from the worker's CPU per event", async () => {
+    const r = await http(`${t.url}/v1/capacity/bench-results`, {
+      key: t.adminKey,
+      json: { mode: 'distributed', eventsPerSecond: 150_000, ceilingEventsPerSecond: 1_000_000, cores: 2, loadAverage: 3.2, partitions: 8, workerCpuMsPer1000: 0.8 },
+    });
     expect(r.status).toBe(201);
     expect(r.body.figures.distributedPerNode.value).toBe(150_000);
     // 1,000,000 / 0.8 = 1,250,000 events/s per partition (one core of fold).

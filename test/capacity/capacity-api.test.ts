@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 describe('GET /v1/capacity', () => {
-  it('tracks Keel\'s own limits without configuration', async () => {
+  it("tracks Keel's own limits without configuration", async () => {
     const r = await http(`${t.url}/v1/capacity`, { key: t.adminKey });
     expect(r.status).toBe(200);
     const ids = r.body.limits.map((l: any) => l.id);
@@ -58,7 +58,7 @@ describe('GET /v1/capacity', () => {
     for (const l of r.body.limits) expect(['exhausted', 'forecast', 'not_before', 'unknown']).toContain(l.exhaustion.status);
   });
 
-  it('a tenant key sees its own tenant\'s limits only; another tenant\'s limit is a 404', async () => {
+  it("a tenant key sees its own tenant's limits only; another tenant's limit is a 404", async () => {
     const r = await http(`${t.url}/v1/capacity`, { key: acmeRead });
     expect(r.status).toBe(200);
     expect(r.body.limits.map((l: any) => l.id)).toEqual(['tenant.acme.rate']);

@@ -48,8 +48,28 @@ describe('capacity plan', () => {
   it('uses recorded bench results over the configured figure, and the configured over BENCHMARKS.md', () => {
     const at = Date.parse('2026-12-05T01:00:00Z');
     const recorded = {
-      embedded: { mode: 'embedded' as const, recordedAt: at, eventsPerSecond: 300_000, ceilingEventsPerSecond: 900_000, cores: 4, loadAverage: 0.5, partitions: null, workerCpuMsPer1000: null, recordedBy: 'key:abc' },
-      distributed: { mode: 'distributed' as const, recordedAt: at, eventsPerSecond: 100_000, ceilingEventsPerSecond: 1_000_000, cores: 2, loadAverage: 1.5, partitions: 8, workerCpuMsPer1000: 2, recordedBy: 'key:abc' },
+      embedded: {
+        mode: 'embedded' as const,
+        recordedAt: at,
+        eventsPerSecond: 300_000,
+        ceilingEventsPerSecond: 900_000,
+        cores: 4,
+        loadAverage: 0.5,
+        partitions: null,
+        workerCpuMsPer1000: null,
+        recordedBy: 'key:abc',
+      },
+      distributed: {
+        mode: 'distributed' as const,
+        recordedAt: at,
+        eventsPerSecond: 100_000,
+        ceilingEventsPerSecond: 1_000_000,
+        cores: 2,
+        loadAverage: 1.5,
+        partitions: 8,
+        workerCpuMsPer1000: 2,
+        recordedBy: 'key:abc',
+      },
     };
     const f = ingestFigures(recorded, 50_000);
     expect(f.embeddedPerNode).toEqual({ value: 300_000, source: 'keel bench ingest recorded 2026-12-05 (4 cores, load average 0.5)' });

@@ -95,7 +95,10 @@ describe('keel capacity plot / plan', () => {
   it('plans for the measured peak grown by a rate to a date', async () => {
     // A busy minute ten minutes ago, as the usage processor would have counted it: 6,000,000
     // events in a minute is a peak of 100,000 events/s.
-    await t.keel.store.db.insertInto('usage_minutes').values({ tenant_id: 'default', minute: minuteOf(Date.now() - 600_000), partition: 0, events: 6_000_000, bytes: 6_000_000 * 260 }).execute();
+    await t.keel.store.db
+      .insertInto('usage_minutes')
+      .values({ tenant_id: 'default', minute: minuteOf(Date.now() - 600_000), partition: 0, events: 6_000_000, bytes: 6_000_000 * 260 })
+      .execute();
     const at = new Date(Date.now() + 90 * 86_400_000).toISOString();
     const r = await keel(['capacity', 'plan', '--growth', '20%/month', '--at', at, '--json'], { url: t.url, key: t.adminKey });
     expect(r.code).toBe(0);

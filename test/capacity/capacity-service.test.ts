@@ -101,7 +101,11 @@ describe.each(['sqlite', 'postgres'] as const)('capacity history on %s', (engine
 
   it('rolls raw samples older than the raw retention into hourly peaks and drops expired hours', async () => {
     const now = START + 10 * D;
-    const before = await ts.store.db.selectFrom('capacity_samples').select((eb) => eb.fn.countAll<number>().as('n')).where('limit_id', '=', 'tenant.acme.rate').executeTakeFirstOrThrow();
+    const before = await ts.store.db
+      .selectFrom('capacity_samples')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('limit_id', '=', 'tenant.acme.rate')
+      .executeTakeFirstOrThrow();
     // 10 days every 10 minutes: 1441 samples.
     expect(Number(before.n)).toBe(1441);
     await svc.rollUp(now);

@@ -151,9 +151,7 @@ describe('forecast: planned adjustments and what-if growth', () => {
     const pts = history(400, truth, 0);
     const without = expectAt(forecast(pts, { now, capacity: 2000, horizonMs: 60 * D, model: 'linear' }).exhaustion);
     expect(Math.abs(without.at - (START + 1000 * H))).toBeLessThan(60_000);
-    const withLaunch = expectAt(
-      forecast(pts, { now, capacity: 2000, horizonMs: 60 * D, model: 'linear', adjustments: [{ at: launch, percent: 30 }] }).exhaustion,
-    );
+    const withLaunch = expectAt(forecast(pts, { now, capacity: 2000, horizonMs: 60 * D, model: 'linear', adjustments: [{ at: launch, percent: 30 }] }).exhaustion);
     const truthAt = START + (2000 / 1.3 - 1000) * H;
     expect(Math.abs(withLaunch.at - truthAt)).toBeLessThan(60_000);
   });
@@ -175,20 +173,18 @@ describe('forecast: planned adjustments and what-if growth', () => {
 describe('forecast: properties', () => {
   it('noise-free linear growth is found within a minute of the closed form, inside the band', () => {
     fc.assert(
-      fc.property(
-        fc.double({ min: 0, max: 1000, noNaN: true }),
-        fc.double({ min: 0.1, max: 50, noNaN: true }),
-        fc.integer({ min: 2, max: 600 }),
-        (a, b, ahead) => {
-          const hist = 48;
-          const now = START + hist * H;
-          const capacity = a + b * (hist + ahead);
-          const truthAt = START + (hist + ahead) * H;
-          const f = forecast(history(hist, (t) => a + b * ((t - START) / H), 0), { now, capacity, horizonMs: 700 * H, model: 'linear' });
-          const ex = expectAt(f.exhaustion);
-          return Math.abs(ex.at - truthAt) < 60_000 && ex.earliest <= truthAt + 1 && ex.latest >= truthAt - 1;
-        },
-      ),
+      fc.property(fc.double({ min: 0, max: 1000, noNaN: true }), fc.double({ min: 0.1, max: 50, noNaN: true }), fc.integer({ min: 2, max: 600 }), (a, b, ahead) => {
+        const hist = 48;
+        const now = START + hist * H;
+        const capacity = a + b * (hist + ahead);
+        const truthAt = START + (hist + ahead) * H;
+        const f = forecast(
+          history(hist, (t) => a + b * ((t - START) / H), 0),
+          { now, capacity, horizonMs: 700 * H, model: 'linear' },
+        );
+        const ex = expectAt(f.exhaustion);
+        return Math.abs(ex.at - truthAt) < 60_000 && ex.earliest <= truthAt + 1 && ex.latest >= truthAt - 1;
+      }),
       { numRuns: 60 },
     );
   });
@@ -198,7 +194,10 @@ describe('forecast: properties', () => {
       fc.property(fc.double({ min: 10, max: 1000, noNaN: true }), fc.double({ min: -5, max: 0, noNaN: true }), (a, b) => {
         const now = START + 48 * H;
         const capacity = a * 2 + 10;
-        const f = forecast(history(48, (t) => a + b * ((t - START) / H), 0), { now, capacity, horizonMs: 30 * D, model: 'linear' });
+        const f = forecast(
+          history(48, (t) => a + b * ((t - START) / H), 0),
+          { now, capacity, horizonMs: 30 * D, model: 'linear' },
+        );
         return f.exhaustion.kind === 'not_before';
       }),
       { numRuns: 60 },

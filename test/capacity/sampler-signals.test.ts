@@ -29,7 +29,9 @@ afterAll(async () => {
 
 describe('the capacity sampler', () => {
   it('exports the seconds to exhaustion and fires the forecast alert of a limit running out in two days, which starts a runbook', async () => {
-    await applyOk(t, `apiVersion: keel/v1
+    await applyOk(
+      t,
+      `apiVersion: keel/v1
 kind: Runbook
 metadata: {name: grow-disk}
 spec:
@@ -42,7 +44,8 @@ spec:
   steps:
     - name: grow
       http: {url: "${receiver.url}/grow/{{ params.limit }}"}
-`);
+`,
+    );
     // 50 → 80 of 100 over three days (10 a day): 100 is reached two days after the last sample.
     const plantedAt = Date.now();
     for (let h = 72; h >= 0; h--) await capacity.record(plantedAt - h * H, [{ id: 'limit.default.disk', tenant: 'default', usage: 80 - (10 * h) / 24, capacity: 100 }]);
@@ -72,7 +75,14 @@ spec:
 
   it('reports the peaks of the last hour, day and week, each over its own window', async () => {
     const now = Date.now();
-    const samples: [number, number][] = [[9 * D, 900], [5 * D, 500], [12 * H, 300], [2 * H, 250], [H / 2, 200], [0, 150]];
+    const samples: [number, number][] = [
+      [9 * D, 900],
+      [5 * D, 500],
+      [12 * H, 300],
+      [2 * H, 250],
+      [H / 2, 200],
+      [0, 150],
+    ];
     for (let h = 10 * 24; h >= 0; h--) if (!samples.some(([ago]) => ago === h * H)) samples.push([h * H, 100]);
     for (const [ago, usage] of samples.sort((a, b) => b[0] - a[0])) await capacity.record(now - ago, [{ id: 'limit.default.peaks', tenant: 'default', usage, capacity: 1000 }]);
     const r = await http(`${t.url}/v1/capacity/limits/limit.default.peaks`, { key: t.adminKey });

@@ -47,11 +47,17 @@ beforeAll(async () => {
   keys.acmeRead = await createKey('acme', ['read']);
   keys.betaIngest = await createKey('beta', ['ingest']);
   for (let i = 0; i < 3; i++) {
-    const a = await send(keys.acmeIngest!, Array.from({ length: 40 + i }, (_, k) => ({ service: 'checkout', k, i })));
+    const a = await send(
+      keys.acmeIngest!,
+      Array.from({ length: 40 + i }, (_, k) => ({ service: 'checkout', k, i })),
+    );
     sent.acme.events += a.accepted;
     sent.acme.bytes += a.bytes;
   }
-  const b = await send(keys.betaIngest!, Array.from({ length: 7 }, (_, k) => ({ service: 'search', k })));
+  const b = await send(
+    keys.betaIngest!,
+    Array.from({ length: 7 }, (_, k) => ({ service: 'search', k })),
+  );
   sent.beta.events += b.accepted;
   sent.beta.bytes += b.bytes;
 });

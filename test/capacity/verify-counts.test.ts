@@ -62,7 +62,7 @@ describe('keel verify counts, SLO totals', () => {
     expect(text).toContain('slo: ');
   }, 60_000);
 
-  it('names the SLO, bucket, figures and batches of an SLO counter changed behind Keel\'s back (exit 1)', async () => {
+  it("names the SLO, bucket, figures and batches of an SLO counter changed behind Keel's back (exit 1)", async () => {
     const store = t.keel.store;
     const minuteRow = () =>
       store.db
@@ -70,7 +70,9 @@ describe('keel verify counts, SLO totals', () => {
         .where('res', '=', 60)
         .where('bucket', '=', M)
         .where('series_id', 'in', store.db.selectFrom('slo_series').select('id').where('breakdown', '=', ''));
-    await minuteRow().set({ good: sql`good - 3` }).execute();
+    await minuteRow()
+      .set({ good: sql`good - 3` })
+      .execute();
     try {
       const r = await verify(1);
       expect(r.ok).toBe(false);
@@ -96,7 +98,9 @@ describe('keel verify counts, SLO totals', () => {
       expect(text).toContain('8/2/10');
       expect(text).toContain('5/5/10');
     } finally {
-      await minuteRow().set({ good: sql`good + 3` }).execute();
+      await minuteRow()
+        .set({ good: sql`good + 3` })
+        .execute();
     }
     await verify(0);
   }, 60_000);

@@ -87,10 +87,7 @@ describe('compiled CEL', () => {
     const num = fc.oneof(fc.integer({ min: -3, max: 600 }), fc.double({ min: -10, max: 600, noNaN: true, noDefaultInfinity: true }));
     const str = fc.constantFrom('a', 'ab', 'checkout', 'eu-west-1', '', 'B');
     const value = fc.oneof(num, str, fc.boolean(), fc.constant(null));
-    const event = fc.record(
-      { n: value, m: value, s: value, b: value, o: fc.oneof(value, fc.record({ k: value }, { requiredKeys: [] })) },
-      { requiredKeys: [] },
-    );
+    const event = fc.record({ n: value, m: value, s: value, b: value, o: fc.oneof(value, fc.record({ k: value }, { requiredKeys: [] })) }, { requiredKeys: [] });
     const numLit = fc.integer({ min: 0, max: 500 }).map(String);
     const strLit = str.map((s) => JSON.stringify(s));
     const attr = fc.constantFrom('n', 'm', 's', 'b', 'o.k');

@@ -8,7 +8,8 @@ import { startTestKeel, type TestKeel } from '../helpers/keel.js';
 let t: TestKeel;
 let html: Server;
 let htmlUrl: string;
-const PAGE = '<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head>\n<body>\n<h1>Welcome to nginx!</h1>\n<p>If you see this page, the nginx web server is successfully installed.</p>\n</body></html>\n';
+const PAGE =
+  '<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head>\n<body>\n<h1>Welcome to nginx!</h1>\n<p>If you see this page, the nginx web server is successfully installed.</p>\n</body></html>\n';
 
 beforeAll(async () => {
   t = await startTestKeel();
@@ -63,7 +64,10 @@ describe('exit codes and messages', () => {
   });
 
   it('a non-Keel server answering HTML gets one line, not the page', async () => {
-    for (const args of [['keys', 'list'], ['tenants', 'list']]) {
+    for (const args of [
+      ['keys', 'list'],
+      ['tenants', 'list'],
+    ]) {
       const r = await runCli(args, { url: htmlUrl, key: 'x' });
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);

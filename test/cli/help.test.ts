@@ -32,7 +32,10 @@ describe('keel --help', () => {
 
   it('each example names its own command', () => {
     for (const l of all) {
-      const examples = helpOf(l.cmd).split('\nExamples:\n')[1]!.split('\n').filter((x) => x.startsWith('  keel'));
+      const examples = helpOf(l.cmd)
+        .split('\nExamples:\n')[1]!
+        .split('\n')
+        .filter((x) => x.startsWith('  keel'));
       for (const e of examples) expect(e, l.path.join(' ')).toContain(`keel ${l.path.join(' ')}`);
     }
   });

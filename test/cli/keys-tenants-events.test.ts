@@ -74,8 +74,7 @@ describe('keel tenants and quotas', () => {
     const created = await runCli(['tenants', 'create', 'tiny', '--rate', '10', '--burst', '20'], { url: t.url, key: t.adminKey });
     expect(created.code).toBe(0);
     const key = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'tiny', scopes: ['ingest', 'read'] } })).body.key as string;
-    const send = (n: number) =>
-      http(`${t.url}/v1/events`, { method: 'POST', key, body: ndjson(Array.from({ length: n }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } });
+    const send = (n: number) => http(`${t.url}/v1/events`, { method: 'POST', key, body: ndjson(Array.from({ length: n }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } });
     expect((await send(20)).status).toBe(202);
     const over = await send(5);
     expect(over.status).toBe(429);
@@ -103,7 +102,12 @@ describe('keel events', () => {
     expect(sent.stderr).toContain('line 4: invalid JSON');
     const list = await runCli(['events', 'list', '--limit', '10'], { url: t.url, key });
     expect(list.code).toBe(0);
-    expect(list.stdout.trim().split('\n').map((l) => JSON.parse(l).n)).toEqual([1, 2, 3]);
+    expect(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).n),
+    ).toEqual([1, 2, 3]);
 
     const { spawn } = await import('node:child_process');
     const { KEEL_BIN } = await import('../helpers/cli.js');
@@ -118,7 +122,12 @@ describe('keel events', () => {
     const deadline = Date.now() + 15_000;
     while (!out.includes('live') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     tail.kill('SIGINT');
-    expect(out.trim().split('\n').map((l) => JSON.parse(l).n)).toEqual(['live']);
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).n),
+    ).toEqual(['live']);
   });
 });
 

@@ -11,7 +11,15 @@ describe('size retention of the distributed log', () => {
   });
 
   it('never purges what a consumer has not committed', () => {
-    expect(purgeFloor({ ...base, consumers: [{ position: 20, pending: true }, { position: 90, pending: true }] })).toBe(21);
+    expect(
+      purgeFloor({
+        ...base,
+        consumers: [
+          { position: 20, pending: true },
+          { position: 90, pending: true },
+        ],
+      }),
+    ).toBe(21);
     expect(purgeFloor({ ...base, consumers: [{ position: 0, pending: true }] })).toBeUndefined();
   });
 

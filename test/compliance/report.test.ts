@@ -113,7 +113,18 @@ spec:
     expect(r.body.backups).toMatchObject({ status: 'ok', age_hours: 2, in_period: 1 });
     // 8 of 10 good against a 90 % objective: missed, and twice the period's budget consumed.
     expect(r.body.slos.rows).toEqual([
-      { tenant: 'acme', slo: 'checkout-availability', service: 'checkout', objective: 'availability', target: 0.9, sli_in_period: 0.8, met: false, budget_consumed_percent: 200, events_good: 8, events_total: 10 },
+      {
+        tenant: 'acme',
+        slo: 'checkout-availability',
+        service: 'checkout',
+        objective: 'availability',
+        target: 0.9,
+        sli_in_period: 0.8,
+        met: false,
+        budget_consumed_percent: 200,
+        events_good: 8,
+        events_total: 10,
+      },
     ]);
     expect(r.body.slos.summary).toBe('1 SLO(s); 1 objective(s) missed in the period');
     expect(r.body.incidents.rows).toEqual([
@@ -139,7 +150,8 @@ spec:
   it('prints Markdown or JSON from the CLI, and says so when the audit chain is broken', async () => {
     const md = await keelCli(['compliance', 'report', '--md', '--since', '30d'], { url: t.url, key: t.adminKey });
     expect(md.code, md.stderr).toBe(0);
-    for (const h of ['# Keel compliance report', '## Access review', '### People', '### API keys', '## Audit log', '## Encryption', '## Backups', '## SLOs', '## Incidents']) expect(md.stdout).toContain(h);
+    for (const h of ['# Keel compliance report', '## Access review', '### People', '### API keys', '## Audit log', '## Encryption', '## Backups', '## SLOs', '## Incidents'])
+      expect(md.stdout).toContain(h);
     expect(md.stdout).toMatch(/Hash chain \*\*intact\*\*: \d+ entries checked; head entry \d+ has hash `[0-9a-f]{64}`/);
     expect(md.stdout).toContain('| amy@acme.test | Amy | acme: admin | password |');
     expect(md.stdout).toContain('older than 90 days');

@@ -25,7 +25,9 @@ beforeAll(async () => {
   const ingest = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['ingest'] } })).body.key as string;
   expect((await http(`${t.url}/v1/users`, { key: t.adminKey, json: { email: admin.email, name: 'Cap Admin', role: 'admin', password: admin.password } })).status).toBe(201);
   expect((await http(`${t.url}/v1/users`, { key: acmeAdmin, json: { email: acmeViewer.email, name: 'Acme Viewer', role: 'viewer', password: acmeViewer.password } })).status).toBe(201);
-  expect((await http(`${t.url}/v1/events`, { method: 'POST', key: ingest, body: ndjson(Array.from({ length: 60 }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } })).status).toBe(202);
+  expect(
+    (await http(`${t.url}/v1/events`, { method: 'POST', key: ingest, body: ndjson(Array.from({ length: 60 }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } })).status,
+  ).toBe(202);
   // A limit of acme's own platform with three days of planted history: 50 → 80 of 100 GB at
   // 10 GB a day, so it runs out two days from now, before every one of Keel's own limits.
   plantedAt = Date.now();
@@ -135,7 +137,7 @@ describe('the capacity page', () => {
     await p.context().close();
   });
 
-  it('shows a tenant\'s person only their tenant\'s limits', async () => {
+  it("shows a tenant's person only their tenant's limits", async () => {
     const p = await page(375, acmeViewer);
     await p.goto(`${t.url}/capacity`);
     await p.waitForSelector('[data-testid="capacity-limits"] tbody tr');
@@ -148,7 +150,10 @@ describe('the capacity page', () => {
     const problems: string[] = [];
     for (const width of [1280, 375]) {
       const p = await page(width);
-      for (const [name, path] of [['capacity', '/capacity'], ['capacity-limit', '/capacity/limit.acme.disk']] as const) {
+      for (const [name, path] of [
+        ['capacity', '/capacity'],
+        ['capacity-limit', '/capacity/limit.acme.disk'],
+      ] as const) {
         await p.goto(`${t.url}${path}`);
         await p.waitForSelector('main h1');
         // Until every loading note is gone (a selector wait: the CSP refuses string functions).

@@ -44,7 +44,10 @@ function mailText(raw: string): string {
   const boundary = /boundary="?([^";\r\n]+)"?/i.exec(raw)?.[1];
   const parts = boundary ? raw.split(`--${boundary}`) : [raw];
   const plain = parts.find((p) => /content-type:\s*text\/plain/i.test(p)) ?? raw;
-  const body = plain.split(/\r?\n\r?\n/).slice(1).join('\n\n');
+  const body = plain
+    .split(/\r?\n\r?\n/)
+    .slice(1)
+    .join('\n\n');
   return /quoted-printable/i.test(plain) ? body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))) : body;
 }
 
@@ -205,7 +208,10 @@ describe('the signed one-click approval link', () => {
     await page.waitForSelector('h1:text-is("Approved")');
     expect(await page.textContent('main')).toContain(`run ${run}: approved by ${dana.email}`);
     const done = await waitFor('the run to end', async () => ((await runOf(run)).status === 'succeeded' ? runOf(run) : undefined));
-    expect(done.steps.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([['confirm', 'succeeded'], ['switch', 'succeeded']]);
+    expect(done.steps.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
+      ['confirm', 'succeeded'],
+      ['switch', 'succeeded'],
+    ]);
     expect(done.steps[0].output).toEqual({ approved_by: `user:${dana.email}` });
     expect(done.journal.find((j: { event: string }) => j.event === 'approval.approved').actor).toBe(`user:${dana.email}`);
     const audit = (await api('/v1/audit?action=runbooks.approval.link')).body;
@@ -307,7 +313,11 @@ describe('the console’s runbook pages', () => {
     writeFileSync(gate, '');
     await page.waitForSelector('li[data-step="rebuild"] > .badge:text-is("succeeded")');
     expect(await step.locator('[data-testid="live-output"]').count()).toBe(0);
-    expect(JSON.parse((await step.locator('pre[aria-label="Output of rebuild"]').textContent())!)).toEqual({ exit_code: 0, stdout: 'reindexing: 40% done, token [redacted]\nreindexing: 100% done\n', stderr: '' });
+    expect(JSON.parse((await step.locator('pre[aria-label="Output of rebuild"]').textContent())!)).toEqual({
+      exit_code: 0,
+      stdout: 'reindexing: 40% done, token [redacted]\nreindexing: 100% done\n',
+      stderr: '',
+    });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -353,7 +363,14 @@ describe('the console’s runbook pages', () => {
     await page.selectOption('select[name="runbook"]', 'drain-region');
     await page.waitForSelector('p.muted:text-is("Shift traffic away from a region")');
     // One input per declared parameter, defaults filled in; the enum and the bool are choices.
-    expect(await page.locator('form[aria-label="Run a runbook"] label').allTextContents()).toEqual(['Runbook', 'region (required)', 'percent — share of traffic to move', 'reason (required)', 'announce', 'Incident (number or id, optional)']);
+    expect(await page.locator('form[aria-label="Run a runbook"] label').allTextContents()).toEqual([
+      'Runbook',
+      'region (required)',
+      'percent — share of traffic to move',
+      'reason (required)',
+      'announce',
+      'Incident (number or id, optional)',
+    ]);
     expect(await page.inputValue('input[name="params.percent"]')).toBe('50');
     expect(await page.locator('select[name="params.region"] option').allTextContents()).toEqual(['choose…', 'eu-west', 'us-east']);
     expect(await page.inputValue('select[name="params.announce"]')).toBe('false');
@@ -379,7 +396,12 @@ describe('the console’s runbook pages', () => {
     expect(await page.textContent('#f-run-params\\.percent-err')).toBe('a number, not "lots"');
     expect(await page.getAttribute('input[name="params.percent"]', 'aria-invalid')).toBe('true');
     expect(await page.locator('[data-testid="dry-run"]').count()).toBe(0);
-    expect([await page.inputValue('select[name="params.region"]'), await page.inputValue('input[name="params.percent"]'), await page.inputValue('input[name="params.reason"]'), await page.inputValue('input[name="incident"]')]).toEqual(['eu-west', 'lots', 'sale traffic', '4242']);
+    expect([
+      await page.inputValue('select[name="params.region"]'),
+      await page.inputValue('input[name="params.percent"]'),
+      await page.inputValue('input[name="params.reason"]'),
+      await page.inputValue('input[name="incident"]'),
+    ]).toEqual(['eu-west', 'lots', 'sale traffic', '4242']);
     // Then an incident that does not exist: its message next to the incident field.
     await page.fill('input[name="params.percent"]', '30');
     await page.click('form[aria-label="Run a runbook"] button:text-is("Run")');
@@ -397,7 +419,16 @@ describe('the console’s runbook pages', () => {
     expect(await page.locator('ol.steps li > strong').allTextContents()).toEqual(['shift', 'check']);
     const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
     expect(await page.textContent('[data-testid="run-facts"]')).toContain(`manual by user:${dana.email}`);
-    expect(await runOf(id)).toMatchObject({ runbook: 'drain-region', trigger: 'manual', status: 'succeeded', params: { region: 'eu-west', percent: 30, reason: 'sale traffic', announce: false }, steps: [{ name: 'shift', status: 'succeeded' }, { name: 'check', status: 'succeeded' }] });
+    expect(await runOf(id)).toMatchObject({
+      runbook: 'drain-region',
+      trigger: 'manual',
+      status: 'succeeded',
+      params: { region: 'eu-west', percent: 30, reason: 'sale traffic', announce: false },
+      steps: [
+        { name: 'shift', status: 'succeeded' },
+        { name: 'check', status: 'succeeded' },
+      ],
+    });
     expect(await drains()).toBe(1);
   });
 
@@ -427,7 +458,10 @@ describe('the console’s runbook pages', () => {
     const problems: string[] = [];
     for (const width of [1280, 375]) {
       await page.setViewportSize({ width, height: 900 });
-      for (const [name, path] of [['runbooks', '/runbooks'], ['run', `/runbooks/runs/${waiting}`]] as const) {
+      for (const [name, path] of [
+        ['runbooks', '/runbooks'],
+        ['run', `/runbooks/runs/${waiting}`],
+      ] as const) {
         await page.goto(`${t.url}${path}`);
         await page.waitForSelector('main h1');
         await page.waitForSelector('main [aria-live=polite].muted', { state: 'detached' });

@@ -78,7 +78,9 @@ describe('the incident queue pages by cursor', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: { status: number; body: { incidents: { id: string }[]; next_cursor: string | null } } = await http(`${t.url}/v1/incidents?state=all&limit=3${cursor ? `&cursor=${cursor}` : ''}`, { key: t.adminKey });
+      const r: { status: number; body: { incidents: { id: string }[]; next_cursor: string | null } } = await http(`${t.url}/v1/incidents?state=all&limit=3${cursor ? `&cursor=${cursor}` : ''}`, {
+        key: t.adminKey,
+      });
       expect(r.status).toBe(200);
       expect(r.body.incidents.length).toBeLessThanOrEqual(3);
       seen.push(...r.body.incidents.map((i) => i.id));

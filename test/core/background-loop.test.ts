@@ -11,10 +11,13 @@ const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 describe('BackgroundLoop', () => {
   it('runs a round, waits what the round returned, and starts the next one at a wake', async () => {
     const seen: string[] = [];
-    const loop = new BackgroundLoop<string>(async (t) => {
-      seen.push(`${t.context}:${t.rounds}`);
-      return 60_000;
-    }, () => 60_000);
+    const loop = new BackgroundLoop<string>(
+      async (t) => {
+        seen.push(`${t.context}:${t.rounds}`);
+        return 60_000;
+      },
+      () => 60_000,
+    );
     const done = loop.run('fence-a');
     await tick();
     expect(seen).toEqual(['fence-a:0']);
@@ -29,11 +32,14 @@ describe('BackgroundLoop', () => {
   it('keeps a wake that comes during a round: the wait after it is skipped', async () => {
     let rounds = 0;
     let release!: () => void;
-    const loop = new BackgroundLoop(async () => {
-      rounds++;
-      if (rounds === 1) await new Promise<void>((r) => (release = r));
-      return 60_000;
-    }, () => 60_000);
+    const loop = new BackgroundLoop(
+      async () => {
+        rounds++;
+        if (rounds === 1) await new Promise<void>((r) => (release = r));
+        return 60_000;
+      },
+      () => 60_000,
+    );
     void loop.run(undefined);
     await tick();
     loop.wake();
@@ -46,15 +52,18 @@ describe('BackgroundLoop', () => {
   it('reports failures with their count in a row, waits what onError says, and counts again from 1 after a round that returned', async () => {
     const failures: number[] = [];
     let calls = 0;
-    const loop = new BackgroundLoop(async () => {
-      calls++;
-      if (calls <= 2 || calls === 4) throw new Error(`round ${calls}`);
-      return 1;
-    }, (err, n) => {
-      failures.push(n);
-      expect(err).toBeInstanceOf(Error);
-      return 1;
-    });
+    const loop = new BackgroundLoop(
+      async () => {
+        calls++;
+        if (calls <= 2 || calls === 4) throw new Error(`round ${calls}`);
+        return 1;
+      },
+      (err, n) => {
+        failures.push(n);
+        expect(err).toBeInstanceOf(Error);
+        return 1;
+      },
+    );
     void loop.run(undefined);
     await tick(100);
     await loop.stop();
@@ -63,10 +72,13 @@ describe('BackgroundLoop', () => {
 
   it('ends a tenure at stop(), and a new run() gets a tenure of its own with its own context', async () => {
     const tenures: Tenure<string>[] = [];
-    const loop = new BackgroundLoop<string>(async (t) => {
-      if (!tenures.includes(t)) tenures.push(t);
-      return 60_000;
-    }, () => 60_000);
+    const loop = new BackgroundLoop<string>(
+      async (t) => {
+        if (!tenures.includes(t)) tenures.push(t);
+        return 60_000;
+      },
+      () => 60_000,
+    );
     void loop.run('first');
     await tick();
     await loop.stop();
@@ -83,10 +95,13 @@ describe('BackgroundLoop', () => {
   it('ends a tenure when its signal aborts (leadership lost), in the middle of a wait', async () => {
     const abort = new AbortController();
     let rounds = 0;
-    const loop = new BackgroundLoop(async () => {
-      rounds++;
-      return 60_000;
-    }, () => 60_000);
+    const loop = new BackgroundLoop(
+      async () => {
+        rounds++;
+        return 60_000;
+      },
+      () => 60_000,
+    );
     const done = loop.run(undefined, abort.signal);
     await tick();
     abort.abort();
@@ -97,10 +112,13 @@ describe('BackgroundLoop', () => {
   it('does not report the failure of a round that ended because its tenure ended', async () => {
     const reported: unknown[] = [];
     let fail!: (e: Error) => void;
-    const loop = new BackgroundLoop(() => new Promise<number>((_, reject) => (fail = reject)), (err) => {
-      reported.push(err);
-      return 1;
-    });
+    const loop = new BackgroundLoop(
+      () => new Promise<number>((_, reject) => (fail = reject)),
+      (err) => {
+        reported.push(err);
+        return 1;
+      },
+    );
     const done = loop.run(undefined);
     await tick();
     const stopping = loop.stop();
@@ -112,10 +130,13 @@ describe('BackgroundLoop', () => {
 
   it('starts no tenure after close()', async () => {
     let rounds = 0;
-    const loop = new BackgroundLoop(async () => {
-      rounds++;
-      return 60_000;
-    }, () => 60_000);
+    const loop = new BackgroundLoop(
+      async () => {
+        rounds++;
+        return 60_000;
+      },
+      () => 60_000,
+    );
     await loop.close();
     await loop.run(undefined);
     expect(rounds).toBe(0);

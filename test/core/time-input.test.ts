@@ -27,12 +27,9 @@ describe('parseTimeInput: every time a user types', () => {
     expect(parseTimeInput(text, NOW)).toBe(expected);
   });
 
-  it.each(['', 'yesterday', '2026-13-01', '2026-02-30', '2026-1-5', 'now-', 'now-7x', '7 days', '2026-11-01T08:00', 'Tue Nov 25 2026', 'nowish'])(
-    'refuses %j',
-    (text) => {
-      expect(parseTimeInput(text, NOW)).toBeNaN();
-    },
-  );
+  it.each(['', 'yesterday', '2026-13-01', '2026-02-30', '2026-1-5', 'now-', 'now-7x', '7 days', '2026-11-01T08:00', 'Tue Nov 25 2026', 'nowish'])('refuses %j', (text) => {
+    expect(parseTimeInput(text, NOW)).toBeNaN();
+  });
 
   it('a route field: the schema names what it accepts, timeParam resolves against the injected now', () => {
     const bad = timeText.safeParse('yesterday');

@@ -12,15 +12,17 @@ const team: KindHandler<{ description: string }> = {
     const r = z.object({ description: z.string() }).strict().safeParse(doc.spec);
     return r.success ? { ok: true, spec: r.data } : { ok: false, errors: r.error.issues.map((i) => ({ path: ['spec', ...(i.path as (string | number)[])], message: i.message })) };
   },
-  validateDelete: (name, ctx) =>
-    ctx.all('Widget').some((w) => (w.spec as { team: string }).team === name) ? [{ path: [], message: `team ${name} is still used by a Widget` }] : [],
+  validateDelete: (name, ctx) => (ctx.all('Widget').some((w) => (w.spec as { team: string }).team === name) ? [{ path: [], message: `team ${name} is still used by a Widget` }] : []),
 };
 const widget: KindHandler<{ team: string; size: number }> = {
   apiVersions: ['test/v1'],
   kind: 'Widget',
   order: 2,
   parse: (doc) => {
-    const r = z.object({ team: z.string(), size: z.number().min(0).max(10) }).strict().safeParse(doc.spec);
+    const r = z
+      .object({ team: z.string(), size: z.number().min(0).max(10) })
+      .strict()
+      .safeParse(doc.spec);
     return r.success ? { ok: true, spec: r.data } : { ok: false, errors: r.error.issues.map((i) => ({ path: ['spec', ...(i.path as (string | number)[])], message: i.message })) };
   },
   validate: (spec, _name, ctx) => (ctx.get('Team', spec.team) ? [] : [{ path: ['spec', 'team'], message: `no Team named "${spec.team}"` }]),
@@ -35,8 +37,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const teamDoc = (name: string, description = 'x') => `apiVersion: test/v1\nkind: Team\nmetadata:\n  name: ${name}\nspec:\n  description: ${description}\n`;
-const widgetDoc = (name: string, teamName: string, size: number) =>
-  `apiVersion: test/v1\nkind: Widget\nmetadata:\n  name: ${name}\nspec:\n  team: ${teamName}\n  size: ${size}\n`;
+const widgetDoc = (name: string, teamName: string, size: number) => `apiVersion: test/v1\nkind: Widget\nmetadata:\n  name: ${name}\nspec:\n  team: ${teamName}\n  size: ${size}\n`;
 
 async function call(path: string, sources: { file: string; content: string }[], prune = false) {
   return http(`${t.url}/v1/definitions/${path}`, { key: t.adminKey, json: { sources, prune } });
@@ -46,7 +47,10 @@ describe('plan and apply', () => {
   it('refuses the whole set with every error located by file, line and field path', async () => {
     const r = await call('apply', [
       { file: 'teams.yaml', content: teamDoc('core') },
-      { file: 'widgets.yaml', content: `${widgetDoc('ok', 'core', 1)}---\n${widgetDoc('too-big', 'core', 11)}---\n${widgetDoc('orphan', 'nobody', 1)}---\napiVersion: test/v1\nkind: Gadget\nmetadata:\n  name: g\n` },
+      {
+        file: 'widgets.yaml',
+        content: `${widgetDoc('ok', 'core', 1)}---\n${widgetDoc('too-big', 'core', 11)}---\n${widgetDoc('orphan', 'nobody', 1)}---\napiVersion: test/v1\nkind: Gadget\nmetadata:\n  name: g\n`,
+      },
       { file: 'broken.yaml', content: 'apiVersion: test/v1\nkind: [unclosed\n' },
     ]);
     expect(r.status).toBe(400);

@@ -147,7 +147,14 @@ describe('Ansible role', () => {
       const { mode } = statSync(join(root, 'etc/keel/keel.env'));
       expect(mode & 0o777).toBe(0o640);
       const unit = readFileSync(join(root, 'etc/systemd/system/keel.service'), 'utf8');
-      for (const directive of ['NoNewPrivileges=yes', 'ProtectSystem=strict', `ReadWritePaths=${root}/var/lib/keel ${root}/var/log/keel`, 'PrivateTmp=yes', 'CapabilityBoundingSet=', 'SystemCallFilter=@system-service']) {
+      for (const directive of [
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        `ReadWritePaths=${root}/var/lib/keel ${root}/var/log/keel`,
+        'PrivateTmp=yes',
+        'CapabilityBoundingSet=',
+        'SystemCallFilter=@system-service',
+      ]) {
         expect(unit).toContain(directive);
       }
     });
@@ -235,10 +242,16 @@ describe('Ansible role', () => {
     }, 120_000);
 
     it('refuses the distributed mode without its secrets', async () => {
-      const r = await playbook(inventory, { keel_root: join(work, 'refused'), keel_archive: archive, keel_mode: 'distributed', keel_install_node: false, keel_manage_services: false, keel_manage_user: false });
+      const r = await playbook(inventory, {
+        keel_root: join(work, 'refused'),
+        keel_archive: archive,
+        keel_mode: 'distributed',
+        keel_install_node: false,
+        keel_manage_services: false,
+        keel_manage_user: false,
+      });
       expect(r.failed).toBe(1);
       expect(r.output).toContain('the distributed mode needs keel_secret_key');
     }, 120_000);
   });
 });
-

@@ -68,11 +68,27 @@ if (SKIP) {
       await run('bash', [join(ROOT, 'test/deploy/support/test-base-image.sh'), BASE], { maxBuffer: 16 << 20, timeout: 900_000 });
       const t1 = Date.now();
       await buildah([
-        'bud', '--isolation', 'chroot', '--format', 'docker', '--quiet',
-        '--ignorefile', join(ROOT, 'test/deploy/support/containerignore.test'),
-        '--build-arg', `BUILD_IMAGE=${BASE}`, '--build-arg', `RUNTIME_IMAGE=${BASE}`,
-        '--build-arg', `KEEL_COMMIT=${commit}`, '--build-arg', 'KEEL_BUILD_DATE=2026-12-04T12:00:00Z',
-        '-t', tag, '-f', join(ROOT, 'Containerfile'), ROOT,
+        'bud',
+        '--isolation',
+        'chroot',
+        '--format',
+        'docker',
+        '--quiet',
+        '--ignorefile',
+        join(ROOT, 'test/deploy/support/containerignore.test'),
+        '--build-arg',
+        `BUILD_IMAGE=${BASE}`,
+        '--build-arg',
+        `RUNTIME_IMAGE=${BASE}`,
+        '--build-arg',
+        `KEEL_COMMIT=${commit}`,
+        '--build-arg',
+        'KEEL_BUILD_DATE=2026-12-04T12:00:00Z',
+        '-t',
+        tag,
+        '-f',
+        join(ROOT, 'Containerfile'),
+        ROOT,
       ]);
       const t2 = Date.now();
       const images = JSON.parse(await buildah(['images', '--json'])) as { names?: string[]; size: string }[];
@@ -102,7 +118,13 @@ if (SKIP) {
 
     it('holds no build tools, no dev dependencies and no TypeScript sources; the app is not writable by keel', async () => {
       const out = await buildah([
-        'run', '--isolation', 'chroot', container, '--', 'sh', '-c',
+        'run',
+        '--isolation',
+        'chroot',
+        container,
+        '--',
+        'sh',
+        '-c',
         'id -u; for t in gcc g++ cc make python3 tsc; do command -v $t; done; ls /app; ls /app/node_modules | grep -xE "typescript|vitest|@typescript" ; touch /app/x 2>/dev/null && echo app-writable; true',
       ]);
       expect(out.trim().split('\n')).toEqual(['10001', 'bin', 'build-info.json', 'dist', 'node_modules', 'package.json']);
@@ -122,15 +144,25 @@ if (SKIP) {
         await waitReady(url, 120_000, keel);
         const health = await request(`${url}/healthz`);
         expect(await health.body.json()).toMatchObject({ status: 'ok' });
-        const sent = await request(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' }, body: '{"service":"image","status":200}\n' });
+        const sent = await request(`${url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
+          body: '{"service":"image","status":200}\n',
+        });
         expect(sent.statusCode).toBe(202);
         await sent.body.text();
-        const check = await run('buildah', [...BUILDAH, 'run', '--isolation', 'chroot', '-e', `KEEL_PORT=${port}`, container, '--', ...config.Healthcheck.Test.slice(1)]).then(() => 0, (e: { code: number }) => e.code);
+        const check = await run('buildah', [...BUILDAH, 'run', '--isolation', 'chroot', '-e', `KEEL_PORT=${port}`, container, '--', ...config.Healthcheck.Test.slice(1)]).then(
+          () => 0,
+          (e: { code: number }) => e.code,
+        );
         expect(check, 'HEALTHCHECK while Keel is up').toBe(0);
       } finally {
         await stopGroup(keel);
       }
-      const down = await run('buildah', [...BUILDAH, 'run', '--isolation', 'chroot', '-e', `KEEL_PORT=${port}`, container, '--', ...config.Healthcheck.Test.slice(1)]).then(() => 0, (e: { code: number }) => e.code);
+      const down = await run('buildah', [...BUILDAH, 'run', '--isolation', 'chroot', '-e', `KEEL_PORT=${port}`, container, '--', ...config.Healthcheck.Test.slice(1)]).then(
+        () => 0,
+        (e: { code: number }) => e.code,
+      );
       expect(down, 'HEALTHCHECK once Keel is down').not.toBe(0);
       // Read-only root filesystem: Keel wrote nothing into the image's filesystem (its data went
       // to the /var/lib/keel volume; /run is buildah's own, made for every `buildah run`).

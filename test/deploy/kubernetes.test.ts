@@ -51,7 +51,10 @@ describe('Kubernetes manifests', () => {
   it('validates every object against the API schemas', async () => {
     for (const [overlay, objs] of rendered) {
       for (const o of objs) {
-        await expect(validateObject(o).then(() => 'valid'), `${overlay}: ${o.kind}/${o.metadata.name}`).resolves.toBe('valid');
+        await expect(
+          validateObject(o).then(() => 'valid'),
+          `${overlay}: ${o.kind}/${o.metadata.name}`,
+        ).resolves.toBe('valid');
       }
     }
   });
@@ -123,7 +126,11 @@ describe('Kubernetes manifests', () => {
       const sm = one(objs, 'ServiceMonitor', 'keel');
       const services = byKind(objs, 'Service').filter((s) => matches(sm.spec.selector.matchLabels, s.metadata.labels));
       expect(services.map((s) => s.metadata.name).sort(), overlay).toEqual(ROLES.map((r) => `keel-${r}`).sort());
-      for (const s of services) expect(s.spec.ports.map((p: { name: string }) => p.name), overlay).toContain(sm.spec.endpoints[0].port);
+      for (const s of services)
+        expect(
+          s.spec.ports.map((p: { name: string }) => p.name),
+          overlay,
+        ).toContain(sm.spec.endpoints[0].port);
     }
   });
 

@@ -73,7 +73,15 @@ describe('Prometheus rules about Keel', () => {
 
   it('every alert has a severity, a summary and a runbook under docs/runbooks/ that exists and names it', () => {
     expect(rules.map((r) => r.alert)).toEqual(
-      expect.arrayContaining(['KeelIngestRefusing', 'KeelDataDiskFilling', 'KeelConsumerLagHigh', 'KeelLeaderLost', 'KeelNotificationChannelFailing', 'KeelAuditChainBroken', 'KeelCertificateExpiring']),
+      expect.arrayContaining([
+        'KeelIngestRefusing',
+        'KeelDataDiskFilling',
+        'KeelConsumerLagHigh',
+        'KeelLeaderLost',
+        'KeelNotificationChannelFailing',
+        'KeelAuditChainBroken',
+        'KeelCertificateExpiring',
+      ]),
     );
     for (const r of rules) {
       expect(['critical', 'warning'], r.alert).toContain(r.labels.severity);

@@ -73,7 +73,7 @@ describe('Keel watches itself', () => {
       await keel.stop();
     }
     const db = new SQLite(join(dataDir, 'state.db'));
-    const changed = db.prepare('UPDATE audit_log SET action = action || \'-altered\' WHERE seq = (SELECT min(seq) FROM audit_log)').run();
+    const changed = db.prepare("UPDATE audit_log SET action = action || '-altered' WHERE seq = (SELECT min(seq) FROM audit_log)").run();
     db.close();
     expect(changed.changes).toBe(1);
     const again = await spawnKeel({ dataDir, adminKey: 'unused_because_bootstrapped_0123456789' });

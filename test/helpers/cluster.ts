@@ -236,7 +236,17 @@ export interface VerifyCountsAnswer {
     compared: { tenant: string; slo: string; generation: string }[];
     skipped: { tenant: string; slo: string; reason: string }[];
     differenceCount: number;
-    differences: { tenant: string; slo: string; objective: number; resolution: number; bucket: string; log: { good: number; bad: number; total: number }; counted: { good: number; bad: number; total: number }; batches: string[]; partitions: number[] }[];
+    differences: {
+      tenant: string;
+      slo: string;
+      objective: number;
+      resolution: number;
+      bucket: string;
+      log: { good: number; bad: number; total: number };
+      counted: { good: number; bad: number; total: number };
+      batches: string[];
+      partitions: number[];
+    }[];
   };
 }
 

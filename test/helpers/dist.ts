@@ -64,15 +64,7 @@ export function openTestLog(names: ClusterNames, store: Store, over: Parameters<
  * client (not Keel's reader, so it can judge `keel verify counts`): each batch once (a republished
  * copy carries the same Keel-Batch id), summed from the Keel-Count headers.
  */
-export async function tenantEventsInStream(o: {
-  url: string;
-  user?: string;
-  pass?: string;
-  caFile?: string;
-  stream: string;
-  prefix: string;
-  tenant: string;
-}): Promise<number> {
+export async function tenantEventsInStream(o: { url: string; user?: string; pass?: string; caFile?: string; stream: string; prefix: string; tenant: string }): Promise<number> {
   const nc = await connect({
     servers: o.url,
     timeout: 5_000,

@@ -36,7 +36,16 @@ const pollution = fc.constantFrom(
 
 /** Valid-looking bodies with one field changed to something of the wrong kind. */
 function mutations(seed: unknown): fc.Arbitrary<string> {
-  const wrong = fc.oneof(fc.constant(null), fc.integer(), fc.double(), fc.boolean(), fc.string({ maxLength: 50 }), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }), fc.constant('x'.repeat(100_000)));
+  const wrong = fc.oneof(
+    fc.constant(null),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.string({ maxLength: 50 }),
+    fc.array(fc.integer(), { maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
+    fc.constant('x'.repeat(100_000)),
+  );
   if (typeof seed !== 'object' || seed === null || Array.isArray(seed)) return fc.json();
   const keys = Object.keys(seed);
   return fc.tuple(fc.constantFrom(...(keys.length ? keys : ['x']), 'unknownField'), wrong, fc.boolean()).map(([k, v, drop]) => {
@@ -58,7 +67,9 @@ function rawFieldMutations(seed: unknown, contentType: string): fc.Arbitrary<Hos
   const raw = fc.oneof(
     fc.integer({ min: 100, max: 20_000 }).map((n) => ({ bytes: Buffer.from('{"a":'.repeat(n) + '1' + '}'.repeat(n)), what: `a value nested ${n} levels` })),
     fc.constantFrom('1e400', '-1e999').map((n) => ({ bytes: Buffer.from(n), what: `the number ${n}` })),
-    fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xc0, 0xaf]).map((b) => ({ bytes: Buffer.concat([Buffer.from('"x'), Buffer.from(b), Buffer.from('"')]), what: `a string with bytes ${b.map((x) => x.toString(16)).join(' ')}` })),
+    fc
+      .constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xc0, 0xaf])
+      .map((b) => ({ bytes: Buffer.concat([Buffer.from('"x'), Buffer.from(b), Buffer.from('"')]), what: `a string with bytes ${b.map((x) => x.toString(16)).join(' ')}` })),
   );
   return fc.tuple(fc.constantFrom(...keys), raw).map(([k, v]) => {
     const [before, after] = JSON.stringify({ ...(seed as Record<string, unknown>), [k]: '\u0000MARK' }).split('"\\u0000MARK"');
@@ -78,7 +89,9 @@ export function hostileBodies(seed?: unknown, contentType = 'application/json'):
     pollution.map((s) => text(s, 'prototype pollution', contentType)),
     fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => ({ body: Buffer.from(b), contentType, what: 'random bytes' })),
     fc.constantFrom('{"a":1e999999}', '{"a":-0}', '{"a":"\\ud800"}', '\ufeff{}', '{"a":1}{"b":2}', '', ' ', 'null', '[]').map((s) => text(s, 'edge JSON', contentType)),
-    fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/xml').map((ct) => text('a=1&b=2', `content type ${ct}`, ct)),
+    fc
+      .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/xml')
+      .map((ct) => text('a=1&b=2', `content type ${ct}`, ct)),
     fc.json().map((s) => ({ body: Buffer.from(s), contentType, encoding: 'gzip', what: 'claims gzip, is not' })),
     fc.json().map((s) => ({ body: gzipSync(Buffer.from(s)), contentType, encoding: 'gzip', what: 'gzip' })),
   );

@@ -18,17 +18,21 @@ export interface TestKeel {
   close(): Promise<void>;
 }
 
-export async function startTestKeel(
-  settings: Partial<Record<keyof KeelConfigInput, unknown>> = {},
-  options: { clock?: Clock; dataDir?: string; keepDataDir?: boolean } = {},
-): Promise<TestKeel> {
+export async function startTestKeel(settings: Partial<Record<keyof KeelConfigInput, unknown>> = {}, options: { clock?: Clock; dataDir?: string; keepDataDir?: boolean } = {}): Promise<TestKeel> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keel-test-'));
   const config = loadConfig({
     env: {},
     // Keel's own SLOs are off here unless a test sets selfMonitoring: tests of other domains assert
     // exact tenant-wide figures (usage totals, compliance rows, log lag) that Keel's once-a-second
     // events in keel-system would change. Spawned processes (spawnKeel) run with the product default.
-    overrides: { dataDir, 'server.port': 0, 'server.checkResponses': true, logLevel: 'silent', ...(settings.selfMonitoring === undefined ? { 'selfMonitoring.enabled': false } : {}), ...flatten(settings) },
+    overrides: {
+      dataDir,
+      'server.port': 0,
+      'server.checkResponses': true,
+      logLevel: 'silent',
+      ...(settings.selfMonitoring === undefined ? { 'selfMonitoring.enabled': false } : {}),
+      ...flatten(settings),
+    },
   });
   const keel = await startEmbedded({
     config,

@@ -147,7 +147,10 @@ ${extra}`;
  */
 export function twoStepPaging(receiverUrl: string, firstWait: string, names: [string, string] = ['ann', 'ben']): string {
   const users = names
-    .map((n) => `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec:\n  email: ${n}@example.com\n  name: ${n}\n  contactMethods: [{name: hook, type: webhook, url: "${receiverUrl}/${n}", signingSecret: ${n}-hook}]\n`)
+    .map(
+      (n) =>
+        `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec:\n  email: ${n}@example.com\n  name: ${n}\n  contactMethods: [{name: hook, type: webhook, url: "${receiverUrl}/${n}", signingSecret: ${n}-hook}]\n`,
+    )
     .join('---\n');
   return `${users}---
 apiVersion: keel/v1

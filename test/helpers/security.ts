@@ -25,11 +25,7 @@ export function setCookieHeaders(res: HttpResult): string[] {
   return Array.isArray(raw) ? raw : raw ? [raw] : [];
 }
 
-export async function addUser(
-  url: string,
-  adminKey: string,
-  user: { email: string; name?: string; role: string; team?: string; password?: string },
-): Promise<any> {
+export async function addUser(url: string, adminKey: string, user: { email: string; name?: string; role: string; team?: string; password?: string }): Promise<any> {
   const r = await http(`${url}/v1/users`, {
     key: adminKey,
     json: { email: user.email, name: user.name ?? user.email.split('@')[0], role: user.role, ...(user.team ? { team: user.team } : {}), ...(user.password ? { password: user.password } : {}) },

@@ -102,7 +102,12 @@ describe('POST /v1/events', () => {
   });
 
   it('refuses an empty body', async () => {
-    for (const [body, type] of [['', 'application/x-ndjson'], ['\n\n  \n', 'application/x-ndjson'], ['', 'application/json'], ['[]', 'application/json']] as const) {
+    for (const [body, type] of [
+      ['', 'application/x-ndjson'],
+      ['\n\n  \n', 'application/x-ndjson'],
+      ['', 'application/json'],
+      ['[]', 'application/json'],
+    ] as const) {
       const r = await send(body, { 'content-type': type });
       expect(r.status, `${type} ${JSON.stringify(body)}`).toBe(400);
       expect(r.body.error.code).toBe('empty_body');

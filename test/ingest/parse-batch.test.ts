@@ -104,23 +104,41 @@ describe('parseNdjson', () => {
   });
 
   it('keeps every valid event of any mix of valid and invalid lines (property)', () => {
-    const valid = fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== 'ts' && k !== 'id' && k !== '__proto__'), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)), { maxKeys: 5 });
-    const invalid = fc.oneof(fc.constant('{'), fc.constant('[1]'), fc.constant('"s"'), fc.string().filter((s) => !s.includes('\n') && s.trim() !== '' && !isObjectJson(s)));
+    const valid = fc.dictionary(
+      fc.string({ maxLength: 8 }).filter((k) => k !== 'ts' && k !== 'id' && k !== '__proto__'),
+      fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)),
+      { maxKeys: 5 },
+    );
+    const invalid = fc.oneof(
+      fc.constant('{'),
+      fc.constant('[1]'),
+      fc.constant('"s"'),
+      fc.string().filter((s) => !s.includes('\n') && s.trim() !== '' && !isObjectJson(s)),
+    );
     fc.assert(
-      fc.property(fc.array(fc.oneof(valid.map((v) => ({ ok: true as const, v })), invalid.map((s) => ({ ok: false as const, s }))), { minLength: 1, maxLength: 30 }), (items) => {
-        const text = items.map((i) => (i.ok ? JSON.stringify(i.v) : i.s)).join('\n');
-        let r;
-        try {
-          r = parseNdjson(Buffer.from(text), DEFAULT_LIMITS, NOW);
-        } catch (e) {
-          // Only a body without a single non-blank line may be refused as a whole.
-          expect((e as KeelError).code).toBe('empty_body');
-          return;
-        }
-        const expected = items.filter((i) => i.ok).map((i) => (i as { v: unknown }).v);
-        expect(lines(r.data).map((l) => JSON.parse(l))).toEqual(expected);
-        expect(r.accepted + r.errors.length).toBe(items.filter((i) => i.ok || i.s.trim() !== '').length);
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(
+            valid.map((v) => ({ ok: true as const, v })),
+            invalid.map((s) => ({ ok: false as const, s })),
+          ),
+          { minLength: 1, maxLength: 30 },
+        ),
+        (items) => {
+          const text = items.map((i) => (i.ok ? JSON.stringify(i.v) : i.s)).join('\n');
+          let r;
+          try {
+            r = parseNdjson(Buffer.from(text), DEFAULT_LIMITS, NOW);
+          } catch (e) {
+            // Only a body without a single non-blank line may be refused as a whole.
+            expect((e as KeelError).code).toBe('empty_body');
+            return;
+          }
+          const expected = items.filter((i) => i.ok).map((i) => (i as { v: unknown }).v);
+          expect(lines(r.data).map((l) => JSON.parse(l))).toEqual(expected);
+          expect(r.accepted + r.errors.length).toBe(items.filter((i) => i.ok || i.s.trim() !== '').length);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -94,7 +94,11 @@ describe('LocalQuotas', () => {
     expect(err).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 1, message: 'tenant "acme" is over its ingest quota of 10 events/s (burst 20); retry after 1 s' });
     expect(() => q.precheck(tenant({ paused: true }))).toThrow('ingest for tenant "acme" is paused by an operator');
     expect(paused(tenant())).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 60 });
-    expect(overQuota(tenant(), 7, { rate: 3, burst: 4 })).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 7, message: 'tenant "acme" is over its ingest quota of 3 events/s (burst 4); retry after 7 s' });
+    expect(overQuota(tenant(), 7, { rate: 3, burst: 4 })).toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 7,
+      message: 'tenant "acme" is over its ingest quota of 3 events/s (burst 4); retry after 7 s',
+    });
     // A refund makes room again.
     q.refund(tenant(), 5);
     q.precheck(tenant());

@@ -30,7 +30,7 @@ afterEach(() => {
 /** A small healthy tree: core, a store, a domain with a service, a route file and a module, the runtime. */
 const healthy: Record<string, string> = {
   'src/core/clock.ts': 'export interface Clock { now(): number }\n',
-  'src/store/schema.ts': "export interface Database { things: { id: string } }\n",
+  'src/store/schema.ts': 'export interface Database { things: { id: string } }\n',
   'src/store/store.ts': "import type { Database } from './schema.js';\nexport interface Store { db: Database }\n",
   'src/things/thing-service.ts':
     "import type { Store } from '../store/store.js';\nexport class ThingService {\n  constructor(private readonly store: Store) {}\n  list() { return this.store.db.things; }\n}\n",
@@ -93,7 +93,8 @@ describe('scripts/lint.mjs', () => {
       ...healthy,
       'src/paging/alpha/routes.ts': 'export function alphaRoutes() { return []; }\n',
       'src/paging/beta/beta-service.ts': 'export const beta = 1;\n',
-      'src/paging/module.ts': "import { alphaRoutes } from './alpha/routes.js';\nimport { beta } from './beta/beta-service.js';\nexport function pagingModule() { return { name: 'paging', routes: alphaRoutes(), beta }; }\n",
+      'src/paging/module.ts':
+        "import { alphaRoutes } from './alpha/routes.js';\nimport { beta } from './beta/beta-service.js';\nexport function pagingModule() { return { name: 'paging', routes: alphaRoutes(), beta }; }\n",
     };
     const wired = lint(area);
     expect(wired.ok, wired.output).toBe(true);

@@ -23,10 +23,27 @@ describe('compaction gate', () => {
     // 2 cores, 1.5 s of CPU per second for 4 s: 0.75.
     expect(cpuShare(samples([0.75, 0.75, 0.75, 0.75], 2), 2)).toBe(0.75);
     // 3 s of CPU over 2 s on 4 cores: 0.375, whatever happened between.
-    expect(cpuShare([{ at: 10_000, cpuMs: 500 }, { at: 11_000, cpuMs: 3_400 }, { at: 12_000, cpuMs: 3_500 }], 4)).toBe(0.375);
+    expect(
+      cpuShare(
+        [
+          { at: 10_000, cpuMs: 500 },
+          { at: 11_000, cpuMs: 3_400 },
+          { at: 12_000, cpuMs: 3_500 },
+        ],
+        4,
+      ),
+    ).toBe(0.375);
     expect(cpuShare([], 2)).toBeUndefined();
     expect(cpuShare([{ at: 5, cpuMs: 1 }], 2)).toBeUndefined();
-    expect(cpuShare([{ at: 5, cpuMs: 1 }, { at: 5, cpuMs: 9 }], 2)).toBeUndefined();
+    expect(
+      cpuShare(
+        [
+          { at: 5, cpuMs: 1 },
+          { at: 5, cpuMs: 9 },
+        ],
+        2,
+      ),
+    ).toBeUndefined();
   });
 
   it('waits while Keel uses half the cores or more, runs below', () => {
@@ -56,10 +73,28 @@ describe('compaction gate', () => {
     waitNow[4]!.waitMs = 500;
     expect(compactionGate({ ...base, samples: waitNow })).toEqual({ run: false, reason: 'saturated', share: 0.2, wait: 0.5 });
     // 900 ms of waiting over 3 s: 0.3.
-    expect(cpuWait([{ at: 0, cpuMs: 0, waitMs: 100 }, { at: 3000, cpuMs: 0, waitMs: 1000 }])).toBeCloseTo(0.3, 12);
+    expect(
+      cpuWait([
+        { at: 0, cpuMs: 0, waitMs: 100 },
+        { at: 3000, cpuMs: 0, waitMs: 1000 },
+      ]),
+    ).toBeCloseTo(0.3, 12);
     // Where the system does not tell waiting (not Linux), only the share decides.
-    expect(cpuWait([{ at: 0, cpuMs: 0 }, { at: 1000, cpuMs: 0 }])).toBeUndefined();
-    expect(compactionGate({ ...base, samples: [{ at: 0, cpuMs: 0 }, { at: 1000, cpuMs: 200 }] })).toEqual({ run: true, reason: 'idle', share: 0.1, wait: undefined });
+    expect(
+      cpuWait([
+        { at: 0, cpuMs: 0 },
+        { at: 1000, cpuMs: 0 },
+      ]),
+    ).toBeUndefined();
+    expect(
+      compactionGate({
+        ...base,
+        samples: [
+          { at: 0, cpuMs: 0 },
+          { at: 1000, cpuMs: 200 },
+        ],
+      }),
+    ).toEqual({ run: true, reason: 'idle', share: 0.1, wait: undefined });
   });
 
   it('runs whatever the load once the backlog is over its bound, and always with a bound of 0', () => {
@@ -71,7 +106,12 @@ describe('compaction gate', () => {
 
   it('runs while nothing is measured yet (just started)', () => {
     expect(compactionGate({ samples: [], cores: 2, uncompactedBytes: 10, maxBacklogBytes: 100 })).toEqual({ run: true, reason: 'unmeasured', share: undefined, wait: undefined });
-    expect(compactionGate({ samples: [{ at: 0, cpuMs: 0, waitMs: 0 }], cores: 2, uncompactedBytes: 10, maxBacklogBytes: 100 })).toEqual({ run: true, reason: 'unmeasured', share: undefined, wait: undefined });
+    expect(compactionGate({ samples: [{ at: 0, cpuMs: 0, waitMs: 0 }], cores: 2, uncompactedBytes: 10, maxBacklogBytes: 100 })).toEqual({
+      run: true,
+      reason: 'unmeasured',
+      share: undefined,
+      wait: undefined,
+    });
   });
 
   it('keeps the samples of the window, and one at or before its start', () => {

@@ -18,8 +18,7 @@ import { segmentDir, SegmentWriter } from '../../src/log/sqlite/segments.js';
 
 const SEGMENT = 4096;
 /** One batch: 8 events of about 80 bytes. */
-const batch = (n: number) =>
-  Buffer.from(`${Array.from({ length: 8 }, (_, i) => JSON.stringify({ n, i, service: 'checkout', trace_id: (n * 31 + i).toString(16).padStart(32, '0') })).join('\n')}\n`);
+const batch = (n: number) => Buffer.from(`${Array.from({ length: 8 }, (_, i) => JSON.stringify({ n, i, service: 'checkout', trace_id: (n * 31 + i).toString(16).padStart(32, '0') })).join('\n')}\n`);
 /** About what a sealed segment holds: batches are added until it reaches SEGMENT bytes. */
 const SEGMENT_HOLDS = Math.ceil(SEGMENT / batch(10).byteLength) * batch(10).byteLength;
 

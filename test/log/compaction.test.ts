@@ -53,7 +53,18 @@ describe('log compaction', () => {
     for (let b = 0; b < 60; b++) {
       // Compactable JSON, and batches that do not re-serialize the same (spaces, numeric keys).
       const lines = Array.from({ length: 1 + Math.floor(rnd() * 30) }, (_, i) =>
-        b % 5 === 0 ? `{ "b": ${b}, "i": ${i} }` : b % 7 === 0 ? `{"2":"x","1":${i}}` : JSON.stringify({ b, i, id: Math.floor(rnd() * 1e9).toString(16).padStart(8, '0'), note: 'é\u2028"q"' }),
+        b % 5 === 0
+          ? `{ "b": ${b}, "i": ${i} }`
+          : b % 7 === 0
+            ? `{"2":"x","1":${i}}`
+            : JSON.stringify({
+                b,
+                i,
+                id: Math.floor(rnd() * 1e9)
+                  .toString(16)
+                  .padStart(8, '0'),
+                note: 'é\u2028"q"',
+              }),
       );
       const text = `${lines.join('\n')}\n`;
       const tenant = b % 2 === 0 ? 'even' : 'odd';

@@ -65,9 +65,7 @@ async function injectFault(store: Store, name: string, table: string, event: 'IN
       await sql.raw(`DROP TRIGGER ${name}`).execute(store.db);
     };
   }
-  await sql
-    .raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ${condition} THEN RAISE EXCEPTION 'injected fault ${name}'; END IF; RETURN NEW; END $$`)
-    .execute(store.db);
+  await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF ${condition} THEN RAISE EXCEPTION 'injected fault ${name}'; END IF; RETURN NEW; END $$`).execute(store.db);
   await sql.raw(`CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`).execute(store.db);
   return async () => {
     await sql.raw(`DROP TRIGGER ${name} ON ${table}`).execute(store.db);
@@ -111,7 +109,8 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('batched paging on %s: one fa
     await hook?.close();
   });
 
-  const fire = (key: string) => stack.alerts.signal({ tenant: 'acme', dedupKey: key, source: 'test', status: 'firing', severity: 'page', summary: `${key} is down`, service: 'web', labels: { check: key } });
+  const fire = (key: string) =>
+    stack.alerts.signal({ tenant: 'acme', dedupKey: key, source: 'test', status: 'firing', severity: 'page', summary: `${key} is down`, service: 'web', labels: { check: key } });
   const incidentOf = async (key: string) => (await stack.incidents.list('acme')).find((i) => i.title === `${key} is down`);
   const jobsOf = (incidentId: string) => ts.store.db.selectFrom('notification_jobs').select(['id', 'status', 'attempts']).where('incident_id', '=', incidentId).execute();
   const deliveriesOf = (key: string) => hook.received.filter((r) => r.title === `${key} is down`).map((r) => r.delivery);
@@ -224,7 +223,10 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('batched paging on %s: one fa
       const jobs = await jobsOf((await incidentOf(k))!.id);
       expect(jobs, k).toEqual([expect.objectContaining({ status: 'sent', attempts: 1 })]);
       const attempts = await ts.store.db.selectFrom('notification_attempts').select('attempt').where('job_id', '=', jobs[0]!.id).execute();
-      expect(attempts.map((x) => Number(x.attempt)), k).toEqual([1]);
+      expect(
+        attempts.map((x) => Number(x.attempt)),
+        k,
+      ).toEqual([1]);
     }
   });
 });

@@ -25,7 +25,10 @@ describe('new paging fields with bad values', () => {
     expect(r.body.error.details).toEqual([expect.objectContaining({ path: 'spec.acknowledgementTimeout', message: 'a duration from 1s to 7d, e.g. 30m' })]);
   });
   it('alertWhenNoData that is not a boolean is a 4xx naming the field', async () => {
-    const r = await apply(t, ratioSlo('x', { extra: `  alertPolicies:
+    const r = await apply(
+      t,
+      ratioSlo('x', {
+        extra: `  alertPolicies:
     - kind: AlertPolicy
       metadata: {name: fast-burn}
       spec:
@@ -34,7 +37,9 @@ describe('new paging fields with bad values', () => {
           - kind: AlertCondition
             metadata: {name: fast}
             spec: {severity: page, condition: {kind: burnrate, op: gt, threshold: 14.4, lookbackWindow: 1h}}
-` }));
+`,
+      }),
+    );
     expect(r.status).toBe(400);
     expect(r.body.error.details).toEqual([expect.objectContaining({ path: 'spec.alertPolicies[0].spec.alertWhenNoData', message: 'Invalid input: expected boolean, received string' })]);
   });

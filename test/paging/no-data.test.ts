@@ -30,14 +30,17 @@ beforeAll(async () => {
   rx = await startReceiver();
   t = await startPagingKeel({ slo: { evaluationInterval: '1h' } }, { clock });
   await webhookSecrets(t.url, t.adminKey, ['ann']);
-  await applyOk(t, `${personWithPolicy('ann', rx.url)}---
+  await applyOk(
+    t,
+    `${personWithPolicy('ann', rx.url)}---
 apiVersion: keel/v1
 kind: Service
 metadata: {name: checkout}
 spec: {escalationPolicy: ann}
 ---
 ${ratioSlo('checkout-availability')}---
-${OPTED_OUT}`);
+${OPTED_OUT}`,
+  );
 });
 afterAll(async () => {
   await t?.close();
@@ -62,7 +65,11 @@ describe('an SLO whose events stop arriving', () => {
     await evaluate();
     expect(await transitions()).toEqual(['slo/checkout-availability/default/nodata firing']);
     const alert = ((await http(`${t.url}/v1/paging/alerts?status=firing`, { key: t.adminKey })).body.alerts as any[]).find((a) => a.dedup_key === 'slo/checkout-availability/default/nodata');
-    expect(alert).toMatchObject({ severity: 'page', summary: 'SLO checkout-availability: no events in the last 1h (its events stopped arriving; policy default)', labels: { alertname: 'nodata', slo: 'checkout-availability' } });
+    expect(alert).toMatchObject({
+      severity: 'page',
+      summary: 'SLO checkout-availability: no events in the last 1h (its events stopped arriving; policy default)',
+      labels: { alertname: 'nodata', slo: 'checkout-availability' },
+    });
     const page = await waitFor('the no-data page', () => rx.requests.find((r) => r.path === '/ann' && r.body.alerts?.some((a: any) => a.summary.includes('no events in the last 1h'))));
     expect(page.body.incident.service).toBe('checkout');
     // The policy with alertWhenNoData: false opted out.

@@ -60,7 +60,12 @@ describe('what a page says', () => {
     const id = page.body.incident.id as string;
     expect((await http(`${t.url}/v1/incidents/${id}/ack`, { method: 'POST', key: t.adminKey })).status).toBe(200);
     const acked = await waitFor('incident.acknowledged', () => hooks('incident.acknowledged', id)[0]);
-    expect(acked.body).toMatchObject({ event: 'incident.acknowledged', incident: { id, state: 'acknowledged' }, by: { actor: expect.stringMatching(/^key:/) }, recipient: { email: 'ann@example.com' } });
+    expect(acked.body).toMatchObject({
+      event: 'incident.acknowledged',
+      incident: { id, state: 'acknowledged' },
+      by: { actor: expect.stringMatching(/^key:/) },
+      recipient: { email: 'ann@example.com' },
+    });
     expect(acked.headers['x-keel-signature']).toMatch(/^sha256=/);
     expect((await http(`${t.url}/v1/incidents/${id}/resolve`, { method: 'POST', key: t.adminKey })).status).toBe(200);
     const resolved = await waitFor('incident.resolved', () => hooks('incident.resolved', id)[0]);
@@ -71,7 +76,9 @@ describe('what a page says', () => {
 
   it('a Slack link acknowledgement records the person the link was sent to', async () => {
     const key = await integrationKey(t, 'events-v2', 'checkout');
-    expect((await http(`${t.url}/v1/integrations/events-v2`, { json: eventsV2(key, { dedup_key: 'slack', payload: { summary: 'Slack me', source: 'web-9', severity: 'critical' } }) })).status).toBe(202);
+    expect((await http(`${t.url}/v1/integrations/events-v2`, { json: eventsV2(key, { dedup_key: 'slack', payload: { summary: 'Slack me', source: 'web-9', severity: 'critical' } }) })).status).toBe(
+      202,
+    );
     const slack = await waitFor('the Slack page', () => rx.requests.find((r) => r.path === '/ann-slack' && String(r.body.text).includes('Slack me')));
     const ack = /<([^|>]+)\|Acknowledge>/.exec(slack.body.text as string)![1]!;
     const link = new URL(ack.replace(/&amp;/g, '&'));
@@ -110,6 +117,8 @@ describe('what a page says', () => {
     expect(alert.labels).toMatchObject({ slo: 'checkout-availability', policy: 'default', service: 'checkout' });
     expect(page.body.links).toContainEqual({ href: 'https://runbooks.example/checkout', text: 'Runbook' });
     const slack = await waitFor('the Slack page', () => rx.requests.find((r) => r.path === '/ann-slack' && String(r.body.text).includes('SLO checkout-availability: burn rate')));
-    expect(slack.body.text).toContain('SLO checkout-availability: burn rate 1h 33.33×, 5m 33.33×, 6h 33.33×, 30m 33.33×; budget remaining -3233.33%; most bad: region=r1 (100 bad of 150); runbook https://runbooks.example/checkout');
+    expect(slack.body.text).toContain(
+      'SLO checkout-availability: burn rate 1h 33.33×, 5m 33.33×, 6h 33.33×, 30m 33.33×; budget remaining -3233.33%; most bad: region=r1 (100 bad of 150); runbook https://runbooks.example/checkout',
+    );
   });
 });

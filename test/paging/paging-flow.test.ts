@@ -15,10 +15,14 @@ ${userDoc('bob', `${url}/bob`)}
 ---
 ${userDoc('carol', `${url}/carol`)}
 ---
-${userDoc('dave', `${url}/dave`, `    - {name: later, type: webhook, url: "${url}/dave-later"}
+${userDoc(
+  'dave',
+  `${url}/dave`,
+  `    - {name: later, type: webhook, url: "${url}/dave-later"}
   notificationRules:
     - {after: 0m, contactMethod: hook}
-    - {after: 3s, contactMethod: later}`)}
+    - {after: 3s, contactMethod: later}`,
+)}
 ---
 apiVersion: keel/v1
 kind: EscalationPolicy
@@ -134,7 +138,11 @@ describe('alert to page to acknowledgement', () => {
   let incidentId: string;
 
   it('opens an incident and pages whoever is on call, signed, with a delivery id', async () => {
-    await trigger(checkoutKey, { dedup_key: 'checkout-5xx', payload: { summary: 'Checkout 5xx above 5%', source: 'lb-1', severity: 'critical', component: 'api', custom_details: { alertname: 'x' } }, links: [{ href: 'https://grafana.example/d/1', text: 'Dashboard' }] });
+    await trigger(checkoutKey, {
+      dedup_key: 'checkout-5xx',
+      payload: { summary: 'Checkout 5xx above 5%', source: 'lb-1', severity: 'critical', component: 'api', custom_details: { alertname: 'x' } },
+      links: [{ href: 'https://grafana.example/d/1', text: 'Dashboard' }],
+    });
     const page = await waitFor('alice to be paged', () => pagesTo('alice')[0]);
     incidentId = page.body.incident.id;
     expect(page.body).toMatchObject({
@@ -318,7 +326,9 @@ describe('routing, severity and suppression', () => {
     const now = Date.now();
     const silence = await http(`${t.url}/v1/silences`, {
       key: t.adminKey,
-      json: { spec: { matchers: ['component="batch"'], startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), createdBy: 'alice', comment: 'batch rewrite' } },
+      json: {
+        spec: { matchers: ['component="batch"'], startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), createdBy: 'alice', comment: 'batch rewrite' },
+      },
     });
     expect(silence.status, silence.text).toBe(200);
     expect(silence.body.action).toBe('create');

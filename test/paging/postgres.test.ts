@@ -89,9 +89,7 @@ describe('paging on PostgreSQL', () => {
 
   it('numbers incidents per tenant without clashes under concurrent declares', async () => {
     const opened = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        incidents.inTransaction((trx, fx) => incidents.open(trx, { tenant: 'acme', title: `t${i}`, service: null, severity: 'SEV4', createdBy: 'test' }, fx)),
-      ),
+      Array.from({ length: 8 }, (_, i) => incidents.inTransaction((trx, fx) => incidents.open(trx, { tenant: 'acme', title: `t${i}`, service: null, severity: 'SEV4', createdBy: 'test' }, fx))),
     );
     expect(opened.map((i) => i.number).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
   });

@@ -53,7 +53,12 @@ describe('alerts from webhooks after a resolve by hand', () => {
     const second = await waitFor('a second page', () => pages()[1]);
     expect(second.body.incident.id).not.toBe(first.body.incident.id);
     const list = await incidentsOf(t);
-    expect(list.filter((i) => i.title === 'Disk almost full on db-1').map((i) => i.state).sort()).toEqual(['resolved', 'triggered']);
+    expect(
+      list
+        .filter((i) => i.title === 'Disk almost full on db-1')
+        .map((i) => i.state)
+        .sort(),
+    ).toEqual(['resolved', 'triggered']);
     const alerts = ((await http(`${t.url}/v1/paging/alerts`, { key: t.adminKey })).body.alerts as any[]).filter((a) => a.dedup_key.endsWith('/X'));
     expect(alerts.map((a) => `${a.status} ${a.count}`).sort()).toEqual(['firing 1', 'resolved 1']);
     // The old incident's timeline says its alert was resolved with it, and by whom.

@@ -59,7 +59,9 @@ async function key(service: string): Promise<string> {
 describe('paging survives kill -9', () => {
   it('a restart in the middle of a policy still fires the next step on time, once', async () => {
     const k = await key('slow');
-    const r = await http(`${keel!.url}/v1/integrations/events-v2`, { json: { routing_key: k, event_action: 'trigger', dedup_key: 'slow-1', payload: { summary: 'Slow burn', source: 'x', severity: 'critical' } } });
+    const r = await http(`${keel!.url}/v1/integrations/events-v2`, {
+      json: { routing_key: k, event_action: 'trigger', dedup_key: 'slow-1', payload: { summary: 'Slow burn', source: 'x', severity: 'critical' } },
+    });
     expect(r.status).toBe(202);
     const first = await waitFor('ann to be paged', () => rx.requests.find((x) => x.path === '/ann' && x.body.incident.title === 'Slow burn'));
     const incident = first.body.incident.id as string;
@@ -87,7 +89,9 @@ describe('paging survives kill -9', () => {
     const n = 25;
     const sent = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        http(`${keel!.url}/v1/integrations/events-v2`, { json: { routing_key: k, event_action: 'trigger', dedup_key: `b${i}`, payload: { summary: `Burst ${i}`, source: 'x', severity: 'critical', class: `c${i}` } } }),
+        http(`${keel!.url}/v1/integrations/events-v2`, {
+          json: { routing_key: k, event_action: 'trigger', dedup_key: `b${i}`, payload: { summary: `Burst ${i}`, source: 'x', severity: 'critical', class: `c${i}` } },
+        }),
       ),
     );
     expect(sent.every((s) => s.status === 202)).toBe(true);

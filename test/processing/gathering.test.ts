@@ -26,13 +26,26 @@ describe('drainPositions', () => {
     const { log } = logEnding([7, 0, 3]);
     let polls = 0;
     // Partition 1 holds nothing and has never committed anything: it is caught up.
-    await drainPositions(log, new Map([[0, 7], [2, 3]]), 'probe', 1_000, 5, () => polls++);
+    await drainPositions(
+      log,
+      new Map([
+        [0, 7],
+        [2, 3],
+      ]),
+      'probe',
+      1_000,
+      5,
+      () => polls++,
+    );
     expect(polls).toBe(0);
   });
 
   it('waits for the partition that is behind even when the others are caught up, polling before each wait', async () => {
     const { log, reads } = logEnding([4, 9]);
-    const positions = new Map([[0, 4], [1, 8]]);
+    const positions = new Map([
+      [0, 4],
+      [1, 8],
+    ]);
     let polls = 0;
     const started = Date.now();
     // The third poll commits the missing batch of partition 1.
@@ -72,9 +85,7 @@ describe('drainPositions', () => {
   it('rejects with the processor’s name and the timeout once the time is up, not before', async () => {
     const { log } = logEnding([0, 6]);
     const started = Date.now();
-    await expect(drainPositions(log, new Map([[1, 5]]), 'slo-counters', 120, 10)).rejects.toThrow(
-      new Error('processor slo-counters did not catch up within 120 ms'),
-    );
+    await expect(drainPositions(log, new Map([[1, 5]]), 'slo-counters', 120, 10)).rejects.toThrow(new Error('processor slo-counters did not catch up within 120 ms'));
     expect(Date.now() - started).toBeGreaterThanOrEqual(115);
   });
 });

@@ -22,7 +22,17 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { KeelMetrics } from '../../src/telemetry/metrics.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
-const batch = (position: number, id?: string, partition = 0): LogBatch => ({ partition, position, tenant: 't', receivedAt: 0, count: 1, minTs: 0, maxTs: 0, data: new Uint8Array(), ...(id ? { id } : {}) });
+const batch = (position: number, id?: string, partition = 0): LogBatch => ({
+  partition,
+  position,
+  tenant: 't',
+  receivedAt: 0,
+  count: 1,
+  minTs: 0,
+  maxTs: 0,
+  data: new Uint8Array(),
+  ...(id ? { id } : {}),
+});
 
 /** A log whose deliveries the test scripts, recording what the runner does with them. */
 class ScriptedLog {
@@ -108,12 +118,14 @@ class ScriptedLog {
               throw new Error('pull failed');
             }
             const q = self.queues[partition]!;
-            if (q.length === 0 || deaf) await new Promise<void>((r) => {
+            if (q.length === 0 || deaf)
+              await new Promise<void>((r) => {
                 const t = setTimeout(r, ms);
-                if (!deaf) self.wake = () => {
-                  clearTimeout(t);
-                  r();
-                };
+                if (!deaf)
+                  self.wake = () => {
+                    clearTimeout(t);
+                    r();
+                  };
               });
             if (self.stuck > 0) {
               self.stuck--;
@@ -168,7 +180,10 @@ function probe(over: Partial<BatchProcessor> = {}): BatchProcessor {
       const e = fail.shift();
       if (e) throw e;
       // Written in the transaction, so a rolled-back one leaves no trace.
-      await trx.insertInto('counted_batches').values(batches.map((b) => ({ consumer: 'probe-results', id: `p${b.position}`, position: b.position, counted_at: 0 }))).execute();
+      await trx
+        .insertInto('counted_batches')
+        .values(batches.map((b) => ({ consumer: 'probe-results', id: `p${b.position}`, position: b.position, counted_at: 0 })))
+        .execute();
       processed.push(batches.map((b) => b.position));
     },
     afterCommit: (batches) => after.push(batches.map((b) => b.position)),
@@ -228,7 +243,11 @@ describe('the subscribing runner', () => {
     expect(after).toEqual([[1, 2], [3]]);
     expect(await results()).toEqual([1, 2, 3]);
     expect(await position()).toBe(3);
-    expect(log.acks).toEqual([[1, 2], [1, 2], [2, 3]]);
+    expect(log.acks).toEqual([
+      [1, 2],
+      [1, 2],
+      [2, 3],
+    ]);
     expect(runner!.positions()).toEqual(new Map([[0, 3]]));
   });
 
@@ -241,7 +260,10 @@ describe('the subscribing runner', () => {
     await until('first commit', async () => (await position()) === 2);
     log.deliver([batch(5), batch(6), batch(3), batch(4)]);
     await until('two acks', () => log.acks.length === 2);
-    expect(processed).toEqual([[1, 2], [3, 4, 5, 6]]);
+    expect(processed).toEqual([
+      [1, 2],
+      [3, 4, 5, 6],
+    ]);
     expect(await results()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(await position()).toBe(6);
     log.deliver([batch(4), batch(7)]);
@@ -535,9 +557,7 @@ describe('the progress watchdog of the subscribing runner', () => {
     await until('3', async () => (await position()) === 3);
     expect(processed).toEqual([[1, 2, 3]]);
     expect(log.subscribes).toBe(2);
-    expect(restarts()).toEqual([
-      expect.objectContaining({ processor: 'probe', partition: 0, position: 0, logEnd: 3, reason: 'deliveries brought nothing while the log holds up to position 3' }),
-    ]);
+    expect(restarts()).toEqual([expect.objectContaining({ processor: 'probe', partition: 0, position: 0, logEnd: 3, reason: 'deliveries brought nothing while the log holds up to position 3' })]);
   });
 
   it('leaves alone a partition another worker holds, and one that is caught up', async () => {

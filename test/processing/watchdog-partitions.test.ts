@@ -88,7 +88,15 @@ function start(log: TwoPartitionLog): { lines: Record<string, unknown>[]; proces
   // What the runner logs, one JSON line per call (pino writes each line to `write`).
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  const ctx = { log: log.asEventLog(), store: ts.store, logger, metrics: new KeelMetrics(), clock: new FakeClock('2026-02-01T00:00:00Z'), bus: new Bus(), roles: { ingest: false, worker: true, evaluator: false, api: false } } as unknown as CoreContext;
+  const ctx = {
+    log: log.asEventLog(),
+    store: ts.store,
+    logger,
+    metrics: new KeelMetrics(),
+    clock: new FakeClock('2026-02-01T00:00:00Z'),
+    bus: new Bus(),
+    roles: { ingest: false, worker: true, evaluator: false, api: false },
+  } as unknown as CoreContext;
   const processed: number[] = [];
   runner = runProcessor(
     ctx,

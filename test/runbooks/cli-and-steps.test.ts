@@ -211,7 +211,13 @@ spec:
     const timeline = await http(`${t.url}/v1/incidents/${inc.body.number}/timeline?type=runbook`, { key: t.adminKey });
     expect(timeline.status, timeline.text).toBe(200);
     const entries = timeline.body.timeline as { message: string; data: { run_id: string; event: string; step?: string } }[];
-    expect(entries.map((e) => e.message)).toEqual(['Runbook echo: run created', 'Runbook echo: step succeeded say', 'Runbook echo: step succeeded loud', 'Runbook echo: step succeeded pause', 'Runbook echo: run succeeded']);
+    expect(entries.map((e) => e.message)).toEqual([
+      'Runbook echo: run created',
+      'Runbook echo: step succeeded say',
+      'Runbook echo: step succeeded loud',
+      'Runbook echo: step succeeded pause',
+      'Runbook echo: run succeeded',
+    ]);
     expect(entries.every((e) => e.data.run_id === run.id)).toBe(true);
     // The same entries as the run's journal holds for them.
     const journaled = run.journal.filter((j: { event: string }) => entries.some((e) => e.data.event === j.event)).map((j: { event: string; step: string | null }) => `${j.event} ${j.step ?? ''}`);

@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 async function run(name: string, yaml: string, params: Record<string, unknown>) {
-  expect((await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: [{ file: `${name}.yaml`, content: yaml } ] } })).status).toBe(200);
+  expect((await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: [{ file: `${name}.yaml`, content: yaml }] } })).status).toBe(200);
   const started = await http(`${t.url}/v1/runbooks/${name}/runs`, { key: t.adminKey, json: { params } });
   expect(started.status).toBe(201);
   return waitFor(`run ${started.body.id}`, async () => {
@@ -22,7 +22,8 @@ async function run(name: string, yaml: string, params: Record<string, unknown>) 
   });
 }
 
-const send = (n: number) => http(`${t.url}/v1/events`, { method: 'POST', key: ingestKey, body: ndjson(Array.from({ length: n }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } });
+const send = (n: number) =>
+  http(`${t.url}/v1/events`, { method: 'POST', key: ingestKey, body: ndjson(Array.from({ length: n }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } });
 
 describe('runbook step ingest.quota with eventsPerDay', () => {
   it('sets the daily volume quota, which ingest enforces at once; null removes it', async () => {

@@ -24,7 +24,9 @@ const PARAMS: Record<string, Record<string, string>> = {
 
 describe('examples/runbooks', () => {
   it('ships one runbook per alert named in the issue, each applying cleanly', async () => {
-    const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+    const files = readdirSync(DIR)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     expect(files).toEqual(['keel-consumer-lag.yaml', 'keel-data-disk-filling.yaml', 'keel-leader-lost.yaml', 'keel-notification-channel-failing.yaml']);
     const r = await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: files.map((f) => ({ file: f, content: readFileSync(join(DIR, f), 'utf8') })) } });
     expect(r.status, JSON.stringify(r.body)).toBe(200);

@@ -16,7 +16,15 @@ async function apply(yaml: string) {
   expect(r.status, JSON.stringify(r.body)).toBe(200);
 }
 
-const runs = async (runbook: string) => (await http(`${t.url}/v1/runbooks/runs?runbook=${runbook}`, { key: t.adminKey })).body.runs as { id: string; status: string; trigger: string; actor: string; params: Record<string, unknown>; incident: { number: number } | null }[];
+const runs = async (runbook: string) =>
+  (await http(`${t.url}/v1/runbooks/runs?runbook=${runbook}`, { key: t.adminKey })).body.runs as {
+    id: string;
+    status: string;
+    trigger: string;
+    actor: string;
+    params: Record<string, unknown>;
+    incident: { number: number } | null;
+  }[];
 const run = async (id: string) => (await http(`${t.url}/v1/runbooks/runs/${id}`, { key: t.adminKey })).body;
 const fire = (dedupKey: string, labels: Record<string, string>) =>
   t.keel.ctx.alerts.signal({ tenant: 'default', dedupKey, source: 'alertmanager', status: 'firing', severity: 'critical', summary: `lag on ${labels.host}`, labels });

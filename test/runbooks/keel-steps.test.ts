@@ -59,7 +59,15 @@ spec:
     const metrics = await http(`${t.url}/v1/incidents/metrics`, { key: t.adminKey });
     expect(metrics.body.overall).toMatchObject({ incidents: 1, acknowledged: 0, mtta_seconds: null });
     const journal = done.journal.map((j: { event: string; step: string | null }) => `${j.event} ${j.step ?? ''}`.trim());
-    expect(journal.filter((e: string) => e.startsWith('step.succeeded'))).toEqual(['step.succeeded sev', 'step.succeeded pause', 'step.succeeded paused', 'step.succeeded limit', 'step.succeeded resume', 'step.succeeded quiet', 'step.succeeded resolve']);
+    expect(journal.filter((e: string) => e.startsWith('step.succeeded'))).toEqual([
+      'step.succeeded sev',
+      'step.succeeded pause',
+      'step.succeeded paused',
+      'step.succeeded limit',
+      'step.succeeded resume',
+      'step.succeeded quiet',
+      'step.succeeded resolve',
+    ]);
     // The silence is a Silence definition, for an hour, named after the run and step.
     const silenceName = done.steps.find((s: { name: string }) => s.name === 'quiet').output.silence;
     const silence = await http(`${t.url}/v1/definitions/Silence/${silenceName}`, { key: t.adminKey });

@@ -56,9 +56,15 @@ ${steps}`;
 
 describe('page steps', () => {
   it('pages a named person and the on-call person of a schedule once each, on the incident’s timeline', async () => {
-    await applyOk(t, runbook('get-help', `    - name: call
+    await applyOk(
+      t,
+      runbook(
+        'get-help',
+        `    - name: call
       keel: {action: page, users: [ann, ben], schedules: [primary]}
-`));
+`,
+      ),
+    );
     const inc = await http(`${t.url}/v1/incidents`, { key: t.adminKey, json: { title: 'db is slow', severity: 'SEV2', page: false } });
     const run = await http(`${t.url}/v1/runbooks/get-help/runs`, { key: t.adminKey, json: { incident: String(inc.body.number) } });
     expect(run.status, JSON.stringify(run.body)).toBe(201);
@@ -80,9 +86,15 @@ describe('page steps', () => {
   });
 
   it('fails the step when nobody can be paged, and pages nobody', async () => {
-    await applyOk(t, runbook('no-one', `    - name: call
+    await applyOk(
+      t,
+      runbook(
+        'no-one',
+        `    - name: call
       keel: {action: page, schedules: [quiet]}
-`));
+`,
+      ),
+    );
     const before = rx.requests.length;
     const inc = await http(`${t.url}/v1/incidents`, { key: t.adminKey, json: { title: 'no one home', severity: 'SEV3', page: false } });
     const run = await http(`${t.url}/v1/runbooks/no-one/runs`, { key: t.adminKey, json: { incident: String(inc.body.number) } });
@@ -96,13 +108,16 @@ describe('page steps', () => {
     const detail = (r: { body: { error: { details: { path: string; message: string }[] } } }) => r.body.error.details.map((d) => `${d.path}: ${d.message}`);
     const shape = await apply(
       t,
-      runbook('bad-page', `    - name: a
+      runbook(
+        'bad-page',
+        `    - name: a
       keel: {action: page}
     - name: c
       keel: {action: slo.backfill}
     - name: d
       keel: {action: incident.note, text: hi, slo: checkout, users: [ann]}
-`),
+`,
+      ),
     );
     expect(shape.status).toBe(400);
     expect(detail(shape)).toEqual([
@@ -113,18 +128,17 @@ describe('page steps', () => {
     ]);
     const refs = await apply(
       t,
-      runbook('bad-refs', `    - name: b
+      runbook(
+        'bad-refs',
+        `    - name: b
       keel: {action: page, users: [zed, ann], schedules: [nightly, "{{ params.who }}"]}
     - name: e
       keel: {action: slo.backfill, slo: nope}
-`).replace('  steps:', '  parameters: {who: {type: string}}\n  steps:'),
+`,
+      ).replace('  steps:', '  parameters: {who: {type: string}}\n  steps:'),
     );
     expect(refs.status).toBe(400);
-    expect(detail(refs)).toEqual([
-      'spec.steps[0].keel.users[0]: no User named "zed"',
-      'spec.steps[0].keel.schedules[0]: no Schedule named "nightly"',
-      'spec.steps[1].keel.slo: no SLO named "nope"',
-    ]);
+    expect(detail(refs)).toEqual(['spec.steps[0].keel.users[0]: no User named "zed"', 'spec.steps[0].keel.schedules[0]: no Schedule named "nightly"', 'spec.steps[1].keel.slo: no SLO named "nope"']);
   });
 });
 
@@ -135,11 +149,17 @@ describe('SLO steps', () => {
     expect((await http(`${t.url}/v1/events`, { key: t.adminKey, body: ndjson(events), headers: { 'content-type': 'application/x-ndjson' } })).status).toBe(202);
     await settled(t.url, t.adminKey);
     const first = (await http(`${t.url}/v1/slos/checkout-availability/backfill`, { key: t.adminKey })).body.backfills[0];
-    await applyOk(t, runbook('recount', `    - name: alerts
+    await applyOk(
+      t,
+      runbook(
+        'recount',
+        `    - name: alerts
       keel: {action: slo.evaluate}
     - name: again
       keel: {action: slo.backfill, slo: checkout-availability}
-`));
+`,
+      ),
+    );
     const run = await http(`${t.url}/v1/runbooks/recount/runs`, { key: t.adminKey, json: {} });
     const done = await ended(run.body.id);
     expect(done.status, JSON.stringify(done)).toBe('succeeded');

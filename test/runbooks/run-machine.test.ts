@@ -42,7 +42,10 @@ describe('runbook run machine', () => {
     const r = run(plan, state, [{ type: 'start' }, { type: 'finished', ok: true, output: { status: 200 } }, { type: 'start' }, { type: 'finished', ok: true, output: {} }]);
     expect(r.state.status).toBe('succeeded');
     expect(r.state.outcome).toBe('succeeded');
-    expect(r.state.steps.map((s) => [s.status, s.attempts])).toEqual([['succeeded', 1], ['succeeded', 1]]);
+    expect(r.state.steps.map((s) => [s.status, s.attempts])).toEqual([
+      ['succeeded', 1],
+      ['succeeded', 1],
+    ]);
     expect(r.journal).toEqual(['step.started a', 'step.succeeded a', 'step.started b', 'step.succeeded b', 'run.succeeded']);
   });
 
@@ -158,7 +161,10 @@ describe('runbook run machine', () => {
   it('an abort ends the run; a step finishing after it changes nothing', () => {
     const plan: MachinePlan = { steps: [step('a')] };
     const started = run(plan, initialState(plan, T0).state, [{ type: 'start' }]).state;
-    const r = run(plan, started, [{ type: 'abort', actor: 'user:ann@example.com' }, { type: 'finished', ok: true, output: {} }]);
+    const r = run(plan, started, [
+      { type: 'abort', actor: 'user:ann@example.com' },
+      { type: 'finished', ok: true, output: {} },
+    ]);
     expect(r.state).toMatchObject({ status: 'aborted', outcome: 'aborted' });
     expect(r.journal).toEqual(['step.abandoned a', 'run.aborted', 'step.finished_after_end a']);
   });

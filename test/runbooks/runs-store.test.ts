@@ -13,7 +13,16 @@ import { AfterCommit } from '../../src/core/after-commit.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
-const admin = { kind: 'key', tenant: 'default', actor: 'key:keel_adm', permissions: new Set(['users:manage', 'incidents:respond', 'definitions:write']), superuser: true, keyId: 'k', keyPrefix: 'keel_adm', scopes: ['admin'] } as unknown as Principal;
+const admin = {
+  kind: 'key',
+  tenant: 'default',
+  actor: 'key:keel_adm',
+  permissions: new Set(['users:manage', 'incidents:respond', 'definitions:write']),
+  superuser: true,
+  keyId: 'k',
+  keyPrefix: 'keel_adm',
+  scopes: ['admin'],
+} as unknown as Principal;
 
 for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`runbook runs on ${engine}`, () => {
@@ -26,10 +35,19 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         apiVersion: 'keel/v1',
         kind: 'Runbook',
         metadata: { name: 'gate' },
-        spec: { parameters: { n: { type: 'number', default: 1 } }, steps: [{ name: 'ok', approval: { role: 'admin' }, timeout: '1h' }, { name: 'w', wait: { duration: '1m' } }] },
+        spec: {
+          parameters: { n: { type: 'number', default: 1 } },
+          steps: [
+            { name: 'ok', approval: { role: 'admin' }, timeout: '1h' },
+            { name: 'w', wait: { duration: '1m' } },
+          ],
+        },
       });
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-      await s.store.db.insertInto('definitions').values({ tenant_id: 'default', kind: 'Runbook', name: 'gate', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 3, updated_at: clock.now(), updated_by: 'test' }).execute();
+      await s.store.db
+        .insertInto('definitions')
+        .values({ tenant_id: 'default', kind: 'Runbook', name: 'gate', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 3, updated_at: clock.now(), updated_by: 'test' })
+        .execute();
       runs = new RunService({ store: s.store, clock, audit: new AuditLog(s.store, clock), incidents: new IncidentService(s.store, clock, new Bus()) });
     });
     afterAll(async () => {
@@ -84,10 +102,14 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         spec: { triggers: { incidents: [{ severities: ['SEV1'], when: 'incident.title != "drill"' }] }, steps: [{ name: 'w', wait: { duration: '1m' } }] },
       });
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-      await s.store.db.insertInto('definitions').values({ tenant_id: 'default', kind: 'Runbook', name: 'on-sev1', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 1, updated_at: clock.now(), updated_by: 'test' }).execute();
+      await s.store.db
+        .insertInto('definitions')
+        .values({ tenant_id: 'default', kind: 'Runbook', name: 'on-sev1', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 1, updated_at: clock.now(), updated_by: 'test' })
+        .execute();
       const incidents = new IncidentService(s.store, clock, new Bus());
       incidents.addHooks({ opened: async (trx, i) => void (await trx.insertInto('runbook_incident_triggers').values({ incident_id: i.id, tenant_id: i.tenant, opened_at: i.openedAt }).execute()) });
-      const open = (title: string, severity: 'SEV1' | 'SEV2') => incidents.inTransaction((trx, fx) => incidents.open(trx, { tenant: 'default', title, service: null, severity, createdBy: 'user:a' }, fx ?? new AfterCommit()));
+      const open = (title: string, severity: 'SEV1' | 'SEV2') =>
+        incidents.inTransaction((trx, fx) => incidents.open(trx, { tenant: 'default', title, service: null, severity, createdBy: 'user:a' }, fx ?? new AfterCommit()));
       const real = await open('db down', 'SEV1');
       await open('drill', 'SEV1');
       await open('minor', 'SEV2');
@@ -101,14 +123,26 @@ for (const engine of ['sqlite', 'postgres'] as const) {
     it('keeps a running step’s live output on the run’s row only: shown while the step runs and after a stop, replaced by its recorded result, never journaled', async () => {
       const parsed = runbookKind().parse({ apiVersion: 'keel/v1', kind: 'Runbook', metadata: { name: 'cmd' }, spec: { steps: [{ name: 'talk', command: { argv: ['/bin/echo', 'x'] } }] } });
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-      await s.store.db.insertInto('definitions').values({ tenant_id: 'default', kind: 'Runbook', name: 'cmd', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 1, updated_at: clock.now(), updated_by: 'test' }).execute();
+      await s.store.db
+        .insertInto('definitions')
+        .values({ tenant_id: 'default', kind: 'Runbook', name: 'cmd', api_version: 'keel/v1', spec_json: JSON.stringify(parsed.spec), version: 1, updated_at: clock.now(), updated_by: 'test' })
+        .execute();
       const run = await runs.start({ tenant: 'default', runbook: 'cmd', params: {}, actor: 'key:keel_adm', trigger: 'manual' });
       const started = await runs.transition(run.id, async () => ({ type: 'start' }), { actor: 'system' });
       const at = clock.now();
       expect(await runs.recordLive(run.id, started.version, { step: 'talk', attempt: 1, stdout: 'one\n', stderr: '', at })).toBe(true);
       const live = await runs.find('default', run.id);
       expect(live.version).toBe(started.version);
-      expect(runView(live).steps).toEqual([{ name: 'talk', status: 'running', attempts: 1, started_at: new Date(at).toISOString(), finished_at: null, live_output: { stdout: 'one\n', stderr: '', updated_at: new Date(at).toISOString() } }]);
+      expect(runView(live).steps).toEqual([
+        {
+          name: 'talk',
+          status: 'running',
+          attempts: 1,
+          started_at: new Date(at).toISOString(),
+          finished_at: null,
+          live_output: { stdout: 'one\n', stderr: '', updated_at: new Date(at).toISOString() },
+        },
+      ]);
       // Keel stopped while the step ran: the recovery keeps what it printed, shown beside the outcome-unknown step.
       await runs.transition(run.id, async () => ({ type: 'recover' }), { actor: 'system' });
       const stopped = runView(await runs.find('default', run.id));
@@ -125,7 +159,16 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       expect(await runs.recordLive(run.id, again.version, { step: 'talk', attempt: 2, stdout: 'one\n', stderr: '', at })).toBe(false);
       const done = await runs.find('default', run.id);
       expect(done.live).toBeNull();
-      expect(runView(done).steps).toEqual([{ name: 'talk', status: 'succeeded', attempts: 2, started_at: new Date(at).toISOString(), finished_at: new Date(at).toISOString(), output: { exit_code: 0, stdout: 'one\ntwo\n', stderr: 'warn\n' } }]);
+      expect(runView(done).steps).toEqual([
+        {
+          name: 'talk',
+          status: 'succeeded',
+          attempts: 2,
+          started_at: new Date(at).toISOString(),
+          finished_at: new Date(at).toISOString(),
+          output: { exit_code: 0, stdout: 'one\ntwo\n', stderr: 'warn\n' },
+        },
+      ]);
       // Live reports wrote no journal row and no audit entry: only the recorded changes did.
       const journal = await runs.journal('default', run.id);
       expect(journal.map((j) => j.event)).toEqual(['run.created', 'step.started', 'step.outcome_unknown', 'step.retry', 'step.started', 'step.succeeded', 'run.succeeded']);

@@ -40,9 +40,14 @@ describe('Runbook kind', () => {
     expect(errors({ ...base, steps: [base.steps[0], { name: 'b', keel: { action: 'incident.note', text: '{{ steps.check.output.status }} {{ steps.check.outptu.x }}' } }] })).toEqual([
       'spec.steps.1.keel.text: {{ steps.check.outptu.x }}: "steps.check.outptu.x": write steps.check.output.FIELD',
     ]);
-    expect(errors({ steps: [{ name: 'a', command: { argv: ['/bin/echo', 'x'] } }, { name: 'b', keel: { action: 'incident.note', text: '{{ steps.a.output.exitcode }}' } }] })).toEqual([
-      'spec.steps.1.keel.text: {{ steps.a.output.exitcode }}: unknown field "exitcode" of step "a" (its output has exit_code, stdout, stderr)',
-    ]);
+    expect(
+      errors({
+        steps: [
+          { name: 'a', command: { argv: ['/bin/echo', 'x'] } },
+          { name: 'b', keel: { action: 'incident.note', text: '{{ steps.a.output.exitcode }}' } },
+        ],
+      }),
+    ).toEqual(['spec.steps.1.keel.text: {{ steps.a.output.exitcode }}: unknown field "exitcode" of step "a" (its output has exit_code, stdout, stderr)']);
     expect(errors({ steps: [{ name: 'a', keel: { action: 'incident.note', text: '{{ alert.lables.x }} {{ secrets.token }}' } }] })).toEqual([
       'spec.steps.0.keel.text: {{ alert.lables.x }}: unknown alert field "lables" (fields: labels, summary, severity, source, dedup_key, status)',
       'spec.steps.0.keel.text: {{ secrets.token }}: secrets may only be used in http and command steps',
@@ -50,13 +55,22 @@ describe('Runbook kind', () => {
   });
 
   it('refuses a step reading a later step, a backward skip, and CEL over unknown names', () => {
-    expect(errors({ steps: [{ name: 'a', http: { url: 'http://x/{{ steps.b.output.status }}' } }, { name: 'b', http: { url: 'http://x/' } }] })).toEqual([
-      'spec.steps.0.http.url: {{ steps.b.output.status }}: unknown step "b": a template may only read steps before its own',
-    ]);
-    expect(errors({ steps: [{ name: 'a', http: { url: 'http://x/' } }, { name: 'c', condition: { if: 'params.x == 1', else: 'a' } }] })).toEqual([
-      'spec.steps.1.condition.if: unknown parameter "x" (the runbook declares none)',
-      'spec.steps.1.condition.else: "a" is not after this step: a condition only skips forward',
-    ]);
+    expect(
+      errors({
+        steps: [
+          { name: 'a', http: { url: 'http://x/{{ steps.b.output.status }}' } },
+          { name: 'b', http: { url: 'http://x/' } },
+        ],
+      }),
+    ).toEqual(['spec.steps.0.http.url: {{ steps.b.output.status }}: unknown step "b": a template may only read steps before its own']);
+    expect(
+      errors({
+        steps: [
+          { name: 'a', http: { url: 'http://x/' } },
+          { name: 'c', condition: { if: 'params.x == 1', else: 'a' } },
+        ],
+      }),
+    ).toEqual(['spec.steps.1.condition.if: unknown parameter "x" (the runbook declares none)', 'spec.steps.1.condition.else: "a" is not after this step: a condition only skips forward']);
     expect(errors({ steps: [{ name: 'w', wait: { until: 'params.x > 1' }, timeout: '5m' }] })).toEqual([
       'spec.steps.0.wait.until: "params.x": a wait reads live figures only: slo["NAME"].burn_rate | budget_remaining | compliance or limits["ID"].utilisation | usage | capacity',
     ]);

@@ -258,7 +258,14 @@ spec:
     expect(run).toMatchObject({ trigger: 'schedule', actor: 'schedule', params: { mode: 'check' } });
     const bad = await http(`${t.url}/v1/definitions/plan`, {
       key: t.adminKey,
-      json: { sources: [{ file: 'x.yaml', content: 'apiVersion: keel/v1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  triggers: {schedule: {cron: "0 3 * *", timeZone: Mars/Base}}\n  steps: [{name: a, wait: {duration: 1s}}]\n' }] },
+      json: {
+        sources: [
+          {
+            file: 'x.yaml',
+            content: 'apiVersion: keel/v1\nkind: Runbook\nmetadata: {name: x}\nspec:\n  triggers: {schedule: {cron: "0 3 * *", timeZone: Mars/Base}}\n  steps: [{name: a, wait: {duration: 1s}}]\n',
+          },
+        ],
+      },
     });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('unknown time zone \\"Mars/Base\\"');

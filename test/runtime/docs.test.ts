@@ -4,7 +4,12 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 
-const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+const DOCS = [
+  'README.md',
+  ...readdirSync('docs')
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('docs', f)),
+];
 const text = (f: string) => readFileSync(f, 'utf8');
 
 describe('the docs describe only what exists', () => {
@@ -28,8 +33,12 @@ describe('the docs describe only what exists', () => {
     // The console (docs/console.md): its server side, its source and the page the docs point to.
     for (const path of ['src/console/module.ts', 'console/index.html', 'console/src/main.tsx', 'docs/console.md']) expect(existsSync(path), path).toBe(true);
     // Runbooks as code (docs/runbooks-as-code.md): the kind, the executor, the shipped examples.
-    for (const path of ['src/runbooks/module.ts', 'src/runbooks/run-machine.ts', 'src/runbooks/executor.ts', 'docs/runbooks-as-code.md', 'examples/runbooks']) expect(existsSync(path), path).toBe(true);
-    expect(DOCS.some((f) => /kind: Runbook/.test(text(f))), 'some doc shows a Runbook definition').toBe(true);
+    for (const path of ['src/runbooks/module.ts', 'src/runbooks/run-machine.ts', 'src/runbooks/executor.ts', 'docs/runbooks-as-code.md', 'examples/runbooks'])
+      expect(existsSync(path), path).toBe(true);
+    expect(
+      DOCS.some((f) => /kind: Runbook/.test(text(f))),
+      'some doc shows a Runbook definition',
+    ).toBe(true);
   });
 
   it('every `keel <command>` in the docs is a command the CLI has', () => {

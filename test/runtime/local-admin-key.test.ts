@@ -36,7 +36,7 @@ describe('keel admin create-key and a crash', () => {
         expect(await new AuditLog(store, systemClock).settleInterrupted(Date.now() + 1)).toBe(1);
         const entries = await store.db.selectFrom('audit_log').selectAll().where('action', '=', 'keys.create').where('actor', '=', localActor()).execute();
         expect(entries).toHaveLength(1);
-        expect(JSON.parse(entries[0]!.after_json ?? "null")).toMatchObject({ outcome: 'unknown' });
+        expect(JSON.parse(entries[0]!.after_json ?? 'null')).toMatchObject({ outcome: 'unknown' });
         expect(entries[0]!.ok).toBe(0);
       } finally {
         await store.close();

@@ -10,7 +10,9 @@ describe('the port check before the first-start bootstrap', () => {
     const squatter = createServer();
     await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', () => r()));
     try {
-      await expect(assertPortFree('127.0.0.1', port)).rejects.toThrow(`127.0.0.1:${port} is already in use (another Keel or another program): stop it, or start with --port <another port>. Nothing was set up.`);
+      await expect(assertPortFree('127.0.0.1', port)).rejects.toThrow(
+        `127.0.0.1:${port} is already in use (another Keel or another program): stop it, or start with --port <another port>. Nothing was set up.`,
+      );
     } finally {
       await new Promise<void>((r) => squatter.close(() => r()));
     }

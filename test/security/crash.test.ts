@@ -78,7 +78,11 @@ describe('crash safety of security state', () => {
     const PROVIDERS = 1_100; // three re-encryption chunks: 500, 500, 100
     for (let i = 0; i < PROVIDERS; i += 10) {
       const puts = Array.from({ length: 10 }, (_, j) =>
-        http(`${k.url}/v1/sso/providers/p${i + j}`, { method: 'PUT', ...admin, json: { issuer: 'https://idp.example.com', client_id: `c${i + j}`, client_secret: `secret-${i + j}`, default_team: 'acme', default_role: 'viewer' } }),
+        http(`${k.url}/v1/sso/providers/p${i + j}`, {
+          method: 'PUT',
+          ...admin,
+          json: { issuer: 'https://idp.example.com', client_id: `c${i + j}`, client_secret: `secret-${i + j}`, default_team: 'acme', default_role: 'viewer' },
+        }),
       );
       for (const r of await Promise.all(puts)) expect(r.status).toBe(200);
     }
@@ -110,7 +114,7 @@ describe('crash safety of security state', () => {
     expect(done.status).toBe(200);
     expect(done.body.status).toMatchObject({ total_values: PROVIDERS, under_older_keys: 0, unreadable: 0, key_ids: [done.body.status.current_key_id] });
     const audit: unknown[] = [];
-    for (let after: number | null = 0; after !== null; ) {
+    for (let after: number | null = 0; after !== null;) {
       const page: { entries: unknown[]; next_after: number | null } = (await http(`${k.url}/v1/audit?action=sso.provider_set&limit=1000&after=${after}`, admin)).body;
       audit.push(...page.entries);
       after = page.next_after;

@@ -34,7 +34,13 @@ const invalidLine = fc.oneof(
 type Item = { valid: true; line: string; marker: string } | { valid: false; line: string };
 
 const mixedBatch = fc
-  .array(fc.oneof(validEvent.map((e) => ({ kind: 'valid' as const, e })), invalidLine.map((line) => ({ kind: 'invalid' as const, line }))), { minLength: 1, maxLength: 40 })
+  .array(
+    fc.oneof(
+      validEvent.map((e) => ({ kind: 'valid' as const, e })),
+      invalidLine.map((line) => ({ kind: 'invalid' as const, line })),
+    ),
+    { minLength: 1, maxLength: 40 },
+  )
   .map((items) => {
     const run = Math.random().toString(36).slice(2);
     return items.map((it, i): Item => {
@@ -56,7 +62,11 @@ describe('the ingest parser (pure)', () => {
         expect(r.accepted).toBe(valid.length);
         expect(r.errors.map((e) => e.index)).toEqual(items.flatMap((it, i) => (it.valid ? [] : [i])));
         for (const e of r.errors) expect(e.reason.length).toBeGreaterThan(0);
-        const kept = r.data.toString('utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { marker: string }).marker);
+        const kept = r.data
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { marker: string }).marker);
         expect(kept).toEqual(valid.map((v) => (v as { marker: string }).marker));
       }),
       { numRuns: 300 },
@@ -126,7 +136,11 @@ describe('over HTTP', () => {
         const lineHead = Buffer.from(`{"ok":1}\n{"s":${JSON.stringify(text).slice(0, -1)}`);
         const nd = await send(Buffer.concat([lineHead, Buffer.from(bad), Buffer.from('"}\n{"ok":2}\n')]), 'application/x-ndjson');
         expect(nd.status, nd.text).toBe(202);
-        expect(nd.body).toEqual({ accepted: 2, rejected: 1, errors: [{ index: 1, line: 2, field: '', code: 'invalid_utf8', reason: `not valid UTF-8 at byte ${lineHead.length} of the body (line 2, byte ${lineHead.length - 9} of the line)` }] });
+        expect(nd.body).toEqual({
+          accepted: 2,
+          rejected: 1,
+          errors: [{ index: 1, line: 2, field: '', code: 'invalid_utf8', reason: `not valid UTF-8 at byte ${lineHead.length} of the body (line 2, byte ${lineHead.length - 9} of the line)` }],
+        });
       }),
       { numRuns: 25 },
     );
@@ -159,13 +173,25 @@ describe('over HTTP', () => {
   });
 
   it('the YAML definitions loader survives hostile documents (random, nested, alias bombs) with 400s naming the problem', async () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 9 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`,
+      ),
+    ].join('\n');
     const yamlDoc = fc.oneof(
       fc.string({ maxLength: 400 }),
       fc.jsonValue({ maxDepth: 5 }).map((v) => `apiVersion: keel/v1\nkind: Service\nmetadata: ${JSON.stringify(v)}\nspec: ${JSON.stringify(v)}\n`),
-      fc.record({ apiVersion: fc.constantFrom('keel/v1', 'openslo/v1', 'v9', ''), kind: fc.constantFrom('Service', 'SLO', 'Nope', ''), name: fc.string({ maxLength: 70 }), spec: fc.jsonValue({ maxDepth: 3 }) }).map(
-        (d) => `apiVersion: ${JSON.stringify(d.apiVersion)}\nkind: ${JSON.stringify(d.kind)}\nmetadata:\n  name: ${JSON.stringify(d.name)}\nspec: ${JSON.stringify(d.spec)}\n`,
-      ),
+      fc
+        .record({
+          apiVersion: fc.constantFrom('keel/v1', 'openslo/v1', 'v9', ''),
+          kind: fc.constantFrom('Service', 'SLO', 'Nope', ''),
+          name: fc.string({ maxLength: 70 }),
+          spec: fc.jsonValue({ maxDepth: 3 }),
+        })
+        .map((d) => `apiVersion: ${JSON.stringify(d.apiVersion)}\nkind: ${JSON.stringify(d.kind)}\nmetadata:\n  name: ${JSON.stringify(d.name)}\nspec: ${JSON.stringify(d.spec)}\n`),
       fc.integer({ min: 100, max: 20_000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
       fc.integer({ min: 100, max: 1_200 }).map((n) => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}a${i}:`).join('\n')),
       fc.constant(bomb),
@@ -184,7 +210,10 @@ describe('over HTTP', () => {
       }),
       { numRuns: 80 },
     );
-    await assertSurvivesHostileInput({ url: `${t.url}/v1/definitions/plan`, headers: { authorization: `Bearer ${acmeAdmin}` } }, { runs: 40, seed: { sources: [{ file: 'a.yaml', content: 'apiVersion: keel/v1\nkind: Service\nmetadata:\n  name: a\n' }] } });
+    await assertSurvivesHostileInput(
+      { url: `${t.url}/v1/definitions/plan`, headers: { authorization: `Bearer ${acmeAdmin}` } },
+      { runs: 40, seed: { sources: [{ file: 'a.yaml', content: 'apiVersion: keel/v1\nkind: Service\nmetadata:\n  name: a\n' }] } },
+    );
   });
 
   it('sign-in, users, keys and SSO endpoints survive hostile bodies', async () => {

@@ -23,7 +23,10 @@ beforeAll(async () => {
   await db.schema.createTable('test_webhooks').addColumn('tenant_id', 'text').addColumn('name', 'text').addColumn('secret', 'text').execute();
   t.keel.ctx.sealed.register({ table: 'test_webhooks', key: ['tenant_id', 'name'], column: 'secret', description: 'test webhook secrets' });
   for (const [i, p] of plain.entries()) {
-    await (db as any).insertInto('test_webhooks').values({ tenant_id: i % 2 ? 'acme' : 'beta', name: `hook-${i}`, secret: t.keel.ctx.secrets.seal(p) }).execute();
+    await (db as any)
+      .insertInto('test_webhooks')
+      .values({ tenant_id: i % 2 ? 'acme' : 'beta', name: `hook-${i}`, secret: t.keel.ctx.secrets.seal(p) })
+      .execute();
   }
   await (db as any).insertInto('test_webhooks').values({ tenant_id: 'acme', name: 'none', secret: null }).execute();
   const put = await http(`${t.url}/v1/sso/providers/corp`, {
@@ -88,7 +91,10 @@ describe('stored secrets', () => {
 
   it('stops a rotation at a value that cannot be opened, naming it, and loses nothing', async () => {
     const current = t.keel.ctx.secrets.currentKeyId;
-    await (t.keel.store.db as any).insertInto('test_webhooks').values({ tenant_id: 'acme', name: 'corrupt', secret: `v1:${current}:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBBBBBB` }).execute();
+    await (t.keel.store.db as any)
+      .insertInto('test_webhooks')
+      .values({ tenant_id: 'acme', name: 'corrupt', secret: `v1:${current}:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBBBBBB` })
+      .execute();
     const r = await http(`${t.url}/v1/secrets/rotate`, { key: t.adminKey, json: { new_key: true } });
     expect(r.status).toBe(409);
     expect(r.body.error.message).toMatch(/test_webhooks\.secret \(tenant_id=acme, name=corrupt\) cannot be opened/);

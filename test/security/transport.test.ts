@@ -22,10 +22,27 @@ describe('TLS', () => {
   let ca: Buffer;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'keel-tls-'));
-    execFileSync('/usr/bin/openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      '/usr/bin/openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     ca = readFileSync(join(dir, 'cert.pem'));
     t = await startTestKeel({ server: { tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } } });
   });
@@ -134,7 +151,7 @@ describe('headers, CORS and limits', () => {
     expect((await http(`${t.url}/v1/users`, { key: t.adminKey, json: { email: 'ok@example.com', name: 'ok', role: 'viewer' } })).status).toBe(201);
   });
 
-  it('answers malformed Content-Length, chunked bodies, headers and URLs in Keel\'s error shape, never fastify\'s', async () => {
+  it("answers malformed Content-Length, chunked bodies, headers and URLs in Keel's error shape, never fastify's", async () => {
     const port = Number(new URL(t.url).port);
     /** Sends raw bytes (in parts, one write each after the previous is flushed) and reads the answer until the server closes or answers. */
     const raw = (parts: string[]) =>
@@ -163,7 +180,12 @@ describe('headers, CORS and limits', () => {
       });
     const head = (path: string, extra: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Type: application/json\r\n${extra}\r\n`;
     const badLength = { status: 400, body: { error: { code: 'bad_request', message: 'Content-Length is malformed: send one non-negative integer (and no Transfer-Encoding with it)' } } };
-    const badChunk = { status: 400, body: { error: { code: 'bad_request', message: expect.stringMatching(/^the chunked body is malformed \(.+\): each chunk is its size in hexadecimal, CRLF, its data, CRLF; a 0 chunk ends the body$/) } } };
+    const badChunk = {
+      status: 400,
+      body: {
+        error: { code: 'bad_request', message: expect.stringMatching(/^the chunked body is malformed \(.+\): each chunk is its size in hexadecimal, CRLF, its data, CRLF; a 0 chunk ends the body$/) },
+      },
+    };
     for (const path of ['/v1/users', '/v1/events', '/v1/integrations/events-v2']) {
       expect(await raw([head(path, 'Content-Length: abc\r\n') + '{}']), path).toEqual(badLength);
       expect(await raw([head(path, 'Content-Length: -2\r\n') + '{}']), path).toEqual(badLength);
@@ -172,8 +194,14 @@ describe('headers, CORS and limits', () => {
       // The same once the route is already reading the body: the bad chunk comes in a later packet.
       expect(await raw([head(path, 'Transfer-Encoding: chunked\r\n') + '2\r\n{"', 'x-1\r\n}\r\n0\r\n\r\n']), path).toEqual(badChunk);
     }
-    expect(await raw([`GET /v1/tenants/%zz HTTP/1.1\r\nHost: x\r\n\r\n`])).toEqual({ status: 400, body: { error: { code: 'bad_request', message: 'the URL path /v1/tenants/%zz is not valid percent-encoding' } } });
-    expect(await raw([`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`])).toEqual({ status: 431, body: { error: { code: 'headers_too_large', message: 'request headers are larger than the limit (16 KiB)' } } });
+    expect(await raw([`GET /v1/tenants/%zz HTTP/1.1\r\nHost: x\r\n\r\n`])).toEqual({
+      status: 400,
+      body: { error: { code: 'bad_request', message: 'the URL path /v1/tenants/%zz is not valid percent-encoding' } },
+    });
+    expect(await raw([`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`])).toEqual({
+      status: 431,
+      body: { error: { code: 'headers_too_large', message: 'request headers are larger than the limit (16 KiB)' } },
+    });
     expect(await raw([`GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n`])).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
     await addUser(t.url, t.adminKey, { email: 'framing@example.com', role: 'viewer' }); // the server is fine
   });
@@ -257,7 +285,7 @@ describe('the server itself', () => {
 });
 
 describe('a server that is closing', () => {
-  it('answers requests that arrive while it closes with 503 in Keel\'s error shape', async () => {
+  it("answers requests that arrive while it closes with 503 in Keel's error shape", async () => {
     const store = await openSqliteStore(':memory:');
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));

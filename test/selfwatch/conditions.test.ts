@@ -33,8 +33,14 @@ describe('KeelLeaderLost raised by Keel', () => {
   it('fires 2 minutes after a lease expired unrenewed, and resolves once it is held again', async () => {
     const clock = new FakeClock('2026-12-04T12:00:00Z');
     const t0 = clock.now();
-    await db.store.db.insertInto('leader_leases').values({ name: 'slo-evaluator', holder: 'evaluator-1', epoch: 3, expires_at: t0 - 1000, tenure_id: 1 }).execute();
-    await db.store.db.insertInto('leader_leases').values({ name: 'paging', holder: 'evaluator-1', epoch: 1, expires_at: t0 + 3_600_000, tenure_id: 2 }).execute();
+    await db.store.db
+      .insertInto('leader_leases')
+      .values({ name: 'slo-evaluator', holder: 'evaluator-1', epoch: 3, expires_at: t0 - 1000, tenure_id: 1 })
+      .execute();
+    await db.store.db
+      .insertInto('leader_leases')
+      .values({ name: 'paging', holder: 'evaluator-1', epoch: 1, expires_at: t0 + 3_600_000, tenure_id: 2 })
+      .execute();
     const watcher = new SelfAlerts({
       alerts: new AlertService(db.store, clock, new Bus()),
       store: db.store,
@@ -57,7 +63,11 @@ describe('KeelLeaderLost raised by Keel', () => {
     expect(JSON.parse(fired[0]!.labels_json)).toEqual({ alertname: 'KeelLeaderLost', runbook_url: 'docs/runbooks/leader-lost.md', instance: 'slo-evaluator' });
 
     // A standby takes the leadership: the lease is renewed into the future.
-    await db.store.db.updateTable('leader_leases').set({ holder: 'evaluator-2', epoch: 4, expires_at: clock.now() + 5_000 }).where('name', '=', 'slo-evaluator').execute();
+    await db.store.db
+      .updateTable('leader_leases')
+      .set({ holder: 'evaluator-2', epoch: 4, expires_at: clock.now() + 5_000 })
+      .where('name', '=', 'slo-evaluator')
+      .execute();
     await check();
     expect((await alerts()).map((a) => [a.dedup_key, a.status])).toEqual([['keel/KeelLeaderLost/slo-evaluator', 'resolved']]);
   });
@@ -76,8 +86,19 @@ describe('KeelConsumerLagHigh raised by Keel', () => {
         ],
       }),
     } as unknown as EventLog;
-    const watcher = new SelfAlerts({ alerts: new AlertService(db.store, clock, new Bus()), store: db.store, log, clock, logger: createLogger('silent'), config: loadConfig({ env: {}, overrides: {} }) });
-    const check = async () => watcher.report((await watcher.evaluate()).filter((c) => c.rule === CONSUMER_LAG), [CONSUMER_LAG]);
+    const watcher = new SelfAlerts({
+      alerts: new AlertService(db.store, clock, new Bus()),
+      store: db.store,
+      log,
+      clock,
+      logger: createLogger('silent'),
+      config: loadConfig({ env: {}, overrides: {} }),
+    });
+    const check = async () =>
+      watcher.report(
+        (await watcher.evaluate()).filter((c) => c.rule === CONSUMER_LAG),
+        [CONSUMER_LAG],
+      );
     const lagAlerts = async () => (await alerts()).filter((a) => a.dedup_key.startsWith('keel/KeelConsumerLagHigh'));
 
     // Exactly a million is not over the threshold.

@@ -51,10 +51,14 @@ describe('self SLOs in the distributed mode', () => {
     await waitFor('4 good ingest answers counted', async () => (await availability())?.total === 4, 60_000);
 
     await nats.kill('SIGKILL');
-    await waitFor('ingest refusing with unavailable', async () => {
-      const r = await post(ndjson([{ probe: 1 }]));
-      return r.status === 503 && r.body.error.code === 'unavailable';
-    }, 30_000);
+    await waitFor(
+      'ingest refusing with unavailable',
+      async () => {
+        const r = await post(ndjson([{ probe: 1 }]));
+        return r.status === 503 && r.body.error.code === 'unavailable';
+      },
+      30_000,
+    );
     for (let i = 0; i < 3; i++) {
       const r = await post(ndjson([{ down: i }]));
       expect(r.status).toBe(503);
@@ -62,10 +66,14 @@ describe('self SLOs in the distributed mode', () => {
     await nats.restart();
 
     // Every answer while down was a 503: at least the 3 above plus the probe that saw it.
-    const counted = await waitFor('the 503s counted as bad', async () => {
-      const e = await availability();
-      return e && e.total - e.good >= 4 && e.good === 4 ? e : undefined;
-    }, 90_000);
+    const counted = await waitFor(
+      'the 503s counted as bad',
+      async () => {
+        const e = await availability();
+        return e && e.total - e.good >= 4 && e.good === 4 ? e : undefined;
+      },
+      90_000,
+    );
     expect(counted.good).toBe(4);
 
     const events = await http(`${ingestUrl}/v1/events?limit=1000`, { key: sk });

@@ -28,7 +28,13 @@ function recorderOn(log: EventLog, maxPerFlush: number) {
 
 async function selfEvents(): Promise<Record<string, unknown>[]> {
   const batches = await t.keel.ctx.log.readTenant('keel-system', 0, { maxBatches: 1000, maxBytes: 10_000_000 });
-  return batches.flatMap((b) => Buffer.from(b.data).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>));
+  return batches.flatMap((b) =>
+    Buffer.from(b.data)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>),
+  );
 }
 
 describe('SelfRecorder', () => {

@@ -22,7 +22,15 @@ const AUTOMATED: Record<string, { page: string; example: string; trigger: string
 
 describe('alerts about Keel link to their automated runbooks', () => {
   it('every example under examples/runbooks/ belongs to one alert about Keel', () => {
-    expect(readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')).sort()).toEqual(Object.values(AUTOMATED).map((a) => a.example).sort());
+    expect(
+      readdirSync(EXAMPLES)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort(),
+    ).toEqual(
+      Object.values(AUTOMATED)
+        .map((a) => a.example)
+        .sort(),
+    );
   });
 
   it.each(Object.entries(AUTOMATED))('%s: the alert’s runbook page links to its runbook as code, which triggers on the alert', (alert, a) => {

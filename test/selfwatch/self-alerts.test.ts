@@ -128,8 +128,7 @@ describe('alerts about Keel raised by Keel', () => {
 describe('KeelDataDiskFilling raised by Keel', () => {
   const H = 3_600_000;
   const disk = { blocks: 1000, bsize: 4096, bavail: 0 };
-  const watcher = () =>
-    new SelfAlerts({ alerts: t.keel.ctx.alerts, store: t.keel.ctx.store, log: t.keel.ctx.log, clock, logger: t.keel.ctx.logger, config: t.keel.ctx.config, statfs: () => disk });
+  const watcher = () => new SelfAlerts({ alerts: t.keel.ctx.alerts, store: t.keel.ctx.store, log: t.keel.ctx.log, clock, logger: t.keel.ctx.logger, config: t.keel.ctx.config, statfs: () => disk });
   const diskAlert = async () => (await selfAlerts()).find((a) => a.dedup_key === 'keel/KeelDataDiskFilling');
 
   it('fires as a warning once under a quarter is free and the 6 h trend is full within a day for 30 minutes; resolves when space returns', async () => {

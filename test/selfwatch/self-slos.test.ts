@@ -126,10 +126,14 @@ selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerif
     for (let i = 0; i < 5; i++) expect((await send(keel, ndjson([{ service: 'checkout', i }]))).status).toBe(202);
     expect((await send(keel, 'x', 'text/plain')).status).toBe(415);
     expect((await http(`${keel.url}/v1/events`, { key: 'keel_not_a_key_0123456789abcdefghij', headers: { 'content-type': 'application/x-ndjson' }, body: '{}\n' })).status).toBe(401);
-    await waitFor('7 ingest answers counted, all good', async () => {
-      const e = await sloEvents(keel, sk, 'ingest-availability');
-      return e.total === 7 && e.good === 7;
-    }, 30_000);
+    await waitFor(
+      '7 ingest answers counted, all good',
+      async () => {
+        const e = await sloEvents(keel, sk, 'ingest-availability');
+        return e.total === 7 && e.good === 7;
+      },
+      30_000,
+    );
     await waitFor('5 batches counted as fresh', async () => (await sloEvents(keel, sk, 'processing-freshness')).total === 5, 30_000);
     // Ingest latency counts the 202s only (not the 415 or the 401), each acknowledged well within 60 s.
     await waitFor('5 acknowledgements counted by ingest-latency', async () => (await sloEvents(keel, sk, 'ingest-latency')).total === 5, 30_000);
@@ -144,10 +148,14 @@ selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerif
       expect(r.status, r.text).toBe(503);
       expect(r.body.error.code).toBe('overloaded');
     }
-    await waitFor('12 of 20 ingest answers bad', async () => {
-      const e = await sloEvents(keel, sk, 'ingest-availability');
-      return e.total === 20 && e.good === 8;
-    }, 30_000);
+    await waitFor(
+      '12 of 20 ingest answers bad',
+      async () => {
+        const e = await sloEvents(keel, sk, 'ingest-availability');
+        return e.total === 20 && e.good === 8;
+      },
+      30_000,
+    );
     // The 503s are no acknowledgement: ingest-latency counted only the one more 202.
     await waitFor('6 acknowledgements counted by ingest-latency', async () => (await sloEvents(keel, sk, 'ingest-latency')).total === 6, 30_000);
     expect(await sloEvents(keel, sk, 'ingest-latency')).toEqual({ good: 6, total: 6 });
@@ -158,10 +166,14 @@ selfMonitoring: {escalationPolicy: keel-oncall, flushInterval: 200ms, auditVerif
     const incidents = await http(`${keel.url}/v1/incidents?service=keel&state=all`, { key: sk });
     expect(incidents.body.incidents.length).toBeGreaterThanOrEqual(1);
     // That page is itself a notification delivered: Keel's notification SLOs count it.
-    await waitFor('the delivered page counted by notification-delivery and -latency', async () => {
-      const [delivery, latency] = [await sloEvents(keel, sk, 'notification-delivery'), await sloEvents(keel, sk, 'notification-latency')];
-      return delivery.total >= 1 && delivery.good === delivery.total && latency.total >= 1;
-    }, 30_000);
+    await waitFor(
+      'the delivered page counted by notification-delivery and -latency',
+      async () => {
+        const [delivery, latency] = [await sloEvents(keel, sk, 'notification-delivery'), await sloEvents(keel, sk, 'notification-latency')];
+        return delivery.total >= 1 && delivery.good === delivery.total && latency.total >= 1;
+      },
+      30_000,
+    );
   }, 180_000);
 
   it('an audit entry altered behind Keel’s back opens an incident in keel-system with the runbook link', async () => {
@@ -202,7 +214,11 @@ describe('self-monitoring configuration', () => {
       await keel.stop();
     }
 
-    keel = await spawnKeel({ dataDir, adminKey, args: ['--config', configFile('one-off', `${FAST}selfMonitoring: {flushInterval: 200ms, slos: {notification-latency: {enabled: false}, ingest-latency: {target: 0.95, thresholdMs: 250}}}\n`)] });
+    keel = await spawnKeel({
+      dataDir,
+      adminKey,
+      args: ['--config', configFile('one-off', `${FAST}selfMonitoring: {flushInterval: 200ms, slos: {notification-latency: {enabled: false}, ingest-latency: {target: 0.95, thresholdMs: 250}}}\n`)],
+    });
     try {
       expect(await sloNames(keel, sk)).toEqual(['ingest-availability', 'ingest-latency', 'notification-delivery', 'processing-freshness']);
       const latency = await http(`${keel.url}/v1/definitions/SLO/ingest-latency`, { key: sk });

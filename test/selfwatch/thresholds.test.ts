@@ -73,7 +73,16 @@ describe('predict_linear and the disk condition', () => {
     const noisy = [10, 14, 10, 14].map((value, i) => ({ at: i * 1000, value }));
     expect(predictLinear(noisy, 3000, 2000)).toBeCloseTo(14.8, 9);
     expect(predictLinear([{ at: 0, value: 1 }], 0, 1)).toBeUndefined();
-    expect(predictLinear([{ at: 5, value: 1 }, { at: 5, value: 2 }], 5, 1)).toBeUndefined();
+    expect(
+      predictLinear(
+        [
+          { at: 5, value: 1 },
+          { at: 5, value: 2 },
+        ],
+        5,
+        1,
+      ),
+    ).toBeUndefined();
   });
 
   it('fires only with under a quarter free AND full within a day on the 6 h trend', () => {
@@ -83,11 +92,28 @@ describe('predict_linear and the disk condition', () => {
     const falling = [0, 1, 2].map((h) => ({ at: h * H, free: 220 - 10 * h }));
     expect(diskFilling(falling, size, 2 * H)).toBe(true);
     // Same fall, but 30 % free: not yet.
-    expect(diskFilling(falling.map((s) => ({ ...s, free: s.free + 100 })), size, 2 * H)).toBe(false);
+    expect(
+      diskFilling(
+        falling.map((s) => ({ ...s, free: s.free + 100 })),
+        size,
+        2 * H,
+      ),
+    ).toBe(false);
     // 20 % free, losing 5 per hour: 40 h left -> no.
-    expect(diskFilling([0, 1, 2].map((h) => ({ at: h * H, free: 210 - 5 * h })), size, 2 * H)).toBe(false);
+    expect(
+      diskFilling(
+        [0, 1, 2].map((h) => ({ at: h * H, free: 210 - 5 * h })),
+        size,
+        2 * H,
+      ),
+    ).toBe(false);
     // A fast fall older than 6 h is not the trend: flat over the last 6 h -> no.
-    const old = [{ at: 0, free: 900 }, { at: 7 * H, free: 200 }, { at: 8 * H, free: 200 }, { at: 9 * H, free: 200 }];
+    const old = [
+      { at: 0, free: 900 },
+      { at: 7 * H, free: 200 },
+      { at: 8 * H, free: 200 },
+      { at: 9 * H, free: 200 },
+    ];
     expect(diskFilling(old, size, 9 * H)).toBe(false);
   });
 

@@ -41,7 +41,13 @@ describe('SLO breakdowns', () => {
     expect(o.events).toEqual({ good: 5874, bad: 126, total: 6000 });
     expect(o.breakdownBaseline).toEqual({ badRatio: 0.021, minTotalEvents: 60 });
     expect(o.topBreakdown[0]).toEqual({ values: { region: 'r1' }, badEvents: 36, totalEvents: 300, badRatio: 0.12, lift: 5.714 });
-    expect(o.topBreakdown.find((x: { values: Record<string, string> }) => JSON.stringify(x.values) === '{"region":"r2"}')).toEqual({ values: { region: 'r2' }, badEvents: 60, totalEvents: 1500, badRatio: 0.04, lift: 1.905 });
+    expect(o.topBreakdown.find((x: { values: Record<string, string> }) => JSON.stringify(x.values) === '{"region":"r2"}')).toEqual({
+      values: { region: 'r2' },
+      badEvents: 60,
+      totalEvents: 1500,
+      badRatio: 0.04,
+      lift: 1.905,
+    });
     // Region r0 fails less than the SLO as a whole: not a cause, however many bad events it has.
     expect(o.topBreakdown.some((x: { values: Record<string, string> }) => JSON.stringify(x.values) === '{"region":"r0"}')).toBe(false);
     expect(o.topBreakdown.every((x: { badRatio: number; totalEvents: number }) => x.badRatio > 0.021 && x.totalEvents >= 60)).toBe(true);

@@ -59,7 +59,13 @@ it('writes counts, slices and slice rollups in series, resolution and bucket ord
   expect(ids.map((r) => r.gen_uid)).toEqual(['alpha', 'zulu']);
   const name = new Map(ids.map((r) => [Number(r.id), r.gen_uid]));
   const written = async (table: 'slo_counts' | 'slo_slices' | 'slo_slice_rollups', res: boolean) =>
-    (await ts.store.db.selectFrom(table).selectAll().orderBy(sql`rowid`).execute()).map((r) => [name.get(Number(r.series_id)), ...(res ? [Number((r as { res: number }).res)] : []), Number(r.bucket)]);
+    (
+      await ts.store.db
+        .selectFrom(table)
+        .selectAll()
+        .orderBy(sql`rowid`)
+        .execute()
+    ).map((r) => [name.get(Number(r.series_id)), ...(res ? [Number((r as { res: number }).res)] : []), Number(r.bucket)]);
 
   const hour10 = at('2026-08-10T10:00:00Z');
   const hour11 = at('2026-08-10T11:00:00Z');

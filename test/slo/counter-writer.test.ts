@@ -55,7 +55,14 @@ const gens: Record<string, GenInfo> = {
   occ2: { slo: slo('Occurrences'), kind: 'ratio' },
   long: { slo: { ...slo('Timeslices', 0.5), window: { rolling: true, ms: 90 * DAY, text: '90d' } }, kind: 'ratio' },
   thr: {
-    slo: { ...slo('Occurrences'), breakdown: [], objectives: [{ name: 'fast', target: 0.9, op: 'lte', value: 100 }, { name: 'ok', target: 0.99, op: 'lte', value: 500 }] },
+    slo: {
+      ...slo('Occurrences'),
+      breakdown: [],
+      objectives: [
+        { name: 'fast', target: 0.9, op: 'lte', value: 100 },
+        { name: 'ok', target: 0.99, op: 'lte', value: 500 },
+      ],
+    },
     kind: 'threshold',
   },
 };
@@ -90,7 +97,14 @@ afterAll(async () => ts?.close());
 describe('the counter writer', () => {
   it('adds each cell to its 10 s, minute, hour and day buckets, summing cells of one bucket and repeated writes', async () => {
     const w = new CounterWriter(10);
-    await write(w, fold('occ', [[S0, 2, 1], [S0 + 10_000, 1, 0], [S0 + 60_000, 0, 3]]));
+    await write(
+      w,
+      fold('occ', [
+        [S0, 2, 1],
+        [S0 + 10_000, 1, 0],
+        [S0 + 60_000, 0, 3],
+      ]),
+    );
     await write(w, fold('occ', [[S0, 1, 0]]));
     const overall = (await seriesOf('occ')).get(OVERALL)!;
     const hour = Math.floor(S0 / HOUR) * HOUR;
@@ -125,7 +139,13 @@ describe('the counter writer', () => {
     const w = new CounterWriter(10);
     const fine = NOW - 2 * DAY - 60_000; // older than the 10 s retention (no alert windows + 2 days)
     const gone = NOW - 4 * DAY - 60_000; // older than the window (1 day) + 3 days
-    await write(w, fold('rts', [[fine, 1, 0], [gone, 1, 0]]));
+    await write(
+      w,
+      fold('rts', [
+        [fine, 1, 0],
+        [gone, 1, 0],
+      ]),
+    );
     const overall = (await seriesOf('rts')).get(OVERALL)!;
     const rows = await counts(overall);
     expect(rows.map((r) => [r[0], r[1]])).toEqual([
@@ -164,7 +184,9 @@ describe('the counter writer', () => {
       [3600, hour, 1, 2, 1.6],
       [86400, day, 1, 2, 1.6],
     ]);
-    expect((await ts.store.db.selectFrom('slo_slices').selectAll().where('series_id', '=', overall).orderBy('bucket').execute()).map((r) => [Number(r.bucket), Number(r.good), Number(r.total)])).toEqual([
+    expect(
+      (await ts.store.db.selectFrom('slo_slices').selectAll().where('series_id', '=', overall).orderBy('bucket').execute()).map((r) => [Number(r.bucket), Number(r.good), Number(r.total)]),
+    ).toEqual([
       [S0, 3, 5],
       [S0 + 60_000, 1, 1],
     ]);
@@ -207,7 +229,13 @@ describe('the counter writer', () => {
     const w = new CounterWriter(10);
     const fineEdge = NOW - 2 * DAY; // exactly the 10 s retention
     const keepEdge = NOW - 4 * DAY; // exactly the window's retention
-    await write(w, fold('occ2', [[fineEdge, 1, 0], [keepEdge, 1, 0]]));
+    await write(
+      w,
+      fold('occ2', [
+        [fineEdge, 1, 0],
+        [keepEdge, 1, 0],
+      ]),
+    );
     const rows = await counts((await seriesOf('occ2')).get(OVERALL)!);
     expect(rows.filter((r) => r[0] === 10).map((r) => r[1])).toEqual([fineEdge]);
     expect(rows.filter((r) => r[0] === 60).map((r) => r[1])).toEqual([keepEdge, fineEdge]);
@@ -243,13 +271,21 @@ describe('the counter writer', () => {
     await write(new CounterWriter(10), fold('many', cells));
     const rows = await counts((await seriesOf('many')).get(OVERALL)!);
     expect(rows.length).toBeGreaterThan(1000);
-    for (const res of [10, 60, 3600, 86400]) expect(rows.filter((r) => r[0] === res).reduce((sum, r) => sum + r[3]!, 0), `res ${res}`).toBe(900);
+    for (const res of [10, 60, 3600, 86400])
+      expect(
+        rows.filter((r) => r[0] === res).reduce((sum, r) => sum + r[3]!, 0),
+        `res ${res}`,
+      ).toBe(900);
     // Slices over 1100 hours of a 90-day window: more than 1000 rollup rows.
     const hourly: [number, number, number][] = Array.from({ length: 1100 }, (_, i) => [S0 - i * HOUR, 1, 0]);
     await write(new CounterWriter(10), fold('long', hourly));
     const r = await rollups((await seriesOf('long')).get(OVERALL)!);
     expect(r.length).toBeGreaterThan(1000);
-    for (const res of [3600, 86400]) expect(r.filter((x) => x[0] === res).reduce((sum, x) => sum + x[3]!, 0), `res ${res}`).toBe(1100);
+    for (const res of [3600, 86400])
+      expect(
+        r.filter((x) => x[0] === res).reduce((sum, x) => sum + x[3]!, 0),
+        `res ${res}`,
+      ).toBe(1100);
   });
 
   it('updates slice rollups from the slice’s counts before and after each write', async () => {
@@ -257,7 +293,13 @@ describe('the counter writer', () => {
     const w = new CounterWriter(10);
     const hour = Math.floor(S0 / HOUR) * HOUR;
     // Two cells of one slice in one write: 2 of 3 good, below 0.75.
-    await write(w, fold('ts2', [[S0, 1, 0], [S0 + 10_000, 1, 1]]));
+    await write(
+      w,
+      fold('ts2', [
+        [S0, 1, 0],
+        [S0 + 10_000, 1, 1],
+      ]),
+    );
     const overall = (await seriesOf('ts2')).get(OVERALL)!;
     const hourRow = async () => (await rollups(overall)).find((r) => r[0] === 3600 && r[1] === hour)!.slice(2);
     expect(await hourRow()).toEqual([0, 1, 2 / 3]);
@@ -290,7 +332,17 @@ describe('the counter writer', () => {
   });
 
   it('writes every objective of a ratio SLO from its one stream', async () => {
-    gens.twoTargets = { slo: { ...slo('Occurrences'), breakdown: [], objectives: [{ name: 'a', target: 0.9 }, { name: 'b', target: 0.99 }] }, kind: 'ratio' };
+    gens.twoTargets = {
+      slo: {
+        ...slo('Occurrences'),
+        breakdown: [],
+        objectives: [
+          { name: 'a', target: 0.9 },
+          { name: 'b', target: 0.99 },
+        ],
+      },
+      kind: 'ratio',
+    };
     await write(new CounterWriter(10), fold('twoTargets', [[S0, 3, 1]]));
     const rows = await ts.store.db.selectFrom('slo_series').selectAll().where('gen_uid', '=', 'twoTargets').orderBy('objective').execute();
     expect(rows.map((r) => [Number(r.objective), r.breakdown])).toEqual([
@@ -315,9 +367,7 @@ describe('the counter writer', () => {
     await write(new CounterWriter(10), fold('twoAttrs', [[S0, 3, 1]], { 'eu|web': [[S0, 1, 0]], 'eu|api': [[S0, 1, 1]], 'us|web': [[S0, 1, 0]] }));
     const series = await seriesOf('twoAttrs');
     const tenSeconds = async (key: string) => (await counts(series.get(key)!))[0];
-    expect([...series.keys()].sort()).toEqual(
-      [OVERALL, '["eu","api"]', '["eu","web"]', '["us","web"]', '{"a":0,"v":"eu"}', '{"a":0,"v":"us"}', '{"a":1,"v":"api"}', '{"a":1,"v":"web"}'].sort(),
-    );
+    expect([...series.keys()].sort()).toEqual([OVERALL, '["eu","api"]', '["eu","web"]', '["us","web"]', '{"a":0,"v":"eu"}', '{"a":0,"v":"us"}', '{"a":1,"v":"api"}', '{"a":1,"v":"web"}'].sort());
     expect(await tenSeconds('{"a":0,"v":"eu"}')).toEqual([10, S0, 2, 3]);
     expect(await tenSeconds('{"a":0,"v":"us"}')).toEqual([10, S0, 1, 1]);
     expect(await tenSeconds('{"a":1,"v":"web"}')).toEqual([10, S0, 2, 2]);

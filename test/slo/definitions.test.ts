@@ -108,7 +108,10 @@ describe('OpenSLO definitions', () => {
       metadata: { name: 'api-slo' },
       spec: {
         service: 'checkout',
-        indicator: { metadata: { name: 'api-sli' }, spec: { ratioMetric: { total: { metricSource: { type: 'keel', spec: { query: 'service == "api"' } } }, bad: { metricSource: { type: 'keel', spec: { query: 'status >= 500' } } } } } },
+        indicator: {
+          metadata: { name: 'api-sli' },
+          spec: { ratioMetric: { total: { metricSource: { type: 'keel', spec: { query: 'service == "api"' } } }, bad: { metricSource: { type: 'keel', spec: { query: 'status >= 500' } } } } },
+        },
         timeWindow: [{ duration: '7d', isRolling: true }],
         budgetingMethod: 'Occurrences',
         objectives: [{ targetPercent: 99.5 }],
@@ -144,11 +147,15 @@ describe('OpenSLO definitions', () => {
     const sent = await http(`${t.url}/v1/events`, { key: t.adminKey, body: '{"service": "checkout", "status": 200}\n', headers: { 'content-type': 'application/x-ndjson' } });
     expect(sent.status).toBe(202);
     const typo = `${SERVICE}---\n${ratioSlo('typo', { good: 'stauts < 500' })}`;
-    const plan = await eventually(async () => {
-      const p = await http(`${t.url}/v1/definitions/plan`, { key: t.adminKey, json: { sources: [{ file: 'typo.yaml', content: typo }] } });
-      // The Service (no escalation policy, its SLO pages) has its own warning: look at the SLO's.
-      return p.body.warnings?.some((w: { kind: string }) => w.kind === 'SLO') ? p.body : undefined;
-    }, 20_000, 'a plan warning');
+    const plan = await eventually(
+      async () => {
+        const p = await http(`${t.url}/v1/definitions/plan`, { key: t.adminKey, json: { sources: [{ file: 'typo.yaml', content: typo }] } });
+        // The Service (no escalation policy, its SLO pages) has its own warning: look at the SLO's.
+        return p.body.warnings?.some((w: { kind: string }) => w.kind === 'SLO') ? p.body : undefined;
+      },
+      20_000,
+      'a plan warning',
+    );
     expect(plan.warnings.find((w: { kind: string }) => w.kind === 'SLO')).toMatchObject({
       file: 'typo.yaml',
       kind: 'SLO',
@@ -174,17 +181,33 @@ describe('OpenSLO definitions', () => {
       ratioSlo('fine', { breakdown: ['route'] }),
     ].join('---\n');
     const expected = [
-      { name: 'good-typo', path: 'spec.indicator.spec.ratioMetric.good.metricSource.spec.query', message: 'no recent event of this tenant has the attribute "statsu" (read by the good query): every event counts as bad; check the name' },
-      { name: 'bad-typo', path: 'spec.indicator.spec.ratioMetric.bad.metricSource.spec.query', message: 'no recent event of this tenant has the attribute "stauts" (read by the bad query): every event counts as good; check the name' },
-      { name: 'total-typo', path: 'spec.indicator.spec.ratioMetric.total.metricSource.spec.query', message: 'no recent event of this tenant has the attribute "servce" (read by the total query): the SLO counts no event; check the name' },
+      {
+        name: 'good-typo',
+        path: 'spec.indicator.spec.ratioMetric.good.metricSource.spec.query',
+        message: 'no recent event of this tenant has the attribute "statsu" (read by the good query): every event counts as bad; check the name',
+      },
+      {
+        name: 'bad-typo',
+        path: 'spec.indicator.spec.ratioMetric.bad.metricSource.spec.query',
+        message: 'no recent event of this tenant has the attribute "stauts" (read by the bad query): every event counts as good; check the name',
+      },
+      {
+        name: 'total-typo',
+        path: 'spec.indicator.spec.ratioMetric.total.metricSource.spec.query',
+        message: 'no recent event of this tenant has the attribute "servce" (read by the total query): the SLO counts no event; check the name',
+      },
     ];
     const plan = await http(`${t.url}/v1/definitions/plan`, { key: tiny, json: { sources: [{ file: 'tiny.yaml', content: yaml }] } });
     expect(plan.status).toBe(200);
     // The Service has a warning of its own (its SLOs page, it has no escalation policy): the SLOs' are compared here.
-    expect(plan.body.warnings.filter((w: { kind: string }) => w.kind === 'SLO').map((w: { name: string; path: string; message: string }) => ({ name: w.name, path: w.path, message: w.message }))).toEqual(expected);
+    expect(
+      plan.body.warnings.filter((w: { kind: string }) => w.kind === 'SLO').map((w: { name: string; path: string; message: string }) => ({ name: w.name, path: w.path, message: w.message })),
+    ).toEqual(expected);
     const applied = await applyYaml(t.url, tiny, yaml, 'tiny.yaml');
     expect(applied.status).toBe(200);
-    expect(applied.body.warnings.filter((w: { kind: string }) => w.kind === 'SLO').map((w: { name: string; path: string; message: string }) => ({ name: w.name, path: w.path, message: w.message }))).toEqual(expected);
+    expect(
+      applied.body.warnings.filter((w: { kind: string }) => w.kind === 'SLO').map((w: { name: string; path: string; message: string }) => ({ name: w.name, path: w.path, message: w.message })),
+    ).toEqual(expected);
     const good = await http(`${t.url}/v1/slos/good-typo`, { key: tiny });
     expect(good.body.warnings).toEqual([expected[0]!.message]);
     expect((await http(`${t.url}/v1/slos/fine`, { key: tiny })).body.warnings).toEqual([]);

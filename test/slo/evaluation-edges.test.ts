@@ -40,8 +40,7 @@ for (let i = 0; i < 50; i++) events.push(ev(T - H + i * 100, true));
 for (let i = 0; i < 2414; i++) events.push(ev(T - H + 10 * S + i * 1400, true));
 for (let i = 0; i < 36; i++) events.push(ev(T - 300 * S + i * 5 * S, false));
 
-const pages = async (tenant: string) =>
-  (await t.keel.ctx.alerts.transitionsAfter(0, 1000)).filter((x) => x.tenant === tenant && x.dedupKey === 'slo/checkout/default/page').map((x) => x.status);
+const pages = async (tenant: string) => (await t.keel.ctx.alerts.transitionsAfter(0, 1000)).filter((x) => x.tenant === tenant && x.dedupKey === 'slo/checkout/default/page').map((x) => x.status);
 
 beforeAll(async () => {
   // The background evaluator runs at start (before any SLO exists), then not within this test.

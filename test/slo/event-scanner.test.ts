@@ -45,7 +45,7 @@ describe('event scanner', () => {
     fc.assert(
       fc.property(fc.array(event, { minLength: 1, maxLength: 5 }), fc.integer(), (events, seed) => {
         let r = seed >>> 0;
-        const rnd = () => ((r = (r * 1103515245 + 12345) >>> 0) / 2 ** 32);
+        const rnd = () => (r = (r * 1103515245 + 12345) >>> 0) / 2 ** 32;
         const text = events.map((e) => spaced(e, rnd)).join('\n') + '\n';
         const got = scanAll(text, paths);
         expect(got.length).toBe(events.length);

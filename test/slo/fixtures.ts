@@ -10,8 +10,13 @@ spec:
   description: Checkout
 `;
 
-export function ratioSlo(name: string, o: { total?: string; good?: string; bad?: string; target?: number; window?: string; breakdown?: string[]; method?: string; extra?: string; objectives?: string } = {}): string {
-  const good = o.bad ? `bad:\n          metricSource:\n            type: keel\n            spec:\n              query: ${JSON.stringify(o.bad)}` : `good:\n          metricSource:\n            type: keel\n            spec:\n              query: ${JSON.stringify(o.good ?? 'status < 500')}`;
+export function ratioSlo(
+  name: string,
+  o: { total?: string; good?: string; bad?: string; target?: number; window?: string; breakdown?: string[]; method?: string; extra?: string; objectives?: string } = {},
+): string {
+  const good = o.bad
+    ? `bad:\n          metricSource:\n            type: keel\n            spec:\n              query: ${JSON.stringify(o.bad)}`
+    : `good:\n          metricSource:\n            type: keel\n            spec:\n              query: ${JSON.stringify(o.good ?? 'status < 500')}`;
   return `apiVersion: openslo/v1
 kind: SLO
 metadata:

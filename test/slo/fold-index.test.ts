@@ -93,23 +93,28 @@ function counters(out: FoldResult): Record<string, unknown> {
 describe('the fold predicate index', () => {
   it('counts exactly what the reference fold counts, for random SLO sets, events and include subsets', () => {
     fc.assert(
-      fc.property(fc.array(slo, { minLength: 1, maxLength: 40 }), fc.array(fc.array(event, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 3 }), (slos, batches, skip) => {
-        const gens = slos.map((s, i) => ({ uid: `g${i}`, slo: s }));
-        const indexed = compileTenantPlan('t', gens);
-        const naive = compileTenantPlan('t', gens, { index: false });
-        expect(indexed.index).not.toBeNull();
-        expect(naive.index).toBeNull();
-        const a: FoldResult = new Map();
-        const b: FoldResult = new Map();
-        // Like the aggregator and the backfill: some generations do not count some batches.
-        const include = (position: number) => (g: { uid: string }) => skip === 0 || (Number(g.uid.slice(1)) + position) % (skip + 1) !== 0;
-        batches.forEach((events, k) => {
-          const batch = batchOf(events, k + 1);
-          foldBatch(indexed, batch, include(k + 1), a);
-          foldBatch(naive, batch, include(k + 1), b);
-        });
-        expect(counters(a)).toEqual(counters(b));
-      }),
+      fc.property(
+        fc.array(slo, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.array(event, { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        (slos, batches, skip) => {
+          const gens = slos.map((s, i) => ({ uid: `g${i}`, slo: s }));
+          const indexed = compileTenantPlan('t', gens);
+          const naive = compileTenantPlan('t', gens, { index: false });
+          expect(indexed.index).not.toBeNull();
+          expect(naive.index).toBeNull();
+          const a: FoldResult = new Map();
+          const b: FoldResult = new Map();
+          // Like the aggregator and the backfill: some generations do not count some batches.
+          const include = (position: number) => (g: { uid: string }) => skip === 0 || (Number(g.uid.slice(1)) + position) % (skip + 1) !== 0;
+          batches.forEach((events, k) => {
+            const batch = batchOf(events, k + 1);
+            foldBatch(indexed, batch, include(k + 1), a);
+            foldBatch(naive, batch, include(k + 1), b);
+          });
+          expect(counters(a)).toEqual(counters(b));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -117,14 +122,7 @@ describe('the fold predicate index', () => {
   it('files each SLO under its most selective equality and tests the rest against every event', () => {
     const slots = new AttributeSlots();
     const index = buildFoldIndex(
-      [
-        'service == "checkout" && region in ["eu", "us"]',
-        'service == "search"',
-        'region == "eu"',
-        'status >= 500',
-        undefined,
-        '(route == "/a" || route == "/b") && latency > 3',
-      ],
+      ['service == "checkout" && region in ["eu", "us"]', 'service == "search"', 'region == "eu"', 'status >= 500', undefined, '(route == "/a" || route == "/b") && latency > 3'],
       slots,
     );
     // service has 2 distinct values in these filters, region 2, route 2: ties go to the predicate with fewer values.
@@ -159,7 +157,11 @@ describe('the fold predicate index', () => {
     const base = { name: 'x', service: 'shop', window: { kind: 'rolling', ms: 1 } as unknown as ResolvedSlo['window'], method: 'Occurrences' as const, breakdown: [], policies: [] };
     const gens = [300, 500, 800].map((limit, i) => ({
       uid: `g${i}`,
-      slo: { ...base, indicator: { kind: 'threshold' as const, name: 's', value: 'latency', filter: 'service == "checkout"' }, objectives: [{ name: 'o', target: 0.9, op: 'lte' as const, value: limit }] },
+      slo: {
+        ...base,
+        indicator: { kind: 'threshold' as const, name: 's', value: 'latency', filter: 'service == "checkout"' },
+        objectives: [{ name: 'o', target: 0.9, op: 'lte' as const, value: limit }],
+      },
     }));
     const plan = compileTenantPlan('t', gens);
     expect(plan.expressions).toHaveLength(2); // the filter and the value, once each
@@ -170,7 +172,19 @@ describe('the fold predicate index', () => {
       return filter(r);
     };
     const out: FoldResult = new Map();
-    foldBatch(plan, batchOf([{ ts: 1_000_000, service: 'checkout', latency: 400 }, { ts: 1_000_001, service: 'checkout', latency: 900 }, { ts: 1_000_002, service: 'search', latency: 1 }], 1), () => true, out);
+    foldBatch(
+      plan,
+      batchOf(
+        [
+          { ts: 1_000_000, service: 'checkout', latency: 400 },
+          { ts: 1_000_001, service: 'checkout', latency: 900 },
+          { ts: 1_000_002, service: 'search', latency: 1 },
+        ],
+        1,
+      ),
+      () => true,
+      out,
+    );
     expect(calls).toBe(2); // two checkout events, one call each for three SLOs; the search event skipped by the index
     const totals = [...out.values()].map((d) => [...d.streams[0]!.all.cells.values()].reduce((s, c) => [s[0]! + c.good, s[1]! + c.total], [0, 0]));
     expect(totals).toEqual([

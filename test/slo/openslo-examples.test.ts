@@ -82,7 +82,10 @@ describe('the OpenSLO spec’s v1 examples through keel plan', () => {
       if (want.accepted) {
         expect(r.code, `${f}: ${r.stderr}`).toBe(0);
         expect(r.stdout, f).toMatch(/Plan: 1 to create/);
-        const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: ')).map((l) => l.replace(/^warning: \S+:\d+ \S+ /, ''));
+        const warnings = r.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('warning: '))
+          .map((l) => l.replace(/^warning: \S+:\d+ \S+ /, ''));
         expect(warnings, f).toEqual(want.warnings ?? []);
       } else {
         expect(r.code, f).toBe(2); // a refused definition is invalid configuration (README: exit codes);

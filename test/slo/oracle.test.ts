@@ -78,7 +78,13 @@ function randomSpec(i: number): Spec {
         const text = pick(['1h', '6h', '1d', '3d', '7d', '28d']);
         return { rolling: true as const, ms: { '1h': H, '6h': 6 * H, '1d': D, '3d': 3 * D, '7d': 7 * D, '28d': 28 * D }[text]!, text };
       })()
-    : { rolling: false, amount: pick([1, 2]), unit: pick(['d', 'w', 'M'] as const), startTime: `2026-01-${String(1 + Math.floor(rnd() * 28)).padStart(2, '0')} ${String(Math.floor(rnd() * 24)).padStart(2, '0')}:${pick(['00', '30'])}:00`, timeZone: pick(['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'UTC']) };
+    : {
+        rolling: false,
+        amount: pick([1, 2]),
+        unit: pick(['d', 'w', 'M'] as const),
+        startTime: `2026-01-${String(1 + Math.floor(rnd() * 28)).padStart(2, '0')} ${String(Math.floor(rnd() * 24)).padStart(2, '0')}:${pick(['00', '30'])}:00`,
+        timeZone: pick(['Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'UTC']),
+      };
   const threshold = rnd() < 0.35;
   const spec: Spec = { name: `slo-${i}`, doc: {}, kind: threshold ? 'threshold' : 'ratio', objectives: [], method, window };
   const source = (query: string, extra: Record<string, string> = {}) => ({ metricSource: { type: 'keel', spec: { query, ...extra } } });
@@ -107,7 +113,11 @@ function randomSpec(i: number): Spec {
     spec: {
       service: 'checkout',
       indicator: { metadata: { name: `${spec.name}-sli` }, spec: indicator },
-      timeWindow: [window.rolling ? { duration: (window as { text?: string }).text, isRolling: true } : { duration: `${window.amount}${window.unit}`, isRolling: false, calendar: { startTime: window.startTime, timeZone: window.timeZone } }],
+      timeWindow: [
+        window.rolling
+          ? { duration: (window as { text?: string }).text, isRolling: true }
+          : { duration: `${window.amount}${window.unit}`, isRolling: false, calendar: { startTime: window.startTime, timeZone: window.timeZone } },
+      ],
       budgetingMethod: method,
       ...(rnd() < 0.4 ? { breakdown: pick([['region'], ['service', 'region']]) } : {}),
       objectives: spec.objectives.map((o) => ({
@@ -239,10 +249,12 @@ describe('randomized oracle', () => {
       for (const spec of specs) {
         const r = await http(`${t.url}/v1/slos/${spec.name}`, { key: t.adminKey });
         expect(r.status).toBe(200);
-        const w = spec.window.rolling ? { start: Math.floor((end - spec.window.ms) / MIN) * MIN, end } : (() => {
-          const p = calendarWindow(spec.window, now);
-          return { start: p.start, end: Math.min(end, p.end) };
-        })();
+        const w = spec.window.rolling
+          ? { start: Math.floor((end - spec.window.ms) / MIN) * MIN, end }
+          : (() => {
+              const p = calendarWindow(spec.window, now);
+              return { start: p.start, end: Math.min(end, p.end) };
+            })();
         const where = `seed ${SEED}, ${spec.name} (${JSON.stringify(spec.doc.spec)}) at ${new Date(now).toISOString()}`;
         expect(r.body.window.start, where).toBe(new Date(w.start).toISOString());
         expect(r.body.window.end, where).toBe(new Date(w.end).toISOString());

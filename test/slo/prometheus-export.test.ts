@@ -108,7 +108,9 @@ describe('Prometheus rules for a tenant with many SLOs', () => {
       throw new Error(`promtool refused the rules:\n${e.stdout}${e.stderr}`);
     });
     expect(check.stdout).toMatch(/SUCCESS: \d+ rules found/);
-    const doc = YAML.parse((await http(`${t.url}/v1/export/prometheus-rules`, { key: t.adminKey })).text) as { groups: { name: string; rules: { record?: string; alert?: string; labels?: Record<string, string> }[] }[] };
+    const doc = YAML.parse((await http(`${t.url}/v1/export/prometheus-rules`, { key: t.adminKey })).text) as {
+      groups: { name: string; rules: { record?: string; alert?: string; labels?: Record<string, string> }[] }[];
+    };
     expect(doc.groups.map((g) => g.name).sort()).toEqual(NAMES.map((n) => `keel-slo-default-${n}`).sort());
     for (const g of doc.groups) {
       const slo = g.name.replace('keel-slo-default-', '');

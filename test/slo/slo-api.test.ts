@@ -171,7 +171,12 @@ describe('burn-rate alerts', () => {
     const alert = await t.keel.ctx.alerts.get('default', page.alertId);
     expect(alert).toMatchObject({ source: 'slo', severity: 'page', service: 'checkout', status: 'firing', labels: { slo: 'checkout', policy: 'default' } });
     const s = await status(t.url, t.adminKey, 'checkout');
-    expect(s.alerts.filter((a: { status: string }) => a.status === 'firing').map((a: { severity: string }) => a.severity).sort()).toEqual(['page', 'ticket']);
+    expect(
+      s.alerts
+        .filter((a: { status: string }) => a.status === 'firing')
+        .map((a: { severity: string }) => a.severity)
+        .sort(),
+    ).toEqual(['page', 'ticket']);
     await http(`${t.url}/v1/slo-evaluations`, { method: 'POST', key: t.adminKey });
     expect((await transitions()).length).toBe(2);
   });
@@ -189,7 +194,12 @@ describe('burn-rate alerts', () => {
     clock.advance(4 * 3_600_000);
     await http(`${t.url}/v1/slo-evaluations`, { method: 'POST', key: t.adminKey });
     const list = await transitions();
-    expect(list.filter((x) => x.status === 'resolved').map((x) => x.dedupKey).sort()).toEqual(['slo/checkout/default/page', 'slo/checkout/default/ticket']);
+    expect(
+      list
+        .filter((x) => x.status === 'resolved')
+        .map((x) => x.dedupKey)
+        .sort(),
+    ).toEqual(['slo/checkout/default/page', 'slo/checkout/default/ticket']);
     const hist = await http(`${t.url}/v1/slos/checkout/alerts`, { key: t.adminKey });
     expect(hist.body.transitions.filter((x: { alert: string }) => !x.alert.endsWith('/nodata')).map((x: { alert: string; status: string }) => `${x.alert} ${x.status}`)).toEqual([
       '0/default/ticket resolved',
@@ -209,7 +219,9 @@ describe('Prometheus and the CLI', () => {
       const out = join(dir, 'rules.yaml');
       const r = await cli('export', 'prometheus-rules', '--output', out);
       expect(r.code).toBe(0);
-      const check = await run('promtool', ['check', 'rules', out]).catch((e: { stdout: string; stderr: string }) => { throw new Error(e.stdout + e.stderr); });
+      const check = await run('promtool', ['check', 'rules', out]).catch((e: { stdout: string; stderr: string }) => {
+        throw new Error(e.stdout + e.stderr);
+      });
       expect(check.stdout).toMatch(/SUCCESS: \d+ rules found/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -229,7 +241,9 @@ describe('Prometheus and the CLI', () => {
     expect(human.stdout, human.stdout).toMatch(/region=r1: [\d.]+% bad \([\d,]+ of [\d,]+, [\d.]+x\)/);
     expect(human.stdout).toMatch(/__other__ \(combinations past the cap\): \d+ bad of \d+/);
     // Seven hours later (the alert tests moved the clock): 9 h of 30 days.
-    expect(human.stdout).toContain('history: events from 2026-06-01T10:00:00.000Z only, 1.25% of the window (Keel holds no older events for this SLO: the SLI and budget cover only this part of the window)');
+    expect(human.stdout).toContain(
+      'history: events from 2026-06-01T10:00:00.000Z only, 1.25% of the window (Keel holds no older events for this SLO: the SLI and budget cover only this part of the window)',
+    );
     expect((await cli('slo', 'status', 'nope')).code).toBe(1);
     expect((await cli('slo', 'status')).code).toBe(2);
     const down = await run(process.execPath, [KEEL_BIN, '--url', 'http://127.0.0.1:9', 'slo', 'list']).catch((e: { code: number }) => e);

@@ -74,10 +74,12 @@ describe('burn rate exactly at the threshold', () => {
     expect(breaching('gt', 1, 500, 1000, 500)).toBe(true);
     expect(breaching('gt', 1, 500, 1000, 501)).toBe(false);
     // Each window needs the floor: enough bad events in the long window alone, or the short alone, is not enough.
-    const longOnly = (ms: number): Measured => (ms === H ? { events: { good: 500, total: 1000 }, units: { good: 500, total: 1000 } } : { events: { good: 50, total: 100 }, units: { good: 50, total: 100 } });
+    const longOnly = (ms: number): Measured =>
+      ms === H ? { events: { good: 500, total: 1000 }, units: { good: 500, total: 1000 } } : { events: { good: 50, total: 100 }, units: { good: 50, total: 100 } };
     expect(evaluatePolicy(policy('gte', 2), 0.75, longOnly, NOW, {}, 60)[0]!.breaching).toBe(false);
     expect(evaluatePolicy(policy('gte', 2), 0.75, longOnly, NOW, {}, 50)[0]!.breaching).toBe(true);
-    const shortOnly = (ms: number): Measured => (ms !== H ? { events: { good: 500, total: 1000 }, units: { good: 500, total: 1000 } } : { events: { good: 50, total: 100 }, units: { good: 50, total: 100 } });
+    const shortOnly = (ms: number): Measured =>
+      ms !== H ? { events: { good: 500, total: 1000 }, units: { good: 500, total: 1000 } } : { events: { good: 50, total: 100 }, units: { good: 50, total: 100 } };
     expect(evaluatePolicy(policy('gte', 2), 0.75, shortOnly, NOW, {}, 60)[0]!.breaching).toBe(false);
     // A falling threshold (a burn rate that dropped too low) ignores the floor.
     expect(breaching('lte', 2, 500, 1000, 10_000)).toBe(true);

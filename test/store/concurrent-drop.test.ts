@@ -17,11 +17,13 @@ afterAll(async () => {
 it('opens a PostgreSQL store while other schemas in the database are being created and dropped', async () => {
   // Two connections churn schemas (each with a table, so the scan has rows to read) for as long
   // as the opens take.
-  const churners = await Promise.all([0, 1].map(async () => {
-    const c = new pg.Client({ connectionString: PG_URL });
-    await c.connect();
-    return c;
-  }));
+  const churners = await Promise.all(
+    [0, 1].map(async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      return c;
+    }),
+  );
   let churning = true;
   const churn = churners.map(async (c) => {
     while (churning) {

@@ -16,7 +16,10 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('migration 0500 on %s', (engi
         { id: 'usr_sso', teams: ['acme'], hash: null },
       ];
       for (const p of people) {
-        await db.insertInto('users').values({ id: p.id, email: `${p.id}@x.test`, name: p.id, time_zone: 'UTC', created_at: 1, disabled: 0 }).execute();
+        await db
+          .insertInto('users')
+          .values({ id: p.id, email: `${p.id}@x.test`, name: p.id, time_zone: 'UTC', created_at: 1, disabled: 0 })
+          .execute();
         for (const t of p.teams) await db.insertInto('team_members').values({ tenant_id: t, user_id: p.id, role: 'viewer', created_at: 1 }).execute();
         await db
           .insertInto('user_auth')

@@ -152,7 +152,10 @@ describe.each(engines)('store on %s', (engine) => {
     });
     await t.store.db.insertInto('alerts').values(row('alt_a')).execute();
     await expect(t.store.db.insertInto('alerts').values(row('alt_b')).execute()).rejects.toThrow();
-    await t.store.db.insertInto('alerts').values({ ...row('alt_c'), status: 'resolved' }).execute();
+    await t.store.db
+      .insertInto('alerts')
+      .values({ ...row('alt_c'), status: 'resolved' })
+      .execute();
   });
 
   it('positions: default 0, upsert, and a row lock that serialises concurrent consumers', async () => {
@@ -179,9 +182,7 @@ describe.each(engines)('store on %s', (engine) => {
 
   it('audit: concurrent writers keep one unbroken hash chain', async () => {
     const audit = new AuditLog(t.store, clock);
-    await Promise.all(
-      Array.from({ length: 12 }, (_, i) => audit.record({ actor: `key:k${i}`, action: 'test.write', tenant: 'audit-t', target: `x/${i}`, after: { i, secret: 'hide-me' } })),
-    );
+    await Promise.all(Array.from({ length: 12 }, (_, i) => audit.record({ actor: `key:k${i}`, action: 'test.write', tenant: 'audit-t', target: `x/${i}`, after: { i, secret: 'hide-me' } })));
     const rows = await t.store.db.selectFrom('audit_log').selectAll().orderBy('seq').execute();
     expect(rows.length).toBe(12);
     let prev = GENESIS_HASH;

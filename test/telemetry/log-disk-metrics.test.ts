@@ -11,7 +11,10 @@ afterAll(async () => t?.close());
 describe('log disk metrics', () => {
   it('shows the bytes on disk and the compaction backlog beside the log bytes', async () => {
     const key = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'acme', scopes: ['ingest'] } })).body.key;
-    const body = ndjson([{ service: 'checkout', n: 1 }, { service: 'checkout', n: 2 }]);
+    const body = ndjson([
+      { service: 'checkout', n: 1 },
+      { service: 'checkout', n: 2 },
+    ]);
     expect((await http(`${t.url}/v1/events`, { method: 'POST', key, body, headers: { 'content-type': 'application/x-ndjson' } })).status).toBe(202);
     const text = (await http(`${t.url}/metrics`, { key: t.adminKey })).text;
     const gauge = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);

@@ -47,7 +47,14 @@ export function Alerts() {
               {a.paging?.incident_id ? <a href={href(`/incidents/${encodeURIComponent(a.paging.incident_id)}`)}>Open its incident</a> : null}{' '}
               {write ? (
                 silencing === a.id ? (
-                  <SilenceForm alert={a} me={s.user?.email ?? s.team} onDone={() => { setSilencing(undefined); void alerts.reload(); }} />
+                  <SilenceForm
+                    alert={a}
+                    me={s.user?.email ?? s.team}
+                    onDone={() => {
+                      setSilencing(undefined);
+                      void alerts.reload();
+                    }}
+                  />
                 ) : (
                   <button type="button" onClick={() => setSilencing(a.id)}>
                     Silence…
@@ -78,13 +85,19 @@ function SilenceForm({ alert, me, onDone }: { alert: any; me: string; onDone(): 
         e.preventDefault();
         const h = Number(hours);
         const start = new Date();
-        const name = `silence-${alert.id}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 60);
+        const name = `silence-${alert.id}`
+          .toLowerCase()
+          .replace(/[^a-z0-9-]/g, '-')
+          .slice(0, 60);
         const doc = {
           apiVersion: 'keel/v1',
           kind: 'Silence',
           metadata: { name },
           spec: {
-            matchers: matchers.split('\n').map((m) => m.trim()).filter(Boolean),
+            matchers: matchers
+              .split('\n')
+              .map((m) => m.trim())
+              .filter(Boolean),
             startsAt: start.toISOString(),
             endsAt: new Date(start.getTime() + (Number.isFinite(h) ? h : NaN) * 3_600_000).toISOString(),
             createdBy: me,

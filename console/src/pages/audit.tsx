@@ -19,14 +19,15 @@ export function Audit() {
       <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
         {(['since', 'actor', 'action', 'target'] as const).map((k) => (
           <label>
-            {k}{' '}
-            <input value={f[k]} size={12} onChange={(e) => setQuery({ [k]: (e.target as HTMLInputElement).value, after: undefined })} />
+            {k} <input value={f[k]} size={12} onChange={(e) => setQuery({ [k]: (e.target as HTMLInputElement).value, after: undefined })} />
           </label>
         ))}
       </form>
       <ErrorBox error={list.error} />
       {!list.data ? (
-        list.error ? null : <Loading what="entries" />
+        list.error ? null : (
+          <Loading what="entries" />
+        )
       ) : (
         <>
           <div class="scroll" tabIndex={0} role="region" aria-label="Scrollable table">

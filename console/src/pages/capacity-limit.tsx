@@ -24,7 +24,9 @@ export function CapacityLimit({ id }: { id: string }) {
       </p>
       <ErrorBox error={limit.error} />
       {!l ? (
-        limit.error ? null : <Loading what="the limit" />
+        limit.error ? null : (
+          <Loading what="the limit" />
+        )
       ) : (
         <div class="grid">
           <article class="card" data-testid="limit-facts">
@@ -55,7 +57,9 @@ export function CapacityLimit({ id }: { id: string }) {
       <h2>Usage, forecast and capacity</h2>
       <ErrorBox error={plot.error} />
       {!plot.data ? (
-        plot.error ? null : <Loading what="the picture" />
+        plot.error ? null : (
+          <Loading what="the picture" />
+        )
       ) : (
         <figure class="plot" data-testid="limit-plot">
           {/* An image of the server's SVG: nothing in it runs, and the CSP allows data: images. */}

@@ -44,5 +44,9 @@ export function ExhaustionText({ limit: l }: { limit: any }) {
     );
   }
   if (e.status === 'not_before') return <span data-testid="exhaustion">not before {day(e.notBefore)} UTC</span>;
-  return <span class="muted" data-testid="exhaustion">{e.reason ?? 'no forecast'}</span>;
+  return (
+    <span class="muted" data-testid="exhaustion">
+      {e.reason ?? 'no forecast'}
+    </span>
+  );
 }

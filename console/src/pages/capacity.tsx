@@ -33,7 +33,9 @@ export function Capacity() {
       </form>
       <ErrorBox error={report.error} />
       {!report.data ? (
-        report.error ? null : <Loading what="the limits" />
+        report.error ? null : (
+          <Loading what="the limits" />
+        )
       ) : limits.length === 0 ? (
         <p class="muted">No limit sampled yet: the capacity sampler records every limit each capacity.sampleInterval (5 minutes by default).</p>
       ) : (

@@ -41,7 +41,13 @@ export function IncidentDetail({ id }: { id: string }) {
     <Page title={`#${i.number} ${i.title}`}>
       <ErrorBox error={inc.error} />
       <p class="facts">
-        <Badge text={i.state} /> <Badge text={i.severity} /> {i.service ? <>service <strong>{i.service}</strong> · </> : null}opened {ago(i.opened_at)}
+        <Badge text={i.state} /> <Badge text={i.severity} />{' '}
+        {i.service ? (
+          <>
+            service <strong>{i.service}</strong> ·{' '}
+          </>
+        ) : null}
+        opened {ago(i.opened_at)}
         {i.acknowledged_at ? <> · acknowledged {ago(i.acknowledged_at)}</> : null}
         {i.resolved_at ? <> · resolved {ago(i.resolved_at)}</> : null}
       </p>
@@ -53,7 +59,14 @@ export function IncidentDetail({ id }: { id: string }) {
       {i.escalation ? (
         <p data-testid="escalation">
           Escalation <strong>{i.escalation.policy}</strong>: {i.escalation.status}
-          {i.escalation.next ? <> · next step {i.escalation.next.step + 1} {ago(i.escalation.next.at)}</> : <> · no further step scheduled</>}
+          {i.escalation.next ? (
+            <>
+              {' '}
+              · next step {i.escalation.next.step + 1} {ago(i.escalation.next.at)}
+            </>
+          ) : (
+            <> · no further step scheduled</>
+          )}
         </p>
       ) : null}
       {respond ? (
@@ -100,7 +113,8 @@ export function IncidentDetail({ id }: { id: string }) {
             <ul class="plain">
               {impact.data.impact.map((x: any) => (
                 <li>
-                  <a href={href(`/slos/${encodeURIComponent(x.slo)}`)}>{x.slo}</a>: <strong>{(x.budget_consumed * 100).toFixed(1)}%</strong> of the error budget, {x.bad_events} bad events since {when(x.from)}
+                  <a href={href(`/slos/${encodeURIComponent(x.slo)}`)}>{x.slo}</a>: <strong>{(x.budget_consumed * 100).toFixed(1)}%</strong> of the error budget, {x.bad_events} bad events since{' '}
+                  {when(x.from)}
                 </li>
               ))}
             </ul>
@@ -114,7 +128,10 @@ export function IncidentDetail({ id }: { id: string }) {
         <ul class="plain">
           {i.alerts.map((a: any) => (
             <li>
-              <Badge text={a.status} /> <Badge text={a.severity} /> {a.summary} <span class="muted">({a.source}, ×{a.count}, last {ago(a.last_seen)})</span>
+              <Badge text={a.status} /> <Badge text={a.severity} /> {a.summary}{' '}
+              <span class="muted">
+                ({a.source}, ×{a.count}, last {ago(a.last_seen)})
+              </span>
             </li>
           ))}
         </ul>
@@ -146,7 +163,8 @@ export function IncidentDetail({ id }: { id: string }) {
                   </td>
                   <td>{n.escalation ? `${n.escalation.step + 1}` : '—'}</td>
                   <td>
-                    <Badge text={n.status} /> {n.last_status ? `HTTP ${n.last_status}` : ''} {n.last_error ? <span class="muted">{n.last_error}</span> : null} {n.sent_at ? <span class="muted">{ago(n.sent_at)}</span> : null}
+                    <Badge text={n.status} /> {n.last_status ? `HTTP ${n.last_status}` : ''} {n.last_error ? <span class="muted">{n.last_error}</span> : null}{' '}
+                    {n.sent_at ? <span class="muted">{ago(n.sent_at)}</span> : null}
                   </td>
                   <td>{n.attempts}</td>
                 </tr>
@@ -217,7 +235,11 @@ function Roles({ i, base, respond, onDone }: { i: any; base: string; respond: bo
           </label>
           <Field idPrefix="role-" label="Person (name or email)" name="user" value={user} onInput={setUser} error={error} />
           <button type="submit">Assign</button>
-          {error && !error.field('user') ? <span class="field-error" role="alert">{error.message}</span> : null}
+          {error && !error.field('user') ? (
+            <span class="field-error" role="alert">
+              {error.message}
+            </span>
+          ) : null}
         </form>
       ) : null}
     </>
@@ -375,7 +397,11 @@ function ActionItems({ base, items, respond, onDone }: { base: string; items: an
           <Field idPrefix="item-" label="New action item" name="title" value={title} onInput={setTitle} error={error} />
           <Field idPrefix="item-" label="Owner (optional)" name="owner" value={owner} onInput={setOwner} error={error} />
           <button type="submit">Add</button>
-          {error && !error.field('title') && !error.field('owner') ? <span class="field-error" role="alert">{error.message}</span> : null}
+          {error && !error.field('title') && !error.field('owner') ? (
+            <span class="field-error" role="alert">
+              {error.message}
+            </span>
+          ) : null}
         </form>
       ) : null}
     </>

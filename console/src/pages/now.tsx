@@ -37,7 +37,12 @@ export function Now() {
                   <li>
                     <strong>{o.schedule}</strong>: {o.on_call ? (o.on_call.name ?? o.on_call.email) : <Badge text="nobody" tone="bad" />}
                     {o.until ? ` until ${ago(o.until).replace(' ago', '')}` : ''}
-                    {o.next ? <span class="muted"> · next {o.next.user.name ?? o.next.user.email} {ago(o.next.start)}</span> : null}
+                    {o.next ? (
+                      <span class="muted">
+                        {' '}
+                        · next {o.next.user.name ?? o.next.user.email} {ago(o.next.start)}
+                      </span>
+                    ) : null}
                   </li>
                 ))}
               </ul>
@@ -67,8 +72,18 @@ export function Now() {
                 <li>
                   <a href={href(`/slos/${encodeURIComponent(slo.name)}`)}>{slo.displayName ?? slo.name}</a> {o.name ? <span class="muted">({o.name})</span> : null}: budget{' '}
                   <strong class={o.budgetRemainingPercent < 0 ? 'bad' : o.budgetRemainingPercent < 25 ? 'warn' : ''}>{pct(o.budgetRemainingPercent, 1)}</strong> left
-                  {burn !== null ? <span data-testid="burn-now"> · burning <strong class={burn >= 14.4 ? 'bad' : burn >= 1 ? 'warn' : ''}>{Number(burn.toFixed(2))}×</strong></span> : null}
-                  {slo.firing.length ? <> <Badge text={`firing ${slo.firing.join(', ')}`} tone="bad" /></> : null}
+                  {burn !== null ? (
+                    <span data-testid="burn-now">
+                      {' '}
+                      · burning <strong class={burn >= 14.4 ? 'bad' : burn >= 1 ? 'warn' : ''}>{Number(burn.toFixed(2))}×</strong>
+                    </span>
+                  ) : null}
+                  {slo.firing.length ? (
+                    <>
+                      {' '}
+                      <Badge text={`firing ${slo.firing.join(', ')}`} tone="bad" />
+                    </>
+                  ) : null}
                 </li>
               ))}
             </ul>
@@ -84,7 +99,11 @@ export function IncidentList({ list }: { list: any[] }) {
     <ul class="plain">
       {list.map((i) => (
         <li>
-          <Badge text={i.severity} /> <Badge text={i.state} /> <a href={href(`/incidents/${encodeURIComponent(i.id)}`)}>#{i.number} {i.title}</a> <span class="muted">{ago(i.opened_at)}</span>
+          <Badge text={i.severity} /> <Badge text={i.state} />{' '}
+          <a href={href(`/incidents/${encodeURIComponent(i.id)}`)}>
+            #{i.number} {i.title}
+          </a>{' '}
+          <span class="muted">{ago(i.opened_at)}</span>
         </li>
       ))}
     </ul>

@@ -9,7 +9,11 @@ import { Action, Badge, ErrorBox, Loading, Page, can, useData, useSession, when 
 export function Oncall() {
   const s = useSession();
   const now = useData(() => get('/v1/oncall'), [], 30_000);
-  const mine = useData(() => (s.user ? get(`/v1/oncall/users/${encodeURIComponent(s.user.email)}/shifts${qs({ until: new Date(Date.now() + 14 * 86_400_000).toISOString() })}`).catch(() => null) : Promise.resolve(null)), [], 30_000);
+  const mine = useData(
+    () => (s.user ? get(`/v1/oncall/users/${encodeURIComponent(s.user.email)}/shifts${qs({ until: new Date(Date.now() + 14 * 86_400_000).toISOString() })}`).catch(() => null) : Promise.resolve(null)),
+    [],
+    30_000,
+  );
   const schedules = ((now.data?.oncall ?? []) as any[]).map((o) => o.schedule as string);
   const write = can(s, 'paging:write');
   return (

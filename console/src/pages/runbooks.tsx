@@ -53,7 +53,9 @@ export function Runs() {
                 <th scope="col">Runbook</th>
                 <th scope="col">Status</th>
                 <th scope="col">Step</th>
-                <th scope="col" class="hide-narrow">Trigger</th>
+                <th scope="col" class="hide-narrow">
+                  Trigger
+                </th>
                 <th scope="col">Started</th>
               </tr>
             </thead>
@@ -66,8 +68,18 @@ export function Runs() {
                   <td>{r.runbook}</td>
                   <td>
                     <Badge text={r.status} tone={tone(r.status)} />
-                    {r.approval ? <> <Badge text="needs approval" tone="pending" /></> : null}
-                    {r.phase === 'unknown' ? <> <Badge text="outcome unknown" tone="bad" /></> : null}
+                    {r.approval ? (
+                      <>
+                        {' '}
+                        <Badge text="needs approval" tone="pending" />
+                      </>
+                    ) : null}
+                    {r.phase === 'unknown' ? (
+                      <>
+                        {' '}
+                        <Badge text="outcome unknown" tone="bad" />
+                      </>
+                    ) : null}
                   </td>
                   <td>{r.current_step ?? '—'}</td>
                   <td class="hide-narrow">
@@ -132,7 +144,12 @@ export function RunDetail({ id }: { id: string }) {
       <p class="facts" data-testid="run-facts">
         <Badge text={r.status} tone={tone(r.status)} /> run <code>{r.id}</code> · {r.trigger} by {r.actor} · started {ago(r.created_at)}
         {r.finished_at ? <> · ended {ago(r.finished_at)}</> : null}
-        {r.outcome ? <> · outcome <strong>{r.outcome}</strong></> : null}
+        {r.outcome ? (
+          <>
+            {' '}
+            · outcome <strong>{r.outcome}</strong>
+          </>
+        ) : null}
         {r.incident ? (
           <>
             {' '}

@@ -94,7 +94,11 @@ function People() {
         </label>
         <Field idPrefix="person-" label="Password (optional)" name="password" type="password" value={password} onInput={setPassword} error={error} autocomplete="new-password" />
         <button type="submit">Add person</button>
-        {error && !error.field('email') && !error.field('name') && !error.field('password') ? <span class="field-error" role="alert">{error.message}</span> : null}
+        {error && !error.field('email') && !error.field('name') && !error.field('password') ? (
+          <span class="field-error" role="alert">
+            {error.message}
+          </span>
+        ) : null}
       </form>
     </section>
   );
@@ -121,7 +125,10 @@ function Keys() {
         <ul class="plain">
           {keys.data.keys.map((k: any) => (
             <li>
-              <code>{k.prefix}</code> {k.name ?? ''} <span class="muted">{(k.scopes ?? []).join(', ')} · created {when(k.created_at)}</span>{' '}
+              <code>{k.prefix}</code> {k.name ?? ''}{' '}
+              <span class="muted">
+                {(k.scopes ?? []).join(', ')} · created {when(k.created_at)}
+              </span>{' '}
               <Action label="Revoke" kind="danger" run={() => del(`/v1/keys/${encodeURIComponent(k.id)}`)} onDone={() => void keys.reload()} />
             </li>
           ))}
@@ -152,7 +159,11 @@ function Keys() {
           </select>
         </label>
         <button type="submit">Create key</button>
-        {error && !error.field('name') ? <span class="field-error" role="alert">{error.message}</span> : null}
+        {error && !error.field('name') ? (
+          <span class="field-error" role="alert">
+            {error.message}
+          </span>
+        ) : null}
       </form>
     </section>
   );
@@ -214,7 +225,11 @@ function Integrations() {
         </label>
         <Field idPrefix="integration-" label="Service (optional)" name="service" value={service} onInput={setService} error={error} />
         <button type="submit">Add integration</button>
-        {error && !error.field('service') ? <span class="field-error" role="alert">{error.message}</span> : null}
+        {error && !error.field('service') ? (
+          <span class="field-error" role="alert">
+            {error.message}
+          </span>
+        ) : null}
       </form>
     </section>
   );

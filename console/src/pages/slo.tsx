@@ -44,7 +44,9 @@ export function SloDetail({ name }: { name: string }) {
     <Page title={st?.displayName ?? name}>
       <ErrorBox error={status.error} />
       {!st ? (
-        status.error ? null : <Loading what="the SLO" />
+        status.error ? null : (
+          <Loading what="the SLO" />
+        )
       ) : (
         <>
           <p class="facts">
@@ -66,7 +68,13 @@ export function SloDetail({ name }: { name: string }) {
                 </p>
                 <p>
                   Forecast ({o.forecast.window}, burn {o.forecast.burnRate}×):{' '}
-                  {o.forecast.exhausted ? <Badge text="budget exhausted" tone="bad" /> : o.forecast.exhaustsAt ? `runs out ${ago(o.forecast.exhaustsAt)} (${when(o.forecast.exhaustsAt)})` : 'not running out'}
+                  {o.forecast.exhausted ? (
+                    <Badge text="budget exhausted" tone="bad" />
+                  ) : o.forecast.exhaustsAt ? (
+                    `runs out ${ago(o.forecast.exhaustsAt)} (${when(o.forecast.exhaustsAt)})`
+                  ) : (
+                    'not running out'
+                  )}
                 </p>
               </article>
               <article class="card">

@@ -123,7 +123,11 @@ export function oidcRoutes(deps: { providers: SsoProviderStore; oidc: OidcSignIn
           issuer: z.string().url().max(500),
           client_id: z.string().min(1).max(500),
           client_secret: z.string().min(1).max(2000).nullable().optional(),
-          scopes: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated scopes').max(500).optional(),
+          scopes: z
+            .string()
+            .regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'space-separated scopes')
+            .max(500)
+            .optional(),
           default_team: z.string().regex(TENANT_ID, 'must be a team (tenant) name'),
           default_role: z.enum(ROLES),
         })

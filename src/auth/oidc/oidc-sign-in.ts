@@ -130,15 +130,7 @@ export class OidcSignIn {
     return pending;
   }
 
-  async complete(input: {
-    providerId: string;
-    baseUrl: string;
-    callbackUrl: URL;
-    cookie: string | undefined;
-    ip: string;
-    userAgent: string;
-    requestId: string;
-  }): Promise<OidcSignedIn> {
+  async complete(input: { providerId: string; baseUrl: string; callbackUrl: URL; cookie: string | undefined; ip: string; userAgent: string; requestId: string }): Promise<OidcSignedIn> {
     const fail = async (reason: string, error: KeelError): Promise<never> => {
       await this.deps.audit.record({
         actor: 'anonymous',

@@ -4,9 +4,7 @@ import { ROLES } from '../../people/people-service.js';
 
 export const signInProvidersSchema = z
   .object({
-    providers: z.array(
-      z.object({ id: z.string(), display_name: z.string(), login_url: z.string().describe('Path that starts signing in with the provider') }).strict(),
-    ),
+    providers: z.array(z.object({ id: z.string(), display_name: z.string(), login_url: z.string().describe('Path that starts signing in with the provider') }).strict()),
   })
   .strict();
 

@@ -32,7 +32,7 @@ export function registerAdmin(program: Command): void {
         '  keel admin create-key --data-dir /var/lib/keel',
         '  keel admin create-key --data-dir ./keel-data --tenant acme --name ci --scopes ingest --json',
         '',
-        'Needs read and write access to the data dir (0700: Keel\'s own user or root), so only the',
+        "Needs read and write access to the data dir (0700: Keel's own user or root), so only the",
         'operator of this machine can run it. The key is printed once; the audit log records a',
         '"keys.create" entry by local:<os user>@<host>. Works whether Keel is running or not.',
       ].join('\n'),
@@ -41,7 +41,10 @@ export function registerAdmin(program: Command): void {
       const { createLocalKey } = await import('../../runtime/local-admin-key.js');
       const dataDir = opts.dataDir ?? process.env.KEEL_DATA_DIR;
       if (!dataDir) throw new UsageError('--data-dir is required (or set KEEL_DATA_DIR)');
-      const scopes = opts.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+      const scopes = opts.scopes
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const created = await createLocalKey({ dataDir, tenant: opts.tenant, name: opts.name, scopes });
       if (globals(cmd).json) return printJson(created);
       process.stdout.write(

@@ -30,7 +30,12 @@ export function registerBackup(program: Command): void {
       const t0 = Date.now();
       let headers;
       try {
-        headers = await clientOf(cmd).download('POST', '/v1/backups', partial, throttled((n) => progress(`received ${mb(n)}`)));
+        headers = await clientOf(cmd).download(
+          'POST',
+          '/v1/backups',
+          partial,
+          throttled((n) => progress(`received ${mb(n)}`)),
+        );
         progressDone();
         const expected = String(headers['x-keel-backup-sha256'] ?? '');
         const got = await sha256File(partial);

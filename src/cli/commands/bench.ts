@@ -42,7 +42,11 @@ export function registerBench(program: Command): void {
     .option('--connections <n>', 'concurrent HTTP connections (default 8 embedded, 16 distributed)', positiveInt)
     .option('--batch <n>', 'events per request', positiveInt, 1000)
     .option('--rate <events/s>', 'embedded: offer a fixed load and measure latency at it (default: as fast as acknowledged)', positiveNumber)
-    .option('--tenants <n>', 'embedded: also measure the same load spread over n tenants (1-10000), each with its own key and quota, beside the single-tenant figure (three alternating rounds of each, --duration each)', positiveInt)
+    .option(
+      '--tenants <n>',
+      'embedded: also measure the same load spread over n tenants (1-10000), each with its own key and quota, beside the single-tenant figure (three alternating rounds of each, --duration each)',
+      positiveInt,
+    )
     .option('--parse-threads <n>', 'parse threads in the server (embedded; default: its own default)', nonNegativeInt)
     .option('--compaction-wait <s>', 'embedded: after the load, wait up to this long for compaction to catch up before measuring bytes per event on disk', nonNegativeNumber, 300)
     .option('--nats <urls>', 'distributed: NATS JetStream server(s) (env KEEL_NATS_URL)')
@@ -51,11 +55,11 @@ export function registerBench(program: Command): void {
     .option('--workers <n>', 'distributed: worker processes', positiveInt, 1)
     .option('--partitions <n>', 'distributed: event log partitions', positiveInt, 8)
     .option('--scaling', 'distributed: also run with 1, 2 and 4 ingest processes')
-    .option('--record', 'after printing, send the measured figure to the Keel at --url / KEEL_URL (a system admin key): it becomes that Keel\'s node ingest capacity (keel capacity report, keel capacity plan)')
-    .addHelpText(
-      'after',
-      '\nThe distributed bench creates its own stream and schema (random names) and removes them afterwards.',
+    .option(
+      '--record',
+      "after printing, send the measured figure to the Keel at --url / KEEL_URL (a system admin key): it becomes that Keel's node ingest capacity (keel capacity report, keel capacity plan)",
     )
+    .addHelpText('after', '\nThe distributed bench creates its own stream and schema (random names) and removes them afterwards.')
     .action(async (opts: IngestOpts, cmd: Command) => {
       const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
       const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -274,7 +278,14 @@ async function distributed(opts: IngestOpts, json: boolean, log: (line: string) 
   process.stdout.write(json ? `${JSON.stringify(r)}\n` : report(r));
   if (record) {
     const worker = r.cpu_ms_per_1000_events.worker;
-    const figures = { mode: 'distributed' as const, eventsPerSecond: r.events_per_s, ceilingEventsPerSecond: r.ceiling_events_per_s, cores: r.cores, loadAverage: r.load_average_1m, partitions: r.partitions };
+    const figures = {
+      mode: 'distributed' as const,
+      eventsPerSecond: r.events_per_s,
+      ceilingEventsPerSecond: r.ceiling_events_per_s,
+      cores: r.cores,
+      loadAverage: r.load_average_1m,
+      partitions: r.partitions,
+    };
     await recordBench(record, worker !== undefined && worker > 0 ? { ...figures, workerCpuMsPer1000: worker } : figures, log);
   }
 }
@@ -291,7 +302,11 @@ function report(r: DistributedBenchResult): string {
     `failed requests:  ${r.failures} ${JSON.stringify(r.statuses)}`,
     `check:            ${n(r.counted_events)} counted of ${n(r.acknowledged_events)} acknowledged (warm-up included)`,
     `machine:          ${r.cores} cores, load average ${r.load_average_1m} at start`,
-    `cpu per 1000 ev:  ${Object.entries(r.cpu_ms_per_1000_events).map(([k, v]) => `${k} ${v} ms`).join(', ') || 'not measured (needs Linux /proc)'}`,
+    `cpu per 1000 ev:  ${
+      Object.entries(r.cpu_ms_per_1000_events)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(', ') || 'not measured (needs Linux /proc)'
+    }`,
   ];
   if (r.scaling) {
     lines.push('', 'scaling (1 worker):', 'INGEST  EVENTS/S     P99 ACK MS  FRESHNESS P99 MS');

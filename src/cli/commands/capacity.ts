@@ -59,7 +59,14 @@ export function lineRows(limits: LimitLine[]) {
 }
 
 export function markdown(r: ReportAnswer): string {
-  const out = [`# Capacity report`, '', `At ${r.at}; forecasts look to ${r.horizon}. Soonest exhaustion first.`, '', '| limit | use / capacity | utilisation | trend | model (back-tested error) | exhaustion | action |', '|---|---|---|---|---|---|---|'];
+  const out = [
+    `# Capacity report`,
+    '',
+    `At ${r.at}; forecasts look to ${r.horizon}. Soonest exhaustion first.`,
+    '',
+    '| limit | use / capacity | utilisation | trend | model (back-tested error) | exhaustion | action |',
+    '|---|---|---|---|---|---|---|',
+  ];
   const rows = lineRows(r.limits);
   r.limits.forEach((l, i) => {
     const row = rows[i]!;
@@ -94,7 +101,7 @@ export function registerCapacity(program: Command): void {
       .command('report')
       .description('Every tracked limit ranked by time to exhaustion, with utilisation, trend, band and the action that would help')
       .option('--md', 'print a Markdown table (for a ticket or a wiki page)')
-      .option('-t, --tenant <tenant>', 'one tenant\'s limits (system admins see every limit without it)'),
+      .option('-t, --tenant <tenant>', "one tenant's limits (system admins see every limit without it)"),
   ).action(async (opts: ForecastOpts & { md?: boolean; tenant?: string }, cmd: Command) => {
     const res = await clientOf(cmd).call<ReportAnswer>('GET', '/v1/capacity', { query: { ...forecastQuery(opts), tenant: opts.tenant } });
     if (globals(cmd).json) return printJson(res);
@@ -111,7 +118,7 @@ export function registerCapacity(program: Command): void {
   withForecastOptions(
     capacity
       .command('plot')
-      .description('Draw a limit: usage history, forecast, band and the capacity line (rendered by Keel, SVG or PNG by the file\'s extension)')
+      .description("Draw a limit: usage history, forecast, band and the capacity line (rendered by Keel, SVG or PNG by the file's extension)")
       .argument('<limit>', 'the limit id (keel capacity report lists them), e.g. tenant.acme.rate')
       .requiredOption('-o, --output <file>', 'file.svg or file.png'),
   ).action(async (limit: string, opts: ForecastOpts & { output: string }, cmd: Command) => {
@@ -137,11 +144,17 @@ export function registerCapacity(program: Command): void {
       if (globals(cmd).json) return printJson(res);
       const gb = (b: number) => `${num(b / 1e9)} GB`;
       const money = (m: number | null) => (m === null ? '- (set capacity.nodePricePerMonth)' : m.toFixed(2));
-      process.stdout.write(`projected peak load ${num(res.load)} events/s (measured peak ${num(res.measuredPeakLoad)}/s), ${Math.round(res.bytesPerEvent)} bytes per event${res.bytesPerEventMeasured ? ' (measured)' : ' (benchmark default)'}\n\n`);
-      process.stdout.write(`embedded:    ${res.embedded.nodes} node(s), log disk ${gb(res.embedded.diskBytes)} at ${Math.round(res.embedded.diskBytesPerEvent)} bytes per event on disk${res.compactedFractionMeasured ? ' (compaction measured on this log)' : ''}; cost/month ${money(res.embedded.costPerMonth)}\n`);
+      process.stdout.write(
+        `projected peak load ${num(res.load)} events/s (measured peak ${num(res.measuredPeakLoad)}/s), ${Math.round(res.bytesPerEvent)} bytes per event${res.bytesPerEventMeasured ? ' (measured)' : ' (benchmark default)'}\n\n`,
+      );
+      process.stdout.write(
+        `embedded:    ${res.embedded.nodes} node(s), log disk ${gb(res.embedded.diskBytes)} at ${Math.round(res.embedded.diskBytesPerEvent)} bytes per event on disk${res.compactedFractionMeasured ? ' (compaction measured on this log)' : ''}; cost/month ${money(res.embedded.costPerMonth)}\n`,
+      );
       for (const n of res.embedded.notes) process.stdout.write(`  - ${n}\n`);
       const d = res.distributed;
-      process.stdout.write(`distributed: ${d.nodes} nodes (${d.ingestNodes} ingest, ${d.workerNodes} worker, ${d.natsNodes} NATS, 1 PostgreSQL), ${d.partitions} partitions, stream ${gb(d.streamBytes)}; cost/month ${money(d.costPerMonth)}, per billion events ${money(d.costPerBillionEvents)}\n`);
+      process.stdout.write(
+        `distributed: ${d.nodes} nodes (${d.ingestNodes} ingest, ${d.workerNodes} worker, ${d.natsNodes} NATS, 1 PostgreSQL), ${d.partitions} partitions, stream ${gb(d.streamBytes)}; cost/month ${money(d.costPerMonth)}, per billion events ${money(d.costPerBillionEvents)}\n`,
+      );
       for (const n of d.notes) process.stdout.write(`  - ${n}\n`);
     });
 }
@@ -153,7 +166,17 @@ interface PlanAnswer {
   bytesPerEventMeasured: boolean;
   compactedFractionMeasured: boolean;
   embedded: { nodes: number; diskBytes: number; diskBytesPerEvent: number; costPerMonth: number | null; notes: string[] };
-  distributed: { nodes: number; ingestNodes: number; workerNodes: number; natsNodes: number; partitions: number; streamBytes: number; costPerMonth: number | null; costPerBillionEvents: number | null; notes: string[] };
+  distributed: {
+    nodes: number;
+    ingestNodes: number;
+    workerNodes: number;
+    natsNodes: number;
+    partitions: number;
+    streamBytes: number;
+    costPerMonth: number | null;
+    costPerBillionEvents: number | null;
+    notes: string[];
+  };
 }
 
 interface QuotaAnswer {
@@ -168,14 +191,17 @@ interface QuotaAnswer {
 
 function printQuota(q: QuotaAnswer): void {
   if (q.eventsPerDay === null) process.stdout.write(`tenant ${q.tenant}: no daily volume quota (${q.usedToday} events counted on ${q.day})\n`);
-  else process.stdout.write(`tenant ${q.tenant}: ${q.usedToday} of ${q.eventsPerDay} events/day used on ${q.day} (UTC, ${((q.utilisation ?? 0) * 100).toFixed(1)} %), ${q.remaining} left, resets ${q.resetsAt}\n`);
+  else
+    process.stdout.write(
+      `tenant ${q.tenant}: ${q.usedToday} of ${q.eventsPerDay} events/day used on ${q.day} (UTC, ${((q.utilisation ?? 0) * 100).toFixed(1)} %), ${q.remaining} left, resets ${q.resetsAt}\n`,
+    );
 }
 
 export function registerCapacityQuota(capacity: Command): void {
   const quota = capacity.command('quota').description('Daily volume quotas per tenant (events per UTC day), besides the rate quota');
   quota
     .command('show')
-    .description('A tenant\'s daily volume quota and what it used today')
+    .description("A tenant's daily volume quota and what it used today")
     .argument('<tenant>', 'the tenant')
     .action(async (tenant: string, _o: unknown, cmd: Command) => {
       const res = await clientOf(cmd).call<QuotaAnswer>('GET', `/v1/capacity/quotas/${encodeURIComponent(tenant)}`);
@@ -184,7 +210,7 @@ export function registerCapacityQuota(capacity: Command): void {
     });
   quota
     .command('set')
-    .description('Set or remove a tenant\'s daily volume quota (system admins)')
+    .description("Set or remove a tenant's daily volume quota (system admins)")
     .argument('<tenant>', 'the tenant')
     .option('--events-per-day <n>', 'events per UTC day, e.g. 50000000 or 50M')
     .option('--none', 'remove the daily quota')

@@ -87,25 +87,21 @@ export function registerDefinitions(program: Command): void {
       .requiredOption('-f, --file <path...>', 'YAML file or directory (repeatable), or - for standard input; several documents per file')
       .option('--prune', 'also delete definitions that the files do not contain');
 
-  files(program.command('plan').description('Show what `keel apply` would create, change or delete (changes nothing)')).action(
-    async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
-      const plan = await clientOf(cmd)
-        .call<Plan>('POST', '/v1/definitions/plan', { body: { sources: await collectSources(opts.file), prune: Boolean(opts.prune) } })
-        .catch(definitionError);
-      if (globals(cmd).json) return printJson(plan);
-      printPlan(plan, false);
-    },
-  );
+  files(program.command('plan').description('Show what `keel apply` would create, change or delete (changes nothing)')).action(async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
+    const plan = await clientOf(cmd)
+      .call<Plan>('POST', '/v1/definitions/plan', { body: { sources: await collectSources(opts.file), prune: Boolean(opts.prune) } })
+      .catch(definitionError);
+    if (globals(cmd).json) return printJson(plan);
+    printPlan(plan, false);
+  });
 
-  files(program.command('apply').description('Apply definitions (OpenSLO and Keel YAML) atomically: all or nothing')).action(
-    async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
-      const plan = await clientOf(cmd)
-        .call<Plan>('POST', '/v1/definitions/apply', { body: { sources: await collectSources(opts.file), prune: Boolean(opts.prune) } })
-        .catch(definitionError);
-      if (globals(cmd).json) return printJson(plan);
-      printPlan(plan, true);
-    },
-  );
+  files(program.command('apply').description('Apply definitions (OpenSLO and Keel YAML) atomically: all or nothing')).action(async (opts: { file: string[]; prune?: boolean }, cmd: Command) => {
+    const plan = await clientOf(cmd)
+      .call<Plan>('POST', '/v1/definitions/apply', { body: { sources: await collectSources(opts.file), prune: Boolean(opts.prune) } })
+      .catch(definitionError);
+    if (globals(cmd).json) return printJson(plan);
+    printPlan(plan, true);
+  });
 
   program
     .command('get')
@@ -123,11 +119,9 @@ export function registerDefinitions(program: Command): void {
         process.stdout.write(YAML.stringify(d.document));
         return;
       }
-      const res = await client.call<{ definitions: { kind: string; name: string; document: unknown; version: number; updatedAt: number; updatedBy: string }[] }>(
-        'GET',
-        '/v1/definitions',
-        { query: { kind } },
-      );
+      const res = await client.call<{ definitions: { kind: string; name: string; document: unknown; version: number; updatedAt: number; updatedBy: string }[] }>('GET', '/v1/definitions', {
+        query: { kind },
+      });
       if (json) return printJson(res);
       if (opts.output === 'yaml') return void process.stdout.write(res.definitions.map((d) => YAML.stringify(d.document)).join('---\n'));
       printTable(

@@ -16,10 +16,7 @@ export function registerDoctor(program: Command): void {
     .command('doctor')
     .description('Check durability and health: NATS version, fsync and replicas, PostgreSQL settings, live roles')
     .option('--strict', 'exit 1 on warnings too (for CI gates before production)')
-    .addHelpText(
-      'after',
-      '\nExit code: 0 when nothing failed (warnings are printed), 1 when a check failed (or warned, with --strict).',
-    )
+    .addHelpText('after', '\nExit code: 0 when nothing failed (warnings are printed), 1 when a check failed (or warned, with --strict).')
     .action(async (opts: { strict?: boolean }, cmd: Command) => {
       const res = await clientOf(cmd).call<DoctorAnswer>('GET', '/v1/doctor');
       if (globals(cmd).json) printJson(res);

@@ -8,7 +8,6 @@ import { SendState, batchKey, batches, postBatch, sourceOf, withRetries, type Re
 
 type Page = EventPageAnswer;
 
-
 export function registerEvents(program: Command): void {
   const events = program.command('events').description('Send events, read them back, follow new ones');
 
@@ -25,7 +24,7 @@ export function registerEvents(program: Command): void {
       [
         '',
         'Each batch carries an Idempotency-Key derived from the file, its byte offset and its bytes:',
-        'a re-run within the server\'s idempotency TTL (24h by default) stores nothing twice, and',
+        "a re-run within the server's idempotency TTL (24h by default) stores nothing twice, and",
         '--resume continues after the last acknowledged batch at any time. 429 and 503 answers are',
         'retried after their Retry-After, lost connections with backoff.',
       ].join('\n'),
@@ -46,7 +45,8 @@ export function registerEvents(program: Command): void {
       for (const src of sources) {
         const known = state.get(src.identity);
         const start = opts.resume && known ? { offset: known.offset, line: known.line } : { offset: 0, line: 0 };
-        if (src.size !== undefined && start.offset > src.size) throw new UsageError(`${src.name}: the state file records offset ${start.offset} but the file has ${src.size} bytes; it changed since, send it without --resume`);
+        if (src.size !== undefined && start.offset > src.size)
+          throw new UsageError(`${src.name}: the state file records offset ${start.offset} but the file has ${src.size} bytes; it changed since, send it without --resume`);
         total.skipped_bytes += start.offset;
         const counts = opts.resume && known ? { accepted: known.accepted, rejected: known.rejected } : { accepted: 0, rejected: 0 };
         for await (const batch of batches(src.open(start.offset), opts.batch, start)) {

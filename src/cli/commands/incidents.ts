@@ -75,12 +75,17 @@ export function registerIncidents(program: Command): void {
       if (globals(cmd).json) return printJson({ ...d, timeline: t.timeline });
       const out = process.stdout;
       out.write(`#${d.number} [${d.severity}] ${d.title}\n`);
-      out.write(`state ${d.state}, service ${d.service ?? '-'}, opened ${d.opened_at}${d.acknowledged_at ? `, acknowledged ${d.acknowledged_at}` : ''}${d.resolved_at ? `, resolved ${d.resolved_at}` : ''}\n`);
+      out.write(
+        `state ${d.state}, service ${d.service ?? '-'}, opened ${d.opened_at}${d.acknowledged_at ? `, acknowledged ${d.acknowledged_at}` : ''}${d.resolved_at ? `, resolved ${d.resolved_at}` : ''}\n`,
+      );
       if (d.paged_nobody) out.write(`PAGED NOBODY (since ${d.paged_nobody.since}): ${d.paged_nobody.reason}\n`);
       if (d.summary) out.write(`\n${d.summary}\n`);
       const roles = Object.entries(d.roles);
       if (roles.length) out.write(`\nroles: ${roles.map(([r, p]) => `${r} ${p.name ?? p.user_id}`).join(', ')}\n`);
-      if (d.escalation) out.write(`escalation: ${d.escalation.policy} ${d.escalation.status}, step ${d.escalation.step + 1} pass ${d.escalation.pass + 1}${d.escalation.next ? `, next step at ${d.escalation.next.at}` : ''}\n`);
+      if (d.escalation)
+        out.write(
+          `escalation: ${d.escalation.policy} ${d.escalation.status}, step ${d.escalation.step + 1} pass ${d.escalation.pass + 1}${d.escalation.next ? `, next step at ${d.escalation.next.at}` : ''}\n`,
+        );
       if (d.alerts.length) {
         out.write('\nalerts:\n');
         for (const a of d.alerts) out.write(`  [${a.severity}] ${a.summary} (${a.source}, ${a.status}, x${a.count})\n`);
@@ -128,9 +133,7 @@ export function registerIncidents(program: Command): void {
   ] as const) {
     incidents
       .command(name)
-      .description(
-        name === 'close' ? 'Close a resolved incident that has a postmortem' : `Mark an incident ${verb}${name === 'ack' || name === 'resolve' ? ' (stops escalation)' : ''}`,
-      )
+      .description(name === 'close' ? 'Close a resolved incident that has a postmortem' : `Mark an incident ${verb}${name === 'ack' || name === 'resolve' ? ' (stops escalation)' : ''}`)
       .argument('<id>', 'incident number or id')
       .option('-m, --note <text>', 'a note for the timeline')
       .action(async (id: string, opts: { note?: string }, cmd: Command) => {
@@ -327,11 +330,7 @@ export function registerIncidents(program: Command): void {
     .option('--service <service>', 'only this service')
     .action(async (opts: { from?: string; to?: string; service?: string }, cmd: Command) => {
       type Summary = IncidentMetricsAnswer['overall'];
-      const res = await clientOf(cmd).call<IncidentMetricsAnswer>(
-        'GET',
-        '/v1/incidents/metrics',
-        { query: { from: opts.from, to: opts.to, service: opts.service } },
-      );
+      const res = await clientOf(cmd).call<IncidentMetricsAnswer>('GET', '/v1/incidents/metrics', { query: { from: opts.from, to: opts.to, service: opts.service } });
       if (globals(cmd).json) return printJson(res);
       const dur = (s: number | null) => (s === null ? '-' : formatDuration(s * 1000));
       const row = (name: string, s: Summary) => ({ service: name, incidents: s.incidents, mtta: dur(s.mtta_seconds), mttr: dur(s.mttr_seconds), ...s.by_severity });

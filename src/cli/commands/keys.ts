@@ -4,7 +4,6 @@ import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
 import type { CreatedKeyAnswer, KeyListAnswer, KeyViewAnswer } from '../../auth/schemas.js';
 
-
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('Create, list and revoke API keys');
 
@@ -12,13 +11,19 @@ export function registerKeys(program: Command): void {
     .command('create')
     .description('Create an API key; it is printed once and never again')
     .option('-t, --tenant <tenant>', 'tenant the key belongs to (default: the tenant of your key); created if new')
-    .requiredOption('-s, --scopes <scopes>', 'comma-separated scopes: ingest, read, respond, write, admin (read, respond, write and admin hold what the viewer, responder, editor and admin roles hold)')
+    .requiredOption(
+      '-s, --scopes <scopes>',
+      'comma-separated scopes: ingest, read, respond, write, admin (read, respond, write and admin hold what the viewer, responder, editor and admin roles hold)',
+    )
     .option('-n, --name <name>', 'a name to recognise the key by')
     .action(async (opts: { tenant?: string; scopes: string; name?: string }, cmd: Command) => {
       const res = await clientOf(cmd).call<CreatedKeyAnswer>('POST', '/v1/keys', {
         body: {
           ...(opts.tenant ? { tenant: opts.tenant } : {}),
-          scopes: opts.scopes.split(',').map((s) => s.trim()).filter(Boolean),
+          scopes: opts.scopes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
           ...(opts.name ? { name: opts.name } : {}),
         },
       });

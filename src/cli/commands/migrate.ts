@@ -21,7 +21,7 @@ export function registerMigrate(program: Command): void {
     .description('Apply schema migrations to PostgreSQL (distributed mode) or to <data-dir>/state.db (embedded), then exit')
     .option('-d, --data-dir <dir>', 'data directory of the embedded mode (env KEEL_DATA_DIR)')
     .option('-c, --config <file>', 'YAML configuration file (env KEEL_CONFIG; default <data-dir>/keel.yaml)')
-    .option('--postgres <url>', 'PostgreSQL URL (env KEEL_POSTGRES_URL): migrate the distributed mode\'s schema')
+    .option('--postgres <url>', "PostgreSQL URL (env KEEL_POSTGRES_URL): migrate the distributed mode's schema")
     .addHelpText(
       'after',
       [

@@ -35,11 +35,7 @@ function registerOncall(program: Command): void {
     .option('-s, --schedule <schedule>', 'only this schedule')
     .option('--at <time>', 'at this time instead of now (a date, RFC 3339, 7d or now-1h)', time)
     .action(async (opts: { schedule?: string; at?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<OncallNowAnswer>(
-        'GET',
-        '/v1/oncall',
-        { query: { schedule: opts.schedule, at: opts.at } },
-      );
+      const res = await clientOf(cmd).call<OncallNowAnswer>('GET', '/v1/oncall', { query: { schedule: opts.schedule, at: opts.at } });
       if (globals(cmd).json) return printJson(res);
       printTable(
         res.oncall.map((o) => ({ schedule: o.schedule, on_call: who(o.on_call), via: o.source, until: o.until, next: o.next ? `${o.next.user.name} at ${o.next.start}` : null })),
@@ -54,11 +50,7 @@ function registerOncall(program: Command): void {
     .option('--at <time>', 'start (a date, RFC 3339 or now+1h; default now)', time)
     .option('--until <time>', 'end (a date, RFC 3339 or now+1h; default 7 days after start)', time)
     .action(async (schedule: string, opts: { at?: string; until?: string }, cmd: Command) => {
-      const res = await clientOf(cmd).call<ScheduleShiftsAnswer>(
-        'GET',
-        `/v1/schedules/${encodeURIComponent(schedule)}/oncall`,
-        { query: { at: opts.at, until: opts.until } },
-      );
+      const res = await clientOf(cmd).call<ScheduleShiftsAnswer>('GET', `/v1/schedules/${encodeURIComponent(schedule)}/oncall`, { query: { at: opts.at, until: opts.until } });
       if (globals(cmd).json) return printJson(res);
       process.stdout.write(`schedule ${schedule} (${res.time_zone})\n`);
       printTable(
@@ -87,13 +79,12 @@ function registerOncall(program: Command): void {
     .argument('<schedule>')
     .option('--all', 'past ones too')
     .action(async (schedule: string, opts: { all?: boolean }, cmd: Command) => {
-      const res = await clientOf(cmd).call<OverrideListAnswer>(
-        'GET',
-        `/v1/schedules/${encodeURIComponent(schedule)}/overrides`,
-        { query: { all: opts.all ? 'true' : undefined } },
-      );
+      const res = await clientOf(cmd).call<OverrideListAnswer>('GET', `/v1/schedules/${encodeURIComponent(schedule)}/overrides`, { query: { all: opts.all ? 'true' : undefined } });
       if (globals(cmd).json) return printJson(res);
-      printTable(res.overrides.map((o) => ({ ...o, user: who(o.user) })), ['id', 'user', 'start', 'end', 'created_by']);
+      printTable(
+        res.overrides.map((o) => ({ ...o, user: who(o.user) })),
+        ['id', 'user', 'start', 'end', 'created_by'],
+      );
     });
   override
     .command('remove')
@@ -143,7 +134,13 @@ function registerSilences(program: Command): void {
       const res = await clientOf(cmd).call<{ name: string; spec: { startsAt: string; endsAt: string } }>('POST', '/v1/silences', {
         body: {
           ...(opts.name ? { name: opts.name } : {}),
-          spec: { matchers: opts.matcher, startsAt: new Date(start).toISOString(), endsAt: new Date(end).toISOString(), createdBy: opts.author ?? process.env.USER ?? 'keel-cli', comment: opts.comment },
+          spec: {
+            matchers: opts.matcher,
+            startsAt: new Date(start).toISOString(),
+            endsAt: new Date(end).toISOString(),
+            createdBy: opts.author ?? process.env.USER ?? 'keel-cli',
+            comment: opts.comment,
+          },
         },
       });
       if (globals(cmd).json) return printJson(res);
@@ -200,7 +197,10 @@ function registerIntegrations(program: Command): void {
     .action(async (opts: { service?: string; all?: boolean }, cmd: Command) => {
       const res = await clientOf(cmd).call<IntegrationListAnswer>('GET', '/v1/integrations', { query: { service: opts.service, include_revoked: opts.all ? 'true' : undefined } });
       if (globals(cmd).json) return printJson(res);
-      printTable(res.integrations.map((k) => ({ ...k, prefix: `${k.prefix}…` })), ['id', 'type', 'service', 'name', 'prefix', 'last_used_at', 'revoked_at']);
+      printTable(
+        res.integrations.map((k) => ({ ...k, prefix: `${k.prefix}…` })),
+        ['id', 'type', 'service', 'name', 'prefix', 'last_used_at', 'revoked_at'],
+      );
     });
   integrations
     .command('revoke')

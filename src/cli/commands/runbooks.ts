@@ -41,7 +41,12 @@ function printRun(r: RunView): void {
 /** A running command step's output so far (the API's live_output), each stream indented. */
 function printLive(step: string, live: NonNullable<RunDetailAnswer['steps'][number]['live_output']>): void {
   process.stdout.write(`\nstep ${step}, output so far (live, updated ${live.updated_at}):\n`);
-  const indent = (text: string) => text.replace(/\n$/, '').split('\n').map((l) => `  ${l}\n`).join('');
+  const indent = (text: string) =>
+    text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => `  ${l}\n`)
+      .join('');
   if (live.stdout) process.stdout.write(indent(live.stdout));
   if (live.stderr) process.stdout.write(`stderr:\n${indent(live.stderr)}`);
   if (!live.stdout && !live.stderr) process.stdout.write('  (nothing yet)\n');

@@ -53,7 +53,8 @@ function printStatus(s: Status): void {
   const w = s.window;
   out(`SLO ${s.name}${s.displayName ? ` (${s.displayName})` : ''}  service ${s.service}  ${s.budgetingMethod}`);
   out(`window: ${w.rolling ? `rolling ${w.duration}` : `calendar ${w.duration} from ${w.calendar?.startTime} ${w.calendar?.timeZone}`}, ${w.start} .. ${w.end}`);
-  if (w.coverage && !w.coverage.complete) out(`history: events from ${w.coverage.from} only, ${w.coverage.percent}% of the window (Keel holds no older events for this SLO: the SLI and budget cover only this part of the window)`);
+  if (w.coverage && !w.coverage.complete)
+    out(`history: events from ${w.coverage.from} only, ${w.coverage.percent}% of the window (Keel holds no older events for this SLO: the SLI and budget cover only this part of the window)`);
   for (const o of s.objectives) {
     out();
     out(`objective ${o.name}: target ${pct(o.target)}, SLI ${pct(o.sli)}`);
@@ -75,7 +76,11 @@ function printStatus(s: Status): void {
     if (o.topBreakdown?.length) {
       out(`  failing most (bad ratio against the SLO's ${pct(o.breakdownBaseline?.badRatio ?? null, 2)}):`);
       for (const t of o.topBreakdown) {
-        out(`    ${Object.entries(t.values).map(([k, v]) => `${k}=${v}`).join(' ')}: ${pct(t.badRatio, 2)} bad (${num(t.badEvents)} of ${num(t.totalEvents)}, ${t.lift.toFixed(1)}x)`);
+        out(
+          `    ${Object.entries(t.values)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}: ${pct(t.badRatio, 2)} bad (${num(t.badEvents)} of ${num(t.totalEvents)}, ${t.lift.toFixed(1)}x)`,
+        );
       }
     }
     if (o.breakdownOther && o.breakdownOther.badEvents > 0) {
@@ -97,7 +102,17 @@ export function registerSlo(program: Command): void {
     .description('List SLOs with SLI, budget remaining and firing alerts')
     .option('--json', 'machine-readable output')
     .action(async (_opts: unknown, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ slos: { name: string; service: string; window: string; budgetingMethod: string; objectives: { name: string; target: number; sli: number | null; budgetRemainingPercent: number }[]; firing: string[]; backfill: Backfill }[] }>('GET', '/v1/slos');
+      const res = await clientOf(cmd).call<{
+        slos: {
+          name: string;
+          service: string;
+          window: string;
+          budgetingMethod: string;
+          objectives: { name: string; target: number; sli: number | null; budgetRemainingPercent: number }[];
+          firing: string[];
+          backfill: Backfill;
+        }[];
+      }>('GET', '/v1/slos');
       if (globals(cmd).json) return printJson(res);
       printTable(
         res.slos.flatMap((s) =>
@@ -162,11 +177,10 @@ export function registerSlo(program: Command): void {
     .option('-l, --limit <n>', 'transitions to show', (v) => Number(v), 20)
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { limit: number }, cmd: Command) => {
-      const res = await clientOf(cmd).call<{ alerts: { policy: string; severity: string; status: string; since: string; dedupKey: string }[]; transitions: { alert: string; status: string; at: string; values: { conditions?: { name: string; burnRateLong: number; burnRateShort: number; longWindow: string; shortWindow: string }[] } }[] }>(
-        'GET',
-        `/v1/slos/${encodeURIComponent(name)}/alerts`,
-        { query: { limit: opts.limit } },
-      );
+      const res = await clientOf(cmd).call<{
+        alerts: { policy: string; severity: string; status: string; since: string; dedupKey: string }[];
+        transitions: { alert: string; status: string; at: string; values: { conditions?: { name: string; burnRateLong: number; burnRateShort: number; longWindow: string; shortWindow: string }[] } }[];
+      }>('GET', `/v1/slos/${encodeURIComponent(name)}/alerts`, { query: { limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
       printTable(res.alerts, ['policy', 'severity', 'status', 'since', 'dedupKey']);
       process.stdout.write('\ntransitions (newest first):\n');

@@ -7,7 +7,6 @@ import type { AddedUserAnswer, UserListAnswer, UserViewAnswer } from '../../auth
 
 const ROLES = 'viewer, responder, editor or admin';
 
-
 const path = (u: string) => `/v1/users/${encodeURIComponent(u)}`;
 
 export function registerUsers(program: Command): void {

@@ -10,7 +10,11 @@ export function registerVerify(program: Command): void {
   verify
     .command('counts')
     .description('Recompute usage and SLO totals from the readable event log and compare them with the counters')
-    .option('--since <time>', 'compare from this time on: a date, RFC 3339, epoch ms, 7d or now-1h (default: one hour ago; what retention removed is not compared, and the output says from when it compared)', time)
+    .option(
+      '--since <time>',
+      'compare from this time on: a date, RFC 3339, epoch ms, 7d or now-1h (default: one hour ago; what retention removed is not compared, and the output says from when it compared)',
+      time,
+    )
     .addHelpText(
       'after',
       '\nUsage is compared per partition, tenant and minute of arrival; SLO good/total per SLO, objective, resolution and bucket of event time (overall series of fully backfilled SLOs).\nExit code: 0 when the counters equal the log, 1 when one differs (the figures, batch ids and partitions are printed).',

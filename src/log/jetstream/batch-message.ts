@@ -29,10 +29,7 @@ export function batchHeaders(b: { batchId: string; count: number; minTs: number;
 }
 
 /** A stored message as a LogBatch, or undefined when it is not one of Keel's (foreign subject or headers). */
-export function toLogBatch(
-  scheme: SubjectScheme,
-  m: { seq: number; subject: string; data: Uint8Array; header?: MsgHdrs | undefined },
-): LogBatch | undefined {
+export function toLogBatch(scheme: SubjectScheme, m: { seq: number; subject: string; data: Uint8Array; header?: MsgHdrs | undefined }): LogBatch | undefined {
   const where = parseSubject(scheme, m.subject);
   if (!where || !m.header) return undefined;
   const num = (name: string) => Number(m.header!.get(name));

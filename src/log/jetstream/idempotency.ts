@@ -27,12 +27,7 @@ export class IdempotencyAnswers {
 
   /** The recorded answer of a completed request. */
   async find(tenant: string, key: string): Promise<{ response: string; bodyHash: string } | undefined> {
-    const row = await this.store.db
-      .selectFrom('ingest_idempotency')
-      .select(['response', 'body_hash'])
-      .where('tenant_id', '=', tenant)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const row = await this.store.db.selectFrom('ingest_idempotency').select(['response', 'body_hash']).where('tenant_id', '=', tenant).where('key', '=', key).executeTakeFirst();
     if (!row || row.response === null) return undefined;
     return { response: row.response, bodyHash: row.body_hash };
   }
@@ -45,12 +40,7 @@ export class IdempotencyAnswers {
       .values({ tenant_id: tenant, key, body_hash: bodyHash, response: null, batch_id: batchId, created_at: now })
       .onConflict((oc) => oc.columns(['tenant_id', 'key']).doNothing())
       .executeTakeFirst();
-    const row = await this.store.db
-      .selectFrom('ingest_idempotency')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('key', '=', key)
-      .executeTakeFirstOrThrow();
+    const row = await this.store.db.selectFrom('ingest_idempotency').selectAll().where('tenant_id', '=', tenant).where('key', '=', key).executeTakeFirstOrThrow();
     return {
       bodyHash: row.body_hash,
       response: row.response,
@@ -74,13 +64,7 @@ export class IdempotencyAnswers {
   }
 
   async complete(tenant: string, key: string, bodyHash: string, response: string): Promise<void> {
-    await this.store.db
-      .updateTable('ingest_idempotency')
-      .set({ response })
-      .where('tenant_id', '=', tenant)
-      .where('key', '=', key)
-      .where('body_hash', '=', bodyHash)
-      .execute();
+    await this.store.db.updateTable('ingest_idempotency').set({ response }).where('tenant_id', '=', tenant).where('key', '=', key).where('body_hash', '=', bodyHash).execute();
   }
 
   /** Forgets answers older than `before` (the idempotency TTL, 24 h by default). */

@@ -5,15 +5,7 @@
  * the batch; idempotency answers live in the state store (see idempotency.ts).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  jetstream,
-  jetstreamManager,
-  type JetStreamClient,
-  type JetStreamManager,
-  type MsgRequest,
-  type NextMsgRequest,
-  type StreamInfo,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type MsgRequest, type NextMsgRequest, type StreamInfo } from '@nats-io/jetstream';
 import { KeelError } from '../../core/errors.js';
 import { readPosition } from '../../processing/positions.js';
 import type { Store } from '../../store/store.js';
@@ -253,9 +245,7 @@ export class JetStreamEventLog implements EventLog {
         this.o.logger.warn({ err, tenant: batch.tenant, batchId }, 'could not record an Idempotency-Key for a publish of unknown outcome');
       }
     }
-    const retry = key
-      ? `; retry with the header "Idempotency-Key: ${key}" and the same body: it is stored once`
-      : '; a retry may store it twice';
+    const retry = key ? `; retry with the header "Idempotency-Key: ${key}" and the same body: it is stored once` : '; a retry may store it twice';
     return new KeelError('outcome_unknown', `${cause.message}; the events may have been stored${retry}`, {
       retryAfterSeconds: cause.retryAfterSeconds ?? 2,
       cause,

@@ -13,13 +13,7 @@ export interface BalancePlan {
   release: number[];
 }
 
-export function balancePlan(o: {
-  mine: readonly number[];
-  free: readonly number[];
-  partitions: number;
-  liveWorkers: number;
-  shuffle?: (xs: number[]) => number[];
-}): BalancePlan {
+export function balancePlan(o: { mine: readonly number[]; free: readonly number[]; partitions: number; liveWorkers: number; shuffle?: (xs: number[]) => number[] }): BalancePlan {
   const fair = fairShare(o.partitions, o.liveWorkers);
   if (o.mine.length > fair) {
     const extra = [...o.mine].sort((a, b) => b - a).slice(0, o.mine.length - fair);

@@ -112,7 +112,10 @@ export class PartitionLeases {
         .values({ consumer, worker, seen_at: dbNow })
         .onConflict((oc) => oc.columns(['consumer', 'worker']).doUpdateSet({ seen_at: dbNow }))
         .execute();
-      await store.db.deleteFrom('log_workers').where('seen_at', '<', sql<number>`${dbNow} - 86400000`).execute();
+      await store.db
+        .deleteFrom('log_workers')
+        .where('seen_at', '<', sql<number>`${dbNow} - 86400000`)
+        .execute();
       // Renew only what this worker still means to hold (never a partition it has given back).
       const heldNow = [...this.held.keys()];
       const renewed =
@@ -188,7 +191,18 @@ export class PartitionLeases {
     while (this.ticking) await new Promise((r) => setTimeout(r, 10));
     const { store, consumer, worker } = this.o;
     this.held.clear();
-    await store.db.updateTable('partition_leases').set({ expires_at: 0, owner: '' }).where('consumer', '=', consumer).where('owner', '=', worker).execute().catch(() => undefined);
-    await store.db.deleteFrom('log_workers').where('consumer', '=', consumer).where('worker', '=', worker).execute().catch(() => undefined);
+    await store.db
+      .updateTable('partition_leases')
+      .set({ expires_at: 0, owner: '' })
+      .where('consumer', '=', consumer)
+      .where('owner', '=', worker)
+      .execute()
+      .catch(() => undefined);
+    await store.db
+      .deleteFrom('log_workers')
+      .where('consumer', '=', consumer)
+      .where('worker', '=', worker)
+      .execute()
+      .catch(() => undefined);
   }
 }

@@ -6,17 +6,7 @@
  * then as many as the server says are pending, so a delivery never waits to fill up. The worker
  * acknowledges (ack-all, the last message) only after the batch's results and position committed.
  */
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  ReplayPolicy,
-  type Consumer,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, ReplayPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../telemetry/logger.js';
 import type { LogBatch, LogDelivery, LogSubscription } from '../event-log.js';
 import { toLogBatch } from './batch-message.js';

@@ -2,17 +2,7 @@
  * Creates the event stream, or brings an existing one to the configured settings. Every role
  * calls this at start; concurrent calls with the same settings are harmless.
  */
-import {
-  DiscardPolicy,
-  JetStreamApiCodes,
-  JetStreamApiError,
-  RetentionPolicy,
-  StorageType,
-  StoreCompression,
-  type JetStreamManager,
-  type StreamConfig,
-  type StreamInfo,
-} from '@nats-io/jetstream';
+import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, StoreCompression, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { KeelError } from '../../core/errors.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { streamSubjects, type SubjectScheme } from './subjects.js';
@@ -59,7 +49,10 @@ export function serverCompresses(version: string | undefined): boolean {
 export async function ensureStream(jsm: JetStreamManager, s: StreamSettings, logger: Logger, serverVersion?: string): Promise<StreamInfo> {
   const want = desiredStreamConfig(s);
   if (s.compression === 's2' && !serverCompresses(serverVersion)) {
-    throw new KeelError('validation_failed', `nats.compression: s2 needs nats-server 2.10 or later; this server is ${serverVersion ?? 'of an unknown version'} (set nats.compression to none or upgrade the server)`);
+    throw new KeelError(
+      'validation_failed',
+      `nats.compression: s2 needs nats-server 2.10 or later; this server is ${serverVersion ?? 'of an unknown version'} (set nats.compression to none or upgrade the server)`,
+    );
   }
   let info: StreamInfo | undefined;
   try {

@@ -39,8 +39,7 @@ export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 ** 3;
 export const CPU_WINDOW_MS = 5_000;
 
 export type GateDecision =
-  | { run: true; reason: 'backlog' | 'idle' | 'unmeasured'; share: number | undefined; wait: number | undefined }
-  | { run: false; reason: 'saturated'; share: number; wait: number | undefined };
+  { run: true; reason: 'backlog' | 'idle' | 'unmeasured'; share: number | undefined; wait: number | undefined } | { run: false; reason: 'saturated'; share: number; wait: number | undefined };
 
 export interface GateInput {
   /** Oldest first, covering about the window (see CpuWindow). */

@@ -84,9 +84,7 @@ export class CompactionScheduler {
     this.cpu = o.cpu ?? keelCpu;
     this.rowsOf = o.db.prepare('SELECT position, seg_offset AS offset, bytes FROM batches WHERE seg_id = ? AND stored IS NULL ORDER BY position');
     this.place = o.db.prepare('UPDATE batches SET seg_offset = ?, stored = ? WHERE position = ? AND seg_id = ? AND stored IS NULL');
-    const waiting = o.db
-      .prepare('SELECT DISTINCT seg_id AS s FROM batches WHERE stored IS NULL AND seg_id IS NOT NULL AND seg_id < ? ORDER BY seg_id')
-      .all(o.segments.active) as { s: number }[];
+    const waiting = o.db.prepare('SELECT DISTINCT seg_id AS s FROM batches WHERE stored IS NULL AND seg_id IS NOT NULL AND seg_id < ? ORDER BY seg_id').all(o.segments.active) as { s: number }[];
     this.queue.push(...waiting.map((w) => w.s));
     this.worker = new Worker(workerUrl(import.meta.url, 'compactor-worker'), { workerData: { dir: o.dir } });
     this.worker.unref();

@@ -43,8 +43,7 @@ export interface SweepResult {
 }
 
 export type WriterResponse =
-  | { id: number; ok: true; result: AppendResult | SweepResult | null; totals: WriterTotals; groupSize?: number }
-  | { id: number; ok: false; error: string; totals?: WriterTotals };
+  { id: number; ok: true; result: AppendResult | SweepResult | null; totals: WriterTotals; groupSize?: number } | { id: number; ok: false; error: string; totals?: WriterTotals };
 
 /**
  * One segment compacted (NDJSON `bytes` now stored in `stored` bytes), or why it was not; or
@@ -56,7 +55,4 @@ export type CompactionEvent =
   | { op: 'compaction'; ok: false; segment: number; error: string }
   | { op: 'compactionGate'; deferred: boolean; share: number | null; wait: number | null; uncompactedBytes: number };
 
-export type WriterEvent =
-  | { op: 'ready'; totals: WriterTotals }
-  | { op: 'commitGroup'; requests: number; events: number; bytes: number }
-  | (CompactionEvent & { totals: WriterTotals });
+export type WriterEvent = { op: 'ready'; totals: WriterTotals } | { op: 'commitGroup'; requests: number; events: number; bytes: number } | (CompactionEvent & { totals: WriterTotals });

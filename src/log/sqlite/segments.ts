@@ -214,9 +214,7 @@ export class SegmentReader {
     try {
       let done = 0;
       while (done < length) {
-        const n = await new Promise<number>((resolve, reject) =>
-          read(fd, buf, done, length - done, offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))),
-        );
+        const n = await new Promise<number>((resolve, reject) => read(fd, buf, done, length - done, offset + done, (err, bytes) => (err ? reject(err) : resolve(bytes))));
         if (n === 0) throw new Error(`segment ${segment} ends before byte ${offset + length}`);
         done += n;
       }

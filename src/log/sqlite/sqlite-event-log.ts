@@ -9,17 +9,7 @@ import type Database from 'better-sqlite3';
 import { KeelError } from '../../core/errors.js';
 import { transferList } from '../../core/transfer.js';
 import { workerUrl } from '../../core/worker-url.js';
-import type {
-  AppendBatch,
-  AppendResult,
-  ConsumerState,
-  EventLog,
-  LogBatch,
-  LogHealth,
-  LogStats,
-  ReadOptions,
-  TenantReadOptions,
-} from '../event-log.js';
+import type { AppendBatch, AppendResult, ConsumerState, EventLog, LogBatch, LogHealth, LogStats, ReadOptions, TenantReadOptions } from '../event-log.js';
 import { decodeBatch } from './batch-codec.js';
 import type { CompactionEvent, SweepResult, WriterEvent, WriterOptions, WriterRequest, WriterResponse, WriterTotals } from './protocol.js';
 import { openLogDatabase } from './schema.js';
@@ -70,8 +60,7 @@ interface BatchRow {
 
 const EMPTY = new Uint8Array(0);
 
-const BATCH_COLUMNS =
-  'position, tenant, received_at AS receivedAt, count, min_ts AS minTs, max_ts AS maxTs, bytes, data, seg_id AS segId, seg_offset AS segOffset, stored';
+const BATCH_COLUMNS = 'position, tenant, received_at AS receivedAt, count, min_ts AS minTs, max_ts AS maxTs, bytes, data, seg_id AS segId, seg_offset AS segOffset, stored';
 
 export class SqliteEventLog implements EventLog {
   readonly partitions = 1;
@@ -175,16 +164,12 @@ export class SqliteEventLog implements EventLog {
   }
 
   async findIdempotent(tenant: string, key: string): Promise<{ response: string; bodyHash: string } | undefined> {
-    return this.reader
-      .prepare('SELECT response, body_hash AS bodyHash FROM idempotency WHERE tenant = ? AND key = ?')
-      .get(tenant, key) as { response: string; bodyHash: string } | undefined;
+    return this.reader.prepare('SELECT response, body_hash AS bodyHash FROM idempotency WHERE tenant = ? AND key = ?').get(tenant, key) as { response: string; bodyHash: string } | undefined;
   }
 
   async read(partition: number, after: number, options: ReadOptions = {}): Promise<LogBatch[]> {
     if (partition !== 0) return [];
-    const rows = this.reader
-      .prepare(`SELECT ${BATCH_COLUMNS} FROM batches WHERE position > ? ORDER BY position LIMIT ?`)
-      .all(after, options.maxBatches ?? 100) as BatchRow[];
+    const rows = this.reader.prepare(`SELECT ${BATCH_COLUMNS} FROM batches WHERE position > ? ORDER BY position LIMIT ?`).all(after, options.maxBatches ?? 100) as BatchRow[];
     return this.load(rows, options.maxBytes, options.headersOnly, options.dataFor);
   }
 
@@ -349,4 +334,3 @@ export class SqliteEventLog implements EventLog {
     await this.worker.terminate();
   }
 }
-

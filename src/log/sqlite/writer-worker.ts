@@ -20,16 +20,13 @@ const insertBatch = db.prepare(
   `INSERT INTO batches (tenant, received_at, count, min_ts, max_ts, events_end, bytes, data, seg_id, seg_offset)
    VALUES (?, ?, ?, ?, ?, ?, ?, X'', ?, ?)`,
 );
-const lastPlaced = db
-  .prepare('SELECT seg_id AS segment, seg_offset + bytes AS end FROM batches WHERE seg_id IS NOT NULL ORDER BY position DESC LIMIT 1')
-  .get() as { segment: number; end: number } | undefined;
+const lastPlaced = db.prepare('SELECT seg_id AS segment, seg_offset + bytes AS end FROM batches WHERE seg_id IS NOT NULL ORDER BY position DESC LIMIT 1').get() as
+  { segment: number; end: number } | undefined;
 recoverSegments(segmentDir(options.path), db);
 const segments = new SegmentWriter(segmentDir(options.path), lastPlaced, options.segmentBytes);
 const oldestSegment = db.prepare('SELECT MIN(seg_id) AS s FROM batches');
 const findIdem = db.prepare('SELECT response, body_hash AS bodyHash FROM idempotency WHERE tenant = ? AND key = ?');
-const insertIdem = db.prepare(
-  'INSERT INTO idempotency (tenant, key, body_hash, response, position, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-);
+const insertIdem = db.prepare('INSERT INTO idempotency (tenant, key, body_hash, response, position, created_at) VALUES (?, ?, ?, ?, ?, ?)');
 const upsertConsumer = db.prepare(
   `INSERT INTO consumers (name, position, updated_at) VALUES (?, ?, ?)
    ON CONFLICT (name) DO UPDATE SET position = MAX(position, excluded.position), updated_at = excluded.updated_at`,
@@ -121,9 +118,7 @@ function commitAppends(appends: Extract<WriterRequest, { op: 'append' }>[]): voi
     const claimed = new Set<string>();
     for (const a of appends) {
       const key = a.idempotency ? `${a.tenant}\u0000${a.idempotency.key}` : undefined;
-      const prior = a.idempotency
-        ? (findIdem.get(a.tenant, a.idempotency.key) as { response: string; bodyHash: string } | undefined)
-        : undefined;
+      const prior = a.idempotency ? (findIdem.get(a.tenant, a.idempotency.key) as { response: string; bodyHash: string } | undefined) : undefined;
       if (prior) results.push({ kind: 'duplicate', response: prior.response, bodyHash: prior.bodyHash });
       else if (key && claimed.has(key)) {
         // The same key twice in one group: the first one's answer is the answer.
@@ -247,8 +242,7 @@ function sweep(now: number, maxAgeMs: number, maxBytes: number, idempotencyTtlMs
     if (rows.length < 500 || n < rows.length) break;
   }
   if (consumerFloor !== null) {
-    const wantsMore =
-      (maxBytes > 0 && totals.bytes > maxBytes && totals.batches > 0) || hasOlder.get(consumerFloor, cutoff) !== undefined;
+    const wantsMore = (maxBytes > 0 && totals.bytes > maxBytes && totals.batches > 0) || hasOlder.get(consumerFloor, cutoff) !== undefined;
     result.heldByConsumer = wantsMore;
   }
   result.deletedIdempotency = deleteIdem.run(now - idempotencyTtlMs).changes;

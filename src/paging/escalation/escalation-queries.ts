@@ -33,6 +33,11 @@ export async function escalationProgress(db: Db, incidentId: string): Promise<Es
 
 /** Escalation steps waiting to fire, across tenants (the pending-timers gauge). */
 export async function pendingTimerCount(db: Db): Promise<number> {
-  const r = await db.selectFrom('escalation_timers').select((eb) => eb.fn.countAll().as('n')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+  const r = await db
+    .selectFrom('escalation_timers')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('fired_at', 'is', null)
+    .where('canceled_at', 'is', null)
+    .executeTakeFirst();
   return Number(r?.n ?? 0);
 }

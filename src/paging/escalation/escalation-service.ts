@@ -73,10 +73,13 @@ export class EscalationService {
   private readonly startReads = new WeakMap<Transaction<Database>, FireReads>();
 
   constructor(private readonly deps: EscalationDeps) {
-    this.loop = new BackgroundLoop((tenure) => this.round(tenure), (err, failures) => {
-      deps.logger.error({ err }, 'escalation scheduler failed; retrying');
-      return Math.min(5000, 100 * 2 ** (failures - 1));
-    });
+    this.loop = new BackgroundLoop(
+      (tenure) => this.round(tenure),
+      (err, failures) => {
+        deps.logger.error({ err }, 'escalation scheduler failed; retrying');
+        return Math.min(5000, 100 * 2 ** (failures - 1));
+      },
+    );
     this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
     deps.incidents.addHooks({
       opened: (trx, incident, fx, opened) => this.start(trx, incident, fx, opened.expectsPaging),
@@ -111,7 +114,13 @@ export class EscalationService {
     if (!reads) this.startReads.set(trx, (reads = new Map()));
     const policy = await this.cachedRead(reads, `policy\u0000${incident.tenant}\u0000${policyName}`, () => readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', policyName));
     if (!policy) {
-      await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: `Escalation policy ${incident.escalationPolicy} not found: nobody is paged`, data: { policy: incident.escalationPolicy } });
+      await appendTimeline(trx, incident, {
+        at: now,
+        actor: 'system',
+        type: 'escalation',
+        message: `Escalation policy ${incident.escalationPolicy} not found: nobody is paged`,
+        data: { policy: incident.escalationPolicy },
+      });
       await this.unpaged.mark(trx, incident, 'policy_missing', `escalation policy ${incident.escalationPolicy} does not exist`, fx);
       return;
     }
@@ -163,7 +172,13 @@ export class EscalationService {
     await this.deps.store.db.transaction().execute(async (trx) => {
       await fence?.(trx);
       const now = this.deps.clock.now();
-      const claimed = await trx.updateTable('ack_timeouts').set({ fired_at: now }).where('incident_id', '=', incidentId).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+      const claimed = await trx
+        .updateTable('ack_timeouts')
+        .set({ fired_at: now })
+        .where('incident_id', '=', incidentId)
+        .where('fired_at', 'is', null)
+        .where('canceled_at', 'is', null)
+        .executeTakeFirst();
       if (Number(claimed.numUpdatedRows) === 0) return;
       const row = await trx.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
       if (!row || row.state !== 'acknowledged') return;
@@ -177,11 +192,22 @@ export class EscalationService {
         .executeTakeFirst();
       const incident = toIncident(row);
       if (!firing) {
-        await appendTimeline(trx, incident, { at: now, actor: 'system', type: 'escalation', message: 'Acknowledgement timeout reached; no alert still fires, so it stays acknowledged', data: { ack_timeout: 'expired' } });
+        await appendTimeline(trx, incident, {
+          at: now,
+          actor: 'system',
+          type: 'escalation',
+          message: 'Acknowledgement timeout reached; no alert still fires, so it stays acknowledged',
+          data: { ack_timeout: 'expired' },
+        });
         return;
       }
       const policy = incident.escalationPolicy ? await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy) : undefined;
-      const after = await this.deps.incidents.retrigger(trx, incident, `acknowledged ${policy?.acknowledgementTimeout ?? ''} ago and its alerts still fire (acknowledgement timeout of ${incident.escalationPolicy})`, fx);
+      const after = await this.deps.incidents.retrigger(
+        trx,
+        incident,
+        `acknowledged ${policy?.acknowledgementTimeout ?? ''} ago and its alerts still fire (acknowledgement timeout of ${incident.escalationPolicy})`,
+        fx,
+      );
       await trx.deleteFrom('escalation_timers').where('incident_id', '=', incidentId).execute();
       await trx.deleteFrom('escalations').where('incident_id', '=', incidentId).execute();
       await this.start(trx, after, fx);
@@ -249,7 +275,12 @@ export class EscalationService {
     const acks = await store.db.selectFrom('ack_timeouts').select('incident_id').where('fired_at', 'is', null).where('canceled_at', 'is', null).where('due_at', '<=', now).limit(50).execute();
     for (const a of acks) if (!tenure.over) await this.fireAckTimeout(a.incident_id, fence);
     if (due.length === 50 || acks.length === 50) return 0;
-    const nextAck = await store.db.selectFrom('ack_timeouts').select((eb) => eb.fn.min('due_at').as('t')).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+    const nextAck = await store.db
+      .selectFrom('ack_timeouts')
+      .select((eb) => eb.fn.min('due_at').as('t'))
+      .where('fired_at', 'is', null)
+      .where('canceled_at', 'is', null)
+      .executeTakeFirst();
     if (nextAck?.t !== null && nextAck?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(nextAck.t) - clock.now()));
     const next = await store.db
       .selectFrom('escalation_timers')
@@ -318,13 +349,7 @@ export class EscalationService {
 
   private async fireIn(trx: Transaction<Database>, timer: EscalationTimersTable, fx: AfterCommit, reads: FireReads): Promise<void> {
     const now = this.deps.clock.now();
-    const claimed = await trx
-      .updateTable('escalation_timers')
-      .set({ fired_at: now })
-      .where('id', '=', timer.id)
-      .where('fired_at', 'is', null)
-      .where('canceled_at', 'is', null)
-      .executeTakeFirst();
+    const claimed = await trx.updateTable('escalation_timers').set({ fired_at: now }).where('id', '=', timer.id).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
     if (Number(claimed.numUpdatedRows) === 0) return;
     const row = await trx.selectFrom('incidents').selectAll().where('id', '=', timer.incident_id).executeTakeFirst();
     if (!row) return;
@@ -335,7 +360,13 @@ export class EscalationService {
     const step = policy?.steps[timer.step];
     if (!policy || !step) {
       await trx.updateTable('escalations').set({ status: 'exhausted', updated_at: now }).where('incident_id', '=', incident.id).execute();
-      await this.markIfNobodyReached(trx, incident, policy ? 'nobody_to_page' : 'policy_missing', policy ? `escalation policy ${policyName} ended before anyone was paged` : `escalation policy ${policyName} was deleted before anyone was paged`, fx);
+      await this.markIfNobodyReached(
+        trx,
+        incident,
+        policy ? 'nobody_to_page' : 'policy_missing',
+        policy ? `escalation policy ${policyName} ended before anyone was paged` : `escalation policy ${policyName} was deleted before anyone was paged`,
+        fx,
+      );
       await appendTimeline(trx, incident, {
         at: now,
         actor: 'system',
@@ -456,13 +487,7 @@ export class EscalationService {
       const row = await trx.selectFrom('incidents').selectAll().where('id', '=', job.incident_id).executeTakeFirst();
       if (row?.state === 'triggered') await this.markIfNobodyReached(trx, toIncident(row), 'pages_failed', 'every page of its escalation failed', fx);
     }
-    const siblings = await trx
-      .selectFrom('notification_jobs')
-      .select(['status'])
-      .where('incident_id', '=', job.incident_id)
-      .where('pass', '=', job.pass)
-      .where('step', '=', job.step)
-      .execute();
+    const siblings = await trx.selectFrom('notification_jobs').select(['status']).where('incident_id', '=', job.incident_id).where('pass', '=', job.pass).where('step', '=', job.step).execute();
     if (siblings.some((s) => s.status === 'sent' || s.status === 'pending')) return;
     const now = this.deps.clock.now();
     const r = await trx
@@ -474,13 +499,17 @@ export class EscalationService {
       .where('due_at', '>', now)
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) > 0) {
-      await appendTimeline(trx, { id: job.incident_id, tenant: job.tenant_id }, {
-        at: now,
-        actor: 'system',
-        type: 'escalation',
-        message: `Every page of step ${job.step + 1} failed; escalating to the next step now`,
-        data: { pass: job.pass, step: job.step },
-      });
+      await appendTimeline(
+        trx,
+        { id: job.incident_id, tenant: job.tenant_id },
+        {
+          at: now,
+          actor: 'system',
+          type: 'escalation',
+          message: `Every page of step ${job.step + 1} failed; escalating to the next step now`,
+          data: { pass: job.pass, step: job.step },
+        },
+      );
       fx.add(() => this.wake());
     }
   }

@@ -25,10 +25,7 @@ export const policySpecSchema = z
         z
           .object({
             notify: z.object({ users: names, schedules: names, channels: names }).strict(),
-            wait: z
-              .string()
-              .default('5m')
-              .refine(oneSecondToAWeek, 'a duration from 1s to 7d, e.g. 30s, 5m, 1h'),
+            wait: z.string().default('5m').refine(oneSecondToAWeek, 'a duration from 1s to 7d, e.g. 30s, 5m, 1h'),
           })
           .strict(),
       )

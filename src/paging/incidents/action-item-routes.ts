@@ -52,15 +52,19 @@ export function actionItemRoutes(deps: { incidents: IncidentService; actions: Ac
       permission: 'incidents:respond',
       audit: 'incidents.action_item',
       params: z.object({ id: z.string().min(1).max(100), item: z.string().min(1).max(100) }).strict(),
-      body: z
-        .object({ title: z.string().min(1).max(500).optional(), status: z.enum(ACTION_STATUSES).optional(), owner: z.string().min(1).max(320).nullable().optional() })
-        .strict(),
+      body: z.object({ title: z.string().min(1).max(500).optional(), status: z.enum(ACTION_STATUSES).optional(), owner: z.string().min(1).max(320).nullable().optional() }).strict(),
       responses: [{ status: 200, description: 'The action item', schema: actionItemSchema }],
       handler: async ({ params, body, principal, audit }) => {
         const owner = body.owner === undefined ? undefined : body.owner === null ? null : await queries.person(principal.tenant, body.owner, 'owner');
         const item = await incidents.inTransaction(async (trx) => {
           const i = await incidents.require(trx, principal.tenant, params.id);
-          return actions.update(trx, i, params.item, { ...(body.title !== undefined ? { title: body.title } : {}), ...(body.status ? { status: body.status } : {}), ...(owner !== undefined ? { owner } : {}) }, actorOf(principal));
+          return actions.update(
+            trx,
+            i,
+            params.item,
+            { ...(body.title !== undefined ? { title: body.title } : {}), ...(body.status ? { status: body.status } : {}), ...(owner !== undefined ? { owner } : {}) },
+            actorOf(principal),
+          );
         });
         audit({ target: `action-item/${item.id}`, after: item });
         return queries.actionItemView(principal.tenant, item);
@@ -74,7 +78,10 @@ export function actionItemRoutes(deps: { incidents: IncidentService; actions: Ac
       permission: 'incidents:read',
       query: z
         .object({
-          status: z.string().regex(/^(all|(open|in_progress|done|wont_do)(,(open|in_progress|done|wont_do))*)$/, 'all, or comma-separated statuses').optional(),
+          status: z
+            .string()
+            .regex(/^(all|(open|in_progress|done|wont_do)(,(open|in_progress|done|wont_do))*)$/, 'all, or comma-separated statuses')
+            .optional(),
           owner: z.string().max(320).optional(),
         })
         .strict(),

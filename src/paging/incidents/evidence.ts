@@ -20,9 +20,7 @@ export function incidentEvidence(db: Kysely<Database>): EvidenceSource {
       if (scope.tenant) q = q.where('tenant_id', '=', scope.tenant);
       const incidents = await q.execute();
       const ids = incidents.map((i) => i.id);
-      const withPostmortem = new Set(
-        ids.length === 0 ? [] : (await db.selectFrom('incident_postmortems').select('incident_id').where('incident_id', 'in', ids).execute()).map((p) => p.incident_id),
-      );
+      const withPostmortem = new Set(ids.length === 0 ? [] : (await db.selectFrom('incident_postmortems').select('incident_id').where('incident_id', 'in', ids).execute()).map((p) => p.incident_id));
       const byTenant = new Map<string, { facts: IncidentFacts[]; open: number; majorWithoutPostmortem: number }>();
       for (const i of incidents) {
         const t = byTenant.get(i.tenant_id) ?? { facts: [], open: 0, majorWithoutPostmortem: 0 };

@@ -30,7 +30,11 @@ export async function readIncidentFacts(db: Db, filter: { from: number; to?: num
 export async function incidentServices(db: Db, ids: string[]): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db.selectFrom('incidents').select(['id', 'service']).where('id', 'in', ids.slice(i, i + 500)).execute();
+    const rows = await db
+      .selectFrom('incidents')
+      .select(['id', 'service'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
     for (const r of rows) out.set(r.id, r.service);
   }
   return out;

@@ -146,7 +146,16 @@ export function incidentLifecycleRoutes(deps: { clock: Clock; incidents: Inciden
           const i = await incidents.open(
             trx,
             // With a service or policy and `page` (the default), people are expected to be paged.
-            { tenant, title: body.title, summary: body.summary ?? '', service: body.service ?? null, severity: body.severity, escalationPolicy: policy, createdBy: actor, expectsPaging: body.page && (body.service !== undefined || body.escalationPolicy !== undefined) },
+            {
+              tenant,
+              title: body.title,
+              summary: body.summary ?? '',
+              service: body.service ?? null,
+              severity: body.severity,
+              escalationPolicy: policy,
+              createdBy: actor,
+              expectsPaging: body.page && (body.service !== undefined || body.escalationPolicy !== undefined),
+            },
             fx,
           );
           if (commander) await incidents.assignRole(trx, i, 'commander', commander, actor, fx);

@@ -328,14 +328,7 @@ export class IncidentService {
     return after;
   }
 
-  async assignRole(
-    trx: Transaction<Database>,
-    incident: Incident,
-    role: IncidentRole,
-    user: { id: string; label: string } | null,
-    actor: string,
-    fx: AfterCommit,
-  ): Promise<void> {
+  async assignRole(trx: Transaction<Database>, incident: Incident, role: IncidentRole, user: { id: string; label: string } | null, actor: string, fx: AfterCommit): Promise<void> {
     const at = this.clock.now();
     if (user) {
       await trx

@@ -81,8 +81,6 @@ export function incidentMetrics(incidents: readonly IncidentFacts[], pages: read
     to: new Date(to).toISOString(),
     overall: summarise(inRange),
     services: [...services.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([service, list]) => ({ service, ...summarise(list) })),
-    on_call_load: [...load.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([user, l]) => ({ user, pages: l.pages, pages_per_week: Math.round((l.pages / weeks) * 100) / 100, weeks: l.weeks })),
+    on_call_load: [...load.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([user, l]) => ({ user, pages: l.pages, pages_per_week: Math.round((l.pages / weeks) * 100) / 100, weeks: l.weeks })),
   };
 }

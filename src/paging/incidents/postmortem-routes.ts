@@ -26,7 +26,14 @@ export function postmortemRoutes(deps: { queries: IncidentQueries; postmortems: 
         const r = await postmortems.sloImpact(i);
         return {
           incident: i.id,
-          impact: r.impact?.map((x) => ({ slo: x.slo, budget_consumed: x.budgetConsumed, bad_events: x.badEvents, from: x.from === undefined ? iso(i.openedAt) : iso(x.from), from_reason: x.fromReason ?? null })) ?? null,
+          impact:
+            r.impact?.map((x) => ({
+              slo: x.slo,
+              budget_consumed: x.budgetConsumed,
+              bad_events: x.badEvents,
+              from: x.from === undefined ? iso(i.openedAt) : iso(x.from),
+              from_reason: x.fromReason ?? null,
+            })) ?? null,
           error: r.impactError ?? null,
         };
       },

@@ -56,9 +56,7 @@ export class PostmortemService {
       .orderBy('alerts.first_seen')
       .execute();
     const items = await this.actions.list(db, incident.tenant, { incidentId: incident.id });
-    const actionItems = await Promise.all(
-      items.map(async (a) => ({ id: a.id, title: a.title, owner: a.ownerUserId ? await label(a.ownerUserId) : null, status: a.status })),
-    );
+    const actionItems = await Promise.all(items.map(async (a) => ({ id: a.id, title: a.title, owner: a.ownerUserId ? await label(a.ownerUserId) : null, status: a.status })));
     const now = this.clock.now();
     const { impact, impactError } = await this.sloImpact(incident);
     return renderPostmortem({

@@ -79,9 +79,7 @@ export const incidentDetailSchema = incidentSchema
 
 export const incidentListSchema = z.object({ incidents: z.array(incidentSchema), next_cursor: z.string().nullable() }).strict();
 
-export const timelineEntrySchema = z
-  .object({ seq: z.number().int(), at: time, actor: z.string(), type: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()) })
-  .strict();
+export const timelineEntrySchema = z.object({ seq: z.number().int(), at: time, actor: z.string(), type: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()) }).strict();
 
 export const timelineSchema = z.object({ incident: incidentSchema, timeline: z.array(timelineEntrySchema) }).strict();
 
@@ -126,9 +124,7 @@ export type IncidentMetricsAnswer = z.infer<typeof incidentMetricsSchema>;
 export const sloImpactSchema = z
   .object({
     incident: z.string(),
-    impact: z
-      .array(z.object({ slo: z.string(), budget_consumed: z.number(), bad_events: z.number(), from: time, from_reason: z.string().nullable() }).strict())
-      .nullable(),
+    impact: z.array(z.object({ slo: z.string(), budget_consumed: z.number(), bad_events: z.number(), from: time, from_reason: z.string().nullable() }).strict()).nullable(),
     error: z.string().nullable(),
   })
   .strict();

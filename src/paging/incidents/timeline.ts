@@ -5,18 +5,7 @@
  */
 import type { Db } from '../../store/schema.js';
 
-export type TimelineType =
-  | 'alert'
-  | 'state'
-  | 'escalation'
-  | 'notification'
-  | 'role'
-  | 'note'
-  | 'severity'
-  | 'updated'
-  | 'runbook'
-  | 'postmortem'
-  | 'action_item';
+export type TimelineType = 'alert' | 'state' | 'escalation' | 'notification' | 'role' | 'note' | 'severity' | 'updated' | 'runbook' | 'postmortem' | 'action_item';
 
 export interface TimelineInput {
   at: number;

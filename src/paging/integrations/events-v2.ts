@@ -40,7 +40,10 @@ const eventSchema = z
       .array(z.object({ src: z.string().min(1).max(2000), href: z.string().max(2000).optional(), alt: z.string().max(1000).optional() }).strict())
       .max(50)
       .optional(),
-    links: z.array(z.object({ href: z.string().min(1).max(2000), text: z.string().max(1000).optional() }).strict()).max(50).optional(),
+    links: z
+      .array(z.object({ href: z.string().min(1).max(2000), text: z.string().max(1000).optional() }).strict())
+      .max(50)
+      .optional(),
     client: z.string().max(255).optional(),
     client_url: z.string().max(2000).optional(),
   })

@@ -133,13 +133,14 @@ export class HeartbeatService {
   /** The checker: one tenure per leadership, fenced by that tenure's fence. */
   private readonly loop: BackgroundLoop<DbFence | undefined>;
 
-  constructor(
-    private readonly deps: { store: Store; clock: Clock; alerts: AlertService; logger: Logger; pollIntervalMs: number },
-  ) {
-    this.loop = new BackgroundLoop((tenure) => this.round(tenure.context), (err) => {
-      deps.logger.error({ err }, 'heartbeat check failed; retrying');
-      return Math.max(deps.pollIntervalMs, 5);
-    });
+  constructor(private readonly deps: { store: Store; clock: Clock; alerts: AlertService; logger: Logger; pollIntervalMs: number }) {
+    this.loop = new BackgroundLoop(
+      (tenure) => this.round(tenure.context),
+      (err) => {
+        deps.logger.error({ err }, 'heartbeat check failed; retrying');
+        return Math.max(deps.pollIntervalMs, 5);
+      },
+    );
   }
 
   async list(tenant: string): Promise<HeartbeatView[]> {
@@ -219,7 +220,11 @@ export class HeartbeatService {
     const { store, clock, pollIntervalMs } = this.deps;
     let waitFor = pollIntervalMs;
     await this.check(fence);
-    const next = await store.db.selectFrom('heartbeats').select((eb) => eb.fn.min('due_at').as('t')).where('status', '=', 'up').executeTakeFirst();
+    const next = await store.db
+      .selectFrom('heartbeats')
+      .select((eb) => eb.fn.min('due_at').as('t'))
+      .where('status', '=', 'up')
+      .executeTakeFirst();
     if (next?.t !== null && next?.t !== undefined) waitFor = Math.max(1, Math.min(waitFor, Number(next.t) - clock.now()));
     return Math.max(waitFor, 5);
   }

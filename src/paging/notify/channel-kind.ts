@@ -16,9 +16,7 @@ export function channelKind(): KindHandler<ChannelSpec> {
     load: loadSecretNames,
     validate: (spec, _name, ctx) => missingSecrets(spec as Target, ['spec'], ctx, 'Channel'),
     validateDelete: (name, ctx) => {
-      const users = ctx
-        .all('EscalationPolicy')
-        .filter((d) => ((d.spec as { steps?: { notify: { channels?: string[] } }[] }).steps ?? []).some((s) => s.notify.channels?.includes(name)));
+      const users = ctx.all('EscalationPolicy').filter((d) => ((d.spec as { steps?: { notify: { channels?: string[] } }[] }).steps ?? []).some((s) => s.notify.channels?.includes(name)));
       return users.length ? [{ path: [], message: `Channel ${name} is used by EscalationPolicy ${users.map((u) => u.name).join(', ')}` }] : [];
     },
   };

@@ -31,10 +31,7 @@ export function signBody(secret: string, body: string | Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export async function deliver(
-  job: { id: string; tenant: string; target: Target; message: NotificationMessage },
-  deps: DeliveryDeps,
-): Promise<DeliveryResult> {
+export async function deliver(job: { id: string; tenant: string; target: Target; message: NotificationMessage }, deps: DeliveryDeps): Promise<DeliveryResult> {
   try {
     switch (job.target.type) {
       case 'webhook': {
@@ -56,7 +53,12 @@ export async function deliver(
         const url = await deps.secrets.open(job.tenant, job.target.webhookUrlSecret);
         if (url === undefined) return permanent(`Slack webhook URL secret "${job.target.webhookUrlSecret}" is not set (keel paging secret set ${job.target.webhookUrlSecret})`);
         if (!/^https?:\/\//i.test(url)) return permanent(`secret "${job.target.webhookUrlSecret}" is not an http(s) URL`);
-        return await post(url, JSON.stringify(isApproval(job.message) ? approvalSlackBody(job.message) : slackBody(job.message)), { 'content-type': 'application/json', 'x-keel-delivery': job.id }, deps.timeoutMs);
+        return await post(
+          url,
+          JSON.stringify(isApproval(job.message) ? approvalSlackBody(job.message) : slackBody(job.message)),
+          { 'content-type': 'application/json', 'x-keel-delivery': job.id },
+          deps.timeoutMs,
+        );
       }
       case 'email':
         return await sendEmail(job.id, job.tenant, job.target.address, job.message, deps);

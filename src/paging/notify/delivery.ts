@@ -58,10 +58,13 @@ export class DeliveryWorker {
   private prunedAt = 0;
 
   constructor(private readonly deps: NotifyDeps) {
-    this.loop = new BackgroundLoop((tenure) => this.round(tenure.context), (err, failures) => {
-      deps.logger.error({ err }, 'notification worker failed; retrying');
-      return Math.min(5000, 100 * 2 ** (failures - 1));
-    });
+    this.loop = new BackgroundLoop(
+      (tenure) => this.round(tenure.context),
+      (err, failures) => {
+        deps.logger.error({ err }, 'notification worker failed; retrying');
+        return Math.min(5000, 100 * 2 ** (failures - 1));
+      },
+    );
   }
 
   addHooks(h: NotifyHooks): void {
@@ -71,7 +74,6 @@ export class DeliveryWorker {
   wake(): void {
     this.loop.wake();
   }
-
 
   /** Runs the delivery loop (leader only) until stop(); its transactions check `fence` first. */
   run(fence?: DbFence): void {
@@ -115,7 +117,10 @@ export class DeliveryWorker {
       if (fresh.length === 0) {
         // Sleep until the next job not already being delivered is due; a delivery that
         // finishes (or a new job) wakes the loop earlier.
-        let nq = store.db.selectFrom('notification_jobs').select((eb) => eb.fn.min('next_attempt_at').as('t')).where('status', '=', 'pending');
+        let nq = store.db
+          .selectFrom('notification_jobs')
+          .select((eb) => eb.fn.min('next_attempt_at').as('t'))
+          .where('status', '=', 'pending');
         if (busy.length) nq = nq.where('id', 'not in', busy);
         const next = await nq.executeTakeFirst();
         if (next?.t !== null && next?.t !== undefined) waitMs = Math.max(1, Math.min(waitMs, Number(next.t) - now));
@@ -329,13 +334,17 @@ export class DeliveryWorker {
 
   private async timeline(trx: Transaction<Database>, job: NotificationJobsTable, at: number, message: string, data: Record<string, unknown>): Promise<void> {
     if (!job.incident_id) return;
-    await appendTimeline(trx, { id: job.incident_id, tenant: job.tenant_id }, {
-      at,
-      actor: 'system',
-      type: 'notification',
-      message,
-      data: { delivery_id: job.id, channel: job.channel, target: job.target_name, user_id: job.user_id, ...data },
-    });
+    await appendTimeline(
+      trx,
+      { id: job.incident_id, tenant: job.tenant_id },
+      {
+        at,
+        actor: 'system',
+        type: 'notification',
+        message,
+        data: { delivery_id: job.id, channel: job.channel, target: job.target_name, user_id: job.user_id, ...data },
+      },
+    );
   }
 }
 

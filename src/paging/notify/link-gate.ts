@@ -99,7 +99,10 @@ export async function answerLink<T>(accept: string | undefined, reply: LinkReply
     void reply.type('text/html; charset=utf-8').send(linkPage(a.title, a.body()));
   } catch (e) {
     if (!html || !(e instanceof KeelError)) throw e;
-    void reply.code(e.status).type('text/html; charset=utf-8').send(linkPage('This link does not work', `<p>${escapeHtml(e.message)}</p>`));
+    void reply
+      .code(e.status)
+      .type('text/html; charset=utf-8')
+      .send(linkPage('This link does not work', `<p>${escapeHtml(e.message)}</p>`));
   }
   return SENT;
 }

@@ -51,7 +51,12 @@ export function isPage(m: { event: string }): boolean {
 export function sloLine(d: SloPageDetails): string {
   const rates = d.burn_rates.map((b) => `${b.window} ${round(b.burn_rate)}×`).join(', ');
   const budget = d.budget_remaining === null ? '' : `; budget remaining ${round(d.budget_remaining * 100)}%`;
-  const top = (d.top_breakdown ?? []).map((t) => `${Object.entries(t.values).map(([k, v]) => `${k}=${v}`).join(' ')} (${t.bad_events} bad of ${t.total_events})`);
+  const top = (d.top_breakdown ?? []).map(
+    (t) =>
+      `${Object.entries(t.values)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')} (${t.bad_events} bad of ${t.total_events})`,
+  );
   return `SLO ${d.slo}: burn rate ${rates}${budget}${top.length ? `; most bad: ${top.join(', ')}` : ''}${d.runbook_url ? `; runbook ${d.runbook_url}` : ''}`;
 }
 
@@ -81,10 +86,7 @@ function headline(m: PageMessage): string {
 /** Slack incoming-webhook body: a readable `text` (also the notification preview) and blocks. */
 export function slackBody(m: PageMessage): { text: string; blocks: unknown[] } {
   const emoji = SEVERITY_EMOJI[m.incident.severity] ?? ':rotating_light:';
-  const lines = [
-    `${emoji} *${slackEscape(headline(m))}*`,
-    `*Severity:* ${m.incident.severity}   *Service:* ${slackEscape(m.incident.service ?? '-')}   *State:* ${m.incident.state}`,
-  ];
+  const lines = [`${emoji} *${slackEscape(headline(m))}*`, `*Severity:* ${m.incident.severity}   *Service:* ${slackEscape(m.incident.service ?? '-')}   *State:* ${m.incident.state}`];
   if (m.incident.summary) lines.push(`*Summary:* ${slackEscape(m.incident.summary)}`);
   if (m.by) lines.push(`*${m.event === 'incident.resolved' ? 'Resolved' : 'Acknowledged'} by:* ${slackEscape(m.by.name ?? m.by.actor)}`);
   for (const a of m.alerts.slice(0, 3)) {

@@ -47,4 +47,3 @@ export interface NotifyDeps {
   config: NotifyConfig;
   newAfterCommit(): AfterCommit;
 }
-

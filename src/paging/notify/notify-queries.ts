@@ -30,7 +30,7 @@ export class NotifyQueries {
   async waitingFor(tenant: string, userId: string): Promise<Incident[]> {
     const db = this.store.db;
     const out: Incident[] = [];
-    for (let before: { openedAt: number; number: number } | undefined; ; ) {
+    for (let before: { openedAt: number; number: number } | undefined; ;) {
       const page = await this.incidents.list(tenant, { states: ['triggered'], limit: WAITING_PAGE, ...(before ? { before } : {}) });
       if (page.length === 0) return out;
       const paged = await db
@@ -39,7 +39,11 @@ export class NotifyQueries {
         .distinct()
         .where('tenant_id', '=', tenant)
         .where('user_id', '=', userId)
-        .where('incident_id', 'in', page.map((i) => i.id))
+        .where(
+          'incident_id',
+          'in',
+          page.map((i) => i.id),
+        )
         .where((eb) => eb.or([eb('kind', 'is', null), eb('kind', '=', 'page')]))
         .execute();
       const ids = new Set(paged.map((r) => r.incident_id));

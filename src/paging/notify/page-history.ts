@@ -30,6 +30,10 @@ export async function pagesBetween(db: Db, tenant: string, from: number, to: num
 
 /** Notifications waiting to be delivered, across tenants (the pending-jobs gauge). */
 export async function pendingJobCount(db: Db): Promise<number> {
-  const r = await db.selectFrom('notification_jobs').select((eb) => eb.fn.countAll().as('n')).where('status', '=', 'pending').executeTakeFirst();
+  const r = await db
+    .selectFrom('notification_jobs')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
   return Number(r?.n ?? 0);
 }

@@ -126,7 +126,15 @@ export class NotificationQueue {
   async requestApproval(
     trx: Transaction<Database>,
     fx: AfterCommit,
-    r: { tenant: string; incident: { id: string; number: number } | null; person: Person; run: { id: string; runbook: string }; step: { name: string; message: string | null }; exp: number; linkPath: string },
+    r: {
+      tenant: string;
+      incident: { id: string; number: number } | null;
+      person: Person;
+      run: { id: string; runbook: string };
+      step: { name: string; message: string | null };
+      exp: number;
+      linkPath: string;
+    },
   ): Promise<number> {
     if (!r.person.id) return 0;
     const rules = await this.rulesOf(trx, r.tenant, r.person.id);
@@ -144,7 +152,11 @@ export class NotificationQueue {
         approve_url: `${base}${r.linkPath}?token=${token}`,
         recipient: { user_id: r.person.id, name: r.person.name, email: r.person.email },
       };
-      await this.insertJob(trx, { tenant: r.tenant, id: r.incident?.id ?? null }, { userId: r.person.id, targetName: rule.name, target: JSON.parse(rule.config_json) as Target, message, delayMs: 0, esc: null });
+      await this.insertJob(
+        trx,
+        { tenant: r.tenant, id: r.incident?.id ?? null },
+        { userId: r.person.id, targetName: rule.name, target: JSON.parse(rule.config_json) as Target, message, delayMs: 0, esc: null },
+      );
     }
     fx.add(() => this.wake());
     return rules.length;
@@ -289,11 +301,22 @@ export class NotificationQueue {
   }
 
   /** Jobs of an incident with their attempts, for the API. */
-  async jobsOf(incidentId: string): Promise<(NotificationJobsTable & { attempts_list: { attempt: number; at: number; ok: boolean; status_code: number | null; error: string | null; latency_ms: number }[] })[]> {
+  async jobsOf(
+    incidentId: string,
+  ): Promise<(NotificationJobsTable & { attempts_list: { attempt: number; at: number; ok: boolean; status_code: number | null; error: string | null; latency_ms: number }[] })[]> {
     const db = this.deps.store.db;
     const jobs = await db.selectFrom('notification_jobs').selectAll().where('incident_id', '=', incidentId).orderBy('created_at').orderBy('id').execute();
     const attempts = jobs.length
-      ? await db.selectFrom('notification_attempts').selectAll().where('job_id', 'in', jobs.map((j) => j.id)).orderBy('attempt').execute()
+      ? await db
+          .selectFrom('notification_attempts')
+          .selectAll()
+          .where(
+            'job_id',
+            'in',
+            jobs.map((j) => j.id),
+          )
+          .orderBy('attempt')
+          .execute()
       : [];
     return jobs.map((j) => ({
       ...j,

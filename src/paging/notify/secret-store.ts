@@ -41,12 +41,7 @@ export class SecretStore {
   }
 
   async list(tenant: string): Promise<SecretInfo[]> {
-    const rows = await this.store.db
-      .selectFrom('paging_secrets')
-      .select(['name', 'created_at', 'updated_at', 'updated_by'])
-      .where('tenant_id', '=', tenant)
-      .orderBy('name')
-      .execute();
+    const rows = await this.store.db.selectFrom('paging_secrets').select(['name', 'created_at', 'updated_at', 'updated_by']).where('tenant_id', '=', tenant).orderBy('name').execute();
     return rows.map((r) => ({ name: r.name, createdAt: Number(r.created_at), updatedAt: Number(r.updated_at), updatedBy: r.updated_by }));
   }
 

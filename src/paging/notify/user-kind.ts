@@ -105,12 +105,16 @@ export function userKind(people: PeopleService, audit: AuditLog): KindHandler<Us
       // someone another team shares (this team's paging uses the definition's name and zone anyway).
       const existing = await people.byEmail(after.email, trx);
       const memberships = existing ? await people.memberships(existing.id, trx) : [];
-      const user =
-        existing && !teamOwnsProfile(memberships, tenant) ? existing : await people.upsert({ email: after.email, name: after.name, timeZone: after.timeZone }, trx);
+      const user = existing && !teamOwnsProfile(memberships, tenant) ? existing : await people.upsert({ email: after.email, name: after.name, timeZone: after.timeZone }, trx);
       if (!memberships.some((m) => m.tenant === tenant)) {
-        await joinTeam(trx, { people, audit }, { tenant, user, role: 'responder', actor: change.after!.updatedBy || 'system' }, {
-          ownEntry: { via: `User ${change.name}`, created: !existing },
-        });
+        await joinTeam(
+          trx,
+          { people, audit },
+          { tenant, user, role: 'responder', actor: change.after!.updatedBy || 'system' },
+          {
+            ownEntry: { via: `User ${change.name}`, created: !existing },
+          },
+        );
       }
       await clearContacts(trx, tenant, user.id);
       for (const c of after.contactMethods) {
@@ -121,10 +125,7 @@ export function userKind(people: PeopleService, audit: AuditLog): KindHandler<Us
       }
       let position = 0;
       for (const r of effectiveRules(after)) {
-        await trx
-          .insertInto('notification_rules')
-          .values({ tenant_id: tenant, user_id: user.id, position: position++, delay_ms: r.delayMs, contact_method: r.contactMethod })
-          .execute();
+        await trx.insertInto('notification_rules').values({ tenant_id: tenant, user_id: user.id, position: position++, delay_ms: r.delayMs, contact_method: r.contactMethod }).execute();
       }
     },
   };

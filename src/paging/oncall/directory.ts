@@ -59,11 +59,7 @@ export class Directory {
     if (known) return known;
     // Beyond the tenant's User definitions, only members of the tenant: another tenant's people
     // are neither found nor revealed.
-    const q = db
-      .selectFrom('users')
-      .innerJoin('team_members', 'team_members.user_id', 'users.id')
-      .selectAll('users')
-      .where('team_members.tenant_id', '=', this.tenant);
+    const q = db.selectFrom('users').innerJoin('team_members', 'team_members.user_id', 'users.id').selectAll('users').where('team_members.tenant_id', '=', this.tenant);
     const row = ref.includes('@') ? await q.where('users.email', '=', ref.toLowerCase()).executeTakeFirst() : await q.where('users.id', '=', ref).executeTakeFirst();
     return row ? { handle: null, id: row.id, email: row.email, name: row.name, timeZone: row.time_zone } : undefined;
   }

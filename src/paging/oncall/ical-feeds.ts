@@ -47,7 +47,13 @@ export class IcalFeeds {
 
   /** Revokes a feed (404 for an unknown or already revoked one). */
   async revoke(tenant: string, id: string): Promise<void> {
-    const r = await this.store.db.updateTable('ical_feeds').set({ revoked_at: this.clock.now() }).where('tenant_id', '=', tenant).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await this.store.db
+      .updateTable('ical_feeds')
+      .set({ revoked_at: this.clock.now() })
+      .where('tenant_id', '=', tenant)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) throw new KeelError('not_found', `feed ${id} not found`);
   }
 }

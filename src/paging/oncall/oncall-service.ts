@@ -83,14 +83,7 @@ export class OncallService {
   async rotation(db: Db, tenant: string, name: string, from: number, to: number, directory?: Directory): Promise<{ rotation: Rotation; directory: Directory }> {
     const spec = await this.schedule(db, tenant, name);
     const dir = directory ?? (await Directory.load(db, tenant));
-    const rows = await db
-      .selectFrom('schedule_overrides')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('schedule', '=', name)
-      .where('end_at', '>', from)
-      .where('start_at', '<', to)
-      .execute();
+    const rows = await db.selectFrom('schedule_overrides').selectAll().where('tenant_id', '=', tenant).where('schedule', '=', name).where('end_at', '>', from).where('start_at', '<', to).execute();
     const overrides: OverrideSpan[] = rows.map((r) => ({
       id: r.id,
       // Layers name people by handle; overrides carry user ids: use the handle where there is one.

@@ -23,7 +23,10 @@ export function overrideRoutes(deps: { clock: Clock; oncall: OncallService }): A
       handler: async ({ params, query, principal }) => {
         await oncall.requireSchedule(principal.tenant, params.id);
         const list = await oncall.overrides(principal.tenant, params.id, query.all === 'true' ? undefined : clock.now());
-        const people = await oncall.peopleByIds(principal.tenant, list.map((o) => o.userId));
+        const people = await oncall.peopleByIds(
+          principal.tenant,
+          list.map((o) => o.userId),
+        );
         return {
           overrides: list.map((o) => {
             const p = people.get(o.userId);

@@ -101,10 +101,7 @@ export function wallClock(day: number, minuteOfDay: number, zone: string): numbe
   const extraDays = Math.floor(minuteOfDay / 1440);
   const minute = minuteOfDay - extraDays * 1440;
   const date = new Date((day + extraDays) * DAY_MS);
-  return DateTime.fromObject(
-    { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(), hour: Math.floor(minute / 60), minute: minute % 60 },
-    { zone },
-  ).toMillis();
+  return DateTime.fromObject({ year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(), hour: Math.floor(minute / 60), minute: minute % 60 }, { zone }).toMillis();
 }
 
 /** Local day number of an instant in the zone. */

@@ -61,12 +61,9 @@ export function scheduleKind(): KindHandler<ScheduleDefinition> {
     kind: 'Schedule',
     order: 4,
     parse: specParser(scheduleSpecSchema, checkSchedule),
-    validate: (spec, _name, ctx) =>
-      spec.layers.flatMap((l, i) => l.users.flatMap((u, j) => missingReference(ctx, 'User', u, ['spec', 'layers', i, 'users', j]))),
+    validate: (spec, _name, ctx) => spec.layers.flatMap((l, i) => l.users.flatMap((u, j) => missingReference(ctx, 'User', u, ['spec', 'layers', i, 'users', j]))),
     validateDelete: (name, ctx) => {
-      const users = ctx
-        .all('EscalationPolicy')
-        .filter((d) => ((d.spec as { steps?: { notify: { schedules?: string[] } }[] }).steps ?? []).some((s) => s.notify.schedules?.includes(name)));
+      const users = ctx.all('EscalationPolicy').filter((d) => ((d.spec as { steps?: { notify: { schedules?: string[] } }[] }).steps ?? []).some((s) => s.notify.schedules?.includes(name)));
       return users.length ? [{ path: [], message: `Schedule ${name} is used by EscalationPolicy ${users.map((u) => u.name).join(', ')}` }] : [];
     },
   };

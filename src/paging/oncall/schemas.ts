@@ -6,9 +6,7 @@ import { z } from 'zod';
 
 const time = z.string().describe('RFC 3339');
 
-export const personSchema = z
-  .object({ handle: z.string().nullable().describe('User definition name'), user_id: z.string().nullable(), email: z.string(), name: z.string() })
-  .strict();
+export const personSchema = z.object({ handle: z.string().nullable().describe('User definition name'), user_id: z.string().nullable(), email: z.string(), name: z.string() }).strict();
 
 export const shiftSchema = z.object({ user: personSchema, start: time, end: time, source: z.string().describe('Layer name or `override`'), schedule: z.string() }).strict();
 
@@ -35,9 +33,7 @@ export const scheduleShiftsSchema = z
 
 export const personShiftsSchema = z.object({ user: personSchema, at: time, until: time, shifts: z.array(shiftSchema) }).strict();
 
-export const overrideSchema = z
-  .object({ id: z.string(), schedule: z.string(), user: personSchema, start: time, end: time, created_at: time, created_by: z.string() })
-  .strict();
+export const overrideSchema = z.object({ id: z.string(), schedule: z.string(), user: personSchema, start: time, end: time, created_at: time, created_by: z.string() }).strict();
 
 export const overrideListSchema = z
   .object({
@@ -58,13 +54,9 @@ export const overrideListSchema = z
 
 export const removedOverrideSchema = z.object({ id: z.string(), user_id: z.string(), start: time, end: time }).strict();
 
-export const newFeedSchema = z
-  .object({ id: z.string(), kind: z.enum(['schedule', 'user']), target: z.string(), token: z.string().describe('Shown once'), url: z.string() })
-  .strict();
+export const newFeedSchema = z.object({ id: z.string(), kind: z.enum(['schedule', 'user']), target: z.string(), token: z.string().describe('Shown once'), url: z.string() }).strict();
 
-export const feedListSchema = z
-  .object({ feeds: z.array(z.object({ id: z.string(), kind: z.string(), target: z.string(), created_at: time, created_by: z.string() }).strict()) })
-  .strict();
+export const feedListSchema = z.object({ feeds: z.array(z.object({ id: z.string(), kind: z.string(), target: z.string(), created_at: time, created_by: z.string() }).strict()) }).strict();
 
 export const revokedFeedSchema = z.object({ revoked: z.string() }).strict();
 

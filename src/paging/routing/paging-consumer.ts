@@ -69,11 +69,14 @@ export class PagingConsumer {
   private position = 0;
 
   constructor(private readonly deps: ConsumerDeps) {
-    this.loop = new BackgroundLoop((tenure) => this.round(tenure), (err, failures) => {
-      if (err instanceof GroupFailed) deps.logger.error({ err: err.err, from: err.from }, 'paging transitions failed; retrying from the committed position');
-      else deps.logger.error({ err }, 'reading alert transitions failed');
-      return Math.min(5000, 100 * 2 ** (failures - 1));
-    });
+    this.loop = new BackgroundLoop(
+      (tenure) => this.round(tenure),
+      (err, failures) => {
+        if (err instanceof GroupFailed) deps.logger.error({ err: err.err, from: err.from }, 'paging transitions failed; retrying from the committed position');
+        else deps.logger.error({ err }, 'reading alert transitions failed');
+        return Math.min(5000, 100 * 2 ** (failures - 1));
+      },
+    );
     deps.incidents.addHooks({
       stateChanged: (trx, incident, _from, actor, fx) => (incident.state === 'resolved' ? this.resolveAlertsOf(trx, incident.id, actor, fx) : Promise.resolve()),
     });
@@ -125,7 +128,6 @@ export class PagingConsumer {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
-
 
   /**
    * One round: the next transitions after the committed position (read again at a tenure's
@@ -230,7 +232,17 @@ export class PagingConsumer {
   private async firing(
     trx: Transaction<Database>,
     t: AlertTransition,
-    alert: { id: string; tenant: string; source: string; severity: string; summary: string; dedupKey: string; service: string | null; labels: Record<string, string>; details: Record<string, unknown> },
+    alert: {
+      id: string;
+      tenant: string;
+      source: string;
+      severity: string;
+      summary: string;
+      dedupKey: string;
+      service: string | null;
+      labels: Record<string, string>;
+      details: Record<string, unknown>;
+    },
     fx: AfterCommit,
   ): Promise<Outcome> {
     const tenant = alert.tenant;

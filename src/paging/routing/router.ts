@@ -33,10 +33,7 @@ export function compileRoutes(routes: { name: string; spec: RouteSpec }[]): Comp
     .sort((a, b) => a.order - b.order || a.name.localeCompare(b.name));
 }
 
-export function routeAlert(
-  alert: { service: string | null; labels: Readonly<Record<string, string>> },
-  routes: readonly CompiledRoute[],
-): RoutingDecision {
+export function routeAlert(alert: { service: string | null; labels: Readonly<Record<string, string>> }, routes: readonly CompiledRoute[]): RoutingDecision {
   if (alert.service) return { service: alert.service, route: '(source)' };
   for (const r of routes) {
     if (!r.isDefault && matchesAll(r.matchers, alert.labels)) return { service: r.service, route: r.name };

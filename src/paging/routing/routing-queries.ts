@@ -61,7 +61,15 @@ export class RoutingQueries {
       escalation_policy: service.escalationPolicy ?? null,
       pages,
       warnings,
-      ...(pages ? {} : { reason: suppressed ? `suppressed by ${suppressed}` : !pageSeverities.includes(input.severity) ? `severity ${input.severity} is not one of ${pageSeverities.join(', ')}` : 'the service has no escalation policy' }),
+      ...(pages
+        ? {}
+        : {
+            reason: suppressed
+              ? `suppressed by ${suppressed}`
+              : !pageSeverities.includes(input.severity)
+                ? `severity ${input.severity} is not one of ${pageSeverities.join(', ')}`
+                : 'the service has no escalation policy',
+          }),
     };
   }
 }

@@ -34,8 +34,6 @@ export const pagingAlertSchema = z
   })
   .strict();
 
-export const pagingAlertListSchema = z
-  .object({ alerts: z.array(pagingAlertSchema), next_cursor: z.string().nullable().describe('Continues after the last alert; null on the last page') })
-  .strict();
+export const pagingAlertListSchema = z.object({ alerts: z.array(pagingAlertSchema), next_cursor: z.string().nullable().describe('Continues after the last alert; null on the last page') }).strict();
 
 export type PagingAlertListAnswer = z.infer<typeof pagingAlertListSchema>;

@@ -18,7 +18,10 @@ export const servicePagingFields = {
   alertGrouping: z
     .object({
       /** Labels whose values form the grouping key; [] puts every alert into one open incident. */
-      by: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a label name')).max(20).default([]),
+      by: z
+        .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a label name'))
+        .max(20)
+        .default([]),
     })
     .strict()
     .optional(),

@@ -28,13 +28,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('count', 'integer', (c) => c.notNull())
     .addColumn('resolved_at', 'bigint')
     .execute();
-  await db.schema
-    .createIndex('alerts_open_dedup')
-    .unique()
-    .on('alerts')
-    .columns(['tenant_id', 'dedup_key'])
-    .where(sql.ref('status'), '=', 'firing')
-    .execute();
+  await db.schema.createIndex('alerts_open_dedup').unique().on('alerts').columns(['tenant_id', 'dedup_key']).where(sql.ref('status'), '=', 'firing').execute();
   await db.schema.createIndex('alerts_tenant_seen').on('alerts').columns(['tenant_id', 'last_seen']).execute();
   await withSerialKey(db, db.schema.createTable('alert_transitions'), 'seq')
     .addColumn('tenant_id', 'text', (c) => c.notNull())

@@ -127,12 +127,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('canceled_at', 'bigint')
     .addUniqueConstraint('escalation_timers_step', ['incident_id', 'pass', 'step'])
     .execute();
-  await db.schema
-    .createIndex('escalation_timers_pending')
-    .on('escalation_timers')
-    .column('due_at')
-    .where(sql.ref('fired_at'), 'is', null)
-    .execute();
+  await db.schema.createIndex('escalation_timers_pending').on('escalation_timers').column('due_at').where(sql.ref('fired_at'), 'is', null).execute();
 
   await db.schema
     .createTable('notification_jobs')

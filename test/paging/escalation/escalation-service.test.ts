@@ -50,7 +50,10 @@ async function transition(id: string, to: 'acknowledged' | 'resolved') {
 /** The incident's pages as "pass/step address status", in the order they were made. */
 async function pages(id: string): Promise<string[]> {
   const rows = await ts.store.db.selectFrom('notification_jobs').selectAll().where('incident_id', '=', id).orderBy('created_at').orderBy('pass').orderBy('step').orderBy('target_json').execute();
-  return rows.map((j) => { const t = JSON.parse(j.target_json) as { address?: string; url?: string }; return `${j.pass}/${j.step} ${t.address ?? t.url} ${j.status}`; });
+  return rows.map((j) => {
+    const t = JSON.parse(j.target_json) as { address?: string; url?: string };
+    return `${j.pass}/${j.step} ${t.address ?? t.url} ${j.status}`;
+  });
 }
 
 async function timeline(id: string, type = 'escalation'): Promise<string[]> {
@@ -58,7 +61,10 @@ async function timeline(id: string, type = 'escalation'): Promise<string[]> {
 }
 
 async function timelineData(id: string): Promise<[string, unknown][]> {
-  return (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', id).where('type', '=', 'escalation').orderBy('seq').execute()).map((e) => [e.message, JSON.parse(e.data_json) as unknown]);
+  return (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', id).where('type', '=', 'escalation').orderBy('seq').execute()).map((e) => [
+    e.message,
+    JSON.parse(e.data_json) as unknown,
+  ]);
 }
 
 /** Who wrote the incident's escalation entries. */
@@ -349,7 +355,11 @@ spec: {}
     expect(await pages(inc.id)).toHaveLength(2);
     await transition(inc.id, 'resolved');
     // Noted once, with who stopped it, not again when resolved.
-    const notes = (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', inc.id).where('type', '=', 'escalation').orderBy('seq').execute()).map((e) => [e.actor, e.message, JSON.parse(e.data_json)]);
+    const notes = (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', inc.id).where('type', '=', 'escalation').orderBy('seq').execute()).map((e) => [
+      e.actor,
+      e.message,
+      JSON.parse(e.data_json),
+    ]);
     expect(notes.slice(1)).toEqual([['user:ann', 'Escalation stopped: incident acknowledged', { status: 'stopped' }]]);
   });
 
@@ -367,7 +377,11 @@ spec: {}
     });
     try {
       await waitFor('both first steps', async () => (await timers(shortened.id, 0)).length === 2 && (await timers(deleted.id, 0)).length === 2);
-      await stack.definitions.apply('acme', [{ file: 'fleeting.yaml', content: 'apiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: fleeting}\nspec: {steps: [{notify: {schedules: [empty]}, wait: 1h}]}\n' }], 'test');
+      await stack.definitions.apply(
+        'acme',
+        [{ file: 'fleeting.yaml', content: 'apiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: fleeting}\nspec: {steps: [{notify: {schedules: [empty]}, wait: 1h}]}\n' }],
+        'test',
+      );
       await stack.definitions.remove('acme', 'EscalationPolicy', 'doomed', 'test');
       leaseBack = true;
       stack.escalation.wake();
@@ -375,11 +389,17 @@ spec: {}
       expect((await incident(shortened.id)).unpaged?.reason).toBe('escalation policy fleeting ended before anyone was paged');
       expect((await incident(deleted.id)).unpaged?.reason).toBe('escalation policy doomed was deleted before anyone was paged');
       expect((await timelineData(shortened.id)).slice(1)).toEqual([
-        ['Nobody was paged: escalation policy fleeting ended before anyone was paged; the tenant has no admin to notify', { unpaged: 'nobody_to_page', reason: 'escalation policy fleeting ended before anyone was paged', fallback: 'admins', admins: [] }],
+        [
+          'Nobody was paged: escalation policy fleeting ended before anyone was paged; the tenant has no admin to notify',
+          { unpaged: 'nobody_to_page', reason: 'escalation policy fleeting ended before anyone was paged', fallback: 'admins', admins: [] },
+        ],
         ['Escalation policy fleeting has no step 2 any more; escalation ends', { policy: 'fleeting', pass: 0, step: 1 }],
       ]);
       expect((await timelineData(deleted.id)).slice(1)).toEqual([
-        ['Nobody was paged: escalation policy doomed was deleted before anyone was paged; the tenant has no admin to notify', { unpaged: 'policy_missing', reason: 'escalation policy doomed was deleted before anyone was paged', fallback: 'admins', admins: [] }],
+        [
+          'Nobody was paged: escalation policy doomed was deleted before anyone was paged; the tenant has no admin to notify',
+          { unpaged: 'policy_missing', reason: 'escalation policy doomed was deleted before anyone was paged', fallback: 'admins', admins: [] },
+        ],
         ['Escalation policy doomed was deleted; escalation ends', { policy: 'doomed', pass: 0, step: 1 }],
       ]);
       expect(await actors(shortened.id)).toEqual(['system']);
@@ -456,8 +476,14 @@ spec: {}
     const b = await open('batch, relay', 'relay');
     const c = await open('batch, oncall', 'oncall');
     // Another tenant with its own people and its own policy named team.
-    await stack.definitions.apply('beta', [{ file: 'beta.yaml', content: `${user('zed')}---\napiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: team}\nspec: {steps: [{notify: {users: [zed]}, wait: 10m}]}\n` }], 'test');
-    const d = await stack.incidents.inTransaction((trx, fx) => stack.incidents.open(trx, { tenant: 'beta', title: 'batch, beta', service: null, severity: 'SEV2', createdBy: 'test', escalationPolicy: 'team' }, fx));
+    await stack.definitions.apply(
+      'beta',
+      [{ file: 'beta.yaml', content: `${user('zed')}---\napiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: team}\nspec: {steps: [{notify: {users: [zed]}, wait: 10m}]}\n` }],
+      'test',
+    );
+    const d = await stack.incidents.inTransaction((trx, fx) =>
+      stack.incidents.open(trx, { tenant: 'beta', title: 'batch, beta', service: null, severity: 'SEV2', createdBy: 'test', escalationPolicy: 'team' }, fx),
+    );
     try {
       let transactions = 0;
       await stack.escalation.fireBatch(await dueTimers(a.id, b.id, d.id, c.id), async () => {
@@ -472,7 +498,16 @@ spec: {}
       expect(await pages(d.id)).toEqual(['0/0 zed@example.com pending']);
       expect(await timers(b.id, t0)).toEqual(['0/0 +0m fired', '0/1 +10m pending']);
       // relay's second step now pages the ops channel instead of ann.
-      await stack.definitions.apply('acme', [{ file: 'relay.yaml', content: 'apiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: relay}\nspec: {steps: [{notify: {channels: [pager]}, wait: 10m}, {notify: {channels: [ops]}, wait: 10m}]}\n' }], 'test');
+      await stack.definitions.apply(
+        'acme',
+        [
+          {
+            file: 'relay.yaml',
+            content: 'apiVersion: keel/v1\nkind: EscalationPolicy\nmetadata: {name: relay}\nspec: {steps: [{notify: {channels: [pager]}, wait: 10m}, {notify: {channels: [ops]}, wait: 10m}]}\n',
+          },
+        ],
+        'test',
+      );
       clock.advance(10 * MIN);
       load.mockClear();
       await stack.escalation.fireBatch(await dueTimers(a.id, b.id));
@@ -496,11 +531,21 @@ spec: {}
     const c = await open('sound too', 'oncall');
     const brittle = () => ts.store.db.updateTable('definitions').where('tenant_id', '=', 'acme').where('kind', '=', 'EscalationPolicy').where('name', '=', 'brittle');
     const warnings = () => logged.filter((l) => l.level === 'warn').map((l) => [l.msg, l.timers]);
-    const { spec_json: intact } = await ts.store.db.selectFrom('definitions').select('spec_json').where('tenant_id', '=', 'acme').where('kind', '=', 'EscalationPolicy').where('name', '=', 'brittle').executeTakeFirstOrThrow();
+    const { spec_json: intact } = await ts.store.db
+      .selectFrom('definitions')
+      .select('spec_json')
+      .where('tenant_id', '=', 'acme')
+      .where('kind', '=', 'EscalationPolicy')
+      .where('name', '=', 'brittle')
+      .executeTakeFirstOrThrow();
     logged.length = 0;
     try {
       const due = await dueTimers(a.id, b.id, c.id);
-      await expect(stack.escalation.fireBatch(due, async () => { throw new Error('lease lost'); })).rejects.toThrow('lease lost');
+      await expect(
+        stack.escalation.fireBatch(due, async () => {
+          throw new Error('lease lost');
+        }),
+      ).rejects.toThrow('lease lost');
       for (const i of [a, b, c]) expect(await pages(i.id)).toEqual([]);
       expect(warnings()).toEqual([['firing a batch of escalation timers failed; firing them one by one', 3]]);
       // brittle's stored definition is damaged: firing its incident's timer fails.

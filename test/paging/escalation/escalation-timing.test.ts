@@ -117,7 +117,9 @@ describe.each<StoreEngine>(TEST_ENGINES)('escalation timing on %s', (engine) => 
     const third = await timer(inc, 0, 2);
     expect(Number(third.due_at) - inc.at).toBe(10 * MIN);
     const nobody = await waitFor('the timeline entry of the silent step', async () =>
-      (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', inc.id).where('type', '=', 'escalation').execute()).find((e) => String(e.message).includes('nobody to page')),
+      (await ts.store.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', inc.id).where('type', '=', 'escalation').execute()).find((e) =>
+        String(e.message).includes('nobody to page'),
+      ),
     );
     expect(nobody.message).toContain('missing: nobody on call in empty');
     await advance(10 * MIN);

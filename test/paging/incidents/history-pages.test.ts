@@ -18,7 +18,20 @@ const MIN = 60_000;
 
 /** Incident n (1..12): opened at these minutes; 3, 4, 5 share minute 2 and 8, 9 share minute 6. */
 const OPENED_MIN: Record<number, number> = { 1: 0, 2: 1, 3: 2, 4: 2, 5: 2, 6: 3, 7: 5, 8: 6, 9: 6, 10: 7, 11: 9, 12: 10 };
-const STATE: Record<number, string> = { 1: 'closed', 2: 'resolved', 3: 'triggered', 4: 'resolved', 5: 'closed', 6: 'resolved', 7: 'acknowledged', 8: 'resolved', 9: 'resolved', 10: 'closed', 11: 'triggered', 12: 'resolved' };
+const STATE: Record<number, string> = {
+  1: 'closed',
+  2: 'resolved',
+  3: 'triggered',
+  4: 'resolved',
+  5: 'closed',
+  6: 'resolved',
+  7: 'acknowledged',
+  8: 'resolved',
+  9: 'resolved',
+  10: 'closed',
+  11: 'triggered',
+  12: 'resolved',
+};
 
 describe.each(['sqlite', 'postgres'] as const)('history pages on %s', (engine) => {
   let ts: TestStore;
@@ -52,7 +65,24 @@ describe.each(['sqlite', 'postgres'] as const)('history pages on %s', (engine) =
     const at = T0 + seenMin * MIN;
     await ts.store.db
       .insertInto('alerts')
-      .values({ id, tenant_id: tenant, dedup_key: id, source: 'test', service: null, status, severity: 'error', summary: id, labels_json: '{}', details_json: '{}', links_json: '[]', first_seen: at, last_seen: at, count: 1, resolved_at: null, acknowledged_at: null } as never)
+      .values({
+        id,
+        tenant_id: tenant,
+        dedup_key: id,
+        source: 'test',
+        service: null,
+        status,
+        severity: 'error',
+        summary: id,
+        labels_json: '{}',
+        details_json: '{}',
+        links_json: '[]',
+        first_seen: at,
+        last_seen: at,
+        count: 1,
+        resolved_at: null,
+        acknowledged_at: null,
+      } as never)
       .execute();
   }
 
@@ -112,12 +142,7 @@ describe.each(['sqlite', 'postgres'] as const)('history pages on %s', (engine) =
       [8, 6],
       [4, 2],
     ]);
-    expect(await walkIncidents({ from: T0 + 2 * MIN, to: T0 + 7 * MIN }, 2)).toEqual([
-      [9, 8],
-      [7, 6],
-      [5, 4],
-      [3],
-    ]);
+    expect(await walkIncidents({ from: T0 + 2 * MIN, to: T0 + 7 * MIN }, 2)).toEqual([[9, 8], [7, 6], [5, 4], [3]]);
   });
 
   it('neither repeats nor skips a row when incidents are opened on top while paging', async () => {

@@ -52,7 +52,22 @@ afterAll(async () => {
 
 describe('incident lifecycle through the CLI and the API', () => {
   it('declares, assigns roles, takes notes, acknowledges, mitigates and resolves', async () => {
-    const declared = await cli('--json', 'incidents', 'declare', '-t', 'Payments down', '--service', 'checkout', '--severity', 'SEV1', '--commander', 'alice', '--no-page', '--summary', 'Card payments fail.');
+    const declared = await cli(
+      '--json',
+      'incidents',
+      'declare',
+      '-t',
+      'Payments down',
+      '--service',
+      'checkout',
+      '--severity',
+      'SEV1',
+      '--commander',
+      'alice',
+      '--no-page',
+      '--summary',
+      'Card payments fail.',
+    );
     expect(declared.code, declared.stderr).toBe(0);
     const inc = JSON.parse(declared.stdout);
     expect(inc).toMatchObject({ number: 1, severity: 'SEV1', state: 'triggered', service: 'checkout', escalation_policy: null, roles: { commander: { email: 'alice@example.com' } } });
@@ -83,7 +98,13 @@ describe('incident lifecycle through the CLI and the API', () => {
     expect(ackResolved.body.error.message).toBe('incident #1 is resolved; it can go to closed, not acknowledged');
 
     const detail = (await api(`/v1/incidents/1`)).body;
-    expect(detail).toMatchObject({ state: 'resolved', opened_at: '2026-04-06T10:00:00.000Z', acknowledged_at: '2026-04-06T10:05:00.000Z', mitigated_at: '2026-04-06T10:15:00.000Z', resolved_at: '2026-04-06T10:30:00.000Z' });
+    expect(detail).toMatchObject({
+      state: 'resolved',
+      opened_at: '2026-04-06T10:00:00.000Z',
+      acknowledged_at: '2026-04-06T10:05:00.000Z',
+      mitigated_at: '2026-04-06T10:15:00.000Z',
+      resolved_at: '2026-04-06T10:30:00.000Z',
+    });
     expect(Object.keys(detail.roles).sort()).toEqual(['commander', 'communications', 'scribe']);
     const tl = (await api(`/v1/incidents/1/timeline`)).body.timeline as any[];
     expect(tl.map((e) => e.type)).toEqual(['state', 'role', 'role', 'role', 'note', 'state', 'state', 'state']);

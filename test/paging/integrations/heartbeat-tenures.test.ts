@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 describe('heartbeat checker tenures', () => {
-  it('a deposed tenure\'s loop ends and never uses the next tenure\'s fence', async () => {
+  it("a deposed tenure's loop ends and never uses the next tenure's fence", async () => {
     const { ctx } = t.keel;
     const service = new HeartbeatService({ store: ctx.store, clock: ctx.clock, alerts: ctx.alerts, logger: createLogger('silent'), pollIntervalMs: 20 });
     let releaseA: (() => void) | undefined;

@@ -34,15 +34,16 @@ afterAll(async () => t?.close());
 
 describe('the Alertmanager webhook', () => {
   it('survives hostile bodies with precise 4xx answers', async () => {
-    await assertSurvivesHostileInput(
-      { url: `${t.url}/v1/integrations/alertmanager`, headers: { authorization: `Bearer ${amKey}` } },
-      { runs: 60, seed: amBody([amAlert('seed-1')]) },
-    );
+    await assertSurvivesHostileInput({ url: `${t.url}/v1/integrations/alertmanager`, headers: { authorization: `Bearer ${amKey}` } }, { runs: 60, seed: amBody([amAlert('seed-1')]) });
   });
 
   it('records every alert of any valid payload, whatever its labels and annotations hold', async () => {
     const labelValue = fc.string({ maxLength: 40 });
-    const labels = fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !['alertname', 'severity', '__proto__'].includes(k)), labelValue, { maxKeys: 6 });
+    const labels = fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !['alertname', 'severity', '__proto__'].includes(k)),
+      labelValue,
+      { maxKeys: 6 },
+    );
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(labels, { minLength: 1, maxLength: 8 }), async (sets) => {
@@ -102,8 +103,7 @@ const eventsV2Text = (key: string, details: string, dedup = 'limits') =>
 const amText = (annotations: string) => JSON.stringify(amBody([amAlert('limits-1')])).replace('"annotations":{"summary":"errors"}', `"annotations":${annotations}`);
 
 describe('limits on every JSON the integrations accept (depth, size, encoding, numbers)', () => {
-  const post = (path: string, body: string | Buffer, key?: string) =>
-    http(`${t.url}${path}`, { body, headers: { 'content-type': 'application/json' }, ...(key ? { key } : {}) });
+  const post = (path: string, body: string | Buffer, key?: string) => http(`${t.url}${path}`, { body, headers: { 'content-type': 'application/json' }, ...(key ? { key } : {}) });
 
   it('Events v2: custom_details nested 5,000 levels is a 400 naming the depth limit, not a 503 to retry forever', async () => {
     const r = await post('/v1/integrations/events-v2', eventsV2Text(evKey, nestedText(5000)));

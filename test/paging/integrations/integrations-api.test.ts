@@ -55,7 +55,13 @@ afterAll(async () => t?.close());
 
 describe('Alertmanager webhook', () => {
   it('opens, dedups by fingerprint and resolves', async () => {
-    const first = await am(amPayload('firing', [{ fingerprint: 'aaa111', name: 'HighErrorRate' }, { fingerprint: 'bbb222', name: 'HighLatency' }]), amKey);
+    const first = await am(
+      amPayload('firing', [
+        { fingerprint: 'aaa111', name: 'HighErrorRate' },
+        { fingerprint: 'bbb222', name: 'HighLatency' },
+      ]),
+      amKey,
+    );
     expect(first.status, first.text).toBe(200);
     expect(first.body).toEqual({ alerts: 2, opened: 2, resolved: 0, updated: 0 });
     const again = await am(amPayload('firing', [{ fingerprint: 'aaa111', name: 'HighErrorRate' }]), amKey);

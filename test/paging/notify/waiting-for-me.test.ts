@@ -22,7 +22,9 @@ const service = (name: string, p: string) => `apiVersion: keel/v1\nkind: Service
 
 /** Triggers an Events v2 alert for `svc` and waits until its incident's page was delivered. */
 async function page(svc: string, dedup: string, to: string): Promise<void> {
-  const r = await http(`${t.url}/v1/integrations/events-v2`, { json: eventsV2(routingKeys[svc]!, { dedup_key: dedup, payload: { summary: `${svc} down (${dedup})`, source: svc, severity: 'critical' } }) });
+  const r = await http(`${t.url}/v1/integrations/events-v2`, {
+    json: eventsV2(routingKeys[svc]!, { dedup_key: dedup, payload: { summary: `${svc} down (${dedup})`, source: svc, severity: 'critical' } }),
+  });
   expect(r.status, r.text).toBe(202);
   const list = await waitFor(`the ${svc} incident`, async () => (await api('/v1/incidents?state=all&limit=100')).body.incidents.find((i: { title: string }) => i.title === `${svc} down (${dedup})`));
   opened[dedup] = list;
@@ -35,7 +37,18 @@ beforeAll(async () => {
   await addUser(t.url, t.adminKey, { email: 'alice@example.com', name: 'Alice Example', role: 'responder', password: 'alice-Passw0rd-long' });
   await setSecret(t, 'alice-hook', 's1');
   await setSecret(t, 'bob-hook', 's2');
-  await applyOk(t, [userDoc('alice', `${rx.url}/alice`), userDoc('bob', `${rx.url}/bob`), policy('alice-first', 'alice'), policy('bob-first', 'bob'), service('checkout', 'alice-first'), service('payments', 'alice-first'), service('search', 'bob-first')].join('---\n'));
+  await applyOk(
+    t,
+    [
+      userDoc('alice', `${rx.url}/alice`),
+      userDoc('bob', `${rx.url}/bob`),
+      policy('alice-first', 'alice'),
+      policy('bob-first', 'bob'),
+      service('checkout', 'alice-first'),
+      service('payments', 'alice-first'),
+      service('search', 'bob-first'),
+    ].join('---\n'),
+  );
   for (const svc of ['checkout', 'payments', 'search']) routingKeys[svc] = await integrationKey(t, 'events-v2', svc);
   alice = await signIn(t.url, 'alice@example.com', 'alice-Passw0rd-long');
   await page('checkout', 'c1', 'alice');

@@ -7,7 +7,10 @@ import { apply, applyOk, startPagingKeel } from '../../helpers/paging.js';
 let t: TestKeel;
 
 const users = ['alice', 'bob', 'carol']
-  .map((n) => `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec: {email: ${n}@example.com, name: ${n[0]!.toUpperCase()}${n.slice(1)}, contactMethods: [{name: mail, type: email, address: ${n}@example.com}]}\n`)
+  .map(
+    (n) =>
+      `apiVersion: keel/v1\nkind: User\nmetadata: {name: ${n}}\nspec: {email: ${n}@example.com, name: ${n[0]!.toUpperCase()}${n.slice(1)}, contactMethods: [{name: mail, type: email, address: ${n}@example.com}]}\n`,
+  )
   .join('---\n');
 
 const schedule = `apiVersion: keel/v1
@@ -101,7 +104,7 @@ describe('iCalendar feeds', () => {
     const res = await http(`${t.url}${url.pathname}${url.search}&past_days=3&future_days=10`);
     expect(res.status, res.text).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/calendar/);
-    const events = Object.values(ical.sync.parseICS(res.text)).filter((e): e is ical.VEvent => e?.type === "VEVENT");
+    const events = Object.values(ical.sync.parseICS(res.text)).filter((e): e is ical.VEvent => e?.type === 'VEVENT');
     expect(events.length).toBeGreaterThan(10);
     const first = Math.min(...events.map((e) => e.start.getTime()));
     const last = Math.max(...events.map((e) => e.end!.getTime()));
@@ -114,7 +117,7 @@ describe('iCalendar feeds', () => {
   it('a person’s feed has only their shifts, across schedules; API keys work too', async () => {
     const res = await http(`${t.url}/v1/oncall/users/carol/ical?future_days=30`, { key: t.adminKey });
     expect(res.status, res.text).toBe(200);
-    const events = Object.values(ical.sync.parseICS(res.text)).filter((e): e is ical.VEvent => e?.type === "VEVENT");
+    const events = Object.values(ical.sync.parseICS(res.text)).filter((e): e is ical.VEvent => e?.type === 'VEVENT');
     expect(events.length).toBeGreaterThanOrEqual(4);
     for (const e of events) expect(e.summary).toBe('On call: Carol (primary)');
   });

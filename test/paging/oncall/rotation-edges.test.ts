@@ -117,7 +117,16 @@ describe('edges of a layer', () => {
 
 describe('more restrictions', () => {
   it('covers where any one of several windows does', () => {
-    const r = new Rotation(schedule(layer({ restrictions: [{ from: '08:00', to: '10:00' }, { from: '14:00', to: '16:00' }] })));
+    const r = new Rotation(
+      schedule(
+        layer({
+          restrictions: [
+            { from: '08:00', to: '10:00' },
+            { from: '14:00', to: '16:00' },
+          ],
+        }),
+      ),
+    );
     expect(r.at(t('2026-01-06T08:30:00Z'))?.user).toBe('a');
     expect(r.at(t('2026-01-06T15:00:00Z'))?.user).toBe('b');
     expect(r.at(t('2026-01-06T12:00:00Z'))).toBeNull();
@@ -138,7 +147,11 @@ describe('overrides and segments', () => {
   const o = (id: string, user: string, start: string, end: string, createdAt: number) => ({ id, user, start: t(start), end: t(end), createdAt });
 
   it('applies an override from its start, inclusive, to its end, exclusive; equal creation times go to the higher id', () => {
-    const r = new Rotation(base.spec, [o('ov_1', 'x', '2026-01-06T10:00:00Z', '2026-01-06T11:00:00Z', 5), o('ov_2', 'y', '2026-01-06T10:30:00Z', '2026-01-06T12:00:00Z', 5), o('ov_0', 'z', '2026-01-06T10:45:00Z', '2026-01-06T10:50:00Z', 5)]);
+    const r = new Rotation(base.spec, [
+      o('ov_1', 'x', '2026-01-06T10:00:00Z', '2026-01-06T11:00:00Z', 5),
+      o('ov_2', 'y', '2026-01-06T10:30:00Z', '2026-01-06T12:00:00Z', 5),
+      o('ov_0', 'z', '2026-01-06T10:45:00Z', '2026-01-06T10:50:00Z', 5),
+    ]);
     expect(r.at(t('2026-01-06T09:59:59Z'))).toEqual({ user: 'b', source: 'l' });
     expect(r.at(t('2026-01-06T10:00:00Z'))).toEqual({ user: 'x', source: 'override' });
     expect(r.at(t('2026-01-06T10:30:00Z'))).toEqual({ user: 'y', source: 'override' });
