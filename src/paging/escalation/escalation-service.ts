@@ -172,15 +172,14 @@ export class EscalationService {
     await this.deps.store.db.transaction().execute(async (trx) => {
       await fence?.(trx);
       const now = this.deps.clock.now();
-      const claimed = await trx
+      const claim = await trx
         .updateTable('ack_timeouts')
         .set({ fired_at: now })
         .where('incident_id', '=', incidentId)
         .where('fired_at', 'is', null)
         .where('canceled_at', 'is', null)
         .executeTakeFirst();
-      if (Number(claimed.numUpdatedRows) === 0) return;
-      const row = await trx.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
+      const row = await claimedIncident(trx, claim, incidentId);
       if (!row || row.state !== 'acknowledged') return;
       const firing = await trx
         .selectFrom('incident_alerts')
@@ -349,9 +348,8 @@ export class EscalationService {
 
   private async fireIn(trx: Transaction<Database>, timer: EscalationTimersTable, fx: AfterCommit, reads: FireReads): Promise<void> {
     const now = this.deps.clock.now();
-    const claimed = await trx.updateTable('escalation_timers').set({ fired_at: now }).where('id', '=', timer.id).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 0) return;
-    const row = await trx.selectFrom('incidents').selectAll().where('id', '=', timer.incident_id).executeTakeFirst();
+    const claim = await trx.updateTable('escalation_timers').set({ fired_at: now }).where('id', '=', timer.id).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
+    const row = await claimedIncident(trx, claim, timer.incident_id);
     if (!row) return;
     const incident = toIncident(row);
     if (incident.state !== 'triggered') return;
@@ -513,4 +511,13 @@ export class EscalationService {
       fx.add(() => this.wake());
     }
   }
+}
+
+/**
+ * The incident of a timer row this caller just marked fired, or undefined when the update
+ * changed nothing (another process fired or canceled it first: it must not fire twice).
+ */
+async function claimedIncident(trx: Transaction<Database>, claim: { numUpdatedRows: bigint }, incidentId: string) {
+  if (Number(claim.numUpdatedRows) === 0) return undefined;
+  return trx.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
 }
