@@ -149,7 +149,9 @@ export class SloEvaluator {
     try {
       await this.deps.db.transaction().execute(async (trx) => {
         await fence?.(trx);
-        for (const p of group) results.push(...(await this.applyIn(trx, p, now)));
+        const states: StateRow[] = [];
+        for (const p of group) results.push(...(await this.applyIn(trx, p, now, states)));
+        await writeStates(trx, states);
       });
       applied = group.filter((p) => !p.deleted).length;
     } catch (groupErr) {
@@ -164,7 +166,9 @@ export class SloEvaluator {
           const own: SignalResult[] = [];
           await this.deps.db.transaction().execute(async (trx) => {
             await fence?.(trx);
-            own.push(...(await this.applyIn(trx, p, now)));
+            const states: StateRow[] = [];
+            own.push(...(await this.applyIn(trx, p, now, states)));
+            await writeStates(trx, states);
           });
           results.push(...own);
           if (!p.deleted) applied++;
@@ -254,7 +258,7 @@ export class SloEvaluator {
   }
 
   /** Writes one SLO's alert states and transitions inside `trx`; the signals to publish after commit. */
-  private async applyIn(trx: Transaction<Database>, p: Planned, now: number): Promise<SignalResult[]> {
+  private async applyIn(trx: Transaction<Database>, p: Planned, now: number, states: StateRow[]): Promise<SignalResult[]> {
     const { tenant, name, gen, desired, rows } = p;
     const prev = new Map(rows.map((r) => [r.alert_key, r]));
     const results: SignalResult[] = [];
@@ -320,13 +324,7 @@ export class SloEvaluator {
         values_json: JSON.stringify(d.values),
         updated_at: now,
       };
-      await trx
-        .insertInto('slo_alert_state')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'slo_name', 'alert_key']).doUpdateSet({ status: row.status, since: row.since, pending_json: row.pending_json, values_json: row.values_json, updated_at: now }),
-        )
-        .execute();
+      states.push(row);
     }
     const keep = new Set(desired.map((d) => d.key));
     for (const r of rows) {
@@ -353,6 +351,31 @@ export class SloEvaluator {
       await trx.deleteFrom('slo_alert_state').where('tenant_id', '=', tenant).where('slo_name', '=', name).where('alert_key', '=', r.alert_key).execute();
     }
     return results;
+  }
+}
+
+/** Alert states written by one multi-row upsert (each row has 11 values; well below both stores' parameter limits). */
+const STATES_PER_STATEMENT = 500;
+
+/**
+ * Writes a group's alert states: one upsert per 500 rows instead of one per alert key (about three
+ * per SLO), since at 10,000 SLOs each statement is a round trip to PostgreSQL on every tick.
+ */
+async function writeStates(trx: Transaction<Database>, states: StateRow[]): Promise<void> {
+  for (let i = 0; i < states.length; i += STATES_PER_STATEMENT) {
+    await trx
+      .insertInto('slo_alert_state')
+      .values(states.slice(i, i + STATES_PER_STATEMENT))
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'slo_name', 'alert_key']).doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          since: eb.ref('excluded.since'),
+          pending_json: eb.ref('excluded.pending_json'),
+          values_json: eb.ref('excluded.values_json'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
   }
 }
 
