@@ -62,6 +62,21 @@ function pidsByCommand(names: string[]): number[] {
   return out;
 }
 
+/**
+ * CPU ms of one thread of a process (`/proc/<pid>/task/<tid>/stat`); the main thread's id is the
+ * process id. A Node process's event loop runs on its main thread, so this is the event loop's
+ * CPU, apart from the threads that compile, collect garbage or write files for it.
+ */
+export function threadCpuMs(pid: number, tid = pid): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
 export function sampleCpu(groups: CpuGroups): Sample {
   const byLabel: Record<string, number> = {};
   for (const [label, pids] of Object.entries(groups.pids)) byLabel[label] = pids.reduce((s, p) => s + procTicks(p), 0) * TICK_MS;

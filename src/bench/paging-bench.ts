@@ -9,11 +9,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Pool } from 'undici';
-import { sampleCpu, type CpuGroups } from './cpu-accounting.js';
+import { sampleCpu, threadCpuMs, type CpuGroups } from './cpu-accounting.js';
 import { percentile } from './load.js';
 import { spawnKeel } from './spawn-keel.js';
 
@@ -21,6 +21,12 @@ export interface PagingBenchOptions {
   alerts: number;
   /** Alerts sent one at a time first, each after the previous one paged: the latency of a lone alert. */
   single: number;
+  /**
+   * Alerts of an unmeasured storm before the measured one (0: none): a Keel that has run for a
+   * while has compiled its hot paths, a fresh one pays for V8's compiler during its first storm
+   * (about a fifth more CPU per alert on this machine).
+   */
+  warmup: number;
   concurrency: number;
   json: boolean;
   log: (line: string) => void;
@@ -28,6 +34,7 @@ export interface PagingBenchOptions {
 
 export interface PagingBenchResult {
   single_alerts: number;
+  warmup_alerts: number;
   single_alert_to_page_p50_ms: number;
   single_alert_to_page_p99_ms: number;
   alerts: number;
@@ -53,6 +60,15 @@ export interface PagingBenchResult {
   keel_cpu_ms_per_alert: number;
   /** Keel's CPU during the storm, ms in all. */
   keel_cpu_ms: number;
+  /** CPU of Keel's main thread (its event loop) per alert, from the first storm alert to the last page. */
+  keel_main_thread_cpu_ms_per_alert: number;
+  /** That thread's CPU over the storm's wall time: near 1, the event loop is what bounds the rate. */
+  keel_event_loop_busy: number;
+  /** This process's CPU per alert over the same span: the bench's own sender and receiver, on the same cores. */
+  bench_cpu_ms_per_alert: number;
+  /** The whole machine's busy CPU over the storm's wall time, in cores (of `machine_cores`). */
+  machine_busy_cores: number;
+  machine_cores: number;
 }
 
 /**
@@ -118,6 +134,7 @@ export async function benchPaging(o: PagingBenchOptions): Promise<PagingBenchRes
   let duplicates = 0;
   let lastPage = 0;
   let stormPages = 0;
+  let warmPages = 0;
   const waiting = new Map<string, (at: number) => void>();
   const receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -131,6 +148,7 @@ export async function benchPaging(o: PagingBenchOptions): Promise<PagingBenchRes
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { incident: { title: string } };
         const lone = waiting.get(body.incident.title);
         if (lone) lone(now);
+        else if (body.incident.title.startsWith('warm-up alert ')) warmPages++;
         else {
           const sent = sentAt.get(body.incident.title);
           if (sent !== undefined) pageLatency.push(now - sent);
@@ -192,28 +210,52 @@ spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
     }
     single.sort((a, b) => a - b);
     o.log(`  single alert to page: p50 ${round(percentile(single, 50))} ms, p99 ${round(percentile(single, 99))} ms`);
-    o.log(`sending ${o.alerts} Events v2 triggers over ${o.concurrency} connections, each its own incident…`);
-    const intake: number[] = [];
-    let failed = 0;
-    let next = 0;
-    const cpuGroups: CpuGroups = { pids: { keel: [keel.child.pid!] }, commands: {} };
-    const cpuBefore = sampleCpu(cpuGroups).byLabel.keel!;
-    const start = performance.now();
-    const worker = async () => {
-      for (;;) {
-        const i = next++;
-        if (i >= o.alerts) return;
-        const title = `bench alert ${i}`;
-        const body = JSON.stringify({ routing_key: key, event_action: 'trigger', dedup_key: `b${i}`, payload: { summary: title, source: 'bench', severity: 'critical', class: `c${i}` } });
-        const t0 = performance.now();
-        sentAt.set(title, t0);
-        const r = await pool.request({ method: 'POST', path: '/v1/integrations/events-v2', headers: { 'content-type': 'application/json' }, body });
-        await r.body.text();
-        intake.push(performance.now() - t0);
-        if (r.statusCode !== 202) failed++;
-      }
+    // One storm: `n` triggers over the pool's connections, each its own incident (class c<prefix><i>).
+    const storm = async (n: number, title: (i: number) => string, onSent: (title: string, t0: number) => void) => {
+      const intake: number[] = [];
+      let failed = 0;
+      let next = 0;
+      const worker = async () => {
+        for (;;) {
+          const i = next++;
+          if (i >= n) return;
+          const t = title(i);
+          const body = JSON.stringify({ routing_key: key, event_action: 'trigger', dedup_key: t, payload: { summary: t, source: 'bench', severity: 'critical', class: t } });
+          const t0 = performance.now();
+          onSent(t, t0);
+          const r = await pool.request({ method: 'POST', path: '/v1/integrations/events-v2', headers: { 'content-type': 'application/json' }, body });
+          await r.body.text();
+          intake.push(performance.now() - t0);
+          if (r.statusCode !== 202) failed++;
+        }
+      };
+      await Promise.all(Array.from({ length: o.concurrency }, worker));
+      return { intake, failed };
     };
-    await Promise.all(Array.from({ length: o.concurrency }, worker));
+    if (o.warmup > 0) {
+      o.log(`warming up: a storm of ${o.warmup} alerts, not measured…`);
+      const warm = await storm(
+        o.warmup,
+        (i) => `warm-up alert ${i}`,
+        () => undefined,
+      );
+      const until = performance.now() + 120_000;
+      while (warmPages < o.warmup - warm.failed && performance.now() < until) await new Promise((r) => setTimeout(r, 100));
+      if (warmPages < o.warmup - warm.failed) throw new Error(`the warm-up storm paged ${warmPages} of ${o.warmup} alerts within 120 s`);
+      // Its deliveries' outcomes are recorded just after the last page: let them settle first.
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    o.log(`sending ${o.alerts} Events v2 triggers over ${o.concurrency} connections, each its own incident…`);
+    const cpuGroups: CpuGroups = { pids: { keel: [keel.child.pid!] }, commands: {} };
+    const before = sampleCpu(cpuGroups);
+    const cpuBefore = before.byLabel.keel!;
+    const mainBefore = threadCpuMs(keel.child.pid!);
+    const start = performance.now();
+    const { intake, failed } = await storm(
+      o.alerts,
+      (i) => `bench alert ${i}`,
+      (title, t0) => sentAt.set(title, t0),
+    );
     const intakeSeconds = (performance.now() - start) / 1000;
     o.log(`  intake done: ${Math.round(o.alerts / intakeSeconds).toLocaleString('en-US')} alerts/s acknowledged; waiting for the pages…`);
     const deadline = performance.now() + 300_000;
@@ -226,12 +268,17 @@ spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
       }
     }
     const pageSeconds = ((lastPage || performance.now()) - start) / 1000;
+    // The storm's span, up to now (the last page arrived a moment ago): where the CPU went.
+    const after = sampleCpu(cpuGroups);
+    const mainMs = threadCpuMs(keel.child.pid!) - mainBefore;
+    const spanMs = after.at - before.at;
     const keelCpuMs = (await settledCpu(cpuGroups)) - cpuBefore;
     intake.sort((a, b) => a - b);
     pageLatency.sort((a, b) => a - b);
     const pagesPerS = stormPages / pageSeconds;
     return {
       single_alerts: o.single,
+      warmup_alerts: o.warmup,
       single_alert_to_page_p50_ms: round(percentile(single, 50)),
       single_alert_to_page_p99_ms: round(percentile(single, 99)),
       alerts: o.alerts,
@@ -251,6 +298,11 @@ spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
       ratio: round(pagesPerS / (commits / COMMITS_PER_ALERT), 3),
       keel_cpu_ms_per_alert: round(keelCpuMs / o.alerts, 2),
       keel_cpu_ms: Math.round(keelCpuMs),
+      keel_main_thread_cpu_ms_per_alert: round(mainMs / o.alerts, 2),
+      keel_event_loop_busy: round(mainMs / spanMs, 2),
+      bench_cpu_ms_per_alert: round((after.self - before.self) / o.alerts, 2),
+      machine_busy_cores: round((after.machineBusy - before.machineBusy) / spanMs, 2),
+      machine_cores: availableParallelism(),
     };
   } finally {
     await pool.close();
