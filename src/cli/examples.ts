@@ -118,7 +118,11 @@ export const EXAMPLES: Record<string, string[]> = {
   'bench capacity': ['keel bench capacity', 'keel bench capacity --limits 10000 --points 2800 --json'],
   'bench runbooks': ['keel bench runbooks', 'keel bench runbooks --runs 1000 --alerts 50 --json'],
   'bench security': ['keel bench security --duration 10'],
-  'bench history': ['keel bench history', 'keel bench history --alerts 20000 --incidents 2000 --json'],
+  'bench history': [
+    'keel bench history',
+    'keel bench history --alerts 20000 --incidents 2000 --json',
+    'keel bench history --mode distributed --nats nats://127.0.0.1:4222 --postgres postgres://postgres@127.0.0.1:5432/test',
+  ],
   'bench slo': ['keel bench slo --slos 100 --rate 20000', 'keel bench slo --no-freshness --shape fleet --slos 10000'],
   'bench slo-eval': [
     'keel bench slo-eval --slos 1000',

@@ -1,6 +1,8 @@
 /** The benchmark command works end to end (its figures are judged in BENCHMARKS.md, not here). */
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { runCli } from '../helpers/cli.js';
+import { NATS_URL, PG_URL } from '../helpers/stores.js';
 
 describe('keel bench ingest', () => {
   it('prints one JSON object with the documented keys', async () => {
@@ -81,36 +83,92 @@ describe('keel bench slo', () => {
   });
 });
 
+interface HistoryCallOut {
+  path: string;
+  page: number;
+  median_ms: number;
+  rows: number;
+}
+interface HistoryOut {
+  mode: string;
+  alerts: number;
+  incidents: number;
+  small: { team: string; alerts: number; incidents: number };
+  ceiling_ms: number;
+  timings: (HistoryCallOut & { name: string; small: HistoryCallOut; large_vs_small: number })[];
+  deep_vs_first: { incidents: number; alerts: number };
+}
+
+/**
+ * What every call of `--alerts 10000 --incidents 1000` answers, counted by hand from the history
+ * (incidents evenly over 365 days on svc-0..svc-19, the newest 20 open; the small team has a
+ * tenth): [name, page reached and rows on the large history, page and rows on the small one].
+ */
+const HISTORY_ROWS: [string, number, number, number, number][] = [
+  ['incidents: first page', 1, 50, 1, 50],
+  // 1,000 incidents are 20 pages of 50; 100 are 2.
+  ['incidents: deep page', 20, 50, 2, 50],
+  ['incidents: open ones', 1, 20, 1, 20],
+  // svc-3 has incidents 3, 23, ..., 983 (50; 983 still open) and, of 100, 3..83 (5; 83 open).
+  ['incidents: one service, resolved', 1, 49, 1, 4],
+  // Fewer than 50 per service: the deepest page is the first.
+  ['incidents: one service, deep page', 1, 49, 1, 4],
+  ['alerts: first page', 1, 50, 1, 50],
+  // 10,000 alerts are 200 pages of 50; 1,000 are 20.
+  ['alerts: deep page', 200, 50, 20, 50],
+  ['alerts: firing ones', 1, 50, 1, 50],
+  // Metrics count incidents opened in the range: the last 30 of 365 days hold incidents 918-999 (82) and 92-99 (8).
+  ['metrics: last 30 days', 1, 82, 1, 8],
+  ['metrics: the year', 1, 1000, 1, 100],
+  ['metrics: the year, one service', 1, 50, 1, 5],
+];
+
+function expectHistory(out: HistoryOut, mode: string): void {
+  expect(out.mode).toBe(mode);
+  expect(out.alerts).toBe(10_000);
+  expect(out.incidents).toBe(1000);
+  expect(out.small).toEqual({ team: 'history-small', alerts: 1000, incidents: 100 });
+  expect(out.ceiling_ms).toBeGreaterThan(0);
+  expect(out.timings.map((t) => [t.name, t.page, t.rows, t.small.page, t.small.rows])).toEqual(HISTORY_ROWS);
+  for (const t of out.timings) {
+    expect(t.median_ms, t.name).toBeGreaterThan(0);
+    expect(t.large_vs_small, t.name).toBeCloseTo(t.median_ms / t.small.median_ms, 1);
+  }
+  // Deep pages are reached by cursor, never by offset.
+  expect(out.timings[1]!.path).toMatch(/^\/v1\/incidents\?state=all&limit=50&cursor=/);
+  expect(out.timings[6]!.small.path).toMatch(/^\/v1\/paging\/alerts\?limit=50&cursor=/);
+  expect(out.deep_vs_first.alerts).toBeCloseTo(out.timings[6]!.median_ms / out.timings[5]!.median_ms, 1);
+}
+
 describe('keel bench history', () => {
-  it('builds the history and times every list, deep page, filter and metric beside the ceiling', async () => {
+  it('builds the history and times every list, deep page, filter and metric beside the ceiling, on a large and a small history', async () => {
     const r = await runCli(['bench', 'history', '--alerts', '10000', '--incidents', '1000', '--calls', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { alerts: number; incidents: number; ceiling_ms: number; timings: { name: string; median_ms: number; rows: number }[] };
-    expect(out.alerts).toBe(10_000);
-    expect(out.incidents).toBe(1000);
-    expect(out.ceiling_ms).toBeGreaterThan(0);
-    expect(out.timings.map((t) => t.name)).toEqual([
-      'incidents: first page',
-      'incidents: page 20',
-      'incidents: open ones',
-      'incidents: one service, resolved',
-      'incidents: one service, deep page',
-      'alerts: first page',
-      'alerts: page 200',
-      'alerts: firing ones',
-      'metrics: last 30 days',
-      'metrics: the year',
-      'metrics: the year, one service',
-    ]);
-    // Full pages at depth: the cursors reached them (1,000 incidents: 20 pages of 50; 10,000 alerts: 200).
-    expect(out.timings.find((t) => t.name === 'incidents: page 20')!.rows).toBe(50);
-    expect(out.timings.find((t) => t.name === 'alerts: page 200')!.rows).toBe(50);
-    expect(out.timings.find((t) => t.name === 'incidents: open ones')!.rows).toBe(20);
+    expectHistory(JSON.parse(r.stdout) as HistoryOut, 'embedded');
+  });
+
+  it('with --mode distributed, builds the same history in a PostgreSQL schema of its own, answers the same, and drops the schema', async () => {
+    const r = await runCli(['bench', 'history', '--alerts', '10000', '--incidents', '1000', '--calls', '2', '--mode', 'distributed', '--nats', NATS_URL, '--postgres', PG_URL, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expectHistory(JSON.parse(r.stdout) as HistoryOut, 'distributed');
+    const schema = /PostgreSQL schema (keel_bench_[a-z0-9]+)/.exec(r.stderr)?.[1];
+    expect(schema, r.stderr).toBeDefined();
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      const left = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+      expect(left.rowCount).toBe(0);
+    } finally {
+      await client.end();
+    }
   });
 
   it('refuses a history outside its limits', async () => {
     const r = await runCli(['bench', 'history', '--alerts', '5']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--alerts must be 10000 to 1000000, got 5');
+    const noNats = await runCli(['bench', 'history', '--mode', 'distributed', '--postgres', PG_URL], { env: { KEEL_NATS_URL: '' } });
+    expect(noNats.code).toBe(2);
+    expect(noNats.stderr).toContain('--mode distributed needs --nats <urls> and --postgres <url>');
   });
 });

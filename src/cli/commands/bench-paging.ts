@@ -1,6 +1,7 @@
 /** `keel bench paging`: alert intake and alert-to-page throughput beside the durable-commit ceiling. */
 import type { Command } from 'commander';
 import { nonNegativeInt, positiveInt, UsageError } from '../args.js';
+import { distributedServices, modeOptions, type ModeOpts } from './bench-mode.js';
 
 export function registerPagingBench(bench: Command): void {
   bench
@@ -38,29 +39,43 @@ export function registerPagingBench(bench: Command): void {
 }
 
 export function registerHistoryBench(bench: Command): void {
-  bench
-    .command('history')
-    .description('A year of paging history for one team, then incident and alert lists (first page, a deep page, filters) and MTTA/MTTR metrics in ms per call, beside an authenticated one-row read')
-    .option('--alerts <n>', 'alerts in the history (10000-1000000)', positiveInt, 100_000)
-    .option('--incidents <n>', 'incidents in the history (1000-100000)', positiveInt, 10_000)
-    .option('--calls <n>', 'timed calls per measurement (the median is printed)', positiveInt, 20)
-    .addHelpText('after', '\nThe history is inserted straight into the owning tables of a scratch data dir, removed afterwards.')
-    .action(async (opts: { alerts: number; incidents: number; calls: number }, cmd: Command) => {
+  modeOptions(
+    bench
+      .command('history')
+      .description(
+        'A year of paging history (and a tenth of it, for another team), then incident and alert lists (first page, a deep page, filters) and MTTA/MTTR metrics in ms per call, beside an authenticated one-row read',
+      )
+      .option('--alerts <n>', 'alerts in the history (10000-1000000)', positiveInt, 100_000)
+      .option('--incidents <n>', 'incidents in the history (1000-100000)', positiveInt, 10_000)
+      .option('--calls <n>', 'timed calls per measurement (the median is printed)', positiveInt, 20),
+    'an api/evaluator process on NATS + PostgreSQL, in a PostgreSQL schema of its own',
+  )
+    .addHelpText(
+      'after',
+      '\nThe history is inserted straight into the owning tables: of a scratch data dir (embedded), or of a PostgreSQL schema of its own (distributed); both are removed afterwards.',
+    )
+    .action(async (opts: { alerts: number; incidents: number; calls: number } & ModeOpts, cmd: Command) => {
       const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
       if (opts.alerts < 10_000 || opts.alerts > 1_000_000) throw new UsageError(`--alerts must be 10000 to 1000000, got ${opts.alerts}`);
       if (opts.incidents < 1000 || opts.incidents > 100_000) throw new UsageError(`--incidents must be 1000 to 100000, got ${opts.incidents}`);
+      const distributed = distributedServices(opts);
       const { benchHistory } = await import('../../bench/history-bench.js');
-      const r = await benchHistory({ alerts: opts.alerts, incidents: opts.incidents, calls: opts.calls, log: (line) => process.stderr.write(`${line}\n`) });
+      const r = await benchHistory({ alerts: opts.alerts, incidents: opts.incidents, calls: opts.calls, ...(distributed ? { distributed } : {}), log: (line) => process.stderr.write(`${line}\n`) });
       if (json) {
         process.stdout.write(`${JSON.stringify(r)}\n`);
         return;
       }
       const n = (v: number) => v.toLocaleString('en-US');
+      const call = (t: { name: string; page: number }) => (t.name.endsWith('deep page') ? t.name.replace('deep page', `page ${t.page}`) : t.name);
       const lines = [
-        `history of team "${r.team}": ${n(r.incidents)} incidents, ${n(r.alerts)} alerts over a year (built in ${r.build_s} s); load average ${r.load_average_1m}`,
+        `${r.mode === 'embedded' ? 'embedded (SQLite)' : 'distributed (PostgreSQL)'}: team "${r.team}" ${n(r.incidents)} incidents, ${n(r.alerts)} alerts over a year; team "${r.small.team}" ${n(r.small.incidents)} and ${n(r.small.alerts)} (built in ${r.build_s} s); load average ${r.load_average_1m}`,
         `ceiling: GET /v1/tenants/${r.team} ${r.ceiling_ms} ms per call (median; an authenticated one-row read)`,
-        'CALL                                MEDIAN MS   MAX MS   VS CEILING  ROWS',
-        ...r.timings.map((t) => `${t.name.padEnd(36)}${String(t.median_ms).padStart(9)}${String(t.max_ms).padStart(9)}${String(t.vs_ceiling).padStart(13)}${String(t.rows).padStart(6)}`),
+        'CALL (LARGE HISTORY)                MEDIAN MS   MAX MS   VS CEILING  ROWS   SMALL HISTORY MS  ROWS  LARGE/SMALL',
+        ...r.timings.map(
+          (t) =>
+            `${call(t).padEnd(36)}${String(t.median_ms).padStart(9)}${String(t.max_ms).padStart(9)}${String(t.vs_ceiling).padStart(13)}${String(t.rows).padStart(6)}${String(t.small.median_ms).padStart(19)}${String(t.small.rows).padStart(6)}${String(t.large_vs_small).padStart(13)}`,
+        ),
+        `flat in depth: incidents page ${r.timings[1]!.page} / first page ${r.deep_vs_first.incidents}, alerts page ${r.timings[6]!.page} / first page ${r.deep_vs_first.alerts}`,
         '',
       ];
       process.stdout.write(lines.join('\n'));

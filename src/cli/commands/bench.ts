@@ -5,6 +5,7 @@ import { nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber, UsageEr
 import { availableParallelism, loadavg } from 'node:os';
 import { registerHistoryBench, registerPagingBench } from './bench-paging.js';
 import { recordBench } from './bench-record.js';
+import { distributedServices, modeOptions } from './bench-mode.js';
 import { registerCapacityBench } from './bench-capacity.js';
 
 interface IngestOpts {
@@ -215,44 +216,36 @@ export function registerBench(program: Command): void {
 }
 
 export function registerSloEvalBench(bench: Command): void {
-  bench
-    .command('slo-eval')
-    .description('Burn-rate evaluation of thousands of SLOs in a running Keel: apply, count and evaluation tick time against the evaluation interval')
-    .option('--slos <n>', 'fleet SLOs (n/10 services, ten SLOs each; 10-10000)', positiveInt, 1000)
-    .option('--events <thousands>', 'thousands of fleet events sent before the ticks', positiveInt, 50)
-    .option('--ticks <n>', 'evaluation ticks timed', positiveInt, 5)
-    .option('--mode <mode>', 'embedded (one process, SQLite) or distributed (api/evaluator, ingest and worker roles on NATS + PostgreSQL)', 'embedded')
-    .option('--nats <urls>', 'distributed: NATS JetStream server(s) (env KEEL_NATS_URL)')
-    .option('--postgres <url>', 'distributed: PostgreSQL URL (env KEEL_POSTGRES_URL)')
-    .action(async (opts: { slos: number; events: number; ticks: number; mode: string; nats?: string; postgres?: string }, cmd: Command) => {
-      const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
-      if (opts.slos < 10 || opts.slos > 10_000) throw new UsageError('--slos must be 10 to 10000');
-      if (opts.mode !== 'embedded' && opts.mode !== 'distributed') throw new UsageError(`--mode must be embedded or distributed, got "${opts.mode}"`);
-      let distributed: { natsUrl: string; postgresUrl: string } | undefined;
-      if (opts.mode === 'distributed') {
-        const natsUrl = opts.nats ?? process.env.KEEL_NATS_URL;
-        const postgresUrl = opts.postgres ?? process.env.KEEL_POSTGRES_URL;
-        if (!natsUrl || !postgresUrl) throw new UsageError('--mode distributed needs --nats <urls> and --postgres <url> (or KEEL_NATS_URL and KEEL_POSTGRES_URL)');
-        distributed = { natsUrl, postgresUrl };
-      }
-      const { benchSloEvaluation } = await import('../../bench/slo-eval-bench.js');
-      const r = await benchSloEvaluation({ slos: opts.slos, events: opts.events, ticks: opts.ticks, ...(distributed ? { distributed } : {}), log: (line) => process.stderr.write(`${line}\n`) });
-      if (json) {
-        process.stdout.write(`${JSON.stringify(r)}\n`);
-        return;
-      }
-      const n = (v: number) => v.toLocaleString('en-US');
-      process.stdout.write(
-        [
-          `SLO evaluation (${n(r.slos)} SLOs, ${n(r.events)} events): tick p50 ${n(r.tick_p50_ms)} ms, max ${n(r.tick_max_ms)} ms (${n(r.per_slo_us)} µs per SLO)`,
-          `${`Keel's CPU per tick (${r.mode}):`.padEnd(42)}${n(r.tick_cpu_ms)} ms (${n(r.cpu_per_slo_us)} µs per SLO)${r.tick_postgres_cpu_ms !== undefined ? `, of which PostgreSQL ${n(r.tick_postgres_cpu_ms)} ms` : ''}`,
-          `ceiling (the evaluation interval):        ${n(r.evaluation_interval_ms)} ms (tick/interval ${r.tick_vs_interval})`,
-          `apply, count:                             ${n(r.apply_ms)} ms to apply, backfills done ${n(r.backfill_ms)} ms after the last event`,
-          `${(r.mode === 'embedded' ? 'data dir:' : 'PostgreSQL schema:').padEnd(42)}${n(r.data_dir_bytes)} bytes (${n(r.data_dir_bytes_per_slo)} per SLO)`,
-          '',
-        ].join('\n'),
-      );
-    });
+  modeOptions(
+    bench
+      .command('slo-eval')
+      .description('Burn-rate evaluation of thousands of SLOs in a running Keel: apply, count and evaluation tick time against the evaluation interval')
+      .option('--slos <n>', 'fleet SLOs (n/10 services, ten SLOs each; 10-10000)', positiveInt, 1000)
+      .option('--events <thousands>', 'thousands of fleet events sent before the ticks', positiveInt, 50)
+      .option('--ticks <n>', 'evaluation ticks timed', positiveInt, 5),
+    'api/evaluator, ingest and worker roles on NATS + PostgreSQL',
+  ).action(async (opts: { slos: number; events: number; ticks: number; mode: string; nats?: string; postgres?: string }, cmd: Command) => {
+    const json = Boolean((cmd.optsWithGlobals() as { json?: boolean }).json);
+    if (opts.slos < 10 || opts.slos > 10_000) throw new UsageError('--slos must be 10 to 10000');
+    const distributed = distributedServices(opts);
+    const { benchSloEvaluation } = await import('../../bench/slo-eval-bench.js');
+    const r = await benchSloEvaluation({ slos: opts.slos, events: opts.events, ticks: opts.ticks, ...(distributed ? { distributed } : {}), log: (line) => process.stderr.write(`${line}\n`) });
+    if (json) {
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return;
+    }
+    const n = (v: number) => v.toLocaleString('en-US');
+    process.stdout.write(
+      [
+        `SLO evaluation (${n(r.slos)} SLOs, ${n(r.events)} events): tick p50 ${n(r.tick_p50_ms)} ms, max ${n(r.tick_max_ms)} ms (${n(r.per_slo_us)} µs per SLO)`,
+        `${`Keel's CPU per tick (${r.mode}):`.padEnd(42)}${n(r.tick_cpu_ms)} ms (${n(r.cpu_per_slo_us)} µs per SLO)${r.tick_postgres_cpu_ms !== undefined ? `, of which PostgreSQL ${n(r.tick_postgres_cpu_ms)} ms` : ''}`,
+        `ceiling (the evaluation interval):        ${n(r.evaluation_interval_ms)} ms (tick/interval ${r.tick_vs_interval})`,
+        `apply, count:                             ${n(r.apply_ms)} ms to apply, backfills done ${n(r.backfill_ms)} ms after the last event`,
+        `${(r.mode === 'embedded' ? 'data dir:' : 'PostgreSQL schema:').padEnd(42)}${n(r.data_dir_bytes)} bytes (${n(r.data_dir_bytes_per_slo)} per SLO)`,
+        '',
+      ].join('\n'),
+    );
+  });
 }
 
 async function distributed(opts: IngestOpts, json: boolean, log: (line: string) => void, record: Command | undefined): Promise<void> {

@@ -40,6 +40,12 @@ export async function incidentServices(db: Db, ids: string[]): Promise<Map<strin
   return out;
 }
 
+/** The services of a tenant's incidents opened in [from, to) (id → service, null for none). */
+export async function incidentServicesOpened(db: Db, tenant: string, from: number, to: number): Promise<Map<string, string | null>> {
+  const rows = await db.selectFrom('incidents').select(['id', 'service']).where('tenant_id', '=', tenant).where('opened_at', '>=', from).where('opened_at', '<', to).execute();
+  return new Map(rows.map((r) => [r.id, r.service]));
+}
+
 /** Open incidents counted by tenant, service and severity (the open-incidents gauge). */
 export async function openIncidentCounts(db: Db): Promise<{ tenant: string; service: string | null; severity: string; count: number }[]> {
   const rows = await db

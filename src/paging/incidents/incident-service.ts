@@ -6,7 +6,7 @@
  * (escalation starts on open and stops on acknowledge/resolve), and after commit the change is
  * published on the bus as `incident.changed`.
  */
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../../core/bus.js';
 import type { Clock } from '../../core/clock.js';
 import { KeelError } from '../../core/errors.js';
@@ -21,6 +21,24 @@ import { appendTimeline, type TimelineInput } from './timeline.js';
 export const INCIDENT_STATES = ['triggered', 'acknowledged', 'mitigated', 'resolved', 'closed'] as const;
 export type IncidentState = (typeof INCIDENT_STATES)[number];
 export const OPEN_STATES: readonly IncidentState[] = ['triggered', 'acknowledged', 'mitigated'];
+/** `state in (<OPEN_STATES>)` as literals, in the order of the partial index incidents_open_opened's WHERE (migration 0820). */
+const OPEN_STATES_SQL = sql<boolean>`state in (${sql.join(OPEN_STATES.map((s) => sql.lit(s)))})`;
+
+function sameStates(a: readonly IncidentState[], b: readonly IncidentState[]): boolean {
+  const set = new Set(a);
+  return set.size === b.length && b.every((s) => set.has(s));
+}
+
+export interface IncidentListFilter {
+  states?: IncidentState[];
+  service?: string;
+  severities?: Incident['severity'][];
+  before?: { openedAt: number; number: number };
+  limit?: number;
+  from?: number;
+  to?: number;
+}
+
 export const SEVERITIES = ['SEV1', 'SEV2', 'SEV3', 'SEV4'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export const ROLES = ['commander', 'communications', 'scribe'] as const;
@@ -137,12 +155,17 @@ export class IncidentService {
    * the next page starts after it, so paging never skips or repeats an incident and costs one
    * index range scan however deep it goes.
    */
-  async list(
-    tenant: string,
-    filter: { states?: IncidentState[]; service?: string; severities?: Incident['severity'][]; before?: { openedAt: number; number: number }; limit?: number; from?: number; to?: number } = {},
-  ): Promise<Incident[]> {
+  async list(tenant: string, filter: IncidentListFilter = {}): Promise<Incident[]> {
+    return (await this.listQuery(tenant, filter).execute()).map(toIncident);
+  }
+
+  /** The query of `list` (tests read its plan). */
+  listQuery(tenant: string, filter: IncidentListFilter = {}) {
     let q = this.store.db.selectFrom('incidents').selectAll().where('tenant_id', '=', tenant).orderBy('opened_at', 'desc').orderBy('number', 'desc');
-    if (filter.states?.length) q = q.where('state', 'in', filter.states);
+    // The open ones as the literal list of the partial index incidents_open_opened (migration
+    // 0820): SQLite matches a partial index's WHERE against the query's terms, never against
+    // bound parameters.
+    if (filter.states?.length) q = sameStates(filter.states, OPEN_STATES) ? q.where(OPEN_STATES_SQL) : q.where('state', 'in', filter.states);
     if (filter.service) q = q.where('service', '=', filter.service);
     if (filter.severities?.length) q = q.where('severity', 'in', filter.severities);
     const before = filter.before;
@@ -151,7 +174,7 @@ export class IncidentService {
     if (before) q = q.where('opened_at', '<=', before.openedAt).where((eb) => eb.or([eb('opened_at', '<', before.openedAt), eb('number', '<', before.number)]));
     if (filter.from !== undefined) q = q.where('opened_at', '>=', filter.from);
     if (filter.to !== undefined) q = q.where('opened_at', '<', filter.to);
-    return (await q.limit(filter.limit ?? 100).execute()).map(toIncident);
+    return q.limit(filter.limit ?? 100);
   }
 
   /** The open incident of a service with this grouping key, if any. */

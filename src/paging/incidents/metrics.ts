@@ -64,15 +64,21 @@ export function incidentMetrics(incidents: readonly IncidentFacts[], pages: read
   const services = new Map<string, IncidentFacts[]>();
   for (const i of inRange) {
     const key = i.service ?? '';
-    services.set(key, [...(services.get(key) ?? []), i]);
+    const list = services.get(key);
+    if (list) list.push(i);
+    else services.set(key, [i]);
   }
   const weeks = Math.max((to - from) / (7 * 86_400_000), 1 / 7);
   const load = new Map<string, { pages: number; weeks: Record<string, number> }>();
+  // The ISO week of each UTC day once: luxon costs ~1.6 µs a call, a year of pages is 10,000 calls.
+  const weekOfDay = new Map<number, string>();
   for (const p of pages) {
     if (p.at < from || p.at >= to) continue;
     const l = load.get(p.user) ?? { pages: 0, weeks: {} };
     l.pages++;
-    const w = isoWeek(p.at);
+    const day = Math.floor(p.at / 86_400_000);
+    let w = weekOfDay.get(day);
+    if (w === undefined) weekOfDay.set(day, (w = isoWeek(p.at)));
     l.weeks[w] = (l.weeks[w] ?? 0) + 1;
     load.set(p.user, l);
   }

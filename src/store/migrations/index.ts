@@ -32,6 +32,7 @@ import * as m0702 from './0702_runbook_incident_triggers.js';
 import * as m0600 from './0600_paging_lookups.js';
 import * as m0780 from './0780_history_indexes.js';
 import * as m0810 from './0810_runbook_live_output.js';
+import * as m0820 from './0820_open_incidents_index.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -63,4 +64,5 @@ export const migrations: Record<string, Migration> = {
   '0600_paging_lookups': m0600,
   '0780_history_indexes': m0780,
   '0810_runbook_live_output': m0810,
+  '0820_open_incidents_index': m0820,
 };
