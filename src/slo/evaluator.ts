@@ -19,7 +19,7 @@ import { windowBreakdown } from './breakdown-window.js';
 import { sumWindows } from './counter-reader.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
-import { currentGenerations, type Generation } from './generations.js';
+import { GenerationCache, type Generation } from './generations.js';
 import { budget, sli } from './math.js';
 import { alertWindows, measureGenerations, type ObjectiveMeasure } from './measure.js';
 import type { SloMetrics } from './metrics.js';
@@ -88,6 +88,9 @@ export interface EvaluatorDeps {
 }
 
 export class SloEvaluator {
+  /** Parsed plans between ticks (re-read when the SLO configuration changes). */
+  private readonly generations = new GenerationCache();
+
   constructor(private readonly deps: EvaluatorDeps) {}
 
   /** Evaluates every tenant's SLOs, or one tenant's (`keel slo evaluate` acts on the caller's tenant only). */
@@ -95,7 +98,7 @@ export class SloEvaluator {
     // The fence travels with this call, never in a field: a concurrent unfenced call (`keel slo
     // evaluate`) must not strip the leader's fence off the transactions still to come.
     const now = this.deps.clock.now();
-    const gens = await currentGenerations(this.deps.db, tenant);
+    const gens = await this.generations.current(this.deps.db, tenant);
     let stateQuery = this.deps.db.selectFrom('slo_alert_state').selectAll();
     if (tenant !== undefined) stateQuery = stateQuery.where('tenant_id', '=', tenant);
     const states = await stateQuery.execute();
