@@ -90,6 +90,8 @@ export interface EvaluatorDeps {
 export class SloEvaluator {
   /** Parsed plans between ticks (re-read when the SLO configuration changes). */
   private readonly generations = new GenerationCache();
+  /** Overall series ids by generation uid and objective, kept between ticks (`measureGenerations`). */
+  private readonly series = new Map<string, Map<number, number>>();
 
   constructor(private readonly deps: EvaluatorDeps) {}
 
@@ -103,7 +105,15 @@ export class SloEvaluator {
     if (tenant !== undefined) stateQuery = stateQuery.where('tenant_id', '=', tenant);
     const states = await stateQuery.execute();
     const bySlo = new Map<string, StateRow[]>();
-    for (const s of states) bySlo.set(`${s.tenant_id}/${s.slo_name}`, [...(bySlo.get(`${s.tenant_id}/${s.slo_name}`) ?? []), s]);
+    for (const s of states) {
+      const rows = bySlo.get(`${s.tenant_id}/${s.slo_name}`) ?? [];
+      rows.push(s);
+      bySlo.set(`${s.tenant_id}/${s.slo_name}`, rows);
+    }
+    if (tenant === undefined) {
+      const uids = new Set(gens.map((g) => g.uid));
+      for (const uid of this.series.keys()) if (!uids.has(uid)) this.series.delete(uid);
+    }
     let evaluated = 0;
     let transitions = 0;
     const live = new Set(gens.map((g) => `${g.tenant}/${g.name}`));
@@ -117,8 +127,14 @@ export class SloEvaluator {
       group = [];
     };
     const ready = gens.filter((g) => g.status === 'ready');
-    for (let i = 0; i < ready.length; i += APPLY_GROUP) {
-      group = await this.planGroup(ready.slice(i, i + APPLY_GROUP), bySlo, now);
+    const planAt = (i: number) => (i < ready.length ? this.planGroup(ready.slice(i, i + APPLY_GROUP), bySlo, now) : undefined);
+    // The next group is read while this one is written (on PostgreSQL on another connection), so a
+    // tick waits for the slower of the reads and the writes rather than for both. `planGroup`
+    // never rejects: an SLO that cannot be planned is logged and left out.
+    let next = planAt(0);
+    for (let i = 0; next; i += APPLY_GROUP) {
+      group = await next;
+      next = planAt(i + APPLY_GROUP);
       await flush();
     }
     // Alerts of SLOs that no longer exist resolve, then their state goes.
@@ -201,13 +217,13 @@ export class SloEvaluator {
         this.failed(err, gen.tenant, gen.name);
       }
     }
-    const together = await measureGenerations(this.deps.db, reqs).catch(() => undefined);
+    const together = await measureGenerations(this.deps.db, reqs, this.series).catch(() => undefined);
     const planned: Planned[] = [];
     for (const [k, req] of reqs.entries()) {
       const { gen } = req;
       const rows = bySlo.get(`${gen.tenant}/${gen.name}`) ?? [];
       try {
-        const measures = together?.[k] ?? (await measureGenerations(this.deps.db, [req]))[0]!;
+        const measures = together?.[k] ?? (await measureGenerations(this.deps.db, [req], this.series))[0]!;
         planned.push({ tenant: gen.tenant, name: gen.name, gen, desired: await this.plan(gen, rows, measures, now), rows });
       } catch (err) {
         this.failed(err, gen.tenant, gen.name);

@@ -120,6 +120,26 @@ export async function measureGenerationAt(
   return out;
 }
 
+/**
+ * The overall series of the generations, taken from `known` for each generation whose every
+ * objective has one there and read for the others; those found for all their objectives are added
+ * to `known`. A series keeps its id for its generation's life (the counter writer caches them the
+ * same way; only a retired generation's series are deleted), so the caller may keep `known`
+ * between evaluations: only generations not yet counted are read again.
+ */
+async function overallSeriesKnown(db: Db, reqs: MeasureRequest[], known: Map<string, Map<number, number>> | undefined): Promise<Map<string, Map<number, number>>> {
+  const complete = (uid: string, objectives: number) => (known?.get(uid)?.size ?? 0) >= objectives;
+  const read = await overallSeriesOf(db, [...new Set(reqs.filter((r) => !complete(r.gen.uid, r.gen.slo.objectives.length)).map((r) => r.gen.uid))]);
+  const out = new Map<string, Map<number, number>>();
+  for (const r of reqs) {
+    const ids = complete(r.gen.uid, r.gen.slo.objectives.length) ? known!.get(r.gen.uid)! : read.get(r.gen.uid);
+    if (!ids) continue;
+    out.set(r.gen.uid, ids);
+    if (known && ids.size >= r.gen.slo.objectives.length) known.set(r.gen.uid, ids);
+  }
+  return out;
+}
+
 /** One generation to measure at one point in time (an evaluation's SLO). */
 export interface MeasureRequest {
   gen: Pick<Generation, 'uid' | 'slo'>;
@@ -139,8 +159,8 @@ const SERIES_PER_STATEMENT = 500;
  * summed over its own windows alone, so the counts are those `measureGeneration` gives one by one.
  * Time-slice objectives read their slice tables per objective, as `measureGeneration` does.
  */
-export async function measureGenerations(db: Db, reqs: MeasureRequest[]): Promise<ObjectiveMeasure[][]> {
-  const series = await overallSeriesOf(db, [...new Set(reqs.map((r) => r.gen.uid))]);
+export async function measureGenerations(db: Db, reqs: MeasureRequest[], known?: Map<string, Map<number, number>>): Promise<ObjectiveMeasure[][]> {
+  const series = await overallSeriesKnown(db, reqs, known);
   const items = reqs.flatMap((req, r) =>
     req.gen.slo.objectives.map((_, o) => ({ r, o, sid: series.get(req.gen.uid)?.get(o), windows: windowsAt(req, req.windowsMs), events: undefined as Counts[] | undefined })),
   );
