@@ -44,6 +44,16 @@ export async function currentGenerations(db: Db, tenant?: string): Promise<Gener
   return (await q.orderBy('tenant_id').orderBy('slo_name').execute()).map(toGeneration);
 }
 
+/**
+ * Current generations still backfilling: the backfill loop asks every 2 s, and reading (and parsing)
+ * every current generation to keep the few backfilling ones cost the leader about 0.1 s of CPU per
+ * ask at 10,000 SLOs.
+ */
+export async function backfillingGenerations(db: Db): Promise<Generation[]> {
+  const rows = await db.selectFrom('slo_generations').selectAll().where('current', '=', 1).where('status', '=', 'backfilling').orderBy('tenant_id').orderBy('slo_name').execute();
+  return rows.map(toGeneration);
+}
+
 /** Plans read by one statement (their uids are its parameters). */
 const PLANS_PER_STATEMENT = 500;
 
