@@ -43,3 +43,25 @@ export async function lastTransitionSeq(db: Db): Promise<number> {
     .executeTakeFirst();
   return Number(last?.s ?? 0);
 }
+
+/** Dedup keys read by one statement (far below both stores' parameter limits). */
+const KEYS_PER_STATEMENT = 500;
+
+/**
+ * Which of these dedup keys of a tenant have a firing alert: one query per 500 keys, so the SLO
+ * evaluator asks for a group of SLOs at once instead of one round trip per firing alert.
+ */
+export async function firingDedupKeys(db: Db, tenant: string, keys: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < keys.length; i += KEYS_PER_STATEMENT) {
+    const rows = await db
+      .selectFrom('alerts')
+      .select('dedup_key')
+      .where('tenant_id', '=', tenant)
+      .where('dedup_key', 'in', keys.slice(i, i + KEYS_PER_STATEMENT))
+      .where('status', '=', 'firing')
+      .execute();
+    for (const r of rows) out.add(r.dedup_key);
+  }
+  return out;
+}

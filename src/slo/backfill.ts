@@ -19,7 +19,7 @@ import { SLO_CONSUMER } from './aggregator.js';
 import { compileTenantPlan } from './compiled.js';
 import { CounterWriter } from './counter-writer.js';
 import { foldBatch, type FoldResult } from './fold.js';
-import { backfillPartitions, currentGenerations, type BackfillPartition, type Generation } from './generations.js';
+import { backfillingGenerations, backfillPartitions, type BackfillPartition, type Generation } from './generations.js';
 import { bumpVersion, lockPartition } from './meta.js';
 import type { SloMetrics } from './metrics.js';
 import { retentionMs } from './retention.js';
@@ -50,7 +50,7 @@ export class Backfiller {
    * never runs with the next tenure's fence.
    */
   async step(fence?: DbFence): Promise<boolean> {
-    const pending = (await currentGenerations(this.deps.db)).filter((g) => g.status === 'backfilling');
+    const pending = await backfillingGenerations(this.deps.db);
     if (pending.length === 0) return false;
     for (const g of pending) if (g.backfillStartedAt === null) await this.claim(g.uid, fence);
     const tenant = pending[0]!.tenant;

@@ -7,6 +7,7 @@
  * they are until the backfill is done.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { firingDedupKeys } from '../alerting/alert-queries.js';
 import type { AlertService, SignalResult } from '../alerting/alert-service.js';
 import type { Clock } from '../core/clock.js';
 import { readSpec } from '../definitions/read-specs.js';
@@ -18,11 +19,11 @@ import { windowBreakdown } from './breakdown-window.js';
 import { sumWindows } from './counter-reader.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
-import { currentGenerations, type Generation } from './generations.js';
+import { GenerationCache, type Generation } from './generations.js';
 import { budget, sli } from './math.js';
-import { alertWindows, measureGeneration } from './measure.js';
+import { alertWindows, measureGenerations, type ObjectiveMeasure } from './measure.js';
 import type { SloMetrics } from './metrics.js';
-import { sloWindowAt, windowEnd } from './windows.js';
+import { sloWindowAt, windowEnd, type SloWindow } from './windows.js';
 
 export function alertKey(objective: number, policy: string, severity: string): string {
   return `${objective}/${policy}/${severity}`;
@@ -87,6 +88,11 @@ export interface EvaluatorDeps {
 }
 
 export class SloEvaluator {
+  /** Parsed plans between ticks (re-read when the SLO configuration changes). */
+  private readonly generations = new GenerationCache();
+  /** Overall series ids by generation uid and objective, kept between ticks (`measureGenerations`). */
+  private readonly series = new Map<string, Map<number, number>>();
+
   constructor(private readonly deps: EvaluatorDeps) {}
 
   /** Evaluates every tenant's SLOs, or one tenant's (`keel slo evaluate` acts on the caller's tenant only). */
@@ -94,12 +100,20 @@ export class SloEvaluator {
     // The fence travels with this call, never in a field: a concurrent unfenced call (`keel slo
     // evaluate`) must not strip the leader's fence off the transactions still to come.
     const now = this.deps.clock.now();
-    const gens = await currentGenerations(this.deps.db, tenant);
+    const gens = await this.generations.current(this.deps.db, tenant);
     let stateQuery = this.deps.db.selectFrom('slo_alert_state').selectAll();
     if (tenant !== undefined) stateQuery = stateQuery.where('tenant_id', '=', tenant);
     const states = await stateQuery.execute();
     const bySlo = new Map<string, StateRow[]>();
-    for (const s of states) bySlo.set(`${s.tenant_id}/${s.slo_name}`, [...(bySlo.get(`${s.tenant_id}/${s.slo_name}`) ?? []), s]);
+    for (const s of states) {
+      const rows = bySlo.get(`${s.tenant_id}/${s.slo_name}`) ?? [];
+      rows.push(s);
+      bySlo.set(`${s.tenant_id}/${s.slo_name}`, rows);
+    }
+    if (tenant === undefined) {
+      const uids = new Set(gens.map((g) => g.uid));
+      for (const uid of this.series.keys()) if (!uids.has(uid)) this.series.delete(uid);
+    }
     let evaluated = 0;
     let transitions = 0;
     const live = new Set(gens.map((g) => `${g.tenant}/${g.name}`));
@@ -112,14 +126,16 @@ export class SloEvaluator {
       transitions += r.transitions;
       group = [];
     };
-    for (const gen of gens) {
-      if (gen.status !== 'ready') continue;
-      try {
-        group.push({ tenant: gen.tenant, name: gen.name, gen, desired: await this.plan(gen, bySlo.get(`${gen.tenant}/${gen.name}`) ?? [], now), rows: bySlo.get(`${gen.tenant}/${gen.name}`) ?? [] });
-      } catch (err) {
-        this.failed(err, gen.tenant, gen.name);
-      }
-      if (group.length >= APPLY_GROUP) await flush();
+    const ready = gens.filter((g) => g.status === 'ready');
+    const planAt = (i: number) => (i < ready.length ? this.planGroup(ready.slice(i, i + APPLY_GROUP), bySlo, now) : undefined);
+    // The next group is read while this one is written (on PostgreSQL on another connection), so a
+    // tick waits for the slower of the reads and the writes rather than for both. `planGroup`
+    // never rejects: an SLO that cannot be planned is logged and left out.
+    let next = planAt(0);
+    for (let i = 0; next; i += APPLY_GROUP) {
+      group = await next;
+      next = planAt(i + APPLY_GROUP);
+      await flush();
     }
     // Alerts of SLOs that no longer exist resolve, then their state goes.
     for (const [key, rows] of bySlo) {
@@ -150,7 +166,8 @@ export class SloEvaluator {
       await this.deps.db.transaction().execute(async (trx) => {
         await fence?.(trx);
         const states: StateRow[] = [];
-        for (const p of group) results.push(...(await this.applyIn(trx, p, now, states)));
+        const open = await stillFiring(trx, group);
+        for (const p of group) results.push(...(await this.applyIn(trx, p, now, states, open)));
         await writeStates(trx, states);
       });
       applied = group.filter((p) => !p.deleted).length;
@@ -167,7 +184,7 @@ export class SloEvaluator {
           await this.deps.db.transaction().execute(async (trx) => {
             await fence?.(trx);
             const states: StateRow[] = [];
-            own.push(...(await this.applyIn(trx, p, now, states)));
+            own.push(...(await this.applyIn(trx, p, now, states, await stillFiring(trx, [p]))));
             await writeStates(trx, states);
           });
           results.push(...own);
@@ -186,10 +203,38 @@ export class SloEvaluator {
     return { applied, transitions };
   }
 
-  /** What an SLO's alerts should be now (reads only). */
-  private async plan(gen: Generation, rows: StateRow[], now: number): Promise<Desired[]> {
+  /**
+   * Plans a group of SLOs: their counters are read together (`measureGenerations`: a few
+   * statements for the group instead of a few per SLO). Should that read fail, each SLO is
+   * measured alone, so one SLO's failure never holds back the others' alerts.
+   */
+  private async planGroup(gens: Generation[], bySlo: Map<string, StateRow[]>, now: number): Promise<Planned[]> {
+    const reqs: { gen: Generation; sloWindow: SloWindow; end: number; windowsMs: number[] }[] = [];
+    for (const gen of gens) {
+      try {
+        reqs.push({ gen, sloWindow: sloWindowAt(gen.slo.window, now), end: windowEnd(now), windowsMs: alertWindows(gen.slo) });
+      } catch (err) {
+        this.failed(err, gen.tenant, gen.name);
+      }
+    }
+    const together = await measureGenerations(this.deps.db, reqs, this.series).catch(() => undefined);
+    const planned: Planned[] = [];
+    for (const [k, req] of reqs.entries()) {
+      const { gen } = req;
+      const rows = bySlo.get(`${gen.tenant}/${gen.name}`) ?? [];
+      try {
+        const measures = together?.[k] ?? (await measureGenerations(this.deps.db, [req], this.series))[0]!;
+        planned.push({ tenant: gen.tenant, name: gen.name, gen, desired: await this.plan(gen, rows, measures, now), rows });
+      } catch (err) {
+        this.failed(err, gen.tenant, gen.name);
+      }
+    }
+    return planned;
+  }
+
+  /** What an SLO's alerts should be now, from its measures (reads only). */
+  private async plan(gen: Generation, rows: StateRow[], measures: ObjectiveMeasure[], now: number): Promise<Desired[]> {
     const slo = gen.slo;
-    const measures = await measureGeneration(this.deps.db, gen, sloWindowAt(slo.window, now), windowEnd(now), alertWindows(slo));
     const prev = new Map(rows.map((r) => [r.alert_key, r]));
     const desired: Desired[] = [];
     for (const m of measures) {
@@ -258,7 +303,7 @@ export class SloEvaluator {
   }
 
   /** Writes one SLO's alert states and transitions inside `trx`; the signals to publish after commit. */
-  private async applyIn(trx: Transaction<Database>, p: Planned, now: number, states: StateRow[]): Promise<SignalResult[]> {
+  private async applyIn(trx: Transaction<Database>, p: Planned, now: number, states: StateRow[], open: Set<string>): Promise<SignalResult[]> {
     const { tenant, name, gen, desired, rows } = p;
     const prev = new Map(rows.map((r) => [r.alert_key, r]));
     const results: SignalResult[] = [];
@@ -269,7 +314,7 @@ export class SloEvaluator {
       const key = dedupKey(name, objectives, d.objective, d.policy, d.name ?? d.severity);
       // Still firing here, but its alert was resolved elsewhere (with its incident, by hand): the
       // alert is still over its threshold, so it fires again (a new alert, incident and page).
-      const refire = d.firing && before?.status === 'firing' && !(await openAlert(trx, tenant, key));
+      const refire = d.firing && before?.status === 'firing' && !open.has(`${tenant}/${key}`);
       const changed = (before ? before.status !== status : d.firing) || refire;
       if (changed) {
         // A page carries what the responder needs: the burn per window, the budget left, the runbook.
@@ -419,9 +464,25 @@ async function topBreakdownOf(trx: Transaction<Database>, gen: Generation, objec
   return rankBreakdowns({ bad: overall.total - overall.good, total: overall.total }, candidates, 3).map((t) => ({ values: t.values, bad_events: t.bad, total_events: t.total }));
 }
 
-async function openAlert(trx: Transaction<Database>, tenant: string, key: string): Promise<boolean> {
-  const r = await trx.selectFrom('alerts').select('id').where('tenant_id', '=', tenant).where('dedup_key', '=', key).where('status', '=', 'firing').executeTakeFirst();
-  return r !== undefined;
+/**
+ * The alerts (as `tenant/dedup key`) of a group's SLOs that still fire in the alert pipeline, of
+ * those the evaluator keeps firing: one query per tenant of the group instead of one per alert.
+ */
+async function stillFiring(trx: Transaction<Database>, group: Planned[]): Promise<Set<string>> {
+  const byTenant = new Map<string, string[]>();
+  for (const p of group) {
+    const prev = new Map(p.rows.map((r) => [r.alert_key, r]));
+    const objectives = p.gen?.slo.objectives.length ?? 1;
+    for (const d of p.desired) {
+      if (!d.firing || prev.get(d.key)?.status !== 'firing') continue;
+      const keys = byTenant.get(p.tenant) ?? [];
+      keys.push(dedupKey(p.name, objectives, d.objective, d.policy, d.name ?? d.severity));
+      byTenant.set(p.tenant, keys);
+    }
+  }
+  const out = new Set<string>();
+  for (const [tenant, keys] of byTenant) for (const k of await firingDedupKeys(trx, tenant, keys)) out.add(`${tenant}/${k}`);
+  return out;
 }
 
 function conditionValues(c: ConditionResult): Record<string, unknown> {

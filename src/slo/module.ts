@@ -10,7 +10,7 @@ import { sloAttributeUses } from './attribute-paths.js';
 import { Backfiller } from './backfill.js';
 import { BackgroundLoop } from '../core/background-loop.js';
 import { SloEvaluator } from './evaluator.js';
-import { currentGenerations } from './generations.js';
+import { currentGenerations, GenerationCache } from './generations.js';
 import { sloKinds } from './kinds.js';
 import { pruneSlo } from './maintenance.js';
 import { SloMetrics } from './metrics.js';
@@ -70,8 +70,10 @@ export function sloModule(ctx: CoreContext): SloModule {
     return config.slo.maintenanceInterval;
   }, onError('pruning'));
   // Every SLO's counter series exists from its definition on, so rules and dashboards see 0, not nothing.
+  // (Plans kept between scrapes, as the evaluator keeps them between ticks.)
+  const scraped = new GenerationCache();
   ctx.metrics.onScrape('slo', async () => {
-    for (const g of await currentGenerations(store.db)) metrics.touch(g.tenant, g.name, g.slo.objectives.length);
+    for (const g of await scraped.current(store.db)) metrics.touch(g.tenant, g.name, g.slo.objectives.length);
   });
   const unsubscribe = ctx.bus.on('definitions.applied', (e) => {
     if (e.changes.some((c) => SLO_KINDS.includes(c.kind))) backfillLoop.wake();

@@ -90,4 +90,14 @@ describe('alert windows end at the last complete bucket', () => {
     const hour = (await status(t.url, t.adminKey, 'checkout')).objectives[0].burnRates.find((b: { window: string }) => b.window === '1h');
     expect(hour).toMatchObject({ totalEvents: 2451, badEvents: 37 });
   });
+
+  it('sees a target changed in place at the next evaluation, though the same evaluator evaluated the SLO before', async () => {
+    // The same 37 bad of 2,451 in the hour against a 1 % budget: burn rate 1.5, no page.
+    expect((await applyYaml(t.url, t.adminKey, `${SERVICE}---\n${ratioSlo('checkout', { target: 0.99 })}`)).status).toBe(200);
+    expect((await http(`${t.url}/v1/slo-evaluations`, { method: 'POST', key: t.adminKey })).status).toBe(200);
+    expect(await pages('default')).toEqual(['firing', 'resolved']);
+    const page = (await http(`${t.url}/v1/slos/checkout/alerts`, { key: t.adminKey })).body.alerts.find((a: { dedupKey: string }) => a.dedupKey === 'slo/checkout/default/page');
+    expect(page).toMatchObject({ status: 'resolved', values: { target: 0.99 } });
+    expect(await pages('beta')).toEqual(['firing']);
+  });
 });
