@@ -65,3 +65,9 @@ export async function firingDedupKeys(db: Db, tenant: string, keys: string[]): P
   }
   return out;
 }
+
+/** The firing alerts one source raised, every tenant's (a source resolving what it no longer watches). */
+export async function firingAlertsOf(db: Db, source: string): Promise<{ tenant: string; dedupKey: string }[]> {
+  const rows = await db.selectFrom('alerts').select(['tenant_id', 'dedup_key']).where('status', '=', 'firing').where('source', '=', source).execute();
+  return rows.map((r) => ({ tenant: r.tenant_id, dedupKey: r.dedup_key }));
+}

@@ -70,3 +70,28 @@ export function dailyQuotaAlerts(tenant: string, used: number, quota: number, da
     values: { used, quota, day },
   }));
 }
+
+const DAILY_NOTICE = /^capacity:tenant\.(.+)\.daily:(80|100)$/;
+
+/**
+ * Daily-quota notices still firing for a tenant that has no daily quota any more (removed, or
+ * its tenant deleted), resolved: otherwise nothing would ever resolve them, and a stale notice
+ * hides the next real one behind an alert everyone has learned to ignore.
+ */
+export function removedQuotaNotices(firing: { tenant: string; dedupKey: string }[], withQuota: ReadonlySet<string>): CapacityAlert[] {
+  const out: CapacityAlert[] = [];
+  for (const f of firing) {
+    const m = DAILY_NOTICE.exec(f.dedupKey);
+    if (!m || m[1] !== f.tenant || withQuota.has(f.tenant)) continue;
+    out.push({
+      tenant: f.tenant,
+      dedupKey: f.dedupKey,
+      status: 'resolved',
+      severity: m[2] === '100' ? 'critical' : 'warning',
+      summary: `tenant "${f.tenant}" has no daily volume quota any more`,
+      labels: { limit: `tenant.${f.tenant}.daily`, kind: 'daily_quota', condition: `daily_${m[2]}` },
+      values: { quota: null },
+    });
+  }
+  return out;
+}

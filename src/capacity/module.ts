@@ -13,7 +13,8 @@ import { peakMinutes, readBuiltinLimits } from './builtin-limits.js';
 import { compactedFraction } from './capacity-plan.js';
 import { capacityRoutes } from './capacity-routes.js';
 import client from 'prom-client';
-import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, type CapacityAlert } from './capacity-alerts.js';
+import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, removedQuotaNotices, type CapacityAlert } from './capacity-alerts.js';
+import { firingAlertsOf } from '../alerting/alert-queries.js';
 import { CapacityService, pruneLimitMinutes, readUserLimits } from './capacity-service.js';
 import { limitKind } from './limit-kind.js';
 import { limitsProcessor } from './limit-processor.js';
@@ -195,6 +196,12 @@ async function noticesLoop(ctx: CoreContext, quotas: DailyQuotaService, usage: U
           await lease.assertHeld();
           await signalAll(ctx, dailyQuotaAlerts(q.tenant, counted.get(q.tenant) ?? 0, q.eventsPerDay, day));
         }
+      }
+      const withQuota = new Set(states.filter((q) => q.eventsPerDay !== null).map((q) => q.tenant));
+      const stale = removedQuotaNotices(await firingAlertsOf(ctx.store.db, CAPACITY_SOURCE), withQuota);
+      if (stale.length > 0) {
+        await lease.assertHeld();
+        await signalAll(ctx, stale);
       }
     } catch (err) {
       if (!lease.signal.aborted) ctx.logger.warn({ err }, 'daily quota notices failed; retrying');

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../src/auth/tenants.js';
-import { dailyQuotaAlerts } from '../../src/capacity/capacity-alerts.js';
+import { dailyQuotaAlerts, removedQuotaNotices } from '../../src/capacity/capacity-alerts.js';
 import { dailyLeaseSize, dayOf, leaseDaily, noticeLevel, secondsToNextDay } from '../../src/capacity/daily-quota.js';
 import { DailyQuotaGate } from '../../src/capacity/daily-quota-gate.js';
 import { DailyQuotaService } from '../../src/capacity/daily-quota-service.js';
@@ -40,6 +40,22 @@ describe('daily quota arithmetic', () => {
       ['capacity:tenant.acme.daily:80', 'firing', 'warning'],
       ['capacity:tenant.acme.daily:100', 'resolved', 'critical'],
     ]);
+  });
+
+  it('resolves the firing notices of tenants without a quota, and nothing else', () => {
+    const firing = [
+      { tenant: 'acme', dedupKey: 'capacity:tenant.acme.daily:80' },
+      { tenant: 'acme', dedupKey: 'capacity:tenant.acme.daily:100' },
+      { tenant: 'beta', dedupKey: 'capacity:tenant.beta.daily:80' },
+      { tenant: 'acme', dedupKey: 'capacity:disk:utilisation' },
+      // Another tenant's name in the key is not this tenant's notice.
+      { tenant: 'gamma', dedupKey: 'capacity:tenant.acme.daily:80' },
+    ];
+    expect(removedQuotaNotices(firing, new Set(['beta'])).map((a) => [a.tenant, a.dedupKey, a.status, a.severity])).toEqual([
+      ['acme', 'capacity:tenant.acme.daily:80', 'resolved', 'warning'],
+      ['acme', 'capacity:tenant.acme.daily:100', 'resolved', 'critical'],
+    ]);
+    expect(removedQuotaNotices(firing, new Set(['acme', 'beta']))).toEqual([]);
   });
 });
 
@@ -106,15 +122,15 @@ describe('daily quota end to end (embedded)', () => {
   const send = (n: number) =>
     http(`${t.url}/v1/events`, { method: 'POST', key: ingest, body: ndjson(Array.from({ length: n }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } });
 
-  async function alertStatus(dedupKey: string): Promise<string | undefined> {
-    const r = await http(`${t.url}/v1/paging/alerts?limit=200`, { key: reader });
+  async function alertStatus(dedupKey: string, key = reader): Promise<string | undefined> {
+    const r = await http(`${t.url}/v1/paging/alerts?limit=200`, { key });
     return r.body.alerts?.find((a: any) => a.dedup_key === dedupKey)?.status;
   }
 
-  async function waitAlert(dedupKey: string): Promise<void> {
+  async function waitAlert(dedupKey: string, status = 'firing', key = reader): Promise<void> {
     const deadline = Date.now() + 20_000;
-    while ((await alertStatus(dedupKey)) !== 'firing') {
-      if (Date.now() > deadline) throw new Error(`alert ${dedupKey} never fired`);
+    while ((await alertStatus(dedupKey, key)) !== status) {
+      if (Date.now() > deadline) throw new Error(`alert ${dedupKey} never became ${status}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -144,6 +160,20 @@ describe('daily quota end to end (embedded)', () => {
     const none = await keel(['capacity', 'quota', 'set', 'acme', '--none'], { url: t.url, key: t.adminKey });
     expect(none.stdout).toContain('no daily volume quota');
     expect((await send(500)).status).toBe(202);
+  });
+
+  it('resolves the notices of a quota that is removed', async () => {
+    const key = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'beta', scopes: ['ingest'] } })).body.key;
+    const betaReader = (await http(`${t.url}/v1/keys`, { key: t.adminKey, json: { tenant: 'beta', scopes: ['read'] } })).body.key;
+    expect((await http(`${t.url}/v1/capacity/quotas/beta`, { method: 'PUT', key: t.adminKey, json: { eventsPerDay: 10 } })).status).toBe(200);
+    const sent = await http(`${t.url}/v1/events`, { method: 'POST', key, body: ndjson(Array.from({ length: 10 }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } });
+    expect(sent.status).toBe(202);
+    await waitAlert('capacity:tenant.beta.daily:80', 'firing', betaReader);
+    await waitAlert('capacity:tenant.beta.daily:100', 'firing', betaReader);
+    const none = await keel(['capacity', 'quota', 'set', 'beta', '--none'], { url: t.url, key: t.adminKey });
+    expect(none.code).toBe(0);
+    await waitAlert('capacity:tenant.beta.daily:80', 'resolved', betaReader);
+    await waitAlert('capacity:tenant.beta.daily:100', 'resolved', betaReader);
   });
 
   it('refuses nonsense quotas with the field, and non-system admins', async () => {
