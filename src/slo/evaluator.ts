@@ -29,6 +29,13 @@ export function alertKey(objective: number, policy: string, severity: string): s
   return `${objective}/${policy}/${severity}`;
 }
 
+/** An alert key's parts: its objective, its policy, and its severity (or `nodata`, a policy's no-data alert). */
+export function alertKeyParts(key: string): { objective: number; policy: string; severity: string } {
+  const first = key.indexOf('/');
+  const last = key.lastIndexOf('/');
+  return { objective: Number(key.slice(0, first)), policy: key.slice(first + 1, last), severity: key.slice(last + 1) };
+}
+
 /** The alert pipeline's dedup key: stable per SLO, policy and severity (and objective when there are several). */
 export function dedupKey(slo: string, objectives: number, objective: number, policy: string, severity: string): string {
   return `slo/${slo}${objectives > 1 ? `#${objective}` : ''}/${policy}/${severity}`;

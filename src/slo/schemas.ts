@@ -176,7 +176,20 @@ export const sloAlertsSchema = z
   .object({
     name: z.string(),
     alerts: z.array(sloAlertSchema),
-    transitions: z.array(z.object({ alert: z.string(), status: z.string(), at: time, values: z.unknown() }).strict()),
+    transitions: z.array(
+      z
+        .object({
+          alert: z.string().describe('the alert key inside the SLO: objective/policy/severity'),
+          objective: z.number().int(),
+          policy: z.string(),
+          severity: z.string().describe('the severity, or nodata for the policy’s no-data alert'),
+          dedupKey: z.string().describe('the alert’s dedup key in the alert pipeline (GET /v1/paging/alerts)'),
+          status: z.string(),
+          at: time,
+          values: z.unknown(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 

@@ -14,7 +14,7 @@ import { windowBreakdown } from './breakdown-window.js';
 import { OVERALL } from './counter-writer.js';
 import { formatDuration } from './durations.js';
 import { coverage, type Coverage } from './coverage.js';
-import { dedupKeyOfState } from './evaluator.js';
+import { alertKeyParts, dedupKeyOfState } from './evaluator.js';
 import { backfillPartitions, currentGeneration, currentGenerations, type Generation } from './generations.js';
 import { budget, burnRate, forecast, sli, type Units } from './math.js';
 import { alertWindows, forecastWindow, measureGeneration, measureGenerationAt, overallSeries, type ObjectiveMeasure } from './measure.js';
@@ -344,7 +344,17 @@ export class SloStatusService {
         dedupKey: dedupKeyOfState(name, objectives, r),
         values: JSON.parse(r.values_json) as unknown,
       })),
-      transitions: history.map((h) => ({ alert: h.alert_key, status: h.status, at: iso(Number(h.at)), values: JSON.parse(h.values_json) as unknown })),
+      transitions: history.map((h) => {
+        const parts = alertKeyParts(h.alert_key);
+        return {
+          alert: h.alert_key,
+          ...parts,
+          dedupKey: dedupKeyOfState(name, objectives, { ...parts, alert_key: h.alert_key }),
+          status: h.status,
+          at: iso(Number(h.at)),
+          values: JSON.parse(h.values_json) as unknown,
+        };
+      }),
     };
   }
 

@@ -251,8 +251,8 @@ describe('an SLO’s page', () => {
       [`resolved default page (no data) since ${shown(Date.parse(fired))}`, `firing default page since ${shown(Date.parse(fired))}`, `firing default ticket since ${shown(Date.parse(fired))}`].sort(),
     );
     expect((await page.locator('h3:text-is("Transitions") + ol li').allTextContents()).sort()).toEqual([
-      `${shown(Date.parse(fired))} firing 0/default/page`,
-      `${shown(Date.parse(fired))} firing 0/default/ticket`,
+      `${shown(Date.parse(fired))} firing default page`,
+      `${shown(Date.parse(fired))} firing default ticket`,
     ]);
   });
 

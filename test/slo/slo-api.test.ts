@@ -207,6 +207,13 @@ describe('burn-rate alerts', () => {
       '0/default/ticket firing',
       '0/default/page firing',
     ]);
+    // Each transition names its policy, severity and the dedup key the alert pipeline shows.
+    expect(hist.body.transitions.find((x: { alert: string; status: string }) => x.alert === '0/default/page' && x.status === 'firing')).toMatchObject({
+      objective: 0,
+      policy: 'default',
+      severity: 'page',
+      dedupKey: 'slo/checkout/default/page',
+    });
   });
 });
 

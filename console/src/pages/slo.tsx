@@ -184,7 +184,7 @@ export function SloDetail({ name }: { name: string }) {
             <ol class="timeline">
               {alerts.data.transitions.map((t: any) => (
                 <li>
-                  <time dateTime={t.at}>{when(t.at)}</time> <Badge text={t.status} /> {t.alert}
+                  <time dateTime={t.at}>{when(t.at)}</time> <Badge text={t.status} /> {t.policy} {t.severity === 'nodata' ? '(no data)' : t.severity}
                 </li>
               ))}
             </ol>
