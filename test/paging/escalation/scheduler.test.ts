@@ -3,7 +3,7 @@
  * pauses and Keel's clock are one clock: it sleeps until the next step or acknowledgement timeout
  * is due (at most its poll interval) and pages at that instant, opening an incident wakes it, a
  * failing round is logged and retried after 100, 200, 400 … ms (at most 5 s) until one succeeds,
- * a scheduler stopped mid-round starts nothing new, a failed after-commit effect is logged, and an
+ * a step whose pages all failed hands over at once, a scheduler stopped mid-round starts nothing new, a failed after-commit effect is logged, and an
  * incident that paged nobody is adopted when its service gets a policy (at the scheduler's start
  * when no bus tells it sooner), but not when it was acknowledged or adopted meanwhile.
  * Expectations are written from the policies below.
@@ -223,6 +223,22 @@ describe('the escalation scheduler', () => {
     expect(await pause()).toBe(100);
     expect(logged).toHaveLength(11);
     expect(await pages(inc.id)).toEqual(['0/0 ann@example.com']);
+  });
+
+  it('goes to the next step at once when every page of a step failed, without waiting for the step’s wait or its poll', async () => {
+    await start();
+    stack.escalation.run();
+    // No mail server is configured: ann's email page fails for good at its first attempt.
+    stack.notify.run();
+    const inc = await open('undeliverable', 'slow');
+    for (let i = 0; i < 20; i++) await vi.advanceTimersByTimeAsync(50);
+    expect(await pages(inc.id)).toEqual(['0/0 ann@example.com', '0/1 ben@example.com']);
+    expect((await timeline(inc.id)).map((e) => e[1])).toEqual([
+      'Escalation step 1 of slow: paging ann',
+      'Every page of step 1 failed; escalating to the next step now',
+      'Escalation step 2 of slow: paging ben',
+      'Nobody was paged: every page of its escalation failed; the tenant has no admin to notify',
+    ]);
   });
 
   it('starts nothing new once stopped mid-round: a due acknowledgement timeout waits for the next start', async () => {
