@@ -12,7 +12,7 @@ import { AesGcmSecretBox } from '../../src/core/secrets.js';
 import { channelKind } from '../../src/paging/notify/channel-kind.js';
 import { DefinitionsService } from '../../src/definitions/definitions-service.js';
 import { KindRegistry } from '../../src/definitions/kinds.js';
-import { EscalationService } from '../../src/paging/escalation/escalation-service.js';
+import { EscalationService, type EscalationDeps } from '../../src/paging/escalation/escalation-service.js';
 import { policyKind } from '../../src/paging/escalation/policy-kind.js';
 import { AfterCommit } from '../../src/core/after-commit.js';
 import { IncidentService } from '../../src/paging/incidents/incident-service.js';
@@ -42,9 +42,17 @@ export interface PagingStack {
 
 /**
  * `deliver`: also run the notification worker (webhooks are sent); without it, jobs stay pending
- * for the test to read. `logger`: to see what the services log (default silent).
+ * for the test to read. `logger`: to see what the services log (default silent). `escalation`:
+ * changes the escalation service's dependencies (its poll interval, no bus, other metrics).
+ * `run: false`: neither the paging consumer nor the escalation scheduler is started (a test
+ * driving time with fake timers starts the scheduler itself and has no other loop's timers).
  */
-export async function startPagingStack(store: Store, clock: Clock, yaml: string, options: { deliver?: boolean; logger?: Logger } = {}): Promise<PagingStack> {
+export async function startPagingStack(
+  store: Store,
+  clock: Clock,
+  yaml: string,
+  options: { deliver?: boolean; logger?: Logger; escalation?: (deps: EscalationDeps) => EscalationDeps; run?: boolean } = {},
+): Promise<PagingStack> {
   const bus = new Bus();
   const logger = options.logger ?? createLogger('silent');
   const box = new AesGcmSecretBox([randomBytes(32)]);
@@ -71,11 +79,14 @@ export async function startPagingStack(store: Store, clock: Clock, yaml: string,
     newAfterCommit: () => new AfterCommit(),
     config: { publicUrl: 'http://keel.example', linkTtlMs: 3_600_000, maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 20, timeoutMs: 1000, concurrency: 4, pollIntervalMs: 20 },
   });
-  const escalation = new EscalationService({ store, clock, logger, incidents, notify, oncall: new OncallService(store, clock), pollIntervalMs: 20, newAfterCommit: () => new AfterCommit(), bus });
+  const deps: EscalationDeps = { store, clock, logger, incidents, notify, oncall: new OncallService(store, clock), pollIntervalMs: 20, newAfterCommit: () => new AfterCommit(), bus };
+  const escalation = new EscalationService(options.escalation ? options.escalation(deps) : deps);
   const consumer = new PagingConsumer({ store, clock, bus, logger, alerts, incidents, metrics, pollIntervalMs: 20, newAfterCommit: () => new AfterCommit() });
   await definitions.apply('acme', [{ file: 'paging.yaml', content: yaml }], 'test');
-  consumer.run();
-  escalation.run();
+  if (options.run !== false) {
+    consumer.run();
+    escalation.run();
+  }
   if (options.deliver) notify.run();
   return {
     definitions,

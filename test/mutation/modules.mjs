@@ -46,8 +46,14 @@ export const MODULES = {
     // The whole file (until stop 12 only the firing of a step and the failed-page hand-over were
     // mutated): start, halt, the acknowledgement timeout, the scheduler round and adoptUnpaged too.
     // escalation-timing is left out: what it checks, escalation-service.test.ts checks as well
-    // (each file's stack costs every mutant its setup).
-    testFiles: ['test/paging/escalation/escalation-service.test.ts', 'test/paging/escalation/ack-timeout.test.ts', 'test/paging/escalation/escalation-lifecycle.test.ts'],
+    // (each file's stack costs every mutant its setup). scheduler.test.ts drives the scheduler's
+    // loop with fake timers: its pauses, backoff, stopping and adoption.
+    testFiles: [
+      'test/paging/escalation/escalation-service.test.ts',
+      'test/paging/escalation/ack-timeout.test.ts',
+      'test/paging/escalation/escalation-lifecycle.test.ts',
+      'test/paging/escalation/scheduler.test.ts',
+    ],
     env: { KEEL_TEST_WAIT_MS: '2000', KEEL_TEST_ENGINES: 'sqlite' },
     timeoutMS: 10_000,
   },
