@@ -15,6 +15,7 @@ import { readSpec } from '../../definitions/read-specs.js';
 import type { AfterCommit } from '../../core/after-commit.js';
 import { toIncident, type Incident, type IncidentService } from '../incidents/incident-service.js';
 import { appendTimeline } from '../incidents/timeline.js';
+import { formatDuration } from '../incidents/postmortem.js';
 import { Directory, type Person } from '../oncall/directory.js';
 import type { OncallService } from '../oncall/oncall-service.js';
 import type { NotificationJobsTable } from '../notify/tables.js';
@@ -201,10 +202,17 @@ export class EscalationService {
         return;
       }
       const policy = incident.escalationPolicy ? await readSpec<EscalationPolicySpec>(trx, incident.tenant, 'EscalationPolicy', incident.escalationPolicy) : undefined;
+      // The policy's own words when it still exists; when it was deleted meanwhile, the time since
+      // the acknowledgement, as recorded with the timeout.
+      let ago = policy?.acknowledgementTimeout;
+      if (ago === undefined) {
+        const ack = await trx.selectFrom('ack_timeouts').select('acknowledged_at').where('incident_id', '=', incidentId).executeTakeFirst();
+        ago = ack ? formatDuration(now - Number(ack.acknowledged_at)) : 'some time';
+      }
       const after = await this.deps.incidents.retrigger(
         trx,
         incident,
-        `acknowledged ${policy?.acknowledgementTimeout ?? ''} ago and its alerts still fire (acknowledgement timeout of ${incident.escalationPolicy})`,
+        `acknowledged ${ago} ago and its alerts still fire (acknowledgement timeout of ${incident.escalationPolicy}${policy ? '' : ', a policy since deleted'})`,
         fx,
       );
       await trx.deleteFrom('escalation_timers').where('incident_id', '=', incidentId).execute();

@@ -299,7 +299,7 @@ describe('the escalation scheduler', () => {
     expect(await pause()).toBe(30 * MIN);
     expect((await timeline(f.id, 'state')).at(-1)).toEqual([
       'system',
-      'Triggered again: acknowledged  ago and its alerts still fire (acknowledgement timeout of fickle)',
+      'Triggered again: acknowledged 30m 0s ago and its alerts still fire (acknowledgement timeout of fickle, a policy since deleted)',
       expect.objectContaining({ from: 'acknowledged', to: 'triggered' }),
     ]);
     expect((await timeline(f.id)).map((e) => e[1])).toEqual([
