@@ -30,7 +30,7 @@ const killGroups = (dir: string) => {
 };
 afterAll(async () => {
   for (const p of procs) await p.stop('SIGKILL').catch(() => undefined);
-  if (root) for (const name of ['retried', 'skipped', 'repeatable']) killGroups(join(root, name));
+  if (root) for (const name of ['retried', 'skipped', 'again1', 'again2']) killGroups(join(root, name));
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -69,7 +69,7 @@ describe('live output of a command step across kill -9', () => {
     const dataDir = join(root, 'data');
     mkdirSync(dataDir);
     writeFileSync(join(dataDir, 'keel.yaml'), 'runbooks:\n  pollInterval: 50ms\n  commands: [/bin/sh]\n');
-    const dirs = { retried: join(root, 'retried'), skipped: join(root, 'skipped'), repeatable: join(root, 'repeatable') };
+    const dirs = { retried: join(root, 'retried'), skipped: join(root, 'skipped'), again1: join(root, 'again1'), again2: join(root, 'again2') };
     for (const d of Object.values(dirs)) mkdirSync(d);
 
     const first = await spawnKeel({ dataDir });
@@ -89,7 +89,8 @@ describe('live output of a command step across kill -9', () => {
     for (const [name, book] of [
       ['retried', 'once'],
       ['skipped', 'once'],
-      ['repeatable', 'again'],
+      ['again1', 'again'],
+      ['again2', 'again'],
     ] as const) {
       const r = await call(`/v1/runbooks/${book}/runs`, { params: { dir: dirs[name] } });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -115,6 +116,9 @@ describe('live output of a command step across kill -9', () => {
     for (const d of Object.values(dirs)) killGroups(d);
     for (const d of Object.values(dirs)) expect(lines(d)).toBe(1);
 
+    // One run at a time after the restart: of the two recovered runs that are safe to repeat, one
+    // reruns (and waits for its gate) while the other waits for its turn, observably.
+    writeFileSync(join(dataDir, 'keel.yaml'), 'runbooks:\n  pollInterval: 50ms\n  commands: [/bin/sh]\n  concurrency: 1\n');
     const second = await spawnKeel({ dataDir, adminKey: key });
     procs.push(second);
     keelNow = second;
@@ -147,33 +151,57 @@ describe('live output of a command step across kill -9', () => {
     expect(shown.stdout).toMatch(/step work, output printed before Keel stopped \(partial, updated \d{4}-[^)]+\):\n {2}first line of attempt 1\n/);
     expect(shown.stdout).not.toContain('(live');
 
-    // (b) Safe to repeat: run again by itself (attempt 2, shown live while it waits for its gate).
-    const rerunning = await waitFor('the repeatable step to run again', async () => {
-      const run = await runOf(ids.repeatable);
-      return run.steps[0].live_output?.stdout === 'first line of attempt 2\n' ? run : undefined;
+    // (b) Safe to repeat: run again by itself, one of the two first (attempt 2, shown live while it
+    // waits for its gate); the other, not running yet, shows what attempt 1 printed, as partial.
+    const firstRerun = await waitFor<'again1' | 'again2'>('a repeatable step to run again', async () => {
+      for (const name of ['again1', 'again2'] as const) if ((await runOf(ids[name])).steps[0].live_output?.stdout === 'first line of attempt 2\n') return name;
+      return undefined;
     });
+    const secondRerun = firstRerun === 'again1' ? 'again2' : 'again1';
+    const rerunning = await runOf(ids[firstRerun]);
     expect(rerunning).toMatchObject({ status: 'running', phase: 'started' });
     expect(rerunning.steps[0]).toMatchObject({ status: 'running', attempts: 2 });
-    writeFileSync(join(dirs.repeatable, 'gate'), '');
-    const repeated = await waitFor('the repeatable run to end', async () => {
-      const run = await runOf(ids.repeatable);
-      return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
-    });
-    expect(repeated.status).toBe('succeeded');
-    expect(repeated.steps).toEqual([
+    const waiting = await runOf(ids[secondRerun]);
+    expect(waiting).toMatchObject({ status: 'running', phase: 'ready', current_step: 'work' });
+    expect(waiting.steps).toEqual([
       {
         name: 'work',
-        status: 'succeeded',
-        attempts: 2,
-        started_at: repeated.steps[0].started_at,
-        finished_at: repeated.steps[0].finished_at,
-        output: { exit_code: 0, stdout: 'first line of attempt 2\nsecond line of attempt 2\n', stderr: '' },
+        status: 'pending',
+        attempts: 1,
+        started_at: waiting.steps[0].started_at,
+        finished_at: null,
+        live_output: { stdout: 'first line of attempt 1\n', stderr: '', updated_at: waiting.steps[0].live_output.updated_at },
       },
     ]);
-    expect(events(repeated)).toEqual(['run.created', 'step.started work', 'step.interrupted work', 'step.started work', 'step.succeeded work', 'run.succeeded']);
-    expect(lines(dirs.repeatable)).toBe(2);
-    expect(existsSync(join(dirs.repeatable, 'second-half.1'))).toBe(false);
-    expect(existsSync(join(dirs.repeatable, 'second-half.2'))).toBe(true);
+    const waitingShown = await keel(['runbooks', 'show', ids[secondRerun]], { url: second.url, key });
+    expect(waitingShown.stdout).toMatch(/step work, output printed before Keel stopped \(partial, updated \d{4}-[^)]+\):\n {2}first line of attempt 1\n/);
+    expect(lines(dirs[secondRerun])).toBe(1);
+
+    for (const name of [firstRerun, secondRerun] as const) {
+      if (name === secondRerun) {
+        await waitFor(`${name} to run again`, async () => (await runOf(ids[name])).steps[0].live_output?.stdout === 'first line of attempt 2\n');
+      }
+      writeFileSync(join(dirs[name], 'gate'), '');
+      const repeated = await waitFor(`${name} to end`, async () => {
+        const run = await runOf(ids[name]);
+        return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
+      });
+      expect(repeated.status).toBe('succeeded');
+      expect(repeated.steps).toEqual([
+        {
+          name: 'work',
+          status: 'succeeded',
+          attempts: 2,
+          started_at: repeated.steps[0].started_at,
+          finished_at: repeated.steps[0].finished_at,
+          output: { exit_code: 0, stdout: 'first line of attempt 2\nsecond line of attempt 2\n', stderr: '' },
+        },
+      ]);
+      expect(events(repeated)).toEqual(['run.created', 'step.started work', 'step.interrupted work', 'step.started work', 'step.succeeded work', 'run.succeeded']);
+      expect(lines(dirs[name])).toBe(2);
+      expect(existsSync(join(dirs[name], 'second-half.1'))).toBe(false);
+      expect(existsSync(join(dirs[name], 'second-half.2'))).toBe(true);
+    }
 
     // Meanwhile the steps that are not safe to repeat were not run again.
     for (const name of ['retried', 'skipped'] as const) {
