@@ -10,14 +10,15 @@ import type { ToilService } from './toil.js';
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
 /**
- * The output so far of a step that is running (or whose run stopped while it ran), for its
- * current attempt. Every recorded change but a recovery clears it, so once the step's result is
- * recorded only its output shows.
+ * The output so far of a step that is running, or of its attempt a stopped process left behind
+ * (the step is then `unknown`, waiting for a person, or `pending`, waiting for its rerun: partial).
+ * Every recorded change but a recovery clears it, so once the step's result is recorded (or a
+ * person decided, or the rerun started) only what came after shows.
  */
 function liveOutputOf(r: RunRecord, s: RunRecord['state']['steps'][number]): LiveOutput | null {
   const live = r.live;
   if (!live || live.step !== s.name || live.attempt !== s.attempts) return null;
-  return s.status === 'running' || s.status === 'unknown' ? live : null;
+  return s.status === 'running' || s.status === 'unknown' || s.status === 'pending' ? live : null;
 }
 
 export function runView(r: RunRecord) {

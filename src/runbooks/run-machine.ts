@@ -242,6 +242,8 @@ export function apply(plan: MachinePlan, current: RunState, event: RunEvent, now
     case 'recover': {
       if (state.phase !== 'started') break;
       if (step!.repeatable) {
+        // Not running until the rerun starts (the executor may have no free slot for it yet).
+        record!.status = 'pending';
         state.phase = 'ready';
         state.dueAt = now;
         journal.push({ event: 'step.interrupted', step: step!.name, data: { attempt: record!.attempts, rerun: true } });

@@ -21,7 +21,7 @@ export const runStepSchema = z
       .strict()
       .optional()
       .describe(
-        'A command step that is running (or was interrupted by a stop): what it printed so far, secrets redacted and bounded as its output; recorded at most once a second, replaced by output when the step ends',
+        'A command step that is running, or whose attempt was interrupted by a stop (the step is then unknown, waiting for a person, or pending, waiting for its rerun: the output is partial): what it printed so far, secrets redacted and bounded as its output; recorded at most once a second, replaced by output when the step ends, cleared by a decision',
       ),
     error: z.string().optional(),
   })

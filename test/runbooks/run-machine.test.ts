@@ -72,9 +72,13 @@ describe('runbook run machine', () => {
   it('after a crash mid-step, reruns a step that is safe to repeat', () => {
     const plan: MachinePlan = { steps: [step('a', { repeatable: true })] };
     const crashed = run(plan, initialState(plan, T0).state, [{ type: 'start' }]).state;
+    expect(crashed.steps[0]).toMatchObject({ status: 'running', attempts: 1 });
     const r = run(plan, crashed, [{ type: 'recover' }]);
     expect(r.state.phase).toBe('ready');
+    // Not running until the rerun starts (a busy executor may start it later): pending, as after a person's retry.
+    expect(r.state.steps[0]).toMatchObject({ status: 'pending', attempts: 1 });
     expect(r.journal).toEqual(['step.interrupted a']);
+    expect(run(plan, r.state, [{ type: 'start' }]).state.steps[0]).toMatchObject({ status: 'running', attempts: 2 });
     expect(nextAction(plan, r.state, T0)).toEqual({ kind: 'execute', step: 0 });
   });
 

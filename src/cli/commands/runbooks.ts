@@ -38,9 +38,14 @@ function printRun(r: RunView): void {
   );
 }
 
-/** A running command step's output so far (the API's live_output), each stream indented. */
-function printLive(step: string, live: NonNullable<RunDetailAnswer['steps'][number]['live_output']>): void {
-  process.stdout.write(`\nstep ${step}, output so far (live, updated ${live.updated_at}):\n`);
+/**
+ * A command step's output so far (the API's live_output), each stream indented. A step that is
+ * not running (its outcome unknown after Keel stopped mid-step) shows all it printed: partial, as
+ * the console marks it, not live.
+ */
+function printLive(step: RunDetailAnswer['steps'][number], live: NonNullable<RunDetailAnswer['steps'][number]['live_output']>): void {
+  const what = step.status === 'running' ? `output so far (live, updated ${live.updated_at})` : `output printed before Keel stopped (partial, updated ${live.updated_at})`;
+  process.stdout.write(`\nstep ${step.name}, ${what}:\n`);
   const indent = (text: string) =>
     text
       .replace(/\n$/, '')
@@ -98,7 +103,7 @@ export function registerRunbooks(program: Command): void {
       const r = await clientOf(cmd).call<RunDetailAnswer>('GET', `/v1/runbooks/runs/${encodeURIComponent(id)}`);
       if (globals(cmd).json) return printJson(r);
       printRun(r);
-      for (const s of r.steps) if (s.live_output) printLive(s.name, s.live_output);
+      for (const s of r.steps) if (s.live_output) printLive(s, s.live_output);
       process.stdout.write('\njournal\n');
       for (const j of r.journal) process.stdout.write(`${j.at}  ${j.event.padEnd(22)} ${j.step ?? ''}  (${j.actor})${typeof j.data.error === 'string' ? `  ${j.data.error}` : ''}\n`);
     });
