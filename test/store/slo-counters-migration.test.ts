@@ -1,7 +1,6 @@
 /**
- * Migrations 0830 and 0831: a SQLite data dir with counters written before 0830 reads the same
- * window sums and slice verdicts after it, from `WITHOUT ROWID` tables, and keeps counting into
- * them; on PostgreSQL the counter tables carry a fillfactor below 100 (room for HOT updates).
+ * Migration 0830: a SQLite data dir with counters written before it reads the same window sums
+ * and slice verdicts after it, from `WITHOUT ROWID` tables, and keeps counting into them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,6 @@ import type { ResolvedSlo } from '../../src/slo/model.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
 import { openSqliteStore } from '../../src/store/store.js';
-import { openTestStore } from '../helpers/stores.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-08-10T06:00:00Z');
@@ -135,25 +133,6 @@ describe('migration 0830 on sqlite', () => {
       expect(slices).toEqual([{ goodSlices: 2, totalSlices: 3, ratioSum: 1.75 + 4 / 9 }]);
     } finally {
       await store.close();
-    }
-  });
-});
-
-describe('migration 0831 on postgres', () => {
-  it('leaves room on each page of the counter tables for HOT updates (fillfactor 75)', async () => {
-    const { store, schema, close } = await openTestStore('postgres');
-    try {
-      const rows = await sql<{ relname: string; reloptions: string[] | null }>`
-        select c.relname, c.reloptions from pg_class c join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = ${schema} and c.relname in ('slo_counts', 'slo_slices', 'slo_slice_rollups', 'slo_series') order by c.relname`.execute(store.db);
-      expect(rows.rows).toEqual([
-        { relname: 'slo_counts', reloptions: ['fillfactor=75'] },
-        { relname: 'slo_series', reloptions: null },
-        { relname: 'slo_slice_rollups', reloptions: ['fillfactor=75'] },
-        { relname: 'slo_slices', reloptions: ['fillfactor=75'] },
-      ]);
-    } finally {
-      await close();
     }
   });
 });

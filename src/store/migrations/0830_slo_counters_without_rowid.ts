@@ -10,7 +10,8 @@ import { isPostgres } from './util.js';
  * writer's upserts and the window sums seek the same key. Each table is rebuilt (new table, rows
  * copied in key order, old one dropped, new one renamed) in one transaction: a crash leaves either
  * table whole. The copy needs the table's size again in free disk space while it runs.
- * PostgreSQL has no rowid (its heap and index are a different trade, see 0831): nothing to do.
+ * PostgreSQL has no rowid (a heap and its primary-key index): nothing to do. A fillfactor below
+ * 100 there made the upserts HOT but did not make the counters smaller (BENCHMARKS.md).
  */
 const TABLES: { name: string; columns: [string, 'bigint' | 'integer' | 'double precision'][]; key: string[] }[] = [
   {
