@@ -83,7 +83,7 @@ try {
   out.push(`chart read, 1 series x 200 windows:    median ${chartMs.toFixed(2)} ms (rows needed: ${needed(chart)})`);
 
   // The writer: per transaction 50 new 10 s buckets per series, each added to its 10 s, minute, hour, day rows.
-  const TX = 40;
+  const TX = 200;
   const rows = [];
   for (let t = 0; t < TX; t++) {
     const list = new Map();
