@@ -2,8 +2,15 @@
  * Window sums over the counter tables: each window is decomposed into whole buckets (coarse in
  * the middle, fine at the edges), the union of those ranges is read in one query, and each window
  * is summed from the rows in its own ranges.
+ *
+ * The query is one `SELECT` per disjoint range joined by `UNION ALL`, not one `SELECT` whose
+ * `WHERE` ORs the ranges: on SQLite the counter tables are `WITHOUT ROWID` (migration 0830), and
+ * SQLite's OR-by-union plan needs rowids, so an OR of ranges seeks only the series and reads every
+ * row it has kept (all resolutions, 34 days) to filter them. Each `SELECT` of the union seeks its
+ * range in the primary key. The ranges are merged per resolution first, so no row is read twice.
  */
 import type { Db } from '../store/schema.js';
+import { disjointRanges } from './windows.js';
 import { sliceVerdict } from './counter-writer.js';
 import { decompose, decomposeSlices, type BucketRange } from './windows.js';
 
@@ -36,16 +43,16 @@ export async function sumWindows(db: Db, seriesIds: number[], windows: Window[])
   for (const list of perWindow) for (const r of list) ranges.set(key(r), r);
   if (ranges.size === 0) return out;
   const index = new Map(seriesIds.map((id, i) => [id, i]));
-  const rows = await db
-    .selectFrom('slo_counts')
-    .select(['series_id', 'res', 'bucket', 'good', 'total'])
-    .where('series_id', 'in', seriesIds)
-    .where((eb) =>
-      eb.or(
-        (windows.length > SPAN_READ_WINDOWS ? spans(ranges.values()) : [...ranges.values()]).map((r) => eb.and([eb('res', '=', r.res / 1000), eb('bucket', '>=', r.from), eb('bucket', '<', r.to)])),
-      ),
-    )
-    .execute();
+  const read = (r: BucketRange) =>
+    db
+      .selectFrom('slo_counts')
+      .select(['series_id', 'res', 'bucket', 'good', 'total'])
+      .where('series_id', 'in', seriesIds)
+      .where('res', '=', r.res / 1000)
+      .where('bucket', '>=', r.from)
+      .where('bucket', '<', r.to);
+  const [first, ...more] = windows.length > SPAN_READ_WINDOWS ? spans(ranges.values()) : disjointRanges(ranges.values());
+  const rows = await more.reduce((q, r) => q.unionAll(read(r)), read(first!)).execute();
   // Rows by series and resolution, sorted by bucket, with running sums: each range of each window
   // is then two binary searches, however many windows (a chart's points) share the rows.
   const groups = new Map<string, { buckets: number[]; good: number[]; total: number[] }>();
@@ -119,12 +126,16 @@ export async function sumSliceWindows(db: Db, seriesId: number, sliceMs: number,
     for (const e of p.slices) edges.set(`${e.from}:${e.to}`, e);
   }
   if (rollups.size > 0) {
-    const rows = await db
-      .selectFrom('slo_slice_rollups')
-      .select(['res', 'bucket', 'good_slices', 'total_slices', 'ratio_sum'])
-      .where('series_id', '=', seriesId)
-      .where((eb) => eb.or([...rollups.values()].map((r) => eb.and([eb('res', '=', r.res / 1000), eb('bucket', '>=', r.from), eb('bucket', '<', r.to)]))))
-      .execute();
+    const read = (r: BucketRange) =>
+      db
+        .selectFrom('slo_slice_rollups')
+        .select(['res', 'bucket', 'good_slices', 'total_slices', 'ratio_sum'])
+        .where('series_id', '=', seriesId)
+        .where('res', '=', r.res / 1000)
+        .where('bucket', '>=', r.from)
+        .where('bucket', '<', r.to);
+    const [first, ...more] = disjointRanges(rollups.values());
+    const rows = await more.reduce((q, r) => q.unionAll(read(r)), read(first!)).execute();
     for (const row of rows) {
       const res = Number(row.res) * 1000;
       const bucket = Number(row.bucket);
@@ -138,12 +149,9 @@ export async function sumSliceWindows(db: Db, seriesId: number, sliceMs: number,
     }
   }
   if (edges.size > 0) {
-    const rows = await db
-      .selectFrom('slo_slices')
-      .select(['bucket', 'good', 'total'])
-      .where('series_id', '=', seriesId)
-      .where((eb) => eb.or([...edges.values()].map((e) => eb.and([eb('bucket', '>=', e.from), eb('bucket', '<', e.to)]))))
-      .execute();
+    const read = (e: BucketRange) => db.selectFrom('slo_slices').select(['bucket', 'good', 'total']).where('series_id', '=', seriesId).where('bucket', '>=', e.from).where('bucket', '<', e.to);
+    const [first, ...more] = disjointRanges([...edges.values()].map((e) => ({ res: sliceMs, ...e })));
+    const rows = await more.reduce((q, r) => q.unionAll(read(r)), read(first!)).execute();
     for (const row of rows) {
       const bucket = Number(row.bucket);
       const v = sliceVerdict(Number(row.good), Number(row.total), target);

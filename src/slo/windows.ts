@@ -139,6 +139,22 @@ export function decompose(a: number, b: number, levels: readonly number[] = LEVE
 }
 
 /**
+ * The union of `ranges` as disjoint ranges, per resolution (overlapping or touching ranges of one
+ * resolution merged), ordered by resolution then start: reading each once reads every row of the
+ * union exactly once.
+ */
+export function disjointRanges(ranges: Iterable<BucketRange>): BucketRange[] {
+  const sorted = [...ranges].sort((a, b) => a.res - b.res || a.from - b.from);
+  const out: BucketRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.res === r.res && r.from <= last.to) last.to = Math.max(last.to, r.to);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+/**
  * Splits [a, b) for time slices: hour and day rollups of slice verdicts where whole ones fit,
  * individual slices (selected by their start) at the edges. Rollups are used only at sizes that
  * are whole multiples of the slice, so no slice straddles a rollup bucket.

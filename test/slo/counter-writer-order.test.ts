@@ -2,8 +2,9 @@
  * The order in which the counter writer writes its rows: series by key, then counts by (series,
  * resolution, bucket), slices by (series, bucket), slice rollups by (series, resolution, bucket).
  * It is the order a transaction locks those rows in, which keeps workers of different partitions
- * writing the same SLOs from deadlocking on PostgreSQL. On SQLite each new row gets the next
- * rowid, so the rowids show the order the rows were written in.
+ * writing the same SLOs from deadlocking on PostgreSQL. On SQLite temporary triggers log each row
+ * as it is inserted (the counter tables are WITHOUT ROWID, read back in key order whatever the
+ * order of writing), so the log shows the order the rows were written in.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -49,6 +50,18 @@ afterAll(async () => ts?.close());
 
 it('writes counts, slices and slice rollups in series, resolution and bucket order, whatever order the fold gives', async () => {
   const gens: Record<string, GenInfo> = { zulu: { slo: sliced, kind: 'ratio' }, alpha: { slo: sliced, kind: 'ratio' } };
+  const db = ts.store.db;
+  // One SQLite connection: the temporary log and triggers see the writer's inserts.
+  await sql`create temp table write_log (seq integer primary key, tbl text not null, series_id integer not null, res integer, bucket integer not null)`.execute(db);
+  for (const [table, res] of [
+    ['slo_counts', 'new.res'],
+    ['slo_slices', 'null'],
+    ['slo_slice_rollups', 'new.res'],
+  ] as const) {
+    await sql
+      .raw(`create temp trigger log_${table} after insert on main.${table} begin insert into write_log (tbl, series_id, res, bucket) values ('${table}', new.series_id, ${res}, new.bucket); end`)
+      .execute(db);
+  }
   const w = new CounterWriter(10);
   w.begin();
   await ts.store.db.transaction().execute((trx) => w.write(trx, (uid) => gens[uid], deltas('zulu', 'alpha'), NOW));
@@ -59,13 +72,11 @@ it('writes counts, slices and slice rollups in series, resolution and bucket ord
   expect(ids.map((r) => r.gen_uid)).toEqual(['alpha', 'zulu']);
   const name = new Map(ids.map((r) => [Number(r.id), r.gen_uid]));
   const written = async (table: 'slo_counts' | 'slo_slices' | 'slo_slice_rollups', res: boolean) =>
-    (
-      await ts.store.db
-        .selectFrom(table)
-        .selectAll()
-        .orderBy(sql`rowid`)
-        .execute()
-    ).map((r) => [name.get(Number(r.series_id)), ...(res ? [Number((r as { res: number }).res)] : []), Number(r.bucket)]);
+    (await sql<{ series_id: number; res: number | null; bucket: number }>`select series_id, res, bucket from write_log where tbl = ${table} order by seq`.execute(db)).rows.map((r) => [
+      name.get(Number(r.series_id)),
+      ...(res ? [Number(r.res)] : []),
+      Number(r.bucket),
+    ]);
 
   const hour10 = at('2026-08-10T10:00:00Z');
   const hour11 = at('2026-08-10T11:00:00Z');

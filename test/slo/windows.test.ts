@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../src/slo/default-policy.js';
-import { calendarPeriod, decompose, decomposeSlices, sloWindowAt, windowEnd, type TimeWindow } from '../../src/slo/windows.js';
+import { calendarPeriod, decompose, decomposeSlices, disjointRanges, sloWindowAt, windowEnd, type TimeWindow } from '../../src/slo/windows.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -38,6 +38,23 @@ describe('bucket decomposition', () => {
     expect(slices[0]).toEqual({ from: a, to: Date.UTC(2026, 0, 1, 11) });
     expect(rollups.find((r) => r.res === D)).toEqual({ res: D, from: Date.UTC(2026, 0, 2), to: Date.UTC(2026, 0, 3) });
     expect(hours.length).toBe(2);
+  });
+  it("reads the union of several windows' ranges as disjoint ranges per resolution, each row once", () => {
+    const M = 60_000;
+    expect(
+      disjointRanges([
+        { res: M, from: 10 * M, to: 20 * M },
+        { res: 10_000, from: 0, to: 60_000 },
+        { res: M, from: 15 * M, to: 25 * M },
+        { res: M, from: 25 * M, to: 30 * M },
+        { res: M, from: 40 * M, to: 50 * M },
+        { res: 10_000, from: 0, to: 30_000 },
+      ]),
+    ).toEqual([
+      { res: 10_000, from: 0, to: 60_000 },
+      { res: M, from: 10 * M, to: 30 * M },
+      { res: M, from: 40 * M, to: 50 * M },
+    ]);
   });
 });
 
