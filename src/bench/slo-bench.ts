@@ -13,7 +13,7 @@ import type { LogBatch } from '../log/event-log.js';
 import { compileTenantPlan, type TenantPlan } from '../slo/compiled.js';
 import type { CelRecord } from '../cel/values.js';
 import { EventScanner, fillFromObject } from '../slo/event-scanner.js';
-import { foldBatch, type FoldResult } from '../slo/fold.js';
+import { foldBatch, FoldResult } from '../slo/fold.js';
 import type { ResolvedSlo } from '../slo/model.js';
 import { parseSloDocument } from '../slo/openslo.js';
 import { resolveSlo } from '../slo/resolve.js';
@@ -98,11 +98,15 @@ function rate(batches: LogBatch[], seconds: number, fn: (b: LogBatch, i: number)
 }
 
 function foldRate(plan: TenantPlan, batches: LogBatch[], seconds: number): number {
-  let out: FoldResult = new Map();
+  let out = new FoldResult();
   return rate(batches, seconds, (b, i) => {
-    // The aggregator folds up to 64 batches per transaction into one result.
-    if (i % 64 === 0) out = new Map();
-    foldBatch(plan, b, () => true, out);
+    // The aggregator folds up to 64 batches per transaction into one result, which its writer
+    // reads (settling the fold's counters into deltas).
+    if (i % 64 === 0) {
+      out.values();
+      out = new FoldResult();
+    }
+    foldBatch(plan, b, 'all', out);
   });
 }
 

@@ -17,7 +17,7 @@ import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { compileTenantPlan, type TenantPlan } from './compiled.js';
 import { CounterWriter, type GenInfo } from './counter-writer.js';
-import { foldBatch, type FoldResult } from './fold.js';
+import { foldBatch, FoldResult, type Include } from './fold.js';
 import { backfillPartitions, currentGenerations } from './generations.js';
 import { lockPartition, readVersion } from './meta.js';
 import type { SloMetrics } from './metrics.js';
@@ -32,6 +32,12 @@ interface Snapshot {
   info: Map<string, GenInfo & { tenant: string; name: string }>;
   /** Generation uid → partition → position after which it is counted live. */
   liveFrom: Map<string, Map<number, number>>;
+  /**
+   * Tenant → partition → position after which every generation of the tenant is counted live
+   * (the latest of their `liveFrom`s; absent while one has none there), so the fold of a batch
+   * past it asks no generation whether it counts.
+   */
+  liveAll: Map<string, Map<number, number>>;
 }
 
 interface Prepared {
@@ -41,7 +47,7 @@ interface Prepared {
 
 export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   readonly name = SLO_CONSUMER;
-  private snapshot: Snapshot = { version: -1, tenants: new Map(), info: new Map(), liveFrom: new Map() };
+  private snapshot: Snapshot = { version: -1, tenants: new Map(), info: new Map(), liveFrom: new Map(), liveAll: new Map() };
   private readonly writer: CounterWriter;
   private committedDeltas: FoldResult | undefined;
 
@@ -61,7 +67,7 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   async prepare(batches: LogBatch[]): Promise<Prepared | undefined> {
     const snap = this.snapshot;
     if (snap.version < 0) return undefined;
-    const deltas: FoldResult = new Map();
+    const deltas = new FoldResult();
     let sinceYield = 0;
     for (const b of batches) {
       sinceYield += this.foldOne(snap, b, deltas);
@@ -93,7 +99,7 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     if (batches.some((b) => b.count > 0 && b.data.byteLength === 0 && snap.tenants.has(b.tenant))) throw new ReadAgain();
     let deltas = prepared?.version === version ? prepared.deltas : undefined;
     if (!deltas) {
-      deltas = new Map();
+      deltas = new FoldResult();
       for (const b of batches) this.foldOne(snap, b, deltas);
     }
     await this.writer.write(trx, (uid) => snap.info.get(uid), deltas, this.deps.clock.now());
@@ -112,15 +118,15 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   private foldOne(snap: Snapshot, batch: LogBatch, out: FoldResult): number {
     const plan = snap.tenants.get(batch.tenant);
     if (!plan) return 0;
-    return foldBatch(
-      plan,
-      batch,
-      (g) => {
-        const from = snap.liveFrom.get(g.uid)?.get(batch.partition);
-        return from !== undefined && batch.position > from;
-      },
-      out,
-    );
+    const all = snap.liveAll.get(batch.tenant)?.get(batch.partition);
+    const include: Include =
+      all !== undefined && batch.position > all
+        ? 'all'
+        : (g) => {
+            const from = snap.liveFrom.get(g.uid)?.get(batch.partition);
+            return from !== undefined && batch.position > from;
+          };
+    return foldBatch(plan, batch, include, out);
   }
 
   private async load(trx: Transaction<Database>, version: number): Promise<Snapshot> {
@@ -143,7 +149,30 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     }
     const liveFrom = new Map<string, Map<number, number>>();
     for (const [uid, list] of parts) liveFrom.set(uid, new Map(list.map((p) => [p.partition, p.liveFrom])));
+    const liveAll = new Map<string, Map<number, number>>();
+    for (const [tenant, list] of byTenant) liveAll.set(tenant, latestLiveFrom(list.map((g) => liveFrom.get(g.uid) ?? new Map<number, number>())));
     this.deps.logger.debug({ version, generations: gens.length }, 'slo aggregator loaded its configuration');
-    return { version, tenants, info, liveFrom };
+    return { version, tenants, info, liveFrom, liveAll };
   }
+}
+
+/** Per partition, the latest of the generations' live-from positions, where every one has one. */
+export function latestLiveFrom(gens: ReadonlyMap<number, number>[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const [first, ...rest] = gens;
+  if (first === undefined) return out;
+  for (const [partition, from] of first) {
+    let latest = from;
+    let everyOne = true;
+    for (const g of rest) {
+      const f = g.get(partition);
+      if (f === undefined) {
+        everyOne = false;
+        break;
+      }
+      latest = Math.max(latest, f);
+    }
+    if (everyOne) out.set(partition, latest);
+  }
+  return out;
 }

@@ -7,86 +7,76 @@ import { parseRfc3339 } from '../core/time.js';
 import type { CelRecord, CelValue, CompiledExpression } from '../cel/values.js';
 import type { LogBatch } from '../log/event-log.js';
 import type { CompiledGen, TenantPlan } from './compiled.js';
+import { comboOf, deltaOf, type FoldDeltas, type GenDelta } from './fold-cells.js';
+import { PlanCounters } from './fold-counters.js';
 import type { FoldIndex } from './fold-index.js';
+import { G_BAD, G_BREAKDOWN, G_FILTER, G_GOOD, G_SLOT, G_STREAMS, G_VALUE, GEN, layoutOf, OP_GT, OP_LT, OP_LTE, type FoldLayout } from './fold-layout.js';
 import type { CompareOp } from './model.js';
 import { FINE_MS } from './windows.js';
 
-export interface Cell {
-  good: number;
-  total: number;
-}
+export { BucketCells, breakdownText, type Cell, type Combo, type FoldDeltas, type GenDelta, type StreamDelta } from './fold-cells.js';
 
-/** Cells by 10 s bucket start, with the last bucket cached (events of a batch cluster in time). */
-export class BucketCells {
-  readonly cells = new Map<number, Cell>();
-  private lastBucket = NaN;
-  private lastCell: Cell | undefined;
+/**
+ * Which generations count a batch: every one (the aggregator's steady state, the bench, `keel
+ * verify counts`), or those the function accepts (asked once per generation per batch: live after
+ * its backfill's position, backfill up to it).
+ */
+export type Include = 'all' | ((gen: CompiledGen) => boolean);
 
-  add(bucket: number, good: boolean): void {
-    let cell = this.lastCell;
-    if (bucket !== this.lastBucket || cell === undefined) {
-      cell = this.cells.get(bucket);
-      if (cell === undefined) {
-        cell = { good: 0, total: 0 };
-        this.cells.set(bucket, cell);
-      }
-      this.lastBucket = bucket;
-      this.lastCell = cell;
+/**
+ * A fold's result over any number of batches and tenant plans: a `GenDelta` per generation that
+ * counted an event, read through `get`/`values` (which first move the indexed fold's counters into
+ * them), and the events each generation's fold scanned (`eventsOf`).
+ */
+export class FoldResult implements FoldDeltas {
+  private readonly deltas = new Map<string, GenDelta>();
+  private readonly counters = new Map<TenantPlan, PlanCounters>();
+  /** Events scanned per generation uid by the reference fold. */
+  private readonly scanned = new Map<string, number>();
+  private unsettled = false;
+
+  get(uid: string): GenDelta | undefined {
+    this.settle();
+    return this.deltas.get(uid);
+  }
+
+  values(): ReturnType<Map<string, GenDelta>['values']> {
+    this.settle();
+    return this.deltas.values();
+  }
+
+  /** Events the fold scanned for a generation (counted or not): what a backfill reports. */
+  eventsOf(uid: string): number {
+    let n = this.scanned.get(uid) ?? 0;
+    for (const c of this.counters.values()) n += c.eventsOf(uid);
+    return n;
+  }
+
+  /** The indexed fold's counters of a plan (it counts into them, unsettled). */
+  countersOf(plan: TenantPlan, layout: FoldLayout): PlanCounters {
+    let c = this.counters.get(plan);
+    if (c === undefined) {
+      c = new PlanCounters(plan, layout, this.deltas);
+      this.counters.set(plan, c);
     }
-    cell.total++;
-    if (good) cell.good++;
+    this.unsettled = true;
+    return c;
   }
 
-  /** Adds counts already folded elsewhere (marginals sum combinations' cells). */
-  addCounts(bucket: number, good: number, total: number): void {
-    const cell = this.cells.get(bucket);
-    if (cell) {
-      cell.good += good;
-      cell.total += total;
-    } else this.cells.set(bucket, { good, total });
+  /** The reference fold writes its deltas directly. */
+  deltaOf(gen: CompiledGen): GenDelta {
+    return deltaOf(this.deltas, gen);
   }
-}
 
-export interface Combo {
-  values: string[];
-  cells: BucketCells;
-}
-
-export interface StreamDelta {
-  all: BucketCells;
-  /** Every breakdown value combination seen, with its cells. */
-  combos: Combo[];
-  /**
-   * Combinations by their raw values, one map level per breakdown attribute. Keying by the values
-   * themselves (interned by the scanner) avoids building a key string per event.
-   */
-  comboTree: Map<CelValue, unknown>;
-}
-
-export interface GenDelta {
-  uid: string;
-  streams: StreamDelta[];
-  /** Events seen by this generation's fold (matched or not). */
-  events: number;
-}
-
-export type FoldResult = Map<string, GenDelta>;
-
-export function deltaOf(out: FoldResult, gen: CompiledGen): GenDelta {
-  let d = out.get(gen.uid);
-  if (!d) {
-    d = { uid: gen.uid, events: 0, streams: Array.from({ length: gen.streams }, () => ({ all: new BucketCells(), combos: [], comboTree: new Map() })) };
-    out.set(gen.uid, d);
+  addScanned(uid: string, events: number): void {
+    this.scanned.set(uid, (this.scanned.get(uid) ?? 0) + events);
   }
-  return d;
-}
 
-/** How a breakdown value is shown and stored. */
-export function breakdownText(v: CelValue): string {
-  if (v === undefined) return '(none)';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'symbol') return '(object)';
-  return String(v);
+  private settle(): void {
+    if (!this.unsettled) return;
+    this.unsettled = false;
+    for (const c of this.counters.values()) c.settle();
+  }
 }
 
 function compare(v: number, op: CompareOp, limit: number): boolean {
@@ -114,49 +104,40 @@ export function eventTime(ts: CelValue, receivedAt: number): number {
 
 /**
  * Folds one batch into `out` for the generations `include` accepts. Returns the events scanned.
- * `include` is asked once per generation per batch (live: after its start position; backfill: up
- * to it), so the per-event loop only walks generations that count this batch. With the plan's
- * index (the default), an event is tested only against the generations its attribute values can
- * match, and an expression several generations share is evaluated once per event.
+ * With the plan's index (the default), an event is tested only against the generations its
+ * attribute values can match, an expression several generations share is evaluated once per
+ * event, and counts go into typed counters (fold-counters.ts); without it (the reference the
+ * property tests compare with), every included generation is tested against every event.
  */
-export function foldBatch(plan: TenantPlan, batch: LogBatch, include: (gen: CompiledGen) => boolean, out: FoldResult): number {
+export function foldBatch(plan: TenantPlan, batch: LogBatch, include: Include, out: FoldResult): number {
   return plan.index === null ? foldEveryGen(plan, batch, include, out) : foldIndexed(plan, plan.index, batch, include, out);
 }
 
-/** Results of shared expressions for the current event: valid while `stamp[id] === epoch`. */
-interface SharedResults {
-  epoch: number;
-  stamp: Float64Array;
-  value: CelValue[];
-}
-
-const sharedResults = new WeakMap<TenantPlan, SharedResults>();
-
-function foldIndexed(plan: TenantPlan, index: FoldIndex, batch: LogBatch, include: (gen: CompiledGen) => boolean, out: FoldResult): number {
+function foldIndexed(plan: TenantPlan, index: FoldIndex, batch: LogBatch, include: Include, out: FoldResult): number {
   const gens = plan.gens;
-  const deltas: (GenDelta | undefined)[] = new Array<GenDelta | undefined>(gens.length);
-  let included = 0;
-  for (let i = 0; i < gens.length; i++) {
-    if (include(gens[i]!)) {
-      deltas[i] = deltaOf(out, gens[i]!);
-      included++;
+  // Only a batch some generations do not count needs a mark per generation: the steady state
+  // does no per-batch work over all of them.
+  let included: Uint8Array | null = null;
+  if (include !== 'all') {
+    included = new Uint8Array(gens.length);
+    let any = false;
+    for (let i = 0; i < gens.length; i++) {
+      if (include(gens[i]!)) {
+        included[i] = 1;
+        any = true;
+      }
     }
-  }
-  if (included === 0) return 0;
-  let shared = sharedResults.get(plan);
-  if (shared === undefined) {
-    shared = { epoch: 0, stamp: new Float64Array(plan.expressions.length), value: new Array<CelValue>(plan.expressions.length) };
-    sharedResults.set(plan, shared);
-  }
-  const expressions = plan.expressions;
+    if (!any) return 0;
+  } else if (gens.length === 0) return 0;
+  const layout = layoutOf(plan);
+  const counters = out.countersOf(plan, layout);
   const always = index.always;
   const lookups = index.lookups;
   const events = scanBatch(plan, batch, (record, bucket) => {
-    shared.epoch++;
+    layout.epoch++;
     for (let k = 0; k < always.length; k++) {
       const i = always[k]!;
-      const d = deltas[i];
-      if (d !== undefined) countShared(gens[i]!, d, record, bucket, expressions, shared);
+      if (included === null || included[i] === 1) countGen(plan, layout, counters, i, record, bucket);
     }
     for (let l = 0; l < lookups.length; l++) {
       const lookup = lookups[l]!;
@@ -164,44 +145,73 @@ function foldIndexed(plan: TenantPlan, index: FoldIndex, batch: LogBatch, includ
       if (list === undefined) continue;
       for (let k = 0; k < list.length; k++) {
         const i = list[k]!;
-        const d = deltas[i];
-        if (d !== undefined) countShared(gens[i]!, d, record, bucket, expressions, shared);
+        if (included === null || included[i] === 1) countGen(plan, layout, counters, i, record, bucket);
       }
     }
   });
-  for (const d of deltas) if (d !== undefined) d.events += events;
+  counters.addEvents(events, included);
   return events;
 }
 
-function evaluate(id: number, record: CelRecord, expressions: CompiledExpression[], shared: SharedResults): CelValue {
-  if (shared.stamp[id] === shared.epoch) return shared.value[id];
-  const v = expressions[id]!(record);
-  shared.stamp[id] = shared.epoch;
-  shared.value[id] = v;
+/** A condition's result for this event: 1 when true, 0 otherwise (false, an error, not a bool). */
+function condition(layout: FoldLayout, expressions: CompiledExpression[], id: number, record: CelRecord): number {
+  const r = layout.results;
+  if (r[2 * id] === layout.epoch) return r[2 * id + 1]!;
+  const v = expressions[id]!(record) === true ? 1 : 0;
+  r[2 * id] = layout.epoch;
+  r[2 * id + 1] = v;
   return v;
 }
 
-function countShared(g: CompiledGen, d: GenDelta, record: CelRecord, bucket: number, expressions: CompiledExpression[], shared: SharedResults): void {
-  if (g.filterId >= 0 && evaluate(g.filterId, record, expressions, shared) !== true) return;
-  if (g.kind === 'ratio') {
-    const good = g.goodId >= 0 ? evaluate(g.goodId, record, expressions, shared) === true : evaluate(g.badId, record, expressions, shared) !== true;
-    countEvent(g, d, 0, record, bucket, good);
+/** A value's result for this event: the number, or NaN when it is not a finite number. */
+function numeric(layout: FoldLayout, expressions: CompiledExpression[], id: number, record: CelRecord): number {
+  const r = layout.results;
+  if (r[2 * id] === layout.epoch) return r[2 * id + 1]!;
+  const x = expressions[id]!(record);
+  const v = typeof x === 'number' && Number.isFinite(x) ? x : NaN;
+  r[2 * id] = layout.epoch;
+  r[2 * id + 1] = v;
+  return v;
+}
+
+/** The combination id of a breakdown list's values for this event. */
+function comboIdOf(layout: FoldLayout, counters: PlanCounters, b: number, record: CelRecord): number {
+  const c = layout.combos;
+  if (c[2 * b] === layout.epoch) return c[2 * b + 1]!;
+  const id = counters.intern(b, record);
+  c[2 * b] = layout.epoch;
+  c[2 * b + 1] = id;
+  return id;
+}
+
+/** Generation i against this event: its filter, then good (ratio) or each objective (threshold). */
+function countGen(plan: TenantPlan, layout: FoldLayout, counters: PlanCounters, i: number, record: CelRecord, bucket: number): void {
+  const rows = layout.rows;
+  const r = i * GEN;
+  const expressions = plan.expressions;
+  const filter = rows[r + G_FILTER]!;
+  if (filter >= 0 && condition(layout, expressions, filter, record) !== 1) return;
+  const slot = rows[r + G_SLOT]!;
+  const b = rows[r + G_BREAKDOWN]!;
+  const valueId = rows[r + G_VALUE]!;
+  if (valueId < 0) {
+    const goodId = rows[r + G_GOOD]!;
+    const good = goodId >= 0 ? condition(layout, expressions, goodId, record) === 1 : condition(layout, expressions, rows[r + G_BAD]!, record) !== 1;
+    counters.count(slot, bucket, good);
+    if (b >= 0) counters.count(counters.comboSlot(slot, comboIdOf(layout, counters, b, record)), bucket, good);
     return;
   }
-  countValue(g, d, record, bucket, evaluate(g.valueId, record, expressions, shared));
-}
-
-/** Counts an event in one stream: its bucket, and its breakdown combination if the SLO has one. */
-function countEvent(g: CompiledGen, d: GenDelta, stream: number, record: CelRecord, bucket: number, good: boolean): void {
-  const s = d.streams[stream]!;
-  s.all.add(bucket, good);
-  if (g.breakdownSlots.length > 0) addCombo(s, g.breakdownSlots, record, bucket, good);
-}
-
-/** A threshold SLO's event: good per objective when its value meets the objective's limit. */
-function countValue(g: CompiledGen, d: GenDelta, record: CelRecord, bucket: number, v: CelValue): void {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return;
-  for (let o = 0; o < g.ops.length; o++) countEvent(g, d, o, record, bucket, compare(v, g.ops[o]!, g.limits[o]!));
+  const v = numeric(layout, expressions, valueId, record);
+  if (v !== v) return;
+  const n = rows[r + G_STREAMS]!;
+  const combo = b >= 0 ? comboIdOf(layout, counters, b, record) : -1;
+  for (let k = 0; k < n; k++) {
+    const op = layout.ops[slot + k]!;
+    const limit = layout.limits[slot + k]!;
+    const good = op === OP_LT ? v < limit : op === OP_LTE ? v <= limit : op === OP_GT ? v > limit : v >= limit;
+    counters.count(slot + k, bucket, good);
+    if (combo >= 0) counters.count(counters.comboSlot(slot + k, combo), bucket, good);
+  }
 }
 
 /** Scans a batch's events, calling `each` with the record and its 10 s bucket; returns the count. */
@@ -231,47 +241,30 @@ function scanBatch(plan: TenantPlan, batch: LogBatch, each: (record: CelRecord, 
 }
 
 /** The reference fold: every included generation against every event, nothing shared. */
-function foldEveryGen(plan: TenantPlan, batch: LogBatch, include: (gen: CompiledGen) => boolean, out: FoldResult): number {
-  const gens: CompiledGen[] = [];
-  const deltas: GenDelta[] = [];
-  for (const g of plan.gens) {
-    if (include(g)) {
-      gens.push(g);
-      deltas.push(deltaOf(out, g));
-    }
-  }
+function foldEveryGen(plan: TenantPlan, batch: LogBatch, include: Include, out: FoldResult): number {
+  const gens = plan.gens.filter((g) => include === 'all' || include(g));
   if (gens.length === 0) return 0;
+  const deltas: (GenDelta | undefined)[] = new Array<GenDelta | undefined>(gens.length);
   const events = scanBatch(plan, batch, (record, bucket) => {
     for (let i = 0; i < gens.length; i++) {
       const g = gens[i]!;
       if (g.filter !== null && g.filter(record) !== true) continue;
-      const d = deltas[i]!;
-      if (g.kind === 'ratio') countEvent(g, d, 0, record, bucket, g.good !== null ? g.good(record) === true : g.bad!(record) !== true);
-      else countValue(g, d, record, bucket, g.value!(record));
+      if (g.kind === 'ratio') countEvent(g, (deltas[i] ??= out.deltaOf(g)), 0, record, bucket, g.good !== null ? g.good(record) === true : g.bad!(record) !== true);
+      else {
+        const v = g.value!(record);
+        if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+        const d = (deltas[i] ??= out.deltaOf(g));
+        for (let o = 0; o < g.ops.length; o++) countEvent(g, d, o, record, bucket, compare(v, g.ops[o]!, g.limits[o]!));
+      }
     }
   });
-  for (const d of deltas) d.events += events;
+  for (const g of gens) out.addScanned(g.uid, events);
   return events;
 }
 
-function addCombo(s: StreamDelta, slots: number[], record: CelRecord, bucket: number, good: boolean): void {
-  let level: Map<CelValue, unknown> = s.comboTree;
-  const last = slots.length - 1;
-  for (let k = 0; k < last; k++) {
-    const v = record[slots[k]!];
-    let next = level.get(v) as Map<CelValue, unknown> | undefined;
-    if (next === undefined) {
-      next = new Map();
-      level.set(v, next);
-    }
-    level = next;
-  }
-  const v = record[slots[last]!];
-  let c = level.get(v) as Combo | undefined;
-  if (c === undefined) {
-    c = { values: slots.map((slot) => breakdownText(record[slot])), cells: new BucketCells() };
-    level.set(v, c);
-    s.combos.push(c);
-  }
-  c.cells.add(bucket, good);
+/** Counts an event in one stream: its bucket, and its breakdown combination if the SLO has one. */
+function countEvent(g: CompiledGen, d: GenDelta, stream: number, record: CelRecord, bucket: number, good: boolean): void {
+  const s = d.streams[stream]!;
+  s.all.add(bucket, good);
+  if (g.breakdownSlots.length > 0) comboOf(s, record, g.breakdownSlots).cells.add(bucket, good);
 }
