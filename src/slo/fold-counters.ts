@@ -6,8 +6,10 @@
  * the counts move into the fold's `GenDelta`s (the objects the writer reads) only when the result
  * is read (`settle`), once per transaction instead of once per event.
  *
- * Bounded: a series slot per stream of the plan, plus one per breakdown combination seen in this
- * fold result; both are dropped with the result.
+ * Bounded: a series slot per stream of the plan, plus one per breakdown combination seen. A fold
+ * result hands its counters back to the plan when it is read, and the plan's next result reuses
+ * them with their combinations (up to MAX_KEPT_COMBOS), so a transaction's fold does not allocate
+ * and intern again what the previous one did.
  */
 import type { CelRecord, CelValue } from '../cel/values.js';
 import type { TenantPlan } from './compiled.js';
@@ -16,30 +18,61 @@ import { G_SLOT, GEN, identity, type FoldLayout } from './fold-layout.js';
 
 /** Float64 fields per series: bucket, good, total of two buckets, and padding to 64 bytes. */
 const SERIES = 8;
+/** Combinations spare counters keep for the plan's next fold result. */
+const MAX_KEPT_COMBOS = 100_000;
 
 export class PlanCounters {
   private cells: Float64Array;
   /** Series slots in use: the plan's streams first, then combinations as they are seen. */
-  private series: number;
+  private series = 0;
   /** Per combination series (slot - streams): its stream slot and combination id. */
-  private readonly comboStream: number[] = [];
-  private readonly comboId: number[] = [];
+  private comboStream: number[] = [];
+  private comboId: number[] = [];
   /** Combination series by stream slot, then combination id. */
-  private readonly comboSeries: (Map<number, number> | undefined)[] = [];
+  private comboSeries: (Map<number, number> | undefined)[] = [];
   /** Interned combinations per breakdown list: raw values, one map level per attribute → id. */
-  private readonly comboTrees: (Map<CelValue, unknown> | undefined)[] = [];
-  private readonly comboValues: CelValue[][] = [];
-  /** Events scanned by batches every generation counted, and per generation by the others. */
-  private allEvents = 0;
-  private genEvents: Float64Array | null = null;
+  private comboTrees: (Map<CelValue, unknown> | undefined)[] = [];
+  private comboValues: CelValue[][] = [];
+  /** The deltas of the fold result using these counters. */
+  private into = new Map<string, GenDelta>();
 
   constructor(
     readonly plan: TenantPlan,
     readonly layout: FoldLayout,
-    private readonly into: Map<string, GenDelta>,
   ) {
-    this.series = layout.streams;
     this.cells = new Float64Array(Math.max(1, layout.streams) * SERIES);
+    this.forgetCombos();
+  }
+
+  attach(into: Map<string, GenDelta>): void {
+    this.into = into;
+  }
+
+  /**
+   * After `settle`, before reuse by another fold result: combinations are kept for it unless there
+   * are more than `MAX_KEPT_COMBOS` (a breakdown by a high-cardinality attribute), which bounds
+   * what a plan's spare counters hold.
+   */
+  release(): void {
+    this.into = new Map();
+    if (this.comboValues.length > MAX_KEPT_COMBOS || this.series - this.layout.streams > MAX_KEPT_COMBOS) {
+      this.forgetCombos();
+      if (this.cells.length > Math.max(1, this.layout.streams) * SERIES * 2) this.cells = new Float64Array(Math.max(1, this.layout.streams) * SERIES);
+    }
+  }
+
+  /** Bytes of the counters' arrays (the bench reports them). */
+  get bytes(): number {
+    return this.cells.byteLength;
+  }
+
+  private forgetCombos(): void {
+    this.series = this.layout.streams;
+    this.comboStream = [];
+    this.comboId = [];
+    this.comboSeries = [];
+    this.comboTrees = [];
+    this.comboValues = [];
   }
 
   /** Counts an event in a series. */
@@ -101,22 +134,6 @@ export class PlanCounters {
       bySeries.set(combo, s);
     }
     return s;
-  }
-
-  /** Events of a batch: counted by every generation (`included` null) or by those it marks. */
-  addEvents(events: number, included: Uint8Array | null): void {
-    if (included === null) {
-      this.allEvents += events;
-      return;
-    }
-    const per = (this.genEvents ??= new Float64Array(this.plan.gens.length));
-    for (let i = 0; i < included.length; i++) if (included[i] === 1) per[i] = per[i]! + events;
-  }
-
-  /** Events the fold scanned for a generation of this plan (0 for one it does not hold). */
-  eventsOf(uid: string): number {
-    const i = this.layout.positions.get(uid);
-    return i === undefined ? 0 : this.allEvents + (this.genEvents?.[i] ?? 0);
   }
 
   /** Moves every count into the deltas and empties the series (they stay allocated). */

@@ -30,10 +30,12 @@ export type Include = 'all' | ((gen: CompiledGen) => boolean);
  */
 export class FoldResult implements FoldDeltas {
   private readonly deltas = new Map<string, GenDelta>();
+  /** The indexed fold's counters in use by this result, until it is read. */
   private readonly counters = new Map<TenantPlan, PlanCounters>();
+  /** Events scanned per plan: by batches every generation counted, and per generation by the others. */
+  private readonly planEvents = new Map<TenantPlan, { layout: FoldLayout; all: number; per: Float64Array | null }>();
   /** Events scanned per generation uid by the reference fold. */
   private readonly scanned = new Map<string, number>();
-  private unsettled = false;
 
   get(uid: string): GenDelta | undefined {
     this.settle();
@@ -48,19 +50,36 @@ export class FoldResult implements FoldDeltas {
   /** Events the fold scanned for a generation (counted or not): what a backfill reports. */
   eventsOf(uid: string): number {
     let n = this.scanned.get(uid) ?? 0;
-    for (const c of this.counters.values()) n += c.eventsOf(uid);
+    for (const e of this.planEvents.values()) {
+      const i = e.layout.positions.get(uid);
+      if (i !== undefined) n += e.all + (e.per?.[i] ?? 0);
+    }
     return n;
   }
 
-  /** The indexed fold's counters of a plan (it counts into them, unsettled). */
+  /** The indexed fold's counters of a plan (the plan's spare ones if no other result holds them). */
   countersOf(plan: TenantPlan, layout: FoldLayout): PlanCounters {
     let c = this.counters.get(plan);
     if (c === undefined) {
-      c = new PlanCounters(plan, layout, this.deltas);
+      c = spareCounters.get(plan);
+      if (c === undefined) c = new PlanCounters(plan, layout);
+      else spareCounters.delete(plan);
+      c.attach(this.deltas);
       this.counters.set(plan, c);
     }
-    this.unsettled = true;
     return c;
+  }
+
+  /** Events of a batch of the plan: counted by every generation (`included` null) or by those it marks. */
+  addEvents(plan: TenantPlan, layout: FoldLayout, events: number, included: Uint8Array | null): void {
+    let e = this.planEvents.get(plan);
+    if (e === undefined) this.planEvents.set(plan, (e = { layout, all: 0, per: null }));
+    if (included === null) {
+      e.all += events;
+      return;
+    }
+    const per = (e.per ??= new Float64Array(included.length));
+    for (let i = 0; i < included.length; i++) if (included[i] === 1) per[i] = per[i]! + events;
   }
 
   /** The reference fold writes its deltas directly. */
@@ -72,12 +91,24 @@ export class FoldResult implements FoldDeltas {
     this.scanned.set(uid, (this.scanned.get(uid) ?? 0) + events);
   }
 
+  /** Moves the counters' counts into the deltas and hands the counters back to their plan. */
   private settle(): void {
-    if (!this.unsettled) return;
-    this.unsettled = false;
-    for (const c of this.counters.values()) c.settle();
+    if (this.counters.size === 0) return;
+    for (const c of this.counters.values()) {
+      c.settle();
+      c.release();
+      spareCounters.set(c.plan, c);
+    }
+    this.counters.clear();
   }
 }
+
+/**
+ * Counters a plan's last fold result handed back, reused by the next: their combination ids and
+ * series stay (so a transaction does not intern the same combinations again) and their arrays
+ * stay warm. At most one spare per plan; dropped with the plan.
+ */
+const spareCounters = new WeakMap<TenantPlan, PlanCounters>();
 
 function compare(v: number, op: CompareOp, limit: number): boolean {
   switch (op) {
@@ -149,7 +180,7 @@ function foldIndexed(plan: TenantPlan, index: FoldIndex, batch: LogBatch, includ
       }
     }
   });
-  counters.addEvents(events, included);
+  out.addEvents(plan, layout, events, included);
   return events;
 }
 
