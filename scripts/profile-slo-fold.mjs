@@ -17,7 +17,7 @@ import { benchSlos } from '../dist/bench/slo-bench.js';
 import { fleetBodies, jsonParseCeiling } from '../dist/bench/events.js';
 import { compileTenantPlan } from '../dist/slo/compiled.js';
 import { summarize } from './cpuprofile-summary.mjs';
-import { foldBatch, FoldResult } from '../dist/slo/fold.js';
+import { FOLD_RUN_EVENTS, foldBatches, FoldResult } from '../dist/slo/fold.js';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -54,9 +54,15 @@ function foldRate(batches, seconds) {
       out.values(); // what the writer reads: the fold's counters settle into deltas
       out = new FoldResult();
     }
-    const b = batches[i++ % batches.length];
-    foldBatch(plan, b, 'all', out);
-    events += b.count;
+    // As the aggregator: runs of up to FOLD_RUN_EVENTS events (20 batches of 1,000) per foldBatches.
+    const run = Math.min(FOLD_RUN_EVENTS / 1000, 64 - (i % 64));
+    const items = [];
+    for (let k = 0; k < run; k++) {
+      const b = batches[i++ % batches.length];
+      items.push({ batch: b, include: 'all' });
+      events += b.count;
+    }
+    foldBatches(plan, items, out);
   }
   return events / (Number(process.hrtime.bigint() - start) / 1e9);
 }

@@ -13,7 +13,7 @@ import type { LogBatch } from '../log/event-log.js';
 import { compileTenantPlan, type TenantPlan } from '../slo/compiled.js';
 import type { CelRecord } from '../cel/values.js';
 import { EventScanner, fillFromObject } from '../slo/event-scanner.js';
-import { foldBatch, FoldResult } from '../slo/fold.js';
+import { FOLD_RUN_EVENTS, foldBatches, FoldResult, type FoldItem } from '../slo/fold.js';
 import type { ResolvedSlo } from '../slo/model.js';
 import { parseSloDocument } from '../slo/openslo.js';
 import { resolveSlo } from '../slo/resolve.js';
@@ -97,17 +97,38 @@ function rate(batches: LogBatch[], seconds: number, fn: (b: LogBatch, i: number)
   return events / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
+/**
+ * The aggregator's fold: 64 batches per transaction into one result, which its writer reads
+ * (settling the fold's counters into deltas), folded in runs of up to FOLD_RUN_EVENTS events.
+ * Whole transactions are timed, so no batch is counted without being folded.
+ */
 function foldRate(plan: TenantPlan, batches: LogBatch[], seconds: number): number {
-  let out = new FoldResult();
-  return rate(batches, seconds, (b, i) => {
-    // The aggregator folds up to 64 batches per transaction into one result, which its writer
-    // reads (settling the fold's counters into deltas).
-    if (i % 64 === 0) {
-      out.values();
-      out = new FoldResult();
+  const transactions: FoldItem[][][] = [];
+  for (let t = 0; t < batches.length; t += 64) {
+    const runs: FoldItem[][] = [];
+    let events = FOLD_RUN_EVENTS;
+    for (const batch of batches.slice(t, t + 64)) {
+      if (events + batch.count > FOLD_RUN_EVENTS) {
+        runs.push([]);
+        events = 0;
+      }
+      runs[runs.length - 1]!.push({ batch, include: 'all' });
+      events += batch.count;
     }
-    foldBatch(plan, b, 'all', out);
-  });
+    transactions.push(runs);
+  }
+  const count = (runs: FoldItem[][]) => runs.reduce((n, run) => n + run.reduce((m, item) => m + item.batch.count, 0), 0);
+  let events = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(Math.round(seconds * 1e9));
+  for (let i = 0; process.hrtime.bigint() - start < budget; i++) {
+    const runs = transactions[i % transactions.length]!;
+    const out = new FoldResult();
+    for (const run of runs) foldBatches(plan, run, out);
+    out.values();
+    events += count(runs);
+  }
+  return events / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
 function libraryRate(slos: ResolvedSlo[], batches: LogBatch[], seconds: number): number {

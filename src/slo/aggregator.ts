@@ -17,7 +17,7 @@ import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { compileTenantPlan, type TenantPlan } from './compiled.js';
 import { CounterWriter, type GenInfo } from './counter-writer.js';
-import { foldBatch, FoldResult, type Include } from './fold.js';
+import { FOLD_RUN_EVENTS, foldBatches, FoldResult, type FoldItem, type Include } from './fold.js';
 import { backfillPartitions, currentGenerations } from './generations.js';
 import { lockPartition, readVersion } from './meta.js';
 import type { SloMetrics } from './metrics.js';
@@ -69,8 +69,8 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     if (snap.version < 0) return undefined;
     const deltas = new FoldResult();
     let sinceYield = 0;
-    for (const b of batches) {
-      sinceYield += this.foldOne(snap, b, deltas);
+    for (const run of runsOf(snap, batches)) {
+      sinceYield += foldBatches(run.plan, run.items, deltas);
       if (sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
         await new Promise((r) => setImmediate(r));
@@ -100,7 +100,7 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     let deltas = prepared?.version === version ? prepared.deltas : undefined;
     if (!deltas) {
       deltas = new FoldResult();
-      for (const b of batches) this.foldOne(snap, b, deltas);
+      for (const run of runsOf(snap, batches)) foldBatches(run.plan, run.items, deltas);
     }
     await this.writer.write(trx, (uid) => snap.info.get(uid), deltas, this.deps.clock.now());
     this.committedDeltas = deltas;
@@ -113,20 +113,6 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     this.committedDeltas = undefined;
     if (!deltas) return;
     this.deps.metrics.countCommitted(deltas, (uid) => this.snapshot.info.get(uid));
-  }
-
-  private foldOne(snap: Snapshot, batch: LogBatch, out: FoldResult): number {
-    const plan = snap.tenants.get(batch.tenant);
-    if (!plan) return 0;
-    const all = snap.liveAll.get(batch.tenant)?.get(batch.partition);
-    const include: Include =
-      all !== undefined && batch.position > all
-        ? 'all'
-        : (g) => {
-            const from = snap.liveFrom.get(g.uid)?.get(batch.partition);
-            return from !== undefined && batch.position > from;
-          };
-    return foldBatch(plan, batch, include, out);
   }
 
   private async load(trx: Transaction<Database>, version: number): Promise<Snapshot> {
@@ -154,6 +140,40 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     this.deps.logger.debug({ version, generations: gens.length }, 'slo aggregator loaded its configuration');
     return { version, tenants, info, liveFrom, liveAll };
   }
+}
+
+/**
+ * The batches in runs the fold takes at once (fold-indexed.ts groups a run's events): consecutive
+ * batches of one tenant, up to FOLD_RUN_EVENTS events, each with the generations that count it
+ * live. Batches of tenants without SLOs are left out.
+ */
+function runsOf(snap: Snapshot, batches: readonly LogBatch[]): { plan: TenantPlan; items: FoldItem[] }[] {
+  const runs: { plan: TenantPlan; items: FoldItem[] }[] = [];
+  let events = 0;
+  for (const batch of batches) {
+    const plan = snap.tenants.get(batch.tenant);
+    if (!plan) continue;
+    const last = runs[runs.length - 1];
+    const item = { batch, include: includeOf(snap, batch) };
+    if (last !== undefined && last.plan === plan && events + batch.count <= FOLD_RUN_EVENTS) {
+      last.items.push(item);
+      events += batch.count;
+    } else {
+      runs.push({ plan, items: [item] });
+      events = batch.count;
+    }
+  }
+  return runs;
+}
+
+/** The generations that count a batch live: every one past `liveAll`, else those past their `liveFrom`. */
+function includeOf(snap: Snapshot, batch: LogBatch): Include {
+  const all = snap.liveAll.get(batch.tenant)?.get(batch.partition);
+  if (all !== undefined && batch.position > all) return 'all';
+  return (g) => {
+    const from = snap.liveFrom.get(g.uid)?.get(batch.partition);
+    return from !== undefined && batch.position > from;
+  };
 }
 
 /** Per partition, the latest of the generations' live-from positions, where every one has one. */

@@ -12,7 +12,7 @@ import { equalityPredicates } from '../../src/cel/predicates.js';
 import type { LogBatch } from '../../src/log/event-log.js';
 import { compileTenantPlan } from '../../src/slo/compiled.js';
 import { buildFoldIndex } from '../../src/slo/fold-index.js';
-import { foldBatch, FoldResult, type Include } from '../../src/slo/fold.js';
+import { foldBatch, foldBatches, FoldResult, type Include } from '../../src/slo/fold.js';
 import type { ResolvedSlo } from '../../src/slo/model.js';
 
 const SERVICES = ['checkout', 'search', 'cart', 'auth'];
@@ -124,6 +124,14 @@ describe('the fold predicate index', () => {
             if (readAfter[k] === true) expect(counters(a, uids)).toEqual(counters(b, uids));
           });
           expect(counters(a, uids)).toEqual(counters(b, uids));
+          // The batches as one run, as the aggregator folds them: events counted grouped.
+          const c = new FoldResult();
+          foldBatches(
+            indexed,
+            batches.map((events, k) => ({ batch: batchOf(events, k + 1), include: include(k + 1) })),
+            c,
+          );
+          expect(counters(c, uids)).toEqual(counters(b, uids));
         },
       ),
       { numRuns: 300 },
