@@ -25,14 +25,15 @@ export class PlanCounters {
   private cells: Float64Array;
   /** Series slots in use: the plan's streams first, then combinations as they are seen. */
   private series = 0;
-  /** Per combination series (slot - streams): its stream slot and combination id. */
+  /** Per combination series (slot - streams): its stream slot and raw values. */
   private comboStream: number[] = [];
-  private comboId: number[] = [];
-  /** Combination series by stream slot, then combination id. */
-  private comboSeries: (Map<number, number> | undefined)[] = [];
-  /** Interned combinations per breakdown list: raw values, one map level per attribute → id. */
-  private comboTrees: (Map<CelValue, unknown> | undefined)[] = [];
   private comboValues: CelValue[][] = [];
+  /**
+   * Per stream slot, its combinations' series: one map level per breakdown attribute, keyed by
+   * raw values. Per stream (not shared by the plan), so the maps an event walks hold only the
+   * values its generation has seen: small, and warm while the fold counts a group of events.
+   */
+  private comboTrees: (Map<CelValue, unknown> | undefined)[] = [];
   /** The deltas of the fold result using these counters. */
   private into = new Map<string, GenDelta>();
 
@@ -55,7 +56,7 @@ export class PlanCounters {
    */
   release(): void {
     this.into = new Map();
-    if (this.comboValues.length > MAX_KEPT_COMBOS || this.series - this.layout.streams > MAX_KEPT_COMBOS) {
+    if (this.series - this.layout.streams > MAX_KEPT_COMBOS) {
       this.forgetCombos();
       if (this.cells.length > Math.max(1, this.layout.streams) * SERIES * 2) this.cells = new Float64Array(Math.max(1, this.layout.streams) * SERIES);
     }
@@ -69,10 +70,8 @@ export class PlanCounters {
   private forgetCombos(): void {
     this.series = this.layout.streams;
     this.comboStream = [];
-    this.comboId = [];
-    this.comboSeries = [];
-    this.comboTrees = [];
     this.comboValues = [];
+    this.comboTrees = [];
   }
 
   /** Counts an event in a series. */
@@ -101,27 +100,13 @@ export class PlanCounters {
     }
   }
 
-  /** The id of the record's combination of the breakdown list `b`'s values (in this result). */
-  intern(b: number, record: CelRecord): number {
-    const slots = this.layout.breakdowns[b]!;
-    let root = this.comboTrees[b];
-    if (root === undefined) this.comboTrees[b] = root = new Map();
+  /** The series of the record's combination of values at `slots` in a stream, made on first sight. */
+  comboSlot(stream: number, slots: readonly number[], record: CelRecord): number {
+    let root = this.comboTrees[stream];
+    if (root === undefined) this.comboTrees[stream] = root = new Map();
     const level = lastLevel(root, record, slots);
     const v = record[slots[slots.length - 1]!];
-    let id = level.get(v) as number | undefined;
-    if (id === undefined) {
-      id = this.comboValues.length;
-      this.comboValues.push(slots.map((slot) => record[slot]));
-      level.set(v, id);
-    }
-    return id;
-  }
-
-  /** The series of a combination in a stream, made on first sight. */
-  comboSlot(stream: number, combo: number): number {
-    let bySeries = this.comboSeries[stream];
-    if (bySeries === undefined) this.comboSeries[stream] = bySeries = new Map();
-    let s = bySeries.get(combo);
+    let s = level.get(v) as number | undefined;
     if (s === undefined) {
       s = this.series++;
       if (s * SERIES >= this.cells.length) {
@@ -130,8 +115,8 @@ export class PlanCounters {
         this.cells = grown;
       }
       this.comboStream.push(stream);
-      this.comboId.push(combo);
-      bySeries.set(combo, s);
+      this.comboValues.push(slots.map((slot) => record[slot]));
+      level.set(v, s);
     }
     return s;
   }
@@ -156,7 +141,7 @@ export class PlanCounters {
     const sd = delta.streams[stream - layout.rows[g * GEN + G_SLOT]!]!;
     if (combo < 0) sd.all.addCounts(bucket, good, total);
     else {
-      const values = this.comboValues[this.comboId[combo]!]!;
+      const values = this.comboValues[combo]!;
       comboOf(sd, values, identity(values.length)).cells.addCounts(bucket, good, total);
     }
   }

@@ -195,16 +195,6 @@ function numeric(layout: FoldLayout, expressions: CompiledExpression[], id: numb
   return v;
 }
 
-/** The combination id of a breakdown list's values for this event. */
-function comboIdOf(layout: FoldLayout, counters: PlanCounters, b: number, record: CelRecord): number {
-  const c = layout.combos;
-  if (c[2 * b] === layout.epoch) return c[2 * b + 1]!;
-  const id = counters.intern(b, record);
-  c[2 * b] = layout.epoch;
-  c[2 * b + 1] = id;
-  return id;
-}
-
 /** Generation i against this event: its filter, then good (ratio) or each objective (threshold). */
 function countGen(plan: TenantPlan, layout: FoldLayout, counters: PlanCounters, i: number, record: CelRecord, bucket: number): void {
   const rows = layout.rows;
@@ -219,18 +209,18 @@ function countGen(plan: TenantPlan, layout: FoldLayout, counters: PlanCounters, 
     const goodId = rows[r + G_GOOD]!;
     const good = goodId >= 0 ? condition(layout, expressions, goodId, record) === 1 : condition(layout, expressions, rows[r + G_BAD]!, record) !== 1;
     counters.count(slot, bucket, good);
-    if (b >= 0) counters.count(counters.comboSlot(slot, comboIdOf(layout, counters, b, record)), bucket, good);
+    if (b >= 0) counters.count(counters.comboSlot(slot, layout.breakdowns[b]!, record), bucket, good);
     return;
   }
   const v = numeric(layout, expressions, valueId, record);
   if (v !== v) return;
   const n = rows[r + G_STREAMS]!;
-  const combo = b >= 0 ? comboIdOf(layout, counters, b, record) : -1;
+  const breakdown = b >= 0 ? layout.breakdowns[b]! : null;
   for (let k = 0; k < n; k++) {
     const op = layout.ops[slot + k]!;
     const limit = layout.limits[slot + k]!;
     const good = op === OP_LT ? v < limit : op === OP_LTE ? v <= limit : op === OP_GT ? v > limit : v >= limit;
     counters.count(slot + k, bucket, good);
-    if (combo >= 0) counters.count(counters.comboSlot(slot + k, combo), bucket, good);
+    if (breakdown !== null) counters.count(counters.comboSlot(slot + k, breakdown, record), bucket, good);
   }
 }

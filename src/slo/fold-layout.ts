@@ -41,11 +41,10 @@ export interface FoldLayout {
   /**
    * Scratch of one event (the fold is synchronous): expression results, valid while
    * `results[2 * id] === epoch`, as 1 (true) / 0 (anything else) for conditions and the number or
-   * NaN (not a finite number) for values; the combination id of each breakdown list likewise.
+   * NaN (not a finite number) for values.
    */
   epoch: number;
   results: Float64Array;
-  combos: Float64Array;
 }
 
 const layouts = new WeakMap<TenantPlan, FoldLayout>();
@@ -108,7 +107,6 @@ function buildLayout(plan: TenantPlan): FoldLayout {
     positions: new Map(gens.map((g, i) => [g.uid, i])),
     epoch: 0,
     results: new Float64Array(plan.expressions.length * 2).fill(-1),
-    combos: new Float64Array(breakdowns.length * 2).fill(-1),
   };
 }
 
