@@ -9,7 +9,7 @@
  * Bounded: a series slot per stream of the plan, plus one per breakdown combination seen. A fold
  * result hands its counters back to the plan when it is read, and the plan's next result reuses
  * them with their combinations (up to MAX_KEPT_COMBOS), so a transaction's fold does not allocate
- * and intern again what the previous one did.
+ * and find again what the previous one did.
  */
 import type { CelRecord, CelValue } from '../cel/values.js';
 import type { TenantPlan } from './compiled.js';

@@ -110,7 +110,7 @@ function buildLayout(plan: TenantPlan): FoldLayout {
   };
 }
 
-/** Identity slot lists: settling a combination reads its interned values as a record. */
+/** Identity slot lists: settling a combination reads its raw values as a record. */
 const identities: number[][] = [];
 export function identity(n: number): number[] {
   return (identities[n] ??= Array.from({ length: n }, (_, i) => i));
