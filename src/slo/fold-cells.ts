@@ -52,8 +52,9 @@ export interface StreamDelta {
   /** Every breakdown value combination seen, with its cells. */
   combos: Combo[];
   /**
-   * Combinations by their raw values, one map level per breakdown attribute. Keying by the values
-   * themselves (interned by the scanner) avoids building a key string per event.
+   * The reference fold's combinations by their raw values, one map level per breakdown attribute
+   * (keying by the values themselves avoids building a key string per event). The indexed fold
+   * keeps its own per stream (fold-counters.ts) and leaves this empty.
    */
   comboTree: Map<CelValue, unknown>;
 }

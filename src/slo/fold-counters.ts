@@ -13,8 +13,8 @@
  */
 import type { CelRecord, CelValue } from '../cel/values.js';
 import type { TenantPlan } from './compiled.js';
-import { comboOf, deltaOf, lastLevel, type GenDelta } from './fold-cells.js';
-import { G_SLOT, GEN, identity, type FoldLayout } from './fold-layout.js';
+import { BucketCells, breakdownText, deltaOf, lastLevel, type Combo, type GenDelta } from './fold-cells.js';
+import { G_SLOT, GEN, type FoldLayout } from './fold-layout.js';
 
 /** Float64 fields per series: bucket, good, total of two buckets, and padding to 64 bytes. */
 const SERIES = 8;
@@ -25,17 +25,26 @@ export class PlanCounters {
   private cells: Float64Array;
   /** Series slots in use: the plan's streams first, then combinations as they are seen. */
   private series = 0;
-  /** Per combination series (slot - streams): its stream slot and raw values. */
+  /** Per combination series (slot - streams): its stream slot and values as shown and stored. */
   private comboStream: number[] = [];
-  private comboValues: CelValue[][] = [];
+  private comboText: string[][] = [];
   /**
    * Per stream slot, its combinations' series: one map level per breakdown attribute, keyed by
    * raw values. Per stream (not shared by the plan), so the maps an event walks hold only the
    * values its generation has seen: small, and warm while the fold counts a group of events.
    */
   private comboTrees: (Map<CelValue, unknown> | undefined)[] = [];
-  /** The deltas of the fold result using these counters. */
+  /**
+   * The deltas of the fold result using these counters, and the ones found so far per generation
+   * position and per combination series. A combination series is the only one with its values in
+   * its stream (one plan's counters per result), so its `Combo` is made directly, not looked up,
+   * unless the generation's delta was there before these counters were attached (a result read,
+   * then folded into again): then its combinations are searched first (`hadDelta`).
+   */
   private into = new Map<string, GenDelta>();
+  private genOut: (GenDelta | undefined)[] = [];
+  private hadDelta: boolean[] = [];
+  private comboOut: (Combo | undefined)[] = [];
 
   constructor(
     readonly plan: TenantPlan,
@@ -47,6 +56,9 @@ export class PlanCounters {
 
   attach(into: Map<string, GenDelta>): void {
     this.into = into;
+    this.genOut = [];
+    this.hadDelta = [];
+    this.comboOut = [];
   }
 
   /**
@@ -55,7 +67,7 @@ export class PlanCounters {
    * what a plan's spare counters hold.
    */
   release(): void {
-    this.into = new Map();
+    this.attach(new Map());
     if (this.series - this.layout.streams > MAX_KEPT_COMBOS) {
       this.forgetCombos();
       if (this.cells.length > Math.max(1, this.layout.streams) * SERIES * 2) this.cells = new Float64Array(Math.max(1, this.layout.streams) * SERIES);
@@ -70,7 +82,7 @@ export class PlanCounters {
   private forgetCombos(): void {
     this.series = this.layout.streams;
     this.comboStream = [];
-    this.comboValues = [];
+    this.comboText = [];
     this.comboTrees = [];
   }
 
@@ -115,7 +127,7 @@ export class PlanCounters {
         this.cells = grown;
       }
       this.comboStream.push(stream);
-      this.comboValues.push(slots.map((slot) => record[slot]));
+      this.comboText.push(slots.map((slot) => breakdownText(record[slot])));
       level.set(v, s);
     }
     return s;
@@ -137,12 +149,30 @@ export class PlanCounters {
     const combo = s >= layout.streams ? s - layout.streams : -1;
     const stream = combo < 0 ? s : this.comboStream[combo]!;
     const g = layout.slotGen[stream]!;
-    const delta = deltaOf(this.into, this.plan.gens[g]!);
+    let delta = this.genOut[g];
+    if (delta === undefined) {
+      const gen = this.plan.gens[g]!;
+      this.hadDelta[g] = this.into.has(gen.uid);
+      this.genOut[g] = delta = deltaOf(this.into, gen);
+    }
     const sd = delta.streams[stream - layout.rows[g * GEN + G_SLOT]!]!;
     if (combo < 0) sd.all.addCounts(bucket, good, total);
     else {
-      const values = this.comboValues[combo]!;
-      comboOf(sd, values, identity(values.length)).cells.addCounts(bucket, good, total);
+      let c = this.comboOut[combo];
+      if (c === undefined) {
+        const values = this.comboText[combo]!;
+        c = this.hadDelta[g] === true ? sd.combos.find((x) => sameValues(x.values, values)) : undefined;
+        if (c === undefined) {
+          c = { values, cells: new BucketCells() };
+          sd.combos.push(c);
+        }
+        this.comboOut[combo] = c;
+      }
+      c.cells.addCounts(bucket, good, total);
     }
   }
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

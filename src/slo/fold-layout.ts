@@ -109,9 +109,3 @@ function buildLayout(plan: TenantPlan): FoldLayout {
     results: new Float64Array(plan.expressions.length * 2).fill(-1),
   };
 }
-
-/** Identity slot lists: settling a combination reads its raw values as a record. */
-const identities: number[][] = [];
-export function identity(n: number): number[] {
-  return (identities[n] ??= Array.from({ length: n }, (_, i) => i));
-}
