@@ -8,12 +8,14 @@
  */
 import { parse as celParse } from '@marcbachmann/cel-js';
 import { request } from 'undici';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { readSources } from '../definitions/yaml-source.js';
 import type { LogBatch } from '../log/event-log.js';
 import { compileTenantPlan, type TenantPlan } from '../slo/compiled.js';
 import type { CelRecord } from '../cel/values.js';
 import { EventScanner, fillFromObject } from '../slo/event-scanner.js';
-import { foldBatch, type FoldResult } from '../slo/fold.js';
+import { FOLD_RUN_EVENTS, foldBatches, FoldResult, type FoldItem } from '../slo/fold.js';
 import type { ResolvedSlo } from '../slo/model.js';
 import { parseSloDocument } from '../slo/openslo.js';
 import { resolveSlo } from '../slo/resolve.js';
@@ -42,13 +44,24 @@ export interface SloBenchResult {
   /** The fold without the predicate index and shared expressions (every SLO against every event). */
   fold_naive_events_per_s: number;
   index_speedup: number;
-  /** Heap used after compiling the plan and folding (MB), and the plan's compile time. */
+  /**
+   * Heap used after compiling the plan and folding, after a full garbage collection (MB): what the
+   * plan, the fold's state and the bench's events keep; and the plan's compile time.
+   */
   heap_used_mb: number;
   plan_compile_ms: number;
   events_bytes: number;
+  /** The mean of the ceiling measured before and after the fold (the machine may be shared). */
   ceiling_json_parse_events_per_s: number;
   fold_events_per_s: number;
   fold_vs_ceiling: number;
+  /**
+   * The same rates per second of this process's CPU time rather than wall time: on a shared
+   * machine the wall-time rates swing with what else runs, the CPU-time ratio much less.
+   */
+  ceiling_json_parse_events_per_cpu_s: number;
+  fold_events_per_cpu_s: number;
+  fold_vs_ceiling_cpu: number;
   /** The comparisons with JSON.parse and the cel-js evaluator run up to 1,000 SLOs (null above). */
   json_parse_compiled_events_per_s: number | null;
   json_parse_library_cel_events_per_s: number | null;
@@ -97,13 +110,38 @@ function rate(batches: LogBatch[], seconds: number, fn: (b: LogBatch, i: number)
   return events / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
+/**
+ * The aggregator's fold: 64 batches per transaction into one result, which its writer reads
+ * (settling the fold's counters into deltas), folded in runs of up to FOLD_RUN_EVENTS events.
+ * Whole transactions are timed, so no batch is counted without being folded.
+ */
 function foldRate(plan: TenantPlan, batches: LogBatch[], seconds: number): number {
-  let out: FoldResult = new Map();
-  return rate(batches, seconds, (b, i) => {
-    // The aggregator folds up to 64 batches per transaction into one result.
-    if (i % 64 === 0) out = new Map();
-    foldBatch(plan, b, () => true, out);
-  });
+  const transactions: FoldItem[][][] = [];
+  for (let t = 0; t < batches.length; t += 64) {
+    const runs: FoldItem[][] = [];
+    let events = FOLD_RUN_EVENTS;
+    for (const batch of batches.slice(t, t + 64)) {
+      if (events + batch.count > FOLD_RUN_EVENTS) {
+        runs.push([]);
+        events = 0;
+      }
+      runs[runs.length - 1]!.push({ batch, include: 'all' });
+      events += batch.count;
+    }
+    transactions.push(runs);
+  }
+  const count = (runs: FoldItem[][]) => runs.reduce((n, run) => n + run.reduce((m, item) => m + item.batch.count, 0), 0);
+  let events = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(Math.round(seconds * 1e9));
+  for (let i = 0; process.hrtime.bigint() - start < budget; i++) {
+    const runs = transactions[i % transactions.length]!;
+    const out = new FoldResult();
+    for (const run of runs) foldBatches(plan, run, out);
+    out.values();
+    events += count(runs);
+  }
+  return events / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
 function libraryRate(slos: ResolvedSlo[], batches: LogBatch[], seconds: number): number {
@@ -203,6 +241,24 @@ function evaluationRates(plan: TenantPlan, slos: ResolvedSlo[], batches: LogBatc
 
 const round = (v: number, d = 0) => Math.round(v * 10 ** d) / 10 ** d;
 
+/** A rate measurement's events per wall-clock second, and per second of this process's CPU time. */
+function timed(measure: () => number): { wall: number; cpu: number } {
+  const cpu0 = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const wall = measure();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const used = process.cpuUsage(cpu0);
+  return { wall, cpu: (wall * seconds) / ((used.user + used.system) / 1e6) };
+}
+
+/** Heap used after a full garbage collection: what is live, not what awaits collection. */
+function liveHeapBytes(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (() => void) | undefined;
+  gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
 /** Up to this many SLOs the bench also runs the JSON.parse and cel-js comparisons (slow beyond). */
 const COMPARISONS_UP_TO = 1000;
 
@@ -214,16 +270,23 @@ export async function benchSlo(o: SloBenchOptions): Promise<SloBenchResult> {
   const now = Date.now();
   const batches: LogBatch[] = bodies.map((data, i) => ({ partition: 0, position: i + 1, tenant: 'bench', receivedAt: now, count: 1000, minTs: now - 5000, maxTs: now, data }));
   o.log(`${slos.length} SLOs (${shape}) over ${batches.length * 1000} bench events of ${bytes.toFixed(0)} bytes; ${o.seconds} s per measurement, one core`);
-  const ceiling = jsonParseCeiling(bodies, o.seconds);
-  o.log(`  ceiling (bare JSON.parse):        ${Math.round(ceiling).toLocaleString('en-US')} events/s`);
+  const before = timed(() => jsonParseCeiling(bodies, o.seconds));
+  o.log(`  ceiling (bare JSON.parse):        ${Math.round(before.wall).toLocaleString('en-US')} events/s (${Math.round(before.cpu).toLocaleString('en-US')} per CPU-second)`);
   const gens = slos.map((slo, i) => ({ uid: `bench-${i}`, slo }));
   const compileStart = process.hrtime.bigint();
   const plan = compileTenantPlan('bench', gens);
   const compileMs = Number(process.hrtime.bigint() - compileStart) / 1e6;
   foldRate(plan, batches, Math.min(1, o.seconds)); // warm-up: let V8 optimise the generated code
-  const fold = foldRate(plan, batches, o.seconds);
-  const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
-  o.log(`  SLO fold (scanner + compiled CEL + index): ${Math.round(fold).toLocaleString('en-US')} events/s; plan compiled in ${compileMs.toFixed(0)} ms, heap ${heapMb.toFixed(0)} MB`);
+  const folded = timed(() => foldRate(plan, batches, o.seconds));
+  const after = timed(() => jsonParseCeiling(bodies, o.seconds));
+  const ceiling = (before.wall + after.wall) / 2;
+  const ceilingCpu = (before.cpu + after.cpu) / 2;
+  const fold = folded.wall;
+  const heapMb = liveHeapBytes() / 2 ** 20;
+  o.log(
+    `  SLO fold (scanner + compiled CEL + index): ${Math.round(fold).toLocaleString('en-US')} events/s (${Math.round(folded.cpu).toLocaleString('en-US')} per CPU-second); plan compiled in ${compileMs.toFixed(0)} ms, heap ${heapMb.toFixed(0)} MB`,
+  );
+  o.log(`  ceiling again (bare JSON.parse):  ${Math.round(after.wall).toLocaleString('en-US')} events/s (${Math.round(after.cpu).toLocaleString('en-US')} per CPU-second)`);
   const naivePlan = compileTenantPlan('bench', gens, { index: false });
   foldRate(naivePlan, batches, Math.min(1, o.seconds));
   const naive = foldRate(naivePlan, batches, o.seconds);
@@ -248,6 +311,9 @@ export async function benchSlo(o: SloBenchOptions): Promise<SloBenchResult> {
     ceiling_json_parse_events_per_s: Math.round(ceiling),
     fold_events_per_s: Math.round(fold),
     fold_vs_ceiling: round(fold / ceiling, 2),
+    ceiling_json_parse_events_per_cpu_s: Math.round(ceilingCpu),
+    fold_events_per_cpu_s: Math.round(folded.cpu),
+    fold_vs_ceiling_cpu: round(folded.cpu / ceilingCpu, 2),
     fold_naive_events_per_s: Math.round(naive),
     index_speedup: round(fold / naive, 1),
     heap_used_mb: Math.round(heapMb),

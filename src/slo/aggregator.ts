@@ -17,7 +17,7 @@ import type { Database } from '../store/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { compileTenantPlan, type TenantPlan } from './compiled.js';
 import { CounterWriter, type GenInfo } from './counter-writer.js';
-import { foldBatch, type FoldResult } from './fold.js';
+import { FOLD_RUN_EVENTS, foldBatches, FoldResult, type FoldItem, type Include } from './fold.js';
 import { backfillPartitions, currentGenerations } from './generations.js';
 import { lockPartition, readVersion } from './meta.js';
 import type { SloMetrics } from './metrics.js';
@@ -32,6 +32,12 @@ interface Snapshot {
   info: Map<string, GenInfo & { tenant: string; name: string }>;
   /** Generation uid → partition → position after which it is counted live. */
   liveFrom: Map<string, Map<number, number>>;
+  /**
+   * Tenant → partition → position after which every generation of the tenant is counted live
+   * (the latest of their `liveFrom`s; absent while one has none there), so the fold of a batch
+   * past it asks no generation whether it counts.
+   */
+  liveAll: Map<string, Map<number, number>>;
 }
 
 interface Prepared {
@@ -41,7 +47,7 @@ interface Prepared {
 
 export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   readonly name = SLO_CONSUMER;
-  private snapshot: Snapshot = { version: -1, tenants: new Map(), info: new Map(), liveFrom: new Map() };
+  private snapshot: Snapshot = { version: -1, tenants: new Map(), info: new Map(), liveFrom: new Map(), liveAll: new Map() };
   private readonly writer: CounterWriter;
   private committedDeltas: FoldResult | undefined;
 
@@ -61,10 +67,10 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
   async prepare(batches: LogBatch[]): Promise<Prepared | undefined> {
     const snap = this.snapshot;
     if (snap.version < 0) return undefined;
-    const deltas: FoldResult = new Map();
+    const deltas = new FoldResult();
     let sinceYield = 0;
-    for (const b of batches) {
-      sinceYield += this.foldOne(snap, b, deltas);
+    for (const run of runsOf(snap, batches)) {
+      sinceYield += foldBatches(run.plan, run.items, deltas);
       if (sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
         await new Promise((r) => setImmediate(r));
@@ -93,8 +99,8 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     if (batches.some((b) => b.count > 0 && b.data.byteLength === 0 && snap.tenants.has(b.tenant))) throw new ReadAgain();
     let deltas = prepared?.version === version ? prepared.deltas : undefined;
     if (!deltas) {
-      deltas = new Map();
-      for (const b of batches) this.foldOne(snap, b, deltas);
+      deltas = new FoldResult();
+      for (const run of runsOf(snap, batches)) foldBatches(run.plan, run.items, deltas);
     }
     await this.writer.write(trx, (uid) => snap.info.get(uid), deltas, this.deps.clock.now());
     this.committedDeltas = deltas;
@@ -107,20 +113,6 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     this.committedDeltas = undefined;
     if (!deltas) return;
     this.deps.metrics.countCommitted(deltas, (uid) => this.snapshot.info.get(uid));
-  }
-
-  private foldOne(snap: Snapshot, batch: LogBatch, out: FoldResult): number {
-    const plan = snap.tenants.get(batch.tenant);
-    if (!plan) return 0;
-    return foldBatch(
-      plan,
-      batch,
-      (g) => {
-        const from = snap.liveFrom.get(g.uid)?.get(batch.partition);
-        return from !== undefined && batch.position > from;
-      },
-      out,
-    );
   }
 
   private async load(trx: Transaction<Database>, version: number): Promise<Snapshot> {
@@ -143,7 +135,64 @@ export class SloAggregator implements BatchProcessor<Prepared | undefined> {
     }
     const liveFrom = new Map<string, Map<number, number>>();
     for (const [uid, list] of parts) liveFrom.set(uid, new Map(list.map((p) => [p.partition, p.liveFrom])));
+    const liveAll = new Map<string, Map<number, number>>();
+    for (const [tenant, list] of byTenant) liveAll.set(tenant, latestLiveFrom(list.map((g) => liveFrom.get(g.uid) ?? new Map<number, number>())));
     this.deps.logger.debug({ version, generations: gens.length }, 'slo aggregator loaded its configuration');
-    return { version, tenants, info, liveFrom };
+    return { version, tenants, info, liveFrom, liveAll };
   }
+}
+
+/**
+ * The batches in runs the fold takes at once (fold-indexed.ts groups a run's events): consecutive
+ * batches of one tenant, up to FOLD_RUN_EVENTS events, each with the generations that count it
+ * live. Batches of tenants without SLOs are left out.
+ */
+function runsOf(snap: Snapshot, batches: readonly LogBatch[]): { plan: TenantPlan; items: FoldItem[] }[] {
+  const runs: { plan: TenantPlan; items: FoldItem[] }[] = [];
+  let events = 0;
+  for (const batch of batches) {
+    const plan = snap.tenants.get(batch.tenant);
+    if (!plan) continue;
+    const last = runs[runs.length - 1];
+    const item = { batch, include: includeOf(snap, batch) };
+    if (last !== undefined && last.plan === plan && events + batch.count <= FOLD_RUN_EVENTS) {
+      last.items.push(item);
+      events += batch.count;
+    } else {
+      runs.push({ plan, items: [item] });
+      events = batch.count;
+    }
+  }
+  return runs;
+}
+
+/** The generations that count a batch live: every one past `liveAll`, else those past their `liveFrom`. */
+function includeOf(snap: Snapshot, batch: LogBatch): Include {
+  const all = snap.liveAll.get(batch.tenant)?.get(batch.partition);
+  if (all !== undefined && batch.position > all) return 'all';
+  return (g) => {
+    const from = snap.liveFrom.get(g.uid)?.get(batch.partition);
+    return from !== undefined && batch.position > from;
+  };
+}
+
+/** Per partition, the latest of the generations' live-from positions, where every one has one. */
+export function latestLiveFrom(gens: ReadonlyMap<number, number>[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const [first, ...rest] = gens;
+  if (first === undefined) return out;
+  for (const [partition, from] of first) {
+    let latest = from;
+    let everyOne = true;
+    for (const g of rest) {
+      const f = g.get(partition);
+      if (f === undefined) {
+        everyOne = false;
+        break;
+      }
+      latest = Math.max(latest, f);
+    }
+    if (everyOne) out.set(partition, latest);
+  }
+  return out;
 }

@@ -18,7 +18,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { SLO_CONSUMER } from './aggregator.js';
 import { compileTenantPlan } from './compiled.js';
 import { CounterWriter } from './counter-writer.js';
-import { foldBatch, type FoldResult } from './fold.js';
+import { foldBatch, FoldResult } from './fold.js';
 import { backfillingGenerations, backfillPartitions, type BackfillPartition, type Generation } from './generations.js';
 import { bumpVersion, lockPartition } from './meta.js';
 import type { SloMetrics } from './metrics.js';
@@ -93,7 +93,7 @@ export class Backfiller {
     const open = [...state.values()].flatMap((m) => [...m.values()].filter((p) => !p.done));
     const finished = new Set<string>();
     const updates: { uid: string; part: BackfillPartition }[] = [];
-    const deltas: FoldResult = new Map();
+    const deltas = new FoldResult();
     if (open.length > 0) {
       const after = Math.min(...open.map((p) => p.cursor));
       const horizon = now - Math.max(...gens.map((g) => retentionMs(g.slo)));
@@ -152,7 +152,7 @@ export class Backfiller {
           .execute();
       }
       for (const g of gens) {
-        const n = deltas.get(g.uid)?.events ?? 0;
+        const n = deltas.eventsOf(g.uid);
         events += n;
         const set: Partial<Database['slo_generations']> = {};
         if (finished.has(g.uid)) Object.assign(set, { status: 'ready', backfill_finished_at: now });
@@ -172,7 +172,7 @@ export class Backfiller {
     this.deps.metrics.countCommitted(deltas, (uid) => byUid.get(uid));
     for (const uid of finished) {
       const g = gens.find((x) => x.uid === uid)!;
-      this.deps.logger.info({ tenant, slo: g.name, generation: uid, events: g.backfillEvents + (deltas.get(uid)?.events ?? 0) }, 'slo backfill finished');
+      this.deps.logger.info({ tenant, slo: g.name, generation: uid, events: g.backfillEvents + deltas.eventsOf(uid) }, 'slo backfill finished');
     }
   }
 }

@@ -8,7 +8,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
-import { BucketCells, type FoldResult, type StreamDelta } from './fold.js';
+import { BucketCells, type FoldDeltas, type StreamDelta } from './fold-cells.js';
 import { capClass, marginalKey, OVERALL } from './breakdown-keys.js';
 import type { ResolvedSlo } from './model.js';
 import { fineRetentionMs, retentionMs } from './retention.js';
@@ -81,7 +81,7 @@ export class CounterWriter {
    * would delete them at once, and old events spread over many buckets would otherwise make a
    * backfill write a row per event.
    */
-  async write(trx: Transaction<Database>, info: (uid: string) => GenInfo | undefined, deltas: FoldResult, now: number): Promise<void> {
+  async write(trx: Transaction<Database>, info: (uid: string) => GenInfo | undefined, deltas: FoldDeltas, now: number): Promise<void> {
     const targets: { uid: string; objective: number; gen: GenInfo; stream: StreamDelta }[] = [];
     for (const d of deltas.values()) {
       const gen = info(d.uid);

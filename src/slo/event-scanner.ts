@@ -22,51 +22,76 @@ interface TrieEntry {
 }
 
 /**
- * A small table of decoded strings per attribute. Decoding a string (allocation included) costs
- * more than comparing its bytes with a few known values, and the attributes SLOs read (service,
- * route, region, method) have few distinct values; unique values (ids) just miss and rotate out.
+ * Decoded strings per attribute, found by their bytes. Decoding a string (allocation included)
+ * costs more than hashing and comparing its bytes, and the attributes SLOs read (service, route,
+ * region, tier) have a bounded set of values, often many: a fleet of 1,000 services has 5,000
+ * routes. Returning the same string for the same bytes also makes the fold's map lookups by value
+ * cheap (the string's hash is computed once). An attribute of unique values (ids) fills the table
+ * and, then missing more than hitting, turns it off; at most `MAX_INTERNED` strings per attribute.
  */
 class InternTable {
   private readonly bytes: Uint8Array[] = [];
   private readonly strings: string[] = [];
-  private next = 0;
+  /** Open addressing: entry index + 1 per slot (0: empty). */
+  private slots = new Int32Array(64);
   private hits = 0;
   private misses = 0;
   /** Off once an attribute proves to have mostly unique values (ids, timestamps). */
   enabled = true;
 
   lookup(d: Buffer, start: number, end: number): string | undefined {
-    const r = this.find(d, start, end);
-    if (r === undefined) {
-      if (++this.misses >= 256 && this.misses > this.hits) this.enabled = false;
-    } else this.hits++;
-    return r;
-  }
-
-  private find(d: Buffer, start: number, end: number): string | undefined {
-    const len = end - start;
-    const bytes = this.bytes;
-    outer: for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
-      if (b.length !== len) continue;
-      for (let j = len - 1; j >= 0; j--) if (b[j] !== d[start + j]) continue outer;
-      return this.strings[i];
+    const mask = this.slots.length - 1;
+    for (let i = hashBytes(d, start, end) & mask; ; i = (i + 1) & mask) {
+      const e = this.slots[i]!;
+      if (e === 0) break;
+      const b = this.bytes[e - 1]!;
+      if (b.length === end - start && sameBytes(b, d, start)) {
+        this.hits++;
+        return this.strings[e - 1];
+      }
     }
+    if (++this.misses > this.hits && this.bytes.length >= MAX_INTERNED) this.enabled = false;
     return undefined;
   }
 
   add(d: Buffer, start: number, end: number, value: string): void {
-    if (end - start > 64) return;
-    const copy = Uint8Array.prototype.slice.call(d, start, end);
-    if (this.bytes.length < 32) {
-      this.bytes.push(copy);
-      this.strings.push(value);
-    } else {
-      this.bytes[this.next] = copy;
-      this.strings[this.next] = value;
-      this.next = (this.next + 1) % 32;
-    }
+    if (end - start > 64 || this.bytes.length >= MAX_INTERNED) return;
+    this.bytes.push(Uint8Array.prototype.slice.call(d, start, end));
+    this.strings.push(value);
+    if (this.bytes.length * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    else this.place(this.bytes.length - 1);
   }
+
+  private rehash(size: number): void {
+    this.slots = new Int32Array(size);
+    for (let e = 0; e < this.bytes.length; e++) this.place(e);
+  }
+
+  private place(e: number): void {
+    const b = this.bytes[e]!;
+    const mask = this.slots.length - 1;
+    let i = hashBytes(b, 0, b.length) & mask;
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    this.slots[i] = e + 1;
+  }
+}
+
+const MAX_INTERNED = 1_024;
+
+/**
+ * FNV-1a over the length and the last 16 bytes at most: values of an attribute differ at their end
+ * (ids, numbers, route suffixes) far more often than only before it, and a collision costs one
+ * more comparison, never a wrong string.
+ */
+function hashBytes(d: Uint8Array, start: number, end: number): number {
+  let h = Math.imul(0x811c9dc5 ^ (end - start), 0x01000193);
+  for (let i = Math.max(start, end - 16); i < end; i++) h = Math.imul(h ^ d[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(b: Uint8Array, d: Uint8Array, start: number): boolean {
+  for (let j = b.length - 1; j >= 0; j--) if (b[j] !== d[start + j]) return false;
+  return true;
 }
 
 /** Powers of ten exact in a double, for the fast decimal path. */

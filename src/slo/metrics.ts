@@ -6,7 +6,7 @@
  */
 import client from 'prom-client';
 import type { KeelMetrics } from '../telemetry/metrics.js';
-import type { FoldResult } from './fold.js';
+import type { FoldDeltas } from './fold-cells.js';
 import type { ResolvedSlo } from './model.js';
 
 export const SLO_EVENTS_METRIC = 'keel_slo_events_total';
@@ -45,7 +45,7 @@ export class SloMetrics {
   }
 
   /** Adds committed fold results (live or backfilled) to the events counter. */
-  countCommitted(deltas: FoldResult, info: (uid: string) => { tenant: string; name: string; slo: ResolvedSlo; kind: 'ratio' | 'threshold' } | undefined): void {
+  countCommitted(deltas: FoldDeltas, info: (uid: string) => { tenant: string; name: string; slo: ResolvedSlo; kind: 'ratio' | 'threshold' } | undefined): void {
     for (const d of deltas.values()) {
       const gen = info(d.uid);
       if (!gen) continue;

@@ -23,7 +23,7 @@ import type { Database } from '../store/schema.js';
 import { SLO_CONSUMER } from './aggregator.js';
 import { compileTenantPlan, type TenantPlan } from './compiled.js';
 import { forEachLevelBucket, OVERALL } from './counter-writer.js';
-import { foldBatch, type FoldResult } from './fold.js';
+import { foldBatch, FoldResult } from './fold.js';
 import { currentGenerations, type Generation } from './generations.js';
 import { fineRetentionMs, retentionMs } from './retention.js';
 import { floorTo } from './windows.js';
@@ -81,7 +81,7 @@ export class SloCountCheck implements CountCheck<SloVerifyReport> {
   private checked: Checked[] = [];
   private skipped: SloVerifyReport['skipped'] = [];
   private readonly plans = new Map<string, TenantPlan>();
-  private readonly deltas: FoldResult = new Map();
+  private readonly deltas = new FoldResult();
   /** `${uid}|${objective}|${res}|${bucket}` → stored good and total. */
   private counted = new Map<string, { good: number; total: number }>();
   /** `${tenant}|${minute}` → batches whose events' times cover that minute. */
@@ -136,7 +136,7 @@ export class SloCountCheck implements CountCheck<SloVerifyReport> {
       const plan = this.plans.get(b.tenant);
       if (!plan) continue;
       // Every generation compared here counts every batch it is handed (see the file comment).
-      if (foldBatch(plan, b, () => true, this.deltas) === 0) continue;
+      if (foldBatch(plan, b, 'all', this.deltas) === 0) continue;
       const first = floorTo(Math.max(b.minTs, this.earliest), MINUTE);
       const last = Math.min(floorTo(b.maxTs, MINUTE), first + MAX_ATTRIBUTED_MINUTES * MINUTE);
       for (let m = first; m <= last; m += MINUTE) {

@@ -56,7 +56,8 @@ describe('keel bench slo', () => {
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(out.slos).toBe(50);
     expect(out.shape).toBe('fleet');
-    for (const k of ['fold_events_per_s', 'fold_naive_events_per_s', 'ceiling_json_parse_events_per_s', 'fold_vs_ceiling', 'index_speedup', 'heap_used_mb']) expect(typeof out[k], k).toBe('number');
+    for (const k of ['fold_events_per_s', 'fold_naive_events_per_s', 'ceiling_json_parse_events_per_s', 'fold_vs_ceiling', 'fold_vs_ceiling_cpu', 'index_speedup', 'heap_used_mb'])
+      expect(typeof out[k], k).toBe('number');
     expect(out.scanner_fallbacks).toBe(0);
     expect(r.stderr).toContain('ceiling (bare JSON.parse)');
   });

@@ -9,7 +9,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CounterWriter, type GenInfo } from '../../src/slo/counter-writer.js';
-import { BucketCells, type FoldResult } from '../../src/slo/fold.js';
+import { BucketCells, type GenDelta } from '../../src/slo/fold.js';
 import type { ResolvedSlo } from '../../src/slo/model.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
@@ -31,13 +31,13 @@ const sliced: ResolvedSlo = {
 };
 
 /** One good event at LATE and one at EARLY, for each generation, in the order given. */
-function deltas(...uids: string[]): FoldResult {
+function deltas(...uids: string[]): Map<string, GenDelta> {
   return new Map(
     uids.map((uid) => {
       const all = new BucketCells();
       all.add(LATE, true);
       all.add(EARLY, true);
-      return [uid, { uid, events: 2, streams: [{ all, combos: [], comboTree: new Map() }] }];
+      return [uid, { uid, streams: [{ all, combos: [], comboTree: new Map() }] }];
     }),
   );
 }

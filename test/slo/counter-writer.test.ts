@@ -6,7 +6,7 @@
  * transaction leaves no stale series ids behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BucketCells, type FoldResult } from '../../src/slo/fold.js';
+import { BucketCells, type GenDelta } from '../../src/slo/fold.js';
 import { CounterWriter, OTHER_KEY, OVERALL, sliceRollupLevels, type GenInfo } from '../../src/slo/counter-writer.js';
 import type { ResolvedSlo } from '../../src/slo/model.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
@@ -33,7 +33,7 @@ function slo(method: ResolvedSlo['method'], timeSliceTarget?: number): ResolvedS
  * A fold result for generation `uid`: [bucket, good, bad] cells, and per breakdown value (more
  * streams: one per objective). A breakdown key `eu|web` is the combination of two attributes' values.
  */
-function fold(uid: string, cells: [number, number, number][], combos: Record<string, [number, number, number][]> = {}, ...more: [number, number, number][][]): FoldResult {
+function fold(uid: string, cells: [number, number, number][], combos: Record<string, [number, number, number][]> = {}, ...more: [number, number, number][][]): Map<string, GenDelta> {
   const fill = (list: [number, number, number][]) => {
     const c = new BucketCells();
     for (const [bucket, good, bad] of list) {
@@ -44,7 +44,7 @@ function fold(uid: string, cells: [number, number, number][], combos: Record<str
   };
   const stream = { all: fill(cells), combos: Object.entries(combos).map(([v, list]) => ({ values: v.split('|'), cells: fill(list) })), comboTree: new Map() };
   const others = more.map((list) => ({ all: fill(list), combos: [], comboTree: new Map() }));
-  return new Map([[uid, { uid, events: 0, streams: [stream, ...others] }]]);
+  return new Map([[uid, { uid, streams: [stream, ...others] }]]);
 }
 
 let ts: TestStore;
@@ -68,7 +68,7 @@ const gens: Record<string, GenInfo> = {
 };
 const info = (uid: string) => gens[uid];
 
-async function write(w: CounterWriter, deltas: FoldResult, now = NOW) {
+async function write(w: CounterWriter, deltas: Map<string, GenDelta>, now = NOW) {
   w.begin();
   await ts.store.db.transaction().execute((trx) => w.write(trx, info, deltas, now));
   w.committed();

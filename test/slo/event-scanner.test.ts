@@ -59,6 +59,15 @@ describe('event scanner', () => {
     );
   });
 
+  it('decodes every string right while the per-attribute table of known strings fills, is full, and turns off', () => {
+    // 1,500 routes (more than the table keeps) seen three times, pairs differing in their first
+    // byte only, of different lengths; then unique ids, which turn the table off.
+    const routes = Array.from({ length: 1500 }, (_, i) => `${i % 2 === 0 ? 'x' : 'y'}/svc-${i >> 1}${'/r'.repeat(i % 3)}`);
+    const events = [...routes, ...routes.slice().reverse(), ...routes, ...Array.from({ length: 3000 }, (_, i) => `id-${i}-${i * 7919}`)].map((route, i) => ({ route, n: i }));
+    const data = events.map((e) => JSON.stringify(e)).join('\n');
+    expect(scanAll(data, [['route'], ['n']])).toEqual(events.map((e) => [e.route, e.n]));
+  });
+
   it('keeps the last of duplicate keys, as JSON.parse does', () => {
     const paths = [['ts'], ['a'], ['a', 'b']];
     const [r] = scanAll('{"a": {"b": 1}, "a": 5}\n', paths);

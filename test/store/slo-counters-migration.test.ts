@@ -10,7 +10,7 @@ import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CounterWriter, type GenInfo } from '../../src/slo/counter-writer.js';
 import { sumSliceWindows, sumWindows, type Window } from '../../src/slo/counter-reader.js';
-import { BucketCells, type FoldResult } from '../../src/slo/fold.js';
+import { BucketCells, type GenDelta } from '../../src/slo/fold-cells.js';
 import type { ResolvedSlo } from '../../src/slo/model.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import type { Database } from '../../src/store/schema.js';
@@ -34,13 +34,13 @@ const slo: ResolvedSlo = {
 const info = (uid: string): GenInfo | undefined => (uid === 'g' ? { slo, kind: 'ratio' } : undefined);
 
 /** [event time, good, bad] per 10 s cell of generation `g`. */
-function fold(cells: [number, number, number][]): FoldResult {
+function fold(cells: [number, number, number][]): Map<string, GenDelta> {
   const all = new BucketCells();
   for (const [at, good, bad] of cells) {
     for (let i = 0; i < good; i++) all.add(at, true);
     for (let i = 0; i < bad; i++) all.add(at, false);
   }
-  return new Map([['g', { uid: 'g', events: 0, streams: [{ all, combos: [], comboTree: new Map() }] }]]);
+  return new Map([['g', { uid: 'g', streams: [{ all, combos: [], comboTree: new Map() }] }]]);
 }
 
 async function write(db: Kysely<Database>, cells: [number, number, number][]): Promise<void> {

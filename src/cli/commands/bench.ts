@@ -194,8 +194,9 @@ export function registerBench(program: Command): void {
       const lines = [
         `SLO aggregation (${r.slos} SLOs, ${r.shape}, one core): ${n(r.fold_events_per_s)} events/s`,
         `ceiling (bare JSON.parse, same events):   ${n(r.ceiling_json_parse_events_per_s)} events/s (fold/ceiling ${r.fold_vs_ceiling})`,
+        `per CPU-second (fold, ceiling):           ${n(r.fold_events_per_cpu_s)}, ${n(r.ceiling_json_parse_events_per_cpu_s)} (fold/ceiling ${r.fold_vs_ceiling_cpu})`,
         `fold without the predicate index:         ${n(r.fold_naive_events_per_s)} events/s (the index is ${r.index_speedup}x faster)`,
-        `plan compile, heap used:                  ${n(r.plan_compile_ms)} ms, ${n(r.heap_used_mb)} MB`,
+        `plan compile, heap used (after a GC):     ${n(r.plan_compile_ms)} ms, ${n(r.heap_used_mb)} MB`,
       ];
       if (r.json_parse_compiled_events_per_s !== null) {
         lines.push(
