@@ -214,6 +214,16 @@ describe('burn-rate alerts', () => {
       severity: 'page',
       dedupKey: 'slo/checkout/default/page',
     });
+    // The CLI names each transition by that dedup key, newest first.
+    const shown = await cli('slo', 'alerts', 'checkout');
+    expect(shown.code).toBe(0);
+    const lines = shown.stdout.split('\n').filter((l) => /^  \d{4}-/.test(l) && !l.includes('/nodata'));
+    expect(lines.map((l) => l.trim().split(/\s+/).slice(1, 3).join(' '))).toEqual([
+      'slo/checkout/default/ticket resolved',
+      'slo/checkout/default/page resolved',
+      'slo/checkout/default/ticket firing',
+      'slo/checkout/default/page firing',
+    ]);
   });
 });
 

@@ -179,14 +179,20 @@ export function registerSlo(program: Command): void {
     .action(async (name: string, opts: { limit: number }, cmd: Command) => {
       const res = await clientOf(cmd).call<{
         alerts: { policy: string; severity: string; status: string; since: string; dedupKey: string }[];
-        transitions: { alert: string; status: string; at: string; values: { conditions?: { name: string; burnRateLong: number; burnRateShort: number; longWindow: string; shortWindow: string }[] } }[];
+        transitions: {
+          dedupKey: string;
+          status: string;
+          at: string;
+          values: { conditions?: { name: string; burnRateLong: number; burnRateShort: number; longWindow: string; shortWindow: string }[] };
+        }[];
       }>('GET', `/v1/slos/${encodeURIComponent(name)}/alerts`, { query: { limit: opts.limit } });
       if (globals(cmd).json) return printJson(res);
       printTable(res.alerts, ['policy', 'severity', 'status', 'since', 'dedupKey']);
       process.stdout.write('\ntransitions (newest first):\n');
       for (const t of res.transitions) {
         const why = (t.values.conditions ?? []).map((c) => `${c.name}: ${c.burnRateLong.toFixed(2)}x/${c.longWindow}, ${c.burnRateShort.toFixed(2)}x/${c.shortWindow}`).join('; ');
-        process.stdout.write(`  ${t.at}  ${t.alert}  ${t.status}${why ? `  (${why})` : ''}\n`);
+        // The dedup key, as the alert list above and `keel paging alerts` name the alert.
+        process.stdout.write(`  ${t.at}  ${t.dedupKey}  ${t.status}${why ? `  (${why})` : ''}\n`);
       }
     });
 
