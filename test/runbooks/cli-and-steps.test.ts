@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keel } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
+import { runEnded } from '../helpers/runbooks.js';
 
 let t: TestKeel;
 beforeAll(async () => {
@@ -65,12 +66,7 @@ afterAll(async () => {
 
 const cli = (args: string[]) => keel(args, { url: t.url, key: t.adminKey });
 
-async function ended(id: string) {
-  return waitFor(`run ${id} to end`, async () => {
-    const r = await http(`${t.url}/v1/runbooks/runs/${id}`, { key: t.adminKey });
-    return ['succeeded', 'failed', 'aborted'].includes(r.body.status) ? r.body : undefined;
-  });
-}
+const ended = (id: string) => runEnded(async (run) => (await http(`${t.url}/v1/runbooks/runs/${run}`, { key: t.adminKey })).body, id);
 
 describe('keel runbooks and step kinds', () => {
   it('dry-runs with --param and shows each step resolved, running nothing', async () => {

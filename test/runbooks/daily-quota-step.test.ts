@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, ndjson, startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
+import { runEnded } from '../helpers/runbooks.js';
 
 let t: TestKeel;
 let ingestKey: string;
@@ -16,10 +17,7 @@ async function run(name: string, yaml: string, params: Record<string, unknown>) 
   expect((await http(`${t.url}/v1/definitions/apply`, { key: t.adminKey, json: { sources: [{ file: `${name}.yaml`, content: yaml }] } })).status).toBe(200);
   const started = await http(`${t.url}/v1/runbooks/${name}/runs`, { key: t.adminKey, json: { params } });
   expect(started.status).toBe(201);
-  return waitFor(`run ${started.body.id}`, async () => {
-    const r = await http(`${t.url}/v1/runbooks/runs/${started.body.id}`, { key: t.adminKey });
-    return ['succeeded', 'failed', 'aborted'].includes(r.body.status) ? r.body : undefined;
-  });
+  return runEnded(async (id) => (await http(`${t.url}/v1/runbooks/runs/${id}`, { key: t.adminKey })).body, started.body.id);
 }
 
 const send = (n: number) =>

@@ -14,6 +14,7 @@ import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { keel } from '../helpers/cli.js';
 import { http } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
+import { runEnded } from '../helpers/runbooks.js';
 
 const procs: KeelProcess[] = [];
 let root = '';
@@ -182,10 +183,7 @@ describe('live output of a command step across kill -9', () => {
         await waitFor(`${name} to run again`, async () => (await runOf(ids[name])).steps[0].live_output?.stdout === 'first line of attempt 2\n');
       }
       writeFileSync(join(dirs[name], 'gate'), '');
-      const repeated = await waitFor(`${name} to end`, async () => {
-        const run = await runOf(ids[name]);
-        return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
-      });
+      const repeated = await runEnded(runOf, ids[name]);
       expect(repeated.status).toBe('succeeded');
       expect(repeated.steps).toEqual([
         {
@@ -219,10 +217,7 @@ describe('live output of a command step across kill -9', () => {
     });
     expect(retrying.steps[0]).toMatchObject({ status: 'running', attempts: 2 });
     writeFileSync(join(dirs.retried, 'gate'), '');
-    const retried = await waitFor('the retried run to end', async () => {
-      const run = await runOf(ids.retried);
-      return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
-    });
+    const retried = await runEnded(runOf, ids.retried);
     expect(retried.status).toBe('succeeded');
     expect(retried.steps).toEqual([
       {
@@ -241,10 +236,7 @@ describe('live output of a command step across kill -9', () => {
 
     // A person skips the other: the partial output is gone, the step is not run again.
     expect((await call(`/v1/runbooks/runs/${ids.skipped}/decide`, { decision: 'skip' })).status).toBe(200);
-    const skipped = await waitFor('the skipped run to end', async () => {
-      const run = await runOf(ids.skipped);
-      return run.status === 'succeeded' || run.status === 'failed' ? run : undefined;
-    });
+    const skipped = await runEnded(runOf, ids.skipped);
     expect(skipped.status).toBe('succeeded');
     expect(skipped.steps).toEqual([{ name: 'work', status: 'skipped', attempts: 1, started_at: skipped.steps[0].started_at, finished_at: skipped.steps[0].finished_at }]);
     expect(events(skipped)).toEqual(['run.created', 'step.started work', 'step.outcome_unknown work', 'step.skip work', 'run.succeeded']);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keel } from '../helpers/cli.js';
 import { http, startTestKeel, type TestKeel } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
+import { runEnded } from '../helpers/runbooks.js';
 
 let t: TestKeel;
 let dir: string;
@@ -79,10 +80,7 @@ describe('live output of a running command step', () => {
     expect(show.stdout).not.toContain('second line');
 
     writeFileSync(gate, '');
-    const done = await waitFor(`run ${id} to end`, async () => {
-      const r = await runOf(id);
-      return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
-    });
+    const done = await runEnded(runOf, id);
     expect(done.status).toBe('succeeded');
     expect(done.steps).toEqual([
       {
