@@ -72,6 +72,12 @@ export function dailyQuotaAlerts(tenant: string, used: number, quota: number, da
 }
 
 const DAILY_NOTICE = /^capacity:tenant\.(.+)\.daily:(80|100)$/;
+const LIMIT_ALERT = /^capacity:(.+):(utilisation|forecast)$/;
+
+/** A firing alert of this source that nothing produces any more, resolved. */
+function resolvedAlert(f: { tenant: string; dedupKey: string }, severity: string, summary: string, labels: Record<string, string>): CapacityAlert {
+  return { tenant: f.tenant, dedupKey: f.dedupKey, status: 'resolved', severity, summary, labels, values: {} };
+}
 
 /**
  * Daily-quota notices still firing for a tenant that has no daily quota any more (removed, or
@@ -83,15 +89,28 @@ export function removedQuotaNotices(firing: { tenant: string; dedupKey: string }
   for (const f of firing) {
     const m = DAILY_NOTICE.exec(f.dedupKey);
     if (!m || m[1] !== f.tenant || withQuota.has(f.tenant)) continue;
-    out.push({
-      tenant: f.tenant,
-      dedupKey: f.dedupKey,
-      status: 'resolved',
-      severity: m[2] === '100' ? 'critical' : 'warning',
-      summary: `tenant "${f.tenant}" has no daily volume quota any more`,
-      labels: { limit: `tenant.${f.tenant}.daily`, kind: 'daily_quota', condition: `daily_${m[2]}` },
-      values: { quota: null },
-    });
+    out.push(
+      resolvedAlert(f, m[2] === '100' ? 'critical' : 'warning', `tenant "${f.tenant}" has no daily volume quota any more`, {
+        limit: `tenant.${f.tenant}.daily`,
+        kind: 'daily_quota',
+        condition: `daily_${m[2]}`,
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * Utilisation and forecast alerts still firing for a limit the report no longer has (its `Limit`
+ * definition deleted), resolved, for the same reason: the limit's last reading would otherwise
+ * keep them firing for good.
+ */
+export function untrackedLimitAlerts(firing: { tenant: string; dedupKey: string }[], reported: ReadonlySet<string>): CapacityAlert[] {
+  const out: CapacityAlert[] = [];
+  for (const f of firing) {
+    const m = LIMIT_ALERT.exec(f.dedupKey);
+    if (!m || reported.has(m[1]!)) continue;
+    out.push(resolvedAlert(f, 'warning', `limit ${m[1]} is no longer tracked`, { limit: m[1]!, condition: m[2]! }));
   }
   return out;
 }

@@ -105,10 +105,19 @@ export class CapacityService {
     return rows.map((r) => ({ t: Number(r.at), v: Number(r.usage) }));
   }
 
+  /**
+   * The latest reading of each limit that still exists: a removed `Limit` definition or daily
+   * quota keeps its samples for the history, but is no longer reported (nor alerted on).
+   */
+  private async tracked(scope: ReportScope, users: Map<string, unknown>): Promise<LimitReading[]> {
+    const quotas = new Set((await this.store.db.selectFrom('daily_quotas').select('tenant_id').execute()).map((q) => dailyQuotaLimitId(q.tenant_id)));
+    return (await this.latest(scope)).filter((r) => (r.id.startsWith('limit.') ? users.has(r.id) : !DAILY_QUOTA_ID.test(r.id) || quotas.has(r.id)));
+  }
+
   async report(scope: ReportScope, o: ReportOptions): Promise<LimitReport[]> {
     const out: LimitReport[] = [];
     const users = await userLimitInfo(this.store);
-    for (const r of await this.latest(scope)) {
+    for (const r of await this.tracked(scope, users)) {
       const user = users.get(r.id);
       // A Limit's own horizon, unless the caller asked for one.
       const opts = user?.horizonMs !== undefined && !o.horizonGiven ? { ...o, horizonMs: user.horizonMs } : o;
@@ -118,10 +127,11 @@ export class CapacityService {
   }
 
   async limit(id: string, scope: ReportScope, o: ReportOptions): Promise<{ report: LimitReport; history: Point[] }> {
-    const r = (await this.latest(scope)).find((l) => l.id === id);
+    const users = await userLimitInfo(this.store);
+    const r = (await this.tracked(scope, users)).find((l) => l.id === id);
     if (!r) throw new KeelError('not_found', `no tracked limit "${id}"${scope.tenant !== undefined ? ` in tenant "${scope.tenant}"` : ''} (keel capacity report lists them)`);
     const history = await this.history(r.id, o.now - this.config.capacity.history, o.now);
-    const user = (await userLimitInfo(this.store)).get(r.id);
+    const user = users.get(r.id);
     const opts = user?.horizonMs !== undefined && !o.horizonGiven ? { ...o, horizonMs: user.horizonMs } : o;
     return { report: limitReport(r, history, opts, user), history };
   }
@@ -145,6 +155,12 @@ export async function userLimitInfo(store: Store): Promise<Map<string, { title?:
 export function userLimitId(tenant: string, name: string): string {
   return `limit.${tenant}.${name}`;
 }
+
+/** A tenant's daily volume quota as a limit (`tenant.<tenant>.daily`). */
+export function dailyQuotaLimitId(tenant: string): string {
+  return `tenant.${tenant}.daily`;
+}
+const DAILY_QUOTA_ID = /^tenant\..+\.daily$/;
 
 /**
  * The current reading of every `Limit`: the busiest minute since `from` (its aggregate of the

@@ -13,9 +13,9 @@ import { peakMinutes, readBuiltinLimits } from './builtin-limits.js';
 import { compactedFraction } from './capacity-plan.js';
 import { capacityRoutes } from './capacity-routes.js';
 import client from 'prom-client';
-import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, removedQuotaNotices, type CapacityAlert } from './capacity-alerts.js';
+import { CAPACITY_SOURCE, dailyQuotaAlerts, limitAlerts, removedQuotaNotices, untrackedLimitAlerts, type CapacityAlert } from './capacity-alerts.js';
 import { firingAlertsOf } from '../alerting/alert-queries.js';
-import { CapacityService, pruneLimitMinutes, readUserLimits } from './capacity-service.js';
+import { CapacityService, dailyQuotaLimitId, pruneLimitMinutes, readUserLimits } from './capacity-service.js';
 import { limitKind } from './limit-kind.js';
 import { limitsProcessor } from './limit-processor.js';
 import { AttributeCatalogue } from '../slo/attribute-catalogue.js';
@@ -154,7 +154,7 @@ async function samplerLoop(ctx: CoreContext, capacity: CapacityService, quotas: 
         now,
         interval,
       );
-      for (const q of await quotas.states(now)) if (q.eventsPerDay !== null) readings.push({ id: `tenant.${q.tenant}.daily`, tenant: q.tenant, usage: q.used, capacity: q.eventsPerDay });
+      for (const q of await quotas.states(now)) if (q.eventsPerDay !== null) readings.push({ id: dailyQuotaLimitId(q.tenant), tenant: q.tenant, usage: q.used, capacity: q.eventsPerDay });
       readings.push(...(await readUserLimits(ctx.store, now - interval, now)));
       await lease.assertHeld();
       await capacity.record(now, readings);
@@ -172,6 +172,7 @@ async function samplerLoop(ctx: CoreContext, capacity: CapacityService, quotas: 
       await lease.assertHeld();
       // Daily quotas have their own notices (noticesLoop); the rest alert from the forecast.
       await signalAll(ctx, report.filter((r) => r.kind !== 'daily_quota').flatMap(limitAlerts));
+      await signalAll(ctx, untrackedLimitAlerts(await firingAlertsOf(ctx.store.db, CAPACITY_SOURCE), new Set(report.map((r) => r.id))));
     } catch (err) {
       if (!lease.signal.aborted) ctx.logger.warn({ err }, 'capacity sampling failed; retrying at the next interval');
     }

@@ -65,4 +65,18 @@ describe('a capacity alert', () => {
     const detail = (await http(`${t.url}/v1/incidents/${incident.id}`, { key: admin })).body as { alerts: { dedup_key: string; severity: string; status: string }[] };
     expect(detail.alerts).toEqual([expect.objectContaining({ dedup_key: 'capacity:limit.acme.seats:utilisation', severity: 'critical', status: 'firing' })]);
   });
+
+  it('of a Limit that is deleted resolves, and the limit leaves the report', async () => {
+    const listed = async () => ((await http(`${t.url}/v1/capacity`, { key: admin })).body.limits as { id: string }[]).map((l) => l.id);
+    expect(await listed()).toContain('limit.acme.seats');
+    expect((await http(`${t.url}/v1/definitions/Limit/seats`, { method: 'DELETE', key: admin })).status).toBe(200);
+    const alert = await waitFor('the limit alert to resolve', async () => {
+      const alerts = (await http(`${t.url}/v1/paging/alerts?limit=200`, { key: admin })).body.alerts as { dedup_key: string; status: string }[];
+      const a = alerts.find((x) => x.dedup_key === 'capacity:limit.acme.seats:utilisation');
+      return a?.status === 'resolved' ? a : undefined;
+    });
+    expect(alert.status).toBe('resolved');
+    expect(await listed()).not.toContain('limit.acme.seats');
+    expect((await http(`${t.url}/v1/capacity/limits/limit.acme.seats`, { key: admin })).status).toBe(404);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../src/auth/tenants.js';
-import { dailyQuotaAlerts, removedQuotaNotices } from '../../src/capacity/capacity-alerts.js';
+import { dailyQuotaAlerts, removedQuotaNotices, untrackedLimitAlerts } from '../../src/capacity/capacity-alerts.js';
 import { dailyLeaseSize, dayOf, leaseDaily, noticeLevel, secondsToNextDay } from '../../src/capacity/daily-quota.js';
 import { DailyQuotaGate } from '../../src/capacity/daily-quota-gate.js';
 import { DailyQuotaService } from '../../src/capacity/daily-quota-service.js';
@@ -56,6 +56,20 @@ describe('daily quota arithmetic', () => {
       ['acme', 'capacity:tenant.acme.daily:100', 'resolved', 'critical'],
     ]);
     expect(removedQuotaNotices(firing, new Set(['acme', 'beta']))).toEqual([]);
+  });
+
+  it('resolves the firing utilisation and forecast alerts of limits no longer reported, and nothing else', () => {
+    const firing = [
+      { tenant: 'acme', dedupKey: 'capacity:limit.acme.seats:utilisation' },
+      { tenant: 'acme', dedupKey: 'capacity:limit.acme.seats:forecast' },
+      { tenant: 'default', dedupKey: 'capacity:disk:utilisation' },
+      { tenant: 'acme', dedupKey: 'capacity:tenant.acme.daily:80' },
+    ];
+    expect(untrackedLimitAlerts(firing, new Set(['disk'])).map((a) => [a.dedupKey, a.status])).toEqual([
+      ['capacity:limit.acme.seats:utilisation', 'resolved'],
+      ['capacity:limit.acme.seats:forecast', 'resolved'],
+    ]);
+    expect(untrackedLimitAlerts(firing, new Set(['disk', 'limit.acme.seats']))).toEqual([]);
   });
 });
 

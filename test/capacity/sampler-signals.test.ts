@@ -21,6 +21,16 @@ beforeAll(async () => {
   capacity = new CapacityService(t.keel.store, t.keel.ctx.config);
   // What the runbook below calls when the forecast alert starts it.
   receiver = await startReceiver();
+  // The Limits whose samples the tests plant (a limit is reported while its definition exists).
+  const limit = (name: string) => `apiVersion: keel/v1
+kind: Limit
+metadata: {name: ${name}}
+spec:
+  filter: 'metric == "${name}"'
+  usage: {field: used, aggregate: max}
+  capacity: 100
+`;
+  await applyOk(t, [limit('disk'), limit('peaks')].join('---\n'));
 });
 afterAll(async () => {
   await t?.close();

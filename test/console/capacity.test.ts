@@ -28,8 +28,18 @@ beforeAll(async () => {
   expect(
     (await http(`${t.url}/v1/events`, { method: 'POST', key: ingest, body: ndjson(Array.from({ length: 60 }, (_, i) => ({ i }))), headers: { 'content-type': 'application/x-ndjson' } })).status,
   ).toBe(202);
-  // A limit of acme's own platform with three days of planted history: 50 → 80 of 100 GB at
-  // 10 GB a day, so it runs out two days from now, before every one of Keel's own limits.
+  // A limit of acme's own platform (its Limit definition, so it is reported) with three days of
+  // planted history: 50 → 80 of 100 GB at 10 GB a day, so it runs out two days from now, before
+  // every one of Keel's own limits.
+  const disk = `apiVersion: keel/v1
+kind: Limit
+metadata: {name: disk}
+spec:
+  filter: 'metric == "disk"'
+  usage: {field: used, aggregate: max}
+  capacity: 100
+`;
+  expect((await http(`${t.url}/v1/definitions/apply`, { key: acmeAdmin, json: { sources: [{ file: 'disk.yaml', content: disk }] } })).status).toBe(200);
   plantedAt = Date.now();
   const capacity = new CapacityService(t.keel.store, t.keel.ctx.config);
   for (let h = 72; h >= 0; h--) await capacity.record(plantedAt - h * H, [{ id: 'limit.acme.disk', tenant: 'acme', usage: 80 - (10 * h) / 24, capacity: 100 }]);
