@@ -20,7 +20,7 @@ import { runbookKind } from './kind.js';
 import { runbookRoutes } from './routes.js';
 import { RunService } from './runs.js';
 import { ToilService } from './toil.js';
-import { TriggerService } from './trigger-service.js';
+import { noteOpenedIncident, TriggerService } from './trigger-service.js';
 import { throttled } from '../core/throttled.js';
 
 /** At most one trigger pass per this many ms for a burst of alert transitions or opened incidents (the first one wakes at once). */
@@ -109,7 +109,7 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { e
   // across a crash, and the pass that starts its runs deletes the note in the same commit.
   paging.incidents.addHooks({
     opened: async (trx, incident, fx) => {
-      await trx.insertInto('runbook_incident_triggers').values({ incident_id: incident.id, tenant_id: incident.tenant, opened_at: incident.openedAt }).execute();
+      await noteOpenedIncident(trx, incident);
       fx.add(wakeForTriggers);
     },
   });

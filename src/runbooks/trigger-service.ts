@@ -12,6 +12,7 @@ import type { Clock } from '../core/clock.js';
 import { isKeelError } from '../core/errors.js';
 import { readSpecs } from '../definitions/read-specs.js';
 import { lockPosition, readPosition, writePosition } from '../processing/positions.js';
+import { prepared } from '../store/prepared.js';
 import type { Database, DbFence } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import type { RunbookDefinition } from './kind.js';
@@ -362,4 +363,14 @@ function decisionText(d: string, max: number): string {
   if (d === 'concurrent') return 'a run for the same concurrency key is still active';
   if (d === 'cooldown') return 'within the cooldown since the last automatic run for the same key';
   return `circuit breaker: ${max} automatic runs in the last hour; a person is paged instead`;
+}
+
+// Written in the transaction of every incident opened: compiled once (store/prepared.ts).
+const insertIncidentTrigger = prepared((db, p: { incident: string; tenant: string; openedAt: number }) =>
+  db.insertInto('runbook_incident_triggers').values({ incident_id: p.incident, tenant_id: p.tenant, opened_at: p.openedAt }),
+);
+
+/** Notes an opened incident for the incident triggers, in the transaction that opened it. */
+export async function noteOpenedIncident(trx: Transaction<Database>, incident: { id: string; tenant: string; openedAt: number }): Promise<void> {
+  await insertIncidentTrigger.run(trx, { incident: incident.id, tenant: incident.tenant, openedAt: incident.openedAt });
 }

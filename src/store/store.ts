@@ -5,11 +5,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, sql, type MigrationProvider, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.js';
 import { advisoryKey, createPostgresPool, ensureSchema, withStartupLock, type PostgresHandle, type PostgresOptions } from './postgres.js';
 import type { Database } from './schema.js';
 import { OneSchemaPostgresDialect } from './schema-introspector.js';
+import { KeelSqliteDialect } from './sqlite-dialect.js';
 import { CachingSqliteDatabase, type StatementCacheStats } from './statement-cache.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -63,7 +64,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
   sqlite.pragma('foreign_keys = ON');
   // Statements are prepared once per SQL text and reused (see statement-cache.ts).
   const statements = new CachingSqliteDatabase(sqlite);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  const db = new Kysely<Database>({ dialect: new KeelSqliteDialect({ database: statements }) });
   await migrate(db);
   return {
     db,

@@ -10,7 +10,7 @@
 import { escalationProgress } from './escalation-queries.js';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.js';
-import { randomBase62 } from '../../core/ids.js';
+import { timeOrderedId } from '../../core/ids.js';
 import { readSpec } from '../../definitions/read-specs.js';
 import type { AfterCommit } from '../../core/after-commit.js';
 import { toIncident, type Incident, type IncidentService } from '../incidents/incident-service.js';
@@ -22,6 +22,7 @@ import type { NotificationJobsTable } from '../notify/tables.js';
 import type { NotifyService } from '../notify/notify-service.js';
 import type { Target } from '../notify/targets.js';
 import type { Database, DbFence } from '../../store/schema.js';
+import { prepared } from '../../store/prepared.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { ackTimeoutMs, nextPosition, waitMs, type EscalationPolicySpec } from './policy.js';
@@ -125,10 +126,7 @@ export class EscalationService {
       await this.unpaged.mark(trx, incident, 'policy_missing', `escalation policy ${incident.escalationPolicy} does not exist`, fx);
       return;
     }
-    await trx
-      .insertInto('escalations')
-      .values({ incident_id: incident.id, tenant_id: incident.tenant, policy: incident.escalationPolicy, status: 'active', pass: 0, step: -1, started_at: now, updated_at: now })
-      .execute();
+    await insertEscalation.run(trx, { incident: incident.id, tenant: incident.tenant, policy: incident.escalationPolicy, now });
     await this.schedule(trx, incident, 0, 0, now);
     fx.add(() => this.wake());
   }
@@ -180,7 +178,7 @@ export class EscalationService {
         .where('fired_at', 'is', null)
         .where('canceled_at', 'is', null)
         .executeTakeFirst();
-      const row = await claimedIncident(trx, claim, incidentId);
+      const row = await claimedIncident(trx, Number(claim.numUpdatedRows), incidentId);
       if (!row || row.state !== 'acknowledged') return;
       const firing = await trx
         .selectFrom('incident_alerts')
@@ -228,11 +226,7 @@ export class EscalationService {
   }
 
   private async schedule(trx: Transaction<Database>, incident: Incident, pass: number, step: number, due: number): Promise<void> {
-    await trx
-      .insertInto('escalation_timers')
-      .values({ id: `tmr_${randomBase62(14)}`, tenant_id: incident.tenant, incident_id: incident.id, pass, step, due_at: due, fired_at: null, canceled_at: null })
-      .onConflict((oc) => oc.columns(['incident_id', 'pass', 'step']).doNothing())
-      .execute();
+    await insertTimer.run(trx, { id: timeOrderedId('tmr', this.deps.clock.now()), tenant: incident.tenant, incident: incident.id, pass, step, due });
   }
 
   // ---- scheduler ---------------------------------------------------------------------------
@@ -356,8 +350,8 @@ export class EscalationService {
 
   private async fireIn(trx: Transaction<Database>, timer: EscalationTimersTable, fx: AfterCommit, reads: FireReads): Promise<void> {
     const now = this.deps.clock.now();
-    const claim = await trx.updateTable('escalation_timers').set({ fired_at: now }).where('id', '=', timer.id).where('fired_at', 'is', null).where('canceled_at', 'is', null).executeTakeFirst();
-    const row = await claimedIncident(trx, claim, timer.incident_id);
+    const claimed = await claimTimer.run(trx, { id: timer.id, now });
+    const row = await claimedIncident(trx, claimed, timer.incident_id);
     if (!row) return;
     const incident = toIncident(row);
     if (incident.state !== 'triggered') return;
@@ -423,11 +417,7 @@ export class EscalationService {
     });
     const next = nextPosition(policy, timer);
     // One update for the position and, at the last step, the end of the escalation.
-    await trx
-      .updateTable('escalations')
-      .set({ pass: timer.pass, step: timer.step, updated_at: now, ...(next ? {} : { status: 'exhausted' }) })
-      .where('incident_id', '=', incident.id)
-      .execute();
+    await (next ? movePosition : moveToLastPosition).run(trx, { incident: incident.id, pass: timer.pass, step: timer.step, now });
     if (!next) {
       // Pages were just queued (pending): somebody is being reached, no need to look.
       if (jobs === 0) await this.markIfNobodyReached(trx, incident, 'nobody_to_page', `no step of escalation policy ${policyName} had anyone to page`, fx);
@@ -525,7 +515,29 @@ export class EscalationService {
  * The incident of a timer row this caller just marked fired, or undefined when the update
  * changed nothing (another process fired or canceled it first: it must not fire twice).
  */
-async function claimedIncident(trx: Transaction<Database>, claim: { numUpdatedRows: bigint }, incidentId: string) {
-  if (Number(claim.numUpdatedRows) === 0) return undefined;
-  return trx.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
+async function claimedIncident(trx: Transaction<Database>, claimedRows: number, incidentId: string) {
+  if (claimedRows === 0) return undefined;
+  return incidentById.first(trx, { id: incidentId });
 }
+
+// The statements of every escalation step of a storm, compiled once (store/prepared.ts).
+const insertEscalation = prepared((db, p: { incident: string; tenant: string; policy: string; now: number }) =>
+  db.insertInto('escalations').values({ incident_id: p.incident, tenant_id: p.tenant, policy: p.policy, status: 'active', pass: 0, step: -1, started_at: p.now, updated_at: p.now }),
+);
+const insertTimer = prepared((db, p: { id: string; tenant: string; incident: string; pass: number; step: number; due: number }) =>
+  db
+    .insertInto('escalation_timers')
+    .values({ id: p.id, tenant_id: p.tenant, incident_id: p.incident, pass: p.pass, step: p.step, due_at: p.due, fired_at: null, canceled_at: null })
+    .onConflict((oc) => oc.columns(['incident_id', 'pass', 'step']).doNothing()),
+);
+const claimTimer = prepared((db, p: { id: string; now: number }) =>
+  db.updateTable('escalation_timers').set({ fired_at: p.now }).where('id', '=', p.id).where('fired_at', 'is', null).where('canceled_at', 'is', null),
+);
+const incidentById = prepared((db, p: { id: string }) => db.selectFrom('incidents').selectAll().where('id', '=', p.id));
+const movePosition = prepared((db, p: { incident: string; pass: number; step: number; now: number }) =>
+  db.updateTable('escalations').set({ pass: p.pass, step: p.step, updated_at: p.now }).where('incident_id', '=', p.incident),
+);
+/** The position of the last step: the escalation ends with it. */
+const moveToLastPosition = prepared((db, p: { incident: string; pass: number; step: number; now: number }) =>
+  db.updateTable('escalations').set({ pass: p.pass, step: p.step, updated_at: p.now, status: 'exhausted' }).where('incident_id', '=', p.incident),
+);

@@ -10,7 +10,8 @@ import { sql, type Transaction } from 'kysely';
 import type { Bus } from '../../core/bus.js';
 import type { Clock } from '../../core/clock.js';
 import { KeelError } from '../../core/errors.js';
-import { randomBase62 } from '../../core/ids.js';
+import { timeOrderedId } from '../../core/ids.js';
+import { prepared, wholeRow } from '../../store/prepared.js';
 import type { Database, Db } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import { inRetriedTransaction, type AfterCommit } from '../../core/after-commit.js';
@@ -23,6 +24,56 @@ export type IncidentState = (typeof INCIDENT_STATES)[number];
 export const OPEN_STATES: readonly IncidentState[] = ['triggered', 'acknowledged', 'mitigated'];
 /** `state in (<OPEN_STATES>)` as literals, in the order of the partial index incidents_open_opened's WHERE (migration 0820). */
 const OPEN_STATES_SQL = sql<boolean>`state in (${sql.join(OPEN_STATES.map((s) => sql.lit(s)))})`;
+
+// The statements of every incident a storm opens, compiled once (store/prepared.ts).
+const openIncidentFor = prepared((db, p: { tenant: string; service: string; groupingKey: string }) =>
+  db
+    .selectFrom('incidents')
+    .selectAll()
+    .where('tenant_id', '=', p.tenant)
+    .where('service', '=', p.service)
+    .where('grouping_key', '=', p.groupingKey)
+    .where(OPEN_STATES_SQL)
+    .orderBy('opened_at', 'desc')
+    .limit(1),
+);
+const nextIncidentNumber = prepared((db, p: { tenant: string }) =>
+  db
+    .insertInto('incident_counters')
+    .values({ tenant_id: p.tenant, last: 1 })
+    .onConflict((oc) => oc.column('tenant_id').doUpdateSet((eb) => ({ last: eb(eb.ref('incident_counters.last'), '+', 1) })))
+    .returning('last'),
+);
+const insertIncident = prepared((db, p: IncidentsTable) =>
+  db.insertInto('incidents').values(
+    wholeRow(p, {
+      id: true,
+      tenant_id: true,
+      number: true,
+      title: true,
+      summary: true,
+      service: true,
+      severity: true,
+      state: true,
+      grouping_key: true,
+      escalation_policy: true,
+      opened_at: true,
+      acknowledged_at: true,
+      mitigated_at: true,
+      resolved_at: true,
+      closed_at: true,
+      created_by: true,
+      unpaged_reason: true,
+      unpaged_at: true,
+    }),
+  ),
+);
+const attach = prepared((db, p: { incident: string; alert: string; tenant: string; at: number }) =>
+  db
+    .insertInto('incident_alerts')
+    .values({ incident_id: p.incident, alert_id: p.alert, tenant_id: p.tenant, attached_at: p.at })
+    .onConflict((oc) => oc.columns(['incident_id', 'alert_id']).doNothing()),
+);
 
 function sameStates(a: readonly IncidentState[], b: readonly IncidentState[]): boolean {
   const set = new Set(a);
@@ -179,16 +230,7 @@ export class IncidentService {
 
   /** The open incident of a service with this grouping key, if any. */
   async openFor(db: Db, tenant: string, service: string, groupingKey: string): Promise<Incident | undefined> {
-    const row = await db
-      .selectFrom('incidents')
-      .selectAll()
-      .where('tenant_id', '=', tenant)
-      .where('service', '=', service)
-      .where('grouping_key', '=', groupingKey)
-      .where('state', 'in', [...OPEN_STATES])
-      .orderBy('opened_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const row = await openIncidentFor.first(db, { tenant, service, groupingKey });
     return row && toIncident(row);
   }
 
@@ -196,14 +238,10 @@ export class IncidentService {
     const at = input.at ?? this.clock.now();
     // An upsert on the tenant's counter row: concurrent opens queue on that row (PostgreSQL) or
     // on the single writer (SQLite) instead of racing for the same number.
-    const counter = await trx
-      .insertInto('incident_counters')
-      .values({ tenant_id: input.tenant, last: 1 })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet((eb) => ({ last: eb(eb.ref('incident_counters.last'), '+', 1) })))
-      .returning('last')
-      .executeTakeFirstOrThrow();
+    const [counter] = await nextIncidentNumber.rows(trx, { tenant: input.tenant });
+    if (!counter) throw new Error('incident_counters: the upsert returned no number');
     const row: IncidentsTable = {
-      id: `inc_${randomBase62(12)}`,
+      id: timeOrderedId('inc', this.clock.now()),
       tenant_id: input.tenant,
       number: Number(counter.last),
       title: input.title,
@@ -222,7 +260,7 @@ export class IncidentService {
       unpaged_reason: null,
       unpaged_at: null,
     };
-    await trx.insertInto('incidents').values(row).execute();
+    await insertIncident.run(trx, row);
     const incident = toIncident(row);
     await appendTimeline(trx, incident, {
       at,
@@ -301,11 +339,7 @@ export class IncidentService {
     fx: AfterCommit,
     suppressedBy: string | null = null,
   ): Promise<void> {
-    await trx
-      .insertInto('incident_alerts')
-      .values({ incident_id: incident.id, alert_id: alert.id, tenant_id: incident.tenant, attached_at: at })
-      .onConflict((oc) => oc.columns(['incident_id', 'alert_id']).doNothing())
-      .execute();
+    await attach.run(trx, { incident: incident.id, alert: alert.id, tenant: incident.tenant, at });
     await appendTimeline(trx, incident, {
       at,
       actor: `integration:${alert.source}`,

@@ -3,6 +3,7 @@
  * state changes, escalation steps, notifications (with attempts, status and latency), roles,
  * notes, runbook runs, postmortem and action items.
  */
+import { prepared } from '../../store/prepared.js';
 import type { Db } from '../../store/schema.js';
 
 export type TimelineType = 'alert' | 'state' | 'escalation' | 'notification' | 'role' | 'note' | 'severity' | 'updated' | 'runbook' | 'postmortem' | 'action_item';
@@ -20,11 +21,13 @@ export interface TimelineEntry extends TimelineInput {
   data: Record<string, unknown>;
 }
 
+// Five entries per paged alert in a storm: compiled once (store/prepared.ts).
+const insertEntry = prepared((db, p: { tenant: string; incident: string; at: number; actor: string; type: TimelineType; message: string; data: string }) =>
+  db.insertInto('incident_timeline').values({ tenant_id: p.tenant, incident_id: p.incident, at: p.at, actor: p.actor, type: p.type, message: p.message, data_json: p.data }),
+);
+
 export async function appendTimeline(db: Db, incident: { id: string; tenant: string }, e: TimelineInput): Promise<void> {
-  await db
-    .insertInto('incident_timeline')
-    .values({ tenant_id: incident.tenant, incident_id: incident.id, at: e.at, actor: e.actor, type: e.type, message: e.message, data_json: JSON.stringify(e.data ?? {}) })
-    .execute();
+  await insertEntry.run(db, { tenant: incident.tenant, incident: incident.id, at: e.at, actor: e.actor, type: e.type, message: e.message, data: JSON.stringify(e.data ?? {}) });
 }
 
 export async function readTimeline(db: Db, incidentId: string, filter: { types?: TimelineType[] } = {}): Promise<TimelineEntry[]> {

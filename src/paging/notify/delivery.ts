@@ -9,6 +9,7 @@ import type { Transaction } from 'kysely';
 import { BackgroundLoop } from '../../core/background-loop.js';
 import type { AfterCommit } from '../../core/after-commit.js';
 import { appendTimeline } from '../incidents/timeline.js';
+import { prepared } from '../../store/prepared.js';
 import type { Database, DbFence } from '../../store/schema.js';
 import { backoffDelay } from './backoff.js';
 import { deliver, type DeliveryResult } from './deliver.js';
@@ -282,19 +283,12 @@ export class DeliveryWorker {
     const status = o.status === 'retry' ? 'failed' : o.status;
     const reason = o.reason;
     const attempt = result ? job.attempts + 1 : job.attempts;
-    const r = await trx
-      .updateTable('notification_jobs')
-      .set({
-        status,
-        attempts: attempt,
-        updated_at: now,
-        ...(status === 'sent' ? { sent_at: now } : {}),
-        ...(result ? { last_error: result.error, last_status: result.status, latency_ms: latency } : { last_error: reason ?? null }),
-      })
-      .where('id', '=', job.id)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) return;
+    // A pending job was never sent (sent_at is null), so writing null there for any other end is no change.
+    const ended = { id: job.id, status, attempts: attempt, now, sentAt: status === 'sent' ? now : null };
+    const changed = result
+      ? await endWithAttempt.run(trx, { ...ended, error: result.error, statusCode: result.status, latency })
+      : await endWithoutAttempt.run(trx, { ...ended, error: reason ?? null });
+    if (changed === 0) return;
     if (result) await this.insertAttempt(trx, job.id, attempt, now, result, latency);
     const event = (JSON.parse(job.message_json) as NotificationMessage).event;
     const message =
@@ -325,11 +319,7 @@ export class DeliveryWorker {
   }
 
   private async insertAttempt(trx: Transaction<Database>, jobId: string, attempt: number, at: number, result: DeliveryResult, latency: number): Promise<void> {
-    await trx
-      .insertInto('notification_attempts')
-      .values({ job_id: jobId, attempt, at, ok: result.ok ? 1 : 0, status_code: result.status, error: result.error, latency_ms: latency })
-      .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing())
-      .execute();
+    await insertAttempt.run(trx, { jobId, attempt, at, ok: result.ok ? 1 : 0, statusCode: result.status, error: result.error, latency });
   }
 
   private async timeline(trx: Transaction<Database>, job: NotificationJobsTable, at: number, message: string, data: Record<string, unknown>): Promise<void> {
@@ -352,3 +342,23 @@ function who(job: NotificationJobsTable): string {
   const m = JSON.parse(job.message_json) as NotificationMessage;
   return m.recipient ? m.recipient.name : `channel ${job.target_name}`;
 }
+
+// The statements of every delivery of a storm, compiled once (store/prepared.ts). Both end a job
+// only while it is pending: a job another process ended first is not ended twice.
+const endWithAttempt = prepared((db, p: { id: string; status: string; attempts: number; now: number; sentAt: number | null; error: string | null; statusCode: number | null; latency: number }) =>
+  db
+    .updateTable('notification_jobs')
+    .set({ status: p.status, attempts: p.attempts, updated_at: p.now, sent_at: p.sentAt, last_error: p.error, last_status: p.statusCode, latency_ms: p.latency })
+    .where('id', '=', p.id)
+    .where('status', '=', 'pending'),
+);
+/** Ended without trying (e.g. the incident was resolved): the last attempt's status and latency stay. */
+const endWithoutAttempt = prepared((db, p: { id: string; status: string; attempts: number; now: number; sentAt: number | null; error: string | null }) =>
+  db.updateTable('notification_jobs').set({ status: p.status, attempts: p.attempts, updated_at: p.now, sent_at: p.sentAt, last_error: p.error }).where('id', '=', p.id).where('status', '=', 'pending'),
+);
+const insertAttempt = prepared((db, p: { jobId: string; attempt: number; at: number; ok: number; statusCode: number | null; error: string | null; latency: number }) =>
+  db
+    .insertInto('notification_attempts')
+    .values({ job_id: p.jobId, attempt: p.attempt, at: p.at, ok: p.ok, status_code: p.statusCode, error: p.error, latency_ms: p.latency })
+    .onConflict((oc) => oc.columns(['job_id', 'attempt']).doNothing()),
+);

@@ -4,11 +4,12 @@
  * signed one-click links. The delivery worker (delivery.ts) sends them.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { randomBase62 } from '../../core/ids.js';
+import { timeOrderedId } from '../../core/ids.js';
 import type { AfterCommit } from '../../core/after-commit.js';
 import type { Incident } from '../incidents/incident-service.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import { Directory, type Person } from '../oncall/directory.js';
+import { prepared, wholeRow } from '../../store/prepared.js';
 import type { Database } from '../../store/schema.js';
 import { ensureLinkKey, readLinkKey } from './link-key.js';
 import { signLink } from './links.js';
@@ -224,44 +225,34 @@ export class NotificationQueue {
     j: { userId: string | null; targetName: string; target: Target; message: NotificationMessage; delayMs: number; esc: EscalationContext | null },
   ): Promise<string> {
     const now = this.deps.clock.now();
-    const id = `dlv_${randomBase62(16)}`;
-    await trx
-      .insertInto('notification_jobs')
-      .values({
-        id,
-        tenant_id: owner.tenant,
-        incident_id: owner.id,
-        user_id: j.userId,
-        target_name: j.targetName,
-        channel: j.target.type,
-        target_json: JSON.stringify(j.target),
-        message_json: JSON.stringify(j.message),
-        status: 'pending',
-        kind: isPage(j.message) ? 'page' : 'update',
-        attempts: 0,
-        next_attempt_at: now + j.delayMs,
-        created_at: now,
-        updated_at: now,
-        sent_at: null,
-        last_error: null,
-        last_status: null,
-        latency_ms: null,
-        pass: j.esc?.pass ?? null,
-        step: j.esc?.step ?? null,
-      })
-      .execute();
+    const id = timeOrderedId('dlv', now);
+    await insertJobRow.run(trx, {
+      id,
+      tenant_id: owner.tenant,
+      incident_id: owner.id,
+      user_id: j.userId,
+      target_name: j.targetName,
+      channel: j.target.type,
+      target_json: JSON.stringify(j.target),
+      message_json: JSON.stringify(j.message),
+      status: 'pending',
+      kind: isPage(j.message) ? 'page' : 'update',
+      attempts: 0,
+      next_attempt_at: now + j.delayMs,
+      created_at: now,
+      updated_at: now,
+      sent_at: null,
+      last_error: null,
+      last_status: null,
+      latency_ms: null,
+      pass: j.esc?.pass ?? null,
+      step: j.esc?.step ?? null,
+    });
     return id;
   }
 
   private async buildMessage(db: Db, incident: Incident, recipient: PageMessage['recipient'], esc: EscalationContext | null): Promise<PageMessage> {
-    const alerts = await db
-      .selectFrom('incident_alerts')
-      .innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
-      .select(['alerts.summary', 'alerts.severity', 'alerts.source', 'alerts.links_json', 'alerts.labels_json', 'alerts.details_json'])
-      .where('incident_alerts.incident_id', '=', incident.id)
-      .orderBy('incident_alerts.attached_at', 'desc')
-      .limit(5)
-      .execute();
+    const alerts = await latestAlerts.rows(db, { incident: incident.id });
     const links = new Map<string, { href: string; text?: string }>();
     for (const a of alerts) for (const l of JSON.parse(a.links_json) as { href: string; text?: string }[]) if (!links.has(l.href)) links.set(l.href, l);
     const base = this.deps.config.publicUrl.replace(/\/+$/, '');
@@ -326,3 +317,41 @@ export class NotificationQueue {
     }));
   }
 }
+
+// The statements of every page of a storm, compiled once (store/prepared.ts).
+const insertJobRow = prepared((db, p: NotificationJobsTable) =>
+  db.insertInto('notification_jobs').values(
+    wholeRow(p, {
+      id: true,
+      tenant_id: true,
+      incident_id: true,
+      user_id: true,
+      target_name: true,
+      channel: true,
+      target_json: true,
+      message_json: true,
+      status: true,
+      kind: true,
+      attempts: true,
+      next_attempt_at: true,
+      created_at: true,
+      updated_at: true,
+      sent_at: true,
+      last_error: true,
+      last_status: true,
+      latency_ms: true,
+      pass: true,
+      step: true,
+    }),
+  ),
+);
+/** The incident's five latest alerts, for a page's text and links. */
+const latestAlerts = prepared((db, p: { incident: string }) =>
+  db
+    .selectFrom('incident_alerts')
+    .innerJoin('alerts', 'alerts.id', 'incident_alerts.alert_id')
+    .select(['alerts.summary', 'alerts.severity', 'alerts.source', 'alerts.links_json', 'alerts.labels_json', 'alerts.details_json'])
+    .where('incident_alerts.incident_id', '=', p.incident)
+    .orderBy('incident_alerts.attached_at', 'desc')
+    .limit(5),
+);

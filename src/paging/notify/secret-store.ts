@@ -6,6 +6,7 @@
 import type { Clock } from '../../core/clock.js';
 import { KeelError } from '../../core/errors.js';
 import { sealedKeyId, type SecretBox } from '../../core/secrets.js';
+import { prepared } from '../../store/prepared.js';
 import type { Db } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 
@@ -56,7 +57,7 @@ export class SecretStore {
    * changed it); only the unsealing of a sealed value already opened is skipped.
    */
   async open(tenant: string, name: string, db: Db = this.store.db): Promise<string | undefined> {
-    const row = await db.selectFrom('paging_secrets').select('sealed').where('tenant_id', '=', tenant).where('name', '=', name).executeTakeFirst();
+    const row = await sealedSecret.first(db, { tenant, name });
     if (!row) return undefined;
     let plain = this.opened.get(row.sealed);
     // Checked against the box's keys each time: a value whose key was removed must fail as before.
@@ -68,3 +69,6 @@ export class SecretStore {
     return plain;
   }
 }
+
+// Read for every delivery that uses a secret: compiled once (store/prepared.ts).
+const sealedSecret = prepared((db, p: { tenant: string; name: string }) => db.selectFrom('paging_secrets').select('sealed').where('tenant_id', '=', p.tenant).where('name', '=', p.name));

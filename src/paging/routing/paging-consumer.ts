@@ -18,6 +18,7 @@ import type { PagingMetrics } from '../incidents/prometheus.js';
 import { appendTimeline } from '../incidents/timeline.js';
 import { readPosition, writePosition } from '../../processing/positions.js';
 import type { Database, Db, DbFence } from '../../store/schema.js';
+import { prepared } from '../../store/prepared.js';
 import type { Store } from '../../store/store.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { groupingKey, matchLabels } from './grouping.js';
@@ -181,7 +182,7 @@ export class PagingConsumer {
   }
 
   private async process(trx: Transaction<Database>, t: AlertTransition, fx: AfterCommit): Promise<Outcome> {
-    const alertRow = await trx.selectFrom('alerts').selectAll().where('id', '=', t.alertId).executeTakeFirst();
+    const alertRow = await alertById.first(trx, { id: t.alertId });
     if (!alertRow) return 'ignored';
     const alert = {
       id: alertRow.id,
@@ -249,20 +250,16 @@ export class PagingConsumer {
     const routes = compileRoutes(await this.cachedSpecs<RouteSpec>(trx, tenant, 'Route'));
     const decision = routeAlert({ service: alert.service, labels: matchLabels(alert, null) }, routes);
     const record = (values: { service: string | null; incident: string | null; suppressed: string | null; grouping: string | null }) =>
-      trx
-        .insertInto('paging_alerts')
-        .values({
-          alert_id: alert.id,
-          tenant_id: tenant,
-          service: values.service,
-          route: decision.route,
-          incident_id: values.incident,
-          suppressed_by: values.suppressed,
-          grouping_key: values.grouping,
-          processed_at: this.deps.clock.now(),
-        })
-        .onConflict((oc) => oc.column('alert_id').doNothing())
-        .execute();
+      recordAlert.run(trx, {
+        alert: alert.id,
+        tenant,
+        service: values.service,
+        route: decision.route,
+        incident: values.incident,
+        suppressed: values.suppressed,
+        grouping: values.grouping,
+        at: this.deps.clock.now(),
+      });
     const serviceName = decision.service;
     const service = serviceName ? await this.cachedSpec<ServicePaging>(trx, tenant, 'Service', serviceName) : undefined;
     if (!serviceName || !service) {
@@ -309,3 +306,23 @@ export class PagingConsumer {
     return 'incident';
   }
 }
+
+// The statements of every alert of a storm, compiled once (store/prepared.ts).
+const alertById = prepared((db, p: { id: string }) => db.selectFrom('alerts').selectAll().where('id', '=', p.id));
+/** What paging did with an alert, once: a transition read again after a crash records nothing new. */
+const recordAlert = prepared(
+  (db, p: { alert: string; tenant: string; service: string | null; route: string | null; incident: string | null; suppressed: string | null; grouping: string | null; at: number }) =>
+    db
+      .insertInto('paging_alerts')
+      .values({
+        alert_id: p.alert,
+        tenant_id: p.tenant,
+        service: p.service,
+        route: p.route,
+        incident_id: p.incident,
+        suppressed_by: p.suppressed,
+        grouping_key: p.grouping,
+        processed_at: p.at,
+      })
+      .onConflict((oc) => oc.column('alert_id').doNothing()),
+);
