@@ -17,7 +17,7 @@
  * The SQL is compiled once per dialect (a store and its transactions share it), so a query defined
  * once serves the SQLite and the PostgreSQL store alike.
  */
-import { CompiledQuery, type Compilable, type DialectAdapter } from 'kysely';
+import type { Compilable, CompiledQuery, DialectAdapter } from 'kysely';
 import type { Db } from './schema.js';
 
 /** Stands in for the value named `name` while the query is built. */
@@ -26,6 +26,8 @@ class Slot {
 }
 
 interface Compiled {
+  /** The compiled query, whose parameters are stand-ins; each run copies it with its values. */
+  query: CompiledQuery;
   sql: string;
   /** Per bound parameter: the slot whose value goes there, or a value fixed in the query. */
   parameters: readonly unknown[];
@@ -42,7 +44,7 @@ export class PreparedQuery<P extends object, R> {
 
   /** The rows the query returns (a select, or a statement with `returning`). */
   async rows(db: Db, values: P): Promise<R[]> {
-    const result = await db.executeQuery<R>(this.bind(db, values));
+    const result = await db.getExecutor().executeQuery<R>(this.bind(db, values));
     return result.rows;
   }
 
@@ -53,7 +55,7 @@ export class PreparedQuery<P extends object, R> {
 
   /** Runs an insert, update or delete; the rows it changed. */
   async run(db: Db, values: P): Promise<number> {
-    const result = await db.executeQuery(this.bind(db, values));
+    const result = await db.getExecutor().executeQuery(this.bind(db, values));
     return Number(result.numAffectedRows ?? 0n);
   }
 
@@ -61,7 +63,8 @@ export class PreparedQuery<P extends object, R> {
   bind(db: Db, values: P): CompiledQuery<R> {
     const compiled = this.compile(db);
     const parameters = compiled.parameters.map((p) => (p instanceof Slot ? valueOf(values, p.name) : p));
-    return CompiledQuery.raw(compiled.sql, parameters) as CompiledQuery<R>;
+    // The first compile's node and query id serve every run (no plugin correlates runs by id).
+    return { ...compiled.query, parameters } as CompiledQuery<R>;
   }
 
   private compile(db: Db): Compiled {
@@ -70,8 +73,8 @@ export class PreparedQuery<P extends object, R> {
     let compiled = this.compiled.get(adapter);
     if (!compiled) {
       const slots = new Proxy({} as P, { get: (_target, name) => new Slot(String(name)) });
-      const { sql, parameters } = this.build(db, slots).compile();
-      compiled = { sql, parameters };
+      const query = this.build(db, slots).compile();
+      compiled = { query, sql: query.sql, parameters: query.parameters };
       this.compiled.set(adapter, compiled);
     }
     return compiled;
