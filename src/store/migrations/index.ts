@@ -34,6 +34,7 @@ import * as m0780 from './0780_history_indexes.js';
 import * as m0810 from './0810_runbook_live_output.js';
 import * as m0820 from './0820_open_incidents_index.js';
 import * as m0830 from './0830_slo_counters_without_rowid.js';
+import * as m0840 from './0840_drop_timeline_seq_index.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -67,4 +68,5 @@ export const migrations: Record<string, Migration> = {
   '0810_runbook_live_output': m0810,
   '0820_open_incidents_index': m0820,
   '0830_slo_counters_without_rowid': m0830,
+  '0840_drop_timeline_seq_index': m0840,
 };
