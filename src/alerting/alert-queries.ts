@@ -1,5 +1,7 @@
 /** Reads of the alerts table for other domains (incidents show the alerts grouped into them). */
+import { prepared } from '../store/prepared.js';
 import type { Db } from '../store/schema.js';
+import type { AlertsTable } from './tables.js';
 
 export interface AlertSummary {
   id: string;
@@ -70,4 +72,12 @@ export async function firingDedupKeys(db: Db, tenant: string, keys: string[]): P
 export async function firingAlertsOf(db: Db, source: string): Promise<{ tenant: string; dedupKey: string }[]> {
   const rows = await db.selectFrom('alerts').select(['tenant_id', 'dedup_key']).where('status', '=', 'firing').where('source', '=', source).execute();
   return rows.map((r) => ({ tenant: r.tenant_id, dedupKey: r.dedup_key }));
+}
+
+// Read once per alert a storm routes (paging) and after each change of an alert: compiled once.
+const alertRowById = prepared((db, p: { id: string }) => db.selectFrom('alerts').selectAll().where('id', '=', p.id));
+
+/** The stored row of one alert, if it exists. */
+export function alertRow(db: Db, id: string): Promise<AlertsTable | undefined> {
+  return alertRowById.first(db, { id });
 }

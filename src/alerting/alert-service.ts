@@ -15,6 +15,7 @@ import type { Clock } from '../core/clock.js';
 import { timeOrderedId } from '../core/ids.js';
 import type { Database, Db } from '../store/schema.js';
 import { prepared, wholeRow } from '../store/prepared.js';
+import { alertRow } from './alert-queries.js';
 import type { Store } from '../store/store.js';
 import type { AlertsTable } from './tables.js';
 
@@ -31,7 +32,6 @@ const IS_FIRING = sql<boolean>`status = 'firing'`;
 export const openAlert = prepared((db, p: { tenant: string; dedupKey: string }) =>
   db.selectFrom('alerts').selectAll().where('tenant_id', '=', p.tenant).where('dedup_key', '=', p.dedupKey).where(IS_FIRING),
 );
-const alertById = prepared((db, p: { id: string }) => db.selectFrom('alerts').selectAll().where('id', '=', p.id));
 const insertAlert = prepared((db, p: AlertsTable) =>
   db.insertInto('alerts').values(
     wholeRow(p, {
@@ -336,7 +336,7 @@ export class AlertService {
   }
 
   private async row(db: Db, id: string): Promise<AlertsTable | undefined> {
-    return alertById.first(db, { id });
+    return alertRow(db, id);
   }
 
   private async appendTransition(

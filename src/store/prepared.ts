@@ -28,7 +28,6 @@ class Slot {
 interface Compiled {
   /** The compiled query, whose parameters are stand-ins; each run copies it with its values. */
   query: CompiledQuery;
-  sql: string;
   /** Per bound parameter: the slot whose value goes there, or a value fixed in the query. */
   parameters: readonly unknown[];
 }
@@ -74,7 +73,7 @@ export class PreparedQuery<P extends object, R> {
     if (!compiled) {
       const slots = new Proxy({} as P, { get: (_target, name) => new Slot(String(name)) });
       const query = this.build(db, slots).compile();
-      compiled = { query, sql: query.sql, parameters: query.parameters };
+      compiled = { query, parameters: query.parameters };
       this.compiled.set(adapter, compiled);
     }
     return compiled;

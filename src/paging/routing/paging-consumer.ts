@@ -7,7 +7,7 @@
  * transaction). A crash therefore never loses a transition's effects and never applies them twice.
  */
 import type { Transaction } from 'kysely';
-import { lastTransitionSeq } from '../../alerting/alert-queries.js';
+import { alertRow as readAlertRow, lastTransitionSeq } from '../../alerting/alert-queries.js';
 import type { AlertService, AlertTransition } from '../../alerting/alert-service.js';
 import type { Bus } from '../../core/bus.js';
 import type { Clock } from '../../core/clock.js';
@@ -182,7 +182,7 @@ export class PagingConsumer {
   }
 
   private async process(trx: Transaction<Database>, t: AlertTransition, fx: AfterCommit): Promise<Outcome> {
-    const alertRow = await alertById.first(trx, { id: t.alertId });
+    const alertRow = await readAlertRow(trx, t.alertId);
     if (!alertRow) return 'ignored';
     const alert = {
       id: alertRow.id,
@@ -308,7 +308,6 @@ export class PagingConsumer {
 }
 
 // The statements of every alert of a storm, compiled once (store/prepared.ts).
-const alertById = prepared((db, p: { id: string }) => db.selectFrom('alerts').selectAll().where('id', '=', p.id));
 /** What paging did with an alert, once: a transition read again after a crash records nothing new. */
 const recordAlert = prepared(
   (db, p: { alert: string; tenant: string; service: string | null; route: string | null; incident: string | null; suppressed: string | null; grouping: string | null; at: number }) =>
