@@ -9,6 +9,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AfterCommit } from '../../src/core/after-commit.js';
 import { FakeClock } from '../../src/core/clock.js';
 import type { Store, StoreEngine } from '../../src/store/store.js';
 import { waitFor } from '../helpers/paging.js';
@@ -18,8 +19,8 @@ import { openTestStore, type TestStore } from '../helpers/stores.js';
 /** A webhook receiver that can hold its answers until several requests wait, then answer them all at once. */
 interface HookReceiver {
   url: string;
-  /** Delivery ids (X-Keel-Delivery) received, in order, with the incident title of each. */
-  received: { delivery: string; title: string }[];
+  /** Delivery ids (X-Keel-Delivery) received, in order, with the incident title and the alerts' summaries of each. */
+  received: { delivery: string; title: string; alerts: string[] }[];
   /** Answer nothing until this many requests wait (0: answer at once). */
   holdUntil: number;
   /** Answer at once from now on, the requests waiting too. */
@@ -43,8 +44,8 @@ async function startHookReceiver(): Promise<HookReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { incident: { title: string } };
-      r.received.push({ delivery: String(req.headers['x-keel-delivery']), title: body.incident.title });
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { incident: { title: string }; alerts: { summary: string }[] };
+      r.received.push({ delivery: String(req.headers['x-keel-delivery']), title: body.incident.title, alerts: body.alerts.map((a) => a.summary) });
       waiting.push(res);
       if (waiting.length >= r.holdUntil) for (const w of waiting.splice(0)) w.end('ok');
     });
@@ -153,11 +154,77 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('batched paging on %s: one fa
     }
   });
 
+  /**
+   * Opened outside the paging consumer, as a declaration is: the first step is a due timer that
+   * the scheduler fires (the consumer fires the first steps of its own incidents itself).
+   */
+  const declare = (key: string) =>
+    ts.store.db
+      .transaction()
+      .execute((trx) =>
+        stack.incidents.open(
+          trx,
+          { tenant: 'acme', title: `${key} is down`, service: 'web', severity: 'SEV2', groupingKey: key, escalationPolicy: 'ann-first', createdBy: 'user:test', expectsPaging: true },
+          new AfterCommit(),
+        ),
+      );
+
+  it('the paging consumer fires the first escalation steps of the incidents it opens in its own transaction, with no scheduler round: the page carries the alert', async () => {
+    await stack.escalation.stop();
+    try {
+      for (const k of ['first-a', 'first-b']) await fire(k);
+      await stack.consumer.drain();
+      for (const k of ['first-a', 'first-b']) {
+        const incident = (await waitFor(`the ${k} incident`, () => incidentOf(k)))!;
+        // Queued by the routing transaction itself: the scheduler is stopped.
+        expect(await jobsOf(incident.id), k).toHaveLength(1);
+        const timers = await ts.store.db.selectFrom('escalation_timers').select(['step', 'fired_at']).where('incident_id', '=', incident.id).execute();
+        expect(timers, k).toEqual([{ step: 0, fired_at: expect.anything() }]);
+        const timeline = await ts.store.db.selectFrom('incident_timeline').select(['type', 'message']).where('incident_id', '=', incident.id).orderBy('at').orderBy('seq').execute();
+        // Opened, its alert attached, then the step that pages (its page queued first): the page lists the alert.
+        expect(timeline.slice(0, 4)).toEqual([
+          { type: 'state', message: `Incident #${incident.number} opened (SEV2): ${k} is down` },
+          { type: 'alert', message: `Alert [page] ${k} is down` },
+          { type: 'notification', message: 'Paging ann via hook' },
+          { type: 'escalation', message: 'Escalation step 1 of ann-first: paging ann' },
+        ]);
+        await waitFor(`the ${k} page`, () => deliveriesOf(k).length > 0);
+        const page = hook.received.find((r) => r.title === `${k} is down`)!;
+        expect(page.alerts).toEqual([`${k} is down`]);
+      }
+    } finally {
+      stack.escalation.run();
+    }
+  });
+
+  it('a first step that cannot fire with its incident rolls back alone: the incident opens, the others page, and the scheduler pages it once the fault is gone', async () => {
+    await stack.escalation.stop();
+    let heal: (() => Promise<void>) | undefined;
+    try {
+      heal = await injectFault(ts.store, 'fail_first', 'notification_jobs', 'INSERT', `NEW.message_json LIKE '%first-bad is down%'`);
+      for (const k of ['first-ok1', 'first-bad', 'first-ok2']) await fire(k);
+      await stack.consumer.drain();
+      const bad = (await waitFor('the first-bad incident', () => incidentOf('first-bad')))!;
+      expect(bad.state).toBe('triggered');
+      expect(await jobsOf(bad.id)).toEqual([]);
+      const timer = await ts.store.db.selectFrom('escalation_timers').select(['step', 'fired_at']).where('incident_id', '=', bad.id).execute();
+      expect(timer).toEqual([{ step: 0, fired_at: null }]);
+      for (const k of ['first-ok1', 'first-ok2']) expect(await jobsOf((await incidentOf(k))!.id), k).toHaveLength(1);
+      await heal();
+      heal = undefined;
+    } finally {
+      await heal?.();
+      stack.escalation.run();
+    }
+    await waitFor('the first-bad page', () => deliveriesOf('first-bad').length > 0);
+    await waitFor('the first-bad page recorded', async () => (await jobsOf((await incidentOf('first-bad'))!.id))[0]?.status === 'sent');
+    for (const k of ['first-ok1', 'first-bad', 'first-ok2']) expect(deliveriesOf(k), k).toHaveLength(1);
+  });
+
   it('escalation steps fired in one transaction: the one whose page cannot be written rolls back alone and fires once the fault is gone', async () => {
     await stack.escalation.stop();
     try {
-      for (const k of ['esc-a', 'esc-b', 'esc-c']) await fire(k);
-      await stack.consumer.drain();
+      for (const k of ['esc-a', 'esc-b', 'esc-c']) await declare(k);
       const incidents = await Promise.all(['esc-a', 'esc-b', 'esc-c'].map((k) => waitFor(`the ${k} incident`, () => incidentOf(k))));
       const [a, b, c] = incidents.map((i) => ({ id: i.id })) as [{ id: string }, { id: string }, { id: string }];
       const timers = await ts.store.db
@@ -197,23 +264,15 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('batched paging on %s: one fa
   });
 
   it('delivery outcomes recorded in one transaction: the one that cannot be recorded stays pending and is sent again with the same delivery id; the others are sent once', async () => {
-    await stack.escalation.stop();
-    let heal: (() => Promise<void>) | undefined;
-    try {
-      for (const k of ['out-a', 'out-b', 'out-c']) await fire(k);
-      await stack.consumer.drain();
-      const b = await waitFor('the out-b incident', () => incidentOf('out-b'));
-      for (const k of ['out-a', 'out-c']) await waitFor(`the ${k} incident`, () => incidentOf(k));
-      heal = await injectFault(ts.store, 'fail_record', 'notification_jobs', 'UPDATE', `NEW.incident_id = '${b.id}' AND NEW.status = 'sent'`);
-      // The three pages are answered together, so their outcomes arrive in the same turn and are
-      // recorded in one transaction, which the refused one rolls back.
-      hook.holdUntil = 3;
-    } finally {
-      stack.escalation.run();
-    }
+    const heal = await injectFault(ts.store, 'fail_record', 'notification_jobs', 'UPDATE', `NEW.message_json LIKE '%out-b is down%' AND NEW.status = 'sent'`);
+    // The three pages are answered together, so their outcomes arrive in the same turn and are
+    // recorded in one transaction, which the refused one rolls back.
+    hook.holdUntil = 3;
+    for (const k of ['out-a', 'out-b', 'out-c']) await fire(k);
+    await stack.consumer.drain();
     await waitFor('the out-b page sent again', () => deliveriesOf('out-b').length >= 2);
     hook.release();
-    await heal!();
+    await heal();
     for (const k of ['out-a', 'out-b', 'out-c']) await waitFor(`${k} recorded as sent`, async () => (await jobsOf((await incidentOf(k))!.id))[0]?.status === 'sent');
 
     expect(deliveriesOf('out-a')).toHaveLength(1);

@@ -8,7 +8,7 @@
  * all failed for good, or that had nobody to page, escalates to the next step at once.
  */
 import { escalationProgress } from './escalation-queries.js';
-import type { Transaction } from 'kysely';
+import { CompiledQuery, type Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { timeOrderedId } from '../../core/ids.js';
 import { readSpec } from '../../definitions/read-specs.js';
@@ -73,6 +73,8 @@ export class EscalationService {
    * their own apply transactions, never in one that opens incidents.
    */
   private readonly startReads = new WeakMap<Transaction<Database>, FireReads>();
+  /** First steps started per transaction, for `fireStarted` (dropped with the transaction). */
+  private readonly startedIn = new WeakMap<Transaction<Database>, EscalationTimersTable[]>();
 
   constructor(private readonly deps: EscalationDeps) {
     this.loop = new BackgroundLoop(
@@ -85,6 +87,7 @@ export class EscalationService {
     this.unpaged = new UnpagedIncidents({ clock: deps.clock, notify: deps.notify, metrics: deps.metrics, fallback: deps.unpagedFallback ?? 'admins' });
     deps.incidents.addHooks({
       opened: (trx, incident, fx, opened) => this.start(trx, incident, fx, opened.expectsPaging),
+      settle: (trx, fx) => this.fireStarted(trx, fx),
       stateChanged: async (trx, incident, _from, actor) => {
         if (incident.state === 'triggered') return;
         await this.halt(trx, incident, actor);
@@ -127,8 +130,44 @@ export class EscalationService {
       return;
     }
     await insertEscalation.run(trx, { incident: incident.id, tenant: incident.tenant, policy: incident.escalationPolicy, now });
-    await this.schedule(trx, incident, 0, 0, now);
+    const first = await this.schedule(trx, incident, 0, 0, now);
+    let started = this.startedIn.get(trx);
+    if (!started) this.startedIn.set(trx, (started = []));
+    started.push(first);
     fx.add(() => this.wake());
+  }
+
+  /**
+   * Fires the first steps of the escalations started in this transaction, before it commits. The
+   * paging consumer calls it (through `IncidentService.settle`) once a group's incidents are open
+   * and their alerts attached, so a storm's first pages are queued with their incidents: no
+   * scheduler round and no transaction of their own, and the page leaves sooner. Each fires in a
+   * savepoint: one that fails rolls back alone and its timer stays due, so the scheduler fires it
+   * (and retries it) as it fires every other step. Escalations started elsewhere (a declaration,
+   * the SLO evaluator, an adopted incident) are fired by the scheduler, woken after their commit.
+   */
+  async fireStarted(trx: Transaction<Database>, fx: AfterCommit): Promise<void> {
+    const started = this.startedIn.get(trx);
+    if (!started) return;
+    this.startedIn.delete(trx);
+    let reads = this.startReads.get(trx);
+    if (!reads) this.startReads.set(trx, (reads = new Map()));
+    for (const timer of started) {
+      const stepFx = this.deps.newAfterCommit();
+      await trx.executeQuery(SAVEPOINT);
+      try {
+        await this.fireIn(trx, timer, stepFx, reads);
+      } catch (err) {
+        await trx.executeQuery(ROLLBACK_TO_SAVEPOINT);
+        await trx.executeQuery(RELEASE_SAVEPOINT);
+        // The reads of the failed step may hold what it read after a write it rolled back.
+        reads.clear();
+        this.deps.logger.warn({ err, incident: timer.incident_id }, 'the first escalation step could not fire with its incident; the scheduler fires it');
+        continue;
+      }
+      await trx.executeQuery(RELEASE_SAVEPOINT);
+      fx.add(() => stepFx.run((err) => this.deps.logger.error({ err }, 'after-commit effect failed')));
+    }
   }
 
   /** Stops escalating (acknowledged, mitigated or resolved): pending timers are canceled. */
@@ -225,8 +264,10 @@ export class EscalationService {
     return p ? { policy: p.policy, status: p.status, pass: p.pass, step: p.step, nextAt: p.next?.dueAt ?? null } : undefined;
   }
 
-  private async schedule(trx: Transaction<Database>, incident: Incident, pass: number, step: number, due: number): Promise<void> {
-    await insertTimer.run(trx, { id: timeOrderedId('tmr', this.deps.clock.now()), tenant: incident.tenant, incident: incident.id, pass, step, due });
+  private async schedule(trx: Transaction<Database>, incident: Incident, pass: number, step: number, due: number): Promise<EscalationTimersTable> {
+    const id = timeOrderedId('tmr', this.deps.clock.now());
+    await insertTimer.run(trx, { id, tenant: incident.tenant, incident: incident.id, pass, step, due });
+    return { id, tenant_id: incident.tenant, incident_id: incident.id, pass, step, due_at: due, fired_at: null, canceled_at: null };
   }
 
   // ---- scheduler ---------------------------------------------------------------------------
@@ -524,6 +565,11 @@ async function claimedIncident(trx: Transaction<Database>, claimedRows: number, 
 const insertEscalation = prepared((db, p: { incident: string; tenant: string; policy: string; now: number }) =>
   db.insertInto('escalations').values({ incident_id: p.incident, tenant_id: p.tenant, policy: p.policy, status: 'active', pass: 0, step: -1, started_at: p.now, updated_at: p.now }),
 );
+// One savepoint name: first steps fire one after the other, each released before the next.
+const SAVEPOINT = CompiledQuery.raw('savepoint keel_first_step');
+const RELEASE_SAVEPOINT = CompiledQuery.raw('release savepoint keel_first_step');
+const ROLLBACK_TO_SAVEPOINT = CompiledQuery.raw('rollback to savepoint keel_first_step');
+
 const insertTimer = prepared((db, p: { id: string; tenant: string; incident: string; pass: number; step: number; due: number }) =>
   db
     .insertInto('escalation_timers')

@@ -154,6 +154,8 @@ export interface OpenInput {
 export interface IncidentHooks {
   opened?(trx: Transaction<Database>, incident: Incident, fx: AfterCommit, opened: { expectsPaging: boolean }): Promise<void>;
   stateChanged?(trx: Transaction<Database>, incident: Incident, from: IncidentState, actor: string, fx: AfterCommit): Promise<void>;
+  /** The caller is done with the incidents of this transaction and is about to commit (see `settle`). */
+  settle?(trx: Transaction<Database>, fx: AfterCommit): Promise<void>;
 }
 
 /**
@@ -177,6 +179,15 @@ export class IncidentService {
 
   addHooks(h: IncidentHooks): void {
     this.hooks.push(h);
+  }
+
+  /**
+   * Called by a caller that opened incidents and attached their alerts, just before it commits:
+   * the hooks finish what waited for the incidents to be complete (escalation fires the first
+   * steps it started, so their pages carry the alerts).
+   */
+  async settle(trx: Transaction<Database>, fx: AfterCommit): Promise<void> {
+    for (const h of this.hooks) await h.settle?.(trx, fx);
   }
 
   /**

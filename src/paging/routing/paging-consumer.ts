@@ -153,6 +153,8 @@ export class PagingConsumer {
           // alerts would otherwise read the tenant's Routes, Silences and windows per alert.
           this.specs = new Map();
           for (const t of group) outcomes.push({ tenant: t.tenant, outcome: await this.process(trx, t, fx) });
+          // The group's incidents are open and their alerts attached: their first pages go now.
+          await this.deps.incidents.settle(trx, fx);
           await writePosition(trx, PAGING_CONSUMER, 0, group[group.length - 1]!.seq, clock.now());
         });
         this.position = group[group.length - 1]!.seq;
