@@ -87,11 +87,14 @@ describe('audit of interrupted requests', () => {
     dirs.push(dir);
     const admin = 'keel_audit_kill_test_admin_key_0123456789';
     const pendingIn = (db: Database.Database) => (db.prepare('SELECT COUNT(*) AS n FROM audit_pending').get() as { n: number }).n;
+    const burstKeysIn = (db: Database.Database) => (db.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE name LIKE 'burst-%'").get() as { n: number }).n;
     let keel = await spawnKeel({ dataDir: dir, adminKey: admin, keepDataDir: true });
     procs.push(keel);
     // The kill must land while requests are between their note and their entry: watch the notes
     // from outside and kill on seeing one; what the dead process left in the file proves it did.
     // (Should every noted request finish in the instant before the kill, the burst is repeated.)
+    // It also waits for a first key of the burst to exist, so there are keys whose entries to
+    // check: on a loaded machine the first note can come before any key is committed.
     let interrupted = 0;
     for (let attempt = 0; attempt < 5 && interrupted === 0; attempt++) {
       const watch = new Database(join(dir, 'state.db'), { readonly: true });
@@ -99,7 +102,7 @@ describe('audit of interrupted requests', () => {
         http(`${keel.url}/v1/keys`, { key: admin, json: { tenant: 'default', scopes: ['read'], name: `burst-${attempt}-${i}` } }).catch(() => undefined),
       );
       try {
-        await waitFor('a request in flight', () => pendingIn(watch) > 0);
+        await waitFor('a request in flight after a first key', () => burstKeysIn(watch) > 0 && pendingIn(watch) > 0);
         await keel.stop('SIGKILL');
       } finally {
         watch.close();
