@@ -219,7 +219,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<Demo> {
 
     const pages: DemoPage[] = [];
     const rx = await startReceiver(pages, log);
-    stops.push(() => new Promise<void>((r) => rx.server.close(() => r())));
+    // Keel may still be paging it over kept-alive connections: close() alone waits for those.
+    stops.push(
+      () =>
+        new Promise<void>((r) => {
+          rx.server.close(() => r());
+          rx.server.closeAllConnections();
+        }),
+    );
 
     const password = () => `demo-${randomBytes(6).toString('base64url')}`;
     const people: DemoPerson[] = [
