@@ -75,11 +75,15 @@ export class AuditQuery {
     return r ? { seq: Number(r.seq), hash: r.hash } : null;
   }
 
-  /** Walks the whole chain in pages; stops at the first bad entry. */
-  async verify(anchor?: { seq: number; hash: string }): Promise<ChainResult> {
+  /**
+   * Walks the whole chain in pages; stops at the first bad entry. An aborted `signal` throws
+   * between pages (a shutdown does not wait for a long chain to be walked to its end).
+   */
+  async verify(anchor?: { seq: number; hash: string }, signal?: AbortSignal): Promise<ChainResult> {
     const v = new ChainVerifier(true);
     let after = 0;
     for (;;) {
+      signal?.throwIfAborted();
       const rows = await this.store.db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(2000).execute();
       if (rows.length === 0) break;
       let going = true;

@@ -29,6 +29,7 @@ import pg from 'pg';
 import { KeelError } from '../core/errors.js';
 import { randomBase62 } from '../core/ids.js';
 import { pause } from '../core/pause.js';
+import { ShutdownSteps } from '../core/shutdown.js';
 import type { LeaderLease } from '../module/context.js';
 import type { Database } from '../store/schema.js';
 import type { PostgresHandle } from '../store/postgres.js';
@@ -45,7 +46,8 @@ export interface Leadership {
   names(): string[];
   /** True while the leadership machinery can reach its store (readiness). */
   healthy(): boolean;
-  stop(): Promise<void>;
+  /** Ends every tenure and waits for its work; each leadership still running is a step of `steps`. */
+  stop(steps?: ShutdownSteps): Promise<void>;
 }
 
 export function newHolderId(role: string): string {
@@ -72,7 +74,7 @@ async function runTenure(name: string, fn: LeaderWork, lease: LeaderLease, logge
 export class LocalLeadership implements Leadership {
   private readonly controller = new AbortController();
   private readonly registered = new Set<string>();
-  private readonly tenures: Promise<void>[] = [];
+  private readonly tenures: { name: string; running: Promise<void> }[] = [];
 
   constructor(
     readonly holder: string,
@@ -88,7 +90,7 @@ export class LocalLeadership implements Leadership {
         if (this.controller.signal.aborted) throw new KeelError('unavailable', `leadership ${name} ended: Keel is stopping`);
       },
     };
-    this.tenures.push(runTenure(name, fn, lease, this.logger));
+    this.tenures.push({ name, running: runTenure(name, fn, lease, this.logger) });
   }
 
   held(): string[] {
@@ -103,9 +105,9 @@ export class LocalLeadership implements Leadership {
     return true;
   }
 
-  async stop(): Promise<void> {
+  async stop(steps = new ShutdownSteps()): Promise<void> {
     this.controller.abort();
-    await Promise.all(this.tenures);
+    await Promise.all(this.tenures.map((t) => steps.step(`leader work ${t.name}`, () => t.running)));
   }
 }
 
@@ -367,7 +369,7 @@ export class PostgresLeadership implements Leadership {
     if (r.rows.length === 0) throw lost();
   }
 
-  async stop(): Promise<void> {
+  async stop(steps = new ShutdownSteps()): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     const running: Promise<void>[] = [];
@@ -375,7 +377,8 @@ export class PostgresLeadership implements Leadership {
       if (!e.tenure) continue;
       clearTimeout(e.tenure.startTimer);
       e.tenure.controller.abort();
-      if (e.tenure.running) running.push(e.tenure.running);
+      const work = e.tenure.running;
+      if (work) running.push(steps.step(`leader work ${e.name}`, () => work));
     }
     await Promise.all(running);
     while (this.ticking) await new Promise((r) => setTimeout(r, 10));

@@ -179,7 +179,7 @@ async function compose(input: ComposeInput, started: (() => Promise<void>)[]): P
       if (closed) return;
       closed = true;
       await steps.step('http server (requests in flight)', () => app.close());
-      await steps.step('leader work', () => leadership.stop());
+      await steps.step('leader work', () => leadership.stop(steps));
       // The ingest module's stop closes the parse threads.
       for (const m of [...modules.all].reverse()) await steps.step(`module ${m.name}`, async () => m.stop?.());
       await steps.step('API key last-use times', () => keys.flushLastUsed());

@@ -65,8 +65,8 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
   const raising = settings.enabled && settings.alerts;
   const selfAlerts = new SelfAlerts({ alerts: ctx.alerts, store: ctx.store, log: ctx.log, clock: ctx.clock, logger: ctx.logger, config: ctx.config });
   const audit = new AuditQuery(ctx.store);
-  const verify = async () => {
-    const r = await audit.verify();
+  const verify = async (signal: AbortSignal) => {
+    const r = await audit.verify(undefined, signal);
     chainValid.set(r.ok ? 1 : 0);
     chainVerifiedAt.set(Math.floor(ctx.clock.now() / 1000));
     if (!chainExported) {
@@ -196,7 +196,12 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
       recorder?.start();
       ctx.whileLeader('audit-verify', async (lease) => {
         while (!lease.signal.aborted) {
-          await verify().catch((err: unknown) => ctx.logger.warn({ err }, 'audit chain verification failed to run; retrying later'));
+          const round = verify(lease.signal).catch((err: unknown) => {
+            if (!lease.signal.aborted) ctx.logger.warn({ err }, 'audit chain verification failed to run; retrying later');
+          });
+          // A shutdown or a lost lease does not wait for the page being read: the walk stops
+          // before its next page and reports nothing.
+          await untilDoneOrAborted(round, lease.signal);
           await pause(settings.auditVerifyInterval, lease.signal);
         }
       });

@@ -99,6 +99,13 @@ describe.each<StoreEngine>(['sqlite', 'postgres'])('the audit log on %s', (engin
     expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
     expect(await new AuditQuery(ts.store).verify()).toMatchObject({ ok: true, checked: rows.length, problem: null, head: { seq: rows.length, hash: rows[rows.length - 1]!.hash } });
   });
+
+  it('stops walking the chain once its signal is aborted (a shutdown does not wait for the walk)', async () => {
+    const stopping = new AbortController();
+    stopping.abort();
+    await expect(new AuditQuery(ts.store).verify(undefined, stopping.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await new AuditQuery(ts.store).verify(undefined, new AbortController().signal)).toMatchObject({ ok: true });
+  });
 });
 
 describe('checking a chain (pure)', () => {
