@@ -162,7 +162,13 @@ export async function benchPaging(o: PagingBenchOptions): Promise<PagingBenchRes
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-  const keel = await spawnKeel({ dataDir, env: { KEEL_LOG_LEVEL: 'warn' } });
+  const closeReceiver = () => new Promise<void>((r) => receiver.close(() => r()));
+  // A Keel that does not start must not leave the receiver listening (the bench would never exit).
+  const keel = await spawnKeel({ dataDir, env: { KEEL_LOG_LEVEL: 'warn' } }).catch(async (err: unknown) => {
+    await closeReceiver();
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  });
   const pool = new Pool(keel.url, { connections: o.concurrency, pipelining: 1 });
   try {
     const admin = { authorization: `Bearer ${keel.adminKey}`, 'content-type': 'application/json' };
@@ -307,7 +313,7 @@ spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
   } finally {
     await pool.close();
     await keel.stop('SIGTERM');
-    await new Promise<void>((r) => receiver.close(() => r()));
+    await closeReceiver();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -99,7 +99,12 @@ export async function benchRunbooks(o: { runs: number; alerts: number; concurren
   const base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'keel-bench-runbooks-'));
   writeFileSync(join(dataDir, 'keel.yaml'), 'runbooks:\n  pollInterval: 1s\n  concurrency: 32\n');
-  const keel = await spawnKeel({ dataDir });
+  // A Keel that does not start must not leave the receiver listening (the bench would never exit).
+  const keel = await spawnKeel({ dataDir }).catch(async (err: unknown) => {
+    await new Promise<void>((r) => receiver.close(() => r()));
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   const key = keel.adminKey;
   try {
     const yaml = `apiVersion: keel/v1

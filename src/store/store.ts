@@ -11,6 +11,7 @@ import { advisoryKey, createPostgresPool, ensureSchema, withStartupLock, type Po
 import type { Database } from './schema.js';
 import { OneSchemaPostgresDialect } from './schema-introspector.js';
 import { KeelSqliteDialect } from './sqlite-dialect.js';
+import { runPreparedInTransactionsOn } from './prepared.js';
 import { CachingSqliteDatabase, type StatementCacheStats } from './statement-cache.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -65,6 +66,7 @@ export async function openSqliteStore(path: string): Promise<Store> {
   // Statements are prepared once per SQL text and reused (see statement-cache.ts).
   const statements = new CachingSqliteDatabase(sqlite);
   const db = new Kysely<Database>({ dialect: new KeelSqliteDialect({ database: statements }) });
+  runPreparedInTransactionsOn(db, statements);
   await migrate(db);
   return {
     db,

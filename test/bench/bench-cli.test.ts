@@ -1,7 +1,7 @@
 /** The benchmark command works end to end (its figures are judged in BENCHMARKS.md, not here). */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliWithEnv } from '../helpers/cli.js';
 import { NATS_URL, PG_URL } from '../helpers/stores.js';
 
 describe('keel bench ingest', () => {
@@ -46,6 +46,21 @@ describe('keel bench ingest', () => {
     const r = await runCli(['bench', 'ingest', '--tenants', '10001']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--tenants must be 1 to 10000');
+  });
+});
+
+describe('a bench whose Keel cannot start', () => {
+  // Keel refuses to start on a config file that does not exist; the bench must say so and exit,
+  // not hang on the webhook receiver it opened first (runCliWithEnv fails after 60 s).
+  it.each([
+    ['paging', ['--alerts', '1', '--single', '1', '--warmup', '0', '--json']],
+    ['runbooks', ['--runs', '1', '--alerts', '1', '--json']],
+  ])("keel bench %s exits 1 with Keel's own error", async (name, args) => {
+    const r = await runCliWithEnv(['bench', name, ...args], { KEEL_CONFIG: '/nonexistent/keel.yaml' });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('keel exited with code 2 before it was ready');
+    expect(r.stderr).toContain('config file /nonexistent/keel.yaml does not exist');
+    expect(r.stdout).toBe('');
   });
 });
 

@@ -23,6 +23,12 @@ const activeSince = prepared((db, p: { prefix: string; since: number }) =>
     .limit(2),
 );
 const pause = prepared((db, p: { id: string }) => db.updateTable('tenants').set({ paused: 1 }).where('id', '=', p.id).where('paused', '=', 0));
+const insertReturning = prepared((db, p: TenantsTable) =>
+  db
+    .insertInto('tenants')
+    .values(wholeRow(p, { id: true, created_at: true, events_per_second: true, burst: true, paused: true }))
+    .returning(['id', 'paused']),
+);
 
 function tenant(id: string, createdAt: number, paused = 0): TenantsTable {
   return { id, created_at: createdAt, events_per_second: createdAt + 50, burst: null, paused };
@@ -78,6 +84,40 @@ describe.each(['sqlite', 'postgres'] as const)('prepared queries on %s', (engine
       }),
     ).rejects.toThrow('roll back');
     expect(await activeSince.first(db, { prefix: 't-%', since: 0 })).toBeUndefined();
+  });
+
+  it('gives inside a transaction what it gives outside: rows, returned rows, changed-row counts', async () => {
+    // (On SQLite a transaction runs prepared queries on its connection directly, not through kysely.)
+    const db = stores[engine]!.store.db;
+    await db.transaction().execute(async (trx) => {
+      expect(await insertReturning.rows(trx, tenant('r-1', 10))).toEqual([{ id: 'r-1', paused: 0 }]);
+      expect(await insertTenant.run(trx, tenant('r-2', 20))).toBe(1);
+      expect(await insertTenant.rows(trx, tenant('r-3', 30))).toEqual([]);
+      expect(await pause.run(trx, { id: 'r-2' })).toBe(1);
+      expect(await pause.run(trx, { id: 'r-2' })).toBe(0);
+      expect(await activeSince.rows(trx, { prefix: 'r-%', since: 0 })).toEqual([
+        { id: 'r-1', burst: null },
+        { id: 'r-3', burst: null },
+      ]);
+      await expect(insertTenant.run(trx, { ...tenant('r-4', 1), paused: undefined } as unknown as TenantsTable)).rejects.toThrow('prepared query: no value for "paused"');
+    });
+    expect((await db.selectFrom('tenants').select('id').where('id', 'like', 'r-%').orderBy('id').execute()).map((r) => r.id)).toEqual(['r-1', 'r-2', 'r-3']);
+  });
+
+  it('outside a transaction, never reads what an open transaction has not committed', async () => {
+    const db = stores[engine]!.store.db;
+    let outside: Promise<{ id: string } | undefined> | undefined;
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await insertTenant.run(trx, tenant('u-1', 1));
+        // Issued while the transaction holds its uncommitted row; SQLite's one connection is lent
+        // to the transaction, so this read waits for it to end (it must not run inside it).
+        outside = activeSince.first(db, { prefix: 'u-%', since: 0 });
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await outside).toBeUndefined();
   });
 
   it('refuses a run with a value missing, naming it, and writes nothing', async () => {
