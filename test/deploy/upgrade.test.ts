@@ -1,13 +1,14 @@
 /**
  * Migrations roll forward on live data: the previous release (its commit in CHANGELOG.md) is built
- * from git history into a temporary directory (git archive; node_modules shared by symlink), writes
+ * from git history into a temporary directory (git archive; node_modules shared by symlink, and a
+ * dependency this version dropped installed beside it), writes
  * a data dir (embedded) and a PostgreSQL schema + JetStream stream (distributed) through its HTTP
  * API, stops, and this version starts on the same data. Every event, definition, incident, audit
  * entry (chain verified), sealed secret and integration key is still there and works.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +26,14 @@ function previousRelease(): { version: string; commit: string } {
   const m = /^## \[(\d+\.\d+\.\d+)\][^\n]*\n\nRelease commit: ([0-9a-f]{40})$/m.exec(readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8'));
   if (!m) throw new Error('CHANGELOG.md names no released version with its commit');
   return { version: m[1]!, commit: m[2]! };
+}
+
+/** `name@range` of each runtime dependency of the release's package.json that this checkout no longer installs. */
+function droppedDependencies(packageJson: string): string[] {
+  const deps = (JSON.parse(readFileSync(packageJson, 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+  return Object.entries(deps)
+    .filter(([name]) => !existsSync(join(ROOT, 'node_modules', name, 'package.json')))
+    .map(([name, range]) => `${name}@${range}`);
 }
 
 const DEFINITIONS = `apiVersion: openslo/v1
@@ -143,6 +152,10 @@ describe('upgrade from the previous release', () => {
     });
     await run('sh', ['-c', `git -C "${ROOT}" archive ${release.commit} | tar -x -C "${src}"`]);
     symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
+    // A dependency the release had and this version dropped (@fastify/helmet): installed beside it,
+    // in the parent directory, where Node and tsc look after the shared node_modules.
+    const dropped = droppedDependencies(join(src, 'package.json'));
+    if (dropped.length) await run('npm', ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', work, ...dropped], { cwd: work });
     await run(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(src, 'tsconfig.build.json')], { cwd: src });
     previousBin = join(src, 'bin/keel.js');
     const v = await run(process.execPath, [previousBin, '--version']);
