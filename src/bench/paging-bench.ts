@@ -62,8 +62,10 @@ export interface PagingBenchResult {
   keel_cpu_ms: number;
   /** CPU of Keel's main thread (its event loop) per alert, from the first storm alert to the last page. */
   keel_main_thread_cpu_ms_per_alert: number;
-  /** That thread's CPU over the storm's wall time: near 1, the event loop is what bounds the rate. */
+  /** That thread's CPU over the storm's wall time (lower than the utilisation when it waits for a core or in fsync). */
   keel_event_loop_busy: number;
+  /** Keel's event loop utilisation over the storm (`keel_event_loop_active_seconds_total`): near 1, the loop is what bounds the rate. */
+  keel_event_loop_utilization: number;
   /** This process's CPU per alert over the same span: the bench's own sender and receiver, on the same cores. */
   bench_cpu_ms_per_alert: number;
   /** The whole machine's busy CPU over the storm's wall time, in cores (of `machine_cores`). */
@@ -99,6 +101,14 @@ export function commitCeiling(dir: string, seconds: number): number {
 function round(v: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
+}
+
+/** Keel's `keel_event_loop_active_seconds_total`, from its public /metrics. */
+async function eventLoopActiveSeconds(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^keel_event_loop_active_seconds_total ([0-9.e+-]+)$/m.exec(text);
+  if (!m) throw new Error('keel_event_loop_active_seconds_total is missing from /metrics');
+  return Number(m[1]);
 }
 
 /**
@@ -256,6 +266,7 @@ spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
     const before = sampleCpu(cpuGroups);
     const cpuBefore = before.byLabel.keel!;
     const mainBefore = threadCpuMs(keel.child.pid!);
+    const loopBefore = await eventLoopActiveSeconds(keel.url);
     const start = performance.now();
     const { intake, failed } = await storm(
       o.alerts,
@@ -278,6 +289,7 @@ spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
     const after = sampleCpu(cpuGroups);
     const mainMs = threadCpuMs(keel.child.pid!) - mainBefore;
     const spanMs = after.at - before.at;
+    const loopUtilization = ((await eventLoopActiveSeconds(keel.url)) - loopBefore) / ((performance.now() - start) / 1000);
     const keelCpuMs = (await settledCpu(cpuGroups)) - cpuBefore;
     intake.sort((a, b) => a - b);
     pageLatency.sort((a, b) => a - b);
@@ -306,6 +318,7 @@ spec: {escalationPolicy: bench, alertGrouping: {by: [class]}}
       keel_cpu_ms: Math.round(keelCpuMs),
       keel_main_thread_cpu_ms_per_alert: round(mainMs / o.alerts, 2),
       keel_event_loop_busy: round(mainMs / spanMs, 2),
+      keel_event_loop_utilization: round(loopUtilization, 2),
       bench_cpu_ms_per_alert: round((after.self - before.self) / o.alerts, 2),
       machine_busy_cores: round((after.machineBusy - before.machineBusy) / spanMs, 2),
       machine_cores: availableParallelism(),

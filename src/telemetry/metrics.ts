@@ -135,6 +135,24 @@ export class KeelMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * Cumulative time the event loop was running (not waiting for I/O or timers), from
+   * `performance.eventLoopUtilization()`: `rate()` of it is the loop's utilisation, and at 1 the
+   * process can go no faster. The CPU time of the main thread reads lower than this when the
+   * thread waits for a core or in a system call (fsync) while the loop is busy.
+   */
+  private eventLoopActiveMs = 0;
+  readonly eventLoopActive = new client.Counter({
+    name: 'keel_event_loop_active_seconds_total',
+    help: 'Time the main thread’s event loop spent running rather than waiting for I/O or timers; rate() of it is the loop’s utilisation (1: saturated, this process can go no faster).',
+    registers: [this.registry],
+    collect: () => {
+      const active = performance.eventLoopUtilization().active;
+      if (active > this.eventLoopActiveMs) this.eventLoopActive.inc((active - this.eventLoopActiveMs) / 1000);
+      this.eventLoopActiveMs = active;
+    },
+  });
+
   constructor(
     /** A scrape answers within about this long, whatever is down: slower sources keep their last values, marked stale. */
     private readonly scrapeBudgetMs = 750,

@@ -22,6 +22,9 @@ describe('keel bench paging', () => {
     expect(out.keel_main_thread_cpu_ms_per_alert).toBeGreaterThan(0);
     expect(out.keel_main_thread_cpu_ms_per_alert).toBeLessThanOrEqual(out.keel_cpu_ms_per_alert! + 0.01);
     expect(out.keel_event_loop_busy).toBeGreaterThan(0);
+    // The loop's utilisation over the storm, from Keel's own counter: a share of the wall time.
+    expect(out.keel_event_loop_utilization).toBeGreaterThan(0);
+    expect(out.keel_event_loop_utilization).toBeLessThanOrEqual(1.01);
     expect(out.bench_cpu_ms_per_alert).toBeGreaterThan(0);
     expect(out.machine_cores).toBe(availableParallelism());
     expect(out.machine_busy_cores).toBeGreaterThan(0);

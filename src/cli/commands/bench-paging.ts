@@ -30,7 +30,7 @@ export function registerPagingBench(bench: Command): void {
           `ceiling:          ${n(r.ceiling_commits_per_s)} durable commits/s on this disk = ${n(r.ceiling_alerts_per_s)} alerts/s at ${r.commits_per_alert} commits per alert`,
           `ratio:            ${r.ratio}`,
           `keel cpu:         ${r.keel_cpu_ms_per_alert} ms per paged alert (${n(r.keel_cpu_ms)} ms of the Keel process's CPU for the storm; steadier than rates on a loaded machine)`,
-          `where the cpu went: Keel's event loop ${r.keel_main_thread_cpu_ms_per_alert} ms per alert (busy ${Math.round(r.keel_event_loop_busy * 100)} % of the storm), the bench's sender and receiver ${r.bench_cpu_ms_per_alert} ms; the machine ${r.machine_busy_cores} of ${r.machine_cores} cores busy`,
+          `where the cpu went: Keel's event loop ${r.keel_main_thread_cpu_ms_per_alert} ms per alert (on the CPU ${Math.round(r.keel_event_loop_busy * 100)} % of the storm, loop utilisation ${Math.round(r.keel_event_loop_utilization * 100)} %), the bench's sender and receiver ${r.bench_cpu_ms_per_alert} ms; the machine ${r.machine_busy_cores} of ${r.machine_cores} cores busy`,
           `check:            ${n(r.pages_received)} of ${n(r.alerts)} paged, ${r.duplicate_pages} duplicate deliveries, ${r.failed_requests} failed requests`,
           '',
         ].join('\n'),
