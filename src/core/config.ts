@@ -38,10 +38,10 @@ const origin = z.string().refine(
   { message: 'must be an origin: scheme://host[:port], without a path or trailing slash' },
 );
 
-/** Sign-in, sessions, CORS and request limits (docs/security.md). */
 /** Default deliveries in flight (`paging.delivery.concurrency`). */
 export const DELIVERY_CONCURRENCY = 64;
 
+/** Sign-in, sessions, CORS and request limits (docs/security.md). */
 const securitySchema = z
   .object({
     /** Where users reach Keel (e.g. https://keel.example.com); OIDC redirect URIs are built from it. */
