@@ -1,11 +1,12 @@
 /** Unique NATS stream/subject and PostgreSQL schema names per test, and their cleanup. */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
 import { randomBase62 } from '../../src/core/ids.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { JetStreamEventLog, type JetStreamEventLogOptions } from '../../src/log/jetstream/jetstream-event-log.js';
 import type { Store } from '../../src/store/store.js';
-import { NATS_URL, dropSchema, randomSchema } from './stores.js';
+import { NATS_URL, PG_URL, dropSchema, randomSchema } from './stores.js';
 
 export interface ClusterNames {
   stream: string;
@@ -85,6 +86,36 @@ export async function tenantEventsInStream(o: { url: string; user?: string; pass
       events += Number(m.header?.get('Keel-Count') ?? 0);
     }
     return events;
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * The batches a consumer counted (its `counted_batches`, kept 30 minutes) that the stream no longer
+ * holds at the position they were counted at, read with NATS's own client: what a replica that
+ * led after a fault had lost (nats-server 2.9.10, docs/distributed.md). Empty when the stream still
+ * holds every batch counted, so counters above the log cannot be blamed on the stream.
+ */
+export async function countedBatchesGoneFromStream(o: { url: string; stream: string; schema: string; consumer: string }): Promise<{ id: string; position: number }[]> {
+  const db = new pg.Client({ connectionString: PG_URL });
+  await db.connect();
+  let counted: { id: string; position: number }[];
+  try {
+    const r = await db.query<{ id: string; position: string }>(`select id, position from "${o.schema}".counted_batches where consumer = $1 order by position`, [o.consumer]);
+    counted = r.rows.map((row) => ({ id: row.id, position: Number(row.position) }));
+  } finally {
+    await db.end();
+  }
+  const nc = await connect({ servers: o.url, timeout: 5_000 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+    const gone: { id: string; position: number }[] = [];
+    for (const c of counted) {
+      const m = await jsm.streams.getMessage(o.stream, { seq: c.position }).catch(() => undefined);
+      if (m?.header?.get('Nats-Msg-Id') !== c.id) gone.push(c);
+    }
+    return gone;
   } finally {
     await nc.close();
   }
