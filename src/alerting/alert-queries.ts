@@ -1,7 +1,16 @@
 /** Reads of the alerts table for other domains (incidents show the alerts grouped into them). */
+import { sql } from 'kysely';
 import { prepared } from '../store/prepared.js';
 import type { Db } from '../store/schema.js';
 import type { AlertsTable } from './tables.js';
+
+/**
+ * `status = 'firing'` as a literal, the WHERE of the partial unique index alerts_open_dedup: SQLite
+ * uses a partial index only for a term that matches it as written, not for a bound parameter. With
+ * a parameter it found the open alert by (tenant, status) instead, reading every firing alert of
+ * the team for each signal: quadratic in a storm (31 µs per signal at 3,000 firing alerts).
+ */
+export const IS_FIRING = sql<boolean>`status = 'firing'`;
 
 export interface AlertSummary {
   id: string;
@@ -61,16 +70,23 @@ export async function firingDedupKeys(db: Db, tenant: string, keys: string[]): P
       .select('dedup_key')
       .where('tenant_id', '=', tenant)
       .where('dedup_key', 'in', keys.slice(i, i + KEYS_PER_STATEMENT))
-      .where('status', '=', 'firing')
+      .where(IS_FIRING)
       .execute();
     for (const r of rows) out.add(r.dedup_key);
   }
   return out;
 }
 
-/** The firing alerts one source raised, every tenant's (a source resolving what it no longer watches). */
+/** Exported for the test of its query plan. */
+export const firingOfSource = prepared((db, p: { source: string }) => db.selectFrom('alerts').select(['tenant_id', 'dedup_key']).where(IS_FIRING).where('source', '=', p.source));
+
+/**
+ * The firing alerts one source raised, every tenant's (a source resolving what it no longer
+ * watches). Read through alerts_open_dedup, which holds the firing alerts only: with the status
+ * bound as a parameter SQLite read the whole alert history instead, on every capacity pass.
+ */
 export async function firingAlertsOf(db: Db, source: string): Promise<{ tenant: string; dedupKey: string }[]> {
-  const rows = await db.selectFrom('alerts').select(['tenant_id', 'dedup_key']).where('status', '=', 'firing').where('source', '=', source).execute();
+  const rows = await firingOfSource.rows(db, { source });
   return rows.map((r) => ({ tenant: r.tenant_id, dedupKey: r.dedup_key }));
 }
 

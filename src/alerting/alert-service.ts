@@ -15,22 +15,18 @@ import type { Clock } from '../core/clock.js';
 import { timeOrderedId } from '../core/ids.js';
 import type { Database, Db } from '../store/schema.js';
 import { prepared, wholeRow } from '../store/prepared.js';
-import { alertRow } from './alert-queries.js';
+import { IS_FIRING, alertRow } from './alert-queries.js';
 import type { Store } from '../store/store.js';
 import type { AlertsTable } from './tables.js';
-
-/**
- * `status = 'firing'` as a literal, the WHERE of the partial unique index alerts_open_dedup: SQLite
- * uses a partial index only for a term that matches it as written, not for a bound parameter. With
- * a parameter it found the open alert by (tenant, status) instead, reading every firing alert of
- * the team for each signal: quadratic in a storm (31 µs per signal at 3,000 firing alerts).
- */
-const IS_FIRING = sql<boolean>`status = 'firing'`;
 
 // The statements of every signal, compiled once (store/prepared.ts).
 /** The open alert of a key: exported for the test of its query plan. */
 export const openAlert = prepared((db, p: { tenant: string; dedupKey: string }) =>
   db.selectFrom('alerts').selectAll().where('tenant_id', '=', p.tenant).where('dedup_key', '=', p.dedupKey).where(IS_FIRING),
+);
+/** The newest alert of a key, open or not (a resolve of what is not open answers with it): exported for the test of its query plan. */
+export const lastAlertOfKey = prepared((db, p: { tenant: string; dedupKey: string }) =>
+  db.selectFrom('alerts').selectAll().where('tenant_id', '=', p.tenant).where('dedup_key', '=', p.dedupKey).orderBy('last_seen', 'desc').limit(1),
 );
 const insertAlert = prepared((db, p: AlertsTable) =>
   db.insertInto('alerts').values(
@@ -270,7 +266,7 @@ export class AlertService {
     }
     if (!open) {
       // Resolving what is not open (a repeat, or a resolve for an unknown key) changes nothing.
-      const last = await trx.selectFrom('alerts').selectAll().where('tenant_id', '=', s.tenant).where('dedup_key', '=', s.dedupKey).orderBy('last_seen', 'desc').limit(1).executeTakeFirst();
+      const last = await lastAlertOfKey.first(trx, { tenant: s.tenant, dedupKey: s.dedupKey });
       if (last) return { alert: toAlert(last) };
       return { alert: phantom(s, at) };
     }

@@ -7,29 +7,13 @@
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAlert } from '../../src/alerting/alert-service.js';
+import { alertRow } from '../helpers/rows.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
 
 let ts: TestStore;
 beforeAll(async () => {
   ts = await openTestStore('sqlite');
-  const row = (id: string, dedup: string, status: string, seen: number) => ({
-    id,
-    tenant_id: 'acme',
-    dedup_key: dedup,
-    source: 'test',
-    service: null,
-    status,
-    severity: 'critical',
-    summary: id,
-    labels_json: '{}',
-    details_json: '{}',
-    links_json: '[]',
-    first_seen: seen,
-    last_seen: seen,
-    count: 1,
-    resolved_at: status === 'resolved' ? seen : null,
-    acknowledged_at: null,
-  });
+  const row = (id: string, dedup: string, status: string, seen: number) => alertRow({ id, dedup_key: dedup, status, last_seen: seen });
   // The key "disk" fired and resolved three times and fires now; 200 other keys fire.
   const rows = [row('old1', 'disk', 'resolved', 1), row('old2', 'disk', 'resolved', 2), row('old3', 'disk', 'resolved', 3), row('now', 'disk', 'firing', 4)];
   for (let i = 0; i < 200; i++) rows.push(row(`other${i}`, `key-${i}`, 'firing', 10 + i));

@@ -30,7 +30,7 @@ import type { EscalationTimersTable } from './tables.js';
 import { BackgroundLoop, type Tenure } from '../../core/background-loop.js';
 import type { Bus } from '../../core/bus.js';
 import type { PagingMetrics } from '../incidents/prometheus.js';
-import { UnpagedIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
+import { UnpagedIncidents, unpagedTriggeredIncidents, type UnpagedCause, type UnpagedFallback } from './unpaged.js';
 
 /** Due timers fired per transaction. */
 export const FIRE_BATCH = 50;
@@ -487,7 +487,7 @@ export class EscalationService {
    */
   private async adoptUnpaged(fence: DbFence | undefined): Promise<void> {
     const { store } = this.deps;
-    const candidates = await store.db.selectFrom('incidents').select('id').where('unpaged_at', 'is not', null).where('state', '=', 'triggered').where('service', 'is not', null).execute();
+    const candidates = await unpagedTriggeredIncidents.rows(store.db, {});
     for (const c of candidates) {
       const fx = this.deps.newAfterCommit();
       await store.db.transaction().execute(async (trx) => {

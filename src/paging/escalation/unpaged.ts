@@ -15,6 +15,15 @@ import { appendTimeline } from '../incidents/timeline.js';
 import type { NotifyService } from '../notify/notify-service.js';
 import { Directory } from '../oncall/directory.js';
 import type { Database } from '../../store/schema.js';
+import { prepared } from '../../store/prepared.js';
+
+/**
+ * Open, unacknowledged incidents of a service that paged nobody: read through the partial index
+ * incidents_unpaged_state (migration 0850), which holds only incidents that paged nobody.
+ */
+export const unpagedTriggeredIncidents = prepared((db) =>
+  db.selectFrom('incidents').select('id').where('unpaged_at', 'is not', null).where('state', '=', 'triggered').where('service', 'is not', null),
+);
 
 export type UnpagedCause = 'no_policy' | 'policy_missing' | 'nobody_to_page' | 'pages_failed';
 export type UnpagedFallback = 'admins' | 'none';

@@ -35,6 +35,7 @@ import * as m0810 from './0810_runbook_live_output.js';
 import * as m0820 from './0820_open_incidents_index.js';
 import * as m0830 from './0830_slo_counters_without_rowid.js';
 import * as m0840 from './0840_drop_timeline_seq_index.js';
+import * as m0850 from './0850_lean_alert_incident_indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -69,4 +70,5 @@ export const migrations: Record<string, Migration> = {
   '0820_open_incidents_index': m0820,
   '0830_slo_counters_without_rowid': m0830,
   '0840_drop_timeline_seq_index': m0840,
+  '0850_lean_alert_incident_indexes': m0850,
 };

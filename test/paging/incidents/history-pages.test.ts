@@ -12,6 +12,7 @@ import { IncidentService } from '../../../src/paging/incidents/incident-service.
 import { listPagingAlerts } from '../../../src/paging/routing/alert-list.js';
 import { http, startTestKeel, type TestKeel } from '../../helpers/keel.js';
 import { openTestStore, type TestStore } from '../../helpers/stores.js';
+import { alertRow, incidentRow } from '../../helpers/rows.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const MIN = 60_000;
@@ -40,49 +41,15 @@ describe.each(['sqlite', 'postgres'] as const)('history pages on %s', (engine) =
   async function insertIncident(n: number, openedMin: number, state: string, service = n % 2 === 0 ? 'api' : 'web'): Promise<void> {
     await ts.store.db
       .insertInto('incidents')
-      .values({
-        id: `inc_${String(n).padStart(3, '0')}`,
-        tenant_id: 'acme',
-        number: n,
-        title: `incident ${n}`,
-        summary: '',
-        service,
-        severity: 'SEV2',
-        state,
-        grouping_key: null,
-        escalation_policy: null,
-        opened_at: T0 + openedMin * MIN,
-        acknowledged_at: null,
-        mitigated_at: null,
-        resolved_at: null,
-        closed_at: null,
-        created_by: 'test',
-      } as never)
+      .values(incidentRow({ id: `inc_${String(n).padStart(3, '0')}`, number: n, service, state, opened_at: T0 + openedMin * MIN }))
       .execute();
   }
 
   async function insertAlert(id: string, seenMin: number, status: 'firing' | 'resolved', tenant = 'acme'): Promise<void> {
-    const at = T0 + seenMin * MIN;
+    // (resolved_at stays null: the history pages order and filter by last_seen and status only.)
     await ts.store.db
       .insertInto('alerts')
-      .values({
-        id,
-        tenant_id: tenant,
-        dedup_key: id,
-        source: 'test',
-        service: null,
-        status,
-        severity: 'error',
-        summary: id,
-        labels_json: '{}',
-        details_json: '{}',
-        links_json: '[]',
-        first_seen: at,
-        last_seen: at,
-        count: 1,
-        resolved_at: null,
-        acknowledged_at: null,
-      } as never)
+      .values(alertRow({ id, tenant_id: tenant, dedup_key: id, status, severity: 'error', last_seen: T0 + seenMin * MIN, resolved_at: null }))
       .execute();
   }
 

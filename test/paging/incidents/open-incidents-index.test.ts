@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bus } from '../../../src/core/bus.js';
 import { FakeClock } from '../../../src/core/clock.js';
 import { IncidentService, type IncidentState } from '../../../src/paging/incidents/incident-service.js';
+import { incidentRow } from '../../helpers/rows.js';
 import { openTestStore, type TestStore } from '../../helpers/stores.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -25,29 +26,19 @@ describe.each(['sqlite', 'postgres'] as const)('the open incidents index on %s',
     incidents = new IncidentService(ts.store, new FakeClock(T0), new Bus());
     const rows = Array.from({ length: 2000 }, (_, i) => {
       const n = i + 1;
-      return {
+      return incidentRow({
         id: `inc_${String(n).padStart(4, '0')}`,
         tenant_id: n % 500 === 7 ? 'other' : 'acme',
         number: n,
-        title: `incident ${n}`,
-        summary: '',
         service: `svc-${n % 4}`,
-        severity: 'SEV2',
         state: n % 100 === 0 ? OPEN_CYCLE[(n / 100 - 1) % 3]! : n % 2 ? 'resolved' : 'closed',
-        grouping_key: null,
-        escalation_policy: null,
         opened_at: T0 + n * MIN,
-        acknowledged_at: null,
-        mitigated_at: null,
-        resolved_at: null,
-        closed_at: null,
-        created_by: 'test',
-      };
+      });
     });
     for (let i = 0; i < rows.length; i += 200)
       await ts.store.db
         .insertInto('incidents')
-        .values(rows.slice(i, i + 200) as never)
+        .values(rows.slice(i, i + 200))
         .execute();
     // The statistics PostgreSQL's autovacuum keeps (it would plan the table as empty without them).
     if (engine === 'postgres') await sql`ANALYZE incidents`.execute(ts.store.db);
