@@ -27,9 +27,14 @@ export async function scrapePagingGauges(db: Db, clock: Clock, metrics: PagingMe
   metrics.mtta.reset();
   metrics.mttr.reset();
   // Each tenant as a whole (service '') and each of its services.
+  // (Appended in place: copying the group for each incident was quadratic in a storm's thousands.)
   const groups = new Map<string, typeof recent>();
   for (const r of recent) {
-    for (const key of [`${r.tenant}\u0000`, `${r.tenant}\u0000${r.service ?? ''}`]) groups.set(key, [...(groups.get(key) ?? []), r]);
+    for (const key of [`${r.tenant}\u0000`, `${r.tenant}\u0000${r.service ?? ''}`]) {
+      const group = groups.get(key);
+      if (group) group.push(r);
+      else groups.set(key, [r]);
+    }
   }
   for (const [key, rows] of groups) {
     const [tenant, service] = key.split('\u0000') as [string, string];

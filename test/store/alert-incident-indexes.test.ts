@@ -1,14 +1,15 @@
 /**
  * Migration 0850 on both stores: the alerts and incidents tables keep only indexes a query uses,
  * and three lookups that read a whole history on SQLite are served by an index (plans checked):
- * the last alert of a dedup key, the firing alerts of a source, and the open incidents that paged
- * nobody. Their answers are checked against rows written by hand.
+ * the last alert of a dedup key, the firing alerts of a source, the open incidents that paged
+ * nobody, and (migration 0820's partial index) the open incidents the gauge counts. Their answers are checked against rows written by hand.
  */
 import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firingAlertsOf, firingOfSource } from '../../src/alerting/alert-queries.js';
 import { lastAlertOfKey } from '../../src/alerting/alert-service.js';
 import { unpagedTriggeredIncidents } from '../../src/paging/escalation/unpaged.js';
+import { openIncidentCounts, openIncidentRows } from '../../src/paging/incidents/incident-facts.js';
 import type { Db } from '../../src/store/schema.js';
 import { alertRow, incidentRow } from '../helpers/rows.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
@@ -54,7 +55,9 @@ describe.each(['sqlite', 'postgres'] as const)('alert and incident indexes on %s
         incident(3, 'acknowledged', true, 'checkout'),
         incident(4, 'triggered', true, null),
         incident(5, 'triggered', true, 'search'),
-      ] as never)
+        incident(6, 'resolved', false, 'checkout'),
+        { ...incident(7, 'mitigated', false, 'checkout'), tenant_id: 'globex', severity: 'SEV1' },
+      ])
       .execute();
   });
   afterAll(async () => ts?.close());
@@ -80,6 +83,16 @@ describe.each(['sqlite', 'postgres'] as const)('alert and incident indexes on %s
     const unpaged = await unpagedTriggeredIncidents.rows(ts.store.db, {});
     expect(unpaged.map((r) => r.id).sort()).toEqual(['inc_1', 'inc_5']);
   });
+
+  it('counts the open incidents by tenant, service and severity (the open-incidents gauge)', async () => {
+    const counts = await openIncidentCounts(ts.store.db);
+    expect(counts.sort((a, b) => `${a.tenant}/${a.service}`.localeCompare(`${b.tenant}/${b.service}`))).toEqual([
+      { tenant: 'acme', service: 'checkout', severity: 'SEV2', count: 3 },
+      { tenant: 'acme', service: null, severity: 'SEV2', count: 1 },
+      { tenant: 'acme', service: 'search', severity: 'SEV2', count: 1 },
+      { tenant: 'globex', service: 'checkout', severity: 'SEV1', count: 1 },
+    ]);
+  });
 });
 
 describe('the plans of those lookups on SQLite', () => {
@@ -97,6 +110,10 @@ describe('the plans of those lookups on SQLite', () => {
 
   it('reads the firing alerts of a source from the index of firing alerts', async () => {
     expect(await plan(firingOfSource.bind(ts.store.db, { source: 'capacity' }))).toEqual(['SCAN alerts USING INDEX alerts_open_dedup']);
+  });
+
+  it('reads the open incidents for the gauge from the partial index of open incidents, not every incident', async () => {
+    expect(await plan(openIncidentRows.bind(ts.store.db, {}))).toEqual(['SCAN incidents USING INDEX incidents_open_opened']);
   });
 
   it('reads the incidents that paged nobody from the partial index that holds only them', async () => {

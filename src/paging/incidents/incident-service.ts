@@ -23,7 +23,7 @@ export const INCIDENT_STATES = ['triggered', 'acknowledged', 'mitigated', 'resol
 export type IncidentState = (typeof INCIDENT_STATES)[number];
 export const OPEN_STATES: readonly IncidentState[] = ['triggered', 'acknowledged', 'mitigated'];
 /** `state in (<OPEN_STATES>)` as literals, in the order of the partial index incidents_open_opened's WHERE (migration 0820). */
-const OPEN_STATES_SQL = sql<boolean>`state in (${sql.join(OPEN_STATES.map((s) => sql.lit(s)))})`;
+export const OPEN_STATES_SQL = sql<boolean>`state in (${sql.join(OPEN_STATES.map((s) => sql.lit(s)))})`;
 
 // The statements of every incident a storm opens, compiled once (store/prepared.ts).
 const openIncidentFor = prepared((db, p: { tenant: string; service: string; groupingKey: string }) =>
