@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firingAlertsOf, firingOfSource } from '../../src/alerting/alert-queries.js';
 import { lastAlertOfKey } from '../../src/alerting/alert-service.js';
 import { unpagedTriggeredIncidents } from '../../src/paging/escalation/unpaged.js';
-import { openIncidentCounts, openIncidentRows } from '../../src/paging/incidents/incident-facts.js';
+import { incidentFactsQuery, openIncidentCounts, openIncidentRows, readIncidentFacts } from '../../src/paging/incidents/incident-facts.js';
 import type { Db } from '../../src/store/schema.js';
 import { alertRow, incidentRow } from '../helpers/rows.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
@@ -68,7 +68,7 @@ describe.each(['sqlite', 'postgres'] as const)('alert and incident indexes on %s
     // The unique (tenant_id, number) constraint is a named index on PostgreSQL.
     const own = engine === 'postgres' ? ['incidents_tenant_number'] : [];
     expect(await indexNames(ts.store.db, engine, 'incidents')).toEqual(
-      ['incidents_grouping', 'incidents_open_opened', 'incidents_opened_number', 'incidents_service_opened', 'incidents_state_opened', 'incidents_unpaged_state', ...own].sort(),
+      ['incidents_grouping', 'incidents_open_opened', 'incidents_opened_at', 'incidents_opened_number', 'incidents_service_opened', 'incidents_state_opened', 'incidents_unpaged_state', ...own].sort(),
     );
   });
 
@@ -82,6 +82,11 @@ describe.each(['sqlite', 'postgres'] as const)('alert and incident indexes on %s
     ]);
     const unpaged = await unpagedTriggeredIncidents.rows(ts.store.db, {});
     expect(unpaged.map((r) => r.id).sort()).toEqual(['inc_1', 'inc_5']);
+  });
+
+  it('reads the incidents opened since a time, of every tenant or one', async () => {
+    expect((await readIncidentFacts(ts.store.db, { from: 1_005 })).map((f) => `${f.tenant}/${f.openedAt}`).sort()).toEqual(['acme/1005', 'acme/1006', 'globex/1007']);
+    expect((await readIncidentFacts(ts.store.db, { from: 1_005, tenant: 'acme' })).map((f) => f.openedAt).sort()).toEqual([1005, 1006]);
   });
 
   it('counts the open incidents by tenant, service and severity (the open-incidents gauge)', async () => {
@@ -114,6 +119,12 @@ describe('the plans of those lookups on SQLite', () => {
 
   it('reads the open incidents for the gauge from the partial index of open incidents, not every incident', async () => {
     expect(await plan(openIncidentRows.bind(ts.store.db, {}))).toEqual(['SCAN incidents USING INDEX incidents_open_opened']);
+  });
+
+  it('reads the incidents opened since a time, of every tenant, from an index of opening times, not every incident', async () => {
+    expect(await plan(incidentFactsQuery(ts.store.db, { from: 1_000 }).compile())).toEqual(['SEARCH incidents USING INDEX incidents_opened_at (opened_at>?)']);
+    // One tenant's still go through (tenant_id, opened_at, number).
+    expect(await plan(incidentFactsQuery(ts.store.db, { from: 1_000, tenant: 'acme' }).compile())).toEqual(['SEARCH incidents USING INDEX incidents_opened_number (tenant_id=? AND opened_at>?)']);
   });
 
   it('reads the incidents that paged nobody from the partial index that holds only them', async () => {

@@ -13,6 +13,9 @@ import { sql, type Kysely } from 'kysely';
  * - "The last alert of this key" (a resolve of what is not open: an Alertmanager repeat) is
  *   ordered by last_seen. Given (tenant_id, dedup_key), SQLite walked the team's whole alert history
  *   in last_seen order instead, to save the sort; (tenant_id, dedup_key, last_seen) serves both.
+ * - The incidents opened since a time, of every tenant (the MTTA/MTTR gauges' last 30 days, each
+ *   Prometheus scrape; compliance evidence for a period) scanned every incident ever opened: no
+ *   index began with opened_at. incidents_opened_at reads just the window.
  * - incidents_unpaged (unpaged_at, state) held every incident and SQLite never chose it for
  *   `unpaged_at is not null` (it scanned the table); partial on the unpaged ones, it holds only
  *   those, costs nothing for an incident that paged, and is the one SQLite uses.
@@ -23,6 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('incidents_open').ifExists().execute();
   await db.schema.dropIndex('alerts_tenant_dedup').ifExists().execute();
   await db.schema.createIndex('alerts_dedup_seen').on('alerts').columns(['tenant_id', 'dedup_key', 'last_seen']).execute();
+  await db.schema.createIndex('incidents_opened_at').on('incidents').column('opened_at').execute();
   await db.schema.dropIndex('incidents_unpaged').ifExists().execute();
   await db.schema.createIndex('incidents_unpaged_state').on('incidents').column('state').where(sql.ref('unpaged_at'), 'is not', null).execute();
 }
