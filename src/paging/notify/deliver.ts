@@ -5,12 +5,12 @@
  * (network, timeouts, HTTP 408/429/5xx, SMTP 4xx) are retryable; the others are not.
  */
 import { createHmac } from 'node:crypto';
-import nodemailer from 'nodemailer';
 import { request } from 'undici';
 import { approvalEmail, approvalSlackBody, isApproval, type NotificationMessage } from './approval-message.js';
 import { emailContent, slackBody, webhookBody } from './message.js';
 import type { SecretStore } from './secret-store.js';
 import type { SmtpSettingsStore } from './smtp-settings.js';
+import type { SmtpTransports } from './smtp-transports.js';
 import type { Target } from './targets.js';
 
 export interface DeliveryResult {
@@ -23,6 +23,8 @@ export interface DeliveryResult {
 export interface DeliveryDeps {
   secrets: SecretStore;
   smtp: SmtpSettingsStore;
+  /** Pooled SMTP connections per tenant (smtp-transports.ts). */
+  mailer: SmtpTransports;
   timeoutMs: number;
   now(): number;
 }
@@ -83,18 +85,7 @@ async function post(url: string, body: string, headers: Record<string, string>, 
 async function sendEmail(id: string, tenant: string, to: string, m: NotificationMessage, deps: DeliveryDeps): Promise<DeliveryResult> {
   const smtp = await deps.smtp.get(tenant);
   if (!smtp) return permanent('no SMTP server is configured for this tenant (keel paging smtp set)');
-  const transport = nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    requireTLS: smtp.requireTls,
-    ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
-    connectionTimeout: deps.timeoutMs,
-    greetingTimeout: deps.timeoutMs,
-    socketTimeout: deps.timeoutMs,
-    // Local relays often have self-signed certificates; TLS still encrypts.
-    tls: { rejectUnauthorized: smtp.requireTls },
-  });
+  const transport = deps.mailer.for(tenant, smtp);
   const content = isApproval(m) ? approvalEmail(m) : emailContent(m);
   try {
     await transport.sendMail({ from: smtp.from, to, subject: content.subject, text: content.text, html: content.html, headers: { 'X-Keel-Delivery': id } });
@@ -103,7 +94,5 @@ async function sendEmail(id: string, tenant: string, to: string, m: Notification
     const err = e as { responseCode?: number; message: string };
     const code = err.responseCode ?? null;
     return { ok: false, status: code, error: `SMTP: ${err.message}`, retryable: code === null || code < 500 };
-  } finally {
-    transport.close();
   }
 }

@@ -18,6 +18,7 @@ import { isPage } from './message.js';
 import type { NotifyDeps, NotifyHooks } from './notify-deps.js';
 import type { NotificationJobsTable } from './tables.js';
 import type { Target } from './targets.js';
+import { SmtpTransports } from './smtp-transports.js';
 
 declare module '../../core/bus.js' {
   interface BusEvents {
@@ -57,8 +58,11 @@ export class DeliveryWorker {
   private readonly loop: BackgroundLoop<DbFence | undefined>;
   /** When used link tokens were last pruned (0: at the first round of a tenure). */
   private prunedAt = 0;
+  /** Pooled SMTP connections, kept across rounds and tenures; closed by stop(). */
+  private readonly mailer: SmtpTransports;
 
   constructor(private readonly deps: NotifyDeps) {
+    this.mailer = new SmtpTransports({ timeoutMs: deps.config.timeoutMs, logger: deps.logger });
     this.loop = new BackgroundLoop(
       (tenure) => this.round(tenure.context),
       (err, failures) => {
@@ -85,6 +89,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     await this.loop.stop();
     while (this.inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
+    this.mailer.closeAll();
   }
 
   /** One round: start the due deliveries there is room for; returns how long to wait for the next. */
@@ -172,7 +177,7 @@ export class DeliveryWorker {
       const started = performance.now();
       const result = await deliver(
         { id: job.id, tenant: job.tenant_id, target: JSON.parse(job.target_json) as Target, message },
-        { secrets: this.deps.secrets, smtp: this.deps.smtp, timeoutMs: this.deps.config.timeoutMs, now: () => clock.now() },
+        { secrets: this.deps.secrets, smtp: this.deps.smtp, mailer: this.mailer, timeoutMs: this.deps.config.timeoutMs, now: () => clock.now() },
       );
       const latency = Math.round((performance.now() - started) * 10) / 10;
       this.deps.metrics.deliverySeconds.observe({ channel: job.channel }, latency / 1000);

@@ -1,8 +1,9 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, type TestKeel } from '../../helpers/keel.js';
 import { applyOk, eventsV2, integrationKey, startPagingKeel, waitFor } from '../../helpers/paging.js';
+import { SMTP_CONNECTIONS } from '../../../src/paging/notify/smtp-transports.js';
 
 interface Mail {
   from: string;
@@ -15,6 +16,8 @@ let t: TestKeel;
 let smtp: SMTPServer;
 let port: number;
 const mails: Mail[] = [];
+/** Every TCP connection Keel opened to the SMTP server, open or closed. */
+const sockets: Socket[] = [];
 
 /** The decoded text/plain part of a MIME message (nodemailer writes quoted-printable or base64). */
 function textPart(raw: string): { headers: string; text: string } {
@@ -55,6 +58,7 @@ beforeAll(async () => {
       });
     },
   });
+  smtp.server.on('connection', (socket: Socket) => sockets.push(socket));
   await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
   port = (smtp.server.address() as AddressInfo).port;
   t = await startPagingKeel();
@@ -153,6 +157,32 @@ describe('email notifications over SMTP', () => {
     const mail = await waitFor('the email after rotation', () => mails[before]);
     expect(mail.user).toBe('keel');
     expect(textPart(mail.raw).headers).toMatch(/^Subject: \[SEV3\] Incident #2: After rotation$/m);
+  });
+
+  it('sends a burst of pages over a few pooled SMTP connections, and replaces one the server dropped', async () => {
+    const mailsBefore = mails.length;
+    const socketsBefore = sockets.length;
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => http(`${t.url}/v1/incidents`, { key: t.adminKey, json: { title: `Burst ${i}`, service: 'mail', severity: 'SEV3' } })));
+    for (const r of burst) expect(r.status, r.text).toBe(201);
+    await waitFor('the burst of 12 emails', () => mails.length >= mailsBefore + 12);
+    const subjects = mails.slice(mailsBefore).map((m) => /^Subject: \[SEV3\] Incident #\d+: (.+)$/m.exec(textPart(m.raw).headers)?.[1]);
+    expect(subjects.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `Burst ${i}`).sort());
+    // One connection per email before the pool: 12.
+    expect(sockets.length - socketsBefore).toBeGreaterThan(0);
+    expect(sockets.length - socketsBefore).toBeLessThanOrEqual(SMTP_CONNECTIONS);
+
+    // The relay drops every connection (a restart, its idle timeout): the next page still goes out, once.
+    for (const s of sockets) s.destroy();
+    await waitFor('the dropped connections to close', () => sockets.every((s) => s.destroyed));
+    const after = await http(`${t.url}/v1/incidents`, { key: t.adminKey, json: { title: 'After the relay dropped us', service: 'mail', severity: 'SEV3' } });
+    expect(after.status, after.text).toBe(201);
+    await waitFor('the email after the drop', () => mails.some((m) => /After the relay dropped us/.test(textPart(m.raw).headers)));
+    const n = await waitFor('its delivery recorded', async () => {
+      const list = (await http(`${t.url}/v1/incidents/${after.body.number}/notifications`, { key: t.adminKey })).body.notifications as { status: string }[];
+      return list.find((x) => x.status === 'sent');
+    });
+    expect(n).toMatchObject({ channel: 'email', status: 'sent', attempts: 1, last_status: 250 });
+    expect(mails.filter((m) => /After the relay dropped us/.test(textPart(m.raw).headers))).toHaveLength(1);
   });
 
   it('a wrong SMTP password fails the delivery with the server’s answer, visible in the timeline', async () => {
