@@ -20,6 +20,7 @@ import { templateValues, type RunRecord, type RunService } from './runs.js';
 import { durationMs, planOf, type RunbookStep } from './spec.js';
 import { runCommand, runHttp, type EffectDeps, type StepResult } from './steps.js';
 import { render, TemplateError } from './templates.js';
+import { endLeftover, stepProcess, type StepProcess } from './leftover-process.js';
 
 export interface SloFigures {
   burn_rate: number | null;
@@ -92,8 +93,10 @@ export class RunExecutor {
     lease.signal.addEventListener('abort', onAbort, { once: true });
     const active = new Map<string, Promise<void>>();
     const loop = async () => {
-      for (const id of await this.deps.runs.started()) {
-        await this.deps.runs.transition(id, async () => ({ type: 'recover' }), { actor: 'system', fence });
+      for (const run of await this.deps.runs.started()) {
+        // What the stopped process left running ends first: a rerun must not run beside it.
+        if (run.process) this.endLeftover(run.id, run.tenant, run.process);
+        await this.deps.runs.transition(run.id, async () => ({ type: 'recover' }), { actor: 'system', fence });
       }
       while (!this.stopped && !control.signal.aborted) {
         if (this.deps.triggers) {
@@ -187,6 +190,19 @@ export class RunExecutor {
     };
   }
 
+  /** Ends a recovered run's leftover command (leftover-process.ts) and says what happened. */
+  private endLeftover(id: string, tenant: string, p: StepProcess): void {
+    const outcome = endLeftover(p);
+    const at = { run: id, tenant, pid: p.pid };
+    if (outcome === 'killed') this.deps.logger.warn(at, 'killed the process group of a command step that a stopped Keel left running');
+    else if (outcome === 'elsewhere') {
+      this.deps.logger.error(
+        at,
+        'a command step of a stopped Keel may still be running on another machine (or before a reboot); it cannot be ended from here: check it before deciding about the step',
+      );
+    }
+  }
+
   private async figures(tenant: string, source: string): Promise<LiveFigures> {
     const slo: Record<string, SloFigures> = {};
     for (const name of figureNames(source, 'slo')) {
@@ -252,6 +268,14 @@ export class RunExecutor {
       commands: this.deps.commands,
       maxOutputBytes: this.deps.maxOutputBytes,
       progress: this.liveOutput(run, step, startedVersion),
+      spawned: (pid) => {
+        const identity = stepProcess(pid);
+        if (!identity) return;
+        // Not awaited: the command runs meanwhile; a crash before this lands leaves it unrecorded.
+        void this.deps.runs.recordProcess(run.id, startedVersion, identity).catch((err: unknown) => {
+          this.deps.logger.warn({ err, run: run.id, step: step.name }, 'the process group of a command step was not recorded; a restart after a crash could not end it');
+        });
+      },
     };
     if (step.http) return runHttp(step, values, effects, timeoutMs, signal);
     if (step.command) return runCommand(step, values, effects, timeoutMs, signal);

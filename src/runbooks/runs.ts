@@ -21,6 +21,7 @@ import { resolveParams, type ParamValue } from './params.js';
 import { apply, initialState, isFinal, MachineError, queuedState, type JournalEntry, type RunEvent, type RunState } from './run-machine.js';
 import { planOf, stepKind, type RunbookSpec } from './spec.js';
 import type { RunbookRunsTable } from './tables.js';
+import type { StepProcess } from './leftover-process.js';
 import { render, TemplateError } from './templates.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -238,6 +239,7 @@ export class RunService {
         finished_at: null,
         version: 1,
         live_output_json: null,
+        step_process_json: null,
       };
       await trx.insertInto('runbook_runs').values(row).execute();
       const run = toRun(row);
@@ -306,10 +308,32 @@ export class RunService {
     return r?.d === null || r?.d === undefined ? null : Number(r.d);
   }
 
-  /** Runs whose current step was journaled as started: left by a process that stopped. */
-  async started(): Promise<string[]> {
-    const rows = await this.deps.store.db.selectFrom('runbook_runs').select('id').where('phase', '=', 'started').where('status', 'in', ['running', 'waiting']).execute();
-    return rows.map((r) => r.id);
+  /**
+   * Runs whose current step was journaled as started: left by a process that stopped, with the
+   * process group its command step was running in, when one was recorded.
+   */
+  async started(): Promise<{ id: string; tenant: string; process: StepProcess | null }[]> {
+    const rows = await this.deps.store.db
+      .selectFrom('runbook_runs')
+      .select(['id', 'tenant_id', 'step_process_json'])
+      .where('phase', '=', 'started')
+      .where('status', 'in', ['running', 'waiting'])
+      .execute();
+    return rows.map((r) => ({ id: r.id, tenant: r.tenant_id, process: r.step_process_json ? (JSON.parse(r.step_process_json) as StepProcess) : null }));
+  }
+
+  /**
+   * Records the process group a command step just started (see recordLive for `version`): what a
+   * Keel restarted after a crash ends before it decides about the step. False when it did not land.
+   */
+  async recordProcess(id: string, version: number, p: StepProcess): Promise<boolean> {
+    const r = await this.deps.store.db
+      .updateTable('runbook_runs')
+      .set({ step_process_json: JSON.stringify(p) })
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
   }
 
   /**
@@ -381,6 +405,7 @@ export class RunService {
         finished_at: next.state.finishedAt,
         version: run.version + 1,
         ...(keepLive ? {} : { live_output_json: null }),
+        step_process_json: null,
       })
       .where('id', '=', run.id)
       .where('version', '=', run.version)

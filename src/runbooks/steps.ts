@@ -27,6 +27,8 @@ export interface EffectDeps {
    * called at most every `everyMs`, and only when the output changed since the last report.
    */
   progress?: { everyMs: number; report(output: PartialOutput): Promise<void> };
+  /** A command started, in its own process group (pid = group id): recorded for a restart after a crash. */
+  spawned?(pid: number): void;
 }
 
 /** What a command step has printed so far (while it runs). */
@@ -139,6 +141,7 @@ export async function runCommand(step: RunbookStep, values: Record<string, unkno
     // Its own process group, killed whole: a shell's children would otherwise outlive the timeout,
     // keep the output pipes open, and hold the step (and the run) until they ended by themselves.
     const child = spawn(exe, argv.slice(1), { shell: false, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) deps.spawned?.(child.pid);
     const killGroup = () => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');

@@ -35,6 +35,11 @@ export interface RunbookRunsTable {
    * change or journal row, cleared by every recorded change but `recover` (runs.ts).
    */
   live_output_json: string | null;
+  /**
+   * The running command step's process group (StepProcess as JSON, leftover-process.ts): written
+   * when the command starts, cleared by every recorded change; read when a crashed run is recovered.
+   */
+  step_process_json: string | null;
 }
 
 export interface RunbookJournalTable {

@@ -6,32 +6,23 @@
  * output replaces the partial one. The command prints a line, then waits for a file the test
  * creates: the kill lands mid-step by construction, not by timing.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnKeel, type KeelProcess } from '../../src/bench/spawn-keel.js';
 import { keel } from '../helpers/cli.js';
 import { http } from '../helpers/keel.js';
 import { waitFor } from '../helpers/paging.js';
-import { runEnded } from '../helpers/runbooks.js';
+import { killGroups, runEnded, shellRunbook, shellRunbookKeel } from '../helpers/runbooks.js';
 
 const procs: KeelProcess[] = [];
 let root = '';
 /** Process groups of the commands (each runs in its own group; its shell's pid is the group's id). */
 const groups = (dir: string) => (existsSync(join(dir, 'pids')) ? readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n').map(Number) : []);
-const killGroups = (dir: string) => {
-  for (const pid of groups(dir)) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already ended
-    }
-  }
-};
+const killGroupsIn = (dir: string) => killGroups(groups(dir));
 afterAll(async () => {
   for (const p of procs) await p.stop('SIGKILL').catch(() => undefined);
-  if (root) for (const name of ['retried', 'skipped', 'again1', 'again2']) killGroups(join(root, name));
+  if (root) for (const name of ['retried', 'skipped', 'again1', 'again2']) killGroupsIn(join(root, name));
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -46,34 +37,20 @@ const script = [
   'echo "second line of attempt $n"',
   'touch "$DIR/second-half.$n"',
 ].join('; ');
-const runbook = (name: string, safeToRepeat: boolean) => `apiVersion: keel/v1
-kind: Runbook
-metadata: {name: ${name}}
-spec:
-  parameters:
-    dir: {type: string, required: true}
-  steps:
-    - name: work
-      timeout: 1h
-      safeToRepeat: ${safeToRepeat}
-      command:
-        argv: [/bin/sh, -c, '${script}']
-        env: {DIR: "{{ params.dir }}"}
-`;
+const runbook = (name: string, safeToRepeat: boolean) => shellRunbook(name, safeToRepeat, script);
 
 const lines = (dir: string) => (existsSync(join(dir, 'count')) ? readFileSync(join(dir, 'count'), 'utf8').split('\n').filter(Boolean).length : 0);
 const events = (run: { journal: { event: string; step: string | null }[] }) => run.journal.map((j) => `${j.event}${j.step ? ` ${j.step}` : ''}`);
 
 describe('live output of a command step across kill -9', () => {
   it('keeps the interrupted output as partial until a person decides or the safe rerun records the step again; nothing unsafe runs twice', async () => {
-    root = mkdtempSync(join(tmpdir(), 'keel-live-crash-'));
-    const dataDir = join(root, 'data');
-    mkdirSync(dataDir);
-    writeFileSync(join(dataDir, 'keel.yaml'), 'runbooks:\n  pollInterval: 50ms\n  commands: [/bin/sh]\n');
+    const started = await shellRunbookKeel('live-crash');
+    root = started.root;
+    const { dataDir } = started;
     const dirs = { retried: join(root, 'retried'), skipped: join(root, 'skipped'), again1: join(root, 'again1'), again2: join(root, 'again2') };
     for (const d of Object.values(dirs)) mkdirSync(d);
 
-    const first = await spawnKeel({ dataDir });
+    const first = started.keel;
     procs.push(first);
     const key = first.adminKey;
     let keelNow = first;
@@ -114,7 +91,7 @@ describe('live output of a command step across kill -9', () => {
     await first.stop('SIGKILL');
     // Each command runs in its own process group, which a kill of Keel alone leaves behind; a
     // supervisor ends them with it (systemd's default KillMode=control-group, a container's end).
-    for (const d of Object.values(dirs)) killGroups(d);
+    for (const d of Object.values(dirs)) killGroupsIn(d);
     for (const d of Object.values(dirs)) expect(lines(d)).toBe(1);
 
     // One run at a time after the restart: of the two recovered runs that are safe to repeat, one

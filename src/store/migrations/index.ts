@@ -36,6 +36,7 @@ import * as m0820 from './0820_open_incidents_index.js';
 import * as m0830 from './0830_slo_counters_without_rowid.js';
 import * as m0840 from './0840_drop_timeline_seq_index.js';
 import * as m0850 from './0850_lean_alert_incident_indexes.js';
+import * as m0851 from './0851_runbook_step_process.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_tenants_keys': m0001,
@@ -71,4 +72,5 @@ export const migrations: Record<string, Migration> = {
   '0830_slo_counters_without_rowid': m0830,
   '0840_drop_timeline_seq_index': m0840,
   '0850_lean_alert_incident_indexes': m0850,
+  '0851_runbook_step_process': m0851,
 };
