@@ -69,4 +69,9 @@ export const MODULES = {
     mutate: ['src/paging/oncall/rotation.ts'],
     testFiles: ['test/paging/oncall/rotation.test.ts', 'test/paging/oncall/rotation-edges.test.ts'],
   },
+  // Which leftover command a restarted Keel kills: never a process that only reuses the pid.
+  'runbook-leftover': {
+    mutate: ['src/runbooks/leftover-process.ts'],
+    testFiles: ['test/runbooks/leftover-process.test.ts'],
+  },
 };

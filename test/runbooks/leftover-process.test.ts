@@ -9,7 +9,8 @@ import { endLeftover, startTicksOf, stepProcess, type StepProcess } from '../../
 
 const BOOT = 'a3c1a7e2-0d4b-4a58-9a57-3f1b9f0e6d21';
 /** A /proc/<pid>/stat line of pid 4242 started at `ticks`, its name holding a space and parentheses. */
-const stat = (ticks: number, pid = 4242, state = 'S') => `${pid} (my (odd) cmd) ${state} 1 4242 4242 0 -1 4194560 123 0 0 0 1 2 0 0 20 0 1 0 ${ticks} 1234567 89 18446744073709551615`;
+const stat = (ticks: number, pid = 4242, state = 'S', group = 4242) =>
+  `${pid} (my (odd) cmd) ${state} 1 ${group} ${group} 0 -1 4194560 123 0 0 0 1 2 0 0 20 0 1 0 ${ticks} 1234567 89 18446744073709551615`;
 const recorded: StepProcess = { pid: 4242, bootId: BOOT, startTicks: 987654 };
 
 /** A /proc of these files: `list` names the pids that have a stat. */
@@ -34,6 +35,14 @@ describe('a leftover command step process', () => {
     expect(startTicksOf('garbage')).toBeUndefined();
   });
 
+  it('identifies a process by this boot and its start time, or not at all', () => {
+    const { read } = fakeProc({ '/proc/sys/kernel/random/boot_id': `${BOOT}\n`, '/proc/4242/stat': stat(987654), '/proc/77/stat': 'garbage' });
+    expect(stepProcess(4242, read)).toEqual(recorded);
+    expect(stepProcess(77, read)).toBeUndefined();
+    expect(stepProcess(78, read)).toBeUndefined();
+    expect(stepProcess(4242, fakeProc({ '/proc/sys/kernel/random/boot_id': '\n', '/proc/4242/stat': stat(987654) }).read)).toBeUndefined();
+  });
+
   it('kills the group when its leader is the recorded process', () => {
     const k = recorder();
     expect(endLeftover(recorded, { ...fakeProc({ '/proc/sys/kernel/random/boot_id': `${BOOT}\n`, '/proc/4242/stat': stat(987654) }), kill: k.kill })).toBe('killed');
@@ -53,11 +62,20 @@ describe('a leftover command step process', () => {
     expect(k.calls).toEqual([]);
   });
 
-  it('says ended when nothing of the group runs, zombies aside', () => {
+  it('says ended when nothing of the group runs, zombies and other groups aside', () => {
     const k = recorder();
-    expect(endLeftover(recorded, { ...fakeProc({ '/proc/sys/kernel/random/boot_id': BOOT }), kill: k.kill })).toBe('ended');
+    // Pid 6000 runs in another group, 6001 ended while listed; "self" (listed by /proc, not a pid) names a member of 4242.
+    const others = { '/proc/sys/kernel/random/boot_id': BOOT, '/proc/6000/stat': stat(5, 6000, 'S', 1), '/proc/self/stat': stat(987700, 5001) };
+    expect(endLeftover(recorded, { ...fakeProc(others), list: () => ['self', '6000', '6001'], kill: k.kill })).toBe('ended');
     expect(endLeftover(recorded, { ...fakeProc({ '/proc/sys/kernel/random/boot_id': BOOT, '/proc/5000/stat': stat(987700, 5000, 'Z') }), kill: k.kill })).toBe('ended');
     expect(k.calls).toEqual([]);
+  });
+
+  it('says ended when the group ends between the look and the kill', () => {
+    const kill = () => {
+      throw Object.assign(new Error('ESRCH'), { code: 'ESRCH' });
+    };
+    expect(endLeftover(recorded, { ...fakeProc({ '/proc/sys/kernel/random/boot_id': BOOT, '/proc/4242/stat': stat(987654) }), kill })).toBe('ended');
   });
 
   it('kills nothing recorded on another machine or before a reboot, or where /proc cannot say', () => {
