@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DELIVERY_CONCURRENCY } from '../../../src/core/config.js';
 import { http, type TestKeel } from '../../helpers/keel.js';
-import { applyOk, eventsV2, integrationKey, personWithPolicy, setSecret, startPagingKeel, waitFor } from '../../helpers/paging.js';
+import { FAST_PAGING, applyOk, eventsV2, integrationKey, personWithPolicy, setSecret, startPagingKeel, waitFor } from '../../helpers/paging.js';
 
 const ALERTS = 80;
 let t: TestKeel;
@@ -36,7 +36,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t = await startPagingKeel();
+  // The receiver holds every page on purpose: the delivery timeout must outlast the whole hold,
+  // or on a loaded machine the first pages time out and are sent again before 64 are in flight
+  // (this test failed once here with a full test suite running beside it).
+  t = await startPagingKeel({ paging: { ...FAST_PAGING.paging, delivery: { ...FAST_PAGING.paging.delivery, timeout: 120_000 } } });
   await setSecret(t, 'ann-hook', 'ann-signing-secret');
   await applyOk(
     t,
