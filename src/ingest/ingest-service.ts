@@ -61,14 +61,19 @@ export class IngestService {
 
   /** Returns the JSON text of the 202 answer. */
   async ingest(req: IngestRequest): Promise<string> {
-    const { log, quotas } = this.deps;
+    const { quotas } = this.deps;
     const tenant = await this.tenant(req.tenant);
-    const refusal = ingestRefusal(log.health());
-    if (refusal) throw refusal;
-    await quotas.precheck(tenant);
     const kind = bodyKind(req.contentType);
     if (req.idempotencyKey !== undefined) return this.idempotent(req, tenant, kind);
+    this.admit();
+    await quotas.precheck(tenant);
     return (await this.process(req, tenant, kind, undefined)).answer;
+  }
+
+  /** Refuses (503) while the log cannot take an append: before any new events are parsed or counted. */
+  private admit(): void {
+    const refusal = ingestRefusal(this.deps.log.health());
+    if (refusal) throw refusal;
   }
 
   private async idempotent(req: IngestRequest, tenant: Tenant, kind: BodyKind): Promise<string> {
@@ -83,7 +88,11 @@ export class IngestService {
     const running = this.inflight.get(slot);
     if (running) return sameRequest(await running, bodyHash, key);
     const stored = await this.deps.log.findIdempotent(tenant.id, key);
+    // A repeat of a request already answered gets that answer even while the log refuses appends
+    // (NATS without quorum, over its size limit) or the tenant is over its quota: it stores nothing.
     if (stored) return sameRequest({ answer: stored.response, bodyHash: stored.bodyHash }, bodyHash, key);
+    this.admit();
+    await this.deps.quotas.precheck(tenant);
     const work = this.process(req, tenant, kind, { key, bodyHash });
     this.inflight.set(slot, work);
     try {

@@ -41,7 +41,10 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
       permission: 'events:write',
       auditExempt: 'the event data plane: batches are counted in metrics and kept in the log, not audited one by one',
       rawBody: { contentTypes: INGEST_CONTENT_TYPES, bodyLimit: deps.limits.maxRequestBytes },
-      admission: () => {
+      admission: (request) => {
+        // A request with an Idempotency-Key may repeat one already answered, whose answer is given
+        // even while the log refuses: its body is read and the service decides (ingest-service.ts).
+        if (request.headers['idempotency-key'] !== undefined) return;
         const refusal = ingestRefusal(deps.log.health());
         if (refusal) throw refusal;
       },
@@ -55,7 +58,7 @@ export function ingestRoutes(deps: { ingest: IngestService; log: EventLog; limit
         {
           status: 503,
           description:
-            '`unavailable`: the event log cannot store events now (NATS down, no quorum), answered before the body is read; `overloaded`: over its disk or lag limit; `outcome_unknown`: the log did not confirm the append in time, retry with the Idempotency-Key in `error.details` (see README). All with Retry-After',
+            '`unavailable`: the event log cannot store events now (NATS down, no quorum), answered before the body is read (with an Idempotency-Key the body is read: a repeat of a request already answered gets that answer, 202, even then); `overloaded`: over its disk or lag limit; `outcome_unknown`: the log did not confirm the append in time, retry with the Idempotency-Key in `error.details` (see README). All with Retry-After',
         },
       ],
       handler: async ({ request, reply, principal }) => {
