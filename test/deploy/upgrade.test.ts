@@ -67,14 +67,22 @@ interface Written {
 }
 
 async function startKeel(bin: string, dataDir: string, key: string, args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [bin, 'start', '--data-dir', dataDir, '--port', String(port), ...args], {
-    env: { ...process.env, KEEL_BOOTSTRAP_KEY: key, KEEL_LOG_LEVEL: 'warn', ...env },
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url, 90_000, child);
-  return { url, child };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, 'start', '--data-dir', dataDir, '--port', String(port), ...args], {
+      env: { ...process.env, KEEL_BOOTSTRAP_KEY: key, KEEL_LOG_LEVEL: 'warn', ...env },
+      stdio: 'ignore',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, 90_000, child);
+    // Another test's Keel can bind the port between freePort() and this one's start: its /readyz
+    // answered above, and this one exits (port taken). Only this one accepts this run's key (a
+    // red CI run got 401 "invalid API key" from the previous release's first request).
+    const mine = await http(`${url}/v1/events?limit=1`, { key });
+    if (mine.status === 200) return { url, child };
+    child.kill('SIGKILL');
+    if (attempt >= 3) throw new Error(`the Keel started on port ${port} does not accept its bootstrap key: ${mine.status} ${mine.text}`);
+  }
 }
 
 async function stop(child: ChildProcess): Promise<void> {
