@@ -326,14 +326,8 @@ export class RunService {
    * Records the process group a command step just started (see recordLive for `version`): what a
    * Keel restarted after a crash ends before it decides about the step. False when it did not land.
    */
-  async recordProcess(id: string, version: number, p: StepProcess): Promise<boolean> {
-    const r = await this.deps.store.db
-      .updateTable('runbook_runs')
-      .set({ step_process_json: JSON.stringify(p) })
-      .where('id', '=', id)
-      .where('version', '=', version)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  recordProcess(id: string, version: number, p: StepProcess): Promise<boolean> {
+    return this.setAtVersion(id, version, { step_process_json: JSON.stringify(p) });
   }
 
   /**
@@ -342,13 +336,13 @@ export class RunService {
    * one the step's start wrote: once the result (or an abort, or another leader's recovery) is
    * recorded, a late report changes nothing. False when it did not land.
    */
-  async recordLive(id: string, version: number, live: LiveOutput): Promise<boolean> {
-    const r = await this.deps.store.db
-      .updateTable('runbook_runs')
-      .set({ live_output_json: JSON.stringify(live) })
-      .where('id', '=', id)
-      .where('version', '=', version)
-      .executeTakeFirst();
+  recordLive(id: string, version: number, live: LiveOutput): Promise<boolean> {
+    return this.setAtVersion(id, version, { live_output_json: JSON.stringify(live) });
+  }
+
+  /** Sets columns of a running step's row that are not its state (no version change, no journal) while the run is at `version`. */
+  private async setAtVersion(id: string, version: number, set: Pick<Partial<RunbookRunsTable>, 'live_output_json' | 'step_process_json'>): Promise<boolean> {
+    const r = await this.deps.store.db.updateTable('runbook_runs').set(set).where('id', '=', id).where('version', '=', version).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
 
