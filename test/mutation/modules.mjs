@@ -61,6 +61,11 @@ export const MODULES = {
     mutate: ['src/log/jetstream/idempotency.ts'],
     testFiles: ['test/ingest/idempotency-answers.test.ts'],
   },
+  // Which chunks of a batch the stream holds, judged by the leader, not by a replica that may lag or disagree.
+  'chunk-search': {
+    mutate: ['src/log/jetstream/chunk-search.ts'],
+    testFiles: ['test/log/chunk-search.test.ts'],
+  },
   quotas: {
     mutate: ['src/ingest/token-bucket.ts', 'src/ingest/quotas.ts'],
     testFiles: ['test/ingest/token-bucket.test.ts', 'test/ingest/quotas.test.ts'],

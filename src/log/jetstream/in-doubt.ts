@@ -1,51 +1,62 @@
 /**
  * Settles an idempotent request whose first attempt died between its publish and its answer, when
- * the retry comes after JetStream's duplicate window (which would otherwise store it twice): the
- * attempt published, if at all, within `publishTimeout` of its reservation, on one tenant subject
- * of one partition, so a short scan of that subject from that moment finds its messages.
+ * the retry comes after JetStream's duplicate window (which would otherwise store it twice), and
+ * tells a reader whether a republished message is a copy: the attempt published, if at all, within
+ * `publishTimeout` of its reservation, on one tenant subject of one partition, so a short search of
+ * that subject from that moment finds its messages. The search itself (and why the leader judges
+ * it) is chunk-search.ts; this file reads the stream for it.
  */
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest, type NextMsgRequest } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { batchIdOf } from './batch-message.js';
+import { searchChunks, type ChunkReads, type ChunkSearchResult, type SeenMessage } from './chunk-search.js';
 
-export interface FoundChunks {
-  /** Sequence of each chunk index already stored. */
-  seqs: Map<number, number>;
-}
+export type FoundChunks = ChunkSearchResult;
 
-export async function findPublishedChunks(
+export function findPublishedChunks(
   js: JetStreamClient,
   jsm: JetStreamManager,
   o: { stream: string; subject: string; batchId: string; from: number; until: number; /** Stop at this sequence. */ beforeSeq?: number },
 ): Promise<FoundChunks> {
-  const seqs = new Map<number, number>();
-  const info = await jsm.consumers.add(o.stream, {
-    filter_subject: o.subject,
-    ack_policy: AckPolicy.None,
-    deliver_policy: DeliverPolicy.StartTime,
-    opt_start_time: new Date(o.from).toISOString(),
-    inactive_threshold: 30_000 * 1e6,
-    mem_storage: true,
-  });
-  try {
-    const consumer = await js.consumers.get(o.stream, info.name);
-    for (;;) {
-      const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
-      let n = 0;
-      let pastEnd = false;
-      for await (const m of batch) {
-        n++;
-        if (m.time.getTime() > o.until || (o.beforeSeq !== undefined && m.seq >= o.beforeSeq)) pastEnd = true;
-        if (o.beforeSeq !== undefined && m.seq >= o.beforeSeq) continue;
-        if (batchIdOf(m.headers) !== o.batchId) continue;
-        const id = m.headers?.get('Nats-Msg-Id') ?? '';
-        const index = Number(id.slice(id.lastIndexOf('.') + 1));
-        // The first copy of each chunk.
-        if (Number.isInteger(index) && !seqs.has(index)) seqs.set(index, m.seq);
+  return searchChunks(streamChunkReads(js, jsm, o.stream, o.subject), o);
+}
+
+function seen(m: { seq: number; time: Date; headers?: MsgHdrs | undefined }): SeenMessage {
+  return { seq: m.seq, time: m.time.getTime(), batchId: batchIdOf(m.headers), msgId: m.headers?.get('Nats-Msg-Id') ?? '' };
+}
+
+function streamChunkReads(js: JetStreamClient, jsm: JetStreamManager, stream: string, subject: string): ChunkReads {
+  return {
+    async *scan(from) {
+      const info = await jsm.consumers.add(stream, {
+        filter_subject: subject,
+        ack_policy: AckPolicy.None,
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: new Date(from).toISOString(),
+        inactive_threshold: 30_000 * 1e6,
+        mem_storage: true,
+      });
+      try {
+        const consumer = await js.consumers.get(stream, info.name);
+        for (;;) {
+          const page: SeenMessage[] = [];
+          for await (const m of await consumer.fetch({ max_messages: 256, expires: 1_000 })) page.push(seen({ seq: m.seq, time: m.time, headers: m.headers }));
+          if (page.length === 0) return;
+          yield page;
+        }
+      } finally {
+        await jsm.consumers.delete(stream, info.name).catch(() => undefined);
       }
-      if (n === 0 || pastEnd) break;
-    }
-  } finally {
-    await jsm.consumers.delete(o.stream, info.name).catch(() => undefined);
-  }
-  return { seqs };
+    },
+    async leaderNext(seq) {
+      // The stream leader answers MSG.GET (next_by_subj since 2.9; the client's type lists only seq/last_by_subj).
+      const request: NextMsgRequest = { seq, next_by_subj: subject };
+      const m = await jsm.streams.getMessage(stream, request as unknown as MsgRequest);
+      return m ? seen({ seq: m.seq, time: m.time, headers: m.header }) : undefined;
+    },
+    async leaderBounds() {
+      const state = (await jsm.streams.info(stream)).state;
+      return { first: state.first_seq, last: state.last_seq };
+    },
+  };
 }

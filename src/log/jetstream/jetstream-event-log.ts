@@ -195,16 +195,15 @@ export class JetStreamEventLog implements EventLog {
       const forgetsAt = r.createdAt + this.o.publishTimeoutMs + this.o.stream.duplicateWindowMs;
       if (!r.mine && now + this.o.publishTimeoutMs + 5_000 > forgetsAt) {
         const partition = partitionOf(batch.tenant, batchId, this.partitions);
-        stored = (
-          await findPublishedChunks(this.js, this.jsm, {
-            stream: this.o.stream.name,
-            subject: eventSubject(this.scheme, partition, batch.tenant),
-            batchId,
-            from: r.createdAt - 5_000,
-            until: r.createdAt + this.o.publishTimeoutMs + 5_000,
-          })
-        ).seqs;
-        this.o.logger.warn({ tenant: batch.tenant, batchId, found: stored.size }, 'settled an interrupted idempotent request from the stream');
+        const found = await findPublishedChunks(this.js, this.jsm, {
+          stream: this.o.stream.name,
+          subject: eventSubject(this.scheme, partition, batch.tenant),
+          batchId,
+          from: r.createdAt - 5_000,
+          until: r.createdAt + this.o.publishTimeoutMs + 5_000,
+        });
+        stored = found.seqs;
+        this.o.logger.warn({ tenant: batch.tenant, batchId, found: stored.size, readFrom: found.source }, 'settled an interrupted idempotent request from the stream');
       }
     } else {
       batchId = randomBytes(12).toString('base64url');
@@ -331,9 +330,10 @@ export class JetStreamEventLog implements EventLog {
   }
 
   /**
-   * Whether a republished message has an earlier copy (same message id, same subject). Copies are
-   * written within one publish timeout of the batch's receipt, so a short scan of the subject from
-   * just before that moment finds the first one. Rare: only republished messages are checked.
+   * Whether a republished message has an earlier copy the stream leader holds (same message id,
+   * same subject). Copies are written within one publish timeout of the batch's receipt, so a short
+   * search of the subject from just before that moment finds the first one (chunk-search.ts: a
+   * replica's copy the leader lost does not count). Rare: only republished messages are checked.
    */
   private async isSecondCopy(subject: string, seq: number, receivedAt: number, msgId: string): Promise<boolean> {
     const dot = msgId.lastIndexOf('.');
