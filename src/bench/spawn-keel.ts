@@ -1,6 +1,6 @@
 /** Starts Keel in a child process on a fresh data dir, for benchmarks and crash tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,43 @@ export async function freePort(): Promise<number> {
       s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * Whether process `pid` holds the listening TCP socket of `port`: its open descriptors against
+ * the listening sockets of /proc/net/tcp and tcp6 (Linux); undefined where /proc cannot tell.
+ */
+export function listensOn(pid: number, port: number): boolean | undefined {
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let table: string;
+    try {
+      table = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of table.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1] ?? '', 16) === port) inodes.add(f[9]!);
+    }
+  }
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined;
+  }
+  if (inodes.size === 0) return false;
+  for (const fd of fds) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
 }
 
 export interface KeelProcess {
@@ -56,7 +93,8 @@ export async function waitReady(url: string, timeoutMs = 20_000, child?: ChildPr
   for (;;) {
     if (child && child.exitCode !== null) throw new Error(`keel exited with code ${child.exitCode} before it was ready`);
     try {
-      const res = await request(`${url}/readyz`);
+      // Bounded: a program that is not Keel may hold the port and never answer.
+      const res = await request(`${url}/readyz`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
       await res.body.text();
       if (res.statusCode === 200) return;
     } catch {
@@ -81,31 +119,53 @@ export async function spawnKeel(
     readyTimeoutMs?: number;
     /** Keep the whole stdout (the JSON log) for `stdout()`, e.g. to search it for secrets. */
     captureStdout?: boolean;
+    /** Picks a free port when `port` is not given (default freePort; a test of the race below passes its own). */
+    choosePort?: () => Promise<number>;
   } = {},
 ): Promise<KeelProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'keel-'));
-  const port = options.port ?? (await freePort());
   const adminKey = options.adminKey ?? `keel_bench_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
-  const child = spawn(process.execPath, [KEEL_BIN, 'start', '--data-dir', dataDir, '--port', String(port), ...(options.args ?? [])], {
-    env: { ...process.env, KEEL_BOOTSTRAP_KEY: adminKey, KEEL_LOG_LEVEL: 'warn', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let out = '';
-  if (options.captureStdout) child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   let err = '';
   const keep = options.keepOutput ?? 100_000;
-  const collect = (d: Buffer) => {
-    err += d.toString();
-    if (err.length > keep) err = err.slice(-Math.floor(keep / 2));
-  };
-  child.stderr!.on('data', collect);
-  child.stdout!.on('data', collect);
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitReady(url, options.readyTimeoutMs ?? 30_000, child);
-  } catch (e) {
+  // A port freePort() chose can be taken by another process before Keel binds it (Keel starts in
+  // about a second): this Keel then exits, or another Keel answers /readyz in its place. Either
+  // way it is started again on another port.
+  let child: ChildProcess;
+  let port: number;
+  let url: string;
+  let started = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = options.port ?? (await (options.choosePort ?? freePort)());
+    // What this attempt's process writes (a process given up on writes no more into it).
+    out = '';
+    err = '';
+    const mine = ++started;
+    const live = () => mine === started;
+    const collect = (d: Buffer) => {
+      if (!live()) return;
+      err += d.toString();
+      if (err.length > keep) err = err.slice(-Math.floor(keep / 2));
+    };
+    child = spawn(process.execPath, [KEEL_BIN, 'start', '--data-dir', dataDir, '--port', String(port), ...(options.args ?? [])], {
+      env: { ...process.env, KEEL_BOOTSTRAP_KEY: adminKey, KEEL_LOG_LEVEL: 'warn', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (options.captureStdout) child.stdout!.on('data', (d: Buffer) => live() && (out += d.toString()));
+    child.stderr!.on('data', collect);
+    child.stdout!.on('data', collect);
+    url = `http://127.0.0.1:${port}`;
+    const retry = options.port === undefined && attempt < 3;
+    try {
+      await waitReady(url, options.readyTimeoutMs ?? 30_000, child);
+    } catch (e) {
+      child.kill('SIGKILL');
+      if (retry && /already in use/.test(err)) continue;
+      throw new Error(`${(e as Error).message}\n${err}`);
+    }
+    if (listensOn(child.pid!, port) !== false) break;
     child.kill('SIGKILL');
-    throw new Error(`${(e as Error).message}\n${err}`);
+    if (!retry) throw new Error(`another process answers on port ${port}, not the Keel started there (pid ${child.pid})\n${err}`);
   }
   return {
     child,
