@@ -20,7 +20,7 @@ import { templateValues, type RunRecord, type RunService } from './runs.js';
 import { durationMs, planOf, type RunbookStep } from './spec.js';
 import { runCommand, runHttp, type EffectDeps, type StepResult } from './steps.js';
 import { render, TemplateError } from './templates.js';
-import { endLeftover, stepProcess, type StepProcess } from './leftover-process.js';
+import { endLeftover, stepProcess, type LeftoverOutcome, type StepProcess } from './leftover-process.js';
 
 export interface SloFigures {
   burn_rate: number | null;
@@ -65,6 +65,12 @@ export interface ExecutorDeps {
   concurrency: number;
   /** How often at most a running command's output so far is recorded (default 1 s). */
   liveOutputEveryMs?: number;
+  /**
+   * Whether another machine may have run a step (a shared PostgreSQL store): a command recorded
+   * under another boot may then still run there. With SQLite one machine runs them all, so another
+   * boot id means this machine restarted and the command ended with it.
+   */
+  stepsRunOnOtherMachines: boolean;
   /** Automatic starts (alert matchers, schedules), run by the leader before each look for due runs. */
   triggers?: (fence: DbFence) => Promise<void>;
 }
@@ -95,8 +101,8 @@ export class RunExecutor {
     const loop = async () => {
       for (const run of await this.deps.runs.started()) {
         // What the stopped process left running ends first: a rerun must not run beside it.
-        if (run.process) this.endLeftover(run.id, run.tenant, run.process);
-        await this.deps.runs.transition(run.id, async () => ({ type: 'recover' }), { actor: 'system', fence });
+        const elsewhere = run.process && this.endLeftover(run.id, run.tenant, run.process) === 'elsewhere' ? { leftoverElsewhere: { pid: run.process.pid } } : {};
+        await this.deps.runs.transition(run.id, async () => ({ type: 'recover', ...elsewhere }), { actor: 'system', fence });
       }
       while (!this.stopped && !control.signal.aborted) {
         if (this.deps.triggers) {
@@ -190,17 +196,25 @@ export class RunExecutor {
     };
   }
 
-  /** Ends a recovered run's leftover command (leftover-process.ts) and says what happened. */
-  private endLeftover(id: string, tenant: string, p: StepProcess): void {
+  /**
+   * Ends a recovered run's leftover command (leftover-process.ts) and says what happened:
+   * `elsewhere` when it may still run where this process cannot end it.
+   */
+  private endLeftover(id: string, tenant: string, p: StepProcess): LeftoverOutcome {
     const outcome = endLeftover(p);
     const at = { run: id, tenant, pid: p.pid };
     if (outcome === 'killed') this.deps.logger.warn(at, 'killed the process group of a command step that a stopped Keel left running');
-    else if (outcome === 'elsewhere') {
-      this.deps.logger.error(
-        at,
-        'a command step of a stopped Keel may still be running on another machine (or before a reboot); it cannot be ended from here: check it before deciding about the step',
-      );
+    if (outcome !== 'elsewhere') return outcome;
+    if (!this.deps.stepsRunOnOtherMachines) {
+      // One machine runs every step (SQLite): another boot of it, and the command ended with the last one.
+      this.deps.logger.warn(at, 'a command step was interrupted by a restart of this machine; it ended with it');
+      return 'ended';
     }
+    this.deps.logger.error(
+      at,
+      'a command step of a stopped Keel may still be running on another machine (or before a reboot); it cannot be ended from here: the run waits for a person, check it before deciding about the step',
+    );
+    return outcome;
   }
 
   private async figures(tenant: string, source: string): Promise<LiveFigures> {

@@ -98,6 +98,7 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { e
     defaultStepTimeoutMs: config.runbooks.defaultStepTimeout,
     pollIntervalMs: config.runbooks.pollInterval,
     concurrency: config.runbooks.concurrency,
+    stepsRunOnOtherMachines: store.engine === 'postgres',
     triggers: async (fence) => {
       while ((await triggers.alertsStep(fence)) > 0) {
         // the whole backlog, a batch per transaction

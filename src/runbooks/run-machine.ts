@@ -71,7 +71,11 @@ export type RunEvent =
   | { type: 'finished'; ok: true; output: unknown }
   /** `unknownOutcome`: the step may have had its effect (a timeout after the request was sent). */
   | { type: 'finished'; ok: false; error: string; output?: unknown; unknownOutcome?: boolean }
-  | { type: 'recover' }
+  /**
+   * After a crash mid-step. `leftoverElsewhere`: the step's command was started on another machine
+   * (or before a reboot) and may still run there; nothing here can end it.
+   */
+  | { type: 'recover'; leftoverElsewhere?: { pid: number } }
   | { type: 'decide'; decision: 'retry' | 'skip' | 'abort'; actor: string }
   | { type: 'approve'; actor: string }
   | { type: 'reject'; actor: string; reason?: string }
@@ -241,14 +245,21 @@ export function apply(plan: MachinePlan, current: RunState, event: RunEvent, now
     }
     case 'recover': {
       if (state.phase !== 'started') break;
-      if (step!.repeatable) {
+      const reason = 'the process running it stopped before recording its result';
+      if (event.leftoverElsewhere) {
+        // Safe to repeat means safe to run again after it, not beside it: a person checks first.
+        awaitDecision(state, record!, step!.name, journal, {
+          attempt: record!.attempts,
+          reason: `${reason}, and its command (pid ${event.leftoverElsewhere.pid}) was started on another machine or before a reboot: it may still be running there`,
+        });
+      } else if (step!.repeatable) {
         // Not running until the rerun starts (the executor may have no free slot for it yet).
         record!.status = 'pending';
         state.phase = 'ready';
         state.dueAt = now;
         journal.push({ event: 'step.interrupted', step: step!.name, data: { attempt: record!.attempts, rerun: true } });
       } else {
-        awaitDecision(state, record!, step!.name, journal, { attempt: record!.attempts, reason: 'the process running it stopped before recording its result' });
+        awaitDecision(state, record!, step!.name, journal, { attempt: record!.attempts, reason });
       }
       break;
     }

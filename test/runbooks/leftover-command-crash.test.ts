@@ -34,8 +34,15 @@ function groupRuns(pgid: number): boolean {
   return false;
 }
 
+/** The roots of tests after the first. */
+const roots: string[] = [];
+
 afterAll(async () => {
   for (const p of procs) await p.stop('SIGKILL').catch(() => undefined);
+  for (const r of roots) {
+    killGroups(shells(join(r, 'rebooted')));
+    rmSync(r, { recursive: true, force: true });
+  }
   if (root) {
     for (const name of ['again', 'once']) killGroups(shells(join(root, name)));
     rmSync(root, { recursive: true, force: true });
@@ -100,5 +107,36 @@ describe('command steps a crashed Keel left running', () => {
     expect(done.status).toBe('succeeded');
     expect(done.steps[0]).toMatchObject({ status: 'succeeded', attempts: 2, output: { exit_code: 0, stdout: 'attempt 2\n' } });
     expect(second.stderr()).toContain('killed the process group of a command step that a stopped Keel left running');
+  }, 120_000);
+  it('after a restart of this machine (another boot id on record), reruns a step that is safe to repeat: with SQLite no other machine ran it', async () => {
+    const started = await shellRunbookKeel('rebooted');
+    roots.push(started.root);
+    const { dataDir, keel: first } = started;
+    procs.push(first);
+    const dir = join(started.root, 'rebooted');
+    mkdirSync(dir);
+    const key = first.adminKey;
+    let keelNow = first;
+    const call = async (path: string, json?: unknown) => http(`${keelNow.url}${path}`, { key, ...(json !== undefined ? { json } : {}) });
+    expect((await call('/v1/definitions/apply', { sources: [{ file: 'rb.yaml', content: runbook('rebooted', true) }] })).status).toBe(200);
+    const id = (await call('/v1/runbooks/rebooted/runs', { params: { dir } })).body.id as string;
+    const state = new Database(join(dataDir, 'state.db'));
+    const recorded = () => state.prepare('select step_process_json from runbook_runs where id = ?').get(id) as { step_process_json: string | null };
+    await waitFor('the process group recorded', () => recorded().step_process_json !== null && shells(dir).length === 1);
+    await first.stop('SIGKILL');
+    // As after a reboot: the record names another boot of this machine.
+    const p = JSON.parse(recorded().step_process_json!) as { bootId: string };
+    state.prepare('update runbook_runs set step_process_json = ? where id = ?').run(JSON.stringify({ ...p, bootId: 'a-boot-before-the-restart' }), id);
+    state.close();
+
+    const second = await spawnKeel({ dataDir, adminKey: key });
+    procs.push(second);
+    keelNow = second;
+    await waitFor('attempt 2 of the repeatable step', () => shells(dir).length === 2);
+    writeFileSync(join(dir, 'gate'), '');
+    const done = await runEnded(async (run: string) => (await call(`/v1/runbooks/runs/${run}`)).body, id);
+    expect(done.status).toBe('succeeded');
+    expect(done.steps[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(second.stderr()).toContain('a command step was interrupted by a restart of this machine; it ended with it');
   }, 120_000);
 });

@@ -82,6 +82,26 @@ describe('runbook run machine', () => {
     expect(nextAction(plan, r.state, T0)).toEqual({ kind: 'execute', step: 0 });
   });
 
+  it('after a crash mid-step, does not rerun a step that is safe to repeat while its command may still run on another machine: a person decides', () => {
+    const plan: MachinePlan = { steps: [step('a', { repeatable: true })] };
+    const crashed = run(plan, initialState(plan, T0).state, [{ type: 'start' }]).state;
+    const r = apply(plan, crashed, { type: 'recover', leftoverElsewhere: { pid: 4242 } }, T0);
+    expect(r.state).toMatchObject({ status: 'waiting', phase: 'unknown', dueAt: null });
+    expect(r.state.steps[0]).toMatchObject({ status: 'unknown', attempts: 1 });
+    expect(r.journal).toEqual([
+      {
+        event: 'step.outcome_unknown',
+        step: 'a',
+        data: {
+          attempt: 1,
+          reason: 'the process running it stopped before recording its result, and its command (pid 4242) was started on another machine or before a reboot: it may still be running there',
+        },
+      },
+    ]);
+    expect(nextAction(plan, r.state, T0 + 3_600_000)).toEqual({ kind: 'person' });
+    expect(run(plan, r.state, [{ type: 'decide', decision: 'retry', actor: 'user:ann@example.com' }]).state).toMatchObject({ status: 'running', phase: 'ready', step: 0 });
+  });
+
   it('after a crash mid-step, marks a step that is not safe to repeat "outcome unknown" and waits for a person', () => {
     const plan: MachinePlan = { steps: [step('a'), step('b')] };
     const crashed = run(plan, initialState(plan, T0).state, [{ type: 'start' }]).state;
