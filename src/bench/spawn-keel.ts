@@ -25,10 +25,12 @@ export async function freePort(): Promise<number> {
  */
 export function listensOn(pid: number, port: number): boolean | undefined {
   const inodes = new Set<string>();
+  let tables = 0;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let table: string;
     try {
       table = readFileSync(file, 'utf8');
+      tables++;
     } catch {
       continue;
     }
@@ -38,6 +40,7 @@ export function listensOn(pid: number, port: number): boolean | undefined {
       if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1] ?? '', 16) === port) inodes.add(f[9]!);
     }
   }
+  if (tables === 0) return undefined;
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
