@@ -22,6 +22,7 @@ import { RunService } from './runs.js';
 import { ToilService } from './toil.js';
 import { noteOpenedIncident, TriggerService } from './trigger-service.js';
 import { throttled } from '../core/throttled.js';
+import { RunbookMetrics } from './waiting.js';
 
 /**
  * At most one trigger pass per this many ms for a burst of alert transitions or opened incidents
@@ -65,6 +66,8 @@ export function runbooksModule(ctx: CoreContext, paging: PagingModule, slos: { e
     await dailyQuotas.set(tenant, eventsPerDay, clock.now());
     ctx.bus.emit('capacity.daily_quota_changed', { tenant });
   };
+  const metrics = new RunbookMetrics(ctx.metrics.registry);
+  ctx.metrics.onScrape('runbooks', () => metrics.scrape(store.db));
   const executor = new RunExecutor({
     runs,
     clock,

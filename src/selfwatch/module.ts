@@ -21,7 +21,7 @@ import { certificateExpiry, configuredCertificates } from './certificates.js';
 import { SELF_ACTOR, SELF_SOURCE, SELF_TENANT, resolveSelfSlos, selfDefinitionsYaml } from './definitions.js';
 import { SelfRecorder } from './recorder.js';
 import { SelfAlerts } from './self-alerts.js';
-import { AUDIT_CHAIN_BROKEN, CERTIFICATE_EXPIRING, CONSUMER_LAG, DISK_FILLING, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING } from './thresholds.js';
+import { AUDIT_CHAIN_BROKEN, CERTIFICATE_EXPIRING, CONSUMER_LAG, DISK_FILLING, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING, RUNBOOK_WAITING_FOR_DECISION } from './thresholds.js';
 
 export function selfWatchModule(ctx: CoreContext): KeelModule {
   const settings = ctx.config.selfMonitoring;
@@ -170,7 +170,7 @@ export function selfWatchModule(ctx: CoreContext): KeelModule {
   };
 
   const alertsLoop = async (lease: LeaderLease) => {
-    const covered = [CERTIFICATE_EXPIRING, DISK_FILLING, CONSUMER_LAG, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING];
+    const covered = [CERTIFICATE_EXPIRING, DISK_FILLING, CONSUMER_LAG, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING, RUNBOOK_WAITING_FOR_DECISION];
     while (!lease.signal.aborted) {
       const round = selfAlerts
         .evaluate()

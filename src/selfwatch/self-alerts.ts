@@ -15,7 +15,19 @@ import type { Store } from '../store/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { certificateExpiry, configuredCertificates } from './certificates.js';
 import { SELF_SERVICE, SELF_TENANT, runbookUrl } from './definitions.js';
-import { AUDIT_CHAIN_BROKEN, CERTIFICATE_EXPIRING, CONSUMER_LAG, DISK_FILLING, ForTracker, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING, diskFilling, type SelfAlertRule } from './thresholds.js';
+import { waitingRuns } from '../runbooks/waiting.js';
+import {
+  AUDIT_CHAIN_BROKEN,
+  CERTIFICATE_EXPIRING,
+  CONSUMER_LAG,
+  DISK_FILLING,
+  ForTracker,
+  LEADER_LOST,
+  NOTIFICATION_CHANNEL_FAILING,
+  RUNBOOK_WAITING_FOR_DECISION,
+  diskFilling,
+  type SelfAlertRule,
+} from './thresholds.js';
 
 /** One evaluated condition: which alert, for what (a label value), whether it holds, and why. */
 export interface Condition {
@@ -114,6 +126,7 @@ export class SelfAlerts {
       ['consumer lag', () => this.consumerLag()],
       ['leaders', () => this.leaders()],
       ['notifications', () => this.notifications()],
+      ['runbook runs', () => this.runbookDecisions()],
     ];
     for (const [what, fn] of parts) {
       try {
@@ -183,6 +196,18 @@ export class SelfAlerts {
       holds: Number(r.expires_at) < now,
       summary: `No Keel evaluator holds the ${r.name} leadership`,
       values: { lease_expired_at: new Date(Number(r.expires_at)).toISOString() },
+    }));
+  }
+
+  /** Per team, its runbook runs waiting for a decision about a step whose outcome is unknown. */
+  private async runbookDecisions(): Promise<Condition[]> {
+    const waiting = (await waitingRuns(this.deps.store.db)).filter((w) => w.for === 'decision');
+    return waiting.map((w) => ({
+      rule: RUNBOOK_WAITING_FOR_DECISION,
+      instance: w.tenant,
+      holds: true,
+      summary: `${w.count} runbook run(s) of team ${w.tenant} wait for a person to retry, skip or abort a step whose outcome is unknown (${w.runs.join(', ')})`,
+      values: { waiting_runs: w.count, runs: w.runs, waiting_since: new Date(w.since).toISOString() },
     }));
   }
 

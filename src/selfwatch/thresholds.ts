@@ -75,7 +75,23 @@ export const CERTIFICATE_EXPIRING = {
   expiresWithinMs: 14 * DAY,
 } as const satisfies SelfAlertRule & Record<string, unknown>;
 
-export const SELF_ALERT_RULES: readonly SelfAlertRule[] = [DISK_FILLING, CONSUMER_LAG, LEADER_LOST, NOTIFICATION_CHANNEL_FAILING, AUDIT_CHAIN_BROKEN, CERTIFICATE_EXPIRING];
+/** A runbook run waiting for a person's decision (a step whose outcome is unknown): nothing moves it on by itself. */
+export const RUNBOOK_WAITING_FOR_DECISION = {
+  alert: 'KeelRunbookWaitingForDecision',
+  severity: 'warning',
+  forMs: 10 * MINUTE,
+  runbook: 'runbook-waiting.md',
+} as const satisfies SelfAlertRule;
+
+export const SELF_ALERT_RULES: readonly SelfAlertRule[] = [
+  DISK_FILLING,
+  CONSUMER_LAG,
+  LEADER_LOST,
+  NOTIFICATION_CHANNEL_FAILING,
+  AUDIT_CHAIN_BROKEN,
+  CERTIFICATE_EXPIRING,
+  RUNBOOK_WAITING_FOR_DECISION,
+];
 
 /**
  * Prometheus' `predict_linear`: the least-squares line through the samples, evaluated `horizonMs`

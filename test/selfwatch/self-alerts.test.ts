@@ -6,15 +6,18 @@
  * an hour (a warning: an alert without an incident), and both resolve once their cause is gone.
  * The data directory's filesystem (statfs injected, 4 KiB blocks) filling on the 6 h trend raises
  * KeelDataDiskFilling after 30 minutes (a warning); a disk as empty that does not fill does not.
+ * A runbook run left waiting for a decision (its request sent, never answered) raises
+ * KeelRunbookWaitingForDecision for its team after 10 minutes, shown in /metrics too.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { SelfAlerts } from '../../src/selfwatch/self-alerts.js';
-import { CERTIFICATE_EXPIRING, DISK_FILLING, NOTIFICATION_CHANNEL_FAILING } from '../../src/selfwatch/thresholds.js';
+import { CERTIFICATE_EXPIRING, DISK_FILLING, NOTIFICATION_CHANNEL_FAILING, RUNBOOK_WAITING_FOR_DECISION } from '../../src/selfwatch/thresholds.js';
 import { http, type TestKeel } from '../helpers/keel.js';
 import { applyOk, eventsV2, integrationKey, setSecret, startPagingKeel, startReceiver, userDoc, waitFor, type Receiver } from '../helpers/paging.js';
 
@@ -169,5 +172,72 @@ describe('KeelDataDiskFilling raised by Keel', () => {
     disk.bavail = 600;
     await filling.report(await filling.evaluate(), [DISK_FILLING]);
     expect((await diskAlert())?.status).toBe('resolved');
+  }, 60_000);
+});
+
+describe('KeelRunbookWaitingForDecision raised by Keel', () => {
+  let silent: Server;
+  const sockets: Socket[] = [];
+  afterAll(async () => {
+    for (const c of sockets) c.destroy();
+    await new Promise((r) => silent?.close(r));
+  });
+
+  it('a run waiting 10 minutes for a person to decide about a step raises a warning for its team, counted in /metrics; a decision resolves it', async () => {
+    // Accepts the step's request and never answers: the step times out after sending, so its outcome is unknown.
+    silent = createServer((c) => void sockets.push(c));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const book = `apiVersion: keel/v1
+kind: Runbook
+metadata: {name: charge-again}
+spec:
+  steps:
+    - name: charge
+      http: {method: POST, url: "http://127.0.0.1:${port}/charge"}
+      timeout: 1s
+`;
+    await applyOk(t, book);
+    const started = await http(`${t.url}/v1/runbooks/charge-again/runs`, { key: t.adminKey, json: {} });
+    expect(started.status, started.text).toBe(201);
+    const id = started.body.id as string;
+    const run = await waitFor('the run to wait for a decision', async () => {
+      const r = await http(`${t.url}/v1/runbooks/runs/${id}`, { key: t.adminKey });
+      return r.body.phase === 'unknown' ? r.body : undefined;
+    });
+    const tenant = 'default'; // the bootstrap admin key's team
+    expect(run.steps[0]).toMatchObject({ status: 'unknown', attempts: 1 });
+    const metrics = async () => (await http(`${t.url}/metrics`, { key: t.adminKey })).text;
+    expect(await metrics()).toContain(`keel_runbook_runs_waiting{tenant="${tenant}",for="decision"} 1`);
+
+    const watcher = new SelfAlerts({ alerts: t.keel.ctx.alerts, store: t.keel.ctx.store, log: t.keel.ctx.log, clock, logger: t.keel.ctx.logger, config: t.keel.ctx.config });
+    const covered = [RUNBOOK_WAITING_FOR_DECISION];
+    const key = `keel/KeelRunbookWaitingForDecision/${tenant}`;
+    const alert = async () => (await selfAlerts()).find((a) => a.dedup_key === key);
+    await watcher.report(await watcher.evaluate(), covered);
+    clock.advance(9 * 60_000);
+    await watcher.report(await watcher.evaluate(), covered);
+    expect(await alert()).toBeUndefined();
+    clock.advance(60_000);
+    await watcher.report(await watcher.evaluate(), covered);
+    const firing = await waitFor('paging processed the runbook alert', async () => {
+      const a = await alert();
+      return a?.paging ? a : undefined;
+    });
+    expect(firing).toMatchObject({
+      status: 'firing',
+      severity: 'warning',
+      labels: { alertname: 'KeelRunbookWaitingForDecision', runbook_url: 'docs/runbooks/runbook-waiting.md', instance: tenant },
+      paging: { service: 'keel', incident_id: null },
+    });
+    const detail = await http(`${t.url}/v1/paging/alerts?limit=100`, { key: sk });
+    const summary = (detail.body.alerts as { dedup_key: string; summary: string }[]).find((a) => a.dedup_key === key)!.summary;
+    expect(summary).toBe(`1 runbook run(s) of team ${tenant} wait for a person to retry, skip or abort a step whose outcome is unknown (${id})`);
+
+    // A person decides: nothing waits, the alert resolves and the gauge is gone.
+    expect((await http(`${t.url}/v1/runbooks/runs/${id}/decide`, { key: t.adminKey, json: { decision: 'abort' } })).status).toBe(200);
+    await watcher.report(await watcher.evaluate(), covered);
+    expect((await alert())?.status).toBe('resolved');
+    expect(await metrics()).not.toContain('keel_runbook_runs_waiting{');
   }, 60_000);
 });

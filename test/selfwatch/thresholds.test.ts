@@ -17,6 +17,7 @@ import {
   ForTracker,
   LEADER_LOST,
   NOTIFICATION_CHANNEL_FAILING,
+  RUNBOOK_WAITING_FOR_DECISION,
   SELF_ALERT_RULES,
   diskFilling,
   predictLinear,
@@ -56,7 +57,8 @@ describe('alerts about Keel: the same thresholds as the exported Prometheus rule
     expect(CERTIFICATE_EXPIRING.expiresWithinMs).toBe(num('KeelCertificateExpiring', /< (\d+) \* 86400/) * 24 * 60 * MIN);
     expect(rules.get('KeelLeaderLost')!.expr).toContain('== 0');
     expect(rules.get('KeelAuditChainBroken')!.expr).toContain('== 0');
-    expect([LEADER_LOST.alert, AUDIT_CHAIN_BROKEN.alert]).toEqual(['KeelLeaderLost', 'KeelAuditChainBroken']);
+    expect(rules.get('KeelRunbookWaitingForDecision')!.expr).toBe('max by (namespace, tenant) (keel_runbook_runs_waiting{for="decision"}) > 0');
+    expect([LEADER_LOST.alert, AUDIT_CHAIN_BROKEN.alert, RUNBOOK_WAITING_FOR_DECISION.alert]).toEqual(['KeelLeaderLost', 'KeelAuditChainBroken', 'KeelRunbookWaitingForDecision']);
   });
 });
 
