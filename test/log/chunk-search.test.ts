@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { searchChunks, type ChunkReads, type ChunkSearch, type SeenMessage } from '../../src/log/jetstream/chunk-search.js';
+import { findPublishedChunks } from '../../src/log/jetstream/in-doubt.js';
 
 /** A message of the searched subject: of batch `batch` chunk `index`, or of another batch. */
 function msg(seq: number, time: number, batch = 'other', index = 0): SeenMessage {
@@ -139,5 +140,19 @@ describe('searching a stream for the chunks of one batch', () => {
 
   it('is empty on an empty stream', async () => {
     expect(await found([], [], { from: 0 })).toEqual([]);
+  });
+});
+
+describe('the search on a stream that does not answer', () => {
+  it('is unavailable (retry later), not an internal error', async () => {
+    const timeout = Object.assign(new Error('TIMEOUT'), { code: 'TIMEOUT' });
+    const jsm = { consumers: { add: () => Promise.reject(timeout), delete: () => Promise.resolve(true) } } as unknown as Parameters<typeof findPublishedChunks>[1];
+    const js = {} as Parameters<typeof findPublishedChunks>[0];
+    await expect(findPublishedChunks(js, jsm, { stream: 'EVENTS', subject: 'e.p0.acme', batchId: B, from: 0, until: 1 })).rejects.toMatchObject({
+      code: 'unavailable',
+      status: 503,
+      retryAfterSeconds: 2,
+      message: `cannot search the event log for batch ${B}: TIMEOUT`,
+    });
   });
 });

@@ -8,17 +8,28 @@
  */
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest, type NextMsgRequest } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
+import { KeelError } from '../../core/errors.js';
 import { batchIdOf } from './batch-message.js';
 import { searchChunks, type ChunkReads, type ChunkSearchResult, type SeenMessage } from './chunk-search.js';
 
 export type FoundChunks = ChunkSearchResult;
 
-export function findPublishedChunks(
+/**
+ * The chunks of `o.batchId` the stream leader holds. A stream that does not answer (a leader
+ * changing, NATS down) is `unavailable` (retry later), never an internal error: the caller's
+ * reservation stays, so the retry searches again.
+ */
+export async function findPublishedChunks(
   js: JetStreamClient,
   jsm: JetStreamManager,
   o: { stream: string; subject: string; batchId: string; from: number; until: number; /** Stop at this sequence. */ beforeSeq?: number },
 ): Promise<FoundChunks> {
-  return searchChunks(streamChunkReads(js, jsm, o.stream, o.subject), o);
+  try {
+    return await searchChunks(streamChunkReads(js, jsm, o.stream, o.subject), o);
+  } catch (e) {
+    if (e instanceof KeelError) throw e;
+    throw new KeelError('unavailable', `cannot search the event log for batch ${o.batchId}: ${(e as Error).message}`, { retryAfterSeconds: 2, cause: e });
+  }
 }
 
 function seen(m: { seq: number; time: Date; headers?: MsgHdrs | undefined }): SeenMessage {
