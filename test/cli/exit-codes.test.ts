@@ -38,6 +38,13 @@ describe('exit codes and messages', () => {
     }
   });
 
+  it('a decision that is not retry, skip or abort is a usage error (exit 2) that names the three, sent nowhere', async () => {
+    const r = await cli(['runbooks', 'decide', 'run_x', 'maybe']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.startsWith("error: command-argument value 'maybe' is invalid for argument 'decision'. Allowed choices are retry, skip, abort.\n")).toBe(true);
+    expect(r.stderr).toContain('Usage: keel runbooks decide [options] <run> <decision>');
+  });
+
   it('a --url without a scheme is a usage error (exit 2), not "unreachable"', async () => {
     const r = await runCli(['keys', 'list', '--url', 'localhost:7070'], { key: t.adminKey });
     expect(r.code).toBe(2);

@@ -1,5 +1,5 @@
 /** `keel runbooks ...`: run (or dry-run) a runbook, list and show runs, approve, decide, abort, the toil ledger. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Argument, Command, InvalidArgumentError } from 'commander';
 import { positiveInt, time } from '../args.js';
 import { clientOf, globals } from '../context.js';
 import { printJson, printTable } from '../output.js';
@@ -124,9 +124,9 @@ export function registerRunbooks(program: Command): void {
     .command('decide')
     .description('Decide about a step whose outcome is unknown (Keel stopped while it ran, or it timed out): retry, skip or abort')
     .argument('<run>', 'the run id')
-    .argument('<decision>', 'retry, skip or abort')
+    // Checked by commander before anything is sent (a throw in the action left a usage error unprinted).
+    .addArgument(new Argument('<decision>', 'retry, skip or abort').choices(['retry', 'skip', 'abort']))
     .action(async (id: string, decision: string, _opts: unknown, cmd: Command) => {
-      if (!['retry', 'skip', 'abort'].includes(decision)) throw new InvalidArgumentError('use retry, skip or abort');
       const r = await clientOf(cmd).call<RunView>('POST', `/v1/runbooks/runs/${encodeURIComponent(id)}/decide`, { body: { decision } });
       if (globals(cmd).json) return printJson(r);
       printRun(r);
